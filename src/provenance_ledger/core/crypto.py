@@ -1,0 +1,87 @@
+"""Ed25519 keys and their text forms (specs/events.md section 3).
+
+An actor key is written ``ed25519:<64 lowercase hex>``: the raw 32-byte public key. That is
+the form events name actors and licensees in, and the form the CLI's ``--to`` takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ..errors import MalformedError, VerificationError
+
+ACTOR_KEY_PREFIX = "ed25519:"
+PUBLIC_KEY_SIZE = 32  # bytes
+SIGNATURE_SIZE = 64  # bytes
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """An Ed25519 public key; ``text`` is the ``ed25519:<hex>`` form."""
+
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != PUBLIC_KEY_SIZE:
+            raise ValueError(f"Ed25519 public key must be {PUBLIC_KEY_SIZE} bytes")
+
+    @classmethod
+    def from_text(cls, text: str) -> PublicKey:
+        """Parse ``ed25519:<64 lowercase hex>``."""
+        if not isinstance(text, str) or not text.startswith(ACTOR_KEY_PREFIX):
+            raise MalformedError(f"key {str(text)[:80]!r} is not of the form ed25519:<64 hex>")
+        hexpart = text[len(ACTOR_KEY_PREFIX) :]
+        if len(hexpart) != 2 * PUBLIC_KEY_SIZE or not set(hexpart) <= _HEX:
+            raise MalformedError(f"key {text[:80]!r} is not of the form ed25519:<64 hex>")
+        return cls(bytes.fromhex(hexpart))
+
+    @property
+    def text(self) -> str:
+        return ACTOR_KEY_PREFIX + self.raw.hex()
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Raise :class:`VerificationError` unless ``signature`` is valid over ``message``."""
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+        except InvalidSignature as e:
+            raise VerificationError("signature does not verify") from e
+
+    def fingerprint(self) -> str:
+        """Short, stable label for tables: first 16 hex of SHA-256 of the key."""
+        return hashlib.sha256(self.raw).hexdigest()[:16]
+
+
+class PrivateKey:
+    """An Ed25519 private key. Never printed: ``repr`` shows only the public half."""
+
+    __slots__ = ("_key", "public")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.public = PublicKey(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+    @classmethod
+    def generate(cls) -> PrivateKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> PrivateKey:
+        """Deterministic key from a 32-byte seed (tests and benchmarks)."""
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @property
+    def inner(self) -> Ed25519PrivateKey:
+        """The ``cryptography`` key, for serialisation by the key store."""
+        return self._key
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(public={self.public.text})"

@@ -1,0 +1,41 @@
+"""The package's error hierarchy.
+
+Bad data and transport failures subclass :class:`LedgerError`; caller mistakes in the
+library API raise ``ValueError``/``TypeError``. The CLI catches ``LedgerError`` in one place
+and prints its message as one line.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error that provenance-ledger reports to a user."""
+
+
+class MalformedError(LedgerError):
+    """Input that does not parse: bad JSON, bad base64, wrong field types, over a size limit."""
+
+
+class VerificationError(LedgerError):
+    """A signature, proof, hash or checkpoint that does not verify."""
+
+
+class RuleError(LedgerError):
+    """A well-formed, correctly signed event that the rules (specs/rules.md) refuse."""
+
+
+class ConflictError(RuleError):
+    """An event whose ``prev`` is not the work's current head, or a content hash owned by
+    another key. ``head`` names what the event should have built on, when there is one."""
+
+    def __init__(self, message: str, head: str | None = None) -> None:
+        super().__init__(message)
+        self.head = head
+
+
+class NotFoundError(LedgerError):
+    """A work, event, entry or key that the ledger does not hold."""
+
+
+class StorageError(LedgerError):
+    """The database is unreadable, of another schema, or not consistent with itself."""
