@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -19,6 +20,12 @@ ACTOR_KEY_PREFIX = "ed25519:"
 PUBLIC_KEY_SIZE = 32  # bytes
 SIGNATURE_SIZE = 64  # bytes
 _HEX = frozenset("0123456789abcdef")
+
+
+@lru_cache(maxsize=4096)
+def _ed25519(raw: bytes) -> Ed25519PublicKey:
+    """Decoded public keys, cached: the same actors sign many events."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +55,7 @@ class PublicKey:
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise :class:`VerificationError` unless ``signature`` is valid over ``message``."""
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+            _ed25519(self.raw).verify(signature, message)
         except InvalidSignature as e:
             raise VerificationError("signature does not verify") from e
 

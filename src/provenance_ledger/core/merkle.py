@@ -257,5 +257,10 @@ class Frontier:
         self.size += 1
         return made
 
+    def copy(self) -> Frontier:
+        other = Frontier()
+        other.size, other._nodes = self.size, list(self._nodes)
+        return other
+
     def root(self) -> bytes:
         return fold([h for _, h in self._nodes]) if self._nodes else EMPTY_ROOT

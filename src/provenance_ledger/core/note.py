@@ -1,0 +1,270 @@
+"""C2SP signed notes, checkpoints and cosignatures.
+
+- c2sp.org/signed-note: note text, an empty line, signature lines ``— <name> <base64>``;
+  Ed25519 signatures (type 0x01) and verifier keys ``<name>+<hex key id>+<base64 key>``.
+- c2sp.org/tlog-checkpoint: the note text ``<origin>\\n<size>\\n<base64 root>\\n``.
+- c2sp.org/tlog-cosignature (cosignature/v1, type 0x04): a witness's timestamped signature
+  over ``cosignature/v1\\ntime <seconds>\\n`` followed by the whole checkpoint text.
+
+specs/checkpoints.md restates these formats. Parsing is strict and bounded; unknown signatures
+are kept (so that notes can be passed on whole) but never count as verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import MalformedError, VerificationError
+from .crypto import PrivateKey, PublicKey
+from .encoding import b64decode, b64encode
+from .merkle import HASH_SIZE
+
+SIG_TYPE_ED25519 = 0x01
+"""Signature type of a plain Ed25519 note signature (c2sp.org/signed-note)."""
+SIG_TYPE_COSIGNATURE_V1 = 0x04
+"""Signature type of an Ed25519 cosignature/v1 (c2sp.org/tlog-cosignature)."""
+SIGNATURE_LINE_PREFIX = "\u2014 "  # EM DASH, space
+COSIGNATURE_V1_HEADER = "cosignature/v1\n"
+
+MAX_NOTE_BYTES = 1 << 16
+"""Largest signed note accepted, in bytes (text plus signatures)."""
+MAX_NOTE_SIGNATURES = 100
+"""Most signature lines accepted on one note (as Go's golang.org/x/mod/sumdb/note)."""
+MAX_KEY_NAME_BYTES = 255
+MAX_TREE_SIZE = 2**63 - 1
+
+
+def _check_key_name(name: str) -> None:
+    if (
+        not name
+        or len(name.encode("utf-8")) > MAX_KEY_NAME_BYTES
+        or "+" in name
+        or any(c.isspace() for c in name)
+        or not name.isprintable()
+    ):
+        raise MalformedError(f"key name {name[:80]!r} is empty, too long or has '+' or spaces")
+
+
+def key_id(name: str, sig_type: int, public_key: bytes) -> bytes:
+    """The 4-byte key ID: SHA-256(name || 0x0A || type || public key)[:4]."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([sig_type]) + public_key).digest()[
+        :4
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSignature:
+    """One signature line: ``— <name> base64(key id || signature bytes)``."""
+
+    name: str
+    key_id: bytes
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        _check_key_name(self.name)
+        if len(self.key_id) != 4:
+            raise ValueError("key id must be 4 bytes")
+
+    @classmethod
+    def from_line(cls, line: str) -> NoteSignature:
+        if not line.startswith(SIGNATURE_LINE_PREFIX):
+            raise MalformedError(f"signature line does not start with an em dash: {line[:80]!r}")
+        parts = line[len(SIGNATURE_LINE_PREFIX) :].split(" ")
+        if len(parts) != 2:
+            raise MalformedError(f"signature line is not '— <name> <base64>': {line[:80]!r}")
+        _check_key_name(parts[0])
+        raw = b64decode(parts[1], "note signature")
+        if len(raw) < 5:
+            raise MalformedError("note signature is shorter than a key id and a signature")
+        return cls(parts[0], raw[:4], raw[4:])
+
+    def to_line(self) -> str:
+        return f"{SIGNATURE_LINE_PREFIX}{self.name} {b64encode(self.key_id + self.signature)}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedNote:
+    """A note text and its signature lines, in order."""
+
+    text: str
+    signatures: tuple[NoteSignature, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.text.endswith("\n"):
+            raise MalformedError("note text must end with a newline")
+        if any((c < " " and c != "\n") or c == "\x7f" for c in self.text):
+            raise MalformedError("note text contains control characters")
+
+    @classmethod
+    def from_text(cls, note: str) -> SignedNote:
+        """Parse a signed note; the signatures follow the last empty line."""
+        if len(note.encode("utf-8")) > MAX_NOTE_BYTES:
+            raise MalformedError(f"signed note is larger than {MAX_NOTE_BYTES} bytes")
+        split = note.rfind("\n\n")
+        if split < 0:
+            raise MalformedError("signed note has no empty line before its signatures")
+        text, sigs = note[: split + 1], note[split + 2 :]
+        if not sigs.endswith("\n"):
+            raise MalformedError("signed note does not end with a newline")
+        lines = sigs[:-1].split("\n")
+        if len(lines) > MAX_NOTE_SIGNATURES:
+            raise MalformedError(f"signed note has more than {MAX_NOTE_SIGNATURES} signatures")
+        return cls(text, tuple(NoteSignature.from_line(line) for line in lines))
+
+    def to_text(self) -> str:
+        return self.text + "\n" + "".join(s.to_line() for s in self.signatures)
+
+    def with_signatures(self, extra: Iterable[NoteSignature]) -> SignedNote:
+        """This note with ``extra`` signature lines added (exact duplicates dropped)."""
+        sigs = list(self.signatures)
+        for s in extra:
+            if s not in sigs:
+                sigs.append(s)
+        return SignedNote(self.text, tuple(sigs))
+
+
+@dataclass(frozen=True, slots=True)
+class Verifier:
+    """A verifier key: ``<name>+<8 hex key id>+base64(type || public key)``."""
+
+    name: str
+    sig_type: int
+    public_key: PublicKey
+
+    def __post_init__(self) -> None:
+        _check_key_name(self.name)
+        if self.sig_type not in (SIG_TYPE_ED25519, SIG_TYPE_COSIGNATURE_V1):
+            raise MalformedError(f"unsupported signature type 0x{self.sig_type:02x}")
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.sig_type, self.public_key.raw)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Verifier:
+        parts = vkey.strip().split("+", 2)
+        if len(parts) != 3 or len(parts[1]) != 8:
+            raise MalformedError(f"verifier key {vkey[:80]!r} is not <name>+<hex id>+<base64>")
+        name, hexid, b64 = parts
+        try:
+            want_id = bytes.fromhex(hexid)
+        except ValueError as e:
+            raise MalformedError(f"verifier key id {hexid!r} is not hex") from e
+        raw = b64decode(b64, "verifier key")
+        if len(raw) != 33:
+            raise MalformedError("verifier key is not one type byte and a 32-byte Ed25519 key")
+        v = cls(name, raw[0], PublicKey(raw[1:]))
+        if v.key_id != want_id:
+            raise MalformedError(f"verifier key id {hexid} does not match its name and key")
+        return v
+
+    def to_vkey(self) -> str:
+        raw = bytes([self.sig_type]) + self.public_key.raw
+        return f"{self.name}+{self.key_id.hex()}+{b64encode(raw)}"
+
+    def matches(self, sig: NoteSignature) -> bool:
+        return sig.name == self.name and sig.key_id == self.key_id
+
+    def verify(self, sig: NoteSignature, text: str) -> int | None:
+        """Check one signature over ``text``. Returns the cosignature timestamp for type 0x04,
+        ``None`` for type 0x01; raises :class:`VerificationError` when it does not verify."""
+        if not self.matches(sig):
+            raise VerificationError(f"signature is not by {self.name}")
+        if self.sig_type == SIG_TYPE_ED25519:
+            self._check(sig.signature, text.encode("utf-8"))
+            return None
+        if len(sig.signature) != 8 + 64:
+            raise VerificationError("cosignature is not a timestamp and a 64-byte signature")
+        (timestamp,) = struct.unpack(">Q", sig.signature[:8])
+        self._check(sig.signature[8:], cosignature_message(timestamp, text))
+        return int(timestamp)
+
+    def _check(self, signature: bytes, message: bytes) -> None:
+        if len(signature) != 64:
+            raise VerificationError(f"signature by {self.name} is not 64 bytes")
+        self.public_key.verify(signature, message)
+
+
+def cosignature_message(timestamp: int, checkpoint_text: str) -> bytes:
+    """The bytes a cosignature/v1 signs (c2sp.org/tlog-cosignature, "Signed message")."""
+    return f"{COSIGNATURE_V1_HEADER}time {timestamp}\n{checkpoint_text}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSigner:
+    """Signs notes under a key name; ``cosigner`` selects cosignature/v1 (type 0x04)."""
+
+    name: str
+    key: PrivateKey
+    cosigner: bool = False
+
+    @property
+    def verifier(self) -> Verifier:
+        sig_type = SIG_TYPE_COSIGNATURE_V1 if self.cosigner else SIG_TYPE_ED25519
+        return Verifier(self.name, sig_type, self.key.public)
+
+    def sign(self, text: str, timestamp: int | None = None) -> NoteSignature:
+        """Sign ``text``; a cosigner needs the ``timestamp`` (seconds since the epoch)."""
+        kid = self.verifier.key_id
+        if not self.cosigner:
+            return NoteSignature(self.name, kid, self.key.sign(text.encode("utf-8")))
+        if timestamp is None or timestamp < 0:
+            raise ValueError("a cosignature needs a non-negative timestamp")
+        sig = self.key.sign(cosignature_message(timestamp, text))
+        return NoteSignature(self.name, kid, struct.pack(">Q", timestamp) + sig)
+
+
+def verify_note(note: SignedNote, verifiers: Sequence[Verifier]) -> dict[str, int | None]:
+    """Verify ``note`` against trusted keys; return ``{verifier name: timestamp}`` of those
+    that signed it. Raises when a signature that names a trusted key is invalid, or when no
+    trusted key signed it at all (c2sp.org/signed-note, "Verifying")."""
+    verified: dict[str, int | None] = {}
+    for sig in note.signatures:
+        for v in verifiers:
+            if v.matches(sig):
+                verified[v.name] = v.verify(sig, note.text)
+    if not verified:
+        names = ", ".join(v.name for v in verifiers) or "(none)"
+        raise VerificationError(f"no trusted key signed this note (trusted: {names})")
+    return verified
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A C2SP tlog-checkpoint: origin, tree size, root hash (no extension lines)."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def __post_init__(self) -> None:
+        _check_key_name(self.origin)
+        if not 0 <= self.size <= MAX_TREE_SIZE:
+            raise ValueError(f"tree size {self.size} out of range")
+        if len(self.root) != HASH_SIZE:
+            raise ValueError("root hash must be 32 bytes")
+
+    def to_text(self) -> str:
+        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> Checkpoint:
+        lines = text.split("\n")
+        if len(lines) < 4 or lines[-1] != "":
+            raise MalformedError("checkpoint is not three newline-terminated lines")
+        if len(lines) > 4:
+            raise MalformedError("checkpoint has extension lines, which this log never signs")
+        origin, size_text, root_text = lines[:3]
+        if not size_text.isdigit() or not size_text.isascii() or (
+            size_text != "0" and size_text.startswith("0")
+        ):
+            raise MalformedError(f"checkpoint size {size_text[:40]!r} is not a decimal number")
+        size = int(size_text)
+        if size > MAX_TREE_SIZE:
+            raise MalformedError("checkpoint size is out of range")
+        _check_key_name(origin)
+        return cls(origin, size, b64decode(root_text, "checkpoint root", HASH_SIZE))
+

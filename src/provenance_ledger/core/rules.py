@@ -1,0 +1,276 @@
+"""The rights state machine: what each event may do, and what a work's state permits.
+
+specs/rules.md. :func:`apply` takes a work's state (or ``None`` before registration) and a
+signed event and returns the new state, or raises :class:`RuleError`/:class:`ConflictError`.
+It is pure: replaying the log through it rebuilds every work's state, which is how the
+ledger's audit and a verifier's state receipt check work. :func:`may` answers "may this key
+use this work for this purpose at this time?" and the default answer is no.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import ConflictError, RuleError
+from .events import ANYONE, SignedEvent
+from .timefmt import format_time
+
+COVERS: dict[str, frozenset[str]] = {
+    "ai_training": frozenset({"ai_training", "ai_generative_training"}),
+}
+"""A purpose that includes others: consent to train any model includes generative training.
+Every other purpose covers only itself (specs/rules.md section 5)."""
+
+
+def covers(granted: tuple[str, ...], purpose: str) -> bool:
+    return any(purpose in COVERS.get(g, frozenset({g})) for g in granted)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A consent.grant and, once revoked, the revocation."""
+
+    id: str
+    grantee: str
+    purposes: tuple[str, ...]
+    at: int
+    until: int | None = None
+    conditions: tuple[str, ...] = ()
+    revoked_by: str | None = None
+    revoked_at: int | None = None
+
+    def in_force(self, t: int) -> bool:
+        return (
+            self.at <= t
+            and (self.until is None or t < self.until)
+            and (self.revoked_at is None or t < self.revoked_at)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """A licence.offer, its acceptance and its termination. Its id is the offer's id."""
+
+    id: str
+    licensee: str
+    purposes: tuple[str, ...]
+    offered_at: int
+    terms: dict[str, Any] = field(default_factory=dict)  # fee, royalty_bps, territories, ...
+    start: int | None = None
+    until: int | None = None
+    offer_expires: int | None = None
+    accepted_by: str | None = None
+    accepted_at: int | None = None
+    terminated_by: str | None = None
+    terminated_at: int | None = None
+
+    def in_force(self, t: int) -> bool:
+        return (
+            self.accepted_at is not None
+            and self.accepted_at <= t
+            and (self.start is None or self.start <= t)
+            and (self.until is None or t < self.until)
+            and (self.terminated_at is None or t < self.terminated_at)
+        )
+
+    def open_offer(self, t: int) -> bool:
+        return (
+            self.accepted_at is None
+            and self.terminated_at is None
+            and (self.offer_expires is None or t < self.offer_expires)
+            and (self.until is None or t < self.until)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkState:
+    """Everything the rules need about one work; rebuilt by replaying its events."""
+
+    work: str
+    registration: str
+    registrant: str
+    registered_at: int
+    controller: str
+    head: str
+    last_at: int
+    events: int
+    content: dict[str, Any]
+    payees: tuple[tuple[str, int], ...] = ()
+    grants: tuple[Grant, ...] = ()
+    licences: tuple[Licence, ...] = ()
+
+    def grant(self, grant_id: str) -> Grant | None:
+        return next((g for g in self.grants if g.id == grant_id), None)
+
+    def licence(self, licence_id: str) -> Licence | None:
+        return next((x for x in self.licences if x.id == licence_id), None)
+
+    def effective_payees(self) -> tuple[tuple[str, int], ...]:
+        """Royalty split in basis points; the controller takes everything when none is set."""
+        return self.payees or ((self.controller, 10_000),)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "work": self.work,
+            "registration": self.registration,
+            "registrant": self.registrant,
+            "registered_at": format_time(self.registered_at),
+            "controller": self.controller,
+            "payees": [{"key": k, "share_bps": s} for k, s in self.effective_payees()],
+            "head": self.head,
+            "events": self.events,
+            "content": self.content,
+            "grants": [_grant_json(g) for g in self.grants],
+            "licences": [_licence_json(x) for x in self.licences],
+        }
+
+
+def _t(v: int | None) -> str | None:
+    return None if v is None else format_time(v)
+
+
+def _grant_json(g: Grant) -> dict[str, Any]:
+    return {"id": g.id, "grantee": g.grantee, "purposes": list(g.purposes),
+            "granted_at": _t(g.at), "until": _t(g.until), "conditions": list(g.conditions),
+            "revoked_by": g.revoked_by, "revoked_at": _t(g.revoked_at)}
+
+
+def _licence_json(x: Licence) -> dict[str, Any]:
+    return {"id": x.id, "licensee": x.licensee, "purposes": list(x.purposes),
+            "offered_at": _t(x.offered_at), "terms": x.terms, "from": _t(x.start),
+            "until": _t(x.until), "offer_expires": _t(x.offer_expires),
+            "accepted_by": x.accepted_by, "accepted_at": _t(x.accepted_at),
+            "terminated_by": x.terminated_by, "terminated_at": _t(x.terminated_at)}
+
+
+def _opt_time(body: dict[str, Any], key: str) -> int | None:
+    from .timefmt import parse_time
+
+    return parse_time(body[key]) if key in body else None
+
+
+def _replace_item(items: tuple[Any, ...], new: Any) -> tuple[Any, ...]:
+    return tuple(new if x.id == new.id else x for x in items)
+
+
+def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
+    """Apply one verified event to its work's state (specs/rules.md section 3)."""
+    ev, eid = signed.event, signed.id
+    body: dict[str, Any] = dict(ev.body)
+    # (1) registration starts a work; a work is registered once, by content hash.
+    if ev.type == "work.register":
+        if state is not None:
+            raise ConflictError(
+                f"work {ev.work} is already registered by {state.registrant} "
+                f"in event {state.registration}", head=state.head)
+        if ev.prev is not None:
+            raise RuleError("work.register must have prev null")
+        payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
+        content = {k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body}
+        return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees)
+    if state is None:
+        raise RuleError(f"work {ev.work} is not registered")
+    # (2) every later event names the work's current head, and time does not go backwards.
+    if ev.prev != state.head:
+        raise ConflictError(
+            f"event builds on {ev.prev} but the head of {ev.work} is {state.head}",
+            head=state.head)
+    if ev.at < state.last_at:
+        raise RuleError(f"event time {format_time(ev.at)} is before the work's last event "
+                        f"({format_time(state.last_at)})")
+    # (3) the controller alone transfers, grants, revokes, offers and terminates.
+    if ev.type != "licence.accept" and ev.actor != state.controller:
+        raise RuleError(f"{ev.type} must be signed by the work's controller {state.controller}")
+    new = replace(state, head=eid, last_at=ev.at, events=state.events + 1)
+    if ev.type == "work.transfer":
+        if body["to"] == state.controller:
+            raise RuleError("transfer to the current controller changes nothing")
+        payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
+        return replace(new, controller=body["to"], payees=payees)
+    if ev.type == "consent.grant":
+        until = _opt_time(body, "until")
+        if until is not None and until <= ev.at:
+            raise RuleError("grant would expire before it starts")
+        g = Grant(eid, body["grantee"], tuple(body["purposes"]), ev.at, until,
+                  tuple(body.get("conditions", ())))
+        return replace(new, grants=new.grants + (g,))
+    if ev.type == "consent.revoke":
+        g0 = state.grant(body["grant"])
+        if g0 is None:
+            raise RuleError(f"no grant {body['grant']} on work {ev.work}")
+        if not g0.in_force(ev.at):
+            raise RuleError(f"grant {g0.id} is not in force (revoked or expired)")
+        return replace(new, grants=_replace_item(new.grants,
+                                                 replace(g0, revoked_by=eid, revoked_at=ev.at)))
+    if ev.type == "licence.offer":
+        start, until = _opt_time(body, "from"), _opt_time(body, "until")
+        expires = _opt_time(body, "offer_expires")
+        if until is not None and (until <= ev.at or (start is not None and until <= start)):
+            raise RuleError("licence would end before it starts")
+        if expires is not None and expires <= ev.at:
+            raise RuleError("offer would expire before it is made")
+        terms = {k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri")
+                 if k in body}
+        lic = Licence(eid, body["licensee"], tuple(body["purposes"]), ev.at, terms, start, until,
+                      expires)
+        return replace(new, licences=new.licences + (lic,))
+    if ev.type == "licence.accept":
+        lic0 = state.licence(body["offer"])
+        if lic0 is None:
+            raise RuleError(f"no licence offer {body['offer']} on work {ev.work}")
+        if ev.actor != lic0.licensee:
+            raise RuleError(f"only the named licensee {lic0.licensee} may accept offer {lic0.id}")
+        if not lic0.open_offer(ev.at):
+            raise RuleError(f"offer {lic0.id} is not open (accepted, withdrawn or expired)")
+        return replace(new, licences=_replace_item(
+            new.licences, replace(lic0, accepted_by=eid, accepted_at=ev.at)))
+    if ev.type == "licence.terminate":
+        lic0 = state.licence(body["licence"])
+        if lic0 is None:
+            raise RuleError(f"no licence {body['licence']} on work {ev.work}")
+        if not (lic0.in_force(ev.at) or lic0.open_offer(ev.at)):
+            raise RuleError(f"licence {lic0.id} is not in force (terminated or expired)")
+        return replace(new, licences=_replace_item(
+            new.licences, replace(lic0, terminated_by=eid, terminated_at=ev.at)))
+    raise RuleError(f"no rule for event type {ev.type}")  # pragma: no cover - types are closed
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer of :func:`may`, with the reason and the events behind it."""
+
+    allowed: bool
+    reason: str
+    events: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "reason": self.reason, "events": list(self.events),
+                "conditions": list(self.conditions)}
+
+
+def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
+    """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in)."""
+    if state is None:
+        return Decision(False, "the work is not registered on this ledger")
+    if at < state.registered_at:
+        return Decision(False, "the work was not registered yet at that time")
+    for g in state.grants:
+        if g.grantee in (key, ANYONE) and covers(g.purposes, purpose) and g.in_force(at):
+            who = "anyone" if g.grantee == ANYONE else "this key"
+            return Decision(True, f"consent granted to {who} for {purpose}", (g.id,),
+                            g.conditions)
+    for lic in state.licences:
+        if lic.licensee == key and covers(lic.purposes, purpose) and lic.in_force(at):
+            ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
+            return Decision(True, f"licence in force for {purpose}", ids)
+    if key == state.controller:
+        return Decision(True, "this key controls the work", (state.head,))
+    lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
+                   and covers(g.purposes, purpose)) + tuple(
+        x.id for x in state.licences if x.licensee == key and covers(x.purposes, purpose))
+    if lapsed:
+        return Decision(False, f"no consent or licence for {purpose} is in force at "
+                        f"{format_time(at)} (all were revoked, ended or not yet accepted)", lapsed)
+    return Decision(False, f"no consent or licence for {purpose}: not allowed by default")

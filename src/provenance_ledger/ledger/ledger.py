@@ -1,0 +1,207 @@
+"""The append path and queries of one log (specs/ledger.md).
+
+Append: parse and verify each signed event, check it against the admission window and the
+rules, integrate the accepted ones into the Merkle tree, sign a checkpoint, and commit the
+whole block in one transaction. Queries: work state, receipts, inclusion and consistency
+proofs from O(log n) stored hashes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..core import merkle, rules
+from ..core.events import SignedEvent, parse_leaf
+from ..core.note import Checkpoint, NoteSigner, SignedNote
+from ..core.receipt import Receipt
+from ..core.timefmt import format_time
+from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, StorageError
+from ..store import Block, EntryRow, Store, WorkRow
+
+MAX_BLOCK_EVENTS = 10_000
+"""Most events integrated under one checkpoint."""
+MAX_FUTURE_SKEW = 300  # seconds an event's time may be ahead of the ledger's clock
+MAX_EVENT_AGE = 3600  # seconds an event's time may be behind the ledger's clock
+STATE_CACHE_WORKS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An event that is now in the log, at ``index``, under checkpoint ``size``."""
+
+    event: SignedEvent
+    index: int
+
+
+class Ledger:
+    """One append-only log over a :class:`Store`, signed with the log key."""
+
+    def __init__(self, store: Store, signer: NoteSigner) -> None:
+        self.store = store
+        self.signer = signer
+        self._states: OrderedDict[str, rules.WorkState] = OrderedDict()
+        self._load_frontier()
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    @property
+    def vkey(self) -> str:
+        return self.signer.verifier.to_vkey()
+
+    def _load_frontier(self) -> None:
+        size = self.store.size()
+        plan = merkle.root_plan(size)
+        hashes = self.store.nodes(plan)
+        self._frontier = merkle.Frontier(size, [hashes[n] for n in plan])
+        self._states.clear()
+
+    # -- state -------------------------------------------------------------------------------
+    def state(self, work: str) -> rules.WorkState | None:
+        """The work's state, replayed from its events (cached by work)."""
+        cached = self._states.get(work)
+        if cached is not None:
+            self._states.move_to_end(work)
+            return cached
+        state: rules.WorkState | None = None
+        for row in self.store.work_entries(work):
+            state = rules.apply(state, parse_leaf(row.leaf, verify=False))
+        if state is not None:
+            self._remember(state)
+        return state
+
+    def _remember(self, state: rules.WorkState) -> None:
+        self._states[state.work] = state
+        self._states.move_to_end(state.work)
+        while len(self._states) > STATE_CACHE_WORKS:
+            self._states.popitem(last=False)
+
+    def history(self, work: str) -> list[tuple[int, SignedEvent]]:
+        return [(r.index, parse_leaf(r.leaf, verify=False)) for r in self.store.work_entries(work)]
+
+    # -- append ----------------------------------------------------------------------------------
+    def admit(self, event: SignedEvent, now: int) -> None:
+        """Admission policy (not a replay rule): the event's time is close to the ledger's."""
+        at = event.event.at
+        if at > now + MAX_FUTURE_SKEW:
+            raise RuleError(f"event time {format_time(at)} is ahead of the ledger clock "
+                            f"({format_time(now)}) by more than {MAX_FUTURE_SKEW} s")
+        if at < now - MAX_EVENT_AGE:
+            raise RuleError(f"event time {format_time(at)} is more than {MAX_EVENT_AGE} s "
+                            f"behind the ledger clock ({format_time(now)})")
+
+    def append_block(
+        self, leaves: Sequence[bytes], now: int
+    ) -> list[Appended | LedgerError]:
+        """Validate and integrate a batch; one result per leaf, in order. The accepted events
+        and a checkpoint over them are committed together, or nothing is."""
+        if len(leaves) > MAX_BLOCK_EVENTS:
+            raise ValueError(f"a block holds at most {MAX_BLOCK_EVENTS} events")
+        if self.store.size() != self._frontier.size:
+            self._load_frontier()  # another writer appended since we last looked
+        results: list[Appended | LedgerError] = []
+        overlay: dict[str, rules.WorkState] = {}
+        block = Block()
+        frontier = self._frontier.copy()  # the committed tree stays as is if the block fails
+        for leaf in leaves:
+            try:
+                ev = parse_leaf(leaf)
+                self.admit(ev, now)
+                work = ev.event.work
+                before = overlay[work] if work in overlay else self.state(work)
+                overlay[work] = rules.apply(before, ev)
+            except LedgerError as e:
+                results.append(e)
+                continue
+            index = frontier.size
+            leaf_h = bytes.fromhex(ev.id)
+            block.nodes.extend(frontier.append(leaf_h))
+            block.entries.append(EntryRow(index, leaf_h, work, ev.event.type, leaf))
+            results.append(Appended(ev, index))
+        if not block.entries:
+            return results
+        for st in overlay.values():
+            block.works[st.work] = WorkRow(st.work, st.registration, st.registrant,
+                                           st.controller, st.head, st.events)
+        cp = Checkpoint(self.origin, frontier.size, frontier.root())
+        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
+        block.checkpoint = (cp.size, cp.root, note.to_text(), now)
+        self.store.commit_block(block)
+        self._frontier = frontier
+        for st in overlay.values():
+            self._remember(st)
+        return results
+
+    def append(self, leaf: bytes, now: int) -> Appended:
+        """Append one event in a block of its own; raise if it is refused."""
+        (result,) = self.append_block([leaf], now)
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    # -- reads -------------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._frontier.size
+
+    def latest_checkpoint(self) -> tuple[Checkpoint, str]:
+        row = self.store.latest_checkpoint()
+        if row is None:
+            raise NotFoundError("the log is empty: nothing has been anchored yet")
+        return Checkpoint(self.origin, row[0], row[1]), row[2]
+
+    def root(self, size: int) -> bytes:
+        if not 0 <= size <= self.size:
+            raise NotFoundError(f"tree size {size} is beyond the log size {self.size}")
+        plan = merkle.root_plan(size)
+        if not plan:
+            return merkle.EMPTY_ROOT
+        hashes = self.store.nodes(plan)
+        return merkle.fold([hashes[n] for n in plan])
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        if not 0 <= index < size <= self.size:
+            raise NotFoundError(f"no leaf {index} in a tree of size {size} (log size {self.size})")
+        plan = merkle.inclusion_plan(index, size)
+        return merkle.assemble(plan, self.store.nodes(merkle.plan_nodes(plan)))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        if not 0 <= old <= new <= self.size:
+            raise MalformedError(
+                f"sizes must satisfy 0 <= old <= new <= {self.size}; got old {old}, new {new}")
+        plan = merkle.consistency_plan(old, new)
+        return merkle.assemble(plan, self.store.nodes(merkle.plan_nodes(plan)))
+
+    def entry_by_id(self, event_id: str) -> EntryRow:
+        try:
+            raw = bytes.fromhex(event_id)
+        except ValueError as e:
+            raise MalformedError(f"event id {event_id[:80]!r} is not hex") from e
+        row = self.store.entry_by_id(raw) if len(raw) == 32 else None
+        if row is None:
+            raise NotFoundError(f"no event {event_id} in this log")
+        return row
+
+    def receipt(self, index: int) -> Receipt:
+        """Receipt of the entry at ``index`` against the latest checkpoint."""
+        cp, note = self.latest_checkpoint()
+        if not 0 <= index < cp.size:
+            raise StorageError(f"entry {index} is not covered by the latest checkpoint")
+        entry = self.store.entry(index)
+        proof = self.inclusion_proof(index, cp.size)
+        return Receipt(self.vkey, note, index, entry.leaf, tuple(proof))
+
+    def resolve_work(self, text: str) -> str:
+        """A full work id, or a unique prefix of one (with or without ``sha256:``)."""
+        prefix = text if text.startswith("sha256:") else "sha256:" + text
+        if len(prefix) < len("sha256:") + 4:
+            raise MalformedError(f"work prefix {text!r} is too short (give at least 4 hex digits)")
+        matches = self.store.works_with_prefix(prefix.lower(), 2)
+        if not matches:
+            raise NotFoundError(f"no work {text} on this ledger")
+        if len(matches) > 1:
+            raise MalformedError(f"work prefix {text} is ambiguous: give more digits")
+        return matches[0]

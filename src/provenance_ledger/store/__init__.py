@@ -1,0 +1,10 @@
+"""Persistence behind one interface (:class:`Store`); SQLite is the embedded default.
+
+specs/storage.md describes the schema. The store keeps bytes and indexes; it knows nothing of
+the rules, and checks nothing but its own consistency.
+"""
+
+from .base import Block, EntryRow, Store, WorkRow
+from .sqlite import SqliteStore
+
+__all__ = ["Block", "EntryRow", "SqliteStore", "Store", "WorkRow"]

@@ -1,0 +1,202 @@
+"""SQLite store (specs/storage.md section 2).
+
+Tables: ``meta``, ``entries`` (the leaves, by index), ``nodes`` (every complete subtree hash
+above the leaves, keyed by one integer ``level << 56 | index``), ``works`` (index rows),
+``checkpoints`` (every signed checkpoint). A block is one transaction, so an append lands whole
+(entries, hashes, work rows, checkpoint) or not at all. WAL journal with ``synchronous=FULL``:
+a committed block survives a crash or power loss.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from ..core.merkle import NodeId
+from ..errors import StorageError
+from .base import Block, EntryRow, WorkRow
+
+SCHEMA_VERSION = "1"
+_LEVEL_SHIFT = 56  # node key = level << 56 | index; a tree never has 2^56 leaves
+_SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
+
+
+def node_key(node: NodeId) -> int:
+    level, index = node
+    return (level << _LEVEL_SHIFT) | index
+
+
+class SqliteStore:
+    """The embedded default store: one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        try:
+            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.db = sqlite_utils.Database(self.conn)
+            self._create()
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"cannot open ledger database {path}: {e}") from e
+
+    def _create(self) -> None:
+        db = self.db
+        if "meta" in db.table_names():
+            version = self.get_meta("schema")
+            if version != SCHEMA_VERSION:
+                raise StorageError(f"database schema {version!r} is not {SCHEMA_VERSION!r}")
+            return
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            db["meta"].create({"key": str, "value": str}, pk="key")
+            db["entries"].create(
+                {"idx": int, "id": bytes, "work": str, "type": str, "leaf": bytes},
+                pk="idx", not_null={"id", "work", "type", "leaf"},
+            )
+            db["entries"].create_index(["id"], unique=True)
+            db["entries"].create_index(["work", "idx"])
+            db["nodes"].create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
+            db["works"].create(
+                {"work": str, "registration": str, "registrant": str, "controller": str,
+                 "head": str, "events": int},
+                pk="work", not_null={"registration", "registrant", "controller", "head"},
+            )
+            db["checkpoints"].create(
+                {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
+                not_null={"root", "note", "at"},
+            )
+            self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        row: tuple[object, ...] | None = self.conn.execute(sql, args).fetchone()
+        return row
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- tree -----------------------------------------------------------------------------
+    def size(self) -> int:
+        row = self._one("SELECT max(idx) FROM entries")
+        return 0 if row is None or row[0] is None else int(str(row[0])) + 1
+
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """Hashes of the given complete subtrees; level 0 comes from the entries table."""
+        ids = list(ids)
+        leaves = [i for lvl, i in ids if lvl == 0]
+        inner = {node_key(n): n for n in ids if n[0] > 0}
+        out: dict[NodeId, bytes] = {}
+        for chunk in _chunks(leaves):
+            q = f"SELECT idx, id FROM entries WHERE idx IN ({','.join('?' * len(chunk))})"
+            for idx, h in self.conn.execute(q, chunk):
+                out[(0, idx)] = h
+        keys = list(inner)
+        for chunk in _chunks(keys):
+            q = f"SELECT key, hash FROM nodes WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, h in self.conn.execute(q, chunk):
+                out[inner[key]] = h
+        if len(out) != len(ids):
+            missing = sorted(set(ids) - out.keys())[0]
+            raise StorageError(f"tree node {missing} is missing from the database")
+        return out
+
+    def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]:
+        mask = (1 << _LEVEL_SHIFT) - 1
+        for key, h in self.conn.execute("SELECT key, hash FROM nodes ORDER BY key"):
+            yield (key >> _LEVEL_SHIFT, key & mask), h
+
+    def commit_block(self, block: Block) -> None:
+        """Write a whole block in one transaction, or nothing."""
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.executemany(
+                    "INSERT INTO entries (idx, id, work, type, leaf) VALUES (?, ?, ?, ?, ?)",
+                    [(e.index, e.id, e.work, e.type, e.leaf) for e in block.entries],
+                )
+                self.conn.executemany(
+                    "INSERT INTO nodes (key, hash) VALUES (?, ?)",
+                    [(node_key(n), h) for n, h in block.nodes if n[0] > 0],
+                )
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO works VALUES (?, ?, ?, ?, ?, ?)",
+                    [(w.work, w.registration, w.registrant, w.controller, w.head, w.events)
+                     for w in block.works.values()],
+                )
+                if block.checkpoint is not None:
+                    self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
+                                      block.checkpoint)
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"could not write block: {e}") from e
+
+    # -- entries ----------------------------------------------------------------------------
+    def entry(self, index: int) -> EntryRow:
+        row = self.conn.execute(
+            "SELECT idx, id, work, type, leaf FROM entries WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise StorageError(f"entry {index} is missing from the database")
+        return EntryRow(*row)
+
+    def entry_by_id(self, event_id: bytes) -> EntryRow | None:
+        row = self.conn.execute(
+            "SELECT idx, id, work, type, leaf FROM entries WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else EntryRow(*row)
+
+    def entries(self, start: int, end: int) -> Iterator[EntryRow]:
+        cur = self.conn.execute(
+            "SELECT idx, id, work, type, leaf FROM entries WHERE idx >= ? AND idx < ? "
+            "ORDER BY idx", (start, end))
+        for row in cur:
+            yield EntryRow(*row)
+
+    def work_entries(self, work: str) -> list[EntryRow]:
+        rows = self.conn.execute(
+            "SELECT idx, id, work, type, leaf FROM entries WHERE work = ? ORDER BY idx", (work,))
+        return [EntryRow(*r) for r in rows]
+
+    # -- works ---------------------------------------------------------------------------------
+    def work(self, work: str) -> WorkRow | None:
+        row = self.conn.execute("SELECT * FROM works WHERE work = ?", (work,)).fetchone()
+        return None if row is None else WorkRow(*row)
+
+    def works_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        upper = prefix + "\U0010ffff"
+        rows = self.conn.execute(
+            "SELECT work FROM works WHERE work >= ? AND work < ? ORDER BY work LIMIT ?",
+            (prefix, upper, limit))
+        return [r[0] for r in rows]
+
+    def all_works(self) -> Iterator[WorkRow]:
+        for row in self.conn.execute("SELECT * FROM works ORDER BY work"):
+            yield WorkRow(*row)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def latest_checkpoint(self) -> tuple[int, bytes, str, int] | None:
+        row = self.conn.execute(
+            "SELECT size, root, note, at FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def checkpoint(self, size: int) -> tuple[int, bytes, str, int] | None:
+        row = self.conn.execute(
+            "SELECT size, root, note, at FROM checkpoints WHERE size = ?", (size,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def checkpoints(self) -> Iterator[tuple[int, bytes, str, int]]:
+        for row in self.conn.execute("SELECT size, root, note, at FROM checkpoints ORDER BY size"):
+            yield (row[0], row[1], row[2], row[3])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _chunks(items: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(items), _SQLITE_MAX_VARS):
+        yield items[i : i + _SQLITE_MAX_VARS]
