@@ -8,7 +8,7 @@ tlog-proof text. :func:`verify_receipt` needs nothing but the receipt and truste
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +95,11 @@ class VerifiedReceipt:
     event: SignedEvent
     checkpoint: Checkpoint
     leaf_index: int
-    cosigners: dict[str, int]  # witness name -> cosignature time
+    cosigners: dict[str, int]  # witness name (as the caller named it) -> cosignature time
 
 
 def verify_checkpoint_note(
-    note_text: str, log_keys: Sequence[Verifier], witnesses: Sequence[Verifier] = ()
+    note_text: str, log_keys: Sequence[Verifier], witnesses: Mapping[str, Verifier] | None = None
 ) -> tuple[Checkpoint, SignedNote, dict[str, int]]:
     """Verify a signed checkpoint: (1) a trusted log key whose name is the origin signed it;
     (2) return the checkpoint and the valid cosignatures among ``witnesses``."""
@@ -110,7 +110,7 @@ def verify_checkpoint_note(
         raise VerificationError(f"no trusted log key for origin {cp.origin!r}")
     verify_note(note, own)
     cosigners: dict[str, int] = {}
-    for w in witnesses:
+    for wname, w in (witnesses or {}).items():
         for sig in note.signatures:
             if w.matches(sig):
                 try:
@@ -118,12 +118,12 @@ def verify_checkpoint_note(
                 except VerificationError:
                     continue  # a bad cosignature counts for nothing; the quorum decides
                 if ts is not None:
-                    cosigners[w.name] = ts
+                    cosigners[wname] = ts
     return cp, note, cosigners
 
 
 def verify_receipt(
-    receipt: Receipt, log_keys: Sequence[Verifier], witnesses: Sequence[Verifier] = ()
+    receipt: Receipt, log_keys: Sequence[Verifier], witnesses: Mapping[str, Verifier] | None = None
 ) -> VerifiedReceipt:
     """Verify a receipt offline (specs/receipts.md section 3)."""
     # (1)-(2) the checkpoint is signed by a trusted log key named by its origin.

@@ -82,8 +82,12 @@ class KeyStore:
         return self.path(name).exists()
 
     def create(self, name: str, passphrase: str | None = None) -> PrivateKey:
+        """Make a key; ``<name>.pub`` beside it holds the public key, readable without the
+        passphrase."""
         key = PrivateKey.generate()
-        write_private_key(self.path(name), key, passphrase)
+        path = self.path(name)
+        write_private_key(path, key, passphrase)
+        path.with_suffix(".pub").write_text(key.public.text + "\n", encoding="ascii")
         return key
 
     def load(self, name: str, passphrase: str | None = None) -> PrivateKey:

@@ -185,6 +185,22 @@ class Ledger:
             raise NotFoundError(f"no event {event_id} in this log")
         return row
 
+    def resolve_event(self, text: str) -> str:
+        """A full event id, or a unique hex prefix (at least 4 digits) of one."""
+        p = text.lower()
+        if len(p) < 4 or len(p) > 64 or any(c not in "0123456789abcdef" for c in p):
+            raise MalformedError(f"event id {text[:80]!r} must be 4 to 64 hex digits")
+        shift = 4 * (64 - len(p))
+        lo = int(p, 16) << shift
+        hi = (int(p, 16) + 1) << shift
+        ids = self.store.ids_between(
+            lo.to_bytes(32, "big"), hi.to_bytes(32, "big") if hi < 1 << 256 else None, 2)
+        if not ids:
+            raise NotFoundError(f"no event {text} in this log")
+        if len(ids) > 1:
+            raise MalformedError(f"event id prefix {text} is ambiguous: give more digits")
+        return bytes(ids[0]).hex()
+
     def receipt(self, index: int) -> Receipt:
         """Receipt of the entry at ``index`` against the latest checkpoint."""
         cp, note = self.latest_checkpoint()

@@ -150,6 +150,15 @@ class SqliteStore:
             "SELECT idx, id, work, type, leaf FROM entries WHERE id = ?", (event_id,)).fetchone()
         return None if row is None else EntryRow(*row)
 
+    def ids_between(self, lo: bytes, hi: bytes | None, limit: int) -> list[bytes]:
+        """Event ids in ``[lo, hi)`` (``hi`` None: no upper bound), for prefix look-ups."""
+        if hi is None:
+            q, args = "SELECT id FROM entries WHERE id >= ? ORDER BY id LIMIT ?", (lo, limit)
+        else:
+            q = "SELECT id FROM entries WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
+            args = (lo, hi, limit)  # type: ignore[assignment]
+        return [r[0] for r in self.conn.execute(q, args)]
+
     def entries(self, start: int, end: int) -> Iterator[EntryRow]:
         cur = self.conn.execute(
             "SELECT idx, id, work, type, leaf FROM entries WHERE idx >= ? AND idx < ? "

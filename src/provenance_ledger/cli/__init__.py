@@ -1,0 +1,1 @@
+"""The ``provenance`` command line: thin shells over the library (specs/cli.md)."""

@@ -1,0 +1,97 @@
+"""``provenance anchor DIR``: anchor every file below a folder in batched blocks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..core.events import Event, sign_event, work_id_of
+from ..errors import LedgerError, NotFoundError
+from ..ledger import MAX_BLOCK_EVENTS, Appended
+from .session import Session, emit_json, hash_file
+
+
+def folder_files(root: Path) -> list[Path]:
+    """Regular files below ``root``, sorted; hidden files and folders (".*") are skipped."""
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: bool) -> None:
+    files = folder_files(root)
+    if not files:
+        raise NotFoundError(f"no files to anchor in {root}")
+    key = session.signing_key(key_name)
+    ledger = session.ledger
+    results: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], bytes]] = []
+    first_seen: dict[str, str] = {}
+    now = session.now()
+    with typer.progressbar(files, label="hashing and signing", file=sys.stderr) as bar:
+        for path in bar:
+            digest, size, media_type = hash_file(path)
+            work = work_id_of(digest)
+            row: dict[str, Any] = {"file": str(path), "work": work}
+            results.append(row)
+            if work in first_seen:
+                row.update(status="duplicate", duplicate_of=first_seen[work])
+                continue
+            first_seen[work] = str(path)
+            existing = ledger.store.work(work)
+            if existing is not None:
+                mine = key.public.text in (existing.registrant, existing.controller)
+                row.update(status="exists" if mine else "conflict", id=existing.registration,
+                           registrant=existing.registrant)
+                continue
+            ev = sign_event(Event("work.register", work, None, key.public.text, now,
+                                  {"size": size, "media_type": media_type}), key)
+            row.update(status="anchored", id=ev.id)
+            pending.append((row, ev.leaf))
+    for start in range(0, len(pending), MAX_BLOCK_EVENTS):
+        chunk = pending[start : start + MAX_BLOCK_EVENTS]
+        for (row, _), res in zip(chunk, ledger.append_block([leaf for _, leaf in chunk], now),
+                                 strict=True):
+            if isinstance(res, LedgerError):
+                row.update(status="refused", error=str(res))
+            else:
+                row["index"] = res.index
+                row["_appended"] = res
+    with typer.progressbar(results, label="writing receipts", file=sys.stderr) as bar:
+        for row in bar:
+            appended = row.pop("_appended", None)
+            if isinstance(appended, Appended):
+                path = session.write_receipt(ledger.receipt(appended.index), appended.event)
+                row["receipt"] = str(path)
+    counts: dict[str, int] = {}
+    for row in results:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    if as_json:
+        emit_json({"folder": str(root), "summary": counts, "files": results})
+    else:
+        typer.echo(f"anchored folder {root}")
+        typer.echo(f"  {'status':<20} {'files':>7}")
+        for status in ("anchored", "exists", "duplicate", "conflict", "refused"):
+            typer.echo(f"  {_LABELS[status]:<20} {counts.get(status, 0):>7}")
+        typer.echo(f"  {'total':<20} {len(results):>7}")
+        typer.echo(f"  receipts in {session.home.receipts}")
+        for row in results:
+            if row["status"] in ("conflict", "refused"):
+                why = row.get("error") or f"registered by another key ({row['registrant']})"
+                typer.echo(f"  {row['status']}: {row['file']}: {why}", err=True)
+    if counts.get("conflict") or counts.get("refused"):
+        raise typer.Exit(1)
+
+
+_LABELS = {
+    "anchored": "anchored now",
+    "exists": "already yours",
+    "duplicate": "same content twice",
+    "conflict": "owned by another key",
+    "refused": "refused",
+}

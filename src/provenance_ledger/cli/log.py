@@ -1,0 +1,67 @@
+"""``provenance log``: the log's key, checkpoints, consistency proofs and audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..core.encoding import b64encode
+from ..ledger import audit as run_audit
+from .session import Session, emit_json
+
+app = typer.Typer(help="Inspect and audit the embedded log.", no_args_is_help=True)
+
+
+@app.command()
+def key(ctx: typer.Context) -> None:
+    """Print the log's verifier key (C2SP vkey), to give to verifiers.
+
+    Example: provenance log key
+    """
+    typer.echo(Session.from_ctx(ctx).ledger.vkey)
+
+
+@app.command()
+def checkpoint(ctx: typer.Context) -> None:
+    """Print the latest checkpoint as a C2SP signed note.
+
+    Example: provenance log checkpoint
+    """
+    _, note = Session.from_ctx(ctx).ledger.latest_checkpoint()
+    typer.echo(note, nl=False)
+
+
+@app.command()
+def consistency(
+    ctx: typer.Context,
+    old: Annotated[int, typer.Argument(help="Older tree size.")],
+    new: Annotated[int, typer.Argument(help="Newer tree size.")],
+) -> None:
+    """Print the RFC 9162 consistency proof between two tree sizes as JSON.
+
+    Example: provenance log consistency 10 42
+    """
+    proof = Session.from_ctx(ctx).ledger.consistency_proof(old, new)
+    emit_json({"old_size": old, "new_size": new,
+               "consistency_proof": [b64encode(h) for h in proof]})
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Re-verify the whole stored log from scratch; exit 1 naming the first bad index.
+
+    Checks every signature, rule, stored hash and checkpoint.
+
+    Example: provenance log audit
+    """
+    report = run_audit(Session.from_ctx(ctx).ledger)
+    if as_json:
+        emit_json({"ok": True, "entries": report.entries, "checkpoints": report.checkpoints,
+                   "works": report.works, "root": b64encode(report.root)})
+        return
+    typer.echo(f"OK: {report.entries} entries, {report.checkpoints} checkpoints, "
+               f"{report.works} works verified; root {b64encode(report.root)}")

@@ -1,0 +1,147 @@
+"""What every command shares: the data directory, the ledger, signing keys, output.
+
+Commands build one :class:`Session` from the global options; it opens the ledger and loads keys
+only when asked, so read-only commands never create keys.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import mimetypes
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..core.crypto import PrivateKey, PublicKey
+from ..core.events import Event, SignedEvent, sign_event, work_id_of
+from ..core.receipt import Receipt
+from ..errors import LedgerError, MalformedError, NotFoundError
+from ..ledger import Home, Ledger, default_home
+
+PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"
+DEFAULT_KEY = "default"
+HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
+
+
+@dataclass
+class Session:
+    home: Home
+    _ledger: Ledger | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_ctx(cls, ctx: typer.Context) -> Session:
+        obj = ctx.find_root().obj
+        if isinstance(obj, Session):
+            return obj
+        session = cls(Home(default_home()))
+        ctx.find_root().obj = session
+        return session
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = self.home.open_ledger()
+        return self._ledger
+
+    def now(self) -> int:
+        return int(time.time())
+
+    # -- keys --------------------------------------------------------------------------------
+    def passphrase(self, prompt: bool = False) -> str | None:
+        env = os.environ.get(PASSPHRASE_ENV)
+        if env:
+            return env
+        if prompt and sys.stdin.isatty():
+            return getpass.getpass("passphrase for the key: ") or None
+        return None
+
+    def signing_key(self, name: str | None) -> PrivateKey:
+        """Load the named key; the default key is created on first use."""
+        keys = self.home.keys
+        name = name or DEFAULT_KEY
+        if name == DEFAULT_KEY and not keys.exists(name):
+            self.home.ensure()
+            return keys.create(name, self.passphrase())
+        path = keys.path(name)
+        encrypted = path.exists() and b"ENCRYPTED" in path.read_bytes()[:4096]
+        return keys.load(name, self.passphrase(prompt=encrypted))
+
+    # -- works -----------------------------------------------------------------------------
+    def resolve_work(self, text: str) -> str:
+        """WORK may be a file path (hashed), a full work id or a unique prefix of one."""
+        path = Path(text)
+        if path.is_file():
+            return work_id_of(hash_file(path)[0])
+        return self.ledger.resolve_work(text)
+
+    def resolve_event(self, text: str) -> str:
+        """A full event id or a unique hex prefix of one."""
+        return self.ledger.resolve_event(text)
+
+    # -- writing -------------------------------------------------------------------------------
+    def sign_and_append(
+        self, key: PrivateKey, type_: str, work: str, body: dict[str, Any]
+    ) -> tuple[SignedEvent, int, Path]:
+        ledger = self.ledger
+        state = ledger.state(work)
+        prev = state.head if state is not None else None
+        now = self.now()
+        event = sign_event(Event(type_, work, prev, key.public.text, now, body), key)
+        appended = ledger.append(event.leaf, now)
+        path = self.write_receipt(ledger.receipt(appended.index), event)
+        return event, appended.index, path
+
+    def write_receipt(self, receipt: Receipt, event: SignedEvent, out: Path | None = None) -> Path:
+        path = out or self.home.receipts / (
+            f"{event.event.work.removeprefix('sha256:')[:16]}-{event.event.type}-{event.id[:12]}"
+            ".json")
+        text = json.dumps(receipt.to_json(), indent=2, ensure_ascii=False) + "\n"
+        write_text_atomic(path, text)
+        return path
+
+
+def hash_file(path: Path) -> tuple[str, int, str]:
+    """(SHA-256 hex, size in bytes, media type) of a file, read in chunks."""
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(HASH_CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+    except OSError as e:
+        raise NotFoundError(f"cannot read {path}: {e.strerror}") from e
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return h.hexdigest(), size, media_type.lower()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise LedgerError(f"cannot write {path}: {e.strerror}") from e
+
+
+def parse_public_key(text: str) -> str:
+    """Accept a key as ``ed25519:<hex>``; names a clear error otherwise."""
+    return PublicKey.from_text(text.strip()).text
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise MalformedError(message)

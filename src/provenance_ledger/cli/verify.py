@@ -1,0 +1,126 @@
+"""``provenance verify`` and ``provenance receipt``: make and check receipts offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..core.events import work_id_of
+from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
+from ..core.receipt import (
+    MAX_RECEIPT_BYTES,
+    Receipt,
+    check_decoded_event,
+    load_receipt_json,
+    verify_receipt,
+)
+from ..core.timefmt import format_time
+from ..errors import MalformedError, NotFoundError, VerificationError
+from .session import Session, emit_json, hash_file, write_text_atomic
+
+
+def _read(path: Path, what: str, limit: int) -> bytes:
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise NotFoundError(f"cannot read {what} {path}: {e.strerror}") from e
+    if len(data) > limit:
+        raise MalformedError(f"{what} {path} is larger than {limit} bytes")
+    return data
+
+
+def verify(
+    receipt_path: Annotated[Path, typer.Argument(metavar="RECEIPT", help="Receipt JSON file.")],
+    log_key: Annotated[str | None, typer.Option(help="Trusted log verifier key (vkey).")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        help="Trust policy file (C2SP tlog-policy): log keys, witnesses, quorum.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        help="Also check that this file is the anchored content.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
+
+    Checks the event's signature, its inclusion in the checkpoint, the log's signature and,
+    with --policy, the quorum of witness cosignatures. No ledger or network is used.
+
+    Example: provenance verify receipt.json --log-key "$(provenance log key)"
+    """
+    if (log_key is None) == (policy is None):
+        raise MalformedError("give exactly one of --log-key or --policy")
+    if policy is not None:
+        pol = parse_policy(_read(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace"))
+    else:
+        pol = Policy.for_log_key(log_key or "")
+    data = load_receipt_json(_read(receipt_path, "receipt", MAX_RECEIPT_BYTES))
+    receipt = Receipt.from_json(data)
+    try:
+        result = verify_receipt(receipt, pol.logs, pol.witnesses)
+        check_decoded_event(data, result.event)
+        if not pol.satisfied(set(result.cosigners)):
+            have = ", ".join(sorted(result.cosigners)) or "none"
+            raise VerificationError(
+                f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
+        if file is not None:
+            digest = work_id_of(hash_file(file)[0])
+            if digest != result.event.event.work:
+                raise VerificationError(
+                    f"{file} is not the anchored content: its hash is {digest}, "
+                    f"the receipt is for {result.event.event.work}")
+    except VerificationError as e:
+        raise VerificationError(f"receipt does not verify: {e}") from e
+    ev = result.event.event
+    out: dict[str, Any] = {
+        "valid": True,
+        "id": result.event.id,
+        "type": ev.type,
+        "work": ev.work,
+        "actor": ev.actor,
+        "at": format_time(ev.at),
+        "origin": result.checkpoint.origin,
+        "leaf_index": result.leaf_index,
+        "tree_size": result.checkpoint.size,
+        "cosigners": {k: format_time(v) for k, v in sorted(result.cosigners.items())},
+        "file_matches": True if file is not None else None,
+    }
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"OK: {ev.type} {result.event.id}")
+    typer.echo(f"  work:   {ev.work}" + ("  (file matches)" if file is not None else ""))
+    typer.echo(f"  actor:  {ev.actor}")
+    typer.echo(f"  at:     {format_time(ev.at)} (signer's clock)")
+    typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "
+               f"{result.checkpoint.size}")
+    for name, ts in sorted(result.cosigners.items()):
+        typer.echo(f"  cosigned by {name} at {format_time(ts)}")
+
+
+def receipt(
+    ctx: typer.Context,
+    work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="Write here (default: print).")] = None,
+) -> None:
+    """Write the receipt of a work's registration, against the latest checkpoint.
+
+    Example: provenance receipt page-012.png -o page-012.receipt.json
+    """
+    session = Session.from_ctx(ctx)
+    work_id = session.resolve_work(work)
+    ledger = session.ledger
+    state = ledger.state(work_id)
+    if state is None:
+        raise NotFoundError(f"no work {work_id} on this ledger")
+    entry = ledger.entry_by_id(state.registration)
+    rec = ledger.receipt(entry.index)
+    text = json.dumps(rec.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    write_text_atomic(output, text)
+    typer.echo(f"receipt of {work_id} written to {output}")
+
