@@ -1,0 +1,63 @@
+"""Shared fixtures: deterministic keys, a fixed clock, an event signer and a real ledger.
+
+Keys come from seeds so that every run signs the same bytes (Ed25519 is deterministic);
+time is the fixed ``NOW`` because no test may read the clock or sleep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import Event, SignedEvent, sign_event
+from provenance_ledger.ledger import Home, Ledger
+
+NOW = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds since the epoch
+
+KeyFactory = Callable[[str], PrivateKey]
+Signer = Callable[..., SignedEvent]
+
+
+def _key(name: str) -> PrivateKey:
+    return PrivateKey.from_seed(hashlib.sha256(b"test key " + name.encode()).digest())
+
+
+@pytest.fixture(scope="session")
+def now() -> int:
+    """The fixed time tests run at."""
+    return NOW
+
+
+@pytest.fixture(scope="session")
+def keys() -> KeyFactory:
+    """``keys("alice")``: the same Ed25519 key for the same name, in every run."""
+    return _key
+
+
+@pytest.fixture(scope="session")
+def sign() -> Signer:
+    """``sign(key, type, work, body, prev=None, at=NOW)``: a signed event by ``key``."""
+
+    def make(
+        key: PrivateKey,
+        type: str,
+        work: str,
+        body: dict[str, Any],
+        prev: str | None = None,
+        at: int = NOW,
+    ) -> SignedEvent:
+        return sign_event(Event(type, work, prev, key.public.text, at, body), key)
+
+    return make
+
+
+@pytest.fixture
+def ledger(tmp_path: Any) -> Iterator[Ledger]:
+    """A real ledger in a fresh data directory (SQLite file and log key on disk)."""
+    opened = Home(tmp_path / "home").open_ledger()
+    yield opened
+    opened.store.close()
