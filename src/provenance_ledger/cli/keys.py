@@ -66,7 +66,7 @@ def show(
     """
     session = Session.from_ctx(ctx)
     info = _info(session, name)
-    _show(name, info["public_key"], info["encrypted"], session, as_json)
+    _show(name, str(info["public_key"]), bool(info["encrypted"]), session, as_json)
 
 
 def _info(session: Session, name: str) -> dict[str, object]:

@@ -16,7 +16,10 @@ from .session import Session, emit_json, parse_public_key
 consent_app = typer.Typer(help="Grant and revoke consent to use a work.", no_args_is_help=True)
 licence_app = typer.Typer(help="Offer, accept and terminate licences.", no_args_is_help=True)
 
-KeyOpt = Annotated[str | None, typer.Option("--key", help="Signing key name (default: 'default').")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Signing key (default: 'default').")]
+UNTIL_HELP = "End (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
+FROM_HELP = "Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
+EXPIRES_HELP = "The offer lapses if not accepted before this time."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -79,7 +82,7 @@ def consent_grant(
              "ai_generation, or <domain>:<name>. Repeat for several.")],
     to: Annotated[str | None, typer.Option("--to", help="Grantee's public key.")] = None,
     anyone: Annotated[bool, typer.Option("--anyone", help="Grant to every key.")] = False,
-    until: Annotated[str | None, typer.Option(help="End (exclusive): YYYY-MM-DD or RFC 3339.")] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
     condition: Annotated[list[str] | None, typer.Option(
         help=f"Condition: {', '.join(CONDITIONS)}. Repeat for several.")] = None,
     key: KeyOpt = None,
@@ -142,16 +145,17 @@ def licence_offer(
         help="Royalty in basis points (100 = 1%).")] = None,
     territory: Annotated[list[str] | None, typer.Option(
         help="ISO 3166 country code. Repeat for several; none = worldwide.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Start: YYYY-MM-DD or RFC 3339.")] = None,
-    until: Annotated[str | None, typer.Option(help="End (exclusive): YYYY-MM-DD or RFC 3339.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help=FROM_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
     terms_uri: Annotated[str | None, typer.Option(help="URI of the full licence terms.")] = None,
-    expires: Annotated[str | None, typer.Option(help="The offer lapses if not accepted by then.")] = None,
+    expires: Annotated[str | None, typer.Option(help=EXPIRES_HELP)] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Offer a licence to one key; it takes effect when that key accepts it.
 
-    Example: provenance licence offer page-012.png --to ed25519:3b6a... --purpose ai_training --fee 50000 JPY
+    Example: provenance licence offer page-012.png --to ed25519:3b6a... --purpose ai_training
+    --fee 50000 JPY
     """
     s = Session.from_ctx(ctx)
     body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}

@@ -25,7 +25,7 @@ from ..core.receipt import Receipt
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger, default_home
 
-PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"
+PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEFAULT_KEY = "default"
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 

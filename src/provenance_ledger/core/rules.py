@@ -167,7 +167,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         if ev.prev is not None:
             raise RuleError("work.register must have prev null")
         payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
-        content = {k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body}
+        content: dict[str, Any] = {
+            k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body}
         return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees)
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
@@ -210,8 +211,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
             raise RuleError("licence would end before it starts")
         if expires is not None and expires <= ev.at:
             raise RuleError("offer would expire before it is made")
-        terms = {k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri")
-                 if k in body}
+        terms: dict[str, Any] = {
+            k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri") if k in body}
         lic = Licence(eid, body["licensee"], tuple(body["purposes"]), ev.at, terms, start, until,
                       expires)
         return replace(new, licences=new.licences + (lic,))

@@ -21,7 +21,8 @@ def parse_time(text: str, what: str = "time") -> int:
         raise MalformedError(f"{what} {str(text)[:40]!r} is not an RFC 3339 UTC time "
                              "of the form YYYY-MM-DDTHH:MM:SSZ")
     try:
-        dt = datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
+        y, mo, d, h, mi, s = (int(g) for g in m.groups())
+        dt = datetime(y, mo, d, h, mi, s, tzinfo=UTC)
     except ValueError as e:
         raise MalformedError(f"{what} {text!r} is not a valid date: {e}") from e
     return calendar.timegm(dt.utctimetuple())

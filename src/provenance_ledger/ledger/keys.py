@@ -93,7 +93,8 @@ class KeyStore:
     def load(self, name: str, passphrase: str | None = None) -> PrivateKey:
         path = self.path(name)
         if not path.exists():
-            raise NotFoundError(f"no key named {name!r} (create it with: provenance key new {name})")
+            raise NotFoundError(
+                f"no key named {name!r} (create it with: provenance key new {name})")
         return read_private_key(path, passphrase)
 
     def names(self) -> list[str]:

@@ -45,27 +45,28 @@ class SqliteStore:
 
     def _create(self) -> None:
         db = self.db
-        if "meta" in db.table_names():
+        tables = db.table_names()
+        if "meta" in tables:
             version = self.get_meta("schema")
             if version != SCHEMA_VERSION:
                 raise StorageError(f"database schema {version!r} is not {SCHEMA_VERSION!r}")
             return
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            db["meta"].create({"key": str, "value": str}, pk="key")
-            db["entries"].create(
+            db.table("meta").create({"key": str, "value": str}, pk="key")
+            db.table("entries").create(
                 {"idx": int, "id": bytes, "work": str, "type": str, "leaf": bytes},
                 pk="idx", not_null={"id", "work", "type", "leaf"},
             )
-            db["entries"].create_index(["id"], unique=True)
-            db["entries"].create_index(["work", "idx"])
-            db["nodes"].create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
-            db["works"].create(
+            db.table("entries").create_index(["id"], unique=True)
+            db.table("entries").create_index(["work", "idx"])
+            db.table("nodes").create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
+            db.table("works").create(
                 {"work": str, "registration": str, "registrant": str, "controller": str,
                  "head": str, "events": int},
                 pk="work", not_null={"registration", "registrant", "controller", "head"},
             )
-            db["checkpoints"].create(
+            db.table("checkpoints").create(
                 {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
                 not_null={"root", "note", "at"},
             )
@@ -95,12 +96,13 @@ class SqliteStore:
         inner = {node_key(n): n for n in ids if n[0] > 0}
         out: dict[NodeId, bytes] = {}
         for chunk in _chunks(leaves):
-            q = f"SELECT idx, id FROM entries WHERE idx IN ({','.join('?' * len(chunk))})"
+            # Only "?" placeholders are formatted in; the values are bound parameters.
+            q = f"SELECT idx, id FROM entries WHERE idx IN ({','.join('?' * len(chunk))})"  # noqa: S608
             for idx, h in self.conn.execute(q, chunk):
                 out[(0, idx)] = h
         keys = list(inner)
         for chunk in _chunks(keys):
-            q = f"SELECT key, hash FROM nodes WHERE key IN ({','.join('?' * len(chunk))})"
+            q = f"SELECT key, hash FROM nodes WHERE key IN ({','.join('?' * len(chunk))})"  # noqa: S608
             for key, h in self.conn.execute(q, chunk):
                 out[inner[key]] = h
         if len(out) != len(ids):
