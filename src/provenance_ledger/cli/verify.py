@@ -11,11 +11,15 @@ import typer
 from ..core.events import work_id_of
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
-    MAX_RECEIPT_BYTES,
+    MAX_STATE_RECEIPT_BYTES,
+    STATE_RECEIPT_FORMAT,
+    STATE_RECEIPT_SCOPE,
     Receipt,
+    StateReceipt,
     check_decoded_event,
     load_receipt_json,
     verify_receipt,
+    verify_state_receipt,
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, VerificationError
@@ -55,21 +59,17 @@ def verify(
         pol = parse_policy(_read(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace"))
     else:
         pol = Policy.for_log_key(log_key or "")
-    data = load_receipt_json(_read(receipt_path, "receipt", MAX_RECEIPT_BYTES))
+    data = load_receipt_json(_read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES),
+                             MAX_STATE_RECEIPT_BYTES)
+    if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
+        _verify_state(StateReceipt.from_json(data), pol, file, as_json)
+        return
     receipt = Receipt.from_json(data)
     try:
         result = verify_receipt(receipt, pol.logs, pol.witnesses)
         check_decoded_event(data, result.event)
-        if not pol.satisfied(set(result.cosigners)):
-            have = ", ".join(sorted(result.cosigners)) or "none"
-            raise VerificationError(
-                f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
-        if file is not None:
-            digest = work_id_of(hash_file(file)[0])
-            if digest != result.event.event.work:
-                raise VerificationError(
-                    f"{file} is not the anchored content: its hash is {digest}, "
-                    f"the receipt is for {result.event.event.work}")
+        _quorum(pol, result.cosigners)
+        _check_file(file, result.event.event.work)
     except VerificationError as e:
         raise VerificationError(f"receipt does not verify: {e}") from e
     ev = result.event.event
@@ -99,25 +99,84 @@ def verify(
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
 
 
+def _quorum(pol: Policy, cosigners: dict[str, int]) -> None:
+    if not pol.satisfied(set(cosigners)):
+        have = ", ".join(sorted(cosigners)) or "none"
+        raise VerificationError(
+            f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
+
+
+def _check_file(file: Path | None, work: str) -> None:
+    if file is not None:
+        digest = work_id_of(hash_file(file)[0])
+        if digest != work:
+            raise VerificationError(f"{file} is not the anchored content: its hash is "
+                                    f"{digest}, the receipt is for {work}")
+
+
+def _verify_state(sr: StateReceipt, pol: Policy, file: Path | None, as_json: bool) -> None:
+    try:
+        result = verify_state_receipt(sr, pol.logs, pol.witnesses)
+        _quorum(pol, result.cosigners)
+        _check_file(file, sr.work)
+    except VerificationError as e:
+        raise VerificationError(f"state receipt does not verify: {e}") from e
+    st = result.state
+    latest = max(ev.event.at for ev in result.events)
+    doc = st.to_json()
+    doc["grants_in_force"] = [g.id for g in st.grants if g.in_force(latest)]
+    doc["licences_in_force"] = [x.id for x in st.licences if x.in_force(latest)]
+    out = {"valid": True, "scope": STATE_RECEIPT_SCOPE, "origin": result.checkpoint.origin,
+           "tree_size": result.checkpoint.size,
+           "cosigners": {k: format_time(v) for k, v in sorted(result.cosigners.items())},
+           "state": doc}
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"OK: state of {st.work} from {len(result.events)} events")
+    typer.echo(f"  log:         {result.checkpoint.origin}, checkpoint size "
+               f"{result.checkpoint.size}")
+    typer.echo(f"  registered:  {format_time(st.registered_at)} by {st.registrant}")
+    typer.echo(f"  controller:  {st.controller}")
+    for k, bps in st.effective_payees():
+        typer.echo(f"  payee:       {k} {bps / 100:.2f}%")
+    typer.echo(f"  in force as of the last event ({format_time(latest)}):")
+    for g in st.grants:
+        if g.in_force(latest):
+            who = "anyone" if g.grantee == "*" else g.grantee
+            typer.echo(f"    consent {g.id[:12]} {', '.join(g.purposes)} to {who}")
+    for x in st.licences:
+        if x.in_force(latest):
+            typer.echo(f"    licence {x.id[:12]} {', '.join(x.purposes)} to {x.licensee}")
+    for name, ts in sorted(result.cosigners.items()):
+        typer.echo(f"  cosigned by {name} at {format_time(ts)}")
+    typer.echo(f"  note: this {STATE_RECEIPT_SCOPE}")
+
+
 def receipt(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="Write here (default: print).")] = None,
+    state: Annotated[bool, typer.Option(
+        "--state", help="A state receipt: the work's whole history, each event proven.")] = False,
 ) -> None:
-    """Write the receipt of a work's registration, against the latest checkpoint.
+    """Write the receipt of a work's registration (or, with --state, of its whole history),
+    against the latest checkpoint.
 
-    Example: provenance receipt page-012.png -o page-012.receipt.json
+    Example: provenance receipt page-012.png --state -o page-012.state.json
     """
     session = Session.from_ctx(ctx)
     work_id = session.resolve_work(work)
     ledger = session.ledger
-    state = ledger.state(work_id)
-    if state is None:
+    ws = ledger.state(work_id)
+    if ws is None:
         raise NotFoundError(f"no work {work_id} on this ledger")
-    entry = ledger.entry_by_id(state.registration)
-    rec = ledger.receipt(entry.index)
-    text = json.dumps(rec.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if state:
+        doc = ledger.state_receipt(work_id).to_json(ws.to_json())
+    else:
+        doc = ledger.receipt(ledger.entry_by_id(ws.registration).index).to_json()
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
         return

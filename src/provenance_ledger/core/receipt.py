@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode
 from .events import SignedEvent, parse_leaf
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier, verify_note
+from .rules import WorkState, apply
 
 RECEIPT_FORMAT = "provenance-ledger/receipt/v1"
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -79,9 +80,10 @@ class Receipt:
         )
 
 
-def load_receipt_json(raw: bytes) -> Any:
-    if len(raw) > MAX_RECEIPT_BYTES:
-        raise MalformedError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
+def load_receipt_json(raw: bytes, limit: int = MAX_RECEIPT_BYTES) -> Any:
+    """Parse a receipt file's JSON, refusing more than ``limit`` bytes."""
+    if len(raw) > limit:
+        raise MalformedError(f"receipt is larger than {limit} bytes")
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -149,3 +151,112 @@ def check_decoded_event(data: Any, event: SignedEvent) -> None:
     """The human-readable ``event`` part must say exactly what the signed leaf says."""
     if isinstance(data, dict) and "event" in data and data["event"] != event.to_json():
         raise VerificationError("the receipt's decoded event does not match its signed leaf")
+
+
+STATE_RECEIPT_FORMAT = "provenance-ledger/state-receipt/v1"
+MAX_STATE_RECEIPT_BYTES = 16 << 20
+"""Largest state receipt accepted, in bytes."""
+MAX_STATE_EVENTS = 10_000
+"""Most events one state receipt may carry."""
+STATE_RECEIPT_SCOPE = (
+    "proves every event of this work up to the checkpoint (the prev chain from registration "
+    "to the last event shown is complete); it does not prove that no later event exists")
+_STATE_FIELDS = frozenset({"format", "log_key", "checkpoint", "work", "events", "state",
+                           "scope"})
+_STATE_EVENT_FIELDS = frozenset({"leaf_index", "leaf", "inclusion_proof", "event"})
+
+
+@dataclass(frozen=True, slots=True)
+class StateReceipt:
+    """A work's whole history up to one checkpoint, each event with its inclusion proof."""
+
+    log_key: str
+    checkpoint: str
+    work: str
+    events: tuple[tuple[int, bytes, tuple[bytes, ...]], ...]  # index, leaf, proof
+
+    def to_json(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "format": STATE_RECEIPT_FORMAT,
+            "scope": STATE_RECEIPT_SCOPE,
+            "log_key": self.log_key,
+            "checkpoint": self.checkpoint,
+            "work": self.work,
+            "events": [{"leaf_index": i, "leaf": b64encode(leaf),
+                        "inclusion_proof": [b64encode(h) for h in proof],
+                        "event": parse_leaf(leaf, verify=False).to_json()}
+                       for i, leaf, proof in self.events],
+            "state": state,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> StateReceipt:
+        if not isinstance(data, dict) or data.get("format") != STATE_RECEIPT_FORMAT:
+            raise MalformedError(f"state receipt format is not {STATE_RECEIPT_FORMAT}")
+        unknown = data.keys() - _STATE_FIELDS
+        if unknown:
+            raise MalformedError(f"state receipt has unknown field {sorted(unknown)[0]!r}")
+        for name in ("log_key", "checkpoint", "work"):
+            if not isinstance(data.get(name), str):
+                raise MalformedError(f"state receipt field {name!r} is missing or not a string")
+        events = data.get("events")
+        if not isinstance(events, list) or not 1 <= len(events) <= MAX_STATE_EVENTS:
+            raise MalformedError(f"state receipt must list 1 to {MAX_STATE_EVENTS} events")
+        parsed = []
+        for n, e in enumerate(events):
+            if not isinstance(e, dict) or e.keys() - _STATE_EVENT_FIELDS:
+                raise MalformedError(f"state receipt event {n} has unknown fields")
+            r = Receipt.from_json({"format": RECEIPT_FORMAT, "log_key": data["log_key"],
+                                   "checkpoint": data["checkpoint"],
+                                   **{k: e.get(k) for k in ("leaf_index", "leaf",
+                                                            "inclusion_proof")}})
+            parsed.append((r.leaf_index, r.leaf, r.inclusion_proof))
+        return cls(data["log_key"], data["checkpoint"], data["work"], tuple(parsed))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedState:
+    """A work's state recomputed offline from a state receipt."""
+
+    state: WorkState
+    events: tuple[SignedEvent, ...]
+    checkpoint: Checkpoint
+    cosigners: dict[str, int]
+
+
+def verify_state_receipt(
+    receipt: StateReceipt, log_keys: Sequence[Verifier],
+    witnesses: Mapping[str, Verifier] | None = None,
+) -> VerifiedState:
+    """Verify every event's inclusion, then replay the rules from the empty state
+    (specs/receipts.md section 5)."""
+    # (1) one checkpoint, signed by a trusted log key.
+    cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
+    if receipt.log_key not in {v.to_vkey() for v in log_keys}:
+        raise VerificationError("the receipt names a log key that is not trusted")
+    state: WorkState | None = None
+    events: list[SignedEvent] = []
+    last = -1
+    for index, leaf, proof in receipt.events:
+        # (2) each event is in the tree, in log order, and about this work.
+        if index <= last:
+            raise VerificationError(f"events are not in log order at index {index}")
+        last = index
+        event = parse_leaf(leaf)
+        if event.event.work != receipt.work:
+            raise VerificationError(f"event at index {index} is about another work")
+        if not 0 <= index < cp.size:
+            raise VerificationError(f"leaf index {index} is not below checkpoint size {cp.size}")
+        try:
+            verify_inclusion(index, cp.size, leaf_hash(leaf), proof, cp.root)
+        except VerificationError as e:
+            raise VerificationError(f"event at index {index}: inclusion proof: {e}") from e
+        # (3) the rules accept it on a replay from nothing; prev links make the chain whole.
+        try:
+            state = apply(state, event)
+        except RuleError as e:
+            raise VerificationError(f"event at index {index} breaks the rules: {e}") from e
+        events.append(event)
+    if state is None:  # pragma: no cover - from_json requires at least one event
+        raise VerificationError("state receipt has no events")
+    return VerifiedState(state, tuple(events), cp, cosigners)

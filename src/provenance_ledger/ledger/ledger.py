@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..core import merkle, rules
 from ..core.events import SignedEvent, parse_leaf
 from ..core.note import Checkpoint, NoteSigner, SignedNote
-from ..core.receipt import Receipt
+from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, StorageError
 from ..store import Block, EntryRow, Store, WorkRow
@@ -209,6 +209,15 @@ class Ledger:
         entry = self.store.entry(index)
         proof = self.inclusion_proof(index, cp.size)
         return Receipt(self.vkey, note, index, entry.leaf, tuple(proof))
+
+    def state_receipt(self, work: str) -> StateReceipt:
+        """Every event of ``work`` with its inclusion proof against the latest checkpoint."""
+        cp, note = self.latest_checkpoint()
+        rows = [r for r in self.store.work_entries(work) if r.index < cp.size]
+        if not rows:
+            raise NotFoundError(f"no work {work} on this ledger")
+        return StateReceipt(self.vkey, note, work, tuple(
+            (r.index, r.leaf, tuple(self.inclusion_proof(r.index, cp.size))) for r in rows))
 
     def resolve_work(self, text: str) -> str:
         """A full work id, or a unique prefix of one (with or without ``sha256:``)."""
