@@ -43,7 +43,7 @@ def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: b
                 row.update(status="duplicate", duplicate_of=first_seen[work])
                 continue
             first_seen[work] = str(path)
-            existing = ledger.store.work(work)
+            existing = ledger.state(work)
             if existing is not None:
                 mine = key.public.text in (existing.registrant, existing.controller)
                 row.update(status="exists" if mine else "conflict", id=existing.registration,

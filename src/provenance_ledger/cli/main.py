@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from ..errors import LedgerError, VerificationError
@@ -57,28 +56,23 @@ app.add_typer(log.app, name="log")
 
 
 def main() -> None:
-    """Console entry point: run the app, turn every error into one line and an exit code."""
+    """Console entry point: run the app, turn every error into one line and an exit code.
+
+    Usage errors are typer's own (a usage line and exit 2); everything the library raises is
+    caught here, the one error boundary of the CLI.
+    """
     try:
-        rc = app(standalone_mode=False)
+        app()
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
     except LedgerError as e:
         _fail(str(e), EXIT_ERROR)
-    except click.exceptions.NoArgsIsHelpError as e:
-        click.echo(e.ctx.get_help() if e.ctx else str(e), err=True)
-        sys.exit(EXIT_ERROR)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(EXIT_ERROR)
-    except click.exceptions.Abort:
-        _fail("aborted", EXIT_ERROR)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except OSError as e:
         _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), EXIT_ERROR)
-    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {message}", err=True)
     sys.exit(code)

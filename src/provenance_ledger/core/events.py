@@ -331,10 +331,16 @@ def parse_leaf(leaf: bytes, *, verify: bool = True) -> SignedEvent:
     if not isinstance(outer["sig"], str):
         raise MalformedError("event signature must be a base64 string")
     sig = b64decode(outer["sig"], "event signature", 64)
-    event = Event.from_envelope(outer["event"])
+    event = SignedEvent(Event.from_envelope(outer["event"]), sig, leaf, leaf_hash(leaf).hex())
     if verify:
-        # The leaf is canonical with keys "event" < "sig", so the canonical envelope is the
-        # exact byte span between '{"event":' and ',"sig":'; no second encoding needed.
-        envelope = leaf[len(_LEAF_HEAD) : leaf.rindex(_LEAF_SIG)]
-        PublicKey.from_text(event.actor).verify(sig, EVENT_SIGNING_PREFIX + envelope)
-    return SignedEvent(event, sig, leaf, leaf_hash(leaf).hex())
+        verify_signature(event)
+    return event
+
+
+def verify_signature(signed: SignedEvent) -> None:
+    """Check the actor's signature of a parsed event (raises :class:`VerificationError`)."""
+    # A parsed leaf is canonical with keys "event" < "sig", so the canonical envelope is the
+    # exact byte span between '{"event":' and ',"sig":'; no second encoding is needed.
+    envelope = signed.leaf[len(_LEAF_HEAD) : signed.leaf.rindex(_LEAF_SIG)]
+    PublicKey.from_text(signed.event.actor).verify(
+        signed.signature, EVENT_SIGNING_PREFIX + envelope)

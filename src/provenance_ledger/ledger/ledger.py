@@ -8,23 +8,25 @@ proofs from O(log n) stored hashes.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..core import merkle, rules
-from ..core.events import SignedEvent, parse_leaf
+from ..core.events import SignedEvent, parse_leaf, verify_signature
 from ..core.note import Checkpoint, NoteSigner, SignedNote
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, StorageError
-from ..store import Block, EntryRow, Store, WorkRow
+from ..store import Block, EntryRow, Store
 
 MAX_BLOCK_EVENTS = 10_000
 """Most events integrated under one checkpoint."""
 MAX_FUTURE_SKEW = 300  # seconds an event's time may be ahead of the ledger's clock
 MAX_EVENT_AGE = 3600  # seconds an event's time may be behind the ledger's clock
 STATE_CACHE_WORKS = 4096
+VERIFY_THREADS = 2  # Ed25519 verification releases the GIL, so threads use both cores
+PARALLEL_VERIFY_MIN = 64  # smaller blocks are verified inline
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,8 @@ class Ledger:
     def __init__(self, store: Store, signer: NoteSigner) -> None:
         self.store = store
         self.signer = signer
-        self._states: OrderedDict[str, rules.WorkState] = OrderedDict()
+        self._states: dict[str, rules.WorkState] = {}
+        self._pool: ThreadPoolExecutor | None = None
         self._load_frontier()
 
     @property
@@ -64,7 +67,6 @@ class Ledger:
         """The work's state, replayed from its events (cached by work)."""
         cached = self._states.get(work)
         if cached is not None:
-            self._states.move_to_end(work)
             return cached
         state: rules.WorkState | None = None
         for row in self.store.work_entries(work):
@@ -74,10 +76,9 @@ class Ledger:
         return state
 
     def _remember(self, state: rules.WorkState) -> None:
+        if len(self._states) >= STATE_CACHE_WORKS and state.work not in self._states:
+            self._states.clear()  # a bounded cache; replay refills what is used again
         self._states[state.work] = state
-        self._states.move_to_end(state.work)
-        while len(self._states) > STATE_CACHE_WORKS:
-            self._states.popitem(last=False)
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
         return [(r.index, parse_leaf(r.leaf, verify=False)) for r in self.store.work_entries(work)]
@@ -106,12 +107,20 @@ class Ledger:
         overlay: dict[str, rules.WorkState] = {}
         block = Block()
         frontier = self._frontier.copy()  # the committed tree stays as is if the block fails
-        for leaf in leaves:
+        checked = self._parse_and_verify(leaves)
+        # One query tells which works exist; new works need no replay.
+        present = self.store.works_present(
+            {ev.event.work for ev in checked if isinstance(ev, SignedEvent)})
+        for leaf, ev in zip(leaves, checked, strict=True):
             try:
-                ev = parse_leaf(leaf)
+                if isinstance(ev, LedgerError):
+                    raise ev
                 self.admit(ev, now)
                 work = ev.event.work
-                before = overlay[work] if work in overlay else self.state(work)
+                if work in overlay:
+                    before: rules.WorkState | None = overlay[work]
+                else:
+                    before = self.state(work) if work in present else None
                 overlay[work] = rules.apply(before, ev)
             except LedgerError as e:
                 results.append(e)
@@ -123,9 +132,6 @@ class Ledger:
             results.append(Appended(ev, index))
         if not block.entries:
             return results
-        for st in overlay.values():
-            block.works[st.work] = WorkRow(st.work, st.registration, st.registrant,
-                                           st.controller, st.head, st.events)
         cp = Checkpoint(self.origin, frontier.size, frontier.root())
         note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
         block.checkpoint = (cp.size, cp.root, note.to_text(), now)
@@ -135,12 +141,43 @@ class Ledger:
             self._remember(st)
         return results
 
+    def _parse_and_verify(self, leaves: Sequence[bytes]) -> list[SignedEvent | LedgerError]:
+        """Parse every leaf, then check the signatures, in parallel for large blocks."""
+
+        def parse(leaf: bytes) -> SignedEvent | LedgerError:
+            try:
+                return parse_leaf(leaf, verify=False)
+            except LedgerError as e:
+                return e
+
+        def check(item: SignedEvent | LedgerError) -> SignedEvent | LedgerError:
+            if isinstance(item, LedgerError):
+                return item
+            try:
+                verify_signature(item)
+            except LedgerError as e:
+                return e
+            return item
+
+        parsed = [parse(leaf) for leaf in leaves]
+        if len(parsed) < PARALLEL_VERIFY_MIN:
+            return [check(p) for p in parsed]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
+        return list(self._pool.map(check, parsed, chunksize=64))
+
     def append(self, leaf: bytes, now: int) -> Appended:
         """Append one event in a block of its own; raise if it is refused."""
         (result,) = self.append_block([leaf], now)
         if isinstance(result, LedgerError):
             raise result
         return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self.store.close()
 
     # -- reads -------------------------------------------------------------------------------------
     @property

@@ -4,7 +4,7 @@ specs/storage.md describes the schema. The store keeps bytes and indexes; it kno
 the rules, and checks nothing but its own consistency.
 """
 
-from .base import Block, EntryRow, Store, WorkRow
+from .base import Block, EntryRow, Store
 from .sqlite import SqliteStore
 
-__all__ = ["Block", "EntryRow", "SqliteStore", "Store", "WorkRow"]
+__all__ = ["Block", "EntryRow", "SqliteStore", "Store"]

@@ -1,9 +1,10 @@
 """SQLite store (specs/storage.md section 2).
 
-Tables: ``meta``, ``entries`` (the leaves, by index), ``nodes`` (every complete subtree hash
-above the leaves, keyed by one integer ``level << 56 | index``), ``works`` (index rows),
-``checkpoints`` (every signed checkpoint). A block is one transaction, so an append lands whole
-(entries, hashes, work rows, checkpoint) or not at all. WAL journal with ``synchronous=FULL``:
+Tables: ``meta``, ``entries`` (the leaves, by index, with their work and type), ``nodes``
+(every complete subtree hash above the leaves, keyed by one integer ``level << 56 | index``),
+``checkpoints`` (every signed checkpoint). Nothing derivable is stored: a work's state is
+replayed from its entries. A block is one transaction, so an append lands whole (entries,
+hashes, checkpoint) or not at all. WAL journal with ``synchronous=FULL``:
 a committed block survives a crash or power loss.
 """
 
@@ -17,9 +18,9 @@ import sqlite_utils
 
 from ..core.merkle import NodeId
 from ..errors import StorageError
-from .base import Block, EntryRow, WorkRow
+from .base import Block, EntryRow
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _LEVEL_SHIFT = 56  # node key = level << 56 | index; a tree never has 2^56 leaves
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 
@@ -61,11 +62,6 @@ class SqliteStore:
             db.table("entries").create_index(["id"], unique=True)
             db.table("entries").create_index(["work", "idx"])
             db.table("nodes").create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
-            db.table("works").create(
-                {"work": str, "registration": str, "registrant": str, "controller": str,
-                 "head": str, "events": int},
-                pk="work", not_null={"registration", "registrant", "controller", "head"},
-            )
             db.table("checkpoints").create(
                 {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
                 not_null={"root", "note", "at"},
@@ -128,11 +124,6 @@ class SqliteStore:
                     "INSERT INTO nodes (key, hash) VALUES (?, ?)",
                     [(node_key(n), h) for n, h in block.nodes if n[0] > 0],
                 )
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO works VALUES (?, ?, ?, ?, ?, ?)",
-                    [(w.work, w.registration, w.registrant, w.controller, w.head, w.events)
-                     for w in block.works.values()],
-                )
                 if block.checkpoint is not None:
                     self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
                                       block.checkpoint)
@@ -174,20 +165,22 @@ class SqliteStore:
         return [EntryRow(*r) for r in rows]
 
     # -- works ---------------------------------------------------------------------------------
-    def work(self, work: str) -> WorkRow | None:
-        row = self.conn.execute("SELECT * FROM works WHERE work = ?", (work,)).fetchone()
-        return None if row is None else WorkRow(*row)
+    def works_present(self, works: Iterable[str]) -> set[str]:
+        """Which of these works have entries (one indexed query per 900 works)."""
+        out: set[str] = set()
+        items = list(works)
+        for i in range(0, len(items), _SQLITE_MAX_VARS):
+            chunk = items[i : i + _SQLITE_MAX_VARS]
+            q = f"SELECT DISTINCT work FROM entries WHERE work IN ({','.join('?' * len(chunk))})"  # noqa: S608
+            out.update(r[0] for r in self.conn.execute(q, chunk))
+        return out
 
     def works_with_prefix(self, prefix: str, limit: int) -> list[str]:
         upper = prefix + "\U0010ffff"
         rows = self.conn.execute(
-            "SELECT work FROM works WHERE work >= ? AND work < ? ORDER BY work LIMIT ?",
-            (prefix, upper, limit))
+            "SELECT DISTINCT work FROM entries WHERE work >= ? AND work < ? ORDER BY work "
+            "LIMIT ?", (prefix, upper, limit))
         return [r[0] for r in rows]
-
-    def all_works(self) -> Iterator[WorkRow]:
-        for row in self.conn.execute("SELECT * FROM works ORDER BY work"):
-            yield WorkRow(*row)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def latest_checkpoint(self) -> tuple[int, bytes, str, int] | None:
