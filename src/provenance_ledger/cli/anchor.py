@@ -42,7 +42,8 @@ def anchor(
         return
     if result["status"] == "exists":
         typer.echo(f"already registered: {result['work']}")
-        typer.echo(f"  registered by you in event {result['id']} (entry {result['index']})")
+        typer.echo(f"  registered in event {result['id']} (entry {result['index']}); "
+                   "this key is its registrant or controller")
         typer.echo(f"  nothing appended; receipt: {result['receipt']}")
         return
     typer.echo(f"anchored {path}")

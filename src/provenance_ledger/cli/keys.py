@@ -72,7 +72,7 @@ def show(
 def _info(session: Session, name: str) -> dict[str, object]:
     keys = session.home.keys
     path = keys.path(name)
-    encrypted = path.exists() and b"ENCRYPTED" in path.read_bytes()[:4096]
+    encrypted = keys.encrypted(name)
     pub_path = path.with_suffix(".pub")
     if pub_path.exists():
         public = pub_path.read_text().strip()

@@ -69,9 +69,7 @@ class Session:
         if name == DEFAULT_KEY and not keys.exists(name):
             self.home.ensure()
             return keys.create(name, self.passphrase())
-        path = keys.path(name)
-        encrypted = path.exists() and b"ENCRYPTED" in path.read_bytes()[:4096]
-        return keys.load(name, self.passphrase(prompt=encrypted))
+        return keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
 
     # -- works -----------------------------------------------------------------------------
     def resolve_work(self, text: str) -> str:

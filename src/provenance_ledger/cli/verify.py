@@ -11,12 +11,14 @@ import typer
 from ..core.events import work_id_of
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
+    MAX_RECEIPT_BYTES,
     MAX_STATE_RECEIPT_BYTES,
     STATE_RECEIPT_FORMAT,
     STATE_RECEIPT_SCOPE,
     Receipt,
     StateReceipt,
     check_decoded_event,
+    check_decoded_state,
     load_receipt_json,
     verify_receipt,
     verify_state_receipt,
@@ -59,11 +61,13 @@ def verify(
         pol = parse_policy(_read(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace"))
     else:
         pol = Policy.for_log_key(log_key or "")
-    data = load_receipt_json(_read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES),
-                             MAX_STATE_RECEIPT_BYTES)
+    raw_bytes = _read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
+    data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
     if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
-        _verify_state(StateReceipt.from_json(data), pol, file, as_json)
+        _verify_state(data, StateReceipt.from_json(data), pol, file, as_json)
         return
+    if len(raw_bytes) > MAX_RECEIPT_BYTES:
+        raise MalformedError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
     receipt = Receipt.from_json(data)
     try:
         result = verify_receipt(receipt, pol.logs, pol.witnesses)
@@ -114,9 +118,12 @@ def _check_file(file: Path | None, work: str) -> None:
                                     f"{digest}, the receipt is for {work}")
 
 
-def _verify_state(sr: StateReceipt, pol: Policy, file: Path | None, as_json: bool) -> None:
+def _verify_state(
+    raw: Any, sr: StateReceipt, pol: Policy, file: Path | None, as_json: bool
+) -> None:
     try:
         result = verify_state_receipt(sr, pol.logs, pol.witnesses)
+        check_decoded_state(raw, result)
         _quorum(pol, result.cosigners)
         _check_file(file, sr.work)
     except VerificationError as e:

@@ -22,10 +22,17 @@ MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer JSON numbers carry exactly (RFC 8785 section 3.2.2.3, I-JSON)."""
 
 
-def _check(value: Any, depth: int = 0) -> None:
-    if depth > 16:
-        raise MalformedError("JSON nested deeper than 16 levels")
+_MAX_DEPTH = 16  # levels of nested arrays and objects
+
+
+def _check(value: Any, depth: int = 0, numbers: bool = True) -> None:
+    """Walk a value: only JSON types, ASCII keys, bounded depth; with ``numbers``, also no
+    floats and no integers beyond 2^53-1."""
+    if depth > _MAX_DEPTH:
+        raise MalformedError(f"JSON nested deeper than {_MAX_DEPTH} levels")
     if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int | float) and not numbers:
         return
     if isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -35,13 +42,13 @@ def _check(value: Any, depth: int = 0) -> None:
         raise MalformedError("floating-point numbers are not allowed in signed data")
     if isinstance(value, list):
         for item in value:
-            _check(item, depth + 1)
+            _check(item, depth + 1, numbers)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
                 raise MalformedError(f"object key {key!r} is not an ASCII string")
-            _check(item, depth + 1)
+            _check(item, depth + 1, numbers)
         return
     raise TypeError(f"cannot encode {type(value).__name__} as canonical JSON")
 
@@ -54,26 +61,64 @@ def canonical_json(value: Any) -> bytes:
     ).encode("utf-8")
 
 
-def parse_canonical_json(data: bytes, what: str) -> Any:
+def parse_canonical_json(data: bytes, what: str, *, schema_checks_numbers: bool = False) -> Any:
     """Parse ``data`` and require that it is already in canonical form.
 
     Re-encoding and comparing rejects whitespace, key order, duplicate keys, number spellings
     such as ``1.0`` or ``1e0``, and needless escapes, so that one value has one byte form.
     """
+    value = load_json(data, what, strict_numbers=not schema_checks_numbers)
+    # Floats and out-of-range integers were refused while parsing, unless the caller's schema
+    # types every number (events do, and then the error names the field). The full walk (ASCII keys,
+    # depth) is needed only when the text has non-ASCII bytes or many containers, which keeps
+    # the common case, a small ASCII event, fast on the append path.
+    if not data.isascii() or data.count(b"{") + data.count(b"[") > _MAX_DEPTH:
+        _check(value, numbers=not schema_checks_numbers)
     try:
-        text = data.decode("utf-8")
-        value = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedError(f"{what} is not valid UTF-8 JSON: {e}") from e
-    # json.loads yields only JSON types, so the type walk of canonical_json is not needed
-    # here: a float or an out-of-range integer either fails this comparison or is refused by
-    # the schema of the field it is in (specs/events.md section 6).
-    canon = json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+        canon = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError as e:  # an escaped lone surrogate such as "\ud800"
+        raise MalformedError(f"{what} contains a lone UTF-16 surrogate") from e
     if canon != data:
         raise MalformedError(f"{what} is not in canonical JSON form (RFC 8785)")
     return value
+
+
+def _no_float(text: str) -> Any:
+    raise MalformedError(f"floating-point number {text[:40]} is not allowed in signed data")
+
+
+def _no_constant(text: str) -> Any:
+    raise MalformedError(f"{text} is not a JSON number")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise MalformedError(f"integer {text[:40]} is outside the exact JSON range (2^53-1)")
+    return value
+
+
+def load_json(data: bytes, what: str, strict_numbers: bool = False) -> Any:
+    """Parse UTF-8 JSON; every failure, however deep the nesting, is a MalformedError.
+    With ``strict_numbers``, floats and integers beyond 2^53-1 are refused."""
+    try:
+        if strict_numbers:
+            return json.loads(data.decode("utf-8"), parse_float=_no_float, parse_int=_safe_int,
+                              parse_constant=_no_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or int too long
+        raise MalformedError(f"{what} is not valid UTF-8 JSON: {e}") from e
+    except RecursionError as e:
+        raise MalformedError(f"{what} is nested too deeply") from e
+
+
+def is_text(value: str) -> bool:
+    """No C0 or C1 control characters and no lone surrogates. A fixed rule, so that the
+    validity of an event never depends on the Unicode version of the Python that reads it."""
+    return not any(
+        c < " " or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff" for c in value)
 
 
 def b64encode(data: bytes) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import MalformedError
 from .crypto import PrivateKey, PublicKey
-from .encoding import b64decode, b64encode, canonical_json, parse_canonical_json
+from .encoding import b64decode, b64encode, canonical_json, is_text, parse_canonical_json
 from .merkle import leaf_hash
 from .timefmt import format_time, parse_time
 
@@ -84,7 +84,7 @@ def _str(max_chars: int, pattern: re.Pattern[str] | None = None) -> Callable[[An
             raise MalformedError(f"{name} must be 1 to {max_chars} characters")
         if pattern is not None and not pattern.fullmatch(value):
             raise MalformedError(f"{name} {value[:80]!r} is not in the expected form")
-        if not value.isprintable():
+        if not is_text(value):
             raise MalformedError(f"{name} contains control characters")
         return value
 
@@ -101,7 +101,10 @@ def _uint(maximum: int) -> Callable[[Any, str], Any]:
 
 
 def check_key(value: Any, name: str) -> Any:
-    PublicKey.from_text(value)  # raises MalformedError naming the form
+    try:
+        PublicKey.from_text(value)
+    except MalformedError as e:
+        raise MalformedError(f"{name}: {e}") from e
     return value
 
 
@@ -288,7 +291,7 @@ class Event:
         missing = _ENVELOPE_FIELDS - env.keys()
         if missing:
             raise MalformedError(f"event lacks field {sorted(missing)[0]!r}")
-        if env["v"] != EVENT_VERSION or isinstance(env["v"], bool):
+        if type(env["v"]) is not int or env["v"] != EVENT_VERSION:
             raise MalformedError(f"event version {env['v']!r} is not {EVENT_VERSION}")
         if not isinstance(env["type"], str):
             raise MalformedError("event type must be a string")
@@ -325,7 +328,7 @@ def parse_leaf(leaf: bytes, *, verify: bool = True) -> SignedEvent:
     """Parse stored leaf bytes strictly and (by default) verify the actor's signature."""
     if len(leaf) > MAX_LEAF_BYTES:
         raise MalformedError(f"event is {len(leaf)} bytes, over the {MAX_LEAF_BYTES}-byte limit")
-    outer = parse_canonical_json(leaf, "event")
+    outer = parse_canonical_json(leaf, "event", schema_checks_numbers=True)
     if not isinstance(outer, dict) or outer.keys() != {"event", "sig"}:
         raise MalformedError('signed event must be an object with exactly "event" and "sig"')
     if not isinstance(outer["sig"], str):

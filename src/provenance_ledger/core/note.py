@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
-from .encoding import b64decode, b64encode
+from .encoding import b64decode, b64encode, is_text
 from .merkle import HASH_SIZE
 
 SIG_TYPE_ED25519 = 0x01
@@ -43,7 +43,7 @@ def _check_key_name(name: str) -> None:
         or len(name.encode("utf-8")) > MAX_KEY_NAME_BYTES
         or "+" in name
         or any(c.isspace() for c in name)
-        or not name.isprintable()
+        or not is_text(name)
     ):
         raise MalformedError(f"key name {name[:80]!r} is empty, too long or has '+' or spaces")
 
@@ -145,8 +145,8 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3 or len(parts[1]) != 8:
+        parts = vkey.split("+", 2)
+        if len(parts) != 3 or len(parts[1]) != 8 or parts[1] != parts[1].lower():
             raise MalformedError(f"verifier key {vkey[:80]!r} is not <name>+<hex id>+<base64>")
         name, hexid, b64 = parts
         try:

@@ -108,7 +108,7 @@ def parse_policy(text: str) -> Policy:
                 threshold = len(members)
             elif k == "any":
                 threshold = 1
-            elif k.isdigit() and 1 <= int(k) <= len(members):
+            elif k.isascii() and k.isdigit() and 1 <= int(k) <= len(members):
                 threshold = int(k)
             else:
                 raise fail(f"threshold {k!r} is not all, any or 1..{len(members)}")

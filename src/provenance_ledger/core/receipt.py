@@ -7,13 +7,12 @@ tlog-proof text. :func:`verify_receipt` needs nothing but the receipt and truste
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MalformedError, RuleError, VerificationError
-from .encoding import b64decode, b64encode
+from .encoding import b64decode, b64encode, load_json
 from .events import SignedEvent, parse_leaf
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier, verify_note
@@ -84,10 +83,7 @@ def load_receipt_json(raw: bytes, limit: int = MAX_RECEIPT_BYTES) -> Any:
     """Parse a receipt file's JSON, refusing more than ``limit`` bytes."""
     if len(raw) > limit:
         raise MalformedError(f"receipt is larger than {limit} bytes")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedError(f"receipt is not valid JSON: {e}") from e
+    return load_json(raw, "receipt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +120,20 @@ def verify_checkpoint_note(
     return cp, note, cosigners
 
 
+def _check_log_key(log_key: str, cp: Checkpoint, log_keys: Sequence[Verifier]) -> None:
+    if log_key not in {v.to_vkey() for v in log_keys if v.name == cp.origin}:
+        raise VerificationError(
+            f"the receipt's log key is not the trusted key of origin {cp.origin!r}")
+
+
 def verify_receipt(
     receipt: Receipt, log_keys: Sequence[Verifier], witnesses: Mapping[str, Verifier] | None = None
 ) -> VerifiedReceipt:
     """Verify a receipt offline (specs/receipts.md section 3)."""
     # (1)-(2) the checkpoint is signed by a trusted log key named by its origin.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
-    # (3) the receipt's log key, if trusted, is the one that signed.
-    if receipt.log_key not in {v.to_vkey() for v in log_keys}:
-        raise VerificationError("the receipt names a log key that is not trusted")
+    # (3) the receipt's log key is the trusted key of the checkpoint's origin.
+    _check_log_key(receipt.log_key, cp, log_keys)
     # (4) the leaf parses strictly and its actor's signature verifies.
     event = parse_leaf(receipt.leaf)
     # (5) the leaf is in the tree the checkpoint commits to.
@@ -148,9 +149,14 @@ def verify_receipt(
 
 
 def check_decoded_event(data: Any, event: SignedEvent) -> None:
-    """The human-readable ``event`` part must say exactly what the signed leaf says."""
-    if isinstance(data, dict) and "event" in data and data["event"] != event.to_json():
+    """The parts written for people (``event``, ``tlog_proof``) must say exactly what the
+    verified parts say, so that nobody is misled by an edited copy (specs/receipts.md 3)."""
+    if not isinstance(data, dict):
+        return
+    if "event" in data and data["event"] != event.to_json():
         raise VerificationError("the receipt's decoded event does not match its signed leaf")
+    if "tlog_proof" in data and data["tlog_proof"] != Receipt.from_json(data).tlog_proof():
+        raise VerificationError("the receipt's tlog_proof does not match its other fields")
 
 
 STATE_RECEIPT_FORMAT = "provenance-ledger/state-receipt/v1"
@@ -159,8 +165,9 @@ MAX_STATE_RECEIPT_BYTES = 16 << 20
 MAX_STATE_EVENTS = 10_000
 """Most events one state receipt may carry."""
 STATE_RECEIPT_SCOPE = (
-    "proves every event of this work up to the checkpoint (the prev chain from registration "
-    "to the last event shown is complete); it does not prove that no later event exists")
+    "proves that these events, from the registration on, are in the log at this checkpoint "
+    "and form an unbroken chain (each names the one before); it does not prove that no later "
+    "event exists: events after the last one shown may have been left out")
 _STATE_FIELDS = frozenset({"format", "log_key", "checkpoint", "work", "events", "state",
                            "scope"})
 _STATE_EVENT_FIELDS = frozenset({"leaf_index", "leaf", "inclusion_proof", "event"})
@@ -232,8 +239,7 @@ def verify_state_receipt(
     (specs/receipts.md section 5)."""
     # (1) one checkpoint, signed by a trusted log key.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
-    if receipt.log_key not in {v.to_vkey() for v in log_keys}:
-        raise VerificationError("the receipt names a log key that is not trusted")
+    _check_log_key(receipt.log_key, cp, log_keys)
     state: WorkState | None = None
     events: list[SignedEvent] = []
     last = -1
@@ -260,3 +266,14 @@ def verify_state_receipt(
     if state is None:  # pragma: no cover - from_json requires at least one event
         raise VerificationError("state receipt has no events")
     return VerifiedState(state, tuple(events), cp, cosigners)
+
+
+def check_decoded_state(data: Any, verified: VerifiedState) -> None:
+    """The decoded events and state of a state receipt must match what was verified."""
+    if not isinstance(data, dict):
+        return
+    for n, (raw, ev) in enumerate(zip(data.get("events", ()), verified.events, strict=False)):
+        if isinstance(raw, dict) and "event" in raw and raw["event"] != ev.to_json():
+            raise VerificationError(f"decoded event {n} does not match its signed leaf")
+    if data.get("state") is not None and data["state"] != verified.state.to_json():
+        raise VerificationError("the receipt's decoded state is not the state its events give")

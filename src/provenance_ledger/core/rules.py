@@ -74,6 +74,10 @@ class Licence:
             and (self.terminated_at is None or t < self.terminated_at)
         )
 
+    def ended(self, t: int) -> bool:
+        """Terminated, or past its end."""
+        return self.terminated_at is not None or (self.until is not None and t >= self.until)
+
     def open_offer(self, t: int) -> bool:
         return (
             self.accepted_at is None
@@ -99,6 +103,15 @@ class WorkState:
     payees: tuple[tuple[str, int], ...] = ()
     grants: tuple[Grant, ...] = ()
     licences: tuple[Licence, ...] = ()
+    controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
+
+    def controller_at(self, t: int) -> str | None:
+        """Who controlled the work at time ``t`` (None before registration)."""
+        who = None
+        for key, since in self.controllers or ((self.controller, self.registered_at),):
+            if since <= t:
+                who = key
+        return who
 
     def grant(self, grant_id: str) -> Grant | None:
         return next((g for g in self.grants if g.id == grant_id), None)
@@ -169,7 +182,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
         content: dict[str, Any] = {
             k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body}
-        return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees)
+        return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees,
+                         controllers=((ev.actor, ev.at),))
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
     # (2) every later event names the work's current head, and time does not go backwards.
@@ -188,7 +202,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         if body["to"] == state.controller:
             raise RuleError("transfer to the current controller changes nothing")
         payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
-        return replace(new, controller=body["to"], payees=payees)
+        return replace(new, controller=body["to"], payees=payees,
+                       controllers=new.controllers + ((body["to"], ev.at),))
     if ev.type == "consent.grant":
         until = _opt_time(body, "until")
         if until is not None and until <= ev.at:
@@ -230,8 +245,9 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         lic0 = state.licence(body["licence"])
         if lic0 is None:
             raise RuleError(f"no licence {body['licence']} on work {ev.work}")
-        if not (lic0.in_force(ev.at) or lic0.open_offer(ev.at)):
-            raise RuleError(f"licence {lic0.id} is not in force (terminated or expired)")
+        if lic0.ended(ev.at) or not (lic0.accepted_at is not None or lic0.open_offer(ev.at)):
+            raise RuleError(f"licence {lic0.id} is not in force (terminated, ended, or an "
+                            "offer that lapsed)")
         return replace(new, licences=_replace_item(
             new.licences, replace(lic0, terminated_by=eid, terminated_at=ev.at)))
     raise RuleError(f"no rule for event type {ev.type}")  # pragma: no cover - types are closed
@@ -266,7 +282,7 @@ def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
         if lic.licensee == key and covers(lic.purposes, purpose) and lic.in_force(at):
             ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
             return Decision(True, f"licence in force for {purpose}", ids)
-    if key == state.controller:
+    if key == state.controller_at(at):
         return Decision(True, "this key controls the work", (state.head,))
     lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
                    and covers(g.purposes, purpose)) + tuple(

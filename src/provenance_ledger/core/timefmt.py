@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from ..errors import MalformedError
 
-_RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+_RFC3339_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 MIN_TIME = 0  # 1970-01-01T00:00:00Z
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
 
@@ -25,7 +25,10 @@ def parse_time(text: str, what: str = "time") -> int:
         dt = datetime(y, mo, d, h, mi, s, tzinfo=UTC)
     except ValueError as e:
         raise MalformedError(f"{what} {text!r} is not a valid date: {e}") from e
-    return calendar.timegm(dt.utctimetuple())
+    seconds = calendar.timegm(dt.utctimetuple())
+    if not MIN_TIME <= seconds <= MAX_TIME:
+        raise MalformedError(f"{what} {text!r} is before 1970-01-01T00:00:00Z")
+    return seconds
 
 
 def format_time(seconds: int) -> str:

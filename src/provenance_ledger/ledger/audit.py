@@ -5,7 +5,9 @@ contiguous; (2) each leaf parses strictly and its signature verifies; (3) the st
 is the leaf hash and the work and type columns match the leaf; (4) the rules accept it on a
 replay from the empty state; (5) every stored subtree hash equals the recomputed one; (6) each
 checkpoint's root equals the recomputed root at its size and its note verifies with the log
-key. The first failure names its index.
+key, and checkpoint times never go backwards; (7) every entry is covered by a checkpoint
+(a block and its checkpoint commit together) and the store holds no tree hash beyond the
+ones recomputed. The first failure names its index.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def audit(ledger: Ledger) -> AuditReport:
     frontier = merkle.Frontier()
     size = store.size()
     seen_cps = 0
+    last_cp_time = -1
     for start in range(0, size, AUDIT_CHUNK):
         end = min(start + AUDIT_CHUNK, size)
         made: list[tuple[merkle.NodeId, bytes]] = []
@@ -62,6 +65,9 @@ def audit(ledger: Ledger) -> AuditReport:
             cp = checkpoints.get(frontier.size)
             if cp is not None:  # (6)
                 seen_cps += 1
+                if cp[3] < last_cp_time:
+                    raise bad(f"checkpoint at size {cp[0]} is older than the one before")
+                last_cp_time = cp[3]
                 if cp[1] != frontier.root():
                     raise bad(f"checkpoint at size {cp[0]} has a root that is not the log's")
                 try:
@@ -82,4 +88,11 @@ def audit(ledger: Ledger) -> AuditReport:
                     "is not the recomputed one")
     if len(checkpoints) != seen_cps:
         raise VerificationError("audit failed: a checkpoint names a size the log never had")
+    covered = max(checkpoints, default=0)
+    if covered != size:  # (7)
+        raise VerificationError(
+            f"audit failed at index {covered}: entries {covered}..{size - 1} are not covered "
+            "by any checkpoint")
+    if store.node_count() != size - size.bit_count():
+        raise VerificationError("audit failed: the database holds tree hashes the log never made")
     return AuditReport(size, seen_cps, len(states), frontier.root())

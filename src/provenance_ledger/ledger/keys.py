@@ -39,14 +39,29 @@ def write_private_key(path: Path, key: PrivateKey, passphrase: str | None) -> No
     enc = BestAvailableEncryption(passphrase.encode()) if passphrase else NoEncryption()
     pem = key.inner.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, enc)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        raise LedgerError(f"key file {path} already exists")
+    # Written whole to a private temporary file, then linked into place: a crash never
+    # leaves a half-written key, and an existing key is never replaced.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
     except FileExistsError as e:
         raise LedgerError(f"key file {path} already exists") from e
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-        f.flush()
-        os.fsync(f.fileno())
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+ENCRYPTED_PEM_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+
+
+def is_encrypted_pem(data: bytes) -> bool:
+    return data.lstrip().startswith(ENCRYPTED_PEM_HEADER)
 
 
 def read_private_key(path: Path, passphrase: str | None) -> PrivateKey:
@@ -56,7 +71,7 @@ def read_private_key(path: Path, passphrase: str | None) -> PrivateKey:
         raise NotFoundError(f"no key file {path}") from e
     if len(data) > MAX_KEY_FILE_BYTES:
         raise MalformedError(f"key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes")
-    encrypted = b"ENCRYPTED" in data
+    encrypted = is_encrypted_pem(data)
     if encrypted and not passphrase:
         raise LedgerError(f"key {path.name} is encrypted: set PROVENANCE_PASSPHRASE")
     try:
@@ -96,6 +111,10 @@ class KeyStore:
             raise NotFoundError(
                 f"no key named {name!r} (create it with: provenance key new {name})")
         return read_private_key(path, passphrase)
+
+    def encrypted(self, name: str) -> bool:
+        path = self.path(name)
+        return path.exists() and is_encrypted_pem(path.read_bytes()[:64])
 
     def names(self) -> list[str]:
         if not self.folder.is_dir():

@@ -17,7 +17,7 @@ from ..core.events import SignedEvent, parse_leaf, verify_signature
 from ..core.note import Checkpoint, NoteSigner, SignedNote
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, StorageError
+from ..errors import LedgerError, MalformedError, NotFoundError, RuleError
 from ..store import Block, EntryRow, Store
 
 MAX_BLOCK_EVENTS = 10_000
@@ -242,7 +242,7 @@ class Ledger:
         """Receipt of the entry at ``index`` against the latest checkpoint."""
         cp, note = self.latest_checkpoint()
         if not 0 <= index < cp.size:
-            raise StorageError(f"entry {index} is not covered by the latest checkpoint")
+            raise NotFoundError(f"entry {index} is not covered by the latest checkpoint")
         entry = self.store.entry(index)
         proof = self.inclusion_proof(index, cp.size)
         return Receipt(self.vkey, note, index, entry.leaf, tuple(proof))

@@ -106,6 +106,10 @@ class SqliteStore:
             raise StorageError(f"tree node {missing} is missing from the database")
         return out
 
+    def node_count(self) -> int:
+        row = self._one("SELECT count(*) FROM nodes")
+        return 0 if row is None else int(str(row[0]))
+
     def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]:
         mask = (1 << _LEVEL_SHIFT) - 1
         for key, h in self.conn.execute("SELECT key, hash FROM nodes ORDER BY key"):
