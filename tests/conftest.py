@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,8 +57,8 @@ def sign() -> Signer:
 
 
 @pytest.fixture
-def ledger(tmp_path: Any) -> Iterator[Ledger]:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A real ledger in a fresh data directory (SQLite file and log key on disk)."""
     opened = Home(tmp_path / "home").open_ledger()
     yield opened
-    opened.store.close()
+    opened.close()

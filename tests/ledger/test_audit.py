@@ -1,0 +1,223 @@
+"""Tests for provenance_ledger.ledger.audit: a clean log passes, any tampering is named.
+
+Each test builds a real ledger, closes it, edits the SQLite file behind its back with plain
+``sqlite3`` (as an attacker or a disk fault would), reopens it and audits it. The audit must
+fail with a VerificationError that names the first bad index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from provenance_ledger.core.events import work_id_of
+from provenance_ledger.core.merkle import Frontier, leaf_hash
+from provenance_ledger.core.note import NoteSignature, NoteSigner, SignedNote
+from provenance_ledger.errors import VerificationError
+from provenance_ledger.ledger import Home, Ledger, audit
+from provenance_ledger.store.sqlite import node_key
+
+from ..conftest import NOW, KeyFactory, Signer
+
+BLOCKS = (3, 3, 3, 3)  # checkpoints at sizes 3, 6, 9 and 12
+SIZE = sum(BLOCKS)
+
+
+@pytest.fixture
+def home(tmp_path: Path, sign: Signer, keys: KeyFactory) -> Home:
+    """A data directory holding a closed, clean ledger of SIZE events."""
+    creator, dev = keys("creator"), keys("ai-developer")
+    leaves = []
+    for i in range(SIZE // 2):
+        work = work_id_of(hashlib.sha256(f"audited work {i}".encode()).hexdigest())
+        reg = sign(creator, "work.register", work,
+                   {"size": 100 + i, "media_type": "image/webp", "title": f"Panel {i}"})
+        offer = sign(creator, "licence.offer", work,
+                     {"licensee": dev.public.text, "purposes": ["ai_training"]}, prev=reg.id)
+        leaves += [reg.leaf, offer.leaf]
+    home = Home(tmp_path / "home")
+    ledger = home.open_ledger()
+    start = 0
+    for n in BLOCKS:
+        ledger.append_block(leaves[start : start + n], NOW)
+        start += n
+    assert ledger.size == SIZE
+    ledger.close()
+    return home
+
+
+@pytest.fixture
+def reopen(home: Home) -> Iterator[Callable[[], Ledger]]:
+    opened: list[Ledger] = []
+
+    def open_() -> Ledger:
+        opened.append(home.open_ledger())
+        return opened[-1]
+
+    yield open_
+    for ledger in opened:
+        ledger.close()
+
+
+def tamper(home: Home, sql: str, *args: object) -> None:
+    with sqlite3.connect(home.db_path) as conn:
+        assert conn.execute(sql, args).rowcount == 1
+
+
+def one(home: Home, sql: str, *args: object) -> object:
+    with sqlite3.connect(home.db_path) as conn:
+        return conn.execute(sql, args).fetchone()[0]
+
+
+def audit_fails_at(ledger: Ledger) -> int:
+    with pytest.raises(VerificationError) as info:
+        audit(ledger)
+    m = re.search(r"at index (\d+)", str(info.value))
+    assert m, f"the message names no index: {info.value}"
+    return int(m.group(1))
+
+
+def test_clean_ledger_audits(home: Home, reopen: Callable[[], Ledger]) -> None:
+    ledger = reopen()
+    report = audit(ledger)
+    assert report.entries == SIZE
+    assert report.checkpoints == len(BLOCKS)
+    assert report.works == SIZE // 2
+    assert report.root == ledger.root(SIZE) == ledger.latest_checkpoint()[0].root
+
+
+def test_empty_ledger_audits(tmp_path: Path) -> None:
+    ledger = Home(tmp_path / "empty").open_ledger()
+    try:
+        report = audit(ledger)
+        assert (report.entries, report.checkpoints, report.works) == (0, 0, 0)
+    finally:
+        ledger.close()
+
+
+def test_changed_leaf_byte(home: Home, reopen: Callable[[], Ledger]) -> None:
+    leaf = one(home, "SELECT leaf FROM entries WHERE idx = 4")
+    assert isinstance(leaf, bytes) and b"Panel 2" in leaf
+    tamper(home, "UPDATE entries SET leaf = ? WHERE idx = 4", leaf.replace(b"Panel 2", b"Panel 9"))
+    assert audit_fails_at(reopen()) == 4
+
+
+def test_changed_leaf_with_matching_id(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # A careful forger also fixes the id column; the signature still gives it away.
+    leaf = one(home, "SELECT leaf FROM entries WHERE idx = 6")
+    assert isinstance(leaf, bytes)
+    forged = leaf.replace(b'"size":103', b'"size":999')
+    assert forged != leaf
+    tamper(home, "UPDATE entries SET leaf = ?, id = ? WHERE idx = 6", forged, leaf_hash(forged))
+    assert audit_fails_at(reopen()) == 6
+
+
+def test_changed_node_hash(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # (level 1, index 3) is the subtree over leaves 6 and 7.
+    tamper(home, "UPDATE nodes SET hash = ? WHERE key = ?", b"\x00" * 32, node_key((1, 3)))
+    assert audit_fails_at(reopen()) == 6
+
+
+def test_changed_high_node_hash(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # (level 2, index 2) covers leaves 8 to 11 and is part of the current root's plan.
+    tamper(home, "UPDATE nodes SET hash = ? WHERE key = ?", b"\x11" * 32, node_key((2, 2)))
+    assert audit_fails_at(reopen()) == 8
+
+
+def test_changed_checkpoint_root(home: Home, reopen: Callable[[], Ledger]) -> None:
+    tamper(home, "UPDATE checkpoints SET root = ? WHERE size = 6", b"\x22" * 32)
+    assert audit_fails_at(reopen()) == 5
+
+
+def test_deleted_entry(home: Home, reopen: Callable[[], Ledger]) -> None:
+    tamper(home, "DELETE FROM entries WHERE idx = 4")
+    assert audit_fails_at(reopen()) == 4
+
+
+def test_swapped_entries(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # Entries 1 and 2 (two different works) trade places, ids and all: each row is
+    # self-consistent and the rules accept the order, but the tree is another one.
+    rows = {}
+    with sqlite3.connect(home.db_path) as conn:
+        for idx in (1, 2):
+            rows[idx] = conn.execute(
+                "SELECT id, work, type, leaf FROM entries WHERE idx = ?", (idx,)).fetchone()
+        conn.execute("UPDATE entries SET idx = -1 WHERE idx = 1")
+        conn.execute("UPDATE entries SET idx = 1 WHERE idx = 2")
+        conn.execute("UPDATE entries SET idx = 2 WHERE idx = -1")
+    assert rows[1][1] != rows[2][1]
+    # Both rows are wrong; the checkpoint at size 3 is the first thing that no longer adds up.
+    assert audit_fails_at(reopen()) in (1, 2)
+
+
+def test_changed_work_column(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # The work column routes a work's events to its replay: editing it would hide an event
+    # from the work's state, so the audit compares it with the signed leaf.
+    other = one(home, "SELECT work FROM entries WHERE idx = 0")
+    tamper(home, "UPDATE entries SET work = ? WHERE idx = 9", other)
+    assert audit_fails_at(reopen()) == 9
+
+
+def test_changed_type_column(home: Home, reopen: Callable[[], Ledger]) -> None:
+    tamper(home, "UPDATE entries SET type = 'work.transfer' WHERE idx = 3")
+    assert audit_fails_at(reopen()) == 3
+
+
+def test_changed_checkpoint_signature(home: Home, reopen: Callable[[], Ledger]) -> None:
+    text = one(home, "SELECT note FROM checkpoints WHERE size = 9")
+    assert isinstance(text, str)
+    note = SignedNote.from_text(text)
+    (sig,) = note.signatures
+    flipped = bytes([sig.signature[0] ^ 0x01]) + sig.signature[1:]
+    bad = SignedNote(note.text, (NoteSignature(sig.name, sig.key_id, flipped),))
+    tamper(home, "UPDATE checkpoints SET note = ? WHERE size = 9", bad.to_text())
+    assert audit_fails_at(reopen()) == 8
+
+
+def test_checkpoint_time_going_backwards(home: Home, reopen: Callable[[], Ledger]) -> None:
+    tamper(home, "UPDATE checkpoints SET at = ? WHERE size = 9", NOW - 60)
+    assert audit_fails_at(reopen()) == 8
+
+
+def test_checkpoint_note_from_another_size(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # A genuine, validly signed note, but for size 3, stored as the checkpoint of size 6.
+    note = one(home, "SELECT note FROM checkpoints WHERE size = 3")
+    tamper(home, "UPDATE checkpoints SET note = ? WHERE size = 6", note)
+    assert audit_fails_at(reopen()) == 5
+
+
+def test_checkpoint_signed_by_another_key(home: Home, reopen: Callable[[], Ledger],
+                                          keys: KeyFactory) -> None:
+    ledger = reopen()
+    text = one(home, "SELECT note FROM checkpoints WHERE size = 12")
+    assert isinstance(text, str)
+    body = SignedNote.from_text(text).text
+    forged = SignedNote(body, (NoteSigner(ledger.origin, keys("forger")).sign(body),))
+    tamper(home, "UPDATE checkpoints SET note = ? WHERE size = 12", forged.to_text())
+    assert audit_fails_at(ledger) == 11
+
+
+def test_entry_added_behind_the_logs_back(home: Home, reopen: Callable[[], Ledger],
+                                          sign: Signer, keys: KeyFactory) -> None:
+    # Every block the ledger commits ends in a checkpoint, so an entry that no checkpoint
+    # covers was written around the append path (skipping its admission window, here by a
+    # year). Left alone, the next block's checkpoint would sign it into the log.
+    ledger = reopen()
+    backdated = sign(keys("forger"), "work.register", work_id_of("ab" * 32),
+                     {"size": 1, "media_type": "text/plain"}, at=NOW - 365 * 86_400)
+    frontier = Frontier()
+    for row in ledger.store.entries(0, SIZE):
+        frontier.append(row.id)
+    made = frontier.append(bytes.fromhex(backdated.id))
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
+                     (SIZE, bytes.fromhex(backdated.id), backdated.event.work,
+                      backdated.event.type, backdated.leaf))
+        conn.executemany("INSERT INTO nodes VALUES (?, ?)",
+                         [(node_key(n), h) for n, h in made if n[0] > 0])
+    assert audit_fails_at(reopen()) == SIZE

@@ -1,0 +1,413 @@
+"""Tests for provenance_ledger.ledger.ledger: the append path, checkpoints, proofs and queries.
+
+A real ledger in a real data directory (SQLite file and log key on disk), real signatures.
+Roots and proofs are checked against pymerkle, an independent RFC 9162 implementation, and
+against the in-memory Frontier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymerkle
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import SignedEvent, parse_leaf, work_id_of
+from provenance_ledger.core.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier, verify_note
+from provenance_ledger.core.receipt import verify_receipt
+from provenance_ledger.core.rules import may
+from provenance_ledger.errors import (
+    ConflictError,
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+    RuleError,
+    VerificationError,
+)
+from provenance_ledger.ledger import Appended, Home, Ledger
+from provenance_ledger.ledger.ledger import MAX_EVENT_AGE, MAX_FUTURE_SKEW
+
+from ..conftest import NOW, KeyFactory, Signer
+
+BLOCKS = (1, 2, 3, 5, 8, 13, 7)  # 39 events: odd sizes, so checkpoints fall mid-subtree
+
+
+def work(name: str) -> str:
+    return work_id_of(hashlib.sha256(name.encode()).hexdigest())
+
+
+def register(sign: Signer, key: PrivateKey, name: str, at: int = NOW) -> SignedEvent:
+    return sign(key, "work.register", work(name),
+                {"size": len(name), "media_type": "image/png", "title": name}, at=at)
+
+
+def accepted(results: list[Appended | LedgerError]) -> list[Appended]:
+    return [r for r in results if isinstance(r, Appended)]
+
+
+def event_stream(sign: Signer, keys: KeyFactory) -> Iterator[bytes]:
+    """Realistic traffic: works registered, then granted and licensed along their chains."""
+    creator, dev = keys("creator"), keys("ai-developer")
+    for i in itertools.count():
+        reg = register(sign, creator, f"illustration {i}")
+        yield reg.leaf
+        if i % 3 == 0:
+            grant = sign(creator, "consent.grant", reg.event.work,
+                         {"grantee": "*", "purposes": ["ai_inference"]}, prev=reg.id)
+            yield grant.leaf
+            yield sign(creator, "licence.offer", reg.event.work,
+                       {"licensee": dev.public.text, "purposes": ["ai_training"]},
+                       prev=grant.id).leaf
+
+
+def fill(ledger: Ledger, leaves: list[bytes], blocks: tuple[int, ...] = BLOCKS) -> None:
+    start = 0
+    for n in blocks:
+        results = ledger.append_block(leaves[start : start + n], NOW)
+        assert all(isinstance(r, Appended) for r in results), results
+        start += n
+
+
+def oracle(leaves: list[bytes]) -> pymerkle.InmemoryTree:
+    tree = pymerkle.InmemoryTree(algorithm="sha256")  # RFC 9162 hashing by default
+    tree.append_entries(leaves)
+    return tree
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory, sign: Signer,
+        keys: KeyFactory) -> Iterator[tuple[Ledger, list[bytes]]]:
+    """One ledger of sum(BLOCKS) events, shared by the read-only tests of this module."""
+    leaves = list(itertools.islice(event_stream(sign, keys), sum(BLOCKS)))
+    ledger = Home(tmp_path_factory.mktemp("big")).open_ledger()
+    fill(ledger, leaves)
+    yield ledger, leaves
+    ledger.close()
+
+
+# -- append_block ---------------------------------------------------------------------------
+
+
+def test_block_mixes_accepted_and_refused(ledger: Ledger, sign: Signer,
+                                          keys: KeyFactory) -> None:
+    alice, bob = keys("alice"), keys("bob")
+    first = register(sign, alice, "first")
+    ledger.append(first.leaf, NOW)
+    checkpoints_before = len(list(ledger.store.checkpoints()))
+    a = register(sign, alice, "song A")
+    grant = sign(alice, "consent.grant", a.event.work,
+                 {"grantee": bob.public.text, "purposes": ["ai_training"]}, prev=a.id)
+    # Signed as "song X", presented as "song Y": well-formed, but the signature is wrong.
+    tampered = register(sign, alice, "song X").leaf.replace(b"song X", b"song Y")
+    leaves = [
+        a.leaf,                                            # 0 ok
+        b"not json",                                       # 1 malformed
+        register(sign, bob, "song A").leaf,                # 2 conflict: alice's, this block
+        register(sign, alice, "first").leaf,               # 3 conflict: an earlier block
+        tampered,                                          # 4 bad signature
+        sign(bob, "consent.grant", a.event.work,           # 5 not the controller
+             {"grantee": bob.public.text, "purposes": ["ai_training"]}, prev=a.id).leaf,
+        grant.leaf,                                        # 6 ok: builds on 0 within the block
+        register(sign, alice, "late", at=NOW + MAX_FUTURE_SKEW + 1).leaf,  # 7 admission
+        register(sign, bob, "song B").leaf,                # 8 ok
+        grant.leaf,                                        # 9 replay within the block
+    ]
+    results = ledger.append_block(leaves, NOW)
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["Appended", "MalformedError", "ConflictError", "ConflictError",
+                     "VerificationError", "RuleError", "Appended", "RuleError", "Appended",
+                     "ConflictError"]
+    ok = accepted(results)
+    assert [r.index for r in ok] == [1, 2, 3]
+    assert [r.event.leaf for r in ok] == [leaves[0], leaves[6], leaves[8]]
+    # Only the accepted events landed, under exactly one new checkpoint.
+    assert ledger.size == ledger.store.size() == 4
+    assert [e.leaf for e in ledger.store.entries(0, 10)] == [first.leaf] + [r.event.leaf
+                                                                           for r in ok]
+    cps = list(ledger.store.checkpoints())
+    assert len(cps) == checkpoints_before + 1
+    cp, note = ledger.latest_checkpoint()
+    assert cp.size == 4 and cp.root == ledger.root(4)
+    verify_note(SignedNote.from_text(note), [Verifier.from_vkey(ledger.vkey)])
+    # The state reflects the accepted events only.
+    st_a = ledger.state(a.event.work)
+    assert st_a is not None and st_a.head == grant.id
+    assert may(st_a, bob.public.text, "ai_training", NOW).allowed
+
+
+def test_refusal_messages_say_why(ledger: Ledger, sign: Signer, keys: KeyFactory) -> None:
+    alice, bob = keys("alice"), keys("bob")
+    a = register(sign, alice, "poem")
+    ledger.append(a.leaf, NOW)
+    with pytest.raises(ConflictError) as info:
+        ledger.append(register(sign, bob, "poem").leaf, NOW)
+    assert a.id in str(info.value) and info.value.head == a.id
+    stale = sign(alice, "consent.grant", a.event.work,
+                 {"grantee": "*", "purposes": ["data_mining"]}, prev=None)
+    with pytest.raises(ConflictError, match=f"head of {a.event.work} is {a.id}"):
+        ledger.append(stale.leaf, NOW)
+    with pytest.raises(RuleError, match="controller"):
+        ledger.append(sign(bob, "consent.grant", a.event.work,
+                           {"grantee": "*", "purposes": ["data_mining"]}, prev=a.id).leaf, NOW)
+
+
+def test_all_refused_block_writes_nothing(ledger: Ledger, sign: Signer,
+                                          keys: KeyFactory) -> None:
+    ledger.append(register(sign, keys("alice"), "only").leaf, NOW)
+    before = (ledger.size, list(ledger.store.checkpoints()))
+    results = ledger.append_block([b"{}", register(sign, keys("bob"), "only").leaf], NOW)
+    assert all(isinstance(r, LedgerError) for r in results)
+    assert (ledger.size, list(ledger.store.checkpoints())) == before
+
+
+def test_empty_ledger(ledger: Ledger) -> None:
+    assert ledger.size == 0
+    assert ledger.root(0) == EMPTY_ROOT
+    with pytest.raises(NotFoundError, match="empty"):
+        ledger.latest_checkpoint()
+    with pytest.raises(NotFoundError):
+        ledger.root(1)
+
+
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (MAX_FUTURE_SKEW, True),
+        (MAX_FUTURE_SKEW + 1, False),
+        (-MAX_EVENT_AGE, True),
+        (-MAX_EVENT_AGE - 1, False),
+        (0, True),
+    ],
+)
+def test_admission_window(ledger: Ledger, sign: Signer, keys: KeyFactory, offset: int,
+                          ok: bool) -> None:
+    leaf = register(sign, keys("alice"), f"window {offset}", at=NOW + offset).leaf
+    (result,) = ledger.append_block([leaf], NOW)
+    if ok:
+        assert isinstance(result, Appended)
+    else:
+        assert isinstance(result, RuleError)
+        assert ("ahead of" if offset > 0 else "behind") in str(result)
+        assert ledger.size == 0
+
+
+# -- checkpoints and proofs ---------------------------------------------------------------------
+
+
+def test_one_checkpoint_per_block(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, _ = big
+    sizes = [cp[0] for cp in ledger.store.checkpoints()]
+    assert sizes == list(itertools.accumulate(BLOCKS))
+
+
+def test_every_checkpoint_is_signed_and_consistent_with_the_last(
+    big: tuple[Ledger, list[bytes]]
+) -> None:
+    ledger, leaves = big
+    log_key = Verifier.from_vkey(ledger.vkey)
+    cps = list(ledger.store.checkpoints())
+    for size, root, note_text, at in cps:
+        note = SignedNote.from_text(note_text)
+        assert verify_note(note, [log_key]) == {ledger.origin: None}
+        assert Checkpoint.from_text(note.text) == Checkpoint(ledger.origin, size, root)
+        assert root == ledger.root(size) == oracle(leaves[:size]).get_root(size)
+        assert at == NOW
+    for (old, old_root, _, _), (new, new_root, _, _) in itertools.pairwise(cps):
+        verify_consistency(old, new, ledger.consistency_proof(old, new), old_root, new_root)
+    # Not only neighbours: any two checkpoints are provably consistent.
+    for (old, old_root, _, _), (new, new_root, _, _) in itertools.combinations(cps, 2):
+        verify_consistency(old, new, ledger.consistency_proof(old, new), old_root, new_root)
+
+
+def test_consistency_proof_does_not_fit_another_root(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, _ = big
+    proof = ledger.consistency_proof(6, 11)
+    with pytest.raises(VerificationError):
+        verify_consistency(6, 11, proof, ledger.root(5), ledger.root(11))
+
+
+def test_every_receipt_verifies(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, leaves = big
+    trusted = [Verifier.from_vkey(ledger.vkey)]
+    for index, leaf in enumerate(leaves):
+        receipt = ledger.receipt(index)
+        assert receipt.leaf == leaf
+        verified = verify_receipt(receipt, trusted)
+        assert verified.checkpoint.size == len(leaves)
+        assert verified.event.leaf == leaf
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_roots_and_proofs_match_pymerkle(big: tuple[Ledger, list[bytes]],
+                                         data: st.DataObject) -> None:
+    ledger, leaves = big
+    n = len(leaves)
+    new = data.draw(st.integers(1, n), label="size")
+    old = data.draw(st.integers(1, new), label="old size")
+    index = data.draw(st.integers(0, new - 1), label="index")
+    tree = oracle(leaves[:new])
+    frontier = Frontier()
+    for leaf in leaves[:new]:
+        frontier.append(leaf_hash(leaf))
+    root = ledger.root(new)
+    assert root == tree.get_root(new) == frontier.root()
+    # pymerkle counts leaves from one and starts its inclusion path with the leaf hash.
+    inclusion = ledger.inclusion_proof(index, new)
+    assert [tree.get_leaf(index + 1)] + inclusion == tree.prove_inclusion(index + 1, new).path
+    verify_inclusion(index, new, leaf_hash(leaves[index]), inclusion, root)
+    # pymerkle's consistency paths use a layout of their own, so the second opinion on
+    # consistency proofs is tlog_scales' literal transcription of RFC 9162 section 2.1.4.2.
+    consistency = ledger.consistency_proof(old, new)
+    old_root = ledger.root(old)
+    assert old_root == tree.get_root(old)
+    verify_consistency(old, new, consistency, old_root, root)
+    ScalesConsistencyProof(old, new, consistency).check(old_root, root)
+
+
+def test_proof_arguments_are_checked(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, _ = big
+    n = ledger.size
+    with pytest.raises(NotFoundError):
+        ledger.inclusion_proof(n, n)
+    with pytest.raises(NotFoundError):
+        ledger.inclusion_proof(0, n + 1)
+    with pytest.raises(MalformedError):
+        ledger.consistency_proof(5, 4)
+    with pytest.raises(MalformedError):
+        ledger.consistency_proof(1, n + 1)
+    assert ledger.consistency_proof(n, n) == []
+
+
+# -- reopening ------------------------------------------------------------------------------------
+
+
+def test_frontier_survives_reopen(tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    leaves = list(itertools.islice(event_stream(sign, keys), sum(BLOCKS)))
+    cut = 3  # blocks written before closing
+    before = sum(BLOCKS[:cut])
+
+    interrupted_home = Home(tmp_path / "interrupted")
+    first = interrupted_home.open_ledger()
+    fill(first, leaves[:before], BLOCKS[:cut])
+    origin, vkey = first.origin, first.vkey
+    first.close()
+    reopened = interrupted_home.open_ledger()
+    assert (reopened.origin, reopened.vkey, reopened.size) == (origin, vkey, before)
+    fill(reopened, leaves[before:], BLOCKS[cut:])
+
+    straight = Home(tmp_path / "straight").open_ledger()
+    fill(straight, leaves)
+    try:
+        assert reopened.size == straight.size == len(leaves)
+        for size in range(len(leaves) + 1):
+            assert reopened.root(size) == straight.root(size)
+        assert [c[:2] for c in reopened.store.checkpoints()] == [
+            c[:2] for c in straight.store.checkpoints()]
+        # The reopened ledger still knows the state of works written before the restart.
+        w = parse_leaf(leaves[0]).event.work
+        assert reopened.state(w) == straight.state(w)
+    finally:
+        reopened.close()
+        straight.close()
+
+
+def test_reopen_with_another_origin_is_refused(tmp_path: Path) -> None:
+    home = Home(tmp_path / "h")
+    home.open_ledger("log.example/one").close()
+    with pytest.raises(LedgerError, match="log.example/one"):
+        home.open_ledger("log.example/two")
+    again = home.open_ledger()
+    assert again.origin == "log.example/one"
+    again.close()
+
+
+def test_two_writers_on_one_file(tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    home = Home(tmp_path / "h")
+    one, two = home.open_ledger(), home.open_ledger()
+    try:
+        one.append(register(sign, keys("alice"), "from one").leaf, NOW)
+        # The second handle notices the append and builds on it, not on its stale frontier.
+        two.append(register(sign, keys("alice"), "from two").leaf, NOW)
+        assert one.store.size() == 2
+        assert two.root(2) == oracle([e.leaf for e in one.store.entries(0, 2)]).get_root(2)
+    finally:
+        one.close()
+        two.close()
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+
+def test_resolve_work_by_prefix(ledger: Ledger, sign: Signer, keys: KeyFactory) -> None:
+    alice = keys("alice")
+    ids = ["sha256:abcd01" + "0" * 58, "sha256:abcd02" + "0" * 58, "sha256:1234" + "f" * 60]
+    body = {"size": 1, "media_type": "text/plain"}
+    ledger.append_block([sign(alice, "work.register", w, body).leaf for w in ids], NOW)
+    assert ledger.resolve_work("abcd01") == ids[0]
+    assert ledger.resolve_work("sha256:abcd02") == ids[1]
+    assert ledger.resolve_work("ABCD01") == ids[0]
+    assert ledger.resolve_work("1234") == ids[2]
+    assert ledger.resolve_work(ids[2]) == ids[2]
+    with pytest.raises(MalformedError, match="ambiguous"):
+        ledger.resolve_work("abcd")
+    with pytest.raises(NotFoundError, match="ffff"):
+        ledger.resolve_work("ffff")
+    with pytest.raises(MalformedError, match="too short"):
+        ledger.resolve_work("abc")
+
+
+def test_resolve_event_by_prefix(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, leaves = big
+    ids = [leaf_hash(leaf).hex() for leaf in leaves]
+    for eid in ids[:10]:
+        assert ledger.resolve_event(eid) == eid
+        unique = next(eid[:n] for n in range(4, 65)
+                      if sum(i.startswith(eid[:n]) for i in ids) == 1)
+        assert ledger.resolve_event(unique.upper()) == eid
+    with pytest.raises(MalformedError):
+        ledger.resolve_event("xyz0")
+    missing = next(p for p in (f"{i:04x}" for i in range(65536))
+                   if not any(i.startswith(p) for i in ids))
+    with pytest.raises(NotFoundError):
+        ledger.resolve_event(missing)
+    assert ledger.entry_by_id(ids[3]).index == 3
+    with pytest.raises(NotFoundError):
+        ledger.entry_by_id("00" * 32)
+
+
+def test_history(ledger: Ledger, sign: Signer, keys: KeyFactory) -> None:
+    alice, dev = keys("alice"), keys("ai-developer")
+    a = register(sign, alice, "manga A")
+    b = register(sign, alice, "manga B")
+    grant = sign(alice, "consent.grant", a.event.work,
+                 {"grantee": "*", "purposes": ["data_mining"]}, prev=a.id)
+    ledger.append_block([a.leaf, b.leaf], NOW)
+    offer = sign(alice, "licence.offer", a.event.work,
+                 {"licensee": dev.public.text, "purposes": ["ai_training"]}, prev=grant.id)
+    ledger.append_block([grant.leaf, offer.leaf], NOW)
+    accept = sign(dev, "licence.accept", a.event.work, {"offer": offer.id}, prev=offer.id,
+                  at=NOW + 1)
+    ledger.append(accept.leaf, NOW + 1)
+    history = ledger.history(a.event.work)
+    assert [(i, e.id) for i, e in history] == [(0, a.id), (2, grant.id), (3, offer.id),
+                                                (4, accept.id)]
+    assert ledger.history(b.event.work) == [(1, b)]
+    assert ledger.history(work("never registered")) == []
+    st_a = ledger.state(a.event.work)
+    assert st_a is not None and st_a.events == 4 and st_a.head == accept.id
+    assert may(st_a, dev.public.text, "ai_training", NOW + 1).allowed
