@@ -34,7 +34,7 @@ class AuditReport:
 def audit(ledger: Ledger) -> AuditReport:
     """Raise :class:`VerificationError` naming the first bad index; else report what held."""
     store = ledger.store
-    verifier = ledger.signer.verifier
+    verifier = ledger.verifier
     checkpoints = {cp[0]: cp for cp in store.checkpoints()}
     states: dict[str, rules.WorkState] = {}
     frontier = merkle.Frontier()

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from ..core import merkle, rules
 from ..core.events import SignedEvent, parse_leaf, verify_signature
-from ..core.note import Checkpoint, NoteSigner, SignedNote
+from ..core.note import Checkpoint, NoteSigner, SignedNote, Verifier
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, NotFoundError, RuleError
+from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, VerificationError
 from ..store import Block, EntryRow, Store
 
 MAX_BLOCK_EVENTS = 10_000
@@ -40,7 +40,16 @@ class Appended:
 class Ledger:
     """One append-only log over a :class:`Store`, signed with the log key."""
 
-    def __init__(self, store: Store, signer: NoteSigner) -> None:
+    def __init__(self, store: Store, signer: NoteSigner | None,
+                 verifier: Verifier | None = None) -> None:
+        """A log we sign (``signer``), or a mirror of a peer's log, checked with the peer's
+        ``verifier`` and holding the peer's own signed checkpoints."""
+        if signer is not None and verifier is None:
+            self.verifier = signer.verifier
+        elif verifier is not None and signer is None:
+            self.verifier = verifier
+        else:
+            raise ValueError("give a signer (own log) or a verifier (mirror), not both")
         self.store = store
         self.signer = signer
         self._states: dict[str, rules.WorkState] = {}
@@ -49,11 +58,11 @@ class Ledger:
 
     @property
     def origin(self) -> str:
-        return self.signer.name
+        return self.verifier.name
 
     @property
     def vkey(self) -> str:
-        return self.signer.verifier.to_vkey()
+        return self.verifier.to_vkey()
 
     def _load_frontier(self) -> None:
         size = self.store.size()
@@ -99,6 +108,44 @@ class Ledger:
     ) -> list[Appended | LedgerError]:
         """Validate and integrate a batch; one result per leaf, in order. The accepted events
         and a checkpoint over them are committed together, or nothing is."""
+        if self.signer is None:
+            raise ValueError("a mirror ledger integrates only its peer's signed blocks")
+        results, block, frontier, overlay = self._validate(leaves, now)
+        if not block.entries:
+            return results
+        cp = Checkpoint(self.origin, frontier.size, frontier.root())
+        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
+        block.checkpoint = (cp.size, cp.root, note.to_text(), now)
+        self._commit(block, frontier, overlay)
+        return results
+
+    def mirror_block(self, leaves: Sequence[bytes], checkpoint: Checkpoint, note: str,
+                     now: int) -> None:
+        """Integrate a peer's entries up to its checkpoint, re-verifying every signature and
+        rule and recomputing the root; store the peer's own signed note. All or nothing: any
+        refused event or a root that differs raises, and nothing is stored."""
+        if checkpoint.origin != self.origin:
+            raise ValueError(f"checkpoint of {checkpoint.origin} offered to mirror {self.origin}")
+        if checkpoint.size != self.size + len(leaves):
+            raise VerificationError(
+                f"{len(leaves)} entries after size {self.size} do not reach checkpoint size "
+                f"{checkpoint.size}")
+        results, block, frontier, overlay = self._validate(leaves, None)
+        for index, r in enumerate(results, self.size):
+            if isinstance(r, LedgerError):
+                raise VerificationError(f"{self.origin} entry {index}: {r}") from r
+        if frontier.root() != checkpoint.root:
+            raise VerificationError(
+                f"{self.origin} served entries whose root at size {checkpoint.size} is not the "
+                "root it signed")
+        block.checkpoint = (checkpoint.size, checkpoint.root, note, now)
+        self._commit(block, frontier, overlay)
+
+    def _validate(
+        self, leaves: Sequence[bytes], now: int | None
+    ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
+        """Parse, verify, admit (when ``now`` is given) and apply the rules to a batch, and
+        integrate the accepted events into a copy of the tree."""
         if len(leaves) > MAX_BLOCK_EVENTS:
             raise ValueError(f"a block holds at most {MAX_BLOCK_EVENTS} events")
         if self.store.size() != self._frontier.size:
@@ -115,7 +162,8 @@ class Ledger:
             try:
                 if isinstance(ev, LedgerError):
                     raise ev
-                self.admit(ev, now)
+                if now is not None:
+                    self.admit(ev, now)
                 work = ev.event.work
                 if work in overlay:
                     before: rules.WorkState | None = overlay[work]
@@ -130,16 +178,14 @@ class Ledger:
             block.nodes.extend(frontier.append(leaf_h))
             block.entries.append(EntryRow(index, leaf_h, work, ev.event.type, leaf))
             results.append(Appended(ev, index))
-        if not block.entries:
-            return results
-        cp = Checkpoint(self.origin, frontier.size, frontier.root())
-        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
-        block.checkpoint = (cp.size, cp.root, note.to_text(), now)
+        return results, block, frontier, overlay
+
+    def _commit(self, block: Block, frontier: merkle.Frontier,
+                overlay: dict[str, rules.WorkState]) -> None:
         self.store.commit_block(block)
         self._frontier = frontier
         for st in overlay.values():
             self._remember(st)
-        return results
 
     def _parse_and_verify(self, leaves: Sequence[bytes]) -> list[SignedEvent | LedgerError]:
         """Parse every leaf, then check the signatures, in parallel for large blocks."""

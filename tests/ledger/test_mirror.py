@@ -1,0 +1,77 @@
+"""A mirror re-verifies a peer's entries and stores the peer's own signed checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import Event, sign_event
+from provenance_ledger.core.note import Checkpoint
+from provenance_ledger.errors import VerificationError
+from provenance_ledger.ledger import Home, Ledger, audit
+from provenance_ledger.store import SqliteStore
+
+NOW = 1_790_000_000
+
+
+def _register(key: PrivateKey, n: int, at: int = NOW) -> bytes:
+    work = "sha256:" + hashlib.sha256(f"work {n}".encode()).hexdigest()
+    ev = Event("work.register", work, None, key.public.text, at,
+               {"size": n, "media_type": "image/png"})
+    return sign_event(ev, key).leaf
+
+
+def _peer_with(tmp_path: Path, count: int) -> tuple[Ledger, list[bytes]]:
+    peer = Home(tmp_path / "peer").open_ledger(origin="peer.example/log")
+    key = PrivateKey.from_seed(bytes([7]) * 32)
+    leaves = [_register(key, i) for i in range(count)]
+    peer.append_block(leaves[: count // 2], NOW)
+    peer.append_block(leaves[count // 2 :], NOW)
+    return peer, leaves
+
+
+def _mirror(tmp_path: Path, peer: Ledger) -> Ledger:
+    return Ledger(SqliteStore(tmp_path / "mirror.db"), None, verifier=peer.verifier)
+
+
+def test_mirror_reaches_the_peers_root_and_audits(tmp_path: Path) -> None:
+    peer, leaves = _peer_with(tmp_path, 40)
+    cp, note = peer.latest_checkpoint()
+    mirror = _mirror(tmp_path, peer)
+    mirror.mirror_block(leaves, cp, note, NOW)
+    assert mirror.latest_checkpoint() == (cp, note)
+    assert mirror.root(cp.size) == cp.root
+    assert audit(mirror).entries == 40
+    # Proofs served by the mirror are the peer's proofs.
+    assert mirror.inclusion_proof(17, 40) == peer.inclusion_proof(17, 40)
+
+
+def test_mirror_refuses_entries_that_do_not_give_the_signed_root(tmp_path: Path) -> None:
+    peer, leaves = _peer_with(tmp_path, 10)
+    cp, note = peer.latest_checkpoint()
+    mirror = _mirror(tmp_path, peer)
+    other = _register(PrivateKey.from_seed(bytes([8]) * 32), 99)
+    with pytest.raises(VerificationError, match="root"):
+        mirror.mirror_block(leaves[:-1] + [other], cp, note, NOW)
+    assert mirror.size == 0 and mirror.store.size() == 0  # nothing half-written
+
+
+def test_mirror_refuses_an_event_the_rules_refuse(tmp_path: Path) -> None:
+    peer, leaves = _peer_with(tmp_path, 4)
+    mirror = _mirror(tmp_path, peer)
+    # The same registration twice: a log that accepted it would be breaking the rules.
+    bad = leaves + [leaves[0]]
+    fake = Checkpoint(peer.origin, 5, bytes(32))
+    with pytest.raises(VerificationError, match="entry 4"):
+        mirror.mirror_block(bad, fake, "unused", NOW)
+    assert mirror.store.size() == 0
+
+
+def test_mirror_needs_entries_up_to_the_checkpoint(tmp_path: Path) -> None:
+    peer, leaves = _peer_with(tmp_path, 6)
+    cp, note = peer.latest_checkpoint()
+    with pytest.raises(VerificationError, match="do not reach"):
+        _mirror(tmp_path, peer).mirror_block(leaves[:5], cp, note, NOW)
