@@ -22,7 +22,7 @@ from ..errors import MalformedError
 from .crypto import PrivateKey, PublicKey
 from .encoding import b64decode, b64encode, canonical_json, is_text, parse_canonical_json
 from .merkle import leaf_hash
-from .timefmt import format_time, parse_time
+from .timefmt import MAX_TIME, MIN_TIME, format_time, parse_time
 
 EVENT_VERSION = 1
 EVENT_SIGNING_PREFIX = b"provenance-ledger/event/v1\n"
@@ -263,7 +263,8 @@ class Event:
         if self.prev is not None:
             check_event_id(self.prev, "prev")
         check_key(self.actor, "actor")
-        format_time(self.at)
+        if not isinstance(self.at, int) or not MIN_TIME <= self.at <= MAX_TIME:
+            raise ValueError(f"event time {self.at!r} is outside 1970..9999")
         _BODIES[self.type](self.body, "body")
 
     def envelope(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .base import Block, EntryRow
 
 SCHEMA_VERSION = "2"
 _LEVEL_SHIFT = 56  # node key = level << 56 | index; a tree never has 2^56 leaves
+_CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 
 
@@ -39,6 +40,7 @@ class SqliteStore:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self.db = sqlite_utils.Database(self.conn)
             self._create()
         except sqlite3.DatabaseError as e:
