@@ -19,10 +19,10 @@ def anchor(
     key: Annotated[str | None, typer.Option(help="Signing key name (default: 'default').")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Register FILE's SHA-256, size and media type as a work you control.
+    """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
 
-    Prints the work id and where the receipt was written. Anchoring content you already
-    registered reports the existing registration and appends nothing.
+    Prints the work id and where the receipt was written.
+    Anchoring content you already registered reports it and appends nothing.
 
     Example: provenance anchor page-012.png --title "Chapter 1, page 12"
     """
@@ -30,6 +30,8 @@ def anchor(
     if path.is_dir():
         from .folder import anchor_folder
 
+        if title is not None:
+            raise MalformedError("--title names one work; it cannot be used with a folder")
         anchor_folder(session, path, key, as_json)
         return
     if not path.exists():

@@ -9,7 +9,8 @@ import typer
 from ..errors import LedgerError
 from .session import Session, emit_json
 
-app = typer.Typer(help="Create and list your signing keys.", no_args_is_help=True)
+app = typer.Typer(help="Create and list your signing keys.\n\nExample: provenance key new studio",
+                  no_args_is_help=True)
 
 
 @app.command("new")

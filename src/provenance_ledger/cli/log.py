@@ -10,7 +10,8 @@ from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
 from .session import Session, emit_json
 
-app = typer.Typer(help="Inspect and audit the embedded log.", no_args_is_help=True)
+app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
+                  no_args_is_help=True)
 
 
 @app.command()

@@ -24,7 +24,8 @@ EXIT_ERROR = 2
 
 app = typer.Typer(
     name="provenance",
-    help="Anchor creative works and record consent and licences in a tamper-evident log.",
+    help="Anchor creative works and record consent and licences in a tamper-evident log.\n\n"
+    "Example: provenance anchor page-012.png",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
@@ -37,7 +38,7 @@ def _options(
     ctx: typer.Context,
     home: Annotated[Path | None, typer.Option(
         "--home", envvar="PROVENANCE_HOME", show_envvar=True,
-        help="Data directory of the embedded ledger [default: ~/.provenance].")] = None,
+        help="Data directory of the embedded ledger (default ~/.provenance).")] = None,
 ) -> None:
     if home is not None:
         ctx.obj = Session(Home(home.expanduser()))
@@ -58,19 +59,33 @@ app.add_typer(log.app, name="log")
 def main() -> None:
     """Console entry point: run the app, turn every error into one line and an exit code.
 
-    Usage errors are typer's own (a usage line and exit 2); everything the library raises is
-    caught here, the one error boundary of the CLI.
+    Usage errors and everything the library raises are caught here, the one error boundary of
+    the CLI, and printed as one line.
     """
     try:
-        app()
+        rc = app(standalone_mode=False)
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
     except LedgerError as e:
         _fail(str(e), EXIT_ERROR)
+    except typer.Abort:
+        _fail("aborted", EXIT_ERROR)
+    except typer.TyperException as e:  # usage errors of typer's command-line parser
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help(), err=True)
+            sys.exit(EXIT_ERROR)
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        _fail(" ".join(str(message).split()) + where, EXIT_ERROR)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): end quietly, as Unix tools do
+        sys.exit(141)
     except OSError as e:
         _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), EXIT_ERROR)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:

@@ -13,8 +13,14 @@ from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
 from .session import Session, emit_json, parse_public_key
 
-consent_app = typer.Typer(help="Grant and revoke consent to use a work.", no_args_is_help=True)
-licence_app = typer.Typer(help="Offer, accept and terminate licences.", no_args_is_help=True)
+consent_app = typer.Typer(
+    help="Grant and revoke consent to use a work.\n\n"
+    "Example: provenance consent grant page-012.png --purpose ai_training --anyone",
+    no_args_is_help=True)
+licence_app = typer.Typer(
+    help="Offer, accept and terminate licences.\n\n"
+    "Example: provenance licence offer page-012.png --to ed25519:3b6a... --purpose ai_inference",
+    no_args_is_help=True)
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Signing key (default: 'default').")]
 UNTIL_HELP = "End (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."

@@ -50,8 +50,9 @@ def verify(
 ) -> None:
     """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
 
-    Checks the event's signature, its inclusion in the checkpoint, the log's signature and,
-    with --policy, the quorum of witness cosignatures. No ledger or network is used.
+    Checks the event's signature, its inclusion in the checkpoint, the log's signature
+    and, with --policy, the quorum of witness cosignatures. No ledger or network is used.
+    A file that is not a receipt at all is an error (exit 2).
 
     Example: provenance verify receipt.json --log-key "$(provenance log key)"
     """
@@ -168,8 +169,9 @@ def receipt(
     state: Annotated[bool, typer.Option(
         "--state", help="A state receipt: the work's whole history, each event proven.")] = False,
 ) -> None:
-    """Write the receipt of a work's registration (or, with --state, of its whole history),
-    against the latest checkpoint.
+    """Write the receipt of a work's registration, or with --state of its whole history.
+
+    The receipt proves inclusion against the latest checkpoint.
 
     Example: provenance receipt page-012.png --state -o page-012.state.json
     """

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError
+from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
 from .encoding import b64decode, b64encode, canonical_json, is_text, parse_canonical_json
 from .merkle import leaf_hash
@@ -346,5 +346,9 @@ def verify_signature(signed: SignedEvent) -> None:
     # A parsed leaf is canonical with keys "event" < "sig", so the canonical envelope is the
     # exact byte span between '{"event":' and ',"sig":'; no second encoding is needed.
     envelope = signed.leaf[len(_LEAF_HEAD) : signed.leaf.rindex(_LEAF_SIG)]
-    PublicKey.from_text(signed.event.actor).verify(
-        signed.signature, EVENT_SIGNING_PREFIX + envelope)
+    try:
+        PublicKey.from_text(signed.event.actor).verify(
+            signed.signature, EVENT_SIGNING_PREFIX + envelope)
+    except VerificationError as e:
+        raise VerificationError(
+            f"event signature by {signed.event.actor} does not verify") from e

@@ -185,7 +185,11 @@ class Verifier:
     def _check(self, signature: bytes, message: bytes) -> None:
         if len(signature) != 64:
             raise VerificationError(f"signature by {self.name} is not 64 bytes")
-        self.public_key.verify(signature, message)
+        try:
+            self.public_key.verify(signature, message)
+        except VerificationError as e:
+            kind = "cosignature" if self.sig_type == SIG_TYPE_COSIGNATURE_V1 else "note signature"
+            raise VerificationError(f"{kind} by {self.name} does not verify") from e
 
 
 def cosignature_message(timestamp: int, checkpoint_text: str) -> bytes:

@@ -62,48 +62,61 @@ class Policy:
 
 
 def parse_policy(text: str) -> Policy:
+    """Parse a policy; every error names its line."""
     if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
         raise MalformedError(f"policy is larger than {MAX_POLICY_BYTES} bytes")
     lines = text.splitlines()
     if len(lines) > MAX_POLICY_LINES:
         raise MalformedError(f"policy has more than {MAX_POLICY_LINES} lines")
-    logs: list[Verifier] = []
-    witnesses: dict[str, Verifier] = {}
-    groups: dict[str, Group] = {}
-    quorum: str | None = None
-    seen_quorum = False
+    reader = _Reader()
     for n, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        words = line.split()
+        try:
+            reader.read(line.split(), line)
+        except MalformedError as e:
+            raise MalformedError(f"policy line {n}: {e}") from e
+    if not reader.logs:
+        raise MalformedError("policy names no log key")
+    if not reader.seen_quorum:
+        raise MalformedError("policy has no quorum line (write 'quorum none' for no witnesses)")
+    return Policy(tuple(reader.logs), reader.witnesses, reader.groups, reader.quorum)
 
-        def fail(why: str, n: int = n) -> MalformedError:
-            return MalformedError(f"policy line {n}: {why}")
 
+@dataclass(slots=True)
+class _Reader:
+    logs: list[Verifier] = field(default_factory=list)
+    witnesses: dict[str, Verifier] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    quorum: str | None = None
+    seen_quorum: bool = False
+
+    def _new_name(self, name: str) -> str:
+        if name in self.witnesses or name in self.groups:
+            raise MalformedError(f"name {name!r} is defined twice")
+        return name
+
+    def read(self, words: list[str], line: str) -> None:
         kind = words[0]
         if kind == "log" and len(words) in (2, 3):
             v = Verifier.from_vkey(words[1])
             if v.sig_type != SIG_TYPE_ED25519:
-                raise fail("a log key must be an Ed25519 note key (type 0x01)")
-            logs.append(v)
+                raise MalformedError("a log key must be an Ed25519 note key (type 0x01)")
+            self.logs.append(v)
         elif kind == "witness" and len(words) in (3, 4):
-            name = words[1]
-            if name in witnesses or name in groups:
-                raise fail(f"name {name!r} is defined twice")
+            name = self._new_name(words[1])
             v = Verifier.from_vkey(words[2])
             if v.sig_type != SIG_TYPE_COSIGNATURE_V1:
-                raise fail("a witness key must be a cosignature/v1 key (type 0x04)")
-            witnesses[name] = v
+                raise MalformedError("a witness key must be a cosignature/v1 key (type 0x04)")
+            self.witnesses[name] = v
         elif kind == "group" and len(words) >= 4:
-            name, k, members = words[1], words[2], tuple(words[3:])
-            if name in witnesses or name in groups:
-                raise fail(f"name {name!r} is defined twice")
+            name, k, members = self._new_name(words[1]), words[2], tuple(words[3:])
             for m in members:
-                if m not in witnesses and m not in groups:
-                    raise fail(f"group member {m!r} is not defined above")
+                if m not in self.witnesses and m not in self.groups:
+                    raise MalformedError(f"group member {m!r} is not defined above")
             if len(set(members)) != len(members):
-                raise fail("a group lists a member twice")
+                raise MalformedError("a group lists a member twice")
             if k == "all":
                 threshold = len(members)
             elif k == "any":
@@ -111,21 +124,15 @@ def parse_policy(text: str) -> Policy:
             elif k.isascii() and k.isdigit() and 1 <= int(k) <= len(members):
                 threshold = int(k)
             else:
-                raise fail(f"threshold {k!r} is not all, any or 1..{len(members)}")
-            groups[name] = Group(name, threshold, members)
+                raise MalformedError(f"threshold {k!r} is not all, any or 1..{len(members)}")
+            self.groups[name] = Group(name, threshold, members)
         elif kind == "quorum" and len(words) == 2:
-            if seen_quorum:
-                raise fail("quorum is given twice")
-            seen_quorum = True
+            if self.seen_quorum:
+                raise MalformedError("quorum is given twice")
+            self.seen_quorum = True
             if words[1] != "none":
-                if words[1] not in witnesses and words[1] not in groups:
-                    raise fail(f"quorum {words[1]!r} is not a defined witness or group")
-                quorum = words[1]
+                if words[1] not in self.witnesses and words[1] not in self.groups:
+                    raise MalformedError(f"quorum {words[1]!r} is not a defined witness or group")
+                self.quorum = words[1]
         else:
-            raise fail(f"cannot read {line[:60]!r}")
-    if not logs:
-        raise MalformedError("policy names no log key")
-    if not seen_quorum:
-        raise MalformedError("policy has no quorum line (write 'quorum none' for no witnesses)")
-    # Witness names in cosignatures are key names; index them by key name too.
-    return Policy(tuple(logs), witnesses, groups, quorum)
+            raise MalformedError(f"cannot read {line[:60]!r}")

@@ -1,0 +1,128 @@
+"""``--help`` for every command, and shell completion.
+
+The command tree is read from the typer app itself, so a new command is covered without
+editing this file; the help is then asked of the real console script. The tree is walked by
+duck typing (a group has ``commands``, an option has ``opts``): typer >= 0.26 builds it from its
+own vendored copy of click, whose classes are not ``click``'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from provenance_ledger.cli.main import app
+from tests.cli.conftest import run, user_home
+
+ROOT = typer.main.get_command(app)
+
+
+def _walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command below ``command`` (groups and their subcommands), as argument paths."""
+    found = [path] if path else []
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found += _walk(sub, (*path, name))
+    return found
+
+
+def _command(path: tuple[str, ...]) -> Any:
+    command: Any = ROOT
+    for name in path:
+        command = command.commands[name]
+    return command
+
+
+def _has_json(command: Any) -> bool:
+    return any("--json" in getattr(p, "opts", ()) for p in command.params)
+
+
+COMMANDS = _walk(ROOT)
+
+
+def test_the_tree_has_every_documented_command() -> None:
+    assert {" ".join(p) for p in COMMANDS} >= {
+        "anchor", "transfer", "status", "may", "receipt", "verify",
+        "consent", "consent grant", "consent revoke",
+        "licence", "licence offer", "licence accept", "licence terminate",
+        "key", "key new", "key list", "key show",
+        "log", "log key", "log checkpoint", "log consistency", "log audit",
+    }
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_help_has_an_example(path: tuple[str, ...], tmp_path: Path) -> None:
+    result = run(*path, "--help", home=tmp_path / "home")
+    assert result.err == ""
+    assert f"provenance {' '.join(path)}" in result.out  # the usage line
+    assert "Example" in result.out, f"no example in `provenance {' '.join(path)} --help`"
+    if _has_json(_command(path)):
+        assert "--json" in result.out
+    assert not (tmp_path / "home").exists()  # asking for help creates nothing
+
+
+def test_commands_that_report_have_json() -> None:
+    with_json = {" ".join(p) for p in COMMANDS if _has_json(_command(p))}
+    assert with_json >= {
+        "anchor", "transfer", "status", "may", "verify",
+        "consent grant", "consent revoke",
+        "licence offer", "licence accept", "licence terminate",
+        "key new", "key list", "key show", "log audit",
+    }
+
+
+def test_no_arguments_shows_the_commands(tmp_path: Path) -> None:
+    # no_args_is_help: the usage and command list, with click's usage-error exit code.
+    result = run(home=tmp_path / "home", ok_codes=(0, 2))
+    text = result.out + result.err
+    for name in ("anchor", "verify", "consent", "licence", "log"):
+        assert name in text
+
+
+def test_short_help_option(tmp_path: Path) -> None:
+    out = run("licence", "offer", "-h", home=tmp_path / "home").out
+    assert "Example" in out
+    assert "--fee" in out
+
+
+def test_show_completion(tmp_path: Path) -> None:
+    result = run("--show-completion", home=tmp_path / "home", in_bash=True)
+    assert "complete -o default -F _provenance_completion provenance" in result.out
+
+
+def test_install_completion_writes_only_below_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run("--install-completion", home=home, in_bash=True)
+    assert "bash completion installed" in result.out
+    script = user_home(home) / ".bash_completions" / "provenance.sh"
+    assert "_PROVENANCE_COMPLETE=complete_bash" in script.read_text()
+    assert str(script) in (user_home(home) / ".bashrc").read_text()
+
+
+def test_bash_completion_script(tmp_path: Path) -> None:
+    # typer's own completion protocol: _PROVENANCE_COMPLETE=source_<shell>.
+    result = run(home=tmp_path / "home", env={"_PROVENANCE_COMPLETE": "source_bash"})
+    assert "complete -o default -F _provenance_completion provenance" in result.out
+    assert "_PROVENANCE_COMPLETE=complete_bash" in result.out
+
+
+def test_zsh_completion_script(tmp_path: Path) -> None:
+    result = run(home=tmp_path / "home", env={"_PROVENANCE_COMPLETE": "source_zsh"})
+    assert result.out.lstrip().startswith("#compdef provenance")
+    assert "_PROVENANCE_COMPLETE=complete_zsh" in result.out
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("provenance lo", {"log"}),
+    ("provenance licence ", {"offer", "accept", "terminate"}),
+    ("provenance log c", {"checkpoint", "consistency"}),
+])
+def test_bash_completion_completes_commands(
+    words: str, expected: set[str], tmp_path: Path
+) -> None:
+    env = {"_PROVENANCE_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split(" ")) - 1)}
+    result = run(home=tmp_path / "home", env=env)
+    assert set(result.out.split()) == expected

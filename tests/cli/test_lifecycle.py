@@ -1,0 +1,267 @@
+"""A creator and a verifier through the CLI: consent, licences, transfer, ``may``, ``status``
+and state receipts, with two keys in one data directory.
+
+Key ``default`` (A) anchors the work; key ``b`` (B) is the user who is granted consent, is
+offered a licence and finally receives control of the work. The module fixture plays the whole
+story once and keeps every answer; the tests then read the parts they are about.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import (
+    Result,
+    assert_one_error_line,
+    log_key,
+    new_key,
+    public_key,
+    run,
+    run_json,
+)
+
+EVENT_ID = re.compile(r"[0-9a-f]{64}")
+MAY = (0, 1)  # the exit codes of an answer: allowed, not allowed
+
+
+@dataclass
+class Story:
+    home: Path
+    root: Path
+    work_file: Path
+    a: str
+    b: str
+    work: str = ""
+    answers: list[tuple[str, int]] = field(default_factory=list)  # (step, may's exit code)
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> --json output
+    refused: dict[str, Result] = field(default_factory=dict)  # step -> the refusal
+
+    def may(self, step: str) -> None:
+        result = run("may", self.b, "ai_training", self.work_file, home=self.home, ok_codes=MAY)
+        self.answers.append((step, result.code))
+
+    def write(self, step: str, *args: str | Path, key: str | None = None) -> str:
+        extra = ("--key", key) if key else ()
+        self.written[step] = run_json(*args, *extra, "--json", home=self.home)
+        return str(self.written[step]["id"])
+
+    def refuse(self, step: str, *args: str | Path, key: str | None = None) -> None:
+        extra = ("--key", key) if key else ()
+        self.refused[step] = run(*args, *extra, home=self.home, ok_codes=(2,))
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
+    root = tmp_path_factory.mktemp("lifecycle")
+    home = root / "home"
+    work_file = root / "page-012.png"
+    work_file.write_bytes(b"\x89PNG chapter 1, page 12")
+    s = Story(home, root, work_file, a="", b="")
+    s.write("anchor", "anchor", work_file, "--title", "Chapter 1, page 12")
+    s.work = s.written["anchor"]["work"]
+    s.a = public_key("default", home)
+    s.b = new_key("b", home)
+    s.may("after anchor")
+    grant = s.write("consent grant", "consent", "grant", work_file, "--purpose", "ai_training",
+                    "--to", s.b)
+    s.may("after grant")
+    s.write("consent revoke", "consent", "revoke", grant[:10])
+    s.may("after revoke")
+    offer = s.write("licence offer", "licence", "offer", work_file, "--to", s.b, "--purpose",
+                    "ai_training", "--fee", "50000", "JPY", "--royalty-bps", "500")
+    s.may("after offer")
+    s.refuse("accept by the licensor", "licence", "accept", offer)
+    s.write("licence accept", "licence", "accept", offer[:10], key="b")
+    s.may("after accept")
+    s.write("licence terminate", "licence", "terminate", offer, "--reason", "unpaid")
+    s.may("after terminate")
+    s.write("transfer", "transfer", s.work, "--to", s.b)
+    s.refuse("grant by the old controller", "consent", "grant", work_file, "--purpose",
+             "ai_training", "--to", s.a)
+    s.write("grant by the new controller", "consent", "grant", work_file, "--purpose",
+            "data_mining", "--to", s.a, key="b")
+    return s
+
+
+def test_may_follows_the_lifecycle(story: Story) -> None:
+    assert story.answers == [
+        ("after anchor", 1),  # nothing granted: not allowed by default
+        ("after grant", 0),
+        ("after revoke", 1),
+        ("after offer", 1),  # an offer is not a licence until accepted
+        ("after accept", 0),
+        ("after terminate", 1),
+    ]
+
+
+def test_may_explains_its_answer(story: Story) -> None:
+    no = run("may", story.a, "ai_inference", story.work_file, home=story.home, ok_codes=(1,))
+    assert no.out.startswith("not allowed: ")
+    assert "not allowed by default" in no.out
+    doc = json.loads(run("may", story.a, "data_mining", story.work, "--json",
+                         home=story.home).out)
+    assert doc["allowed"] is True
+    assert doc["work"] == story.work
+    assert doc["events"] == [story.written["grant by the new controller"]["id"]]
+
+
+def test_the_licensor_cannot_accept_its_own_offer(story: Story) -> None:
+    message = assert_one_error_line(story.refused["accept by the licensor"])
+    assert "only the named licensee" in message
+    assert story.b in message
+
+
+def test_the_old_controller_cannot_grant_after_a_transfer(story: Story) -> None:
+    message = assert_one_error_line(story.refused["grant by the old controller"])
+    assert "controller" in message
+    assert story.b in message  # names who controls the work now
+
+
+def test_every_write_commands_json_names_the_new_event(story: Story) -> None:
+    types = {
+        "anchor": "work.register",
+        "consent grant": "consent.grant",
+        "consent revoke": "consent.revoke",
+        "licence offer": "licence.offer",
+        "licence accept": "licence.accept",
+        "licence terminate": "licence.terminate",
+        "transfer": "work.transfer",
+        "grant by the new controller": "consent.grant",
+    }
+    assert set(story.written) == set(types)
+    history = run_json("status", story.work_file, "--json", home=story.home)["history"]
+    ids = [h["id"] for h in history]
+    for step, doc in story.written.items():
+        assert EVENT_ID.fullmatch(doc["id"]), step
+        assert doc["id"] in ids, step
+        assert doc["work"] == story.work, step
+        if "type" in doc:  # anchor reports a status instead
+            assert doc["type"] == types[step], step
+        assert Path(doc["receipt"]).is_file(), step
+
+
+def test_status_json(story: Story) -> None:
+    doc = run_json("status", story.work[:14], "--json", home=story.home)
+    assert doc["work"] == story.work
+    assert doc["registrant"] == story.a
+    assert doc["controller"] == story.b
+    assert doc["content"]["title"] == "Chapter 1, page 12"
+    assert [(h["id"], h["type"]) for h in doc["history"]] == [
+        (story.written[step]["id"], t) for step, t in (
+            ("anchor", "work.register"),
+            ("consent grant", "consent.grant"),
+            ("consent revoke", "consent.revoke"),
+            ("licence offer", "licence.offer"),
+            ("licence accept", "licence.accept"),
+            ("licence terminate", "licence.terminate"),
+            ("transfer", "work.transfer"),
+            ("grant by the new controller", "consent.grant"),
+        )]
+    assert doc["grants_in_force"] == [story.written["grant by the new controller"]["id"]]
+    assert doc["licences_in_force"] == []
+    licence = next(x for x in doc["licences"] if x["id"] == story.written["licence offer"]["id"])
+    assert licence["terms"] == {"fee": {"amount": 50000, "currency": "JPY"}, "royalty_bps": 500}
+    assert licence["terminated_by"] == story.written["licence terminate"]["id"]
+
+
+def test_status_text(story: Story) -> None:
+    out = run("status", story.work_file, home=story.home).out
+    assert f"controller:  {story.b}" in out
+    assert "licences in force: none" in out
+    assert "data_mining to " + story.a in out
+
+
+def _at(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _z(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_grant_to_anyone_with_an_end(story: Story) -> None:
+    page = story.root / "open-page.png"
+    page.write_bytes(b"a page anyone may train on, until 2099")
+    run("anchor", page, home=story.home)
+    grant = run_json("consent", "grant", page, "--purpose", "ai_training", "--anyone",
+                     "--until", "2099-01-01", "--json", home=story.home)["id"]
+    granted = next(g for g in run_json("status", page, "--json", home=story.home)["grants"]
+                   if g["id"] == grant)
+    assert granted["grantee"] == "*"
+    assert granted["until"] == "2099-01-01T00:00:00Z"
+    stranger = new_key("stranger", story.home)
+    before = _z(_at(granted["granted_at"]) - timedelta(seconds=1))
+    for at, code in ((None, 0), (before, 1), ("2098-12-31T23:59:59Z", 0),
+                     ("2099-01-01", 1), ("2099-06-30", 1)):
+        when = ("--at", at) if at else ()
+        result = run("may", stranger, "ai_training", page, *when, home=story.home,
+                     ok_codes=MAY)
+        assert result.code == code, (at, result.out)
+    # The grant is for ai_training only.
+    run("may", stranger, "ai_inference", page, home=story.home, ok_codes=(1,))
+
+
+@pytest.fixture(scope="module")
+def state_receipt(story: Story) -> tuple[Path, str]:
+    out = story.root / "page-012.state.json"
+    run("receipt", story.work_file, "--state", "-o", out, home=story.home)
+    return out, log_key(story.home)
+
+
+def test_state_receipt_verifies_and_shows_the_recomputed_controller(
+    state_receipt: tuple[Path, str], story: Story
+) -> None:
+    path, key = state_receipt
+    out = run("verify", path, "--log-key", key, home=story.home).out
+    assert out.startswith(f"OK: state of {story.work} from 8 events")
+    assert f"controller:  {story.b}" in out
+
+
+def test_state_receipt_json_includes_the_state(
+    state_receipt: tuple[Path, str], story: Story
+) -> None:
+    path, key = state_receipt
+    doc = run_json("verify", path, "--log-key", key, "--json", home=story.home)
+    assert doc["valid"] is True
+    state = doc["state"]
+    assert state["work"] == story.work
+    assert state["controller"] == story.b
+    assert state["registrant"] == story.a
+    assert state["grants_in_force"] == [story.written["grant by the new controller"]["id"]]
+    assert state["licences_in_force"] == []
+
+
+def test_state_receipt_with_one_tampered_leaf_does_not_verify(
+    state_receipt: tuple[Path, str], story: Story
+) -> None:
+    path, key = state_receipt
+    doc = json.loads(path.read_text())
+    offer = next(e for e in doc["events"] if e["event"]["type"] == "licence.offer")
+    leaf = base64.b64decode(offer["leaf"])
+    assert b'"amount":50000' in leaf
+    offer["leaf"] = base64.b64encode(leaf.replace(b'"amount":50000', b'"amount":5')).decode()
+    tampered = story.root / "tampered.state.json"
+    tampered.write_text(json.dumps(doc))
+    result = run("verify", tampered, "--log-key", key, home=story.home, ok_codes=(1,))
+    assert "state receipt does not verify" in assert_one_error_line(result)
+
+
+def test_state_receipt_missing_an_event_does_not_verify(
+    state_receipt: tuple[Path, str], story: Story
+) -> None:
+    path, key = state_receipt
+    doc = json.loads(path.read_text())
+    revoke = next(e for e in doc["events"] if e["event"]["type"] == "consent.revoke")
+    doc["events"].remove(revoke)  # hide the revocation: the grant would look in force
+    tampered = story.root / "shortened.state.json"
+    tampered.write_text(json.dumps(doc))
+    result = run("verify", tampered, "--log-key", key, home=story.home, ok_codes=(1,))
+    assert "breaks the rules" in assert_one_error_line(result)
