@@ -10,7 +10,7 @@ import typer
 
 from ..core.events import Event, sign_event, work_id_of
 from ..errors import LedgerError, NotFoundError
-from ..ledger import MAX_BLOCK_EVENTS, Appended
+from ..ledger import MAX_BLOCK_EVENTS
 from .session import Session, emit_json, hash_file
 
 
@@ -30,29 +30,34 @@ def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: b
     key = session.signing_key(key_name)
     ledger = session.ledger
     results: list[dict[str, Any]] = []
+    hashed: list[tuple[dict[str, Any], int, str]] = []
+    with typer.progressbar(files, label="hashing", file=sys.stderr) as bar:
+        for path in bar:
+            digest, size, media_type = hash_file(path)
+            row: dict[str, Any] = {"file": str(path), "work": work_id_of(digest)}
+            results.append(row)
+            hashed.append((row, size, media_type))
+    # One indexed query per 900 works tells which are registered already.
+    present = ledger.store.works_present({row["work"] for row, _, _ in hashed})
     pending: list[tuple[dict[str, Any], bytes]] = []
     first_seen: dict[str, str] = {}
     now = session.now()
-    with typer.progressbar(files, label="hashing and signing", file=sys.stderr) as bar:
-        for path in bar:
-            digest, size, media_type = hash_file(path)
-            work = work_id_of(digest)
-            row: dict[str, Any] = {"file": str(path), "work": work}
-            results.append(row)
-            if work in first_seen:
-                row.update(status="duplicate", duplicate_of=first_seen[work])
-                continue
-            first_seen[work] = str(path)
-            existing = ledger.state(work)
-            if existing is not None:
-                mine = key.public.text in (existing.registrant, existing.controller)
-                row.update(status="exists" if mine else "conflict", id=existing.registration,
-                           registrant=existing.registrant)
-                continue
-            ev = sign_event(Event("work.register", work, None, key.public.text, now,
-                                  {"size": size, "media_type": media_type}), key)
-            row.update(status="anchored", id=ev.id)
-            pending.append((row, ev.leaf))
+    for row, size, media_type in hashed:
+        work = row["work"]
+        if work in first_seen:
+            row.update(status="duplicate", duplicate_of=first_seen[work])
+            continue
+        first_seen[work] = row["file"]
+        existing = ledger.state(work) if work in present else None
+        if existing is not None:
+            mine = key.public.text in (existing.registrant, existing.controller)
+            row.update(status="exists" if mine else "conflict", id=existing.registration,
+                       registrant=existing.registrant)
+            continue
+        ev = sign_event(Event("work.register", work, None, key.public.text, now,
+                              {"size": size, "media_type": media_type}), key)
+        row.update(status="anchored", id=ev.id)
+        pending.append((row, ev.leaf))
     for start in range(0, len(pending), MAX_BLOCK_EVENTS):
         chunk = pending[start : start + MAX_BLOCK_EVENTS]
         for (row, _), res in zip(chunk, ledger.append_block([leaf for _, leaf in chunk], now),
@@ -62,12 +67,12 @@ def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: b
             else:
                 row["index"] = res.index
                 row["_appended"] = res
-    with typer.progressbar(results, label="writing receipts", file=sys.stderr) as bar:
-        for row in bar:
-            appended = row.pop("_appended", None)
-            if isinstance(appended, Appended):
-                path = session.write_receipt(ledger.receipt(appended.index), appended.event)
-                row["receipt"] = str(path)
+    done = [(row, row.pop("_appended")) for row in results if "_appended" in row]
+    receipts = ledger.receipts([(a.index, a.event.leaf) for _, a in done])
+    with typer.progressbar(list(zip(done, receipts, strict=True)), label="writing receipts",
+                           file=sys.stderr) as bar:
+        for (row, appended), receipt in bar:
+            row["receipt"] = str(session.write_receipt(receipt, appended.event))
     counts: dict[str, int] = {}
     for row in results:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

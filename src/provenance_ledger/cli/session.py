@@ -100,8 +100,9 @@ class Session:
         path = out or self.home.receipts / (
             f"{event.event.work.removeprefix('sha256:')[:16]}-{event.event.type}-{event.id[:12]}"
             ".json")
-        text = json.dumps(receipt.to_json(), indent=2, ensure_ascii=False) + "\n"
-        write_text_atomic(path, text)
+        # Compact JSON: the C encoder is several times faster than an indented dump, which
+        # matters when a folder writes thousands of receipts.
+        write_text_atomic(path, json.dumps(receipt.to_json(event), ensure_ascii=False) + "\n")
         return path
 
 

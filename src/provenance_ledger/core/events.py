@@ -318,8 +318,12 @@ def sign_event(event: Event, key: PrivateKey) -> SignedEvent:
     """Sign ``event`` with ``key``, which must be the event's actor."""
     if key.public.text != event.actor:
         raise ValueError("the signing key is not the event's actor")
-    sig = key.sign(event.signing_message())
-    leaf = canonical_json({"event": event.envelope(), "sig": b64encode(sig)})
+    envelope = canonical_json(event.envelope())
+    sig = key.sign(EVENT_SIGNING_PREFIX + envelope)
+    # JCS({"event": envelope, "sig": b64}) spelled out: "event" sorts before "sig" and base64
+    # needs no escaping, so this is exactly the canonical leaf, without a second encoding.
+    leaf = _LEAF_HEAD + envelope + _LEAF_SIG + b'"' + b64encode(sig).encode("ascii") + b'"}'
+
     if len(leaf) > MAX_LEAF_BYTES:
         raise MalformedError(f"event is {len(leaf)} bytes, over the {MAX_LEAF_BYTES}-byte limit")
     return SignedEvent(event, sig, leaf, leaf_hash(leaf).hex())

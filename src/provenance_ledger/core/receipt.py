@@ -42,7 +42,10 @@ class Receipt:
         hashes = "".join(b64encode(h) + "\n" for h in self.inclusion_proof)
         return f"{TLOG_PROOF_HEADER}\nindex {self.leaf_index}\n{hashes}\n{self.checkpoint}"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, event: SignedEvent | None = None) -> dict[str, Any]:
+        """The receipt as JSON; ``event``, when the caller has it parsed, saves a re-parse."""
+        if event is None or event.leaf != self.leaf:
+            event = parse_leaf(self.leaf, verify=False)
         return {
             "format": RECEIPT_FORMAT,
             "log_key": self.log_key,
@@ -50,7 +53,7 @@ class Receipt:
             "leaf_index": self.leaf_index,
             "leaf": b64encode(self.leaf),
             "inclusion_proof": [b64encode(h) for h in self.inclusion_proof],
-            "event": parse_leaf(self.leaf, verify=False).to_json(),
+            "event": event.to_json(),
             "tlog_proof": self.tlog_proof(),
         }
 

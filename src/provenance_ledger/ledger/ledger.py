@@ -284,12 +284,18 @@ class Ledger:
 
     def receipt(self, index: int) -> Receipt:
         """Receipt of the entry at ``index`` against the latest checkpoint."""
+        return self.receipts([(index, self.store.entry(index).leaf)])[0]
+
+    def receipts(self, entries: Sequence[tuple[int, bytes]]) -> list[Receipt]:
+        """Receipts of ``(index, leaf)`` entries, all against the latest checkpoint."""
         cp, note = self.latest_checkpoint()
-        if not 0 <= index < cp.size:
-            raise NotFoundError(f"entry {index} is not covered by the latest checkpoint")
-        entry = self.store.entry(index)
-        proof = self.inclusion_proof(index, cp.size)
-        return Receipt(self.vkey, note, index, entry.leaf, tuple(proof))
+        out = []
+        for index, leaf in entries:
+            if not 0 <= index < cp.size:
+                raise NotFoundError(f"entry {index} is not covered by the latest checkpoint")
+            proof = self.inclusion_proof(index, cp.size)
+            out.append(Receipt(self.vkey, note, index, leaf, tuple(proof)))
+        return out
 
     def state_receipt(self, work: str) -> StateReceipt:
         """Every event of ``work`` with its inclusion proof against the latest checkpoint."""

@@ -1,4 +1,4 @@
-"""A node's home directory and its configuration file (specs/node.md, "Running a node").
+"""A node's home directory and its configuration file (DESIGN.md "Nodes"; issue 4, part 1).
 
 A node home is a ledger data directory (ledger/home.py) with three more files::
 
@@ -242,7 +242,7 @@ class NodeConfig:
 
     def to_toml(self) -> str:
         lines = [
-            "# provenance-ledger node configuration (see specs/node.md)",
+            "# provenance-ledger node configuration (written by the node; see node/config.py)",
             f"origin = {_toml_str(self.origin)}",
             f"listen = {_toml_str(self.listen)}",
             f"witness_name = {_toml_str(self.witness_name)}",

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 import threading
 import time
@@ -148,8 +149,8 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
 
 
 class AccessLog:
-    """ASGI middleware: one log line per request (method, path, status, milliseconds); never
-    the query string's values beyond the path, never bodies."""
+    """ASGI middleware: one log line per request (method, path, status, milliseconds); the
+    path only, never the query string or a body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -191,6 +192,8 @@ class Reads:
         self._closed = False
 
     def _store(self) -> SqliteStore:
+        if self._closed:
+            raise StorageError("the node is shutting down")
         store: SqliteStore | None = getattr(self._local, "store", None)
         if store is None:
             with self._lock:
@@ -253,7 +256,7 @@ class Sequencer:
     async def stop(self) -> None:
         """Refuse new submissions, integrate everything queued, stop the writer thread."""
         self.accepting = False
-        if self._task is not None:
+        if self._task is not None and not self._task.done():
             await self._queue.put(None)
             await self._task
         self._writer.shutdown(wait=True)
@@ -486,6 +489,12 @@ def create_app(
         if isinstance(exc, ConflictError):
             return error_response(status, str(exc), head=exc.head)
         return error_response(status, str(exc))
+
+    @app.exception_handler(sqlite3.Error)
+    async def database_error(request: Request, exc: sqlite3.Error) -> Response:
+        log.error("database error", extra={"fields": {"path": request.url.path,
+                                                      "error": str(exc)}})
+        return error_response(500, "internal storage error")
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:

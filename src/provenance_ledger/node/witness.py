@@ -53,7 +53,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,6 +61,7 @@ from typing import Any, Protocol
 from ..core.encoding import b64decode, b64encode
 from ..core.merkle import EMPTY_ROOT, HASH_SIZE, node_hash, verify_consistency
 from ..core.note import (
+    MAX_NOTE_BYTES,
     SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
     Checkpoint,
@@ -72,15 +73,21 @@ from ..core.note import (
 )
 from ..errors import MalformedError, StorageError, VerificationError
 from ..ledger import Ledger
-from .config import NodeConfig, witness_db_path, witness_signer
+from .config import (
+    NodeConfig,
+    load_config,
+    open_node_ledger,
+    witness_db_path,
+    witness_signer,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_PROOF_LINES = 63
 """Most consistency proof lines in an add-checkpoint body (c2sp.org/tlog-witness)."""
-MAX_ADD_CHECKPOINT_BYTES = 64 * 1024 + 4096
-"""Largest add-checkpoint body, in bytes: a signed note (core.note.MAX_NOTE_BYTES) plus the
-old size line and 63 proof lines."""
+MAX_ADD_CHECKPOINT_BYTES = MAX_NOTE_BYTES + 4096
+"""Largest add-checkpoint body, in bytes: a signed note plus the old size line and 63 proof
+lines (45 bytes each)."""
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 """Content type of a 409 reply (c2sp.org/tlog-witness)."""
 BUSY_TIMEOUT_MS = 10_000  # wait for another process's transaction on witness.db
@@ -610,3 +617,19 @@ def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str)
     witnesses = [w for w in (p.witness_verifier for p in config.peers) if w is not None]
     return Witness(witness_db_path(home), witness_signer(home, config), logs, config.origin,
                    own_log, witnesses)
+
+
+@contextmanager
+def node_witness(home: Path) -> Iterator[Witness]:
+    """The witness of the node at ``home`` for one command (``node evidence``, ``node sync``):
+    opens the node's ledger for the witness's own-log checks and closes both afterwards."""
+    config = load_config(home)
+    ledger = open_node_ledger(home, config)
+    try:
+        witness = open_witness(home, config, LedgerLog(lambda: nullcontext(ledger)), ledger.vkey)
+        try:
+            yield witness
+        finally:
+            witness.close()
+    finally:
+        ledger.close()

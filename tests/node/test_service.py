@@ -1,0 +1,392 @@
+"""Tests for provenance_ledger.node.service over real HTTP: a uvicorn server on 127.0.0.1,
+httpx clients, a real SQLite ledger and witness, real signatures; receipts and proofs are
+verified offline with core (and tlog-scales where it applies)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tlog_scales.signing import Vkey
+from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
+from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
+
+from provenance_ledger.core.encoding import canonical_json
+from provenance_ledger.core.merkle import leaf_hash, verify_consistency, verify_inclusion
+from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Verifier
+from provenance_ledger.core.policy import parse_policy
+from provenance_ledger.core.receipt import (
+    Receipt,
+    StateReceipt,
+    verify_receipt,
+    verify_state_receipt,
+)
+from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
+from provenance_ledger.node import init_node, node_keys
+from provenance_ledger.node.service import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
+from provenance_ledger.node.witness import (
+    MAX_ADD_CHECKPOINT_BYTES,
+    Evidence,
+    add_checkpoint_body,
+    verify_evidence,
+)
+
+from ..conftest import NOW, KeyFactory, Signer
+from .conftest import (
+    HOST,
+    ORIGIN,
+    PEER,
+    PEER_WITNESS,
+    RunningNode,
+    body_for,
+    fork,
+    grant,
+    grow,
+    register,
+    running,
+    work,
+)
+
+
+@pytest.fixture
+def node(node_home: Path) -> Iterator[RunningNode]:
+    with running(node_home) as n:
+        yield n
+
+
+@pytest.fixture
+def client(node: RunningNode) -> Iterator[httpx.Client]:
+    with node.client() as c:
+        yield c
+
+
+def _log_key(home: Path) -> Verifier:
+    return Verifier.from_vkey(node_keys(home)["log"])
+
+
+def _submit(client: httpx.Client, leaf: bytes) -> httpx.Response:
+    return client.post("/events", content=leaf,
+                       headers={"content-type": "application/octet-stream"})
+
+
+def _receipt_ok(data: Any, home: Path) -> int:
+    verified = verify_receipt(Receipt.from_json(data), [_log_key(home)])
+    return verified.leaf_index
+
+
+def test_concurrent_submissions_get_receipts_that_verify(
+        node: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """Four clients, each registering works and then granting consent on them (each grant
+    names the head its client got back), all at once."""
+
+    def client_run(c: int) -> list[dict[str, Any]]:
+        out = []
+        with node.client() as http:
+            key = keys(f"creator{c}")
+            for i in range(5):
+                reg = register(sign, key, f"w{c}-{i}")
+                r = _submit(http, reg.leaf)
+                assert r.status_code == 200, r.text
+                out.append(r.json())
+                r = _submit(http, grant(sign, key, f"w{c}-{i}", reg.id).leaf)
+                assert r.status_code == 200, r.text
+                out.append(r.json())
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        receipts = [r for rs in pool.map(client_run, range(4)) for r in rs]
+    indexes = [_receipt_ok(r, node.home) for r in receipts]
+    assert sorted(indexes) == list(range(40))
+    with node.client() as http:
+        cp = Checkpoint.from_text(SignedNote.from_text(http.get("/checkpoint").text).text)
+        assert cp.size == 40
+        state = http.get(f"/works/{work('w3-4')}").json()
+        assert state["state"]["events"] == 2 and len(state["history"]) == 2
+
+
+def test_refusals_map_to_status_codes(client: httpx.Client, sign: Signer,
+                                      keys: KeyFactory) -> None:
+    alice, bob = keys("alice"), keys("bob")
+    first = register(sign, alice, "contested")
+    assert _submit(client, first.leaf).status_code == 200
+    # 409: the work is already registered; the reply names its head.
+    r = _submit(client, register(sign, bob, "contested").leaf)
+    assert r.status_code == 409 and r.json()["head"] == first.id
+    # 409 too: an event that does not build on the head.
+    stale = grant(sign, alice, "contested", "ab" * 32)
+    r = _submit(client, stale.leaf)
+    assert r.status_code == 409 and r.json()["head"] == first.id
+    # 422: well-formed and signed, but refused (too old for the admission window).
+    old = register(sign, alice, "late", at=NOW - MAX_EVENT_AGE - 1)
+    r = _submit(client, old.leaf)
+    assert r.status_code == 422 and "behind the ledger clock" in r.json()["error"]
+    # 400: not an event, and an event whose signature does not verify.
+    assert _submit(client, b"not json").status_code == 400
+    assert _submit(client, b"").status_code == 400
+    forged = json.loads(register(sign, alice, "forged").leaf)
+    forged["sig"] = base64.b64encode(bytes(64)).decode()
+    r = _submit(client, canonical_json(forged))
+    assert r.status_code == 400 and "signature" in r.json()["error"]
+
+
+def test_oversized_bodies_are_413(client: httpx.Client) -> None:
+    r = _submit(client, b"x" * (MAX_EVENT_BYTES + 1))
+    assert r.status_code == 413 and str(MAX_EVENT_BYTES) in r.json()["error"]
+    r = client.post("/add-checkpoint", content=b"x" * (MAX_ADD_CHECKPOINT_BYTES + 1))
+    assert r.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
+        for _ in range(MAX_EVENT_BYTES // 1024 + 2):
+            yield b"y" * 1024
+
+    assert client.post("/events", content=chunks()).status_code == 413
+
+
+def test_full_queue_answers_503_with_retry_after(
+        node_home: Path, sign: Signer, keys: KeyFactory) -> None:
+    """Hold SQLite's write lock from outside so the sequencer's block cannot commit: one event
+    is in the blocked block, two fill the queue, the rest are pushed back."""
+    leaves = [register(sign, keys("q"), f"queued{i}").leaf for i in range(10)]
+    with running(node_home, queue_limit=2, batch_max=1, linger_s=0) as node:
+        blocker = sqlite3.connect(node_home / "ledger.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(len(leaves)) as pool, node.client() as http:
+            futures = [pool.submit(_submit, http, leaf) for leaf in leaves]
+            deadline = time.monotonic() + 2  # below SQLite's 5 s busy timeout
+            while sum(f.done() for f in futures) < 7 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            refused = [f.result() for f in futures if f.done()]
+            blocker.execute("ROLLBACK")
+            responses = [f.result() for f in futures]
+        blocker.close()
+    assert 7 <= len(refused) <= 8
+    for r in refused:
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "queue is full" in r.json()["error"]
+    accepted = [r for r in responses if r.status_code == 200]
+    assert len(accepted) == len(leaves) - len(refused)
+    for r in accepted:
+        _receipt_ok(r.json(), node_home)
+
+
+def test_openapi_lists_every_route(client: httpx.Client) -> None:
+    doc = client.get("/openapi.json").json()
+    expected = {
+        "/events": "post", "/checkpoint": "get", "/entries": "get",
+        "/proof/inclusion": "get", "/proof/consistency": "get", "/works/{work}": "get",
+        "/works/{work}/state-receipt": "get", "/receipts/{event_id}": "get",
+        "/add-checkpoint": "post", "/evidence": "get", "/keys": "get",
+    }
+    assert set(doc["paths"]) == set(expected)
+    for path, method in expected.items():
+        assert doc["paths"][path][method]["summary"]
+    witness = doc["paths"]["/add-checkpoint"]["post"]["responses"]
+    assert {"200", "400", "403", "404", "409", "413", "422"} <= set(witness)
+    assert {"200", "400", "409", "413", "422", "503"} <= set(
+        doc["paths"]["/events"]["post"]["responses"])
+
+
+def test_binds_loopback_by_default(tmp_path: Path) -> None:
+    home = tmp_path / "default"
+    config = init_node(home, ORIGIN)
+    assert config.host == HOST
+    with running(home) as node:
+        (sock,) = node.server.servers[0].sockets
+        assert sock.getsockname()[0] == HOST
+        assert node.server.config.host == HOST
+
+
+@pytest.fixture
+def filled(client: httpx.Client, sign: Signer, keys: KeyFactory) -> list[str]:
+    """13 events submitted one at a time (so checkpoints at 1, 2, ..., 13); their ids."""
+    ids = []
+    key = keys("reader")
+    for i in range(13):
+        ev = register(sign, key, f"r{i}")
+        assert _submit(client, ev.leaf).status_code == 200
+        ids.append(ev.id)
+    return ids
+
+
+def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None:
+    r = client.get("/checkpoint")
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    note = SignedNote.from_text(r.text)
+    cp = Checkpoint.from_text(note.text)
+    assert cp.size == 13
+    # Entries: the exact leaves, in order, whose hashes are the event ids.
+    entries = client.get("/entries", params={"start": 3, "end": 13}).json()["entries"]
+    assert [e["index"] for e in entries] == list(range(3, 13))
+    assert [leaf_hash(base64.b64decode(e["leaf"])).hex() for e in entries] == filled[3:]
+    # Inclusion by index and by id agree and verify against the checkpoint.
+    by_index = client.get("/proof/inclusion", params={"index": 5}).json()
+    by_id = client.get("/proof/inclusion", params={"id": filled[5]}).json()
+    assert by_index == by_id and by_index["size"] == 13 and by_index["id"] == filled[5]
+    verify_inclusion(5, 13, bytes.fromhex(filled[5]),
+                     [base64.b64decode(h) for h in by_index["inclusion_proof"]], cp.root)
+    assert client.get("/proof/inclusion", params={"index": 5, "size": 6}).json()["size"] == 6
+    # Consistency between two checkpoints, checked by core and by tlog-scales.
+    old_note = client.get("/checkpoint", params={"size": 5}).text
+    old = Checkpoint.from_text(SignedNote.from_text(old_note).text)
+    proof = client.get("/proof/consistency", params={"old": 5, "new": 13}).json()
+    hashes = [base64.b64decode(h) for h in proof["consistency_proof"]]
+    verify_consistency(5, 13, hashes, old.root, cp.root)
+    ScalesConsistencyProof(5, 13, hashes).check(old.root, cp.root)
+    assert client.get("/proof/consistency", params={"old": 5}).json() == proof
+    # A work's state and its state receipt, verified offline.
+    w = work("r7")
+    data = client.get(f"/works/{w}").json()
+    assert data["work"] == w and data["state"]["head"] == filled[7]
+    assert [h["event"]["id"] for h in data["history"]] == [filled[7]]
+    assert client.get(f"/works/{w[:15]}").json()["work"] == w  # a unique prefix
+    sr = client.get(f"/works/{w}/state-receipt").json()
+    verified = verify_state_receipt(StateReceipt.from_json(sr), [_log_key(node_home)])
+    assert verified.state.head == filled[7]
+    # Receipts by id (or prefix), against the latest or an earlier checkpoint.
+    assert _receipt_ok(client.get(f"/receipts/{filled[2]}").json(), node_home) == 2
+    early = client.get(f"/receipts/{filled[2][:12]}", params={"size": 3}).json()
+    assert _receipt_ok(early, node_home) == 2
+    assert Checkpoint.from_text(SignedNote.from_text(early["checkpoint"]).text).size == 3
+
+
+@pytest.mark.parametrize("path, params, status, message", [
+    ("/entries", {"start": 0, "end": MAX_ENTRIES_PER_REQUEST + 1}, 400, "at most"),
+    ("/entries", {"start": 5, "end": 5}, 400, "above start"),
+    ("/entries", {"start": 0, "end": 14}, 400, "beyond the log size"),
+    ("/entries", {"start": -1, "end": 3}, 400, "start"),
+    ("/entries", {"start": "x", "end": 3}, 400, "start"),
+    ("/entries", {"start": 0}, 400, "end"),
+    ("/proof/inclusion", {}, 400, "exactly one"),
+    ("/proof/inclusion", {"index": 1, "id": "ab" * 32}, 400, "exactly one"),
+    ("/proof/inclusion", {"index": 13}, 404, "no leaf"),
+    ("/proof/inclusion", {"index": 1, "size": 99}, 404, "log size 13"),
+    ("/proof/inclusion", {"id": "zz"}, 400, "hex"),
+    ("/proof/consistency", {"old": 9, "new": 4}, 400, "old"),
+    ("/proof/consistency", {"old": 2**70}, 400, "old"),
+    ("/checkpoint", {"size": 99}, 404, "no checkpoint"),
+    (f"/works/{work('nothing')}", {}, 404, "no work"),
+    (f"/works/{work('nothing')}/state-receipt", {}, 404, "no work"),
+    ("/receipts/" + "ab" * 32, {}, 404, "no event"),
+    ("/receipts/zz", {}, 400, "hex"),
+    ("/no/such/route", {}, 404, "Not Found"),
+])
+def test_read_refusals(client: httpx.Client, filled: list[str], path: str,
+                       params: dict[str, Any], status: int, message: str) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"]
+
+
+def test_receipt_size_must_cover_the_event(client: httpx.Client, filled: list[str]) -> None:
+    r = client.get(f"/receipts/{filled[9]}", params={"size": 4})
+    assert r.status_code == 404 and "not covered" in r.json()["error"]
+
+
+def test_empty_log_has_no_checkpoint(client: httpx.Client) -> None:
+    r = client.get("/checkpoint")
+    assert r.status_code == 404 and "empty" in r.json()["error"]
+
+
+# -- witnessing over HTTP ---------------------------------------------------------------------
+
+
+def _witness_post(client: httpx.Client, body: bytes) -> httpx.Response:
+    return client.post("/add-checkpoint", content=body)
+
+
+def test_add_checkpoint_status_codes(client: httpx.Client, node_home: Path, peer_log: Ledger,
+                                     sign: Signer, keys: KeyFactory, tmp_path: Path) -> None:
+    note3 = grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    # 200: first checkpoint (old 0); the cosignature verifies with the witness key, also
+    # with tlog-scales.
+    r = _witness_post(client, body_for(peer_log, 0))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    witness_vkey = node_keys(node_home)["witness"]
+    cosigned = SignedNote.from_text(note3 + r.text)
+    assert Verifier.from_vkey(witness_vkey).verify(cosigned.signatures[-1],
+                                                   cosigned.text) == NOW
+    scales = ScalesCheckpoint.from_text(note3 + r.text)
+    scales.verify(Vkey.from_string(witness_vkey))
+    scales.verify(Vkey.from_string(peer_log.vkey))
+    # 409: old size is not the witness's (body: its size, typed text/x.tlog.size).
+    note5 = grow(peer_log, sign, keys("p"), ["d", "e"])
+    r = _witness_post(client, body_for(peer_log, 0))
+    assert (r.status_code, r.text) == (409, "3\n")
+    assert r.headers["content-type"] == "text/x.tlog.size"
+    # 422: the consistency proof does not verify.
+    bad = [bytes(32)] * len(peer_log.consistency_proof(3, 5))
+    assert _witness_post(client, add_checkpoint_body(3, bad, note5)).status_code == 422
+    # 400: malformed, and old size above the checkpoint's.
+    assert _witness_post(client, b"old x\n\n" + note5.encode()).status_code == 400
+    assert _witness_post(client, add_checkpoint_body(6, [], note5)).status_code == 400
+    # 404: an origin the node does not know.
+    stranger = Home(tmp_path / "stranger").open_ledger(origin="stranger.test/log")
+    grow(stranger, sign, keys("s"), ["z"])
+    assert _witness_post(client, body_for(stranger, 0)).status_code == 404
+    stranger.close()
+    # 403: the peer's origin, signed by a key the node does not trust for it.
+    forger = NoteSigner(PEER, keys("forger"))
+    cp5 = Checkpoint.from_text(SignedNote.from_text(note5).text)
+    forged = SignedNote(cp5.to_text(), (forger.sign(cp5.to_text()),)).to_text()
+    assert _witness_post(client, add_checkpoint_body(3, peer_log.consistency_proof(3, 5),
+                                                     forged)).status_code == 403
+    # And the good request after all of that: 200.
+    assert _witness_post(client, body_for(peer_log, 3)).status_code == 200
+    assert client.get("/evidence").json() == {"faulty": [], "evidence": []}
+
+
+def test_split_view_is_kept_and_served(client: httpx.Client, node_home: Path,
+                                       peer_log: Ledger, sign: Signer, keys: KeyFactory,
+                                       tmp_path: Path) -> None:
+    honest = grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    assert _witness_post(client, body_for(peer_log, 0)).status_code == 200
+    forked = fork(tmp_path / "peer", tmp_path / "fork", PEER)
+    other = grow(forked, sign, keys("p"), ["x", "y", "z"])
+    r = _witness_post(client, add_checkpoint_body(3, [], other))
+    assert (r.status_code, r.text) == (409, "3\n")
+    served = client.get("/evidence").json()
+    assert served["faulty"] == [PEER]
+    (item,) = served["evidence"]
+    ev = Evidence.from_json(item)
+    assert ev.checkpoints == (honest, other) and ev.kind == "split-view"
+    verify_evidence(ev, peer_log.vkey)
+    assert client.get("/evidence", params={"origin": ORIGIN}).json()["evidence"] == []
+    # The faulty origin is refused from now on.
+    grow(peer_log, sign, keys("p"), ["d"])
+    assert _witness_post(client, body_for(peer_log, 3)).status_code == 409
+    forked.close()
+
+
+def test_peer_cosignatures_are_served_with_checkpoints_and_receipts(
+        client: httpx.Client, node_home: Path, peer_witness: NoteSigner, sign: Signer,
+        keys: KeyFactory) -> None:
+    ev = register(sign, keys("creator"), "cosigned work")
+    assert _submit(client, ev.leaf).status_code == 200
+    note = client.get("/checkpoint").text
+    cp = Checkpoint.from_text(SignedNote.from_text(note).text)
+    # The peer, having mirrored us, delivers its cosignature with add-checkpoint.
+    cosig = peer_witness.sign(cp.to_text(), NOW)
+    r = _witness_post(client, add_checkpoint_body(0, [], note + cosig.to_line()))
+    assert r.status_code == 200
+    served = client.get("/checkpoint").text
+    assert served == note + cosig.to_line()
+    receipt = Receipt.from_json(client.get(f"/receipts/{ev.id}").json())
+    policy = parse_policy(f"log {node_keys(node_home)['log']}\n"
+                          f"witness {PEER_WITNESS} {peer_witness.verifier.to_vkey()}\n"
+                          f"quorum {PEER_WITNESS}\n")
+    verified = verify_receipt(receipt, policy.logs, policy.witnesses)
+    assert verified.cosigners == {PEER_WITNESS: NOW}
+    assert policy.satisfied(set(verified.cosigners))
+    scales = ScalesCheckpoint.from_text(receipt.checkpoint)
+    scales.verify(Vkey.from_string(peer_witness.verifier.to_vkey()))
+    state = client.get(f"/works/{ev.event.work}/state-receipt").json()
+    assert state["checkpoint"] == served
