@@ -67,6 +67,7 @@ LOG_SALT = b"log"
 TARGET_APPEND_RATIO = 0.8
 TARGET_PROOF_MS = 1.0
 TARGET_RSS_MB = 200.0
+TARGET_ANCHOR_RATIO = 0.5  # anchor DIR files/s vs raw hash+sign+verify files/s
 
 perf = time.perf_counter
 perf_ns = time.perf_counter_ns
@@ -483,6 +484,57 @@ def cross_check(ledger: Ledger, tree: Any, m: int, rng: random.Random) -> str:
 # --- report ----------------------------------------------------------------------------------
 
 
+def make_files(folder: Path, count: int, seed: int) -> list[Path]:
+    """``count`` small files (200 B to 4 KiB of random bytes) in 100 sub-folders."""
+    rng = random.Random(seed)
+    paths = []
+    for i in range(count):
+        sub = folder / f"d{i % 100:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"page-{i:05d}.png"
+        path.write_bytes(rng.randbytes(rng.randint(200, 4096)))
+        paths.append(path)
+    return paths
+
+
+def raw_anchor_rate(paths: Sequence[Path], now: int) -> float:
+    """Files per second of the irreducible work of anchoring, single thread: read and hash
+    the file, build and sign its registration, verify the signature."""
+    key = actor_keys()[0]
+    t0 = perf()
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        event = Event("work.register", "sha256:" + digest, None, key.public.text, now,
+                      {"size": path.stat().st_size, "media_type": "image/png"})
+        signed = sign_event(event, key)
+        key.public.verify(signed.signature, event.signing_message())
+    return len(paths) / (perf() - t0)
+
+
+def measure_anchor_dir(args: argparse.Namespace, workdir: Path, now: int) -> dict[str, Any]:
+    """`provenance anchor DIR` through the real CLI, against the raw rate of the same files,
+    in alternating rounds on fresh homes; medians."""
+    files = make_files(workdir / "files", args.files, args.seed)
+    exe = Path(sys.executable).parent / "provenance"
+    raws, clis, ratios = [], [], []
+    for r in range(args.anchor_rounds):
+        raw = raw_anchor_rate(files, now)
+        home = workdir / f"anchor-home-{r}"
+        t0 = perf()
+        subprocess.run([str(exe), "--home", str(home), "anchor", str(workdir / "files"),
+                        "--json"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        cli = len(files) / (perf() - t0)
+        raws.append(raw)
+        clis.append(cli)
+        ratios.append(cli / raw)
+        log(f"  round {r + 1}/{args.anchor_rounds}: raw {raw:,.0f} files/s, "
+            f"anchor DIR {cli:,.0f} files/s, ratio {cli / raw:.3f}")
+    return {"anchor_raw_files_per_s": statistics.median(raws),
+            "anchor_dir_files_per_s": statistics.median(clis),
+            "anchor_dir_ratio": statistics.median(ratios)}
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -521,6 +573,12 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          verdict(f["peak_rss_mb"] <= TARGET_RSS_MB)),
         (f"fill_append_events_per_s (0 -> {n:,})", _num(f["fill_append_events_per_s"]),
          "info", ""),
+        (f"anchor_raw_files_per_s ({res['params']['files']:,} files)",
+         _num(f["anchor_raw_files_per_s"]), "(reference)", ""),
+        (f"anchor_dir_files_per_s ({res['params']['files']:,} files)",
+         _num(f["anchor_dir_files_per_s"]), f">= {TARGET_ANCHOR_RATIO} x raw", ""),
+        ("anchor_dir_ratio", _num(f["anchor_dir_ratio"], 3), f">= {TARGET_ANCHOR_RATIO}",
+         verdict(f["anchor_dir_ratio"] >= TARGET_ANCHOR_RATIO)),
         (f"baseline pymerkle inclusion_ms_median (size {m:,})",
          _num(p["pymerkle_inclusion"]["median_ms"], 3), "baseline", ""),
         (f"baseline pymerkle consistency_ms_median (size {m:,})",
@@ -703,6 +761,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sign-procs", type=int,
                    default=max(1, min(2, (os.cpu_count() or 2) - 1)),
                    help="signing processes feeding the log builder")
+    p.add_argument("--files", type=int, default=10_000,
+                   help="small files anchored by `provenance anchor DIR`")
+    p.add_argument("--anchor-rounds", type=int, default=3,
+                   help="rounds of raw rate vs anchor DIR, each into a fresh home")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--now", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--build-only", type=Path, default=None, help=argparse.SUPPRESS)
@@ -748,21 +810,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
     t_run = perf()
     machine = machine_info(workdir)
-    log(f"[1/4] verify and append, {args.rounds} interleaved rounds")
+    log(f"[1/5] verify and append, {args.rounds} interleaved rounds")
     append = measure_append(args, workdir, now)
 
-    log(f"[2/4] building a log of {args.entries:,} entries in a child process")
+    log(f"[2/5] building a log of {args.entries:,} entries in a child process")
     build = run_builder(args, workdir / "log", now)
 
     ledger = open_ledger(workdir / "log")
-    log(f"[3/4] filling the pymerkle baseline (cap {args.baseline_fill_seconds:g} s)")
+    log(f"[3/5] filling the pymerkle baseline (cap {args.baseline_fill_seconds:g} s)")
     tree, baseline = fill_baseline(ledger, workdir / "pymerkle.db", args.entries,
                                    args.baseline_fill_seconds)
 
-    log(f"[4/4] proof queries, {args.queries:,} per kind")
+    log(f"[4/5] proof queries, {args.queries:,} per kind")
     proofs = measure_proofs(args, ledger, tree, baseline["size"])
     tree.close()
     close_ledger(ledger)
+
+    log(f"[5/5] anchor DIR on {args.files:,} small files, {args.anchor_rounds} rounds")
+    anchor = measure_anchor_dir(args, workdir, now)
 
     figures = {
         **append,
@@ -770,11 +835,12 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
         "consistency_proof_ms_median": proofs["ledger_consistency"]["median_ms"],
         "peak_rss_mb": build["maxrss_kb"] / 1024,
         "fill_append_events_per_s": build["entries"] / build["append_seconds"],
+        **anchor,
     }
     res: dict[str, Any] = {
         "machine": machine,
         "params": {k: getattr(args, k) for k in
-                   ("entries", "block", "rounds", "round_events", "queries",
+                   ("entries", "files", "block", "rounds", "round_events", "queries",
                     "baseline_fill_seconds", "baseline_query_seconds", "sign_procs", "seed")},
         "figures": figures,
         "targets": {
@@ -782,6 +848,7 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
             "inclusion_proof_ms_median": f"<= {TARGET_PROOF_MS}",
             "consistency_proof_ms_median": f"<= {TARGET_PROOF_MS}",
             "peak_rss_mb": f"<= {TARGET_RSS_MB}",
+            "anchor_dir_ratio": f">= {TARGET_ANCHOR_RATIO}",
         },
         "build": build,
         "baseline": baseline,
