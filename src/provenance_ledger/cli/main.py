@@ -15,7 +15,7 @@ import typer
 
 from ..errors import LedgerError, VerificationError
 from ..ledger import Home
-from . import keys, log, rights, verify
+from . import keys, log, node, rights, verify
 from .anchor import anchor
 from .session import Session
 
@@ -54,6 +54,7 @@ app.add_typer(rights.consent_app, name="consent")
 app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
+app.add_typer(node.app, name="node")
 
 
 def main() -> None:

@@ -22,6 +22,8 @@ from ..store import Block, EntryRow, Store
 
 MAX_BLOCK_EVENTS = 10_000
 """Most events integrated under one checkpoint."""
+MAX_MIRROR_EVENTS = 100_000
+"""Most of a peer's entries a mirror integrates in one step (its memory bound)."""
 MAX_FUTURE_SKEW = 300  # seconds an event's time may be ahead of the ledger's clock
 MAX_EVENT_AGE = 3600  # seconds an event's time may be behind the ledger's clock
 STATE_CACHE_WORKS = 4096
@@ -130,7 +132,7 @@ class Ledger:
             raise VerificationError(
                 f"{len(leaves)} entries after size {self.size} do not reach checkpoint size "
                 f"{checkpoint.size}")
-        results, block, frontier, overlay = self._validate(leaves, None)
+        results, block, frontier, overlay = self._validate(leaves, None, MAX_MIRROR_EVENTS)
         for index, r in enumerate(results, self.size):
             if isinstance(r, LedgerError):
                 raise VerificationError(f"{self.origin} entry {index}: {r}") from r
@@ -142,12 +144,12 @@ class Ledger:
         self._commit(block, frontier, overlay)
 
     def _validate(
-        self, leaves: Sequence[bytes], now: int | None
+        self, leaves: Sequence[bytes], now: int | None, limit: int = MAX_BLOCK_EVENTS
     ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
         """Parse, verify, admit (when ``now`` is given) and apply the rules to a batch, and
         integrate the accepted events into a copy of the tree."""
-        if len(leaves) > MAX_BLOCK_EVENTS:
-            raise ValueError(f"a block holds at most {MAX_BLOCK_EVENTS} events")
+        if len(leaves) > limit:
+            raise ValueError(f"a block holds at most {limit} events")
         if self.store.size() != self._frontier.size:
             self._load_frontier()  # another writer appended since we last looked
         results: list[Appended | LedgerError] = []

@@ -1,0 +1,167 @@
+"""``provenance node``: run a ledger node, trust peers, mirror and witness them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..core.timefmt import format_time
+from .session import emit_json
+
+app = typer.Typer(
+    help="Run a ledger node that mirrors and cosigns its peers' logs.\n\n"
+    "Example: provenance node init --home ./node-a --origin ledger.example.org/a",
+    no_args_is_help=True)
+
+HomeOpt = Annotated[Path, typer.Option("--home", help="The node's data directory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command()
+def init(
+    home: HomeOpt,
+    origin: Annotated[str, typer.Option(help="The log's origin, e.g. ledger.example.org/a.")],
+    listen: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1:8380",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a node: its log key, witness key, node.toml and database.
+
+    Example: provenance node init --home ./node-a --origin ledger.example.org/a
+    """
+    from ..node import init_node, node_keys
+
+    config = init_node(home, origin, listen)
+    keys = node_keys(home)
+    if as_json:
+        emit_json({"home": str(home), "origin": config.origin, "listen": config.listen, **keys})
+        return
+    typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
+    typer.echo(f"  log key:     {keys['log']}")
+    typer.echo(f"  witness key: {keys['witness']}")
+
+
+@app.command()
+def keys(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """Print the node's log verifier key and witness (cosigning) key.
+
+    Example: provenance node keys --home ./node-a --json
+    """
+    from ..node import node_keys
+
+    k = node_keys(home)
+    if as_json:
+        emit_json(k)
+        return
+    typer.echo(f"log     {k['log']}")
+    typer.echo(f"witness {k['witness']}")
+
+
+peer_app = typer.Typer(help="Trust other nodes' logs.\n\n"
+                       "Example: provenance node peer add --home ./node-a --origin O --url U "
+                       "--vkey V", no_args_is_help=True)
+app.add_typer(peer_app, name="peer")
+
+
+@peer_app.command("add")
+def peer_add(
+    home: HomeOpt,
+    origin: Annotated[str, typer.Option(help="The peer log's origin.")],
+    url: Annotated[str, typer.Option(help="The peer node's base URL.")],
+    vkey: Annotated[str, typer.Option(help="The peer's log verifier key.")],
+    witness_vkey: Annotated[str | None, typer.Option(
+        help="The peer's witness key: its cosignatures are then kept on this log.")] = None,
+) -> None:
+    """Trust a peer's log: mirror it, check it and cosign it.
+
+    Example: provenance node peer add --home ./node-a --origin ledger.example.org/b
+    --url http://127.0.0.1:8381 --vkey "ledger.example.org/b+1a2b3c4d+AV..."
+    """
+    from ..node import add_peer
+
+    add_peer(home, origin, url, vkey, witness_vkey)
+    typer.echo(f"peer {origin} added")
+
+
+@peer_app.command("list")
+def peer_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """List the configured peers.
+
+    Example: provenance node peer list --home ./node-a
+    """
+    from ..node import load_config
+
+    peers = load_config(home).peers
+    if as_json:
+        emit_json([{"origin": p.origin, "url": p.url, "vkey": p.vkey,
+                    "witness_vkey": p.witness_vkey} for p in peers])
+        return
+    for p in peers:
+        typer.echo(f"{p.origin:<32} {p.url}")
+
+
+@app.command()
+def serve(
+    home: HomeOpt,
+    listen: Annotated[str | None, typer.Option(
+        help="Override the address from node.toml (host:port).")] = None,
+) -> None:
+    """Serve the node's HTTP API (OpenAPI at /openapi.json) until SIGTERM or Ctrl-C.
+
+    Example: provenance node serve --home ./node-a
+    """
+    from ..node.config import parse_listen
+    from ..node.service import serve as run
+
+    host, port = parse_listen(listen) if listen else (None, None)
+    run(home, host, port)
+
+
+@app.command()
+def sync(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """One mirroring round against every peer: verify, store, cosign, deliver.
+
+    Exit 1 when a peer could not be mirrored or is faulty.
+
+    Example: provenance node sync --home ./node-a
+    """
+    from ..node import load_config, node_witness
+    from ..node.mirror import sync_all
+
+    config = load_config(home)
+    with node_witness(home) as witness:
+        results = sync_all(home, config, witness, int(time.time()))
+    if as_json:
+        emit_json([r.to_json() for r in results])
+    else:
+        for r in results:
+            extra = f" ({r.detail})" if r.detail else ""
+            flags = ", cosigned" if r.cosigned else ""
+            flags += ", delivered" if r.delivered else ""
+            typer.echo(f"{r.origin}: {r.status} {r.old_size} -> {r.new_size}{flags}{extra}")
+    if any(r.status in ("error", "faulty") for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """Show split-view evidence held by this node and the origins marked faulty.
+
+    Example: provenance node evidence --home ./node-a --json
+    """
+    from ..node import node_witness
+
+    with node_witness(home) as witness:
+        items = witness.evidence()
+        faulty = witness.faulty_origins()
+    if as_json:
+        emit_json({"faulty": sorted(faulty), "evidence": [e.to_json() for e in items]})
+        return
+    if not items:
+        typer.echo("no evidence: every origin seen so far is consistent")
+    for e in items:
+        typer.echo(f"{e.origin}: {e.kind} recorded {format_time(e.at)}: {e.detail}")
+    for origin in sorted(faulty):
+        typer.echo(f"faulty: {origin} (mirroring stopped)")

@@ -1,0 +1,218 @@
+"""One mirroring round against each peer (DESIGN.md "Nodes"; specs/node.md section 4).
+
+For each peer: (1) fetch its checkpoint and verify the log signature; (2) compare it with the
+mirror: the same size with another root is a split view, handed to the witness as evidence;
+(3) check the peer's consistency proof from the mirror's size, and when it fails hand both
+checkpoints to the witness, which records conclusive evidence; (4) download the new entries;
+(5) re-verify every signature and rule against this node's own replay of the peer's log and
+recompute the root (:meth:`Ledger.mirror_block`); only then (6) store the mirror, (7) cosign
+with this node's witness (timestamped cosignature/v1) and (8) deliver the cosignature to the
+peer through its ``add-checkpoint``. A faulty origin is not mirrored again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ..core.encoding import b64decode
+from ..core.merkle import HASH_SIZE, verify_consistency
+from ..core.note import MAX_NOTE_BYTES, NoteSignature, SignedNote
+from ..core.receipt import verify_checkpoint_note
+from ..errors import LedgerError, MalformedError, VerificationError
+from ..ledger import Ledger
+from ..ledger.ledger import MAX_MIRROR_EVENTS
+from ..store import SqliteStore
+from .config import NodeConfig, Peer
+from .witness import Witness, add_checkpoint_body
+
+log = logging.getLogger("provenance_ledger.node.mirror")
+
+ENTRIES_PER_REQUEST = 1000  # the service's own bound on GET /entries
+HTTP_TIMEOUT = 10.0  # seconds per request to a peer
+MAX_RESPONSE_BYTES = 8 << 20  # largest peer response read (entries page), bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What one round did for one peer."""
+
+    origin: str
+    status: str  # "mirrored", "up-to-date", "empty", "faulty", "error"
+    old_size: int
+    new_size: int
+    detail: str = ""
+    cosigned: bool = False
+    delivered: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"origin": self.origin, "status": self.status, "old_size": self.old_size,
+                "new_size": self.new_size, "detail": self.detail, "cosigned": self.cosigned,
+                "delivered": self.delivered}
+
+
+def mirror_path(home: Path, origin: str) -> Path:
+    """The mirror database of ``origin``: ``mirrors/<first 16 hex of SHA-256(origin)>.db``."""
+    return home / "mirrors" / f"{hashlib.sha256(origin.encode()).hexdigest()[:16]}.db"
+
+
+def open_mirror(home: Path, peer: Peer) -> Ledger:
+    path = mirror_path(home, peer.origin)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = SqliteStore(path)
+    stored = store.get_meta("origin")
+    if stored is None:
+        store.set_meta("origin", peer.origin)
+    elif stored != peer.origin:
+        store.close()
+        raise MalformedError(f"mirror {path} holds {stored}, not {peer.origin}")
+    return Ledger(store, None, verifier=peer.log_verifier)
+
+
+def _get(client: httpx.Client, url: str, **params: int) -> httpx.Response:
+    try:
+        r = client.get(url, params=params, timeout=HTTP_TIMEOUT)
+    except httpx.HTTPError as e:
+        raise LedgerError(f"cannot reach {url}: {e}") from e
+    if r.status_code != 200:
+        raise LedgerError(f"{url} answered {r.status_code}: {r.text[:200].strip()}")
+    if len(r.content) > MAX_RESPONSE_BYTES:
+        raise MalformedError(f"{url} sent more than {MAX_RESPONSE_BYTES} bytes")
+    return r
+
+
+def _entries(client: httpx.Client, peer: Peer, start: int, end: int) -> list[bytes]:
+    leaves: list[bytes] = []
+    while start + len(leaves) < end:
+        lo = start + len(leaves)
+        hi = min(end, lo + ENTRIES_PER_REQUEST)
+        data = _get(client, f"{peer.url}/entries", start=lo, end=hi).json()
+        page = data.get("entries") if isinstance(data, dict) else None
+        if not isinstance(page, list) or not page:
+            raise MalformedError(f"{peer.origin} sent no entries for [{lo}, {hi})")
+        for n, item in enumerate(page, lo):
+            if not isinstance(item, dict) or item.get("index") != n:
+                raise MalformedError(f"{peer.origin} sent entries out of order at {n}")
+            leaves.append(b64decode(str(item.get("leaf")), f"{peer.origin} entry {n}"))
+    return leaves[: end - start]
+
+
+def _consistency(client: httpx.Client, peer: Peer, old: int, new: int) -> list[bytes]:
+    data = _get(client, f"{peer.url}/proof/consistency", old=old, new=new).json()
+    proof = data.get("consistency_proof") if isinstance(data, dict) else None
+    if not isinstance(proof, list) or len(proof) > 128:
+        raise MalformedError(f"{peer.origin} sent no consistency proof")
+    return [b64decode(str(h), "consistency proof hash", HASH_SIZE) for h in proof]
+
+
+def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
+              now: int) -> SyncResult:
+    """One round against one peer; never raises for the peer's faults, reports them."""
+    mirror = open_mirror(home, peer)
+    old = mirror.size
+    try:
+        if witness.is_faulty(peer.origin):
+            return SyncResult(peer.origin, "faulty", old, old,
+                              "evidence of a split view is held; mirroring stopped")
+        # (1) the peer's latest checkpoint, signed by its log key.
+        try:
+            r = client.get(f"{peer.url}/checkpoint", timeout=HTTP_TIMEOUT)
+        except httpx.HTTPError as e:
+            raise LedgerError(f"cannot reach {peer.url}: {e}") from e
+        if r.status_code == 404 and old == 0:
+            return SyncResult(peer.origin, "empty", 0, 0, "the peer's log has no entries yet")
+        if r.status_code != 200 or len(r.content) > MAX_NOTE_BYTES:
+            raise LedgerError(f"{peer.url}/checkpoint answered {r.status_code}")
+        note = r.text
+        if len(note.encode()) > MAX_NOTE_BYTES:
+            raise MalformedError(f"{peer.origin} sent a checkpoint over {MAX_NOTE_BYTES} bytes")
+        cp, _, _ = verify_checkpoint_note(note, [peer.log_verifier])
+        own_note = SignedNote.from_text(note)
+        if cp.size < old:
+            raise VerificationError(
+                f"{peer.origin} serves size {cp.size}, smaller than the {old} already mirrored")
+        if cp.size - old > MAX_MIRROR_EVENTS:
+            raise LedgerError(f"{peer.origin} is {cp.size - old} entries ahead; a round "
+                              f"mirrors at most {MAX_MIRROR_EVENTS}")
+        # (2), (3) the new checkpoint extends what is mirrored, or there is evidence.
+        if old > 0:
+            old_root = mirror.root(old)
+            try:
+                if cp.size == old:
+                    verify_consistency(old, old, [], old_root, cp.root)
+                else:
+                    verify_consistency(old, cp.size, _consistency(client, peer, old, cp.size),
+                                       old_root, cp.root)
+            except VerificationError as e:
+                return _evidence(witness, mirror, peer, note, now, str(e))
+        # (4), (5), (6) download, re-verify, store.
+        if cp.size > old:
+            leaves = _entries(client, peer, old, cp.size)
+            mirror.mirror_block(leaves, cp, note, now)
+        # (7) cosign from the size this witness last cosigned.
+        line = _cosign(witness, mirror, note, cp.size, now)
+        # (8) deliver: the peer keeps cosignatures from witnesses it trusts.
+        delivered = False
+        if line is not None:
+            sig = NoteSignature.from_line(line.rstrip("\n"))
+            body = add_checkpoint_body(0, [], own_note.with_signatures([sig]).to_text())
+            try:
+                r = client.post(f"{peer.url}/add-checkpoint", content=body,
+                                timeout=HTTP_TIMEOUT)
+                delivered = r.status_code == 200
+            except httpx.HTTPError as e:
+                log.warning("cosignature not delivered", extra={"fields": {
+                    "origin": peer.origin, "error": str(e)}})
+        status = "mirrored" if cp.size > old else "up-to-date"
+        return SyncResult(peer.origin, status, old, cp.size, "", line is not None, delivered)
+    except LedgerError as e:
+        return SyncResult(peer.origin, "error", old, mirror.size, str(e))
+    finally:
+        mirror.close()
+
+
+def _cosign(witness: Witness, mirror: Ledger, note: str, size: int, now: int) -> str | None:
+    latest = witness.latest(mirror.origin)
+    for _ in range(2):  # a second try covers a concurrent cosigning of the same origin
+        base = 0 if latest is None else latest.size
+        if base > size:
+            return None
+        proof = mirror.consistency_proof(base, size) if 0 < base < size else []
+        status, text = witness.add_checkpoint(add_checkpoint_body(base, proof, note), now)
+        if status == 200:
+            return text.splitlines()[0] + "\n"
+        if status != 409:
+            raise VerificationError(f"witness refused the checkpoint ({status}): {text.strip()}")
+        latest = witness.latest(mirror.origin)
+    return None
+
+
+def _evidence(witness: Witness, mirror: Ledger, peer: Peer, note: str, now: int,
+              why: str) -> SyncResult:
+    """Hand the inconsistent checkpoint to the witness, which keeps conclusive evidence."""
+    latest = witness.latest(peer.origin)
+    base = 0 if latest is None else latest.size
+    proof = mirror.consistency_proof(base, mirror.size) if 0 < base < mirror.size else []
+    witness.add_checkpoint(add_checkpoint_body(base, proof, note), now)
+    if not witness.is_faulty(peer.origin):
+        # Our own mirror's checkpoint and the peer's new one, side by side, as the witness
+        # sees them: a same-size fork is conclusive.
+        witness.add_checkpoint(add_checkpoint_body(0, [], note), now)
+    status = "faulty" if witness.is_faulty(peer.origin) else "error"
+    return SyncResult(peer.origin, status, mirror.size, mirror.size,
+                      f"checkpoint not consistent with the mirror: {why}")
+
+
+def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
+             client: httpx.Client | None = None) -> list[SyncResult]:
+    """One round against every configured peer."""
+    own = client or httpx.Client(follow_redirects=False)
+    try:
+        return [sync_peer(home, peer, witness, own, now) for peer in config.peers]
+    finally:
+        if client is None:
+            own.close()
