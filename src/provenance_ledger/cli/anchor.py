@@ -9,7 +9,7 @@ import typer
 
 from ..core.events import MAX_TITLE_CHARS, work_id_of
 from ..errors import ConflictError, MalformedError, NotFoundError
-from .session import Session, emit_json, hash_file
+from .session import NodeOpt, Session, emit_json, hash_file
 
 
 def anchor(
@@ -17,6 +17,7 @@ def anchor(
     path: Annotated[Path, typer.Argument(help="File (or folder) to anchor.", show_default=False)],
     title: Annotated[str | None, typer.Option(help="Title recorded with the work.")] = None,
     key: Annotated[str | None, typer.Option(help="Signing key name (default: 'default').")] = None,
+    node: NodeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
@@ -26,7 +27,7 @@ def anchor(
 
     Example: provenance anchor page-012.png --title "Chapter 1, page 12"
     """
-    session = Session.from_ctx(ctx)
+    session = Session.from_ctx(ctx).use_node(node)
     if path.is_dir():
         from .folder import anchor_folder
 
@@ -61,18 +62,16 @@ def anchor_file(
     digest, size, media_type = hash_file(path)
     work = work_id_of(digest)
     key = session.signing_key(key_name)
-    ledger = session.ledger
-    state = ledger.state(work)
+    state = session.state(work)
     if state is not None:
         if key.public.text not in (state.registrant, state.controller):
             raise ConflictError(
                 f"{path} is already registered by another key ({state.registrant}) "
                 f"in event {state.registration}", head=state.head)
-        entry = ledger.entry_by_id(state.registration)
-        receipt_path = session.write_receipt(ledger.receipt(entry.index),
-                                             ledger.history(work)[0][1])
+        doc, event = session.registration_receipt(work)
+        receipt_path = session.write_receipt_doc(doc, event)
         return {"status": "exists", "work": work, "id": state.registration,
-                "index": entry.index, "receipt": str(receipt_path), "file": str(path)}
+                "index": doc["leaf_index"], "receipt": str(receipt_path), "file": str(path)}
     body: dict[str, Any] = {"size": size, "media_type": media_type}
     if title:
         body["title"] = title

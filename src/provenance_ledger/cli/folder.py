@@ -29,6 +29,9 @@ def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: b
     files = folder_files(root)
     if not files:
         raise NotFoundError(f"no files to anchor in {root}")
+    if session.node_url is not None:
+        _anchor_remote(session, root, files, key_name, as_json)
+        return
     key = session.signing_key(key_name)
     ledger = session.ledger
     results: list[dict[str, Any]] = []
@@ -85,6 +88,31 @@ def anchor_folder(session: Session, root: Path, key_name: str | None, as_json: b
                            file=sys.stderr) as wbar:
         for (row, appended), receipt in wbar:
             row["receipt"] = str(session.write_receipt(receipt, appended.event))
+    _report(session, root, results, as_json)
+
+
+def _anchor_remote(session: Session, root: Path, files: list[Path], key_name: str | None,
+                   as_json: bool) -> None:
+    """Through a node: one verified submission per file (the node batches them)."""
+    from .anchor import anchor_file
+
+    results: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    with typer.progressbar(files, label="anchoring on the node", file=sys.stderr) as bar:
+        for path in bar:
+            try:
+                row = anchor_file(session, path, None, key_name)
+            except LedgerError as e:
+                row = {"file": str(path), "status": "refused", "error": str(e)}
+            if row.get("work") in seen:
+                row.update(status="duplicate", duplicate_of=seen[row["work"]])
+            elif "work" in row:
+                seen[row["work"]] = str(path)
+            results.append(row)
+    _report(session, root, results, as_json)
+
+
+def _report(session: Session, root: Path, results: list[dict[str, Any]], as_json: bool) -> None:
     counts: dict[str, int] = {}
     for row in results:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

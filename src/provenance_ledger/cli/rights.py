@@ -11,7 +11,7 @@ from ..core.events import ANYONE, CONDITIONS, check_purpose
 from ..core.rules import may as decide
 from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
-from .session import Session, emit_json, parse_public_key
+from .session import NodeOpt, Session, emit_json, parse_public_key
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -66,13 +66,14 @@ def transfer(
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     to: Annotated[str, typer.Option("--to", help="New controller's public key (ed25519:...).")],
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Transfer control of a work to another key (signed by the current controller).
 
     Example: provenance transfer page-012.png --to ed25519:3b6a...
     """
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node)
     w = s.resolve_work(work)
     body = {"to": parse_public_key(to)}
     _report(s, "transferred", s.sign_and_append(s.signing_key(key), "work.transfer", w, body),
@@ -92,6 +93,7 @@ def consent_grant(
     condition: Annotated[list[str] | None, typer.Option(
         help=f"Condition: {', '.join(CONDITIONS)}. Repeat for several.")] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Grant consent to use a work for some purposes (opt-in).
@@ -102,7 +104,7 @@ def consent_grant(
         raise MalformedError("give --to KEY or --anyone, not both")
     if to is None and not anyone:
         raise MalformedError("give --to KEY or --anyone")
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node)
     body: dict[str, Any] = {"grantee": ANYONE if anyone else parse_public_key(to or ""),
                             "purposes": _purposes(purpose)}
     if until:
@@ -117,24 +119,20 @@ def consent_grant(
             as_json)
 
 
-def _event_work(s: Session, event_text: str) -> tuple[str, str]:
-    eid = s.resolve_event(event_text)
-    return eid, s.ledger.entry_by_id(eid).work
-
-
 @consent_app.command("revoke")
 def consent_revoke(
     ctx: typer.Context,
     grant: Annotated[str, typer.Argument(help="Id (or unique prefix) of the consent.grant.")],
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a consent grant.
 
     Example: provenance consent revoke 5f2c91
     """
-    s = Session.from_ctx(ctx)
-    gid, w = _event_work(s, grant)
+    s = Session.from_ctx(ctx).use_node(node)
+    gid, w = s.event_work(grant)
     _report(s, "revoked", s.sign_and_append(s.signing_key(key), "consent.revoke", w,
                                             {"grant": gid}), as_json)
 
@@ -156,6 +154,7 @@ def licence_offer(
     terms_uri: Annotated[str | None, typer.Option(help="URI of the full licence terms.")] = None,
     expires: Annotated[str | None, typer.Option(help=EXPIRES_HELP)] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Offer a licence to one key; it takes effect when that key accepts it.
@@ -163,7 +162,7 @@ def licence_offer(
     Example: provenance licence offer page-012.png --to ed25519:3b6a... --purpose ai_training
     --fee 50000 JPY
     """
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node)
     body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}
     if fee is not None:
         amount, currency = fee
@@ -189,14 +188,15 @@ def licence_accept(
     ctx: typer.Context,
     offer: Annotated[str, typer.Argument(help="Id (or unique prefix) of the licence.offer.")],
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accept a licence offer made to your key.
 
     Example: provenance licence accept 9a41c3 --key studio
     """
-    s = Session.from_ctx(ctx)
-    oid, w = _event_work(s, offer)
+    s = Session.from_ctx(ctx).use_node(node)
+    oid, w = s.event_work(offer)
     _report(s, "accepted", s.sign_and_append(s.signing_key(key), "licence.accept", w,
                                              {"offer": oid}), as_json)
 
@@ -207,14 +207,15 @@ def licence_terminate(
     licence: Annotated[str, typer.Argument(help="Id (or prefix) of the licence (its offer).")],
     reason: Annotated[str | None, typer.Option(help="Why, recorded in the event.")] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Terminate a licence (or withdraw an open offer).
 
     Example: provenance licence terminate 9a41c3 --reason "unpaid"
     """
-    s = Session.from_ctx(ctx)
-    lid, w = _event_work(s, licence)
+    s = Session.from_ctx(ctx).use_node(node)
+    lid, w = s.event_work(licence)
     body: dict[str, Any] = {"licence": lid}
     if reason:
         body["reason"] = reason
@@ -225,19 +226,20 @@ def licence_terminate(
 def status(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a work's controller, payees, consents and licences in force, and its history.
 
     Example: provenance status page-012.png
     """
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node)
     w = s.resolve_work(work)
-    state = s.ledger.state(w)
+    state = s.state(w)
     if state is None:
         raise NotFoundError(f"no work {w} on this ledger")
     now = s.now()
-    history = [{"index": i, **ev.to_json()} for i, ev in s.ledger.history(w)]
+    history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
     doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(now)]
     doc["licences_in_force"] = [x.id for x in state.licences if x.in_force(now)]
@@ -277,18 +279,19 @@ def may(
     purpose: Annotated[str, typer.Argument(help="Purpose, e.g. ai_training.")],
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     at: Annotated[str | None, typer.Option(help="Ask about this time (default: now).")] = None,
+    node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """May KEY use WORK for PURPOSE? Exit 0 if allowed, 1 if not. Default: not allowed.
 
     Example: provenance may ed25519:3b6a... ai_training page-012.png
     """
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node)
     k = parse_public_key(key)
     check_purpose(purpose, "PURPOSE")
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
-    d = decide(s.ledger.state(w), k, purpose, when)
+    d = decide(s.state(w), k, purpose, when)
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
                    **d.to_json()})

@@ -16,25 +16,54 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.crypto import PrivateKey, PublicKey
 from ..core.events import Event, SignedEvent, sign_event, work_id_of
 from ..core.receipt import Receipt
+from ..core.rules import WorkState
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger, default_home
+
+if TYPE_CHECKING:
+    from ..node.client import NodeClient
 
 PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEFAULT_KEY = "default"
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 
 
+NODE_ENV = "PROVENANCE_NODE"
+
+NodeOpt = Annotated[str | None, typer.Option(
+    "--node", envvar=NODE_ENV, show_envvar=True,
+    help="Use the ledger node at this URL instead of the local ledger; its answers are "
+         "verified against its log key, pinned on first contact.")]
+
+
 @dataclass
 class Session:
     home: Home
     _ledger: Ledger | None = field(default=None, repr=False)
+    node_url: str | None = None
+    _client: NodeClient | None = field(default=None, repr=False)
+
+    def use_node(self, url: str | None) -> Session:
+        """Route this command's reads and writes to a node (None: the local ledger)."""
+        self.node_url = url
+        return self
+
+    @property
+    def client(self) -> NodeClient:
+        if self.node_url is None:
+            raise ValueError("no node given")
+        if self._client is None:
+            from ..node.client import NodeClient
+
+            self._client = NodeClient(self.node_url, self.home.path / "nodes")
+        return self._client
 
     @classmethod
     def from_ctx(cls, ctx: typer.Context) -> Session:
@@ -50,6 +79,12 @@ class Session:
         if self._ledger is None:
             self._ledger = self.home.open_ledger()
         return self._ledger
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._ledger is not None:
+            self._ledger.close()
 
     def now(self) -> int:
         return int(time.time())
@@ -78,32 +113,70 @@ class Session:
         path = Path(text)
         if path.is_file():
             return work_id_of(hash_file(path)[0])
+        if self.node_url is not None:
+            return self.client.resolve_work(text)
         return self.ledger.resolve_work(text)
 
-    def resolve_event(self, text: str) -> str:
-        """A full event id or a unique hex prefix of one."""
-        return self.ledger.resolve_event(text)
+    def event_work(self, text: str) -> tuple[str, str]:
+        """(event id, work) of a full event id or a unique hex prefix of one."""
+        if self.node_url is not None:
+            event = self.client.receipt(text)["event"]
+            return str(event["id"]), str(event["work"])
+        eid = self.ledger.resolve_event(text)
+        return eid, self.ledger.entry_by_id(eid).work
+
+    def state(self, work: str) -> WorkState | None:
+        if self.node_url is not None:
+            return self.client.state(work)
+        return self.ledger.state(work)
+
+    def history(self, work: str) -> list[tuple[int, SignedEvent]]:
+        if self.node_url is not None:
+            return self.client.verified_state(work)[1]
+        return self.ledger.history(work)
+
+    def registration_receipt(self, work: str) -> tuple[dict[str, Any], SignedEvent]:
+        """The receipt (JSON) of the work's registration, and the registration event."""
+        history = self.history(work)
+        if not history:
+            raise NotFoundError(f"no work {work} on this ledger")
+        index, event = history[0]
+        if self.node_url is not None:
+            return self.client.receipt(event.id), event
+        return self.ledger.receipt(index).to_json(event), event
+
+    def state_receipt(self, work: str) -> dict[str, Any]:
+        if self.node_url is not None:
+            return self.client.state_receipt(work)
+        state = self.ledger.state(work)
+        return self.ledger.state_receipt(work).to_json(state.to_json() if state else None)
 
     # -- writing -------------------------------------------------------------------------------
     def sign_and_append(
         self, key: PrivateKey, type_: str, work: str, body: dict[str, Any]
     ) -> tuple[SignedEvent, int, Path]:
-        ledger = self.ledger
-        state = ledger.state(work)
+        state = self.state(work)
         prev = state.head if state is not None else None
         now = self.now()
         event = sign_event(Event(type_, work, prev, key.public.text, now, body), key)
-        appended = ledger.append(event.leaf, now)
-        path = self.write_receipt(ledger.receipt(appended.index), event)
+        if self.node_url is not None:
+            index, doc = self.client.submit(event)
+            return event, index, self.write_receipt_doc(doc, event)
+        appended = self.ledger.append(event.leaf, now)
+        path = self.write_receipt(self.ledger.receipt(appended.index), event)
         return event, appended.index, path
 
-    def write_receipt(self, receipt: Receipt, event: SignedEvent, out: Path | None = None) -> Path:
-        path = out or self.home.receipts / (
+    def write_receipt(self, receipt: Receipt, event: SignedEvent) -> Path:
+        return self.write_receipt_doc(receipt.to_json(event), event)
+
+    def write_receipt_doc(self, doc: dict[str, Any], event: SignedEvent) -> Path:
+        """Keep a receipt in ``<home>/receipts/`` (specs/cli.md section 1.2)."""
+        path = self.home.receipts / (
             f"{event.event.work.removeprefix('sha256:')[:16]}-{event.event.type}-{event.id[:12]}"
             ".json")
         # Compact JSON: the C encoder is several times faster than an indented dump, which
         # matters when a folder writes thousands of receipts.
-        write_text_atomic(path, json.dumps(receipt.to_json(event), ensure_ascii=False) + "\n")
+        write_text_atomic(path, json.dumps(doc, ensure_ascii=False) + "\n")
         return path
 
 

@@ -25,7 +25,7 @@ from ..core.receipt import (
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, VerificationError
-from .session import Session, emit_json, hash_file, write_text_atomic
+from .session import NodeOpt, Session, emit_json, hash_file, write_text_atomic
 
 
 def _read(path: Path, what: str, limit: int) -> bytes:
@@ -168,6 +168,7 @@ def receipt(
                                                 help="Write here (default: print).")] = None,
     state: Annotated[bool, typer.Option(
         "--state", help="A state receipt: the work's whole history, each event proven.")] = False,
+    node: NodeOpt = None,
 ) -> None:
     """Write the receipt of a work's registration, or with --state of its whole history.
 
@@ -175,16 +176,9 @@ def receipt(
 
     Example: provenance receipt page-012.png --state -o page-012.state.json
     """
-    session = Session.from_ctx(ctx)
+    session = Session.from_ctx(ctx).use_node(node)
     work_id = session.resolve_work(work)
-    ledger = session.ledger
-    ws = ledger.state(work_id)
-    if ws is None:
-        raise NotFoundError(f"no work {work_id} on this ledger")
-    if state:
-        doc = ledger.state_receipt(work_id).to_json(ws.to_json())
-    else:
-        doc = ledger.receipt(ledger.entry_by_id(ws.registration).index).to_json()
+    doc = session.state_receipt(work_id) if state else session.registration_receipt(work_id)[0]
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
