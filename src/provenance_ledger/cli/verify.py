@@ -46,6 +46,9 @@ def verify(
         help="Trust policy file (C2SP tlog-policy): log keys, witnesses, quorum.")] = None,
     file: Annotated[Path | None, typer.Option(
         help="Also check that this file is the anchored content.")] = None,
+    evidence: Annotated[Path | None, typer.Option(
+        help="Split-view evidence (JSON from `node evidence --json` or GET /evidence): a "
+             "receipt from an origin it proves faulty is refused.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
@@ -62,10 +65,11 @@ def verify(
         pol = parse_policy(_read(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace"))
     else:
         pol = Policy.for_log_key(log_key or "")
+    faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     raw_bytes = _read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
     data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
     if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
-        _verify_state(data, StateReceipt.from_json(data), pol, file, as_json)
+        _verify_state(data, StateReceipt.from_json(data), pol, file, as_json, faulty)
         return
     if len(raw_bytes) > MAX_RECEIPT_BYTES:
         raise MalformedError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
@@ -73,6 +77,7 @@ def verify(
     try:
         result = verify_receipt(receipt, pol.logs, pol.witnesses)
         check_decoded_event(data, result.event)
+        _not_faulty(faulty, result.checkpoint.origin)
         _quorum(pol, result.cosigners)
         _check_file(file, result.event.event.work)
     except VerificationError as e:
@@ -104,6 +109,41 @@ def verify(
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
 
 
+MAX_EVIDENCE_BYTES = 4 << 20  # an evidence file, bytes
+
+
+def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
+    """Origins that verified evidence proves faulty, with the reason; evidence about logs the
+    policy does not trust, or that does not verify, proves nothing and is passed over."""
+    from ..node.witness import Evidence, verify_evidence
+
+    data = load_receipt_json(_read(path, "evidence", MAX_EVIDENCE_BYTES), MAX_EVIDENCE_BYTES)
+    items = data.get("evidence") if isinstance(data, dict) and "evidence" in data else data
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise MalformedError(f"{path} is not evidence JSON (node evidence --json)")
+    faulty: dict[str, str] = {}
+    for raw in items:
+        ev = Evidence.from_json(raw)
+        for log_key in pol.logs:
+            if log_key.name != ev.origin:
+                continue
+            try:
+                verify_evidence(ev, log_key.to_vkey())
+            except VerificationError:
+                continue
+            faulty[ev.origin] = f"{ev.kind}: {ev.detail}"
+    return faulty
+
+
+def _not_faulty(faulty: dict[str, str], origin: str) -> None:
+    if origin in faulty:
+        raise VerificationError(
+            f"log {origin} is proven faulty by the evidence given ({faulty[origin]}): its "
+            "checkpoints cannot be trusted")
+
+
 def _quorum(pol: Policy, cosigners: dict[str, int]) -> None:
     if not pol.satisfied(set(cosigners)):
         have = ", ".join(sorted(cosigners)) or "none"
@@ -120,11 +160,13 @@ def _check_file(file: Path | None, work: str) -> None:
 
 
 def _verify_state(
-    raw: Any, sr: StateReceipt, pol: Policy, file: Path | None, as_json: bool
+    raw: Any, sr: StateReceipt, pol: Policy, file: Path | None, as_json: bool,
+    faulty: dict[str, str],
 ) -> None:
     try:
         result = verify_state_receipt(sr, pol.logs, pol.witnesses)
         check_decoded_state(raw, result)
+        _not_faulty(faulty, result.checkpoint.origin)
         _quorum(pol, result.cosigners)
         _check_file(file, sr.work)
     except VerificationError as e:
