@@ -244,9 +244,17 @@ def status(
     doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(now)]
     doc["licences_in_force"] = [x.id for x in state.licences if x.in_force(now)]
     doc["history"] = history
+    if s.node_url is not None:
+        doc.update(s.client.registrations(w))
     if as_json:
         emit_json(doc)
         return
+    if doc.get("disputed"):
+        typer.echo("DISPUTED: this content is registered on several logs by different keys")
+        for r in doc["registrations"]:
+            when = r["cosigned_at"] or "not cosigned yet"
+            typer.echo(f"  {r['origin']}: by {r['registrant']} (event {r['id'][:12]}, "
+                       f"earliest cosigned {when})")
     typer.echo(f"work:        {w}")
     c = state.content
     typer.echo(f"content:     {c.get('media_type')}, {c.get('size')} bytes"

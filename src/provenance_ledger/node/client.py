@@ -100,6 +100,12 @@ class NodeClient:
         data = self._json(f"/works/{text}")
         return str(data["work"])
 
+    def registrations(self, work: str) -> dict[str, Any]:
+        """The node's view of this work across its own log and its mirrors (disputes)."""
+        data = self._json(f"/works/{work}")
+        return {"disputed": bool(data.get("disputed")),
+                "registrations": list(data.get("registrations") or [])}
+
     def state_receipt(self, work: str) -> dict[str, Any]:
         data: dict[str, Any] = self._json(f"/works/{work}/state-receipt")
         return data

@@ -69,6 +69,7 @@ from ..errors import (
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Home, Ledger
 from ..store import SqliteStore
 from .config import NodeConfig, load_config, log_signer, open_node_ledger, parse_listen
+from .disputes import registrations
 from .witness import (
     MAX_ADD_CHECKPOINT_BYTES,
     SIZE_CONTENT_TYPE,
@@ -620,8 +621,11 @@ def create_app(
             history = ledger.history(work_id)
         if state is None:  # pragma: no cover - resolve_work found entries
             raise NotFoundError(f"no work {work} on this ledger")
+        with node.reads.snapshot() as ledger:
+            across = registrations(node.home, config, ledger, node.witness, work_id)
         return {"work": work_id, "state": state.to_json(),
-                "history": [{"index": i, "event": ev.to_json()} for i, ev in history]}
+                "history": [{"index": i, "event": ev.to_json()} for i, ev in history],
+                **across}
 
     @app.get("/works/{work}/state-receipt",
              summary="A work's whole history with inclusion proofs (a state receipt)",

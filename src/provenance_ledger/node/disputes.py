@@ -1,0 +1,83 @@
+"""Cross-log conflicts: one content hash registered on several logs (specs/node.md section 6).
+
+A node sees its own log and its verified mirrors of its peers. When the same work id is
+registered on two logs by different keys the work is *disputed*; each registration is shown
+with the earliest time a witness of this node vouches for: the first cosignature (or, for a
+mirror, the time this node verified and cosigned it) over a checkpoint that includes it. That
+time, not the signer's own clock, is what a dispute can rely on.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+from ..core.events import parse_leaf
+from ..core.timefmt import format_time
+from ..ledger import Ledger
+from .config import NodeConfig
+from .mirror import mirror_path, open_mirror
+from .witness import Witness
+
+MAX_CHECKPOINTS_SCANNED = 1000  # checkpoints examined for the earliest cosignature
+
+
+def _first_registration(ledger: Ledger, work: str) -> tuple[int, Any] | None:
+    rows = ledger.store.work_entries(work)
+    if not rows:
+        return None
+    return rows[0].index, parse_leaf(rows[0].leaf, verify=False)
+
+
+def _own_cosigned_at(ledger: Ledger, witness: Witness, index: int) -> int | None:
+    """Earliest peer cosignature over an own checkpoint that includes entry ``index``."""
+    for n, (size, root, _note, _at) in enumerate(ledger.store.checkpoints()):
+        if n >= MAX_CHECKPOINTS_SCANNED:
+            break
+        if size <= index:
+            continue
+        times = [struct.unpack(">Q", sig.signature[:8])[0]
+                 for sig in witness.cosignatures(size, root)]
+        if times:
+            return int(min(times))
+    return None
+
+
+def _mirror_cosigned_at(mirror: Ledger, index: int) -> int | None:
+    """When this node first verified and cosigned a checkpoint of the peer including it."""
+    for size, _root, _note, at in mirror.store.checkpoints():
+        if size > index:
+            return int(at)
+    return None
+
+
+def registrations(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
+                  work: str) -> dict[str, Any]:
+    """Every registration of ``work`` this node knows of, and whether they disagree."""
+    found: list[dict[str, Any]] = []
+    first = _first_registration(own, work)
+    if first is not None:
+        index, ev = first
+        found.append({"origin": config.origin, "registrant": ev.event.actor, "id": ev.id,
+                      "index": index, "cosigned_at": _fmt(_own_cosigned_at(own, witness, index))})
+    for peer in config.peers:
+        if not mirror_path(home, peer.origin).exists():
+            continue
+        mirror = open_mirror(home, peer)
+        try:
+            first = _first_registration(mirror, work)
+            if first is not None:
+                index, ev = first
+                found.append({"origin": peer.origin, "registrant": ev.event.actor, "id": ev.id,
+                              "index": index,
+                              "cosigned_at": _fmt(_mirror_cosigned_at(mirror, index)),
+                              "faulty": witness.is_faulty(peer.origin)})
+        finally:
+            mirror.close()
+    found.sort(key=lambda r: (r["cosigned_at"] is None, r["cosigned_at"] or ""))
+    return {"disputed": len({r["registrant"] for r in found}) > 1, "registrations": found}
+
+
+def _fmt(t: int | None) -> str | None:
+    return None if t is None else format_time(t)
