@@ -199,6 +199,20 @@ def verify_consistency(
     # (2) when the old tree is a complete subtree its root is the first node.
     if old_size & (old_size - 1) == 0:
         path.insert(0, old_root)
+    fr, sr = consistency_path_roots(old_size, new_size, path)
+    if fr != old_root:
+        raise VerificationError(f"consistency proof does not lead to the old root at {old_size}")
+    if sr != new_root:
+        raise VerificationError(f"consistency proof does not lead to the new root at {new_size}")
+
+
+def consistency_path_roots(old_size: int, new_size: int, path: Sequence[bytes]) -> tuple[
+        bytes, bytes]:
+    """Steps (3)-(7) of RFC 9162 section 2.1.4.2 over the full path (the proof, preceded by
+    the old root when ``old_size`` is a power of two): the old and new roots it commits to.
+    Raises :class:`VerificationError` when the path has the wrong length for the sizes."""
+    if not 0 < old_size < new_size or not path:
+        raise VerificationError(f"no consistency path from {old_size} to {new_size}")
     # (3), (4)
     fn, sn = old_size - 1, new_size - 1
     while fn & 1:
@@ -223,10 +237,7 @@ def verify_consistency(
     # (7)
     if sn != 0:
         raise VerificationError("consistency proof is shorter than needed")
-    if fr != old_root:
-        raise VerificationError(f"consistency proof does not lead to the old root at {old_size}")
-    if sr != new_root:
-        raise VerificationError(f"consistency proof does not lead to the new root at {new_size}")
+    return fr, sr
 
 
 class Frontier:

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.encoding import b64decode, b64encode
-from ..core.merkle import EMPTY_ROOT, HASH_SIZE, node_hash, verify_consistency
+from ..core.merkle import EMPTY_ROOT, HASH_SIZE, consistency_path_roots, verify_consistency
 from ..core.note import (
     MAX_NOTE_BYTES,
     SIG_TYPE_COSIGNATURE_V1,
@@ -146,29 +146,13 @@ def prefix_root(old: int, new: int, path: Sequence[bytes], new_root: bytes) -> b
     first root). ``path`` is the full verification path: the RFC proof, preceded by the old
     tree's root when ``old`` is a power of two. By collision resistance a path that reaches
     the signed new root shows what that tree's prefix of ``old`` leaves is."""
-    if not 0 < old < new or not path or any(len(h) != HASH_SIZE for h in path):
+    if any(len(h) != HASH_SIZE for h in path):
         return None
-    fn, sn = old - 1, new - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0 or sr != new_root:
+    try:
+        fr, sr = consistency_path_roots(old, new, path)
+    except VerificationError:
         return None
-    return fr
+    return fr if sr == new_root else None
 
 
 @dataclass(frozen=True, slots=True)
