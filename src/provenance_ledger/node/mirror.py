@@ -133,6 +133,11 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         cp, _, _ = verify_checkpoint_note(note, [peer.log_verifier])
         own_note = SignedNote.from_text(note)
         if cp.size < old:
+            if cp.size > 0 and mirror.root(cp.size) != cp.root:
+                # A signed root at a size already mirrored that is not the mirrored one: a
+                # fork. The witness holds what it cosigned at that size and keeps evidence.
+                return _evidence(witness, mirror, peer, note, now,
+                                 f"two roots for size {cp.size}")
             raise VerificationError(
                 f"{peer.origin} serves size {cp.size}, smaller than the {old} already mirrored")
         if cp.size - old > MAX_MIRROR_EVENTS:
