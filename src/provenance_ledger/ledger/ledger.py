@@ -56,7 +56,19 @@ class Ledger:
         self.signer = signer
         self._states: dict[str, rules.WorkState] = {}
         self._pool: ThreadPoolExecutor | None = None
-        self._load_frontier()
+        # Loaded on first use: a read-only Ledger (one per request on a node) never needs it.
+        self._front: merkle.Frontier | None = None
+
+    @property
+    def _frontier(self) -> merkle.Frontier:
+        if self._front is None:
+            self._load_frontier()
+        assert self._front is not None  # noqa: S101 - set by _load_frontier
+        return self._front
+
+    @_frontier.setter
+    def _frontier(self, frontier: merkle.Frontier) -> None:
+        self._front = frontier
 
     @property
     def origin(self) -> str:
@@ -70,7 +82,7 @@ class Ledger:
         size = self.store.size()
         plan = merkle.root_plan(size)
         hashes = self.store.nodes(plan)
-        self._frontier = merkle.Frontier(size, [hashes[n] for n in plan])
+        self._front = merkle.Frontier(size, [hashes[n] for n in plan])
         self._states.clear()
 
     # -- state -------------------------------------------------------------------------------
@@ -228,7 +240,7 @@ class Ledger:
     # -- reads -------------------------------------------------------------------------------------
     @property
     def size(self) -> int:
-        return self._frontier.size
+        return self._front.size if self._front is not None else self.store.size()
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str]:
         row = self.store.latest_checkpoint()

@@ -595,10 +595,13 @@ def create_app(
                 entry = ledger.entry_by_id(ledger.resolve_event(id))
                 index = entry.index
             assert index is not None
-            if size is None:
-                size = node.checkpoint(ledger, None)[0]
+            if size is None:  # the latest checkpoint's size; its note is not needed here
+                row = ledger.store.latest_checkpoint()
+                if row is None:
+                    raise NotFoundError("the log is empty: no checkpoint yet")
+                size = row[0]
             proof = ledger.inclusion_proof(index, size)
-            leaf_id = bytes(ledger.store.entry(index).id).hex()
+            leaf_id = bytes(ledger.store.nodes([(0, index)])[(0, index)]).hex()
         return {"index": index, "size": size, "id": leaf_id,
                 "inclusion_proof": [b64encode(h) for h in proof]}
 

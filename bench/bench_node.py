@@ -1,0 +1,1018 @@
+#!/usr/bin/env python3
+"""Benchmark of a provenance-ledger node over HTTP (see bench/README.md, "Node benchmark").
+
+    python bench/bench_node.py [--entries N] [--json] [--out DIR] [--profile]
+
+Every server is a real ``provenance node serve`` process on 127.0.0.1 (a free port), set up
+with the CLI (``node init``, ``node peer add``); every load generator is another process. All
+figures come from one run on the same machine, and the mirroring rate is quoted as a ratio to
+the raw Ed25519 verify rate measured in the same run, just before and after each round.
+Figures are medians over rounds.
+
+1. ``ed25519_verify_per_s``: single-thread ``cryptography`` verifies of event signing messages
+   (as bench/bench.py measures it).
+2. ``mirror_entries_per_s``: one mirroring round (``node.mirror.sync_peer``: checkpoint,
+   entries, re-verification of every signature and rule, root, store, cosign, deliver) of a
+   peer node's log of ``--peer-entries`` entries into an empty mirror. ``mirror_ratio`` =
+   mirror / verify. One more round, reported apart, goes through ``provenance node sync``.
+3. ``submit``: ``POST /events`` (body = the exact signed leaf) from C concurrent clients
+   (threads with keep-alive connections in a load process), events per second and p50/p99
+   milliseconds from sending to the receipt. Events are signed before timing.
+4. ``inclusion``: ``GET /proof/inclusion?index=I`` (uniform I) from C concurrent clients
+   against a node whose log holds ``--entries`` entries; p50/p99 ms. The node's log is built
+   in its home, after ``node init`` and before ``node serve``, by a child process fed by a
+   signing pool (bench/bench.py's ``build_log``; the builder does not re-verify the
+   signatures its own pool just made). The same requests are also sent open-loop at
+   ``--paced-rate`` per second (latency from the scheduled send time), for information.
+5. Baselines in the same run: ``GET /keys`` (no database, no crypto) from the same clients
+   against the same server, interleaved with each load, as the floor of the HTTP stack; and
+   ``Ledger.inclusion_proof`` called in process on the same database.
+
+This file is not part of the pytest suite (``testpaths = ["tests"]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import http.client
+import json
+import math
+import os
+import pstats
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx  # noqa: E402
+
+import bench as ledger_bench  # noqa: E402  bench/bench.py: events, signing pool, machine info
+from provenance_ledger.core import merkle  # noqa: E402
+from provenance_ledger.core.encoding import b64decode  # noqa: E402
+from provenance_ledger.core.events import SignedEvent, parse_leaf  # noqa: E402
+from provenance_ledger.core.note import Verifier  # noqa: E402
+from provenance_ledger.core.receipt import (  # noqa: E402
+    Receipt,
+    verify_checkpoint_note,
+    verify_receipt,
+)
+from provenance_ledger.errors import LedgerError  # noqa: E402
+from provenance_ledger.ledger import Home, Ledger  # noqa: E402
+from provenance_ledger.ledger.ledger import MAX_MIRROR_EVENTS  # noqa: E402
+from provenance_ledger.node import load_config, node_witness  # noqa: E402
+from provenance_ledger.node import mirror as mirror_mod  # noqa: E402
+from provenance_ledger.store import SqliteStore  # noqa: E402
+
+DEFAULT_ENTRIES = 10**6
+DEFAULT_PEER_ENTRIES = 20_000
+HOST = "127.0.0.1"
+PEER_ORIGIN = "bench.peer/log"
+MIRROR_ORIGIN = "bench.mirror/log"
+BIG_ORIGIN = "bench.big/log"
+PEER_SALT = b"node-peer"
+BIG_SALT = b"node-big"
+
+TARGET_MIRROR_RATIO = 0.7
+TARGET_INCLUSION_P99_MS = 10.0
+
+STARTUP_TIMEOUT_S = 60.0  # a server must answer within this
+STOP_TIMEOUT_S = 40.0  # SIGTERM, then SIGKILL after this (the node's grace period is 30 s)
+LOAD_TIMEOUT_S = 300.0  # a load process is killed after this
+BUILD_TIMEOUT_S = 3600.0
+
+perf = time.perf_counter
+perf_ns = time.perf_counter_ns
+log = ledger_bench.log
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def exe() -> str:
+    return str(Path(sys.executable).parent / "provenance")
+
+
+def cli(*args: str) -> str:
+    """Run ``provenance ARGS`` and return its stdout; fail loudly with its stderr."""
+    proc = subprocess.run([exe(), *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: provenance {' '.join(args[:2])} failed "
+                         f"(exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return proc.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """``provenance node serve --home HOME`` in its own process; its JSON log goes to a file."""
+
+    def __init__(self, home: Path, port: int) -> None:
+        self.home = home
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.log_path = home.parent / f"{home.name}.serve.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as logf:
+            self.proc = subprocess.Popen([exe(), "node", "serve", "--home", str(self.home)],
+                                         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        LIVE.append(self)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"bench: node serve exited ({self.proc.returncode}); "
+                                 f"see {self.log_path}")
+            try:
+                status, _ = http_get(HOST, self.port, "/keys", timeout=2.0)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: node serve did not answer in {STARTUP_TIMEOUT_S:g} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # graceful: in-flight appends finish
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        self.proc = None
+        if self in LIVE:
+            LIVE.remove(self)
+
+
+LIVE: list[Server] = []  # servers to stop whatever happens
+
+
+def stop_all() -> None:
+    for s in list(LIVE):
+        s.stop()
+
+
+@contextmanager
+def serving(home: Path) -> Iterator[Server]:
+    server = Server(home, load_config(home).port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def http_get(host: str, port: int, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def init_node(home: Path, origin: str) -> dict[str, Any]:
+    """``provenance node init`` on a free port of 127.0.0.1; returns its keys."""
+    out = json.loads(cli("node", "init", "--home", str(home), "--origin", origin,
+                         "--listen", f"{HOST}:{free_port()}", "--json"))
+    return dict(out)
+
+
+# --- building a node's log ---------------------------------------------------------------------
+
+
+class SignedByUsLedger(Ledger):
+    """The builder's ledger: every leaf comes from the bench's own signing pool, so it is
+    parsed without re-verifying the signature (everything else, rules, tree, checkpoints and
+    one transaction per block, is the library's append path)."""
+
+    def _parse_and_verify(self, leaves: Sequence[bytes]) -> list[SignedEvent | LedgerError]:
+        return [parse_leaf(x, verify=False) for x in leaves]
+
+
+def build_child(home: Path, n: int, block: int, now: int, procs: int, salt: bytes
+                ) -> dict[str, Any]:
+    """Child-process body: bench.py's build_log (signing pool, bounded window), appending
+    through :class:`SignedByUsLedger` with this log's salt."""
+
+    def open_builder(path: Path) -> Ledger:
+        base = Home(path).open_ledger()
+        return SignedByUsLedger(base.store, base.signer)
+
+    ledger_bench.open_ledger = open_builder
+    ledger_bench.LOG_SALT = salt
+    return ledger_bench.build_log(home, n, block, now, procs)
+
+
+def run_builder(args: argparse.Namespace, home: Path, n: int, salt: bytes, now: int
+                ) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--build-only", str(home),
+           "--entries", str(n), "--now", str(now), "--sign-procs", str(args.sign_procs),
+           "--salt", salt.decode()]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False,
+                          stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: building the log in {home} failed (exit {proc.returncode})")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+# --- load generator (a separate process) -------------------------------------------------------
+
+
+def percentile(sorted_ms: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of sorted values."""
+    if not sorted_ms:
+        return None
+    k = max(0, math.ceil(q / 100 * len(sorted_ms)) - 1)
+    return sorted_ms[k]
+
+
+def load_requests(spec: dict[str, Any]) -> list[tuple[str, str, bytes | None]]:
+    """The requests of one load run (method, path, body), warm-up first."""
+    kind = spec["kind"]
+    total = spec["warmup"] + spec["max_requests"]
+    if kind == "submit":
+        now = int(time.time())
+        salt = spec["salt"].encode()
+        leaves = [ledger_bench.make_event(salt, i, now).leaf for i in range(total)]
+        return [("POST", "/events", leaf) for leaf in leaves]
+    if kind == "inclusion":
+        rng = random.Random(spec["seed"])
+        size = spec["size"]
+        idx = [rng.randrange(size) for _ in range(total)]
+        return [("GET", f"/proof/inclusion?index={i}", None) for i in idx]
+    if kind == "keys":
+        return [("GET", "/keys", None)] * total
+    raise SystemExit(f"bench: unknown load kind {kind!r}")
+
+
+def run_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load-process body: ``clients`` threads, each on its own keep-alive connection, send
+    the requests in order (shared iterator) until they run out or ``seconds`` pass."""
+    port = spec["port"]
+    clients = spec["clients"]
+    reqs = load_requests(spec)
+    warm, timed = reqs[: spec["warmup"]], reqs[spec["warmup"] :]
+    headers = {"content-type": "application/octet-stream"}
+    lock = threading.Lock()
+    samples: list[tuple[int, int]] = []  # (status, ns)
+    bodies: list[bytes] = []
+    errors: list[str] = []
+    keep = spec.get("keep_bodies", 0)
+
+    rate = spec.get("rate")  # paced (open-loop) requests per second, all clients together
+
+    def worker(items: Iterator[tuple[int, tuple[str, str, bytes | None]]], clock: dict[str, float],
+               out: list[tuple[int, int]], barrier: threading.Barrier) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        try:
+            barrier.wait(60)
+            while True:
+                with lock:
+                    k, item = next(items, (-1, None))
+                if item is None or perf() > clock["deadline"]:
+                    return
+                method, path, body = item
+                if rate:  # open loop: latency counts from the scheduled time (no omission)
+                    due = clock["t0"] + k / rate
+                    pause = due - perf()
+                    if pause > 0:
+                        time.sleep(pause)
+                    t0 = int(due * 1e9)
+                else:
+                    t0 = perf_ns()
+                try:
+                    conn.request(method, path, body=body,
+                                 headers=headers if body is not None else {})
+                    r = conn.getresponse()
+                    data = r.read()
+                except (OSError, http.client.HTTPException) as e:
+                    with lock:
+                        errors.append(f"{type(e).__name__}: {e}")
+                    conn.close()
+                    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+                    continue
+                out.append((r.status, perf_ns() - t0))
+                if r.status == 200 and len(bodies) < keep:
+                    with lock:
+                        bodies.append(data)
+        finally:
+            conn.close()
+
+    def run(items: list[tuple[str, str, bytes | None]], seconds: float,
+            out: list[tuple[int, int]]) -> tuple[float, float, float | None]:
+        """Returns the wall time from the start signal to the last reply, the CPU seconds of
+        this process and of the server meanwhile."""
+        shared = iter(enumerate(items))
+        clock = {"t0": math.inf, "deadline": math.inf}
+        marks: dict[str, Any] = {}
+
+        def go() -> None:  # runs once every client is ready, before any is released
+            marks["server"] = server_cpu(spec.get("server_pid"))
+            marks["cpu"] = time.process_time()
+            clock["t0"] = perf()
+            clock["deadline"] = clock["t0"] + seconds
+
+        barrier = threading.Barrier(clients, action=go)
+        threads = [threading.Thread(target=worker, args=(shared, clock, out, barrier),
+                                    daemon=True) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(LOAD_TIMEOUT_S)
+        wall = perf() - clock["t0"]
+        cpu = time.process_time() - marks["cpu"]
+        s1 = server_cpu(spec.get("server_pid"))
+        return wall, cpu, None if s1 is None or marks["server"] is None else s1 - marks["server"]
+
+    warm_out: list[tuple[int, int]] = []
+    run(warm, 30.0, warm_out)
+    bodies.clear()
+    errors.clear()
+    wall, cpu, server = run(timed, spec["seconds"], samples)
+    ok = sorted(ns / 1e6 for st, ns in samples if st == 200)
+    statuses = Counter(st for st, _ in samples)
+    result: dict[str, Any] = {
+        "kind": spec["kind"],
+        "clients": clients,
+        "requests": len(samples),
+        "ok": len(ok),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "transport_errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "seconds": wall,
+        "per_s": len(ok) / wall if wall > 0 else None,
+        "p50_ms": percentile(ok, 50),
+        "p90_ms": percentile(ok, 90),
+        "p99_ms": percentile(ok, 99),
+        "max_ms": ok[-1] if ok else None,
+        "client_cpu_ms_per_request": 1000 * cpu / len(samples) if samples else None,
+        "server_cpu_ms_per_request": (1000 * server / len(samples)
+                                      if samples and server is not None else None),
+        "server_cpu_cores": server / wall if server is not None and wall > 0 else None,
+        "warmup_ok": sum(1 for st, _ in warm_out if st == 200),
+    }
+    result["check"] = check_bodies(spec, bodies)
+    return result
+
+
+def server_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system, all threads) used so far by process ``pid`` (Linux)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def check_bodies(spec: dict[str, Any], bodies: Sequence[bytes]) -> str:
+    """Untimed: the kept replies verify offline against the node's log key."""
+    vkey = Verifier.from_vkey(spec["vkey"])
+    try:
+        if spec["kind"] == "submit":
+            for b in bodies:
+                verify_receipt(Receipt.from_json(json.loads(b)), [vkey])
+            return f"ok ({len(bodies)} receipts verify offline)"
+        if spec["kind"] == "inclusion":
+            status, note = http_get(HOST, spec["port"], "/checkpoint")
+            if status != 200:
+                return f"FAILED: GET /checkpoint answered {status}"
+            cp, _, _ = verify_checkpoint_note(note.decode(), [vkey])
+            for b in bodies:
+                d = json.loads(b)
+                if d["size"] != cp.size:
+                    return f"FAILED: proof against size {d['size']}, checkpoint {cp.size}"
+                proof = [b64decode(h, "hash", merkle.HASH_SIZE) for h in d["inclusion_proof"]]
+                merkle.verify_inclusion(d["index"], d["size"], bytes.fromhex(d["id"]), proof,
+                                        cp.root)
+            return f"ok ({len(bodies)} proofs verify against the signed checkpoint)"
+    except Exception as e:  # report it, do not hide the figures
+        return f"FAILED: {type(e).__name__}: {e}"
+    return "n/a"
+
+
+def load(server: Server, kind: str, clients: int, seconds: float, max_requests: int,
+         warmup: int, vkey: str, **extra: Any) -> dict[str, Any]:
+    """Run one load in a fresh process and return its figures."""
+    spec = {"kind": kind, "port": server.port, "clients": clients, "seconds": seconds,
+            "max_requests": max_requests, "warmup": warmup, "vkey": vkey,
+            "keep_bodies": 20 if kind != "keys" else 0, **extra}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--load", json.dumps(spec)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False,
+                          stdin=subprocess.DEVNULL, timeout=LOAD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: the {kind} load process failed (exit {proc.returncode})")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if out["ok"] == 0:
+        raise SystemExit(f"bench: no {kind} request succeeded: {out['statuses']}, "
+                         f"{out['first_error']}; see {server.log_path}")
+    return out
+
+
+# --- 1 + 2: raw verify and mirroring -----------------------------------------------------------
+
+
+class Stopwatch:
+    """Wall time spent inside wrapped callables, by name (monkeypatched in this process only;
+    nothing in src/ changes). A missing attribute is skipped, so the bench survives renames."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attr: str, name: str) -> None:
+        fn = getattr(owner, attr, None)
+        if fn is None:
+            return
+        spent = self.spent
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            t0 = perf()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[name] += perf() - t0
+
+        self._undo.append((owner, attr, fn))
+        setattr(owner, attr, timed)
+
+    def undo(self) -> None:
+        for owner, attr, fn in reversed(self._undo):
+            setattr(owner, attr, fn)
+        self._undo.clear()
+
+
+def reset_mirror(home: Path) -> None:
+    """Forget what the mirror node holds of its peers: mirrors/ and the witness state."""
+    shutil.rmtree(home / "mirrors", ignore_errors=True)
+    for suffix in ("", "-wal", "-shm"):
+        (home / f"witness.db{suffix}").unlink(missing_ok=True)
+
+
+def sync_once(home: Path, now: int) -> tuple[float, mirror_mod.SyncResult]:
+    config = load_config(home)
+    peer = config.peer(PEER_ORIGIN)
+    with node_witness(home) as witness, httpx.Client(follow_redirects=False) as client:
+        t0 = perf()
+        result = mirror_mod.sync_peer(home, peer, witness, client, now)
+        return perf() - t0, result
+
+
+def check_sync(result: mirror_mod.SyncResult, entries: int) -> None:
+    if result.status != "mirrored" or result.new_size != entries or not result.cosigned:
+        raise SystemExit(f"bench: mirroring round went wrong: {result}")
+
+
+def measure_mirror(args: argparse.Namespace, mirror_home: Path, peer: Server,
+                   peer_entries: int, now: int) -> dict[str, Any]:
+    items = ledger_bench.verify_items(args.verify_chunk, now)
+    ledger_bench.verify_chunk(items)  # warm-up
+
+    # One round through the CLI, as an operator runs it (includes process start-up).
+    reset_mirror(mirror_home)
+    t0 = perf()
+    out = json.loads(cli("node", "sync", "--home", str(mirror_home), "--json"))
+    t_cli = perf() - t0
+    if out[0]["status"] != "mirrored" or out[0]["new_size"] != peer_entries:
+        raise SystemExit(f"bench: provenance node sync went wrong: {out}")
+    log(f"  CLI round: {peer_entries:,} entries in {t_cli:.1f} s "
+        f"({peer_entries / t_cli:,.0f}/s), delivered {out[0]['delivered']}")
+
+    watch = Stopwatch()
+    watch.wrap(mirror_mod, "_entries", "download")
+    watch.wrap(mirror_mod, "_consistency", "consistency")
+    watch.wrap(Ledger, "mirror_block", "mirror_block")
+    watch.wrap(Ledger, "_parse_and_verify", "parse_and_verify")
+    watch.wrap(SqliteStore, "commit_block", "commit")
+    verify_rates, mirror_rates, ratios, parts, peer_cpu = [], [], [], [], []
+    delivered = 0
+    try:
+        for r in range(args.mirror_rounds):
+            reset_mirror(mirror_home)
+            watch.spent.clear()
+            v1 = ledger_bench.verify_chunk(items)
+            c0 = server_cpu(peer.pid)
+            seconds, result = sync_once(mirror_home, now)
+            c1 = server_cpu(peer.pid)
+            v2 = ledger_bench.verify_chunk(items)
+            if c0 is not None and c1 is not None:
+                peer_cpu.append(1e6 * (c1 - c0) / peer_entries)
+            check_sync(result, peer_entries)
+            delivered += result.delivered
+            v = 2 * len(items) / (v1 + v2)
+            m = peer_entries / seconds
+            verify_rates.append(v)
+            mirror_rates.append(m)
+            ratios.append(m / v)
+            part = {k: 1e6 * s / peer_entries for k, s in watch.spent.items()}
+            part["total"] = 1e6 * seconds / peer_entries
+            part["other"] = part["total"] - part.get("download", 0) - part.get("mirror_block", 0)
+            part["rules_tree"] = (part.get("mirror_block", 0) - part.get("parse_and_verify", 0)
+                                  - part.get("commit", 0))
+            parts.append(part)
+            log(f"  round {r + 1}/{args.mirror_rounds}: verify {v:,.0f}/s, "
+                f"mirror {m:,.0f} entries/s, ratio {m / v:.3f}")
+    finally:
+        watch.undo()
+    breakdown = {k: statistics.median(p.get(k, 0.0) for p in parts) for k in parts[0]}
+    return {
+        "ed25519_verify_per_s": statistics.median(verify_rates),
+        "mirror_entries_per_s": statistics.median(mirror_rates),
+        "mirror_ratio": statistics.median(ratios),
+        "mirror_cli_entries_per_s": peer_entries / t_cli,
+        "mirror_us_per_entry": breakdown,
+        "peer_server_cpu_us_per_entry": statistics.median(peer_cpu) if peer_cpu else None,
+        "verify_rounds_per_s": verify_rates,
+        "mirror_rounds_per_s": mirror_rates,
+        "mirror_ratio_rounds": ratios,
+        "cosignatures_delivered": f"{delivered}/{args.mirror_rounds}",
+    }
+
+
+# --- 3 + 4: loads with their floor -------------------------------------------------------------
+
+
+def load_levels(args: argparse.Namespace, paced: bool) -> list[tuple[str, int, float | None]]:
+    """(label, clients, paced rate or None): closed loops at each --clients, then (for the
+    proofs) an open loop at --paced-rate requests per second from --paced-clients."""
+    levels: list[tuple[str, int, float | None]] = [(str(c), c, None) for c in args.clients]
+    if paced and args.paced_rate > 0:
+        levels.append((f"paced{args.paced_rate:g}", args.paced_clients, args.paced_rate))
+    return levels
+
+
+def measure_loads(args: argparse.Namespace, server: Server, vkey: str, kind: str,
+                  **extra: Any) -> dict[str, Any]:
+    """For each round and each level: the floor (GET /keys, same clients and pacing), then
+    the load itself. Medians over rounds of each figure."""
+    levels = load_levels(args, paced=kind == "inclusion")
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        label: {"floor": [], kind: []} for label, _, _ in levels}
+    for r in range(args.load_rounds):
+        for label, c, rate in levels:
+            common: dict[str, Any] = {"server_pid": server.pid}
+            if rate:
+                common["rate"] = rate
+            floor = load(server, "keys", c, args.load_seconds if rate else args.floor_seconds,
+                         args.max_requests, args.warmup, vkey, **common)
+            extra_r = dict(extra, **common)
+            if kind == "submit":
+                extra_r["salt"] = f"submit-{r}-{label}"
+            else:
+                extra_r["seed"] = args.seed * 1000 + r * 100 + c
+            mark = server.log_path.stat().st_size
+            res = load(server, kind, c, args.load_seconds, args.max_requests, args.warmup,
+                       vkey, **extra_r)
+            if kind == "submit":
+                res.update(block_stats(server.log_path, mark))
+            runs[label]["floor"].append(floor)
+            runs[label][kind].append(res)
+            what = f"{c} clients" + (f" paced at {rate:g}/s" if rate else "")
+            log(f"  round {r + 1}/{args.load_rounds}, {what}: {kind} {res['per_s']:,.0f}/s "
+                f"p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms "
+                f"(non-200: {res['requests'] - res['ok']}); floor {floor['per_s']:,.0f}/s "
+                f"p50 {floor['p50_ms']:.2f} ms p99 {floor['p99_ms']:.2f} ms")
+    out: dict[str, Any] = {}
+    for label, c, rate in levels:
+        out[label] = {"clients": c, "rate": rate,
+                      **{name: summarize(rs) for name, rs in runs[label].items()}}
+    return out
+
+
+def block_stats(log_path: Path, offset: int) -> dict[str, Any]:
+    """The sequencer's blocks logged since ``offset`` (warm-up included): how many, their
+    median size and median milliseconds on the writer thread."""
+    events, ms = [], []
+    with log_path.open("rb") as f:
+        f.seek(offset)
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and rec.get("msg") == "block":
+                events.append(rec.get("events", 0))
+                ms.append(rec.get("ms", 0.0))
+    return {"blocks": len(events),
+            "block_events_median": statistics.median(events) if events else None,
+            "block_ms_median": statistics.median(ms) if ms else None}
+
+
+def summarize(rs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def med(key: str) -> float | None:
+        vals = [r[key] for r in rs if r[key] is not None]
+        return statistics.median(vals) if vals else None
+
+    statuses: Counter[str] = Counter()
+    for r in rs:
+        statuses.update(r["statuses"])
+    return {
+        "per_s": med("per_s"), "p50_ms": med("p50_ms"), "p90_ms": med("p90_ms"),
+        "p99_ms": med("p99_ms"), "max_ms": max(r["max_ms"] for r in rs),
+        "client_cpu_ms_per_request": med("client_cpu_ms_per_request"),
+        "server_cpu_ms_per_request": med("server_cpu_ms_per_request"),
+        "server_cpu_cores": med("server_cpu_cores"),
+        "block_events_median": med("block_events_median") if "blocks" in rs[0] else None,
+        "block_ms_median": med("block_ms_median") if "blocks" in rs[0] else None,
+        "requests": sum(r["requests"] for r in rs), "ok": sum(r["ok"] for r in rs),
+        "statuses": dict(statuses), "transport_errors": sum(r["transport_errors"] for r in rs),
+        "rounds": [{k: r[k] for k in ("per_s", "p50_ms", "p99_ms", "requests", "seconds")}
+                   for r in rs],
+        "check": "; ".join(sorted({r["check"] for r in rs})),
+    }
+
+
+def library_inclusion(home: Path, queries: int, seed: int) -> dict[str, Any]:
+    """``Ledger.inclusion_proof(i, N)`` in this process on the node's database, each call
+    timed alone (the server is idle meanwhile)."""
+    ledger = Home(home).open_ledger()
+    try:
+        n = ledger.size
+        rng = random.Random(seed)
+        ns = []
+        for _ in range(queries):
+            i = rng.randrange(n)
+            t0 = perf_ns()
+            ledger.inclusion_proof(i, n)
+            ns.append(perf_ns() - t0)
+    finally:
+        ledger.close()
+    ms = sorted(x / 1e6 for x in ns)
+    return {"queries": queries, "size": n, "p50_ms": percentile(ms, 50),
+            "p99_ms": percentile(ms, 99)}
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _num(v: float | None, digits: int = 0) -> str:
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    f = res["figures"]
+    par = res["params"]
+    n, p = par["entries"], par["peer_entries"]
+    out = [
+        ("ed25519_verify_per_s", _num(f["ed25519_verify_per_s"]), "(reference)", ""),
+        (f"mirror_entries_per_s ({p:,} entries, sync_peer)", _num(f["mirror_entries_per_s"]),
+         f">= {TARGET_MIRROR_RATIO} x verify", ""),
+        ("mirror_ratio", _num(f["mirror_ratio"], 3), f">= {TARGET_MIRROR_RATIO}",
+         verdict(f["mirror_ratio"] >= TARGET_MIRROR_RATIO)),
+        (f"mirror_cli_entries_per_s ({p:,}, provenance node sync)",
+         _num(f["mirror_cli_entries_per_s"]), "info", ""),
+    ]
+    for lv in res["submit"].values():
+        s, fl = lv["submit"], lv["floor"]
+        c = lv["clients"]
+        out += [
+            (f"submit_events_per_s ({c} clients)", _num(s["per_s"]), "info", ""),
+            (f"submit_p50_ms / p99_ms ({c} clients)",
+             f"{_num(s['p50_ms'], 2)} / {_num(s['p99_ms'], 2)}", "info", ""),
+            (f"  floor GET /keys req/s ({c} clients)", _num(fl["per_s"]), "baseline", ""),
+            (f"  floor GET /keys p50_ms / p99_ms ({c} clients)",
+             f"{_num(fl['p50_ms'], 2)} / {_num(fl['p99_ms'], 2)}", "baseline", ""),
+        ]
+    for lv in res["inclusion"].values():
+        s, fl = lv["inclusion"], lv["floor"]
+        c, rate = lv["clients"], lv["rate"]
+        if rate:
+            what = f"{rate:g}/s paced, {c} clients, size {n:,}"
+            out += [
+                (f"inclusion_p50_ms / p99_ms ({what})",
+                 f"{_num(s['p50_ms'], 2)} / {_num(s['p99_ms'], 2)}", "info", ""),
+                (f"  floor GET /keys p50_ms / p99_ms ({rate:g}/s paced)",
+                 f"{_num(fl['p50_ms'], 2)} / {_num(fl['p99_ms'], 2)}", "baseline", ""),
+            ]
+            continue
+        what = f"{c} clients, size {n:,}"
+        out += [
+            (f"inclusion_req_per_s ({what})", _num(s["per_s"]), "info", ""),
+            (f"inclusion_p50_ms ({what})", _num(s["p50_ms"], 2), "info", ""),
+            (f"inclusion_p99_ms ({what})", _num(s["p99_ms"], 2),
+             f"<= {TARGET_INCLUSION_P99_MS:g}", verdict(s["p99_ms"] <= TARGET_INCLUSION_P99_MS)),
+            (f"  floor GET /keys req/s ({c} clients)", _num(fl["per_s"]), "baseline", ""),
+            (f"  floor GET /keys p50_ms / p99_ms ({c} clients)",
+             f"{_num(fl['p50_ms'], 2)} / {_num(fl['p99_ms'], 2)}", "baseline", ""),
+        ]
+    lib = res["library_inclusion"]
+    out.append((f"  Ledger.inclusion_proof in process p50 / p99 ms (size {lib['size']:,})",
+                f"{_num(lib['p50_ms'], 3)} / {_num(lib['p99_ms'], 3)}", "baseline", ""))
+    return out
+
+
+def table(res: dict[str, Any]) -> str:
+    mach = res["machine"]
+    par = res["params"]
+    lines = [
+        f"provenance-ledger node benchmark, {mach['date']}",
+        f"machine: nproc {mach['nproc']}, {mach['cpu']}, {mach['os']}",
+        f"python {mach['python']}, cryptography {mach['cryptography']} ({mach['openssl']}), "
+        f"sqlite {mach['sqlite']}, {res['versions']}",
+        f"workdir: {mach['workdir']}, source: {mach['source']}",
+        f"peer log {par['peer_entries']:,} entries, {par['mirror_rounds']} mirroring rounds; "
+        f"big log {par['entries']:,} entries; clients {', '.join(map(str, par['clients']))}; "
+        f"{par['load_rounds']} load rounds of <= {par['load_seconds']:g} s "
+        f"(floor {par['floor_seconds']:g} s), <= {par['max_requests']:,} requests each, "
+        f"seed {par['seed']}",
+        "",
+    ]
+    body = rows(res)
+    headers = ("figure", "value", "target", "result")
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(4)]
+    lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+                 + " |")
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in body:
+        cells = [r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]),
+                 r[3].ljust(widths[3])]
+        lines.append("| " + " | ".join(cells) + " |")
+    f = res["figures"]
+    b = f["mirror_us_per_entry"]
+    rest = b["other"]
+    in_block = b["rules_tree"]
+    lines += [
+        "",
+        f"mirror, us per entry (median of rounds): total {b['total']:.1f} = download "
+        f"(GET /entries, JSON, base64) {b.get('download', 0):.1f} + mirror_block "
+        f"{b.get('mirror_block', 0):.1f} [parse + verify, 2 threads "
+        f"{b.get('parse_and_verify', 0):.1f}, rules + tree {in_block:.1f}, commit "
+        f"{b.get('commit', 0):.1f}] + checkpoint, cosign, deliver {rest:.1f}; raw verify "
+        f"{1e6 / f['ed25519_verify_per_s']:.1f}",
+        "mirror per-round ratios " + ", ".join(f"{x:.2f}" for x in f["mirror_ratio_rounds"])
+        + f"; cosignatures delivered {f['cosignatures_delivered']}",
+        f"log builds: peer {res['builds']['peer']['entries']:,} in "
+        f"{res['builds']['peer']['seconds']:.0f} s, big {res['builds']['big']['entries']:,} in "
+        f"{res['builds']['big']['seconds']:.0f} s",
+    ]
+    lines.append(f"peer server CPU during mirroring: {_num(f['peer_server_cpu_us_per_entry'], 1)} "
+                 "us/entry (GET /entries and the rest of the round)")
+    for name in ("submit", "inclusion"):
+        for lv in res[name].values():
+            for part in (name, "floor"):
+                s = lv[part]
+                what = f"{lv['clients']} clients" + (f" paced {lv['rate']:g}/s"
+                                                    if lv["rate"] else "")
+                lines.append(
+                    f"{name if part == name else '  floor'}, {what}: "
+                    f"{s['ok']:,}/{s['requests']:,} requests 200"
+                    + ("" if s["ok"] == s["requests"] else f" (statuses {s['statuses']})")
+                    + (f", transport errors {s['transport_errors']}" if s["transport_errors"]
+                       else "")
+                    + f"; server CPU {_num(s['server_cpu_ms_per_request'], 3)} ms/request "
+                    f"({_num(s['server_cpu_cores'], 2)} cores), load process "
+                    f"{_num(s['client_cpu_ms_per_request'], 3)} ms/request"
+                    + (f"; blocks of {_num(s['block_events_median'])} events, "
+                       f"{_num(s['block_ms_median'], 1)} ms each (medians)"
+                       if part == "submit" and s.get("block_events_median") is not None
+                       else "")
+                    + (f"; check: {s['check']}" if part == name else ""))
+    return "\n".join(lines)
+
+
+# --- profile mode ------------------------------------------------------------------------------
+
+
+def profile(args: argparse.Namespace, workdir: Path, now: int) -> None:
+    """cProfile of one mirroring round (this process: the mirror side; its verify threads show
+    up as lock waits) against a real peer node process."""
+    peer_home, mirror_home = workdir / "peer", workdir / "mirror"
+    setup_pair(args, peer_home, mirror_home, now)
+    with serving(peer_home):
+        reset_mirror(mirror_home)
+        sync_once(mirror_home, now)  # warm the peer's page cache
+        reset_mirror(mirror_home)
+        prof = cProfile.Profile()
+        prof.enable()
+        seconds, result = sync_once(mirror_home, now)
+        prof.disable()
+    check_sync(result, args.peer_entries)
+    n = args.peer_entries
+    print(f"mirroring round profile: {n:,} entries in {seconds:.2f} s under cProfile "
+          f"({1e6 * seconds / n:.1f} us/entry with profiler overhead)")
+    st = pstats.Stats(prof)
+    entries = []
+    for (file, line, func), (_cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        short = f"{Path(file).name}:{line}({func})" if line else func
+        entries.append((tt / n * 1e6, ct / n * 1e6, nc / n, short))
+    print(f"  {'own us/e':>9} {'cum us/e':>9} {'calls/e':>8}  function (top {args.top} by own)")
+    for tt, ct, nc, name in sorted(entries, reverse=True)[: args.top]:
+        print(f"  {tt:9.2f} {ct:9.2f} {nc:8.3f}  {name}")
+    print(f"\ntop {args.top} by cumulative time:")
+    for tt, ct, nc, name in sorted(entries, key=lambda e: -e[1])[: args.top]:
+        print(f"  {tt:9.2f} {ct:9.2f} {nc:8.3f}  {name}")
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def setup_pair(args: argparse.Namespace, peer_home: Path, mirror_home: Path, now: int
+               ) -> dict[str, Any]:
+    """Two node homes: the peer (with a log of --peer-entries) and the mirror, each trusting
+    the other (the peer keeps the mirror's cosignatures)."""
+    peer_keys = init_node(peer_home, PEER_ORIGIN)
+    mirror_keys = init_node(mirror_home, MIRROR_ORIGIN)
+    mirror_cfg = load_config(mirror_home)
+    cli("node", "peer", "add", "--home", str(mirror_home), "--origin", PEER_ORIGIN,
+        "--url", f"http://{HOST}:{load_config(peer_home).port}", "--vkey", peer_keys["log"])
+    cli("node", "peer", "add", "--home", str(peer_home), "--origin", MIRROR_ORIGIN,
+        "--url", f"http://{HOST}:{mirror_cfg.port}", "--vkey", mirror_keys["log"],
+        "--witness-vkey", mirror_keys["witness"])
+    log(f"  building the peer's log of {args.peer_entries:,} entries")
+    build = run_builder(args, peer_home, args.peer_entries, PEER_SALT, now)
+    return {"peer_keys": peer_keys, "build": build}
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    parts = []
+    for name in ("fastapi", "starlette", "uvicorn", "httpx"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except Exception:  # pragma: no cover - informational only
+            parts.append(f"{name} ?")
+    return ", ".join(parts)
+
+
+def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
+    t_run = perf()
+    machine = ledger_bench.machine_info(workdir)
+    peer_home, mirror_home, big_home = workdir / "peer", workdir / "mirror", workdir / "big"
+
+    log(f"[1/5] peer and mirror nodes; peer log of {args.peer_entries:,} entries")
+    pair = setup_pair(args, peer_home, mirror_home, now)
+    peer_vkey = pair["peer_keys"]["log"]
+    with serving(peer_home) as peer:
+        log(f"[2/5] mirroring, {args.mirror_rounds} rounds (+1 through the CLI)")
+        mirror = measure_mirror(args, mirror_home, peer, args.peer_entries, now)
+        log(f"[3/5] submissions, {args.load_rounds} rounds x clients {args.clients}")
+        submit = measure_loads(args, peer, peer_vkey, "submit")
+
+    log(f"[4/5] node with a log of {args.entries:,} entries (built in a child process)")
+    big_keys = init_node(big_home, BIG_ORIGIN)
+    big_build = run_builder(args, big_home, args.entries, BIG_SALT, now)
+    lib = library_inclusion(big_home, args.queries, args.seed)
+    log(f"[5/5] inclusion proofs, {args.load_rounds} rounds x clients {args.clients}")
+    with serving(big_home) as big:
+        inclusion = measure_loads(args, big, big_keys["log"], "inclusion", size=args.entries)
+
+    figures = {k: v for k, v in mirror.items()}
+    res: dict[str, Any] = {
+        "machine": machine,
+        "versions": versions(),
+        "params": {k: getattr(args, k) for k in
+                   ("entries", "peer_entries", "mirror_rounds", "verify_chunk", "clients",
+                    "paced_rate", "paced_clients",
+                    "load_rounds", "load_seconds", "floor_seconds", "max_requests", "warmup",
+                    "queries", "sign_procs", "seed")},
+        "figures": figures,
+        "targets": {"mirror_ratio": f">= {TARGET_MIRROR_RATIO}",
+                    "inclusion_p99_ms": f"<= {TARGET_INCLUSION_P99_MS}"},
+        "submit": submit,
+        "inclusion": inclusion,
+        "library_inclusion": lib,
+        "builds": {"peer": pair["build"], "big": big_build},
+    }
+    res["results"] = {name: v for name, _v, _t, v in rows(res) if v}
+    res["seconds"] = perf() - t_run
+    text = table(res) + f"\n(run took {res['seconds']:.0f} s)"
+    print(text)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    if args.out is not None:
+        (workdir / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+        (workdir / "results.txt").write_text(text + "\n")
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--entries", type=int, default=DEFAULT_ENTRIES,
+                   help="log size of the node serving inclusion proofs")
+    p.add_argument("--json", action="store_true", help="also print the results as JSON")
+    p.add_argument("--out", type=Path, default=None,
+                   help="keep the node homes and server logs here and write results.json "
+                        "(default: a temporary directory, deleted afterwards)")
+    p.add_argument("--peer-entries", type=int, default=DEFAULT_PEER_ENTRIES,
+                   help="entries of the peer log mirrored in each round")
+    p.add_argument("--mirror-rounds", type=int, default=5,
+                   help="timed mirroring rounds, each into an emptied mirror")
+    p.add_argument("--verify-chunk", type=int, default=5000,
+                   help="signatures verified just before and just after each mirroring round")
+    p.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32],
+                   help="concurrent clients (comma-separated levels)")
+    p.add_argument("--load-rounds", type=int, default=3,
+                   help="rounds of each load (and its floor) per client level")
+    p.add_argument("--load-seconds", type=float, default=6.0, help="time cap of one load run")
+    p.add_argument("--floor-seconds", type=float, default=3.0,
+                   help="time cap of one GET /keys floor run")
+    p.add_argument("--max-requests", type=int, default=15_000,
+                   help="count cap of one load run (submissions are signed beforehand)")
+    p.add_argument("--paced-rate", type=float, default=200.0,
+                   help="also load the proofs open-loop at this many requests/s (0: skip)")
+    p.add_argument("--paced-clients", type=int, default=8,
+                   help="connections the paced load is spread over")
+    p.add_argument("--warmup", type=int, default=200, help="untimed requests before each run")
+    p.add_argument("--queries", type=int, default=3000,
+                   help="in-process Ledger.inclusion_proof calls (baseline)")
+    p.add_argument("--sign-procs", type=int,
+                   default=max(1, min(2, (os.cpu_count() or 2) - 1)),
+                   help="signing processes feeding the log builders")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the benchmark, cProfile one mirroring round")
+    p.add_argument("--top", type=int, default=25, help="rows of the --profile listing")
+    p.add_argument("--now", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--salt", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--build-only", type=Path, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--load", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.entries < 2:
+        p.error("--entries must be at least 2")
+    if not 1 <= args.peer_entries <= MAX_MIRROR_EVENTS:
+        p.error(f"--peer-entries must be 1 to {MAX_MIRROR_EVENTS} (one mirroring round)")
+    if not args.clients or min(args.clients) < 1 or max(args.clients) > 256:
+        p.error("--clients must be 1 to 256")
+    for name in ("mirror_rounds", "load_rounds", "verify_chunk", "max_requests", "queries"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # run the finally blocks: servers stop, temp dirs go
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    now = args.now if args.now is not None else int(time.time())
+    if args.build_only is not None:  # child: build a log and nothing else
+        print(json.dumps(build_child(args.build_only, args.entries, 1000, now,
+                                     args.sign_procs, args.salt.encode())))
+        return 0
+    if args.load is not None:  # child: a load generator
+        print(json.dumps(run_load(json.loads(args.load))))
+        return 0
+
+    signal.signal(signal.SIGTERM, _terminate)
+    tmp = None
+    if args.out is None:
+        tmp = tempfile.TemporaryDirectory(prefix="provenance-bench-node-")
+        workdir = Path(tmp.name)
+    else:
+        workdir = args.out.resolve()
+        if (workdir / "peer").exists():
+            raise SystemExit(f"bench: {workdir} already holds a bench run; pick a new --out")
+        workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.profile:
+            profile(args, workdir, now)
+            return 0
+        return run(args, workdir, now)
+    finally:
+        stop_all()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
