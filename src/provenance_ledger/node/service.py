@@ -585,9 +585,11 @@ def create_app(
 
     @app.get("/proof/inclusion", summary="Inclusion proof of an entry, by index or event id",
              responses={400: _ERROR, 404: _ERROR})
-    def get_inclusion(index: OptSize = None, id: str | None = None,
-                      size: OptSize = None) -> dict[str, Any]:
-        """``size`` defaults to the latest checkpoint's."""
+    async def get_inclusion(index: OptSize = None, id: str | None = None,
+                            size: OptSize = None) -> Response:
+        """``size`` defaults to the latest checkpoint's. Served on the event loop: the work is
+        a few indexed reads (~0.1 ms at 10^6 entries) on one warm connection, cheaper than a
+        hop to a worker thread with a cold connection of its own."""
         if (index is None) == (id is None):
             raise HttpError(400, "give exactly one of index and id")
         with node.reads.snapshot() as ledger:
@@ -602,8 +604,10 @@ def create_app(
                 size = row[0]
             proof = ledger.inclusion_proof(index, size)
             leaf_id = bytes(ledger.store.nodes([(0, index)])[(0, index)]).hex()
-        return {"index": index, "size": size, "id": leaf_id,
-                "inclusion_proof": [b64encode(h) for h in proof]}
+        # Encoded here: FastAPI's validation of a returned dict costs more than the proof.
+        return Response(json.dumps({"index": index, "size": size, "id": leaf_id,
+                                    "inclusion_proof": [b64encode(h) for h in proof]}),
+                        media_type="application/json")
 
     @app.get("/proof/consistency", summary="Consistency proof between two tree sizes",
              responses={400: _ERROR})
