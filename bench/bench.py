@@ -594,6 +594,19 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def markdown_table(body: Sequence[tuple[str, str, str, str]]) -> list[str]:
+    """Rows of (figure, value, target, result) as an aligned Markdown table."""
+    headers = ("figure", "value", "target", "result")
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(4)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for r in body:
+        cells = [r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]),
+                 r[3].ljust(widths[3])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def table(res: dict[str, Any]) -> str:
     mach = res["machine"]
     par = res["params"]
@@ -611,15 +624,7 @@ def table(res: dict[str, Any]) -> str:
         "",
     ]
     body = rows(res)
-    headers = ("figure", "value", "target", "result")
-    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(4)]
-    lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-                 + " |")
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in body:
-        cells = [r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]),
-                 r[3].ljust(widths[3])]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += markdown_table(body)
     f = res["figures"]
     lines += [
         "",

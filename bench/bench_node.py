@@ -755,15 +755,7 @@ def table(res: dict[str, Any]) -> str:
         "",
     ]
     body = rows(res)
-    headers = ("figure", "value", "target", "result")
-    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(4)]
-    lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-                 + " |")
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in body:
-        cells = [r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]),
-                 r[3].ljust(widths[3])]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ledger_bench.markdown_table(body)
     f = res["figures"]
     b = f["mirror_us_per_entry"]
     rest = b["other"]
