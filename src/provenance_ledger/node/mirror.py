@@ -110,7 +110,7 @@ def _consistency(client: httpx.Client, peer: Peer, old: int, new: int) -> list[b
 
 
 def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
-              now: int) -> SyncResult:
+              now: int, max_step: int = MAX_MIRROR_EVENTS) -> SyncResult:
     """One round against one peer; never raises for the peer's faults, reports them."""
     mirror = open_mirror(home, peer)
     old = mirror.size
@@ -140,9 +140,7 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                                  f"two roots for size {cp.size}")
             raise VerificationError(
                 f"{peer.origin} serves size {cp.size}, smaller than the {old} already mirrored")
-        if cp.size - old > MAX_MIRROR_EVENTS:
-            raise LedgerError(f"{peer.origin} is {cp.size - old} entries ahead; a round "
-                              f"mirrors at most {MAX_MIRROR_EVENTS}")
+
         # (2), (3) the new checkpoint extends what is mirrored, or there is evidence.
         if old > 0:
             old_root = mirror.root(old)
@@ -154,10 +152,23 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                                        old_root, cp.root)
             except VerificationError as e:
                 return _evidence(witness, mirror, peer, note, now, str(e))
-        # (4), (5), (6) download, re-verify, store.
-        if cp.size > old:
-            leaves = _entries(client, peer, old, cp.size)
-            mirror.mirror_block(leaves, cp, note, now)
+        # (4), (5), (6) download, re-verify, store; a peer far ahead is caught up through its
+        # own intermediate checkpoints, each step a whole, signed, audited block.
+        while mirror.size < cp.size:
+            step_note, step = note, cp
+            if cp.size - mirror.size > max_step:
+                reach = mirror.size + max_step
+                no_step = LedgerError(f"{peer.origin} has no checkpoint between {mirror.size} "
+                                      f"and {reach}: cannot mirror it in steps")
+                try:
+                    step_note = _get(client, f"{peer.url}/checkpoint", at_most=reach).text
+                except LedgerError as e:
+                    raise no_step from e
+                step = verify_checkpoint_note(step_note, [peer.log_verifier])[0]
+                if not mirror.size < step.size <= cp.size:
+                    raise no_step
+            leaves = _entries(client, peer, mirror.size, step.size)
+            mirror.mirror_block(leaves, step, step_note, now)
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
         # (8) deliver: the peer keeps cosignatures from witnesses it trusts.

@@ -563,9 +563,14 @@ def create_app(
     @app.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures",
              response_class=PlainTextResponse,
              responses={200: {"description": "C2SP signed note", **_TEXT_BODY}, 404: _ERROR})
-    def get_checkpoint(size: OptSize = None) -> Response:
-        """C2SP tlog-checkpoint signed note text; ``size`` picks an earlier checkpoint."""
+    def get_checkpoint(size: OptSize = None, at_most: OptSize = None) -> Response:
+        """C2SP tlog-checkpoint signed note text; ``size`` picks an earlier checkpoint, and
+        ``at_most`` the largest one not beyond that size (mirrors catch up in steps)."""
         with node.reads.snapshot() as ledger:
+            if at_most is not None and size is None:
+                size = ledger.store.checkpoint_at_most(at_most)
+                if size is None:
+                    raise NotFoundError(f"no checkpoint of size {at_most} or less")
             _, note = node.checkpoint(ledger, size)
         return Response(note, media_type=TEXT)
 

@@ -199,6 +199,11 @@ class SqliteStore:
             "SELECT size, root, note, at FROM checkpoints WHERE size = ?", (size,)).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
+    def checkpoint_at_most(self, size: int) -> int | None:
+        """The largest checkpointed size not beyond ``size``."""
+        row = self._one("SELECT max(size) FROM checkpoints WHERE size <= ?", (size,))
+        return None if row is None or row[0] is None else int(str(row[0]))
+
     def checkpoints(self) -> Iterator[tuple[int, bytes, str, int]]:
         for row in self.conn.execute("SELECT size, root, note, at FROM checkpoints ORDER BY size"):
             yield (row[0], row[1], row[2], row[3])
