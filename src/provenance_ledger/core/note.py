@@ -37,6 +37,12 @@ MAX_KEY_NAME_BYTES = 255
 MAX_TREE_SIZE = 2**63 - 1
 
 
+_KIND = {
+    SIG_TYPE_ED25519: "a log key (type 0x01)",
+    SIG_TYPE_COSIGNATURE_V1: "a witness cosignature/v1 key (type 0x04)",
+}
+
+
 def _check_key_name(name: str) -> None:
     if (
         not name
@@ -144,7 +150,8 @@ class Verifier:
         return key_id(self.name, self.sig_type, self.public_key.raw)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Verifier:
+    def from_vkey(cls, vkey: str, sig_type: int | None = None) -> Verifier:
+        """Parse ``<name>+<hex id>+<base64>``; with ``sig_type``, require that type."""
         parts = vkey.split("+", 2)
         if len(parts) != 3 or len(parts[1]) != 8 or parts[1] != parts[1].lower():
             raise MalformedError(f"verifier key {vkey[:80]!r} is not <name>+<hex id>+<base64>")
@@ -159,6 +166,8 @@ class Verifier:
         v = cls(name, raw[0], PublicKey(raw[1:]))
         if v.key_id != want_id:
             raise MalformedError(f"verifier key id {hexid} does not match its name and key")
+        if sig_type is not None and v.sig_type != sig_type:
+            raise MalformedError(f"verifier key {vkey[:80]!r} is not {_KIND[sig_type]}")
         return v
 
     def to_vkey(self) -> str:

@@ -100,16 +100,10 @@ class _Reader:
     def read(self, words: list[str], line: str) -> None:
         kind = words[0]
         if kind == "log" and len(words) in (2, 3):
-            v = Verifier.from_vkey(words[1])
-            if v.sig_type != SIG_TYPE_ED25519:
-                raise MalformedError("a log key must be an Ed25519 note key (type 0x01)")
-            self.logs.append(v)
+            self.logs.append(Verifier.from_vkey(words[1], SIG_TYPE_ED25519))
         elif kind == "witness" and len(words) in (3, 4):
             name = self._new_name(words[1])
-            v = Verifier.from_vkey(words[2])
-            if v.sig_type != SIG_TYPE_COSIGNATURE_V1:
-                raise MalformedError("a witness key must be a cosignature/v1 key (type 0x04)")
-            self.witnesses[name] = v
+            self.witnesses[name] = Verifier.from_vkey(words[2], SIG_TYPE_COSIGNATURE_V1)
         elif kind == "group" and len(words) >= 4:
             name, k, members = self._new_name(words[1]), words[2], tuple(words[3:])
             for m in members:

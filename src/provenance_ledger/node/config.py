@@ -125,11 +125,10 @@ def check_vkey(vkey: Any, what: str, name: str | None, sig_type: int) -> Verifie
     """Parse a verifier key, requiring its signature type and (if given) its key name."""
     if not isinstance(vkey, str):
         raise MalformedError(f"{what} must be a string")
-    v = Verifier.from_vkey(vkey)
-    if v.sig_type != sig_type:
-        kind = "a log key (type 0x01)" if sig_type == SIG_TYPE_ED25519 \
-            else "a cosignature/v1 key (type 0x04)"
-        raise MalformedError(f"{what} {vkey[:80]!r} is not {kind}")
+    try:
+        v = Verifier.from_vkey(vkey, sig_type)
+    except MalformedError as e:
+        raise MalformedError(f"{what}: {e}") from e
     if name is not None and v.name != name:
         raise MalformedError(f"{what} is named {v.name!r}, expected {name!r}")
     return v
