@@ -100,6 +100,58 @@ def test_empty_ledger_audits(tmp_path: Path) -> None:
         ledger.close()
 
 
+@pytest.fixture
+def empty_first(tmp_path: Path, sign: Signer, keys: KeyFactory) -> Home:
+    """A closed ledger that signed the empty tree's checkpoint, then took one event."""
+    home = Home(tmp_path / "empty-first")
+    ledger = home.open_ledger()
+    try:
+        assert ledger.checkpoint_empty_log(NOW - 10)
+        assert not ledger.checkpoint_empty_log(NOW - 10)  # only once
+        assert ledger.latest_checkpoint()[0].size == 0
+        work = work_id_of(hashlib.sha256(b"first work").hexdigest())
+        ledger.append(sign(keys("creator"), "work.register", work,
+                           {"size": 1, "media_type": "image/png"}).leaf, NOW)
+        assert not ledger.checkpoint_empty_log(NOW)  # not empty any more
+    finally:
+        ledger.close()
+    return home
+
+
+def test_the_empty_trees_checkpoint_is_audited(empty_first: Home) -> None:
+    ledger = empty_first.open_ledger()
+    try:
+        report = audit(ledger)
+        assert (report.entries, report.checkpoints) == (1, 2)
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("sql, args", [
+    ("UPDATE checkpoints SET root = ? WHERE size = 0", (b"\x01" * 32,)),
+    ("UPDATE checkpoints SET at = ? WHERE size = 0", (NOW + 60,)),
+    ("UPDATE checkpoints SET note = replace(note, '\n0\n', '\n00\n') WHERE size = 0", ()),
+])
+def test_a_tampered_empty_trees_checkpoint_fails_the_audit(
+        empty_first: Home, sql: str, args: tuple[object, ...]) -> None:
+    tamper(empty_first, sql, *args)
+    ledger = empty_first.open_ledger()
+    try:
+        assert audit_fails_at(ledger) == 0
+    finally:
+        ledger.close()
+
+
+def test_only_the_logs_own_key_signs_the_empty_trees_checkpoint(empty_first: Home) -> None:
+    own = empty_first.open_ledger()
+    mirror = Ledger(own.store, None, own.verifier)
+    try:
+        with pytest.raises(ValueError):
+            mirror.checkpoint_empty_log(NOW)
+    finally:
+        own.close()
+
+
 def test_changed_leaf_byte(home: Home, reopen: Callable[[], Ledger]) -> None:
     leaf = one(home, "SELECT leaf FROM entries WHERE idx = 4")
     assert isinstance(leaf, bytes) and b"Panel 2" in leaf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,33 @@ def test_mirror_needs_entries_up_to_the_checkpoint(tmp_path: Path) -> None:
     cp, note = peer.latest_checkpoint()
     with pytest.raises(VerificationError, match="do not reach"):
         _mirror(tmp_path, peer).mirror_block(leaves[:5], cp, note, NOW)
+
+
+def test_paged_mirroring_equals_one_block_and_checks_every_page(tmp_path: Path) -> None:
+    """Pages verified as they arrive give the same mirror as one block; a bad signature in
+    a late page, or a download failing half-way, stores nothing."""
+    peer, leaves = _peer_with(tmp_path, 300)
+    cp, note = peer.latest_checkpoint()
+    paged = _mirror(tmp_path, peer)
+    paged.mirror_pages((leaves[i : i + 64] for i in range(0, 300, 64)), cp, note, NOW)
+    assert paged.latest_checkpoint() == (cp, note)
+    assert audit(paged).entries == 300
+
+    forged = bytearray(leaves[250])
+    at = forged.rindex(b'"sig":"') + 8
+    forged[at] = ord("A") if forged[at] != ord("A") else ord("B")  # one base64 digit
+    bad = leaves[:250] + [bytes(forged)] + leaves[251:]
+    fresh = Ledger(SqliteStore(tmp_path / "fresh.db"), None, verifier=peer.verifier)
+    with pytest.raises(VerificationError, match="entry 250"):
+        fresh.mirror_pages((bad[i : i + 64] for i in range(0, 300, 64)), cp, note, NOW)
+    assert fresh.store.size() == 0
+
+    def broken_download() -> Iterator[list[bytes]]:
+        yield leaves[:100]
+        raise VerificationError("the peer went away")
+
+    with pytest.raises(VerificationError, match="went away"):
+        fresh.mirror_pages(broken_download(), cp, note, NOW)
+    assert fresh.store.size() == 0 and fresh.store.latest_checkpoint() is None
+    fresh.mirror_pages([leaves], cp, note, NOW)  # and it still works afterwards
+    assert fresh.size == 300

@@ -20,19 +20,29 @@ from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
 from provenance_ledger.core.encoding import canonical_json
-from provenance_ledger.core.merkle import leaf_hash, verify_consistency, verify_inclusion
+from provenance_ledger.core.merkle import (
+    EMPTY_ROOT,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Verifier
 from provenance_ledger.core.policy import parse_policy
 from provenance_ledger.core.receipt import (
     Receipt,
     StateReceipt,
+    verify_checkpoint_note,
     verify_receipt,
     verify_state_receipt,
 )
-from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
 from provenance_ledger.node import init_node, node_keys
-from provenance_ledger.node.service import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
+from provenance_ledger.node.service import (
+    MAX_ENTRIES_PER_REQUEST,
+    MAX_EVENT_BYTES,
+    inclusion_query,
+)
 from provenance_ledger.node.witness import (
     MAX_ADD_CHECKPOINT_BYTES,
     Evidence,
@@ -258,6 +268,57 @@ def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None
     assert Checkpoint.from_text(SignedNote.from_text(early["checkpoint"]).text).size == 3
 
 
+def test_every_form_of_an_inclusion_request_gives_the_same_proof(
+        client: httpx.Client, filled: list[str]) -> None:
+    """Plain queries are answered ahead of FastAPI (node.service.HotReads); any other form
+    (an extra parameter, an encoded digit) goes through the FastAPI route. Both must give the
+    very same bytes, for every leaf of every tree size."""
+    for size in range(1, 14):
+        for index in range(size):
+            plain = client.get(f"/proof/inclusion?index={index}&size={size}")
+            routed = client.get(f"/proof/inclusion?size={size}&index={index}&pad=1")
+            assert plain.status_code == routed.status_code == 200
+            assert plain.content == routed.content
+            assert plain.headers["content-type"] == "application/json"
+            assert json.loads(plain.content)["id"] == filled[index]
+    by_id = client.get(f"/proof/inclusion?id={filled[4].upper()}").content
+    assert by_id == client.get(f"/proof/inclusion?id={filled[4][:10]}").content
+    assert by_id == client.get("/proof/inclusion?index=%34").content  # "%34" is "4"
+
+
+@pytest.mark.parametrize("raw, parsed", [
+    (b"index=5", (5, None, None)),
+    (b"size=9&index=5", (5, None, 9)),
+    (b"id=AB12", (None, "AB12", None)),
+    (b"", (None, None, None)),  # the handler then says "give exactly one"
+    (b"index=9223372036854775807", (2**63 - 1, None, None)),
+    (b"index=9223372036854775808", None),
+    (b"index=5&index=6", None),
+    (b"index=-1", None),
+    (b"index=%35", None),
+    (b"index=1&pad=1", None),
+    (b"index", None),
+    (b"index=", None),
+    (b"id=" + b"a" * 65, None),
+    (b"id=zz", None),
+])
+def test_only_plain_inclusion_queries_take_the_hot_path(
+        raw: bytes, parsed: tuple[int | None, str | None, int | None] | None) -> None:
+    assert inclusion_query(raw) == parsed
+
+
+def test_a_proof_right_after_a_receipt_is_against_the_new_checkpoint(
+        client: httpx.Client, sign: Signer, keys: KeyFactory) -> None:
+    key = keys("fresh")
+    for i in range(5):
+        ev = register(sign, key, f"fresh{i}")
+        receipt = _submit(client, ev.leaf).json()
+        proof = client.get("/proof/inclusion", params={"id": ev.id}).json()
+        signed = Checkpoint.from_text(SignedNote.from_text(receipt["checkpoint"]).text)
+        assert proof["size"] == signed.size == i + 1
+        assert proof["inclusion_proof"] == receipt["inclusion_proof"]
+
+
 @pytest.mark.parametrize("path, params, status, message", [
     ("/entries", {"start": 0, "end": MAX_ENTRIES_PER_REQUEST + 1}, 400, "at most"),
     ("/entries", {"start": 5, "end": 5}, 400, "above start"),
@@ -270,6 +331,11 @@ def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None
     ("/proof/inclusion", {"index": 13}, 404, "no leaf"),
     ("/proof/inclusion", {"index": 1, "size": 99}, 404, "log size 13"),
     ("/proof/inclusion", {"id": "zz"}, 400, "hex"),
+    ("/proof/inclusion", {"index": "x"}, 400, "index"),
+    ("/proof/inclusion", {"index": -1}, 400, "index"),
+    ("/proof/inclusion", {"index": ""}, 400, "index"),
+    ("/proof/inclusion", {"index": 2**70}, 400, "index"),
+    ("/proof/inclusion", {"index": 1, "size": 0}, 404, "no leaf"),
     ("/proof/consistency", {"old": 9, "new": 4}, 400, "old"),
     ("/proof/consistency", {"old": 2**70}, 400, "old"),
     ("/checkpoint", {"size": 99}, 404, "no checkpoint"),
@@ -291,9 +357,33 @@ def test_receipt_size_must_cover_the_event(client: httpx.Client, filled: list[st
     assert r.status_code == 404 and "not covered" in r.json()["error"]
 
 
-def test_empty_log_has_no_checkpoint(client: httpx.Client) -> None:
-    r = client.get("/checkpoint")
-    assert r.status_code == 404 and "empty" in r.json()["error"]
+def test_an_empty_log_serves_the_empty_trees_checkpoint(
+        node: RunningNode, node_home: Path, sign: Signer, keys: KeyFactory) -> None:
+    """A new node signs the checkpoint of size 0 (C2SP allows it), so peers can mirror and
+    witness it before its first event; a restart does not sign another one."""
+    with node.client() as client:
+        r = client.get("/checkpoint")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        cp, _, _ = verify_checkpoint_note(r.text, [_log_key(node_home)])
+        assert (cp.size, cp.root) == (0, EMPTY_ROOT)
+        ScalesCheckpoint.from_text(r.text).verify(Vkey.from_string(node_keys(node_home)["log"]))
+        assert client.get("/checkpoint", params={"size": 0}).text == r.text
+        assert client.get("/proof/consistency", params={"old": 0}).json() == {
+            "old": 0, "new": 0, "consistency_proof": []}
+        missing = client.get("/proof/inclusion", params={"index": 0})
+        assert missing.status_code == 404 and "size 0" in missing.json()["error"]
+        first = register(sign, keys("first"), "first")
+        assert _submit(client, first.leaf).status_code == 200
+        proof = client.get("/proof/consistency", params={"old": 0, "new": 1}).json()
+        assert proof["consistency_proof"] == []
+    with running(node_home) as again, again.client() as client:
+        assert client.get("/checkpoint", params={"size": 0}).text == r.text
+    ledger = Home(node_home).open_ledger()
+    try:
+        report = audit(ledger)
+    finally:
+        ledger.close()
+    assert (report.entries, report.checkpoints) == (1, 2)
 
 
 # -- witnessing over HTTP ---------------------------------------------------------------------

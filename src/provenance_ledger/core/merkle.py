@@ -123,7 +123,8 @@ def plan_nodes(plan: Plan) -> set[NodeId]:
 
 def assemble(plan: Plan, hashes: Mapping[NodeId, bytes]) -> list[bytes]:
     """Turn a plan and the fetched node hashes into the proof's hash list."""
-    return [fold([hashes[node] for node in element]) for element in plan]
+    return [hashes[element[0]] if len(element) == 1 else fold([hashes[n] for n in element])
+            for element in plan]
 
 
 def _check_hashes(proof: Sequence[bytes]) -> None:

@@ -8,8 +8,8 @@ proofs from O(log n) stored hashes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..core import merkle, rules
@@ -30,6 +30,9 @@ STATE_CACHE_WORKS = 4096
 VERIFY_THREADS = 2  # Ed25519 verification releases the GIL, so threads use both cores
 PARALLEL_VERIFY_MIN = 64  # smaller blocks are verified inline
 
+
+Checked = list[SignedEvent | LedgerError]
+"""Leaves parsed and verified, in order: each the event, or why it was refused."""
 
 @dataclass(frozen=True, slots=True)
 class Appended:
@@ -133,18 +136,51 @@ class Ledger:
         self._commit(block, frontier, overlay)
         return results
 
+    def checkpoint_empty_log(self, now: int) -> bool:
+        """Sign and store the checkpoint of the empty tree (size 0, root SHA-256 of nothing:
+        specs/checkpoints.md) if this log has no checkpoint yet, so that it can be fetched,
+        mirrored and witnessed before its first event. True when one was made."""
+        if self.signer is None:
+            raise ValueError("only the log's own key signs its checkpoints")
+        if self.store.latest_checkpoint_size() is not None or self.size != 0:
+            return False
+        cp = Checkpoint(self.origin, 0, merkle.EMPTY_ROOT)
+        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
+        self.store.commit_block(Block(checkpoint=(0, cp.root, note.to_text(), now)))
+        return True
+
     def mirror_block(self, leaves: Sequence[bytes], checkpoint: Checkpoint, note: str,
                      now: int) -> None:
         """Integrate a peer's entries up to its checkpoint, re-verifying every signature and
         rule and recomputing the root; store the peer's own signed note. All or nothing: any
         refused event or a root that differs raises, and nothing is stored."""
+        self.mirror_pages([leaves], checkpoint, note, now)
+
+    def mirror_pages(self, pages: Iterable[Sequence[bytes]], checkpoint: Checkpoint,
+                     note: str, now: int) -> None:
+        """:meth:`mirror_block` over entries that arrive in pages (e.g. downloaded while
+        this runs): each page's signatures are verified on the verify threads as soon as it
+        arrives, while the next one is fetched; then the rules, tree and root as one block."""
         if checkpoint.origin != self.origin:
             raise ValueError(f"checkpoint of {checkpoint.origin} offered to mirror {self.origin}")
+        leaves: list[bytes] = []
+        pending: list[Future[Checked]] = []
+        try:
+            for page in pages:
+                leaves.extend(page)
+                if len(leaves) > MAX_MIRROR_EVENTS:
+                    raise ValueError(f"a block holds at most {MAX_MIRROR_EVENTS} events")
+                pending.extend(self._verify_soon(page))
+            checked = [r for f in pending for r in f.result()]
+        finally:
+            for f in pending:
+                f.cancel()  # after a failed download: drop the verifications not started
         if checkpoint.size != self.size + len(leaves):
             raise VerificationError(
                 f"{len(leaves)} entries after size {self.size} do not reach checkpoint size "
                 f"{checkpoint.size}")
-        results, block, frontier, overlay = self._validate(leaves, None, MAX_MIRROR_EVENTS)
+        results, block, frontier, overlay = self._validate(leaves, None, MAX_MIRROR_EVENTS,
+                                                           checked)
         for index, r in enumerate(results, self.size):
             if isinstance(r, LedgerError):
                 raise VerificationError(f"{self.origin} entry {index}: {r}") from r
@@ -156,10 +192,12 @@ class Ledger:
         self._commit(block, frontier, overlay)
 
     def _validate(
-        self, leaves: Sequence[bytes], now: int | None, limit: int = MAX_BLOCK_EVENTS
+        self, leaves: Sequence[bytes], now: int | None, limit: int = MAX_BLOCK_EVENTS,
+        checked: Checked | None = None,
     ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
         """Parse, verify, admit (when ``now`` is given) and apply the rules to a batch, and
-        integrate the accepted events into a copy of the tree."""
+        integrate the accepted events into a copy of the tree. ``checked``: the leaves
+        already parsed and verified by :meth:`_verify_soon`, in order."""
         if len(leaves) > limit:
             raise ValueError(f"a block holds at most {limit} events")
         if self.store.size() != self._frontier.size:
@@ -168,7 +206,8 @@ class Ledger:
         overlay: dict[str, rules.WorkState] = {}
         block = Block()
         frontier = self._frontier.copy()  # the committed tree stays as is if the block fails
-        checked = self._parse_and_verify(leaves)
+        if checked is None:
+            checked = self._parse_and_verify(leaves)
         # One query tells which works exist; new works need no replay.
         present = self.store.works_present(
             {ev.event.work for ev in checked if isinstance(ev, SignedEvent)})
@@ -201,28 +240,21 @@ class Ledger:
         for st in overlay.values():
             self._remember(st)
 
-    def _parse_and_verify(self, leaves: Sequence[bytes]) -> list[SignedEvent | LedgerError]:
+    def _parse_and_verify(self, leaves: Sequence[bytes]) -> Checked:
         """Parse every leaf, then check the signatures, in parallel for large blocks."""
-
-        def check_all(part: Sequence[bytes]) -> list[SignedEvent | LedgerError]:
-            out: list[SignedEvent | LedgerError] = []
-            for leaf in part:
-                try:
-                    out.append(parse_leaf(leaf))
-                except LedgerError as e:
-                    out.append(e)
-            return out
-
         if len(leaves) < PARALLEL_VERIFY_MIN:
-            return check_all(leaves)
+            return _check_all(leaves)
+        return [r for f in self._verify_soon(leaves) for r in f.result()]
+
+    def _verify_soon(self, leaves: Sequence[bytes]) -> list[Future[Checked]]:
+        """Start parsing and verifying ``leaves`` on the verify threads, one share each: one
+        thread's parsing (which holds the GIL) overlaps the other's verification (which
+        releases it). A future per event would cost more than a verification saves."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
-        # One task per thread, each parsing and verifying its share: one thread's parsing
-        # (which holds the GIL) overlaps the other's verification (which releases it). A future
-        # per event would cost more than a verification saves.
-        step = -(-len(leaves) // VERIFY_THREADS)
-        chunks = [leaves[i : i + step] for i in range(0, len(leaves), step)]
-        return [r for part in self._pool.map(check_all, chunks) for r in part]
+        step = max(1, -(-len(leaves) // VERIFY_THREADS))
+        return [self._pool.submit(_check_all, leaves[i : i + step])
+                for i in range(0, len(leaves), step)]
 
     def append(self, leaf: bytes, now: int) -> Appended:
         """Append one event in a block of its own; raise if it is refused."""
@@ -258,10 +290,14 @@ class Ledger:
         return merkle.fold([hashes[n] for n in plan])
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self.inclusion_proof_with_leaf(index, size)[0]
+
+    def inclusion_proof_with_leaf(self, index: int, size: int) -> tuple[list[bytes], bytes]:
+        """The inclusion proof of leaf ``index`` in the tree of ``size``, and that leaf's
+        hash (the event id), in one batched read."""
         if not 0 <= index < size <= self.size:
             raise NotFoundError(f"no leaf {index} in a tree of size {size} (log size {self.size})")
-        plan = merkle.inclusion_plan(index, size)
-        return merkle.assemble(plan, self.store.nodes(merkle.plan_nodes(plan)))
+        return inclusion_proof_with_leaf(self.store, index, size)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         if not 0 <= old <= new <= self.size:
@@ -332,3 +368,25 @@ class Ledger:
         if len(matches) > 1:
             raise MalformedError(f"work prefix {text} is ambiguous: give more digits")
         return matches[0]
+
+
+def inclusion_proof_with_leaf(store: Store, index: int, size: int) -> tuple[list[bytes], bytes]:
+    """The inclusion proof of leaf ``index`` in the tree of ``size`` (specs/merkle.md), and
+    the leaf's hash, in one batched read of ``store``. The caller has checked that
+    ``index < size`` and that the store holds the tree of ``size``: since stored hashes never
+    change, no read transaction is needed."""
+    plan = merkle.inclusion_plan(index, size)
+    leaf = (0, index)
+    hashes = store.nodes(merkle.plan_nodes(plan) | {leaf})
+    return merkle.assemble(plan, hashes), hashes[leaf]
+
+
+def _check_all(part: Sequence[bytes]) -> Checked:
+    """Each leaf parsed strictly with its signature verified, or the reason it is not."""
+    out: list[SignedEvent | LedgerError] = []
+    for leaf in part:
+        try:
+            out.append(parse_leaf(leaf))
+        except LedgerError as e:
+            out.append(e)
+    return out

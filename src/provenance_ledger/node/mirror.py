@@ -3,9 +3,10 @@
 For each peer: (1) fetch its checkpoint and verify the log signature; (2) compare it with the
 mirror: the same size with another root is a split view, handed to the witness as evidence;
 (3) check the peer's consistency proof from the mirror's size, and when it fails hand both
-checkpoints to the witness, which records conclusive evidence; (4) download the new entries;
-(5) re-verify every signature and rule against this node's own replay of the peer's log and
-recompute the root (:meth:`Ledger.mirror_block`); only then (6) store the mirror, (7) cosign
+checkpoints to the witness, which records conclusive evidence; (4) download the new entries
+while (5) re-verifying every signature (each page on the verify threads as the next one
+downloads), then every rule against this node's own replay of the peer's log, and recompute
+the root (:meth:`Ledger.mirror_pages`); only then (6) store the mirror, (7) cosign
 with this node's witness (timestamped cosignature/v1) and (8) deliver the cosignature to the
 peer through its ``add-checkpoint``. A faulty origin is not mirrored again.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,20 +87,28 @@ def _get(client: httpx.Client, url: str, **params: int) -> httpx.Response:
     return r
 
 
-def _entries(client: httpx.Client, peer: Peer, start: int, end: int) -> list[bytes]:
-    leaves: list[bytes] = []
-    while start + len(leaves) < end:
-        lo = start + len(leaves)
-        hi = min(end, lo + ENTRIES_PER_REQUEST)
-        data = _get(client, f"{peer.url}/entries", start=lo, end=hi).json()
-        page = data.get("entries") if isinstance(data, dict) else None
-        if not isinstance(page, list) or not page:
-            raise MalformedError(f"{peer.origin} sent no entries for [{lo}, {hi})")
-        for n, item in enumerate(page, lo):
-            if not isinstance(item, dict) or item.get("index") != n:
-                raise MalformedError(f"{peer.origin} sent entries out of order at {n}")
-            leaves.append(b64decode(str(item.get("leaf")), f"{peer.origin} entry {n}"))
-    return leaves[: end - start]
+def _page(client: httpx.Client, peer: Peer, lo: int, hi: int) -> list[bytes]:
+    """One ``GET /entries`` of ``[lo, hi)``: the leaves from ``lo`` on, at least one and at
+    most ``hi - lo``, in order."""
+    data = _get(client, f"{peer.url}/entries", start=lo, end=hi).json()
+    page = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(page, list) or not page:
+        raise MalformedError(f"{peer.origin} sent no entries for [{lo}, {hi})")
+    leaves = []
+    for n, item in enumerate(page[: hi - lo], lo):
+        if not isinstance(item, dict) or item.get("index") != n:
+            raise MalformedError(f"{peer.origin} sent entries out of order at {n}")
+        leaves.append(b64decode(str(item.get("leaf")), f"{peer.origin} entry {n}"))
+    return leaves
+
+
+def _pages(client: httpx.Client, peer: Peer, start: int, end: int) -> Iterator[list[bytes]]:
+    """The leaves ``[start, end)``, a page at a time (fetched when the consumer asks)."""
+    n = start
+    while n < end:
+        page = _page(client, peer, n, min(end, n + ENTRIES_PER_REQUEST))
+        n += len(page)
+        yield page
 
 
 def _consistency(client: httpx.Client, peer: Peer, old: int, new: int) -> list[bytes]:
@@ -167,8 +177,9 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                 step = verify_checkpoint_note(step_note, [peer.log_verifier])[0]
                 if not mirror.size < step.size <= cp.size:
                     raise no_step
-            leaves = _entries(client, peer, mirror.size, step.size)
-            mirror.mirror_block(leaves, step, step_note, now)
+            # Each page is verified on the mirror's verify threads while the next downloads.
+            mirror.mirror_pages(_pages(client, peer, mirror.size, step.size), step, step_note,
+                                now)
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
         # (8) deliver: the peer keeps cosignatures from witnesses it trusts.

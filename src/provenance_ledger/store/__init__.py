@@ -5,6 +5,7 @@ the rules, and checks nothing but its own consistency.
 """
 
 from .base import Block, EntryRow, Store
+from .cache import NodeCache
 from .sqlite import SqliteStore
 
-__all__ = ["Block", "EntryRow", "SqliteStore", "Store"]
+__all__ = ["Block", "EntryRow", "NodeCache", "SqliteStore", "Store"]

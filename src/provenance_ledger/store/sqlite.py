@@ -19,28 +19,32 @@ import sqlite_utils
 from ..core.merkle import NodeId
 from ..errors import StorageError
 from .base import Block, EntryRow
+from .cache import LEVEL_SHIFT, NodeCache
 
 SCHEMA_VERSION = "2"
-_LEVEL_SHIFT = 56  # node key = level << 56 | index; a tree never has 2^56 leaves
 _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 
 
 def node_key(node: NodeId) -> int:
     level, index = node
-    return (level << _LEVEL_SHIFT) | index
+    return (level << LEVEL_SHIFT) | index
 
 
 class SqliteStore:
     """The embedded default store: one SQLite file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, node_cache: NodeCache | None = None) -> None:
+        """``node_cache``: upper tree nodes kept in memory, for a read-heavy store (a node's
+        readers share one)."""
+        self._node_cache = node_cache
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self.conn.execute("PRAGMA mmap_size=2147418112")
             self.db = sqlite_utils.Database(self.conn)
             self._create()
         except sqlite3.DatabaseError as e:
@@ -88,23 +92,44 @@ class SqliteStore:
         return 0 if row is None or row[0] is None else int(str(row[0])) + 1
 
     def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-        """Hashes of the given complete subtrees; level 0 comes from the entries table."""
+        """Hashes of the given complete subtrees; level 0 comes from the entries table.
+        With a node cache, the cached ones are not read again."""
         ids = list(ids)
-        leaves = [i for lvl, i in ids if lvl == 0]
-        inner = {node_key(n): n for n in ids if n[0] > 0}
+        cache = self._node_cache
+        if cache is None:
+            return self._read_nodes(ids)
         out: dict[NodeId, bytes] = {}
-        for chunk in _chunks(leaves):
-            # Only "?" placeholders are formatted in; the values are bound parameters.
-            q = f"SELECT idx, id FROM entries WHERE idx IN ({','.join('?' * len(chunk))})"  # noqa: S608
-            for idx, h in self.conn.execute(q, chunk):
-                out[(0, idx)] = h
-        keys = list(inner)
-        for chunk in _chunks(keys):
-            q = f"SELECT key, hash FROM nodes WHERE key IN ({','.join('?' * len(chunk))})"  # noqa: S608
-            for key, h in self.conn.execute(q, chunk):
-                out[inner[key]] = h
-        if len(out) != len(ids):
-            missing = sorted(set(ids) - out.keys())[0]
+        missing: list[NodeId] = []
+        cached = cache.hashes
+        for n in ids:
+            h = cached.get((n[0] << LEVEL_SHIFT) | n[1])
+            if h is None:
+                missing.append(n)
+            else:
+                out[n] = h
+        if missing:
+            found = self._read_nodes(missing)
+            cache.put({node_key(n): h for n, h in found.items()})
+            out.update(found)
+        return out
+
+    def _read_nodes(self, ids: list[NodeId]) -> dict[NodeId, bytes]:
+        """One query per chunk of ids: leaves (level 0, from the entries table) and inner
+        nodes (the nodes table, whose keys start at ``1 << 56``) told apart by the key."""
+        keys = {(n[1] if n[0] == 0 else node_key(n)): n for n in ids}
+        out: dict[NodeId, bytes] = {}
+        for chunk in _chunks(sorted(keys)):
+            leaves = sum(1 for k in chunk if k < 1 << LEVEL_SHIFT)  # sorted: leaves first
+            parts = []
+            if leaves:
+                parts.append(f"SELECT idx, id FROM entries WHERE idx IN ({_marks(leaves)})")  # noqa: S608
+            if len(chunk) > leaves:
+                inner = _marks(len(chunk) - leaves)
+                parts.append(f"SELECT key, hash FROM nodes WHERE key IN ({inner})")  # noqa: S608
+            for key, h in self.conn.execute(" UNION ALL ".join(parts), chunk):
+                out[keys[key]] = h
+        if len(out) != len(keys):
+            missing = sorted(keys.values() - out.keys())[0]
             raise StorageError(f"tree node {missing} is missing from the database")
         return out
 
@@ -113,9 +138,9 @@ class SqliteStore:
         return 0 if row is None else int(str(row[0]))
 
     def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]:
-        mask = (1 << _LEVEL_SHIFT) - 1
+        mask = (1 << LEVEL_SHIFT) - 1
         for key, h in self.conn.execute("SELECT key, hash FROM nodes ORDER BY key"):
-            yield (key >> _LEVEL_SHIFT, key & mask), h
+            yield (key >> LEVEL_SHIFT, key & mask), h
 
     def commit_block(self, block: Block) -> None:
         """Write a whole block in one transaction, or nothing."""
@@ -194,6 +219,10 @@ class SqliteStore:
             "SELECT size, root, note, at FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
+    def latest_checkpoint_size(self) -> int | None:
+        row = self._one("SELECT max(size) FROM checkpoints")
+        return None if row is None or row[0] is None else int(str(row[0]))
+
     def checkpoint(self, size: int) -> tuple[int, bytes, str, int] | None:
         row = self.conn.execute(
             "SELECT size, root, note, at FROM checkpoints WHERE size = ?", (size,)).fetchone()
@@ -210,6 +239,11 @@ class SqliteStore:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _marks(n: int) -> str:
+    """``n`` placeholders: only "?" is ever formatted into a query; values are bound."""
+    return ",".join("?" * n)
 
 
 def _chunks(items: list[int]) -> Iterator[list[int]]:
