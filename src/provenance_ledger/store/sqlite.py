@@ -23,6 +23,7 @@ from .cache import LEVEL_SHIFT, NodeCache
 
 SCHEMA_VERSION = "2"
 _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
+_MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 
 
@@ -44,7 +45,7 @@ class SqliteStore:
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self.conn.execute("PRAGMA mmap_size=2147418112")
+            self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             self.db = sqlite_utils.Database(self.conn)
             self._create()
         except sqlite3.DatabaseError as e:
