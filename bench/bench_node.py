@@ -94,6 +94,7 @@ TARGET_INCLUSION_P99_MS = 10.0
 STARTUP_TIMEOUT_S = 60.0  # a server must answer within this
 STOP_TIMEOUT_S = 40.0  # SIGTERM, then SIGKILL after this (the node's grace period is 30 s)
 LOAD_TIMEOUT_S = 300.0  # a load process is killed after this
+DRAIN_S = 10.0  # after a load's deadline, replies in flight get this long to arrive
 BUILD_TIMEOUT_S = 3600.0
 
 perf = time.perf_counter
@@ -351,11 +352,15 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
 
     def run(items: list[bytes], seconds: float, out: list[tuple[int, int]]
             ) -> tuple[float, float, float | None]:
-        """Returns the wall time, the CPU seconds of this process and of the server."""
+        """Send until ``seconds`` pass (closed loop) or every request due by then is sent
+        (open loop), and count every reply to a request sent or due before that, however
+        late: the slowest replies are the ones a cut-off would drop. Returns the wall time
+        to the last reply, the CPU seconds of this process and of the server."""
         server0 = server_cpu(spec.get("server_pid"))
         cpu0 = time.process_time()
         t0 = perf()
         deadline = t0 + seconds
+        last = len(items) if not rate else min(len(items), math.floor(seconds * rate) + 1)
         nxt = 0
         idle = deque(conns)  # first in, first out: every connection stays in use
 
@@ -364,33 +369,42 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
             c.busy = True
             c.sock.sendall(items[k])  # small requests: the socket buffer takes them whole
 
+        def lost(c: _Conn, error: str) -> None:
+            """The connection closed: a request in flight on it is an error; reconnect."""
+            if c.busy:
+                transport_errors.append(error)
+            else:
+                idle.remove(c)  # closed while idle (keep-alive timeout): nothing lost
+            sel.unregister(c.sock)
+            c.reopen(port)
+            sel.register(c.sock, selectors.EVENT_READ, c)
+            idle.append(c)
+
         while True:
             now = perf()
-            if now > deadline or (nxt >= len(items) and len(idle) == len(conns)):
+            if now > deadline and not rate:
+                last = min(last, nxt)  # closed loop: nothing new after the deadline
+            if nxt >= last and len(idle) == len(conns):
                 break
-            while idle and nxt < len(items) and (not rate or t0 + nxt / rate <= now):
+            if now > deadline + DRAIN_S:  # replies that never came
+                transport_errors.extend(["no reply within the drain time"]
+                                        * (len(conns) - len(idle)))
+                break
+            while idle and nxt < last and (not rate or t0 + nxt / rate <= now):
                 send(idle.popleft(), nxt)
                 nxt += 1
             wait = 0.5
-            if rate and idle and nxt < len(items):
+            if rate and idle and nxt < last:
                 wait = max(0.0, t0 + nxt / rate - perf())
-            for key, _ in sel.select(min(wait, max(0.0, deadline - perf()))):
+            for key, _ in sel.select(wait):
                 c = key.data
                 try:
                     data = c.sock.recv(1 << 16)
                 except OSError as e:
-                    data, error = b"", f"{type(e).__name__}: {e}"
-                else:
-                    error = "the server closed the connection"
-                if not data:  # reconnect; a reply lost on the way is an error
-                    if c.busy:
-                        transport_errors.append(error)
-                    else:
-                        idle.remove(c)  # closed while idle (keep-alive timeout): no loss
-                    sel.unregister(c.sock)
-                    c.reopen(port)
-                    sel.register(c.sock, selectors.EVENT_READ, c)
-                    idle.append(c)
+                    lost(c, f"{type(e).__name__}: {e}")
+                    continue
+                if not data:
+                    lost(c, "the server closed the connection")
                     continue
                 c.buf += data
                 got = _response(c.buf)
@@ -406,14 +420,6 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
                 c.busy = False
                 idle.append(c)
         wall = perf() - t0
-        for c in conns:  # a reply still in flight at the deadline: drain it, uncounted
-            while c.busy:
-                c.sock.setblocking(True)
-                c.buf += c.sock.recv(1 << 16)
-                got = _response(c.buf)
-                if got is not None:
-                    c.buf, c.busy = c.buf[got[2]:], False
-                    c.sock.setblocking(False)
         server1 = server_cpu(spec.get("server_pid"))
         server = None if server0 is None or server1 is None else server1 - server0
         return wall, time.process_time() - cpu0, server

@@ -41,6 +41,7 @@ from provenance_ledger.node import init_node, node_keys
 from provenance_ledger.node.service import (
     MAX_ENTRIES_PER_REQUEST,
     MAX_EVENT_BYTES,
+    HotReads,
     inclusion_query,
 )
 from provenance_ledger.node.witness import (
@@ -284,6 +285,23 @@ def test_every_form_of_an_inclusion_request_gives_the_same_proof(
     by_id = client.get(f"/proof/inclusion?id={filled[4].upper()}").content
     assert by_id == client.get(f"/proof/inclusion?id={filled[4][:10]}").content
     assert by_id == client.get("/proof/inclusion?index=%34").content  # "%34" is "4"
+
+
+def test_a_block_committed_but_not_yet_published_is_served(
+        node: RunningNode, client: httpx.Client, filled: list[str]) -> None:
+    """Between a block's commit and the sequencer publishing its size, a proof of that
+    block (asked for at the size GET /checkpoint already serves) is found all the same."""
+    hot = node.server.config.app.app  # AccessLog -> HotReads
+    assert isinstance(hot, HotReads)
+    sequencer = hot.node.sequencer
+    sequencer.checkpoint_size = 10  # as if blocks 11..13 had just committed
+    try:
+        assert client.get("/proof/inclusion", params={"index": 12, "size": 13}).status_code == 200
+        latest = client.get("/proof/inclusion", params={"id": filled[12]}).json()
+        assert (latest["index"], latest["size"]) == (12, 13)
+        assert client.get("/proof/inclusion", params={"index": 13}).status_code == 404
+    finally:
+        sequencer.checkpoint_size = 13
 
 
 @pytest.mark.parametrize("raw, parsed", [

@@ -399,8 +399,8 @@ class Sequencer:
         accepted = [r for r in results if isinstance(r, Appended)]
         out: list[dict[str, Any] | LedgerError] = []
         if accepted:
+            self.checkpoint_size = self._ledger.size  # committed, with its checkpoint
             cp, note = self._ledger.latest_checkpoint()
-            self.checkpoint_size = cp.size
         for r in results:
             if isinstance(r, LedgerError):
                 out.append(r)
@@ -519,6 +519,10 @@ class Node:
             index = ledger.entry_by_id(ledger.resolve_event(event_id)).index
         assert index is not None
         latest = self.sequencer.checkpoint_size
+        if (size is not None and size > latest) or (size is None and index >= latest):
+            # A block may have committed a moment ago, before the sequencer published its
+            # size: ask the database, which holds only committed checkpoints.
+            latest = max(latest, store.latest_checkpoint_size() or 0)
         if size is None:
             size = latest
         if not 0 <= index < size <= latest:
