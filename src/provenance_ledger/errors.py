@@ -7,6 +7,8 @@ and prints its message as one line.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LedgerError(Exception):
     """Base of every error that provenance-ledger reports to a user."""
@@ -34,7 +36,13 @@ class ConflictError(RuleError):
 
 
 class NotFoundError(LedgerError):
-    """A work, event, entry or key that the ledger does not hold."""
+    """A work, event, entry or key that the ledger does not hold. For a work that a node's own
+    log lacks, ``elsewhere`` lists its registrations on the logs the node mirrors
+    (specs/node.md section 6)."""
+
+    def __init__(self, message: str, elsewhere: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.elsewhere = elsewhere or []
 
 
 class StorageError(LedgerError):

@@ -10,7 +10,10 @@ submit signed events over HTTP to two of the nodes. The tests then check, in mod
    and fails when the policy asks for a third, unknown witness;
 3. SIGKILL of a ``node serve`` with submissions in flight, and of a ``node sync`` in the middle
    of mirroring thousands of entries, loses no acknowledged event and leaves no partial state;
-4. a node made to fork (tests/node/forktool.py signs a conflicting checkpoint with its log
+4. the same content registered on two logs by different keys is reported as disputed, with
+   each registration and its earliest cosigned time, and a node asked about a work that only
+   a mirrored log holds names that log;
+5. a node made to fork (tests/node/forktool.py signs a conflicting checkpoint with its log
    key) is caught by each peer, the evidence verifies, ``provenance verify --evidence``
    refuses its receipts, and its mirroring stops. This poisons the network, so it runs last,
    followed by a fork at an earlier size, which is evidence too.
@@ -317,7 +320,65 @@ def test_sigkill_mid_submission_and_mid_mirroring_loses_nothing(network: Network
         assert_cosigned_by_others(net, node)
 
 
-# -- 4. fork detection -----------------------------------------------------------------------
+# -- 4. cross-log conflicts -------------------------------------------------------------------
+
+
+def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
+        network: Network, tmp_path: Path) -> None:
+    net = network
+    a, b, c = net.nodes
+    page = tmp_path / "page-012.png"
+    page.write_bytes(b"the same page, claimed by two keys")
+    only_b = tmp_path / "page-013.png"
+    only_b.write_bytes(b"a page registered on b alone")
+    a.cli("key", "new", "owner")
+    a.cli("key", "new", "rival")
+    owner = a.cli("key", "show", "owner", "--json").json()["public_key"]
+    rival = a.cli("key", "show", "rival", "--json").json()["public_key"]
+    a.cli("anchor", page, "--node", a.url, "--key", "owner")
+    a.cli("anchor", page, "--node", b.url, "--key", "rival")
+    a.cli("anchor", only_b, "--node", b.url, "--key", "rival")
+    for name, (_, results) in net.sync_round().items():
+        assert {r["status"] for r in results.values()} <= OK_STATUSES, (name, results)
+
+    # Each node that sees both registrations (its own log or its mirrors) reports a dispute,
+    # naming each registration with the earliest time a witness vouches for it.
+    for node in net.nodes:
+        doc = node.cli("status", page, "--node", node.url, "--json", ok=(0, 2))
+        if node is c:  # on neither's own log: the node says where the work is registered
+            assert doc.code == 2 and a.origin in doc.err and b.origin in doc.err, doc
+            continue
+        got = doc.json()
+        assert got["disputed"] is True
+        regs = got["registrations"]
+        assert {(r["origin"], r["registrant"]) for r in regs} == {(a.origin, owner),
+                                                                  (b.origin, rival)}
+        times = [r["cosigned_at"] for r in regs]
+        assert None not in times and times == sorted(times), regs
+        text = node.cli("status", page, "--node", node.url).out
+        assert text.startswith("DISPUTED")
+        assert a.origin in text and b.origin in text
+
+    # A node asked about a work that only a mirrored log holds names that log; the answer
+    # to "may" stays no (opt-in), with the registration to ask about.
+    refused = a.cli("status", only_b, "--node", a.url, ok=(2,))
+    assert b.origin in refused.err and rival in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
+    decision = a.cli("may", owner, "ai_training", only_b, "--node", a.url, "--json",
+                     ok=(1,)).json()
+    assert decision["allowed"] is False
+    assert [(r["origin"], r["registrant"]) for r in decision["elsewhere"]] == [
+        (b.origin, rival)]
+    on_c = c.cli("may", owner, "ai_training", page, "--node", c.url, "--json", ok=(1,)).json()
+    assert {r["origin"] for r in on_c["elsewhere"]} == {a.origin, b.origin}
+    unknown = tmp_path / "nowhere.png"
+    unknown.write_bytes(b"registered on no log")
+    none = a.cli("may", owner, "ai_training", unknown, "--node", a.url, "--json",
+                 ok=(1,)).json()
+    assert none["elsewhere"] == []
+
+
+# -- 5. fork detection -----------------------------------------------------------------------
 
 
 def test_forked_node_is_detected_by_each_peer_and_stops_being_mirrored(

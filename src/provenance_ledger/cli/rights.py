@@ -235,9 +235,9 @@ def status(
     """
     s = Session.from_ctx(ctx).use_node(node)
     w = s.resolve_work(work)
-    state = s.state(w)
+    state, missing = s.find_state(w)
     if state is None:
-        raise NotFoundError(f"no work {w} on this ledger")
+        raise missing or NotFoundError(f"no work {w} on this ledger")
     now = s.now()
     history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
@@ -299,12 +299,16 @@ def may(
     check_purpose(purpose, "PURPOSE")
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
-    d = decide(s.state(w), k, purpose, when)
+    state, missing = s.find_state(w)
+    d = decide(state, k, purpose, when)
+    elsewhere = missing.elsewhere if missing is not None else []
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
-                   **d.to_json()})
+                   **d.to_json(), "elsewhere": elsewhere})
     else:
         typer.echo(("allowed: " if d.allowed else "not allowed: ") + d.reason)
+        if elsewhere:
+            typer.echo(f"  {s.node_url}: {missing}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
         for c in d.conditions:

@@ -130,6 +130,17 @@ class Session:
             return self.client.state(work)
         return self.ledger.state(work)
 
+    def find_state(self, work: str) -> tuple[WorkState | None, NotFoundError | None]:
+        """The work's state; or None and, through a node, the node's not-found answer, which
+        names the work's registrations on the logs that node mirrors (specs/node.md
+        section 6)."""
+        if self.node_url is None:
+            return self.ledger.state(work), None
+        try:
+            return self.client.verified_state(work)[0], None
+        except NotFoundError as e:
+            return None, e
+
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
         if self.node_url is not None:
             return self.client.verified_state(work)[1]

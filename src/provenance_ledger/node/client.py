@@ -28,6 +28,7 @@ from ..core.rules import WorkState
 from ..errors import ConflictError, LedgerError, MalformedError, NotFoundError, RuleError
 
 HTTP_TIMEOUT = 30.0  # seconds; a submission waits for its block to be integrated
+MAX_ELSEWHERE = 64  # registrations on other logs kept from a node's 404
 MAX_RESPONSE_BYTES = 16 << 20  # largest answer read (a state receipt), bytes
 
 
@@ -61,7 +62,7 @@ class NodeClient:
         message = body.get("error") if isinstance(body, dict) else None
         message = message or r.text[:200].strip() or f"HTTP {r.status_code}"
         if r.status_code == 404:
-            raise NotFoundError(message)
+            raise NotFoundError(message, elsewhere=_elsewhere(body))
         if r.status_code == 409:
             raise ConflictError(message, head=body.get("head"))
         if r.status_code == 422:
@@ -152,3 +153,15 @@ class NodeClient:
         verified = verify_receipt(receipt, [self.verifier])
         check_decoded_event(data, verified.event)
         return verified
+
+
+def _elsewhere(body: Any) -> list[dict[str, Any]]:
+    """The registrations on other logs that a node names in a 404 (specs/node.md section 6),
+    kept only in the documented shape: they come from the node and are shown, not trusted."""
+    items = body.get("elsewhere") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    keep = ("origin", "registrant", "id", "cosigned_at")
+    return [{k: r.get(k) for k in keep if isinstance(r.get(k), str)}
+            | {"faulty": r.get("faulty") is True}
+            for r in items[:MAX_ELSEWHERE] if isinstance(r, dict)]

@@ -13,8 +13,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from ..core.events import parse_leaf
+from ..core.events import WORK_ID_PREFIX, parse_leaf
 from ..core.timefmt import format_time
+from ..errors import NotFoundError
 from ..ledger import Ledger
 from .config import NodeConfig
 from .mirror import mirror_path, open_mirror
@@ -77,6 +78,33 @@ def registrations(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
             mirror.close()
     found.sort(key=lambda r: (r["cosigned_at"] is None, r["cosigned_at"] or ""))
     return {"disputed": len({r["registrant"] for r in found}) > 1, "registrations": found}
+
+
+def resolve_here(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
+                 work: str) -> str:
+    """``own.resolve_work(work)``; for a full work id that the own log lacks but a mirrored
+    log holds, the :class:`NotFoundError` names those registrations (``elsewhere``), so
+    that a client asking this node learns where the work is registered."""
+    try:
+        return own.resolve_work(work)
+    except NotFoundError as e:
+        if not (work.startswith(WORK_ID_PREFIX) and len(work) == len(WORK_ID_PREFIX) + 64):
+            raise
+        found = registrations(home, config, own, witness, work.lower())["registrations"]
+        if not found:
+            raise
+        raise NotFoundError(f"no work {work} on this ledger; {describe_elsewhere(found)}",
+                            elsewhere=found) from e
+
+
+def describe_elsewhere(found: list[dict[str, Any]]) -> str:
+    """One line naming registrations on other logs (``registrations`` entries)."""
+    where = "; ".join(
+        f"{r.get('origin')} by {r.get('registrant')}"
+        + (f" (cosigned {r['cosigned_at']})" if r.get("cosigned_at") else "")
+        + (" (log marked faulty)" if r.get("faulty") else "")
+        for r in found)
+    return f"registered on the mirrored log {where}: ask that log"
 
 
 def _fmt(t: int | None) -> str | None:

@@ -69,7 +69,7 @@ from ..errors import (
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Home, Ledger, inclusion_proof_with_leaf
 from ..store import NodeCache, SqliteStore
 from .config import NodeConfig, load_config, log_signer, open_node_ledger, parse_listen
-from .disputes import registrations
+from .disputes import registrations, resolve_here
 from .witness import (
     MAX_ADD_CHECKPOINT_BYTES,
     SIZE_CONTENT_TYPE,
@@ -599,6 +599,8 @@ def create_app(
             return error_response(500, "internal storage error")
         if isinstance(exc, ConflictError):
             return error_response(status, str(exc), head=exc.head)
+        if isinstance(exc, NotFoundError) and exc.elsewhere:
+            return error_response(status, str(exc), elsewhere=exc.elsewhere)
         return error_response(status, str(exc))
 
     @app.exception_handler(sqlite3.Error)
@@ -721,7 +723,7 @@ def create_app(
     def get_work(work: str) -> dict[str, Any]:
         """``work`` is ``sha256:<hex>`` or a unique prefix of one."""
         with node.reads.snapshot() as ledger:
-            work_id = ledger.resolve_work(work)
+            work_id = resolve_here(node.home, config, ledger, node.witness, work)
             state = ledger.state(work_id)
             history = ledger.history(work_id)
         if state is None:  # pragma: no cover - resolve_work found entries
@@ -737,7 +739,7 @@ def create_app(
              responses={404: _ERROR})
     def get_state_receipt(work: str) -> dict[str, Any]:
         with node.reads.snapshot() as ledger:
-            work_id = ledger.resolve_work(work)
+            work_id = resolve_here(node.home, config, ledger, node.witness, work)
             receipt = ledger.state_receipt(work_id)
             row = ledger.store.latest_checkpoint()
             state = ledger.state(work_id)
