@@ -70,9 +70,9 @@ def run(
     return result
 
 
-def run_json(*args: str | Path, home: Path) -> Any:
+def run_json(*args: str | Path, home: Path, env: Mapping[str, str] | None = None) -> Any:
     """Run a command that must succeed and print JSON; return the parsed JSON."""
-    return json.loads(run(*args, home=home).out)
+    return json.loads(run(*args, home=home, env=env).out)
 
 
 def public_key(name: str, home: Path) -> str:

@@ -4,6 +4,11 @@ and state receipts, with two keys in one data directory.
 Key ``default`` (A) anchors the work; key ``b`` (B) is the user who is granted consent, is
 offered a licence and finally receives control of the work. The module fixture plays the whole
 story once and keeps every answer; the tests then read the parts they are about.
+
+The story is played twice: on the embedded ledger of the data directory, and through a ledger
+node (a real ``provenance node serve`` process on 127.0.0.1, named by ``PROVENANCE_NODE``, the
+environment form of ``--node URL``), where every event is signed locally, submitted, and its
+receipt verified against the node's pinned log key and kept (specs/node.md section 7).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +32,9 @@ from tests.cli.conftest import (
     public_key,
     run,
     run_json,
+    stored_sizes,
 )
+from tests.node.network_helpers import Processes, make_network
 
 EVENT_ID = re.compile(r"[0-9a-f]{64}")
 MAY = (0, 1)  # the exit codes of an answer: allowed, not allowed
@@ -40,31 +48,60 @@ class Story:
     a: str
     b: str
     work: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # PROVENANCE_NODE through a node
+    log_key: str = ""  # the vkey receipts verify against: the data directory's or the node's
     answers: list[tuple[str, int]] = field(default_factory=list)  # (step, may's exit code)
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> --json output
     refused: dict[str, Result] = field(default_factory=dict)  # step -> the refusal
 
+    def run(self, *args: str | Path, ok_codes: Collection[int] = (0,)) -> Result:
+        """``provenance ARGS`` on this story's data directory (and node, if any)."""
+        return run(*args, home=self.home, env=self.env, ok_codes=ok_codes)
+
+    def run_json(self, *args: str | Path) -> Any:
+        return run_json(*args, home=self.home, env=self.env)
+
     def may(self, step: str) -> None:
-        result = run("may", self.b, "ai_training", self.work_file, home=self.home, ok_codes=MAY)
+        result = self.run("may", self.b, "ai_training", self.work_file, ok_codes=MAY)
         self.answers.append((step, result.code))
 
     def write(self, step: str, *args: str | Path, key: str | None = None) -> str:
         extra = ("--key", key) if key else ()
-        self.written[step] = run_json(*args, *extra, "--json", home=self.home)
+        self.written[step] = self.run_json(*args, *extra, "--json")
         return str(self.written[step]["id"])
 
     def refuse(self, step: str, *args: str | Path, key: str | None = None) -> None:
         extra = ("--key", key) if key else ()
-        self.refused[step] = run(*args, *extra, home=self.home, ok_codes=(2,))
+        self.refused[step] = self.run(*args, *extra, ok_codes=(2,))
 
 
-@pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
-    root = tmp_path_factory.mktemp("lifecycle")
+@pytest.fixture(scope="module", params=["embedded", "node"])
+def story(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    root = tmp_path_factory.mktemp(f"lifecycle-{request.param}")
     home = root / "home"
     work_file = root / "page-012.png"
     work_file.write_bytes(b"\x89PNG chapter 1, page 12")
-    s = Story(home, root, work_file, a="", b="")
+    processes = Processes()
+    try:
+        if request.param == "node":
+            (node,) = make_network(root / "node", ("ledger",), processes)
+            node.start()
+            s = Story(home, root, work_file, a="", b="", env={"PROVENANCE_NODE": node.url},
+                      log_key=node.log_vkey)
+        else:
+            s = Story(home, root, work_file, a="", b="")
+        play(s)
+        if not s.log_key:
+            s.log_key = log_key(home)
+        yield s
+    finally:
+        processes.close()
+
+
+def play(s: Story) -> None:
+    """The whole story, every answer kept in ``s``."""
+    home, work_file = s.home, s.work_file
     s.write("anchor", "anchor", work_file, "--title", "Chapter 1, page 12")
     s.work = s.written["anchor"]["work"]
     s.a = public_key("default", home)
@@ -88,7 +125,6 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
              "ai_training", "--to", s.a)
     s.write("grant by the new controller", "consent", "grant", work_file, "--purpose",
             "data_mining", "--to", s.a, key="b")
-    return s
 
 
 def test_may_follows_the_lifecycle(story: Story) -> None:
@@ -103,11 +139,10 @@ def test_may_follows_the_lifecycle(story: Story) -> None:
 
 
 def test_may_explains_its_answer(story: Story) -> None:
-    no = run("may", story.a, "ai_inference", story.work_file, home=story.home, ok_codes=(1,))
+    no = story.run("may", story.a, "ai_inference", story.work_file, ok_codes=(1,))
     assert no.out.startswith("not allowed: ")
     assert "not allowed by default" in no.out
-    doc = json.loads(run("may", story.a, "data_mining", story.work, "--json",
-                         home=story.home).out)
+    doc = story.run_json("may", story.a, "data_mining", story.work, "--json")
     assert doc["allowed"] is True
     assert doc["work"] == story.work
     assert doc["events"] == [story.written["grant by the new controller"]["id"]]
@@ -137,7 +172,7 @@ def test_every_write_commands_json_names_the_new_event(story: Story) -> None:
         "grant by the new controller": "consent.grant",
     }
     assert set(story.written) == set(types)
-    history = run_json("status", story.work_file, "--json", home=story.home)["history"]
+    history = story.run_json("status", story.work_file, "--json")["history"]
     ids = [h["id"] for h in history]
     for step, doc in story.written.items():
         assert EVENT_ID.fullmatch(doc["id"]), step
@@ -146,10 +181,23 @@ def test_every_write_commands_json_names_the_new_event(story: Story) -> None:
         if "type" in doc:  # anchor reports a status instead
             assert doc["type"] == types[step], step
         assert Path(doc["receipt"]).is_file(), step
+        verified = story.run_json("verify", doc["receipt"], "--log-key", story.log_key,
+                                  "--json")
+        assert (verified["valid"], verified["id"]) == (True, doc["id"]), step
+
+
+def test_through_a_node_the_events_land_on_the_nodes_log_only(story: Story) -> None:
+    if not story.env:
+        pytest.skip("the story played on the embedded ledger")
+    db = story.home / "ledger.db"
+    assert not db.exists() or stored_sizes(story.home) == (0, 0)
+    # The node pinned on first contact is the one whose log key the receipts verify against.
+    (pin,) = (story.home / "nodes").glob("*.vkey")
+    assert pin.read_text().strip() == story.log_key
 
 
 def test_status_json(story: Story) -> None:
-    doc = run_json("status", story.work[:14], "--json", home=story.home)
+    doc = story.run_json("status", story.work[:14], "--json")
     assert doc["work"] == story.work
     assert doc["registrant"] == story.a
     assert doc["controller"] == story.b
@@ -173,7 +221,7 @@ def test_status_json(story: Story) -> None:
 
 
 def test_status_text(story: Story) -> None:
-    out = run("status", story.work_file, home=story.home).out
+    out = story.run("status", story.work_file).out
     assert f"controller:  {story.b}" in out
     assert "licences in force: none" in out
     assert "data_mining to " + story.a in out
@@ -190,10 +238,10 @@ def _z(when: datetime) -> str:
 def test_a_grant_to_anyone_with_an_end(story: Story) -> None:
     page = story.root / "open-page.png"
     page.write_bytes(b"a page anyone may train on, until 2099")
-    run("anchor", page, home=story.home)
-    grant = run_json("consent", "grant", page, "--purpose", "ai_training", "--anyone",
-                     "--until", "2099-01-01", "--json", home=story.home)["id"]
-    granted = next(g for g in run_json("status", page, "--json", home=story.home)["grants"]
+    story.run("anchor", page)
+    grant = story.run_json("consent", "grant", page, "--purpose", "ai_training", "--anyone",
+                     "--until", "2099-01-01", "--json")["id"]
+    granted = next(g for g in story.run_json("status", page, "--json")["grants"]
                    if g["id"] == grant)
     assert granted["grantee"] == "*"
     assert granted["until"] == "2099-01-01T00:00:00Z"
@@ -202,25 +250,25 @@ def test_a_grant_to_anyone_with_an_end(story: Story) -> None:
     for at, code in ((None, 0), (before, 1), ("2098-12-31T23:59:59Z", 0),
                      ("2099-01-01", 1), ("2099-06-30", 1)):
         when = ("--at", at) if at else ()
-        result = run("may", stranger, "ai_training", page, *when, home=story.home,
+        result = story.run("may", stranger, "ai_training", page, *when,
                      ok_codes=MAY)
         assert result.code == code, (at, result.out)
     # The grant is for ai_training only.
-    run("may", stranger, "ai_inference", page, home=story.home, ok_codes=(1,))
+    story.run("may", stranger, "ai_inference", page, ok_codes=(1,))
 
 
 @pytest.fixture(scope="module")
 def state_receipt(story: Story) -> tuple[Path, str]:
     out = story.root / "page-012.state.json"
-    run("receipt", story.work_file, "--state", "-o", out, home=story.home)
-    return out, log_key(story.home)
+    story.run("receipt", story.work_file, "--state", "-o", out)
+    return out, story.log_key
 
 
 def test_state_receipt_verifies_and_shows_the_recomputed_controller(
     state_receipt: tuple[Path, str], story: Story
 ) -> None:
     path, key = state_receipt
-    out = run("verify", path, "--log-key", key, home=story.home).out
+    out = story.run("verify", path, "--log-key", key).out
     assert out.startswith(f"OK: state of {story.work} from 8 events")
     assert f"controller:  {story.b}" in out
 
@@ -229,7 +277,7 @@ def test_state_receipt_json_includes_the_state(
     state_receipt: tuple[Path, str], story: Story
 ) -> None:
     path, key = state_receipt
-    doc = run_json("verify", path, "--log-key", key, "--json", home=story.home)
+    doc = story.run_json("verify", path, "--log-key", key, "--json")
     assert doc["valid"] is True
     state = doc["state"]
     assert state["work"] == story.work
@@ -250,7 +298,7 @@ def test_state_receipt_with_one_tampered_leaf_does_not_verify(
     offer["leaf"] = base64.b64encode(leaf.replace(b'"amount":50000', b'"amount":5')).decode()
     tampered = story.root / "tampered.state.json"
     tampered.write_text(json.dumps(doc))
-    result = run("verify", tampered, "--log-key", key, home=story.home, ok_codes=(1,))
+    result = story.run("verify", tampered, "--log-key", key, ok_codes=(1,))
     assert "state receipt does not verify" in assert_one_error_line(result)
 
 
@@ -263,5 +311,5 @@ def test_state_receipt_missing_an_event_does_not_verify(
     doc["events"].remove(revoke)  # hide the revocation: the grant would look in force
     tampered = story.root / "shortened.state.json"
     tampered.write_text(json.dumps(doc))
-    result = run("verify", tampered, "--log-key", key, home=story.home, ok_codes=(1,))
+    result = story.run("verify", tampered, "--log-key", key, ok_codes=(1,))
     assert "breaks the rules" in assert_one_error_line(result)

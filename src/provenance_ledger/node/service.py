@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sqlite3
 import sys
 import threading
@@ -804,8 +805,30 @@ def make_server(
     return uvicorn.Server(server_config)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, made before the server starts so that an address in
+    use (or not this machine's) is one clear error rather than a startup failure in the log."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise LedgerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(home: Path, host: str | None = None, port: int | None = None,
           log_level: str = "info", **app_options: Any) -> None:
-    """Run the node until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run the node until SIGTERM or SIGINT, then shut down gracefully (specs/node.md
+    section 2); uvicorn then ends the process by that signal."""
     configure_logging(log_level)
-    make_server(home, host, port, **app_options).run()
+    server = make_server(home, host, port, **app_options)
+    sock = listening_socket(server.config.host, server.config.port)
+    host = f"[{server.config.host}]" if ":" in server.config.host else server.config.host
+    log.info("listening", extra={"fields": {"url": f"http://{host}:{server.config.port}"}})
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,89 @@
+"""``provenance node init`` / ``node serve`` as a user runs them, and the CLI's trust in a
+node it talks to (specs/node.md sections 2 and 7): the node's log key is pinned on first
+contact, and a node that later shows another key is refused, with nothing kept. Real
+``provenance node serve`` processes on 127.0.0.1 and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import HOST
+from .network_helpers import Node, Processes, make_network, provenance
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    procs = Processes()
+    try:
+        yield procs
+    finally:
+        procs.close()
+
+
+def one_node(folder: Path, processes: Processes) -> Node:
+    (node,) = make_network(folder, ("ledger",), processes)
+    return node
+
+
+def stopped_by_sigterm(node: Node) -> None:
+    """SIGTERM: a graceful shutdown ("node stopped" logged), then the process ends by the
+    signal, as uvicorn does (specs/cli.md section 1.1)."""
+    assert node.stop(signal.SIGTERM) == -signal.SIGTERM
+    messages = [json.loads(line)["msg"] for line in node.log.read_text().splitlines()]
+    assert "node stopped" in messages
+    assert messages[-1].startswith("Finished server process"), messages[-3:]
+
+
+def test_node_init_defaults_to_loopback_and_a_taken_port_is_one_error(tmp_path: Path) -> None:
+    scratch = tmp_path / "operator"
+    scratch.mkdir()
+    home = tmp_path / "node"
+    provenance("node", "init", "--home", home, "--origin", "ledger.example.org/a",
+               scratch=scratch)
+    config = tomllib.loads((home / "node.toml").read_text())
+    assert config["listen"] == f"{HOST}:8380"
+    assert (home / "log.key").stat().st_mode & 0o777 == 0o600
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = provenance("node", "serve", "--home", home, "--listen", f"{HOST}:{port}",
+                             scratch=scratch, ok=(2,))
+    assert refused.err == f"error: cannot listen on {HOST}:{port}: Address already in use\n"
+    assert refused.out == ""
+
+
+def test_a_node_showing_another_log_key_than_the_pinned_one_is_refused(
+        tmp_path: Path, processes: Processes) -> None:
+    user = tmp_path / "creator"
+    user.mkdir()
+    first, second = tmp_path / "page-1.png", tmp_path / "page-2.png"
+    first.write_bytes(b"page one")
+    second.write_bytes(b"page two")
+    receipts = user / "user" / ".provenance" / "receipts"
+
+    honest = one_node(tmp_path / "honest", processes)
+    honest.start()
+    provenance("anchor", first, "--node", honest.url, scratch=user)
+    (pin,) = (user / "user" / ".provenance" / "nodes").glob("*.vkey")
+    assert pin.read_text().strip() == honest.log_vkey
+    kept = sorted(receipts.iterdir())
+    assert len(kept) == 1
+
+    # Another node (another log key) answers at the same URL.
+    stopped_by_sigterm(honest)
+    other = one_node(tmp_path / "other", processes)
+    other.start(port=honest.port)
+    refused = provenance("anchor", second, "--node", honest.url, scratch=user, ok=(2,))
+    assert refused.err.startswith("error: ") and len(refused.err.splitlines()) == 1
+    assert "pinned" in refused.err and other.log_vkey in refused.err
+    assert "Traceback" not in refused.err
+    assert sorted(receipts.iterdir()) == kept  # nothing submitted, nothing kept
+    assert provenance("status", second, "--node", other.url, scratch=user, ok=(2,)).code == 2
