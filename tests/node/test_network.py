@@ -343,6 +343,17 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
 
     # Each node that sees both registrations (its own log or its mirrors) reports a dispute,
     # naming each registration with the earliest time a witness vouches for it.
+    first = disputed_times(net, page)
+    # Both logs grow and are witnessed again a second later: later checkpoints that include
+    # the registrations carry later cosignatures, but the earliest one stays what counts.
+    time.sleep(1.1)
+    for node, key in ((a, "owner"), (b, "rival")):
+        later = tmp_path / f"later-on-{node.name}.png"
+        later.write_bytes(f"a later page on {node.name}".encode())
+        a.cli("anchor", later, "--node", node.url, "--key", key)
+    for name, (_, results) in net.sync_round().items():
+        assert {r["status"] for r in results.values()} <= OK_STATUSES, (name, results)
+    assert disputed_times(net, page) == first
     for node in net.nodes:
         doc = node.cli("status", page, "--node", node.url, "--json", ok=(0, 2))
         if node is c:  # on neither's own log: the node says where the work is registered
@@ -376,6 +387,15 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
     none = a.cli("may", owner, "ai_training", unknown, "--node", a.url, "--json",
                  ok=(1,)).json()
     assert none["elsewhere"] == []
+
+
+def disputed_times(net: Network, page: Path) -> dict[str, list[tuple[str, str]]]:
+    """(origin, cosigned_at) of each registration of ``page``, as a and b report it."""
+    out = {}
+    for node in (net.a, net.b):
+        regs = node.cli("status", page, "--node", node.url, "--json").json()["registrations"]
+        out[node.name] = [(r["origin"], r["cosigned_at"]) for r in regs]
+    return out
 
 
 # -- 5. fork detection -----------------------------------------------------------------------

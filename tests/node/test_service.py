@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,9 +36,11 @@ from provenance_ledger.core.receipt import (
     verify_receipt,
     verify_state_receipt,
 )
+from provenance_ledger.core.timefmt import format_time
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
-from provenance_ledger.node import init_node, node_keys
+from provenance_ledger.node import init_node, load_config, node_keys
+from provenance_ledger.node.config import open_node_ledger
 from provenance_ledger.node.service import (
     MAX_ENTRIES_PER_REQUEST,
     MAX_EVENT_BYTES,
@@ -62,6 +65,7 @@ from .conftest import (
     fork,
     grant,
     grow,
+    note_size,
     register,
     running,
     work,
@@ -122,6 +126,33 @@ def test_concurrent_submissions_get_receipts_that_verify(
         assert cp.size == 40
         state = http.get(f"/works/{work('w3-4')}").json()
         assert state["state"]["events"] == 2 and len(state["history"]) == 2
+
+
+def test_submissions_arriving_together_share_one_block(node_home: Path, sign: Signer,
+                                                       keys: KeyFactory) -> None:
+    """Events that wait in the queue together are sequenced as one block with one checkpoint
+    (specs/node.md section 2); a refused one in the batch is answered alone and the rest
+    land."""
+    alice, bob = keys("alice"), keys("bob")
+    burst = [register(sign, alice, f"batched {i}").leaf for i in range(8)]
+    burst.insert(3, register(sign, bob, "registered before").leaf)  # alice's already
+    with running(node_home, linger_s=1.0, batch_max=16) as n, n.client() as http:
+        assert _submit(http, register(sign, alice, "registered before").leaf).status_code == 200
+        start = threading.Barrier(len(burst))
+
+        def post(leaf: bytes) -> httpx.Response:
+            with n.client() as own:
+                start.wait()
+                return _submit(own, leaf)
+
+        with ThreadPoolExecutor(len(burst)) as pool:
+            replies = list(pool.map(post, burst))
+        checkpoints = [r.json()["checkpoint"] for r in replies if r.status_code == 200]
+    assert [r.status_code for r in replies] == [200] * 3 + [409] + [200] * 5
+    assert len(set(checkpoints)) == 1  # one block, one signed checkpoint for all eight
+    assert note_size(checkpoints[0]) == 1 + 8
+    assert sorted(_receipt_ok(r.json(), node_home) for r in replies
+                  if r.status_code == 200) == list(range(1, 9))
 
 
 def test_refusals_map_to_status_codes(client: httpx.Client, sign: Signer,
@@ -498,3 +529,28 @@ def test_peer_cosignatures_are_served_with_checkpoints_and_receipts(
     scales.verify(Vkey.from_string(peer_witness.verifier.to_vkey()))
     state = client.get(f"/works/{ev.event.work}/state-receipt").json()
     assert state["checkpoint"] == served
+
+
+def test_the_earliest_cosignature_is_found_however_many_checkpoints_came_before(
+        node_home: Path, peer_witness: NoteSigner, sign: Signer, keys: KeyFactory) -> None:
+    """``cosigned_at`` of a registration (specs/node.md section 6) is found among the
+    checkpoints that include it, however many there are: a busy node signs one per block,
+    and witnesses cosign only the latest they see."""
+    blocks = 1100
+    ledger = open_node_ledger(node_home, load_config(node_home))
+    try:
+        creator = keys("creator")
+        for i in range(blocks):  # one checkpoint per block
+            grow(ledger, sign, creator, [f"block {i}"])
+    finally:
+        ledger.close()
+    with running(node_home) as n, n.client() as http:
+        note = http.get("/checkpoint").text
+        cp = Checkpoint.from_text(SignedNote.from_text(note).text)
+        assert cp.size == blocks
+        cosig = peer_witness.sign(cp.to_text(), NOW + 60)
+        assert _witness_post(http, add_checkpoint_body(0, [], note + cosig.to_line())
+                             ).status_code == 200
+        for i in (0, blocks - 1):
+            (reg,) = http.get(f"/works/{work(f'block {i}')}").json()["registrations"]
+            assert (reg["index"], reg["cosigned_at"]) == (i, format_time(NOW + 60))

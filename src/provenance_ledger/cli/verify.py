@@ -113,8 +113,9 @@ MAX_EVIDENCE_BYTES = 4 << 20  # an evidence file, bytes
 
 
 def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
-    """Origins that verified evidence proves faulty, with the reason; evidence about logs the
-    policy does not trust, or that does not verify, proves nothing and is passed over."""
+    """Origins that verified evidence proves faulty, with the reason. Evidence about logs the
+    policy does not trust is passed over; evidence about a trusted log that does not verify
+    proves nothing and is passed over too, with a warning on stderr saying why."""
     from ..node.witness import Evidence, verify_evidence
 
     data = load_receipt_json(_read(path, "evidence", MAX_EVIDENCE_BYTES), MAX_EVIDENCE_BYTES)
@@ -131,7 +132,9 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
                 continue
             try:
                 verify_evidence(ev, log_key.to_vkey())
-            except VerificationError:
+            except VerificationError as e:
+                typer.echo(f"warning: evidence {ev.id} about {ev.origin} does not verify ({e}): "
+                           "it proves nothing and is not used", err=True)
                 continue
             faulty[ev.origin] = f"{ev.kind}: {ev.detail}"
     return faulty

@@ -21,8 +21,6 @@ from .config import NodeConfig
 from .mirror import mirror_path, open_mirror
 from .witness import Witness
 
-MAX_CHECKPOINTS_SCANNED = 1000  # checkpoints examined for the earliest cosignature
-
 
 def _first_registration(ledger: Ledger, work: str) -> tuple[int, Any] | None:
     rows = ledger.store.work_entries(work)
@@ -31,25 +29,18 @@ def _first_registration(ledger: Ledger, work: str) -> tuple[int, Any] | None:
     return rows[0].index, parse_leaf(rows[0].leaf, verify=False)
 
 
-def _own_cosigned_at(ledger: Ledger, witness: Witness, index: int) -> int | None:
-    """Earliest peer cosignature over an own checkpoint that includes entry ``index``."""
-    for n, (size, root, _note, _at) in enumerate(ledger.store.checkpoints()):
-        if n >= MAX_CHECKPOINTS_SCANNED:
-            break
-        if size <= index:
-            continue
-        times = [struct.unpack(">Q", sig.signature[:8])[0]
-                 for sig in witness.cosignatures(size, root)]
-        if times:
-            return int(min(times))
-    return None
+def _own_cosigned_at(witness: Witness, index: int) -> int | None:
+    """Earliest peer cosignature over the first of this node's checkpoints that includes
+    entry ``index`` and that peers cosigned."""
+    times = [struct.unpack(">Q", sig.signature[:8])[0]
+             for sig in witness.first_cosigned_above(index)]
+    return int(min(times)) if times else None
 
 
 def _mirror_cosigned_at(mirror: Ledger, index: int) -> int | None:
     """When this node first verified and cosigned a checkpoint of the peer including it."""
-    for size, _root, _note, at in mirror.store.checkpoints():
-        if size > index:
-            return int(at)
+    for _size, _root, _note, at in mirror.store.checkpoints(above=index):
+        return int(at)
     return None
 
 
@@ -61,7 +52,7 @@ def registrations(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
     if first is not None:
         index, ev = first
         found.append({"origin": config.origin, "registrant": ev.event.actor, "id": ev.id,
-                      "index": index, "cosigned_at": _fmt(_own_cosigned_at(own, witness, index))})
+                      "index": index, "cosigned_at": _fmt(_own_cosigned_at(witness, index))})
     for peer in config.peers:
         if not mirror_path(home, peer.origin).exists():
             continue

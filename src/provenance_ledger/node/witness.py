@@ -585,6 +585,16 @@ class Witness:
                 (size, root)).fetchall()
         return [NoteSignature.from_line(r[0].rstrip("\n")) for r in rows]
 
+    def first_cosigned_above(self, index: int) -> list[NoteSignature]:
+        """Peer witnesses' cosignatures on the smallest of this node's checkpoints larger
+        than ``index`` that has any: the first cosigned checkpoint including entry
+        ``index`` (one indexed query, however many checkpoints the log has)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT line FROM own_cosignatures WHERE size = (SELECT min(size) FROM "
+                "own_cosignatures WHERE size > ?) ORDER BY name", (index,)).fetchall()
+        return [NoteSignature.from_line(r[0].rstrip("\n")) for r in rows]
+
     def cosigned_note(self, note: str, size: int, root: bytes) -> str:
         """``note`` (this node's signed checkpoint) with the cosignatures collected for it."""
         extra = self.cosignatures(size, root)

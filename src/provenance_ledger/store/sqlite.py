@@ -234,8 +234,11 @@ class SqliteStore:
         row = self._one("SELECT max(size) FROM checkpoints WHERE size <= ?", (size,))
         return None if row is None or row[0] is None else int(str(row[0]))
 
-    def checkpoints(self) -> Iterator[tuple[int, bytes, str, int]]:
-        for row in self.conn.execute("SELECT size, root, note, at FROM checkpoints ORDER BY size"):
+    def checkpoints(self, above: int = -1) -> Iterator[tuple[int, bytes, str, int]]:
+        """(size, root, note, time) of every checkpoint larger than ``above``, by size."""
+        for row in self.conn.execute(
+                "SELECT size, root, note, at FROM checkpoints WHERE size > ? ORDER BY size",
+                (above,)):
             yield (row[0], row[1], row[2], row[3])
 
     def close(self) -> None:
