@@ -450,6 +450,14 @@ def test_forked_node_is_detected_by_each_peer_and_stops_being_mirrored(
         same = (evidence.checkpoints[0], evidence.checkpoints[0])
         with pytest.raises(VerificationError):
             verify_evidence(dataclasses.replace(evidence, checkpoints=same), a.log_vkey)
+        text = peer.cli("node", "evidence", "--home", peer.home).out.splitlines()
+        assert any(line.startswith(f"{a.origin}: split-view recorded ") for line in text)
+        assert f"faulty: {a.origin} (mirroring stopped)" in text
+    # Works registered on a are shown by its peers as on a log marked faulty.
+    registered = net.acked["a"][sorted(net.acked["a"])[0]]["event"]["work"]
+    on_b = b.cli("may", net.creators[0].public.text, "ai_training", registered, "--node",
+                 b.url, "--json", ok=(1,)).json()
+    assert [(r["origin"], r["faulty"]) for r in on_b["elsewhere"]] == [(a.origin, True)]
     assert not [e for e in a.cli("node", "evidence", "--home", a.home, "--json").json()[
         "evidence"] if e["origin"] == a.origin]  # a never saw its own fork
 

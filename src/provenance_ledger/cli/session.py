@@ -11,6 +11,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import sys
 import threading
 import time
@@ -36,6 +37,7 @@ HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 
 
 NODE_ENV = "PROVENANCE_NODE"
+_FULL_WORK_ID = re.compile(r"sha256:[0-9a-fA-F]{64}")
 
 NodeOpt = Annotated[str | None, typer.Option(
     "--node", envvar=NODE_ENV, show_envvar=True,
@@ -113,6 +115,8 @@ class Session:
         path = Path(text)
         if path.is_file():
             return work_id_of(hash_file(path)[0])
+        if _FULL_WORK_ID.fullmatch(text):  # a whole id names the work, registered or not
+            return text.lower()
         if self.node_url is not None:
             return self.client.resolve_work(text)
         return self.ledger.resolve_work(text)
