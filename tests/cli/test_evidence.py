@@ -78,7 +78,8 @@ def test_evidence_that_proves_nothing_is_not_used_and_says_so(anchored: Anchored
     out, err = a.verify_with([item], ok=(0,))[1:]
     assert out.startswith("OK: work.register")
     (warning,) = err.splitlines()
-    assert warning.startswith(f"warning: evidence 1 about {a.origin} does not verify")
+    assert warning.startswith(f"warning: evidence 1 about {a.origin} in ")
+    assert "evidence.json does not verify" in warning
 
 
 def test_evidence_about_another_log_is_passed_over(anchored: Anchored) -> None:
@@ -87,6 +88,24 @@ def test_evidence_about_another_log_is_passed_over(anchored: Anchored) -> None:
     item = split_view(other.name, (note(other, 1, b"one"), note(other, 1, b"other")))
     out, err = a.verify_with([item], ok=(0,))[1:]
     assert out.startswith("OK: work.register") and err == ""
+
+
+@pytest.mark.parametrize("case", ["not an item", "a note that does not parse"])
+def test_a_malformed_item_is_passed_over_with_a_warning(anchored: Anchored, case: str) -> None:
+    a = anchored
+    if case == "not an item":
+        item: dict[str, Any] = {"origin": a.origin}
+    else:
+        item = split_view(a.origin, ("not a signed note", note(a.log, 1, b"other")))
+    genuine = split_view(a.origin, (note(a.log, 1, b"one"), note(a.log, 1, b"other")))
+    out, err = a.verify_with([item], ok=(0,))[1:]
+    assert out.startswith("OK: work.register")
+    (warning,) = err.splitlines()
+    assert warning.startswith("warning: ") and "evidence.json" in warning
+    # The same file with a genuine item as well still refuses the receipt.
+    refused = a.verify_with([item, genuine], ok=(1,)).err.splitlines()
+    assert [line.split(":")[0] for line in refused] == ["warning", "error"]
+    assert "faulty" in refused[1]
 
 
 def test_a_file_that_is_not_evidence_is_one_error(anchored: Anchored) -> None:

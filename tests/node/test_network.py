@@ -382,6 +382,13 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
         (b.origin, rival)]
     on_c = c.cli("may", owner, "ai_training", page, "--node", c.url, "--json", ok=(1,)).json()
     assert {r["origin"] for r in on_c["elsewhere"]} == {a.origin, b.origin}
+    # A whole id in any case, with or without "sha256:", names the same work.
+    shouted = "SHA256:" + on_c["work"].removeprefix("sha256:").upper()
+    assert c.cli("may", owner, "ai_training", shouted, "--node", c.url, "--json",
+                 ok=(1,)).json()["elsewhere"] == on_c["elsewhere"]
+    bare = httpx.get(f"{c.url}/works/{shouted.removeprefix('SHA256:')}", timeout=30)
+    assert bare.status_code == 404 and bare.json()["elsewhere"] == on_c["elsewhere"]
+    assert on_c["work"] in bare.json()["error"]
     unknown = tmp_path / "nowhere.png"
     unknown.write_bytes(b"registered on no log")
     none = a.cli("may", owner, "ai_training", unknown, "--node", a.url, "--json",

@@ -8,14 +8,24 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from .conftest import HOST
-from .network_helpers import Node, Processes, make_network, provenance
+from .network_helpers import (
+    PROVENANCE,
+    STOP_TIMEOUT,
+    Node,
+    Processes,
+    cli_env,
+    make_network,
+    provenance,
+)
 
 
 @pytest.fixture
@@ -58,6 +68,35 @@ def test_node_init_defaults_to_loopback_and_a_taken_port_is_one_error(tmp_path: 
                              scratch=scratch, ok=(2,))
     assert refused.err == f"error: cannot listen on {HOST}:{port}: Address already in use\n"
     assert refused.out == ""
+
+
+def test_serve_on_a_port_the_system_chooses_and_ctrl_c(tmp_path: Path) -> None:
+    """``--listen 127.0.0.1:0``: the first log line gives the URL with the port chosen, the
+    node answers there, and SIGINT (Ctrl-C) ends it gracefully with exit 130."""
+    scratch = tmp_path / "operator"
+    scratch.mkdir()
+    home = tmp_path / "node"
+    provenance("node", "init", "--home", home, "--origin", "ledger.example.org/a",
+               scratch=scratch)
+    proc = subprocess.Popen(
+        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
+        env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["msg"] == "listening"
+        assert first["url"].startswith(f"http://{HOST}:") and not first["url"].endswith(":0")
+        keys = httpx.get(f"{first['url']}/keys", timeout=STOP_TIMEOUT)
+        assert keys.status_code == 200 and keys.json()["origin"] == "ledger.example.org/a"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=STOP_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "node stopped" in [json.loads(line)["msg"] for line in rest.splitlines()]
 
 
 def test_a_node_showing_another_log_key_than_the_pinned_one_is_refused(

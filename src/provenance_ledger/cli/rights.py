@@ -308,7 +308,9 @@ def may(
     else:
         typer.echo(("allowed: " if d.allowed else "not allowed: ") + d.reason)
         if elsewhere:
-            typer.echo(f"  {s.node_url}: {missing}")
+            from ..node.disputes import describe_elsewhere
+
+            typer.echo(f"  {describe_elsewhere(elsewhere)} (per {s.node_url})")
         for eid in d.events:
             typer.echo(f"  event {eid}")
         for c in d.conditions:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import mimetypes
 import os
-import re
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..core.crypto import PrivateKey, PublicKey
-from ..core.events import Event, SignedEvent, sign_event, work_id_of
+from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_of
 from ..core.receipt import Receipt
 from ..core.rules import WorkState
 from ..errors import LedgerError, MalformedError, NotFoundError
@@ -37,7 +36,6 @@ HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 
 
 NODE_ENV = "PROVENANCE_NODE"
-_FULL_WORK_ID = re.compile(r"sha256:[0-9a-fA-F]{64}")
 
 NodeOpt = Annotated[str | None, typer.Option(
     "--node", envvar=NODE_ENV, show_envvar=True,
@@ -115,8 +113,9 @@ class Session:
         path = Path(text)
         if path.is_file():
             return work_id_of(hash_file(path)[0])
-        if _FULL_WORK_ID.fullmatch(text):  # a whole id names the work, registered or not
-            return text.lower()
+        whole = full_work_id(text)
+        if whole is not None:  # a whole id names the work, registered or not
+            return whole
         if self.node_url is not None:
             return self.client.resolve_work(text)
         return self.ledger.resolve_work(text)
@@ -140,8 +139,9 @@ class Session:
         section 6)."""
         if self.node_url is None:
             return self.ledger.state(work), None
+        client = self.client  # reaching and pinning the node fail loudly, outside the try
         try:
-            return self.client.verified_state(work)[0], None
+            return client.verified_state(work)[0], None
         except NotFoundError as e:
             return None, e
 

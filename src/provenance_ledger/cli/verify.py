@@ -24,7 +24,7 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError, VerificationError
+from ..errors import LedgerError, MalformedError, NotFoundError, VerificationError
 from .session import NodeOpt, Session, emit_json, hash_file, write_text_atomic
 
 
@@ -125,19 +125,26 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
     if not isinstance(items, list):
         raise MalformedError(f"{path} is not evidence JSON (node evidence --json)")
     faulty: dict[str, str] = {}
-    for raw in items:
-        ev = Evidence.from_json(raw)
+    for n, raw in enumerate(items, 1):
+        try:
+            ev = Evidence.from_json(raw)
+        except LedgerError as e:
+            _warn(f"item {n} of {path} is not evidence ({e})")
+            continue
         for log_key in pol.logs:
             if log_key.name != ev.origin:
                 continue
             try:
                 verify_evidence(ev, log_key.to_vkey())
-            except VerificationError as e:
-                typer.echo(f"warning: evidence {ev.id} about {ev.origin} does not verify ({e}): "
-                           "it proves nothing and is not used", err=True)
+            except LedgerError as e:
+                _warn(f"evidence {ev.id} about {ev.origin} in {path} does not verify ({e})")
                 continue
             faulty[ev.origin] = f"{ev.kind}: {ev.detail}"
     return faulty
+
+
+def _warn(what: str) -> None:
+    typer.echo(f"warning: {what}: it proves nothing and is not used", err=True)
 
 
 def _not_faulty(faulty: dict[str, str], origin: str) -> None:

@@ -124,6 +124,16 @@ def check_work_id(value: Any, name: str) -> Any:
     return value
 
 
+_FULL_WORK_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})", re.IGNORECASE)
+
+
+def full_work_id(text: str) -> str | None:
+    """``sha256:<64 lowercase hex>`` for text that names a whole work id (``sha256:`` optional,
+    any case), else None (a prefix, or not an id at all)."""
+    m = _FULL_WORK_ID.fullmatch(text)
+    return None if m is None else WORK_ID_PREFIX + m.group(1).lower()
+
+
 def check_time(value: Any, name: str) -> Any:
     parse_time(value, name)
     return value

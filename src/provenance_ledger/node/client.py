@@ -29,6 +29,7 @@ from ..errors import ConflictError, LedgerError, MalformedError, NotFoundError, 
 
 HTTP_TIMEOUT = 30.0  # seconds; a submission waits for its block to be integrated
 MAX_ELSEWHERE = 64  # registrations on other logs kept from a node's 404
+MAX_MESSAGE_CHARS = 300  # longest error text of a node shown to the user
 MAX_RESPONSE_BYTES = 16 << 20  # largest answer read (a state receipt), bytes
 
 
@@ -59,8 +60,11 @@ class NodeClient:
             body = r.json()
         except ValueError:
             body = {}
-        message = body.get("error") if isinstance(body, dict) else None
-        message = message or r.text[:200].strip() or f"HTTP {r.status_code}"
+        error = body.get("error") if isinstance(body, dict) else None
+        if r.status_code == 404 and not isinstance(error, str):
+            raise LedgerError(f"{self.url} answered 404 for {path}: is it a provenance-ledger "
+                              "node?")
+        message = _one_line(error if isinstance(error, str) else r.text) or f"HTTP {r.status_code}"
         if r.status_code == 404:
             raise NotFoundError(message, elsewhere=_elsewhere(body))
         if r.status_code == 409:
@@ -162,6 +166,15 @@ def _elsewhere(body: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         return []
     keep = ("origin", "registrant", "id", "cosigned_at")
-    return [{k: r.get(k) for k in keep if isinstance(r.get(k), str)}
-            | {"faulty": r.get("faulty") is True}
+    return [{k: _one_line(r[k]) if isinstance(r.get(k), str) else None for k in keep}
+            | {"index": r["index"] if type(r.get("index")) is int else None,
+               "faulty": r.get("faulty") is True}
             for r in items[:MAX_ELSEWHERE] if isinstance(r, dict)]
+
+
+def _one_line(text: str) -> str:
+    """A node's text as one printable line of at most ``MAX_MESSAGE_CHARS``: it is shown to
+    the user, so it cannot add lines or terminal controls of its own."""
+    printable = "".join(c if c.isprintable() else " " for c in text[:4 * MAX_MESSAGE_CHARS])
+    line = " ".join(printable.split())
+    return line if len(line) <= MAX_MESSAGE_CHARS else line[:MAX_MESSAGE_CHARS - 3] + "..."

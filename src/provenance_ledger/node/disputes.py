@@ -13,7 +13,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from ..core.events import WORK_ID_PREFIX, parse_leaf
+from ..core.events import full_work_id, parse_leaf
 from ..core.timefmt import format_time
 from ..errors import NotFoundError
 from ..ledger import Ledger
@@ -79,12 +79,13 @@ def resolve_here(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
     try:
         return own.resolve_work(work)
     except NotFoundError as e:
-        if not (work.startswith(WORK_ID_PREFIX) and len(work) == len(WORK_ID_PREFIX) + 64):
+        whole = full_work_id(work)
+        if whole is None:
             raise
-        found = registrations(home, config, own, witness, work.lower())["registrations"]
+        found = registrations(home, config, own, witness, whole)["registrations"]
         if not found:
             raise
-        raise NotFoundError(f"no work {work} on this ledger; {describe_elsewhere(found)}",
+        raise NotFoundError(f"no work {whole} on this ledger; {describe_elsewhere(found)}",
                             elsewhere=found) from e
 
 
@@ -95,7 +96,9 @@ def describe_elsewhere(found: list[dict[str, Any]]) -> str:
         + (f" (cosigned {r['cosigned_at']})" if r.get("cosigned_at") else "")
         + (" (log marked faulty)" if r.get("faulty") else "")
         for r in found)
-    return f"registered on the mirrored log {where}: ask that log"
+    if len(found) == 1:
+        return f"registered on the mirrored log {where}: ask that log"
+    return f"registered on the mirrored logs {where}: ask those logs"
 
 
 def _fmt(t: int | None) -> str | None:

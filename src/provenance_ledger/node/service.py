@@ -91,6 +91,7 @@ MAX_EVENT_BYTES = MAX_LEAF_BYTES
 """Largest POST /events body, in bytes (a signed leaf)."""
 MAX_ENTRIES_PER_REQUEST = 1000
 """Most entries one GET /entries returns."""
+LISTEN_BACKLOG = 2048  # pending connections the socket queues, as uvicorn's default
 GRACEFUL_SHUTDOWN_S = 30  # seconds in-flight requests get to finish on shutdown
 TEXT = "text/plain; charset=utf-8"
 
@@ -555,7 +556,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {
-    "type": "object", "properties": {"error": {"type": "string"}}}}}}
+    "type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "one line"},
+        "head": {"type": "string", "description": "409: the work's current head"},
+        "elsewhere": {"type": "array", "items": {"type": "object"}, "description":
+                      "404 for a work: its registrations on logs this node mirrors "
+                      "(specs/node.md section 6)"}}}}}}
 _TEXT_BODY = {"content": {TEXT: {"schema": {"type": "string"}}}}
 
 Size = Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)]
@@ -812,10 +818,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
     except OSError as e:
         sock.close()
         raise LedgerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-    sock.set_inheritable(True)
     return sock
 
 
@@ -827,7 +833,7 @@ def serve(home: Path, host: str | None = None, port: int | None = None,
     server = make_server(home, host, port, **app_options)
     sock = listening_socket(server.config.host, server.config.port)
     host = f"[{server.config.host}]" if ":" in server.config.host else server.config.host
-    log.info("listening", extra={"fields": {"url": f"http://{host}:{server.config.port}"}})
+    log.info("listening", extra={"fields": {"url": f"http://{host}:{sock.getsockname()[1]}"}})
     try:
         server.run(sockets=[sock])
     finally:
