@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,27 @@ def leaf_id(leaf: bytes) -> str:
 
 def note_size(note: str) -> int:
     return int(SignedNote.from_text(note).text.split("\n")[1])
+
+
+# -- stand-ins for a node: plain http.server servers on 127.0.0.1 ---------------------------------
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+    """Answer ``handler``'s request with ``body``."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@contextmanager
+def serving_http(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """``server`` (bound to 127.0.0.1) answering in a thread; shut down and closed on exit."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

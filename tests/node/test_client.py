@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +22,7 @@ from provenance_ledger.core.note import NoteSigner
 from provenance_ledger.errors import NotFoundError
 from provenance_ledger.node.client import MAX_ELSEWHERE, MAX_MESSAGE_CHARS, NodeClient
 
-from .conftest import HOST
+from .conftest import HOST, reply, serving_http
 from .network_helpers import provenance
 
 WORK = "sha256:" + "ab" * 32
@@ -42,22 +41,12 @@ class FakeNode(BaseHTTPRequestHandler):
         if self.path == "/keys" and self.server.vkey:
             self._send(200, {"log": self.server.vkey})
         elif self.server.not_found is None:  # a web server, not a node
-            data = b"<html><body>404 Not Found</body></html>"
-            self.send_response(404)
-            self.send_header("content-type", "text/html")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply(self, 404, b"<html><body>404 Not Found</body></html>", "text/html")
         else:
             self._send(404, self.server.not_found)
 
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, status, json.dumps(body).encode(), "application/json")
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -68,13 +57,8 @@ def fake_node() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer((HOST, 0), FakeNode)
     key = PrivateKey.from_seed(hashlib.sha256(b"fake node").digest())
     server.vkey = NoteSigner("fake.ledger.test/log", key).verifier.to_vkey()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_http(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def not_found(server: ThreadingHTTPServer, body: Any, tmp_path: Path) -> NotFoundError:

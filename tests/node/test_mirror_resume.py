@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +26,7 @@ from provenance_ledger.node import add_peer, init_node, load_config, node_keys, 
 from provenance_ledger.node.mirror import open_mirror, sync_peer
 
 from ..conftest import NOW, Signer
-from .conftest import HOST, ORIGIN, PEER, free_port, grow, running
+from .conftest import HOST, ORIGIN, PEER, free_port, grow, reply, running, serving_http
 
 CREATOR = PrivateKey.from_seed(bytes([5]) * 32)
 
@@ -55,11 +54,7 @@ class _Forward(BaseHTTPRequestHandler):
             first[0] ^= 1
             doc["consistency_proof"][0] = base64.b64encode(bytes(first)).decode()
             content = json.dumps(doc).encode()
-        self.send_response(r.status_code)
-        self.send_header("Content-Type", r.headers.get("content-type", "text/plain"))
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
+        reply(self, r.status_code, content, r.headers.get("content-type", "text/plain"))
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         self._relay("GET")
@@ -73,13 +68,8 @@ def proxy(upstream: str) -> Iterator[_Proxy]:
     """An HTTP relay on 127.0.0.1 in front of ``upstream`` that corrupts consistency proofs."""
     server = _Proxy((HOST, 0), _Forward)
     server.upstream = upstream
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_http(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def peer_home(tmp_path: Path, sign: Signer, names: list[str]) -> Path:

@@ -129,9 +129,7 @@ class Session:
         return eid, self.ledger.entry_by_id(eid).work
 
     def state(self, work: str) -> WorkState | None:
-        if self.node_url is not None:
-            return self.client.state(work)
-        return self.ledger.state(work)
+        return self.find_state(work)[0]
 
     def find_state(self, work: str) -> tuple[WorkState | None, NotFoundError | None]:
         """The work's state; or None and, through a node, the node's not-found answer, which

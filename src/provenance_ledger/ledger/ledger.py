@@ -290,14 +290,10 @@ class Ledger:
         return merkle.fold([hashes[n] for n in plan])
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return self.inclusion_proof_with_leaf(index, size)[0]
-
-    def inclusion_proof_with_leaf(self, index: int, size: int) -> tuple[list[bytes], bytes]:
-        """The inclusion proof of leaf ``index`` in the tree of ``size``, and that leaf's
-        hash (the event id), in one batched read."""
         if not 0 <= index < size <= self.size:
             raise NotFoundError(f"no leaf {index} in a tree of size {size} (log size {self.size})")
-        return inclusion_proof_with_leaf(self.store, index, size)
+        plan = merkle.inclusion_plan(index, size)
+        return merkle.assemble(plan, self.store.nodes(merkle.plan_nodes(plan)))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         if not 0 <= old <= new <= self.size:

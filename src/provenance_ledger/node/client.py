@@ -126,12 +126,6 @@ class NodeClient:
         return verified.state, [(i, ev) for (i, _, _), ev in
                                 zip(sr.events, verified.events, strict=True)]
 
-    def state(self, work: str) -> WorkState | None:
-        try:
-            return self.verified_state(work)[0]
-        except NotFoundError:
-            return None
-
     def receipt(self, event_id: str) -> dict[str, Any]:
         """An event's receipt (id or unique prefix), verified against the node's key."""
         data: dict[str, Any] = self._json(f"/receipts/{event_id}")

@@ -252,8 +252,6 @@ def inclusion_query(raw: bytes) -> tuple[int | None, str | None, int | None] | N
     return index, event_id, size
 
 
-
-
 class Reads:
     """Read snapshots of the ledger: one SQLite connection per thread, one read transaction
     per snapshot, and a key-less ``Ledger`` over it (its frontier loaded in the snapshot)."""
