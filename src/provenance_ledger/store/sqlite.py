@@ -37,7 +37,9 @@ class SqliteStore:
 
     def __init__(self, path: Path | str, node_cache: NodeCache | None = None) -> None:
         """``node_cache``: upper tree nodes kept in memory, for a read-heavy store (a node's
-        readers share one)."""
+        readers share one); such a store also maps the database file (``mmap_size``). A
+        writing store does not: mapped pages would count in its process's resident memory
+        (specs/storage.md section 2)."""
         self._node_cache = node_cache
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -45,7 +47,8 @@ class SqliteStore:
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+            if node_cache is not None:
+                self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             self.db = sqlite_utils.Database(self.conn)
             self._create()
         except sqlite3.DatabaseError as e:
