@@ -103,6 +103,20 @@ def test_a_missing_node_is_still_an_error_with_a_cache(tmp_path: Path) -> None:
         store.close()
 
 
+def test_only_read_connections_with_a_cache_map_the_file(tmp_path: Path) -> None:
+    """A writer that mapped the database would carry the whole file in its resident memory
+    (specs/storage.md section 2): only a node's read connections map it."""
+    path = tmp_path / "ledger.db"
+    _fill(path, [8])
+    writer, reader = SqliteStore(path), SqliteStore(path, NodeCache())
+    try:
+        assert writer.conn.execute("PRAGMA mmap_size").fetchone() == (0,)
+        assert reader.conn.execute("PRAGMA mmap_size").fetchone()[0] > 0
+    finally:
+        writer.close()
+        reader.close()
+
+
 def test_cache_arguments_are_checked() -> None:
     with pytest.raises(ValueError):
         NodeCache(limit=0)
