@@ -101,14 +101,27 @@ def _safe_int(text: str) -> int:
     return value
 
 
-def load_json(data: bytes, what: str, strict_numbers: bool = False) -> Any:
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all distinct: RFC 8259 leaves duplicates to the parser, and
+    "last one wins" would let two readers see two values (specs/events.md section 2)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise MalformedError(f"duplicate JSON object key {dup[:40]!r}")
+    return out
+
+
+def load_json(data: bytes | str, what: str, strict_numbers: bool = False) -> Any:
     """Parse UTF-8 JSON; every failure, however deep the nesting, is a MalformedError.
-    With ``strict_numbers``, floats and integers beyond 2^53-1 are refused."""
+    Duplicate object keys are refused. With ``strict_numbers``, floats and integers beyond
+    2^53-1 are refused. This is the one JSON parser for anything another party wrote."""
     try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
         if strict_numbers:
-            return json.loads(data.decode("utf-8"), parse_float=_no_float, parse_int=_safe_int,
-                              parse_constant=_no_constant)
-        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+            return json.loads(text, parse_float=_no_float, parse_int=_safe_int,
+                              parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or int too long
         raise MalformedError(f"{what} is not valid UTF-8 JSON: {e}") from e
     except RecursionError as e:
