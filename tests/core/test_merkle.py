@@ -39,7 +39,7 @@ from tests.vectors import load_cases
 
 INCLUSION_CASES = load_cases("inclusion")
 CONSISTENCY_CASES = load_cases("consistency")
-VECTOR_COUNT = 196  # files under shared/vectors/rfc9162/{inclusion,consistency}
+VECTOR_COUNT = 196  # files under tests/data/rfc9162/{inclusion,consistency}
 
 REFERENCE_LEAVES = [
     bytes.fromhex(h)
