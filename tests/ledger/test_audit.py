@@ -18,7 +18,7 @@ import pytest
 from provenance_ledger.core.events import work_id_of
 from provenance_ledger.core.merkle import Frontier, leaf_hash
 from provenance_ledger.core.note import NoteSignature, NoteSigner, SignedNote
-from provenance_ledger.errors import VerificationError
+from provenance_ledger.errors import StorageError, VerificationError
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.store.sqlite import node_key
 
@@ -207,17 +207,73 @@ def test_swapped_entries(home: Home, reopen: Callable[[], Ledger]) -> None:
     assert audit_fails_at(reopen()) in (1, 2)
 
 
-def test_changed_work_column(home: Home, reopen: Callable[[], Ledger]) -> None:
-    # The work column routes a work's events to its replay: editing it would hide an event
-    # from the work's state, so the audit compares it with the signed leaf.
-    other = one(home, "SELECT work FROM entries WHERE idx = 0")
-    tamper(home, "UPDATE entries SET work = ? WHERE idx = 9", other)
-    assert audit_fails_at(reopen()) == 9
+@pytest.mark.parametrize("column", ["work", "type"])
+def test_work_and_type_columns_cannot_be_rewritten(home: Home, reopen: Callable[[], Ledger],
+                                                   column: str) -> None:
+    # The work column routes a work's events to its replay: rewriting it once hid a
+    # revocation from `may`. Both columns are now read from the signed leaf by SQLite itself.
+    before = one(home, f"SELECT {column} FROM entries WHERE idx = 9")  # noqa: S608
+    with pytest.raises(sqlite3.OperationalError, match="generated column"):
+        tamper(home, f"UPDATE entries SET {column} = 'x' WHERE idx = 9")  # noqa: S608
+    assert one(home, f"SELECT {column} FROM entries WHERE idx = 9") == before  # noqa: S608
+    audit(reopen())
 
 
-def test_changed_type_column(home: Home, reopen: Callable[[], Ledger]) -> None:
-    tamper(home, "UPDATE entries SET type = 'work.transfer' WHERE idx = 3")
-    assert audit_fails_at(reopen()) == 3
+def test_rewritten_leaf_is_refused_on_the_read_path(home: Home,
+                                                     reopen: Callable[[], Ledger]) -> None:
+    # A leaf edited behind the log's back no longer hashes to its id: reading the work's
+    # state says so at once, before any audit runs.
+    leaf = one(home, "SELECT leaf FROM entries WHERE idx = 1")
+    assert isinstance(leaf, bytes)
+    work = one(home, "SELECT work FROM entries WHERE idx = 1")
+    edited = leaf.replace(b'"ai_training"', b'"data_mining"')
+    assert edited != leaf
+    tamper(home, "UPDATE entries SET leaf = ? WHERE idx = 1", edited)
+    ledger = reopen()
+    with pytest.raises(StorageError, match="entry 1 does not match"):
+        ledger.state(str(work))
+    assert audit_fails_at(ledger) == 1
+
+
+def test_deleted_checkpoint_that_is_not_the_latest(home: Home,
+                                                  reopen: Callable[[], Ledger]) -> None:
+    # Every checkpoint's signed block line names the one before it: a history point that
+    # vanished is named by the next checkpoint.
+    for size in (3, 6, 9):
+        with sqlite3.connect(home.db_path) as conn:
+            saved = conn.execute("SELECT * FROM checkpoints WHERE size = ?", (size,)).fetchone()
+            conn.execute("DELETE FROM checkpoints WHERE size = ?", (size,))
+        with pytest.raises(VerificationError, match="a checkpoint was deleted"):
+            audit(reopen())
+        with sqlite3.connect(home.db_path) as conn:
+            conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)", saved)
+    audit(reopen())
+
+
+@pytest.mark.parametrize("delta", [-1, 1])
+def test_checkpoint_time_edited_by_a_second(home: Home, reopen: Callable[[], Ledger],
+                                            delta: int) -> None:
+    tamper(home, "UPDATE checkpoints SET at = at + ? WHERE size = 6", delta)
+    with pytest.raises(VerificationError, match="is not the signed time"):
+        audit(reopen())
+
+
+def test_damaged_index_is_found(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # An index that disagrees with its table makes reads by work or id miss entries; the
+    # audit runs SQLite's integrity check first. Rebuild the work index over other rows.
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute("UPDATE sqlite_schema SET sql = replace(sql, '(work, idx)', '(idx, work)') "
+                     "WHERE name = 'idx_entries_work_idx'")
+    with pytest.raises(VerificationError, match="database file is damaged"):
+        audit(reopen())
+
+
+def test_origin_in_the_database_is_checked(home: Home, reopen: Callable[[], Ledger]) -> None:
+    # The origin names the log's key in every note: another origin signed none of them.
+    tamper(home, "UPDATE meta SET value = 'other.example/log' WHERE key = 'origin'")
+    with pytest.raises(VerificationError, match="no trusted key signed"):
+        audit(reopen())
 
 
 def test_changed_checkpoint_signature(home: Home, reopen: Callable[[], Ledger]) -> None:
@@ -267,9 +323,8 @@ def test_entry_added_behind_the_logs_back(home: Home, reopen: Callable[[], Ledge
         frontier.append(row.id)
     made = frontier.append(bytes.fromhex(backdated.id))
     with sqlite3.connect(home.db_path) as conn:
-        conn.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
-                     (SIZE, bytes.fromhex(backdated.id), backdated.event.work,
-                      backdated.event.type, backdated.leaf))
+        conn.execute("INSERT INTO entries (idx, id, leaf) VALUES (?, ?, ?)",
+                     (SIZE, bytes.fromhex(backdated.id), backdated.leaf))
         conn.executemany("INSERT INTO nodes VALUES (?, ?)",
                          [(node_key(n), h) for n, h in made if n[0] > 0])
     assert audit_fails_at(reopen()) == SIZE

@@ -27,7 +27,7 @@ from provenance_ledger.core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier, verify_note
+from provenance_ledger.core.note import BlockLine, Checkpoint, SignedNote, Verifier, verify_note
 from provenance_ledger.core.receipt import verify_receipt
 from provenance_ledger.core.rules import may
 from provenance_ledger.errors import (
@@ -220,10 +220,14 @@ def test_every_checkpoint_is_signed_and_consistent_with_the_last(
     ledger, leaves = big
     log_key = Verifier.from_vkey(ledger.vkey)
     cps = list(ledger.store.checkpoints())
+    prev: int | None = None
     for size, root, note_text, at in cps:
         note = SignedNote.from_text(note_text)
         assert verify_note(note, [log_key]) == {ledger.origin: None}
-        assert Checkpoint.from_text(note.text) == Checkpoint(ledger.origin, size, root)
+        # Each checkpoint signs the size of the one before it and its time (checkpoints.md 2.1).
+        assert Checkpoint.from_text(note.text) == Checkpoint(ledger.origin, size, root,
+                                                             BlockLine(prev, NOW))
+        prev = size
         assert root == ledger.root(size) == oracle(leaves[:size]).get_root(size)
         assert at == NOW
     for (old, old_root, _, _), (new, new_root, _, _) in itertools.pairwise(cps):

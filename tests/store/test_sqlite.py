@@ -7,6 +7,7 @@ Every test works on a real SQLite file under tmp_path and inspects it with a sec
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from provenance_ledger.core.merkle import Frontier, leaf_hash
 from provenance_ledger.errors import StorageError
-from provenance_ledger.store import Block, EntryRow, SqliteStore
+from provenance_ledger.store import Block, CheckpointRow, EntryRow, SqliteStore
 from provenance_ledger.store.sqlite import SCHEMA_VERSION, node_key
 
 from ..conftest import NOW
@@ -25,16 +26,23 @@ WORK_A = "sha256:" + "a0" * 32
 WORK_B = "sha256:" + "b0" * 32
 
 
+def store_leaf(work: str, tag: str) -> bytes:
+    """A leaf as the store sees one: JSON whose ``event`` names its work and type (the store
+    reads nothing else of it, and checks no signature)."""
+    return json.dumps({"event": {"type": "work.register", "work": work, "tag": tag}}).encode()
+
+
 def block(frontier: Frontier, count: int, work: str = WORK_A, tag: str = "") -> Block:
     """The next ``count`` entries with the subtree hashes they complete and a checkpoint."""
     out = Block()
     for _ in range(count):
         index = frontier.size
-        leaf = f"leaf {index}{tag}".encode()
+        leaf = store_leaf(work, f"{index}{tag}")
         h = leaf_hash(leaf)
         out.nodes.extend(frontier.append(h))
         out.entries.append(EntryRow(index, h, work, "work.register", leaf))
-    out.checkpoint = (frontier.size, frontier.root(), f"note at {frontier.size}\n", NOW)
+    out.checkpoint = CheckpointRow(frontier.size, frontier.root(), f"note at {frontier.size}\n",
+                                   NOW)
     return out
 
 

@@ -2,7 +2,8 @@
 
 - c2sp.org/signed-note: note text, an empty line, signature lines ``— <name> <base64>``;
   Ed25519 signatures (type 0x01) and verifier keys ``<name>+<hex key id>+<base64 key>``.
-- c2sp.org/tlog-checkpoint: the note text ``<origin>\\n<size>\\n<base64 root>\\n``.
+- c2sp.org/tlog-checkpoint: the note text ``<origin>\\n<size>\\n<base64 root>\\n``, plus the
+  log's one extension line ``provenance-ledger/block prev=<size> time=<UTC time>``.
 - c2sp.org/tlog-cosignature (cosignature/v1, type 0x04): a witness's timestamped signature
   over ``cosignature/v1\\ntime <seconds>\\n`` followed by the whole checkpoint text.
 
@@ -13,6 +14,7 @@ are kept (so that notes can be passed on whole) but never count as verified.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
 from .encoding import b64decode, b64encode, is_text
 from .merkle import HASH_SIZE
+from .timefmt import format_time, parse_time
 
 SIG_TYPE_ED25519 = 0x01
 """Signature type of a plain Ed25519 note signature (c2sp.org/signed-note)."""
@@ -245,13 +248,55 @@ def verify_note(note: SignedNote, verifiers: Sequence[Verifier]) -> dict[str, in
     return verified
 
 
+BLOCK_LINE_PREFIX = "provenance-ledger/block "
+"""Start of the one extension line this log signs in its checkpoints (specs/checkpoints.md
+section 2.1)."""
+_BLOCK_LINE = re.compile(
+    r"provenance-ledger/block prev=(none|0|[1-9][0-9]{0,18}) "
+    r"time=([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockLine:
+    """The checkpoint extension line ``provenance-ledger/block prev=<P> time=<T>``: the size
+    of the log's previous checkpoint (``None`` for its first) and the ledger clock when the
+    block was committed. Signed with the checkpoint, it makes every checkpoint name the one
+    before it, so a deleted history point, or an edited time, is evident
+    (specs/checkpoints.md section 2.1)."""
+
+    prev: int | None
+    time: int
+
+    def __post_init__(self) -> None:
+        if self.prev is not None and not 0 <= self.prev <= MAX_TREE_SIZE:
+            raise ValueError(f"previous checkpoint size {self.prev} out of range")
+        format_time(self.time)  # 1970..9999, else ValueError
+
+    def to_text(self) -> str:
+        prev = "none" if self.prev is None else str(self.prev)
+        return f"{BLOCK_LINE_PREFIX}prev={prev} time={format_time(self.time)}"
+
+    @classmethod
+    def from_text(cls, line: str) -> BlockLine:
+        m = _BLOCK_LINE.fullmatch(line)
+        if m is None:
+            raise MalformedError(f"checkpoint extension line {line[:80]!r} is not "
+                                 "'provenance-ledger/block prev=<size|none> time=<UTC time>'")
+        prev = None if m.group(1) == "none" else int(m.group(1))
+        if prev is not None and prev > MAX_TREE_SIZE:
+            raise MalformedError("previous checkpoint size is out of range")
+        return cls(prev, parse_time(m.group(2), "checkpoint time"))
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """A C2SP tlog-checkpoint: origin, tree size, root hash (no extension lines)."""
+    """A C2SP tlog-checkpoint: origin, tree size, root hash, and at most one extension line,
+    the log's :class:`BlockLine` (specs/checkpoints.md section 2)."""
 
     origin: str
     size: int
     root: bytes
+    block: BlockLine | None = None
 
     def __post_init__(self) -> None:
         _check_key_name(self.origin)
@@ -259,17 +304,23 @@ class Checkpoint:
             raise ValueError(f"tree size {self.size} out of range")
         if len(self.root) != HASH_SIZE:
             raise ValueError("root hash must be 32 bytes")
+        if self.block is not None and self.block.prev is not None and (
+                self.block.prev >= self.size):
+            raise ValueError(f"previous checkpoint size {self.block.prev} is not below the "
+                             f"checkpoint's size {self.size}")
 
     def to_text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+        text = f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+        return text if self.block is None else text + self.block.to_text() + "\n"
 
     @classmethod
     def from_text(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
             raise MalformedError("checkpoint is not three newline-terminated lines")
-        if len(lines) > 4:
-            raise MalformedError("checkpoint has extension lines, which this log never signs")
+        if len(lines) > 5:
+            raise MalformedError("checkpoint has more than one extension line; this log "
+                                 "signs only its block line")
         origin, size_text, root_text = lines[:3]
         if not size_text.isdigit() or not size_text.isascii() or (
             size_text != "0" and size_text.startswith("0")
@@ -279,5 +330,10 @@ class Checkpoint:
         if size > MAX_TREE_SIZE:
             raise MalformedError("checkpoint size is out of range")
         _check_key_name(origin)
-        return cls(origin, size, b64decode(root_text, "checkpoint root", HASH_SIZE))
+        root = b64decode(root_text, "checkpoint root", HASH_SIZE)
+        block = BlockLine.from_text(lines[3]) if len(lines) == 5 else None
+        if block is not None and block.prev is not None and block.prev >= size:
+            raise MalformedError(f"checkpoint at size {size} names a previous checkpoint at "
+                                 f"size {block.prev}, which is not below it")
+        return cls(origin, size, root, block)
 

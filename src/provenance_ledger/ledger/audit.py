@@ -1,13 +1,17 @@
 """Re-verify a stored log from scratch (specs/ledger.md section 5).
 
-Reads every entry in order and checks, without trusting anything derived: (1) indexes are
+First (0) the database file itself: SQLite's integrity check (b-trees, every index against its
+table). The stored origin names the log key in every note, so an edited one fails every
+checkpoint. Then every entry in order, without trusting anything derived: (1) indexes are
 contiguous; (2) each leaf parses strictly and its signature verifies; (3) the stored event id
 is the leaf hash and the work and type columns match the leaf; (4) the rules accept it on a
 replay from the empty state; (5) every stored subtree hash equals the recomputed one; (6) each
-checkpoint's root equals the recomputed root at its size (the empty tree's at size 0) and
-its note verifies with the log key, and checkpoint times never go backwards; (7) every entry
-is covered by a checkpoint (a block and its checkpoint commit together) and the store holds
-no tree hash beyond the ones recomputed. The first failure names its index.
+checkpoint's root equals the recomputed root at its size (the empty tree's at size 0), its
+note verifies with the log key and its text is exactly the checkpoint of that size and root;
+its block line names the checkpoint stored before it and signs the stored time, so no history
+point can be deleted and no time edited unnoticed; (7) every entry is covered by a checkpoint
+(a block and its checkpoint commit together) and the store holds no tree hash beyond the ones
+recomputed. The first failure names its index.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ..core import merkle, rules
 from ..core.events import parse_leaf
 from ..core.note import Checkpoint, SignedNote, verify_note
 from ..errors import LedgerError, VerificationError
+from ..store import CheckpointRow
 from .ledger import Ledger
 
 AUDIT_CHUNK = 2048  # entries read per query
@@ -34,19 +39,21 @@ class AuditReport:
 def audit(ledger: Ledger) -> AuditReport:
     """Raise :class:`VerificationError` naming the first bad index; else report what held."""
     store = ledger.store
-    checkpoints = {cp[0]: cp for cp in store.checkpoints()}
+    problems = store.integrity_problems()  # (0)
+    if problems:
+        raise VerificationError(f"audit failed: the database file is damaged: {problems[0]}")
+    checkpoints = {cp.size: cp for cp in store.checkpoints()}
+    chain = _Chain(own=ledger.signer is not None)
     states: dict[str, rules.WorkState] = {}
     frontier = merkle.Frontier()
     size = store.size()
     seen_cps = 0
-    last_cp_time = -1
     empty = checkpoints.get(0)  # (6) the empty tree's checkpoint, if the log signed one
     if empty is not None:
         seen_cps += 1
-        problem = _checkpoint_problem(ledger, empty, merkle.EMPTY_ROOT, last_cp_time)
+        problem = _checkpoint_problem(ledger, empty, merkle.EMPTY_ROOT, chain)
         if problem:
             raise VerificationError(f"audit failed at index 0: {problem}")
-        last_cp_time = empty[3]
     for start in range(0, size, AUDIT_CHUNK):
         end = min(start + AUDIT_CHUNK, size)
         made: list[tuple[merkle.NodeId, bytes]] = []
@@ -71,10 +78,9 @@ def audit(ledger: Ledger) -> AuditReport:
             cp = checkpoints.get(frontier.size)
             if cp is not None:  # (6)
                 seen_cps += 1
-                problem = _checkpoint_problem(ledger, cp, frontier.root(), last_cp_time)
+                problem = _checkpoint_problem(ledger, cp, frontier.root(), chain)
                 if problem:
                     raise bad(problem)
-                last_cp_time = cp[3]
         if len(rows) != end - start:
             raise VerificationError(f"audit failed at index {start + len(rows)}: entry missing")
         stored = store.nodes(n for n, _ in made)  # (5)
@@ -96,21 +102,53 @@ def audit(ledger: Ledger) -> AuditReport:
     return AuditReport(size, seen_cps, len(states), frontier.root())
 
 
-def _checkpoint_problem(ledger: Ledger, cp: tuple[int, bytes, str, int], root: bytes,
-                        last_time: int) -> str | None:
-    """What is wrong with stored checkpoint ``cp`` (size, root, note, time), given the
-    recomputed ``root`` at its size and the time of the checkpoint before it; None if
-    nothing."""
-    size, stored_root, text, at = cp
-    if at < last_time:
-        return f"checkpoint at size {size} is older than the one before"
-    if stored_root != root:
-        return f"checkpoint at size {size} has a root that is not the log's"
+@dataclass(slots=True)
+class _Chain:
+    """The checkpoints seen so far, for the block lines' links (specs/checkpoints.md 2.1).
+    ``own``: the log's own checkpoints, every one stored; a mirror stores only those of its
+    peer's checkpoints it fetched, so there a link may skip sizes and ``at`` is the mirror's
+    own clock."""
+
+    own: bool
+    last_size: int | None = None
+    last_time: int = -1
+    chained: bool = False  # a checkpoint with a block line was seen: all later ones have one
+
+
+def _checkpoint_problem(ledger: Ledger, cp: CheckpointRow, root: bytes,
+                        chain: _Chain) -> str | None:
+    """What is wrong with stored checkpoint ``cp``, given the recomputed ``root`` at its
+    size and the checkpoints before it; None if nothing."""
+    if cp.root != root:
+        return f"checkpoint at size {cp.size} has a root that is not the log's"
     try:
-        note = SignedNote.from_text(text)
+        note = SignedNote.from_text(cp.note)
         verify_note(note, [ledger.verifier])
-        if note.text != Checkpoint(ledger.origin, size, stored_root).to_text():
-            raise VerificationError("note text does not match the stored root")
+        signed = Checkpoint.from_text(note.text)
     except LedgerError as e:
-        return f"checkpoint at size {size}: {e}"
+        return f"checkpoint at size {cp.size}: {e}"
+    if (signed.origin, signed.size, signed.root) != (ledger.origin, cp.size, cp.root):
+        return f"checkpoint at size {cp.size}: note text does not match the stored root"
+    block = signed.block
+    previous, chain.last_size = chain.last_size, cp.size
+    if block is None:
+        if chain.chained:
+            return (f"checkpoint at size {cp.size} has no block line, but an earlier one "
+                    "did: a checkpoint was replaced")
+        if cp.at < chain.last_time:
+            return f"checkpoint at size {cp.size} is older than the one before"
+        chain.last_time = cp.at
+        return None
+    if chain.own and block.prev != previous:
+        before = "none" if previous is None else f"size {previous}"
+        named = "none" if block.prev is None else f"size {block.prev}"
+        return (f"checkpoint at size {cp.size} signs that the checkpoint before it is at "
+                f"{named}, but the database holds {before}: a checkpoint was deleted")
+    if chain.own and block.time != cp.at:
+        return (f"checkpoint at size {cp.size}: stored time {cp.at} is not the signed time "
+                f"{block.time}")
+    if block.time < chain.last_time:
+        return f"checkpoint at size {cp.size} is older than the one before"
+    chain.chained = True
+    chain.last_time = block.time
     return None

@@ -14,11 +14,18 @@ from dataclasses import dataclass
 
 from ..core import merkle, rules
 from ..core.events import SignedEvent, parse_leaf
-from ..core.note import Checkpoint, NoteSigner, SignedNote, Verifier
+from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, NotFoundError, RuleError, VerificationError
-from ..store import Block, EntryRow, Store
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+    RuleError,
+    StorageError,
+    VerificationError,
+)
+from ..store import Block, CheckpointRow, EntryRow, Store
 
 MAX_BLOCK_EVENTS = 10_000
 """Most events integrated under one checkpoint."""
@@ -96,7 +103,7 @@ class Ledger:
             return cached
         state: rules.WorkState | None = None
         for row in self.store.work_entries(work):
-            state = rules.apply(state, parse_leaf(row.leaf, verify=False))
+            state = rules.apply(state, _stored_event(row))
         if state is not None:
             self._remember(state)
         return state
@@ -107,7 +114,7 @@ class Ledger:
         self._states[state.work] = state
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
-        return [(r.index, parse_leaf(r.leaf, verify=False)) for r in self.store.work_entries(work)]
+        return [(r.index, _stored_event(r)) for r in self.store.work_entries(work)]
 
     # -- append ----------------------------------------------------------------------------------
     def admit(self, event: SignedEvent, now: int) -> None:
@@ -130,11 +137,18 @@ class Ledger:
         results, block, frontier, overlay = self._validate(leaves, now)
         if not block.entries:
             return results
-        cp = Checkpoint(self.origin, frontier.size, frontier.root())
-        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
-        block.checkpoint = (cp.size, cp.root, note.to_text(), now)
+        block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), now)
         self._commit(block, frontier, overlay)
         return results
+
+    def _sign_checkpoint(self, size: int, root: bytes, now: int) -> CheckpointRow:
+        """The log's checkpoint at ``size``, naming the checkpoint before it and the time
+        (specs/checkpoints.md section 2.1), signed and ready to store."""
+        assert self.signer is not None  # noqa: S101 - callers check
+        cp = Checkpoint(self.origin, size, root,
+                        BlockLine(self.store.latest_checkpoint_size(), now))
+        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
+        return CheckpointRow(cp.size, cp.root, note.to_text(), now)
 
     def checkpoint_empty_log(self, now: int) -> bool:
         """Sign and store the checkpoint of the empty tree (size 0, root SHA-256 of nothing:
@@ -144,9 +158,7 @@ class Ledger:
             raise ValueError("only the log's own key signs its checkpoints")
         if self.store.latest_checkpoint_size() is not None or self.size != 0:
             return False
-        cp = Checkpoint(self.origin, 0, merkle.EMPTY_ROOT)
-        note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
-        self.store.commit_block(Block(checkpoint=(0, cp.root, note.to_text(), now)))
+        self.store.commit_block(Block(checkpoint=self._sign_checkpoint(0, merkle.EMPTY_ROOT, now)))
         return True
 
     def mirror_block(self, leaves: Sequence[bytes], checkpoint: Checkpoint, note: str,
@@ -188,7 +200,7 @@ class Ledger:
             raise VerificationError(
                 f"{self.origin} served entries whose root at size {checkpoint.size} is not the "
                 "root it signed")
-        block.checkpoint = (checkpoint.size, checkpoint.root, note, now)
+        block.checkpoint = CheckpointRow(checkpoint.size, checkpoint.root, note, now)
         self._commit(block, frontier, overlay)
 
     def _validate(
@@ -278,7 +290,7 @@ class Ledger:
         row = self.store.latest_checkpoint()
         if row is None:
             raise NotFoundError("the log is empty: nothing has been anchored yet")
-        return Checkpoint(self.origin, row[0], row[1]), row[2]
+        return Checkpoint(self.origin, row.size, row.root), row.note
 
     def root(self, size: int) -> bytes:
         if not 0 <= size <= self.size:
@@ -375,6 +387,17 @@ def inclusion_proof_with_leaf(store: Store, index: int, size: int) -> tuple[list
     leaf = (0, index)
     hashes = store.nodes(merkle.plan_nodes(plan) | {leaf})
     return merkle.assemble(plan, hashes), hashes[leaf]
+
+
+def _stored_event(row: EntryRow) -> SignedEvent:
+    """A stored entry's event, read without re-verifying its signature (the audit does) but
+    never trusting a stored column: the leaf must hash to the stored id, and the work the
+    query matched must be the leaf's (specs/ledger.md section 4)."""
+    ev = parse_leaf(row.leaf, verify=False)
+    if ev.id != row.id.hex() or ev.event.work != row.work:
+        raise StorageError(f"entry {row.index} does not match its stored id or work: the "
+                           "database was altered (run 'provenance log audit')")
+    return ev
 
 
 def _check_all(part: Sequence[bytes]) -> Checked:

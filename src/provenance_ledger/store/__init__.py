@@ -4,8 +4,8 @@ specs/storage.md describes the schema. The store keeps bytes and indexes; it kno
 the rules, and checks nothing but its own consistency.
 """
 
-from .base import Block, EntryRow, Store
+from .base import Block, CheckpointRow, EntryRow, Store
 from .cache import NodeCache
 from .sqlite import SqliteStore
 
-__all__ = ["Block", "EntryRow", "NodeCache", "SqliteStore", "Store"]
+__all__ = ["Block", "CheckpointRow", "EntryRow", "NodeCache", "SqliteStore", "Store"]

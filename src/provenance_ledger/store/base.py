@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..core.merkle import NodeId
 
@@ -24,13 +24,25 @@ class EntryRow:
     leaf: bytes
 
 
+class CheckpointRow(NamedTuple):
+    """One stored checkpoint: its tree size, 32-byte root, the signed note as served, and
+    ``at``, the ledger clock (seconds) when it was stored. On the log's own checkpoints ``at``
+    is the time the note's block line signs (specs/checkpoints.md section 2.1); on a mirror it
+    is when the mirror stored the peer's note."""
+
+    size: int
+    root: bytes
+    note: str
+    at: int
+
+
 @dataclass(slots=True)
 class Block:
     """Everything one integrated batch writes, committed in a single transaction."""
 
     entries: list[EntryRow] = field(default_factory=list)
     nodes: list[tuple[NodeId, bytes]] = field(default_factory=list)
-    checkpoint: tuple[int, bytes, str, int] | None = None  # size, root, signed note, time
+    checkpoint: CheckpointRow | None = None
 
 
 class Store(Protocol):
@@ -46,11 +58,12 @@ class Store(Protocol):
     def work_entries(self, work: str) -> list[EntryRow]: ...
     def works_present(self, works: Iterable[str]) -> set[str]: ...
     def works_with_prefix(self, prefix: str, limit: int) -> list[str]: ...
-    def latest_checkpoint(self) -> tuple[int, bytes, str, int] | None: ...
+    def latest_checkpoint(self) -> CheckpointRow | None: ...
     def latest_checkpoint_size(self) -> int | None: ...
-    def checkpoint(self, size: int) -> tuple[int, bytes, str, int] | None: ...
+    def checkpoint(self, size: int) -> CheckpointRow | None: ...
     def checkpoint_at_most(self, size: int) -> int | None: ...
-    def checkpoints(self, above: int = -1) -> Iterator[tuple[int, bytes, str, int]]: ...
+    def checkpoints(self, above: int = -1) -> Iterator[CheckpointRow]: ...
     def node_count(self) -> int: ...
     def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]: ...
+    def integrity_problems(self) -> list[str]: ...
     def close(self) -> None: ...

@@ -10,26 +10,122 @@ a committed block survives a crash or power loss.
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from ..core.merkle import NodeId
 from ..errors import StorageError
-from .base import Block, EntryRow
+from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache
 
-SCHEMA_VERSION = "2"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SCHEMA_VERSION = "3"
 _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
+FILE_MODE = 0o600  # the database and its -wal / -shm files: readable by the owner only
+
+MIGRATIONS = Migrations("provenance-ledger")
+"""The schema's history (specs/storage.md section 2.1): every home, however old, is brought to
+``SCHEMA_VERSION`` by applying the migrations it has not had yet, each in one transaction."""
+
+# The work and type of an entry are read from its leaf by SQLite itself, never written beside
+# it: a column that could be rewritten without touching the signed leaf would let a reader see
+# another work's history (specs/storage.md section 2).
+_ENTRIES_SQL = """CREATE TABLE {name} (
+    idx INTEGER PRIMARY KEY,
+    id BLOB NOT NULL,
+    leaf BLOB NOT NULL,
+    work TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.work')) VIRTUAL,
+    type TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.type')) VIRTUAL
+)"""
+
+
+@MIGRATIONS(name="0001_tables")
+def _tables(db: sqlite_utils.Database) -> None:
+    """Schema version 2's tables, for a new home; an existing home of version 2 has them."""
+    tables = db.table_names()
+    if "meta" not in tables:
+        db.table("meta").create({"key": str, "value": str}, pk="key")
+    if "entries" not in tables:
+        db.execute(_ENTRIES_SQL.format(name="entries"))
+        _entry_indexes(db)
+    if "nodes" not in tables:
+        db.table("nodes").create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
+    if "checkpoints" not in tables:
+        db.table("checkpoints").create(
+            {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
+            not_null={"root", "note", "at"},
+        )
+
+
+@MIGRATIONS(name="0002_derived_work_and_type")
+def _derived_columns(db: sqlite_utils.Database) -> None:
+    """Version 3: ``entries.work`` and ``entries.type`` become columns derived from the leaf
+    (a version 2 home stored them as plain columns, which could be rewritten unnoticed)."""
+    hidden = {row[1]: row[6] for row in db.execute("PRAGMA table_xinfo(entries)")}
+    if hidden.get("work") == 2:  # already a virtual generated column (a new home)
+        return
+    db.execute(_ENTRIES_SQL.format(name="entries_v3"))
+    db.execute("INSERT INTO entries_v3 (idx, id, leaf) SELECT idx, id, leaf FROM entries")
+    db.execute("DROP TABLE entries")
+    db.execute("ALTER TABLE entries_v3 RENAME TO entries")
+    _entry_indexes(db)
+
+
+def _entry_indexes(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE UNIQUE INDEX idx_entries_id ON entries(id)")
+    db.execute("CREATE INDEX idx_entries_work_idx ON entries(work, idx)")
 
 
 def node_key(node: NodeId) -> int:
     level, index = node
     return (level << LEVEL_SHIFT) | index
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
+    -wal and -shm files the mode of the database file), and tighten an older, wider one."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+        os.close(fd)
+    except FileExistsError:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                if p.stat().st_mode & 0o077 and p.stat().st_uid == os.getuid():
+                    p.chmod(FILE_MODE)
+            except OSError:
+                pass  # absent, or not ours to change: SQLite reports what matters
+
+
+def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """A database failure while reading is a :class:`StorageError`, never a bare
+    ``sqlite3`` error (specs/storage.md section 1)."""
+    @functools.wraps(method)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"ledger database read failed: {e}") from e
+    return wrapped
+
+
+def _rows(cursor_of: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """Iterate a query's rows, a failure while reading being a :class:`StorageError`."""
+    try:
+        yield from cursor_of()
+    except sqlite3.DatabaseError as e:
+        raise StorageError(f"ledger database read failed: {e}") from e
+
 
 
 class SqliteStore:
@@ -41,7 +137,9 @@ class SqliteStore:
         writing store does not: mapped pages would count in its process's resident memory
         (specs/storage.md section 2)."""
         self._node_cache = node_cache
+        path = Path(path)
         try:
+            _create_private(path)
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -50,51 +148,61 @@ class SqliteStore:
             if node_cache is not None:
                 self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             self.db = sqlite_utils.Database(self.conn)
-            self._create()
-        except sqlite3.DatabaseError as e:
+            self._migrate()
+        except (sqlite3.DatabaseError, OSError) as e:
             raise StorageError(f"cannot open ledger database {path}: {e}") from e
 
-    def _create(self) -> None:
-        db = self.db
-        tables = db.table_names()
-        if "meta" in tables:
-            version = self.get_meta("schema")
-            if version != SCHEMA_VERSION:
-                raise StorageError(f"database schema {version!r} is not {SCHEMA_VERSION!r}")
+    def _migrate(self) -> None:
+        """Bring the database to ``SCHEMA_VERSION`` (a no-op read when it is there)."""
+        if self._schema() == SCHEMA_VERSION:
             return
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            db.table("meta").create({"key": str, "value": str}, pk="key")
-            db.table("entries").create(
-                {"idx": int, "id": bytes, "work": str, "type": str, "leaf": bytes},
-                pk="idx", not_null={"id", "work", "type", "leaf"},
-            )
-            db.table("entries").create_index(["id"], unique=True)
-            db.table("entries").create_index(["work", "idx"])
-            db.table("nodes").create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
-            db.table("checkpoints").create(
-                {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
-                not_null={"root", "note", "at"},
-            )
-            self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        self.conn.execute("BEGIN IMMEDIATE")  # one migrating process at a time
+        try:
+            version = self._schema()
+            if version is not None and int(version) > int(SCHEMA_VERSION):
+                raise StorageError(f"database schema {version} is newer than this software's "
+                                   f"({SCHEMA_VERSION}): upgrade provenance-ledger")
+            MIGRATIONS.apply(self.db)
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                              (SCHEMA_VERSION,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def _schema(self) -> str | None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new database
+            return None
+        if row is None:
+            raise StorageError("database schema None: its meta table has no schema version")
+        if not str(row[0]).isdigit():
+            raise StorageError(f"database schema {str(row[0])[:20]!r} is not a version number")
+        return str(row[0])
 
     def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
         row: tuple[object, ...] | None = self.conn.execute(sql, args).fetchone()
         return row
 
     # -- meta ---------------------------------------------------------------------------
+    @_storage_errors
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
+    @_storage_errors
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- tree -----------------------------------------------------------------------------
+    @_storage_errors
     def size(self) -> int:
         row = self._one("SELECT max(idx) FROM entries")
         return 0 if row is None or row[0] is None else int(str(row[0])) + 1
 
+    @_storage_errors
     def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
         """Hashes of the given complete subtrees; level 0 comes from the entries table.
         With a node cache, the cached ones are not read again."""
@@ -137,13 +245,14 @@ class SqliteStore:
             raise StorageError(f"tree node {missing} is missing from the database")
         return out
 
+    @_storage_errors
     def node_count(self) -> int:
         row = self._one("SELECT count(*) FROM nodes")
         return 0 if row is None else int(str(row[0]))
 
     def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]:
         mask = (1 << LEVEL_SHIFT) - 1
-        for key, h in self.conn.execute("SELECT key, hash FROM nodes ORDER BY key"):
+        for key, h in _rows(lambda: self.conn.execute("SELECT key, hash FROM nodes ORDER BY key")):
             yield (key >> LEVEL_SHIFT, key & mask), h
 
     def commit_block(self, block: Block) -> None:
@@ -152,8 +261,8 @@ class SqliteStore:
             with self.conn:
                 self.conn.execute("BEGIN IMMEDIATE")
                 self.conn.executemany(
-                    "INSERT INTO entries (idx, id, work, type, leaf) VALUES (?, ?, ?, ?, ?)",
-                    [(e.index, e.id, e.work, e.type, e.leaf) for e in block.entries],
+                    "INSERT INTO entries (idx, id, leaf) VALUES (?, ?, ?)",
+                    [(e.index, e.id, e.leaf) for e in block.entries],
                 )
                 self.conn.executemany(
                     "INSERT INTO nodes (key, hash) VALUES (?, ?)",
@@ -166,6 +275,7 @@ class SqliteStore:
             raise StorageError(f"could not write block: {e}") from e
 
     # -- entries ----------------------------------------------------------------------------
+    @_storage_errors
     def entry(self, index: int) -> EntryRow:
         row = self.conn.execute(
             "SELECT idx, id, work, type, leaf FROM entries WHERE idx = ?", (index,)).fetchone()
@@ -173,11 +283,13 @@ class SqliteStore:
             raise StorageError(f"entry {index} is missing from the database")
         return EntryRow(*row)
 
+    @_storage_errors
     def entry_by_id(self, event_id: bytes) -> EntryRow | None:
         row = self.conn.execute(
             "SELECT idx, id, work, type, leaf FROM entries WHERE id = ?", (event_id,)).fetchone()
         return None if row is None else EntryRow(*row)
 
+    @_storage_errors
     def ids_between(self, lo: bytes, hi: bytes | None, limit: int) -> list[bytes]:
         """Event ids in ``[lo, hi)`` (``hi`` None: no upper bound), for prefix look-ups."""
         if hi is None:
@@ -188,18 +300,19 @@ class SqliteStore:
         return [r[0] for r in self.conn.execute(q, args)]
 
     def entries(self, start: int, end: int) -> Iterator[EntryRow]:
-        cur = self.conn.execute(
-            "SELECT idx, id, work, type, leaf FROM entries WHERE idx >= ? AND idx < ? "
-            "ORDER BY idx", (start, end))
-        for row in cur:
+        for row in _rows(lambda: self.conn.execute(
+                "SELECT idx, id, work, type, leaf FROM entries WHERE idx >= ? AND idx < ? "
+                "ORDER BY idx", (start, end))):
             yield EntryRow(*row)
 
+    @_storage_errors
     def work_entries(self, work: str) -> list[EntryRow]:
         rows = self.conn.execute(
             "SELECT idx, id, work, type, leaf FROM entries WHERE work = ? ORDER BY idx", (work,))
         return [EntryRow(*r) for r in rows]
 
     # -- works ---------------------------------------------------------------------------------
+    @_storage_errors
     def works_present(self, works: Iterable[str]) -> set[str]:
         """Which of these works have entries (one indexed query per 900 works)."""
         out: set[str] = set()
@@ -210,6 +323,7 @@ class SqliteStore:
             out.update(r[0] for r in self.conn.execute(q, chunk))
         return out
 
+    @_storage_errors
     def works_with_prefix(self, prefix: str, limit: int) -> list[str]:
         upper = prefix + "\U0010ffff"
         rows = self.conn.execute(
@@ -218,31 +332,45 @@ class SqliteStore:
         return [r[0] for r in rows]
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def latest_checkpoint(self) -> tuple[int, bytes, str, int] | None:
+    @_storage_errors
+    def latest_checkpoint(self) -> CheckpointRow | None:
         row = self.conn.execute(
             "SELECT size, root, note, at FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return None if row is None else CheckpointRow(*row)
 
+    @_storage_errors
     def latest_checkpoint_size(self) -> int | None:
         row = self._one("SELECT max(size) FROM checkpoints")
         return None if row is None or row[0] is None else int(str(row[0]))
 
-    def checkpoint(self, size: int) -> tuple[int, bytes, str, int] | None:
+    @_storage_errors
+    def checkpoint(self, size: int) -> CheckpointRow | None:
         row = self.conn.execute(
             "SELECT size, root, note, at FROM checkpoints WHERE size = ?", (size,)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return None if row is None else CheckpointRow(*row)
 
+    @_storage_errors
     def checkpoint_at_most(self, size: int) -> int | None:
         """The largest checkpointed size not beyond ``size``."""
         row = self._one("SELECT max(size) FROM checkpoints WHERE size <= ?", (size,))
         return None if row is None or row[0] is None else int(str(row[0]))
 
-    def checkpoints(self, above: int = -1) -> Iterator[tuple[int, bytes, str, int]]:
+    def checkpoints(self, above: int = -1) -> Iterator[CheckpointRow]:
         """(size, root, note, time) of every checkpoint larger than ``above``, by size."""
-        for row in self.conn.execute(
+        for row in _rows(lambda: self.conn.execute(
                 "SELECT size, root, note, at FROM checkpoints WHERE size > ? ORDER BY size",
-                (above,)):
-            yield (row[0], row[1], row[2], row[3])
+                (above,))):
+            yield CheckpointRow(*row)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own check finds wrong with the file: b-tree structure, every index
+        against its table, NOT NULL and UNIQUE constraints (``PRAGMA integrity_check``);
+        empty when the file is sound."""
+        try:
+            rows = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check(20)")]
+        except sqlite3.DatabaseError as e:
+            return [str(e)]
+        return [] if rows == ["ok"] else rows
 
     def close(self) -> None:
         self.conn.close()
