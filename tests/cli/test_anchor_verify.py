@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from tlog_scales.signing import Vkey
-from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from provenance_ledger.core.merkle import verify_consistency
 from provenance_ledger.core.note import Checkpoint, SignedNote
@@ -31,6 +30,7 @@ from tests.cli.conftest import (
     run_json,
     tree_size,
 )
+from tests.scales import ScalesCheckpoint
 
 PAGE = b"\x89PNG\r\n\x1a\n chapter 1, page 12"
 
@@ -215,8 +215,14 @@ def _edit_size(leaf: bytes) -> bytes:
     return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
 
-@pytest.mark.parametrize("tamper", [_edit_size, lambda leaf: b"garbage"],
-                         ids=["edited event", "garbage"])
+def _not_canonical(leaf: bytes) -> bytes:
+    """The same event with a space after the first colon: the JSON is still valid (the
+    database refuses to store a leaf that is not JSON), but it is no longer canonical."""
+    return leaf.replace(b":", b": ", 1)
+
+
+@pytest.mark.parametrize("tamper", [_edit_size, _not_canonical],
+                         ids=["edited event", "not canonical"])
 def test_log_audit_names_the_tampered_index(
     anchored: Anchored, tmp_path: Path, tamper: Callable[[bytes], bytes]
 ) -> None:

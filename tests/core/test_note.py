@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from hypothesis import given
 from hypothesis import strategies as st
 from tlog_scales.signing import Vkey
-from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.note import (
@@ -34,6 +33,7 @@ from provenance_ledger.core.note import (
     verify_note,
 )
 from provenance_ledger.errors import MalformedError, VerificationError
+from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory
 

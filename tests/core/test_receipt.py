@@ -14,7 +14,6 @@ import json
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from tlog_scales.signing import Vkey
-from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from provenance_ledger.core.events import work_id_of
 from provenance_ledger.core.merkle import leaf_hash, verify_inclusion
@@ -31,6 +30,7 @@ from provenance_ledger.core.receipt import (
 )
 from provenance_ledger.errors import MalformedError, VerificationError
 from provenance_ledger.ledger import Ledger
+from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory, Signer
 

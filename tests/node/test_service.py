@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from tlog_scales.signing import Vkey
-from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
 from provenance_ledger.core.encoding import canonical_json
@@ -53,6 +52,7 @@ from provenance_ledger.node.witness import (
     add_checkpoint_body,
     verify_evidence,
 )
+from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import (

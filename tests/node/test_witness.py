@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from tlog_scales.signing import Vkey
-from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.merkle import verify_consistency
@@ -37,6 +36,7 @@ from provenance_ledger.node.witness import (
     prefix_root,
     verify_evidence,
 )
+from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import ORIGIN, PEER, PEER_WITNESS, body_for, fork, grow

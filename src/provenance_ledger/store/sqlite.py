@@ -46,7 +46,12 @@ _ENTRIES_SQL = """CREATE TABLE {name} (
     id BLOB NOT NULL,
     leaf BLOB NOT NULL,
     work TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.work')) VIRTUAL,
-    type TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.type')) VIRTUAL
+    type TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.type')) VIRTUAL,
+    actor TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.actor')) VIRTUAL,
+    party TEXT GENERATED ALWAYS AS (coalesce(
+        json_extract(CAST(leaf AS TEXT), '$.event.body.to'),
+        json_extract(CAST(leaf AS TEXT), '$.event.body.licensee'),
+        json_extract(CAST(leaf AS TEXT), '$.event.body.grantee'))) VIRTUAL
 )"""
 
 
@@ -85,6 +90,8 @@ def _derived_columns(db: sqlite_utils.Database) -> None:
 def _entry_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX idx_entries_id ON entries(id)")
     db.execute("CREATE INDEX idx_entries_work_idx ON entries(work, idx)")
+    db.execute("CREATE INDEX idx_entries_actor_type ON entries(actor, type, idx)")
+    db.execute("CREATE INDEX idx_entries_party_type ON entries(party, type, idx)")
 
 
 def node_key(node: NodeId) -> int:
@@ -309,6 +316,20 @@ class SqliteStore:
     def work_entries(self, work: str) -> list[EntryRow]:
         rows = self.conn.execute(
             "SELECT idx, id, work, type, leaf FROM entries WHERE work = ? ORDER BY idx", (work,))
+        return [EntryRow(*r) for r in rows]
+
+    @_storage_errors
+    def entries_by_key(self, role: str, key: str, types: Iterable[str], after: int = -1,
+                       limit: int = 1000) -> list[EntryRow]:
+        """Entries of the given types whose ``actor`` (role ``"actor"``: the key that signed
+        them) or ``party`` (role ``"party"``: the key they transfer to, license or grant to)
+        is ``key``, with index above ``after``, in index order; at most ``limit``."""
+        if role not in ("actor", "party"):
+            raise ValueError(f"role must be 'actor' or 'party', not {role!r}")
+        kinds = sorted(set(types))
+        q = (f"SELECT idx, id, work, type, leaf FROM entries WHERE {role} = ? "  # noqa: S608
+             f"AND type IN ({_marks(len(kinds))}) AND idx > ? ORDER BY idx LIMIT ?")
+        rows = self.conn.execute(q, (key, *kinds, after, limit))
         return [EntryRow(*r) for r in rows]
 
     # -- works ---------------------------------------------------------------------------------
