@@ -60,8 +60,26 @@ class Home:
         if not self.path.is_dir():
             raise StorageError(f"data directory {self.path} is not a directory")
 
+    def writable(self) -> bool:
+        """Whether this process may write the home's database: false for a read-only mount
+        or a copy it may only read (specs/storage.md section 2.2)."""
+        db = self.db_path
+        return os.access(self.path, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
     def open_ledger(self, origin: str | None = None) -> Ledger:
-        """Open (creating on first use) the ledger, its log key and its origin."""
+        """Open (creating on first use) the ledger, its log key and its origin. A home this
+        process cannot write is opened read-only: reads answer, writes fail with one line."""
+        if self.path.is_dir() and self.db_path.exists() and not self.writable():
+            store = SqliteStore(self.db_path, readonly=True)
+            try:
+                stored = store.get_meta("origin")
+                if stored is None or not self.log_key_path.exists():
+                    raise StorageError(f"{self.path} holds no complete ledger to read")
+                return Ledger(store, NoteSigner(stored, read_private_key(self.log_key_path,
+                                                                         None)))
+            except BaseException:
+                store.close()
+                raise
         self.ensure()
         store = SqliteStore(self.db_path)
         if not self.log_key_path.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -135,29 +136,66 @@ def _rows(cursor_of: Callable[[], Iterator[Any]]) -> Iterator[Any]:
 
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open an existing database without writing to it or beside it. ``mode=ro`` still needs
+    to create the ``-shm`` file of a WAL database when it is missing; where the folder cannot
+    be written (a read-only mount), the file is opened as immutable, which is what it is."""
+    if not path.is_file():
+        raise StorageError(f"no ledger database at {path}")
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    try:
+        conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn = sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        return conn
+
+
 class SqliteStore:
     """The embedded default store: one SQLite file."""
 
-    def __init__(self, path: Path | str, node_cache: NodeCache | None = None) -> None:
+    def __init__(self, path: Path | str, node_cache: NodeCache | None = None,
+                 readonly: bool = False) -> None:
         """``node_cache``: upper tree nodes kept in memory, for a read-heavy store (a node's
         readers share one); such a store also maps the database file (``mmap_size``). A
         writing store does not: mapped pages would count in its process's resident memory
-        (specs/storage.md section 2)."""
+        (specs/storage.md section 2). ``readonly``: an existing database opened for reading
+        only, as from a read-only mount or a copy handed to an auditor (section 2.2)."""
         self._node_cache = node_cache
-        path = Path(path)
+        self.path = path = Path(path)
+        self.readonly = readonly
         try:
-            _create_private(path)
-            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
+            if readonly:
+                self.conn = _connect_readonly(path)
+            else:
+                _create_private(path)
+                self.conn = sqlite3.connect(str(path), isolation_level=None,
+                                            check_same_thread=False)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if node_cache is not None:
                 self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             self.db = sqlite_utils.Database(self.conn)
-            self._migrate()
+            if readonly:
+                self._check_readable()
+            else:
+                self._migrate()
         except (sqlite3.DatabaseError, OSError) as e:
             raise StorageError(f"cannot open ledger database {path}: {e}") from e
+
+    def _check_readable(self) -> None:
+        """A read-only store migrates nothing: it reads the current schema, or version 2
+        (whose tables the reads share), and refuses anything else."""
+        version = self._schema()
+        if version not in (SCHEMA_VERSION, "2"):
+            raise StorageError(f"database schema {version} cannot be read by this software "
+                               f"(schema {SCHEMA_VERSION})")
 
     def _migrate(self) -> None:
         """Bring the database to ``SCHEMA_VERSION`` (a no-op read when it is there)."""
@@ -201,6 +239,8 @@ class SqliteStore:
 
     @_storage_errors
     def set_meta(self, key: str, value: str) -> None:
+        if self.readonly:
+            raise StorageError(f"the ledger database {self.path} is read-only")
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- tree -----------------------------------------------------------------------------
@@ -264,6 +304,9 @@ class SqliteStore:
 
     def commit_block(self, block: Block) -> None:
         """Write a whole block in one transaction, or nothing."""
+        if self.readonly:
+            raise StorageError(f"the ledger database {self.path} is read-only: this command "
+                               "writes to it (give a writable --home)")
         try:
             with self.conn:
                 self.conn.execute("BEGIN IMMEDIATE")
