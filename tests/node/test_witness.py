@@ -18,7 +18,7 @@ from tlog_scales.signing import Vkey
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.merkle import verify_consistency
-from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Verifier
+from provenance_ledger.core.note import NoteSigner, SignedNote, Verifier
 from provenance_ledger.errors import VerificationError
 from provenance_ledger.ledger import Ledger
 from provenance_ledger.node.config import load_config, node_keys, open_node_ledger
@@ -360,7 +360,9 @@ def test_request_round_trip(peer_log: Ledger, sign: Signer, keys: KeyFactory) ->
     proof = peer_log.consistency_proof(3, 5)
     req = AddCheckpointRequest.from_bytes(add_checkpoint_body(3, proof, note))
     assert (req.old, list(req.proof), req.note.to_text()) == (3, proof, note)
-    assert req.checkpoint == Checkpoint(PEER, 5, peer_log.root(5))
+    assert req.checkpoint == peer_log.latest_checkpoint()[0]
+    assert (req.checkpoint.origin, req.checkpoint.size) == (PEER, 5)
+    assert req.checkpoint.root == peer_log.root(5)
 
 
 def test_peer_witness_name_is_configured(node_home: Path) -> None:

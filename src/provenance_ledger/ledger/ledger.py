@@ -290,7 +290,7 @@ class Ledger:
         row = self.store.latest_checkpoint()
         if row is None:
             raise NotFoundError("the log is empty: nothing has been anchored yet")
-        return Checkpoint(self.origin, row.size, row.root), row.note
+        return Checkpoint.from_text(SignedNote.from_text(row.note).text), row.note
 
     def root(self, size: int) -> bytes:
         if not 0 <= size <= self.size:
