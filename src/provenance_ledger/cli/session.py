@@ -44,14 +44,14 @@ NodeOpt = Annotated[str | None, typer.Option(
 MAX_TIMEOUT_S = 86_400.0  # the longest --timeout, in seconds
 
 
-def _timeout(value: float | None) -> float | None:
+def check_timeout(value: float | None) -> float | None:
     if value is not None and not 0 < value <= MAX_TIMEOUT_S:  # NaN included
         raise typer.BadParameter(f"must be a number of seconds above 0, at most {MAX_TIMEOUT_S:g}")
     return value
 
 
 TimeoutOpt = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", callback=_timeout, show_default=False,
+    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
     help="With --node: seconds to wait for the connection and for each part of an answer "
          "(default 10; specs/cli.md section 1.3).")]
 

@@ -30,7 +30,6 @@ DEFAULT_TIMEOUT_S = 10.0
 """Default connect and read timeout, in seconds (``--timeout``)."""
 ANSWER_DEADLINE_S = 120.0
 """Longest time one whole answer may take to arrive, in seconds (at least the read timeout)."""
-CHUNK_BYTES = 64 << 10  # bytes asked of the socket at a time
 MAX_SHOWN_CHARS = 200  # longest piece of a peer's error body repeated in a message
 
 
@@ -148,7 +147,7 @@ class Fetcher:
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in response.iter_raw(CHUNK_BYTES):
+            for chunk in response.iter_raw():  # each read as it comes, not a filled chunk
                 total += len(chunk)
                 if total > limit:
                     raise PeerError(who, f"{where}: the answer is over the limit of {limit} "
