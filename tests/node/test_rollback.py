@@ -18,9 +18,18 @@ from pathlib import Path
 
 import pytest
 
+from provenance_ledger.cli.session import MAX_TIMEOUT_S
 from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.ledger import Home
+from provenance_ledger.core.note import MAX_NOTE_BYTES
+from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.node import node_witness
+from provenance_ledger.node.client import MAX_RESPONSE_BYTES
+from provenance_ledger.node.fetch import ANSWER_DEADLINE_S, DEFAULT_TIMEOUT_S, Timeouts
+from provenance_ledger.node.mirror import MAX_ENTRIES_PAGE_BYTES, MAX_PROOF_BYTES
 
+from ..conftest import NOW, Signer
+from .conftest import PEER, body_for, running
+from .conftest import grow as grow_log
 from .network_helpers import (
     LogWatch,
     Node,
@@ -32,6 +41,7 @@ from .network_helpers import (
 )
 
 CREATOR = PrivateKey.from_seed(bytes([21]) * 32)
+KEY = PrivateKey.from_seed(bytes([22]) * 32)
 SPEC = "(specs/node.md section 8)"
 
 
@@ -146,3 +156,36 @@ def test_a_node_whose_peers_hold_nothing_newer_starts(network: tuple[Node, Node]
     a.stop()
     a.start()  # returns once it answers; fails if it exits
     assert a.checkpoint().status_code == 200
+
+
+def test_cosigned_serves_the_latest_checkpoint_the_witness_cosigned(
+        node_home: Path, peer_log: Ledger, sign: Signer) -> None:
+    """``GET /cosigned?origin=O`` (specs/node.md section 8): the note as the witness received
+    it; 404 for an origin it never cosigned; 400 without a usable origin."""
+    first = grow_log(peer_log, sign, KEY, ["p1", "p2"])
+    with node_witness(node_home) as witness:
+        assert witness.add_checkpoint(body_for(peer_log, 0), NOW)[0] == 200
+        second = grow_log(peer_log, sign, KEY, ["p3"])
+        assert witness.add_checkpoint(body_for(peer_log, 2), NOW)[0] == 200
+    assert first != second
+    with running(node_home) as node, node.client() as http:
+        r = http.get("/cosigned", params={"origin": PEER})
+        assert (r.status_code, r.headers["content-type"], r.text) == (
+            200, "text/plain; charset=utf-8", second)
+        none = http.get("/cosigned", params={"origin": "other.test/log"})
+        assert none.status_code == 404
+        assert none.json() == {"error": "this node's witness has cosigned no checkpoint of "
+                                        "other.test/log"}
+        for params in ({}, {"origin": ""}, {"origin": "x" * 256}):
+            bad = http.get("/cosigned", params=params)
+            assert bad.status_code == 400 and set(bad.json()) == {"error"}, params
+        assert "/cosigned" in http.get("/openapi.json").json()["paths"]
+
+
+def test_the_limits_and_timeouts_are_the_ones_the_spec_states() -> None:
+    """specs/node.md section 8 and specs/cli.md section 1.3, number for number."""
+    assert (MAX_NOTE_BYTES, MAX_PROOF_BYTES, MAX_ENTRIES_PAGE_BYTES, MAX_RESPONSE_BYTES) == (
+        65_536, 65_536, 21_912_000, 16_777_216)
+    assert (DEFAULT_TIMEOUT_S, ANSWER_DEADLINE_S, MAX_TIMEOUT_S) == (10, 120, 86_400)
+    assert Timeouts.of(300) == Timeouts(300, 300, 300)
+    assert Timeouts.of(2) == Timeouts(2, 2, 120)
