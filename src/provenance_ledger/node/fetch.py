@@ -62,11 +62,17 @@ class Timeouts:
 class Answer:
     """A whole answer, within its limit: status, media type (without parameters), body."""
 
+    method: str
     url: str
     status: int
     media_type: str
     body: bytes
     retry_after: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``METHOD URL``, for messages."""
+        return f"{self.method} {self.url}"
 
     def excerpt(self) -> str:
         """The start of the body as one printable line, for an error message."""
@@ -162,7 +168,7 @@ class Fetcher:
         except (httpx.HTTPError, httpx.StreamError) as e:
             raise PeerError(who, f"{where}: the answer broke off: {_why(e)}") from e
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        return Answer(shown, response.status_code, media, b"".join(chunks),
+        return Answer(method, shown, response.status_code, media, b"".join(chunks),
                       response.headers.get("retry-after"))
 
 

@@ -94,7 +94,7 @@ def _get(fetch: Fetcher, peer: Peer, path: str, limit: int, **params: int) -> An
     """A 200 answer of at most ``limit`` bytes, or one :class:`PeerError`."""
     answer = fetch.get(_who(peer), f"{peer.url}{path}", limit, params)
     if answer.status != 200:
-        raise PeerError(_who(peer), f"GET {answer.url} answered {answer.status}: "
+        raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
                         f"{answer.excerpt()}")
     return answer
 
@@ -110,7 +110,7 @@ def _verified(answer: Answer, peer: Peer) -> tuple[Checkpoint, str]:
     try:
         cp = verify_checkpoint_note(note, [peer.log_verifier])[0]
     except (MalformedError, VerificationError) as e:
-        raise PeerError(_who(peer), f"GET {answer.url}: {e}") from e
+        raise PeerError(_who(peer), f"{answer.where}: {e}") from e
     return cp, note
 
 
@@ -155,7 +155,7 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         if answer.status == 404 and old == 0:
             return SyncResult(peer.origin, "empty", 0, 0, "the peer's log has no entries yet")
         if answer.status != 200:
-            raise PeerError(_who(peer), f"GET {answer.url} answered {answer.status}: "
+            raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
                             f"{answer.excerpt()}")
         cp, note = _verified(answer, peer)
         own_note = SignedNote.from_text(note)

@@ -32,7 +32,7 @@ def parse(answer: Answer, who: str, what: str, parser: Callable[[bytes], T]) -> 
     try:
         return parser(answer.body)
     except MalformedError as e:
-        raise PeerError(who, f"GET {answer.url}: {what} is not in the documented form: "
+        raise PeerError(who, f"{answer.where}: {what} is not in the documented form: "
                         f"{e}") from e
 
 

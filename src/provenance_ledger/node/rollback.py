@@ -80,12 +80,12 @@ def peer_view(fetch: Fetcher, peer: Peer, origin: str, log_key: Verifier) -> Pee
     if answer.status == 404:
         return PeerView(peer.origin, peer.url)
     if answer.status != 200:
-        raise PeerError(who, f"GET {answer.url} answered {answer.status}: {answer.excerpt()}")
+        raise PeerError(who, f"{answer.where} answered {answer.status}: {answer.excerpt()}")
     note = parse(answer, who, "checkpoint", checkpoint_text)
     try:
         cp = verify_checkpoint_note(note, [log_key])[0]
     except (MalformedError, VerificationError) as e:
-        raise PeerError(who, f"GET {answer.url}: not a checkpoint of this log signed by its "
+        raise PeerError(who, f"{answer.where}: not a checkpoint of this log signed by its "
                         f"key: {e}") from e
     return PeerView(peer.origin, peer.url, cp)
 
