@@ -47,3 +47,13 @@ class NotFoundError(LedgerError):
 
 class StorageError(LedgerError):
     """The database is unreadable, of another schema, or not consistent with itself."""
+
+
+class PeerError(LedgerError):
+    """A peer or node that cannot be reached, does not answer in time, answers over a size
+    limit, or answers what does not parse into the documented form. ``peer`` names it (its
+    URL, or its origin and URL), and the message starts with that name."""
+
+    def __init__(self, peer: str, message: str) -> None:
+        super().__init__(f"{peer}: {message}")
+        self.peer = peer

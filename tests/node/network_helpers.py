@@ -363,3 +363,13 @@ class LogWatch:
 
 def entries_request(record: dict[str, Any]) -> bool:
     return record.get("msg") == "request" and record.get("path") == "/entries"
+
+
+def serve_refused(node: Node, timeout: float = STARTUP_TIMEOUT) -> CliResult:
+    """``node serve`` for a node expected to refuse before it serves: its exit code and
+    output. A server that starts instead runs until ``timeout`` seconds, is killed, and the
+    test fails (``subprocess.TimeoutExpired``)."""
+    proc = subprocess.run([str(PROVENANCE), "node", "serve", "--home", str(node.home)],
+                          env=cli_env(node.scratch), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,10 +22,16 @@ import pytest
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.note import NoteSigner
 from provenance_ledger.errors import NotFoundError
-from provenance_ledger.node.client import MAX_ELSEWHERE, MAX_MESSAGE_CHARS, NodeClient
+from provenance_ledger.node.client import (
+    MAX_ELSEWHERE,
+    MAX_MESSAGE_CHARS,
+    MAX_RESPONSE_BYTES,
+    NodeClient,
+)
+from provenance_ledger.node.fetch import DEFAULT_TIMEOUT_S
 
 from .conftest import HOST, reply, serving_http
-from .network_helpers import provenance
+from .network_helpers import CliResult, provenance
 
 WORK = "sha256:" + "ab" * 32
 REGISTRATION = {"origin": "b.ledger.test/log", "registrant": "ed25519:" + "cd" * 32,
@@ -132,3 +140,147 @@ def test_a_server_that_is_not_a_node_is_an_error_not_a_no(
         assert r.out == ""
         assert r.err == f"error: {url} answered 404 for /keys: is it a provenance-ledger " \
             "node?\n"
+
+
+# -- a node that answers what no node would, or nothing at all (issue 9 section 4, issue 10) ------
+
+PREFIX = "abab"  # a prefix of WORK: resolving it asks the node
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """Answers ``server.routes[path]`` (status, body) for each path; a well-formed /keys."""
+
+    server: Any
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        route = self.server.routes.get(self.path.split("?")[0])
+        if route is not None:
+            route(self)
+        elif self.path == "/keys":
+            reply(self, 200, json.dumps({"log": self.server.vkey}).encode(), "application/json")
+        else:
+            reply(self, 404, b'{"error": "no such thing"}', "application/json")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def endless(h: BaseHTTPRequestHandler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.end_headers()
+    try:
+        while True:
+            h.wfile.write(b" " * (64 << 10))
+    except OSError:
+        pass  # the client hung up
+
+
+@pytest.fixture
+def scripted() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer((HOST, 0), Scripted)
+    server.daemon_threads = True
+    key = PrivateKey.from_seed(hashlib.sha256(b"scripted node").digest())
+    server.vkey = NoteSigner("scripted.ledger.test/log", key).verifier.to_vkey()  # type: ignore[attr-defined]
+    server.routes = {}  # type: ignore[attr-defined]
+    with serving_http(server):
+        yield server
+
+
+def answering(body: bytes) -> Any:
+    return lambda h: reply(h, 200, body, "application/json")
+
+
+def one_error_line(r: CliResult) -> str:
+    assert r.out == "" and "Traceback" not in r.err
+    (line,) = r.err.splitlines()
+    return line
+
+
+HOSTILE_ANSWERS = {
+    "keys not JSON": ("/keys", answering(b"<html>hello</html>"),
+                      "/keys: keys is not in the documented form"),
+    "keys without a log key": ("/keys", answering(b'{"origin": "x"}'),
+                               "/keys: keys is not in the documented form"),
+    "keys a list": ("/keys", answering(b'["log"]'), "keys is not a JSON object"),
+    "log key that does not parse": ("/keys", answering(b'{"log": "not a key"}'),
+                                    "GET /keys: the log key does not parse"),
+    "keys never end": ("/keys", endless, f"over the limit of {MAX_RESPONSE_BYTES} bytes"),
+    "work view not JSON": (f"/works/{PREFIX}", answering(b"{{{"),
+                           f"/works/{PREFIX}: work is not in the documented form"),
+    "work view of the wrong shape": (f"/works/{PREFIX}", answering(b'{"work": 5}'),
+                                     "field 'work' is missing or not a string"),
+    "registrations of the wrong shape": (
+        f"/works/{PREFIX}", answering(json.dumps({"work": WORK, "registrations": [
+            {"origin": "b", "registrant": 3}]}).encode()),
+        "registration field 'registrant' is missing or not a string"),
+}
+
+
+@pytest.mark.parametrize("route", HOSTILE_ANSWERS.values(), ids=HOSTILE_ANSWERS.keys())
+def test_a_node_answering_what_does_not_parse_is_one_line_naming_it(
+        scripted: ThreadingHTTPServer, tmp_path: Path, route: Any) -> None:
+    path, handler, words = route
+    scripted.routes[path] = handler  # type: ignore[attr-defined]
+    url = f"http://{HOST}:{scripted.server_address[1]}"
+    line = one_error_line(provenance("status", PREFIX, "--node", url, scratch=tmp_path,
+                                     ok=(2,)))
+    assert line.startswith(f"error: node {url}: "), line
+    assert words in line, line
+
+
+def test_a_state_receipt_of_the_wrong_shape_is_one_line_naming_the_node(
+        scripted: ThreadingHTTPServer, tmp_path: Path) -> None:
+    scripted.routes[f"/works/{WORK}/state-receipt"] = answering(  # type: ignore[attr-defined]
+        b'{"format": "provenance-ledger/state-receipt/v1", "events": "all"}')
+    url = f"http://{HOST}:{scripted.server_address[1]}"
+    for args in (("status", WORK), ("may", "ed25519:" + "cd" * 32, "ai_training", WORK)):
+        line = one_error_line(provenance(*args, "--node", url, scratch=tmp_path, ok=(2,)))
+        assert line.startswith(f"error: node {url}: the state receipt of {WORK} is "
+                               "malformed: "), line
+
+
+def test_a_node_that_accepts_and_never_answers_is_one_line_after_the_timeout(
+        tmp_path: Path) -> None:
+    """The kernel accepts the connection; nobody ever answers. ``--timeout 0.5``: the CLI
+    gives up within seconds with one line naming the URL."""
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen(4)
+        url = f"http://{HOST}:{silent.getsockname()[1]}"
+        t0 = time.monotonic()
+        r = provenance("status", WORK, "--node", url, "--timeout", "0.5", scratch=tmp_path,
+                       ok=(2,))
+        took = time.monotonic() - t0
+    assert one_error_line(r) == (f"error: node {url}: GET {url}/keys: no answer within 0.5 s "
+                                 "(--timeout)")
+    assert took < 8, took  # the CLI's start included; the default would be 10 s
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "abc", "1e9"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_bad_input(
+        tmp_path: Path, value: str) -> None:
+    r = provenance("status", WORK, "--node", f"http://{HOST}:9", "--timeout", value,
+                   scratch=tmp_path, ok=(2,))
+    line = one_error_line(r)
+    assert line.startswith("error: ") and "--timeout" in line, line
+
+
+def test_every_command_with_node_takes_timeout_and_states_its_default(tmp_path: Path) -> None:
+    commands = [("anchor",), ("transfer",), ("status",), ("may",), ("receipt",),
+                ("consent", "grant"), ("consent", "revoke"), ("licence", "offer"),
+                ("licence", "accept"), ("licence", "terminate")]
+    assert DEFAULT_TIMEOUT_S == 10
+
+    def help_text(*command: str) -> str:  # the words of the help, without the panels' frames
+        out = provenance(*command, "--help", scratch=tmp_path).out
+        return " ".join(out.replace("\u2502", " ").split())
+
+    for command in commands:
+        text = help_text(*command)
+        assert "--node" in text and "--timeout SECONDS" in text, command
+        assert "(default 10; specs/cli.md section 1.3)" in text, command
+    for command in (("node", "sync"), ("node", "serve")):
+        text = help_text(*command)
+        assert "--timeout SECONDS" in text and "(default 10;" in text, command

@@ -9,7 +9,7 @@ import typer
 
 from ..core.events import MAX_TITLE_CHARS, work_id_of
 from ..errors import ConflictError, MalformedError, NotFoundError
-from .session import NodeOpt, Session, emit_json, hash_file
+from .session import NodeOpt, Session, TimeoutOpt, emit_json, hash_file
 
 
 def anchor(
@@ -18,6 +18,7 @@ def anchor(
     title: Annotated[str | None, typer.Option(help="Title recorded with the work.")] = None,
     key: Annotated[str | None, typer.Option(help="Signing key name (default: 'default').")] = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
@@ -27,7 +28,7 @@ def anchor(
 
     Example: provenance anchor page-012.png --title "Chapter 1, page 12"
     """
-    session = Session.from_ctx(ctx).use_node(node)
+    session = Session.from_ctx(ctx).use_node(node, timeout)
     if path.is_dir():
         from .folder import anchor_folder
 

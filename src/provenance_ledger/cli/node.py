@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..core.timefmt import format_time
-from .session import emit_json
+from .session import check_timeout, emit_json
+
+if TYPE_CHECKING:
+    from ..node.fetch import Timeouts
 
 app = typer.Typer(
     help="Run a ledger node that mirrors and cosigns its peers' logs.\n\n"
@@ -18,6 +21,10 @@ app = typer.Typer(
 
 HomeOpt = Annotated[Path, typer.Option("--home", help="The node's data directory.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PeerTimeoutOpt = Annotated[float | None, typer.Option(
+    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+    help="Seconds to wait for each peer's connection and for each part of its answer "
+         "(default 10; specs/cli.md section 1.3).")]
 
 
 @app.command()
@@ -107,32 +114,69 @@ def serve(
     home: HomeOpt,
     listen: Annotated[str | None, typer.Option(
         help="Override the address from node.toml (host:port).")] = None,
+    timeout: PeerTimeoutOpt = None,
 ) -> None:
     """Serve the node's HTTP API (OpenAPI at /openapi.json) until SIGTERM or Ctrl-C.
 
+    First asks the peers what they hold of this node's log, and refuses to start (exit 2)
+    when one holds a checkpoint the log lost: a node restored from an old backup must not
+    sign a fork (specs/node.md section 8).
+
     Example: provenance node serve --home ./node-a
     """
+    import logging
+
     from ..node.config import parse_listen
+    from ..node.fetch import Timeouts
+    from ..node.service import configure_logging
     from ..node.service import serve as run
 
     host, port = parse_listen(listen) if listen else (None, None)
+    unasked = _rollback_check(home, Timeouts.of(timeout))
+    configure_logging()
+    for error in unasked:
+        logging.getLogger("provenance_ledger.node.rollback").warning(
+            "rollback check: peer not asked", extra={"fields": {"error": error}})
     run(home, host, port)
 
 
-@app.command()
-def sync(home: HomeOpt, as_json: JsonOpt = False) -> None:
-    """One mirroring round against every peer: verify, store, cosign, deliver.
-
-    Exit 1 when a peer could not be mirrored or is faulty.
-
-    Example: provenance node sync --home ./node-a
-    """
-    from ..node import load_config, node_witness
-    from ..node.mirror import sync_all
+def _rollback_check(home: Path, timeouts: Timeouts) -> list[str]:
+    """Refuse (StorageError) when a peer holds a checkpoint this log lost; return why the
+    peers that could not be asked were not (specs/node.md section 8)."""
+    from ..node import load_config
+    from ..node.config import open_node_ledger
+    from ..node.rollback import refuse_rollback
 
     config = load_config(home)
+    ledger = open_node_ledger(home, config)
+    try:
+        views = refuse_rollback(config, ledger, timeouts)
+    finally:
+        ledger.close()
+    return [v.error for v in views if v.error is not None]
+
+
+@app.command()
+def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None) -> None:
+    """One mirroring round against every peer: verify, store, cosign, deliver.
+
+    Exit 1 when a peer could not be mirrored or is faulty; the round goes on with the other
+    peers and names those that failed. Refuses (exit 2) when a peer holds a checkpoint of
+    this node's own log that the log lost (specs/node.md section 8).
+
+    Example: provenance node sync --home ./node-a --timeout 5
+    """
+    from ..node import load_config, node_witness
+    from ..node.fetch import Timeouts
+    from ..node.mirror import sync_all
+
+    timeouts = Timeouts.of(timeout)
+    for error in _rollback_check(home, timeouts):
+        typer.echo(f"warning: rollback check: {error}", err=True)
+    config = load_config(home)
     with node_witness(home) as witness:
-        results = sync_all(home, config, witness, int(time.time()))
+        results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)
+    failed = [r.origin for r in results if r.status in ("error", "faulty")]
     if as_json:
         emit_json([r.to_json() for r in results])
     else:
@@ -141,7 +185,9 @@ def sync(home: HomeOpt, as_json: JsonOpt = False) -> None:
             flags = ", cosigned" if r.cosigned else ""
             flags += ", delivered" if r.delivered else ""
             typer.echo(f"{r.origin}: {r.status} {r.old_size} -> {r.new_size}{flags}{extra}")
-    if any(r.status in ("error", "faulty") for r in results):
+        if failed:
+            typer.echo(f"{len(failed)} of {len(results)} peers failed: {', '.join(failed)}")
+    if failed:
         raise typer.Exit(1)
 
 

@@ -11,7 +11,7 @@ from ..core.events import ANYONE, CONDITIONS, check_purpose
 from ..core.rules import may as decide
 from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
-from .session import NodeOpt, Session, emit_json, parse_public_key
+from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -67,13 +67,14 @@ def transfer(
     to: Annotated[str, typer.Option("--to", help="New controller's public key (ed25519:...).")],
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Transfer control of a work to another key (signed by the current controller).
 
     Example: provenance transfer page-012.png --to ed25519:3b6a...
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     w = s.resolve_work(work)
     body = {"to": parse_public_key(to)}
     _report(s, "transferred", s.sign_and_append(s.signing_key(key), "work.transfer", w, body),
@@ -94,6 +95,7 @@ def consent_grant(
         help=f"Condition: {', '.join(CONDITIONS)}. Repeat for several.")] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Grant consent to use a work for some purposes (opt-in).
@@ -104,7 +106,7 @@ def consent_grant(
         raise MalformedError("give --to KEY or --anyone, not both")
     if to is None and not anyone:
         raise MalformedError("give --to KEY or --anyone")
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     body: dict[str, Any] = {"grantee": ANYONE if anyone else parse_public_key(to or ""),
                             "purposes": _purposes(purpose)}
     if until:
@@ -125,13 +127,14 @@ def consent_revoke(
     grant: Annotated[str, typer.Argument(help="Id (or unique prefix) of the consent.grant.")],
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a consent grant.
 
     Example: provenance consent revoke 5f2c91
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     gid, w = s.event_work(grant)
     _report(s, "revoked", s.sign_and_append(s.signing_key(key), "consent.revoke", w,
                                             {"grant": gid}), as_json)
@@ -155,6 +158,7 @@ def licence_offer(
     expires: Annotated[str | None, typer.Option(help=EXPIRES_HELP)] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Offer a licence to one key; it takes effect when that key accepts it.
@@ -162,7 +166,7 @@ def licence_offer(
     Example: provenance licence offer page-012.png --to ed25519:3b6a... --purpose ai_training
     --fee 50000 JPY
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}
     if fee is not None:
         amount, currency = fee
@@ -189,13 +193,14 @@ def licence_accept(
     offer: Annotated[str, typer.Argument(help="Id (or unique prefix) of the licence.offer.")],
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accept a licence offer made to your key.
 
     Example: provenance licence accept 9a41c3 --key studio
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     oid, w = s.event_work(offer)
     _report(s, "accepted", s.sign_and_append(s.signing_key(key), "licence.accept", w,
                                              {"offer": oid}), as_json)
@@ -208,13 +213,14 @@ def licence_terminate(
     reason: Annotated[str | None, typer.Option(help="Why, recorded in the event.")] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Terminate a licence (or withdraw an open offer).
 
     Example: provenance licence terminate 9a41c3 --reason "unpaid"
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     lid, w = s.event_work(licence)
     body: dict[str, Any] = {"licence": lid}
     if reason:
@@ -227,13 +233,14 @@ def status(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a work's controller, payees, consents and licences in force, and its history.
 
     Example: provenance status page-012.png
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     w = s.resolve_work(work)
     state, missing = s.find_state(w)
     if state is None:
@@ -288,13 +295,14 @@ def may(
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     at: Annotated[str | None, typer.Option(help="Ask about this time (default: now).")] = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """May KEY use WORK for PURPOSE? Exit 0 if allowed, 1 if not. Default: not allowed.
 
     Example: provenance may ed25519:3b6a... ai_training page-012.png
     """
-    s = Session.from_ctx(ctx).use_node(node)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     k = parse_public_key(key)
     check_purpose(purpose, "PURPOSE")
     when = parse_time(parse_date(at, "--at")) if at else s.now()

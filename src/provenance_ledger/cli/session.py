@@ -41,6 +41,19 @@ NodeOpt = Annotated[str | None, typer.Option(
     "--node", envvar=NODE_ENV, show_envvar=True,
     help="Use the ledger node at this URL instead of the local ledger; its answers are "
          "verified against its log key, pinned on first contact.")]
+MAX_TIMEOUT_S = 86_400.0  # the longest --timeout, in seconds
+
+
+def check_timeout(value: float | None) -> float | None:
+    if value is not None and not 0 < value <= MAX_TIMEOUT_S:  # NaN included
+        raise typer.BadParameter(f"must be a number of seconds above 0, at most {MAX_TIMEOUT_S:g}")
+    return value
+
+
+TimeoutOpt = Annotated[float | None, typer.Option(
+    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+    help="With --node: seconds to wait for the connection and for each part of an answer "
+         "(default 10; specs/cli.md section 1.3).")]
 
 
 @dataclass
@@ -49,10 +62,13 @@ class Session:
     _ledger: Ledger | None = field(default=None, repr=False)
     node_url: str | None = None
     _client: NodeClient | None = field(default=None, repr=False)
+    node_timeout: float | None = None
 
-    def use_node(self, url: str | None) -> Session:
-        """Route this command's reads and writes to a node (None: the local ledger)."""
+    def use_node(self, url: str | None, timeout: float | None = None) -> Session:
+        """Route this command's reads and writes to a node (None: the local ledger), waiting
+        ``timeout`` seconds at most for its connection and each read (None: the default)."""
         self.node_url = url
+        self.node_timeout = timeout
         return self
 
     @property
@@ -61,8 +77,10 @@ class Session:
             raise ValueError("no node given")
         if self._client is None:
             from ..node.client import NodeClient
+            from ..node.fetch import Timeouts
 
-            self._client = NodeClient(self.node_url, self.home.path / "nodes")
+            self._client = NodeClient(self.node_url, self.home.path / "nodes",
+                                      timeouts=Timeouts.of(self.node_timeout))
         return self._client
 
     @classmethod

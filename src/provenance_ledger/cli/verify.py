@@ -25,7 +25,7 @@ from ..core.receipt import (
 )
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, NotFoundError, VerificationError
-from .session import NodeOpt, Session, emit_json, hash_file, write_text_atomic
+from .session import NodeOpt, Session, TimeoutOpt, emit_json, hash_file, write_text_atomic
 
 
 def _read(path: Path, what: str, limit: int) -> bytes:
@@ -221,6 +221,7 @@ def receipt(
     state: Annotated[bool, typer.Option(
         "--state", help="A state receipt: the work's whole history, each event proven.")] = False,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Write the receipt of a work's registration, or with --state of its whole history.
 
@@ -228,7 +229,7 @@ def receipt(
 
     Example: provenance receipt page-012.png --state -o page-012.state.json
     """
-    session = Session.from_ctx(ctx).use_node(node)
+    session = Session.from_ctx(ctx).use_node(node, timeout)
     work_id = session.resolve_work(work)
     doc = session.state_receipt(work_id) if state else session.registration_receipt(work_id)[0]
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -3,17 +3,19 @@
 Events are signed locally and submitted; nothing a node answers is taken on trust: receipts and
 state receipts are verified offline against the node's log key before they are used or kept.
 The key is pinned on first contact (``<home>/nodes/<sha256(url)>.vkey``) and a node that later
-shows another key is refused, unless the caller names the key it expects.
+shows another key is refused, unless the caller names the key it expects. Answers are read
+through node/fetch.py and parsed into typed values (node/replies.py): a node that is silent or
+answers what does not parse is one error line naming its URL (specs/node.md section 8).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
-
+from ..core.encoding import load_json
 from ..core.events import SignedEvent
 from ..core.note import Verifier
 from ..core.receipt import (
@@ -25,69 +27,83 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.rules import WorkState
-from ..errors import ConflictError, LedgerError, MalformedError, NotFoundError, RuleError
+from ..errors import (
+    ConflictError,
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+    PeerError,
+    RuleError,
+)
+from . import replies
+from .fetch import Answer, Fetcher, Timeouts
 
-HTTP_TIMEOUT = 30.0  # seconds; a submission waits for its block to be integrated
+T = TypeVar("T")
+
 MAX_ELSEWHERE = 64  # registrations on other logs kept from a node's 404
-MAX_MESSAGE_CHARS = 300  # longest error text of a node shown to the user
+MAX_MESSAGE_CHARS = replies.MAX_TEXT_CHARS  # longest error text of a node shown to the user
 MAX_RESPONSE_BYTES = 16 << 20  # largest answer read (a state receipt), bytes
 
 
 class NodeClient:
-    """Signed events in, verified receipts out."""
+    """Signed events in, verified receipts out. Every answer is read through a
+    :class:`Fetcher` (bounded in size while it streams, and in time by ``timeouts``); a node
+    that cannot be reached, is silent, or answers what does not parse is one
+    :class:`PeerError` naming its URL."""
 
-    def __init__(self, url: str, pin_dir: Path, expected_vkey: str | None = None) -> None:
+    def __init__(self, url: str, pin_dir: Path, expected_vkey: str | None = None,
+                 timeouts: Timeouts | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise MalformedError(f"--node {url!r} must be an http:// or https:// URL")
         self.url = url.rstrip("/")
-        self._http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
-        self.verifier = self._pin(pin_dir, expected_vkey)
+        self.who = f"node {self.url}"
+        self._fetch = Fetcher(timeouts)
+        try:
+            self.verifier = self._pin(pin_dir, expected_vkey)
+        except BaseException:
+            self._fetch.close()
+            raise
 
     def close(self) -> None:
-        self._http.close()
+        self._fetch.close()
 
     # -- transport -----------------------------------------------------------------------
-    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        try:
-            r = self._http.request(method, self.url + path, **kw)
-        except httpx.HTTPError as e:
-            raise LedgerError(f"cannot reach node {self.url}: {e}") from e
-        if len(r.content) > MAX_RESPONSE_BYTES:
-            raise MalformedError(f"node {self.url} sent more than {MAX_RESPONSE_BYTES} bytes")
-        if r.status_code == 200:
+    def _request(self, method: str, path: str, content: bytes | None = None) -> Answer:
+        headers = {"content-type": "application/json"} if content is not None else None
+        r = self._fetch.request(method, self.who, self.url + path, MAX_RESPONSE_BYTES,
+                                content=content, headers=headers)
+        if r.status == 200:
             return r
-        try:
-            body = r.json()
-        except ValueError:
-            body = {}
-        error = body.get("error") if isinstance(body, dict) else None
-        if r.status_code == 404 and not isinstance(error, str):
+        reply = replies.ErrorReply.from_bytes(r.body)
+        if r.status == 404 and reply.error is None:
             raise LedgerError(f"{self.url} answered 404 for {path}: is it a provenance-ledger "
                               "node?")
-        message = _one_line(error if isinstance(error, str) else r.text) or f"HTTP {r.status_code}"
-        if r.status_code == 404:
-            raise NotFoundError(message, elsewhere=_elsewhere(body))
-        if r.status_code == 409:
-            raise ConflictError(message, head=body.get("head"))
-        if r.status_code == 422:
+        message = _one_line(reply.error) if reply.error is not None else r.excerpt()
+        message = message or f"HTTP {r.status}"
+        if r.status == 404:
+            raise NotFoundError(message, elsewhere=_elsewhere(reply.body))
+        if r.status == 409:
+            raise ConflictError(message, head=reply.head)
+        if r.status == 422:
             raise RuleError(message)
-        if r.status_code == 503:
+        if r.status == 503:
             raise LedgerError(f"node {self.url} is busy, try again: {message}")
-        raise LedgerError(f"node {self.url} refused the request ({r.status_code}): {message}")
+        raise LedgerError(f"node {self.url} refused the request ({r.status}): {message}")
 
-    def _json(self, path: str) -> Any:
-        try:
-            return self._request("GET", path).json()
-        except ValueError as e:
-            raise MalformedError(f"node {self.url} sent invalid JSON for {path}") from e
+    def _typed(self, path: str, what: str, parser: Callable[[bytes], T]) -> T:
+        return replies.parse(self._request("GET", path), self.who, what, parser)
+
+    def _json(self, path: str, what: str) -> Any:
+        return self._typed(path, what, lambda body: load_json(body, what))
 
     def _pin(self, pin_dir: Path, expected: str | None) -> Verifier:
-        keys = self._json("/keys")
-        served = keys.get("log") if isinstance(keys, dict) else None
-        if not isinstance(served, str):
-            raise MalformedError(f"node {self.url} did not say its log key")
+        served = self._typed("/keys", "keys", replies.NodeKeys.from_bytes).log
         if expected is not None and served != expected:
             raise LedgerError(f"node {self.url} has log key {served}, not the expected one")
+        try:
+            verifier = Verifier.from_vkey(served)
+        except MalformedError as e:
+            raise PeerError(self.who, f"GET /keys: the log key does not parse: {e}") from e
         pin = pin_dir / f"{hashlib.sha256(self.url.encode()).hexdigest()[:16]}.vkey"
         if pin.exists():
             pinned = pin.read_text(encoding="ascii").strip()
@@ -98,58 +114,65 @@ class NodeClient:
         else:
             pin_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             pin.write_text(served + "\n", encoding="ascii")
-        return Verifier.from_vkey(served)
+        return verifier
 
     # -- reads ------------------------------------------------------------------------------
     def resolve_work(self, text: str) -> str:
-        data = self._json(f"/works/{text}")
-        return str(data["work"])
+        return self._typed(f"/works/{text}", "work", replies.WorkView.from_bytes).work
 
     def registrations(self, work: str) -> dict[str, Any]:
         """The node's view of this work across its own log and its mirrors (disputes)."""
-        data = self._json(f"/works/{work}")
-        return {"disputed": bool(data.get("disputed")),
-                "registrations": list(data.get("registrations") or [])}
+        view = self._typed(f"/works/{work}", "work", replies.WorkView.from_bytes)
+        return {"disputed": view.disputed,
+                "registrations": [r.to_json() for r in view.registrations]}
 
     def state_receipt(self, work: str) -> dict[str, Any]:
-        data: dict[str, Any] = self._json(f"/works/{work}/state-receipt")
+        data = self._json(f"/works/{work}/state-receipt", "state receipt")
+        if not isinstance(data, dict):
+            raise PeerError(self.who, f"GET /works/{work}/state-receipt: the state receipt is "
+                            "not a JSON object")
         return data
 
     def verified_state(self, work: str) -> tuple[WorkState, list[tuple[int, SignedEvent]]]:
         """The work's state and history, from a state receipt verified offline."""
         data = self.state_receipt(work)
-        sr = StateReceipt.from_json(data)
-        verified = verify_state_receipt(sr, [self.verifier])
-        check_decoded_state(data, verified)
+        try:
+            sr = StateReceipt.from_json(data)
+            verified = verify_state_receipt(sr, [self.verifier])
+            check_decoded_state(data, verified)
+        except MalformedError as e:
+            raise PeerError(self.who, f"the state receipt of {work} is malformed: {e}") from e
         if sr.work != work:
-            raise MalformedError(f"node {self.url} answered for work {sr.work}, not {work}")
+            raise PeerError(self.who, f"answered for work {sr.work}, not {work}")
         return verified.state, [(i, ev) for (i, _, _), ev in
                                 zip(sr.events, verified.events, strict=True)]
 
     def receipt(self, event_id: str) -> dict[str, Any]:
         """An event's receipt (id or unique prefix), verified against the node's key."""
-        data: dict[str, Any] = self._json(f"/receipts/{event_id}")
+        data: dict[str, Any] = self._json(f"/receipts/{event_id}", "receipt")
         self._check(data)
         return data
 
     # -- writes ------------------------------------------------------------------------------
     def submit(self, event: SignedEvent) -> tuple[int, dict[str, Any]]:
         """Submit a signed event; return its index and its verified receipt."""
-        r = self._request("POST", "/events", content=event.leaf,
-                          headers={"content-type": "application/json"})
-        try:
-            data: dict[str, Any] = r.json()
-        except ValueError as e:
-            raise MalformedError(f"node {self.url} sent an invalid receipt") from e
+        answer = self._request("POST", "/events", content=event.leaf)
+        data = replies.parse(answer, self.who, "receipt",
+                             lambda body: load_json(body, "receipt"))
         verified = self._check(data)
         if verified.event.id != event.id:
-            raise LedgerError(f"node {self.url} sent a receipt for another event")
+            raise PeerError(self.who, "sent a receipt for another event")
         return verified.leaf_index, data
 
     def _check(self, data: Any) -> Any:
-        receipt = Receipt.from_json(data)
-        verified = verify_receipt(receipt, [self.verifier])
-        check_decoded_event(data, verified.event)
+        """The verified receipt; a malformed one is the node's fault (exit 2), one that
+        does not verify against the pinned key is a negative answer (exit 1)."""
+        try:
+            receipt = Receipt.from_json(data)
+            verified = verify_receipt(receipt, [self.verifier])
+            check_decoded_event(data, verified.event)
+        except MalformedError as e:
+            raise PeerError(self.who, f"the receipt is malformed: {e}") from e
         return verified
 
 
@@ -166,9 +189,4 @@ def _elsewhere(body: Any) -> list[dict[str, Any]]:
             for r in items[:MAX_ELSEWHERE] if isinstance(r, dict)]
 
 
-def _one_line(text: str) -> str:
-    """A node's text as one printable line of at most ``MAX_MESSAGE_CHARS``: it is shown to
-    the user, so it cannot add lines or terminal controls of its own."""
-    printable = "".join(c if c.isprintable() else " " for c in text[:4 * MAX_MESSAGE_CHARS])
-    line = " ".join(printable.split())
-    return line if len(line) <= MAX_MESSAGE_CHARS else line[:MAX_MESSAGE_CHARS - 3] + "..."
+_one_line = replies.one_line

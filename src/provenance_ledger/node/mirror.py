@@ -9,6 +9,11 @@ downloads), then every rule against this node's own replay of the peer's log, an
 the root (:meth:`Ledger.mirror_pages`); only then (6) store the mirror, (7) cosign
 with this node's witness (timestamped cosignature/v1) and (8) deliver the cosignature to the
 peer through its ``add-checkpoint``. A faulty origin is not mirrored again.
+
+Every answer is read through :class:`Fetcher` (capped while it streams, bounded in time) and
+parsed into a typed value (node/replies.py); a peer that cannot be reached or answers what
+does not parse is one :class:`PeerError` naming it, reported as that peer's ``error`` while
+the round goes on with the next peer (specs/node.md section 8).
 """
 
 from __future__ import annotations
@@ -21,22 +26,28 @@ from pathlib import Path
 
 import httpx
 
-from ..core.encoding import b64decode
-from ..core.merkle import HASH_SIZE, verify_consistency
-from ..core.note import MAX_NOTE_BYTES, NoteSignature, SignedNote
+from ..core.events import MAX_LEAF_BYTES
+from ..core.merkle import verify_consistency
+from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
-from ..errors import LedgerError, MalformedError, VerificationError
+from ..errors import LedgerError, MalformedError, PeerError, VerificationError
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
 from .config import NodeConfig, Peer
+from .fetch import Answer, Fetcher, Timeouts
+from .replies import ConsistencyReply, EntriesPage, checkpoint_text, parse
 from .witness import Witness, add_checkpoint_body
 
 log = logging.getLogger("provenance_ledger.node.mirror")
 
 ENTRIES_PER_REQUEST = 1000  # the service's own bound on GET /entries
-HTTP_TIMEOUT = 10.0  # seconds per request to a peer
-MAX_RESPONSE_BYTES = 8 << 20  # largest peer response read (entries page), bytes
+ENTRY_JSON_OVERHEAD_BYTES = 64  # ``{"index": N, "leaf": "..."}, `` around one leaf's base64
+MAX_ENTRIES_PAGE_BYTES = ENTRIES_PER_REQUEST * (
+    4 * -(-MAX_LEAF_BYTES // 3) + ENTRY_JSON_OVERHEAD_BYTES)
+"""Largest ``GET /entries`` answer read, in bytes: a full page of the largest leaves."""
+MAX_PROOF_BYTES = 64 << 10
+"""Largest ``GET /proof/consistency`` answer read, in bytes (128 hashes in base64 JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,53 +86,64 @@ def open_mirror(home: Path, peer: Peer) -> Ledger:
     return Ledger(store, None, verifier=peer.log_verifier)
 
 
-def _get(client: httpx.Client, url: str, **params: int) -> httpx.Response:
+def _who(peer: Peer) -> str:
+    return f"peer {peer.origin} ({peer.url})"
+
+
+def _get(fetch: Fetcher, peer: Peer, path: str, limit: int, **params: int) -> Answer:
+    """A 200 answer of at most ``limit`` bytes, or one :class:`PeerError`."""
+    answer = fetch.get(_who(peer), f"{peer.url}{path}", limit, params)
+    if answer.status != 200:
+        raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
+                        f"{answer.excerpt()}")
+    return answer
+
+
+def _checkpoint(fetch: Fetcher, peer: Peer, **params: int) -> tuple[Checkpoint, str]:
+    """A checkpoint note the peer serves, verified against its log key."""
+    answer = _get(fetch, peer, "/checkpoint", MAX_NOTE_BYTES, **params)
+    return _verified(answer, peer)
+
+
+def _verified(answer: Answer, peer: Peer) -> tuple[Checkpoint, str]:
+    note = parse(answer, _who(peer), "checkpoint", checkpoint_text)
     try:
-        r = client.get(url, params=params, timeout=HTTP_TIMEOUT)
-    except httpx.HTTPError as e:
-        raise LedgerError(f"cannot reach {url}: {e}") from e
-    if r.status_code != 200:
-        raise LedgerError(f"{url} answered {r.status_code}: {r.text[:200].strip()}")
-    if len(r.content) > MAX_RESPONSE_BYTES:
-        raise MalformedError(f"{url} sent more than {MAX_RESPONSE_BYTES} bytes")
-    return r
+        cp = verify_checkpoint_note(note, [peer.log_verifier])[0]
+    except (MalformedError, VerificationError) as e:
+        raise PeerError(_who(peer), f"{answer.where}: {e}") from e
+    return cp, note
 
 
-def _page(client: httpx.Client, peer: Peer, lo: int, hi: int) -> list[bytes]:
+def _page(fetch: Fetcher, peer: Peer, lo: int, hi: int) -> list[bytes]:
     """One ``GET /entries`` of ``[lo, hi)``: the leaves from ``lo`` on, at least one and at
     most ``hi - lo``, in order."""
-    data = _get(client, f"{peer.url}/entries", start=lo, end=hi).json()
-    page = data.get("entries") if isinstance(data, dict) else None
-    if not isinstance(page, list) or not page:
-        raise MalformedError(f"{peer.origin} sent no entries for [{lo}, {hi})")
-    leaves = []
-    for n, item in enumerate(page[: hi - lo], lo):
-        if not isinstance(item, dict) or item.get("index") != n:
-            raise MalformedError(f"{peer.origin} sent entries out of order at {n}")
-        leaves.append(b64decode(str(item.get("leaf")), f"{peer.origin} entry {n}"))
-    return leaves
+    answer = _get(fetch, peer, "/entries", MAX_ENTRIES_PAGE_BYTES, start=lo, end=hi)
+    page = parse(answer, _who(peer), "entries page",
+                 lambda body: EntriesPage.from_bytes(body, lo, hi))
+    return list(page.leaves)
 
 
-def _pages(client: httpx.Client, peer: Peer, start: int, end: int) -> Iterator[list[bytes]]:
+def _pages(fetch: Fetcher, peer: Peer, start: int, end: int) -> Iterator[list[bytes]]:
     """The leaves ``[start, end)``, a page at a time (fetched when the consumer asks)."""
     n = start
     while n < end:
-        page = _page(client, peer, n, min(end, n + ENTRIES_PER_REQUEST))
+        page = _page(fetch, peer, n, min(end, n + ENTRIES_PER_REQUEST))
         n += len(page)
         yield page
 
 
-def _consistency(client: httpx.Client, peer: Peer, old: int, new: int) -> list[bytes]:
-    data = _get(client, f"{peer.url}/proof/consistency", old=old, new=new).json()
-    proof = data.get("consistency_proof") if isinstance(data, dict) else None
-    if not isinstance(proof, list) or len(proof) > 128:
-        raise MalformedError(f"{peer.origin} sent no consistency proof")
-    return [b64decode(str(h), "consistency proof hash", HASH_SIZE) for h in proof]
+def _consistency(fetch: Fetcher, peer: Peer, old: int, new: int) -> list[bytes]:
+    answer = _get(fetch, peer, "/proof/consistency", MAX_PROOF_BYTES, old=old, new=new)
+    reply = parse(answer, _who(peer), "consistency proof",
+                  lambda body: ConsistencyReply.from_bytes(body, old, new))
+    return list(reply.proof)
 
 
 def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
-              now: int, max_step: int = MAX_MIRROR_EVENTS) -> SyncResult:
+              now: int, max_step: int = MAX_MIRROR_EVENTS,
+              timeouts: Timeouts | None = None) -> SyncResult:
     """One round against one peer; never raises for the peer's faults, reports them."""
+    fetch = Fetcher(timeouts, client)
     mirror = open_mirror(home, peer)
     old = mirror.size
     try:
@@ -129,18 +151,13 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
             return SyncResult(peer.origin, "faulty", old, old,
                               "evidence of a split view is held; mirroring stopped")
         # (1) the peer's latest checkpoint, signed by its log key.
-        try:
-            r = client.get(f"{peer.url}/checkpoint", timeout=HTTP_TIMEOUT)
-        except httpx.HTTPError as e:
-            raise LedgerError(f"cannot reach {peer.url}: {e}") from e
-        if r.status_code == 404 and old == 0:
+        answer = fetch.get(_who(peer), f"{peer.url}/checkpoint", MAX_NOTE_BYTES)
+        if answer.status == 404 and old == 0:
             return SyncResult(peer.origin, "empty", 0, 0, "the peer's log has no entries yet")
-        if r.status_code != 200 or len(r.content) > MAX_NOTE_BYTES:
-            raise LedgerError(f"{peer.url}/checkpoint answered {r.status_code}")
-        note = r.text
-        if len(note.encode()) > MAX_NOTE_BYTES:
-            raise MalformedError(f"{peer.origin} sent a checkpoint over {MAX_NOTE_BYTES} bytes")
-        cp, _, _ = verify_checkpoint_note(note, [peer.log_verifier])
+        if answer.status != 200:
+            raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
+                            f"{answer.excerpt()}")
+        cp, note = _verified(answer, peer)
         own_note = SignedNote.from_text(note)
         if cp.size < old:
             if cp.size > 0 and mirror.root(cp.size) != cp.root:
@@ -158,7 +175,7 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                 if cp.size == old:
                     verify_consistency(old, old, [], old_root, cp.root)
                 else:
-                    verify_consistency(old, cp.size, _consistency(client, peer, old, cp.size),
+                    verify_consistency(old, cp.size, _consistency(fetch, peer, old, cp.size),
                                        old_root, cp.root)
             except VerificationError as e:
                 return _evidence(witness, mirror, peer, note, now, str(e))
@@ -168,17 +185,16 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
             step_note, step = note, cp
             if cp.size - mirror.size > max_step:
                 reach = mirror.size + max_step
-                no_step = LedgerError(f"{peer.origin} has no checkpoint between {mirror.size} "
-                                      f"and {reach}: cannot mirror it in steps")
+                no_step = PeerError(_who(peer), f"no checkpoint between {mirror.size} and "
+                                    f"{reach}: cannot mirror it in steps")
                 try:
-                    step_note = _get(client, f"{peer.url}/checkpoint", at_most=reach).text
-                except LedgerError as e:
+                    step, step_note = _checkpoint(fetch, peer, at_most=reach)
+                except PeerError as e:
                     raise no_step from e
-                step = verify_checkpoint_note(step_note, [peer.log_verifier])[0]
                 if not mirror.size < step.size <= cp.size:
                     raise no_step
             # Each page is verified on the mirror's verify threads while the next downloads.
-            mirror.mirror_pages(_pages(client, peer, mirror.size, step.size), step, step_note,
+            mirror.mirror_pages(_pages(fetch, peer, mirror.size, step.size), step, step_note,
                                 now)
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
@@ -188,10 +204,10 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
             sig = NoteSignature.from_line(line.rstrip("\n"))
             body = add_checkpoint_body(0, [], own_note.with_signatures([sig]).to_text())
             try:
-                r = client.post(f"{peer.url}/add-checkpoint", content=body,
-                                timeout=HTTP_TIMEOUT)
-                delivered = r.status_code == 200
-            except httpx.HTTPError as e:
+                delivered = fetch.request(
+                    "POST", _who(peer), f"{peer.url}/add-checkpoint", MAX_NOTE_BYTES,
+                    content=body).status == 200
+            except PeerError as e:
                 log.warning("cosignature not delivered", extra={"fields": {
                     "origin": peer.origin, "error": str(e)}})
         status = "mirrored" if cp.size > old else "up-to-date"
@@ -235,11 +251,14 @@ def _evidence(witness: Witness, mirror: Ledger, peer: Peer, note: str, now: int,
 
 
 def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
-             client: httpx.Client | None = None) -> list[SyncResult]:
-    """One round against every configured peer."""
+             client: httpx.Client | None = None,
+             timeouts: Timeouts | None = None) -> list[SyncResult]:
+    """One round against every configured peer; a peer's failure is its result, and the
+    round goes on with the next."""
     own = client or httpx.Client(follow_redirects=False)
     try:
-        return [sync_peer(home, peer, witness, own, now) for peer in config.peers]
+        return [sync_peer(home, peer, witness, own, now, timeouts=timeouts)
+                for peer in config.peers]
     finally:
         if client is None:
             own.close()

@@ -70,6 +70,7 @@ from ..errors import (
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Home, Ledger, inclusion_proof_with_leaf
 from ..store import NodeCache, SqliteStore
 from .config import NodeConfig, load_config, log_signer, open_node_ledger, parse_listen
+from .cosigned import cosigned_router
 from .disputes import registrations, resolve_here
 from .witness import (
     MAX_ADD_CHECKPOINT_BYTES,
@@ -630,6 +631,7 @@ def create_app(
         return error_response(exc.status_code, str(exc.detail))
 
     app.state.node = node
+    app.include_router(cosigned_router(lambda: node.witness))  # node/cosigned.py
 
     # -- writes ---------------------------------------------------------------------------
     @app.post(
