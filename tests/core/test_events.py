@@ -450,3 +450,43 @@ def test_time_out_of_range_is_a_caller_mistake() -> None:
         format_time(-1)
     with pytest.raises(MalformedError):
         parse_time("0000-01-01T00:00:00Z", "at")
+
+
+# -- text: a fixed rule, the same on every Unicode version (events.md section 6, string) ---------
+
+TEXT_CASES = [
+    ("\u00a0", True, "no-break-space"),
+    ("\U0001f6dc", True, "emoji-of-unicode-15"),
+    ("\U000e01ef", True, "variation-selector-256"),
+    ("\u0378", True, "unassigned"),
+    ("\ue000", True, "private-use"),
+    ("\uffff", True, "noncharacter"),
+    ("\u200b", True, "zero-width-space"),
+    ("\U0001f469\u200d\U0001f4bb", True, "emoji-zwj-sequence"),
+    ("\u200f", True, "right-to-left-mark"),
+    ("\x00", False, "nul"),
+    ("\t", False, "tab"),
+    ("\x1f", False, "unit-separator"),
+    ("\x7f", False, "delete"),
+    ("\x85", False, "next-line-c1"),
+    ("\x9f", False, "c1-last"),
+    ("\u2028", False, "line-separator"),
+    ("\u2029", False, "paragraph-separator"),
+    ("\u202a", False, "left-to-right-embedding"),
+    ("\u202e", False, "right-to-left-override"),
+    ("\u2066", False, "left-to-right-isolate"),
+    ("\u2069", False, "pop-directional-isolate"),
+]
+
+
+@pytest.mark.parametrize(("char", "is_text"), [pytest.param(c, ok, id=i)
+                                                for c, ok, i in TEXT_CASES])
+def test_text_is_a_fixed_list_of_refused_characters(char: str, is_text: bool) -> None:
+    env = envelope()
+    env["body"]["title"] = f"Harbour{char}at Dawn"
+    leaf = leaf_of(env)
+    if is_text:
+        assert parse_leaf(leaf).event.body["title"] == env["body"]["title"]
+        return
+    with pytest.raises(MalformedError, match="body.title contains a character that is not text"):
+        parse_leaf(leaf)

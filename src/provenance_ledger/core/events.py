@@ -85,7 +85,8 @@ def _str(max_chars: int, pattern: re.Pattern[str] | None = None) -> Callable[[An
         if pattern is not None and not pattern.fullmatch(value):
             raise MalformedError(f"{name} {value[:80]!r} is not in the expected form")
         if not is_text(value):
-            raise MalformedError(f"{name} contains control characters")
+            raise MalformedError(f"{name} contains a character that is not text (a control "
+                                 "character, line separator or bidirectional override)")
         return value
 
     return check
