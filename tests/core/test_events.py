@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.core.encoding import b64encode, canonical_json
+from provenance_ledger.core.encoding import b64encode, canonical_json, thaw
 from provenance_ledger.core.events import (
     EVENT_SIGNING_PREFIX,
     MAX_LEAF_BYTES,
@@ -111,7 +111,7 @@ def test_sign_parse_round_trip(type_: str) -> None:
     parsed = parse_leaf(signed.leaf)
     assert parsed == signed
     assert parsed.event.type == type_
-    assert dict(parsed.event.body) == BODIES[type_][1]
+    assert thaw(parsed.event.body) == BODIES[type_][1]
     assert parsed.id == leaf_hash(signed.leaf).hex()
     assert signed.leaf == canonical_json(json.loads(signed.leaf))
     assert signed.leaf.startswith(b'{"event":{"actor":')
@@ -490,3 +490,26 @@ def test_text_is_a_fixed_list_of_refused_characters(char: str, is_text: bool) ->
         return
     with pytest.raises(MalformedError, match="body.title contains a character that is not text"):
         parse_leaf(leaf)
+
+
+def test_an_event_body_is_read_only_all_the_way_down() -> None:
+    signed = parse_leaf(make("licence.offer").leaf)
+    body = signed.event.body
+    with pytest.raises(TypeError):
+        body["royalty_bps"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        body["fee"]["amount"] = 0
+    with pytest.raises(AttributeError):
+        body["territories"].append("FR")
+    env = signed.event.envelope()  # a fresh copy for encoders and callers
+    env["body"]["fee"]["amount"] = 0
+    assert signed.event.body["fee"]["amount"] == 500_000
+    assert signed.event.signing_message() == make("licence.offer").event.signing_message()
+
+
+def test_an_event_made_from_a_frozen_body_is_the_same_event() -> None:
+    signed = make("licence.offer")
+    again = Event(signed.event.type, signed.event.work, signed.event.prev, signed.event.actor,
+                  signed.event.at, signed.event.body)
+    assert again == signed.event
+    assert again.signing_message() == signed.event.signing_message()

@@ -78,7 +78,7 @@ def verify(
         result = verify_receipt(receipt, pol.logs, pol.witnesses)
         check_decoded_event(data, result.event)
         _not_faulty(faulty, result.checkpoint.origin)
-        _quorum(pol, result.cosigners)
+        _quorum(pol, set(result.cosigners))
         _check_file(file, result.event.event.work)
     except VerificationError as e:
         raise VerificationError(f"receipt does not verify: {e}") from e
@@ -154,8 +154,8 @@ def _not_faulty(faulty: dict[str, str], origin: str) -> None:
             "checkpoints cannot be trusted")
 
 
-def _quorum(pol: Policy, cosigners: dict[str, int]) -> None:
-    if not pol.satisfied(set(cosigners)):
+def _quorum(pol: Policy, cosigners: set[str]) -> None:
+    if not pol.satisfied(cosigners):
         have = ", ".join(sorted(cosigners)) or "none"
         raise VerificationError(
             f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
@@ -177,7 +177,7 @@ def _verify_state(
         result = verify_state_receipt(sr, pol.logs, pol.witnesses)
         check_decoded_state(raw, result)
         _not_faulty(faulty, result.checkpoint.origin)
-        _quorum(pol, result.cosigners)
+        _quorum(pol, set(result.cosigners))
         _check_file(file, sr.work)
     except VerificationError as e:
         raise VerificationError(f"state receipt does not verify: {e}") from e

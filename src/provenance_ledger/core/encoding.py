@@ -15,6 +15,8 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import MalformedError
@@ -52,6 +54,29 @@ def _check(value: Any, depth: int = 0, numbers: bool = True) -> None:
             _check(item, depth + 1, numbers)
         return
     raise TypeError(f"cannot encode {type(value).__name__} as canonical JSON")
+
+
+def freeze(value: Any) -> Any:
+    """A read-only copy of a JSON value: objects become read-only mappings and arrays tuples,
+    all the way down, so that a value several readers share (a cached state) cannot be
+    changed by one of them. :func:`thaw` gives back plain JSON types."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return tuple([freeze(v) for v in value])
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A fresh, mutable copy of a (possibly frozen) JSON value: dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 def canonical_json(value: Any) -> bytes:

@@ -20,7 +20,15 @@ from typing import Any
 
 from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
-from .encoding import b64decode, b64encode, canonical_json, is_text, parse_canonical_json
+from .encoding import (
+    b64decode,
+    b64encode,
+    canonical_json,
+    freeze,
+    is_text,
+    parse_canonical_json,
+    thaw,
+)
 from .merkle import leaf_hash
 from .timefmt import MAX_TIME, MIN_TIME, format_time, parse_time
 
@@ -251,6 +259,15 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
     ),
 }
 
+def _plain(value: Any) -> bool:
+    """Only dicts, lists and scalars (as parsed JSON is): nothing to thaw before checking."""
+    if type(value) is dict:
+        return all(_plain(v) for v in value.values())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return not isinstance(value, Mapping | tuple)
+
+
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'
 _ENVELOPE_FIELDS = frozenset({"v", "type", "work", "prev", "actor", "at", "body"})
@@ -258,7 +275,8 @@ _ENVELOPE_FIELDS = frozenset({"v", "type", "work", "prev", "actor", "at", "body"
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An unsigned event. ``at`` is seconds since the epoch; ``body`` is validated JSON."""
+    """An unsigned event. ``at`` is seconds since the epoch; ``body`` is validated JSON, kept
+    read-only all the way down (objects as read-only mappings, arrays as tuples)."""
 
     type: str
     work: str
@@ -276,7 +294,10 @@ class Event:
         check_key(self.actor, "actor")
         if not isinstance(self.at, int) or not MIN_TIME <= self.at <= MAX_TIME:
             raise ValueError(f"event time {self.at!r} is outside 1970..9999")
-        _BODIES[self.type](self.body, "body")
+        # Validated as plain JSON, then kept frozen: no holder of the event can change it.
+        body = self.body if _plain(self.body) else thaw(self.body)
+        _BODIES[self.type](body, "body")
+        object.__setattr__(self, "body", freeze(body))
 
     def envelope(self) -> dict[str, Any]:
         return {
@@ -286,7 +307,7 @@ class Event:
             "prev": self.prev,
             "actor": self.actor,
             "at": format_time(self.at),
-            "body": dict(self.body),
+            "body": thaw(self.body),
         }
 
     def signing_message(self) -> bytes:
