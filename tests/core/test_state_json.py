@@ -16,6 +16,7 @@ import pytest
 
 from provenance_ledger.core.note import Verifier
 from provenance_ledger.core.receipt import (
+    STATE_RECEIPT_SCOPE,
     StateReceipt,
     check_decoded_state,
     load_receipt_json,
@@ -83,3 +84,16 @@ def test_a_state_member_that_differs_is_refused(path: tuple[Any, ...], value: An
     verified = verify_state_receipt(StateReceipt.from_json(data), [log_key])
     with pytest.raises(VerificationError, match="decoded state"):
         check_decoded_state(data, verified)
+
+
+def test_the_scope_is_the_sentence_of_the_spec_and_no_other() -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    block = text[text.index("The `scope` sentence"):].split("```")[1]
+    assert block.strip() == STATE_RECEIPT_SCOPE
+    data, _, log_key = _kat()
+    verified = verify_state_receipt(StateReceipt.from_json(data), [log_key])
+    data["scope"] = "proves that these events are the work's whole history"
+    with pytest.raises(VerificationError, match="scope"):
+        check_decoded_state(data, verified)
+    del data["scope"]  # informative: it may be left out
+    check_decoded_state(data, verified)

@@ -60,6 +60,17 @@ class Policy:
         met = sum(self.satisfied(cosigners, m) for m in group.members)
         return met >= group.threshold
 
+    def to_text(self) -> str:
+        """The policy as text that :func:`parse_policy` reads back to an equal policy: log
+        lines, witness lines, groups in definition order (members before the groups that use
+        them), then the quorum."""
+        lines = [f"log {v.to_vkey()}" for v in self.logs]
+        lines += [f"witness {name} {v.to_vkey()}" for name, v in self.witnesses.items()]
+        lines += [f"group {g.name} {g.threshold} {' '.join(g.members)}"
+                  for g in self.groups.values()]
+        lines.append(f"quorum {self.quorum or 'none'}")
+        return "\n".join(lines) + "\n"
+
     def describe(self) -> str:
         if self.quorum is None:
             return "no witnesses required"

@@ -273,9 +273,13 @@ def verify_state_receipt(
 
 
 def check_decoded_state(data: Any, verified: VerifiedState) -> None:
-    """The decoded events and state of a state receipt must match what was verified."""
+    """The parts of a state receipt written for people (its scope, decoded events and state)
+    must say exactly what was verified (specs/receipts.md section 5)."""
     if not isinstance(data, dict):
         return
+    if "scope" in data and data["scope"] != STATE_RECEIPT_SCOPE:
+        raise VerificationError("the receipt's scope is not the sentence of its format: it "
+                                "would claim more or less than the receipt proves")
     for n, (raw, ev) in enumerate(zip(data.get("events", ()), verified.events, strict=False)):
         if isinstance(raw, dict) and "event" in raw and raw["event"] != ev.to_json():
             raise VerificationError(f"decoded event {n} does not match its signed leaf")
