@@ -259,6 +259,7 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
     ),
 }
 
+
 def _plain(value: Any) -> bool:
     """Only dicts, lists and scalars (as parsed JSON is): nothing to thaw before checking."""
     if type(value) is dict:
