@@ -56,18 +56,32 @@ def _check(value: Any, depth: int = 0, numbers: bool = True) -> None:
     raise TypeError(f"cannot encode {type(value).__name__} as canonical JSON")
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A read-only copy of a JSON value: objects become read-only mappings and arrays tuples,
     all the way down, so that a value several readers share (a cached state) cannot be
     changed by one of them. :func:`thaw` gives back plain JSON types."""
     kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
+    if kind in _SCALARS:
         return value
     if kind is dict or isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        return MappingProxyType({k: v if type(v) in _SCALARS else freeze(v)
+                                 for k, v in value.items()})
     if kind is list or kind is tuple:
-        return tuple([freeze(v) for v in value])
+        return tuple([v if type(v) in _SCALARS else freeze(v) for v in value])
     return value
+
+
+def is_plain(value: Any) -> bool:
+    """Only dicts, lists and scalars, as parsed JSON is (nothing frozen inside)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(v) in _SCALARS or is_plain(v) for v in value.values())
+    if kind is list:
+        return all(type(v) in _SCALARS or is_plain(v) for v in value)
+    return kind in _SCALARS
 
 
 def thaw(value: Any) -> Any:

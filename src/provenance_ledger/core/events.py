@@ -25,6 +25,7 @@ from .encoding import (
     b64encode,
     canonical_json,
     freeze,
+    is_plain,
     is_text,
     parse_canonical_json,
     thaw,
@@ -260,15 +261,6 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def _plain(value: Any) -> bool:
-    """Only dicts, lists and scalars (as parsed JSON is): nothing to thaw before checking."""
-    if type(value) is dict:
-        return all(_plain(v) for v in value.values())
-    if type(value) is list:
-        return all(_plain(v) for v in value)
-    return not isinstance(value, Mapping | tuple)
-
-
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'
 _ENVELOPE_FIELDS = frozenset({"v", "type", "work", "prev", "actor", "at", "body"})
@@ -296,7 +288,7 @@ class Event:
         if not isinstance(self.at, int) or not MIN_TIME <= self.at <= MAX_TIME:
             raise ValueError(f"event time {self.at!r} is outside 1970..9999")
         # Validated as plain JSON, then kept frozen: no holder of the event can change it.
-        body = self.body if _plain(self.body) else thaw(self.body)
+        body = self.body if is_plain(self.body) else thaw(self.body)
         _BODIES[self.type](body, "body")
         object.__setattr__(self, "body", freeze(body))
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConflictError, RuleError
-from .encoding import freeze, thaw
+from .encoding import thaw
 from .events import ANYONE, SignedEvent
 from .timefmt import format_time, parse_time
 
@@ -191,7 +192,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         if ev.prev is not None:
             raise RuleError("work.register must have prev null")
         payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
-        content = freeze(
+        # The body is frozen already: a read-only view of a new dict of its values is enough.
+        content = MappingProxyType(
             {k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body})
         return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees,
                          controllers=((ev.actor, ev.at),))
@@ -237,7 +239,7 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
             raise RuleError("licence would end before it starts")
         if expires is not None and expires <= ev.at:
             raise RuleError("offer would expire before it is made")
-        terms = freeze(
+        terms = MappingProxyType(
             {k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri") if k in body})
         lic = Licence(eid, body["licensee"], tuple(body["purposes"]), ev.at, terms, start, until,
                       expires)
