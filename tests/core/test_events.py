@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.core.encoding import b64encode, canonical_json
+from provenance_ledger.core.encoding import b64encode, canonical_json, thaw
 from provenance_ledger.core.events import (
     EVENT_SIGNING_PREFIX,
     MAX_LEAF_BYTES,
@@ -111,7 +111,7 @@ def test_sign_parse_round_trip(type_: str) -> None:
     parsed = parse_leaf(signed.leaf)
     assert parsed == signed
     assert parsed.event.type == type_
-    assert dict(parsed.event.body) == BODIES[type_][1]
+    assert thaw(parsed.event.body) == BODIES[type_][1]
     assert parsed.id == leaf_hash(signed.leaf).hex()
     assert signed.leaf == canonical_json(json.loads(signed.leaf))
     assert signed.leaf.startswith(b'{"event":{"actor":')
@@ -450,3 +450,66 @@ def test_time_out_of_range_is_a_caller_mistake() -> None:
         format_time(-1)
     with pytest.raises(MalformedError):
         parse_time("0000-01-01T00:00:00Z", "at")
+
+
+# -- text: a fixed rule, the same on every Unicode version (events.md section 6, string) ---------
+
+TEXT_CASES = [
+    ("\u00a0", True, "no-break-space"),
+    ("\U0001f6dc", True, "emoji-of-unicode-15"),
+    ("\U000e01ef", True, "variation-selector-256"),
+    ("\u0378", True, "unassigned"),
+    ("\ue000", True, "private-use"),
+    ("\uffff", True, "noncharacter"),
+    ("\u200b", True, "zero-width-space"),
+    ("\U0001f469\u200d\U0001f4bb", True, "emoji-zwj-sequence"),
+    ("\u200f", True, "right-to-left-mark"),
+    ("\x00", False, "nul"),
+    ("\t", False, "tab"),
+    ("\x1f", False, "unit-separator"),
+    ("\x7f", False, "delete"),
+    ("\x85", False, "next-line-c1"),
+    ("\x9f", False, "c1-last"),
+    ("\u2028", False, "line-separator"),
+    ("\u2029", False, "paragraph-separator"),
+    ("\u202a", False, "left-to-right-embedding"),
+    ("\u202e", False, "right-to-left-override"),
+    ("\u2066", False, "left-to-right-isolate"),
+    ("\u2069", False, "pop-directional-isolate"),
+]
+
+
+@pytest.mark.parametrize(("char", "is_text"), [pytest.param(c, ok, id=i)
+                                                for c, ok, i in TEXT_CASES])
+def test_text_is_a_fixed_list_of_refused_characters(char: str, is_text: bool) -> None:
+    env = envelope()
+    env["body"]["title"] = f"Harbour{char}at Dawn"
+    leaf = leaf_of(env)
+    if is_text:
+        assert parse_leaf(leaf).event.body["title"] == env["body"]["title"]
+        return
+    with pytest.raises(MalformedError, match="body.title contains a character that is not text"):
+        parse_leaf(leaf)
+
+
+def test_an_event_body_is_read_only_all_the_way_down() -> None:
+    signed = parse_leaf(make("licence.offer").leaf)
+    body = signed.event.body
+    with pytest.raises(TypeError):
+        body["royalty_bps"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        body["fee"]["amount"] = 0
+    with pytest.raises(AttributeError):
+        body["territories"].append("FR")
+    env = signed.event.envelope()  # a fresh copy for encoders and callers
+    env["body"]["fee"]["amount"] = 0
+    assert signed.event.body["fee"]["amount"] == 500_000
+    assert signed.event.signing_message() == make("licence.offer").event.signing_message()
+
+
+def test_an_event_made_from_a_frozen_body_is_the_same_event() -> None:
+    signed = make("licence.offer")
+    again = Event(signed.event.type, signed.event.work, signed.event.prev, signed.event.actor,
+                  signed.event.at, signed.event.body)
+    assert again == signed.event
+    assert again.signing_message() == signed.event.signing_message()

@@ -29,7 +29,9 @@ from provenance_ledger.core.note import (
     NoteSigner,
     SignedNote,
     Verifier,
+    check_key_name,
     cosignature_message,
+    key_id,
     verify_note,
 )
 from provenance_ledger.errors import MalformedError, VerificationError
@@ -463,3 +465,65 @@ def test_private_key_is_not_in_signer_repr(keys: KeyFactory) -> None:
     text = repr(NoteSigner(ORIGIN, key))
     assert seed.hex() not in text
     assert base64.b64encode(seed).decode() not in text
+
+
+# -- key names: one fixed rule for notes, vkeys, origins and a node's configuration ------------
+
+NAME_CASES = [
+    ("log.example/provenance", True, "ascii-origin"),
+    ("ログ.example/台帳", True, "japanese"),
+    ("log.example/\U0001f6dc", True, "emoji-of-unicode-15"),
+    ("log.example/\u0378", True, "unassigned"),
+    ("a" * 255, True, "255-bytes"),
+    ("\u00e9" * 127 + "a", True, "255-bytes-two-byte-chars"),
+    ("", False, "empty"),
+    ("a" * 256, False, "256-bytes"),
+    ("\u00e9" * 128, False, "256-bytes-two-byte-chars"),
+    ("log+example", False, "plus"),
+    ("log example", False, "space"),
+    ("log\texample", False, "tab"),
+    ("log\u00a0example", False, "no-break-space"),
+    ("log\u3000example", False, "ideographic-space"),
+    ("log\u2028example", False, "line-separator"),
+    ("log\u200bexample", False, "zero-width-space"),
+    ("log\u200dexample", False, "zero-width-joiner"),
+    ("log\u00adexample", False, "soft-hyphen"),
+    ("log\ufeffexample", False, "byte-order-mark"),
+    ("log\u2060example", False, "word-joiner"),
+    ("log\u202eexample", False, "right-to-left-override"),
+    ("log\x85example", False, "next-line"),
+    ("log\x7fexample", False, "delete"),
+]
+
+
+@pytest.mark.parametrize(("name", "valid"), [pytest.param(n, ok, id=i)
+                                             for n, ok, i in NAME_CASES])
+def test_key_name_rule(keys: KeyFactory, name: str, valid: bool) -> None:
+    text = f"{name}\n7\n{ROOT_B64}\n"
+    raw = bytes([SIG_TYPE_ED25519]) + keys("log").public.raw
+    kid = key_id(name, SIG_TYPE_ED25519, raw[1:]).hex()
+    vkey = f"{name}+{kid}+{base64.b64encode(raw).decode()}"
+    if valid:
+        assert check_key_name(name) == name
+        assert Checkpoint.from_text(text).origin == name
+        signer = NoteSigner(name, keys("log"))
+        assert Verifier.from_vkey(signer.verifier.to_vkey()) == signer.verifier
+        return
+    with pytest.raises(MalformedError, match="key name"):
+        check_key_name(name)
+    with pytest.raises(MalformedError, match="key name"):
+        Checkpoint.from_text(text)
+    with pytest.raises(MalformedError):  # '+' splits the vkey's fields: another message
+        Verifier.from_vkey(vkey)
+
+
+@pytest.mark.parametrize(("name", "valid"), [pytest.param(n, ok, id=i)
+                                             for n, ok, i in NAME_CASES if n])
+def test_node_configuration_uses_the_same_name_rule(name: str, valid: bool) -> None:
+    from provenance_ledger.node.config import NodeConfig
+
+    if valid:
+        assert NodeConfig(name, "127.0.0.1:1", "witness.example/w").origin == name
+        return
+    with pytest.raises(MalformedError, match="origin"):
+        NodeConfig(name, "127.0.0.1:1", "witness.example/w")

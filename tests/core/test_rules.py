@@ -15,6 +15,7 @@ from provenance_ledger.core.events import SignedEvent, work_id_of
 from provenance_ledger.core.rules import WorkState, apply, covers, may
 from provenance_ledger.core.timefmt import format_time
 from provenance_ledger.errors import ConflictError, RuleError
+from provenance_ledger.ledger import Ledger
 
 from ..conftest import NOW, KeyFactory, Signer
 
@@ -401,3 +402,107 @@ def test_state_to_json(work: Work, alice: PrivateKey, dev: PrivateKey) -> None:
     assert out["grants"][0]["id"] == gid and out["grants"][0]["until"] == t(60)
     assert out["licences"][0]["accepted_at"] is None
     assert may(work.state, dev.public.text, "ai_training", NOW).to_json()["allowed"] is False
+
+
+# -- R11: an accepted licence may be terminated before it starts ---------------------------------
+
+
+def test_accepted_licence_can_be_terminated_before_its_start(work: Work, alice: PrivateKey,
+                                                             dev: PrivateKey) -> None:
+    body = {"licensee": dev.public.text, "purposes": ["ai_training"], "from": t(100),
+            "until": t(200)}
+    lic = work.do(alice, "licence.offer", body)
+    work.do(dev, "licence.accept", {"offer": lic}, at=NOW + 1)
+    x = work.state.licence(lic)
+    assert x is not None and not x.in_force(NOW + 10) and not x.open_offer(NOW + 10)
+    work.do(alice, "licence.terminate", {"licence": lic, "reason": "advance not paid"},
+            at=NOW + 10)
+    # It never comes into force, and it cannot be terminated twice.
+    d = may(work.state, dev.public.text, "ai_training", NOW + 100)
+    assert not d.allowed and d.events == (lic,)
+    work.refuse(alice, "licence.terminate", {"licence": lic}, at=NOW + 11, match="not in force")
+
+
+def test_lapsed_offer_and_ended_licence_cannot_be_terminated(work: Work, alice: PrivateKey,
+                                                              dev: PrivateKey) -> None:
+    lapsed = work.do(alice, "licence.offer", {"licensee": dev.public.text,
+                                              "purposes": ["ai_training"],
+                                              "offer_expires": t(50)})
+    work.refuse(alice, "licence.terminate", {"licence": lapsed}, at=NOW + 50, match="not in force")
+    started = work.do(alice, "licence.offer", {"licensee": dev.public.text, "from": t(60),
+                                               "until": t(70), "purposes": ["ai_training"]},
+                      at=NOW + 50)
+    work.do(dev, "licence.accept", {"offer": started}, at=NOW + 51)
+    work.refuse(alice, "licence.terminate", {"licence": started}, at=NOW + 70,
+                match="not in force")
+
+
+# -- may step 5: the controller at the time asked about --------------------------------------------
+
+
+def test_may_step_5_uses_the_controller_at_that_time(work: Work, alice: PrivateKey,
+                                                     bob: PrivateKey, dev: PrivateKey) -> None:
+    work.do(alice, "work.transfer", {"to": bob.public.text}, at=NOW + 10)
+    work.do(bob, "work.transfer", {"to": dev.public.text}, at=NOW + 20)
+    work.do(dev, "work.transfer", {"to": alice.public.text}, at=NOW + 20)  # same second
+    st = work.state
+    assert st.controllers == ((alice.public.text, NOW), (bob.public.text, NOW + 10),
+                              (dev.public.text, NOW + 20), (alice.public.text, NOW + 20))
+    expected = {  # time -> the one key allowed by control at that time
+        NOW - 1: None, NOW: alice, NOW + 9: alice, NOW + 10: bob, NOW + 19: bob,
+        NOW + 20: alice, NOW + 10_000: alice}
+    for at, controller in expected.items():
+        assert st.controller_at(at) == (controller.public.text if controller else None)
+        for key in (alice, bob, dev):
+            d = may(st, key.public.text, "ai_training", at)
+            assert d.allowed == (key is controller), (at, key.public.text)
+            if d.allowed:
+                assert d.reason == "this key controls the work" and d.events == (st.head,)
+
+
+# -- a state is immutable all the way down: a cached state cannot be corrupted -------------------
+
+
+def test_a_state_cannot_be_changed_through_what_it_hands_out(work: Work, alice: PrivateKey,
+                                                             dev: PrivateKey) -> None:
+    offer = work.do(alice, "licence.offer", {"licensee": dev.public.text,
+                                             "purposes": ["ai_training"],
+                                             "fee": {"amount": 100, "currency": "JPY"},
+                                             "territories": ["JP"]})
+    st = work.state
+    before = st.to_json()
+    lic = st.licence(offer)
+    assert lic is not None
+    with pytest.raises(TypeError):
+        st.content["title"] = "forged"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        lic.terms["fee"]["amount"] = 1  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        lic.terms["territories"].append("US")
+    doc = st.to_json()  # a fresh copy: changing it changes nothing in the state
+    doc["content"]["title"] = "forged"
+    doc["licences"][0]["terms"]["fee"]["amount"] = 1
+    doc["licences"][0]["terms"]["territories"].append("US")
+    doc["grants"].append({"id": "forged"})
+    assert st.to_json() == before
+
+
+def test_the_ledgers_cached_state_cannot_be_corrupted_by_a_reader(
+        ledger: Ledger, sign: Signer, alice: PrivateKey, dev: PrivateKey) -> None:
+    reg = sign(alice, "work.register", WORK, {**REGISTER, "payees": [
+        {"key": alice.public.text, "share_bps": 10_000}]})
+    offer = sign(alice, "licence.offer", WORK, {"licensee": dev.public.text,
+                                                "purposes": ["ai_training"],
+                                                "fee": {"amount": 100, "currency": "JPY"}},
+                 prev=reg.id)
+    assert not any(isinstance(r, Exception) for r in ledger.append_block([reg.leaf, offer.leaf],
+                                                                         NOW))
+    cached = ledger.state(WORK)
+    assert cached is not None and ledger.state(WORK) is cached  # the one shared object
+    before = cached.to_json()
+    with pytest.raises(TypeError):
+        cached.licences[0].terms["fee"]["amount"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        cached.content["size"] = 0  # type: ignore[index]
+    cached.to_json()["licences"][0]["terms"]["fee"]["amount"] = 0
+    assert ledger.state(WORK) is cached and cached.to_json() == before

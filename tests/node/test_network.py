@@ -42,10 +42,11 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.merkle import EMPTY_ROOT
 from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote
 from provenance_ledger.core.receipt import Receipt, verify_checkpoint_note, verify_receipt
+from provenance_ledger.core.timefmt import parse_time
 from provenance_ledger.errors import VerificationError
 from provenance_ledger.ledger import audit
-from provenance_ledger.node import Evidence, verify_evidence
-from provenance_ledger.node.mirror import ENTRIES_PER_REQUEST
+from provenance_ledger.node import Evidence, load_config, node_witness, verify_evidence
+from provenance_ledger.node.mirror import ENTRIES_PER_REQUEST, sync_all
 
 from . import forktool
 from .conftest import free_port
@@ -105,6 +106,16 @@ class Network:
         """Every node runs ``node sync`` once, the three at the same time; each must succeed."""
         results = in_parallel(*(lambda n=n: n.sync() for n in self.nodes))
         return {n.name: r for n, r in zip(self.nodes, results, strict=True)}
+
+    def sync_round_at(self, now: int) -> dict[str, dict[str, dict[str, Any]]]:
+        """One mirroring round of every node, as ``node sync`` does it (``sync_all``), but with
+        the witnesses' clock at ``now``: the injected clock of a later round."""
+        out = {}
+        for node in self.nodes:
+            with node_witness(node.home) as witness:
+                results = sync_all(node.home, load_config(node.home), witness, now)
+            out[node.name] = {r.origin: r.to_json() for r in results}
+        return out
 
 
 @pytest.fixture(scope="module")
@@ -344,15 +355,21 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
     # Each node that sees both registrations (its own log or its mirrors) reports a dispute,
     # naming each registration with the earliest time a witness vouches for it.
     first = disputed_times(net, page)
-    # Both logs grow and are witnessed again a second later: later checkpoints that include
-    # the registrations carry later cosignatures, but the earliest one stays what counts.
-    time.sleep(1.1)
+    # Both logs grow and are witnessed again a minute later (the witnesses' clock injected):
+    # later checkpoints that include the registrations carry later cosignatures, but the
+    # earliest one stays what counts.
+    later_time = max(parse_time(t) for regs in first.values() for _, t in regs) + 60
     for node, key in ((a, "owner"), (b, "rival")):
         later = tmp_path / f"later-on-{node.name}.png"
         later.write_bytes(f"a later page on {node.name}".encode())
         a.cli("anchor", later, "--node", node.url, "--key", key)
-    for name, (_, results) in net.sync_round().items():
+    for name, results in net.sync_round_at(later_time).items():
         assert {r["status"] for r in results.values()} <= OK_STATUSES, (name, results)
+    for node in (a, b):  # the later checkpoints were cosigned at the later time
+        note = SignedNote.from_text(node.checkpoint().text)
+        stamps = {int.from_bytes(sig.signature[:8], "big") for sig in note.signatures
+                  if len(sig.signature) == 8 + 64}
+        assert later_time in stamps, (node.name, stamps)
     assert disputed_times(net, page) == first
     for node in net.nodes:
         doc = node.cli("status", page, "--node", node.url, "--json", ok=(0, 2))

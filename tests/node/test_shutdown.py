@@ -4,6 +4,9 @@ its receipt verifies, and the whole log audits clean.
 
 SIGTERM is the graceful path (requests in flight finish; queued events are integrated);
 SIGKILL is the crash path (an event is acknowledged only once its block is committed).
+
+Nothing here sleeps for time to pass: each wait polls the condition it needs (a client's
+request written, the server's socket drained, a log line) until a deadline.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +43,28 @@ SERVE = (
 CLIENTS = 8
 EVENTS_PER_CLIENT = 60
 SIGNAL_AFTER = 60  # acknowledged events before the signal
+POLL_S = 0.005  # seconds between two looks at a condition
+
+
+def poll_until(condition: Callable[[], bool], what: str,
+               timeout: float = STARTUP_TIMEOUT) -> None:
+    """Return once ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(POLL_S)
+
+
+def unread_bytes_at_server(port: int) -> list[int]:
+    """Bytes each established TCP connection to ``port`` on 127.0.0.1 holds that the server
+    process has not read yet (the receive queues of /proc/net/tcp, server side)."""
+    queues = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01":  # ESTABLISHED
+            queues.append(int(fields[4].split(":")[1], 16))
+    return queues
 
 
 @contextmanager
@@ -50,17 +76,16 @@ def node_process(home: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err)
     url = f"http://{HOST}:{port}"
+
+    def answers() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return httpx.get(url + "/keys", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(url + "/keys", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "node did not start"
-            time.sleep(0.05)
+        poll_until(answers, "the node answers")
         yield proc, url
     finally:
         if proc.poll() is None:
@@ -85,17 +110,27 @@ def test_signal_mid_submission_loses_no_acknowledged_event(
     lock = threading.Lock()
     enough = threading.Event()
     signalled = threading.Event()
+    # Clients still submitting, and those whose current request is wholly written.
+    active, written = set(range(CLIENTS)), set()
 
     with node_process(home, log) as (proc, url):
 
         def client(c: int) -> None:
+            def trace(event: str, info: Any) -> None:
+                if event == "http11.send_request_body.complete":
+                    with lock:
+                        written.add(c)
+
             with httpx.Client(base_url=url, timeout=30) as http:
                 for ev in leaves[c]:
                     try:
-                        r = http.post("/events", content=ev.leaf)
+                        r = http.post("/events", content=ev.leaf, extensions={"trace": trace})
                     except httpx.TransportError:
+                        with lock:
+                            active.discard(c)
                         return  # the server is gone: nothing more is acknowledged
                     with lock:
+                        written.discard(c)
                         statuses.append(r.status_code)
                         if r.status_code == 200:
                             assert r.json()["event"]["id"] == ev.id
@@ -105,7 +140,23 @@ def test_signal_mid_submission_loses_no_acknowledged_event(
                             if len(acked) >= SIGNAL_AFTER:
                                 enough.set()
                     if r.status_code != 200:
+                        with lock:
+                            active.discard(c)
                         return
+            with lock:
+                active.discard(c)
+
+        committed: list[int] = []  # entries in the database while the test holds the lock
+
+        def all_in_flight() -> bool:
+            """Every committed event was answered, and every client's current request is
+            written and read by the server: with no block able to commit, each is in flight.
+            (A request whose bytes the server has not read yet is not: shutdown drops it.)"""
+            with lock:
+                if len(acked) != committed[0] or not active or written != active:
+                    return False
+            unread = unread_bytes_at_server(int(url.rsplit(":", 1)[1]))
+            return len(unread) >= CLIENTS and not any(unread)
 
         threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
         for t in threads:
@@ -114,12 +165,14 @@ def test_signal_mid_submission_loses_no_acknowledged_event(
         blocker = sqlite3.connect(home / "ledger.db", isolation_level=None)
         if sig == signal.SIGTERM:
             blocker.execute("BEGIN IMMEDIATE")  # the next block cannot commit
-            time.sleep(0.3)  # every client now waits for a receipt
+            committed.append(blocker.execute("SELECT count(*) FROM entries").fetchone()[0])
+            poll_until(all_in_flight, "every client waits for a receipt")
         with lock:
             signalled.set()
             proc.send_signal(sig)
         if blocker.in_transaction:
-            time.sleep(0.5)  # the server is shutting down, requests in flight
+            poll_until(lambda: "Waiting for connections to close" in log.read_text(),
+                       "the server is shutting down with requests in flight")
             blocker.execute("ROLLBACK")
         blocker.close()
         for t in threads:

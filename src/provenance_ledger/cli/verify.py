@@ -55,7 +55,9 @@ def verify(
 
     Checks the event's signature, its inclusion in the checkpoint, the log's signature
     and, with --policy, the quorum of witness cosignatures. No ledger or network is used.
-    A file that is not a receipt at all is an error (exit 2).
+    A receipt that is malformed (not JSON, a missing field, bad base64, ...) does not verify
+    either (exit 1); exit 2 is for the verifier's own inputs: options, policy, log key,
+    evidence, a file that cannot be read.
 
     Example: provenance verify receipt.json --log-key "$(provenance log key)"
     """
@@ -66,21 +68,30 @@ def verify(
     else:
         pol = Policy.for_log_key(log_key or "")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
-    raw_bytes = _read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
-    data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
-    if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
-        _verify_state(data, StateReceipt.from_json(data), pol, file, as_json, faulty)
+    # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
+    # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
+    try:
+        raw_bytes = _read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
+        data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
+        if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
+            state_receipt = StateReceipt.from_json(data)
+        else:
+            if len(raw_bytes) > MAX_RECEIPT_BYTES:
+                raise MalformedError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
+            receipt = Receipt.from_json(data)
+            state_receipt = None
+    except MalformedError as e:
+        raise VerificationError(f"receipt does not verify: {e}") from e
+    if state_receipt is not None:
+        _verify_state(data, state_receipt, pol, file, as_json, faulty)
         return
-    if len(raw_bytes) > MAX_RECEIPT_BYTES:
-        raise MalformedError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
-    receipt = Receipt.from_json(data)
     try:
         result = verify_receipt(receipt, pol.logs, pol.witnesses)
         check_decoded_event(data, result.event)
         _not_faulty(faulty, result.checkpoint.origin)
-        _quorum(pol, result.cosigners)
+        _quorum(pol, set(result.cosigners))
         _check_file(file, result.event.event.work)
-    except VerificationError as e:
+    except (VerificationError, MalformedError) as e:
         raise VerificationError(f"receipt does not verify: {e}") from e
     ev = result.event.event
     out: dict[str, Any] = {
@@ -154,8 +165,8 @@ def _not_faulty(faulty: dict[str, str], origin: str) -> None:
             "checkpoints cannot be trusted")
 
 
-def _quorum(pol: Policy, cosigners: dict[str, int]) -> None:
-    if not pol.satisfied(set(cosigners)):
+def _quorum(pol: Policy, cosigners: set[str]) -> None:
+    if not pol.satisfied(cosigners):
         have = ", ".join(sorted(cosigners)) or "none"
         raise VerificationError(
             f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
@@ -177,9 +188,9 @@ def _verify_state(
         result = verify_state_receipt(sr, pol.logs, pol.witnesses)
         check_decoded_state(raw, result)
         _not_faulty(faulty, result.checkpoint.origin)
-        _quorum(pol, result.cosigners)
+        _quorum(pol, set(result.cosigners))
         _check_file(file, sr.work)
-    except VerificationError as e:
+    except (VerificationError, MalformedError) as e:
         raise VerificationError(f"state receipt does not verify: {e}") from e
     st = result.state
     latest = max(ev.event.at for ev in result.events)

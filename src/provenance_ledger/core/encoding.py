@@ -15,6 +15,8 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import MalformedError
@@ -52,6 +54,43 @@ def _check(value: Any, depth: int = 0, numbers: bool = True) -> None:
             _check(item, depth + 1, numbers)
         return
     raise TypeError(f"cannot encode {type(value).__name__} as canonical JSON")
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def freeze(value: Any) -> Any:
+    """A read-only copy of a JSON value: objects become read-only mappings and arrays tuples,
+    all the way down, so that a value several readers share (a cached state) cannot be
+    changed by one of them. :func:`thaw` gives back plain JSON types."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return MappingProxyType({k: v if type(v) in _SCALARS else freeze(v)
+                                 for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return tuple([v if type(v) in _SCALARS else freeze(v) for v in value])
+    return value
+
+
+def is_plain(value: Any) -> bool:
+    """Only dicts, lists and scalars, as parsed JSON is (nothing frozen inside)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(v) in _SCALARS or is_plain(v) for v in value.values())
+    if kind is list:
+        return all(type(v) in _SCALARS or is_plain(v) for v in value)
+    return kind in _SCALARS
+
+
+def thaw(value: Any) -> Any:
+    """A fresh, mutable copy of a (possibly frozen) JSON value: dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 def canonical_json(value: Any) -> bytes:
@@ -128,13 +167,37 @@ def load_json(data: bytes | str, what: str, strict_numbers: bool = False) -> Any
         raise MalformedError(f"{what} is nested too deeply") from e
 
 
-_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What text may not hold (specs/events.md section 6, *text*): C0 controls, DEL, C1 controls,
+surrogates, the line and paragraph separators, and the bidirectional embedding, override and
+isolate controls (which reorder what a reader sees)."""
+
+_NOT_IN_NAME = re.compile(
+    "[+\x20\x85\xa0\xad\u1680\u180e\u2000-\u200f\u202f\u205f-\u2064\u3000\ufeff]")
+"""What a key name may not hold besides what text may not (specs/checkpoints.md section 1):
+'+', every White_Space character, and the invisible format characters (soft hyphen, zero-width
+space, joiners and marks, word joiner, invisible operators, byte-order mark), so that two names
+that look alike are the same bytes."""
+
+MAX_KEY_NAME_BYTES = 255
+"""Longest key name (and so origin), in bytes of UTF-8 (c2sp.org/signed-note)."""
 
 
 def is_text(value: str) -> bool:
-    """No C0 or C1 control characters and no lone surrogates. A fixed rule, so that the
-    validity of an event never depends on the Unicode version of the Python that reads it."""
+    """True when ``value`` holds none of the characters of ``_NOT_TEXT``. A fixed list, so
+    that the validity of an event never depends on the Unicode version of the Python that
+    reads it: unassigned and newly assigned code points are text."""
     return _NOT_TEXT.search(value) is None
+
+
+def is_key_name(value: str) -> bool:
+    """A signed-note key name: 1 to 255 bytes of UTF-8 text with no '+', no white space and
+    no invisible characters (specs/checkpoints.md section 1); a fixed rule, as for text."""
+    return (
+        0 < len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_NAME_BYTES
+        and is_text(value)
+        and _NOT_IN_NAME.search(value) is None
+    )
 
 
 def b64encode(data: bytes) -> str:

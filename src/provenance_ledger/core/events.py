@@ -20,7 +20,16 @@ from typing import Any
 
 from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
-from .encoding import b64decode, b64encode, canonical_json, is_text, parse_canonical_json
+from .encoding import (
+    b64decode,
+    b64encode,
+    canonical_json,
+    freeze,
+    is_plain,
+    is_text,
+    parse_canonical_json,
+    thaw,
+)
 from .merkle import leaf_hash
 from .timefmt import MAX_TIME, MIN_TIME, format_time, parse_time
 
@@ -85,7 +94,8 @@ def _str(max_chars: int, pattern: re.Pattern[str] | None = None) -> Callable[[An
         if pattern is not None and not pattern.fullmatch(value):
             raise MalformedError(f"{name} {value[:80]!r} is not in the expected form")
         if not is_text(value):
-            raise MalformedError(f"{name} contains control characters")
+            raise MalformedError(f"{name} contains a character that is not text (a control "
+                                 "character, line separator or bidirectional override)")
         return value
 
     return check
@@ -250,6 +260,7 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
     ),
 }
 
+
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'
 _ENVELOPE_FIELDS = frozenset({"v", "type", "work", "prev", "actor", "at", "body"})
@@ -257,7 +268,8 @@ _ENVELOPE_FIELDS = frozenset({"v", "type", "work", "prev", "actor", "at", "body"
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An unsigned event. ``at`` is seconds since the epoch; ``body`` is validated JSON."""
+    """An unsigned event. ``at`` is seconds since the epoch; ``body`` is validated JSON, kept
+    read-only all the way down (objects as read-only mappings, arrays as tuples)."""
 
     type: str
     work: str
@@ -275,7 +287,10 @@ class Event:
         check_key(self.actor, "actor")
         if not isinstance(self.at, int) or not MIN_TIME <= self.at <= MAX_TIME:
             raise ValueError(f"event time {self.at!r} is outside 1970..9999")
-        _BODIES[self.type](self.body, "body")
+        # Validated as plain JSON, then kept frozen: no holder of the event can change it.
+        body = self.body if is_plain(self.body) else thaw(self.body)
+        _BODIES[self.type](body, "body")
+        object.__setattr__(self, "body", freeze(body))
 
     def envelope(self) -> dict[str, Any]:
         return {
@@ -285,7 +300,7 @@ class Event:
             "prev": self.prev,
             "actor": self.actor,
             "at": format_time(self.at),
-            "body": dict(self.body),
+            "body": thaw(self.body),
         }
 
     def signing_message(self) -> bytes:

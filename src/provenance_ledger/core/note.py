@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
-from .encoding import b64decode, b64encode, is_text
+from .encoding import MAX_KEY_NAME_BYTES, b64decode, b64encode, is_key_name
 from .merkle import HASH_SIZE
 from .timefmt import format_time, parse_time
 
@@ -36,7 +36,6 @@ MAX_NOTE_BYTES = 1 << 16
 """Largest signed note accepted, in bytes (text plus signatures)."""
 MAX_NOTE_SIGNATURES = 100
 """Most signature lines accepted on one note (as Go's golang.org/x/mod/sumdb/note)."""
-MAX_KEY_NAME_BYTES = 255
 MAX_TREE_SIZE = 2**63 - 1
 
 
@@ -46,15 +45,18 @@ _KIND = {
 }
 
 
+def check_key_name(name: object, what: str = "key name") -> str:
+    """A key name or origin (specs/checkpoints.md section 1): the one check, used for notes,
+    verifier keys, checkpoints and a node's configuration alike."""
+    if not isinstance(name, str) or not is_key_name(name):
+        raise MalformedError(
+            f"{what} {str(name)[:80]!r} must be 1 to {MAX_KEY_NAME_BYTES} bytes of text with "
+            "no '+', no white space and no invisible characters")
+    return name
+
+
 def _check_key_name(name: str) -> None:
-    if (
-        not name
-        or len(name.encode("utf-8")) > MAX_KEY_NAME_BYTES
-        or "+" in name
-        or any(c.isspace() for c in name)
-        or not is_text(name)
-    ):
-        raise MalformedError(f"key name {name[:80]!r} is empty, too long or has '+' or spaces")
+    check_key_name(name)
 
 
 def key_id(name: str, sig_type: int, public_key: bytes) -> bytes:

@@ -14,7 +14,9 @@ is met by valid cosignatures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from ..errors import MalformedError
 from .note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, Verifier
@@ -32,10 +34,16 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """A parsed policy; immutable, its mappings read-only."""
+
     logs: tuple[Verifier, ...]
-    witnesses: dict[str, Verifier] = field(default_factory=dict)
-    groups: dict[str, Group] = field(default_factory=dict)
+    witnesses: Mapping[str, Verifier] = field(default_factory=lambda: MappingProxyType({}))
+    groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
     quorum: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "witnesses", MappingProxyType(dict(self.witnesses)))
+        object.__setattr__(self, "groups", MappingProxyType(dict(self.groups)))
 
     @classmethod
     def for_log_key(cls, vkey: str) -> Policy:
@@ -51,6 +59,17 @@ class Policy:
         group = self.groups[target]
         met = sum(self.satisfied(cosigners, m) for m in group.members)
         return met >= group.threshold
+
+    def to_text(self) -> str:
+        """The policy as text that :func:`parse_policy` reads back to an equal policy: log
+        lines, witness lines, groups in definition order (members before the groups that use
+        them), then the quorum."""
+        lines = [f"log {v.to_vkey()}" for v in self.logs]
+        lines += [f"witness {name} {v.to_vkey()}" for name, v in self.witnesses.items()]
+        lines += [f"group {g.name} {g.threshold} {' '.join(g.members)}"
+                  for g in self.groups.values()]
+        lines.append(f"quorum {self.quorum or 'none'}")
+        return "\n".join(lines) + "\n"
 
     def describe(self) -> str:
         if self.quorum is None:

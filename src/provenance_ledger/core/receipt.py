@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import MalformedError, RuleError, VerificationError
@@ -96,7 +97,7 @@ class VerifiedReceipt:
     event: SignedEvent
     checkpoint: Checkpoint
     leaf_index: int
-    cosigners: dict[str, int]  # witness name (as the caller named it) -> cosignature time
+    cosigners: Mapping[str, int]  # witness name (as the caller named it) -> time; read-only
 
 
 def verify_checkpoint_note(
@@ -148,7 +149,7 @@ def verify_receipt(
                          receipt.inclusion_proof, cp.root)
     except VerificationError as e:
         raise VerificationError(f"inclusion proof: {e}") from e
-    return VerifiedReceipt(event, cp, receipt.leaf_index, cosigners)
+    return VerifiedReceipt(event, cp, receipt.leaf_index, MappingProxyType(cosigners))
 
 
 def check_decoded_event(data: Any, event: SignedEvent) -> None:
@@ -231,7 +232,7 @@ class VerifiedState:
     state: WorkState
     events: tuple[SignedEvent, ...]
     checkpoint: Checkpoint
-    cosigners: dict[str, int]
+    cosigners: Mapping[str, int]  # read-only
 
 
 def verify_state_receipt(
@@ -268,13 +269,17 @@ def verify_state_receipt(
         events.append(event)
     if state is None:  # pragma: no cover - from_json requires at least one event
         raise VerificationError("state receipt has no events")
-    return VerifiedState(state, tuple(events), cp, cosigners)
+    return VerifiedState(state, tuple(events), cp, MappingProxyType(cosigners))
 
 
 def check_decoded_state(data: Any, verified: VerifiedState) -> None:
-    """The decoded events and state of a state receipt must match what was verified."""
+    """The parts of a state receipt written for people (its scope, decoded events and state)
+    must say exactly what was verified (specs/receipts.md section 5)."""
     if not isinstance(data, dict):
         return
+    if "scope" in data and data["scope"] != STATE_RECEIPT_SCOPE:
+        raise VerificationError("the receipt's scope is not the sentence of its format: it "
+                                "would claim more or less than the receipt proves")
     for n, (raw, ev) in enumerate(zip(data.get("events", ()), verified.events, strict=False)):
         if isinstance(raw, dict) and "event" in raw and raw["event"] != ev.to_json():
             raise VerificationError(f"decoded event {n} does not match its signed leaf")

@@ -5,16 +5,23 @@ signed event and returns the new state, or raises :class:`RuleError`/:class:`Con
 It is pure: replaying the log through it rebuilds every work's state, which is how the
 ledger's audit and a verifier's state receipt check work. :func:`may` answers "may this key
 use this work for this purpose at this time?" and the default answer is no.
+
+States are shared (the ledger caches them, readers of several threads hold them), so they are
+immutable all the way down: tuples, and read-only mappings for the JSON taken from bodies.
+:meth:`WorkState.to_json` is the state's JSON form of specs/receipts.md section 5.1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConflictError, RuleError
+from .encoding import thaw
 from .events import ANYONE, SignedEvent
-from .timefmt import format_time
+from .timefmt import format_time, parse_time
 
 COVERS: dict[str, frozenset[str]] = {
     "ai_training": frozenset({"ai_training", "ai_generative_training"}),
@@ -56,7 +63,7 @@ class Licence:
     licensee: str
     purposes: tuple[str, ...]
     offered_at: int
-    terms: dict[str, Any] = field(default_factory=dict)  # fee, royalty_bps, territories, ...
+    terms: Mapping[str, Any]  # fee, royalty_bps, territories, terms_uri (read-only)
     start: int | None = None
     until: int | None = None
     offer_expires: int | None = None
@@ -77,6 +84,10 @@ class Licence:
     def ended(self, t: int) -> bool:
         """Terminated, or past its end."""
         return self.terminated_at is not None or (self.until is not None and t >= self.until)
+
+    def terminable(self, t: int) -> bool:
+        """R11: in force, accepted but not started yet, or an open offer (withdrawn then)."""
+        return not self.ended(t) and (self.accepted_at is not None or self.open_offer(t))
 
     def open_offer(self, t: int) -> bool:
         return (
@@ -99,16 +110,17 @@ class WorkState:
     head: str
     last_at: int
     events: int
-    content: dict[str, Any]
+    content: Mapping[str, Any]  # read-only
     payees: tuple[tuple[str, int], ...] = ()
     grants: tuple[Grant, ...] = ()
     licences: tuple[Licence, ...] = ()
     controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
 
     def controller_at(self, t: int) -> str | None:
-        """Who controlled the work at time ``t`` (None before registration)."""
+        """Who controlled the work at time ``t``: the key of the last ``controllers`` entry
+        (log order) whose time is at or before ``t``; None before registration."""
         who = None
-        for key, since in self.controllers or ((self.controller, self.registered_at),):
+        for key, since in self.controllers:
             if since <= t:
                 who = key
         return who
@@ -124,6 +136,8 @@ class WorkState:
         return self.payees or ((self.controller, 10_000),)
 
     def to_json(self) -> dict[str, Any]:
+        """The state's JSON (specs/receipts.md section 5.1); fresh dicts and lists, so that a
+        caller may change them without touching this state."""
         return {
             "work": self.work,
             "registration": self.registration,
@@ -133,7 +147,7 @@ class WorkState:
             "payees": [{"key": k, "share_bps": s} for k, s in self.effective_payees()],
             "head": self.head,
             "events": self.events,
-            "content": self.content,
+            "content": thaw(self.content),
             "grants": [_grant_json(g) for g in self.grants],
             "licences": [_licence_json(x) for x in self.licences],
         }
@@ -151,15 +165,13 @@ def _grant_json(g: Grant) -> dict[str, Any]:
 
 def _licence_json(x: Licence) -> dict[str, Any]:
     return {"id": x.id, "licensee": x.licensee, "purposes": list(x.purposes),
-            "offered_at": _t(x.offered_at), "terms": x.terms, "from": _t(x.start),
+            "offered_at": _t(x.offered_at), "terms": thaw(x.terms), "from": _t(x.start),
             "until": _t(x.until), "offer_expires": _t(x.offer_expires),
             "accepted_by": x.accepted_by, "accepted_at": _t(x.accepted_at),
             "terminated_by": x.terminated_by, "terminated_at": _t(x.terminated_at)}
 
 
-def _opt_time(body: dict[str, Any], key: str) -> int | None:
-    from .timefmt import parse_time
-
+def _opt_time(body: Mapping[str, Any], key: str) -> int | None:
     return parse_time(body[key]) if key in body else None
 
 
@@ -170,7 +182,7 @@ def _replace_item(items: tuple[Any, ...], new: Any) -> tuple[Any, ...]:
 def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
     """Apply one verified event to its work's state (specs/rules.md section 3)."""
     ev, eid = signed.event, signed.id
-    body: dict[str, Any] = dict(ev.body)
+    body = ev.body  # read-only, all the way down
     # (1) registration starts a work; a work is registered once, by content hash.
     if ev.type == "work.register":
         if state is not None:
@@ -180,8 +192,9 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         if ev.prev is not None:
             raise RuleError("work.register must have prev null")
         payees = tuple((p["key"], p["share_bps"]) for p in body.get("payees", ()))
-        content: dict[str, Any] = {
-            k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body}
+        # The body is frozen already: a read-only view of a new dict of its values is enough.
+        content = MappingProxyType(
+            {k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body})
         return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees,
                          controllers=((ev.actor, ev.at),))
     if state is None:
@@ -226,8 +239,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
             raise RuleError("licence would end before it starts")
         if expires is not None and expires <= ev.at:
             raise RuleError("offer would expire before it is made")
-        terms: dict[str, Any] = {
-            k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri") if k in body}
+        terms = MappingProxyType(
+            {k: body[k] for k in ("fee", "royalty_bps", "territories", "terms_uri") if k in body})
         lic = Licence(eid, body["licensee"], tuple(body["purposes"]), ev.at, terms, start, until,
                       expires)
         return replace(new, licences=new.licences + (lic,))
@@ -245,7 +258,9 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
         lic0 = state.licence(body["licence"])
         if lic0 is None:
             raise RuleError(f"no licence {body['licence']} on work {ev.work}")
-        if lic0.ended(ev.at) or not (lic0.accepted_at is not None or lic0.open_offer(ev.at)):
+        # An accepted licence may be terminated before its start (R11): a licensor calls off
+        # a deal the licensee has not kept before it takes effect.
+        if not lic0.terminable(ev.at):
             raise RuleError(f"licence {lic0.id} is not in force (terminated, ended, or an "
                             "offer that lapsed)")
         return replace(new, licences=_replace_item(
@@ -263,6 +278,8 @@ class Decision:
     conditions: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The state's JSON (specs/receipts.md section 5.1); fresh dicts and lists, so that a
+        caller may change them without touching this state."""
         return {"allowed": self.allowed, "reason": self.reason, "events": list(self.events),
                 "conditions": list(self.conditions)}
 
@@ -282,6 +299,7 @@ def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
         if lic.licensee == key and covers(lic.purposes, purpose) and lic.in_force(at):
             ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
             return Decision(True, f"licence in force for {purpose}", ids)
+    # (5) the controller at time ``at``, from the state's history of controllers.
     if key == state.controller_at(at):
         return Decision(True, "this key controls the work", (state.head,))
     lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)

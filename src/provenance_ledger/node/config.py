@@ -35,7 +35,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.crypto import PrivateKey
-from ..core.note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, NoteSigner, Verifier
+from ..core.note import (
+    SIG_TYPE_COSIGNATURE_V1,
+    SIG_TYPE_ED25519,
+    NoteSigner,
+    Verifier,
+    check_key_name,
+)
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger
 from ..ledger.keys import read_private_key, write_private_key
@@ -51,26 +57,9 @@ MAX_CONFIG_BYTES = 1 << 20
 """Largest ``node.toml`` read, in bytes."""
 MAX_PEERS = 256
 MAX_URL_CHARS = 2048
-MAX_NAME_BYTES = 255  # a note key name (c2sp.org/signed-note)
 
 _TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
-
-
-def check_name(name: Any, what: str) -> str:
-    """A note key name (origin or witness name): printable, no spaces, no '+', <= 255 bytes."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or len(name.encode("utf-8")) > MAX_NAME_BYTES
-        or "+" in name
-        or any(c.isspace() for c in name)
-        or not name.isprintable()
-    ):
-        raise MalformedError(
-            f"{what} {str(name)[:80]!r} must be 1-{MAX_NAME_BYTES} bytes of printable text "
-            "with no spaces and no '+'")
-    return name
 
 
 def parse_listen(listen: Any) -> tuple[str, int]:
@@ -144,7 +133,7 @@ class Peer:
     witness_vkey: str | None = None
 
     def __post_init__(self) -> None:
-        check_name(self.origin, "peer origin")
+        check_key_name(self.origin, "peer origin")
         object.__setattr__(self, "url", check_url(self.url))
         check_vkey(self.vkey, f"vkey of peer {self.origin}", self.origin, SIG_TYPE_ED25519)
         if self.witness_vkey is not None:
@@ -173,10 +162,10 @@ class NodeConfig:
     peers: tuple[Peer, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        check_name(self.origin, "origin")
+        check_key_name(self.origin, "origin")
         if not self.witness_name:
             object.__setattr__(self, "witness_name", self.origin + WITNESS_NAME_SUFFIX)
-        check_name(self.witness_name, "witness_name")
+        check_key_name(self.witness_name, "witness_name")
         if self.witness_name == self.origin:
             raise MalformedError("witness_name must differ from the origin (they are two keys)")
         parse_listen(self.listen)
