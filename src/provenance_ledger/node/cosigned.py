@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from ..core.note import MAX_KEY_NAME_BYTES
+from ..core.encoding import MAX_KEY_NAME_BYTES
 from ..errors import NotFoundError
 from .witness import Witness
 
