@@ -9,6 +9,7 @@ file literally named like a subcommand is given as ``./show``.
 
 from __future__ import annotations
 
+import shlex
 import struct
 from pathlib import Path
 from typing import Annotated, Any
@@ -140,7 +141,8 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         "log_key": log_key,
         "signatures": [{"name": s.name, "claimed_time": _claimed_time(s.signature)}
                        for s in note.signatures],
-        "verify_with": f"provenance verify {name} --log-key VKEY (or --policy FILE)",
+        "verify_with": f"provenance verify {shlex.quote(name)} --log-key VKEY (or --policy "
+                       "FILE)",
     }
     if kind == "state-receipt":
         scope = data.get("scope")
