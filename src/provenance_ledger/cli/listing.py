@@ -62,8 +62,8 @@ def works(
 ) -> None:
     """List the works your key registered or now controls, oldest first.
 
-    Each work with its title, media type, registration time and current controller. With
-    --controller KEY: the works that public key controls now.
+    Each work with its title, media type, registration time and current controller.
+    With --controller KEY: the works that public key controls now.
 
     Example: provenance works --key studio --csv > works.csv
     """
@@ -152,8 +152,8 @@ def offers(
 ) -> None:
     """Licence offers waiting for your acceptance, and the ones you made.
 
-    An offer waits while it is not accepted, not expired and not withdrawn; each is shown
-    with the command that accepts it.
+    An offer waits while it is not accepted, not expired and not withdrawn.
+    Each is shown with the command that accepts it.
 
     Example: provenance offers --key studio
     """

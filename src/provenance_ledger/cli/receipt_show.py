@@ -63,8 +63,8 @@ def show(
 ) -> None:
     """Show what a receipt or state receipt says, in words. NOTHING IS VERIFIED.
 
-    No key is trusted and no signature or proof is checked: the first line says so, and
-    names the command that verifies the receipt (provenance verify).
+    No key is trusted and no signature or proof is checked.
+    The first line says so, and names the command that verifies it: provenance verify.
 
     Example: provenance receipt show page-012.receipt.json
     """
