@@ -8,16 +8,16 @@ own vendored copy of click, whose classes are not ``click``'s.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 
-from provenance_ledger.cli.main import app
+from provenance_ledger.cli.main import command
 from tests.cli.conftest import run, user_home
 
-ROOT = typer.main.get_command(app)
+ROOT = command()
 
 
 def _walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -49,18 +49,42 @@ def test_the_tree_has_every_documented_command() -> None:
         "licence", "licence offer", "licence accept", "licence terminate",
         "key", "key new", "key list", "key show",
         "log", "log key", "log checkpoint", "log consistency", "log audit",
+        "works", "offers", "receipt get", "receipt show",
     }
 
 
+def _flags(command: Any) -> list[str]:
+    return [o for p in command.params if getattr(p, "is_flag", False)
+            for o in p.opts if o.startswith("--")]
+
+
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
-def test_help_has_an_example(path: tuple[str, ...], tmp_path: Path) -> None:
+def test_help_has_an_example_and_flags_take_no_value(
+    path: tuple[str, ...], tmp_path: Path
+) -> None:
     result = run(*path, "--help", home=tmp_path / "home")
     assert result.err == ""
     assert f"provenance {' '.join(path)}" in result.out  # the usage line
     assert "Example" in result.out, f"no example in `provenance {' '.join(path)} --help`"
     if _has_json(_command(path)):
         assert "--json" in result.out
+    # A flag's line shows no value: `--json  Print JSON.`, never `--json  <bool>  ...`.
+    assert "<bool>" not in result.out
+    for flag in [*_flags(_command(path)), "--help"]:
+        (line,) = [x for x in result.out.splitlines() if re.match(f"│ +{flag} ", x)]
+        assert not re.search(re.escape(flag) + r"(\s+-\w)?\s+<", line), line
+    if path and not getattr(_command(path), "commands", None):  # --home after any command
+        assert "--home" in result.out
     assert not (tmp_path / "home").exists()  # asking for help creates nothing
+
+
+def test_the_apps_own_help(tmp_path: Path) -> None:
+    out = run("--help", home=tmp_path / "home").out
+    assert "<bool>" not in out
+    (line,) = [x for x in out.splitlines() if re.match("│ +--version ", x)]
+    assert line.split("--version", 1)[1].split() == ["Print", "the", "version", "and", "exit.",
+                                                    "│"]
+    assert "--home" in out and "<path>" in out  # an option that takes a value shows it
 
 
 def test_commands_that_report_have_json() -> None:
@@ -70,6 +94,7 @@ def test_commands_that_report_have_json() -> None:
         "consent grant", "consent revoke",
         "licence offer", "licence accept", "licence terminate",
         "key new", "key list", "key show", "log audit",
+        "works", "offers", "receipt show",
     }
 
 

@@ -233,6 +233,45 @@ def test_status_text(story: Story) -> None:
     assert "data_mining to " + story.a in out
 
 
+def test_status_text_shows_every_consent_and_licence_with_its_state(story: Story) -> None:
+    out = story.run("status", story.work_file).out
+    grant, offer = story.written["consent grant"]["id"], story.written["licence offer"]["id"]
+    lines = out.splitlines()
+    revoked = next(x for x in lines if x.startswith(f"  {grant[:12]} "))
+    assert revoked.startswith(f"  {grant[:12]} ai_training to {story.b} (your key 'b')")
+    assert " [revoked 20" in revoked and revoked.endswith("Z]")
+    terminated = next(x for x in lines if x.startswith(f"  {offer[:12]} "))
+    assert terminated == (f"  {offer[:12]} ai_training to {story.b} (your key 'b'): fee 50000 "
+                          "JPY (minor units), royalty 5.00%, worldwide [terminated]")
+    assert lines.index("other consents:") < lines.index("licences in force: none")
+    assert lines.index("other licences:") < lines.index("open offers: none")
+    doc = story.run_json("status", story.work, "--json")
+    assert doc["grant_status"][grant] == "revoked"
+    assert doc["licence_status"] == {offer: "terminated"}
+    assert doc["open_offers"] == []
+
+
+def test_status_text_shows_open_offers_and_the_command_that_accepts(story: Story) -> None:
+    page = story.root / f"offered-page-{len(story.env)}.png"
+    page.write_bytes(b"a page offered for a licence")
+    story.run("anchor", page)
+    offer = story.run_json("licence", "offer", page, "--to", story.b, "--purpose",
+                           "ai_inference", "--until", "2099-01-01", "--expires", "2098-01-01",
+                           "--json")["id"]
+    out = story.run("status", page).out.splitlines()
+    at = out.index("open offers:")
+    assert out[at + 1] == (f"  {offer[:12]} ai_inference to {story.b} (your key 'b'): no fee, "
+                           "worldwide, offer expires 2098-01-01T00:00:00Z")
+    assert out[at + 2] == f"    to accept (as the licensee): provenance licence accept " \
+                          f"{offer[:12]} --key b"
+    story.run(*out[at + 2].split(": ", 1)[1].split()[1:])  # the command as printed
+    doc = story.run_json("status", page, "--json")
+    assert doc["licence_status"] == {offer: "in force"}
+    assert doc["licences_in_force"] == [offer]
+    text = story.run("status", page).out
+    assert f"licences in force:\n  {offer[:12]} ai_inference to {story.b}" in text
+
+
 def _at(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 

@@ -7,17 +7,23 @@ error is one line on stderr; tracebacks are never shown (locals can hold private
 
 from __future__ import annotations
 
+import copy
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperOption
 
 from ..errors import LedgerError, VerificationError
 from ..ledger import Home
-from . import keys, log, node, rights, verify
+from . import keys, listing, log, node, receipt_show, rights, verify
 from .anchor import anchor
 from .session import Session
+
+DISTRIBUTION = "provenance-ledger"
+HOME_OPTION = "--home"
 
 EXIT_NEGATIVE = 1
 EXIT_ERROR = 2
@@ -33,28 +39,118 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"{DISTRIBUTION} {version(DISTRIBUTION)}")
+        except PackageNotFoundError as e:  # run from a source tree that was never installed
+            raise LedgerError(f"{DISTRIBUTION} is not installed: no version to show") from e
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     ctx: typer.Context,
     home: Annotated[Path | None, typer.Option(
-        "--home", envvar="PROVENANCE_HOME", show_envvar=True,
-        help="Data directory of the embedded ledger (default ~/.provenance).")] = None,
+        HOME_OPTION, envvar="PROVENANCE_HOME", show_envvar=True,
+        help="Data directory of the embedded ledger (default ~/.provenance). Accepted before "
+             "or after the command.")] = None,
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
 ) -> None:
     if home is not None:
-        ctx.obj = Session(Home(home.expanduser()))
+        _use_home(ctx, home)
+
+
+def _use_home(ctx: Any, home: Path) -> None:
+    """``--home DIR``, wherever it was given: the session every command then uses."""
+    ctx.find_root().obj = Session(Home(home.expanduser()))
 
 
 app.command()(anchor)
 app.command()(rights.transfer)
 app.command()(rights.status)
 app.command()(rights.may)
-app.command()(verify.receipt)
+app.command()(listing.works)
+app.command()(listing.offers)
 app.command()(verify.verify)
+receipt_show.app.command(receipt_show.DEFAULT_COMMAND)(verify.receipt)
+receipt_show.app.command("show")(receipt_show.show)
+app.add_typer(receipt_show.app, name="receipt")
 app.add_typer(rights.consent_app, name="consent")
 app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """A flag takes no value, so its help shows none (typer's rich help shows ``<bool>``)."""
+    if self.is_flag and not self.count:
+        return None
+    return _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def command() -> Any:
+    """The click command of the app, with ``--home`` accepted after every command too: each
+    command without an option of that name gets a copy of the app's, which sets the session;
+    a command with its own (``node ...``: the node's data directory) takes the app's value
+    when it is given before the command instead (specs/cli.md section 1)."""
+    root = typer.main.get_command(app)
+    (home,) = (p for p in root.params if HOME_OPTION in getattr(p, "opts", ()))
+    _home_after(root, home)
+    return root
+
+
+def _home_after(group: Any, home: Any) -> None:
+    for sub in getattr(group, "commands", {}).values():
+        if hasattr(sub, "commands"):
+            _home_after(sub, home)
+            continue
+        own = next((p for p in sub.params if HOME_OPTION in getattr(p, "opts", ())), None)
+        if own is None:
+            sub.params.append(_after_copy(home))
+        elif own.required:
+            own.required = False
+            own.callback = _from_before(own.callback)
+
+
+def _after_copy(home: Any) -> Any:
+    """The app's ``--home`` as a command's option: given there only (no environment
+    variable, which the app's own option reads), it replaces the session."""
+    option = copy.copy(home)
+    option.envvar = None
+    option.show_envvar = False
+    option.expose_value = False
+    option.is_eager = True  # before the other options' callbacks, which may read the session
+
+    def use(ctx: Any, _param: Any, value: Path | None) -> None:
+        if value is not None:
+            _use_home(ctx, value)
+
+    option.callback = use
+    return option
+
+
+def _from_before(callback: Any) -> Any:
+    """A required ``--home`` of a command that also takes the app's, given before it."""
+
+    def value(ctx: Any, param: Any, given: Path | None) -> Any:
+        if given is None:
+            root = ctx.find_root()
+            before = root.params.get("home")
+            if before is None or root.get_parameter_source("home").name != "COMMANDLINE":
+                raise typer.BadParameter("give the data directory: --home DIR (before or "
+                                         "after the command)", ctx=ctx, param=param)
+            given = Path(before)
+        return callback(ctx, param, given) if callback is not None else given
+
+    return value
 
 
 def main() -> None:
@@ -64,7 +160,7 @@ def main() -> None:
     the CLI, and printed as one line.
     """
     try:
-        rc = app(standalone_mode=False)
+        rc = command()(standalone_mode=False)
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
     except LedgerError as e:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import pycountry
 import typer
 
-from ..core.events import ANYONE, CONDITIONS, check_purpose
+from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
+from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
 from ..core.timefmt import format_time, parse_time
-from ..errors import MalformedError, NotFoundError
-from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
+from ..errors import MalformedError, NotFoundError, RuleError
+from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
+from .listing import describe_terms
+from .session import DEFAULT_KEY, NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -27,6 +32,37 @@ UNTIL_HELP = "End (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 FROM_HELP = "Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 EXPIRES_HELP = "The offer lapses if not accepted before this time."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_URI = re.compile(r"(https?://|urn:)[!-~]+")  # specs/events.md section 3: terms_uri
+MAX_FEE = 2**53 - 1  # minor units: the largest integer every JSON reader holds exactly
+
+
+def check_currency(text: str, option: str) -> str:
+    """An ISO 4217 currency code (pycountry's table), upper-cased; else a one-line error that
+    names the option and, when the text names a currency, its code."""
+    code = text.strip().upper()
+    if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
+        return code
+    hint = _suggest(pycountry.currencies, text, "alpha_3") or "e.g. EUR, JPY"
+    raise MalformedError(f"{option}: currency {text[:40]!r} is not an ISO 4217 code ({hint})")
+
+
+def check_territory(text: str, option: str) -> str:
+    """An ISO 3166-1 alpha-2 country code (pycountry's table), upper-cased."""
+    code = text.strip().upper()
+    if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
+        return code
+    hint = _suggest(pycountry.countries, text, "alpha_2") or "e.g. JP, FR, US"
+    raise MalformedError(
+        f"{option}: {text[:40]!r} is not an ISO 3166-1 two-letter country code ({hint})")
+
+
+def _suggest(table: Any, text: str, field: str) -> str | None:
+    """``did you mean XX?`` when ``text`` is another name or code of exactly one entry."""
+    try:
+        found = table.lookup(text.strip())
+    except LookupError:
+        return None
+    return f"did you mean {getattr(found, field)}?"
 
 
 def parse_date(text: str, what: str) -> str:
@@ -44,6 +80,8 @@ def parse_date(text: str, what: str) -> str:
 def _purposes(values: list[str]) -> list[str]:
     if not values:
         raise MalformedError("give at least one --purpose")
+    if len(set(values)) > MAX_LIST_ITEMS:
+        raise MalformedError(f"--purpose: at most {MAX_LIST_ITEMS} purposes")
     for v in values:
         check_purpose(v, "--purpose")
     return list(dict.fromkeys(values))
@@ -59,6 +97,36 @@ def _report(session: Session, what: str, result: tuple[Any, int, Any], as_json: 
     typer.echo(f"  work:    {event.event.work}")
     typer.echo(f"  entry:   {index}")
     typer.echo(f"  receipt: {path}")
+
+
+def _append(s: Session, key: str | None, type_: str, work: str,
+            body: dict[str, Any]) -> tuple[Any, int, Any]:
+    """Sign and append; a refusal because another key must sign names that key as one of
+    yours (and the --key that picks it) when it is."""
+    signer = s.signing_key(key)
+    try:
+        return s.sign_and_append(signer, type_, work, body)
+    except RuleError as e:
+        needed = _needed_signer(s.state(work), type_, body)
+        if needed is None or needed == signer.public.text:
+            raise
+        names = s.key_names(needed)
+        if names:
+            hint = (f"that is your key '{names[0]}': add --key {names[0]}"
+                    if names[0] != DEFAULT_KEY else "that is your key 'default': drop --key")
+        else:
+            hint = "that is none of your keys (provenance key list)"
+        raise RuleError(f"{e}; {hint}") from e
+
+
+def _needed_signer(state: WorkState | None, type_: str, body: dict[str, Any]) -> str | None:
+    """The key that may sign this event on this state (specs/rules.md section 3)."""
+    if state is None:
+        return None
+    if type_ == "licence.accept":
+        offer = state.licence(str(body.get("offer")))
+        return offer.licensee if offer is not None else None
+    return state.controller
 
 
 def transfer(
@@ -77,8 +145,7 @@ def transfer(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     w = s.resolve_work(work)
     body = {"to": parse_public_key(to)}
-    _report(s, "transferred", s.sign_and_append(s.signing_key(key), "work.transfer", w, body),
-            as_json)
+    _report(s, "transferred", _append(s, key, "work.transfer", w, body), as_json)
 
 
 @consent_app.command("grant")
@@ -117,8 +184,7 @@ def consent_grant(
                 raise MalformedError(f"--condition must be one of {', '.join(CONDITIONS)}")
         body["conditions"] = list(dict.fromkeys(condition))
     w = s.resolve_work(work)
-    _report(s, "granted", s.sign_and_append(s.signing_key(key), "consent.grant", w, body),
-            as_json)
+    _report(s, "granted", _append(s, key, "consent.grant", w, body), as_json)
 
 
 @consent_app.command("revoke")
@@ -136,8 +202,7 @@ def consent_revoke(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     gid, w = s.event_work(grant)
-    _report(s, "revoked", s.sign_and_append(s.signing_key(key), "consent.revoke", w,
-                                            {"grant": gid}), as_json)
+    _report(s, "revoked", _append(s, key, "consent.revoke", w, {"grant": gid}), as_json)
 
 
 @licence_app.command("offer")
@@ -170,21 +235,31 @@ def licence_offer(
     body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}
     if fee is not None:
         amount, currency = fee
-        if amount < 0:
-            raise MalformedError("--fee amount must be a non-negative integer of minor units")
-        body["fee"] = {"amount": amount, "currency": currency.upper()}
+        if not 0 <= amount <= MAX_FEE:
+            raise MalformedError(f"--fee: amount {amount} is not a whole number of minor units "
+                                 f"from 0 to {MAX_FEE} (e.g. --fee 50000 JPY)")
+        body["fee"] = {"amount": amount, "currency": check_currency(currency, "--fee")}
     if royalty_bps is not None:
+        if not 0 <= royalty_bps <= 10_000:
+            raise MalformedError(f"--royalty-bps: {royalty_bps} is not from 0 to 10000 basis "
+                                 "points (100 = 1%)")
         body["royalty_bps"] = royalty_bps
     if territory:
-        body["territories"] = [t.upper() for t in territory]
+        codes = list(dict.fromkeys(check_territory(t, "--territory") for t in territory))
+        if len(codes) > MAX_LIST_ITEMS:
+            raise MalformedError(f"--territory: at most {MAX_LIST_ITEMS} countries")
+        body["territories"] = codes
     for field, value in (("from", start), ("until", until), ("offer_expires", expires)):
         if value:
             body[field] = parse_date(value, f"--{field.replace('_', '-')}")
     if terms_uri:
+        if len(terms_uri) > MAX_URI_CHARS or not _URI.fullmatch(terms_uri):
+            raise MalformedError(f"--terms-uri: {terms_uri[:80]!r} is not an https://, http:// "
+                                 f"or urn: URI of at most {MAX_URI_CHARS} characters, without "
+                                 "spaces")
         body["terms_uri"] = terms_uri
     w = s.resolve_work(work)
-    _report(s, "offered", s.sign_and_append(s.signing_key(key), "licence.offer", w, body),
-            as_json)
+    _report(s, "offered", _append(s, key, "licence.offer", w, body), as_json)
 
 
 @licence_app.command("accept")
@@ -202,8 +277,7 @@ def licence_accept(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     oid, w = s.event_work(offer)
-    _report(s, "accepted", s.sign_and_append(s.signing_key(key), "licence.accept", w,
-                                             {"offer": oid}), as_json)
+    _report(s, "accepted", _append(s, key, "licence.accept", w, {"offer": oid}), as_json)
 
 
 @licence_app.command("terminate")
@@ -225,8 +299,7 @@ def licence_terminate(
     body: dict[str, Any] = {"licence": lid}
     if reason:
         body["reason"] = reason
-    _report(s, "terminated", s.sign_and_append(s.signing_key(key), "licence.terminate", w,
-                                               body), as_json)
+    _report(s, "terminated", _append(s, key, "licence.terminate", w, body), as_json)
 
 
 def status(
@@ -250,6 +323,9 @@ def status(
     doc = state.to_json()
     doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(now)]
     doc["licences_in_force"] = [x.id for x in state.licences if x.in_force(now)]
+    doc["open_offers"] = [x.id for x in state.licences if licence_status(x, now) == OPEN]
+    doc["grant_status"] = {g.id: grant_status(g, now) for g in state.grants}
+    doc["licence_status"] = {x.id: licence_status(x, now) for x in state.licences}
     doc["history"] = history
     if s.node_url is not None:
         doc.update(s.client.registrations(w))
@@ -270,22 +346,77 @@ def status(
     typer.echo(f"controller:  {state.controller}")
     for k, bps in state.effective_payees():
         typer.echo(f"payee:       {k} {bps / 100:.2f}%")
-    typer.echo("consents in force:" + ("" if doc["grants_in_force"] else " none"))
-    for g in state.grants:
-        if g.in_force(now):
-            who = "anyone" if g.grantee == ANYONE else g.grantee
-            until = f" until {format_time(g.until)}" if g.until else ""
-            typer.echo(f"  {g.id[:12]} {', '.join(g.purposes)} to {who}{until}")
-    typer.echo("licences in force:" + ("" if doc["licences_in_force"] else " none"))
-    for x in state.licences:
-        if x.in_force(now):
-            fee = x.terms.get("fee")
-            fee_text = f" fee {fee['amount']} {fee['currency']}" if fee else ""
-            typer.echo(f"  {x.id[:12]} {', '.join(x.purposes)} to {x.licensee}{fee_text}")
+    _rights_text(s, state, now)
     typer.echo("history:")
     for h in history:
         typer.echo(f"  {h['index']:>6} {h['at']} {h['type']:<18} {h['id'][:12]} by "
                    f"{h['actor'][:24]}...")
+
+
+def _rights_text(s: Session, state: WorkState, now: int) -> None:
+    """Consents, licences and open offers of ``status``, each with its state at ``now``."""
+    def who(key: str) -> str:
+        if key == ANYONE:
+            return "anyone"
+        names = s.key_names(key)
+        return key + (f" (your key '{names[0]}')" if names else "")
+
+    def grant_line(g: Any) -> str:
+        until = f" until {format_time(g.until)}" if g.until else ""
+        return f"  {g.id[:12]} {', '.join(g.purposes)} to {who(g.grantee)}{until}"
+
+    def licence_line(x: Any) -> str:
+        return (f"  {x.id[:12]} {', '.join(x.purposes)} to {who(x.licensee)}: "
+                f"{describe_terms(x.terms)}")
+
+    grants = [(g, grant_status(g, now)) for g in state.grants]
+    licences = [(x, licence_status(x, now)) for x in state.licences]
+    in_force = [g for g, st in grants if st == IN_FORCE]
+    typer.echo("consents in force:" + ("" if in_force else " none"))
+    for g in in_force:
+        typer.echo(grant_line(g))
+    others = [(g, st) for g, st in grants if st != IN_FORCE]
+    if others:
+        typer.echo("other consents:")
+    for g, st in others:
+        when = (f" {format_time(g.revoked_at)}" if st == "revoked" and g.revoked_at
+                else f" {format_time(g.until)}" if st == "expired" and g.until else "")
+        typer.echo(f"{grant_line(g)} [{st}{when}]")
+    in_force_l = [x for x, st in licences if st == IN_FORCE]
+    typer.echo("licences in force:" + ("" if in_force_l else " none"))
+    for x in in_force_l:
+        typer.echo(licence_line(x))
+    offers = [x for x, st in licences if st == OPEN]
+    past = [(x, st) for x, st in licences if st not in (IN_FORCE, OPEN)]
+    if past:
+        typer.echo("other licences:")
+    for x, st in past:
+        typer.echo(f"{licence_line(x)} [{st}]")
+    typer.echo("open offers:" + ("" if offers else " none"))
+    for x in offers:
+        expires = (f", offer expires {format_time(x.offer_expires)}" if x.offer_expires
+                   else "")
+        typer.echo(f"{licence_line(x)}{expires}")
+        names = s.key_names(x.licensee)
+        flag = "" if not names or names[0] == DEFAULT_KEY else f" --key {names[0]}"
+        typer.echo(f"    to accept (as the licensee): provenance licence accept {x.id[:12]}"
+                   f"{flag}")
+
+
+def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
+    """The decision's reason; when a consent or licence for a wider purpose answered (one that
+    covers the purpose asked, specs/rules.md section 5), say which and that it covers it."""
+    if state is None or not d.allowed or not d.events:
+        return d.reason
+    grant, licence = state.grant(d.events[0]), state.licence(d.events[0])
+    purposes = grant.purposes if grant else licence.purposes if licence else (purpose,)
+    wider = next((p for p in purposes if p != purpose and covers((p,), purpose)), None)
+    if purpose in purposes or wider is None:
+        return d.reason
+    if grant is not None:
+        to = "anyone" if grant.grantee == ANYONE else "this key"
+        return f"consent granted to {to} for {wider}, which covers {purpose}"
+    return f"licence in force for {wider}, which covers {purpose}"
 
 
 def may(
@@ -309,6 +440,7 @@ def may(
     w = s.resolve_work(work)
     state, missing = s.find_state(w)
     d = decide(state, k, purpose, when)
+    d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
     elsewhere = missing.elsewhere if missing is not None else []
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),

@@ -125,6 +125,34 @@ class Session:
             return keys.create(name, self.passphrase())
         return keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
 
+    def public_key(self, name: str | None) -> str | None:
+        """The public key of the named key (default: ``default``), read from its ``.pub`` file
+        without the passphrase when there is one; None when the default key does not exist
+        yet (it is made on first use), an error for any other missing name."""
+        keys = self.home.keys
+        name = name or DEFAULT_KEY
+        if not keys.exists(name):
+            if name == DEFAULT_KEY:
+                return None
+            keys.load(name)  # raises the usual "no key named ..." error
+        pub = keys.path(name).with_suffix(".pub")
+        if pub.is_file():
+            return parse_public_key(pub.read_text(encoding="ascii", errors="replace"))
+        return keys.load(name, self.passphrase(prompt=keys.encrypted(name))).public.text
+
+    def key_names(self, public: str) -> list[str]:
+        """Names of the local keys whose public key is ``public`` (read from ``.pub`` files;
+        keys without one are passed over)."""
+        names = []
+        for name in self.home.keys.names():
+            pub = self.home.keys.path(name).with_suffix(".pub")
+            try:
+                if pub.read_text(encoding="ascii", errors="replace").strip() == public:
+                    names.append(name)
+            except (OSError, LedgerError):  # unreadable, or a file name that is no key name
+                continue
+        return names
+
     # -- works -----------------------------------------------------------------------------
     def resolve_work(self, text: str) -> str:
         """WORK may be a file path (hashed), a full work id or a unique prefix of one."""

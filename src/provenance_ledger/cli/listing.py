@@ -1,0 +1,213 @@
+"""``provenance works`` and ``provenance offers``: find your own things (specs/cli.md sections
+3.10 and 3.11). A thin shell over :mod:`provenance_ledger.ledger.listing`: output is written as
+the library yields it, so 10^5 works stream out in bounded memory."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
+
+import typer
+
+from ..core.timefmt import format_time
+from ..errors import MalformedError
+from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
+from .session import DEFAULT_KEY, NodeOpt, Session, emit_json, parse_public_key
+
+KeyNameOpt = Annotated[str | None, typer.Option(
+    "--key", help="Your key's name (default: 'default').")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WORK_PREFIX_HEX = 16  # hex digits of a work id shown in text output: a usable WORK prefix
+EVENT_PREFIX_HEX = 12  # hex digits of an offer id shown in text output
+CSV_FIELDS = ("work", "title", "media_type", "size", "registered_at", "registrant",
+              "controller")
+_SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _no_node(node: str | None, command: str) -> None:
+    if node is not None:
+        raise MalformedError(
+            f"`provenance {command}` does not work through --node yet (not yet through "
+            "--node): run it on the ledger's own data directory, or unset PROVENANCE_NODE")
+
+
+def _whose(session: Session, key: str | None, controller: str | None) -> tuple[str | None, str]:
+    """(public key or None, how to name it) for --key NAME or --controller KEY."""
+    if key is not None and controller is not None:
+        raise MalformedError("give --key NAME or --controller KEY, not both")
+    if controller is not None:
+        return parse_public_key(controller), controller
+    name = key or DEFAULT_KEY
+    return session.public_key(name), f"key '{name}'"
+
+
+def works(
+    ctx: typer.Context,
+    key: KeyNameOpt = None,
+    controller: Annotated[str | None, typer.Option(
+        "--controller", help="List the works this public key (ed25519:...) now controls.")
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="Print at most N works; the next page starts --after the last.")
+    ] = None,
+    after: Annotated[str | None, typer.Option(
+        "--after", help="Start after this work (the last of the previous page).")] = None,
+    node: NodeOpt = None,
+) -> None:
+    """List the works your key registered or now controls, oldest first.
+
+    Each work with its title, media type, registration time and current controller.
+    With --controller KEY: the works that public key controls now.
+
+    Example: provenance works --key studio --csv > works.csv
+    """
+    _no_node(node, "works")
+    if as_json and as_csv:
+        raise MalformedError("give --json or --csv, not both")
+    s = Session.from_ctx(ctx)
+    public, who = _whose(s, key, controller)
+    found: Iterator[WorkSummary] = iter(())
+    if public is not None:
+        cursor = s.resolve_work(after) if after is not None else None
+        found = works_of(s.ledger, public, controlled_only=controller is not None,
+                         after=cursor)
+    page = _Page(found, limit)
+    if as_json:
+        _stream_json(w.to_json() for w in page)
+    elif as_csv:
+        _stream_csv(page)
+    else:
+        _stream_text(page, public)
+        if page.count == 0:
+            verb = "controls" if controller is not None else "registered or controls"
+            typer.echo(f"no works: {who} {verb} none on this ledger")
+    if page.last is not None and page.count == limit and next(found, None) is not None:
+        typer.echo(f"more works: the next page is --after {page.last.work}", err=True)
+
+
+class _Page:
+    """At most ``limit`` of ``items``, counting them and keeping the last (the next page's
+    cursor)."""
+
+    def __init__(self, items: Iterator[WorkSummary], limit: int | None) -> None:
+        self._items = items if limit is None else itertools.islice(items, limit)
+        self.count = 0
+        self.last: WorkSummary | None = None
+
+    def __iter__(self) -> Iterator[WorkSummary]:
+        for item in self._items:
+            self.count += 1
+            self.last = item
+            yield item
+
+
+def _stream_text(found: Iterable[WorkSummary], public: str | None) -> None:
+    write = sys.stdout.write
+    for w in found:
+        whose = "you" if w.controller == public else w.controller
+        title = f"  {w.title!r}" if w.title is not None else ""
+        write(f"{w.work[:len('sha256:') + WORK_PREFIX_HEX]}  {format_time(w.registered_at)}  "
+              f"{w.media_type or '-'}  controller {whose}{title}\n")
+
+
+def _stream_json(items: Iterable[dict[str, Any]]) -> None:
+    """A JSON array, written an element at a time."""
+    write = sys.stdout.write
+    first = True
+    for item in items:
+        write(("[\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False))
+        first = False
+    write("[]\n" if first else "\n]\n")
+
+
+def _stream_csv(found: Iterable[WorkSummary]) -> None:
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(CSV_FIELDS)
+    for w in found:
+        row = w.to_json()
+        out.writerow([_cell(row[f]) for f in CSV_FIELDS])
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe
+    (OWASP "CSV injection"): a title is anyone's words."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_SPREADSHEET_FORMULA) else text
+
+
+def offers(
+    ctx: typer.Context,
+    key: KeyNameOpt = None,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Also the offers no longer open: accepted, lapsed or withdrawn.")
+    ] = False,
+    as_json: JsonOpt = False,
+    node: NodeOpt = None,
+) -> None:
+    """Licence offers waiting for your acceptance, and the ones you made.
+
+    An offer waits while it is not accepted, not expired and not withdrawn.
+    Each is shown with the command that accepts it.
+
+    Example: provenance offers --key studio
+    """
+    _no_node(node, "offers")
+    s = Session.from_ctx(ctx)
+    name = key or DEFAULT_KEY
+    public = s.public_key(name)
+    now = s.now()
+    to_you = list(offers_to(s.ledger, public, now, open_only=not every)) if public else []
+    by_you = list(offers_by(s.ledger, public, now, open_only=not every)) if public else []
+    if as_json:
+        emit_json({"key": name, "public_key": public,
+                   "to_accept": [o.to_json() for o in to_you],
+                   "made": [o.to_json() for o in by_you]})
+        return
+    who = f"key '{name}'" + (f", {public}" if public else ", not created yet")
+    open_word = "" if every else "open "
+    typer.echo(f"{open_word}offers to you ({who}):" + ("" if to_you else " none"))
+    flag = "" if name == DEFAULT_KEY else f" --key {name}"
+    for o in to_you:
+        _offer_lines(o, f"from {o.offered_by}")
+        if o.status == OPEN:
+            typer.echo(f"    to accept: provenance licence accept {o.id[:EVENT_PREFIX_HEX]}"
+                       f"{flag}")
+    typer.echo(f"{open_word}offers you made:" + ("" if by_you else " none"))
+    for o in by_you:
+        _offer_lines(o, f"to {o.licensee}")
+
+
+def _offer_lines(o: OfferSummary, party: str) -> None:
+    title = f" {o.title!r}" if o.title is not None else ""
+    typer.echo(f"  {o.id[:EVENT_PREFIX_HEX]}  work {o.work[:len('sha256:') + WORK_PREFIX_HEX]}"
+               f"{title}  {o.status}")
+    typer.echo(f"    {party}")
+    typer.echo(f"    purposes: {', '.join(o.purposes)}; {describe_terms(o.terms)}")
+    span = []
+    if o.start is not None:
+        span.append(f"from {format_time(o.start)}")
+    if o.until is not None:
+        span.append(f"until {format_time(o.until)}")
+    expiry = (f"offer expires {format_time(o.expires)}" if o.expires is not None
+              else "offer does not expire")
+    typer.echo(f"    {', '.join(span) + '; ' if span else ''}{expiry}")
+
+
+def describe_terms(terms: dict[str, Any]) -> str:
+    """A licence's terms in words: fee, royalty, territories, terms URI."""
+    parts = []
+    fee = terms.get("fee")
+    parts.append(f"fee {fee['amount']} {fee['currency']} (minor units)" if fee else "no fee")
+    if "royalty_bps" in terms:
+        parts.append(f"royalty {terms['royalty_bps'] / 100:.2f}%")
+    territories = terms.get("territories")
+    parts.append("territories " + ", ".join(territories) if territories else "worldwide")
+    if "terms_uri" in terms:
+        parts.append(f"terms {terms['terms_uri']}")
+    return ", ".join(parts)

@@ -1,0 +1,165 @@
+"""``provenance receipt``: the command group of kept receipts, and ``receipt show FILE``, a
+receipt in words with nothing verified (specs/cli.md section 3.12), as ``ots info`` and
+``c2patool FILE`` show what a proof claims.
+
+``provenance receipt WORK`` (write a work's receipt) stays what it always was: the group runs
+its default command, ``receipt get``, whenever the first word is not a subcommand's name. A
+file literally named like a subcommand is given as ``./show``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import struct
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..core.events import SignedEvent, parse_leaf
+from ..core.note import Checkpoint, SignedNote, Verifier
+from ..core.receipt import (
+    MAX_STATE_RECEIPT_BYTES,
+    RECEIPT_FORMAT,
+    STATE_RECEIPT_FORMAT,
+    STATE_RECEIPT_SCOPE,
+    Receipt,
+    StateReceipt,
+    load_receipt_json,
+)
+from ..core.timefmt import MAX_TIME, format_time
+from ..errors import MalformedError, NotFoundError
+from .session import emit_json
+
+DEFAULT_COMMAND = "get"
+NOTHING_VERIFIED = "NOTHING WAS VERIFIED"
+COSIGNATURE_BYTES = 8 + 64  # cosignature/v1: big-endian seconds, then an Ed25519 signature
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first argument, when it names no subcommand, is the default command's:
+    ``provenance receipt page.png -o x.json`` is ``provenance receipt get page.png -o
+    x.json``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultCommandGroup,
+    help="Write, show and check kept receipts. `provenance receipt WORK` is `receipt get "
+    "WORK`; a file named like a subcommand is given as ./show.\n\n"
+    "Example: provenance receipt show receipts/3f9a0c1d-work.register-5f2c91.json",
+    no_args_is_help=True,
+)
+
+
+def show(
+    receipt_path: Annotated[Path, typer.Argument(metavar="FILE", help="Receipt JSON file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what a receipt or state receipt says, in words. NOTHING IS VERIFIED.
+
+    No key is trusted and no signature or proof is checked.
+    The first line says so, and names the command that verifies it: provenance verify.
+
+    Example: provenance receipt show page-012.receipt.json
+    """
+    doc = describe(_read(receipt_path), str(receipt_path))
+    if as_json:
+        emit_json(doc)
+        return
+    typer.echo(f"{NOTHING_VERIFIED}: this is what {receipt_path} claims. "
+               f"Check it with: {doc['verify_with']}")
+    kind = "state receipt" if doc["kind"] == "state-receipt" else "receipt"
+    typer.echo(f"{kind} of work {doc['work']}")
+    for ev in doc["events"]:
+        typer.echo(f"  {ev['type']} {ev['id']}")
+        typer.echo(f"    actor:      {ev['actor']}")
+        typer.echo(f"    at:         {ev['at']} (signer's clock)")
+        typer.echo(f"    leaf index: {ev['leaf_index']}")
+    cp = doc["checkpoint"]
+    typer.echo(f"log:         {cp['origin']}, tree size {cp['tree_size']}"
+               + (f", checkpoint time {cp['time']}" if cp["time"] else ""))
+    typer.echo(f"log key:     {doc['log_key']} (as the receipt gives it: compare it with "
+               "the key you trust)")
+    others = [s for s in doc["signatures"] if s["name"] != cp["origin"]]
+    if not others:
+        typer.echo("cosigners:   none named in the checkpoint")
+    for s in others:
+        when = f", claims time {s['claimed_time']}" if s["claimed_time"] else ""
+        typer.echo(f"cosigner:    {s['name']}{when}")
+    if doc["kind"] == "state-receipt":
+        typer.echo(f"scope:       {doc['scope']}")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_STATE_RECEIPT_BYTES + 1)
+    except OSError as e:
+        raise NotFoundError(f"cannot read receipt {path}: {e.strerror}") from e
+    if len(data) > MAX_STATE_RECEIPT_BYTES:
+        raise MalformedError(f"receipt {path} is larger than {MAX_STATE_RECEIPT_BYTES} bytes")
+    return data
+
+
+def describe(raw: bytes, name: str) -> dict[str, Any]:
+    """What a receipt file claims, parsed strictly but checked not at all: the events are read
+    without their signatures, the checkpoint without the log's, the cosignatures without the
+    witnesses'."""
+    data = load_receipt_json(raw, MAX_STATE_RECEIPT_BYTES)
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if fmt == STATE_RECEIPT_FORMAT:
+        sr = StateReceipt.from_json(data)
+        kind, log_key, note_text, work = "state-receipt", sr.log_key, sr.checkpoint, sr.work
+        events = [(index, parse_leaf(leaf, verify=False)) for index, leaf, _ in sr.events]
+    elif fmt == RECEIPT_FORMAT:
+        r = Receipt.from_json(data)
+        event = parse_leaf(r.leaf, verify=False)
+        kind, log_key, note_text, work = "receipt", r.log_key, r.checkpoint, event.event.work
+        events = [(r.leaf_index, event)]
+    else:
+        raise MalformedError(f"{name} is not a receipt (format {RECEIPT_FORMAT} or "
+                             f"{STATE_RECEIPT_FORMAT})")
+    try:
+        Verifier.from_vkey(log_key)
+    except MalformedError as e:
+        raise MalformedError(f"{name}: the receipt's log_key is not a verifier key ({e})") from e
+    note = SignedNote.from_text(note_text)
+    cp = Checkpoint.from_text(note.text)
+    doc: dict[str, Any] = {
+        "verified": False,
+        "kind": kind,
+        "work": work,
+        "events": [_event(index, ev) for index, ev in events],
+        "checkpoint": {"origin": cp.origin, "tree_size": cp.size,
+                       "time": format_time(cp.block.time) if cp.block else None},
+        "log_key": log_key,
+        "signatures": [{"name": s.name, "claimed_time": _claimed_time(s.signature)}
+                       for s in note.signatures],
+        "verify_with": f"provenance verify {shlex.quote(name)} --log-key VKEY (or --policy "
+                       "FILE)",
+    }
+    if kind == "state-receipt":
+        scope = data.get("scope")
+        doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
+            f"not the standard statement: {str(scope)[:80]!r}")
+    return doc
+
+
+def _event(index: int, ev: SignedEvent) -> dict[str, Any]:
+    e = ev.event
+    return {"id": ev.id, "type": e.type, "work": e.work, "actor": e.actor,
+            "at": format_time(e.at), "leaf_index": index}
+
+
+def _claimed_time(signature: bytes) -> str | None:
+    """The time a cosignature/v1 states, unchecked; None for any other signature."""
+    if len(signature) != COSIGNATURE_BYTES:
+        return None
+    (seconds,) = struct.unpack(">Q", signature[:8])
+    return format_time(seconds) if seconds <= MAX_TIME else None
