@@ -3,6 +3,10 @@ reached with the clock given, never waited for (specs/cli.md section 3.4)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
 import pytest
 
 from provenance_ledger.core.rules import Grant, Licence
@@ -24,23 +28,24 @@ def test_grant_status(grant: Grant, now: int, state: str) -> None:
     assert grant_status(grant, now) == state
 
 
-OFFER = Licence("o", KEY, ("ai_inference",), T, start=T + 100, until=T + 200,
+NO_TERMS: Mapping[str, Any] = MappingProxyType({})
+OFFER = Licence("o", KEY, ("ai_inference",), T, NO_TERMS, start=T + 100, until=T + 200,
                 offer_expires=T + 50)
-ACCEPTED = Licence("o", KEY, ("ai_inference",), T, start=T + 100, until=T + 200,
+ACCEPTED = Licence("o", KEY, ("ai_inference",), T, NO_TERMS, start=T + 100, until=T + 200,
                    offer_expires=T + 50, accepted_by="a", accepted_at=T + 10)
 
 
 @pytest.mark.parametrize(("licence", "now", "state"), [
     (OFFER, T, "open offer"),
     (OFFER, T + 50, "offer lapsed"),  # not accepted before it expired
-    (Licence("o", KEY, ("ai_inference",), T, until=T + 20), T + 20, "offer lapsed"),
-    (Licence("o", KEY, ("ai_inference",), T, terminated_by="t", terminated_at=T + 1), T + 1,
-     "offer withdrawn"),
+    (Licence("o", KEY, ("ai_inference",), T, NO_TERMS, until=T + 20), T + 20, "offer lapsed"),
+    (Licence("o", KEY, ("ai_inference",), T, NO_TERMS, terminated_by="t", terminated_at=T + 1),
+     T + 1, "offer withdrawn"),
     (ACCEPTED, T + 9, "open offer"),  # asked about a time before the acceptance
     (ACCEPTED, T + 10, "not yet started"),
     (ACCEPTED, T + 100, "in force"),
     (ACCEPTED, T + 200, "ended"),
-    (Licence("o", KEY, ("ai_inference",), T, accepted_by="a", accepted_at=T + 1,
+    (Licence("o", KEY, ("ai_inference",), T, NO_TERMS, accepted_by="a", accepted_at=T + 1,
              terminated_by="t", terminated_at=T + 2), T + 2, "terminated"),
 ])
 def test_licence_status(licence: Licence, now: int, state: str) -> None:
