@@ -8,7 +8,7 @@ import csv
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -199,7 +199,7 @@ def _offer_lines(o: OfferSummary, party: str) -> None:
     typer.echo(f"    {', '.join(span) + '; ' if span else ''}{expiry}")
 
 
-def describe_terms(terms: dict[str, Any]) -> str:
+def describe_terms(terms: Mapping[str, Any]) -> str:
     """A licence's terms in words: fee, royalty, territories, terms URI."""
     parts = []
     fee = terms.get("fee")

@@ -103,7 +103,7 @@ class Ledger:
             return cached
         state: rules.WorkState | None = None
         for row in self.store.work_entries(work):
-            state = rules.apply(state, _stored_event(row))
+            state = rules.apply(state, stored_event(row))
         if state is not None:
             self._remember(state)
         return state
@@ -114,7 +114,7 @@ class Ledger:
         self._states[state.work] = state
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
-        return [(r.index, _stored_event(r)) for r in self.store.work_entries(work)]
+        return [(r.index, stored_event(r)) for r in self.store.work_entries(work)]
 
     # -- append ----------------------------------------------------------------------------------
     def admit(self, event: SignedEvent, now: int) -> None:
@@ -389,7 +389,7 @@ def inclusion_proof_with_leaf(store: Store, index: int, size: int) -> tuple[list
     return merkle.assemble(plan, hashes), hashes[leaf]
 
 
-def _stored_event(row: EntryRow) -> SignedEvent:
+def stored_event(row: EntryRow) -> SignedEvent:
     """A stored entry's event, read without re-verifying its signature (the audit does) but
     never trusting a stored column: the leaf must hash to the stored id, and the work the
     query matched must be the leaf's (specs/ledger.md section 4)."""

@@ -11,16 +11,17 @@ results are yielded as they are found, never collected. Replay is the ledger's o
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..core import rules
+from ..core.encoding import thaw
 from ..core.events import SignedEvent
 from ..core.timefmt import format_time
 from ..errors import NotFoundError
 from ..store import EntryRow
-from .ledger import Ledger, _stored_event
+from .ledger import Ledger, stored_event
 
 PAGE_ENTRIES = 500
 """Entries read from the store per query while listing."""
@@ -100,7 +101,7 @@ class OfferSummary:
     offered_by: str
     licensee: str
     purposes: tuple[str, ...]
-    terms: dict[str, Any]
+    terms: Mapping[str, Any]  # read-only, as the state holds it
     offered_at: int
     start: int | None
     until: int | None
@@ -114,7 +115,7 @@ class OfferSummary:
 
         return {"id": self.id, "work": self.work, "title": self.title,
                 "offered_by": self.offered_by, "licensee": self.licensee,
-                "purposes": list(self.purposes), "terms": self.terms,
+                "purposes": list(self.purposes), "terms": thaw(self.terms),
                 "offered_at": format_time(self.offered_at), "from": t(self.start),
                 "until": t(self.until), "offer_expires": t(self.expires),
                 "status": self.status}
@@ -196,7 +197,7 @@ def offers_by(ledger: Ledger, key: str, now: int, *, open_only: bool = True
 def _offers(ledger: Ledger, rows: Iterable[EntryRow], now: int,
             open_only: bool) -> Iterator[OfferSummary]:
     for row in rows:
-        ev = _stored_event(row)
+        ev = stored_event(row)
         state = ledger.state(row.work)
         lic = state.licence(ev.id) if state is not None else None
         if state is None or lic is None:
@@ -205,5 +206,5 @@ def _offers(ledger: Ledger, rows: Iterable[EntryRow], now: int,
         if open_only and status != OPEN:
             continue
         yield OfferSummary(lic.id, state.work, state.content.get("title"), ev.event.actor,
-                           lic.licensee, lic.purposes, dict(lic.terms), lic.offered_at,
+                           lic.licensee, lic.purposes, lic.terms, lic.offered_at,
                            lic.start, lic.until, lic.offer_expires, status, row.index)
