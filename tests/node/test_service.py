@@ -1,6 +1,7 @@
-"""Tests for provenance_ledger.node.service over real HTTP: a uvicorn server on 127.0.0.1,
-httpx clients, a real SQLite ledger and witness, real signatures; receipts and proofs are
-verified offline with core (and tlog-scales where it applies)."""
+"""Tests for the node service (provenance_ledger.node.app and the units it runs on) over real
+HTTP: a uvicorn server on 127.0.0.1, httpx clients, a real SQLite ledger and witness, real
+signatures; receipts and proofs are verified offline with core (and tlog-scales where it
+applies)."""
 
 from __future__ import annotations
 
@@ -40,13 +41,9 @@ from provenance_ledger.core.timefmt import format_time
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
 from provenance_ledger.node import init_node, load_config, node_keys
+from provenance_ledger.node.app import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
 from provenance_ledger.node.config import open_node_ledger
-from provenance_ledger.node.service import (
-    MAX_ENTRIES_PER_REQUEST,
-    MAX_EVENT_BYTES,
-    HotReads,
-    inclusion_query,
-)
+from provenance_ledger.node.hotpath import HotReads, inclusion_query
 from provenance_ledger.node.witness import (
     MAX_ADD_CHECKPOINT_BYTES,
     Evidence,
@@ -302,7 +299,7 @@ def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None
 
 def test_every_form_of_an_inclusion_request_gives_the_same_proof(
         client: httpx.Client, filled: list[str]) -> None:
-    """Plain queries are answered ahead of FastAPI (node.service.HotReads); any other form
+    """Plain queries are answered ahead of FastAPI (node.hotpath.HotReads); any other form
     (an extra parameter, an encoded digit) goes through the FastAPI route. Both must give the
     very same bytes, for every leaf of every tree size."""
     for size in range(1, 14):

@@ -113,7 +113,7 @@ def serve(
     Example: provenance node serve --home ./node-a
     """
     from ..node.config import parse_listen
-    from ..node.service import serve as run
+    from ..node.server import serve as run
 
     host, port = parse_listen(listen) if listen else (None, None)
     run(home, host, port)
