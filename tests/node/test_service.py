@@ -22,6 +22,7 @@ from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
 from provenance_ledger.core.encoding import canonical_json
+from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import (
     EMPTY_ROOT,
     leaf_hash,
@@ -38,18 +39,13 @@ from provenance_ledger.core.receipt import (
     verify_state_receipt,
 )
 from provenance_ledger.core.timefmt import format_time
+from provenance_ledger.core.witness import MAX_ADD_CHECKPOINT_BYTES, add_checkpoint_body
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
 from provenance_ledger.node import init_node, load_config, node_keys
 from provenance_ledger.node.app import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
 from provenance_ledger.node.config import open_node_ledger
 from provenance_ledger.node.hotpath import HotReads, inclusion_query
-from provenance_ledger.node.witness import (
-    MAX_ADD_CHECKPOINT_BYTES,
-    Evidence,
-    add_checkpoint_body,
-    verify_evidence,
-)
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import (

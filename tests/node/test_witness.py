@@ -1,5 +1,6 @@
-"""Tests for provenance_ledger.node.witness: c2sp.org/tlog-witness add-checkpoint over a real
-witness.db, checkpoints of real ledgers, and split-view evidence made with the fork tool.
+"""Tests for the witness (core/witness.py decisions, store/witness.py, node/witness.py):
+c2sp.org/tlog-witness add-checkpoint over a real witness.db, checkpoints of real ledgers, and
+split-view evidence made with the fork tool.
 
 Cosignatures are checked with our verifier and with tlog-scales (an independent C2SP
 implementation). The HTTP route is exercised in test_service.py.
@@ -8,6 +9,9 @@ implementation). The HTTP route is exercised in test_service.py.
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -18,25 +22,22 @@ from tlog_scales.signing import Vkey
 from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import verify_consistency
 from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Verifier
-from provenance_ledger.errors import VerificationError
-from provenance_ledger.ledger import Ledger
-from provenance_ledger.node.config import load_config, node_keys, open_node_ledger
-from provenance_ledger.node.witness import (
+from provenance_ledger.core.witness import (
     FOREIGN,
     INCONSISTENT,
     MAX_PROOF_LINES,
     SPLIT_VIEW,
     AddCheckpointRequest,
-    Evidence,
-    LedgerLog,
-    Witness,
     add_checkpoint_body,
-    open_witness,
     prefix_root,
-    verify_evidence,
 )
+from provenance_ledger.errors import VerificationError
+from provenance_ledger.ledger import Ledger
+from provenance_ledger.node.config import load_config, node_keys, open_node_ledger
+from provenance_ledger.node.witness import LedgerLog, Witness, open_witness
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import ORIGIN, PEER, PEER_WITNESS, body_for, fork, grow
@@ -385,3 +386,30 @@ def test_node_witness_for_one_command(node_home: Path, peer_log: Ledger, tmp_pat
         assert [e.kind for e in w.evidence()] == [SPLIT_VIEW]
         assert w.faulty_origins() == {PEER: w.evidence()[0].id}
     forked.close()
+
+
+def test_offline_evidence_check_loads_no_node_code(witness: Witness, peer_log: Ledger,
+                                                   tmp_path: Path, sign: Signer,
+                                                   keys: KeyFactory) -> None:
+    """``verify --evidence`` is offline: checking evidence imports nothing of the node (its
+    HTTP service, config or witness database)."""
+    grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    assert witness.add_checkpoint(body_for(peer_log, 0), NOW)[0] == 200
+    forked = fork(tmp_path / "peer", tmp_path / "fork", PEER)
+    other = grow(forked, sign, keys("p"), ["x", "y", "z"])
+    assert witness.add_checkpoint(add_checkpoint_body(0, [], other), NOW)[0] == 409
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps({"evidence": [e.to_json() for e in witness.evidence()]}))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from provenance_ledger.cli.verify import _load_evidence\n"
+        "from provenance_ledger.core.policy import Policy\n"
+        f"policy = Policy.for_log_key({peer_log.vkey!r})\n"
+        f"faulty = _load_evidence(Path({str(evidence)!r}), policy)\n"
+        "node = [m for m in sys.modules if m.startswith('provenance_ledger.node')]\n"
+        "print(sorted(faulty), sorted(node))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == f"[{PEER!r}] []"

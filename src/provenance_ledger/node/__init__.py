@@ -3,7 +3,7 @@
 Plain functions for the CLI: :func:`init_node`, :func:`load_config`, :func:`add_peer`,
 :func:`remove_peer`, :func:`node_keys` (node/config.py); :func:`node_witness` (the witness
 for one command: evidence, faulty origins, local cosigning), :func:`verify_evidence`
-(node/witness.py).
+(core/evidence.py, re-exported).
 
 The HTTP service is one module per unit: :mod:`.logs` (JSON lines, access log),
 :mod:`.hotpath` (``GET /proof/inclusion`` ahead of FastAPI), :mod:`.reads` (read snapshots),
@@ -15,6 +15,8 @@ commands which never serve do not load FastAPI and uvicorn.
 
 from typing import Any
 
+from ..core.evidence import Evidence, verify_evidence
+from ..core.witness import add_checkpoint_body
 from .config import (
     NodeConfig,
     Peer,
@@ -24,14 +26,7 @@ from .config import (
     node_keys,
     remove_peer,
 )
-from .witness import (
-    Evidence,
-    Witness,
-    add_checkpoint_body,
-    node_witness,
-    open_witness,
-    verify_evidence,
-)
+from .witness import Witness, node_witness, open_witness
 
 _SERVICE = {"create_app": "app", "node_app": "app", "make_server": "server", "serve": "server",
             "configure_logging": "logs", "HotReads": "hotpath", "Sequencer": "sequencer",

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp
 from ..core.encoding import b64encode
 from ..core.events import MAX_LEAF_BYTES
 from ..core.note import MAX_TREE_SIZE
+from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 from ..errors import ConflictError, LedgerError, NotFoundError
 from .config import load_config
 from .disputes import registrations, resolve_here
@@ -48,7 +49,6 @@ from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
-from .witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 
 log = logging.getLogger("provenance_ledger.node")
 

@@ -25,12 +25,13 @@ from ..core.encoding import b64decode
 from ..core.merkle import HASH_SIZE, verify_consistency
 from ..core.note import MAX_NOTE_BYTES, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
+from ..core.witness import add_checkpoint_body
 from ..errors import LedgerError, MalformedError, VerificationError
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
 from .config import NodeConfig, Peer
-from .witness import Witness, add_checkpoint_body
+from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.mirror")
 
