@@ -3,9 +3,9 @@
 Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 
 - ``POST /events``: one signed leaf (the exact bytes, at most ``MAX_LEAF_BYTES``); replies
-  with its receipt once integrated. 400 malformed or bad signature, 409 conflict (with
-  ``head``), 422 refused by the rules, 413 too large, 503 + ``Retry-After`` when the queue
-  is full or the node is shutting down.
+  with its receipt once integrated (200, also for a leaf already in the log: a safe retry).
+  400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
+  413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
 - ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
@@ -179,7 +179,9 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
     )
     async def submit_event(request: Request) -> JSONResponse:
         """The body is exactly the signed leaf bytes (canonical JSON of the event and its
-        signature). 409 names the work's current ``head``; 503 asks to retry later."""
+        signature). 200 with the receipt also when the log already holds these bytes (a
+        retry: the same id, against the latest checkpoint). 409 names the work's current
+        ``head``; 503 asks to retry later."""
         leaf = await read_body(request, MAX_EVENT_BYTES)
         return JSONResponse(await node.sequencer.submit(leaf))
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.merkle import leaf_hash
 from ..core.receipt import Receipt
 from ..errors import LedgerError, StorageError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
@@ -125,22 +126,33 @@ class Sequencer:
 
     def _integrate(self, leaves: list[bytes]) -> list[dict[str, Any] | LedgerError]:
         """On the writer thread: one block, then each accepted event's receipt against the
-        checkpoint the block signed."""
+        checkpoint the block signed. A refused leaf that the log already holds (the same
+        bytes, so the same event id: a client retrying after a lost reply) is answered with
+        its receipt against the latest checkpoint instead (specs/node.md section 2)."""
         t0 = time.perf_counter()
         results = self._ledger.append_block(leaves, int(self._clock()))
-        accepted = [r for r in results if isinstance(r, Appended)]
-        out: list[dict[str, Any] | LedgerError] = []
+        accepted = sum(1 for r in results if isinstance(r, Appended))
         if accepted:
             self.checkpoint_size = self._ledger.size  # committed, with its checkpoint
+        indexes: list[int | LedgerError] = []
+        for leaf, r in zip(leaves, results, strict=True):
+            if isinstance(r, Appended):
+                indexes.append(r.index)
+            else:
+                row = self._ledger.store.entry_by_id(leaf_hash(leaf))
+                indexes.append(row.index if row is not None and row.leaf == leaf else r)
+        again = sum(1 for r, i in zip(results, indexes, strict=True)
+                    if isinstance(r, LedgerError) and isinstance(i, int))
+        out: list[dict[str, Any] | LedgerError] = []
+        if accepted or again:
             cp, note = self._ledger.latest_checkpoint()
-        for r in results:
-            if isinstance(r, LedgerError):
-                out.append(r)
+        for leaf, index in zip(leaves, indexes, strict=True):
+            if isinstance(index, LedgerError):
+                out.append(index)
                 continue
-            proof = self._ledger.inclusion_proof(r.index, cp.size)
-            out.append(Receipt(self._ledger.vkey, note, r.index, r.event.leaf,
-                               tuple(proof)).to_json())
+            proof = self._ledger.inclusion_proof(index, cp.size)
+            out.append(Receipt(self._ledger.vkey, note, index, leaf, tuple(proof)).to_json())
         log.info("block", extra={"fields": {
-            "events": len(leaves), "accepted": len(accepted),
+            "events": len(leaves), "accepted": accepted, "resubmitted": again,
             "size": self._ledger.size, "ms": round(1000 * (time.perf_counter() - t0), 2)}})
         return out
