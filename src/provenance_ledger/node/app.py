@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
@@ -87,6 +89,25 @@ _TEXT_BODY = {"content": {TEXT: {"schema": {"type": "string"}}}}
 
 Size = Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)]
 OptSize = Annotated[int | None, Query(ge=0, le=MAX_TREE_SIZE)]
+EVENT_ID_PATTERN = "^[0-9a-fA-F]{4,64}$"
+"""An event id or a unique prefix of one (at least 4 hex digits)."""
+WORK_PATTERN = "^(sha256:)?[0-9a-fA-F]{4,64}$"
+"""A work id, or a unique prefix of one (``sha256:`` optional, at least 4 hex digits)."""
+EventId = Annotated[str, PathParam(pattern=EVENT_ID_PATTERN)]
+OptEventId = Annotated[str | None, Query(pattern=EVENT_ID_PATTERN)]
+Work = Annotated[str, PathParam(pattern=WORK_PATTERN)]
+_PATTERN_WORDS = {EVENT_ID_PATTERN: "an event id or a prefix of one: 4 to 64 hex digits",
+                  WORK_PATTERN: "a work id or a prefix of one: 4 to 64 hex digits, "
+                                "sha256: optional"}
+"""What a 400 says for a value that does not match a pattern."""
+
+
+def _error(why: str) -> dict[str, Any]:
+    """An error response of the OpenAPI document, saying when it happens."""
+    return {**_ERROR, "description": why}
+
+
+_BAD_QUERY = "A parameter out of its schema"
 
 
 def create_app(
@@ -118,6 +139,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.node = node
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     add_error_handlers(app)
     add_write_routes(app, node)
     add_read_routes(app, node)
@@ -155,14 +177,16 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: "
+            f"{_PATTERN_WORDS.get(e.get('ctx', {}).get('pattern'), e.get('msg'))}"
             for e in exc.errors())
         return error_response(400, problems or "bad request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_exception(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(exc.status_code, str(exc.detail))
-
+        # Starlette's 405 carries ``Allow`` (RFC 9110 section 15.5.6): keep its headers.
+        return error_response(exc.status_code, str(exc.detail),
+                              headers=dict(exc.headers) if exc.headers else None)
 
 
 def add_write_routes(app: FastAPI, node: Node) -> None:
@@ -186,14 +210,14 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         return JSONResponse(await node.sequencer.submit(leaf))
 
 
-
 def add_read_routes(app: FastAPI, node: Node) -> None:
     """Checkpoints, entries, proofs, works and receipts; each reads one snapshot."""
     config = node.config
 
     @app.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures",
              response_class=PlainTextResponse,
-             responses={200: {"description": "C2SP signed note", **_TEXT_BODY}, 404: _ERROR})
+             responses={200: {"description": "C2SP signed note", **_TEXT_BODY},
+                        400: _error(_BAD_QUERY), 404: _ERROR})
     def get_checkpoint(size: OptSize = None, at_most: OptSize = None) -> Response:
         """C2SP tlog-checkpoint signed note text; ``size`` picks an earlier checkpoint, and
         ``at_most`` the largest one not beyond that size (mirrors catch up in steps)."""
@@ -206,7 +230,9 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         return Response(note, media_type=TEXT)
 
     @app.get("/entries", summary="Log entries by index range [start, end)",
-             responses={400: _ERROR})
+             responses={400: _error(f"{_BAD_QUERY}, end not above start, more than "
+                                    f"{MAX_ENTRIES_PER_REQUEST} entries, or end beyond the "
+                                    "log")})
     def get_entries(start: Size, end: Size) -> dict[str, Any]:
         if end <= start:
             raise HttpError(400, f"end ({end}) must be above start ({start})")
@@ -220,8 +246,10 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         return {"entries": [{"index": r.index, "leaf": b64encode(r.leaf)} for r in rows]}
 
     @app.get("/proof/inclusion", summary="Inclusion proof of an entry, by index or event id",
-             responses={400: _ERROR, 404: _ERROR})
-    async def get_inclusion(index: OptSize = None, id: str | None = None,
+             responses={400: _error(f"{_BAD_QUERY}, or not exactly one of index and id"),
+                        404: _error("No such entry in a tree of that size, or no such "
+                                    "event")})
+    async def get_inclusion(index: OptSize = None, id: OptEventId = None,
                             size: OptSize = None) -> Response:
         """``size`` defaults to the latest checkpoint's. Well-formed requests are answered
         by :class:`HotReads` before they reach this route; it answers the rest (the same
@@ -229,7 +257,8 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         return Response(node.inclusion_json(index, id, size), media_type="application/json")
 
     @app.get("/proof/consistency", summary="Consistency proof between two tree sizes",
-             responses={400: _ERROR})
+             responses={400: _error(f"{_BAD_QUERY}, or not old <= new <= the log size"),
+                        404: _error("The log is empty: no checkpoint yet")})
     def get_consistency(old: Size, new: OptSize = None) -> dict[str, Any]:
         """``new`` defaults to the latest checkpoint's size."""
         with node.reads.snapshot() as ledger:
@@ -238,8 +267,10 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
             proof = ledger.consistency_proof(old, new)
         return {"old": old, "new": new, "consistency_proof": [b64encode(h) for h in proof]}
 
-    @app.get("/works/{work}", summary="A work's state and history", responses={404: _ERROR})
-    def get_work(work: str) -> dict[str, Any]:
+    @app.get("/works/{work}", summary="A work's state and history",
+             responses={400: _error("A prefix that names more than one work"),
+                        404: _ERROR})
+    def get_work(work: Work) -> dict[str, Any]:
         """``work`` is ``sha256:<hex>`` or a unique prefix of one."""
         with node.reads.snapshot() as ledger:
             work_id = resolve_here(node.home, config, ledger, node.witness, work)
@@ -255,8 +286,9 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
 
     @app.get("/works/{work}/state-receipt",
              summary="A work's whole history with inclusion proofs (a state receipt)",
-             responses={404: _ERROR})
-    def get_state_receipt(work: str) -> dict[str, Any]:
+             responses={400: _error("A prefix that names more than one work"),
+                        404: _ERROR})
+    def get_state_receipt(work: Work) -> dict[str, Any]:
         with node.reads.snapshot() as ledger:
             work_id = resolve_here(node.home, config, ledger, node.witness, work)
             receipt = ledger.state_receipt(work_id)
@@ -268,15 +300,17 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         return receipt.to_json(state.to_json() if state is not None else None)
 
     @app.get("/receipts/{event_id}", summary="An event's receipt against a checkpoint",
-             responses={400: _ERROR, 404: _ERROR})
-    def get_receipt(event_id: str, size: OptSize = None) -> dict[str, Any]:
+             responses={400: _error(f"{_BAD_QUERY}, or a prefix that names more than one "
+                                    "event"),
+                        404: _error("No such event, or no checkpoint of that size covering "
+                                    "it")})
+    def get_receipt(event_id: EventId, size: OptSize = None) -> dict[str, Any]:
         """Against the latest checkpoint, or the one of ``size`` (e.g. one with more
         cosignatures); the checkpoint carries the cosignatures collected for it."""
         with node.reads.snapshot() as ledger:
             entry = ledger.entry_by_id(ledger.resolve_event(event_id))
             receipt = node.receipt(ledger, entry.index, size)
         return receipt.to_json()
-
 
 
 def add_witness_routes(app: FastAPI, node: Node) -> None:
@@ -323,6 +357,26 @@ def add_witness_routes(app: FastAPI, node: Node) -> None:
         return {"origin": config.origin, "log": node.vkey,
                 "witness_name": config.witness_name, "witness": node.witness.vkey}
 
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, made true: a request out of its schema is answered 400 (not the
+    422 FastAPI declares by default, which here means "refused by the rules" on
+    ``POST /events`` only). Built once."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                          routes=app.routes)
+        for item in doc["paths"].values():
+            for op in item.values():
+                responses = op.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    del responses["422"]
+                    responses.setdefault("400", _error(_BAD_QUERY))
+        schemas = doc.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def node_app(home: Path, **app_options: Any) -> ASGIApp:
