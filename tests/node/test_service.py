@@ -46,6 +46,7 @@ from provenance_ledger.node import init_node, load_config, node_keys
 from provenance_ledger.node.app import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
 from provenance_ledger.node.config import open_node_ledger
 from provenance_ledger.node.hotpath import HotReads, inclusion_query
+from provenance_ledger.node.reads import READ_CONNECTIONS
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import (
@@ -309,6 +310,31 @@ def test_every_form_of_an_inclusion_request_gives_the_same_proof(
     by_id = client.get(f"/proof/inclusion?id={filled[4].upper()}").content
     assert by_id == client.get(f"/proof/inclusion?id={filled[4][:10]}").content
     assert by_id == client.get("/proof/inclusion?index=%34").content  # "%34" is "4"
+
+
+def test_read_memory_is_bounded_whatever_the_clients(
+        node: RunningNode, filled: list[str]) -> None:
+    """Many clients reading at once use at most READ_CONNECTIONS snapshot connections plus the
+    hot path's, and none maps the database file (a map per connection made a node's memory
+    grow with the log: 2.4 GB in a 10-minute soak)."""
+    hot = node.server.config.app.app  # AccessLog -> HotReads
+    assert isinstance(hot, HotReads)
+    clients = 4 * READ_CONNECTIONS
+    start = threading.Barrier(clients)
+
+    def read(c: int) -> list[int]:
+        with node.client() as own:
+            start.wait()
+            return [own.get(f"/receipts/{filled[(c + k) % len(filled)]}").status_code
+                    for k in range(10)] + [own.get(f"/proof/inclusion?index={c % 13}").status_code]
+
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = [s for got in pool.map(read, range(clients)) for s in got]
+    assert statuses == [200] * len(statuses)
+    assert hot.node.reads.connections <= READ_CONNECTIONS + 1
+    db = str(Home(node.home).db_path)
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    assert [m for m in maps if m.endswith(db)] == []
 
 
 def test_a_block_committed_but_not_yet_published_is_served(
