@@ -26,12 +26,16 @@ from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import verify_consistency
 from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Verifier
 from provenance_ledger.core.witness import (
+    COSIGN,
     FOREIGN,
     INCONSISTENT,
     MAX_PROOF_LINES,
     SPLIT_VIEW,
     AddCheckpointRequest,
+    Cosigned,
+    Decision,
     add_checkpoint_body,
+    peer_decision,
     prefix_root,
 )
 from provenance_ledger.errors import VerificationError
@@ -413,3 +417,22 @@ def test_offline_evidence_check_loads_no_node_code(witness: Witness, peer_log: L
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert out.strip() == f"[{PEER!r}] []"
+
+
+def test_peer_decisions_are_values_from_values(peer_log: Ledger, sign: Signer,
+                                               keys: KeyFactory) -> None:
+    """core/witness.py decides from the request and the state passed in, with no database:
+    cosign a first checkpoint; refuse a faulty origin with the size held; a stored checkpoint
+    of the same size with another root is split-view evidence whatever old size is claimed."""
+    note = grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    req = AddCheckpointRequest.from_bytes(body_for(peer_log, 0))
+    assert peer_decision(req, None, None, False) == COSIGN
+    assert peer_decision(req, None, None, True) == Decision(False, (409, "0\n"))
+    other = Cosigned(PEER, 3, bytes(32), "the other note", NOW)
+    decision = peer_decision(req, other, other, False)
+    assert not decision.cosign and decision.reply == (409, "3\n")
+    assert decision.finding is not None
+    assert (decision.finding.kind, decision.finding.note_a, decision.finding.note_b) == (
+        SPLIT_VIEW, "the other note", note)
+    same = Cosigned(PEER, 3, req.checkpoint.root, note, NOW)
+    assert peer_decision(req, same, same, False) == Decision(False, (409, "3\n"))
