@@ -2,6 +2,7 @@
 """Benchmark of a provenance-ledger node over HTTP (see bench/README.md, "Node benchmark").
 
     python bench/bench_node.py [--entries N] [--json] [--out DIR] [--profile]
+    python bench/bench_node.py --soak-minutes 10 [--soak-bound-mb 200]
 
 Every server is a real ``provenance node serve`` process on 127.0.0.1 (a free port), set up
 with the CLI (``node init``, ``node peer add``); every load generator is another process. All
@@ -29,6 +30,12 @@ Figures are medians over rounds.
    crypto) from the same clients against the same server, interleaved with each load, as the
    floor of the HTTP stack; and
    ``Ledger.inclusion_proof`` called in process on the same database.
+
+``--soak-minutes N`` runs none of that: one node takes cycles of submissions (``--soak-clients``
+clients, 2,000 new events a cycle), inclusion proofs and the other reads (checkpoint, entries,
+consistency, receipts, keys) for N minutes, while the server's RSS is sampled every
+``--soak-sample-s`` seconds; it reports start, peak and end RSS and exits 1 unless the RSS
+levels off (the last half's peak within 10 MB of the first half's) below ``--soak-bound-mb``.
 
 This file is not part of the pytest suite (``testpaths = ["tests"]``).
 """
@@ -277,6 +284,18 @@ def load_requests(spec: dict[str, Any]) -> list[tuple[str, str, bytes | None]]:
         return [("GET", f"/proof/inclusion?index={i}", None) for i in idx]
     if kind == "keys":
         return [("GET", "/keys", None)] * total
+    if kind == "reads":  # the soak's mix of every read route but the hot one
+        rng = random.Random(spec["seed"])
+        size = spec["size"]
+        out: list[tuple[str, str, bytes | None]] = []
+        for k in range(total):
+            i = rng.randrange(size)
+            out.append([("GET", "/checkpoint", None),
+                        ("GET", f"/entries?start={i}&end={min(size, i + 20)}", None),
+                        ("GET", f"/proof/consistency?old={i + 1}", None),
+                        ("GET", f"/receipts/{spec['ids'][k % len(spec['ids'])]}", None),
+                        ("GET", "/keys", None)][k % 5])
+        return out
     raise SystemExit(f"bench: unknown load kind {kind!r}")
 
 
@@ -478,6 +497,8 @@ def check_bodies(spec: dict[str, Any], bodies: Sequence[bytes]) -> str:
             for b in bodies:
                 verify_receipt(Receipt.from_json(json.loads(b)), [vkey])
             return f"ok ({len(bodies)} receipts verify offline)"
+        if spec["kind"] == "reads":
+            return "n/a"
         if spec["kind"] == "inclusion":
             status, note = http_get(HOST, spec["port"], "/checkpoint")
             if status != 200:
@@ -990,6 +1011,140 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
     return 0
 
 
+# --- soak: memory under a long mixed load ------------------------------------------------------
+
+SOAK_RSS_BOUND_MB = 200.0
+"""The soak passes when the server's peak RSS stays below this and levels off."""
+SOAK_GROWTH_MB = 10.0
+"""Levels off: the peak of the last half of the samples exceeds the first half's by at most
+this much."""
+SOAK_SUBMITS = 2000  # submissions per soak cycle (one load process, signed beforehand)
+SOAK_READS = 3000  # requests per read load of a cycle
+SOAK_MAX_CYCLES = 10_000  # a bound on the loop whatever the clock says
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident set size of process ``pid`` in MB (Linux /proc)."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples a process's RSS every ``every_s`` seconds on a thread until stopped."""
+
+    def __init__(self, pid: int | None, every_s: float) -> None:
+        import threading
+
+        self.pid = pid
+        self.every_s = every_s
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop = threading.Event()
+        self._t0 = perf()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            mb = rss_mb(self.pid)
+            if mb is not None:
+                self.samples.append((perf() - self._t0, mb))
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._stop.set()
+        self._thread.join()
+        mb = rss_mb(self.pid)
+        if mb is not None:
+            self.samples.append((perf() - self._t0, mb))
+        return self.samples
+
+
+def soak_verdict(samples: Sequence[tuple[float, float]], bound_mb: float) -> dict[str, Any]:
+    """Start, peak and end RSS; levelled off = peak below ``bound_mb`` and the last half's
+    peak at most SOAK_GROWTH_MB above the first half's."""
+    mbs = [mb for _, mb in samples]
+    half = len(mbs) // 2
+    first, last = max(mbs[: max(1, half)]), max(mbs[half:])
+    peak = max(mbs)
+    levels = peak < bound_mb and last - first <= SOAK_GROWTH_MB
+    return {"samples": len(mbs), "start_mb": round(mbs[0], 1), "peak_mb": round(peak, 1),
+            "end_mb": round(mbs[-1], 1), "first_half_peak_mb": round(first, 1),
+            "last_half_peak_mb": round(last, 1), "bound_mb": bound_mb,
+            "levels_off": levels}
+
+
+def soak(args: argparse.Namespace, workdir: Path, now: int) -> int:
+    """``--soak-minutes``: cycles of submissions, inclusion proofs and other reads against one
+    node for the given minutes, its RSS sampled every ``--soak-sample-s`` seconds."""
+    home = workdir / "soak"
+    keys = init_node(home, "bench.soak/log")
+    deadline = perf() + 60 * args.soak_minutes
+    with serving(home) as server:
+        sampler = RssSampler(server.pid, args.soak_sample_s)
+        size = 0
+        ids: list[str] = []
+        cycle = 0
+        counts: Counter[str] = Counter()
+        try:
+            while perf() < deadline and cycle < SOAK_MAX_CYCLES:
+                common: dict[str, Any] = {"server_pid": server.pid}
+                sub = load(server, "submit", args.soak_clients, args.load_seconds,
+                           SOAK_SUBMITS, 0, keys["log"], salt=f"soak-{cycle}", **common)
+                counts["submit"] += sub["ok"]
+                status, body = http_get(HOST, server.port, "/checkpoint")
+                if status == 200:
+                    size = int(body.decode().split("\n")[1])
+                if size < 2:
+                    raise SystemExit("bench: the soak node accepted no submissions")
+                ids = [parse_leaf(leaf).id for leaf in entries_sample(server, size)]
+                inc = load(server, "inclusion", args.soak_clients, args.load_seconds,
+                           SOAK_READS, 0, keys["log"], size=size, seed=cycle, **common)
+                reads = load(server, "reads", args.soak_clients, args.load_seconds,
+                             SOAK_READS, 0, keys["log"], size=size, seed=cycle, ids=ids,
+                             **common)
+                counts["inclusion"] += inc["ok"]
+                counts["reads"] += reads["ok"]
+                counts["non_200"] += sum(r["requests"] - r["ok"] for r in (sub, inc, reads))
+                cycle += 1
+                last = sampler.samples[-1][1] if sampler.samples else float("nan")
+                log(f"  soak cycle {cycle}: log size {size:,}, RSS {last:.1f} MB, "
+                    f"{(deadline - perf()) / 60:.1f} min left")
+        finally:
+            samples = sampler.stop()
+    res = {"minutes": args.soak_minutes, "cycles": cycle, "log_size": size,
+           "requests_ok": dict(counts), **soak_verdict(samples, args.soak_bound_mb),
+           "rss_series_mb": [(round(t), round(mb, 1)) for t, mb in samples]}
+    print(f"soak {args.soak_minutes:g} min, {cycle} cycles, log {size:,} entries, "
+          f"{counts['submit']:,} submissions, {counts['inclusion'] + counts['reads']:,} reads "
+          f"({counts['non_200']} non-200): RSS start {res['start_mb']} MB, peak "
+          f"{res['peak_mb']} MB, end {res['end_mb']} MB (halves {res['first_half_peak_mb']} / "
+          f"{res['last_half_peak_mb']} MB): "
+          f"{'levels off' if res['levels_off'] else 'DOES NOT level off'} below "
+          f"{args.soak_bound_mb:g} MB")
+    if args.json:
+        print(json.dumps(res, indent=2))
+    if args.out is not None:
+        (workdir / "soak.json").write_text(json.dumps(res, indent=2) + "\n")
+    return 0 if res["levels_off"] else 1
+
+
+def entries_sample(server: Server, size: int, count: int = 50) -> list[bytes]:
+    """Leaves of the last ``count`` entries (their event ids feed the receipt reads)."""
+    start = max(0, size - count)
+    status, body = http_get(HOST, server.port, f"/entries?start={start}&end={size}")
+    if status != 200:
+        raise SystemExit(f"bench: GET /entries answered {status}")
+    return [b64decode(e["leaf"], "leaf") for e in json.loads(body)["entries"]]
+
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -1032,6 +1187,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="instead of the benchmark, cProfile one mirroring round")
     p.add_argument("--top", type=int, default=25, help="rows of the --profile listing")
+    p.add_argument("--soak-minutes", type=float, default=None,
+                   help="instead of the benchmark, soak one node with mixed submissions and "
+                        "reads for this many minutes and report its RSS")
+    p.add_argument("--soak-sample-s", type=float, default=5.0,
+                   help="seconds between RSS samples of the soak")
+    p.add_argument("--soak-bound-mb", type=float, default=SOAK_RSS_BOUND_MB,
+                   help="the RSS bound the soak must level off below")
+    p.add_argument("--soak-clients", type=int, default=8, help="concurrent clients of the soak")
     p.add_argument("--now", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--salt", default=None, help=argparse.SUPPRESS)
     p.add_argument("--build-only", type=Path, default=None, help=argparse.SUPPRESS)
@@ -1082,6 +1245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             profile(args, workdir, now)
             return 0
+        if args.soak_minutes is not None:
+            return soak(args, workdir, now)
         return run(args, workdir, now)
     finally:
         stop_all()

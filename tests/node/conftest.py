@@ -29,10 +29,10 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import SignedEvent, work_id_of
 from provenance_ledger.core.merkle import leaf_hash
 from provenance_ledger.core.note import NoteSigner, SignedNote
+from provenance_ledger.core.witness import add_checkpoint_body
 from provenance_ledger.ledger import Home, Ledger
 from provenance_ledger.node import add_peer, init_node
-from provenance_ledger.node.service import make_server
-from provenance_ledger.node.witness import add_checkpoint_body
+from provenance_ledger.node.server import make_server
 
 from ..conftest import NOW, Signer
 

@@ -1,6 +1,7 @@
-"""Tests for provenance_ledger.node.service over real HTTP: a uvicorn server on 127.0.0.1,
-httpx clients, a real SQLite ledger and witness, real signatures; receipts and proofs are
-verified offline with core (and tlog-scales where it applies)."""
+"""Tests for the node service (provenance_ledger.node.app and the units it runs on) over real
+HTTP: a uvicorn server on 127.0.0.1, httpx clients, a real SQLite ledger and witness, real
+signatures; receipts and proofs are verified offline with core (and tlog-scales where it
+applies)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tlog_scales.signing import Vkey
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
 from provenance_ledger.core.encoding import canonical_json
+from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import (
     EMPTY_ROOT,
     leaf_hash,
@@ -36,22 +38,14 @@ from provenance_ledger.core.receipt import (
     verify_state_receipt,
 )
 from provenance_ledger.core.timefmt import format_time
+from provenance_ledger.core.witness import MAX_ADD_CHECKPOINT_BYTES, add_checkpoint_body
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
 from provenance_ledger.node import init_node, load_config, node_keys
+from provenance_ledger.node.app import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
 from provenance_ledger.node.config import open_node_ledger
-from provenance_ledger.node.service import (
-    MAX_ENTRIES_PER_REQUEST,
-    MAX_EVENT_BYTES,
-    HotReads,
-    inclusion_query,
-)
-from provenance_ledger.node.witness import (
-    MAX_ADD_CHECKPOINT_BYTES,
-    Evidence,
-    add_checkpoint_body,
-    verify_evidence,
-)
+from provenance_ledger.node.hotpath import HotReads, inclusion_query
+from provenance_ledger.node.reads import READ_CONNECTIONS
 from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory, Signer
@@ -302,7 +296,7 @@ def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None
 
 def test_every_form_of_an_inclusion_request_gives_the_same_proof(
         client: httpx.Client, filled: list[str]) -> None:
-    """Plain queries are answered ahead of FastAPI (node.service.HotReads); any other form
+    """Plain queries are answered ahead of FastAPI (node.hotpath.HotReads); any other form
     (an extra parameter, an encoded digit) goes through the FastAPI route. Both must give the
     very same bytes, for every leaf of every tree size."""
     for size in range(1, 14):
@@ -316,6 +310,31 @@ def test_every_form_of_an_inclusion_request_gives_the_same_proof(
     by_id = client.get(f"/proof/inclusion?id={filled[4].upper()}").content
     assert by_id == client.get(f"/proof/inclusion?id={filled[4][:10]}").content
     assert by_id == client.get("/proof/inclusion?index=%34").content  # "%34" is "4"
+
+
+def test_read_memory_is_bounded_whatever_the_clients(
+        node: RunningNode, filled: list[str]) -> None:
+    """Many clients reading at once use at most READ_CONNECTIONS snapshot connections plus the
+    hot path's, and none maps the database file (a map per connection made a node's memory
+    grow with the log: 2.4 GB in a 10-minute soak)."""
+    hot = node.server.config.app.app  # AccessLog -> HotReads
+    assert isinstance(hot, HotReads)
+    clients = 4 * READ_CONNECTIONS
+    start = threading.Barrier(clients)
+
+    def read(c: int) -> list[int]:
+        with node.client() as own:
+            start.wait()
+            return [own.get(f"/receipts/{filled[(c + k) % len(filled)]}").status_code
+                    for k in range(10)] + [own.get(f"/proof/inclusion?index={c % 13}").status_code]
+
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = [s for got in pool.map(read, range(clients)) for s in got]
+    assert statuses == [200] * len(statuses)
+    assert hot.node.reads.connections <= READ_CONNECTIONS + 1
+    db = str(Home(node.home).db_path)
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    assert [m for m in maps if m.endswith(db)] == []
 
 
 def test_a_block_committed_but_not_yet_published_is_served(

@@ -37,7 +37,7 @@ from .conftest import HOST, ORIGIN, STARTUP_TIMEOUT, free_port, register
 SERVE = (
     "import sys\n"
     "from pathlib import Path\n"
-    "from provenance_ledger.node.service import serve\n"
+    "from provenance_ledger.node.server import serve\n"
     "serve(Path(sys.argv[1]), port=int(sys.argv[2]), clock=lambda: int(sys.argv[3]))\n"
 )
 CLIENTS = 8

@@ -1,5 +1,6 @@
-"""Tests for provenance_ledger.node.witness: c2sp.org/tlog-witness add-checkpoint over a real
-witness.db, checkpoints of real ledgers, and split-view evidence made with the fork tool.
+"""Tests for the witness (core/witness.py decisions, store/witness.py, node/witness.py):
+c2sp.org/tlog-witness add-checkpoint over a real witness.db, checkpoints of real ledgers, and
+split-view evidence made with the fork tool.
 
 Cosignatures are checked with our verifier and with tlog-scales (an independent C2SP
 implementation). The HTTP route is exercised in test_service.py.
@@ -8,6 +9,9 @@ implementation). The HTTP route is exercised in test_service.py.
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -17,25 +21,26 @@ import pytest
 from tlog_scales.signing import Vkey
 
 from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import verify_consistency
 from provenance_ledger.core.note import NoteSigner, SignedNote, Verifier
-from provenance_ledger.errors import VerificationError
-from provenance_ledger.ledger import Ledger
-from provenance_ledger.node.config import load_config, node_keys, open_node_ledger
-from provenance_ledger.node.witness import (
+from provenance_ledger.core.witness import (
+    COSIGN,
     FOREIGN,
     INCONSISTENT,
     MAX_PROOF_LINES,
     SPLIT_VIEW,
     AddCheckpointRequest,
-    Evidence,
-    LedgerLog,
-    Witness,
+    Cosigned,
+    Decision,
     add_checkpoint_body,
-    open_witness,
+    peer_decision,
     prefix_root,
-    verify_evidence,
 )
+from provenance_ledger.errors import VerificationError
+from provenance_ledger.ledger import Ledger
+from provenance_ledger.node.config import load_config, node_keys, open_node_ledger
+from provenance_ledger.node.witness import LedgerLog, Witness, open_witness
 from tests.scales import ScalesCheckpoint
 
 from ..conftest import NOW, KeyFactory, Signer
@@ -387,3 +392,49 @@ def test_node_witness_for_one_command(node_home: Path, peer_log: Ledger, tmp_pat
         assert [e.kind for e in w.evidence()] == [SPLIT_VIEW]
         assert w.faulty_origins() == {PEER: w.evidence()[0].id}
     forked.close()
+
+
+def test_offline_evidence_check_loads_no_node_code(witness: Witness, peer_log: Ledger,
+                                                   tmp_path: Path, sign: Signer,
+                                                   keys: KeyFactory) -> None:
+    """``verify --evidence`` is offline: checking evidence imports nothing of the node (its
+    HTTP service, config or witness database)."""
+    grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    assert witness.add_checkpoint(body_for(peer_log, 0), NOW)[0] == 200
+    forked = fork(tmp_path / "peer", tmp_path / "fork", PEER)
+    other = grow(forked, sign, keys("p"), ["x", "y", "z"])
+    assert witness.add_checkpoint(add_checkpoint_body(0, [], other), NOW)[0] == 409
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps({"evidence": [e.to_json() for e in witness.evidence()]}))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from provenance_ledger.cli.verify import _load_evidence\n"
+        "from provenance_ledger.core.policy import Policy\n"
+        f"policy = Policy.for_log_key({peer_log.vkey!r})\n"
+        f"faulty = _load_evidence(Path({str(evidence)!r}), policy)\n"
+        "node = [m for m in sys.modules if m.startswith('provenance_ledger.node')]\n"
+        "print(sorted(faulty), sorted(node))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == f"[{PEER!r}] []"
+
+
+def test_peer_decisions_are_values_from_values(peer_log: Ledger, sign: Signer,
+                                               keys: KeyFactory) -> None:
+    """core/witness.py decides from the request and the state passed in, with no database:
+    cosign a first checkpoint; refuse a faulty origin with the size held; a stored checkpoint
+    of the same size with another root is split-view evidence whatever old size is claimed."""
+    note = grow(peer_log, sign, keys("p"), ["a", "b", "c"])
+    req = AddCheckpointRequest.from_bytes(body_for(peer_log, 0))
+    assert peer_decision(req, None, None, False) == COSIGN
+    assert peer_decision(req, None, None, True) == Decision(False, (409, "0\n"))
+    other = Cosigned(PEER, 3, bytes(32), "the other note", NOW)
+    decision = peer_decision(req, other, other, False)
+    assert not decision.cosign and decision.reply == (409, "3\n")
+    assert decision.finding is not None
+    assert (decision.finding.kind, decision.finding.note_a, decision.finding.note_b) == (
+        SPLIT_VIEW, "the other note", note)
+    same = Cosigned(PEER, 3, req.checkpoint.root, note, NOW)
+    assert peer_decision(req, same, same, False) == Decision(False, (409, "3\n"))

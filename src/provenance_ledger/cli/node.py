@@ -128,8 +128,8 @@ def serve(
 
     from ..node.config import parse_listen
     from ..node.fetch import Timeouts
-    from ..node.service import configure_logging
-    from ..node.service import serve as run
+    from ..node.logs import configure_logging
+    from ..node.server import serve as run
 
     host, port = parse_listen(listen) if listen else (None, None)
     unasked = _rollback_check(home, Timeouts.of(timeout))

@@ -127,7 +127,7 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
     """Origins that verified evidence proves faulty, with the reason. Evidence about logs the
     policy does not trust is passed over; evidence about a trusted log that does not verify
     proves nothing and is passed over too, with a warning on stderr saying why."""
-    from ..node.witness import Evidence, verify_evidence
+    from ..core.evidence import Evidence, verify_evidence
 
     data = load_receipt_json(_read(path, "evidence", MAX_EVIDENCE_BYTES), MAX_EVIDENCE_BYTES)
     items = data.get("evidence") if isinstance(data, dict) and "evidence" in data else data

@@ -3,11 +3,20 @@
 Plain functions for the CLI: :func:`init_node`, :func:`load_config`, :func:`add_peer`,
 :func:`remove_peer`, :func:`node_keys` (node/config.py); :func:`node_witness` (the witness
 for one command: evidence, faulty origins, local cosigning), :func:`verify_evidence`
-(node/witness.py). The HTTP service (``create_app``, ``make_server``,
-``serve``) lives in :mod:`provenance_ledger.node.service` and is not imported here, so that
+(core/evidence.py, re-exported).
+
+The HTTP service is one module per unit: :mod:`.logs` (JSON lines, access log),
+:mod:`.hotpath` (``GET /proof/inclusion`` ahead of FastAPI), :mod:`.reads` (read snapshots),
+:mod:`.sequencer` (queued submissions integrated in blocks), :mod:`.node` (what a running node
+holds), :mod:`.app` (the routes, ``create_app``, ``node_app``) and :mod:`.server`
+(``make_server``, ``serve``). Their names are re-exported here lazily (on first use), so that
 commands which never serve do not load FastAPI and uvicorn.
 """
 
+from typing import Any
+
+from ..core.evidence import Evidence, verify_evidence
+from ..core.witness import add_checkpoint_body
 from .config import (
     NodeConfig,
     Peer,
@@ -17,15 +26,24 @@ from .config import (
     node_keys,
     remove_peer,
 )
-from .witness import (
-    Evidence,
-    Witness,
-    add_checkpoint_body,
-    node_witness,
-    open_witness,
-    verify_evidence,
-)
+from .witness import Witness, node_witness, open_witness
 
-__all__ = ["Evidence", "NodeConfig", "Peer", "Witness", "add_checkpoint_body", "add_peer",
-           "init_node", "load_config", "node_keys", "node_witness", "open_witness", "remove_peer",
-           "verify_evidence"]
+_SERVICE = {"create_app": "app", "node_app": "app", "make_server": "server", "serve": "server",
+            "configure_logging": "logs", "HotReads": "hotpath", "Sequencer": "sequencer",
+            "Node": "node"}
+"""Service names and their module, imported on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _SERVICE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+__all__ = ["Evidence", "HotReads", "Node", "NodeConfig", "Peer", "Sequencer", "Witness",
+           "add_checkpoint_body", "add_peer", "configure_logging", "create_app", "init_node",
+           "load_config", "make_server", "node_app", "node_keys", "node_witness", "open_witness",
+           "remove_peer", "serve", "verify_evidence"]

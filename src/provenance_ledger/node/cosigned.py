@@ -18,9 +18,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from ..core.encoding import MAX_KEY_NAME_BYTES
 from ..errors import NotFoundError
+from .http import TEXT
 from .witness import Witness
 
-TEXT = "text/plain; charset=utf-8"
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "string", "description": "one line"}}}}}}

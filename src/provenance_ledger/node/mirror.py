@@ -30,6 +30,7 @@ from ..core.events import MAX_LEAF_BYTES
 from ..core.merkle import verify_consistency
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
+from ..core.witness import add_checkpoint_body
 from ..errors import LedgerError, MalformedError, PeerError, VerificationError
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
@@ -37,7 +38,7 @@ from ..store import SqliteStore
 from .config import NodeConfig, Peer
 from .fetch import Answer, Fetcher, Timeouts
 from .replies import ConsistencyReply, EntriesPage, checkpoint_text, parse
-from .witness import Witness, add_checkpoint_body
+from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.mirror")
 

@@ -7,5 +7,7 @@ the rules, and checks nothing but its own consistency.
 from .base import Block, CheckpointRow, EntryRow, Store
 from .cache import NodeCache
 from .sqlite import SqliteStore
+from .witness import WitnessStore, WitnessTx
 
-__all__ = ["Block", "CheckpointRow", "EntryRow", "NodeCache", "SqliteStore", "Store"]
+__all__ = ["Block", "CheckpointRow", "EntryRow", "NodeCache", "SqliteStore", "Store",
+           "WitnessStore", "WitnessTx"]

@@ -1,0 +1,389 @@
+"""The node's HTTP API: FastAPI on uvicorn (DESIGN.md "Nodes"; c2sp.org/tlog-witness).
+
+Routes (the OpenAPI document at ``/openapi.json`` lists the same):
+
+- ``POST /events``: one signed leaf (the exact bytes, at most ``MAX_LEAF_BYTES``); replies
+  with its receipt once integrated (200, also for a leaf already in the log: a safe retry).
+  400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
+  413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
+- ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
+- ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
+- ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
+- ``GET /works/{work}``, ``GET /works/{work}/state-receipt``, ``GET /receipts/{event_id}``.
+- ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
+
+Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
+
+Writes go through :mod:`.sequencer`; reads through :mod:`.reads` snapshots, and well-formed
+``GET /proof/inclusion`` requests through :mod:`.hotpath` ahead of FastAPI (the route here
+documents it in OpenAPI and answers everything else). Server start-up: :mod:`.server`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
+
+from ..core.encoding import b64encode
+from ..core.events import MAX_LEAF_BYTES
+from ..core.note import MAX_TREE_SIZE
+from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
+from ..errors import ConflictError, LedgerError, NotFoundError
+from .config import load_config
+from .cosigned import cosigned_router
+from .disputes import registrations, resolve_here
+from .hotpath import HotReads
+from .http import TEXT, HttpError, error_response, status_of
+from .logs import AccessLog
+from .node import Node
+from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
+
+log = logging.getLogger("provenance_ledger.node")
+
+MAX_EVENT_BYTES = MAX_LEAF_BYTES
+"""Largest POST /events body, in bytes (a signed leaf)."""
+MAX_ENTRIES_PER_REQUEST = 1000
+"""Most entries one GET /entries returns."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes (413) before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HttpError(400, "Content-Length is not a number")
+        if int(declared) > limit:
+            raise HttpError(413, f"request body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise HttpError(413, f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_ERROR = {"description": "Error", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "one line"},
+        "head": {"type": "string", "description": "409: the work's current head"},
+        "elsewhere": {"type": "array", "items": {"type": "object"}, "description":
+                      "404 for a work: its registrations on logs this node mirrors "
+                      "(specs/node.md section 6)"}}}}}}
+_TEXT_BODY = {"content": {TEXT: {"schema": {"type": "string"}}}}
+
+Size = Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)]
+OptSize = Annotated[int | None, Query(ge=0, le=MAX_TREE_SIZE)]
+EVENT_ID_PATTERN = "^[0-9a-fA-F]{4,64}$"
+"""An event id or a unique prefix of one (at least 4 hex digits)."""
+WORK_PATTERN = "^(sha256:)?[0-9a-fA-F]{4,64}$"
+"""A work id, or a unique prefix of one (``sha256:`` optional, at least 4 hex digits)."""
+EventId = Annotated[str, PathParam(pattern=EVENT_ID_PATTERN)]
+OptEventId = Annotated[str | None, Query(pattern=EVENT_ID_PATTERN)]
+Work = Annotated[str, PathParam(pattern=WORK_PATTERN)]
+_PATTERN_WORDS = {EVENT_ID_PATTERN: "an event id or a prefix of one: 4 to 64 hex digits",
+                  WORK_PATTERN: "a work id or a prefix of one: 4 to 64 hex digits, "
+                                "sha256: optional"}
+"""What a 400 says for a value that does not match a pattern."""
+
+
+def _error(why: str) -> dict[str, Any]:
+    """An error response of the OpenAPI document, saying when it happens."""
+    return {**_ERROR, "description": why}
+
+
+_BAD_QUERY = "A parameter out of its schema"
+
+
+def create_app(
+    home: Path,
+    *,
+    clock: Callable[[], float] = time.time,
+    queue_limit: int = QUEUE_LIMIT,
+    batch_max: int = BATCH_MAX,
+    linger_s: float = BATCH_LINGER_S,
+) -> FastAPI:
+    """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
+    ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
+    cosignature time."""
+    config = load_config(home)
+    node = Node(home, config, clock, queue_limit, batch_max, linger_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.stop()
+
+    app = FastAPI(
+        title="provenance-ledger node",
+        version="1",
+        summary=f"Append-only log {config.origin}: events, checkpoints, proofs, witnessing",
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    add_error_handlers(app)
+    add_write_routes(app, node)
+    add_read_routes(app, node)
+    add_witness_routes(app, node)
+    app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
+    return app
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every refusal as ``{"error": "..."}`` with its status (specs/node.md, "HTTP API");
+    a storage failure is logged and answered 500 without its details."""
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(request: Request, exc: LedgerError) -> Response:
+        status = status_of(exc)
+        if status == 500:
+            log.error("storage error", extra={"fields": {"path": request.url.path,
+                                                         "error": str(exc)}})
+            return error_response(500, "internal storage error")
+        if isinstance(exc, ConflictError):
+            return error_response(status, str(exc), head=exc.head)
+        if isinstance(exc, NotFoundError) and exc.elsewhere:
+            return error_response(status, str(exc), elsewhere=exc.elsewhere)
+        return error_response(status, str(exc))
+
+    @app.exception_handler(sqlite3.Error)
+    async def database_error(request: Request, exc: sqlite3.Error) -> Response:
+        log.error("database error", extra={"fields": {"path": request.url.path,
+                                                      "error": str(exc)}})
+        return error_response(500, "internal storage error")
+
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return error_response(exc.status, str(exc), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: "
+            f"{_PATTERN_WORDS.get(e.get('ctx', {}).get('pattern'), e.get('msg'))}"
+            for e in exc.errors())
+        return error_response(400, problems or "bad request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's 405 carries ``Allow`` (RFC 9110 section 15.5.6): keep its headers.
+        return error_response(exc.status_code, str(exc.detail),
+                              headers=dict(exc.headers) if exc.headers else None)
+
+
+def add_write_routes(app: FastAPI, node: Node) -> None:
+    """``POST /events``."""
+
+    @app.post(
+        "/events",
+        summary="Submit a signed event; reply with its receipt once integrated",
+        response_description="The receipt (provenance-ledger/receipt/v1)",
+        responses={400: _ERROR, 409: _ERROR, 413: _ERROR, 422: _ERROR, 503: _ERROR},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary",
+                                                    "maxLength": MAX_EVENT_BYTES}}}}},
+    )
+    async def submit_event(request: Request) -> JSONResponse:
+        """The body is exactly the signed leaf bytes (canonical JSON of the event and its
+        signature). 200 with the receipt also when the log already holds these bytes (a
+        retry: the same id, against the latest checkpoint). 409 names the work's current
+        ``head``; 503 asks to retry later."""
+        leaf = await read_body(request, MAX_EVENT_BYTES)
+        return JSONResponse(await node.sequencer.submit(leaf))
+
+
+def add_read_routes(app: FastAPI, node: Node) -> None:
+    """Checkpoints, entries, proofs, works and receipts; each reads one snapshot."""
+    config = node.config
+
+    @app.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures",
+             response_class=PlainTextResponse,
+             responses={200: {"description": "C2SP signed note", **_TEXT_BODY},
+                        400: _error(_BAD_QUERY), 404: _ERROR})
+    def get_checkpoint(size: OptSize = None, at_most: OptSize = None) -> Response:
+        """C2SP tlog-checkpoint signed note text; ``size`` picks an earlier checkpoint, and
+        ``at_most`` the largest one not beyond that size (mirrors catch up in steps)."""
+        with node.reads.snapshot() as ledger:
+            if at_most is not None and size is None:
+                size = ledger.store.checkpoint_at_most(at_most)
+                if size is None:
+                    raise NotFoundError(f"no checkpoint of size {at_most} or less")
+            _, note = node.checkpoint(ledger, size)
+        return Response(note, media_type=TEXT)
+
+    @app.get("/entries", summary="Log entries by index range [start, end)",
+             responses={400: _error(f"{_BAD_QUERY}, end not above start, more than "
+                                    f"{MAX_ENTRIES_PER_REQUEST} entries, or end beyond the "
+                                    "log")})
+    def get_entries(start: Size, end: Size) -> dict[str, Any]:
+        if end <= start:
+            raise HttpError(400, f"end ({end}) must be above start ({start})")
+        if end - start > MAX_ENTRIES_PER_REQUEST:
+            raise HttpError(400, f"at most {MAX_ENTRIES_PER_REQUEST} entries per request; "
+                            f"asked for {end - start}")
+        with node.reads.snapshot() as ledger:
+            if end > ledger.size:
+                raise HttpError(400, f"end ({end}) is beyond the log size ({ledger.size})")
+            rows = list(ledger.store.entries(start, end))
+        return {"entries": [{"index": r.index, "leaf": b64encode(r.leaf)} for r in rows]}
+
+    @app.get("/proof/inclusion", summary="Inclusion proof of an entry, by index or event id",
+             responses={400: _error(f"{_BAD_QUERY}, or not exactly one of index and id"),
+                        404: _error("No such entry in a tree of that size, or no such "
+                                    "event")})
+    async def get_inclusion(index: OptSize = None, id: OptEventId = None,
+                            size: OptSize = None) -> Response:
+        """``size`` defaults to the latest checkpoint's. Well-formed requests are answered
+        by :class:`HotReads` before they reach this route; it answers the rest (the same
+        function, so the same answer, or FastAPI's validation error)."""
+        return Response(node.inclusion_json(index, id, size), media_type="application/json")
+
+    @app.get("/proof/consistency", summary="Consistency proof between two tree sizes",
+             responses={400: _error(f"{_BAD_QUERY}, or not old <= new <= the log size"),
+                        404: _error("The log is empty: no checkpoint yet")})
+    def get_consistency(old: Size, new: OptSize = None) -> dict[str, Any]:
+        """``new`` defaults to the latest checkpoint's size."""
+        with node.reads.snapshot() as ledger:
+            if new is None:
+                new = node.checkpoint(ledger, None)[0]
+            proof = ledger.consistency_proof(old, new)
+        return {"old": old, "new": new, "consistency_proof": [b64encode(h) for h in proof]}
+
+    @app.get("/works/{work}", summary="A work's state and history",
+             responses={400: _error("A prefix that names more than one work"),
+                        404: _ERROR})
+    def get_work(work: Work) -> dict[str, Any]:
+        """``work`` is ``sha256:<hex>`` or a unique prefix of one."""
+        with node.reads.snapshot() as ledger:
+            work_id = resolve_here(node.home, config, ledger, node.witness, work)
+            state = ledger.state(work_id)
+            history = ledger.history(work_id)
+        if state is None:  # pragma: no cover - resolve_work found entries
+            raise NotFoundError(f"no work {work} on this ledger")
+        with node.reads.snapshot() as ledger:
+            across = registrations(node.home, config, ledger, node.witness, work_id)
+        return {"work": work_id, "state": state.to_json(),
+                "history": [{"index": i, "event": ev.to_json()} for i, ev in history],
+                **across}
+
+    @app.get("/works/{work}/state-receipt",
+             summary="A work's whole history with inclusion proofs (a state receipt)",
+             responses={400: _error("A prefix that names more than one work"),
+                        404: _ERROR})
+    def get_state_receipt(work: Work) -> dict[str, Any]:
+        with node.reads.snapshot() as ledger:
+            work_id = resolve_here(node.home, config, ledger, node.witness, work)
+            receipt = ledger.state_receipt(work_id)
+            row = ledger.store.latest_checkpoint()
+            state = ledger.state(work_id)
+        assert row is not None  # state_receipt needs a checkpoint
+        receipt = replace(receipt, checkpoint=node.witness.cosigned_note(
+            receipt.checkpoint, row[0], row[1]))
+        return receipt.to_json(state.to_json() if state is not None else None)
+
+    @app.get("/receipts/{event_id}", summary="An event's receipt against a checkpoint",
+             responses={400: _error(f"{_BAD_QUERY}, or a prefix that names more than one "
+                                    "event"),
+                        404: _error("No such event, or no checkpoint of that size covering "
+                                    "it")})
+    def get_receipt(event_id: EventId, size: OptSize = None) -> dict[str, Any]:
+        """Against the latest checkpoint, or the one of ``size`` (e.g. one with more
+        cosignatures); the checkpoint carries the cosignatures collected for it."""
+        with node.reads.snapshot() as ledger:
+            entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            receipt = node.receipt(ledger, entry.index, size)
+        return receipt.to_json()
+
+
+def add_witness_routes(app: FastAPI, node: Node) -> None:
+    """``POST /add-checkpoint`` (c2sp.org/tlog-witness), ``GET /evidence``, ``GET /keys``."""
+    config = node.config
+
+    @app.post(
+        "/add-checkpoint",
+        summary="C2SP tlog-witness add-checkpoint: verify and cosign a checkpoint",
+        response_class=PlainTextResponse,
+        responses={200: {"description": "cosignature/v1 signature lines", **_TEXT_BODY},
+                   400: {"description": "Malformed request or old size > checkpoint size"},
+                   403: {"description": "No valid signature by the log key"},
+                   404: {"description": "Unknown log origin"},
+                   409: {"description": "Old size is not the witness's size (body: size), "
+                                        "split view, or faulty origin",
+                         "content": {SIZE_CONTENT_TYPE: {"schema": {"type": "string"}}}},
+                   413: _ERROR,
+                   422: {"description": "The consistency proof does not verify"}},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "text/plain": {"schema": {"type": "string",
+                                      "maxLength": MAX_ADD_CHECKPOINT_BYTES}}}}},
+    )
+    async def add_checkpoint(request: Request) -> Response:
+        """c2sp.org/tlog-witness: ``old <size>``, consistency proof lines, an empty line, then
+        the signed checkpoint. A checkpoint of this node's own log delivers peers'
+        cosignatures, which GET /checkpoint then serves."""
+        body = await read_body(request, MAX_ADD_CHECKPOINT_BYTES)
+        witness = node.witness
+        status, text = await asyncio.get_running_loop().run_in_executor(
+            None, witness.add_checkpoint, body, node.now())
+        # Set the header itself: Starlette would add "; charset=utf-8" to text/x.tlog.size.
+        media = SIZE_CONTENT_TYPE if status == 409 else TEXT
+        return Response(text.encode(), status_code=status, headers={"content-type": media})
+
+    @app.get("/evidence", summary="Split-view evidence held by this node's witness")
+    def get_evidence(origin: str | None = None) -> dict[str, Any]:
+        witness = node.witness
+        return {"faulty": sorted(witness.faulty_origins()),
+                "evidence": [e.to_json() for e in witness.evidence(origin)]}
+
+    @app.get("/keys", summary="This node's origin and public keys")
+    async def get_keys() -> dict[str, str]:
+        return {"origin": config.origin, "log": node.vkey,
+                "witness_name": config.witness_name, "witness": node.witness.vkey}
+
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, made true: a request out of its schema is answered 400 (not the
+    422 FastAPI declares by default, which here means "refused by the rules" on
+    ``POST /events`` only). Built once."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                          routes=app.routes)
+        for item in doc["paths"].values():
+            for op in item.values():
+                responses = op.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    del responses["422"]
+                    responses.setdefault("400", _error(_BAD_QUERY))
+        schemas = doc.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+def node_app(home: Path, **app_options: Any) -> ASGIApp:
+    """What the server runs: :func:`create_app` behind the access log and the hot reads.
+    They sit outside FastAPI's own middleware, so a hot read pays for neither FastAPI's nor
+    Starlette's layers; an exception escaping them is uvicorn's 500."""
+    app = create_app(home, **app_options)
+    return AccessLog(HotReads(app, app.state.node))

@@ -1,0 +1,140 @@
+"""What a running node holds: its ledger (written only by the sequencer), read snapshots,
+the witness; and the answers several routes share (checkpoints with their cosignatures,
+receipts, the inclusion proof body of the hot path)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ..core.encoding import b64encode
+from ..core.note import NoteSigner
+from ..core.receipt import Receipt
+from ..errors import NotFoundError, StorageError
+from ..ledger import Home, Ledger, inclusion_proof_with_leaf
+from .config import NodeConfig, log_signer, open_node_ledger
+from .http import HttpError
+from .reads import Reads
+from .sequencer import Sequencer
+from .witness import LedgerLog, Witness, open_witness
+
+log = logging.getLogger("provenance_ledger.node")
+
+
+class Node:
+    """What a running node holds; set up and torn down by the app's lifespan."""
+
+    def __init__(self, home: Path, config: NodeConfig, clock: Callable[[], float],
+                 queue_limit: int, batch_max: int, linger_s: float) -> None:
+        self.home = home
+        self.config = config
+        self.clock = clock
+        self._queue_limit = queue_limit
+        self._batch_max = batch_max
+        self._linger = linger_s
+        signer: NoteSigner = log_signer(home, config)
+        self.log_verifier = signer.verifier
+        self.vkey = self.log_verifier.to_vkey()
+        self._ledger: Ledger | None = None
+        self._sequencer: Sequencer | None = None
+        self._reads: Reads | None = None
+        self._witness: Witness | None = None
+
+    async def start(self) -> None:
+        ledger = open_node_ledger(self.home, self.config)
+        if ledger.vkey != self.vkey:  # pragma: no cover - the same key file was just read
+            ledger.close()
+            raise StorageError("the ledger's log key changed while the node started")
+        if ledger.checkpoint_empty_log(self.now()):  # witnessable before its first event
+            log.info("signed the empty tree's checkpoint", extra={"fields": {"size": 0}})
+        self._ledger = ledger
+        self._reads = Reads(Home(self.home).db_path, self.log_verifier)
+        self._witness = open_witness(self.home, self.config, LedgerLog(self._reads.snapshot),
+                                     self.vkey)
+        self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
+                                    self._linger)
+        self._sequencer.start()
+        log.info("node started", extra={"fields": {
+            "origin": self.config.origin, "witness": self.config.witness_name,
+            "size": ledger.size, "peers": len(self.config.peers)}})
+
+    async def stop(self) -> None:
+        if self._sequencer is not None:
+            await self._sequencer.stop()
+        if self._witness is not None:
+            self._witness.close()
+        if self._reads is not None:
+            self._reads.close()
+        if self._ledger is not None:
+            log.info("node stopped", extra={"fields": {"size": self._ledger.size}})
+            self._ledger.close()
+
+    @property
+    def sequencer(self) -> Sequencer:
+        if self._sequencer is None:
+            raise HttpError(503, "the node is not running")
+        return self._sequencer
+
+    @property
+    def reads(self) -> Reads:
+        if self._reads is None:
+            raise HttpError(503, "the node is not running")
+        return self._reads
+
+    @property
+    def witness(self) -> Witness:
+        if self._witness is None:
+            raise HttpError(503, "the node is not running")
+        return self._witness
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def checkpoint(self, ledger: Ledger, size: int | None) -> tuple[int, str]:
+        """(size, note with cosignatures) of the latest checkpoint or the one at ``size``."""
+        row = ledger.store.latest_checkpoint() if size is None else ledger.store.checkpoint(size)
+        if row is None:
+            raise NotFoundError("the log is empty: no checkpoint yet" if size is None
+                                else f"no checkpoint of size {size} (checkpoints end blocks)")
+        return row[0], self.witness.cosigned_note(row[2], row[0], row[1])
+
+    def receipt(self, ledger: Ledger, index: int, size: int | None) -> Receipt:
+        cp_size, note = self.checkpoint(ledger, size)
+        if index >= cp_size:
+            raise NotFoundError(f"entry {index} is not covered by the checkpoint of size "
+                                f"{cp_size}")
+        entry = ledger.store.entry(index)
+        return Receipt(self.vkey, note, index, entry.leaf,
+                       tuple(ledger.inclusion_proof(index, cp_size)))
+
+    def inclusion_json(self, index: int | None, event_id: str | None,
+                       size: int | None) -> bytes:
+        """The JSON body of ``GET /proof/inclusion`` (specs/node.md "Proofs"), against the
+        latest checkpoint unless ``size`` is given. Runs on the event loop: one batched read
+        of the nodes not in the node cache (~0.05 ms at 10^6 entries) on one warm connection
+        costs less than a hop to a worker thread. No read transaction is needed: the size
+        comes from the sequencer, which publishes it only once its block is committed, and a
+        committed tree node never changes."""
+        if (index is None) == (event_id is None):
+            raise HttpError(400, "give exactly one of index and id")
+        store = self.reads.store()
+        if event_id is not None:
+            ledger = Ledger(store, None, self.log_verifier)
+            index = ledger.entry_by_id(ledger.resolve_event(event_id)).index
+        assert index is not None
+        latest = self.sequencer.checkpoint_size
+        if (size is not None and size > latest) or (size is None and index >= latest):
+            # A block may have committed a moment ago, before the sequencer published its
+            # size: ask the database, which holds only committed checkpoints.
+            latest = max(latest, store.latest_checkpoint_size() or 0)
+        if size is None:
+            size = latest
+        if not 0 <= index < size <= latest:
+            raise NotFoundError(f"no leaf {index} in a tree of size {size} (log size {latest})")
+        proof, leaf_hash = inclusion_proof_with_leaf(store, index, size)
+        # Formatted by hand (integers, hex and base64 need no JSON escaping): json.dumps,
+        # let alone FastAPI's validation of a returned dict, costs more than the proof.
+        hashes = ", ".join(f'"{b64encode(h)}"' for h in proof)
+        return (f'{{"index": {index}, "size": {size}, "id": "{leaf_hash.hex()}", '
+                f'"inclusion_proof": [{hashes}]}}').encode()

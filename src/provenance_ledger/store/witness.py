@@ -1,0 +1,187 @@
+"""The witness database, ``witness.db`` in a node home (specs/node.md section 4): what the
+node's witness cosigned, the evidence it holds, faulty origins, and the cosignatures peers
+delivered for the node's own checkpoints. Nothing here decides anything
+(core/witness.py does); node/witness.py runs the decisions inside :meth:`transaction`.
+
+It is its own SQLite file, not ``ledger.db``: the ledger's store owns that schema, and the
+witness must also serve a ``provenance node sync`` process while the server runs (both open
+the file; every check-and-store is one ``BEGIN IMMEDIATE`` transaction, so two processes
+cannot interleave). Tables:
+
+``cosigned``        every checkpoint the witness cosigned, per origin and size (size, root,
+                    the note as received, time); the largest size is the witness's state
+``evidence``        two validly signed, inconsistent checkpoints of one origin
+``faulty``          origins with evidence; the witness refuses their checkpoints
+``own_cosignatures`` cosignatures that peers' witnesses delivered for this node's own
+                    checkpoints, served with them by ``GET /checkpoint``
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..core.encoding import b64decode, b64encode
+from ..core.evidence import Evidence
+from ..core.merkle import HASH_SIZE
+from ..core.witness import Cosigned, Finding
+from ..errors import StorageError
+
+BUSY_TIMEOUT_MS = 10_000  # wait for another process's transaction on witness.db
+WITNESS_SCHEMA_VERSION = "1"
+
+
+class WitnessTx:
+    """Reads and writes inside one witness transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def latest(self, origin: str) -> Cosigned | None:
+        """The largest checkpoint of ``origin`` cosigned."""
+        row = self._c.execute("SELECT origin, size, root, note, at FROM cosigned WHERE origin = ? "
+                              "ORDER BY size DESC LIMIT 1", (origin,)).fetchone()
+        return None if row is None else Cosigned(*row)
+
+    def cosigned_at(self, origin: str, size: int) -> Cosigned | None:
+        row = self._c.execute("SELECT origin, size, root, note, at FROM cosigned WHERE "
+                              "origin = ? AND size = ?", (origin, size)).fetchone()
+        return None if row is None else Cosigned(*row)
+
+    def is_faulty(self, origin: str) -> bool:
+        return self._c.execute("SELECT 1 FROM faulty WHERE origin = ?",
+                               (origin,)).fetchone() is not None
+
+    def record(self, origin: str, finding: Finding, now: int) -> None:
+        """Keep evidence and mark ``origin`` faulty (from its first evidence on)."""
+        cur = self._c.execute(
+            "INSERT INTO evidence (origin, kind, note_a, note_b, path, detail, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (origin, finding.kind, finding.note_a, finding.note_b,
+             "".join(b64encode(h) + "\n" for h in finding.path), finding.detail, now))
+        self._c.execute("INSERT OR IGNORE INTO faulty VALUES (?, ?, ?)",
+                        (origin, cur.lastrowid, now))
+
+    def store_cosigned(self, cosigned: Cosigned) -> None:
+        self._c.execute("INSERT OR REPLACE INTO cosigned VALUES (?, ?, ?, ?, ?)",
+                        (cosigned.origin, cosigned.size, cosigned.root, cosigned.note,
+                         cosigned.at))
+
+    def store_own_cosignature(self, size: int, root: bytes, witness: str, line: str,
+                              now: int) -> None:
+        self._c.execute("INSERT OR REPLACE INTO own_cosignatures VALUES (?, ?, ?, ?, ?)",
+                        (size, root, witness, line, now))
+
+
+class WitnessStore:
+    """``witness.db``: thread-safe (one connection behind a lock) and safe across processes
+    (each :meth:`transaction` is ``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(str(path), isolation_level=None,
+                                         check_same_thread=False,
+                                         timeout=BUSY_TIMEOUT_MS / 1000)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._create()
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"cannot open witness database {path}: {e}") from e
+
+    def _create(self) -> None:
+        with self.transaction():
+            c = self._conn
+            c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = c.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is not None:
+                if row[0] != WITNESS_SCHEMA_VERSION:
+                    raise StorageError(
+                        f"witness schema {row[0]!r} is not {WITNESS_SCHEMA_VERSION!r}")
+                return
+            c.execute("CREATE TABLE cosigned (origin TEXT NOT NULL, size INTEGER NOT NULL, "
+                      "root BLOB NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, "
+                      "PRIMARY KEY (origin, size))")
+            c.execute("CREATE TABLE evidence (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                      "origin TEXT NOT NULL, kind TEXT NOT NULL, note_a TEXT NOT NULL, "
+                      "note_b TEXT NOT NULL, path TEXT NOT NULL, detail TEXT NOT NULL, "
+                      "at INTEGER NOT NULL)")
+            c.execute("CREATE INDEX evidence_origin ON evidence (origin, id)")
+            c.execute("CREATE TABLE faulty (origin TEXT PRIMARY KEY, evidence INTEGER NOT NULL, "
+                      "at INTEGER NOT NULL)")
+            c.execute("CREATE TABLE own_cosignatures (size INTEGER NOT NULL, root BLOB NOT NULL, "
+                      "name TEXT NOT NULL, line TEXT NOT NULL, at INTEGER NOT NULL, "
+                      "PRIMARY KEY (size, name))")
+            c.execute("INSERT INTO meta VALUES ('schema', ?)", (WITNESS_SCHEMA_VERSION,))
+
+    @contextmanager
+    def transaction(self) -> Iterator[WitnessTx]:
+        """One write transaction, under the thread lock; commits on any normal exit (returns
+        included), rolls back on an exception."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as e:
+                raise StorageError(f"witness database is busy or unwritable: {e}") from e
+            try:
+                yield WitnessTx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                raise StorageError(f"could not commit witness state: {e}") from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- reads outside a transaction ---------------------------------------------------------
+    def latest(self, origin: str) -> Cosigned | None:
+        """The largest checkpoint of ``origin`` cosigned."""
+        with self._lock:
+            return WitnessTx(self._conn).latest(origin)
+
+    def is_faulty(self, origin: str) -> bool:
+        with self._lock:
+            return WitnessTx(self._conn).is_faulty(origin)
+
+    def faulty_origins(self) -> dict[str, int]:
+        """Faulty origins and the id of the first evidence against each."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT origin, evidence FROM faulty ORDER BY origin"))
+
+    def evidence(self, origin: str | None = None) -> list[Evidence]:
+        """Evidence recorded, oldest first; only ``origin``'s when given."""
+        q = "SELECT id, origin, kind, note_a, note_b, path, detail, at FROM evidence"
+        args: tuple[str, ...] = ()
+        if origin is not None:
+            q += " WHERE origin = ?"
+            args = (origin,)
+        with self._lock:
+            rows = self._conn.execute(q + " ORDER BY id", args).fetchall()
+        return [Evidence(i, o, k, (a, b),
+                         tuple(b64decode(h, "stored path hash", HASH_SIZE)
+                               for h in p.splitlines()), d, at)
+                for i, o, k, a, b, p, d, at in rows]
+
+    def cosignature_lines(self, size: int, root: bytes) -> list[str]:
+        """Peer witnesses' cosignature lines stored for this node's checkpoint (size, root)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT line FROM own_cosignatures WHERE size = ? AND root = ? ORDER BY name",
+                (size, root)).fetchall()
+        return [r[0] for r in rows]
+
+    def first_cosignature_lines_above(self, index: int) -> list[str]:
+        """Cosignature lines on the smallest of this node's checkpoints larger than ``index``
+        that has any (one indexed query, however many checkpoints the log has)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT line FROM own_cosignatures WHERE size = (SELECT min(size) FROM "
+                "own_cosignatures WHERE size > ?) ORDER BY name", (index,)).fetchall()
+        return [r[0] for r in rows]
