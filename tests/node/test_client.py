@@ -268,7 +268,7 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_bad_input(
 
 
 def test_every_command_with_node_takes_timeout_and_states_its_default(tmp_path: Path) -> None:
-    commands = [("anchor",), ("transfer",), ("status",), ("may",), ("receipt",),
+    commands = [("anchor",), ("transfer",), ("status",), ("may",), ("receipt", "get"),
                 ("consent", "grant"), ("consent", "revoke"), ("licence", "offer"),
                 ("licence", "accept"), ("licence", "terminate")]
     assert DEFAULT_TIMEOUT_S == 10
