@@ -298,7 +298,7 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
             state = ledger.state(work_id)
         assert row is not None  # state_receipt needs a checkpoint
         receipt = replace(receipt, checkpoint=node.witness.cosigned_note(
-            receipt.checkpoint, row[0], row[1]))
+            receipt.checkpoint, row.size, row.root))
         return receipt.to_json(state.to_json() if state is not None else None)
 
     @app.get("/receipts/{event_id}", summary="An event's receipt against a checkpoint",

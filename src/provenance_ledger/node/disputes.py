@@ -39,8 +39,8 @@ def _own_cosigned_at(witness: Witness, index: int) -> int | None:
 
 def _mirror_cosigned_at(mirror: Ledger, index: int) -> int | None:
     """When this node first verified and cosigned a checkpoint of the peer including it."""
-    for _size, _root, _note, at in mirror.store.checkpoints(above=index):
-        return int(at)
+    for row in mirror.store.checkpoints(above=index):
+        return row.at
     return None
 
 

@@ -97,7 +97,7 @@ class Node:
         if row is None:
             raise NotFoundError("the log is empty: no checkpoint yet" if size is None
                                 else f"no checkpoint of size {size} (checkpoints end blocks)")
-        return row[0], self.witness.cosigned_note(row[2], row[0], row[1])
+        return row.size, self.witness.cosigned_note(row.note, row.size, row.root)
 
     def receipt(self, ledger: Ledger, index: int, size: int | None) -> Receipt:
         cp_size, note = self.checkpoint(ledger, size)

@@ -107,7 +107,7 @@ class LedgerLog:
         with self._snapshot() as ledger:
             row = (ledger.store.latest_checkpoint() if size is None
                    else ledger.store.checkpoint(size))
-        return None if row is None else (row[0], row[2])
+        return None if row is None else (row.size, row.note)
 
     def consistency(self, old: int, new: int) -> Sequence[bytes]:
         with self._snapshot() as ledger:
