@@ -60,13 +60,18 @@ def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Key name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    public: Annotated[bool, typer.Option(
+        "--public", help="Print only the public key (for a shell variable).")] = False,
 ) -> None:
     """Show a key's public key, in the form --to and `may` accept.
 
-    Example: provenance key show default --json
+    Example: STUDIO=$(provenance key show studio --public)
     """
     session = Session.from_ctx(ctx)
     info = _info(session, name)
+    if public:
+        typer.echo(str(info["public_key"]))
+        return
     _show(name, str(info["public_key"]), bool(info["encrypted"]), session, as_json)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.timefmt import format_time
+from ..errors import MalformedError
 from .session import check_timeout, emit_json
 
 if TYPE_CHECKING:
@@ -51,7 +52,13 @@ def init(
 
 
 @app.command()
-def keys(home: HomeOpt, as_json: JsonOpt = False) -> None:
+def keys(
+    home: HomeOpt,
+    as_json: JsonOpt = False,
+    only: Annotated[str | None, typer.Option(
+        "--only", metavar="log|witness",
+        help="Print only that key, alone on its line (for a shell variable).")] = None,
+) -> None:
     """Print the node's log verifier key and witness (cosigning) key.
 
     Example: provenance node keys --home ./node-a --json
@@ -59,6 +66,11 @@ def keys(home: HomeOpt, as_json: JsonOpt = False) -> None:
     from ..node import node_keys
 
     k = node_keys(home)
+    if only is not None:
+        if only not in k:
+            raise MalformedError(f"--only takes 'log' or 'witness', not {only[:40]!r}")
+        typer.echo(k[only])
+        return
     if as_json:
         emit_json(k)
         return
