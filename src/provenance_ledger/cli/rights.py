@@ -173,9 +173,10 @@ def licence_offer(
         body["royalty_bps"] = royalty_bps
     if territory:
         body["territories"] = [t.upper() for t in territory]
-    for field, value in (("from", start), ("until", until), ("offer_expires", expires)):
+    for field, value, option in (("from", start, "--from"), ("until", until, "--until"),
+                                 ("offer_expires", expires, "--expires")):
         if value:
-            body[field] = parse_date(value, f"--{field.replace('_', '-')}")
+            body[field] = parse_date(value, option)
     if terms_uri:
         body["terms_uri"] = terms_uri
     w = s.resolve_work(work)
