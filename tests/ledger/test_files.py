@@ -130,3 +130,14 @@ def test_private_folder_removes_stale_temporary_files(tmp_path: Path) -> None:
 def test_receipt_path_is_named_after_work_type_and_event(tmp_path: Path) -> None:
     path = receipt_path(tmp_path, "sha256:" + "ab" * 32, "work.register", "cd" * 32)
     assert path == tmp_path / f"{'ab' * 8}-work.register-{'cd' * 6}.json"
+
+
+def test_many_files_are_flushed_one_by_one_without_syncfs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance_ledger.ledger import files
+
+    monkeypatch.setattr(files, "_syncfs", lambda: None)  # a system without syncfs(2)
+    items = [(tmp_path / f"r{n}.json", b"x") for n in range(SYNCFS_MIN_FILES)]
+    write_atomic_all(items)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in items)

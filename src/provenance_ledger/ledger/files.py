@@ -112,24 +112,28 @@ def _sync_file_systems(paths: Sequence[Path]) -> None:
     syncfs = _syncfs()
     if syncfs is None:
         for p in paths:
-            fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_path(p)
         return
     done: set[int] = set()
-    for p in paths:
-        fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+    for folder in {p.parent for p in paths}:
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         try:
             dev = os.fstat(fd).st_dev
             if dev not in done:
                 if syncfs(fd) != 0:
                     err = ctypes.get_errno()
-                    raise OSError(err, os.strerror(err), str(p))
+                    raise OSError(err, os.strerror(err), str(folder))
                 done.add(dev)
         finally:
             os.close(fd)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @cache
