@@ -79,7 +79,7 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
                                                         keep_receipt=True))
             except LedgerError as e:
                 results.append(FileResult(path, Status.REFUSED, content.work, error=str(e)))
-    return tuple(sorted((*results, *listing.skipped), key=lambda r: r.file))
+    return tuple(sorted((*results, *listing.skipped), key=lambda r: r.file.parts))
 
 
 def _report(session: Session, root: Path, target: Path | None,

@@ -18,13 +18,14 @@ not written again, so a re-run of a complete folder writes nothing.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import mimetypes
 import os
 import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -206,8 +207,17 @@ def list_folder(root: Path) -> FolderListing:
             except OSError as e:  # vanished while listed
                 others.append(FileResult(path, Status.REFUSED,
                                          error=f"cannot read {path}: {e.strerror}"))
-    return FolderListing(root, tuple(sorted(files)),
-                         tuple(sorted(others, key=lambda r: r.file)))
+    return FolderListing(root, tuple(sorted(files, key=_path_order)),
+                         tuple(sorted(others, key=_result_order)))
+
+
+def _path_order(path: Path) -> tuple[str, ...]:
+    """Path order (a tuple compares faster than two paths do)."""
+    return path.parts
+
+
+def _result_order(result: FileResult) -> tuple[str, ...]:
+    return result.file.parts
 
 
 # -- the decision of rules.md 5.1 --------------------------------------------------------------
@@ -347,7 +357,8 @@ def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,
             if row is None:
                 raise StorageError(f"event {r.id} is missing from the database")
             index, leaf = row.index, row.leaf
-        out[pos] = replace(r, index=index, receipt=path)
+        out[pos] = FileResult(r.file, r.status, r.work, r.id, index, path,
+                              registrant=r.registrant)
         if r.status is Status.ANCHORED or not _kept(path):
             missing.append((pos, index, leaf))
     total = len(missing)
@@ -388,4 +399,4 @@ def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, recei
     results = commit_plan(ledger, key, plan, now)
     results = keep_receipts(ledger, results, receipts, {ev.id: ev for _, ev in plan.to_append},
                             progress)
-    return tuple(sorted((*results, *listing.skipped), key=lambda r: r.file))
+    return tuple(heapq.merge(results, listing.skipped, key=_result_order))
