@@ -174,6 +174,10 @@ COMMAND_CASES: dict[str, tuple[list[str], str]] = {
         ["consent", "grant", "{work}", "--purpose", "ai_training", "--to", "{b}",
          "--until", "2027-02-30"],
         "--until '2027-02-30' is not a date"),
+    "impossible --expires date": (
+        ["licence", "offer", "{work}", "--to", "{b}", "--purpose", "ai_training",
+         "--expires", "2027-02-30"],
+        "--expires '2027-02-30' is not a date"),
     "--fee amount not an integer": (
         ["licence", "offer", "{work}", "--to", "{b}", "--purpose", "ai_training",
          "--fee", "12.50", "JPY"],

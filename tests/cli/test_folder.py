@@ -14,6 +14,7 @@ import pytest
 
 from tests.cli.conftest import log_key, new_key, run, run_json, tree_size
 
+LISTED_FILES = 20  # files the text report names per list
 TOP_FILES = 40
 SUB_FILES = 7
 UNIQUE = TOP_FILES + SUB_FILES + 1  # plus the file two levels down
@@ -53,7 +54,7 @@ def test_anchor_folder_prints_a_summary(tree: Path, tmp_path: Path) -> None:
     assert out.startswith(f"anchored folder {tree}\n")
     assert _summary_counts(out) == {
         "anchored now": UNIQUE, "already yours": 0, "same content twice": 1,
-        "owned by another key": 0, "refused": 0, "total": LISTED}
+        "owned by another key": 0, "refused": 0, "skipped": 0, "total": LISTED}
     assert f"receipts in {home / 'receipts'}" in out
     assert tree_size(home) == UNIQUE
     # A re-run appends nothing and counts every file as already yours.
@@ -125,11 +126,21 @@ def test_every_anchored_file_has_a_receipt(anchored_json: Anchored) -> None:
 def test_a_rerun_appends_nothing_and_reports_already_yours(
     anchored_json: Anchored, tree: Path
 ) -> None:
-    home, _ = anchored_json
+    home, first = anchored_json
     size = tree_size(home)
+    receipts = {p: p.stat().st_mtime_ns for p in (home / "receipts").iterdir()}
     doc = run_json("anchor", tree, "--json", home=home)
     assert doc["summary"] == {"exists": UNIQUE, "duplicate": 1}
     assert tree_size(home) == size
+    # Each "exists" row names its registration's index and kept receipt, as `anchor FILE`
+    # does; the receipts kept are not written again.
+    anchored = {row["file"]: row for row in first["files"] if row["status"] == "anchored"}
+    for row in doc["files"]:
+        if row["status"] == "exists":
+            was = anchored[row["file"]]
+            assert (row["id"], row["index"], row["receipt"]) == (
+                was["id"], was["index"], was["receipt"])
+    assert {p: p.stat().st_mtime_ns for p in (home / "receipts").iterdir()} == receipts
 
 
 def test_another_key_is_refused_every_file(anchored_json: Anchored, tree: Path) -> None:
@@ -138,7 +149,15 @@ def test_another_key_is_refused_every_file(anchored_json: Anchored, tree: Path) 
     size = tree_size(home)
     result = run("anchor", tree, "--key", "rival", home=home, ok_codes=(1,))
     assert _summary_counts(result.out)["owned by another key"] == UNIQUE
-    conflicts = [line for line in result.err.splitlines() if line.startswith("  conflict: ")]
-    assert len(conflicts) == UNIQUE
-    assert "Traceback" not in result.err
+    # The text names the first 20 files and says how many more --json lists.
+    lines = result.err.splitlines()
+    conflicts = [line for line in lines if line.startswith("  conflict: ")]
+    assert len(conflicts) == LISTED_FILES
+    assert lines[-1] == f"  ... {UNIQUE - LISTED_FILES} more in --json"
+    assert len(lines) == LISTED_FILES + 1
+    assert conflicts[0].startswith(f"  conflict: {tree / 'page-000.png'}: registered by another")
     assert tree_size(home) == size
+    doc = json.loads(run("anchor", tree, "--key", "rival", "--json", home=home,
+                         ok_codes=(1,)).out)
+    assert doc["summary"] == {"conflict": UNIQUE, "duplicate": 1}
+    assert sum(row["status"] == "conflict" for row in doc["files"]) == UNIQUE

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,21 @@ def test_key_files_are_never_overwritten(store: KeyStore) -> None:
     with pytest.raises(LedgerError, match="already exists"):
         store.create("alice")
     assert store.path("alice").read_bytes() == before
+
+
+def test_a_key_file_is_written_whole_and_leaves_no_temporary_file(store: KeyStore) -> None:
+    store.create("alice")
+    assert sorted(p.name for p in store.folder.iterdir()) == ["alice.key", "alice.pub"]
+
+
+def test_a_key_half_written_by_a_killed_run_is_removed(store: KeyStore) -> None:
+    store.create("alice")
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    half = store.folder / f".bob.key.{int(child.stdout)}.0a1b2c3d.tmp"  # its process is gone
+    half.write_bytes(b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2Vw")
+    store.load("alice")
+    assert not half.exists()
 
 
 def test_missing_key(store: KeyStore, tmp_path: Path) -> None:

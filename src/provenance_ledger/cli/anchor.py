@@ -1,15 +1,20 @@
-"""``provenance anchor``: register a file's content, or every file in a folder."""
+"""``provenance anchor``: register a file's content, or every file in a folder (specs/cli.md
+sections 2, 3.1 and 3.2)."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ..core.events import MAX_TITLE_CHARS, work_id_of
-from ..errors import ConflictError, MalformedError, NotFoundError
-from .session import NodeOpt, Session, TimeoutOpt, emit_json, hash_file
+from ..core.events import MAX_TITLE_CHARS
+from ..errors import ConflictError, MalformedError
+from ..ledger.folder import Status, check_not_empty, read_content
+from .folder import anchor_dir
+from .session import NodeOpt, Session, TimeoutOpt, emit_json
 
 
 def anchor(
@@ -25,58 +30,38 @@ def anchor(
 
     Prints the work id and where the receipt was written.
     Anchoring content you already registered reports it and appends nothing.
+    A symbolic link named here is followed (its target is printed); links inside a folder
+    are skipped and counted. Only regular files with content are anchored.
 
     Example: provenance anchor page-012.png --title "Chapter 1, page 12"
     """
     session = Session.from_ctx(ctx).use_node(node, timeout)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else None
     if path.is_dir():
-        from .folder import anchor_folder
-
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
-        anchor_folder(session, path, key, as_json)
+        anchor_dir(session, path, key, as_json, target)
         return
-    if not path.exists():
-        raise NotFoundError(f"no such file: {path}")
     if title is not None and not 0 < len(title) <= MAX_TITLE_CHARS:
         raise MalformedError(f"--title must be 1 to {MAX_TITLE_CHARS} characters")
-    result = anchor_file(session, path, title, key)
+    content = read_content(path)
+    check_not_empty(content)
+    result = replace(session.register_content(content, title, key), target=target)
+    if result.status is Status.CONFLICT:
+        raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
+                            f"in event {result.id}")
     if as_json:
-        emit_json(result)
+        emit_json(result.to_json())
         return
-    if result["status"] == "exists":
-        typer.echo(f"already registered: {result['work']}")
-        typer.echo(f"  registered in event {result['id']} (entry {result['index']}); "
+    if target is not None:
+        typer.echo(f"following symbolic link {path} -> {target}")
+    if result.status is Status.EXISTS:
+        typer.echo(f"already registered: {result.work}")
+        typer.echo(f"  registered in event {result.id} (entry {result.index}); "
                    "this key is its registrant or controller")
-        typer.echo(f"  nothing appended; receipt: {result['receipt']}")
+        typer.echo(f"  nothing appended; receipt: {result.receipt}")
         return
     typer.echo(f"anchored {path}")
-    typer.echo(f"  work:    {result['work']}")
-    typer.echo(f"  event:   {result['id']} (entry {result['index']})")
-    typer.echo(f"  receipt: {result['receipt']}")
-
-
-def anchor_file(
-    session: Session, path: Path, title: str | None, key_name: str | None
-) -> dict[str, Any]:
-    """Anchor one file; return what happened as a JSON-ready dict."""
-    digest, size, media_type = hash_file(path)
-    work = work_id_of(digest)
-    key = session.signing_key(key_name)
-    state = session.state(work)
-    if state is not None:
-        if key.public.text not in (state.registrant, state.controller):
-            raise ConflictError(
-                f"{path} is already registered by another key ({state.registrant}) "
-                f"in event {state.registration}", head=state.head)
-        doc, event = session.registration_receipt(work)
-        receipt_path = session.write_receipt_doc(doc, event)
-        return {"status": "exists", "work": work, "id": state.registration,
-                "index": doc["leaf_index"], "receipt": str(receipt_path), "file": str(path)}
-    body: dict[str, Any] = {"size": size, "media_type": media_type}
-    if title:
-        body["title"] = title
-    event, index, receipt_path = session.sign_and_append(key, "work.register", work, body)
-    return {"status": "anchored", "work": work, "id": event.id, "index": index,
-            "receipt": str(receipt_path), "file": str(path)}
-
+    typer.echo(f"  work:    {result.work}")
+    typer.echo(f"  event:   {result.id} (entry {result.index})")
+    typer.echo(f"  receipt: {result.receipt}")

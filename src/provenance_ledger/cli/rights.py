@@ -249,9 +249,10 @@ def licence_offer(
         if len(codes) > MAX_LIST_ITEMS:
             raise MalformedError(f"--territory: at most {MAX_LIST_ITEMS} countries")
         body["territories"] = codes
-    for field, value in (("from", start), ("until", until), ("offer_expires", expires)):
+    for field, value, option in (("from", start, "--from"), ("until", until, "--until"),
+                                 ("offer_expires", expires, "--expires")):
         if value:
-            body[field] = parse_date(value, f"--{field.replace('_', '-')}")
+            body[field] = parse_date(value, option)
     if terms_uri:
         if len(terms_uri) > MAX_URI_CHARS or not _URI.fullmatch(terms_uri):
             raise MalformedError(f"--terms-uri: {terms_uri[:80]!r} is not an https://, http:// "

@@ -7,32 +7,31 @@ only when asked, so read-only commands never create keys.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
-import mimetypes
 import os
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.crypto import PrivateKey, PublicKey
+from ..core.encoding import load_json
 from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_of
 from ..core.receipt import Receipt
 from ..core.rules import WorkState
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger, default_home
+from ..ledger.files import private_folder, receipt_path, write_atomic
+from ..ledger.folder import REGISTER, Content, FileResult, Status, read_content, registered
 
 if TYPE_CHECKING:
     from ..node.client import NodeClient
 
 PASSPHRASE_ENV = "PROVENANCE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 DEFAULT_KEY = "default"
-HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 
 
 NODE_ENV = "PROVENANCE_NODE"
@@ -63,6 +62,7 @@ class Session:
     node_url: str | None = None
     _client: NodeClient | None = field(default=None, repr=False)
     node_timeout: float | None = None
+    _receipts: Path | None = field(default=None, repr=False)
 
     def use_node(self, url: str | None, timeout: float | None = None) -> Session:
         """Route this command's reads and writes to a node (None: the local ledger), waiting
@@ -122,7 +122,11 @@ class Session:
         name = name or DEFAULT_KEY
         if name == DEFAULT_KEY and not keys.exists(name):
             self.home.ensure()
-            return keys.create(name, self.passphrase())
+            try:
+                return keys.create(name, self.passphrase())
+            except LedgerError:
+                if not keys.exists(name):
+                    raise  # not another command creating it at the same moment
         return keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
 
     def public_key(self, name: str | None) -> str | None:
@@ -225,45 +229,83 @@ class Session:
         path = self.write_receipt(self.ledger.receipt(appended.index), event)
         return event, appended.index, path
 
+    def register_content(self, content: Content, title: str | None, key_name: str | None,
+                         keep_receipt: bool = False) -> FileResult:
+        """Anchor one file's content (specs/rules.md section 5.1): register it, or report the
+        key's registration (``exists``, with a receipt of it) or another key's
+        (``conflict``). Content registered meanwhile by another run is reported the same
+        way. ``keep_receipt``: a receipt already kept is not fetched and written again."""
+        key = self.signing_key(key_name)
+        state = self.state(content.work)
+        if state is None:
+            body: dict[str, Any] = {"size": content.size, "media_type": content.media_type}
+            if title:
+                body["title"] = title
+            try:
+                event, index, path = self.sign_and_append(key, REGISTER, content.work, body)
+            except LedgerError:
+                state = self.state(content.work)
+                if state is None:
+                    raise
+            else:
+                return FileResult(content.path, Status.ANCHORED, content.work, event.id,
+                                  index, path)
+        found = registered(content.path, state, key.public.text)
+        if found.status is not Status.EXISTS:
+            return found
+        kept = receipt_path(self.receipts_folder(), content.work, REGISTER, state.registration)
+        kept_index = _kept_index(kept, state.registration) if keep_receipt else None
+        if kept_index is not None:
+            return replace(found, index=kept_index, receipt=kept)
+        doc, event = self.registration_receipt(content.work)
+        return replace(found, index=doc["leaf_index"], receipt=self.write_receipt_doc(doc, event))
+
+    def receipts_folder(self) -> Path:
+        """``<home>/receipts``, made 0700 and cleared of temporary files that killed runs left
+        (once per command)."""
+        if self._receipts is None:
+            self._receipts = private_folder(self.home.receipts)
+        return self._receipts
+
     def write_receipt(self, receipt: Receipt, event: SignedEvent) -> Path:
         return self.write_receipt_doc(receipt.to_json(event), event)
 
     def write_receipt_doc(self, doc: dict[str, Any], event: SignedEvent) -> Path:
-        """Keep a receipt in ``<home>/receipts/`` (specs/cli.md section 1.2)."""
-        path = self.home.receipts / (
-            f"{event.event.work.removeprefix('sha256:')[:16]}-{event.event.type}-{event.id[:12]}"
-            ".json")
-        # Compact JSON: the C encoder is several times faster than an indented dump, which
-        # matters when a folder writes thousands of receipts.
-        write_text_atomic(path, json.dumps(doc, ensure_ascii=False) + "\n")
+        """Keep a receipt in ``<home>/receipts/``, mode 0600 (specs/cli.md section 1.2)."""
+        path = receipt_path(self.receipts_folder(), event.event.work, event.event.type, event.id)
+        # Compact JSON: the C encoder is several times faster than an indented dump.
+        write_atomic(path, (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))
         return path
 
 
-def hash_file(path: Path) -> tuple[str, int, str]:
-    """(SHA-256 hex, size in bytes, media type) of a file, read in chunks."""
-    h = hashlib.sha256()
-    size = 0
+def _kept_index(path: Path, event_id: str) -> int | None:
+    """The entry index in a kept receipt of ``event_id``; None if there is none to trust."""
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(HASH_CHUNK):
-                h.update(chunk)
-                size += len(chunk)
-    except OSError as e:
-        raise NotFoundError(f"cannot read {path}: {e.strerror}") from e
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return h.hexdigest(), size, media_type.lower()
+        doc = load_json(path.read_bytes(), f"receipt {path}")
+    except (OSError, MalformedError):
+        return None
+    index = doc.get("leaf_index") if isinstance(doc, dict) else None
+    event = doc.get("event") if isinstance(doc, dict) else None
+    if isinstance(index, int) and isinstance(event, dict) and event.get("id") == event_id:
+        return index
+    return None
+
+
+def hash_file(path: Path) -> tuple[str, int, str]:
+    """(SHA-256 hex, size in bytes, media type) of a regular file (ledger/folder.py)."""
+    content = read_content(path)
+    return content.sha256, content.size, content.media_type
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    try:
-        if not path.parent.is_dir():
+    """Write a file the user named whole or not at all (ledger/files.py), with the default
+    permissions of a new file."""
+    if not path.parent.is_dir():
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise LedgerError(f"cannot write {path}: {e.strerror}") from e
+        except OSError as e:
+            raise MalformedError(f"cannot create folder {path.parent}: {e.strerror}") from e
+    write_atomic(path, text.encode("utf-8"), mode=None)
 
 
 def parse_public_key(text: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..core.note import NoteSigner
 from ..errors import StorageError
 from ..store import SqliteStore
+from .files import remove_stale_temps
 from .keys import KeyStore, read_private_key, write_private_key
 from .ledger import Ledger
 
@@ -81,6 +82,7 @@ class Home:
                 store.close()
                 raise
         self.ensure()
+        remove_stale_temps(self.path)  # e.g. of a log key being written when a run was killed
         store = SqliteStore(self.db_path)
         if not self.log_key_path.exists():
             from ..core.crypto import PrivateKey

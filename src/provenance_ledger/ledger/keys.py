@@ -7,7 +7,6 @@ or logged; only the public half has a text form.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from ..core.crypto import PrivateKey
 from ..errors import LedgerError, MalformedError, NotFoundError
+from .files import PRIVATE_FILE, remove_stale_temps, write_atomic
 
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_KEY_FILE_BYTES = 16 * 1024
@@ -39,22 +39,12 @@ def write_private_key(path: Path, key: PrivateKey, passphrase: str | None) -> No
     enc = BestAvailableEncryption(passphrase.encode()) if passphrase else NoEncryption()
     pem = key.inner.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, enc)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    remove_stale_temps(path.parent)  # a key half-written by a killed run
     if path.exists():
         raise LedgerError(f"key file {path} already exists")
     # Written whole to a private temporary file, then linked into place: a crash never
     # leaves a half-written key, and an existing key is never replaced.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, path)
-    except FileExistsError as e:
-        raise LedgerError(f"key file {path} already exists") from e
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, pem, mode=PRIVATE_FILE, exclusive=True)
 
 
 ENCRYPTED_PEM_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
@@ -102,11 +92,13 @@ class KeyStore:
         key = PrivateKey.generate()
         path = self.path(name)
         write_private_key(path, key, passphrase)
-        path.with_suffix(".pub").write_text(key.public.text + "\n", encoding="ascii")
+        write_atomic(path.with_suffix(".pub"), (key.public.text + "\n").encode("ascii"),
+                     mode=None)
         return key
 
     def load(self, name: str, passphrase: str | None = None) -> PrivateKey:
         path = self.path(name)
+        remove_stale_temps(self.folder)
         if not path.exists():
             raise NotFoundError(
                 f"no key named {name!r} (create it with: provenance key new {name})")

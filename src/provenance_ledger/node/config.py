@@ -27,7 +27,6 @@ module never prints or logs a private key: :func:`node_keys` returns public keys
 from __future__ import annotations
 
 import ipaddress
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +43,7 @@ from ..core.note import (
 )
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger
+from ..ledger.files import write_atomic
 from ..ledger.keys import read_private_key, write_private_key
 
 CONFIG_FILE = "node.toml"
@@ -306,17 +306,8 @@ def load_config(home: Path) -> NodeConfig:
 
 
 def _write_config(home: Path, config: NodeConfig) -> None:
-    """Replace ``node.toml`` atomically (write a temporary file, fsync, rename)."""
-    path = config_path(home)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(config.to_toml())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise LedgerError(f"cannot write {path}: {e.strerror}") from e
+    """Replace ``node.toml`` atomically (ledger/files.py: temporary file, fsync, rename)."""
+    write_atomic(config_path(home), config.to_toml().encode("utf-8"), mode=None)
 
 
 def add_peer(home: Path, origin: str, url: str, vkey: str,
