@@ -121,7 +121,7 @@ def test_the_verifiers_own_inputs_are_errors(anchored: Anchored) -> None:
                                                              str(good))
     policy = _write(anchored, "policy.txt", "quorum none\n")
     assert "names no log key" in _verify(anchored, good, 2, "--policy", str(policy))
-    assert "cannot read" in _verify(anchored, good, 2, "--log-key", anchored.log_key, "--file",
+    assert "no such file" in _verify(anchored, good, 2, "--log-key", anchored.log_key, "--file",
                                     str(anchored.root / "absent.png"))
 
 

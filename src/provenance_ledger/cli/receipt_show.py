@@ -29,8 +29,8 @@ from ..core.receipt import (
     load_receipt_json,
 )
 from ..core.timefmt import MAX_TIME, format_time
-from ..errors import MalformedError, NotFoundError
-from .session import emit_json
+from ..errors import MalformedError
+from .session import emit_json, read_bounded
 
 DEFAULT_COMMAND = "get"
 NOTHING_VERIFIED = "NOTHING WAS VERIFIED"
@@ -68,7 +68,8 @@ def show(
 
     Example: provenance receipt show page-012.receipt.json
     """
-    doc = describe(_read(receipt_path), str(receipt_path))
+    doc = describe(read_bounded(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES),
+                   str(receipt_path))
     if as_json:
         emit_json(doc)
         return
@@ -94,17 +95,6 @@ def show(
         typer.echo(f"cosigner:    {s['name']}{when}")
     if doc["kind"] == "state-receipt":
         typer.echo(f"scope:       {doc['scope']}")
-
-
-def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_STATE_RECEIPT_BYTES + 1)
-    except OSError as e:
-        raise NotFoundError(f"cannot read receipt {path}: {e.strerror}") from e
-    if len(data) > MAX_STATE_RECEIPT_BYTES:
-        raise MalformedError(f"receipt {path} is larger than {MAX_STATE_RECEIPT_BYTES} bytes")
-    return data
 
 
 def describe(raw: bytes, name: str) -> dict[str, Any]:

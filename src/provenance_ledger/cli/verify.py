@@ -24,19 +24,16 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, NotFoundError, VerificationError
-from .session import NodeOpt, Session, TimeoutOpt, emit_json, hash_file, write_text_atomic
-
-
-def _read(path: Path, what: str, limit: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise NotFoundError(f"cannot read {what} {path}: {e.strerror}") from e
-    if len(data) > limit:
-        raise MalformedError(f"{what} {path} is larger than {limit} bytes")
-    return data
+from ..errors import LedgerError, MalformedError, VerificationError
+from .session import (
+    NodeOpt,
+    Session,
+    TimeoutOpt,
+    emit_json,
+    hash_file,
+    read_bounded,
+    write_text_atomic,
+)
 
 
 def verify(
@@ -64,14 +61,15 @@ def verify(
     if (log_key is None) == (policy is None):
         raise MalformedError("give exactly one of --log-key or --policy")
     if policy is not None:
-        pol = parse_policy(_read(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace"))
+        text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
+        pol = parse_policy(text)
     else:
         pol = Policy.for_log_key(log_key or "")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
     # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
     try:
-        raw_bytes = _read(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
+        raw_bytes = read_bounded(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
         data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
         if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
             state_receipt = StateReceipt.from_json(data)
@@ -129,7 +127,7 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
     proves nothing and is passed over too, with a warning on stderr saying why."""
     from ..core.evidence import Evidence, verify_evidence
 
-    data = load_receipt_json(_read(path, "evidence", MAX_EVIDENCE_BYTES), MAX_EVIDENCE_BYTES)
+    data = load_receipt_json(read_bounded(path, "evidence", MAX_EVIDENCE_BYTES), MAX_EVIDENCE_BYTES)
     items = data.get("evidence") if isinstance(data, dict) and "evidence" in data else data
     if isinstance(items, dict):
         items = [items]
