@@ -438,3 +438,21 @@ def test_peer_decisions_are_values_from_values(peer_log: Ledger, sign: Signer,
         SPLIT_VIEW, "the other note", note)
     same = Cosigned(PEER, 3, req.checkpoint.root, note, NOW)
     assert peer_decision(req, same, same, False) == Decision(False, (409, "3\n"))
+
+
+def test_the_first_cosignature_of_an_entry_never_moves(
+        witness: Witness, own: Ledger, peer_witness: NoteSigner, sign: Signer,
+        keys: KeyFactory) -> None:
+    # A witness that cosigns the same checkpoint again, a round later, refreshes what the
+    # node serves, but the earliest time it vouched for the entries stays the first one
+    # (disputes order registrations by it: specs/node.md section 6).
+    note = grow(own, sign, keys("c"), ["a", "b"])
+    cp, _ = own.latest_checkpoint()
+    for at in (NOW, NOW + 60, NOW + 120):
+        cosig = peer_witness.sign(cp.to_text(), at)
+        delivered = SignedNote.from_text(note).with_signatures([cosig]).to_text()
+        status, _ = witness.add_checkpoint(add_checkpoint_body(0, [], delivered), at)
+        assert status == 200
+        assert witness.cosignatures(cp.size, cp.root) == [cosig]  # the freshest is served
+    (first,) = witness.first_cosigned_above(0)
+    assert int.from_bytes(first.signature[:8], "big") == NOW

@@ -13,7 +13,11 @@ cannot interleave). Tables:
 ``evidence``        two validly signed, inconsistent checkpoints of one origin
 ``faulty``          origins with evidence; the witness refuses their checkpoints
 ``own_cosignatures`` cosignatures that peers' witnesses delivered for this node's own
-                    checkpoints, served with them by ``GET /checkpoint``
+                    checkpoints, served with them by ``GET /checkpoint`` (a witness's newer
+                    cosignature of the same checkpoint replaces its older one)
+``first_own_cosignatures`` the first cosignature each witness delivered for each of those
+                    checkpoints, never replaced: the earliest time a witness vouched for an
+                    entry, once known, never moves (specs/node.md section 6)
 """
 
 from __future__ import annotations
@@ -74,6 +78,8 @@ class WitnessTx:
                               now: int) -> None:
         self._c.execute("INSERT OR REPLACE INTO own_cosignatures VALUES (?, ?, ?, ?, ?)",
                         (size, root, witness, line, now))
+        self._c.execute("INSERT OR IGNORE INTO first_own_cosignatures VALUES (?, ?, ?, ?, ?)",
+                        (size, root, witness, line, now))
 
 
 class WitnessStore:
@@ -101,6 +107,7 @@ class WitnessStore:
                 if row[0] != WITNESS_SCHEMA_VERSION:
                     raise StorageError(
                         f"witness schema {row[0]!r} is not {WITNESS_SCHEMA_VERSION!r}")
+                self._create_first_cosignatures(c)  # a witness.db from before that table
                 return
             c.execute("CREATE TABLE cosigned (origin TEXT NOT NULL, size INTEGER NOT NULL, "
                       "root BLOB NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, "
@@ -115,7 +122,17 @@ class WitnessStore:
             c.execute("CREATE TABLE own_cosignatures (size INTEGER NOT NULL, root BLOB NOT NULL, "
                       "name TEXT NOT NULL, line TEXT NOT NULL, at INTEGER NOT NULL, "
                       "PRIMARY KEY (size, name))")
+            self._create_first_cosignatures(c)
             c.execute("INSERT INTO meta VALUES ('schema', ?)", (WITNESS_SCHEMA_VERSION,))
+
+    @staticmethod
+    def _create_first_cosignatures(c: sqlite3.Connection) -> None:
+        """The first-cosignature table, filled from what ``own_cosignatures`` still holds
+        when it is added to an older database (idempotent)."""
+        c.execute("CREATE TABLE IF NOT EXISTS first_own_cosignatures (size INTEGER NOT NULL, "
+                  "root BLOB NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, "
+                  "at INTEGER NOT NULL, PRIMARY KEY (size, name))")
+        c.execute("INSERT OR IGNORE INTO first_own_cosignatures SELECT * FROM own_cosignatures")
 
     @contextmanager
     def transaction(self) -> Iterator[WitnessTx]:
@@ -178,10 +195,11 @@ class WitnessStore:
         return [r[0] for r in rows]
 
     def first_cosignature_lines_above(self, index: int) -> list[str]:
-        """Cosignature lines on the smallest of this node's checkpoints larger than ``index``
-        that has any (one indexed query, however many checkpoints the log has)."""
+        """Each witness's first cosignature line on the smallest of this node's checkpoints
+        larger than ``index`` that has any (one indexed query, however many checkpoints the
+        log has). Later cosignatures of the same checkpoint do not move it."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT line FROM own_cosignatures WHERE size = (SELECT min(size) FROM "
-                "own_cosignatures WHERE size > ?) ORDER BY name", (index,)).fetchall()
+                "SELECT line FROM first_own_cosignatures WHERE size = (SELECT min(size) FROM "
+                "first_own_cosignatures WHERE size > ?) ORDER BY name", (index,)).fetchall()
         return [r[0] for r in rows]
