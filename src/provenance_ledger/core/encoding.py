@@ -107,7 +107,9 @@ def parse_canonical_json(data: bytes, what: str, *, schema_checks_numbers: bool 
     Re-encoding and comparing rejects whitespace, key order, duplicate keys, number spellings
     such as ``1.0`` or ``1e0``, and needless escapes, so that one value has one byte form.
     """
-    value = load_json(data, what, strict_numbers=not schema_checks_numbers)
+    # Duplicate keys need no hook here: the dict keeps one of them, so the canonical encoding
+    # compared below cannot equal ``data``.
+    value = load_json(data, what, strict_numbers=not schema_checks_numbers, unique_keys=False)
     # Floats and out-of-range integers were refused while parsing, unless the caller's schema
     # types every number (events do, and then the error names the field). The full walk (ASCII keys,
     # depth) is needed only when the text has non-ASCII bytes or many containers, which keeps
@@ -151,16 +153,20 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def load_json(data: bytes | str, what: str, strict_numbers: bool = False) -> Any:
+def load_json(data: bytes | str, what: str, strict_numbers: bool = False,
+              unique_keys: bool = True) -> Any:
     """Parse UTF-8 JSON; every failure, however deep the nesting, is a MalformedError.
     Duplicate object keys are refused. With ``strict_numbers``, floats and integers beyond
-    2^53-1 are refused. This is the one JSON parser for anything another party wrote."""
+    2^53-1 are refused. This is the one JSON parser for anything another party wrote.
+    ``unique_keys=False`` only for a caller that compares the result's canonical encoding
+    with ``data`` (a duplicate key cannot survive that, and the hook costs the append path)."""
+    hook = _unique_keys if unique_keys else None
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         if strict_numbers:
             return json.loads(text, parse_float=_no_float, parse_int=_safe_int,
-                              parse_constant=_no_constant, object_pairs_hook=_unique_keys)
-        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+                              parse_constant=_no_constant, object_pairs_hook=hook)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=hook)
     except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or int too long
         raise MalformedError(f"{what} is not valid UTF-8 JSON: {e}") from e
     except RecursionError as e:
