@@ -354,6 +354,37 @@ def test_two_writers_on_one_file(tmp_path: Path, sign: Signer, keys: KeyFactory)
         two.close()
 
 
+@pytest.mark.parametrize("moment", ["latest_checkpoint_size", "commit_block"])
+def test_a_writer_that_loses_the_race_between_validation_and_commit_validates_again(
+    tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch,
+    moment: str
+) -> None:
+    """Another process commits after ``one`` validated its block and before it signs or
+    commits: ``one`` must not sign a checkpoint naming a stale size, nor fail; it validates
+    again on the other's entries and lands after them, each checkpoint naming the one before."""
+    home = Home(tmp_path / "h")
+    one, two = home.open_ledger(), home.open_ledger()
+    real = getattr(one.store, moment)
+    raced: list[int] = []
+
+    def other_writer_first(*args: object) -> object:
+        if not raced:
+            raced.append(two.append(register(sign, keys("bob"), "from two").leaf, NOW).index)
+        return real(*args)
+
+    monkeypatch.setattr(one.store, moment, other_writer_first)
+    try:
+        (result,) = one.append_block([register(sign, keys("alice"), "from one").leaf], NOW)
+        assert raced == [0]
+        assert isinstance(result, Appended) and result.index == 1
+        cps = [Checkpoint.from_text(SignedNote.from_text(r.note).text)
+               for r in one.store.checkpoints()]
+        assert [(c.size, c.block.prev if c.block else None) for c in cps] == [(1, None), (2, 1)]
+    finally:
+        one.close()
+        two.close()
+
+
 # -- queries ------------------------------------------------------------------------------------
 
 

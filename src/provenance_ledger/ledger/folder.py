@@ -40,7 +40,6 @@ from .ledger import MAX_BLOCK_EVENTS, Appended, Ledger
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
 SIGN_THREADS = 2  # Ed25519 signing releases the GIL: two threads use both cores
-APPEND_ATTEMPTS = 5  # tries of one block while other writers commit between validation and ours
 REGISTER = "work.register"
 
 
@@ -306,7 +305,7 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int) -> tuple[
     todo = plan.to_append
     for start in range(0, len(todo), MAX_BLOCK_EVENTS):
         chunk = todo[start : start + MAX_BLOCK_EVENTS]
-        answers = _append_block(ledger, [ev.leaf for _, ev in chunk], now)
+        answers = ledger.append_block([ev.leaf for _, ev in chunk], now)
         for (pos, ev), answer in zip(chunk, answers, strict=True):
             path = results[pos].file
             if isinstance(answer, Appended):
@@ -320,18 +319,6 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int) -> tuple[
                 results[pos] = FileResult(path, Status.REFUSED, ev.event.work,
                                           error=str(answer))
     return tuple(results)
-
-
-def _append_block(ledger: Ledger, leaves: list[bytes], now: int) -> list[Appended | LedgerError]:
-    """``ledger.append_block``, tried again when another writer committed between our
-    validation and our commit (the store then refuses the block whole, nothing written)."""
-    for attempt in range(1, APPEND_ATTEMPTS + 1):
-        try:
-            return ledger.append_block(leaves, now)
-        except StorageError:
-            if attempt == APPEND_ATTEMPTS or ledger.store.size() == ledger.size:
-                raise  # not a race we lost: the store itself failed
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,

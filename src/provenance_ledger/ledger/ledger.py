@@ -36,6 +36,7 @@ MAX_EVENT_AGE = 3600  # seconds an event's time may be behind the ledger's clock
 STATE_CACHE_WORKS = 4096
 VERIFY_THREADS = 2  # Ed25519 verification releases the GIL, so threads use both cores
 PARALLEL_VERIFY_MIN = 64  # smaller blocks are verified inline
+APPEND_ATTEMPTS = 5  # tries of one block while other writers commit between validation and ours
 
 
 Checked = list[SignedEvent | LedgerError]
@@ -134,19 +135,32 @@ class Ledger:
         and a checkpoint over them are committed together, or nothing is."""
         if self.signer is None:
             raise ValueError("a mirror ledger integrates only its peer's signed blocks")
-        results, block, frontier, overlay = self._validate(leaves, now)
-        if not block.entries:
-            return results
-        block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), now)
-        self._commit(block, frontier, overlay)
-        return results
+        for attempt in range(1, APPEND_ATTEMPTS + 1):
+            results, block, frontier, overlay = self._validate(leaves, now)
+            if not block.entries:
+                return results
+            base = self._frontier.size
+            try:
+                prev = self.store.latest_checkpoint_size()
+                if prev is not None and prev > base:
+                    raise StorageError("another writer appended to this ledger meanwhile")
+                block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), prev,
+                                                         now)
+                self._commit(block, frontier, overlay)
+                return results
+            except StorageError:
+                # Another process committed between our validation and our commit (the store
+                # refused the block whole, nothing written): validate again on its entries.
+                if attempt == APPEND_ATTEMPTS or self.store.size() == base:
+                    raise  # not a race we lost: the store itself failed
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _sign_checkpoint(self, size: int, root: bytes, now: int) -> CheckpointRow:
-        """The log's checkpoint at ``size``, naming the checkpoint before it and the time
-        (specs/checkpoints.md section 2.1), signed and ready to store."""
+    def _sign_checkpoint(self, size: int, root: bytes, prev: int | None,
+                         now: int) -> CheckpointRow:
+        """The log's checkpoint at ``size``, naming the checkpoint before it (``prev``) and
+        the time (specs/checkpoints.md section 2.1), signed and ready to store."""
         assert self.signer is not None  # noqa: S101 - callers check
-        cp = Checkpoint(self.origin, size, root,
-                        BlockLine(self.store.latest_checkpoint_size(), now))
+        cp = Checkpoint(self.origin, size, root, BlockLine(prev, now))
         note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
         return CheckpointRow(cp.size, cp.root, note.to_text(), now)
 
@@ -158,7 +172,8 @@ class Ledger:
             raise ValueError("only the log's own key signs its checkpoints")
         if self.store.latest_checkpoint_size() is not None or self.size != 0:
             return False
-        self.store.commit_block(Block(checkpoint=self._sign_checkpoint(0, merkle.EMPTY_ROOT, now)))
+        self.store.commit_block(
+            Block(checkpoint=self._sign_checkpoint(0, merkle.EMPTY_ROOT, None, now)))
         return True
 
     def mirror_block(self, leaves: Sequence[bytes], checkpoint: Checkpoint, note: str,
