@@ -139,3 +139,24 @@ def test_two_shells_anchoring_the_same_folder_with_the_same_key_both_succeed(
     assert anchored == files
     assert stored_sizes(home) == (files, files)
     run("log", "audit", home=home)
+
+
+def test_commands_started_together_on_a_fresh_home_all_succeed(tmp_path: Path) -> None:
+    """The first use of a home makes its database, log key and default key: several commands
+    starting at once on a new home must each either make them or use the one another made."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    env.update({"PROVENANCE_HOME": str(home), "HOME": str(user_home(home))})
+    files = []
+    for n in range(6):
+        files.append(tmp_path / f"page-{n}.png")
+        files[-1].write_bytes(f"page {n}".encode())
+    shells = [subprocess.Popen([str(PROVENANCE), "anchor", str(f), "--json"], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for f in files]
+    outputs = [shell.communicate(timeout=120) for shell in shells]
+    for shell, (_, err) in zip(shells, outputs, strict=True):
+        assert shell.returncode == 0, err
+    assert {json.loads(out)["status"] for out, _ in outputs} == {"anchored"}
+    assert sorted(p.name for p in (home / "keys").iterdir()) == ["default.key", "default.pub"]
+    assert stored_sizes(home) == (len(files), len(files))

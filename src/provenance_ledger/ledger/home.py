@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.note import NoteSigner
-from ..errors import StorageError
+from ..errors import LedgerError, StorageError
 from ..store import SqliteStore
 from .files import remove_stale_temps
 from .keys import KeyStore, read_private_key, write_private_key
@@ -87,7 +87,11 @@ class Home:
         if not self.log_key_path.exists():
             from ..core.crypto import PrivateKey
 
-            write_private_key(self.log_key_path, PrivateKey.generate(), None)
+            try:
+                write_private_key(self.log_key_path, PrivateKey.generate(), None)
+            except LedgerError:
+                if not self.log_key_path.exists():
+                    raise  # not another command creating the home at the same moment
         key = read_private_key(self.log_key_path, None)
         stored = store.get_meta("origin")
         if stored is None:
