@@ -41,12 +41,7 @@ class PublicKey:
     @classmethod
     def from_text(cls, text: str) -> PublicKey:
         """Parse ``ed25519:<64 lowercase hex>``."""
-        if not isinstance(text, str) or not text.startswith(ACTOR_KEY_PREFIX):
-            raise MalformedError(f"key {str(text)[:80]!r} is not of the form ed25519:<64 hex>")
-        hexpart = text[len(ACTOR_KEY_PREFIX) :]
-        if len(hexpart) != 2 * PUBLIC_KEY_SIZE or not set(hexpart) <= _HEX:
-            raise MalformedError(f"key {text[:80]!r} is not of the form ed25519:<64 hex>")
-        return cls(bytes.fromhex(hexpart))
+        return _public_key(text) if type(text) is str else _public_key_uncached(text)
 
     @property
     def text(self) -> str:
@@ -62,6 +57,21 @@ class PublicKey:
     def fingerprint(self) -> str:
         """Short, stable label for tables: first 16 hex of SHA-256 of the key."""
         return hashlib.sha256(self.raw).hexdigest()[:16]
+
+
+@lru_cache(maxsize=4096)
+def _public_key(text: str) -> PublicKey:
+    """:meth:`PublicKey.from_text`, remembered: the events of a block share a few actors."""
+    return _public_key_uncached(text)
+
+
+def _public_key_uncached(text: object) -> PublicKey:
+    if not isinstance(text, str) or not text.startswith(ACTOR_KEY_PREFIX):
+        raise MalformedError(f"key {str(text)[:80]!r} is not of the form ed25519:<64 hex>")
+    hexpart = text[len(ACTOR_KEY_PREFIX) :]
+    if len(hexpart) != 2 * PUBLIC_KEY_SIZE or not set(hexpart) <= _HEX:
+        raise MalformedError(f"key {text[:80]!r} is not of the form ed25519:<64 hex>")
+    return PublicKey(bytes.fromhex(hexpart))
 
 
 class PrivateKey:

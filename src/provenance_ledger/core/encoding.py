@@ -93,12 +93,16 @@ def thaw(value: Any) -> Any:
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+"""The encoder of :func:`canonical_json`, made once (``json.dumps`` with options makes one
+per call)."""
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value`` (restricted subset, see module)."""
     _check(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def parse_canonical_json(data: bytes, what: str, *, schema_checks_numbers: bool = False) -> Any:
@@ -117,9 +121,7 @@ def parse_canonical_json(data: bytes, what: str, *, schema_checks_numbers: bool 
     if not data.isascii() or data.count(b"{") + data.count(b"[") > _MAX_DEPTH:
         _check(value, numbers=not schema_checks_numbers)
     try:
-        canon = json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        canon = _CANONICAL.encode(value).encode("utf-8")
     except UnicodeEncodeError as e:  # an escaped lone surrogate such as "\ud800"
         raise MalformedError(f"{what} contains a lone UTF-16 surrogate") from e
     if canon != data:
@@ -153,6 +155,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_DECODERS = {
+    (strict, unique): json.JSONDecoder(
+        parse_float=_no_float if strict else None, parse_int=_safe_int if strict else None,
+        parse_constant=_no_constant, object_pairs_hook=_unique_keys if unique else None)
+    for strict in (False, True) for unique in (False, True)
+}
+"""One decoder per kind, made once: ``json.loads`` with options builds a new one per call,
+which the append path would pay for every event."""
+
+
 def load_json(data: bytes | str, what: str, strict_numbers: bool = False,
               unique_keys: bool = True) -> Any:
     """Parse UTF-8 JSON; every failure, however deep the nesting, is a MalformedError.
@@ -160,13 +172,9 @@ def load_json(data: bytes | str, what: str, strict_numbers: bool = False,
     2^53-1 are refused. This is the one JSON parser for anything another party wrote.
     ``unique_keys=False`` only for a caller that compares the result's canonical encoding
     with ``data`` (a duplicate key cannot survive that, and the hook costs the append path)."""
-    hook = _unique_keys if unique_keys else None
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        if strict_numbers:
-            return json.loads(text, parse_float=_no_float, parse_int=_safe_int,
-                              parse_constant=_no_constant, object_pairs_hook=hook)
-        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=hook)
+        return _DECODERS[strict_numbers, unique_keys].decode(text)
     except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or int too long
         raise MalformedError(f"{what} is not valid UTF-8 JSON: {e}") from e
     except RecursionError as e:

@@ -28,6 +28,22 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
 
 def parse_time(text: str, what: str = "time") -> int:
     """Seconds since the epoch of a ``YYYY-MM-DDTHH:MM:SSZ`` string (1970 to 9999)."""
+    if type(text) is str:
+        seconds = _parsed_times.get(text)
+        if seconds is not None:
+            return seconds
+    seconds = _parse_time(text, what)
+    if len(_parsed_times) >= _PARSED_TIMES_MAX:
+        _parsed_times.clear()  # bounded; the events of one block share a few times
+    _parsed_times[text] = seconds
+    return seconds
+
+
+_parsed_times: dict[str, int] = {}
+_PARSED_TIMES_MAX = 4096
+
+
+def _parse_time(text: str, what: str) -> int:
     m = _RFC3339_UTC.fullmatch(text) if isinstance(text, str) else None
     if m is None:
         raise MalformedError(f"{what} {str(text)[:40]!r} is not an RFC 3339 UTC time "
