@@ -48,7 +48,7 @@ from provenance_ledger.store import SqliteStore
 
 HOST = "127.0.0.1"
 ORIGIN = "crash.test/log"
-STARTUP_TIMEOUT_S = 30.0  # a restarted server must answer within this
+STARTUP_TIMEOUT_S = 90.0  # a restarted server must answer within this (a loaded host: 30 s+)
 STOP_TIMEOUT_S = 40.0  # SIGTERM, then SIGKILL after this (the node's grace period is 30 s)
 REQUEST_TIMEOUT_S = 30.0
 KILL_AFTER_S = (0.05, 1.5)  # the kill comes this long (uniform, seeded) after submissions start
