@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -149,9 +148,6 @@ class Witnessing:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._asks: set[asyncio.Task[None]] = set()
-        self._count = threading.Lock()
-        self.requests = 0
-        """add-checkpoint requests sent so far (409 retries included)."""
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -340,7 +336,5 @@ class Witnessing:
             with self._snapshot() as ledger:
                 proof = ledger.consistency_proof(old, target.size)
         body = add_checkpoint_body(old, proof, target.note.to_text())
-        with self._count:
-            self.requests += 1
         return self._fetch.request("POST", who, f"{w.url}/add-checkpoint", MAX_NOTE_BYTES,
                                    content=body, headers={"content-type": "text/plain"})
