@@ -6,6 +6,7 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
   with its receipt once integrated (200, also for a leaf already in the log: a safe retry).
   400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
   413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
+  With witnesses configured, the receipt waits for their quorum (node/witnessing.py).
 - ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.

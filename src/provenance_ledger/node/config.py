@@ -320,8 +320,8 @@ class NodeConfig:
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
         return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
-                   _witnesses_from_toml(data.get("witnesses", [])),
-                   _witnessing_from_toml(data.get("witnessing", {})))
+                   witnesses=_witnesses_from_toml(data.get("witnesses", [])),
+                   witnessing=_witnessing_from_toml(data.get("witnessing", {})))
 
     def to_toml(self) -> str:
         lines = [
