@@ -121,6 +121,120 @@ def peer_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
         typer.echo(f"{p.origin:<32} {p.url}")
 
 
+witness_app = typer.Typer(
+    help="Witnesses this node asks to cosign each new checkpoint before it hands out "
+    "receipts (any C2SP tlog-witness; specs/node.md section 9).\n\n"
+    "Example: provenance node witness add --home ./node-a --name b --url U --vkey V",
+    no_args_is_help=True)
+app.add_typer(witness_app, name="witness")
+
+
+@witness_app.command("add")
+def witness_add(
+    home: HomeOpt,
+    name: Annotated[str, typer.Option(
+        help="This node's name for the witness (letters, digits, '.', '_', '-').")],
+    url: Annotated[str, typer.Option(
+        help="The witness's base URL; add-checkpoint is POSTed to URL/add-checkpoint.")],
+    vkey: Annotated[str, typer.Option(
+        help="The witness's cosignature/v1 verifier key (a node's: node keys --only "
+             "witness).")],
+) -> None:
+    """Ask one more witness to cosign every new checkpoint (read by node serve at start).
+
+    Example: provenance node witness add --home ./node-a --name b
+    --url http://127.0.0.1:8381 --vkey "ledger.example.org/b/witness+5e6f7a8b+BG..."
+    """
+    from ..core.note import SIG_TYPE_COSIGNATURE_V1
+    from ..node.config import WITNESS_LABEL, add_witness, check_url, check_vkey
+
+    # Each option checked on its own first, so that an error names it.
+    if not WITNESS_LABEL.fullmatch(name):
+        raise MalformedError(f"--name {name[:80]!r} must be 1 to 64 letters, digits, '.', '_' "
+                             "or '-', starting with a letter or digit")
+    check_url(url, "--url")
+    check_vkey(vkey, "--vkey", None, SIG_TYPE_COSIGNATURE_V1)
+    config = add_witness(home, name, url, vkey)
+    typer.echo(f"witness {name} added; a receipt waits for {config.quorum} of "
+               f"{len(config.witnesses)} witnesses")
+
+
+@witness_app.command("list")
+def witness_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """List the witnesses, the quorum and the timeout.
+
+    Example: provenance node witness list --home ./node-a --json
+    """
+    from ..node import load_config
+
+    config = load_config(home)
+    if as_json:
+        emit_json({"quorum": config.quorum, "timeout": config.witnessing.timeout,
+                   "witnesses": [{"name": w.name, "url": w.url, "vkey": w.vkey}
+                                 for w in config.witnesses]})
+        return
+    for w in config.witnesses:
+        typer.echo(f"{w.name:<16} {w.url:<32} {w.vkey}")
+    typer.echo(f"quorum {config.quorum} of {len(config.witnesses)}, timeout "
+               f"{config.witnessing.timeout:g} s")
+
+
+@witness_app.command("remove")
+def witness_remove(
+    home: HomeOpt,
+    name: Annotated[str, typer.Argument(help="The witness's name, as listed.",
+                                        show_default=False)],
+) -> None:
+    """Stop asking a witness.
+
+    Example: provenance node witness remove --home ./node-a b
+    """
+    from ..node.config import remove_witness
+
+    remove_witness(home, name)
+    typer.echo(f"witness {name} removed")
+
+
+@witness_app.command("policy")
+def witness_policy(
+    home: HomeOpt,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", metavar="N", show_default=False,
+        help="How many of the witnesses must cosign before a receipt is handed out "
+             "(0: hand it out at once; default: all of them).")] = None,
+    all_witnesses: Annotated[bool, typer.Option(
+        "--all", help="Require every witness listed (the default), now and as the list "
+                      "grows.")] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", show_default=False,
+        help="Seconds a receipt waits for the quorum before it is handed out without "
+             "(default 5).")] = None,
+) -> None:
+    """Set how many witnesses must cosign, and how long a receipt waits for them.
+
+    Example: provenance node witness policy --home ./node-a --quorum 2 --timeout 5
+    """
+    from ..node import load_config
+    from ..node.config import MAX_WITNESS_TIMEOUT_S, set_witnessing
+
+    if quorum is None and timeout is None and not all_witnesses:
+        raise MalformedError("give --quorum N, --all or --timeout SECONDS")
+    if quorum is not None and all_witnesses:
+        raise MalformedError("give either --quorum N or --all, not both")
+    if quorum is not None and quorum < 0:
+        raise MalformedError(f"--quorum must be 0 or more, not {quorum}")
+    if timeout is not None and not 0 < timeout <= MAX_WITNESS_TIMEOUT_S:  # NaN included
+        raise MalformedError(f"--timeout must be a number of seconds above 0, at most "
+                             f"{MAX_WITNESS_TIMEOUT_S:g}")
+    config = load_config(home)
+    if quorum is not None and quorum > len(config.witnesses):
+        raise MalformedError(f"--quorum {quorum} is more than the {len(config.witnesses)} "
+                             "witnesses listed (node witness add)")
+    config = set_witnessing(home, quorum, timeout, all_witnesses)
+    typer.echo(f"a receipt waits for {config.quorum} of {len(config.witnesses)} witnesses, "
+               f"at most {config.witnessing.timeout:g} s")
+
+
 @app.command()
 def serve(
     home: HomeOpt,

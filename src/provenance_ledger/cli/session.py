@@ -63,6 +63,7 @@ class Session:
     _client: NodeClient | None = field(default=None, repr=False)
     node_timeout: float | None = None
     _receipts: Path | None = field(default=None, repr=False)
+    _warned_unwitnessed: bool = field(default=False, repr=False)
 
     def use_node(self, url: str | None, timeout: float | None = None) -> Session:
         """Route this command's reads and writes to a node (None: the local ledger), waiting
@@ -224,10 +225,25 @@ class Session:
         event = sign_event(Event(type_, work, prev, key.public.text, now, body), key)
         if self.node_url is not None:
             index, doc = self.client.submit(event)
-            return event, index, self.write_receipt_doc(doc, event)
+            path = self.write_receipt_doc(doc, event)
+            self.warn_unwitnessed(path)
+            return event, index, path
         appended = self.ledger.append(event.leaf, now)
         path = self.write_receipt(self.ledger.receipt(appended.index), event)
         return event, appended.index, path
+
+    def warn_unwitnessed(self, path: Path) -> None:
+        """One stderr line, once a command, when the node handed out a receipt short of its
+        witness quorum (its witnesses did not answer in time; specs/node.md section 9)."""
+        lacking = self.client.lacking
+        if lacking is None or self._warned_unwitnessed:
+            return
+        self._warned_unwitnessed = True
+        missing, pending = lacking
+        whose = f" (pending: {pending})" if pending else ""
+        typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature"
+                   f"{'s' if missing != 1 else ''}{whose}: run 'provenance receipt upgrade "
+                   f"{path}' later", err=True)
 
     def register_content(self, content: Content, title: str | None, key_name: str | None,
                          keep_receipt: bool = False) -> FileResult:

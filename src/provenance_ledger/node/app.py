@@ -6,6 +6,7 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
   with its receipt once integrated (200, also for a leaf already in the log: a safe retry).
   400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
   413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
+  With witnesses configured, the receipt waits for their quorum (node/witnessing.py).
 - ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
@@ -36,6 +37,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
@@ -109,6 +111,15 @@ def _error(why: str) -> dict[str, Any]:
 
 
 _BAD_QUERY = "A parameter out of its schema"
+_WITNESSING_HEADERS = {
+    "Provenance-Witness-Quorum": {"description": "With witnesses configured: how many of "
+                                  "them must cosign", "schema": {"type": "string"}},
+    "Provenance-Cosigned": {"description": "With witnesses configured: how many of them "
+                            "cosigned the receipt's checkpoint", "schema": {"type": "string"}},
+    "Provenance-Pending-Witnesses": {"description": "The configured witnesses whose "
+                                     "cosignatures the receipt lacks, space-separated",
+                                     "schema": {"type": "string"}}}
+"""Headers of a receipt from POST /events (specs/node.md section 9)."""
 
 
 def create_app(
@@ -198,7 +209,9 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         "/events",
         summary="Submit a signed event; reply with its receipt once integrated",
         response_description="The receipt (provenance-ledger/receipt/v1)",
-        responses={400: _ERROR, 409: _ERROR, 413: _ERROR, 422: _ERROR, 503: _ERROR},
+        responses={200: {"description": "The receipt (provenance-ledger/receipt/v1)",
+                         "headers": _WITNESSING_HEADERS},
+                   400: _ERROR, 409: _ERROR, 413: _ERROR, 422: _ERROR, 503: _ERROR},
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary",
                                                     "maxLength": MAX_EVENT_BYTES}}}}},
@@ -207,9 +220,17 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         """The body is exactly the signed leaf bytes (canonical JSON of the event and its
         signature). 200 with the receipt also when the log already holds these bytes (a
         retry: the same id, against the latest checkpoint). 409 names the work's current
-        ``head``; 503 asks to retry later."""
+        ``head``; 503 asks to retry later. With witnesses configured, the receipt waits for
+        their quorum or the timeout; its headers say what it carries (node.md section 9)."""
         leaf = await read_body(request, MAX_EVENT_BYTES)
-        return JSONResponse(await node.sequencer.submit(leaf))
+        receipt = await node.sequencer.submit(leaf)
+        witnessing = node.witnessing
+        if witnessing is None:
+            return JSONResponse(receipt)
+        index = receipt["leaf_index"]
+        size = await witnessing.wait(index)
+        doc = await run_in_threadpool(node.receipt_json, index, size)
+        return JSONResponse(doc, headers=witnessing.status(doc["checkpoint"]).headers())
 
 
 def add_read_routes(app: FastAPI, node: Node) -> None:

@@ -57,6 +57,8 @@ class NodeClient:
             raise MalformedError(f"--node {url!r} must be an http:// or https:// URL")
         self.url = url.rstrip("/")
         self.who = f"node {self.url}"
+        self.lacking: tuple[int, str] | None = None
+        """After :meth:`submit`: (cosignatures missing, pending witnesses) or None."""
         self._fetch = Fetcher(timeouts)
         try:
             self.verifier = self._pin(pin_dir, expected_vkey)
@@ -155,8 +157,10 @@ class NodeClient:
 
     # -- writes ------------------------------------------------------------------------------
     def submit(self, event: SignedEvent) -> tuple[int, dict[str, Any]]:
-        """Submit a signed event; return its index and its verified receipt."""
+        """Submit a signed event; return its index and its verified receipt. The node's word
+        on its witnesses' cosignatures is kept in :attr:`lacking`."""
         answer = self._request("POST", "/events", content=event.leaf)
+        self.lacking = _lacking(answer)
         data = replies.parse(answer, self.who, "receipt",
                              lambda body: load_json(body, "receipt"))
         verified = self._check(data)
@@ -174,6 +178,21 @@ class NodeClient:
         except MalformedError as e:
             raise PeerError(self.who, f"the receipt is malformed: {e}") from e
         return verified
+
+
+def _lacking(answer: Answer) -> tuple[int, str] | None:
+    """How many witness cosignatures a receipt lacks for the node's quorum, and whose, as the
+    node's ``Provenance-*`` headers say (specs/node.md section 9); None when it lacks none or
+    the node asks no witnesses. Shown to the user, not trusted: a policy decides."""
+    headers = answer.provenance
+    quorum, cosigned = headers.get("provenance-witness-quorum"), headers.get(
+        "provenance-cosigned")
+    if quorum is None or cosigned is None or not (quorum.isdigit() and cosigned.isdigit()):
+        return None
+    missing = int(quorum) - int(cosigned)
+    if missing <= 0:
+        return None
+    return missing, _one_line(headers.get("provenance-pending-witnesses", ""), 200)
 
 
 def _elsewhere(body: Any) -> list[dict[str, Any]]:

@@ -19,6 +19,15 @@ emits only what this module reads::
     vkey = "peer.example/log+1a2b3c4d+AQ..."          # the peer's log key (type 0x01)
     witness_vkey = "peer.example/log/witness+..."     # optional: its cosigning key (0x04)
 
+    [witnessing]                                      # optional (specs/node.md section 9)
+    quorum = 2                                        # default: every witness listed
+    timeout = 5.0                                     # seconds a receipt waits, default 5
+
+    [[witnesses]]                                     # asked at once after every block
+    name = "b"
+    url = "http://127.0.0.1:8381"
+    vkey = "peer.example/log/witness+..."             # its cosignature/v1 key (0x04)
+
 Every value is checked when loaded; a problem raises one :class:`MalformedError` that names
 the field. Servers listen on 127.0.0.1 unless the operator writes another address. This
 module never prints or logs a private key: :func:`node_keys` returns public keys only.
@@ -27,6 +36,8 @@ module never prints or logs a private key: :func:`node_keys` returns public keys
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,8 +69,18 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_PEERS = 256
 MAX_URL_CHARS = 2048
 
-_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers"})
+MAX_WITNESSES = 64
+DEFAULT_WITNESS_TIMEOUT_S = 5.0
+"""Seconds a receipt waits for the witness quorum by default (specs/node.md section 9)."""
+MAX_WITNESS_TIMEOUT_S = 600.0
+WITNESS_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A configured witness's name: what ``node witness`` and the receipt's reply call it."""
+
+_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "witnesses",
+                         "witnessing"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
+_WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
+_WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
 
 
 def parse_listen(listen: Any) -> tuple[str, int]:
@@ -91,22 +112,22 @@ def parse_listen(listen: Any) -> tuple[str, int]:
     return host, port
 
 
-def check_url(url: Any) -> str:
+def check_url(url: Any, what: str = "peer URL") -> str:
     """An http(s) base URL with a host and no user info, query or fragment; no trailing '/'."""
     if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_CHARS or not url.isprintable() \
             or any(c.isspace() for c in url):
-        raise MalformedError(f"peer URL {str(url)[:80]!r} is not a URL")
+        raise MalformedError(f"{what} {str(url)[:80]!r} is not a URL")
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a bad port
     except ValueError as e:
-        raise MalformedError(f"peer URL {url[:80]!r} is not a URL: {e}") from e
+        raise MalformedError(f"{what} {url[:80]!r} is not a URL: {e}") from e
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MalformedError(f"peer URL {url[:80]!r} must be http:// or https:// with a host")
+        raise MalformedError(f"{what} {url[:80]!r} must be http:// or https:// with a host")
     if parts.username is not None or parts.password is not None:
-        raise MalformedError(f"peer URL {parts.hostname} must not carry user information")
+        raise MalformedError(f"{what} {parts.hostname} must not carry user information")
     if parts.query or parts.fragment:
-        raise MalformedError(f"peer URL {url[:80]!r} must not have a query or fragment")
+        raise MalformedError(f"{what} {url[:80]!r} must not have a query or fragment")
     return url.rstrip("/")
 
 
@@ -153,6 +174,48 @@ class Peer:
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessEntry:
+    """A witness this node asks for cosignatures right after each block (specs/node.md
+    section 9): any C2SP tlog-witness, a peer node or not. ``name`` is this node's label for
+    it; ``vkey`` its cosignature/v1 verifier key."""
+
+    name: str
+    url: str
+    vkey: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not WITNESS_LABEL.fullmatch(self.name):
+            raise MalformedError(f"witness name {str(self.name)[:80]!r} must be 1 to 64 "
+                                 "letters, digits, '.', '_' or '-', starting with a letter or "
+                                 "digit")
+        object.__setattr__(self, "url", check_url(self.url, f"URL of witness {self.name}"))
+        check_vkey(self.vkey, f"vkey of witness {self.name}", None, SIG_TYPE_COSIGNATURE_V1)
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.vkey)
+
+
+@dataclass(frozen=True, slots=True)
+class Witnessing:
+    """The ``[witnessing]`` table: how many of the configured witnesses must cosign before a
+    receipt is handed out (None: all of them) and how long a receipt waits for them."""
+
+    quorum: int | None = None
+    timeout: float = DEFAULT_WITNESS_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.quorum is not None and (type(self.quorum) is not int or self.quorum < 0):
+            raise MalformedError(f"witnessing quorum {self.quorum!r} must be a whole number "
+                                 "of witnesses, 0 or more")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or \
+                not (math.isfinite(self.timeout) and 0 < self.timeout <= MAX_WITNESS_TIMEOUT_S):
+            raise MalformedError(f"witnessing timeout {self.timeout!r} must be a number of "
+                                 f"seconds above 0, at most {MAX_WITNESS_TIMEOUT_S:g}")
+        object.__setattr__(self, "timeout", float(self.timeout))
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """The contents of ``node.toml``."""
 
@@ -160,6 +223,8 @@ class NodeConfig:
     listen: str = DEFAULT_LISTEN
     witness_name: str = ""
     peers: tuple[Peer, ...] = field(default=())
+    witnesses: tuple[WitnessEntry, ...] = field(default=())
+    witnessing: Witnessing = field(default=Witnessing())
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
@@ -183,6 +248,34 @@ class NodeConfig:
                 if w.name in seen_witnesses:
                     raise MalformedError(f"peer {p.origin}: witness name {w.name} is already used")
                 seen_witnesses.add(w.name)
+        self._check_witnesses()
+
+    def _check_witnesses(self) -> None:
+        if len(self.witnesses) > MAX_WITNESSES:
+            raise MalformedError(f"a node asks at most {MAX_WITNESSES} witnesses")
+        labels: set[str] = set()
+        keys: set[str] = set()
+        for w in self.witnesses:
+            if w.name in labels:
+                raise MalformedError(f"witness {w.name} is listed twice")
+            labels.add(w.name)
+            if w.vkey in keys:
+                raise MalformedError(f"witness {w.name}: its vkey is already listed")
+            keys.add(w.vkey)
+            if w.verifier.name in (self.origin, self.witness_name):
+                raise MalformedError(f"witness {w.name}: its key is named {w.verifier.name}, "
+                                     "which is this node's own")
+        quorum = self.witnessing.quorum
+        if quorum is not None and quorum > len(self.witnesses):
+            raise MalformedError(f"witnessing quorum {quorum} is more than the "
+                                 f"{len(self.witnesses)} witnesses listed")
+
+    @property
+    def quorum(self) -> int:
+        """How many of the listed witnesses must cosign a checkpoint before a receipt
+        against it is handed out (0 when none are listed)."""
+        q = self.witnessing.quorum
+        return len(self.witnesses) if q is None else q
 
     @property
     def host(self) -> str:
@@ -226,7 +319,9 @@ class NodeConfig:
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
-        return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers))
+        return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
+                   witnesses=_witnesses_from_toml(data.get("witnesses", [])),
+                   witnessing=_witnessing_from_toml(data.get("witnessing", {})))
 
     def to_toml(self) -> str:
         lines = [
@@ -240,7 +335,54 @@ class NodeConfig:
                       f"url = {_toml_str(p.url)}", f"vkey = {_toml_str(p.vkey)}"]
             if p.witness_vkey is not None:
                 lines.append(f"witness_vkey = {_toml_str(p.witness_vkey)}")
+        if self.witnessing != Witnessing():
+            lines += ["", "[witnessing]"]
+            if self.witnessing.quorum is not None:
+                lines.append(f"quorum = {self.witnessing.quorum}")
+            lines.append(f"timeout = {self.witnessing.timeout!r}")
+        for w in self.witnesses:
+            lines += ["", "[[witnesses]]", f"name = {_toml_str(w.name)}",
+                      f"url = {_toml_str(w.url)}", f"vkey = {_toml_str(w.vkey)}"]
         return "\n".join(lines) + "\n"
+
+
+def _witnesses_from_toml(raw: Any) -> tuple[WitnessEntry, ...]:
+    if not isinstance(raw, list):
+        raise MalformedError(f"{CONFIG_FILE}: witnesses must be [[witnesses]] tables")
+    out = []
+    for n, w in enumerate(raw):
+        if not isinstance(w, dict):
+            raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}] must be a table")
+        unknown = w.keys() - _WITNESS_FIELDS
+        if unknown:
+            raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}] has unknown field "
+                                 f"{sorted(unknown)[0]!r}")
+        for name in ("name", "url", "vkey"):
+            if not isinstance(w.get(name), str):
+                raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}].{name} is missing or "
+                                     "not a string")
+        out.append(WitnessEntry(w["name"], w["url"], w["vkey"]))
+    return tuple(out)
+
+
+def _witnessing_from_toml(raw: Any) -> Witnessing:
+    if not isinstance(raw, dict):
+        raise MalformedError(f"{CONFIG_FILE}: witnessing must be a [witnessing] table")
+    unknown = raw.keys() - _WITNESSING_FIELDS
+    if unknown:
+        raise MalformedError(f"{CONFIG_FILE}: witnessing has unknown field "
+                             f"{sorted(unknown)[0]!r}")
+    quorum = raw.get("quorum")
+    if quorum is not None and (type(quorum) is not int or quorum < 0):
+        raise MalformedError(f"{CONFIG_FILE}: witnessing.quorum must be a whole number, 0 or "
+                             "more")
+    timeout = raw.get("timeout", DEFAULT_WITNESS_TIMEOUT_S)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise MalformedError(f"{CONFIG_FILE}: witnessing.timeout must be a number of seconds")
+    try:
+        return Witnessing(quorum, timeout)
+    except MalformedError as e:
+        raise MalformedError(f"{CONFIG_FILE}: {e}") from e
 
 
 def _toml_str(value: str) -> str:
@@ -325,6 +467,48 @@ def remove_peer(home: Path, origin: str) -> NodeConfig:
     config = load_config(home)
     config.peer(origin)  # raises NotFoundError
     updated = replace(config, peers=tuple(p for p in config.peers if p.origin != origin))
+    _write_config(home, updated)
+    return updated
+
+
+def add_witness(home: Path, name: str, url: str, vkey: str) -> NodeConfig:
+    """Ask one more witness for cosignatures after each block; refuses a name or key already
+    listed. A quorum left at its default (all) grows with the list."""
+    config = load_config(home)
+    if any(w.name == name for w in config.witnesses):
+        raise MalformedError(f"witness {name} is already configured (remove it first)")
+    updated = replace(config, witnesses=(*config.witnesses, WitnessEntry(name, url, vkey)))
+    _write_config(home, updated)
+    return updated
+
+
+def remove_witness(home: Path, name: str) -> NodeConfig:
+    """Stop asking the witness ``name``; refuses when the quorum set would then exceed the
+    witnesses left."""
+    config = load_config(home)
+    if not any(w.name == name for w in config.witnesses):
+        listed = ", ".join(w.name for w in config.witnesses) or "none"
+        raise NotFoundError(f"no witness {name} in this node's configuration (listed: "
+                            f"{listed})")
+    left = tuple(w for w in config.witnesses if w.name != name)
+    quorum = config.witnessing.quorum
+    if quorum is not None and quorum > len(left):
+        raise MalformedError(f"the quorum is {quorum} and only {len(left)} witnesses would be "
+                             "left: lower it first with provenance node witness policy "
+                             "--quorum N")
+    updated = replace(config, witnesses=left)
+    _write_config(home, updated)
+    return updated
+
+
+def set_witnessing(home: Path, quorum: int | None, timeout: float | None,
+                   all_witnesses: bool = False) -> NodeConfig:
+    """Set the quorum (``all_witnesses``: back to every witness listed) and/or the timeout."""
+    config = load_config(home)
+    current = config.witnessing
+    updated = replace(config, witnessing=Witnessing(
+        None if all_witnesses else (current.quorum if quorum is None else quorum),
+        current.timeout if timeout is None else timeout))
     _write_config(home, updated)
     return updated
 

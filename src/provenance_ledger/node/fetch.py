@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -68,6 +68,8 @@ class Answer:
     media_type: str
     body: bytes
     retry_after: str | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    """The answer's ``Provenance-*`` headers, names in lower case (specs/node.md section 9)."""
 
     @property
     def where(self) -> str:
@@ -169,7 +171,9 @@ class Fetcher:
             raise PeerError(who, f"{where}: the answer broke off: {_why(e)}") from e
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         return Answer(method, shown, response.status_code, media, b"".join(chunks),
-                      response.headers.get("retry-after"))
+                      response.headers.get("retry-after"),
+                      {k: v for k, v in response.headers.items()
+                       if k.startswith("provenance-")})
 
 
 def _why(e: Exception) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..core.encoding import b64encode
 from ..core.note import NoteSigner
@@ -18,6 +19,7 @@ from .http import HttpError
 from .reads import Reads
 from .sequencer import Sequencer
 from .witness import LedgerLog, Witness, open_witness
+from .witnessing import Witnessing
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -40,6 +42,8 @@ class Node:
         self._sequencer: Sequencer | None = None
         self._reads: Reads | None = None
         self._witness: Witness | None = None
+        self.witnessing: Witnessing | None = None
+        """Synchronous witnessing (specs/node.md section 9); None with no witnesses listed."""
 
     async def start(self) -> None:
         ledger = open_node_ledger(self.home, self.config)
@@ -52,16 +56,25 @@ class Node:
         self._reads = Reads(Home(self.home).db_path, self.log_verifier)
         self._witness = open_witness(self.home, self.config, LedgerLog(self._reads.snapshot),
                                      self.vkey)
+        if self.config.witnesses:
+            self.witnessing = Witnessing(self.config.witnesses, self.config.quorum,
+                                         self.config.witnessing.timeout, self._witness,
+                                         self._reads.snapshot, self.clock)
+            await self.witnessing.start()
         self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
-                                    self._linger)
+                                    self._linger,
+                                    None if self.witnessing is None else self.witnessing.notify)
         self._sequencer.start()
         log.info("node started", extra={"fields": {
             "origin": self.config.origin, "witness": self.config.witness_name,
-            "size": ledger.size, "peers": len(self.config.peers)}})
+            "size": ledger.size, "peers": len(self.config.peers),
+            "witnesses": len(self.config.witnesses), "quorum": self.config.quorum}})
 
     async def stop(self) -> None:
         if self._sequencer is not None:
             await self._sequencer.stop()
+        if self.witnessing is not None:
+            await self.witnessing.stop()
         if self._witness is not None:
             self._witness.close()
         if self._reads is not None:
@@ -107,6 +120,12 @@ class Node:
         entry = ledger.store.entry(index)
         return Receipt(self.vkey, note, index, entry.leaf,
                        tuple(ledger.inclusion_proof(index, cp_size)))
+
+    def receipt_json(self, index: int, size: int | None) -> dict[str, Any]:
+        """Entry ``index``'s receipt against the checkpoint of ``size`` (None: the latest),
+        with the cosignatures collected for it (on a worker thread)."""
+        with self.reads.snapshot() as ledger:
+            return self.receipt(ledger, index, size).to_json()
 
     def inclusion_json(self, index: int | None, event_id: str | None,
                        size: int | None) -> bytes:

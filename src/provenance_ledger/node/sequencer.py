@@ -43,7 +43,8 @@ class Sequencer:
     """Integrates queued submissions in blocks, one block at a time, on one writer thread."""
 
     def __init__(self, ledger: Ledger, clock: Callable[[], float], queue_limit: int,
-                 batch_max: int, linger_s: float) -> None:
+                 batch_max: int, linger_s: float,
+                 on_block: Callable[[int], None] | None = None) -> None:
         if not 1 <= batch_max <= MAX_BLOCK_EVENTS:
             raise ValueError(f"batch_max must be 1 to {MAX_BLOCK_EVENTS}")
         if queue_limit < 1:
@@ -52,6 +53,9 @@ class Sequencer:
         self._clock = clock
         self._batch_max = batch_max
         self._linger = linger_s
+        self._on_block = on_block
+        """Called on the event loop with the checkpoint size after each committed block
+        (synchronous witnessing, node/witnessing.py)."""
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(queue_limit)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sequencer")
         self._task: asyncio.Task[None] | None = None
@@ -116,6 +120,8 @@ class Sequencer:
                 failure = e if isinstance(e, LedgerError) else StorageError(
                     "the block could not be integrated")
                 results = [failure] * len(batch)
+            if self._on_block is not None:
+                self._on_block(self.checkpoint_size)
             for pending, result in zip(batch, results, strict=True):
                 if pending.done.done():
                     continue  # the client went away; the event is integrated all the same

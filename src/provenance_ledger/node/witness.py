@@ -244,6 +244,17 @@ class Witness:
                 stored.append(w.name)
         return stored
 
+    def keep_cosignatures(self, note: SignedNote, cp: Checkpoint, now: int) -> list[str]:
+        """Cosignatures on this node's own checkpoint ``cp`` that synchronous witnessing
+        gathered (node/witnessing.py): those by configured witness keys that verify are
+        stored and served with the checkpoint; returns their key names."""
+        with self._db.transaction() as tx:
+            return self._store_own_cosignatures(tx, note, cp, now)
+
+    def own_cosigned_size(self, name: str) -> int | None:
+        """The largest checkpoint of this node's log that witness key ``name`` cosigned."""
+        return self._db.own_cosigned_size(name)
+
     @staticmethod
     def _record(tx: WitnessTx, origin: str, finding: Finding, now: int) -> None:
         tx.record(origin, finding, now)
@@ -292,6 +303,9 @@ def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str)
     logs = {p.origin: p.log_verifier for p in config.peers}
     logs[config.origin] = Verifier.from_vkey(own_vkey)
     witnesses = [w for w in (p.witness_verifier for p in config.peers) if w is not None]
+    known = {v.to_vkey() for v in witnesses}
+    witnesses += [v for v in (w.verifier for w in config.witnesses)
+                  if v.to_vkey() not in known]
     return Witness(witness_db_path(home), witness_signer(home, config), logs, config.origin,
                    own_log, witnesses)
 

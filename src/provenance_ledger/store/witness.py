@@ -194,6 +194,13 @@ class WitnessStore:
                 (size, root)).fetchall()
         return [r[0] for r in rows]
 
+    def own_cosigned_size(self, name: str) -> int | None:
+        """The largest own checkpoint that witness key ``name`` cosigned, if any."""
+        with self._lock:
+            row = self._conn.execute("SELECT max(size) FROM own_cosignatures WHERE name = ?",
+                                     (name,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def first_cosignature_lines_above(self, index: int) -> list[str]:
         """Each witness's first cosignature line on the smallest of this node's checkpoints
         larger than ``index`` that has any (one indexed query, however many checkpoints the

@@ -1,0 +1,340 @@
+"""Synchronous witnessing: the node asks its configured witnesses to cosign each new
+checkpoint before it hands out receipts against it (specs/node.md section 9).
+
+C2SP tlog-witness, from the log's side (as Sigsum logs and Tessera's appender gather
+cosignatures before they publish): after the sequencer commits a block, a *round* sends the
+latest checkpoint to every witness at once, ``POST <url>/add-checkpoint`` with ``old <size>``
+(the size that witness last cosigned), the consistency proof from that size, an empty line and
+the log-signed note. A 409 answer with a ``text/x.tlog.size`` body names the size the witness
+holds; the request is sent again from that size. Every cosignature line returned is verified
+with the witness's configured key before it is stored in ``witness.db`` (the table that
+``GET /checkpoint`` and receipts read); one that does not verify is dropped and not counted.
+The size each witness last cosigned is the largest own checkpoint its key cosigned, read back
+from that table when the node starts.
+
+Rounds coalesce: a round always carries the *latest* checkpoint, so many blocks committed
+while a round runs cost one request per witness in the next round, never one per block. A
+witness still answering an earlier round (a slow one) sits the next rounds out.
+
+A submitter (``POST /events``) waits until a checkpoint that covers its entry carries the
+quorum of valid cosignatures, or until every witness of the round has answered without
+the quorum (some refused or could not be reached), or until the configured timeout passes;
+then it gets its receipt against the best checkpoint known, with an :class:`Outcome` saying
+which witnesses' cosignatures it lacks. A node with no witnesses configured makes none of this.
+
+Not here: what a cosignature asserts (specs/node.md section 9), mirroring (node/mirror.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import httpx
+
+from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote, Verifier
+from ..core.witness import SIZE_CONTENT_TYPE, add_checkpoint_body
+from ..errors import LedgerError, MalformedError, PeerError, VerificationError
+from ..ledger import Ledger
+from .config import WitnessEntry
+from .fetch import Answer, Fetcher, Timeouts
+from .witness import Witness
+
+log = logging.getLogger("provenance_ledger.node.witnessing")
+
+MAX_SIZE_RETRIES = 3
+"""Requests to one witness in one round after 409 answers naming its size."""
+KEPT_ROUNDS = 256
+"""Checkpoints whose cosignature tallies are kept in memory (the latest ones)."""
+MAX_SIZE_DIGITS = 19  # a tree size is below 2^63
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A checkpoint of this node's log to have cosigned: the log-signed note as stored."""
+
+    checkpoint: Checkpoint
+    note: SignedNote
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a receipt handed out carries: the witnesses (by their configured names) whose
+    cosignatures its checkpoint carries, those whose it lacks, and the quorum."""
+
+    cosigned: tuple[str, ...]
+    pending: tuple[str, ...]
+    quorum: int
+
+    @property
+    def met(self) -> bool:
+        return len(self.cosigned) >= self.quorum
+
+    def headers(self) -> dict[str, str]:
+        """The reply's headers (specs/node.md section 9)."""
+        out = {"Provenance-Witness-Quorum": str(self.quorum),
+               "Provenance-Cosigned": str(len(self.cosigned))}
+        if self.pending:
+            out["Provenance-Pending-Witnesses"] = " ".join(self.pending)
+        return out
+
+
+def parse_size(body: bytes) -> int:
+    """The body of a 409 answer (``text/x.tlog.size``): one decimal size and a newline."""
+    text = body.decode("ascii", "replace").rstrip("\n")
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_SIZE_DIGITS or (
+            text != "0" and text.startswith("0")):
+        raise MalformedError(f"the size {text[:40]!r} is not a decimal number")
+    return int(text)
+
+
+def cosignatures_by(verifier: Verifier, body: bytes, checkpoint_text: str) -> list[NoteSignature]:
+    """The cosignature lines of an add-checkpoint answer that are by ``verifier`` and verify
+    over the checkpoint; lines by other keys are passed over. Raises when none does."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedError("the answer is not UTF-8 text") from e
+    valid = []
+    for line in text.splitlines():
+        if not line:
+            continue
+        sig = NoteSignature.from_line(line)
+        if not verifier.matches(sig):
+            continue
+        verifier.verify(sig, checkpoint_text)  # raises VerificationError
+        valid.append(sig)
+    if not valid:
+        raise VerificationError(f"no cosignature by {verifier.name} in the answer")
+    return valid
+
+
+class Witnessing:
+    """Rounds of add-checkpoint requests to the configured witnesses, and the submitters
+    waiting for their quorum. Lives on the node's event loop; the requests, proofs and
+    database writes run on threads of its own (one per witness)."""
+
+    def __init__(self, witnesses: Sequence[WitnessEntry], quorum: int, timeout_s: float,
+                 witness: Witness, snapshot: Callable[[], AbstractContextManager[Ledger]],
+                 clock: Callable[[], float], client: httpx.Client | None = None) -> None:
+        if not witnesses:
+            raise ValueError("witnessing needs at least one witness")
+        if not 0 <= quorum <= len(witnesses):
+            raise ValueError(f"quorum must be 0 to {len(witnesses)}")
+        self._witnesses = tuple(witnesses)
+        self._verifiers = {w.name: w.verifier for w in self._witnesses}
+        self.quorum = quorum
+        self.timeout_s = timeout_s
+        self._witness = witness
+        self._snapshot = snapshot
+        self._clock = clock
+        self._fetch = Fetcher(Timeouts(timeout_s, timeout_s, max(timeout_s, 30.0)), client)
+        self._pool = ThreadPoolExecutor(len(self._witnesses) + 1,
+                                        thread_name_prefix="witnessing")
+        self._sizes: dict[str, int] = {}
+        self._busy: set[str] = set()
+        self._cosigned: dict[int, set[str]] = {}
+        self._met_size = 0  # largest checkpoint size with the quorum (0: none yet)
+        self._settled = 0  # size of the last round's checkpoint, once the round ended
+        self._waiters: list[tuple[int, asyncio.Future[int | None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._asks: set[asyncio.Task[None]] = set()
+
+    # -- life ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for w in self._witnesses:
+            size = await loop.run_in_executor(
+                self._pool, self._witness.own_cosigned_size, self._verifiers[w.name].name)
+            self._sizes[w.name] = size or 0
+        self._task = loop.create_task(self._run(), name="witnessing")
+        self._wake.set()  # the latest checkpoint, from before a restart included
+
+    async def stop(self) -> None:
+        """Answer every waiter with what is known, stop the rounds and the requests."""
+        for task in (self._task, *self._asks):
+            if task is not None:
+                task.cancel()
+        for task in (self._task, *self._asks):
+            if task is not None:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._settle_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._fetch.close()
+
+    def notify(self, size: int) -> None:
+        """A block was committed with a checkpoint of ``size``: witness it (on the loop)."""
+        self._wake.set()
+
+    # -- waiting ------------------------------------------------------------------------------
+    async def wait(self, index: int) -> int | None:
+        """The size of the checkpoint to issue entry ``index``'s receipt against (None: the
+        latest): the first to meet the quorum, or the best known when the round ends without
+        it or the timeout passes."""
+        if self.quorum == 0:
+            return None
+        if self._met_size > index:
+            return self._met_size
+        if self._settled > index:  # the round covering it already ended without the quorum
+            return self._best(index)
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((index, done))
+        self._wake.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
+        except TimeoutError:
+            return self._best(index)
+        finally:
+            self._waiters = [(i, f) for i, f in self._waiters if f is not done]
+
+    def status(self, note: str) -> Outcome:
+        """Which configured witnesses' cosignatures a checkpoint note handed out carries
+        (every one stored was verified first)."""
+        sigs = SignedNote.from_text(note).signatures
+        names = [w.name for w in self._witnesses]
+        got = {n for n in names if any(self._verifiers[n].matches(s) for s in sigs)}
+        return Outcome(tuple(n for n in names if n in got),
+                       tuple(n for n in names if n not in got), self.quorum)
+
+    def _best(self, index: int) -> int | None:
+        """The checkpoint covering ``index`` with the most cosignatures (the later of two
+        with as many); the latest checkpoint when none has any."""
+        sizes = [s for s, got in self._cosigned.items() if s > index and got]
+        if not sizes:
+            return None
+        return max(sizes, key=lambda s: (len(self._cosigned[s]), s))
+
+    def _resolve(self, size: int, outcome: Callable[[int], int | None]) -> None:
+        """Answer the waiters whose entry a checkpoint of ``size`` covers."""
+        for index, done in self._waiters:
+            if index < size and not done.done():
+                done.set_result(outcome(index))
+
+    def _settle_all(self) -> None:
+        for index, done in self._waiters:
+            if not done.done():
+                done.set_result(self._best(index))
+
+    # -- rounds -------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                target = await loop.run_in_executor(self._pool, self._latest)
+            except LedgerError as e:  # pragma: no cover - the database is the node's own
+                log.error("witnessing: cannot read the latest checkpoint",
+                          extra={"fields": {"error": str(e)}})
+                continue
+            if target is None or target.size <= self._settled:
+                continue
+            await self._round(target)
+
+    def _latest(self) -> Target | None:
+        with self._snapshot() as ledger:
+            row = ledger.store.latest_checkpoint()
+        if row is None:
+            return None
+        note = SignedNote.from_text(row.note)
+        return Target(Checkpoint.from_text(note.text), note)
+
+    async def _round(self, target: Target) -> None:
+        """Ask every witness not busy with an earlier round; end when the quorum is met, when
+        every answer is in, or when the timeout passes (requests still running go on, and
+        what they bring is stored and counted when it comes)."""
+        loop = asyncio.get_running_loop()
+        got = self._cosigned.setdefault(target.size, set())
+        while len(self._cosigned) > KEPT_ROUNDS:
+            del self._cosigned[next(iter(self._cosigned))]
+        running = set()
+        for w in self._witnesses:
+            if w.name in self._busy:
+                continue
+            self._busy.add(w.name)
+            task = loop.create_task(self._ask(w, target), name=f"witness {w.name}")
+            self._asks.add(task)
+            task.add_done_callback(self._asks.discard)
+            running.add(task)
+        deadline = loop.time() + self.timeout_s
+        while running and len(got) < self.quorum:
+            done, running = await asyncio.wait(running, timeout=max(0.0, deadline - loop.time()),
+                                               return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                break
+        self._settled = target.size
+        if len(got) < self.quorum:
+            log.warning("witness quorum not met", extra={"fields": {
+                "size": target.size, "quorum": self.quorum, "cosigned": sorted(got)}})
+            self._resolve(target.size, self._best)
+
+    async def _ask(self, w: WitnessEntry, target: Target) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            size = await loop.run_in_executor(self._pool, self._cosign, w, target,
+                                              self._sizes[w.name])
+        except (LedgerError, MalformedError) as e:
+            log.warning("witness did not cosign", extra={"fields": {
+                "witness": w.name, "size": target.size, "error": str(e)}})
+            return
+        finally:
+            self._busy.discard(w.name)
+        self._sizes[w.name] = size
+        got = self._cosigned.setdefault(target.size, set())
+        got.add(w.name)
+        if len(got) >= self.quorum and target.size > self._met_size:
+            self._met_size = target.size
+            self._resolve(target.size, lambda _: target.size)
+
+    # -- one witness (on a thread) ----------------------------------------------------------------
+    def _cosign(self, w: WitnessEntry, target: Target, old: int) -> int:
+        """Have ``w`` cosign ``target`` from size ``old``, retrying from the size a 409 names;
+        store its verified cosignatures. Returns the size it now holds."""
+        who = f"witness {w.name} ({w.url})"
+        for _ in range(MAX_SIZE_RETRIES):
+            if old > target.size:
+                raise PeerError(who, f"it holds a checkpoint of size {old} of this log, larger "
+                                f"than the latest ({target.size}): was the log restored from "
+                                "an older copy? (specs/node.md section 8)")
+            answer = self._post(w, who, target, old)
+            if answer.status == 409 and answer.media_type == SIZE_CONTENT_TYPE:
+                try:
+                    old = parse_size(answer.body)
+                except MalformedError as e:
+                    raise PeerError(who, f"{answer.where}: 409 answer: {e}") from e
+                continue
+            if answer.status != 200:
+                raise PeerError(who, f"{answer.where} answered {answer.status}: "
+                                f"{answer.excerpt()}")
+            try:
+                sigs = cosignatures_by(self._verifiers[w.name], answer.body,
+                                       target.note.text)
+            except (MalformedError, VerificationError) as e:
+                raise PeerError(who, f"{answer.where}: {e}: not stored") from e
+            stored = self._witness.keep_cosignatures(target.note.with_signatures(sigs),
+                                                     target.checkpoint, int(self._clock()))
+            if self._verifiers[w.name].name not in stored:  # pragma: no cover - verified above
+                raise PeerError(who, "its cosignature was not stored")
+            return target.size
+        raise PeerError(who, f"answered 409 {MAX_SIZE_RETRIES} times, each naming another size")
+
+    def _post(self, w: WitnessEntry, who: str, target: Target, old: int) -> Answer:
+        proof: Sequence[bytes] = []
+        if 0 < old < target.size:
+            with self._snapshot() as ledger:
+                proof = ledger.consistency_proof(old, target.size)
+        body = add_checkpoint_body(old, proof, target.note.to_text())
+        return self._fetch.request("POST", who, f"{w.url}/add-checkpoint", MAX_NOTE_BYTES,
+                                   content=body, headers={"content-type": "text/plain"})
