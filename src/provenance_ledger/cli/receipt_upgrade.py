@@ -439,7 +439,7 @@ def upgrade(
     nodes = Nodes(session, node, urls, timeout)
     results: list[Result] = []
     try:
-        with Bars.for_output(as_json or len(files) < 2) as bars:
+        with Bars.for_output(as_json) if len(files) > 1 else Bars(False) as bars:
             for n, path in enumerate(files, 1):
                 result = upgrade_file(path, nodes, pol)
                 results.append(result)
