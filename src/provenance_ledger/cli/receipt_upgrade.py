@@ -131,9 +131,9 @@ class Result:
         unverified = "" if self.after.met is not None else " (not verified: no --policy)"
         cosigners = ", ".join(self.after.names) or "none"
         if self.status is Status.UP_TO_DATE:
-            return (f"already up to date: {self.file}: checkpoint {self.sizes[0]}, "
-                    f"cosignatures: {cosigners}{unverified}{quorum}; no checkpoint of the node "
-                    "is better cosigned")
+            return (f"already up to date: {self.file}: checkpoint {self.sizes[0]}, no "
+                    f"checkpoint of the node is better cosigned; cosignatures: {cosigners}"
+                    f"{unverified}{quorum}")
         was = ", ".join(self.before.names) or "none"
         return (f"upgraded: {self.file}: checkpoint {self.sizes[0]} -> {self.sizes[1]}, "
                 f"cosignatures: {cosigners} (before: {was}){unverified}{quorum}")
