@@ -84,7 +84,7 @@ def test_with_a_witness_down_the_receipt_comes_with_the_fallback_and_the_hint(
     assert time.monotonic() - t0 < WITNESS_TIMEOUT_S / 2  # a refused connection ends the wait
     lines = err.strip().splitlines()
     assert lines == [f"warning: receipt {receipt} lacks 1 witness cosignature (pending: c): "
-                     f"run 'provenance receipt upgrade {receipt}' later"]
+                     f"run 'provenance receipt upgrade {receipt} --node {net.a.url}' later"]
     both = net.policy("both.policy", net.b, net.c)
     r = net.a.cli("verify", receipt, "--policy", both, ok=(1,))
     assert "witness quorum not met" in r.err

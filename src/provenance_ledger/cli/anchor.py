@@ -12,8 +12,9 @@ import typer
 
 from ..core.events import MAX_TITLE_CHARS
 from ..errors import ConflictError, MalformedError
-from ..ledger.folder import Status, check_not_empty, read_content
+from ..ledger.folder import Progress, Status, check_not_empty, read_content
 from .folder import anchor_dir
+from .progress import LARGE_FILE_BYTES, Bars
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
 
 
@@ -44,7 +45,8 @@ def anchor(
         return
     if title is not None and not 0 < len(title) <= MAX_TITLE_CHARS:
         raise MalformedError(f"--title must be 1 to {MAX_TITLE_CHARS} characters")
-    content = read_content(path)
+    with Bars.for_output(as_json) as bars:
+        content = read_content(path, progress=_hashing(bars, path))
     check_not_empty(content)
     result = replace(session.register_content(content, title, key), target=target)
     if result.status is Status.CONFLICT:
@@ -65,3 +67,18 @@ def anchor(
     typer.echo(f"  work:    {result.work}")
     typer.echo(f"  event:   {result.id} (entry {result.index})")
     typer.echo(f"  receipt: {result.receipt}")
+
+
+def _hashing(bars: Bars, path: Path) -> Progress:
+    """A bar for hashing ``path`` when it is large (a small file is hashed in a blink)."""
+    try:
+        large = path.stat().st_size >= LARGE_FILE_BYTES
+    except OSError:
+        large = False  # read_content says why it cannot be read
+    if not large:
+        return _no_progress
+    return lambda _stage, done, total: bars.in_bytes(f"hashing {path.name}", done, total)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """Nothing shown."""

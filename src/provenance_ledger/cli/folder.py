@@ -3,12 +3,9 @@ through a node one file at a time (specs/cli.md sections 2 and 3.2)."""
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import typer
@@ -22,6 +19,7 @@ from ..ledger.folder import (
     list_folder,
     read_content,
 )
+from .progress import Bars
 from .session import Session, emit_json
 
 LISTED_FILES = 20  # files named per list in the text report; --json has them all
@@ -44,7 +42,7 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
     if not listing.files:
         skipped = f" ({len(listing.skipped)} skipped)" if listing.skipped else ""
         raise NotFoundError(f"no files to anchor in {root}{skipped}")
-    with _Bars(enabled=not as_json and sys.stderr.isatty()) as bars:
+    with Bars.for_output(as_json) as bars:
         if session.node_url is not None:
             results = _anchor_remote(session, listing, key_name, bars)
         else:
@@ -54,7 +52,7 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
 
 
 def _anchor_remote(session: Session, listing: FolderListing, key_name: str | None,
-                   bars: _Bars) -> tuple[FileResult, ...]:
+                   bars: Bars) -> tuple[FileResult, ...]:
     """Through a node: one verified submission per file (the node batches them)."""
     results: list[FileResult] = []
     seen: dict[str, Path] = {}
@@ -114,34 +112,3 @@ def _list(rows: Sequence[FileResult], err: bool) -> None:
         typer.echo(f"  {r.status}: {r.file}: {why}", err=err)
     if len(rows) > LISTED_FILES:
         typer.echo(f"  ... {len(rows) - LISTED_FILES} more in --json", err=err)
-
-
-class _Bars(AbstractContextManager["_Bars"]):
-    """A progress bar on stderr per stage of a folder run, when stderr is a terminal and the
-    output is not ``--json`` (a hidden typer bar would still print its label)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.stage: str | None = None
-        self.done = 0
-        self.bar: Any = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if stage != self.stage:
-            self.close()
-            self.bar = typer.progressbar(length=total, label=stage, file=sys.stderr)
-            self.bar.__enter__()
-            self.stage, self.done = stage, 0
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()

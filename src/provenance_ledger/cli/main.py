@@ -18,7 +18,7 @@ from typer.core import TyperOption
 
 from ..errors import LedgerError, VerificationError
 from ..ledger import Home
-from . import keys, listing, log, node, receipt_show, rights, verify
+from . import keys, listing, log, node, receipt_show, receipt_upgrade, rights, verify
 from .anchor import anchor
 from .session import Session
 
@@ -77,6 +77,7 @@ app.command()(listing.offers)
 app.command()(verify.verify)
 receipt_show.app.command(receipt_show.DEFAULT_COMMAND)(verify.receipt)
 receipt_show.app.command("show")(receipt_show.show)
+receipt_show.app.command("upgrade")(receipt_upgrade.upgrade)
 app.add_typer(receipt_show.app, name="receipt")
 app.add_typer(rights.consent_app, name="consent")
 app.add_typer(rights.licence_app, name="licence")

@@ -243,7 +243,7 @@ class Session:
         whose = f" (pending: {pending})" if pending else ""
         typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature"
                    f"{'s' if missing != 1 else ''}{whose}: run 'provenance receipt upgrade "
-                   f"{path}' later", err=True)
+                   f"{path} --node {self.client.url}' later", err=True)
 
     def register_content(self, content: Content, title: str | None, key_name: str | None,
                          keep_receipt: bool = False) -> FileResult:

@@ -131,10 +131,12 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_content(path: Path, *, follow_symlinks: bool = True) -> Content:
+def read_content(path: Path, *, follow_symlinks: bool = True,
+                 progress: Progress = _quiet) -> Content:
     """Hash a regular file in chunks. Anything else is refused before it is opened (a FIFO
     would block the read forever), and again after (it may have been swapped meanwhile).
-    ``follow_symlinks=False``: a symbolic link is refused too."""
+    ``follow_symlinks=False``: a symbolic link is refused too. ``progress`` is told the bytes
+    hashed so far (stage ``hashing``)."""
     try:
         st = os.stat(path, follow_symlinks=follow_symlinks)
     except FileNotFoundError as e:
@@ -157,6 +159,7 @@ def read_content(path: Path, *, follow_symlinks: bool = True) -> Content:
             while chunk := f.read(HASH_CHUNK):
                 h.update(chunk)
                 size += len(chunk)
+                progress("hashing", size, max(st.st_size, size))
     except OSError as e:
         raise NotFoundError(f"cannot read {path}: {e.strerror}") from e
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

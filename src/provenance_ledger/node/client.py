@@ -209,3 +209,49 @@ def _elsewhere(body: Any) -> list[dict[str, Any]]:
 
 
 _one_line = replies.one_line
+
+
+# -- reads for `receipt upgrade` (specs/receipts.md section 10) ------------------------------
+# Functions of a client, not methods: they only fetch and parse; the caller verifies every
+# answer against the log key the receipt already holds, never against the node's word.
+
+
+def fetch_checkpoint(client: NodeClient, *, size: int | None = None,
+                     at_most: int | None = None) -> str:
+    """``GET /checkpoint`` (the latest, or of ``size``, or the largest not beyond
+    ``at_most``): the signed note with its cosignatures, as text. Not verified here."""
+    query = (f"?size={size}" if size is not None
+             else f"?at_most={at_most}" if at_most is not None else "")
+    return client._typed(f"/checkpoint{query}", "checkpoint", replies.checkpoint_text)
+
+
+def fetch_consistency(client: NodeClient, old: int, new: int) -> tuple[bytes, ...]:
+    """``GET /proof/consistency?old=A&new=B``: the proof's hashes. Not verified here."""
+    return client._typed(f"/proof/consistency?old={old}&new={new}", "consistency proof",
+                         lambda body: replies.ConsistencyReply.from_bytes(body, old, new)).proof
+
+
+def fetch_inclusion(client: NodeClient, index: int, size: int) -> tuple[bytes, ...]:
+    """``GET /proof/inclusion?index=I&size=N``: the proof's hashes. Not verified here."""
+    return client._typed(f"/proof/inclusion?index={index}&size={size}", "inclusion proof",
+                         lambda body: _inclusion_hashes(body, index, size))
+
+
+def _inclusion_hashes(body: bytes, index: int, size: int) -> tuple[bytes, ...]:
+    from ..core.encoding import b64decode
+    from ..core.merkle import HASH_SIZE
+    from ..core.receipt import MAX_PROOF_HASHES
+
+    what = "inclusion proof"
+    data = load_json(body, what)
+    if not isinstance(data, dict):
+        raise MalformedError(f"{what} is not a JSON object")
+    if (data.get("index"), data.get("size")) != (index, size) or not all(
+            type(data.get(k)) is int for k in ("index", "size")):
+        raise MalformedError(f"it is not for entry {index} in the tree of size {size}")
+    hashes = data.get("inclusion_proof")
+    if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES or not all(
+            isinstance(h, str) for h in hashes):
+        raise MalformedError(f"'inclusion_proof' is not a list of at most {MAX_PROOF_HASHES} "
+                             "base64 hashes")
+    return tuple(b64decode(h, "inclusion proof hash", HASH_SIZE) for h in hashes)
