@@ -47,6 +47,7 @@ from ..errors import ConflictError, LedgerError, NotFoundError
 from .config import load_config
 from .cosigned import cosigned_router
 from .disputes import registrations, resolve_here
+from .fetch import Timeouts
 from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
@@ -118,12 +119,16 @@ def create_app(
     queue_limit: int = QUEUE_LIMIT,
     batch_max: int = BATCH_MAX,
     linger_s: float = BATCH_LINGER_S,
+    mirror_interval_s: float | None = None,
+    peer_timeouts: Timeouts | None = None,
 ) -> FastAPI:
     """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
     ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
-    cosignature time."""
+    cosignature time. ``mirror_interval_s`` overrides node.toml's ``mirror_interval``
+    (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds."""
     config = load_config(home)
-    node = Node(home, config, clock, queue_limit, batch_max, linger_s)
+    node = Node(home, config, clock, queue_limit, batch_max, linger_s,
+                mirror_interval_s=mirror_interval_s, peer_timeouts=peer_timeouts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ emits only what this module reads::
     origin = "example.org/log"
     listen = "127.0.0.1:8380"
     witness_name = "example.org/log/witness"
+    mirror_interval = 60                              # seconds between mirroring rounds; 0: off
 
     [[peers]]
     origin = "peer.example/log"
@@ -58,7 +59,21 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_PEERS = 256
 MAX_URL_CHARS = 2048
 
-_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers"})
+# -- mirroring inside ``node serve`` (node/autosync.py; specs/node.md section 4.1) --------------
+DEFAULT_MIRROR_INTERVAL = 60
+"""Seconds between two mirroring rounds of a serving node, unless node.toml says otherwise."""
+MAX_MIRROR_INTERVAL = 86_400  # seconds: a round at least once a day
+
+
+def check_mirror_interval(value: Any, what: str = "node.toml: field 'mirror_interval'") -> int:
+    """A whole number of seconds from 0 (mirroring in ``node serve`` off) to a day."""
+    if type(value) is not int or not 0 <= value <= MAX_MIRROR_INTERVAL:
+        raise MalformedError(f"{what} must be a whole number of seconds from 0 (off) to "
+                             f"{MAX_MIRROR_INTERVAL}, not {str(value)[:40]!r}")
+    return value
+# -- end of mirroring settings ------------------------------------------------------------------
+
+_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
 
 
@@ -160,9 +175,11 @@ class NodeConfig:
     listen: str = DEFAULT_LISTEN
     witness_name: str = ""
     peers: tuple[Peer, ...] = field(default=())
+    mirror_interval: int = DEFAULT_MIRROR_INTERVAL  # seconds; 0: no mirroring in node serve
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
+        check_mirror_interval(self.mirror_interval)
         if not self.witness_name:
             object.__setattr__(self, "witness_name", self.origin + WITNESS_NAME_SUFFIX)
         check_key_name(self.witness_name, "witness_name")
@@ -226,7 +243,9 @@ class NodeConfig:
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
-        return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers))
+        interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
+        return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
+                   mirror_interval=interval)
 
     def to_toml(self) -> str:
         lines = [
@@ -234,6 +253,7 @@ class NodeConfig:
             f"origin = {_toml_str(self.origin)}",
             f"listen = {_toml_str(self.listen)}",
             f"witness_name = {_toml_str(self.witness_name)}",
+            f"mirror_interval = {self.mirror_interval}",
         ]
         for p in self.peers:
             lines += ["", "[[peers]]", f"origin = {_toml_str(p.origin)}",
@@ -272,11 +292,12 @@ def witness_db_path(home: Path) -> Path:
 
 
 def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
-              witness_name: str | None = None) -> NodeConfig:
+              witness_name: str | None = None,
+              mirror_interval: int = DEFAULT_MIRROR_INTERVAL) -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
     kept when its origin is ``origin``."""
-    config = NodeConfig(origin, listen, witness_name or "")
+    config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
     Home(home).open_ledger(origin=origin).close()  # raises if the ledger has another origin
@@ -325,6 +346,14 @@ def remove_peer(home: Path, origin: str) -> NodeConfig:
     config = load_config(home)
     config.peer(origin)  # raises NotFoundError
     updated = replace(config, peers=tuple(p for p in config.peers if p.origin != origin))
+    _write_config(home, updated)
+    return updated
+
+
+def set_mirror_interval(home: Path, seconds: int) -> NodeConfig:
+    """Set how often ``node serve`` mirrors its peers (seconds; 0: never by itself)."""
+    config = load_config(home)
+    updated = replace(config, mirror_interval=check_mirror_interval(seconds, "mirror interval"))
     _write_config(home, updated)
     return updated
 
