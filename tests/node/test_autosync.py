@@ -135,11 +135,22 @@ def test_serve_mirrors_cosigns_and_delivers_on_its_own(pair: tuple[Node, Node, s
 
     # One log line per peer and round: b mirrored; the down and the hostile peer are errors
     # naming them, and the rounds go on (b is seen again, up to date).
-    poll_until(lambda: len(round_records(a, b.origin)) >= 3, "three rounds of a")
+    def reached(records: list[dict[str, Any]]) -> int | None:
+        """The index of the record of the round that mirrored b up to ``b_size``."""
+        return next((i for i, r in enumerate(records)
+                     if (r["status"], r["new_size"]) == ("mirrored", b_size)), None)
+
+    def settled() -> bool:
+        records = round_records(a, b.origin)
+        i = reached(records)
+        return i is not None and any(r["status"] == "up-to-date" for r in records[i + 1:])
+
+    poll_until(settled, "a round of a after the one that mirrored b")
     for_b = round_records(a, b.origin)
-    assert any((r["status"], r["new_size"]) == ("mirrored", b_size) and r["cosigned"]
-               and r["delivered"] for r in for_b), for_b
-    assert for_b[-1]["status"] == "up-to-date" and for_b[-1]["level"] == "info"
+    i = reached(for_b)
+    assert i is not None and for_b[i]["cosigned"] and for_b[i]["delivered"], for_b
+    later = next(r for r in for_b[i + 1:] if r["status"] == "up-to-date")
+    assert (later["old_size"], later["new_size"], later["level"]) == (b_size, b_size, "info")
     ghost, garbage = round_records(a, GHOST), round_records(a, GARBAGE)
     assert ghost and {r["status"] for r in ghost} == {"error"}
     assert {r["level"] for r in ghost} == {"warning"}
@@ -152,9 +163,17 @@ def test_serve_mirrors_cosigns_and_delivers_on_its_own(pair: tuple[Node, Node, s
 def test_no_second_round_while_one_holds_the_home(pair: tuple[Node, Node, str]) -> None:
     a, _, _ = pair
     watch = LogWatch(a.log)
-    # A round by hand (node sync) holds the lock: serve's round skips, says so, and resumes.
+    sync_log = a.home.parent / "a.sync.log"
+    # While a round holds the home, serve's rounds skip (and say so), and a node sync by
+    # hand waits, saying so; once it is free, both run again.
     with round_lock(a.home, wait=False):
         assert watch.wait_for(lambda r: r.get("msg") == "mirror round skipped")
+        by_hand = a.start_sync()
+        poll_until(lambda: sync_log.exists() and "waiting for the mirroring round node serve "
+                   f"is running on {a.home}" in sync_log.read_text(), "node sync waits")
+        assert by_hand.poll() is None
+    assert by_hand.wait(timeout=STARTUP_TIMEOUT) == 1  # the ghost and garbage peers failed
+    assert f"{GHOST}: error" in sync_log.read_text()
     assert watch.wait_for(lambda r: r.get("msg") == "mirror round")
 
 

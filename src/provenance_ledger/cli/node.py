@@ -264,8 +264,11 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
     for error in _rollback_check(home, timeouts):
         typer.echo(f"warning: rollback check: {error}", err=True)
     config = load_config(home)
-    # Waits for a round that node serve is running on this home (node/autosync.py).
-    with round_lock(home, wait=True), node_witness(home) as witness:
+    def waiting() -> None:
+        typer.echo(f"waiting for the mirroring round node serve is running on {home}",
+                   err=True)
+
+    with round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness:
         results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)
     failed = [r.origin for r in results if r.status in ("error", "faulty")]
     if as_json:

@@ -53,17 +53,23 @@ class RoundBusy(StorageError):
 
 
 @contextlib.contextmanager
-def round_lock(home: Path, wait: bool) -> Iterator[None]:
+def round_lock(home: Path, wait: bool,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the home's mirroring-round lock (an advisory ``flock``, released when the process
-    ends however it ends). ``wait``: block until it is free; else raise :class:`RoundBusy`."""
+    ends however it ends). ``wait``: block until it is free, calling ``on_wait`` first when
+    it is not; else raise :class:`RoundBusy`."""
     folder = home / "mirrors"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(folder / ROUND_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
-            raise RoundBusy(f"another mirroring round is running on {home}") from e
+            if not wait:
+                raise RoundBusy(f"another mirroring round is running on {home}") from e
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
