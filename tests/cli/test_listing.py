@@ -152,7 +152,7 @@ def test_a_key_with_no_works(works: Works, tmp_path: Path) -> None:
     (("--json", "--csv"), "give --json or --csv, not both"),
     (("--limit", "0"), "--limit"),
     (("--controller", "studio"), "ed25519:<64 hex>"),
-    (("--node", "http://127.0.0.1:9"), "not yet through --node"),
+    (("--node", "http://127.0.0.1:9"), "node http://127.0.0.1:9: GET http://127.0.0.1:9/keys"),
     (("--after", "sha256:" + "00" * 32), "cannot be a cursor"),
 ])
 def test_bad_works_arguments(works: Works, args: tuple[str, ...], message: str) -> None:

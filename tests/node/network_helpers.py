@@ -220,14 +220,16 @@ class Node:
         return httpx.get(self.url + "/checkpoint", timeout=30)
 
 
-def make_network(folder: Path, names: Sequence[str], processes: Processes) -> list[Node]:
+def make_network(folder: Path, names: Sequence[str], processes: Processes,
+                 mirror_interval: int = 0) -> list[Node]:
     """Node homes made with the CLI (``node init --json``, ``node peer add``), each
-    trusting every other node's log key and witness key; not yet serving."""
+    trusting every other node's log key and witness key; not yet serving. Their ``node
+    serve`` mirrors every ``mirror_interval`` seconds (0: only rounds the test runs)."""
     folder.mkdir(parents=True, exist_ok=True)
     nodes = [Node(n, folder / n, f"{n}.ledger.test/log", free_port(), processes) for n in names]
     made = in_parallel(*(lambda n=n: n.cli(
         "node", "init", "--home", n.home, "--origin", n.origin, "--listen", f"{HOST}:{n.port}",
-        "--json") for n in nodes))
+        "--mirror-interval", str(mirror_interval), "--json") for n in nodes))
     for n, result in zip(nodes, made, strict=True):
         keys = result.json()  # the same fields as ``node keys --json``, and more
         n.log_vkey, n.witness_vkey = keys["log"], keys["witness"]

@@ -46,7 +46,7 @@ def test_init_makes_ledger_witness_key_and_config(tmp_path: Path) -> None:
     ledger.close()
     raw = tomllib.loads((home / "node.toml").read_text())
     assert raw == {"origin": ORIGIN, "listen": DEFAULT_LISTEN,
-                   "witness_name": ORIGIN + "/witness"}
+                   "witness_name": ORIGIN + "/witness", "mirror_interval": 60}
 
 
 def test_node_keys_are_public_and_typed(tmp_path: Path) -> None:
@@ -150,6 +150,9 @@ def test_add_peer_refuses(tmp_path: Path, args: tuple[str, ...], message: str) -
     ('origin = "a"\nlisten = "127.0.0.1:1"\nwitness_name = "w"\n[[peers]]\norigin = "b"\n',
      "url"),
     ('origin = "a"\nlisten = "127.0.0.1:1"\nwitness_name = "w"\n[[peers]]\nx = 1\n', "'x'"),
+    *((f'origin = "a"\nlisten = "127.0.0.1:1"\nwitness_name = "w"\nmirror_interval = {v}\n',
+       "field 'mirror_interval' must be a whole number of seconds")
+      for v in ("-1", "86401", "1.5", "true", '"60"')),
     ("origin = \n", "TOML"),
     ("\xff", "TOML"),
 ])

@@ -1,6 +1,7 @@
 """``provenance works`` and ``provenance offers``: find your own things (specs/cli.md sections
-3.10 and 3.11). A thin shell over :mod:`provenance_ledger.ledger.listing`: output is written as
-the library yields it, so 10^5 works stream out in bounded memory."""
+3.10 and 3.11). A thin shell over :mod:`provenance_ledger.ledger.listing`, or, with ``--node
+URL``, over the node's ``GET /works`` and ``GET /offers`` pages (specs/node.md section 2.1):
+output is written as the items arrive, so 10^5 works stream out in bounded memory."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.timefmt import format_time
-from ..errors import MalformedError
+from ..errors import MalformedError, PeerError
 from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
-from .session import DEFAULT_KEY, NodeOpt, Session, emit_json, parse_public_key
+from .session import (
+    DEFAULT_KEY,
+    NodeOpt,
+    Session,
+    TimeoutOpt,
+    emit_json,
+    parse_public_key,
+)
+
+if TYPE_CHECKING:
+    from ..node.client import NodeClient
 
 KeyNameOpt = Annotated[str | None, typer.Option(
     "--key", help="Your key's name (default: 'default').")]
@@ -26,13 +37,38 @@ EVENT_PREFIX_HEX = 12  # hex digits of an offer id shown in text output
 CSV_FIELDS = ("work", "title", "media_type", "size", "registered_at", "registrant",
               "controller")
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+NODE_PAGE = 100  # works or offers asked of a node per request (its most, node/app.py)
 
 
-def _no_node(node: str | None, command: str) -> None:
-    if node is not None:
-        raise MalformedError(
-            f"`provenance {command}` does not work through --node yet (not yet through "
-            "--node): run it on the ledger's own data directory, or unset PROVENANCE_NODE")
+def _node_works(client: NodeClient, key: str, controlled: bool, after: str | None,
+                limit: int | None) -> Iterator[WorkSummary]:
+    """The works of ``GET /works``, a page at a time as they are consumed; one more than
+    ``limit`` is asked at first, so that a page that ends the list costs one request."""
+    size = NODE_PAGE if limit is None else min(NODE_PAGE, limit + 1)
+    seen = {after}
+    while True:
+        page, cursor = client.works_page(key, controlled, after, size)
+        yield from page
+        if cursor is None:
+            return
+        if cursor in seen or not page:  # a node that would send us round in circles
+            raise PeerError(client.who, f"GET /works: the next page after {cursor} does not "
+                            "move forward")
+        seen = {cursor}
+        after, size = cursor, NODE_PAGE
+
+
+def _node_offers(client: NodeClient, key: str, role: str, every: bool) -> Iterator[OfferSummary]:
+    after: int | None = None
+    while True:
+        page, cursor = client.offers_page(key, role, every, after, NODE_PAGE)
+        yield from page
+        if cursor is None:
+            return
+        if not page or (after is not None and cursor <= after):
+            raise PeerError(client.who, f"GET /offers: the next page after index {cursor} "
+                            "does not move forward")
+        after = cursor
 
 
 def _whose(session: Session, key: str | None, controller: str | None) -> tuple[str | None, str]:
@@ -59,24 +95,28 @@ def works(
     after: Annotated[str | None, typer.Option(
         "--after", help="Start after this work (the last of the previous page).")] = None,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """List the works your key registered or now controls, oldest first.
 
     Each work with its title, media type, registration time and current controller.
-    With --controller KEY: the works that public key controls now.
+    With --controller KEY: the works that public key controls now. With --node URL: as
+    that node lists them (its word: use status WORK --node URL to verify one).
 
     Example: provenance works --key studio --csv > works.csv
     """
-    _no_node(node, "works")
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     public, who = _whose(s, key, controller)
     found: Iterator[WorkSummary] = iter(())
     if public is not None:
         cursor = s.resolve_work(after) if after is not None else None
-        found = works_of(s.ledger, public, controlled_only=controller is not None,
-                         after=cursor)
+        if s.node_url is not None:
+            found = _node_works(s.client, public, controller is not None, cursor, limit)
+        else:
+            found = works_of(s.ledger, public, controlled_only=controller is not None,
+                             after=cursor)
     page = _Page(found, limit)
     if as_json:
         _stream_json(w.to_json() for w in page)
@@ -149,21 +189,28 @@ def offers(
     ] = False,
     as_json: JsonOpt = False,
     node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Licence offers waiting for your acceptance, and the ones you made.
 
     An offer waits while it is not accepted, not expired and not withdrawn.
-    Each is shown with the command that accepts it.
+    Each is shown with the command that accepts it. With --node URL: as that node lists
+    them, in their state at the node's time.
 
     Example: provenance offers --key studio
     """
-    _no_node(node, "offers")
-    s = Session.from_ctx(ctx)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
     name = key or DEFAULT_KEY
     public = s.public_key(name)
-    now = s.now()
-    to_you = list(offers_to(s.ledger, public, now, open_only=not every)) if public else []
-    by_you = list(offers_by(s.ledger, public, now, open_only=not every)) if public else []
+    to_you: list[OfferSummary] = []
+    by_you: list[OfferSummary] = []
+    if public is not None and s.node_url is not None:
+        to_you = list(_node_offers(s.client, public, "to_accept", every))
+        by_you = list(_node_offers(s.client, public, "made", every))
+    elif public is not None:
+        now = s.now()
+        to_you = list(offers_to(s.ledger, public, now, open_only=not every))
+        by_you = list(offers_by(s.ledger, public, now, open_only=not every))
     if as_json:
         emit_json({"key": name, "public_key": public,
                    "to_accept": [o.to_json() for o in to_you],

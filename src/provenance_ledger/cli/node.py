@@ -26,6 +26,17 @@ PeerTimeoutOpt = Annotated[float | None, typer.Option(
     "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
     help="Seconds to wait for each peer's connection and for each part of its answer "
          "(default 10; specs/cli.md section 1.3).")]
+MirrorIntervalOpt = Annotated[int | None, typer.Option(
+    "--mirror-interval", metavar="SECONDS", show_default=False,
+    help="Seconds between the mirroring rounds node serve runs by itself (default 60; "
+         "0: none, only node sync).")]
+
+
+def _interval(value: int | None) -> int | None:
+    """--mirror-interval, checked with the words of the option."""
+    from ..node.config import check_mirror_interval
+
+    return None if value is None else check_mirror_interval(value, "--mirror-interval")
 
 
 @app.command()
@@ -33,6 +44,7 @@ def init(
     home: HomeOpt,
     origin: Annotated[str, typer.Option(help="The log's origin, e.g. ledger.example.org/a.")],
     listen: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1:8380",
+    mirror_interval: MirrorIntervalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
@@ -40,15 +52,57 @@ def init(
     Example: provenance node init --home ./node-a --origin ledger.example.org/a
     """
     from ..node import init_node, node_keys
+    from ..node.config import DEFAULT_MIRROR_INTERVAL
 
-    config = init_node(home, origin, listen)
+    interval = _interval(mirror_interval)
+    config = init_node(home, origin, listen, mirror_interval=(
+        DEFAULT_MIRROR_INTERVAL if interval is None else interval))
     keys = node_keys(home)
     if as_json:
-        emit_json({"home": str(home), "origin": config.origin, "listen": config.listen, **keys})
+        emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
+                   "mirror_interval": config.mirror_interval, **keys})
         return
     typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
+
+
+# -- node config: mirroring inside serve (specs/node.md section 4.1) ---------------------------
+
+
+@app.command("config")
+def config_command(
+    home: HomeOpt,
+    mirror_interval: MirrorIntervalOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the node's settings; --mirror-interval changes how often node serve mirrors.
+
+    A serving node reads node.toml when it starts: restart it to use a new interval.
+
+    Example: provenance node config --home ./node-a --mirror-interval 300
+    """
+    from ..node import load_config
+    from ..node.config import set_mirror_interval
+
+    interval = _interval(mirror_interval)
+    config = load_config(home) if interval is None else set_mirror_interval(home, interval)
+    if as_json:
+        emit_json({"origin": config.origin, "listen": config.listen,
+                   "witness_name": config.witness_name,
+                   "mirror_interval": config.mirror_interval,
+                   "peers": [p.origin for p in config.peers]})
+        return
+    every = (f"every {config.mirror_interval} s while serving" if config.mirror_interval
+             else "off (node sync only)")
+    typer.echo(f"origin           {config.origin}")
+    typer.echo(f"listen           {config.listen}")
+    typer.echo(f"witness name     {config.witness_name}")
+    typer.echo(f"mirroring        {every}")
+    typer.echo(f"peers            {len(config.peers)}")
+
+
+# -- end of node config -------------------------------------------------------------------------
 
 
 @app.command()
@@ -102,6 +156,29 @@ def peer_add(
 
     add_peer(home, origin, url, vkey, witness_vkey)
     typer.echo(f"peer {origin} added")
+
+
+@peer_app.command("remove")
+def peer_remove(
+    home: HomeOpt,
+    origin: Annotated[str, typer.Argument(help="The origin of the peer to stop trusting.")],
+) -> None:
+    """Stop trusting a peer: it is no longer mirrored, cosigned or asked.
+
+    Its mirror and what the witness recorded of it (cosigned sizes, evidence) are kept.
+
+    Example: provenance node peer remove ledger.example.org/b --home ./node-a
+    """
+    from ..errors import NotFoundError
+    from ..node import load_config, remove_peer
+
+    known = [p.origin for p in load_config(home).peers]
+    if origin not in known:
+        listed = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
+        raise NotFoundError(f"no peer {origin[:200]!r} in {home / 'node.toml'} ("
+                            + (f"peers: {listed}" if known else "it has no peers") + ")")
+    remove_peer(home, origin)
+    typer.echo(f"peer {origin} removed")
 
 
 @peer_app.command("list")
@@ -263,7 +340,7 @@ def serve(
     for error in unasked:
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
-    run(home, host, port)
+    run(home, host, port, peer_timeouts=Timeouts.of(timeout))
 
 
 def _rollback_check(home: Path, timeouts: Timeouts) -> list[str]:
@@ -293,6 +370,7 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
     Example: provenance node sync --home ./node-a --timeout 5
     """
     from ..node import load_config, node_witness
+    from ..node.autosync import round_lock
     from ..node.fetch import Timeouts
     from ..node.mirror import sync_all
 
@@ -300,7 +378,11 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
     for error in _rollback_check(home, timeouts):
         typer.echo(f"warning: rollback check: {error}", err=True)
     config = load_config(home)
-    with node_witness(home) as witness:
+    def waiting() -> None:
+        typer.echo(f"waiting for the mirroring round node serve is running on {home}",
+                   err=True)
+
+    with round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness:
         results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)
     failed = [r.origin for r in results if r.status in ("error", "faulty")]
     if as_json:

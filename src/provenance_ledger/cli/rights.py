@@ -420,17 +420,65 @@ def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
     return f"licence in force for {wider}, which covers {purpose}"
 
 
+def _registrations(s: Session, work: str, missing: NotFoundError | None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+    """Every registration of ``work`` that the log asked knows of, on itself and on the logs
+    it mirrors (specs/node.md section 6), and that log's origin. Through ``--node``: the
+    node's word (``GET /works/{work}``, or the ``elsewhere`` of its 404); locally: a node's
+    own data directory reads its mirrors; a plain ledger knows no other log."""
+    if s.node_url is not None:
+        client = s.client
+        if missing is not None:
+            return list(missing.elsewhere), client.verifier.name
+        return list(client.registrations(work)["registrations"]), client.verifier.name
+    from ..node.config import config_path
+
+    if not config_path(s.home.path).is_file():
+        return [], None
+    from contextlib import nullcontext
+
+    from ..node import load_config, open_witness
+    from ..node.disputes import registrations
+    from ..node.witness import LedgerLog
+
+    config = load_config(s.home.path)
+    ledger = s.ledger
+    witness = open_witness(s.home.path, config, LedgerLog(lambda: nullcontext(ledger)),
+                           ledger.vkey)
+    try:
+        found = registrations(s.home.path, config, ledger, witness, work)["registrations"]
+    finally:
+        witness.close()
+    return list(found), config.origin
+
+
+def describe_others(others: list[dict[str, Any]]) -> str:
+    """The registrations on other logs, in one line: ``also registered on O by K (...)``."""
+    return "; ".join(
+        f"also registered on {r.get('origin')} by {r.get('registrant')}"
+        + (f" (earliest cosigned {r['cosigned_at']})" if r.get("cosigned_at") else "")
+        + (" (log marked faulty)" if r.get("faulty") else "")
+        for r in others)
+
+
 def may(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="The user's public key (ed25519:...).")],
     purpose: Annotated[str, typer.Argument(help="Purpose, e.g. ai_training.")],
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     at: Annotated[str | None, typer.Option(help="Ask about this time (default: now).")] = None,
+    accept_disputed: Annotated[bool, typer.Option(
+        "--accept-disputed",
+        help="Answer for a disputed work too, from the registration on the log asked (the "
+             "answer still says the work is disputed).")] = False,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """May KEY use WORK for PURPOSE? Exit 0 if allowed, 1 if not. Default: not allowed.
+
+    A work registered on several logs by different keys is disputed: the answer says so,
+    names the other registrations, and is no (exit 1) unless --accept-disputed.
 
     Example: provenance may ed25519:3b6a... ai_training page-012.png
     """
@@ -442,19 +490,35 @@ def may(
     state, missing = s.find_state(w)
     d = decide(state, k, purpose, when)
     d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
-    elsewhere = missing.elsewhere if missing is not None else []
+    found, origin = _registrations(s, w, missing)
+    disputed = len({r.get("registrant") for r in found}) > 1
+    others = [r for r in found if state is None or r.get("origin") != origin]
+    elsewhere = found if state is None else []
+    allowed, reason = d.allowed, d.reason
+    if disputed and d.allowed and not accept_disputed:
+        allowed = False
+        reason = (f"the work is disputed (registered on several logs by different keys); "
+                  f"on this log: {d.reason}; add --accept-disputed to rely on this log's "
+                  "registration")
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
-                   **d.to_json(), "elsewhere": elsewhere})
+                   **d.to_json(), "allowed": allowed, "reason": reason,
+                   "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
+                   "allowed_on_this_log": d.allowed})
     else:
-        typer.echo(("allowed: " if d.allowed else "not allowed: ") + d.reason)
+        typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
+        if disputed:
+            accepted = (" (answered from this log's registration: --accept-disputed)"
+                        if accept_disputed and d.allowed else "")
+            typer.echo(f"  DISPUTED: {describe_others(others)}{accepted}")
         if elsewhere:
             from ..node.disputes import describe_elsewhere
 
-            typer.echo(f"  {describe_elsewhere(elsewhere)} (per {s.node_url})")
+            per = f" (per {s.node_url})" if s.node_url is not None else ""
+            typer.echo(f"  {describe_elsewhere(elsewhere)}{per}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
-    if not d.allowed:
+    if not allowed:
         raise typer.Exit(1)

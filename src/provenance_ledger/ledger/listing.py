@@ -181,17 +181,20 @@ def works_of(ledger: Ledger, key: str, *, controlled_only: bool = False,
                           state.registered_at, state.registrant, state.controller, row.index)
 
 
-def offers_to(ledger: Ledger, key: str, now: int, *, open_only: bool = True
-              ) -> Iterator[OfferSummary]:
+def offers_to(ledger: Ledger, key: str, now: int, *, open_only: bool = True,
+              after: int = -1) -> Iterator[OfferSummary]:
     """Licence offers naming ``key`` as the licensee, in log order (``open_only``: those it
-    can still accept at ``now``)."""
-    return _offers(ledger, _pages(ledger, "party", key, ("licence.offer",), -1), now, open_only)
+    can still accept at ``now``), from log index ``after + 1`` on (a page's cursor)."""
+    return _offers(ledger, _pages(ledger, "party", key, ("licence.offer",), after), now,
+                   open_only)
 
 
-def offers_by(ledger: Ledger, key: str, now: int, *, open_only: bool = True
-              ) -> Iterator[OfferSummary]:
-    """Licence offers ``key`` signed, in log order (``open_only``: still open at ``now``)."""
-    return _offers(ledger, _pages(ledger, "actor", key, ("licence.offer",), -1), now, open_only)
+def offers_by(ledger: Ledger, key: str, now: int, *, open_only: bool = True,
+              after: int = -1) -> Iterator[OfferSummary]:
+    """Licence offers ``key`` signed, in log order (``open_only``: still open at ``now``),
+    from log index ``after + 1`` on."""
+    return _offers(ledger, _pages(ledger, "actor", key, ("licence.offer",), after), now,
+                   open_only)
 
 
 def _offers(ledger: Ledger, rows: Iterable[EntryRow], now: int,

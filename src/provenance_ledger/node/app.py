@@ -12,6 +12,7 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
 - ``GET /works/{work}``, ``GET /works/{work}/state-receipt``, ``GET /receipts/{event_id}``.
 - ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
+- ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
 
 Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
 
@@ -23,6 +24,7 @@ documents it in OpenAPI and answers everything else). Server start-up: :mod:`.se
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 import time
@@ -30,7 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -42,13 +44,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from ..core.encoding import b64encode
-from ..core.events import MAX_LEAF_BYTES
+from ..core.events import MAX_LEAF_BYTES, full_work_id
 from ..core.note import MAX_TREE_SIZE
 from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 from ..errors import ConflictError, LedgerError, NotFoundError
+from ..ledger.listing import offers_by, offers_to, works_of
 from .config import load_config
 from .cosigned import cosigned_router
 from .disputes import registrations, resolve_here
+from .fetch import Timeouts
 from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
@@ -99,9 +103,15 @@ WORK_PATTERN = "^(sha256:)?[0-9a-fA-F]{4,64}$"
 EventId = Annotated[str, PathParam(pattern=EVENT_ID_PATTERN)]
 OptEventId = Annotated[str | None, Query(pattern=EVENT_ID_PATTERN)]
 Work = Annotated[str, PathParam(pattern=WORK_PATTERN)]
+KEY_PATTERN = "^ed25519:[0-9a-f]{64}$"
+"""A public key, as events name it."""
+FULL_WORK_PATTERN = "^(sha256:)?[0-9a-fA-F]{64}$"
+"""A whole work id (``sha256:`` optional, any case)."""
 _PATTERN_WORDS = {EVENT_ID_PATTERN: "an event id or a prefix of one: 4 to 64 hex digits",
                   WORK_PATTERN: "a work id or a prefix of one: 4 to 64 hex digits, "
-                                "sha256: optional"}
+                                "sha256: optional",
+                  KEY_PATTERN: "a public key: ed25519: and 64 lowercase hex digits",
+                  FULL_WORK_PATTERN: "a whole work id: 64 hex digits, sha256: optional"}
 """What a 400 says for a value that does not match a pattern."""
 
 
@@ -129,12 +139,16 @@ def create_app(
     queue_limit: int = QUEUE_LIMIT,
     batch_max: int = BATCH_MAX,
     linger_s: float = BATCH_LINGER_S,
+    mirror_interval_s: float | None = None,
+    peer_timeouts: Timeouts | None = None,
 ) -> FastAPI:
     """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
     ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
-    cosignature time."""
+    cosignature time. ``mirror_interval_s`` overrides node.toml's ``mirror_interval``
+    (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds."""
     config = load_config(home)
-    node = Node(home, config, clock, queue_limit, batch_max, linger_s)
+    node = Node(home, config, clock, queue_limit, batch_max, linger_s,
+                mirror_interval_s=mirror_interval_s, peer_timeouts=peer_timeouts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +170,7 @@ def create_app(
     add_write_routes(app, node)
     add_read_routes(app, node)
     add_witness_routes(app, node)
+    add_listing_routes(app, node)
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
     return app
 
@@ -380,6 +395,64 @@ def add_witness_routes(app: FastAPI, node: Node) -> None:
         return {"origin": config.origin, "log": node.vkey,
                 "witness_name": config.witness_name, "witness": node.witness.vkey}
 
+
+# -- listings: GET /works, GET /offers (specs/node.md section 2.1) ------------------------------
+
+MAX_LIST_PAGE = 100
+"""Most works or offers one listing answer holds: a title is at most a leaf's size, so a
+full page stays well within what the --node client reads (node/client.py)."""
+ListKey = Annotated[str, Query(pattern=KEY_PATTERN, description="a public key, ed25519:<hex>")]
+ListLimit = Annotated[int, Query(ge=1, le=MAX_LIST_PAGE, description="most items answered")]
+
+
+def add_listing_routes(app: FastAPI, node: Node) -> None:
+    """A key's works and licence offers (ledger/listing.py), a page per request, each page
+    read in one snapshot; ``next`` is the cursor of the following page (null: none)."""
+
+    @app.get("/works", summary="The works a key registered or controls, a page at a time",
+             responses={400: _error(_BAD_QUERY),
+                        404: _error("after names a work the key never held")})
+    def list_works(
+        key: ListKey,
+        controlled: bool = False,
+        after: Annotated[str | None, Query(pattern=FULL_WORK_PATTERN)] = None,
+        limit: ListLimit = MAX_LIST_PAGE,
+    ) -> dict[str, Any]:
+        """The works ``key`` registered or now controls (``controlled``: now controls), in
+        the order it first held them; ``after`` (a page's ``next``) resumes the list."""
+        cursor = None if after is None else full_work_id(after)
+        with node.reads.snapshot() as ledger:
+            page = list(itertools.islice(
+                works_of(ledger, key, controlled_only=controlled, after=cursor), limit + 1))
+        shown = page[:limit]
+        return {"works": [w.to_json() for w in shown],
+                "next": shown[-1].work if len(page) > limit else None}
+
+    @app.get("/offers", summary="Licence offers made to a key, or by it, a page at a time",
+             responses={400: _error(_BAD_QUERY)})
+    def list_offers(
+        key: ListKey,
+        role: Annotated[Literal["to_accept", "made"], Query(
+            description="to_accept: offers naming the key as licensee; made: offers it "
+                        "signed")],
+        every: Annotated[bool, Query(alias="all", description="also offers no longer "
+                                                              "open")] = False,
+        after: Annotated[int | None, Query(ge=0, le=MAX_TREE_SIZE)] = None,
+        limit: ListLimit = MAX_LIST_PAGE,
+    ) -> dict[str, Any]:
+        """Offers in log order, each with its state at the node's time and its log
+        ``index``; ``after`` (a page's ``next``, an index) resumes the list."""
+        pick = offers_to if role == "to_accept" else offers_by
+        with node.reads.snapshot() as ledger:
+            page = list(itertools.islice(
+                pick(ledger, key, node.now(), open_only=not every,
+                     after=-1 if after is None else after), limit + 1))
+        shown = page[:limit]
+        return {"offers": [{**o.to_json(), "index": o.index} for o in shown],
+                "next": shown[-1].index if len(page) > limit else None}
+
+
+# -- end of listings ----------------------------------------------------------------------------
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

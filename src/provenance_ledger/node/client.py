@@ -11,12 +11,16 @@ answers what does not parse is one error line naming its URL (specs/node.md sect
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
+from ..core.crypto import PublicKey
 from ..core.encoding import load_json
-from ..core.events import SignedEvent
+from ..core.events import MAX_LEAF_BYTES, SignedEvent
 from ..core.note import Verifier
 from ..core.receipt import (
     Receipt,
@@ -27,6 +31,7 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.rules import WorkState
+from ..core.timefmt import parse_time
 from ..errors import (
     ConflictError,
     LedgerError,
@@ -34,6 +39,17 @@ from ..errors import (
     NotFoundError,
     PeerError,
     RuleError,
+)
+from ..ledger.listing import (
+    ENDED,
+    IN_FORCE,
+    LAPSED,
+    NOT_YET,
+    OPEN,
+    TERMINATED,
+    WITHDRAWN,
+    OfferSummary,
+    WorkSummary,
 )
 from . import replies
 from .fetch import Answer, Fetcher, Timeouts
@@ -155,6 +171,27 @@ class NodeClient:
         self._check(data)
         return data
 
+    # -- listings (specs/node.md section 2.1): the node's word, not verified ----------------
+    def works_page(self, key: str, controlled: bool, after: str | None,
+                   limit: int) -> tuple[list[WorkSummary], str | None]:
+        """One page of ``GET /works``: the works and the next page's cursor (None: last)."""
+        params: dict[str, Any] = {"key": key, "limit": limit}
+        if controlled:
+            params["controlled"] = "true"
+        if after is not None:
+            params["after"] = after
+        return self._typed(f"/works?{urlencode(params)}", "works page", _works_page)
+
+    def offers_page(self, key: str, role: str, every: bool, after: int | None,
+                    limit: int) -> tuple[list[OfferSummary], int | None]:
+        """One page of ``GET /offers`` (``role``: ``to_accept`` or ``made``)."""
+        params: dict[str, Any] = {"key": key, "role": role, "limit": limit}
+        if every:
+            params["all"] = "true"
+        if after is not None:
+            params["after"] = after
+        return self._typed(f"/offers?{urlencode(params)}", "offers page", _offers_page)
+
     # -- writes ------------------------------------------------------------------------------
     def submit(self, event: SignedEvent) -> tuple[int, dict[str, Any]]:
         """Submit a signed event; return its index and its verified receipt. The node's word
@@ -255,3 +292,120 @@ def _inclusion_hashes(body: bytes, index: int, size: int) -> tuple[bytes, ...]:
         raise MalformedError(f"'inclusion_proof' is not a list of at most {MAX_PROOF_HASHES} "
                              "base64 hashes")
     return tuple(b64decode(h, "inclusion proof hash", HASH_SIZE) for h in hashes)
+
+
+# -- listing pages: checked into the ledger's own summaries, so the CLI prints them as it
+# prints a local listing. Text is kept as the node sent it (a title is anyone's words; the
+# CLI quotes it), only bounded; keys, ids and times must parse.
+MAX_LIST_ITEMS = 1000  # items of one listing page kept (a node answers at most 100)
+_WORK_ID = re.compile(r"sha256:[0-9a-f]{64}")
+_EVENT_ID = re.compile(r"[0-9a-f]{64}")
+_OFFER_STATES = frozenset({OPEN, LAPSED, WITHDRAWN, IN_FORCE, NOT_YET, ENDED, TERMINATED})
+
+
+def _page(body: bytes, member: str) -> tuple[list[Any], Any]:
+    data = load_json(body, f"{member} page")
+    if not isinstance(data, dict) or not isinstance(data.get(member), list):
+        raise MalformedError(f"not an object with a list {member!r}")
+    items = data[member]
+    if len(items) > MAX_LIST_ITEMS:
+        raise MalformedError(f"more than {MAX_LIST_ITEMS} {member} in one page")
+    if not all(isinstance(i, dict) for i in items):
+        raise MalformedError(f"an item of {member!r} is not an object")
+    return items, data.get("next")
+
+
+def _text(item: dict[str, Any], name: str, optional: bool = False) -> Any:
+    value = item.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_LEAF_BYTES:
+        raise MalformedError(f"field {name!r} is not a string of at most {MAX_LEAF_BYTES}")
+    return value
+
+
+def _key(item: dict[str, Any], name: str) -> str:
+    return PublicKey.from_text(_text(item, name)).text
+
+
+def _time(item: dict[str, Any], name: str, optional: bool = False) -> int | None:
+    value = _text(item, name, optional)
+    return None if value is None else parse_time(value, f"field {name!r}")
+
+
+def _match(item: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
+    value = _text(item, name)
+    if not pattern.fullmatch(value):
+        raise MalformedError(f"field {name!r} is not an id")
+    return str(value)
+
+
+def _count(item: dict[str, Any], name: str, optional: bool = False) -> int | None:
+    value = item.get(name)
+    if value is None and optional:
+        return None
+    if type(value) is not int or value < 0:
+        raise MalformedError(f"field {name!r} is not a non-negative integer")
+    return value
+
+
+def _works_page(body: bytes) -> tuple[list[WorkSummary], str | None]:
+    items, cursor = _page(body, "works")
+    works = []
+    for w in items:
+        registered_at = _time(w, "registered_at")
+        assert registered_at is not None
+        works.append(WorkSummary(
+            _match(w, "work", _WORK_ID), _text(w, "title", True), _text(w, "media_type", True),
+            _count(w, "size", True), registered_at, _key(w, "registrant"),
+            _key(w, "controller"), -1))  # -1: the log index is not part of the answer
+    if cursor is not None and (not isinstance(cursor, str) or not _WORK_ID.fullmatch(cursor)):
+        raise MalformedError("field 'next' is not a work id or null")
+    return works, cursor
+
+
+def _terms(item: dict[str, Any]) -> dict[str, Any]:
+    """The offer's terms in the form the CLI describes (fee, royalty, territories, URI)."""
+    terms = item.get("terms")
+    if not isinstance(terms, dict) or not terms.keys() <= {
+            "fee", "royalty_bps", "territories", "terms_uri"}:
+        raise MalformedError("field 'terms' is not an object of fee, royalty_bps, "
+                             "territories and terms_uri")
+    fee = terms.get("fee")
+    if fee is not None and not (isinstance(fee, dict) and fee.keys() == {"amount", "currency"}
+                                and type(fee["amount"]) is int
+                                and isinstance(fee["currency"], str)):
+        raise MalformedError("field 'terms.fee' is not {amount, currency}")
+    if "royalty_bps" in terms:
+        _count(terms, "royalty_bps")
+    territories = terms.get("territories")
+    if territories is not None and not (isinstance(territories, list) and all(
+            isinstance(t, str) for t in territories)):
+        raise MalformedError("field 'terms.territories' is not a list of codes")
+    if "terms_uri" in terms:
+        _text(terms, "terms_uri")
+    return terms
+
+
+def _offers_page(body: bytes) -> tuple[list[OfferSummary], int | None]:
+    items, cursor = _page(body, "offers")
+    offers = []
+    for o in items:
+        purposes = o.get("purposes")
+        if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
+            raise MalformedError("field 'purposes' is not a list of strings")
+        status = _text(o, "status")
+        if status not in _OFFER_STATES:
+            raise MalformedError(f"field 'status' {replies.one_line(status, 40)!r} is not a "
+                                 "licence state")
+        offered_at = _time(o, "offered_at")
+        index = _count(o, "index")
+        assert offered_at is not None and index is not None
+        offers.append(OfferSummary(
+            _match(o, "id", _EVENT_ID), _match(o, "work", _WORK_ID), _text(o, "title", True),
+            _key(o, "offered_by"), _key(o, "licensee"), tuple(purposes),
+            MappingProxyType(_terms(o)), offered_at, _time(o, "from", True),
+            _time(o, "until", True), _time(o, "offer_expires", True), status, index))
+    if cursor is not None and type(cursor) is not int:
+        raise MalformedError("field 'next' is not an index or null")
+    return offers, cursor

@@ -12,6 +12,7 @@ emits only what this module reads::
     origin = "example.org/log"
     listen = "127.0.0.1:8380"
     witness_name = "example.org/log/witness"
+    mirror_interval = 60                              # seconds between mirroring rounds; 0: off
 
     [[peers]]
     origin = "peer.example/log"
@@ -76,8 +77,23 @@ MAX_WITNESS_TIMEOUT_S = 600.0
 WITNESS_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A configured witness's name: what ``node witness`` and the receipt's reply call it."""
 
-_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "witnesses",
-                         "witnessing"})
+
+# -- mirroring inside ``node serve`` (node/autosync.py; specs/node.md section 4.1) --------------
+DEFAULT_MIRROR_INTERVAL = 60
+"""Seconds between two mirroring rounds of a serving node, unless node.toml says otherwise."""
+MAX_MIRROR_INTERVAL = 86_400  # seconds: a round at least once a day
+
+
+def check_mirror_interval(value: Any, what: str = "node.toml: field 'mirror_interval'") -> int:
+    """A whole number of seconds from 0 (mirroring in ``node serve`` off) to a day."""
+    if type(value) is not int or not 0 <= value <= MAX_MIRROR_INTERVAL:
+        raise MalformedError(f"{what} must be a whole number of seconds from 0 (off) to "
+                             f"{MAX_MIRROR_INTERVAL}, not {str(value)[:40]!r}")
+    return value
+# -- end of mirroring settings ------------------------------------------------------------------
+
+_TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval",
+                         "witnesses", "witnessing"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
 _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
@@ -225,9 +241,11 @@ class NodeConfig:
     peers: tuple[Peer, ...] = field(default=())
     witnesses: tuple[WitnessEntry, ...] = field(default=())
     witnessing: Witnessing = field(default=Witnessing())
+    mirror_interval: int = DEFAULT_MIRROR_INTERVAL  # seconds; 0: no mirroring in node serve
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
+        check_mirror_interval(self.mirror_interval)
         if not self.witness_name:
             object.__setattr__(self, "witness_name", self.origin + WITNESS_NAME_SUFFIX)
         check_key_name(self.witness_name, "witness_name")
@@ -319,9 +337,11 @@ class NodeConfig:
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
+        interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
         return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
                    witnesses=_witnesses_from_toml(data.get("witnesses", [])),
-                   witnessing=_witnessing_from_toml(data.get("witnessing", {})))
+                   witnessing=_witnessing_from_toml(data.get("witnessing", {})),
+                   mirror_interval=interval)
 
     def to_toml(self) -> str:
         lines = [
@@ -329,6 +349,7 @@ class NodeConfig:
             f"origin = {_toml_str(self.origin)}",
             f"listen = {_toml_str(self.listen)}",
             f"witness_name = {_toml_str(self.witness_name)}",
+            f"mirror_interval = {self.mirror_interval}",
         ]
         for p in self.peers:
             lines += ["", "[[peers]]", f"origin = {_toml_str(p.origin)}",
@@ -414,11 +435,12 @@ def witness_db_path(home: Path) -> Path:
 
 
 def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
-              witness_name: str | None = None) -> NodeConfig:
+              witness_name: str | None = None,
+              mirror_interval: int = DEFAULT_MIRROR_INTERVAL) -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
     kept when its origin is ``origin``."""
-    config = NodeConfig(origin, listen, witness_name or "")
+    config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
     Home(home).open_ledger(origin=origin).close()  # raises if the ledger has another origin
@@ -509,6 +531,14 @@ def set_witnessing(home: Path, quorum: int | None, timeout: float | None,
     updated = replace(config, witnessing=Witnessing(
         None if all_witnesses else (current.quorum if quorum is None else quorum),
         current.timeout if timeout is None else timeout))
+    _write_config(home, updated)
+    return updated
+
+
+def set_mirror_interval(home: Path, seconds: int) -> NodeConfig:
+    """Set how often ``node serve`` mirrors its peers (seconds; 0: never by itself)."""
+    config = load_config(home)
+    updated = replace(config, mirror_interval=check_mirror_interval(seconds, "mirror interval"))
     _write_config(home, updated)
     return updated
 

@@ -14,7 +14,9 @@ from ..core.note import NoteSigner
 from ..core.receipt import Receipt
 from ..errors import NotFoundError, StorageError
 from ..ledger import Home, Ledger, inclusion_proof_with_leaf
+from .autosync import AutoSync
 from .config import NodeConfig, log_signer, open_node_ledger
+from .fetch import Timeouts
 from .http import HttpError
 from .reads import Reads
 from .sequencer import Sequencer
@@ -28,7 +30,9 @@ class Node:
     """What a running node holds; set up and torn down by the app's lifespan."""
 
     def __init__(self, home: Path, config: NodeConfig, clock: Callable[[], float],
-                 queue_limit: int, batch_max: int, linger_s: float) -> None:
+                 queue_limit: int, batch_max: int, linger_s: float, *,
+                 mirror_interval_s: float | None = None,
+                 peer_timeouts: Timeouts | None = None) -> None:
         self.home = home
         self.config = config
         self.clock = clock
@@ -44,6 +48,11 @@ class Node:
         self._witness: Witness | None = None
         self.witnessing: Witnessing | None = None
         """Synchronous witnessing (specs/node.md section 9); None with no witnesses listed."""
+        # Mirroring inside serve (node/autosync.py): node.toml's interval unless overridden.
+        self._mirror_interval = (config.mirror_interval if mirror_interval_s is None
+                                 else mirror_interval_s)
+        self._peer_timeouts = peer_timeouts
+        self.autosync: AutoSync | None = None
 
     async def start(self) -> None:
         ledger = open_node_ledger(self.home, self.config)
@@ -65,12 +74,18 @@ class Node:
                                     self._linger,
                                     None if self.witnessing is None else self.witnessing.notify)
         self._sequencer.start()
+        if self._mirror_interval > 0 and self.config.peers:
+            self.autosync = AutoSync(self.home, self.config, lambda: self.witness, self.now,
+                                     self._mirror_interval, self._peer_timeouts)
+            self.autosync.start()
         log.info("node started", extra={"fields": {
             "origin": self.config.origin, "witness": self.config.witness_name,
             "size": ledger.size, "peers": len(self.config.peers),
             "witnesses": len(self.config.witnesses), "quorum": self.config.quorum}})
 
     async def stop(self) -> None:
+        if self.autosync is not None:  # first: a round uses the witness and the peers
+            await self.autosync.stop()
         if self._sequencer is not None:
             await self._sequencer.stop()
         if self.witnessing is not None:
