@@ -170,6 +170,16 @@ def test_map_key_refuses_what_is_not_a_work_id(work: str) -> None:
         map_key(work)
 
 
+@pytest.mark.parametrize("change", [{bytes(31): bytes(48)}, {bytes(32): bytes(47)}])
+def test_changes_of_the_wrong_size_are_refused(change: dict[bytes, bytes]) -> None:
+    m = MemoryMap()
+    with pytest.raises(ValueError):
+        m.apply(change)  # the first batch (a bulk build)
+    m.apply({bytes([9]) * 32: MapValue(bytes(32), 1, 0).to_bytes()})
+    with pytest.raises(ValueError):
+        m.apply(change)  # a later batch (an update)
+
+
 def test_empty_map() -> None:
     m = MemoryMap()
     assert m.root == EMPTY_HASH == map_root({})

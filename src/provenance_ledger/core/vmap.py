@@ -7,7 +7,7 @@ one byte format (section 4); verification is :func:`verify_map_proof` (section 5
 
 Nothing here does I/O. Nodes are read through :class:`NodeSource` (a batched read, so a store
 answers a whole proof in a few queries) and an update returns the nodes to write
-(:class:`MapUpdate`), which the store commits in the block's transaction (section 8).
+(:class:`MapUpdate`), which the store commits in the block's transaction (section 10).
 :class:`MemoryMap` is the in-memory source the tests and the benchmark use.
 
 Positions (section 2.1) are integers: the node at depth ``d`` whose keys start with the ``d``-bit
@@ -122,7 +122,7 @@ class NodeSource(Protocol):
     """Where the map's nodes are read from: the store's table, or :class:`MemoryMap`.
 
     ``map_nodes`` returns the stored node (32-byte hash or 80-byte leaf) of each given
-    position that holds one; a position it leaves out is empty (section 8)."""
+    position that holds one; a position it leaves out is empty (section 10)."""
 
     def map_nodes(self, positions: Iterable[int]) -> Mapping[int, bytes]: ...
 
@@ -203,17 +203,13 @@ class MapUpdate:
         del self._local
 
     def _update(self, pos: int, depth: int, lo: int, hi: int) -> bytes:
+        if hi - lo == 1:
+            return self._update_one(pos, depth, lo)
         node = self._local.get(pos)
         if node is None:
             return self._build(pos, depth, self._ints, self._leaves, lo, hi)
         if len(node) != HASH_SIZE:  # a leaf: it moves down beside the new keys, or is replaced
-            old = int.from_bytes(node[:KEY_SIZE], "big")
-            ints, leaves = self._ints[lo:hi], self._leaves[lo:hi]
-            if old not in ints:
-                at = bisect_left(ints, old)
-                ints.insert(at, old)
-                leaves.insert(at, node)
-            return self._build(pos, depth, ints, leaves, 0, len(ints))
+            return self._update_leaf(pos, depth, node, lo, hi)
         split = _split(self._ints, pos, depth, lo, hi)
         left, right = pos << 1, (pos << 1) | 1
         lh = self._update(left, depth + 1, lo, split) if split > lo else stored_hash(
@@ -223,6 +219,41 @@ class MapUpdate:
         h = node_hash(depth, lh, rh)
         self.writes[pos] = h
         return h
+
+    def _update_one(self, pos: int, depth: int, i: int) -> bytes:
+        """The same as :meth:`_update` for one key, as a loop: down to where the key belongs,
+        then hash back up (most of a batch's work below the levels its keys share)."""
+        local, writes, sha = self._local, self.writes, hashlib.sha256
+        k = self._ints[i]
+        steps: list[tuple[int, int, int, bytes]] = []
+        while True:
+            node = local.get(pos)
+            if node is None or len(node) != HASH_SIZE:
+                break
+            bit = (k >> (KEY_BITS - 1 - depth)) & 1
+            sibling = local.get(pos << 1 | (bit ^ 1))
+            if sibling is None:
+                sibling = EMPTY_HASH
+            elif len(sibling) != HASH_SIZE:
+                sibling = sha(MAP_LEAF_PREFIX + sibling).digest()
+            steps.append((pos, depth, bit, sibling))
+            pos, depth = pos << 1 | bit, depth + 1
+        h = (self._build(pos, depth, self._ints, self._leaves, i, i + 1) if node is None
+             else self._update_leaf(pos, depth, node, i, i + 1))
+        for pos, depth, bit, sibling in reversed(steps):
+            h = sha(MAP_NODE_PREFIX + bytes((depth,)) + (sibling + h if bit else h + sibling)
+                    ).digest()
+            writes[pos] = h
+        return h
+
+    def _update_leaf(self, pos: int, depth: int, node: bytes, lo: int, hi: int) -> bytes:
+        old = int.from_bytes(node[:KEY_SIZE], "big")
+        ints, leaves = self._ints[lo:hi], self._leaves[lo:hi]
+        if old not in ints:
+            at = bisect_left(ints, old)
+            ints.insert(at, old)
+            leaves.insert(at, node)
+        return self._build(pos, depth, ints, leaves, 0, len(ints))
 
     def _build(self, pos: int, depth: int, ints: list[int], leaves: list[bytes], lo: int,
                hi: int) -> bytes:
@@ -265,6 +296,9 @@ class MemoryMap:
 
     def _bulk(self, changes: Mapping[bytes, bytes]) -> None:
         """Build from nothing: a recursion over the sorted keys (the same tree as updates)."""
+        for k, v in changes.items():
+            if len(k) != KEY_SIZE or len(v) != VALUE_SIZE:
+                raise ValueError("a map change is a 32-byte key and a 48-byte value")
         keys = sorted(int.from_bytes(k, "big") for k in changes)
         leaves = [k.to_bytes(KEY_SIZE, "big") for k in keys]
         nodes = self.nodes
