@@ -418,3 +418,21 @@ def test_refuses_other_leaf_off_the_path() -> None:
         verify_map_proof(m.root, [bytes([0x41]) + bytes(31)], proof)
     with pytest.raises(VerificationError, match="not on the key's path"):
         verify_map_proof(m.root, [keys[2]], proof)  # the leaf's own key is not absent
+
+
+def test_keys_that_differ_only_in_their_last_bit() -> None:
+    """The deepest tree: two leaves at depth 256 under an inner node of depth 255, and a
+    third key absent at the bottom of the chain."""
+    a, b = bytes(32), bytes(31) + b"\x01"
+    value = MapValue(bytes(32), 1, 0).to_bytes()
+    m = _memory({a: value, b: value})
+    proof = prove(m, [a])
+    assert proof[5:7] == (256).to_bytes(2, "big")
+    assert verify_map_proof(m.root, [a], proof)[a] == MapValue.from_bytes(value)
+    c = bytes(31) + b"\x02"  # shares 254 bits with a and b: absent at the empty position 0...1
+    absent = prove(m, [c])
+    assert absent[4:7] == b"\x03" + (255).to_bytes(2, "big")
+    assert verify_map_proof(m.root, [c], absent) == {c: None}
+    assert verify_map_proof(m.root, [a, b, c], prove(m, [a, b, c]))[c] is None
+    for tampered in _flips(proof):
+        assert _refused(m.root, [a], tampered, {a: value})
