@@ -138,7 +138,8 @@ def _gather(source: NodeSource, keys: Sequence[int], window: int) -> dict[int, b
             for dd in range(d, min(d + window, KEY_BITS + 1)):
                 p = (1 << dd) | (k >> (KEY_BITS - dd))
                 want.add(p)
-                want.add(p ^ 1)  # the sibling (for the root, position 0: never stored)
+                if dd:
+                    want.add(p ^ 1)  # its sibling
         local.update(source.map_nodes(want))
         following = []
         for k, d in active:
