@@ -75,3 +75,22 @@ def test_a_write_to_a_readonly_home_is_one_line(readonly_home: tuple[Path, Path]
     assert r.code == 2
     assert "read-only" in assert_one_error_line(r)
     assert digest(home) == before
+
+
+def test_may_answers_from_a_readonly_copy_of_a_node_home(tmp_path: Path) -> None:
+    """A node's home read-only: ``may`` reads the node's witness database (for registrations
+    on the logs it mirrors) without writing it."""
+    home = tmp_path / "node"
+    run("node", "init", "--home", home, "--origin", "auditor.example/log", home=home)
+    page = tmp_path / "page.txt"
+    page.write_text("a page on a node\n")
+    run("anchor", page, home=home)
+    run("consent", "grant", page, "--purpose", "ai_training", "--anyone", home=home)
+    run("node", "evidence", "--home", home, home=home)  # the witness database exists
+    assert (home / "witness.db").is_file()
+    before = digest(home)
+    studio = "ed25519:" + "cd" * 32
+    allowed = run_readonly("may", studio, "ai_training", page, home=home)
+    assert allowed.code == 0, allowed.err
+    assert run_readonly("may", studio, "data_mining", page, home=home).code == 1
+    assert digest(home) == before

@@ -438,13 +438,17 @@ def _registrations(s: Session, work: str, missing: NotFoundError | None
     from contextlib import nullcontext
 
     from ..node import load_config, open_witness
+    from ..node.config import witness_db_path
     from ..node.disputes import registrations
     from ..node.witness import LedgerLog
 
     config = load_config(s.home.path)
     ledger = s.ledger
+    readonly = not s.home.writable()  # a copy handed to an auditor, a read-only mount
+    if readonly and not witness_db_path(s.home.path).is_file():
+        return [], config.origin  # this node never witnessed nor mirrored: no other log
     witness = open_witness(s.home.path, config, LedgerLog(lambda: nullcontext(ledger)),
-                           ledger.vkey)
+                           ledger.vkey, readonly)
     try:
         found = registrations(s.home.path, config, ledger, witness, work)["registrations"]
     finally:

@@ -126,6 +126,7 @@ class Witness:
         own_origin: str,
         own_log: OwnLog,
         peer_witnesses: Sequence[Verifier] = (),
+        readonly: bool = False,
     ) -> None:
         if not signer.cosigner:
             raise ValueError("the witness signs cosignature/v1 (NoteSigner(cosigner=True))")
@@ -142,7 +143,7 @@ class Witness:
         self._own = own_origin
         self._own_log = own_log
         self._peer_witnesses = tuple(peer_witnesses)
-        self._db = WitnessStore(path)
+        self._db = WitnessStore(path, readonly)
 
     @property
     def name(self) -> str:
@@ -297,9 +298,11 @@ class Witness:
         return SignedNote.from_text(note).with_signatures(extra).to_text()
 
 
-def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str) -> Witness:
+def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str,
+                 readonly: bool = False) -> Witness:
     """The witness of the node at ``home``: known logs are the configured peers and the
-    node's own log (``own_vkey``); peer witness keys come from the configuration."""
+    node's own log (``own_vkey``); peer witness keys come from the configuration.
+    ``readonly``: its database is only read (a home this process cannot write)."""
     logs = {p.origin: p.log_verifier for p in config.peers}
     logs[config.origin] = Verifier.from_vkey(own_vkey)
     witnesses = [w for w in (p.witness_verifier for p in config.peers) if w is not None]
@@ -307,7 +310,7 @@ def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str)
     witnesses += [v for v in (w.verifier for w in config.witnesses)
                   if v.to_vkey() not in known]
     return Witness(witness_db_path(home), witness_signer(home, config), logs, config.origin,
-                   own_log, witnesses)
+                   own_log, witnesses, readonly)
 
 
 @contextmanager

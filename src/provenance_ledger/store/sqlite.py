@@ -136,12 +136,12 @@ def _rows(cursor_of: Callable[[], Iterator[Any]]) -> Iterator[Any]:
 
 
 
-def _connect_readonly(path: Path) -> sqlite3.Connection:
+def connect_readonly(path: Path, what: str = "ledger database") -> sqlite3.Connection:
     """Open an existing database without writing to it or beside it. ``mode=ro`` still needs
     to create the ``-shm`` file of a WAL database when it is missing; where the folder cannot
     be written (a read-only mount), the file is opened as immutable, which is what it is."""
     if not path.is_file():
-        raise StorageError(f"no ledger database at {path}")
+        raise StorageError(f"no {what} at {path}")
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
     try:
         conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None,
@@ -170,7 +170,7 @@ class SqliteStore:
         self.readonly = readonly
         try:
             if readonly:
-                self.conn = _connect_readonly(path)
+                self.conn = connect_readonly(path)
             else:
                 _create_private(path)
                 self.conn = sqlite3.connect(str(path), isolation_level=None,

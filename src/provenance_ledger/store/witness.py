@@ -33,6 +33,7 @@ from ..core.evidence import Evidence
 from ..core.merkle import HASH_SIZE
 from ..core.witness import Cosigned, Finding
 from ..errors import StorageError
+from .sqlite import connect_readonly
 
 BUSY_TIMEOUT_MS = 10_000  # wait for another process's transaction on witness.db
 WITNESS_SCHEMA_VERSION = "1"
@@ -86,8 +87,16 @@ class WitnessStore:
     """``witness.db``: thread-safe (one connection behind a lock) and safe across processes
     (each :meth:`transaction` is ``BEGIN IMMEDIATE``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        """``readonly``: an existing ``witness.db`` read and never written, as in a node home
+        copied to an auditor or mounted read-only (specs/storage.md section 2.2)."""
         self._lock = threading.Lock()
+        if readonly:
+            try:
+                self._conn = connect_readonly(path, "witness database")
+            except sqlite3.DatabaseError as e:
+                raise StorageError(f"cannot open witness database {path}: {e}") from e
+            return
         try:
             self._conn = sqlite3.connect(str(path), isolation_level=None,
                                          check_same_thread=False,
