@@ -40,6 +40,7 @@ import ipaddress
 import math
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -319,21 +320,8 @@ class NodeConfig:
                 raise MalformedError(f"{CONFIG_FILE}: field {name!r} is missing")
             if not isinstance(data[name], str):
                 raise MalformedError(f"{CONFIG_FILE}: field {name!r} must be a string")
-        raw_peers = data.get("peers", [])
-        if not isinstance(raw_peers, list):
-            raise MalformedError(f"{CONFIG_FILE}: peers must be [[peers]] tables")
         peers = []
-        for n, p in enumerate(raw_peers):
-            if not isinstance(p, dict):
-                raise MalformedError(f"{CONFIG_FILE}: peers[{n}] must be a table")
-            unknown = p.keys() - _PEER_FIELDS
-            if unknown:
-                raise MalformedError(f"{CONFIG_FILE}: peers[{n}] has unknown field "
-                                     f"{sorted(unknown)[0]!r}")
-            for name in ("origin", "url", "vkey"):
-                if not isinstance(p.get(name), str):
-                    raise MalformedError(f"{CONFIG_FILE}: peers[{n}].{name} is missing or "
-                                         "not a string")
+        for n, p in _tables(data.get("peers", []), "peers", _PEER_FIELDS):
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
@@ -367,23 +355,28 @@ class NodeConfig:
         return "\n".join(lines) + "\n"
 
 
-def _witnesses_from_toml(raw: Any) -> tuple[WitnessEntry, ...]:
+def _tables(raw: Any, kind: str, fields: frozenset[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The ``[[kind]]`` tables of node.toml, numbered: each a table of known ``fields`` whose
+    ``name``/``origin``, ``url`` and ``vkey`` (those it has of them) are strings."""
     if not isinstance(raw, list):
-        raise MalformedError(f"{CONFIG_FILE}: witnesses must be [[witnesses]] tables")
-    out = []
-    for n, w in enumerate(raw):
-        if not isinstance(w, dict):
-            raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}] must be a table")
-        unknown = w.keys() - _WITNESS_FIELDS
+        raise MalformedError(f"{CONFIG_FILE}: {kind} must be [[{kind}]] tables")
+    for n, t in enumerate(raw):
+        if not isinstance(t, dict):
+            raise MalformedError(f"{CONFIG_FILE}: {kind}[{n}] must be a table")
+        unknown = t.keys() - fields
         if unknown:
-            raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}] has unknown field "
+            raise MalformedError(f"{CONFIG_FILE}: {kind}[{n}] has unknown field "
                                  f"{sorted(unknown)[0]!r}")
-        for name in ("name", "url", "vkey"):
-            if not isinstance(w.get(name), str):
-                raise MalformedError(f"{CONFIG_FILE}: witnesses[{n}].{name} is missing or "
+        for name in sorted(fields & {"origin", "name", "url", "vkey"}):
+            if not isinstance(t.get(name), str):
+                raise MalformedError(f"{CONFIG_FILE}: {kind}[{n}].{name} is missing or "
                                      "not a string")
-        out.append(WitnessEntry(w["name"], w["url"], w["vkey"]))
-    return tuple(out)
+        yield n, t
+
+
+def _witnesses_from_toml(raw: Any) -> tuple[WitnessEntry, ...]:
+    return tuple(WitnessEntry(w["name"], w["url"], w["vkey"])
+                 for _, w in _tables(raw, "witnesses", _WITNESS_FIELDS))
 
 
 def _witnessing_from_toml(raw: Any) -> Witnessing:
