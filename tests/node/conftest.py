@@ -14,7 +14,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +41,17 @@ ORIGIN = "node-a.test/log"
 PEER = "peer.test/log"
 PEER_WITNESS = "peer.test/witness"
 STARTUP_TIMEOUT = 20  # seconds for a server to start listening
+
+
+def poll_until(condition: Callable[[], bool], what: str, timeout: float = STARTUP_TIMEOUT,
+               every: float = 0.01) -> None:
+    """Return once ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds (a
+    test waits for a state, never for time to pass)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(every)
+
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from provenance_ledger.core.note import NoteSigner
 from provenance_ledger.core.receipt import verify_checkpoint_note
 from provenance_ledger.node.autosync import round_lock
 
-from .conftest import HOST, STARTUP_TIMEOUT, free_port, reply, serving_http
+from .conftest import HOST, STARTUP_TIMEOUT, free_port, poll_until, reply, serving_http
 from .network_helpers import (
     LogWatch,
     Node,
@@ -39,15 +39,8 @@ from .network_helpers import (
 INTERVAL = 1  # seconds between a's rounds (node.toml, set by ``node init --mirror-interval``)
 GHOST = "ghost.test/log"  # a peer nothing listens for
 GARBAGE = "garbage.test/log"  # a peer that answers anything with junk
-POLL_S = 0.02
 
 
-def poll_until(condition: Callable[[], bool], what: str,
-               timeout: float = STARTUP_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(POLL_S)
 
 
 def stranger_vkey(origin: str) -> str:

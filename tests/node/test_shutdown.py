@@ -17,8 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from provenance_ledger.node import init_node, node_keys
 from provenance_ledger.node.config import check_vkey
 
 from ..conftest import NOW, KeyFactory, Signer
-from .conftest import HOST, ORIGIN, STARTUP_TIMEOUT, free_port, register
+from .conftest import HOST, ORIGIN, STARTUP_TIMEOUT, free_port, poll_until, register
 
 SERVE = (
     "import sys\n"
@@ -43,16 +42,8 @@ SERVE = (
 CLIENTS = 8
 EVENTS_PER_CLIENT = 60
 SIGNAL_AFTER = 60  # acknowledged events before the signal
-POLL_S = 0.005  # seconds between two looks at a condition
 
 
-def poll_until(condition: Callable[[], bool], what: str,
-               timeout: float = STARTUP_TIMEOUT) -> None:
-    """Return once ``condition()`` holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(POLL_S)
 
 
 def unread_bytes_at_server(port: int) -> list[int]:

@@ -33,7 +33,7 @@ from provenance_ledger.ledger import Home
 from provenance_ledger.node.config import add_witness, init_node, node_keys, set_witnessing
 
 from ..conftest import NOW, KeyFactory, Signer
-from .conftest import HOST, ORIGIN, STARTUP_TIMEOUT, free_port, register, reply, running
+from .conftest import HOST, ORIGIN, STARTUP_TIMEOUT, free_port, poll_until, register, reply, running
 
 LONG_S = 60.0  # a witnessing timeout no test waits for: a test taking it has failed
 
@@ -157,11 +157,6 @@ def served_signers(url: str) -> set[str]:
     return {s.name for s in note.signatures}
 
 
-def wait_until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def test_a_receipt_waits_for_the_quorum_and_carries_it(
@@ -239,7 +234,7 @@ def test_a_409_naming_the_witness_size_is_retried_from_that_size_and_resumed_on_
     with serving(w):
         with running(home) as node:
             # On start the node witnesses its latest checkpoint: old 0 -> 409 "3" -> old 3.
-            wait_until(lambda: w.signer.name in served_signers(node.url), "a cosignature")
+            poll_until(lambda: w.signer.name in served_signers(node.url), "a cosignature")
             assert w.requests == [(0, 3, 409), (3, 3, 200)]
             r = post(node.url, register(sign, keys("alice"), "new").leaf)
             assert w.requests[2:] == [(3, 4, 200)]  # with a proof from 3 that it verified
@@ -271,7 +266,7 @@ def test_many_submissions_at_once_cost_few_add_checkpoint_requests(
         threads = [threading.Thread(target=submit, args=(leaf,)) for leaf in events]
         for t in threads:
             t.start()
-        wait_until(lambda: SignedNote.from_text(httpx.get(node.url + "/checkpoint").text)
+        poll_until(lambda: SignedNote.from_text(httpx.get(node.url + "/checkpoint").text)
                    .text.split("\n")[1] == "40", "every event sequenced")
         w.gate.set()
         for t in threads:
@@ -304,4 +299,4 @@ def test_a_quorum_of_zero_hands_receipts_out_at_once_and_still_asks(
         assert r.headers["Provenance-Witness-Quorum"] == "0"
         assert r.headers["Provenance-Pending-Witnesses"] == "w"
         w.gate.set()
-        wait_until(lambda: w.signer.name in served_signers(node.url), "the cosignature")
+        poll_until(lambda: w.signer.name in served_signers(node.url), "the cosignature")
