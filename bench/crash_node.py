@@ -14,6 +14,9 @@ trial the server is stopped, ``provenance log audit`` re-verifies the whole log,
 acknowledged event (a 200 answer) must be in the log exactly once, at the index its receipt
 names, with every kept receipt verifying offline against the node's log key.
 
+A progress line goes to stderr every 50 trials. Ctrl-C (SIGINT) ends a long run early but
+whole: the trial under way finishes, then the resume and every check run on the trials done.
+
 Prints one summary line; exits 0 when every check holds, 1 otherwise (2 for bad arguments).
 This file is not part of the pytest suite (``testpaths = ["tests"]``).
 """
@@ -51,6 +54,7 @@ ORIGIN = "crash.test/log"
 STARTUP_TIMEOUT_S = 90.0  # a restarted server must answer within this (a loaded host: 30 s+)
 STOP_TIMEOUT_S = 40.0  # SIGTERM, then SIGKILL after this (the node's grace period is 30 s)
 REQUEST_TIMEOUT_S = 30.0
+PROGRESS_EVERY = 50  # trials between two progress lines on stderr
 KILL_AFTER_S = (0.05, 1.5)  # the kill comes this long (uniform, seeded) after submissions start
 MAX_RESUME_TRIES = 20  # 503s while the restarted node warms up, per event
 
@@ -253,8 +257,19 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     server = Server(home, port)
     clients = make_clients(args.clients)
     kills = 0
+    # Ctrl-C (SIGINT) ends a long run early but whole: the trial under way finishes, then the
+    # resume and every check run on the trials done, as after the last one.
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
         for _ in range(args.trials):
+            if stopping.is_set():
+                print(f"  stopping after {kills} of {args.trials} trials (SIGINT)",
+                      file=sys.stderr)
+                break
+            if kills and kills % PROGRESS_EVERY == 0:
+                print(f"  {kills} trials, {sum(len(c.acked) for c in clients)} events "
+                      "acknowledged so far", file=sys.stderr, flush=True)
             server.start()
             stop = threading.Event()
             for c in clients:
@@ -289,7 +304,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     again = resubmissions(server.log_path)
     statuses = sum((c.statuses for c in clients), Counter())
     ok = not problems and doubt == 0
-    print(f"crash_node: {'OK' if ok else 'FAILED'}: {args.trials} trials (seed {args.seed}), "
+    print(f"crash_node: {'OK' if ok else 'FAILED'}: {kills} trials (seed {args.seed}), "
           f"{kills} SIGKILLs, {args.clients} clients, {acked} events acknowledged, each in the "
           f"log once with a receipt that verifies; audit "
           f"{'passed' if not any('audit' in p for p in problems) else 'FAILED'}; "
