@@ -24,6 +24,7 @@ from provenance_ledger.core.note import (
     MAX_TREE_SIZE,
     SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
+    BlockLine,
     Checkpoint,
     NoteSignature,
     NoteSigner,
@@ -53,6 +54,8 @@ WITNESS = "witness.example/w1"
 ROOT = bytes(range(32))
 ROOT_B64 = base64.b64encode(ROOT).decode()
 CHECKPOINT_TEXT = f"{ORIGIN}\n7\n{ROOT_B64}\n"
+BLOCK = "provenance-ledger/block prev=3 time=2026-01-01T00:00:00Z"
+MAP = f"provenance-ledger/map root={ROOT_B64}"
 
 
 def log_signer(keys: KeyFactory, name: str = ORIGIN) -> NoteSigner:
@@ -301,11 +304,33 @@ def test_signed_checkpoint_round_trip(keys: KeyFactory, origin: str, size: int,
         pytest.param(f"\n7\n{ROOT_B64}\n", "key name", id="empty-origin"),
         pytest.param(f"log example\n7\n{ROOT_B64}\n", "key name", id="origin-with-space"),
         pytest.param(f"log+example\n7\n{ROOT_B64}\n", "key name", id="origin-with-plus"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{BLOCK}\n{MAP}\nmore\n", "two extension",
+                     id="three-extension-lines"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{MAP}\n", "block", id="map-line-first"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{MAP}\n{BLOCK}\n", "block",
+                     id="lines-swapped"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{BLOCK}\n{BLOCK}\n", "map root",
+                     id="two-block-lines"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{BLOCK}\n{MAP[:-4]}\n", "bytes",
+                     id="short-map-root"),
+        pytest.param(f"{ORIGIN}\n7\n{ROOT_B64}\n{BLOCK}\n{MAP} \n", "base64",
+                     id="map-root-trailing-space"),
     ],
 )
 def test_malformed_checkpoint_is_refused(text: str, message: str) -> None:
     with pytest.raises(MalformedError, match=message):
         Checkpoint.from_text(text)
+
+
+def test_map_line_round_trips_after_the_block_line() -> None:
+    """specs/map.md section 8: the map root is the second extension line, signed with the
+    checkpoint."""
+    text = f"{ORIGIN}\n7\n{ROOT_B64}\n{BLOCK}\n{MAP}\n"
+    cp = Checkpoint.from_text(text)
+    assert cp.map_root == bytes(range(32))
+    assert cp.block == BlockLine(3, NOW)
+    assert cp.to_text() == text
+    assert Checkpoint(ORIGIN, 7, ROOT, BlockLine(3, NOW)).map_root is None
 
 
 def test_checkpoint_values_are_checked_when_built() -> None:
@@ -315,6 +340,8 @@ def test_checkpoint_values_are_checked_when_built() -> None:
         Checkpoint(ORIGIN, -1, ROOT)
     with pytest.raises(MalformedError):
         Checkpoint("bad origin", 1, ROOT)
+    with pytest.raises(ValueError, match="block line"):
+        Checkpoint(ORIGIN, 1, ROOT, None, ROOT)
 
 
 # -- malformed notes --------------------------------------------------------------------------

@@ -290,15 +290,35 @@ class BlockLine:
         return cls(prev, parse_time(m.group(2), "checkpoint time"))
 
 
+MAP_LINE_PREFIX = "provenance-ledger/map root="
+"""Start of the checkpoint extension line that commits to the log's verifiable map at the
+checkpoint's size (specs/map.md section 8)."""
+
+
+def map_line(root: bytes) -> str:
+    """The map line of a map root (specs/map.md section 8)."""
+    return MAP_LINE_PREFIX + b64encode(root)
+
+
+def parse_map_line(line: str) -> bytes:
+    """The map root a map line names (specs/map.md section 8), or MalformedError."""
+    if not line.startswith(MAP_LINE_PREFIX):
+        raise MalformedError(f"checkpoint extension line {line[:80]!r} is not "
+                             "'provenance-ledger/map root=<base64>'")
+    return b64decode(line[len(MAP_LINE_PREFIX):], "checkpoint map root", HASH_SIZE)
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """A C2SP tlog-checkpoint: origin, tree size, root hash, and at most one extension line,
-    the log's :class:`BlockLine` (specs/checkpoints.md section 2)."""
+    """A C2SP tlog-checkpoint: origin, tree size, root hash, and the log's extension lines:
+    its :class:`BlockLine` (specs/checkpoints.md section 2) and, once the log keeps its
+    verifiable map, the map root at this size (specs/map.md section 8)."""
 
     origin: str
     size: int
     root: bytes
     block: BlockLine | None = None
+    map_root: bytes | None = None
 
     def __post_init__(self) -> None:
         _check_key_name(self.origin)
@@ -310,19 +330,25 @@ class Checkpoint:
                 self.block.prev >= self.size):
             raise ValueError(f"previous checkpoint size {self.block.prev} is not below the "
                              f"checkpoint's size {self.size}")
+        if self.map_root is not None and (self.block is None or len(self.map_root) != HASH_SIZE):
+            raise ValueError("a map root is 32 bytes, on a checkpoint with a block line")
 
     def to_text(self) -> str:
         text = f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
-        return text if self.block is None else text + self.block.to_text() + "\n"
+        if self.block is not None:
+            text += self.block.to_text() + "\n"
+        if self.map_root is not None:
+            text += map_line(self.map_root) + "\n"
+        return text
 
     @classmethod
     def from_text(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
             raise MalformedError("checkpoint is not three newline-terminated lines")
-        if len(lines) > 5:
-            raise MalformedError("checkpoint has more than one extension line; this log "
-                                 "signs only its block line")
+        if len(lines) > 6:
+            raise MalformedError("checkpoint has more than two extension lines; this log "
+                                 "signs only its block line and its map line")
         origin, size_text, root_text = lines[:3]
         if not size_text.isdigit() or not size_text.isascii() or (
             size_text != "0" and size_text.startswith("0")
@@ -333,9 +359,10 @@ class Checkpoint:
             raise MalformedError("checkpoint size is out of range")
         _check_key_name(origin)
         root = b64decode(root_text, "checkpoint root", HASH_SIZE)
-        block = BlockLine.from_text(lines[3]) if len(lines) == 5 else None
+        block = BlockLine.from_text(lines[3]) if len(lines) >= 5 else None
+        map_root = parse_map_line(lines[4]) if len(lines) == 6 else None
         if block is not None and block.prev is not None and block.prev >= size:
             raise MalformedError(f"checkpoint at size {size} names a previous checkpoint at "
                                  f"size {block.prev}, which is not below it")
-        return cls(origin, size, root, block)
+        return cls(origin, size, root, block, map_root)
 
