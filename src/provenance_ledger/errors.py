@@ -22,6 +22,11 @@ class VerificationError(LedgerError):
     """A signature, proof, hash or checkpoint that does not verify."""
 
 
+class MapRootError(VerificationError):
+    """A log signed a checkpoint whose map root is not the map of its entries
+    (specs/map.md section 8): portable evidence against the log, like a fork."""
+
+
 class RuleError(LedgerError):
     """A well-formed, correctly signed event that the rules (specs/rules.md) refuse."""
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from provenance_ledger.core import vmap
 from provenance_ledger.core.events import work_id_of
 from provenance_ledger.core.merkle import Frontier, leaf_hash
 from provenance_ledger.core.note import NoteSignature, NoteSigner, SignedNote
 from provenance_ledger.errors import StorageError, VerificationError
 from provenance_ledger.ledger import Home, Ledger, audit
-from provenance_ledger.store.sqlite import node_key
+from provenance_ledger.store.sqlite import map_pos, node_key
 
 from ..conftest import NOW, KeyFactory, Signer
 
@@ -328,3 +329,73 @@ def test_entry_added_behind_the_logs_back(home: Home, reopen: Callable[[], Ledge
         conn.executemany("INSERT INTO nodes VALUES (?, ?)",
                          [(node_key(n), h) for n, h in made if n[0] > 0])
     assert audit_fails_at(reopen()) == SIZE
+
+
+# -- the verifiable map (specs/map.md section 10, audit) ----------------------------------------
+
+
+def map_rows(home: Home) -> list[tuple[bytes, bytes]]:
+    with sqlite3.connect(home.db_path) as conn:
+        return conn.execute("SELECT pos, node FROM map_nodes ORDER BY length(pos), pos").fetchall()
+
+
+def map_audit_fails(ledger: Ledger, message: str) -> None:
+    with pytest.raises(VerificationError, match=message):
+        audit(ledger)
+
+
+def test_the_stored_map_is_audited_and_matches_the_signed_root(
+        home: Home, reopen: Callable[[], Ledger]) -> None:
+    ledger = reopen()
+    audit(ledger)
+    rows = map_rows(home)
+    leaves = [n for _, n in rows if len(n) == vmap.LEAF_SIZE]
+    assert len(leaves) == SIZE // 2  # one leaf per work
+    cp, _ = ledger.latest_checkpoint()
+    assert cp.map_root == vmap.stored_hash(dict(rows)[map_pos(1)])
+
+
+def test_a_changed_map_value_fails_the_audit(home: Home, reopen: Callable[[], Ledger]) -> None:
+    pos, node = next((p, n) for p, n in map_rows(home) if len(n) == vmap.LEAF_SIZE)
+    # the count of the work's events, 2, made 1: a reader would miss its licence offer
+    changed = node[:-16] + (1).to_bytes(8, "big") + node[-8:]
+    tamper(home, "UPDATE map_nodes SET node = ? WHERE pos = ?", changed, pos)
+    map_audit_fails(reopen(), "not its children's hash|not the recomputed one")
+
+
+def test_a_map_rewritten_consistently_up_to_the_root_fails_against_the_signature(
+        home: Home, reopen: Callable[[], Ledger]) -> None:
+    """An attacker who recomputes every hash up to the root still cannot sign the root."""
+    rows = map_rows(home)
+    values = {}
+    for _, node in rows:
+        if len(node) == vmap.LEAF_SIZE:
+            values[node[:32]] = node[32:]
+    key = min(values)
+    values[key] = vmap.MapValue(bytes(32), 1, 0).to_bytes()
+    forged = vmap.MemoryMap()
+    forged.apply(values)
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("DELETE FROM map_nodes")
+        conn.executemany("INSERT INTO map_nodes VALUES (?, ?)",
+                         [(map_pos(p), n) for p, n in forged.nodes.items()])
+    map_audit_fails(reopen(), "not the recomputed one|map root signed")
+
+
+def test_a_deleted_map_row_fails_the_audit(home: Home, reopen: Callable[[], Ledger]) -> None:
+    pos, _ = map_rows(home)[-1]
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("DELETE FROM map_nodes WHERE pos = ?", (pos,))
+    map_audit_fails(reopen(), "stored map")
+
+
+def test_a_stray_map_row_fails_the_audit(home: Home, reopen: Callable[[], Ledger]) -> None:
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("INSERT INTO map_nodes VALUES (?, ?)", (map_pos(1 << 100), bytes(32)))
+    map_audit_fails(reopen(), "rows that are not in the tree")
+
+
+def test_a_changed_inner_map_node_fails_the_audit(home: Home,
+                                                  reopen: Callable[[], Ledger]) -> None:
+    tamper(home, "UPDATE map_nodes SET node = ? WHERE pos = ?", bytes(32), map_pos(1))
+    map_audit_fails(reopen(), "not its children's hash")

@@ -7,8 +7,10 @@ against the in-memory Frontier.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
+from provenance_ledger.core import vmap
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import SignedEvent, parse_leaf, work_id_of
 from provenance_ledger.core.merkle import (
@@ -38,7 +41,8 @@ from provenance_ledger.errors import (
     RuleError,
     VerificationError,
 )
-from provenance_ledger.ledger import Appended, Home, Ledger
+from provenance_ledger.ledger import Appended, Home, Ledger, audit
+from provenance_ledger.ledger import ledger as ledger_module
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE, MAX_FUTURE_SKEW
 
 from ..conftest import NOW, KeyFactory, Signer
@@ -208,6 +212,18 @@ def test_admission_window(ledger: Ledger, sign: Signer, keys: KeyFactory, offset
 # -- checkpoints and proofs ---------------------------------------------------------------------
 
 
+def map_of(leaves: list[bytes]) -> bytes:
+    """The verifiable map root of a log holding ``leaves`` (specs/map.md sections 1, 7),
+    from the leaves alone: each work's last event, its count and index."""
+    values: dict[bytes, tuple[bytes, int, int]] = {}
+    for index, leaf in enumerate(leaves):
+        ev = parse_leaf(leaf, verify=False)
+        key = vmap.map_key(ev.event.work)
+        count = values[key][1] + 1 if key in values else 1
+        values[key] = (bytes.fromhex(ev.id), count, index)
+    return vmap.map_root({k: vmap.MapValue(*v).to_bytes() for k, v in values.items()})
+
+
 def test_one_checkpoint_per_block(big: tuple[Ledger, list[bytes]]) -> None:
     ledger, _ = big
     sizes = [cp[0] for cp in ledger.store.checkpoints()]
@@ -224,9 +240,10 @@ def test_every_checkpoint_is_signed_and_consistent_with_the_last(
     for size, root, note_text, at in cps:
         note = SignedNote.from_text(note_text)
         assert verify_note(note, [log_key]) == {ledger.origin: None}
-        # Each checkpoint signs the size of the one before it and its time (checkpoints.md 2.1).
-        assert Checkpoint.from_text(note.text) == Checkpoint(ledger.origin, size, root,
-                                                             BlockLine(prev, NOW))
+        # Each checkpoint signs the size of the one before it and its time (checkpoints.md 2.1)
+        # and the root of the map of its entries (map.md section 8), computed here apart.
+        assert Checkpoint.from_text(note.text) == Checkpoint(
+            ledger.origin, size, root, BlockLine(prev, NOW), map_of(leaves[:size]))
         prev = size
         assert root == ledger.root(size) == oracle(leaves[:size]).get_root(size)
         assert at == NOW
@@ -446,3 +463,56 @@ def test_history(ledger: Ledger, sign: Signer, keys: KeyFactory) -> None:
     st_a = ledger.state(a.event.work)
     assert st_a is not None and st_a.events == 4 and st_a.head == accept.id
     assert may(st_a, dev.public.text, "ai_training", NOW + 1).allowed
+
+
+def test_large_blocks_keep_the_map_right_with_the_upper_levels_in_memory(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer holds the map's upper levels across blocks (specs/map.md section 10); the
+    roots it signs are the map of the entries, also when another writer appends between its
+    blocks (it must not build on levels that writer changed)."""
+    monkeypatch.setattr(ledger_module, "MAP_UPPER_DEPTH", 8)  # a split that 600 works cross
+    leaves = list(itertools.islice(event_stream(sign, keys), 600))
+    home = Home(tmp_path / "home")
+    ours, other = home.open_ledger(), home.open_ledger()
+    try:
+        ours.append_block(leaves[:200], NOW)
+        assert ours._map_upper is not None  # noqa: SLF001 - the levels are held
+        other.append_block(leaves[200:210], NOW)  # a small block of another process
+        ours.append_block(leaves[210:400], NOW)
+        other.append_block(leaves[400:500], NOW)
+        ours.append_block(leaves[500:], NOW)
+        for ledger in (ours, other):
+            for cp in ledger.store.checkpoints():
+                signed = Checkpoint.from_text(SignedNote.from_text(cp.note).text)
+                assert signed.map_root == map_of(leaves[: cp.size]), cp.size
+        assert audit(ours).entries == 600
+    finally:
+        ours.close()
+        other.close()
+
+
+def test_a_bad_signature_in_a_large_block_refuses_it_and_what_builds_on_it(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    """A large block's rules, tree and map are worked out while its signatures are checked;
+    an event whose signature fails is refused as if it had been checked first, and so is
+    every event that builds on it, and the map and root are those of what was accepted."""
+    creator = keys("creator")
+    leaves = list(itertools.islice(event_stream(sign, keys), 150))
+    forged_reg = register(sign, creator, "forged")
+    body = json.loads(forged_reg.leaf)
+    body["sig"] = base64.b64encode(bytes(64)).decode()  # a signature that does not verify
+    forged = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    on_forged = sign(creator, "consent.grant", forged_reg.event.work,
+                     {"grantee": "*", "purposes": ["ai_inference"]}, prev=forged_reg.id).leaf
+    block = leaves[:70] + [forged] + leaves[70:120] + [on_forged] + leaves[120:]
+    ledger = Home(tmp_path / "home").open_ledger()
+    try:
+        results = ledger.append_block(block, NOW)
+        assert isinstance(results[70], VerificationError)
+        assert isinstance(results[121], RuleError) and "not registered" in str(results[121])
+        assert [r.index for r in accepted(results)] == list(range(150))
+        cp, _ = ledger.latest_checkpoint()
+        assert cp.root == oracle(leaves).get_root(150)
+        assert cp.map_root == map_of(leaves)
+    finally:
+        ledger.close()

@@ -10,8 +10,8 @@ import pytest
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, sign_event
-from provenance_ledger.core.note import Checkpoint
-from provenance_ledger.errors import VerificationError
+from provenance_ledger.core.note import Checkpoint, SignedNote
+from provenance_ledger.errors import MapRootError, VerificationError
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.store import SqliteStore
 
@@ -106,3 +106,42 @@ def test_paged_mirroring_equals_one_block_and_checks_every_page(tmp_path: Path) 
     assert fresh.store.size() == 0 and fresh.store.latest_checkpoint() is None
     fresh.mirror_pages([leaves], cp, note, NOW)  # and it still works afterwards
     assert fresh.size == 300
+
+
+def _signed_by_peer(peer: Ledger, cp: Checkpoint) -> str:
+    """A checkpoint note the peer's log key signs, whatever it says (a lying log)."""
+    assert peer.signer is not None
+    return SignedNote(cp.to_text(), (peer.signer.sign(cp.to_text()),)).to_text()
+
+
+def test_mirror_refuses_a_checkpoint_whose_map_root_is_not_the_map_of_its_entries(
+        tmp_path: Path) -> None:
+    """specs/map.md section 8: the mirror recomputes the map from the entries it verified;
+    a log that signs another map root (say, one that hides a work's last event) is caught,
+    and its signed checkpoint is the evidence."""
+    peer, leaves = _peer_with(tmp_path, 10)
+    cp, _ = peer.latest_checkpoint()
+    assert cp.map_root is not None
+    lie = Checkpoint(cp.origin, cp.size, cp.root, cp.block, hashlib.sha256(b"other").digest())
+    mirror = _mirror(tmp_path, peer)
+    with pytest.raises(MapRootError, match="lies about its map") as info:
+        mirror.mirror_block(leaves, lie, _signed_by_peer(peer, lie), NOW)
+    assert "checkpoint 10" in str(info.value)
+    assert mirror.store.size() == 0 and mirror.store.map_node_count() == 0
+    # the truth is accepted, and the mirror then holds the same map as the log
+    mirror.mirror_block(leaves, cp, peer.latest_checkpoint()[1], NOW)
+    assert dict(mirror.store.all_map_nodes()) == dict(peer.store.all_map_nodes())
+    assert audit(mirror).entries == 10
+
+
+def test_mirror_refuses_a_checkpoint_that_drops_the_map_line(tmp_path: Path) -> None:
+    peer, leaves = _peer_with(tmp_path, 10)
+    mirror = _mirror(tmp_path, peer)
+    first = peer.store.checkpoint(5)
+    assert first is not None
+    mirror.mirror_block(leaves[:5], Checkpoint.from_text(SignedNote.from_text(first.note).text),
+                        first.note, NOW)
+    cp, _ = peer.latest_checkpoint()
+    bare = Checkpoint(cp.origin, cp.size, cp.root, cp.block)
+    with pytest.raises(VerificationError, match="without the map line"):
+        mirror.mirror_block(leaves[5:], bare, _signed_by_peer(peer, bare), NOW)

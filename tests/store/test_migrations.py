@@ -4,18 +4,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
+from provenance_ledger.core import vmap
 from provenance_ledger.errors import StorageError
 from provenance_ledger.ledger import Home, audit
+from provenance_ledger.ledger import ledger as ledger_module
 from provenance_ledger.store import SqliteStore
 from provenance_ledger.store.sqlite import SCHEMA_VERSION
 
 from ..conftest import NOW, KeyFactory, Signer
+from ..ledger.test_ledger import map_of
 from .test_sqlite import WORK_A, WORK_B
 
 # The tables of schema version 2, as that version created them.
@@ -35,7 +39,8 @@ INSERT INTO meta VALUES ('schema', '2');
 def as_version_2(home: Home) -> None:
     """Rewrite the home's database as version 2 stored it: the same rows, plain columns."""
     with sqlite3.connect(home.db_path) as conn:
-        meta = conn.execute("SELECT key, value FROM meta WHERE key != 'schema'").fetchall()
+        meta = conn.execute("SELECT key, value FROM meta WHERE key NOT IN ('schema', 'map_size')"
+                            ).fetchall()
         entries = conn.execute("SELECT idx, id, work, type, leaf FROM entries").fetchall()
         nodes = conn.execute("SELECT key, hash FROM nodes").fetchall()
         cps = conn.execute("SELECT size, root, note, at FROM checkpoints").fetchall()
@@ -72,18 +77,96 @@ def test_version_2_home_is_migrated_and_audits_clean(tmp_path: Path, sign: Signe
         with pytest.raises(sqlite3.OperationalError, match="generated column"):
             conn.execute("UPDATE entries SET work = ? WHERE idx = 1", (WORK_A,))
         applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["0001_tables", "0002_derived_work_and_type"]
+    assert applied == ["0001_tables", "0002_derived_work_and_type", "0003_map"]
+
+
+def as_version_3(home: Home) -> None:
+    """Make the home what the release before the verifiable map left: schema 3, no map."""
+    with sqlite3.connect(home.db_path) as conn:
+        conn.execute("DROP TABLE map_nodes")
+        conn.execute("DELETE FROM meta WHERE key = 'map_size'")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_map'")
+
+
+def test_version_3_home_builds_its_map_on_open_and_signs_it_next(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """specs/map.md section 10, upgrade: the map of an existing log is built from its entries
+    on first open, in steps that each commit, with progress; the next checkpoint carries it."""
+    monkeypatch.setattr(ledger_module, "MAP_BUILD_ENTRIES", 3)  # several steps for 7 entries
+    home = Home(tmp_path / "home")
+    creator = keys("creator")
+    ledger = home.open_ledger()
+    leaves = []
+    for n in range(6):
+        work = "sha256:" + hashlib.sha256(b"w%d" % n).hexdigest()
+        leaves.append(sign(creator, "work.register", work, {"size": 1,
+                                                            "media_type": "text/plain"}))
+    grant = sign(creator, "consent.grant", leaves[0].event.work,
+                 {"grantee": keys("dev").public.text, "purposes": ["ai_training"]}, leaves[0].id)
+    ledger.append_block([x.leaf for x in leaves] + [grant.leaf], NOW)
+    expected = map_of([x.leaf for x in leaves] + [grant.leaf])
+    ledger.close()
+    as_version_3(home)
+
+    seen: list[tuple[str, int, int]] = []
+    ledger = home.open_ledger(progress=lambda *a: seen.append(a))
+    try:
+        assert [s[1:] for s in seen] == [(3, 7), (6, 7), (7, 7)]
+        assert ledger.store.map_size() == 7
+        assert vmap.stored_hash(ledger.store.map_nodes([1]).get(1)) == expected
+        value = vmap.lookup(ledger.store, [vmap.map_key(grant.event.work)])
+        assert vmap.MapValue.from_bytes(value[vmap.map_key(grant.event.work)]) == vmap.MapValue(
+            bytes.fromhex(grant.id), 2, 6)
+        late = sign(creator, "work.register", WORK_A, {"size": 1, "media_type": "text/plain"})
+        ledger.append(late.leaf, NOW)
+        cp, _ = ledger.latest_checkpoint()
+        assert cp.map_root == map_of([x.leaf for x in leaves] + [grant.leaf, late.leaf])
+        assert audit(ledger).entries == 8
+    finally:
+        ledger.close()
+    seen.clear()
+    home.open_ledger(progress=lambda *a: seen.append(a)).close()
+    assert seen == []  # built once
+
+
+def test_an_interrupted_map_build_resumes(tmp_path: Path, sign: Signer, keys: KeyFactory,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ledger_module, "MAP_BUILD_ENTRIES", 2)
+    home = Home(tmp_path / "home")
+    creator = keys("creator")
+    ledger = home.open_ledger()
+    leaves = [sign(creator, "work.register", "sha256:" + hashlib.sha256(b"%d" % n).hexdigest(),
+                   {"size": 1, "media_type": "text/plain"}).leaf for n in range(5)]
+    ledger.append_block(leaves, NOW)
+    ledger.close()
+    as_version_3(home)
+
+    def stop_after_first_step(stage: str, done: int, total: int) -> None:
+        raise KeyboardInterrupt  # the user pressed Ctrl-C once a step had committed
+
+    with pytest.raises(KeyboardInterrupt):
+        home.open_ledger(progress=stop_after_first_step)
+    store = SqliteStore(home.db_path)
+    assert store.map_size() == 2
+    store.close()
+    ledger = home.open_ledger()
+    try:
+        assert ledger.store.map_size() == 5
+        assert vmap.stored_hash(ledger.store.map_nodes([1]).get(1)) == map_of(leaves)
+    finally:
+        ledger.close()
 
 
 def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
     with pytest.raises(StorageError, match="newer than this software"):
         SqliteStore(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("4",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("5",)
 
 
 def test_database_files_are_private(tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:

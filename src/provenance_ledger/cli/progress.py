@@ -100,6 +100,30 @@ class Bars(AbstractContextManager["Bars"]):
         self.close()
 
 
+class MapBuildReport(AbstractContextManager["MapBuildReport"]):
+    """What a command says while it builds the verifiable map of a home made before the map
+    existed (specs/map.md section 10, upgrade): one line on stderr when it starts and one when
+    it is done, whatever stderr is, and a bar between them on a terminal. Nothing at all when
+    the map is up to date (the usual case)."""
+
+    def __init__(self) -> None:
+        self._bars = Bars(_is_terminal(sys.stderr))
+        self._started = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._started:
+            self._started = True
+            typer.echo(f"upgrading this ledger: {stage} of its {total:,} entries (once)",
+                       err=True)
+        self._bars(stage, done, total)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._bars.close()
+        if self._started and exc_type is None:
+            typer.echo("upgrade done: the ledger keeps its verifiable map from now on", err=True)
+
+
 def _amount_column() -> Any:
     """A column showing ``done/total``: a count, or decimal bytes for a stage in bytes."""
     from rich import filesize

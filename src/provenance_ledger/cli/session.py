@@ -26,6 +26,7 @@ from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger, default_home
 from ..ledger.files import private_folder, receipt_path, write_atomic
 from ..ledger.folder import REGISTER, Content, FileResult, Status, read_content, registered
+from .progress import MapBuildReport
 
 if TYPE_CHECKING:
     from ..node.client import NodeClient
@@ -96,7 +97,8 @@ class Session:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = self.home.open_ledger()
+            with MapBuildReport() as report:
+                self._ledger = self.home.open_ledger(progress=report)
         return self._ledger
 
     def close(self) -> None:
@@ -187,7 +189,7 @@ class Session:
         names the work's registrations on the logs that node mirrors (specs/node.md
         section 6)."""
         if self.node_url is None:
-            return self.ledger.state(work), None
+            return self.ledger.proven_state(work), None
         client = self.client  # reaching and pinning the node fail loudly, outside the try
         try:
             return client.verified_state(work)[0], None

@@ -127,11 +127,82 @@ class NodeSource(Protocol):
     def map_nodes(self, positions: Iterable[int]) -> Mapping[int, bytes]: ...
 
 
-def _gather(source: NodeSource, keys: Sequence[int], window: int) -> dict[int, bytes]:
+class UpperLevels:
+    """A :class:`NodeSource` that holds every node above depth ``depth`` in memory (``nodes``,
+    complete: a position there that it lacks is empty) and reads the deeper ones from
+    ``source``. A writer keeps one across blocks and puts each block's writes into it, so a
+    batch reads only the few levels below (section 10)."""
+
+    __slots__ = ("depth", "nodes", "source")
+
+    def __init__(self, source: NodeSource, depth: int, nodes: dict[int, bytes]) -> None:
+        self.source, self.depth, self.nodes = source, depth, nodes
+
+    def map_nodes(self, positions: Iterable[int]) -> Mapping[int, bytes]:
+        limit, nodes = 1 << self.depth, self.nodes
+        out: dict[int, bytes] = {}
+        deeper = []
+        for p in positions:
+            if p >= limit:
+                deeper.append(p)
+            elif (n := nodes.get(p)) is not None:
+                out[p] = n
+        if deeper:
+            out.update(self.source.map_nodes(deeper))
+        return out
+
+    def put(self, writes: Mapping[int, bytes]) -> None:
+        """Take in a committed batch's writes (the ones above ``depth``)."""
+        limit, nodes = 1 << self.depth, self.nodes
+        for p, n in writes.items():
+            if p < limit:
+                nodes[p] = n
+
+
+class Nodes(Protocol):
+    """Nodes at hand for one batch: ``get(position)`` is the stored node or None."""
+
+    def get(self, pos: int, /) -> bytes | None: ...
+
+
+class _Layered:
+    """Nodes read for one batch, over the upper levels held in memory."""
+
+    __slots__ = ("read", "upper")
+
+    def __init__(self, read: dict[int, bytes], upper: dict[int, bytes]) -> None:
+        self.read, self.upper = read, upper
+
+    def get(self, pos: int, /) -> bytes | None:
+        n = self.read.get(pos)
+        return n if n is not None else self.upper.get(pos)
+
+
+def _gather(source: NodeSource, keys: Sequence[int], window: int) -> Nodes:
     """Every node on the paths of ``keys`` down to where they end, and the siblings along
-    them, read ``window`` levels at a time in one batch per round."""
+    them, read ``window`` levels at a time in one batch per round (below the upper levels
+    when the source holds them)."""
     local: dict[int, bytes] = {}
-    active = [(k, 0) for k in keys]
+    if isinstance(source, UpperLevels):
+        upper, top = source.nodes, source.depth
+        active = []
+        for k in keys:
+            d = 0
+            while d < top:
+                node = upper.get((1 << d) | (k >> (KEY_BITS - d)))
+                if node is None or len(node) != HASH_SIZE:
+                    break
+                d += 1
+            else:
+                active.append((k, top))
+        _read_paths(source.source, active, window, local)
+        return _Layered(local, upper)
+    _read_paths(source, [(k, 0) for k in keys], window, local)
+    return local
+
+
+def _read_paths(source: NodeSource, active: list[tuple[int, int]], window: int,
+                local: dict[int, bytes]) -> None:
     while active:
         want: set[int] = set()
         for k, d in active:
@@ -153,7 +224,6 @@ def _gather(source: NodeSource, keys: Sequence[int], window: int) -> dict[int, b
                 if d <= KEY_BITS:
                     following.append((k, d))
         active = following
-    return local
 
 
 def _key_ints(keys: Iterable[bytes]) -> list[int]:
@@ -194,7 +264,7 @@ class MapUpdate:
         self.writes: dict[int, bytes] = {}
         """Position -> node to store (insert or replace); nothing is ever deleted."""
         if isinstance(source, MemoryMap):  # already local: read its nodes directly
-            self._local: Mapping[int, bytes] = source.nodes
+            self._local: Nodes = source.nodes
         else:
             self._local = _gather(source, self._ints, window) if order else {}
         if order:
@@ -331,6 +401,25 @@ class MemoryMap:
             if len(node) != HASH_SIZE:
                 return node[KEY_SIZE:] if node[:KEY_SIZE] == key else None
         return None
+
+
+def lookup(source: NodeSource, keys: Iterable[bytes], window: int = 24) -> dict[bytes, bytes]:
+    """The stored value of each of ``keys`` that the map holds (absent keys are left out),
+    read from ``source`` in the batches :class:`MapUpdate` uses."""
+    ints = _key_ints(keys)
+    local = source.nodes if isinstance(source, MemoryMap) else _gather(source, ints, window)
+    out: dict[bytes, bytes] = {}
+    for k in ints:
+        for depth in range(KEY_BITS + 1):
+            node = local.get((1 << depth) | (k >> (KEY_BITS - depth)))
+            if node is None:
+                break
+            if len(node) != HASH_SIZE:
+                key = k.to_bytes(KEY_SIZE, "big")
+                if node[:KEY_SIZE] == key:
+                    out[key] = node[KEY_SIZE:]
+                break
+    return out
 
 
 def map_root(entries: Mapping[bytes, bytes]) -> bytes:

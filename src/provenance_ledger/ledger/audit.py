@@ -11,18 +11,21 @@ note verifies with the log key and its text is exactly the checkpoint of that si
 its block line names the checkpoint stored before it and signs the stored time, so no history
 point can be deleted and no time edited unnoticed; (7) every entry is covered by a checkpoint
 (a block and its checkpoint commit together) and the store holds no tree hash beyond the ones
-recomputed. The first failure names its index.
+recomputed; (8) the stored verifiable map is the map of the entries (specs/map.md section 10,
+audit): every stored node is its children's hash, in the canonical shape, its leaves are
+exactly each work's recomputed value, it holds no other row, and its root is the one the
+latest checkpoint signs. The first failure names its index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core import merkle, rules
+from ..core import merkle, rules, vmap
 from ..core.events import parse_leaf
 from ..core.note import Checkpoint, SignedNote, verify_note
 from ..errors import LedgerError, VerificationError
-from ..store import CheckpointRow
+from ..store import CheckpointRow, Store
 from .ledger import Ledger
 
 AUDIT_CHUNK = 2048  # entries read per query
@@ -45,6 +48,7 @@ def audit(ledger: Ledger) -> AuditReport:
     checkpoints = {cp.size: cp for cp in store.checkpoints()}
     chain = _Chain(own=ledger.signer is not None)
     states: dict[str, rules.WorkState] = {}
+    last: dict[str, int] = {}  # work -> index of its last event
     frontier = merkle.Frontier()
     size = store.size()
     seen_cps = 0
@@ -74,6 +78,7 @@ def audit(ledger: Ledger) -> AuditReport:
                 states[ev.event.work] = rules.apply(states.get(ev.event.work), ev)  # (4)
             except LedgerError as e:
                 raise bad(f"rules refuse the event: {e}") from e
+            last[ev.event.work] = row.index
             made.extend(frontier.append(row.id))
             cp = checkpoints.get(frontier.size)
             if cp is not None:  # (6)
@@ -99,7 +104,63 @@ def audit(ledger: Ledger) -> AuditReport:
             "by any checkpoint")
     if store.node_count() != size - size.bit_count():
         raise VerificationError("audit failed: the database holds tree hashes the log never made")
+    if store.map_size() == size:  # (8); a map still to be built is built before any append
+        values = {vmap.map_key(w): vmap.MapValue(bytes.fromhex(st.head), st.events,
+                                                 last[w]).to_bytes() for w, st in states.items()}
+        root = _map_problem(store, values)
+        latest = store.latest_checkpoint()
+        signed = (Checkpoint.from_text(SignedNote.from_text(latest.note).text).map_root
+                  if latest is not None else None)
+        if signed is not None and signed != root:
+            raise VerificationError(
+                f"audit failed: the map root signed at size {size} is not the map of the entries")
     return AuditReport(size, seen_cps, len(states), frontier.root())
+
+
+def _map_problem(store: Store, values: dict[bytes, bytes]) -> bytes:
+    """Walk the stored map from its root, a level at a time (memory: two levels), checking
+    each inner node against its children and the canonical shape (specs/map.md section 2),
+    each leaf against ``values``; return the root's hash."""
+    def bad(what: str) -> VerificationError:
+        return VerificationError(f"audit failed: the stored map {what}")
+
+    expected = dict(values)
+    level = store.map_nodes([1])
+    visited = len(level)
+    if not level and expected:
+        raise bad("is empty, but the log has works")
+    root = vmap.stored_hash(level.get(1))
+    depth = 0
+    while level:
+        inner = [p for p, n in level.items() if len(n) == vmap.HASH_SIZE]
+        children = store.map_nodes([c for p in inner for c in (p << 1, p << 1 | 1)])
+        visited += len(children)
+        for pos, node in level.items():
+            if len(node) == vmap.LEAF_SIZE:
+                key, value = node[:vmap.KEY_SIZE], node[vmap.KEY_SIZE:]
+                if vmap.position(depth, int.from_bytes(key, "big")) != pos:
+                    raise bad(f"holds the leaf of key {key.hex()[:16]}... off its path")
+                if expected.pop(key, None) != value:
+                    raise bad(f"holds a value for key {key.hex()[:16]}... that is not the "
+                              "recomputed one")
+            elif len(node) != vmap.HASH_SIZE:
+                raise bad(f"has a node of {len(node)} bytes")
+        for pos in inner:
+            left, right = children.get(pos << 1), children.get(pos << 1 | 1)
+            only = right if left is None else left if right is None else None
+            if (left is None and right is None) or (
+                    only is not None and len(only) == vmap.LEAF_SIZE):
+                # a subtree of one entry is that entry's leaf, and an empty one has no node
+                raise bad(f"is not in its canonical shape at depth {depth}")
+            if vmap.node_hash(depth, vmap.stored_hash(left), vmap.stored_hash(right)) != level[pos]:
+                raise bad(f"has an inner node at depth {depth} that is not its children's hash")
+        level = children
+        depth += 1
+    if expected:
+        raise bad(f"lacks the work whose key is {next(iter(expected)).hex()[:16]}...")
+    if visited != store.map_node_count():
+        raise bad("holds rows that are not in the tree")
+    return root
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from ..errors import LedgerError, StorageError
 from ..store import SqliteStore
 from .files import remove_stale_temps
 from .keys import KeyStore, read_private_key, write_private_key
-from .ledger import Ledger
+from .ledger import Ledger, MapProgress
 
 HOME_ENV = "PROVENANCE_HOME"
 DEFAULT_HOME = "~/.provenance"
@@ -67,9 +67,12 @@ class Home:
         db = self.db_path
         return os.access(self.path, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
 
-    def open_ledger(self, origin: str | None = None) -> Ledger:
+    def open_ledger(self, origin: str | None = None,
+                    progress: MapProgress | None = None) -> Ledger:
         """Open (creating on first use) the ledger, its log key and its origin. A home this
-        process cannot write is opened read-only: reads answer, writes fail with one line."""
+        process cannot write is opened read-only: reads answer, writes fail with one line.
+        A home made before the verifiable map gets its map built now, told to ``progress``
+        (specs/map.md section 10, upgrade)."""
         if self.path.is_dir() and self.db_path.exists() and not self.writable():
             store = SqliteStore(self.db_path, readonly=True)
             try:
@@ -99,4 +102,10 @@ class Home:
             store.set_meta("origin", stored)
         elif origin is not None and origin != stored:
             raise StorageError(f"this ledger's origin is {stored}, not {origin}")
-        return Ledger(store, NoteSigner(stored, key))
+        ledger = Ledger(store, NoteSigner(stored, key))
+        try:
+            ledger.build_map(progress)
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger

@@ -8,18 +8,19 @@ proofs from O(log n) stored hashes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..core import merkle, rules
-from ..core.events import SignedEvent, parse_leaf
-from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier
+from ..core import merkle, rules, vmap
+from ..core.events import SignedEvent, parse_leaf, verify_signature
+from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier, verify_note
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
 from ..errors import (
     LedgerError,
     MalformedError,
+    MapRootError,
     NotFoundError,
     RuleError,
     StorageError,
@@ -36,11 +37,32 @@ MAX_EVENT_AGE = 3600  # seconds an event's time may be behind the ledger's clock
 STATE_CACHE_WORKS = 4096
 VERIFY_THREADS = 2  # Ed25519 verification releases the GIL, so threads use both cores
 PARALLEL_VERIFY_MIN = 64  # smaller blocks are verified inline
+VERIFY_SHARES = 8  # a large block's signatures go to the verify threads in this many shares
 APPEND_ATTEMPTS = 5  # tries of one block while other writers commit between validation and ours
+MAP_UPPER_DEPTH = 16
+"""Map levels a writer holds in memory across blocks (at 10^6 works: about 65,000 nodes)."""
+MAP_UPPER_MIN_BLOCK = 64  # a smaller block reads its few paths whole: no upper levels loaded
+MAP_BUILD_ENTRIES = 100_000
+"""Entries read per step when the map of an existing log is built (its memory bound)."""
+
+MapProgress = Callable[[str, int, int], None]
+"""Told how far building the map has come: (stage, entries done, entries in all)."""
 
 
 Checked = list[SignedEvent | LedgerError]
 """Leaves parsed and verified, in order: each the event, or why it was refused."""
+
+@dataclass(frozen=True, slots=True)
+class CurrentState:
+    """What one signed checkpoint proves about some works (:meth:`Ledger.current`): the
+    note as stored, its checkpoint, one map proof for all the works, and each work's events
+    as (index, leaf, inclusion proof), empty for a work the map proves absent."""
+
+    note: str
+    checkpoint: Checkpoint
+    map_proof: bytes
+    works: dict[str, tuple[tuple[int, bytes, tuple[bytes, ...]], ...]]
+
 
 @dataclass(frozen=True, slots=True)
 class Appended:
@@ -67,6 +89,8 @@ class Ledger:
         self.signer = signer
         self._states: dict[str, rules.WorkState] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._map_upper: vmap.UpperLevels | None = None
+        self._note: tuple[str, Checkpoint] | None = None  # the last note whose signature held
         # Loaded on first use: a read-only Ledger (one per request on a node) never needs it.
         self._front: merkle.Frontier | None = None
 
@@ -95,6 +119,7 @@ class Ledger:
         hashes = self.store.nodes(plan)
         self._front = merkle.Frontier(size, [hashes[n] for n in plan])
         self._states.clear()
+        self._map_upper = None
 
     # -- state -------------------------------------------------------------------------------
     def state(self, work: str) -> rules.WorkState | None:
@@ -113,6 +138,77 @@ class Ledger:
         if len(self._states) >= STATE_CACHE_WORKS and state.work not in self._states:
             self._states.clear()  # a bounded cache; replay refills what is used again
         self._states[state.work] = state
+
+    def proven_state(self, work: str) -> rules.WorkState | None:
+        """The work's state as of the latest checkpoint, from events the signed map vouches
+        for (specs/map.md section 10, reads): the map proof of the work is checked against
+        the map root the log signed, and the stored events must end at the head, count and
+        index it proves. A database altered under the ledger (an event deleted, hidden from
+        the work's index, or a map value changed) raises StorageError, never answers from
+        what is left. Before the log's first checkpoint with a map line, the plain replay."""
+        proven = self.current([work])
+        if proven is None:
+            return self.state(work)
+        state: rules.WorkState | None = None
+        try:
+            for _, leaf, _ in proven.works[work]:
+                state = rules.apply(state, parse_leaf(leaf, verify=False))
+        except LedgerError as e:  # the events from the head back are chained by their ids
+            raise StorageError(f"the stored events of work {work} do not chain up to the head "
+                               f"the signed map proves ({e}): the database was altered (run "
+                               "'provenance log audit')") from e
+        return state
+
+    def current(self, works: Sequence[str], proofs: bool = False) -> CurrentState | None:
+        """What the latest checkpoint proves about ``works`` (specs/map.md section 10, reads),
+        read in one snapshot of the database: the signed checkpoint, one map proof for all
+        of them, and each work's events (with inclusion proofs when ``proofs``), checked
+        against the map values the proof gives. None when the latest checkpoint carries no
+        map line (a log not yet appended to since its map was built)."""
+        keys = {vmap.map_key(w): w for w in works}
+        with self.store.snapshot():
+            row = self.store.latest_checkpoint()
+            if row is None:
+                return None
+            cp = self._trusted(row.note)
+            if cp.map_root is None:
+                return None
+            proof = vmap.prove(self.store, keys)
+            rows = {w: [r for r in self.store.work_entries(w) if r.index < cp.size]
+                    for w in works}
+            paths = ({w: [merkle.inclusion_plan(r.index, cp.size) for r in rs]
+                      for w, rs in rows.items()} if proofs else {})
+            hashes = self.store.nodes(set().union(*(merkle.plan_nodes(p) for ps in
+                                                    paths.values() for p in ps)))
+        try:
+            values = vmap.verify_map_proof(cp.map_root, keys, proof)
+        except LedgerError as e:
+            raise StorageError(f"the stored map does not prove its signed root: {e}; the "
+                               "database was altered (run 'provenance log audit')") from e
+        out: dict[str, tuple[tuple[int, bytes, tuple[bytes, ...]], ...]] = {}
+        for key, w in keys.items():
+            got, value = rows[w], values[key]
+            if [stored_event(r).id for r in got[-1:]] != (
+                    [value.head.hex()] if value is not None else []) or (
+                    value is not None and (value.count, value.index) != (len(got),
+                                                                         got[-1].index)):
+                raise StorageError(
+                    f"the stored events of work {w} are not the ones the signed map proves: "
+                    "the database was altered (run 'provenance log audit')")
+            plans = paths.get(w)
+            out[w] = tuple((r.index, r.leaf, tuple(merkle.assemble(plans[n], hashes))
+                            if plans is not None else ()) for n, r in enumerate(got))
+        return CurrentState(row.note, cp, proof, out)
+
+    def _trusted(self, note: str) -> Checkpoint:
+        """The checkpoint of a stored note, its log signature checked (the last one kept)."""
+        if self._note is not None and self._note[0] == note:
+            return self._note[1]
+        signed = SignedNote.from_text(note)
+        verify_note(signed, [self.verifier])
+        cp = Checkpoint.from_text(signed.text)
+        self._note = (note, cp)
+        return cp
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
         return [(r.index, stored_event(r)) for r in self.store.work_entries(work)]
@@ -135,6 +231,7 @@ class Ledger:
         and a checkpoint over them are committed together, or nothing is."""
         if self.signer is None:
             raise ValueError("a mirror ledger integrates only its peer's signed blocks")
+        self.build_map()
         for attempt in range(1, APPEND_ATTEMPTS + 1):
             results, block, frontier, overlay = self._validate(leaves, now)
             if not block.entries:
@@ -145,7 +242,7 @@ class Ledger:
                 if prev is not None and prev > base:
                     raise StorageError("another writer appended to this ledger meanwhile")
                 block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), prev,
-                                                         now)
+                                                         now, block.map_root)
                 self._commit(block, frontier, overlay)
                 return results
             except StorageError:
@@ -156,11 +253,12 @@ class Ledger:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _sign_checkpoint(self, size: int, root: bytes, prev: int | None,
-                         now: int) -> CheckpointRow:
+                         now: int, map_root: bytes | None) -> CheckpointRow:
         """The log's checkpoint at ``size``, naming the checkpoint before it (``prev``) and
-        the time (specs/checkpoints.md section 2.1), signed and ready to store."""
+        the time (specs/checkpoints.md section 2.1) and the map root at ``size`` (specs/map.md
+        section 8), signed and ready to store."""
         assert self.signer is not None  # noqa: S101 - callers check
-        cp = Checkpoint(self.origin, size, root, BlockLine(prev, now))
+        cp = Checkpoint(self.origin, size, root, BlockLine(prev, now), map_root)
         note = SignedNote(cp.to_text(), (self.signer.sign(cp.to_text()),))
         return CheckpointRow(cp.size, cp.root, note.to_text(), now)
 
@@ -172,8 +270,9 @@ class Ledger:
             raise ValueError("only the log's own key signs its checkpoints")
         if self.store.latest_checkpoint_size() is not None or self.size != 0:
             return False
-        self.store.commit_block(
-            Block(checkpoint=self._sign_checkpoint(0, merkle.EMPTY_ROOT, None, now)))
+        self.store.commit_block(Block(
+            checkpoint=self._sign_checkpoint(0, merkle.EMPTY_ROOT, None, now, vmap.EMPTY_HASH),
+            map_size=0))
         return True
 
     def mirror_block(self, leaves: Sequence[bytes], checkpoint: Checkpoint, note: str,
@@ -190,6 +289,7 @@ class Ledger:
         arrives, while the next one is fetched; then the rules, tree and root as one block."""
         if checkpoint.origin != self.origin:
             raise ValueError(f"checkpoint of {checkpoint.origin} offered to mirror {self.origin}")
+        self.build_map()
         leaves: list[bytes] = []
         pending: list[Future[Checked]] = []
         try:
@@ -215,26 +315,97 @@ class Ledger:
             raise VerificationError(
                 f"{self.origin} served entries whose root at size {checkpoint.size} is not the "
                 "root it signed")
+        self._check_map_line(checkpoint, block.map_root)
         block.checkpoint = CheckpointRow(checkpoint.size, checkpoint.root, note, now)
         self._commit(block, frontier, overlay)
+
+    def _check_map_line(self, checkpoint: Checkpoint, computed: bytes | None) -> None:
+        """A peer's checkpoint states the map root we computed from its entries, or, from a
+        log that has never stated one, none (specs/map.md section 10, mirrors)."""
+        if computed is None:
+            computed = vmap.stored_hash(self.store.map_nodes([1]).get(1))
+        if checkpoint.map_root is None:
+            latest = self.store.latest_checkpoint()
+            if latest is not None and Checkpoint.from_text(
+                    SignedNote.from_text(latest.note).text).map_root is not None:
+                raise VerificationError(
+                    f"{self.origin} signed checkpoint {checkpoint.size} without the map line its "
+                    "earlier checkpoints carry")
+            return
+        if checkpoint.map_root != computed:
+            raise MapRootError(
+                f"{self.origin} signed checkpoint {checkpoint.size} with map root "
+                f"{checkpoint.map_root.hex()[:16]}..., but its entries give "
+                f"{computed.hex()[:16]}...: the log lies about its map")
+
+    def build_map(self, progress: MapProgress | None = None) -> bool:
+        """Bring the verifiable map up to the log's size when it is behind (a home made before
+        the map existed): the entries are read in index order, ``MAP_BUILD_ENTRIES`` at a
+        time, each step applied as one batch and committed with how far it reached, so an
+        interrupted build resumes (specs/map.md section 10, upgrade). True when it built."""
+        done, size = self.store.map_size(), self.store.size()
+        if done >= size:
+            return False
+        while done < size:
+            end = min(size, done + MAP_BUILD_ENTRIES)
+            heads: dict[bytes, tuple[bytes, int, int]] = {}  # key -> head, new events, index
+            for row in self.store.entries(done, end):
+                key = vmap.map_key(row.work)
+                n = heads[key][1] + 1 if key in heads else 1
+                heads[key] = (row.id, n, row.index)
+            before = vmap.lookup(self.store, heads)
+            changes = {}
+            for key, (head, n, index) in heads.items():
+                old = before.get(key)
+                count = n + (vmap.MapValue.from_bytes(old).count if old is not None else 0)
+                changes[key] = vmap.MapValue(head, count, index).to_bytes()
+            self._map_upper = None
+            update = vmap.MapUpdate(self.store, changes)
+            try:
+                self.store.commit_map(update.writes, done, end)
+            except StorageError:
+                if self.store.map_size() == done:
+                    raise  # not another process building it at the same time
+            done, size = self.store.map_size(), self.store.size()
+            if progress is not None:
+                progress("building the map", min(done, size), size)
+        return True
 
     def _validate(
         self, leaves: Sequence[bytes], now: int | None, limit: int = MAX_BLOCK_EVENTS,
         checked: Checked | None = None,
     ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
         """Parse, verify, admit (when ``now`` is given) and apply the rules to a batch, and
-        integrate the accepted events into a copy of the tree. ``checked``: the leaves
-        already parsed and verified by :meth:`_verify_soon`, in order."""
+        integrate the accepted events into a copy of the tree and the map. ``checked``: the
+        leaves already parsed and verified by :meth:`_verify_soon`, in order.
+
+        A large batch is parsed here while the verify threads check its signatures, and the
+        rules, tree and map are worked out meanwhile as if every signature verified; if one
+        does not, the batch is worked out again with that event refused. So the result is
+        always the one of checking each signature first."""
         if len(leaves) > limit:
             raise ValueError(f"a block holds at most {limit} events")
         if self.store.size() != self._frontier.size:
             self._load_frontier()  # another writer appended since we last looked
+        if checked is not None or len(leaves) < PARALLEL_VERIFY_MIN:
+            return self._integrate(leaves, now, _check_all(leaves) if checked is None
+                                   else checked)
+        parsed, pending = self._parse_while_verifying(leaves)
+        outcome = self._integrate(leaves, now, parsed)
+        failed = {i: e for f in pending for i, e in f.result()}
+        if not failed:
+            return outcome
+        return self._integrate(leaves, now, [failed.get(i, ev) for i, ev in enumerate(parsed)])
+
+    def _integrate(
+        self, leaves: Sequence[bytes], now: int | None, checked: Checked,
+    ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
+        """Admit, apply the rules and integrate parsed, verified events (:meth:`_validate`)."""
         results: list[Appended | LedgerError] = []
         overlay: dict[str, rules.WorkState] = {}
+        last: dict[str, int] = {}  # work -> index of its last accepted event in this block
         block = Block()
         frontier = self._frontier.copy()  # the committed tree stays as is if the block fails
-        if checked is None:
-            checked = self._parse_and_verify(leaves)
         # One query tells which works exist; new works need no replay.
         present = self.store.works_present(
             {ev.event.work for ev in checked if isinstance(ev, SignedEvent)})
@@ -258,29 +429,75 @@ class Ledger:
             block.nodes.extend(frontier.append(leaf_h))
             block.entries.append(EntryRow(index, leaf_h, work, ev.event.type, leaf))
             results.append(Appended(ev, index))
+            last[work] = index
+        if block.entries:
+            self._update_map(block, {w: (overlay[w], i) for w, i in last.items()},
+                             frontier.size)
         return results, block, frontier, overlay
+
+    def _update_map(self, block: Block, heads: dict[str, tuple[rules.WorkState, int]],
+                    size: int) -> None:
+        """The block's changes to the verifiable map (specs/map.md section 7): each work with
+        accepted events gets its new head, event count and last index. The nodes to write
+        and the new root go on the block, committed with it."""
+        changes = {vmap.map_key(w): vmap.MapValue(bytes.fromhex(st.head), st.events,
+                                                  index).to_bytes()
+                   for w, (st, index) in heads.items()}
+        source: vmap.NodeSource = self.store
+        if len(changes) >= MAP_UPPER_MIN_BLOCK or self._map_upper is not None:
+            if self._map_upper is None:
+                self._map_upper = vmap.UpperLevels(
+                    self.store, MAP_UPPER_DEPTH, self.store.map_nodes_above(MAP_UPPER_DEPTH))
+            source = self._map_upper
+        update = vmap.MapUpdate(source, changes, window=8 if source is not self.store else 24)
+        block.map_nodes = update.writes
+        block.map_size = size
+        block.map_root = update.root
 
     def _commit(self, block: Block, frontier: merkle.Frontier,
                 overlay: dict[str, rules.WorkState]) -> None:
         self.store.commit_block(block)
         self._frontier = frontier
+        if self._map_upper is not None:
+            self._map_upper.put(block.map_nodes)
         for st in overlay.values():
             self._remember(st)
 
-    def _parse_and_verify(self, leaves: Sequence[bytes]) -> Checked:
-        """Parse every leaf, then check the signatures, in parallel for large blocks."""
-        if len(leaves) < PARALLEL_VERIFY_MIN:
-            return _check_all(leaves)
-        return [r for f in self._verify_soon(leaves) for r in f.result()]
+    def _parse_while_verifying(
+        self, leaves: Sequence[bytes]
+    ) -> tuple[Checked, list[Future[list[tuple[int, LedgerError]]]]]:
+        """Parse every leaf here, a share at a time, handing each share's signatures to the
+        verify threads as soon as it is parsed. Returns the parsed events (or why a leaf does
+        not parse) and the verifications under way: each gives the events whose signature
+        does not verify, by position."""
+        pool = self._verify_pool()
+        parsed: Checked = []
+        pending = []
+        step = max(PARALLEL_VERIFY_MIN // 2, -(-len(leaves) // VERIFY_SHARES))
+        for lo in range(0, len(leaves), step):
+            share = []
+            for leaf in leaves[lo : lo + step]:
+                try:
+                    ev: SignedEvent | LedgerError = parse_leaf(leaf, verify=False)
+                except LedgerError as e:
+                    ev = e
+                parsed.append(ev)
+                share.append(ev)
+            pending.append(pool.submit(_signature_failures, lo, share))
+        return parsed, pending
+
+    def _verify_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
+        return self._pool
 
     def _verify_soon(self, leaves: Sequence[bytes]) -> list[Future[Checked]]:
         """Start parsing and verifying ``leaves`` on the verify threads, one share each: one
         thread's parsing (which holds the GIL) overlaps the other's verification (which
         releases it). A future per event would cost more than a verification saves."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify")
+        pool = self._verify_pool()
         step = max(1, -(-len(leaves) // VERIFY_THREADS))
-        return [self._pool.submit(_check_all, leaves[i : i + step])
+        return [pool.submit(_check_all, leaves[i : i + step])
                 for i in range(0, len(leaves), step)]
 
     def append(self, leaf: bytes, now: int) -> Appended:
@@ -413,6 +630,19 @@ def stored_event(row: EntryRow) -> SignedEvent:
         raise StorageError(f"entry {row.index} does not match its stored id or work: the "
                            "database was altered (run 'provenance log audit')")
     return ev
+
+
+def _signature_failures(start: int, events: Sequence[SignedEvent | LedgerError]
+                        ) -> list[tuple[int, LedgerError]]:
+    """The events (by position, from ``start``) whose actor's signature does not verify."""
+    failed: list[tuple[int, LedgerError]] = []
+    for i, ev in enumerate(events, start):
+        if isinstance(ev, SignedEvent):
+            try:
+                verify_signature(ev)
+            except LedgerError as e:
+                failed.append((i, e))
+    return failed
 
 
 def _check_all(part: Sequence[bytes]) -> Checked:

@@ -6,7 +6,8 @@ protocol; the ledger never issues SQL itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -43,6 +44,14 @@ class Block:
     entries: list[EntryRow] = field(default_factory=list)
     nodes: list[tuple[NodeId, bytes]] = field(default_factory=list)
     checkpoint: CheckpointRow | None = None
+    map_nodes: Mapping[int, bytes] = field(default_factory=dict)
+    """Verifiable map nodes to insert or replace, by position (specs/map.md section 10)."""
+    map_size: int | None = None
+    """The tree size the map reflects once this block is written (None: unchanged)."""
+    map_start: int | None = None
+    """For a block of map nodes only: the map size they build on (checked when written)."""
+    map_root: bytes | None = None
+    """The map's root once this block is written (signed on its checkpoint, not stored)."""
 
 
 class Store(Protocol):
@@ -68,4 +77,11 @@ class Store(Protocol):
     def node_count(self) -> int: ...
     def all_nodes(self) -> Iterator[tuple[NodeId, bytes]]: ...
     def integrity_problems(self) -> list[str]: ...
+    def map_nodes(self, positions: Iterable[int]) -> Mapping[int, bytes]: ...
+    def map_size(self) -> int: ...
+    def commit_map(self, nodes: Mapping[int, bytes], start: int, end: int) -> None: ...
+    def all_map_nodes(self) -> Iterator[tuple[int, bytes]]: ...
+    def map_node_count(self) -> int: ...
+    def map_nodes_above(self, depth: int) -> dict[int, bytes]: ...
+    def snapshot(self) -> AbstractContextManager[None]: ...
     def close(self) -> None: ...

@@ -14,7 +14,8 @@ import functools
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -29,7 +30,7 @@ from .cache import LEVEL_SHIFT, NodeCache
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
@@ -88,6 +89,15 @@ def _derived_columns(db: sqlite_utils.Database) -> None:
     _entry_indexes(db)
 
 
+@MIGRATIONS(name="0003_map")
+def _map_table(db: sqlite_utils.Database) -> None:
+    """Version 4: the verifiable map's nodes (specs/map.md section 10). An existing home's map
+    is built from its entries by the ledger when it is first opened for writing
+    (``meta.map_size`` says how far it is built)."""
+    db.execute("CREATE TABLE IF NOT EXISTS map_nodes (pos BLOB PRIMARY KEY, node BLOB NOT NULL)"
+               " WITHOUT ROWID")
+
+
 def _entry_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX idx_entries_id ON entries(id)")
     db.execute("CREATE INDEX idx_entries_work_idx ON entries(work, idx)")
@@ -98,6 +108,14 @@ def _entry_indexes(db: sqlite_utils.Database) -> None:
 def node_key(node: NodeId) -> int:
     level, index = node
     return (level << LEVEL_SHIFT) | index
+
+
+def map_pos(pos: int) -> bytes:
+    """A map position as stored: the length of its shortest big-endian bytes (1 to 33), then
+    those bytes (specs/map.md section 10). So rows sort by depth, eight levels to a length,
+    and the upper levels are one range."""
+    n = (pos.bit_length() + 7) >> 3
+    return bytes((n,)) + pos.to_bytes(n, "big")
 
 
 def _create_private(path: Path) -> None:
@@ -193,7 +211,7 @@ class SqliteStore:
         """A read-only store migrates nothing: it reads the current schema, or version 2
         (whose tables the reads share), and refuses anything else."""
         version = self._schema()
-        if version not in (SCHEMA_VERSION, "2"):
+        if version not in (SCHEMA_VERSION, "3", "2"):
             raise StorageError(f"database schema {version} cannot be read by this software "
                                f"(schema {SCHEMA_VERSION})")
 
@@ -310,6 +328,11 @@ class SqliteStore:
         try:
             with self.conn:
                 self.conn.execute("BEGIN IMMEDIATE")
+                if block.map_size is not None:
+                    start = block.entries[0].index if block.entries else block.map_start
+                    row = self._one("SELECT value FROM meta WHERE key = 'map_size'")
+                    if start is not None and int(str(row[0]) if row else 0) != start:
+                        raise StorageError("the map was changed by another writer meanwhile")
                 self.conn.executemany(
                     "INSERT INTO entries (idx, id, leaf) VALUES (?, ?, ?)",
                     [(e.index, e.id, e.leaf) for e in block.entries],
@@ -318,11 +341,85 @@ class SqliteStore:
                     "INSERT INTO nodes (key, hash) VALUES (?, ?)",
                     [(node_key(n), h) for n, h in block.nodes if n[0] > 0],
                 )
+                if block.map_nodes:
+                    self.conn.executemany(
+                        "INSERT OR REPLACE INTO map_nodes (pos, node) VALUES (?, ?)",
+                        [(map_pos(p), n) for p, n in block.map_nodes.items()])
+                if block.map_size is not None:
+                    self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('map_size', ?)",
+                                      (str(block.map_size),))
                 if block.checkpoint is not None:
                     self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
                                       block.checkpoint)
         except sqlite3.DatabaseError as e:
             raise StorageError(f"could not write block: {e}") from e
+
+    # -- verifiable map ------------------------------------------------------------------------
+    @_storage_errors
+    def map_nodes(self, positions: Iterable[int]) -> dict[int, bytes]:
+        """The stored map node at each of ``positions`` that holds one (specs/map.md
+        section 10); an empty position has no row."""
+        keys = {map_pos(p): p for p in positions}
+        out: dict[int, bytes] = {}
+        items = list(keys)
+        for i in range(0, len(items), _SQLITE_MAX_VARS):
+            chunk = items[i : i + _SQLITE_MAX_VARS]
+            q = f"SELECT pos, node FROM map_nodes WHERE pos IN ({_marks(len(chunk))})"  # noqa: S608
+            for pos, node in self.conn.execute(q, chunk):
+                out[keys[pos]] = node
+        return out
+
+    def map_size(self) -> int:
+        """The tree size whose entries the stored map reflects; 0 for a home whose map is
+        not built yet (one made before schema 4)."""
+        value = self.get_meta("map_size")
+        if value is None:
+            return 0
+        if not value.isdigit():
+            raise StorageError(f"map size {value[:20]!r} in the database is not a number")
+        return int(value)
+
+    def commit_map(self, nodes: Mapping[int, bytes], start: int, end: int) -> None:
+        """Write a batch of map nodes that takes the map from the entries below ``start`` to
+        those below ``end`` (the map of an existing home, built in steps), in one
+        transaction; refused (StorageError, nothing written) if the map is no longer at
+        ``start``."""
+        self.commit_block(Block(map_nodes=nodes, map_size=end, map_start=start))
+
+    @_storage_errors
+    def map_nodes_above(self, depth: int) -> dict[int, bytes]:
+        """Every stored map node of depth below ``depth``, a multiple of 8 (one range)."""
+        if depth % 8 or not 0 < depth <= 256:
+            raise ValueError("the depth must be a multiple of 8")
+        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos < ?",
+                                 (bytes((depth // 8 + 1,)),))
+        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+
+    @_storage_errors
+    def map_node_count(self) -> int:
+        row = self._one("SELECT count(*) FROM map_nodes")
+        return 0 if row is None else int(str(row[0]))
+
+    def all_map_nodes(self) -> Iterator[tuple[int, bytes]]:
+        for pos, node in _rows(lambda: self.conn.execute("SELECT pos, node FROM map_nodes")):
+            yield int.from_bytes(pos[1:], "big"), node
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database (a WAL read transaction), so a
+        checkpoint and the map nodes read with it agree."""
+        if self.conn.in_transaction:
+            yield
+            return
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"ledger database read failed: {e}") from e
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
 
     # -- entries ----------------------------------------------------------------------------
     @_storage_errors
