@@ -11,6 +11,7 @@ import base64
 import hashlib
 import itertools
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from provenance_ledger.errors import (
     MalformedError,
     NotFoundError,
     RuleError,
+    StorageError,
     VerificationError,
 )
 from provenance_ledger.ledger import Appended, Home, Ledger, audit
@@ -514,5 +516,36 @@ def test_a_bad_signature_in_a_large_block_refuses_it_and_what_builds_on_it(
         cp, _ = ledger.latest_checkpoint()
         assert cp.root == oracle(leaves).get_root(150)
         assert cp.map_root == map_of(leaves)
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("block", [1, 100], ids=["one-event", "large-block"])
+def test_a_map_altered_in_the_database_is_never_built_upon(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, block: int) -> None:
+    """specs/map.md section 10: a block's map update recomputes the old root from what it
+    read and compares it with the root the latest checkpoint signs; a value altered in the
+    store stops the append (nothing written) instead of being signed into a new root."""
+    creator = keys("creator")
+    regs = [register(sign, creator, f"panel {i}") for i in range(150)]
+    home = Home(tmp_path / "home")
+    ledger = home.open_ledger()
+    ledger.append_block([r.leaf for r in regs], NOW)
+    ledger.close()
+    target = regs[7]
+    key = vmap.map_key(target.event.work)
+    with sqlite3.connect(home.db_path) as conn:
+        pos, node = next((p, n) for p, n in conn.execute("SELECT pos, node FROM map_nodes")
+                         if n[:32] == key)
+        forged = vmap.MapValue(bytes(32), 1, 0).to_bytes()
+        conn.execute("UPDATE map_nodes SET node = ? WHERE pos = ?", (key + forged, pos))
+    grant = sign(creator, "consent.grant", target.event.work,
+                 {"grantee": "*", "purposes": ["ai_inference"]}, prev=target.id)
+    more = [register(sign, creator, f"more {i}").leaf for i in range(block - 1)]
+    ledger = home.open_ledger()
+    try:
+        with pytest.raises(StorageError, match="database was altered"):
+            ledger.append_block([grant.leaf, *more], NOW)
+        assert ledger.store.size() == 150
     finally:
         ledger.close()

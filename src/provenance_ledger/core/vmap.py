@@ -251,10 +251,14 @@ class MapUpdate:
     nodes to write, without changing the source. Insertion order does not matter: the result
     depends only on the final set of entries."""
 
-    __slots__ = ("root", "writes", "_local", "_ints", "_leaves")
+    __slots__ = ("root", "old_root", "writes", "_local", "_ints", "_leaves")
 
     def __init__(self, source: NodeSource, changes: Mapping[bytes, bytes],
-                 window: int = 24) -> None:
+                 window: int = 24, check: bool = False) -> None:
+        """``check``: also recompute ``old_root``, the root before the batch, from the
+        leaves and siblings the batch read, trusting no stored inner hash on the changed
+        paths; a caller compares it with the root it signed before, so that nodes altered in
+        the store are never built upon (section 10). Otherwise ``old_root`` is None."""
         for k, v in changes.items():
             if len(k) != KEY_SIZE or len(v) != VALUE_SIZE:
                 raise ValueError("a map change is a 32-byte key and a 48-byte value")
@@ -267,11 +271,32 @@ class MapUpdate:
             self._local: Nodes = source.nodes
         else:
             self._local = _gather(source, self._ints, window) if order else {}
+        self.old_root: bytes | None = None
         if order:
+            if check:
+                self.old_root = self._old(1, 0, 0, len(order))
             self.root = self._update(1, 0, 0, len(order))
         else:
             self.root = stored_hash(source.map_nodes([1]).get(1))
+            if check:
+                self.old_root = self.root
         del self._local
+
+    def _old(self, pos: int, depth: int, lo: int, hi: int) -> bytes:
+        """The hash of the subtree at ``pos`` before the batch, recomputed down the changed
+        keys' paths (an off-path sibling's stored hash is taken as is)."""
+        node = self._local.get(pos)
+        if node is None:
+            return EMPTY_HASH
+        if len(node) != HASH_SIZE:
+            return hashlib.sha256(MAP_LEAF_PREFIX + node).digest()
+        split = _split(self._ints, pos, depth, lo, hi)
+        left, right = pos << 1, (pos << 1) | 1
+        lh = self._old(left, depth + 1, lo, split) if split > lo else stored_hash(
+            self._local.get(left))
+        rh = self._old(right, depth + 1, split, hi) if hi > split else stored_hash(
+            self._local.get(right))
+        return node_hash(depth, lh, rh)
 
     def _update(self, pos: int, depth: int, lo: int, hi: int) -> bytes:
         if hi - lo == 1:

@@ -200,6 +200,17 @@ class Ledger:
                             if plans is not None else ()) for n, r in enumerate(got))
         return CurrentState(row.note, cp, proof, out)
 
+    def _signed_map_root(self) -> bytes | None:
+        """The map root of the latest stored checkpoint (None without a map line): what the
+        map must be before a block is built on it. Its note was signed by this log, or, on a
+        mirror, by the peer and checked when stored; the map line in it is what counts."""
+        row = self.store.latest_checkpoint()
+        if row is None:
+            return None
+        if self._note is not None and self._note[0] == row.note:
+            return self._note[1].map_root
+        return Checkpoint.from_text(SignedNote.from_text(row.note).text).map_root
+
     def _trusted(self, note: str) -> Checkpoint:
         """The checkpoint of a stored note, its log signature checked (the last one kept)."""
         if self._note is not None and self._note[0] == note:
@@ -233,11 +244,12 @@ class Ledger:
             raise ValueError("a mirror ledger integrates only its peer's signed blocks")
         self.build_map()
         for attempt in range(1, APPEND_ATTEMPTS + 1):
-            results, block, frontier, overlay = self._validate(leaves, now)
-            if not block.entries:
-                return results
             base = self._frontier.size
             try:
+                results, block, frontier, overlay = self._validate(leaves, now)
+                if not block.entries:
+                    return results
+                base = self._frontier.size
                 prev = self.store.latest_checkpoint_size()
                 if prev is not None and prev > base:
                     raise StorageError("another writer appended to this ledger meanwhile")
@@ -449,7 +461,17 @@ class Ledger:
                 self._map_upper = vmap.UpperLevels(
                     self.store, MAP_UPPER_DEPTH, self.store.map_nodes_above(MAP_UPPER_DEPTH))
             source = self._map_upper
-        update = vmap.MapUpdate(source, changes, window=8 if source is not self.store else 24)
+        with self.store.snapshot():  # the signed root and the nodes read agree
+            signed = self._signed_map_root()
+            update = vmap.MapUpdate(source, changes, window=8 if source is not self.store else 24,
+                                    check=signed is not None)
+        if signed is not None and update.old_root != signed:
+            self._map_upper = None
+            if self.store.size() != self._frontier.size:
+                raise StorageError("another writer appended to this ledger meanwhile")
+            raise StorageError("the stored map is not the one the latest checkpoint signs: the "
+                               "database was altered (run 'provenance log audit'); nothing "
+                               "is appended on it")
         block.map_nodes = update.writes
         block.map_size = size
         block.map_root = update.root
