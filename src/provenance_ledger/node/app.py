@@ -312,7 +312,7 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         """``work`` is ``sha256:<hex>`` or a unique prefix of one."""
         with node.reads.snapshot() as ledger:
             work_id = resolve_here(node.home, config, ledger, node.witness, work)
-            state = ledger.state(work_id)
+            state = ledger.proven_state(work_id)  # from what the signed map proves
             history = ledger.history(work_id)
         if state is None:  # pragma: no cover - resolve_work found entries
             raise NotFoundError(f"no work {work} on this ledger")

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Benchmark of the verifiable map in a real ledger home (SQLite), at the size of that home.
+
+    python bench/bench_map_home.py --home DIR [--queries 2000] [--multi 10000] [--blocks 20]
+
+``DIR`` is an existing home (a node's, or one made with ``python bench/bench.py --entries N
+--out DIR``); it is copied to a temporary folder first and never changed. On the copy:
+
+1. **Upgrade.** The copy is made what the release before the map left (schema 3: no
+   ``map_nodes``, no ``map_size``) and opened in a child process, which builds the map from the
+   entries as a user's first command does: seconds and the child's peak RSS.
+2. **Proofs.** For random registered works: ``Ledger.current([work], proofs=True)`` (checkpoint,
+   map proof, every event with its inclusion proof, read in one snapshot and checked against
+   the map), and the map proof alone (``vmap.prove`` over the store): median and p99 in ms; the
+   map proof's size in bytes (min, median, p99, max). Verifying that material offline: the map
+   proof against the signed root, each inclusion proof, and the replay, in ms (the checkpoint's
+   signature apart).
+3. **Multiproof.** One map proof for ``--multi`` random works against single proofs of the same
+   works: bytes per work.
+4. **Append at this size.** ``--blocks`` blocks of 1000 new works appended to the upgraded copy,
+   with the map kept: events per second, against single-thread Ed25519 verifies of the same
+   events measured in the same run (the ratio ``bench.py`` reports on a fresh ledger).
+
+Figures are medians over the queries (and the blocks); the machine's load is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import TARGET_APPEND_RATIO, sign_leaves, verify_chunk, verify_items
+
+from provenance_ledger.core import merkle, rules, vmap
+from provenance_ledger.core.events import parse_leaf
+from provenance_ledger.ledger import Home
+
+perf = time.perf_counter
+TARGET_PROOF_MS = 1.0
+TARGET_PROOF_BYTES = 1536
+TARGET_VERIFY_MS = 5.0
+
+
+def as_schema_3(db: Path) -> None:
+    """Drop the map, as a home made before it was."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE IF EXISTS map_nodes")
+        conn.execute("DELETE FROM meta WHERE key = 'map_size'")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_map'")
+
+
+def _upgrade_child(home: str, out: Any) -> None:
+    t = perf()
+    steps = []
+    ledger = Home(Path(home)).open_ledger(progress=lambda s, d, n: steps.append(d))
+    seconds = perf() - t
+    size = ledger.size
+    ledger.close()
+    out.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, size,
+             len(steps)))
+
+
+def upgrade(home: Path) -> dict[str, float]:
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_upgrade_child, args=(str(home), q))
+    p.start()
+    seconds, rss, size, steps = q.get()
+    p.join()
+    return {"upgrade_seconds": seconds, "upgrade_peak_rss_mb": rss, "entries": size,
+            "upgrade_steps": steps}
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def proofs(home: Path, queries: int, multi: int, seed: int) -> dict[str, Any]:
+    ledger = Home(home).open_ledger()
+    store = ledger.store
+    rng = random.Random(seed)
+    size = ledger.size
+    works: list[str] = []
+    while len(works) < max(queries, multi):
+        works.append(store.entry(rng.randrange(size)).work)
+    works = list(dict.fromkeys(works))
+    cp, _ = ledger.latest_checkpoint()
+    assert cp.map_root is not None
+    full_ms, map_ms, verify_ms, sizes = [], [], [], []
+    for w in works[:queries]:
+        key = vmap.map_key(w)
+        t = perf()
+        proof = vmap.prove(store, [key])
+        map_ms.append((perf() - t) * 1e3)
+        sizes.append(len(proof))
+        t = perf()
+        current = ledger.current([w], proofs=True)
+        full_ms.append((perf() - t) * 1e3)
+        assert current is not None
+        t = perf()
+        value = vmap.verify_map_proof(cp.map_root, [key], current.map_proof)[key]
+        state = None
+        for index, leaf, path in current.works[w]:
+            ev = parse_leaf(leaf)
+            merkle.verify_inclusion(index, cp.size, bytes.fromhex(ev.id), list(path), cp.root)
+            state = rules.apply(state, ev)
+        assert value is not None and state is not None and state.head == value.head.hex()
+        verify_ms.append((perf() - t) * 1e3)
+    keys = [vmap.map_key(w) for w in works[:multi]]
+    t = perf()
+    together = vmap.prove(store, keys)
+    multi_s = perf() - t
+    single = sum(len(vmap.prove(store, [k])) for k in keys)
+    ledger.close()
+    return {
+        "proof_ms_median": statistics.median(map_ms), "proof_ms_p99": pct(map_ms, 0.99),
+        "current_ms_median": statistics.median(full_ms), "current_ms_p99": pct(full_ms, 0.99),
+        "verify_ms_median": statistics.median(verify_ms), "verify_ms_p99": pct(verify_ms, 0.99),
+        "proof_bytes": {"min": min(sizes), "median": statistics.median(sizes),
+                        "p99": pct(sizes, 0.99), "max": max(sizes)},
+        "multiproof_keys": len(keys), "multiproof_bytes_per_key": len(together) / len(keys),
+        "single_bytes_per_key": single / len(keys), "multiproof_seconds": multi_s,
+    }
+
+
+def append(home: Path, blocks: int) -> dict[str, Any]:
+    ledger = Home(home).open_ledger()
+    now = int(time.time())
+    rates, verifies, ratios = [], [], []
+    items = verify_items(1000, now)
+    verify_chunk(items)
+    for b in range(blocks):
+        leaves = sign_leaves(b"map-home-%d" % b, 1000, now)
+        v = len(items) / verify_chunk(items)
+        t = perf()
+        results = ledger.append_block(leaves, now)
+        a = len(leaves) / (perf() - t)
+        assert all(not isinstance(r, Exception) for r in results)
+        rates.append(a)
+        verifies.append(v)
+        ratios.append(a / v)
+    ledger.close()
+    return {"append_events_per_s": statistics.median(rates),
+            "verify_per_s": statistics.median(verifies),
+            "append_ratio_at_size": statistics.median(ratios),
+            "append_ratio_spread": [min(ratios), max(ratios)]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--home", type=Path, required=True)
+    ap.add_argument("--queries", type=int, default=2000)
+    ap.add_argument("--multi", type=int, default=10_000)
+    ap.add_argument("--blocks", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not (args.home / "ledger.db").is_file():
+        raise SystemExit(f"bench_map_home: no ledger.db in {args.home}")
+    with tempfile.TemporaryDirectory(dir=args.home.parent) as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        for name in ("ledger.db", "log.key"):
+            shutil.copy2(args.home / name, home / name)
+        as_schema_3(home / "ledger.db")
+        res: dict[str, Any] = {"load_before": os.getloadavg()}
+        res.update(upgrade(home))
+        print(f"upgrade: {res['upgrade_seconds']:.1f} s, peak RSS "
+              f"{res['upgrade_peak_rss_mb']:.0f} MB, {res['entries']:,} entries", flush=True)
+        res.update(proofs(home, args.queries, args.multi, args.seed))
+        res.update(append(home, args.blocks))
+        res["load_after"] = os.getloadavg()
+    if args.json:
+        print(json.dumps(res, indent=2))
+    b = res["proof_bytes"]
+    rows = [
+        ("entries", f"{res['entries']:,}", "", ""),
+        ("map build of an existing log (upgrade)", f"{res['upgrade_seconds']:.1f} s", "report", ""),
+        ("  its peak RSS", f"{res['upgrade_peak_rss_mb']:.0f} MB", "report", ""),
+        ("map proof, median / p99", f"{res['proof_ms_median']:.3f} / {res['proof_ms_p99']:.3f} ms",
+         f"<= {TARGET_PROOF_MS} ms", _ok(res["proof_ms_median"] <= TARGET_PROOF_MS)),
+        ("map proof bytes, min / median / p99 / max",
+         f"{b['min']} / {b['median']:.0f} / {b['p99']} / {b['max']}",
+         f"<= {TARGET_PROOF_BYTES}", _ok(b["max"] <= TARGET_PROOF_BYTES)),
+        ("work's proof material (map + events + inclusion), median",
+         f"{res['current_ms_median']:.3f} ms", "report", ""),
+        ("verifying it offline (signature apart), median / p99",
+         f"{res['verify_ms_median']:.3f} / {res['verify_ms_p99']:.3f} ms",
+         f"<= {TARGET_VERIFY_MS} ms", _ok(res["verify_ms_median"] <= TARGET_VERIFY_MS)),
+        (f"multiproof of {res['multiproof_keys']:,} works, bytes per work",
+         f"{res['multiproof_bytes_per_key']:.0f} (single: {res['single_bytes_per_key']:.0f})",
+         "report", ""),
+        ("append at this size with the map, ratio to verify",
+         f"{res['append_ratio_at_size']:.3f} ({res['append_ratio_spread'][0]:.2f}-"
+         f"{res['append_ratio_spread'][1]:.2f})", f">= {TARGET_APPEND_RATIO}",
+         _ok(res["append_ratio_at_size"] >= TARGET_APPEND_RATIO)),
+    ]
+    print("| figure | value | target | |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print(f"load average before / after: {res['load_before'][0]:.2f} / {res['load_after'][0]:.2f}")
+
+
+def _ok(ok: bool) -> str:
+    return "ok" if ok else "FAIL"
+
+
+if __name__ == "__main__":
+    main()
