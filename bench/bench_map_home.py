@@ -44,7 +44,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import TARGET_APPEND_RATIO, sign_leaves, verify_chunk, verify_items
-
 from provenance_ledger.core import merkle, rules, vmap
 from provenance_ledger.core.events import parse_leaf
 from provenance_ledger.ledger import Home

@@ -141,6 +141,22 @@ def add_node(conn: sqlite3.Connection, rng: random.Random) -> None:
                                                      rng.randbytes(32)))
 
 
+def edit_map_node(conn: sqlite3.Connection, rng: random.Random) -> None:
+    pos, node = pick(conn, rng, "SELECT pos, node FROM map_nodes")
+    assert isinstance(node, bytes)
+    conn.execute("UPDATE map_nodes SET node = ? WHERE pos = ?", (flip(node, rng), pos))
+
+
+def delete_map_node(conn: sqlite3.Connection, rng: random.Random) -> None:
+    (pos,) = pick(conn, rng, "SELECT pos FROM map_nodes")
+    conn.execute("DELETE FROM map_nodes WHERE pos = ?", (pos,))
+
+
+def add_map_node(conn: sqlite3.Connection, rng: random.Random) -> None:
+    conn.execute("INSERT INTO map_nodes VALUES (?, ?)", (b"\x05" + rng.randbytes(5),
+                                                         rng.randbytes(32)))
+
+
 def swap_checkpoint_notes(conn: sqlite3.Connection, rng: random.Random) -> None:
     a, note_a = pick(conn, rng, "SELECT size, note FROM checkpoints")
     b, note_b = pick(conn, rng, f"SELECT size, note FROM checkpoints WHERE size != {a}")  # noqa: S608
@@ -161,6 +177,9 @@ SQL_ALTERATIONS: dict[str, Alteration] = {
     "edit a tree hash": edit_node,
     "delete a tree hash": delete_node,
     "add a tree hash": add_node,
+    "edit a map node": edit_map_node,
+    "delete a map node": delete_map_node,
+    "add a map node": add_map_node,
 }
 FLIP = "flip a byte of the file"
 
@@ -171,7 +190,7 @@ def snapshot(db: Path) -> str | None:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             h = hashlib.sha256()
-            for table in ("meta", "entries", "nodes", "checkpoints"):
+            for table in ("meta", "entries", "nodes", "checkpoints", "map_nodes"):
                 for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"):  # noqa: S608
                     h.update(repr(row).encode())
             for (sql,) in conn.execute("SELECT sql FROM sqlite_schema ORDER BY name"):
