@@ -49,6 +49,12 @@ the older signed checkpoint's at its size."""
 FOREIGN = "foreign-checkpoint"
 """Evidence only the log's operator can judge: a checkpoint signed with this node's own log key
 for a size its log never reached."""
+MAP_ROOT = "map-root"
+"""Evidence a mirror holds against a log (specs/map.md section 10, mirrors): the log's
+checkpoint before (its map root recomputed and agreed) and a checkpoint whose map line is not
+the map of the log's entries. Anyone with the log's entries up to the second checkpoint
+confirms it by recomputing the map; without them it cannot be judged, so ``verify --evidence``
+does not use it."""
 
 Reply = tuple[int, str]
 """(HTTP status, response body) of an add-checkpoint request."""

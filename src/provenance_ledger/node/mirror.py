@@ -30,8 +30,8 @@ from ..core.events import MAX_LEAF_BYTES
 from ..core.merkle import verify_consistency
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
-from ..core.witness import add_checkpoint_body
-from ..errors import LedgerError, MalformedError, PeerError, VerificationError
+from ..core.witness import MAP_ROOT, Finding, add_checkpoint_body
+from ..errors import LedgerError, MalformedError, MapRootError, PeerError, VerificationError
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
@@ -195,8 +195,16 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                 if not mirror.size < step.size <= cp.size:
                     raise no_step
             # Each page is verified on the mirror's verify threads while the next downloads.
-            mirror.mirror_pages(_pages(fetch, peer, mirror.size, step.size), step, step_note,
-                                now)
+            try:
+                mirror.mirror_pages(_pages(fetch, peer, mirror.size, step.size), step,
+                                    step_note, now)
+            except MapRootError as e:
+                # The log signed a map root that is not the map of its entries: keep its
+                # checkpoint (and the one before, whose map agreed) as evidence.
+                before = mirror.store.latest_checkpoint()
+                witness.record(peer.origin, Finding(MAP_ROOT, before.note if before else "",
+                                                    step_note, (), str(e)), now)
+                return SyncResult(peer.origin, "faulty", old, mirror.size, str(e))
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
         # (8) deliver: the peer keeps cosignatures from witnesses it trusts.

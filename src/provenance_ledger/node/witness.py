@@ -256,10 +256,16 @@ class Witness:
         """The largest checkpoint of this node's log that witness key ``name`` cosigned."""
         return self._db.own_cosigned_size(name)
 
+    def record(self, origin: str, finding: Finding, now: int) -> None:
+        """Keep evidence found outside add-checkpoint (a mirror's map check) and mark
+        ``origin`` faulty."""
+        with self._db.transaction() as tx:
+            self._record(tx, origin, finding, now)
+
     @staticmethod
     def _record(tx: WitnessTx, origin: str, finding: Finding, now: int) -> None:
         tx.record(origin, finding, now)
-        log.error("split view: origin marked faulty", extra={"fields": {
+        log.error("evidence: origin marked faulty", extra={"fields": {
             "origin": origin, "kind": finding.kind, "detail": finding.detail}})
 
     # -- queries ---------------------------------------------------------------------------
