@@ -514,14 +514,21 @@ def citations(decision: Decision, state: WorkState | None) -> tuple[str, ...]:
     is not in force (``revoked by <id> at <time>``, ``expired at <time>``, ...)."""
     if state is None:
         return ()
+    if decision.allowed:
+        # rules.may cites one grant, or a licence's offer and acceptance, or the head when
+        # the key controls the work; its reason says which (the head may itself be a grant).
+        if decision.reason.startswith("consent granted"):
+            return (f"consent grant {decision.events[0]}",)
+        if decision.reason.startswith("licence in force"):
+            return (f"licence {decision.events[0]} accepted in {decision.events[-1]}",)
+        return tuple(f"controller event {e} (the work's head: this key controls it)"
+                     for e in decision.events)
     words = []
     cited = set(decision.events)
     for g in state.grants:
         if g.id not in cited:
             continue
-        if decision.allowed:
-            words.append(f"consent grant {g.id}")
-        elif g.revoked_by is not None and g.revoked_at is not None:
+        if g.revoked_by is not None and g.revoked_at is not None:
             words.append(f"consent grant {g.id}, revoked by {g.revoked_by} at "
                          f"{format_time(g.revoked_at)}")
         elif g.until is not None:
@@ -531,16 +538,11 @@ def citations(decision: Decision, state: WorkState | None) -> tuple[str, ...]:
     for x in state.licences:
         if x.id not in cited:
             continue
-        if decision.allowed:
-            words.append(f"licence {x.id} accepted in {x.accepted_by}")
-        elif x.terminated_by is not None and x.terminated_at is not None:
+        if x.terminated_by is not None and x.terminated_at is not None:
             words.append(f"licence {x.id}, terminated by {x.terminated_by} at "
                          f"{format_time(x.terminated_at)}")
         elif x.accepted_by is None:
             words.append(f"licence offer {x.id}, not accepted")
         else:
             words.append(f"licence {x.id}, not in force at that time")
-    if decision.allowed and not words and decision.events:
-        words.append(f"controller event {decision.events[0]} (the work's head: this key "
-                     "controls it)")
     return tuple(words)
