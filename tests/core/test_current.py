@@ -497,3 +497,28 @@ def test_errors_are_ledger_errors(story: Any) -> None:
     r["state_receipt"]["works"][0]["events"][0]["leaf"] = base64.b64encode(b"{}").decode()
     with pytest.raises(LedgerError):
         verify_any(r)
+
+
+def test_licence_citations() -> None:
+    """A licence in force is cited with its acceptance; a terminated one with its end."""
+    log = gen.TinyLog()
+    creator, buyer = gen.key("creator"), gen.key("buyer")
+    t = gen.T0
+    reg = gen._ev(creator, "work.register", A, {"size": 1, "media_type": "image/png"}, None, t)
+    offer = gen._ev(creator, "licence.offer", A, {"licensee": buyer.public.text,
+                                                  "purposes": ["ai_inference"]}, reg.id, t + 1)
+    accept = gen._ev(buyer, "licence.accept", A, {"offer": offer.id}, offer.id, t + 2)
+    log.append_block([reg, offer, accept], t + 3)
+    end = gen._ev(creator, "licence.terminate", A, {"licence": offer.id}, accept.id, t + 4)
+    log.append_block([end], t + 5)
+    vkeys = [log.signer.verifier]
+    d1 = verify_any(log.decision_receipt(A, 3, buyer.public.text, "ai_inference", t + 3),
+                    vkeys, {})
+    assert isinstance(d1, VerifiedDecision) and d1.decision.allowed
+    assert citations(d1.decision, d1.work.state) == (f"licence {offer.id} accepted in "
+                                                     f"{accept.id}",)
+    d2 = verify_any(log.decision_receipt(A, 4, buyer.public.text, "ai_inference", t + 5),
+                    vkeys, {})
+    assert isinstance(d2, VerifiedDecision) and not d2.decision.allowed
+    assert citations(d2.decision, d2.work.state) == (
+        f"licence {offer.id}, terminated by {end.id} at {format_time(t + 4)}",)
