@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..core.current import (
+    DECISION_RECEIPT_FORMAT,
+    DECISION_RECEIPT_SCOPE,
+    MAX_CURRENT_RECEIPT_BYTES,
+    STATE_RECEIPT_V2_FORMAT,
+    STATE_RECEIPT_V2_SCOPE,
+    CurrentWork,
+    DecisionReceipt,
+    StateReceiptV2,
+    VerifiedStateV2,
+    check_decoded_current,
+    check_decoded_decision,
+    citations,
+    fresh_as_of,
+    verify_decision_receipt,
+    verify_state_receipt_v2,
+)
+from ..core.duration import format_duration, parse_duration
+from ..core.encoding import b64encode
 from ..core.events import work_id_of
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
@@ -46,9 +66,18 @@ def verify(
     evidence: Annotated[Path | None, typer.Option(
         help="Split-view evidence (JSON from `node evidence --json` or GET /evidence): a "
              "receipt from an origin it proves faulty is refused.")] = None,
+    max_age: Annotated[str | None, typer.Option(
+        "--max-age", metavar="DURATION",
+        help="For a state receipt v2 or a decision receipt: refuse it when its newest "
+             "counted cosignature (without required witnesses: its checkpoint's time) is "
+             "older than this (90s, 10m, 24h, 7d).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
+
+    A decision receipt (`may --proof`) or a state receipt v2 also proves current state:
+    that no later event of the work exists up to its checkpoint, or that the work was not
+    registered there; the answer of a decision receipt is re-derived from the rules.
 
     Checks the event's signature, its inclusion in the checkpoint, the log's signature
     and, with --policy, the quorum of witness cosignatures. No ledger or network is used.
@@ -60,6 +89,7 @@ def verify(
     """
     if (log_key is None) == (policy is None):
         raise MalformedError("give exactly one of --log-key or --policy")
+    max_age_s = parse_duration(max_age, "--max-age:") if max_age is not None else None
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
         pol = parse_policy(text)
@@ -68,10 +98,16 @@ def verify(
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
     # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
+    current: StateReceiptV2 | DecisionReceipt | None = None
     try:
-        raw_bytes = read_bounded(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES)
-        data = load_receipt_json(raw_bytes, MAX_STATE_RECEIPT_BYTES)
-        if isinstance(data, dict) and data.get("format") == STATE_RECEIPT_FORMAT:
+        raw_bytes = read_bounded(receipt_path, "receipt", MAX_CURRENT_RECEIPT_BYTES)
+        data = load_receipt_json(raw_bytes, MAX_CURRENT_RECEIPT_BYTES)
+        kind = data.get("format") if isinstance(data, dict) else None
+        if kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
+            current = _parse_current(data)
+        elif len(raw_bytes) > MAX_STATE_RECEIPT_BYTES:
+            raise MalformedError(f"receipt is larger than {MAX_STATE_RECEIPT_BYTES} bytes")
+        elif kind == STATE_RECEIPT_FORMAT:
             state_receipt = StateReceipt.from_json(data)
         else:
             if len(raw_bytes) > MAX_RECEIPT_BYTES:
@@ -80,6 +116,13 @@ def verify(
             state_receipt = None
     except MalformedError as e:
         raise VerificationError(f"receipt does not verify: {e}") from e
+    if current is not None:
+        _verify_current(data, current, pol, file, faulty, max_age_s, as_json)
+        return
+    if max_age_s is not None:
+        raise VerificationError(
+            f"receipt does not verify: a receipt of format {str(kind)[:60]!r} proves no current "
+            "state, so it cannot meet --max-age (give a decision receipt or a state receipt v2)")
     if state_receipt is not None:
         _verify_state(data, state_receipt, pol, file, as_json, faulty)
         return
@@ -220,6 +263,128 @@ def _verify_state(
     for name, ts in sorted(result.cosigners.items()):
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
     typer.echo(f"  note: this {STATE_RECEIPT_SCOPE}")
+
+
+def _parse_current(data: Any) -> StateReceiptV2 | DecisionReceipt:
+    if data.get("format") == DECISION_RECEIPT_FORMAT:
+        return DecisionReceipt.from_json(data)
+    return StateReceiptV2.from_json(data)
+
+
+def _verify_current(
+    raw: Any, receipt: StateReceiptV2 | DecisionReceipt, pol: Policy, file: Path | None,
+    faulty: dict[str, str], max_age: int | None, as_json: bool,
+) -> None:
+    """A state receipt v2 or a decision receipt (specs/receipts.md sections 11-13): verified,
+    then its freshness against --max-age, then what it proves in words."""
+    what = "decision receipt" if isinstance(receipt, DecisionReceipt) else "state receipt"
+    try:
+        if isinstance(receipt, DecisionReceipt):
+            decided = verify_decision_receipt(receipt, pol.logs, pol.witnesses)
+            check_decoded_decision(raw, decided)
+            current = decided.current
+        else:
+            decided = None
+            current = verify_state_receipt_v2(receipt, pol.logs, pol.witnesses)
+            check_decoded_current(raw, current)
+        cp = current.checkpoint
+        _not_faulty(faulty, cp.origin)
+        _quorum(pol, set(current.cosigners))
+        if file is not None:
+            digest = work_id_of(hash_file(file)[0])
+            if digest not in {w.work for w in current.works}:
+                raise VerificationError(f"{file} is not a work of this receipt: its hash is "
+                                        f"{digest}")
+        fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None)
+        age = max(0, int(time.time()) - fresh)
+        if max_age is not None and age > max_age:
+            raise VerificationError(
+                f"it is fresh as of {format_time(fresh)}, {format_duration(age)} ago, older "
+                f"than --max-age {format_duration(max_age)}"
+                + ("" if pol.quorum is not None else " (no witnesses required: the checkpoint's "
+                   "own time counts)"))
+    except (VerificationError, MalformedError) as e:
+        raise VerificationError(f"{what} does not verify: {e}") from e
+    head = _as_of(current)
+    out: dict[str, Any] = {
+        "valid": True,
+        "format": STATE_RECEIPT_V2_FORMAT if decided is None else DECISION_RECEIPT_FORMAT,
+        "scope": STATE_RECEIPT_V2_SCOPE if decided is None else DECISION_RECEIPT_SCOPE,
+        "origin": cp.origin,
+        "tree_size": cp.size,
+        "checkpoint_time": format_time(cp.block.time) if cp.block is not None else None,
+        "map_root": b64encode(current.map_root),
+        "cosigners": {k: format_time(v) for k, v in sorted(current.cosigners.items())},
+        "fresh_as_of": format_time(fresh),
+        "age_seconds": age,
+        "max_age_seconds": max_age,
+    }
+    if decided is not None:
+        w, q, d = decided.work, decided.question, decided.decision
+        cites = citations(d, w.state)
+        if w.state is None:
+            statement = (f"{head}, work {w.work} was not registered on log {cp.origin} as of "
+                         f"tree size {cp.size}: key {q.key} may not use it for purpose "
+                         f"{q.purpose} at {format_time(q.at)}")
+        else:
+            verb = "may" if d.allowed else "may not"
+            why = "" if d.allowed else f": {d.reason}"
+            citing = f", citing {'; '.join(cites)}" if cites else ""
+            statement = (f"{head}, key {q.key} {verb} use work {w.work} for purpose "
+                         f"{q.purpose} at {format_time(q.at)}{why}{citing}; no later event of "
+                         f"{w.work} exists up to {cp.size}")
+        out.update({"statement": statement, "work": w.work, "registered": w.registered,
+                    "key": q.key, "purpose": q.purpose, "at": format_time(q.at),
+                    "allowed": d.allowed, "reason": d.reason, "events": list(d.events),
+                    "conditions": list(d.conditions), "citing": list(cites),
+                    "state": None if w.state is None else w.state.to_json()})
+        if as_json:
+            emit_json(out)
+            return
+        typer.echo(f"OK: {statement}")
+        if d.conditions:
+            typer.echo(f"  conditions: {', '.join(d.conditions)}")
+    else:
+        out["works"] = [{"work": w.work, "registered": w.registered, "events": len(w.events),
+                         "head": w.events[-1].id if w.events else None,
+                         "index": None if w.value is None else w.value.index,
+                         "statement": _work_statement(w, current),
+                         "state": None if w.state is None else w.state.to_json()}
+                        for w in current.works]
+        if as_json:
+            emit_json(out)
+            return
+        typer.echo(f"OK: {head}:")
+        for w in current.works:
+            typer.echo(f"  {_work_statement(w, current)}")
+    typer.echo(f"  fresh as of {format_time(fresh)} ({format_duration(age)} ago"
+               + (f", within --max-age {format_duration(max_age)})" if max_age is not None
+                  else ")"))
+    typer.echo(f"  note: this {out['scope']}")
+
+
+def _as_of(current: VerifiedStateV2) -> str:
+    """``as of checkpoint N of L (tree size N, cosigned at T by witnesses X, Y)``."""
+    cp = current.checkpoint
+    if current.cosigners:
+        by_time: dict[int, list[str]] = {}
+        for name, ts in sorted(current.cosigners.items()):
+            by_time.setdefault(ts, []).append(name)
+        signed = "cosigned " + " and ".join(
+            f"at {format_time(ts)} by witness{'es' if len(names) > 1 else ''} "
+            f"{', '.join(names)}" for ts, names in sorted(by_time.items()))
+    else:
+        when = f" at {format_time(cp.block.time)}" if cp.block is not None else ""
+        signed = f"signed by the log{when}, no witness cosignature counted"
+    return f"as of checkpoint {cp.size} of {cp.origin} (tree size {cp.size}, {signed})"
+
+
+def _work_statement(w: CurrentWork, current: VerifiedStateV2) -> str:
+    cp = current.checkpoint
+    if w.state is None:
+        return f"{w.work} was not registered on log {cp.origin} as of tree size {cp.size}"
+    return (f"{w.work}: {len(w.events)} events, controller {w.state.controller}, head "
+            f"{w.state.head}; no later event of it exists up to {cp.size}")
 
 
 def receipt(

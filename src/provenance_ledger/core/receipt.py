@@ -124,7 +124,9 @@ def verify_checkpoint_note(
     return cp, note, cosigners
 
 
-def _check_log_key(log_key: str, cp: Checkpoint, log_keys: Sequence[Verifier]) -> None:
+def check_log_key(log_key: str, cp: Checkpoint, log_keys: Sequence[Verifier]) -> None:
+    """The receipt's ``log_key`` is, as a string, a trusted key of the checkpoint's origin
+    (specs/receipts.md section 3, step 3)."""
     if log_key not in {v.to_vkey() for v in log_keys if v.name == cp.origin}:
         raise VerificationError(
             f"the receipt's log key is not the trusted key of origin {cp.origin!r}")
@@ -137,7 +139,7 @@ def verify_receipt(
     # (1)-(2) the checkpoint is signed by a trusted log key named by its origin.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
     # (3) the receipt's log key is the trusted key of the checkpoint's origin.
-    _check_log_key(receipt.log_key, cp, log_keys)
+    check_log_key(receipt.log_key, cp, log_keys)
     # (4) the leaf parses strictly and its actor's signature verifies.
     event = parse_leaf(receipt.leaf)
     # (5) the leaf is in the tree the checkpoint commits to.
@@ -243,7 +245,7 @@ def verify_state_receipt(
     (specs/receipts.md section 5)."""
     # (1) one checkpoint, signed by a trusted log key.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
-    _check_log_key(receipt.log_key, cp, log_keys)
+    check_log_key(receipt.log_key, cp, log_keys)
     state: WorkState | None = None
     events: list[SignedEvent] = []
     last = -1
