@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import pycountry
 import typer
 
+from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
@@ -16,7 +19,15 @@ from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
 from .listing import describe_terms
-from .session import DEFAULT_KEY, NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
+from .session import (
+    DEFAULT_KEY,
+    NodeOpt,
+    Session,
+    TimeoutOpt,
+    emit_json,
+    parse_public_key,
+    write_text_atomic,
+)
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -475,6 +486,11 @@ def may(
         "--accept-disputed",
         help="Answer for a disputed work too, from the registration on the log asked (the "
              "answer still says the work is disputed).")] = False,
+    proof: Annotated[Path | None, typer.Option(
+        "--proof", metavar="FILE",
+        help="Also write a decision receipt here: the answer with the proof that anyone can "
+             "check offline (provenance verify FILE), including that no later event of the "
+             "work exists, or that it was never registered.")] = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
@@ -491,7 +507,15 @@ def may(
     check_purpose(purpose, "PURPOSE")
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
-    state, missing = s.find_state(w)
+    if proof is not None:  # answer from the very state the receipt proves
+        doc, verified = s.complete_state([w])
+        state = verified.works[0].state
+        missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
+        receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
+        write_text_atomic(proof, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
+                          + "\n")
+    else:
+        state, missing = s.find_state(w)
     d = decide(state, k, purpose, when)
     d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
     found, origin = _registrations(s, w, missing)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..core.crypto import PrivateKey, PublicKey
+from ..core.current import STATE_RECEIPT_V2_FORMAT, VerifiedStateV2, verify_state_receipt_v2
 from ..core.encoding import load_json
 from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_of
 from ..core.receipt import Receipt
@@ -54,6 +55,11 @@ TimeoutOpt = Annotated[float | None, typer.Option(
     "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
     help="With --node: seconds to wait for the connection and for each part of an answer "
          "(default 10; specs/cli.md section 1.3).")]
+
+
+DECODED_WORKS = 100
+"""Up to this many works, a state receipt also carries each event decoded and each state, for
+people; a larger batch leaves them out (about half its size)."""
 
 
 @dataclass
@@ -212,10 +218,33 @@ class Session:
         return self.ledger.receipt(index).to_json(event), event
 
     def state_receipt(self, work: str) -> dict[str, Any]:
+        """The work's state receipt: complete (v2, specs/receipts.md section 11) once the
+        latest checkpoint carries the map line, a proof of absence for a work the log does
+        not hold; before that v1."""
         if self.node_url is not None:
-            return self.client.state_receipt(work)
+            data = self.client.state_receipt(work)
+            if data.get("format") == STATE_RECEIPT_V2_FORMAT:
+                self.client.check_complete(data, work)  # verified before it is written
+            return data
+        complete = self.ledger.complete_state_receipt([work])
+        if complete is not None:
+            return complete.to_json()
         state = self.ledger.state(work)
         return self.ledger.state_receipt(work).to_json(state.to_json() if state else None)
+
+    def complete_state(self, works: list[str]) -> tuple[dict[str, Any], VerifiedStateV2]:
+        """One state receipt v2 for ``works`` (through a node: one work at a time is what it
+        serves), verified here against the log key before anyone relies on it."""
+        if self.node_url is not None:
+            if len(works) != 1:
+                raise MalformedError("through --node, a state receipt covers one work")
+            return self.client.complete_state(works[0])
+        complete = self.ledger.complete_state_receipt(works)
+        if complete is None:
+            raise NotFoundError("this ledger's latest checkpoint carries no map line yet: "
+                                "complete state receipts start with its next block")
+        doc = complete.to_json(decoded=len(works) <= DECODED_WORKS)
+        return doc, verify_state_receipt_v2(complete, [self.ledger.verifier])
 
     # -- writing -------------------------------------------------------------------------------
     def sign_and_append(

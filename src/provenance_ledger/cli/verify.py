@@ -387,29 +387,66 @@ def _work_statement(w: CurrentWork, current: VerifiedStateV2) -> str:
             f"{w.state.head}; no later event of it exists up to {cp.size}")
 
 
+MAX_WORKS_FILE_BYTES = 4 << 20  # a --works-from list, bytes
+
+
 def receipt(
     ctx: typer.Context,
-    work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
+    works: Annotated[list[str] | None, typer.Argument(
+        help="File path, work id or unique id prefix; several with --state.",
+        show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="Write here (default: print).")] = None,
     state: Annotated[bool, typer.Option(
-        "--state", help="A state receipt: the work's whole history, each event proven.")] = False,
+        "--state", help="A state receipt: the work's whole history, each event proven, and "
+                        "that nothing later exists (or that it was never registered).")] = False,
+    works_from: Annotated[Path | None, typer.Option(
+        "--works-from", help="With --state: the works in this file too, one path or id per "
+                             "line, all in one receipt with one map proof.")] = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Write the receipt of a work's registration, or with --state of its whole history.
+    """Write the receipt of a work's registration, or with --state of its current state.
 
-    The receipt proves inclusion against the latest checkpoint.
+    The receipt proves inclusion against the latest checkpoint. A state receipt is complete
+    (specs/receipts.md section 11): every event of the work, and the map proof that no later
+    one exists; for a work that is not registered, the proof of its absence. Several works
+    (--state) share one map proof.
 
     Example: provenance receipt page-012.png --state -o page-012.state.json
     """
     session = Session.from_ctx(ctx).use_node(node, timeout)
-    work_id = session.resolve_work(work)
-    doc = session.state_receipt(work_id) if state else session.registration_receipt(work_id)[0]
+    items = list(works or [])
+    if works_from is not None:
+        if not state:
+            raise MalformedError("--works-from needs --state")
+        text = read_bounded(works_from, "--works-from", MAX_WORKS_FILE_BYTES).decode(
+            "utf-8", "replace")
+        items += [line.strip() for line in text.splitlines() if line.strip()]
+    if not items:
+        raise MalformedError("give a WORK (a file path, work id or id prefix)")
+    if len(items) > 1 and not state:
+        raise MalformedError("several works need --state (one state receipt for all of them)")
+    ids = list(dict.fromkeys(session.resolve_work(w) for w in items))
+    if len(ids) == 1:
+        doc = (session.state_receipt(ids[0]) if state
+               else session.registration_receipt(ids[0])[0])
+        absent = state and [w.get("events") for w in doc.get("works", [{}])] == [[]]
+    else:
+        doc, verified = session.complete_state(ids)
+        absent = False
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
         return
     write_text_atomic(output, text)
-    typer.echo(f"receipt of {work_id} written to {output}")
+    if absent:
+        typer.echo(f"{ids[0]} is not registered on this ledger: the proof of its absence "
+                   f"is written to {output}")
+    elif len(ids) == 1:
+        typer.echo(f"receipt of {ids[0]} written to {output}")
+    else:
+        held = sum(1 for w in verified.works if w.registered)
+        typer.echo(f"state receipt of {len(ids)} works ({held} registered, "
+                   f"{len(ids) - held} not) written to {output}")
 

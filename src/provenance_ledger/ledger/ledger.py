@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..core import merkle, rules, vmap
+from ..core.current import MAX_CURRENT_WORKS, StateReceiptV2, build_state_receipt_v2
 from ..core.events import SignedEvent, parse_leaf, verify_signature
 from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier, verify_note
 from ..core.receipt import Receipt, StateReceipt
@@ -618,6 +619,20 @@ class Ledger:
             raise NotFoundError(f"no work {work} on this ledger")
         return StateReceipt(self.vkey, note, work, tuple(
             (r.index, r.leaf, tuple(self.inclusion_proof(r.index, cp.size))) for r in rows))
+
+    def complete_state_receipt(self, works: Sequence[str]) -> StateReceiptV2 | None:
+        """A state receipt v2 (specs/receipts.md section 11) of ``works`` against the latest
+        checkpoint: one map proof for all of them, each present work's every event with its
+        inclusion proof, none for an absent one. None when the latest checkpoint carries no
+        map line yet (a state receipt v1 is all the log can give until its next block)."""
+        if not 1 <= len(works) <= MAX_CURRENT_WORKS:
+            raise MalformedError(f"a state receipt lists 1 to {MAX_CURRENT_WORKS} works")
+        unique = list(dict.fromkeys(works))
+        current = self.current(unique, proofs=True)
+        if current is None:
+            return None
+        return build_state_receipt_v2(self.vkey, current.note, current.map_proof,
+                                      [(w, current.works[w]) for w in unique])
 
     def resolve_work(self, text: str) -> str:
         """A full work id, or a unique prefix of one (with or without ``sha256:``)."""

@@ -323,16 +323,29 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
                 **across}
 
     @app.get("/works/{work}/state-receipt",
-             summary="A work's whole history with inclusion proofs (a state receipt)",
+             summary="A work's whole history with inclusion proofs and its map proof (a state "
+                     "receipt)",
              responses={400: _error("A prefix that names more than one work"),
                         404: _ERROR})
     def get_state_receipt(work: Work) -> dict[str, Any]:
+        """A state receipt v2 (receipts.md section 11: complete, with the work's map proof)
+        once the latest checkpoint carries a map line, else v1. A full work id this log does
+        not hold gets the v2 proof of its absence (404 before the map line); a prefix must
+        name a work of this log."""
         with node.reads.snapshot() as ledger:
-            work_id = resolve_here(node.home, config, ledger, node.witness, work)
-            receipt = ledger.state_receipt(work_id)
+            whole = full_work_id(work)
+            work_id = whole if whole is not None else resolve_here(
+                node.home, config, ledger, node.witness, work)
+            complete = ledger.complete_state_receipt([work_id])
             row = ledger.store.latest_checkpoint()
-            state = ledger.state(work_id)
-        assert row is not None  # state_receipt needs a checkpoint
+            if complete is None:
+                work_id = resolve_here(node.home, config, ledger, node.witness, work)
+                receipt = ledger.state_receipt(work_id)
+                state = ledger.state(work_id)
+        assert row is not None  # state receipts need a checkpoint
+        if complete is not None:
+            return replace(complete, checkpoint=node.witness.cosigned_note(
+                complete.checkpoint, row.size, row.root)).to_json()
         receipt = replace(receipt, checkpoint=node.witness.cosigned_note(
             receipt.checkpoint, row.size, row.root))
         return receipt.to_json(state.to_json() if state is not None else None)

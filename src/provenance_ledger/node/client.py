@@ -19,6 +19,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from ..core.crypto import PublicKey
+from ..core.current import (
+    STATE_RECEIPT_V2_FORMAT,
+    StateReceiptV2,
+    VerifiedStateV2,
+    check_decoded_current,
+    verify_state_receipt_v2,
+)
 from ..core.encoding import load_json
 from ..core.events import MAX_LEAF_BYTES, SignedEvent
 from ..core.note import Verifier
@@ -151,9 +158,39 @@ class NodeClient:
                             "not a JSON object")
         return data
 
-    def verified_state(self, work: str) -> tuple[WorkState, list[tuple[int, SignedEvent]]]:
-        """The work's state and history, from a state receipt verified offline."""
+    def complete_state(self, work: str) -> tuple[dict[str, Any], VerifiedStateV2]:
+        """The node's state receipt v2 of ``work`` (present or absent), verified offline
+        against the pinned log key: the JSON as served, and what it proves."""
         data = self.state_receipt(work)
+        return data, self.check_complete(data, work)[1]
+
+    def check_complete(self, data: dict[str, Any], work: str
+                  ) -> tuple[StateReceiptV2, VerifiedStateV2]:
+        if data.get("format") != STATE_RECEIPT_V2_FORMAT:
+            raise PeerError(self.who, f"the state receipt of {work} is not complete (the node's "
+                            "latest checkpoint carries no map line yet)")
+        try:
+            receipt = StateReceiptV2.from_json(data)
+            verified = verify_state_receipt_v2(receipt, [self.verifier])
+            check_decoded_current(data, verified)
+        except MalformedError as e:
+            raise PeerError(self.who, f"the state receipt of {work} is malformed: {e}") from e
+        if [w.work for w in verified.works] != [work]:
+            raise PeerError(self.who, f"answered for other works than {work}")
+        return receipt, verified
+
+    def verified_state(self, work: str) -> tuple[WorkState, list[tuple[int, SignedEvent]]]:
+        """The work's state and history, from a state receipt verified offline (complete,
+        v2, when the node's checkpoint carries its map line)."""
+        data = self.state_receipt(work)
+        if data.get("format") == STATE_RECEIPT_V2_FORMAT:
+            receipt, proven = self.check_complete(data, work)
+            current = proven.works[0]
+            if current.state is None:
+                self.resolve_work(work)  # the node's 404 names registrations elsewhere
+                raise NotFoundError(f"no work {work} on this ledger")
+            return current.state, [(e.leaf_index, ev) for e, ev in
+                                   zip(receipt.works[0].events, current.events, strict=True)]
         try:
             sr = StateReceipt.from_json(data)
             verified = verify_state_receipt(sr, [self.verifier])
