@@ -1,5 +1,5 @@
 """Tests for provenance_ledger.core.current: state receipts v2 and decision receipts
-(specs/receipts.md sections 11-14).
+(specs/receipts.md sections 11-13).
 
 Two sources of truth: the known-answer cases of tests/data/current/vectors.json (written by
 tests/data/current/make_vectors.py from a log of real signed events, real RFC 9162 proofs, a
