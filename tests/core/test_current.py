@@ -1,5 +1,5 @@
 """Tests for provenance_ledger.core.current: state receipts v2 and decision receipts
-(specs/receipts.md sections 11-14).
+(specs/receipts.md sections 11-13).
 
 Two sources of truth: the known-answer cases of tests/data/current/vectors.json (written by
 tests/data/current/make_vectors.py from a log of real signed events, real RFC 9162 proofs, a
@@ -522,3 +522,25 @@ def test_licence_citations() -> None:
     assert isinstance(d2, VerifiedDecision) and not d2.decision.allowed
     assert citations(d2.decision, d2.work.state) == (
         f"licence {offer.id}, terminated by {end.id} at {format_time(t + 4)}",)
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["", "question", "state_receipt", "state_receipt.works.0",
+                        "state_receipt.works.0.events.0"]), st.text(max_size=12), _json)
+def test_any_json_is_refused_with_a_malformed_error(where: str, name: str, value: Any) -> None:
+    """Whatever member a peer changes to whatever JSON, parsing ends in MalformedError or in a
+    receipt, never in another exception."""
+    r = _revoked(STORY)
+    target: Any = r
+    for part in filter(None, where.split(".")):
+        target = target[int(part) if part.isdigit() else part]
+    target[name or "format"] = value
+    try:
+        DecisionReceipt.from_json(r)
+    except MalformedError:
+        pass

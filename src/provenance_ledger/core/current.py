@@ -12,7 +12,8 @@ re-derives the answer of ``may`` (specs/rules.md section 5) offline.
 
 Nothing here does I/O: the builders take the checkpoint note, the map proof and the events
 the ledger read, and the verifiers take the parsed JSON and trusted keys. Freshness (how old
-"current" is, section 13) is computed from a ``now`` the caller passes.
+"current" is, section 13): :func:`fresh_as_of` gives the time a proof is fresh as of, and the
+caller compares it with its own clock.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ STATE_RECEIPT_V2_FORMAT = "provenance-ledger/state-receipt/v2"
 DECISION_RECEIPT_FORMAT = "provenance-ledger/decision-receipt/v1"
 
 MAX_CURRENT_WORKS = 10_000
-"""Most works one state receipt v2 may list (specs/receipts.md section 14)."""
+"""Most works one state receipt v2 may list (specs/receipts.md section 8)."""
 MAX_CURRENT_EVENTS = 100_000
 """Most events, over all its works, one state receipt v2 may carry."""
 MAX_CURRENT_RECEIPT_BYTES = 64 << 20
@@ -451,7 +452,7 @@ def verify_decision_receipt(
     witnesses: Mapping[str, Verifier] | None = None,
 ) -> VerifiedDecision:
     """Verify a decision receipt offline and re-derive its answer (specs/receipts.md
-    section 12.2)."""
+    section 12.1)."""
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
     q = receipt.question
     return VerifiedDecision(q, current, may(current.works[0].state, q.key, q.purpose, q.at))
@@ -478,7 +479,7 @@ def check_decoded_current(data: Any, verified: VerifiedStateV2) -> None:
 
 def check_decoded_decision(data: Any, verified: VerifiedDecision) -> None:
     """The same for a decision receipt: its scope, its state receipt's decoded members and
-    its decision (specs/receipts.md section 12.2, step 3)."""
+    its decision (specs/receipts.md section 12.1, step 3)."""
     if not isinstance(data, dict):
         return
     if "scope" in data and data["scope"] != DECISION_RECEIPT_SCOPE:
