@@ -98,6 +98,9 @@ def test_absence_is_proven_for_may_and_for_a_state_receipt(
     assert "not registered" in out
     said = run("verify", decision, "--log-key", log_key(home), home=home).out
     assert f"{unknown_work} was not registered on log" in said
+    shown = run("receipt", "show", decision, home=home).out
+    assert shown.startswith("NOTHING WAS VERIFIED")
+    assert "question:    may " in shown and "no events (claims it is absent)" in shown
     state = tmp_path / "absent-state.json"
     written = run("receipt", unknown, "--state", "-o", state, home=home).out
     assert "not registered" in written and "proof of its absence" in written

@@ -17,10 +17,19 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ..core.current import (
+    DECISION_RECEIPT_FORMAT,
+    DECISION_RECEIPT_SCOPE,
+    MAX_CURRENT_RECEIPT_BYTES,
+    STATE_RECEIPT_V2_FORMAT,
+    STATE_RECEIPT_V2_SCOPE,
+    DecisionReceipt,
+    StateReceiptV2,
+)
+from ..core.encoding import b64encode
 from ..core.events import SignedEvent, parse_leaf
 from ..core.note import Checkpoint, SignedNote, Verifier
 from ..core.receipt import (
-    MAX_STATE_RECEIPT_BYTES,
     RECEIPT_FORMAT,
     STATE_RECEIPT_FORMAT,
     STATE_RECEIPT_SCOPE,
@@ -68,20 +77,31 @@ def show(
 
     Example: provenance receipt show page-012.receipt.json
     """
-    doc = describe(read_bounded(receipt_path, "receipt", MAX_STATE_RECEIPT_BYTES),
+    doc = describe(read_bounded(receipt_path, "receipt", MAX_CURRENT_RECEIPT_BYTES),
                    str(receipt_path))
     if as_json:
         emit_json(doc)
         return
     typer.echo(f"{NOTHING_VERIFIED}: this is what {receipt_path} claims. "
                f"Check it with: {doc['verify_with']}")
-    kind = "state receipt" if doc["kind"] == "state-receipt" else "receipt"
-    typer.echo(f"{kind} of work {doc['work']}")
-    for ev in doc["events"]:
-        typer.echo(f"  {ev['type']} {ev['id']}")
-        typer.echo(f"    actor:      {ev['actor']}")
-        typer.echo(f"    at:         {ev['at']} (signer's clock)")
-        typer.echo(f"    leaf index: {ev['leaf_index']}")
+    kind = {"state-receipt": "state receipt", "complete-state-receipt":
+            "complete state receipt", "decision-receipt": "decision receipt"}.get(
+                doc["kind"], "receipt")
+    if "question" in doc:
+        q = doc["question"]
+        typer.echo(f"question:    may {q['key']} use the work for {q['purpose']} at {q['at']}?")
+        if doc.get("decision") is not None:
+            d = doc["decision"]
+            typer.echo(f"answer:      {'allowed' if d.get('allowed') else 'not allowed'}: "
+                       f"{d.get('reason')} (as the receipt states it)")
+    for w in doc.get("works", [{"work": doc["work"], "events": doc["events"]}]):
+        typer.echo(f"{kind} of work {w['work']}" + ("" if w["events"] or kind == "receipt"
+                                                    else ": no events (claims it is absent)"))
+        for ev in w["events"]:
+            typer.echo(f"  {ev['type']} {ev['id']}")
+            typer.echo(f"    actor:      {ev['actor']}")
+            typer.echo(f"    at:         {ev['at']} (signer's clock)")
+            typer.echo(f"    leaf index: {ev['leaf_index']}")
     cp = doc["checkpoint"]
     typer.echo(f"log:         {cp['origin']}, tree size {cp['tree_size']}"
                + (f", checkpoint time {cp['time']}" if cp["time"] else ""))
@@ -93,7 +113,9 @@ def show(
     for s in others:
         when = f", claims time {s['claimed_time']}" if s["claimed_time"] else ""
         typer.echo(f"cosigner:    {s['name']}{when}")
-    if doc["kind"] == "state-receipt":
+    if doc.get("map_root"):
+        typer.echo(f"map root:    {doc['map_root']}")
+    if "scope" in doc:
         typer.echo(f"scope:       {doc['scope']}")
 
 
@@ -101,9 +123,27 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
     """What a receipt file claims, parsed strictly but checked not at all: the events are read
     without their signatures, the checkpoint without the log's, the cosignatures without the
     witnesses'."""
-    data = load_receipt_json(raw, MAX_STATE_RECEIPT_BYTES)
+    data = load_receipt_json(raw, MAX_CURRENT_RECEIPT_BYTES)
     fmt = data.get("format") if isinstance(data, dict) else None
-    if fmt == STATE_RECEIPT_FORMAT:
+    extra: dict[str, Any] = {}
+    if fmt in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
+        if fmt == DECISION_RECEIPT_FORMAT:
+            dr = DecisionReceipt.from_json(data)
+            v2, kind, scope = dr.state_receipt, "decision-receipt", DECISION_RECEIPT_SCOPE
+            extra["question"] = dr.question.to_json()
+            extra["decision"] = data.get("decision")
+        else:
+            v2, kind = StateReceiptV2.from_json(data), "complete-state-receipt"
+            scope = STATE_RECEIPT_V2_SCOPE
+        log_key, note_text, work = v2.log_key, v2.checkpoint, v2.works[0].work
+        events = [(e.leaf_index, parse_leaf(e.leaf, verify=False)) for e in v2.works[0].events]
+        extra["works"] = [{"work": w.work, "events": [
+            _event(e.leaf_index, parse_leaf(e.leaf, verify=False)) for e in w.events]}
+            for w in v2.works]
+        claimed = data.get("scope")
+        extra["scope"] = claimed if claimed in (None, scope) else (
+            f"not the standard statement: {str(claimed)[:80]!r}")
+    elif fmt == STATE_RECEIPT_FORMAT:
         sr = StateReceipt.from_json(data)
         kind, log_key, note_text, work = "state-receipt", sr.log_key, sr.checkpoint, sr.work
         events = [(index, parse_leaf(leaf, verify=False)) for index, leaf, _ in sr.events]
@@ -113,8 +153,9 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         kind, log_key, note_text, work = "receipt", r.log_key, r.checkpoint, event.event.work
         events = [(r.leaf_index, event)]
     else:
-        raise MalformedError(f"{name} is not a receipt (format {RECEIPT_FORMAT} or "
-                             f"{STATE_RECEIPT_FORMAT})")
+        raise MalformedError(f"{name} is not a receipt (format {RECEIPT_FORMAT}, "
+                             f"{STATE_RECEIPT_FORMAT}, {STATE_RECEIPT_V2_FORMAT} or "
+                             f"{DECISION_RECEIPT_FORMAT})")
     try:
         Verifier.from_vkey(log_key)
     except MalformedError as e:
@@ -134,6 +175,9 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         "verify_with": f"provenance verify {shlex.quote(name)} --log-key VKEY (or --policy "
                        "FILE)",
     }
+    if cp.map_root is not None:
+        doc["map_root"] = b64encode(cp.map_root)
+    doc.update(extra)
     if kind == "state-receipt":
         scope = data.get("scope")
         doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
