@@ -114,9 +114,9 @@ def test_show_json(kept: Kept) -> None:
 def test_show_a_state_receipt(kept: Kept) -> None:
     out = run("receipt", "show", kept.state, home=kept.home).out
     assert out.startswith("NOTHING WAS VERIFIED: ")
-    assert f"state receipt of work {kept.work}" in out
+    assert f"complete state receipt of work {kept.work}" in out  # v2: with the map proof
     assert "  work.register " in out and "  consent.grant " in out
-    assert "scope:       proves that these events" in out
+    assert "scope:       proves, for each work listed" in out and "map root:    " in out
     doc = run_json("receipt", "show", kept.state, "--json", home=kept.home)
     assert [(e["type"], e["leaf_index"]) for e in doc["events"]] == [
         ("work.register", 0), ("consent.grant", 1)]
