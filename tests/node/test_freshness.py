@@ -38,6 +38,7 @@ from provenance_ledger.core.witness import (
 )
 from provenance_ledger.node import add_peer, init_node, node_keys, node_witness
 from provenance_ledger.node.config import add_witness, load_config, set_witnessing
+from provenance_ledger.node.freshness import RETRY_S, Freshness, cosignature_time, fresh_as_of
 from provenance_ledger.node.mirror import sync_all
 from provenance_ledger.node.server import make_server
 
@@ -250,6 +251,40 @@ def cosigned_at(url: str, net: Net, when: float) -> bool:
         len(served(url, net).times) == len(net.witnesses)
 
 
+# -- the schedule (node/freshness.py), from values -------------------------------------------
+
+
+def _cosigner(name: str) -> NoteSigner:
+    return NoteSigner(f"{name}.witness.test", PrivateKey.from_seed(name.encode().ljust(32, b"-")),
+                      True)
+
+
+def test_fresh_as_of_is_the_quorum_th_newest_time_of_the_listed_witnesses() -> None:
+    b, c, d, stranger = (_cosigner(n) for n in ("b", "c", "d", "stranger"))
+    text = "node-a.test/log\n1\n" + "A" * 43 + "=\n"
+    sigs = [b.sign(text, NOW), b.sign(text, NOW + 50), c.sign(text, NOW + 20),
+            d.sign(text, NOW + 10_000),  # ahead of the clock: counts as now
+            stranger.sign(text, NOW + 99)]  # not listed: ignored
+    listed = [b.verifier, c.verifier, d.verifier]
+    now = NOW + 100
+    assert fresh_as_of(sigs, listed, 1, now) == NOW + 100  # d, clamped to now
+    assert fresh_as_of(sigs, listed, 2, now) == NOW + 50  # b's newest, not its older
+    assert fresh_as_of(sigs, listed, 3, now) == NOW + 20
+    assert fresh_as_of(sigs, listed, 4, now) is None  # fewer than the quorum cosigned
+    assert fresh_as_of(sigs[:1], [c.verifier], 1, now) is None
+    assert cosignature_time(b.sign(text, NOW + 7)) == NOW + 7
+
+
+def test_due_is_the_interval_after_the_quorum_and_never_within_a_minute_of_a_round() -> None:
+    f = Freshness(INTERVAL)
+    assert f.due(NOW, NOW) == NOW + INTERVAL
+    assert f.due(NOW, NOW + INTERVAL) == NOW + INTERVAL + RETRY_S  # a round just began
+    assert f.due(None, NOW) == NOW + RETRY_S  # never cosigned by the quorum: retried
+    assert Freshness(RETRY_S // 2).due(None, NOW) == NOW + RETRY_S // 2
+    with pytest.raises(ValueError):
+        Freshness(0)
+
+
 def test_an_idle_log_is_cosigned_again_after_the_interval_with_the_same_log_signature(
         tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
     clock = Clock()
@@ -441,9 +476,10 @@ def test_the_option_round_trips_and_bad_values_are_refused(tmp_path: Path) -> No
     node.toml and shown; a bad one is one line naming the option, exit 2, nothing written."""
     data = tmp_path / "data"
     home = tmp_path / "node"
-    init = run("node", "init", "--home", home, "--origin", ORIGIN, "--json",
+    init = run("node", "init", "--home", home, "--origin", ORIGIN,
                "--freshness-interval", "10m", home=data)
-    assert json.loads(init.out)["freshness_interval"] == 600
+    assert "  re-cosigning: once the latest cosignatures are 600 s old (needs witnesses)\n" \
+        in init.out
     toml = home / "node.toml"
     assert "freshness_interval = 600\n" in toml.read_text()
     for value, seconds in (("1h", 3600), ("5m", INTERVAL), ("off", 0), ("90s", 90),
@@ -471,6 +507,9 @@ def test_the_option_round_trips_and_bad_values_are_refused(tmp_path: Path) -> No
             "--freshness-interval", "30s", home=data, ok_codes=(2,))
     assert r.err.startswith("error: --freshness-interval must be")
     assert not (tmp_path / "other" / "node.toml").exists()
+    other = run("node", "init", "--home", tmp_path / "other", "--origin", ORIGIN, "--json",
+                home=data)
+    assert json.loads(other.out)["freshness_interval"] == INTERVAL  # the default
     toml.write_text(toml.read_text().replace("freshness_interval = 60", "freshness_interval = 30"))
     r = run("node", "config", "--home", home, home=data, ok_codes=(2,))
     assert r.err == ("error: node.toml: field 'freshness_interval' must be 0 (off) or a whole "
