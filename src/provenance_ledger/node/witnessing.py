@@ -163,7 +163,6 @@ class Witnessing:
         self._freshness = freshness
         self._look_s = look_s
         self._last_round = clock()  # when the last round began (clock seconds)
-        self.refreshed = 0  # rounds run for freshness (for the node's own use and its tests)
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -333,7 +332,6 @@ class Witnessing:
                 woken.cancel()
         self._settled = target.size
         if refresh:
-            self.refreshed += 1
             again = sorted(name for task, name in asked.items()
                            if task.done() and not task.cancelled() and task.result())
             level = logging.INFO if len(again) >= max(self.quorum, 1) else logging.WARNING
