@@ -32,6 +32,20 @@ MirrorIntervalOpt = Annotated[int | None, typer.Option(
          "0: none, only node sync).")]
 
 
+FreshnessOpt = Annotated[str | None, typer.Option(
+    "--freshness-interval", metavar="DURATION", show_default=False,
+    help="With witnesses listed: have the latest checkpoint cosigned again once its "
+         "cosignatures are this old, though no event arrived (default 5m; 60s to 24h, such "
+         "as 300, 300s, 5m, 1h; off or 0: never; specs/node.md section 9.2).")]
+
+
+def _freshness(value: str | None) -> int | None:
+    """--freshness-interval, as seconds, checked with the words of the option."""
+    from ..node.config import parse_freshness_interval
+
+    return None if value is None else parse_freshness_interval(value)
+
+
 def _interval(value: int | None) -> int | None:
     """--mirror-interval, checked with the words of the option."""
     from ..node.config import check_mirror_interval
@@ -45,6 +59,7 @@ def init(
     origin: Annotated[str, typer.Option(help="The log's origin, e.g. ledger.example.org/a.")],
     listen: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1:8380",
     mirror_interval: MirrorIntervalOpt = None,
+    freshness_interval: FreshnessOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
@@ -52,19 +67,29 @@ def init(
     Example: provenance node init --home ./node-a --origin ledger.example.org/a
     """
     from ..node import init_node, node_keys
-    from ..node.config import DEFAULT_MIRROR_INTERVAL
+    from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL
 
     interval = _interval(mirror_interval)
+    freshness = _freshness(freshness_interval)
     config = init_node(home, origin, listen, mirror_interval=(
-        DEFAULT_MIRROR_INTERVAL if interval is None else interval))
+        DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
+        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness))
     keys = node_keys(home)
     if as_json:
         emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
-                   "mirror_interval": config.mirror_interval, **keys})
+                   "mirror_interval": config.mirror_interval,
+                   "freshness_interval": config.freshness_interval, **keys})
         return
     typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
+    typer.echo(f"  re-cosigning: {_every(config.freshness_interval)}")
+
+
+def _every(seconds: int) -> str:
+    """When the latest checkpoint is cosigned again, in words (specs/node.md section 9.2)."""
+    return (f"once the latest cosignatures are {seconds} s old (needs witnesses)" if seconds
+            else "off (cosigned only after new blocks)")
 
 
 # -- node config: mirroring inside serve (specs/node.md section 4.1) ---------------------------
@@ -74,24 +99,34 @@ def init(
 def config_command(
     home: HomeOpt,
     mirror_interval: MirrorIntervalOpt = None,
+    freshness_interval: FreshnessOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the node's settings; --mirror-interval changes how often node serve mirrors.
+    """Show the node's settings; --mirror-interval changes how often node serve mirrors,
+    --freshness-interval after how long it has its latest checkpoint cosigned again.
 
     A serving node reads node.toml when it starts: restart it to use a new interval.
 
     Example: provenance node config --home ./node-a --mirror-interval 300
+    --freshness-interval 10m
     """
     from ..node import load_config
-    from ..node.config import set_mirror_interval
+    from ..node.config import set_freshness_interval, set_mirror_interval
 
     interval = _interval(mirror_interval)
-    config = load_config(home) if interval is None else set_mirror_interval(home, interval)
+    freshness = _freshness(freshness_interval)  # both checked before either is written
+    config = load_config(home)
+    if interval is not None:
+        config = set_mirror_interval(home, interval)
+    if freshness is not None:
+        config = set_freshness_interval(home, freshness)
     if as_json:
         emit_json({"origin": config.origin, "listen": config.listen,
                    "witness_name": config.witness_name,
                    "mirror_interval": config.mirror_interval,
-                   "peers": [p.origin for p in config.peers]})
+                   "freshness_interval": config.freshness_interval,
+                   "peers": [p.origin for p in config.peers],
+                   "witnesses": [w.name for w in config.witnesses]})
         return
     every = (f"every {config.mirror_interval} s while serving" if config.mirror_interval
              else "off (node sync only)")
@@ -99,7 +134,9 @@ def config_command(
     typer.echo(f"listen           {config.listen}")
     typer.echo(f"witness name     {config.witness_name}")
     typer.echo(f"mirroring        {every}")
+    typer.echo(f"re-cosigning     {_every(config.freshness_interval)}")
     typer.echo(f"peers            {len(config.peers)}")
+    typer.echo(f"witnesses        {len(config.witnesses)}")
 
 
 # -- end of node config -------------------------------------------------------------------------

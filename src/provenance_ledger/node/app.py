@@ -53,6 +53,7 @@ from .config import load_config
 from .cosigned import cosigned_router
 from .disputes import registrations, resolve_here
 from .fetch import Timeouts
+from .freshness import LOOK_S
 from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
@@ -141,14 +142,19 @@ def create_app(
     linger_s: float = BATCH_LINGER_S,
     mirror_interval_s: float | None = None,
     peer_timeouts: Timeouts | None = None,
+    freshness_interval_s: float | None = None,
+    freshness_look_s: float = LOOK_S,
 ) -> FastAPI:
     """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
     ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
     cosignature time. ``mirror_interval_s`` overrides node.toml's ``mirror_interval``
-    (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds."""
+    (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds.
+    ``freshness_interval_s`` overrides ``freshness_interval`` and ``freshness_look_s`` bounds
+    the wait between two looks at the latest checkpoint's age (node/freshness.py)."""
     config = load_config(home)
     node = Node(home, config, clock, queue_limit, batch_max, linger_s,
-                mirror_interval_s=mirror_interval_s, peer_timeouts=peer_timeouts)
+                mirror_interval_s=mirror_interval_s, peer_timeouts=peer_timeouts,
+                freshness_interval_s=freshness_interval_s, freshness_look_s=freshness_look_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ emits only what this module reads::
     listen = "127.0.0.1:8380"
     witness_name = "example.org/log/witness"
     mirror_interval = 60                              # seconds between mirroring rounds; 0: off
+    freshness_interval = 600                          # re-cosign after (s); 0: off; 300 if absent
 
     [[peers]]
     origin = "peer.example/log"
@@ -93,8 +94,44 @@ def check_mirror_interval(value: Any, what: str = "node.toml: field 'mirror_inte
     return value
 # -- end of mirroring settings ------------------------------------------------------------------
 
+# -- freshness: re-cosigning the latest checkpoint (node/freshness.py; specs/node.md 9.2) -------
+DEFAULT_FRESHNESS_INTERVAL = 300
+"""Seconds after which a serving node has its latest checkpoint cosigned again, unless
+node.toml says otherwise."""
+MIN_FRESHNESS_INTERVAL = 60  # seconds: at most one request a minute to each witness
+MAX_FRESHNESS_INTERVAL = 86_400  # seconds: cosigned again at least once a day
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"(0|[1-9][0-9]{0,5})(s|m|h)?")
+
+
+def check_freshness_interval(value: Any,
+                             what: str = "node.toml: field 'freshness_interval'") -> int:
+    """A whole number of seconds, 0 (off) or from a minute to a day."""
+    if type(value) is not int or not (
+            value == 0 or MIN_FRESHNESS_INTERVAL <= value <= MAX_FRESHNESS_INTERVAL):
+        raise MalformedError(f"{what} must be 0 (off) or a whole number of seconds from "
+                             f"{MIN_FRESHNESS_INTERVAL} to {MAX_FRESHNESS_INTERVAL}, not "
+                             f"{str(value)[:40]!r}")
+    return value
+
+
+def parse_freshness_interval(text: str, what: str = "--freshness-interval") -> int:
+    """``off``, or a whole number with an optional unit (``s``, ``m``, ``h``: ``300``,
+    ``300s``, ``5m``), as seconds (0: off), within :func:`check_freshness_interval`'s bounds."""
+    if text == "off":
+        return 0
+    m = _DURATION.fullmatch(text)
+    seconds = None if m is None else int(m.group(1)) * _UNITS[m.group(2) or ""]
+    if seconds is None or (seconds and not
+                           MIN_FRESHNESS_INTERVAL <= seconds <= MAX_FRESHNESS_INTERVAL):
+        raise MalformedError(f"{what} must be off (or 0), or a duration from "
+                             f"{MIN_FRESHNESS_INTERVAL} s to {MAX_FRESHNESS_INTERVAL // 3600} h "
+                             f"such as 300, 300s, 5m or 1h, not {text[:40]!r}")
+    return seconds
+# -- end of freshness settings ------------------------------------------------------------------
+
 _TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval",
-                         "witnesses", "witnessing"})
+                         "freshness_interval", "witnesses", "witnessing"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
 _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
@@ -243,10 +280,12 @@ class NodeConfig:
     witnesses: tuple[WitnessEntry, ...] = field(default=())
     witnessing: Witnessing = field(default=Witnessing())
     mirror_interval: int = DEFAULT_MIRROR_INTERVAL  # seconds; 0: no mirroring in node serve
+    freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL  # seconds; 0: never cosigned again
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
         check_mirror_interval(self.mirror_interval)
+        check_freshness_interval(self.freshness_interval)
         if not self.witness_name:
             object.__setattr__(self, "witness_name", self.origin + WITNESS_NAME_SUFFIX)
         check_key_name(self.witness_name, "witness_name")
@@ -326,10 +365,12 @@ class NodeConfig:
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
             peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
         interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
+        freshness = check_freshness_interval(data.get("freshness_interval",
+                                                      DEFAULT_FRESHNESS_INTERVAL))
         return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
                    witnesses=_witnesses_from_toml(data.get("witnesses", [])),
                    witnessing=_witnessing_from_toml(data.get("witnessing", {})),
-                   mirror_interval=interval)
+                   mirror_interval=interval, freshness_interval=freshness)
 
     def to_toml(self) -> str:
         lines = [
@@ -339,6 +380,8 @@ class NodeConfig:
             f"witness_name = {_toml_str(self.witness_name)}",
             f"mirror_interval = {self.mirror_interval}",
         ]
+        if self.freshness_interval != DEFAULT_FRESHNESS_INTERVAL:  # as [witnessing]: when set
+            lines.append(f"freshness_interval = {self.freshness_interval}")
         for p in self.peers:
             lines += ["", "[[peers]]", f"origin = {_toml_str(p.origin)}",
                       f"url = {_toml_str(p.url)}", f"vkey = {_toml_str(p.vkey)}"]
@@ -429,11 +472,13 @@ def witness_db_path(home: Path) -> Path:
 
 def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
               witness_name: str | None = None,
-              mirror_interval: int = DEFAULT_MIRROR_INTERVAL) -> NodeConfig:
+              mirror_interval: int = DEFAULT_MIRROR_INTERVAL,
+              freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL) -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
     kept when its origin is ``origin``."""
-    config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval)
+    config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval,
+                        freshness_interval=freshness_interval)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
     Home(home).open_ledger(origin=origin).close()  # raises if the ledger has another origin
@@ -532,6 +577,16 @@ def set_mirror_interval(home: Path, seconds: int) -> NodeConfig:
     """Set how often ``node serve`` mirrors its peers (seconds; 0: never by itself)."""
     config = load_config(home)
     updated = replace(config, mirror_interval=check_mirror_interval(seconds, "mirror interval"))
+    _write_config(home, updated)
+    return updated
+
+
+def set_freshness_interval(home: Path, seconds: int) -> NodeConfig:
+    """Set after how long ``node serve`` has its latest checkpoint cosigned again (seconds;
+    0: never)."""
+    config = load_config(home)
+    updated = replace(config, freshness_interval=check_freshness_interval(
+        seconds, "freshness interval"))
     _write_config(home, updated)
     return updated
 

@@ -17,6 +17,7 @@ from ..ledger import Home, Ledger, inclusion_proof_with_leaf
 from .autosync import AutoSync
 from .config import NodeConfig, log_signer, open_node_ledger
 from .fetch import Timeouts
+from .freshness import LOOK_S, Freshness
 from .http import HttpError
 from .reads import Reads
 from .sequencer import Sequencer
@@ -32,7 +33,9 @@ class Node:
     def __init__(self, home: Path, config: NodeConfig, clock: Callable[[], float],
                  queue_limit: int, batch_max: int, linger_s: float, *,
                  mirror_interval_s: float | None = None,
-                 peer_timeouts: Timeouts | None = None) -> None:
+                 peer_timeouts: Timeouts | None = None,
+                 freshness_interval_s: float | None = None,
+                 freshness_look_s: float = LOOK_S) -> None:
         self.home = home
         self.config = config
         self.clock = clock
@@ -53,6 +56,11 @@ class Node:
                                  else mirror_interval_s)
         self._peer_timeouts = peer_timeouts
         self.autosync: AutoSync | None = None
+        # Re-cosigning the latest checkpoint (node/freshness.py): node.toml's interval unless
+        # overridden; ``freshness_look_s`` bounds the wait between two looks at its age.
+        self._freshness_interval = (config.freshness_interval if freshness_interval_s is None
+                                    else freshness_interval_s)
+        self._freshness_look_s = freshness_look_s
 
     async def start(self) -> None:
         ledger = open_node_ledger(self.home, self.config)
@@ -66,9 +74,12 @@ class Node:
         self._witness = open_witness(self.home, self.config, LedgerLog(self._reads.snapshot),
                                      self.vkey)
         if self.config.witnesses:
+            freshness = (Freshness(self._freshness_interval) if self._freshness_interval > 0
+                         else None)
             self.witnessing = Witnessing(self.config.witnesses, self.config.quorum,
                                          self.config.witnessing.timeout, self._witness,
-                                         self._reads.snapshot, self.clock)
+                                         self._reads.snapshot, self.clock,
+                                         freshness=freshness, look_s=self._freshness_look_s)
             await self.witnessing.start()
         self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
                                     self._linger,
@@ -81,7 +92,8 @@ class Node:
         log.info("node started", extra={"fields": {
             "origin": self.config.origin, "witness": self.config.witness_name,
             "size": ledger.size, "peers": len(self.config.peers),
-            "witnesses": len(self.config.witnesses), "quorum": self.config.quorum}})
+            "witnesses": len(self.config.witnesses), "quorum": self.config.quorum,
+            "freshness_interval_s": self._freshness_interval if self.config.witnesses else 0}})
 
     async def stop(self) -> None:
         if self.autosync is not None:  # first: a round uses the witness and the peers

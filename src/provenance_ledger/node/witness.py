@@ -70,6 +70,7 @@ from .config import (
     witness_db_path,
     witness_signer,
 )
+from .freshness import cosignature_time
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,10 @@ class Witness:
                     log.warning("invalid cosignature dropped", extra={"fields": {
                         "witness": w.name, "size": cp.size}})
                     continue
+                kept = tx.own_cosignature_line(cp.size, w.name)
+                if kept is not None and _newer(kept, sig):
+                    stored.append(w.name)  # an older one (a replay, a clock set back) is
+                    continue               # not kept over the newest (section 9.2)
                 tx.store_own_cosignature(cp.size, cp.root, w.name, sig.to_line(), now)
                 stored.append(w.name)
         return stored
@@ -248,7 +253,9 @@ class Witness:
     def keep_cosignatures(self, note: SignedNote, cp: Checkpoint, now: int) -> list[str]:
         """Cosignatures on this node's own checkpoint ``cp`` that synchronous witnessing
         gathered (node/witnessing.py): those by configured witness keys that verify are
-        stored and served with the checkpoint; returns their key names."""
+        stored and served with the checkpoint; returns their key names. Per witness and
+        checkpoint the newest cosignature is kept: one made later replaces it, one made
+        earlier is not stored over it (specs/node.md section 9.2)."""
         with self._db.transaction() as tx:
             return self._store_own_cosignatures(tx, note, cp, now)
 
@@ -302,6 +309,14 @@ class Witness:
         if not extra:
             return note
         return SignedNote.from_text(note).with_signatures(extra).to_text()
+
+
+def _newer(line: str, sig: NoteSignature) -> bool:
+    """Whether the stored cosignature ``line`` was made later than ``sig`` (by their
+    cosignature/v1 times)."""
+    kept = cosignature_time(NoteSignature.from_line(line.rstrip("\n")))
+    new = cosignature_time(sig)
+    return kept is not None and new is not None and kept > new
 
 
 def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str,

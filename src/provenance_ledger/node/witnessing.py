@@ -16,6 +16,13 @@ Rounds coalesce: a round always carries the *latest* checkpoint, so many blocks 
 while a round runs cost one request per witness in the next round, never one per block. A
 witness still answering an earlier round (a slow one) sits the next rounds out.
 
+Freshness (specs/node.md section 9.2): with a ``freshness`` schedule (node/freshness.py), the
+same loop also looks at the latest checkpoint's age, and when its quorum's cosignatures are
+older than the interval it runs a round for that same checkpoint (``old`` its size, no
+proof), which the witnesses answer with cosignatures of a newer time. Such a round waits for
+every answer (or the timeout) unless a block is committed meanwhile: then it ends at once, and
+the next round witnesses the new checkpoint as usual. Nothing is signed with the log key.
+
 A submitter (``POST /events``) waits until a checkpoint that covers its entry carries the
 quorum of valid cosignatures, or until every witness of the round has answered without
 the quorum (some refused or could not be reached), or until the configured timeout passes;
@@ -28,6 +35,7 @@ Not here: what a cosignature asserts (specs/node.md section 9), mirroring (node/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +50,7 @@ from ..errors import LedgerError, MalformedError, PeerError, VerificationError
 from ..ledger import Ledger
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
+from .freshness import LOOK_S, Freshness, fresh_as_of
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.witnessing")
@@ -124,7 +133,10 @@ class Witnessing:
 
     def __init__(self, witnesses: Sequence[WitnessEntry], quorum: int, timeout_s: float,
                  witness: Witness, snapshot: Callable[[], AbstractContextManager[Ledger]],
-                 clock: Callable[[], float], client: httpx.Client | None = None) -> None:
+                 clock: Callable[[], float], client: httpx.Client | None = None, *,
+                 freshness: Freshness | None = None, look_s: float = LOOK_S) -> None:
+        """``freshness``: have the latest checkpoint cosigned again on that schedule (None:
+        only after blocks); ``look_s``: the longest wait between two looks at its age."""
         if not witnesses:
             raise ValueError("witnessing needs at least one witness")
         if not 0 <= quorum <= len(witnesses):
@@ -147,7 +159,10 @@ class Witnessing:
         self._waiters: list[tuple[int, asyncio.Future[int | None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._asks: set[asyncio.Task[None]] = set()
+        self._asks: set[asyncio.Task[bool]] = set()
+        self._freshness = freshness
+        self._look_s = look_s
+        self._last_round = clock()  # when the last round began (clock seconds)
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -156,6 +171,7 @@ class Witnessing:
             size = await loop.run_in_executor(
                 self._pool, self._witness.own_cosigned_size, self._verifiers[w.name].name)
             self._sizes[w.name] = size or 0
+        self._last_round = self._clock()  # a checkpoint never cosigned waits RETRY_S first
         self._task = loop.create_task(self._run(), name="witnessing")
         self._wake.set()  # the latest checkpoint, from before a restart included
 
@@ -229,19 +245,45 @@ class Witnessing:
 
     # -- rounds -------------------------------------------------------------------------------
     async def _run(self) -> None:
+        """Rounds for new checkpoints, when woken; with a freshness schedule, also a look at
+        the latest checkpoint's age at most every ``look_s`` seconds, and a round for it when
+        it is due (specs/node.md section 9.2)."""
         loop = asyncio.get_running_loop()
+        delay: float | None = None  # None: sleep until woken
         while True:
-            await self._wake.wait()
+            if delay is None:
+                await self._wake.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
+            delay = None if self._freshness is None else self._look_s
             try:
                 target = await loop.run_in_executor(self._pool, self._latest)
+                if target is None:
+                    continue
+                if target.size > self._settled:
+                    await self._round(target)
+                    continue
+                if self._freshness is None:
+                    continue
+                fresh = await loop.run_in_executor(self._pool, self._fresh_as_of, target)
             except LedgerError as e:  # pragma: no cover - the database is the node's own
                 log.error("witnessing: cannot read the latest checkpoint",
                           extra={"fields": {"error": str(e)}})
                 continue
-            if target is None or target.size <= self._settled:
-                continue
-            await self._round(target)
+            wait = self._freshness.due(fresh, self._last_round) - self._clock()
+            if wait > 0:
+                delay = min(wait, self._look_s)
+            else:
+                await self._round(target, refresh=True)
+
+    def _fresh_as_of(self, target: Target) -> int | None:
+        """The time as of which the quorum (at least one witness) vouches for ``target``
+        (node/freshness.py)."""
+        sigs = self._witness.cosignatures(target.size, target.checkpoint.root)
+        return fresh_as_of(sigs, list(self._verifiers.values()), max(self.quorum, 1),
+                           self._clock())
 
     def _latest(self) -> Target | None:
         with self._snapshot() as ledger:
@@ -251,15 +293,18 @@ class Witnessing:
         note = SignedNote.from_text(row.note)
         return Target(Checkpoint.from_text(note.text), note)
 
-    async def _round(self, target: Target) -> None:
+    async def _round(self, target: Target, refresh: bool = False) -> None:
         """Ask every witness not busy with an earlier round; end when the quorum is met, when
         every answer is in, or when the timeout passes (requests still running go on, and
-        what they bring is stored and counted when it comes)."""
+        what they bring is stored and counted when it comes). A ``refresh`` round (the same
+        checkpoint cosigned again, section 9.2) waits for every answer or the timeout."""
         loop = asyncio.get_running_loop()
+        self._last_round = self._clock()
         got = self._cosigned.setdefault(target.size, set())
         while len(self._cosigned) > KEPT_ROUNDS:
             del self._cosigned[next(iter(self._cosigned))]
-        running = set()
+        running: set[asyncio.Task[bool]] = set()
+        asked: dict[asyncio.Task[bool], str] = {}
         for w in self._witnesses:
             if w.name in self._busy:
                 continue
@@ -268,19 +313,41 @@ class Witnessing:
             self._asks.add(task)
             task.add_done_callback(self._asks.discard)
             running.add(task)
+            asked[task] = w.name
         deadline = loop.time() + self.timeout_s
-        while running and len(got) < self.quorum:
-            done, running = await asyncio.wait(running, timeout=max(0.0, deadline - loop.time()),
-                                               return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                break
+        # A refresh round gives way to a block committed meanwhile (or a submitter waiting):
+        # it ends, its requests go on, and the next round witnesses the new checkpoint.
+        woken = loop.create_task(self._woken()) if refresh else None
+        try:
+            while running and (refresh or len(got) < self.quorum):
+                done, _ = await asyncio.wait(
+                    running if woken is None else {*running, woken},
+                    timeout=max(0.0, deadline - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED)
+                running -= done
+                if not done or woken in done:
+                    break
+        finally:
+            if woken is not None:
+                woken.cancel()
         self._settled = target.size
+        if refresh:
+            again = sorted(name for task, name in asked.items()
+                           if task.done() and not task.cancelled() and task.result())
+            level = logging.INFO if len(again) >= max(self.quorum, 1) else logging.WARNING
+            log.log(level, "checkpoint cosigned again", extra={"fields": {
+                "size": target.size, "cosigned": again, "quorum": self.quorum}})
         if len(got) < self.quorum:
             log.warning("witness quorum not met", extra={"fields": {
                 "size": target.size, "quorum": self.quorum, "cosigned": sorted(got)}})
             self._resolve(target.size, self._best)
 
-    async def _ask(self, w: WitnessEntry, target: Target) -> None:
+    async def _woken(self) -> bool:
+        await self._wake.wait()
+        return True
+
+    async def _ask(self, w: WitnessEntry, target: Target) -> bool:
+        """Have ``w`` cosign ``target``; True when its cosignature is stored."""
         loop = asyncio.get_running_loop()
         try:
             size = await loop.run_in_executor(self._pool, self._cosign, w, target,
@@ -288,7 +355,7 @@ class Witnessing:
         except (LedgerError, MalformedError) as e:
             log.warning("witness did not cosign", extra={"fields": {
                 "witness": w.name, "size": target.size, "error": str(e)}})
-            return
+            return False
         finally:
             self._busy.discard(w.name)
         self._sizes[w.name] = size
@@ -297,6 +364,7 @@ class Witnessing:
         if len(got) >= self.quorum and target.size > self._met_size:
             self._met_size = target.size
             self._resolve(target.size, lambda _: target.size)
+        return True
 
     # -- one witness (on a thread) ----------------------------------------------------------------
     def _cosign(self, w: WitnessEntry, target: Target, old: int) -> int:
@@ -311,9 +379,15 @@ class Witnessing:
             answer = self._post(w, who, target, old)
             if answer.status == 409 and answer.media_type == SIZE_CONTENT_TYPE:
                 try:
-                    old = parse_size(answer.body)
+                    held = parse_size(answer.body)
                 except MalformedError as e:
                     raise PeerError(who, f"{answer.where}: 409 answer: {e}") from e
+                if held == old:  # the size sent: not a size to resume from but a refusal
+                    raise PeerError(who, f"{answer.where} answered 409 naming the size sent "
+                                    f"({old}): it refuses this checkpoint of size "
+                                    f"{target.size} (another root at that size, or it holds "
+                                    "the log as faulty)")
+                old = held
                 continue
             if answer.status != 200:
                 raise PeerError(who, f"{answer.where} answered {answer.status}: "

@@ -75,6 +75,12 @@ class WitnessTx:
                         (cosigned.origin, cosigned.size, cosigned.root, cosigned.note,
                          cosigned.at))
 
+    def own_cosignature_line(self, size: int, witness: str) -> str | None:
+        """The cosignature line stored for this node's checkpoint of ``size`` by ``witness``."""
+        row = self._c.execute("SELECT line FROM own_cosignatures WHERE size = ? AND name = ?",
+                              (size, witness)).fetchone()
+        return None if row is None else str(row[0])
+
     def store_own_cosignature(self, size: int, root: bytes, witness: str, line: str,
                               now: int) -> None:
         self._c.execute("INSERT OR REPLACE INTO own_cosignatures VALUES (?, ?, ?, ?, ?)",
