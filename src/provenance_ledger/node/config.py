@@ -38,6 +38,7 @@ module never prints or logs a private key: :func:`node_keys` returns public keys
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import re
 import tomllib
@@ -612,5 +613,10 @@ def node_keys(home: Path) -> dict[str, str]:
 
 
 def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
-    """The node's own ledger; raises if the database holds another origin."""
-    return Home(home).open_ledger(origin=config.origin)
+    """The node's own ledger; raises if the database holds another origin. A home made
+    before the verifiable map gets it built now, each step logged (specs/map.md section 10)."""
+    def built(stage: str, done: int, total: int) -> None:
+        logging.getLogger("provenance_ledger.node").info(
+            "building the verifiable map", extra={"fields": {"done": done, "total": total}})
+
+    return Home(home).open_ledger(origin=config.origin, progress=built)
