@@ -210,3 +210,18 @@ def test_entries_by_key_finds_what_a_key_signed_and_what_it_was_given(
         assert store.entries_by_key("party", creator.public.text, ["licence.offer"]) == []
     finally:
         ledger.close()
+
+
+def test_a_damaged_schema_record_is_one_storage_error(tmp_path: Path) -> None:
+    """A byte of the schema table flipped (a disk fault) can make SQLite's own error message
+    undecodable; opening the home is still one StorageError, never a traceback."""
+    home = Home(tmp_path / "home")
+    home.open_ledger().close()
+    data = bytearray(home.db_path.read_bytes())
+    name = data.rfind(b"map_nodes", 0, data.find(b"CREATE TABLE map_nodes"))
+    data[name - 7] ^= 0x80  # inside the schema record of map_nodes, before its names
+    home.db_path.write_bytes(bytes(data))
+    for p in home.path.glob("ledger.db-*"):
+        p.unlink()
+    with pytest.raises(StorageError, match="cannot open ledger database"):
+        home.open_ledger()

@@ -27,6 +27,10 @@ from ..errors import StorageError
 from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache
 
+_DAMAGED = (sqlite3.DatabaseError, UnicodeDecodeError)
+"""What reading a damaged file raises: SQLite's errors, and (a damaged header can make SQLite's
+own message undecodable) the decoding error of that message."""
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -140,7 +144,7 @@ def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except sqlite3.DatabaseError as e:
+        except _DAMAGED as e:
             raise StorageError(f"ledger database read failed: {e}") from e
     return wrapped
 
@@ -149,7 +153,7 @@ def _rows(cursor_of: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     """Iterate a query's rows, a failure while reading being a :class:`StorageError`."""
     try:
         yield from cursor_of()
-    except sqlite3.DatabaseError as e:
+    except _DAMAGED as e:
         raise StorageError(f"ledger database read failed: {e}") from e
 
 
@@ -204,7 +208,7 @@ class SqliteStore:
                 self._check_readable()
             else:
                 self._migrate()
-        except (sqlite3.DatabaseError, OSError) as e:
+        except (sqlite3.DatabaseError, OSError, UnicodeDecodeError) as e:
             raise StorageError(f"cannot open ledger database {path}: {e}") from e
 
     def _check_readable(self) -> None:
@@ -351,7 +355,7 @@ class SqliteStore:
                 if block.checkpoint is not None:
                     self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
                                       block.checkpoint)
-        except sqlite3.DatabaseError as e:
+        except _DAMAGED as e:
             raise StorageError(f"could not write block: {e}") from e
 
     # -- verifiable map ------------------------------------------------------------------------
@@ -413,7 +417,7 @@ class SqliteStore:
             return
         try:
             self.conn.execute("BEGIN")
-        except sqlite3.DatabaseError as e:
+        except _DAMAGED as e:
             raise StorageError(f"ledger database read failed: {e}") from e
         try:
             yield
@@ -529,7 +533,7 @@ class SqliteStore:
         empty when the file is sound."""
         try:
             rows = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check(20)")]
-        except sqlite3.DatabaseError as e:
+        except _DAMAGED as e:
             return [str(e)]
         return [] if rows == ["ok"] else rows
 
