@@ -132,13 +132,13 @@ def _edited_tlog_proof(ledger: Ledger) -> Path:
 
 def _edited_state_in_state_receipt(ledger: Ledger) -> Path:
     doc = json.loads(json.dumps(ledger.state_receipt))
-    doc["state"]["controller"] = ledger.b
+    doc["works"][0]["state"]["controller"] = ledger.b  # a complete state receipt (v2)
     return _write(ledger, "edited-state.json", doc)
 
 
 def _edited_decoded_event_in_state_receipt(ledger: Ledger) -> Path:
     doc = json.loads(json.dumps(ledger.state_receipt))
-    doc["events"][0]["event"]["actor"] = ledger.b
+    doc["works"][0]["events"][0]["event"]["actor"] = ledger.b
     return _write(ledger, "edited-state-event.json", doc)
 
 

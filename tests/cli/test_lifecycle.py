@@ -314,8 +314,9 @@ def test_state_receipt_verifies_and_shows_the_recomputed_controller(
 ) -> None:
     path, key = state_receipt
     out = story.run("verify", path, "--log-key", key).out
-    assert out.startswith(f"OK: state of {story.work} from 8 events")
-    assert f"controller:  {story.b}" in out
+    assert out.startswith("OK: as of checkpoint ")  # a complete state receipt (v2)
+    assert f"  {story.work}: 8 events, controller {story.b}, head " in out
+    assert "no later event of it exists" in out
 
 
 def test_state_receipt_json_includes_the_state(
@@ -324,7 +325,7 @@ def test_state_receipt_json_includes_the_state(
     path, key = state_receipt
     doc = story.run_json("verify", path, "--log-key", key, "--json")
     assert doc["valid"] is True
-    state = doc["state"]
+    state = doc["works"][0]["state"]
     assert state["work"] == story.work
     assert state["controller"] == story.b
     assert state["registrant"] == story.a
@@ -337,7 +338,7 @@ def test_state_receipt_with_one_tampered_leaf_does_not_verify(
 ) -> None:
     path, key = state_receipt
     doc = json.loads(path.read_text())
-    offer = next(e for e in doc["events"] if e["event"]["type"] == "licence.offer")
+    offer = next(e for e in doc["works"][0]["events"] if e["event"]["type"] == "licence.offer")
     leaf = base64.b64decode(offer["leaf"])
     assert b'"amount":50000' in leaf
     offer["leaf"] = base64.b64encode(leaf.replace(b'"amount":50000', b'"amount":5')).decode()
@@ -352,8 +353,9 @@ def test_state_receipt_missing_an_event_does_not_verify(
 ) -> None:
     path, key = state_receipt
     doc = json.loads(path.read_text())
-    revoke = next(e for e in doc["events"] if e["event"]["type"] == "consent.revoke")
-    doc["events"].remove(revoke)  # hide the revocation: the grant would look in force
+    events = doc["works"][0]["events"]
+    revoke = next(e for e in events if e["event"]["type"] == "consent.revoke")
+    events.remove(revoke)  # hide the revocation: the grant would look in force
     tampered = story.root / "shortened.state.json"
     tampered.write_text(json.dumps(doc))
     result = story.run("verify", tampered, "--log-key", key, ok_codes=(1,))

@@ -43,6 +43,7 @@ from ..core.receipt import (
     verify_receipt,
     verify_state_receipt,
 )
+from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
 from .session import (
@@ -213,6 +214,15 @@ def _quorum(pol: Policy, cosigners: set[str]) -> None:
             f"witness quorum not met: {pol.describe()}; valid cosignatures from: {have}")
 
 
+def _state_json(state: WorkState, at: int) -> dict[str, Any]:
+    """A verified state's JSON (specs/receipts.md section 5.1) with the grants and licences in
+    force at ``at``: the last event's time (v1), the checkpoint's time (v2)."""
+    doc = state.to_json()
+    doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(at)]
+    doc["licences_in_force"] = [x.id for x in state.licences if x.in_force(at)]
+    return doc
+
+
 def _check_file(file: Path | None, work: str) -> None:
     if file is not None:
         digest = work_id_of(hash_file(file)[0])
@@ -235,9 +245,7 @@ def _verify_state(
         raise VerificationError(f"state receipt does not verify: {e}") from e
     st = result.state
     latest = max(ev.event.at for ev in result.events)
-    doc = st.to_json()
-    doc["grants_in_force"] = [g.id for g in st.grants if g.in_force(latest)]
-    doc["licences_in_force"] = [x.id for x in st.licences if x.in_force(latest)]
+    doc = _state_json(st, latest)
     out = {"valid": True, "scope": STATE_RECEIPT_SCOPE, "origin": result.checkpoint.origin,
            "tree_size": result.checkpoint.size,
            "cosigners": {k: format_time(v) for k, v in sorted(result.cosigners.items())},
@@ -345,11 +353,13 @@ def _verify_current(
         if d.conditions:
             typer.echo(f"  conditions: {', '.join(d.conditions)}")
     else:
+        as_of = cp.block.time if cp.block is not None else max(
+            (ev.event.at for w in current.works for ev in w.events), default=0)
         out["works"] = [{"work": w.work, "registered": w.registered, "events": len(w.events),
                          "head": w.events[-1].id if w.events else None,
                          "index": None if w.value is None else w.value.index,
                          "statement": _work_statement(w, current),
-                         "state": None if w.state is None else w.state.to_json()}
+                         "state": None if w.state is None else _state_json(w.state, as_of)}
                         for w in current.works]
         if as_json:
             emit_json(out)
