@@ -22,6 +22,9 @@ from typing import Any
 
 import pytest
 
+from provenance_ledger.core.note import Verifier
+from provenance_ledger.ledger import Ledger
+from provenance_ledger.store import SqliteStore
 from tests.cli.conftest import Result, assert_one_error_line, run, run_json
 from tests.node.conftest import free_port
 from tests.node.network_helpers import Node, Processes, make_network
@@ -156,8 +159,19 @@ def test_a_state_receipt_is_upgraded_with_a_proof_for_each_event(
     page, _ = anchored(net, home, "page-030.png")
     run("consent", "grant", page, "--purpose", "ai_training", "--anyone", "--node", net.a.url,
         home=home)
+    complete = tmp_path / "page-030.complete.json"
+    run("receipt", page, "--state", "--node", net.a.url, "-o", complete, home=home)
+    refused = upgrade(complete, "--node", net.a.url, home=home, ok=(2,))
+    assert "as of its own checkpoint" in refused.err and "Traceback" not in refused.err
+    # A state receipt v1, as an earlier release wrote it, kept by its user.
     state = tmp_path / "page-030.state.json"
-    run("receipt", page, "--state", "--node", net.a.url, "-o", state, home=home)
+    work = json.loads(complete.read_text())["works"][0]["work"]
+    served = Ledger(SqliteStore(net.a.home / "ledger.db", readonly=True), None,
+                    Verifier.from_vkey(net.a.log_vkey))
+    try:
+        state.write_text(json.dumps(served.state_receipt(work).to_json(None), indent=2))
+    finally:
+        served.close()
     one = policy(tmp_path / "one.policy", net.a, [net.b], "all b")
     verify(state, one, home, ok=(1,))
     net.b.sync()

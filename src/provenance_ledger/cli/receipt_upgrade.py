@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..core.current import DECISION_RECEIPT_FORMAT, STATE_RECEIPT_V2_FORMAT
 from ..core.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ..core.note import SIG_TYPE_ED25519, Checkpoint, SignedNote, Verifier
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
@@ -169,6 +170,11 @@ class Kept:
             r = Receipt.from_json(data)
             return cls("receipt", data, r.log_key, r.checkpoint, ((r.leaf_index, r.leaf),),
                        indent)
+        if fmt in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
+            raise MalformedError(
+                "a complete state receipt or a decision receipt proves the state as of its own "
+                "checkpoint and is not moved to another: make a current one with 'provenance "
+                "receipt WORK --state' or 'provenance may KEY PURPOSE WORK --proof FILE'")
         raise MalformedError(f"its format is neither {RECEIPT_FORMAT} nor "
                              f"{STATE_RECEIPT_FORMAT}")
 
