@@ -7,6 +7,7 @@ checkpoints with its log key (``log.key``), and a forger by signing with another
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -53,9 +54,18 @@ class Anchored:
                    home=self.home, ok_codes=ok)
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Anchored:
+    """The data directory, made once for the module: the tests only read it (verify)."""
+    return Anchored(tmp_path_factory.mktemp("evidence"))
+
+
 @pytest.fixture
-def anchored(tmp_path: Path) -> Anchored:
-    return Anchored(tmp_path)
+def anchored(made: Anchored, tmp_path: Path) -> Anchored:
+    """:func:`made`, with this test's own folder for the evidence files it writes."""
+    own = copy.copy(made)
+    own.root = tmp_path
+    return own
 
 
 def test_evidence_signed_by_the_log_key_refuses_its_receipts(anchored: Anchored) -> None:

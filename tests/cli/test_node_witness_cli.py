@@ -4,6 +4,7 @@ file as it was."""
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -12,15 +13,48 @@ import pytest
 from .conftest import assert_one_error_line, run, run_json
 
 
-@pytest.fixture
-def homes(tmp_path: Path) -> tuple[Path, Path, str]:
-    """Two node homes; (a's home, the CLI's ledger home, b's witness key)."""
-    a, b = tmp_path / "node-a", tmp_path / "node-b"
-    cli_home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Two node homes made once for the module (never changed: each test gets a copy); (their
+    folder, b's witness key)."""
+    folder = tmp_path_factory.mktemp("witness-cli")
+    a, b = folder / "node-a", folder / "node-b"
+    cli_home = folder / "home"
     run("node", "init", "--home", a, "--origin", "a.example/log", home=cli_home)
     run("node", "init", "--home", b, "--origin", "b.example/log", home=cli_home)
     vkey = run("node", "keys", "--home", b, "--only", "witness", home=cli_home).out.strip()
-    return a, cli_home, vkey
+    return folder, vkey
+
+
+@pytest.fixture(scope="module")
+def made_with_b(made: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory,
+                ) -> tuple[Path, str]:
+    """The same, once b is a's witness (``node witness add``, as the first test checks it);
+    never changed either."""
+    folder = tmp_path_factory.mktemp("witness-cli-b")
+    shutil.copytree(made[0], folder, dirs_exist_ok=True)
+    run("node", "witness", "add", "--home", folder / "node-a", "--name", "b", "--url",
+        "http://127.0.0.1:8381", "--vkey", made[1], home=folder / "home")
+    return folder, made[1]
+
+
+def own_copy(made: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path, str]:
+    """This test's own copy of the homes: (a's home, the CLI's ledger home, b's witness
+    key)."""
+    shutil.copytree(made[0], tmp_path, dirs_exist_ok=True)
+    return tmp_path / "node-a", tmp_path / "home", made[1]
+
+
+@pytest.fixture
+def homes(made: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path, str]:
+    """Two node homes; (a's home, the CLI's ledger home, b's witness key)."""
+    return own_copy(made, tmp_path)
+
+
+@pytest.fixture
+def homes_with_b(made_with_b: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path, str]:
+    """:func:`homes` where a already has b as its witness (quorum 1 of 1)."""
+    return own_copy(made_with_b, tmp_path)
 
 
 def test_add_list_policy_remove(homes: tuple[Path, Path, str]) -> None:
@@ -62,10 +96,10 @@ def test_add_list_policy_remove(homes: tuple[Path, Path, str]) -> None:
     (["policy"], "give --quorum N, --all or --timeout SECONDS"),
 ])
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(
-        homes: tuple[Path, Path, str], args: list[str], words: str) -> None:
-    a, home, vkey = homes
-    run("node", "witness", "add", "--home", a, "--name", "b", "--url",
-        "http://127.0.0.1:8381", "--vkey", vkey, home=home)
+        homes_with_b: tuple[Path, Path, str], args: list[str], words: str) -> None:
+    a, home, vkey = homes_with_b
+    assert [w["name"] for w in tomllib.loads((a / "node.toml").read_text())["witnesses"]] == [
+        "b"]
     before = (a / "node.toml").read_bytes()
     argv = ["node", "witness", args[0], "--home", a, *(x.format(vkey=vkey) for x in args[1:])]
     message = assert_one_error_line(run(*argv, home=home, ok_codes=(2,)))
@@ -83,10 +117,8 @@ def test_a_log_key_is_not_a_witness_key(homes: tuple[Path, Path, str]) -> None:
 
 
 def test_a_quorum_set_cannot_be_left_above_the_witnesses(
-        homes: tuple[Path, Path, str]) -> None:
-    a, home, vkey = homes
-    run("node", "witness", "add", "--home", a, "--name", "b", "--url",
-        "http://127.0.0.1:8381", "--vkey", vkey, home=home)
+        homes_with_b: tuple[Path, Path, str]) -> None:
+    a, home, _ = homes_with_b
     run("node", "witness", "policy", "--home", a, "--quorum", "1", home=home)
     message = assert_one_error_line(run("node", "witness", "remove", "--home", a, "b",
                                         home=home, ok_codes=(2,)))

@@ -10,10 +10,12 @@ naming the peer and both sizes), ``node sync`` must refuse too, and nothing may 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,52 @@ def network(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     try:
         a, b = make_network(tmp_path / "net", ("a", "b"), processes)
         yield a, b
+    finally:
+        processes.close()
+
+
+@dataclass(frozen=True)
+class BackedUp:
+    """Both nodes stopped after :func:`backed_up`: a's home has grown to ``n2`` (b mirrored
+    and cosigned it), ``backup`` holds a's home at ``n1``. Read-only: each test works on a
+    copy (:func:`restored`)."""
+
+    a: Node
+    b: Node
+    backup: Path
+    n1: int
+    n2: int
+
+
+@pytest.fixture(scope="module")
+def backed_up_network(tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
+    """The backup story, told once for the module (it takes two node starts, two submissions
+    and two mirroring rounds); the tests start from copies of its folder."""
+    folder = tmp_path_factory.mktemp("rollback")
+    processes = Processes()
+    try:
+        a, b = make_network(folder / "net", ("a", "b"), processes)
+        backup, n1, n2 = backed_up((a, b), folder)
+        b.stop()
+    finally:
+        processes.close()
+    return BackedUp(a, b, backup, n1, n2)
+
+
+@pytest.fixture
+def restored(backed_up_network: BackedUp, tmp_path: Path) -> Iterator[BackedUp]:
+    """A copy of :func:`backed_up_network` of this test's own (the same origins, keys and
+    ports), with b serving and a stopped."""
+    story = backed_up_network
+    shutil.copytree(story.a.home.parent, tmp_path / "net", symlinks=True)
+    backup = tmp_path / story.backup.name
+    shutil.copytree(story.backup, backup, symlinks=True)
+    processes = Processes()
+    a, b = (dataclasses.replace(n, home=tmp_path / "net" / n.name, processes=processes,
+                                server=None, serving_port=0) for n in (story.a, story.b))
+    try:
+        b.start()
+        yield BackedUp(a, b, backup, story.n1, story.n2)
     finally:
         processes.close()
 
@@ -98,10 +146,8 @@ def restore(node: Node, backup: Path) -> None:
     shutil.copytree(backup, node.home)
 
 
-def test_a_node_restored_from_an_old_backup_refuses_to_sign(
-        network: tuple[Node, Node], tmp_path: Path) -> None:
-    a, b = network
-    backup, n1, n2 = backed_up(network, tmp_path)
+def test_a_node_restored_from_an_old_backup_refuses_to_sign(restored: BackedUp) -> None:
+    a, b, backup, n1, n2 = restored.a, restored.b, restored.backup, restored.n1, restored.n2
     restore(a, backup)
     assert checkpoint_size(a) == n1  # nothing local shows the lost blocks
 
@@ -118,12 +164,11 @@ def test_a_node_restored_from_an_old_backup_refuses_to_sign(
 
 
 def test_a_restored_node_that_signed_another_history_refuses_to_sign(
-        network: tuple[Node, Node], tmp_path: Path) -> None:
+        restored: BackedUp) -> None:
     """With b down, the restored a cannot learn anything: it starts (and logs that b was not
     asked) and signs other events up to beyond b's size. Once b is back, a refuses: at the
     size b cosigned, a's tree has another root."""
-    a, b = network
-    backup, n1, n2 = backed_up(network, tmp_path)
+    a, b, backup, n1, n2 = restored.a, restored.b, restored.backup, restored.n1, restored.n2
     b.stop()
     restore(a, backup)
     watch = LogWatch(a.log)
