@@ -81,8 +81,10 @@ def test_duplicate_member_deep_in_a_receipt_does_not_verify(anchored: Anchored) 
 
 
 def test_duplicate_member_in_a_state_receipt_does_not_verify(anchored: Anchored) -> None:
-    path = _write(anchored, "dup-state.json", _duplicate(anchored.state_receipt, "state", None))
-    assert "duplicate JSON object key 'state'" in _verify(anchored, path, 1)
+    # a complete state receipt (v2): its map proof given twice
+    path = _write(anchored, "dup-state.json", _duplicate(anchored.state_receipt, "map_proof",
+                                                         "AAAA"))
+    assert "duplicate JSON object key 'map_proof'" in _verify(anchored, path, 1)
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -20,6 +20,7 @@ import pytest
 from tlog_scales.signing import Vkey
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
+from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
 from provenance_ledger.core.encoding import canonical_json
 from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.merkle import (
@@ -32,10 +33,8 @@ from provenance_ledger.core.note import Checkpoint, NoteSigner, SignedNote, Veri
 from provenance_ledger.core.policy import parse_policy
 from provenance_ledger.core.receipt import (
     Receipt,
-    StateReceipt,
     verify_checkpoint_note,
     verify_receipt,
-    verify_state_receipt,
 )
 from provenance_ledger.core.timefmt import format_time
 from provenance_ledger.core.witness import MAX_ADD_CHECKPOINT_BYTES, add_checkpoint_body
@@ -285,9 +284,13 @@ def test_reads(client: httpx.Client, node_home: Path, filled: list[str]) -> None
     assert data["work"] == w and data["state"]["head"] == filled[7]
     assert [h["event"]["id"] for h in data["history"]] == [filled[7]]
     assert client.get(f"/works/{w[:15]}").json()["work"] == w  # a unique prefix
-    sr = client.get(f"/works/{w}/state-receipt").json()
-    verified = verify_state_receipt(StateReceipt.from_json(sr), [_log_key(node_home)])
-    assert verified.state.head == filled[7]
+    sr = client.get(f"/works/{w}/state-receipt").json()  # complete: with the map proof
+    verified = verify_state_receipt_v2(StateReceiptV2.from_json(sr), [_log_key(node_home)])
+    assert verified.works[0].state is not None and verified.works[0].state.head == filled[7]
+    # A full work id the log does not hold: the proof of its absence.
+    absent = client.get(f"/works/{work('nothing')}/state-receipt").json()
+    proven = verify_state_receipt_v2(StateReceiptV2.from_json(absent), [_log_key(node_home)])
+    assert not proven.works[0].registered
     # Receipts by id (or prefix), against the latest or an earlier checkpoint.
     assert _receipt_ok(client.get(f"/receipts/{filled[2]}").json(), node_home) == 2
     early = client.get(f"/receipts/{filled[2][:12]}", params={"size": 3}).json()
@@ -409,7 +412,7 @@ def test_a_proof_right_after_a_receipt_is_against_the_new_checkpoint(
     ("/proof/consistency", {"old": 2**70}, 400, "old"),
     ("/checkpoint", {"size": 99}, 404, "no checkpoint"),
     (f"/works/{work('nothing')}", {}, 404, "no work"),
-    (f"/works/{work('nothing')}/state-receipt", {}, 404, "no work"),
+    ("/works/abcd1234/state-receipt", {}, 404, "no work"),
     ("/receipts/" + "ab" * 32, {}, 404, "no event"),
     ("/receipts/zz", {}, 400, "hex"),
     ("/no/such/route", {}, 404, "Not Found"),
