@@ -78,10 +78,16 @@ def test_serve_on_a_port_the_system_chooses_and_ctrl_c(tmp_path: Path) -> None:
     home = tmp_path / "node"
     provenance("node", "init", "--home", home, "--origin", "ledger.example.org/a",
                scratch=scratch)
-    proc = subprocess.Popen(
-        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
-        env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    # As from a terminal: SIGINT not ignored (a background job of a non-interactive shell,
+    # such as a CI script run with '&', starts with it ignored, and children inherit that).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
+            env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         assert proc.stdout is not None
         first = json.loads(proc.stdout.readline())
