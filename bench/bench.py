@@ -667,10 +667,11 @@ def profile(args: argparse.Namespace, workdir: Path, now: int) -> None:
     commit = plain.store.commit_block
     in_commit = [0.0]
 
-    def timed_commit(block: Any) -> None:
+    def timed_commit(block: Any, ready: Callable[[], bool] | None = None) -> bool:
         t = perf()
-        commit(block)
+        done = commit(block, ready)
         in_commit[0] += perf() - t
+        return done
 
     plain.store.commit_block = timed_commit  # type: ignore[method-assign]
     gc.collect()

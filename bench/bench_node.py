@@ -608,7 +608,7 @@ def measure_mirror(args: argparse.Namespace, mirror_home: Path, peer: Server,
     watch.wrap(mirror_mod, "_page", "download")
     watch.wrap(mirror_mod, "_consistency", "consistency")
     watch.wrap(Ledger, "mirror_pages", "mirror_pages")
-    watch.wrap(Ledger, "_validate", "rules_tree")
+    watch.wrap(Ledger, "_integrate", "rules_tree")
     watch.wrap(SqliteStore, "commit_block", "commit")
     verify_rates, mirror_rates, ratios, parts, peer_cpu = [], [], [], [], []
     delivered = 0

@@ -223,12 +223,12 @@ class _InterleavedStore(SqliteStore):
         self.other_writer: Callable[[], None] | None = other_writer
         self.commits = 0
 
-    def commit_block(self, block: Block) -> None:
+    def commit_block(self, block: Block, ready: Callable[[], bool] | None = None) -> bool:
         if self.other_writer is not None:
             writer, self.other_writer = self.other_writer, None
             writer()
         self.commits += 1
-        super().commit_block(block)
+        return super().commit_block(block, ready)
 
 
 def test_a_block_refused_by_the_store_after_another_commit_is_tried_again(

@@ -549,3 +549,33 @@ def test_a_map_altered_in_the_database_is_never_built_upon(
         assert ledger.store.size() == 150
     finally:
         ledger.close()
+
+
+def test_a_map_node_altered_below_the_levels_held_in_memory_is_never_built_upon(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """specs/map.md section 10: the upper levels a writer holds are checked against the
+    signed root once, when read; each block then checks the nodes it reads below them, so
+    a leaf altered there under a running writer stops its append as it does anywhere."""
+    monkeypatch.setattr(ledger_module, "MAP_UPPER_DEPTH", 8)
+    creator = keys("creator")
+    regs = [register(sign, creator, f"panel {i}") for i in range(400)]
+    home = Home(tmp_path / "home")
+    ledger = home.open_ledger()
+    try:
+        ledger.append_block([r.leaf for r in regs[:100]], NOW)
+        ledger.append_block([r.leaf for r in regs[100:]], NOW)
+        assert ledger._map_upper is not None and ledger._map_upper.verified  # noqa: SLF001
+        with sqlite3.connect(home.db_path) as conn:
+            pos, node = next((p, n) for p, n in conn.execute("SELECT pos, node FROM map_nodes")
+                             if len(n) == 80 and int.from_bytes(p[1:], "big").bit_length() > 9)
+            forged = vmap.MapValue(bytes(32), 1, 0).to_bytes()
+            conn.execute("UPDATE map_nodes SET node = ? WHERE pos = ?", (node[:32] + forged, pos))
+        target = next(r for r in regs if vmap.map_key(r.event.work) == node[:32])
+        grant = sign(creator, "consent.grant", target.event.work,
+                     {"grantee": "*", "purposes": ["ai_inference"]}, prev=target.id)
+        more = [register(sign, creator, f"more {i}").leaf for i in range(99)]
+        with pytest.raises(StorageError, match="database was altered"):
+            ledger.append_block([grant.leaf, *more], NOW)
+        assert ledger.store.size() == 400
+    finally:
+        ledger.close()

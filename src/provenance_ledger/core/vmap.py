@@ -133,10 +133,33 @@ class UpperLevels:
     ``source``. A writer keeps one across blocks and puts each block's writes into it, so a
     batch reads only the few levels below (section 10)."""
 
-    __slots__ = ("depth", "nodes", "source")
+    __slots__ = ("depth", "nodes", "source", "verified")
 
     def __init__(self, source: NodeSource, depth: int, nodes: dict[int, bytes]) -> None:
         self.source, self.depth, self.nodes = source, depth, nodes
+        self.verified = False
+        """True once :meth:`verify` has shown the nodes to be the ones under a signed root."""
+
+    def verify(self, rim: Mapping[int, bytes], root: bytes) -> bool:
+        """Whether every inner node held is the hash of its children, down to ``rim`` (the
+        stored nodes at ``depth``), and the root so computed is ``root``; if so the nodes are
+        taken as they are from then on (:class:`MapUpdate` checks only what it reads below
+        them)."""
+        nodes, top = self.nodes, self.depth
+
+        def hashed(pos: int, depth: int) -> bytes | None:
+            node = rim.get(pos) if depth == top else nodes.get(pos)
+            if node is None or len(node) != HASH_SIZE:
+                return stored_hash(node)
+            if depth == top:
+                return node
+            left, right = hashed(pos << 1, depth + 1), hashed((pos << 1) | 1, depth + 1)
+            if left is None or right is None or node_hash(depth, left, right) != node:
+                return None
+            return node
+
+        self.verified = hashed(1, 0) == root
+        return self.verified
 
     def map_nodes(self, positions: Iterable[int]) -> Mapping[int, bytes]:
         limit, nodes = 1 << self.depth, self.nodes
@@ -184,17 +207,14 @@ def _gather(source: NodeSource, keys: Sequence[int], window: int) -> Nodes:
     when the source holds them)."""
     local: dict[int, bytes] = {}
     if isinstance(source, UpperLevels):
+        # A path goes below the upper levels where its node just above them is an inner
+        # node: nothing is ever deleted, so a position under a leaf or an empty one never
+        # holds a node, and every node's ancestors are inner nodes.
         upper, top = source.nodes, source.depth
-        active = []
-        for k in keys:
-            d = 0
-            while d < top:
-                node = upper.get((1 << d) | (k >> (KEY_BITS - d)))
-                if node is None or len(node) != HASH_SIZE:
-                    break
-                d += 1
-            else:
-                active.append((k, top))
+        flag, shift = 1 << (top - 1), KEY_BITS - top + 1
+        active = [(k, top) for k in keys
+                  if (node := upper.get(flag | (k >> shift))) is not None
+                  and len(node) == HASH_SIZE]
         _read_paths(source.source, active, window, local)
         return _Layered(local, upper)
     _read_paths(source, [(k, 0) for k in keys], window, local)
@@ -273,7 +293,9 @@ class MapUpdate:
             self._local = _gather(source, self._ints, window) if order else {}
         self.old_root: bytes | None = None
         if order:
-            if check:
+            if check and isinstance(source, UpperLevels) and source.verified:
+                self.old_root = self._old_below(source.nodes, source.depth)
+            elif check:
                 self.old_root = self._old(1, 0, 0, len(order))
             self.root = self._update(1, 0, 0, len(order))
         else:
@@ -297,6 +319,30 @@ class MapUpdate:
         rh = self._old(right, depth + 1, split, hi) if hi > split else stored_hash(
             self._local.get(right))
         return node_hash(depth, lh, rh)
+
+    def _old_below(self, upper: Mapping[int, bytes], top: int) -> bytes:
+        """:meth:`_old` over verified upper levels (:meth:`UpperLevels.verify`): only the
+        nodes read below them are checked, each parent at ``top - 1`` against its children
+        recomputed from them; the root is then the one held. On a mismatch, the root
+        recomputed as :meth:`_old` does, which is not that one."""
+        ints, n, shift = self._ints, len(self._ints), KEY_BITS - top + 1
+        i = 0
+        while i < n:
+            prefix = ints[i] >> shift
+            j = bisect_left(ints, (prefix + 1) << shift, i, n)
+            parent = (1 << (top - 1)) | prefix
+            node = upper.get(parent)
+            if node is not None and len(node) == HASH_SIZE:  # these paths go below: check
+                split = _split(ints, parent, top - 1, i, j)
+                left, right = parent << 1, (parent << 1) | 1
+                lh = self._old(left, top, i, split) if split > i else stored_hash(
+                    self._local.get(left))
+                rh = self._old(right, top, split, j) if j > split else stored_hash(
+                    self._local.get(right))
+                if node_hash(top - 1, lh, rh) != node:
+                    return self._old(1, 0, 0, n)
+            i = j
+        return stored_hash(upper.get(1))
 
     def _update(self, pos: int, depth: int, lo: int, hi: int) -> bytes:
         if hi - lo == 1:

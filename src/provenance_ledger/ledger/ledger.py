@@ -243,27 +243,49 @@ class Ledger:
         and a checkpoint over them are committed together, or nothing is."""
         if self.signer is None:
             raise ValueError("a mirror ledger integrates only its peer's signed blocks")
+        if len(leaves) > MAX_BLOCK_EVENTS:
+            raise ValueError(f"a block holds at most {MAX_BLOCK_EVENTS} events")
         self.build_map()
         for attempt in range(1, APPEND_ATTEMPTS + 1):
             base = self._frontier.size
             try:
-                results, block, frontier, overlay = self._validate(leaves, now)
-                if not block.entries:
-                    return results
-                base = self._frontier.size
-                prev = self.store.latest_checkpoint_size()
-                if prev is not None and prev > base:
-                    raise StorageError("another writer appended to this ledger meanwhile")
-                block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), prev,
-                                                         now, block.map_root)
-                self._commit(block, frontier, overlay)
-                return results
+                return self._append_once(leaves, now)
             except StorageError:
                 # Another process committed between our validation and our commit (the store
                 # refused the block whole, nothing written): validate again on its entries.
                 if attempt == APPEND_ATTEMPTS or self.store.size() == base:
                     raise  # not a race we lost: the store itself failed
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _append_once(self, leaves: Sequence[bytes], now: int) -> list[Appended | LedgerError]:
+        """One try of :meth:`append_block`.
+
+        A large batch is parsed here while the verify threads check its signatures; the
+        rules, tree and map are worked out, the checkpoint signed and the block written into
+        an open transaction meanwhile, as if every signature verified. The transaction
+        commits only once every signature has verified; if one does not, it is rolled back
+        and the batch is worked out again with that event refused. So what is stored is
+        always what checking each signature first would store (specs/ledger.md section 3)."""
+        if self.store.size() != self._frontier.size:
+            self._load_frontier()  # another writer appended since we last looked
+        if len(leaves) < PARALLEL_VERIFY_MIN:
+            outcome = self._integrate(leaves, now, _check_all(leaves))
+            self._commit(outcome, now)
+            return outcome.results
+        parsed, pending = self._parse_while_verifying(leaves)
+        verification = _Verification(pending)
+        try:
+            outcome = self._integrate(leaves, now, parsed)
+            if outcome.block.entries and self._commit(outcome, now, verification.all_good):
+                return outcome.results
+        except BaseException:
+            verification.cancel()
+            raise
+        if verification.failures:  # work it out again with the failed signatures refused
+            outcome = self._integrate(
+                leaves, now, [verification.failures.get(i, ev) for i, ev in enumerate(parsed)])
+            self._commit(outcome, now)
+        return outcome.results
 
     def _sign_checkpoint(self, size: int, root: bytes, prev: int | None,
                          now: int, map_root: bytes | None) -> CheckpointRow:
@@ -319,18 +341,19 @@ class Ledger:
             raise VerificationError(
                 f"{len(leaves)} entries after size {self.size} do not reach checkpoint size "
                 f"{checkpoint.size}")
-        results, block, frontier, overlay = self._validate(leaves, None, MAX_MIRROR_EVENTS,
-                                                           checked)
-        for index, r in enumerate(results, self.size):
+        if self.store.size() != self._frontier.size:
+            self._load_frontier()  # another writer appended since we last looked
+        outcome = self._integrate(leaves, None, checked)
+        for index, r in enumerate(outcome.results, self.size):
             if isinstance(r, LedgerError):
                 raise VerificationError(f"{self.origin} entry {index}: {r}") from r
-        if frontier.root() != checkpoint.root:
+        if outcome.frontier.root() != checkpoint.root:
             raise VerificationError(
                 f"{self.origin} served entries whose root at size {checkpoint.size} is not the "
                 "root it signed")
-        self._check_map_line(checkpoint, block.map_root)
-        block.checkpoint = CheckpointRow(checkpoint.size, checkpoint.root, note, now)
-        self._commit(block, frontier, overlay)
+        self._check_map_line(checkpoint, outcome.block.map_root)
+        outcome.block.checkpoint = CheckpointRow(checkpoint.size, checkpoint.root, note, now)
+        self._store(outcome)
 
     def _check_map_line(self, checkpoint: Checkpoint, computed: bytes | None) -> None:
         """A peer's checkpoint states the map root we computed from its entries, or, from a
@@ -384,36 +407,10 @@ class Ledger:
                 progress("building the map", min(done, size), size)
         return True
 
-    def _validate(
-        self, leaves: Sequence[bytes], now: int | None, limit: int = MAX_BLOCK_EVENTS,
-        checked: Checked | None = None,
-    ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
-        """Parse, verify, admit (when ``now`` is given) and apply the rules to a batch, and
-        integrate the accepted events into a copy of the tree and the map. ``checked``: the
-        leaves already parsed and verified by :meth:`_verify_soon`, in order.
-
-        A large batch is parsed here while the verify threads check its signatures, and the
-        rules, tree and map are worked out meanwhile as if every signature verified; if one
-        does not, the batch is worked out again with that event refused. So the result is
-        always the one of checking each signature first."""
-        if len(leaves) > limit:
-            raise ValueError(f"a block holds at most {limit} events")
-        if self.store.size() != self._frontier.size:
-            self._load_frontier()  # another writer appended since we last looked
-        if checked is not None or len(leaves) < PARALLEL_VERIFY_MIN:
-            return self._integrate(leaves, now, _check_all(leaves) if checked is None
-                                   else checked)
-        parsed, pending = self._parse_while_verifying(leaves)
-        outcome = self._integrate(leaves, now, parsed)
-        failed = {i: e for f in pending for i, e in f.result()}
-        if not failed:
-            return outcome
-        return self._integrate(leaves, now, [failed.get(i, ev) for i, ev in enumerate(parsed)])
-
-    def _integrate(
-        self, leaves: Sequence[bytes], now: int | None, checked: Checked,
-    ) -> tuple[list[Appended | LedgerError], Block, merkle.Frontier, dict[str, rules.WorkState]]:
-        """Admit, apply the rules and integrate parsed, verified events (:meth:`_validate`)."""
+    def _integrate(self, leaves: Sequence[bytes], now: int | None, checked: Checked
+                   ) -> _Outcome:
+        """Admit (when ``now`` is given), apply the rules and integrate parsed events (taken
+        as verified: ``checked``) into a copy of the tree and the map."""
         results: list[Appended | LedgerError] = []
         overlay: dict[str, rules.WorkState] = {}
         last: dict[str, int] = {}  # work -> index of its last accepted event in this block
@@ -446,7 +443,7 @@ class Ledger:
         if block.entries:
             self._update_map(block, {w: (overlay[w], i) for w, i in last.items()},
                              frontier.size)
-        return results, block, frontier, overlay
+        return _Outcome(results, block, frontier, overlay)
 
     def _update_map(self, block: Block, heads: dict[str, tuple[rules.WorkState, int]],
                     size: int) -> None:
@@ -457,13 +454,12 @@ class Ledger:
                                                   index).to_bytes()
                    for w, (st, index) in heads.items()}
         source: vmap.NodeSource = self.store
-        if len(changes) >= MAP_UPPER_MIN_BLOCK or self._map_upper is not None:
-            if self._map_upper is None:
-                self._map_upper = vmap.UpperLevels(
-                    self.store, MAP_UPPER_DEPTH, self.store.map_nodes_above(MAP_UPPER_DEPTH))
-            source = self._map_upper
         with self.store.snapshot():  # the signed root and the nodes read agree
             signed = self._signed_map_root()
+            if len(changes) >= MAP_UPPER_MIN_BLOCK or self._map_upper is not None:
+                if self._map_upper is None:
+                    self._map_upper = self._load_upper(signed)
+                source = self._map_upper
             update = vmap.MapUpdate(source, changes, window=8 if source is not self.store else 24,
                                     check=signed is not None)
         if signed is not None and update.old_root != signed:
@@ -477,14 +473,41 @@ class Ledger:
         block.map_size = size
         block.map_root = update.root
 
-    def _commit(self, block: Block, frontier: merkle.Frontier,
-                overlay: dict[str, rules.WorkState]) -> None:
-        self.store.commit_block(block)
-        self._frontier = frontier
+    def _load_upper(self, signed: bytes | None) -> vmap.UpperLevels:
+        """The map's upper levels, read once and kept in memory across blocks (specs/map.md
+        section 10): checked against the signed root here, so that each block need check
+        only the nodes it reads below them."""
+        upper = vmap.UpperLevels(self.store, MAP_UPPER_DEPTH,
+                                 self.store.map_nodes_above(MAP_UPPER_DEPTH))
+        if signed is not None:
+            upper.verify(self.store.map_nodes_at(MAP_UPPER_DEPTH), signed)
+        elif not upper.nodes:  # an empty map: every node will be one this writer made
+            upper.verified = True
+        return upper
+
+    def _commit(self, outcome: _Outcome, now: int,
+                ready: Callable[[], bool] | None = None) -> bool:
+        """Sign the checkpoint over a worked-out block and store both. False, with nothing
+        stored, when ``ready`` (asked with the block written but not committed) says no."""
+        if not outcome.block.entries:
+            return True
+        prev = self.store.latest_checkpoint_size()
+        if prev is not None and prev > self._frontier.size:
+            raise StorageError("another writer appended to this ledger meanwhile")
+        frontier, block = outcome.frontier, outcome.block
+        block.checkpoint = self._sign_checkpoint(frontier.size, frontier.root(), prev, now,
+                                                 block.map_root)
+        return self._store(outcome, ready)
+
+    def _store(self, outcome: _Outcome, ready: Callable[[], bool] | None = None) -> bool:
+        if not self.store.commit_block(outcome.block, ready):
+            return False
+        self._frontier = outcome.frontier
         if self._map_upper is not None:
-            self._map_upper.put(block.map_nodes)
-        for st in overlay.values():
+            self._map_upper.put(outcome.block.map_nodes)
+        for st in outcome.overlay.values():
             self._remember(st)
+        return True
 
     def _parse_while_verifying(
         self, leaves: Sequence[bytes]
@@ -667,6 +690,41 @@ def stored_event(row: EntryRow) -> SignedEvent:
         raise StorageError(f"entry {row.index} does not match its stored id or work: the "
                            "database was altered (run 'provenance log audit')")
     return ev
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """A batch worked out (:meth:`Ledger._integrate`): one result per leaf, the block to
+    commit, and the tree and the works' states once it is committed."""
+
+    results: list[Appended | LedgerError]
+    block: Block
+    frontier: merkle.Frontier
+    overlay: dict[str, rules.WorkState]
+
+
+class _Verification:
+    """A batch's signature checks under way on the verify threads."""
+
+    __slots__ = ("_failures", "_pending")
+
+    def __init__(self, pending: Sequence[Future[list[tuple[int, LedgerError]]]]) -> None:
+        self._pending = pending
+        self._failures: dict[int, LedgerError] | None = None
+
+    @property
+    def failures(self) -> dict[int, LedgerError]:
+        """Why each event whose signature does not verify fails, by position (waits)."""
+        if self._failures is None:
+            self._failures = {i: e for f in self._pending for i, e in f.result()}
+        return self._failures
+
+    def all_good(self) -> bool:
+        return not self.failures
+
+    def cancel(self) -> None:
+        for f in self._pending:
+            f.cancel()
 
 
 def _signature_failures(start: int, events: Sequence[SignedEvent | LedgerError]

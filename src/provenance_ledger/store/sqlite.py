@@ -109,6 +109,10 @@ def _entry_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_entries_party_type ON entries(party, type, idx)")
 
 
+class _NotReady(Exception):  # noqa: N818 - not an error: a block not to be committed
+    """Raised inside a block's transaction to roll it back."""
+
+
 def node_key(node: NodeId) -> int:
     level, index = node
     return (level << LEVEL_SHIFT) | index
@@ -324,8 +328,11 @@ class SqliteStore:
         for key, h in _rows(lambda: self.conn.execute("SELECT key, hash FROM nodes ORDER BY key")):
             yield (key >> LEVEL_SHIFT, key & mask), h
 
-    def commit_block(self, block: Block) -> None:
-        """Write a whole block in one transaction, or nothing."""
+    def commit_block(self, block: Block, ready: Callable[[], bool] | None = None) -> bool:
+        """Write a whole block in one transaction, or nothing. ``ready`` is asked once the
+        block is written and before it is committed (while it waits, the rows are in an
+        open transaction no reader sees); when it says no, nothing is stored and the answer
+        is False."""
         if self.readonly:
             raise StorageError(f"the ledger database {self.path} is read-only: this command "
                                "writes to it (give a writable --home)")
@@ -355,8 +362,13 @@ class SqliteStore:
                 if block.checkpoint is not None:
                     self.conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
                                       block.checkpoint)
+                if ready is not None and not ready():
+                    raise _NotReady
+        except _NotReady:
+            return False
         except _DAMAGED as e:
             raise StorageError(f"could not write block: {e}") from e
+        return True
 
     # -- verifiable map ------------------------------------------------------------------------
     @_storage_errors
@@ -397,6 +409,13 @@ class SqliteStore:
             raise ValueError("the depth must be a multiple of 8")
         rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos < ?",
                                  (bytes((depth // 8 + 1,)),))
+        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+
+    @_storage_errors
+    def map_nodes_at(self, depth: int) -> dict[int, bytes]:
+        """Every stored map node of depth ``depth`` (one range)."""
+        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos BETWEEN ? AND ?",
+                                 (map_pos(1 << depth), map_pos((2 << depth) - 1)))
         return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
 
     @_storage_errors
