@@ -29,7 +29,9 @@ from provenance_ledger.core.vmap import (
     leaf_hash,
     map_key,
     map_root,
+    proof_nodes,
     prove,
+    root_after,
     verify_map_proof,
 )
 from provenance_ledger.errors import LedgerError, MalformedError, VerificationError
@@ -436,3 +438,50 @@ def test_keys_that_differ_only_in_their_last_bit() -> None:
     assert verify_map_proof(m.root, [a, b, c], prove(m, [a, b, c]))[c] is None
     for tampered in _flips(proof):
         assert _refused(m.root, [a], tampered, {a: value})
+
+
+# --- recomputing a root from a proof (root_after, used by map-root evidence) ----------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(maps_st, st.lists(keys_st, min_size=1, max_size=8, unique=True),
+       st.lists(values_st, min_size=8, max_size=8), st.data())
+def test_root_after_a_proof_is_the_root_of_the_changed_map(
+        entries: dict[bytes, bytes], extra: list[bytes], values: list[bytes],
+        data: st.DataObject) -> None:
+    """Over a proof for some keys (present and absent), applying new values to any of them
+    gives the root of the whole map with those values: what a verifier of map-root evidence
+    recomputes without the rest of the map."""
+    m = _memory(entries)
+    keys = sorted(set(extra) | set(data.draw(st.lists(st.sampled_from(sorted(entries)),
+                                                      max_size=6) if entries else st.just([]))))
+    proof = prove(m, keys)
+    changed = data.draw(st.lists(st.sampled_from(keys), unique=True))
+    changes = dict(zip(changed, values, strict=False))
+    assert root_after(m.root, keys, proof, changes) == map_root({**entries, **changes})
+
+
+@settings(max_examples=40, deadline=None)
+@given(maps_st, st.lists(keys_st, min_size=1, max_size=6, unique=True))
+def test_proof_nodes_hash_up_to_the_root(entries: dict[bytes, bytes],
+                                         keys: list[bytes]) -> None:
+    """The partial tree holds the map's own nodes: each is the one the full map stores
+    there, or (an off-path sibling) its hash."""
+    m = _memory(entries)
+    nodes = proof_nodes(m.root, keys, prove(m, keys))
+    for pos, node in nodes.items():
+        full = m.nodes[pos]
+        assert node == full or (len(node) == 32 and node == leaf_hash(full[:32], full[32:]))
+
+
+def test_root_after_refuses_a_proof_that_does_not_verify_or_a_change_it_does_not_cover(
+        ) -> None:
+    m, keys = _small()
+    proof = prove(m, keys[:2])
+    value = MapValue(bytes(32), 1, 0).to_bytes()
+    with pytest.raises(VerificationError):
+        root_after(EMPTY_HASH, keys[:2], proof,
+                   {keys[0]: value})
+    with pytest.raises(ValueError, match="does not answer"):
+        root_after(m.root, keys[:2], proof, {keys[2]: value})
+    assert root_after(m.root, keys[:2], proof, {}) == m.root

@@ -659,3 +659,91 @@ def verify_map_proof(root: bytes, keys: Iterable[bytes],
     if got != root:
         raise VerificationError("map proof does not lead to the map root")
     return {key: values[key] for key in key_list}
+
+
+# --- recomputing a root from a proof ---------------------------------------------------------
+
+
+def proof_nodes(root: bytes, keys: Iterable[bytes], proof: bytes) -> dict[int, bytes]:
+    """The part of the map that a map proof shows, as stored nodes by position (section 2.1):
+    each inner node on the keys' paths as its hash, each off-path sibling as its hash (32
+    bytes, whatever it is; an empty one left out), each path's terminal as its leaf (80
+    bytes) or, when empty, left out. The proof is first checked against ``root``
+    (:func:`verify_map_proof`, whose errors it raises), so the nodes are the map's."""
+    key_list = [bytes(k) for k in keys]
+    verify_map_proof(root, key_list, proof)
+    ints = _key_ints(key_list)
+    depths: list[int] = []
+    terminals: list[bytes | None] = []
+    at = 4
+    for k in ints:  # (2) of section 5, already checked: only read here
+        kind, depth = proof[at], int.from_bytes(proof[at + 1:at + 3], "big")
+        at += 3
+        if kind == KIND_PRESENT:
+            terminals.append(k.to_bytes(KEY_SIZE, "big") + proof[at:at + VALUE_SIZE])
+            at += VALUE_SIZE
+        elif kind == KIND_OTHER_LEAF:
+            terminals.append(proof[at:at + LEAF_SIZE])
+            at += LEAF_SIZE
+        else:
+            terminals.append(None)
+        depths.append(depth)
+
+    def siblings(pos: int, depth: int, lo: int, hi: int) -> int:
+        if depths[lo] == depth:
+            return 0
+        split = _split(ints, pos, depth, lo, hi)
+        return ((siblings(pos << 1, depth + 1, lo, split) if split > lo else 1)
+                + (siblings((pos << 1) | 1, depth + 1, split, hi) if hi > split else 1))
+
+    count = siblings(1, 0, 0, len(ints))
+    bitmap = proof[at:at + (count + 7) // 8]
+    cursor = [0, at + len(bitmap)]
+    nodes: dict[int, bytes] = {}
+
+    def sibling(pos: int) -> bytes:
+        i = cursor[0]
+        cursor[0] += 1
+        if not bitmap[i >> 3] & (0x80 >> (i & 7)):
+            return EMPTY_HASH
+        h = proof[cursor[1]:cursor[1] + HASH_SIZE]
+        cursor[1] += HASH_SIZE
+        nodes[pos] = h
+        return h
+
+    def build(pos: int, depth: int, lo: int, hi: int) -> bytes:
+        if depths[lo] == depth:
+            leaf = terminals[lo]
+            if leaf is None:
+                return EMPTY_HASH
+            nodes[pos] = leaf
+            return hashlib.sha256(MAP_LEAF_PREFIX + leaf).digest()
+        split = _split(ints, pos, depth, lo, hi)
+        left = build(pos << 1, depth + 1, lo, split) if split > lo else sibling(pos << 1)
+        right = (build((pos << 1) | 1, depth + 1, split, hi) if hi > split
+                 else sibling((pos << 1) | 1))
+        h = node_hash(depth, left, right)
+        nodes[pos] = h
+        return h
+
+    build(1, 0, 0, len(ints))
+    return nodes
+
+
+def root_after(root: bytes, keys: Iterable[bytes], proof: bytes,
+               changes: Mapping[bytes, bytes]) -> bytes:
+    """The map root after ``changes`` (key -> new 48-byte value) are applied to the map with
+    ``root``, computed from a map proof for ``keys`` alone (section 7 over the nodes of
+    :func:`proof_nodes`): every changed key must be one the proof answers, so the update
+    descends only along proven paths and only hashes the off-path siblings. Raises what
+    :func:`verify_map_proof` raises when the proof does not verify; ``ValueError`` for a
+    change the proof does not cover."""
+    key_list = [bytes(k) for k in keys]
+    nodes = proof_nodes(root, key_list, proof)
+    if not set(changes) <= set(key_list):
+        raise ValueError("a change to a key that the map proof does not answer")
+    if not changes:
+        return root
+    partial = MemoryMap()
+    partial.nodes, partial.root = nodes, root
+    return MapUpdate(partial, changes).root
