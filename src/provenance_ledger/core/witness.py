@@ -27,11 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import MalformedError, VerificationError
 from .encoding import b64decode, b64encode
 from .merkle import EMPTY_ROOT, HASH_SIZE, consistency_path_roots, verify_consistency
 from .note import MAX_NOTE_BYTES, Checkpoint, SignedNote, Verifier, verify_note
+
+if TYPE_CHECKING:  # core/evidence.py imports this module
+    from .evidence import MapRecomputation
 
 MAX_PROOF_LINES = 63
 """Most consistency proof lines in an add-checkpoint body (c2sp.org/tlog-witness)."""
@@ -50,11 +54,12 @@ FOREIGN = "foreign-checkpoint"
 """Evidence only the log's operator can judge: a checkpoint signed with this node's own log key
 for a size its log never reached."""
 MAP_ROOT = "map-root"
-"""Evidence a mirror holds against a log (specs/map.md section 10, mirrors): the log's
-checkpoint before (its map root recomputed and agreed) and a checkpoint whose map line is not
-the map of the log's entries. Anyone with the log's entries up to the second checkpoint
-confirms it by recomputing the map; without them it cannot be judged, so ``verify --evidence``
-does not use it."""
+"""Evidence a mirror holds against a log (specs/map.md section 10, mirrors; specs/node.md
+section 5): the log's checkpoint before (its map root recomputed and agreed) and a checkpoint
+whose map line is not the map of the log's entries, with the entries between them, the border
+of the tree and a map proof (:class:`~provenance_ledger.core.evidence.MapRecomputation`), from
+which anyone recomputes the map offline. Without them (as kept before) it cannot be judged,
+so ``verify --evidence`` does not use it."""
 
 Reply = tuple[int, str]
 """(HTTP status, response body) of an add-checkpoint request."""
@@ -137,14 +142,15 @@ class Cosigned:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """Evidence to record: ``kind``, the two notes (older first), the consistency path and a
-    one-line ``detail``."""
+    """Evidence to record: ``kind``, the two notes (older first), the consistency path, a
+    one-line ``detail`` and, for ``map-root``, what recomputes the map."""
 
     kind: str
     note_a: str
     note_b: str
     path: tuple[bytes, ...]
     detail: str
+    map: MapRecomputation | None = None
 
 
 @dataclass(frozen=True, slots=True)

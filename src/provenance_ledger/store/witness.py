@@ -12,6 +12,8 @@ cannot interleave). Tables:
                     the note as received, time); the largest size is the witness's state
 ``evidence``        two validly signed, inconsistent checkpoints of one origin
 ``faulty``          origins with evidence; the witness refuses their checkpoints
+``map_evidence``    for ``map-root`` evidence, what recomputes the map (entries, border, map
+                    proof), as the JSON of core/evidence.py ``MapRecomputation``
 ``own_cosignatures`` cosignatures that peers' witnesses delivered for this node's own
                     checkpoints, served with them by ``GET /checkpoint`` (a witness's newer
                     cosignature of the same checkpoint replaces its older one)
@@ -28,8 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..core.encoding import b64decode, b64encode
-from ..core.evidence import Evidence
+from ..core.encoding import b64decode, b64encode, canonical_json, load_json
+from ..core.evidence import Evidence, MapRecomputation
 from ..core.merkle import HASH_SIZE
 from ..core.witness import Cosigned, Finding
 from ..errors import StorageError
@@ -67,6 +69,9 @@ class WitnessTx:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (origin, finding.kind, finding.note_a, finding.note_b,
              "".join(b64encode(h) + "\n" for h in finding.path), finding.detail, now))
+        if finding.map is not None:
+            self._c.execute("INSERT INTO map_evidence VALUES (?, ?)",
+                            (cur.lastrowid, canonical_json(finding.map.to_json()).decode()))
         self._c.execute("INSERT OR IGNORE INTO faulty VALUES (?, ?, ?)",
                         (origin, cur.lastrowid, now))
 
@@ -123,6 +128,7 @@ class WitnessStore:
                     raise StorageError(
                         f"witness schema {row[0]!r} is not {WITNESS_SCHEMA_VERSION!r}")
                 self._create_first_cosignatures(c)  # a witness.db from before that table
+                self._create_map_evidence(c)  # and from before this one
                 return
             c.execute("CREATE TABLE cosigned (origin TEXT NOT NULL, size INTEGER NOT NULL, "
                       "root BLOB NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, "
@@ -138,7 +144,15 @@ class WitnessStore:
                       "name TEXT NOT NULL, line TEXT NOT NULL, at INTEGER NOT NULL, "
                       "PRIMARY KEY (size, name))")
             self._create_first_cosignatures(c)
+            self._create_map_evidence(c)
             c.execute("INSERT INTO meta VALUES ('schema', ?)", (WITNESS_SCHEMA_VERSION,))
+
+    @staticmethod
+    def _create_map_evidence(c: sqlite3.Connection) -> None:
+        """The table of what recomputes the map for ``map-root`` evidence (idempotent: an
+        older database gets it empty, its map-root evidence staying two checkpoints)."""
+        c.execute("CREATE TABLE IF NOT EXISTS map_evidence (evidence INTEGER PRIMARY KEY, "
+                  "data TEXT NOT NULL)")
 
     @staticmethod
     def _create_first_cosignatures(c: sqlite3.Connection) -> None:
@@ -189,17 +203,24 @@ class WitnessStore:
 
     def evidence(self, origin: str | None = None) -> list[Evidence]:
         """Evidence recorded, oldest first; only ``origin``'s when given."""
-        q = "SELECT id, origin, kind, note_a, note_b, path, detail, at FROM evidence"
+        q = ("SELECT id, origin, kind, note_a, note_b, path, detail, at, data FROM evidence "
+             "LEFT JOIN map_evidence ON map_evidence.evidence = evidence.id")
         args: tuple[str, ...] = ()
         if origin is not None:
             q += " WHERE origin = ?"
             args = (origin,)
         with self._lock:
+            if self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                  "name = 'map_evidence'").fetchone() is None:
+                q = q.replace(", data FROM", ", NULL FROM").replace(
+                    " LEFT JOIN map_evidence ON map_evidence.evidence = evidence.id", "")
             rows = self._conn.execute(q + " ORDER BY id", args).fetchall()
         return [Evidence(i, o, k, (a, b),
                          tuple(b64decode(h, "stored path hash", HASH_SIZE)
-                               for h in p.splitlines()), d, at)
-                for i, o, k, a, b, p, d, at in rows]
+                               for h in p.splitlines()), d, at,
+                         None if m is None else MapRecomputation.from_json(
+                             load_json(m, "stored map evidence")))
+                for i, o, k, a, b, p, d, at, m in rows]
 
     def cosignature_lines(self, size: int, root: bytes) -> list[str]:
         """Peer witnesses' cosignature lines stored for this node's checkpoint (size, root)."""
