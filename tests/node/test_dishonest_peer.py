@@ -17,11 +17,11 @@ from pathlib import Path
 from provenance_ledger.core import merkle
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import parse_leaf
-from provenance_ledger.core.note import Checkpoint, SignedNote
+from provenance_ledger.core.note import BlockLine, Checkpoint, SignedNote
 from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.node import add_peer, init_node, load_config, node_keys, node_witness
 from provenance_ledger.node.mirror import open_mirror
-from provenance_ledger.store.base import Block, EntryRow
+from provenance_ledger.store.base import Block, CheckpointRow, EntryRow
 
 from ..conftest import NOW, Signer
 from .conftest import HOST, ORIGIN, PEER, free_port, grow, register, running, work
@@ -32,9 +32,11 @@ BOB = PrivateKey.from_seed(bytes([2]) * 32)
 HONEST = [f"page {i}" for i in range(10)]  # the first block, which the mirror verifies
 
 
-def append_unchecked(ledger: Ledger, leaves: Sequence[bytes]) -> None:
+def append_unchecked(ledger: Ledger, leaves: Sequence[bytes],
+                     map_root: bytes | None = None) -> None:
     """What a dishonest operator can do with its own log key: put any leaves in its log, under
-    a valid tree and a checkpoint signed by that key, skipping every check."""
+    a valid tree and a checkpoint signed by that key, skipping every check; with ``map_root``,
+    the checkpoint's map line says that root (whatever the map of the entries is)."""
     assert ledger.signer is not None
     frontier = merkle.Frontier()
     for i in range(ledger.size):
@@ -45,9 +47,13 @@ def append_unchecked(ledger: Ledger, leaves: Sequence[bytes]) -> None:
         index, leaf_h = frontier.size, merkle.leaf_hash(leaf)
         block.nodes.extend(frontier.append(leaf_h))
         block.entries.append(EntryRow(index, leaf_h, ev.event.work, ev.event.type, leaf))
-    cp = Checkpoint(ledger.origin, frontier.size, frontier.root())
+    if map_root is None:
+        cp = Checkpoint(ledger.origin, frontier.size, frontier.root())
+    else:
+        cp = Checkpoint(ledger.origin, frontier.size, frontier.root(),
+                        BlockLine(ledger.store.latest_checkpoint_size(), NOW), map_root)
     note = SignedNote(cp.to_text(), (ledger.signer.sign(cp.to_text()),)).to_text()
-    block.checkpoint = (cp.size, cp.root, note, NOW)
+    block.checkpoint = CheckpointRow(cp.size, cp.root, note, NOW)
     ledger.store.commit_block(block)
 
 

@@ -5,50 +5,33 @@ The peer's entries, tree and signatures are all valid; only the map line of its 
 is not the map its entries give (say, one that hides a work's revocation from map proofs). A
 mirroring round (``provenance node sync``, a real process, against the peer served on
 127.0.0.1) recomputes the map from the entries it verified, refuses the step, cosigns nothing,
-keeps both signed checkpoints as evidence and marks the log faulty.
+keeps both signed checkpoints as evidence, with the entry between them, the border of the tree
+and a map proof, so that anyone checks it offline (specs/node.md section 5), and marks the log
+faulty. ``provenance verify --evidence`` with what ``GET /evidence`` serves then refuses the
+log's receipts; the same evidence altered proves nothing and is passed over with a warning.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
 
-from provenance_ledger.core import merkle
-from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.core.events import parse_leaf
-from provenance_ledger.core.note import BlockLine, Checkpoint, SignedNote
-from provenance_ledger.ledger import Home, Ledger
-from provenance_ledger.node import add_peer, init_node, node_keys, node_witness
-from provenance_ledger.store.base import Block, CheckpointRow, EntryRow
+import httpx
 
-from ..conftest import NOW, Signer
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.encoding import b64decode, b64encode
+from provenance_ledger.core.evidence import Evidence, verify_evidence
+from provenance_ledger.ledger import Home
+from provenance_ledger.node import add_peer, init_node, node_keys, node_witness
+
+from ..conftest import Signer
 from .conftest import HOST, ORIGIN, PEER, free_port, grow, register, running
 from .network_helpers import provenance
-from .test_dishonest_peer import mirrored_and_cosigned, sync
+from .test_dishonest_peer import append_unchecked, mirrored_and_cosigned, sync
 
 ALICE = PrivateKey.from_seed(bytes([1]) * 32)
-
-
-def append_with_map_root(ledger: Ledger, leaves: list[bytes], map_root: bytes) -> None:
-    """What a dishonest operator can do with its own log key: append valid events under a
-    valid tree, but sign a checkpoint whose map line says ``map_root``."""
-    assert ledger.signer is not None
-    frontier = merkle.Frontier()
-    for i in range(ledger.size):
-        frontier.append(ledger.store.entry(i).id)
-    block = Block()
-    for leaf in leaves:
-        ev = parse_leaf(leaf, verify=False)
-        index, leaf_h = frontier.size, merkle.leaf_hash(leaf)
-        block.nodes.extend(frontier.append(leaf_h))
-        block.entries.append(EntryRow(index, leaf_h, ev.event.work, ev.event.type, leaf))
-    prev = ledger.store.latest_checkpoint_size()
-    cp = Checkpoint(ledger.origin, frontier.size, frontier.root(), BlockLine(prev, NOW),
-                    map_root)
-    note = SignedNote(cp.to_text(), (ledger.signer.sign(cp.to_text()),)).to_text()
-    block.checkpoint = CheckpointRow(cp.size, cp.root, note, NOW)
-    ledger.store.commit_block(block)
 
 
 def test_a_log_that_lies_about_its_map_is_refused_and_kept_as_evidence(
@@ -67,10 +50,14 @@ def test_a_log_that_lies_about_its_map_is_refused_and_kept_as_evidence(
                 "mirrored", 10, True)
             honest_note = peer.latest_checkpoint()[1]
             lie = hashlib.sha256(b"a map without the new page").digest()
-            append_with_map_root(peer, [register(sign, ALICE, "page 10").leaf], lie)
+            append_unchecked(peer, [register(sign, ALICE, "page 10").leaf], map_root=lie)
             refused = sync(home, tmp_path, ok=(1,))
             lying_note = peer.latest_checkpoint()[1]
             again = sync(home, tmp_path, ok=(1,))
+            receipt = tmp_path / "receipt.json"
+            receipt.write_text(json.dumps(peer.receipt(3).to_json()))
+        with running(home) as node:
+            served = httpx.get(f"{node.url}/evidence", params={"origin": PEER}).json()
     finally:
         peer.close()
     assert refused["status"] == "faulty", refused
@@ -86,3 +73,27 @@ def test_a_log_that_lies_about_its_map_is_refused_and_kept_as_evidence(
     shown = json.loads(provenance("node", "evidence", "--home", home, "--json",
                                   scratch=tmp_path).out)
     assert [e["kind"] for e in shown["evidence"]] == ["map-root"]
+    # What GET /evidence serves is self-contained: the entry, the border, the map proof.
+    (item,) = served["evidence"]
+    assert item == evidence.to_json()
+    assert len(item["map"]["entries"]) == 1 and len(item["map"]["border"]) == 2  # 10 = 8 + 2
+    log_key = node_keys(peer_home)["log"]
+    verify_evidence(Evidence.from_json(item), log_key)
+    # The real CLI refuses a receipt of that log with it (exit 1) ...
+    path = tmp_path / "evidence.json"
+    path.write_text(json.dumps(served))
+    assert provenance("verify", receipt, "--log-key", log_key, scratch=tmp_path).code == 0
+    refused = provenance("verify", receipt, "--log-key", log_key, "--evidence", path,
+                         scratch=tmp_path, ok=(1,))
+    assert f"log {PEER} is proven faulty" in refused.err and "map-root" in refused.err
+    # ... and passes over the same evidence with its entry altered, saying why.
+    altered = copy.deepcopy(served)
+    leaf = bytearray(b64decode(altered["evidence"][0]["map"]["entries"][0], "entry"))
+    leaf[-3] ^= 1
+    altered["evidence"][0]["map"]["entries"][0] = b64encode(bytes(leaf))
+    path.write_text(json.dumps(altered))
+    passed = provenance("verify", receipt, "--log-key", log_key, "--evidence", path,
+                        scratch=tmp_path)
+    (warning,) = passed.err.splitlines()
+    assert warning.startswith(f"warning: evidence 1 about {PEER} in ")
+    assert "does not verify" in warning and passed.out.startswith("OK:")

@@ -65,8 +65,9 @@ def verify(
     file: Annotated[Path | None, typer.Option(
         help="Also check that this file is the anchored content.")] = None,
     evidence: Annotated[Path | None, typer.Option(
-        help="Split-view evidence (JSON from `node evidence --json` or GET /evidence): a "
-             "receipt from an origin it proves faulty is refused.")] = None,
+        help="Evidence against logs (JSON from `node evidence --json` or GET /evidence: "
+             "split views, inconsistencies, wrong map roots): a receipt from an origin it "
+             "proves faulty is refused.")] = None,
     max_age: Annotated[str | None, typer.Option(
         "--max-age", metavar="DURATION",
         help="For a state receipt v2 or a decision receipt: refuse it when its newest "
@@ -162,7 +163,9 @@ def verify(
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
 
 
-MAX_EVIDENCE_BYTES = 4 << 20  # an evidence file, bytes
+MAX_EVIDENCE_BYTES = 128 << 20
+"""Largest evidence file read, in bytes: one ``map-root`` evidence at its caps (64 MiB of
+entries and a 16 MiB map proof, in base64: core/evidence.py) with room to spare."""
 
 
 def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:

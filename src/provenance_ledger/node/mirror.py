@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from ..core.events import MAX_LEAF_BYTES
+from ..core import merkle, vmap
+from ..core.events import MAX_LEAF_BYTES, parse_leaf
+from ..core.evidence import Evidence, MapRecomputation, verify_evidence
 from ..core.merkle import verify_consistency
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
@@ -195,15 +197,19 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                 if not mirror.size < step.size <= cp.size:
                     raise no_step
             # Each page is verified on the mirror's verify threads while the next downloads.
+            taken: list[bytes] = []
             try:
-                mirror.mirror_pages(_pages(fetch, peer, mirror.size, step.size), step,
-                                    step_note, now)
+                mirror.mirror_pages(_kept(_pages(fetch, peer, mirror.size, step.size), taken),
+                                    step, step_note, now)
             except MapRootError as e:
                 # The log signed a map root that is not the map of its entries: keep its
-                # checkpoint (and the one before, whose map agreed) as evidence.
+                # checkpoint (and the one before, whose map agreed) as evidence, with what
+                # lets anyone recompute the map (specs/node.md section 5).
                 before = mirror.store.latest_checkpoint()
-                witness.record(peer.origin, Finding(MAP_ROOT, before.note if before else "",
-                                                    step_note, (), str(e)), now)
+                note_a = before.note if before else ""
+                witness.record(peer.origin, Finding(
+                    MAP_ROOT, note_a, step_note, (), str(e),
+                    map_recomputation(mirror, note_a, step_note, taken)), now)
                 return SyncResult(peer.origin, "faulty", old, mirror.size, str(e))
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
@@ -225,6 +231,36 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         return SyncResult(peer.origin, "error", old, mirror.size, str(e))
     finally:
         mirror.close()
+
+
+def _kept(pages: Iterator[list[bytes]], taken: list[bytes]) -> Iterator[list[bytes]]:
+    """``pages``, each also added to ``taken`` as it passes: the step's leaves, for evidence."""
+    for page in pages:
+        taken.extend(page)
+        yield page
+
+
+def map_recomputation(mirror: Ledger, note_a: str, note_b: str,
+                      leaves: Sequence[bytes]) -> MapRecomputation | None:
+    """What makes ``map-root`` evidence checkable offline (specs/node.md section 5): the
+    border of the mirror's tree at its size M (the first checkpoint's), the peer's ``leaves``
+    from M to the second checkpoint, and one proof from the mirror's map at M for the works
+    they touch; checked here as a verifier will check it. None when it cannot be made (a
+    first checkpoint without a map line, a step over the evidence caps): the evidence is then
+    the two checkpoints alone."""
+    plan = merkle.root_plan(mirror.size)
+    hashes = mirror.store.nodes(plan)
+    try:
+        keys = {vmap.map_key(parse_leaf(leaf, verify=False).event.work) for leaf in leaves}
+        data = MapRecomputation(tuple(hashes[n] for n in plan), tuple(leaves),
+                                vmap.prove(mirror.store, keys))
+        verify_evidence(Evidence(0, mirror.origin, MAP_ROOT, (note_a, note_b), (), "", 0,
+                                 data), mirror.vkey)
+    except (ValueError, LedgerError) as e:
+        log.warning("map-root evidence kept without the map recomputation", extra={
+            "fields": {"origin": mirror.origin, "error": str(e)}})
+        return None
+    return data
 
 
 def _cosign(witness: Witness, mirror: Ledger, note: str, size: int, now: int) -> str | None:
