@@ -97,3 +97,30 @@ def test_a_log_that_lies_about_its_map_is_refused_and_kept_as_evidence(
     (warning,) = passed.err.splitlines()
     assert warning.startswith(f"warning: evidence 1 about {PEER} in ")
     assert "does not verify" in warning and passed.out.startswith("OK:")
+
+
+def test_a_first_block_that_lies_is_evidence_from_the_empty_tree(tmp_path: Path,
+                                                                  sign: Signer) -> None:
+    """The log's first block already lies and the mirror holds nothing of it yet: the
+    evidence starts at the empty tree and the empty map (no first note, no border) and
+    verifies offline."""
+    peer_home = tmp_path / "peer"
+    init_node(peer_home, PEER, f"{HOST}:{free_port()}")
+    peer = Home(peer_home).open_ledger(origin=PEER)
+    try:
+        home = tmp_path / "node"
+        init_node(home, ORIGIN, f"{HOST}:{free_port()}")
+        with running(peer_home) as served:
+            add_peer(home, PEER, served.url, node_keys(peer_home)["log"])
+            append_unchecked(peer, [register(sign, ALICE, f"page {i}").leaf for i in range(3)],
+                             map_root=hashlib.sha256(b"not the map").digest())
+            refused = sync(home, tmp_path, ok=(1,))
+            lying_note = peer.latest_checkpoint()[1]
+    finally:
+        peer.close()
+    assert refused["status"] == "faulty", refused
+    with node_witness(home) as witness:
+        (evidence,) = witness.evidence(PEER)
+    assert evidence.checkpoints == ("", lying_note) and evidence.map is not None
+    assert (evidence.map.border, len(evidence.map.entries)) == ((), 3)
+    verify_evidence(evidence, node_keys(peer_home)["log"])
