@@ -203,18 +203,18 @@ class WitnessStore:
 
     def evidence(self, origin: str | None = None) -> list[Evidence]:
         """Evidence recorded, oldest first; only ``origin``'s when given."""
-        q = ("SELECT id, origin, kind, note_a, note_b, path, detail, at, data FROM evidence "
-             "LEFT JOIN map_evidence ON map_evidence.evidence = evidence.id")
         args: tuple[str, ...] = ()
+        where = ""
         if origin is not None:
-            q += " WHERE origin = ?"
-            args = (origin,)
+            where, args = " WHERE origin = ?", (origin,)
         with self._lock:
-            if self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                  "name = 'map_evidence'").fetchone() is None:
-                q = q.replace(", data FROM", ", NULL FROM").replace(
-                    " LEFT JOIN map_evidence ON map_evidence.evidence = evidence.id", "")
-            rows = self._conn.execute(q + " ORDER BY id", args).fetchall()
+            # A witness.db opened read-only may be older than the map_evidence table.
+            joined = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                        "name = 'map_evidence'").fetchone() is not None
+            q = ("SELECT id, origin, kind, note_a, note_b, path, detail, at, data FROM evidence "
+                 "LEFT JOIN map_evidence ON map_evidence.evidence = evidence.id" if joined else
+                 "SELECT id, origin, kind, note_a, note_b, path, detail, at, NULL FROM evidence")
+            rows = self._conn.execute(q + where + " ORDER BY id", args).fetchall()
         return [Evidence(i, o, k, (a, b),
                          tuple(b64decode(h, "stored path hash", HASH_SIZE)
                                for h in p.splitlines()), d, at,
