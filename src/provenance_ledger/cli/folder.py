@@ -119,7 +119,7 @@ def _report(session: Session, root: Path, target: Path | None,
 
 
 def similar_warning(path: Path, s: Mapping[str, Any]) -> str:
-    """The stderr line for a similar work of another key (specs/cli.md section 3.1)."""
+    """The stderr line for a similar work of another key (specs/cli.md section 2.1)."""
     owner = (f"controller {s['controller']}" if s["controller"] == s["registrant"] else
              f"controller {s['controller']}, registered by {s['registrant']}")
     return (f"warning: {path} is similar to work {s['work']} of another key ({owner}): "

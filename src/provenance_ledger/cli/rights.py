@@ -347,6 +347,12 @@ def status(
     if as_json:
         emit_json(doc)
         return
+    if doc.get("disputed"):
+        typer.echo("DISPUTED: this content is registered on several logs by different keys")
+        for r in doc["registrations"]:
+            when = r["cosigned_at"] or "not cosigned yet"
+            typer.echo(f"  {r['origin']}: by {r['registrant']} (event {r['id'][:12]}, "
+                       f"earliest cosigned {when})")
     if doc["similar"]:
         typer.echo(f"POSSIBLE DISPUTE: similar content is registered as other works "
                    f"(ISCC distance <= {DEFAULT_DISTANCE} of {CODE_BITS} bits)")
@@ -354,12 +360,6 @@ def status(
             typer.echo(f"  {r['work']} on {r['origin']}: distance {r['distance']}, controller "
                        f"{r['controller']} (registered by {r['registrant']}, event "
                        f"{r['id'][:12]})")
-    if doc.get("disputed"):
-        typer.echo("DISPUTED: this content is registered on several logs by different keys")
-        for r in doc["registrations"]:
-            when = r["cosigned_at"] or "not cosigned yet"
-            typer.echo(f"  {r['origin']}: by {r['registrant']} (event {r['id'][:12]}, "
-                       f"earliest cosigned {when})")
     typer.echo(f"work:        {w}")
     c = state.content
     typer.echo(f"content:     {c.get('media_type')}, {c.get('size')} bytes"

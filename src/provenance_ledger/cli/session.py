@@ -317,7 +317,7 @@ class Session:
 
     def similar_works(self, work: str, actor: str | None = None) -> list[dict[str, Any]]:
         """Registrations of other works whose content code is within ``DEFAULT_DISTANCE`` of
-        ``work``'s (specs/cli.md section 3.1), nearest first; ``actor``: only those neither
+        ``work``'s (specs/cli.md section 2.1), nearest first; ``actor``: only those neither
         registered nor controlled by that key. Through a node: its view across the logs it
         holds (specs/node.md section 6.1)."""
         if self.node_url is not None:

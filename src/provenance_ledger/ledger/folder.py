@@ -321,7 +321,7 @@ def register_body(content: Content, title: str | None = None) -> dict[str, Any]:
 def similar_elsewhere(index: SimilarityIndex, text: str | None, work: str | None,
                       actor: str, max_distance: int = DEFAULT_DISTANCE) -> tuple[Similar, ...]:
     """Works of other keys (neither registrant nor controller is ``actor``) whose content code
-    is within ``max_distance`` of ``text`` (specs/cli.md section 3.1)."""
+    is within ``max_distance`` of ``text`` (specs/cli.md section 2.1)."""
     code = ContentCode.from_text(text) if text is not None else None
     if code is None:
         return ()
@@ -435,7 +435,7 @@ def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, recei
 
 def find_similar(ledger: Ledger, actor: str, results: Sequence[FileResult],
                  progress: Progress = _quiet) -> tuple[FileResult, ...]:
-    """Each newly anchored file's similar works of other keys (specs/cli.md section 3.2)."""
+    """Each newly anchored file's similar works of other keys (specs/cli.md section 2.1)."""
     coded = [i for i, r in enumerate(results)
              if r.status is Status.ANCHORED and r.similarity is not None]
     if not coded:

@@ -1,5 +1,5 @@
 """Works whose content is similar to a given ISCC content code: the similarity index of one
-log, its own or a mirrored peer's (specs/storage.md section 2.3; specs/cli.md section 3.1).
+log, its own or a mirrored peer's (specs/storage.md section 3.1; specs/cli.md section 2.1).
 
 The index (``store/similarity.py``) is caught up from the log's entries on every look-up, from
 its watermark, so that appending pays nothing for it. Every entry a look-up finds is read back

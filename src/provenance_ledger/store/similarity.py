@@ -1,4 +1,4 @@
-"""The similarity index's SQLite file (specs/storage.md section 2.3): the ISCC content codes of
+"""The similarity index's SQLite file (specs/storage.md section 3.1): the ISCC content codes of
 one log's registrations, keyed for multi-index hashing.
 
 Derived data only, kept in a file of its own beside the log's database (``ledger.db`` ->
