@@ -85,3 +85,11 @@ def test_codes_are_the_reference_implementations() -> None:
     code = text_code(text)
     assert code is not None and code.to_text() == iscc_core.gen_text_code_v0(text)["iscc"]
     assert text_code(" \n\t ") is None
+
+
+@given(st.text(max_size=70) | st.text(alphabet="ISC:ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=",
+                                      max_size=70).map(lambda t: "ISCC:" + t))
+def test_any_text_is_a_code_or_none_never_an_error(text: str) -> None:
+    """The member is any text a signer chose: it is parsed or passed over, never raised on."""
+    code = ContentCode.from_text(text)
+    assert code is None or code.to_text() == text

@@ -53,7 +53,7 @@ def anchor(
         raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
                             f"in event {result.id}")
     if result.status is Status.ANCHORED and result.similarity is not None and result.work:
-        similar = session.similar_works(result.work, session.signing_key(key).public.text)
+        similar = session.similar_works(result.work, session.public_key(key))
         for s in similar:
             typer.echo(similar_warning(path, s), err=True)
         if similar:

@@ -77,9 +77,8 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
             try:
                 result = session.register_content(content, None, key_name, keep_receipt=True)
                 if result.status is Status.ANCHORED and result.similarity and result.work:
-                    actor = session.signing_key(key_name).public.text
                     result = replace(result, similar=tuple(
-                        session.similar_works(result.work, actor)))
+                        session.similar_works(result.work, session.public_key(key_name))))
                 results.append(result)
             except LedgerError as e:
                 results.append(FileResult(path, Status.REFUSED, content.work, error=str(e)))

@@ -4,8 +4,8 @@ section 6.1).
 Images are decoded with Pillow; text files (``text/*``) are read as UTF-8. Anything else, and
 any file that Pillow cannot decode or that is not valid UTF-8 text, has no code: it is anchored
 as before, never refused for it. Large images are decoded at reduced size (JPEG's draft mode
-decodes at 1/2 to 1/8 scale; others are reduced before resampling): the code is made from 32 x
-32 pixels anyway.
+decodes at 1/2 to 1/8 scale; others are box-reduced by a whole factor before resampling): the
+code is made from 32 x 32 pixels anyway.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..core.similarity import IMAGE_SIDE, ContentCode, image_code, text_code
 
 MAX_TEXT_BYTES = 16 << 20  # a larger text file gets no code (bytes)
 DRAFT_SIDE = 256  # decode an image at no less than this many pixels a side, where it can
+REDUCED_SIDE = 512  # pixels: a longer side is box-reduced by the whole factor it holds
 MAX_IMAGE_PIXELS = 200_000_000  # a larger (or bomb) image gets no code
 BORDER_TOLERANCE = 16  # grey levels: a border this close to its corner's colour is empty
 _IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError,
@@ -62,15 +63,16 @@ def _image(path: Path) -> ContentCode | None:
 
 def normalized_pixels(img: Image.Image) -> list[int]:
     """ISO 24138's image normalisation (specs/events.md section 6.1): (1) EXIF orientation
-    applied, (2) transparency laid on white, (3) empty borders cropped, (4) grey, (5) 32 x 32
-    bicubic; the pixels row by row. Decoding at reduced size comes before (1)."""
+    applied, (2) transparency laid on white, (3) grey, (4) empty borders cropped, (5) 32 x 32
+    bicubic; the pixels row by row. Decoding at reduced size comes before (1), the whole-factor
+    box reduction just after it."""
     img.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))  # JPEG: decode at reduced scale; others ignore
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     img = ImageOps.exif_transpose(img)
-    if max(img.size) > 2 * DRAFT_SIDE:
-        img = img.copy()
-        img.thumbnail((2 * DRAFT_SIDE, 2 * DRAFT_SIDE), Image.Resampling.BOX)
+    factor = max(img.size) // REDUCED_SIDE
+    if factor >= 2:
+        img = img.reduce(factor)  # a box filter, a whole factor: cheap, and enough for 32 x 32
     if img.mode in ("RGBA", "LA", "PA") or (img.mode in ("RGB", "L") and
                                             "transparency" in img.info):
         rgba = img.convert("RGBA")
