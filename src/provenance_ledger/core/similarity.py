@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cache
 from itertools import combinations
-
-import iscc_core  # type: ignore[import-untyped]
+from typing import Any
 
 ISCC_PREFIX = "ISCC:"
 CODE_BITS = 64  # the content units the ledger computes and indexes
@@ -32,6 +32,15 @@ MAX_DISTANCE = 16  # the largest distance the index answers for (bench/bench_sim
 
 _MAINTYPE_CONTENT = 2  # ISO 24138 MainType CONTENT
 _LENGTH_64 = 1  # ISO 24138 length code of a 64-bit unit
+
+
+@cache
+def _iscc() -> Any:
+    """``iscc_core``, imported on first use: it loads pydantic and loguru (about 0.3 s of CPU),
+    which the commands that compare no content need not pay."""
+    import iscc_core  # type: ignore[import-untyped]
+
+    return iscc_core
 
 
 class Unit(IntEnum):
@@ -60,7 +69,7 @@ class ContentCode:
         if not text.startswith(ISCC_PREFIX) or len(text) > 64:
             return None
         try:
-            maintype, subtype, version, length, digest = iscc_core.iscc_decode(text)
+            maintype, subtype, version, length, digest = _iscc().iscc_decode(text)
         except (ValueError, KeyError, IndexError, TypeError):
             return None
         if (maintype != _MAINTYPE_CONTENT or version != 0 or length != _LENGTH_64
@@ -71,7 +80,7 @@ class ContentCode:
 
     def to_text(self) -> str:
         """The ISCC text form, ``ISCC:`` and the base32 of header and digest."""
-        unit: str = iscc_core.encode_component(
+        unit: str = _iscc().encode_component(
             mtype=_MAINTYPE_CONTENT, stype=int(self.unit), version=0, bit_length=CODE_BITS,
             digest=self.bits.to_bytes(CODE_BITS // 8, "big"))
         return ISCC_PREFIX + unit
@@ -125,15 +134,15 @@ def image_code(pixels: Sequence[int]) -> ContentCode:
     """The ISO 24138 image code of 32 x 32 normalised grey pixels (0-255, row by row)."""
     if len(pixels) != IMAGE_SIDE * IMAGE_SIDE:
         raise ValueError(f"an image code needs {IMAGE_SIDE * IMAGE_SIDE} pixels")
-    digest = iscc_core.soft_hash_image_v0(list(pixels), bits=CODE_BITS)
+    digest = _iscc().soft_hash_image_v0(list(pixels), bits=CODE_BITS)
     return ContentCode(Unit.IMAGE, int.from_bytes(digest[: CODE_BITS // 8], "big"))
 
 
 def text_code(text: str) -> ContentCode | None:
     """The ISO 24138 text code of plain text; None when nothing is left of it once collapsed
     (only white space and punctuation: no content to compare)."""
-    collapsed = iscc_core.text_collapse(text)
+    collapsed = _iscc().text_collapse(text)
     if not collapsed:
         return None
-    digest = iscc_core.soft_hash_text_v0(collapsed)
+    digest = _iscc().soft_hash_text_v0(collapsed)
     return ContentCode(Unit.TEXT, int.from_bytes(digest[: CODE_BITS // 8], "big"))
