@@ -11,6 +11,7 @@ could add them).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -31,7 +32,10 @@ similar; chosen from bench/similarity_quality.py (README.md, section Similarity)
 MAX_DISTANCE = 16  # the largest distance the index answers for (bench/bench_similarity.py)
 
 _MAINTYPE_CONTENT = 2  # ISO 24138 MainType CONTENT
+_VERSION = 0
 _LENGTH_64 = 1  # ISO 24138 length code of a 64-bit unit
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+TEXT_CHARS = len("ISCC:") + 16  # base32 of 10 bytes: 16 characters, no padding
 
 
 @cache
@@ -50,6 +54,12 @@ class Unit(IntEnum):
     IMAGE = 1
 
 
+def _header(unit: Unit) -> bytes:
+    """The ISO 24138 header of a 64-bit content unit: four 4-bit fields, MainType, SubType,
+    version, length code."""
+    return bytes([_MAINTYPE_CONTENT << 4 | int(unit), _VERSION << 4 | _LENGTH_64])
+
+
 @dataclass(frozen=True, slots=True)
 class ContentCode:
     """A 64-bit ISCC content unit: its type and its bits as an unsigned integer."""
@@ -65,25 +75,28 @@ class ContentCode:
     def from_text(cls, text: str) -> ContentCode | None:
         """The code in ``ISCC:...`` text; None for any other text (another unit type, another
         length, a code of another scheme, or not ISCC at all): such a member is kept in the
-        log as it is, and never compared."""
-        if not text.startswith(ISCC_PREFIX) or len(text) > 64:
+        log as it is, and never compared. Parsed here rather than by ``iscc_core`` (which
+        accepts more forms, and is slow to load): only the one canonical form is a code."""
+        if len(text) != TEXT_CHARS or not text.startswith(ISCC_PREFIX):
             return None
-        try:
-            maintype, subtype, version, length, digest = _iscc().iscc_decode(text)
-        except (ValueError, KeyError, IndexError, TypeError):
+        body = text[len(ISCC_PREFIX):]
+        if body.strip(_BASE32) or body != body.upper():
             return None
-        if (maintype != _MAINTYPE_CONTENT or version != 0 or length != _LENGTH_64
-                or subtype not in (Unit.TEXT, Unit.IMAGE) or len(digest) != CODE_BITS // 8):
+        raw = base64.b32decode(body + "=" * (-len(body) % 8))
+        if len(raw) != 2 + CODE_BITS // 8:
             return None
-        code = cls(Unit(subtype), int.from_bytes(digest, "big"))
+        header = raw[:2]
+        units = {_header(u): u for u in Unit}
+        if header not in units:
+            return None
+        code = cls(units[header], int.from_bytes(raw[2:], "big"))
         return code if code.to_text() == text else None  # one text form per code
 
     def to_text(self) -> str:
-        """The ISCC text form, ``ISCC:`` and the base32 of header and digest."""
-        unit: str = _iscc().encode_component(
-            mtype=_MAINTYPE_CONTENT, stype=int(self.unit), version=0, bit_length=CODE_BITS,
-            digest=self.bits.to_bytes(CODE_BITS // 8, "big"))
-        return ISCC_PREFIX + unit
+        """The ISCC text form: ``ISCC:`` and the base32 (RFC 4648, no padding) of the 2-byte
+        header and the 8-byte digest."""
+        raw = _header(self.unit) + self.bits.to_bytes(CODE_BITS // 8, "big")
+        return ISCC_PREFIX + base64.b32encode(raw).decode("ascii").rstrip("=")
 
     def distance(self, other: ContentCode) -> int | None:
         """Bits that differ; None when the unit types differ (an image is never compared
@@ -117,17 +130,15 @@ def chunk_probes(bits: int, max_distance: int) -> tuple[tuple[int, ...], ...]:
     code's: a code within ``max_distance`` has its chunk among them for at least one chunk
     (pigeonhole), so looking these up finds every candidate."""
     radius = max_distance // len(CHUNK_WIDTHS)
-    out = []
-    for width, value in zip(CHUNK_WIDTHS, split(bits), strict=True):
-        probes = [value]
-        for r in range(1, radius + 1):
-            for flips in combinations(range(width), r):
-                v = value
-                for f in flips:
-                    v ^= 1 << f
-                probes.append(v)
-        out.append(tuple(probes))
-    return tuple(out)
+    return tuple(tuple(value ^ m for m in _flip_masks(width, radius))
+                 for width, value in zip(CHUNK_WIDTHS, split(bits), strict=True))
+
+
+@cache
+def _flip_masks(width: int, radius: int) -> tuple[int, ...]:
+    """Every ``width``-bit mask with at most ``radius`` bits set, 0 first."""
+    return tuple(sum(1 << f for f in flips)
+                 for r in range(radius + 1) for flips in combinations(range(width), r))
 
 
 def image_code(pixels: Sequence[int]) -> ContentCode:

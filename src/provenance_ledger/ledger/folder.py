@@ -293,7 +293,7 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
             continue
         new.append((pos, content))
     unsigned: list[tuple[int, Event]] = []
-    # Decoding and resampling images release the GIL: two threads use both cores.
+    # Decoding and resampling an image release the GIL (the ISCC hash does not): two threads.
     with ThreadPoolExecutor(SIGN_THREADS) as pool:
         bodies = pool.map(register_body, [c for _, c in new])
         for n, ((pos, content), body) in enumerate(zip(new, bodies, strict=True), 1):

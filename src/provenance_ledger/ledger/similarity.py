@@ -56,6 +56,7 @@ class SimilarityIndex:
         if path is None:
             path = default_path(ledger)
         self.store = SimilarityStore(path)
+        self._indexed_size = -1  # the log size this object last caught up to
 
     def close(self) -> None:
         self.store.close()
@@ -70,6 +71,8 @@ class SimilarityIndex:
         """Index the registrations appended since the watermark; the number indexed."""
         log = self.ledger.store
         size = log.size()
+        if size == self._indexed_size:
+            return 0  # nothing appended since (many look-ups in a row: a folder's files)
         first = log.entry(0).id.hex() if size else None
         if self.store.first() != first or self.store.watermark() > size:
             self.store.reset(first)  # another log's index, or none yet
@@ -87,6 +90,7 @@ class SimilarityIndex:
                 continue
             added += len(rows)
             start = end
+        self._indexed_size = size
         return added
 
     def near(self, code: ContentCode, max_distance: int,
