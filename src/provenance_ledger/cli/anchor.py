@@ -29,6 +29,8 @@ def anchor(
 ) -> None:
     """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
 
+    Images and text files also get their ISCC content code (ISO 24138); a warning on stderr
+    names any work of another key whose content is similar (a possible dispute).
     Prints the work id and where the receipt was written.
     Anchoring content you already registered reports it and appends nothing.
     A symbolic link named here is followed (its target is printed); links inside a folder
