@@ -215,6 +215,14 @@ HOSTILE_ANSWERS = {
         f"/works/{PREFIX}", answering(json.dumps({"work": WORK, "registrations": [
             {"origin": "b", "registrant": 3}]}).encode()),
         "registration field 'registrant' is missing or not a string"),
+    "similar registrations of the wrong shape": (
+        f"/works/{PREFIX}", answering(json.dumps({"work": WORK, "similar": [
+            {"origin": "b", "work": WORK, "registrant": "k", "controller": "k", "id": "e",
+             "index": 0, "distance": -1}]}).encode()),
+        "similar registration field 'distance' is missing or not a non-negative integer"),
+    "similar registrations not a list": (
+        f"/works/{PREFIX}", answering(json.dumps({"work": WORK, "similar": {}}).encode()),
+        "field 'similar' is not a list of at most 1024"),
 }
 
 

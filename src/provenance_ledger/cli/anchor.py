@@ -13,7 +13,7 @@ import typer
 from ..core.events import MAX_TITLE_CHARS
 from ..errors import ConflictError, MalformedError
 from ..ledger.folder import Progress, Status, check_not_empty, read_content
-from .folder import anchor_dir
+from .folder import anchor_dir, similar_warning
 from .progress import LARGE_FILE_BYTES, Bars
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
 
@@ -29,6 +29,8 @@ def anchor(
 ) -> None:
     """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
 
+    Images and text files also get their ISCC content code (ISO 24138); a warning on stderr
+    names any work of another key whose content is similar (a possible dispute).
     Prints the work id and where the receipt was written.
     Anchoring content you already registered reports it and appends nothing.
     A symbolic link named here is followed (its target is printed); links inside a folder
@@ -52,6 +54,12 @@ def anchor(
     if result.status is Status.CONFLICT:
         raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
                             f"in event {result.id}")
+    if result.status is Status.ANCHORED and result.similarity is not None and result.work:
+        similar = session.similar_works(result.work, session.public_key(key))
+        for s in similar:
+            typer.echo(similar_warning(path, s), err=True)
+        if similar:
+            result = replace(result, similar=tuple(similar))
     if as_json:
         emit_json(result.to_json())
         return

@@ -4,12 +4,14 @@ through a node one file at a time (specs/cli.md sections 2 and 3.2)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from ..core.similarity import CODE_BITS
 from ..errors import LedgerError, NotFoundError
 from ..ledger.folder import (
     FileResult,
@@ -73,8 +75,11 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
         else:
             seen[content.work] = path
             try:
-                results.append(session.register_content(content, None, key_name,
-                                                        keep_receipt=True))
+                result = session.register_content(content, None, key_name, keep_receipt=True)
+                if result.status is Status.ANCHORED and result.similarity and result.work:
+                    result = replace(result, similar=tuple(
+                        session.similar_works(result.work, session.public_key(key_name))))
+                results.append(result)
             except LedgerError as e:
                 results.append(FileResult(path, Status.REFUSED, content.work, error=str(e)))
     return tuple(sorted((*results, *listing.skipped), key=lambda r: r.file.parts))
@@ -101,8 +106,24 @@ def _report(session: Session, root: Path, target: Path | None,
         typer.echo(f"  receipts in {session.home.receipts}")
         _list([r for r in results if r.status is Status.SKIPPED], err=False)
         _list([r for r in results if r.status in (Status.CONFLICT, Status.REFUSED)], err=True)
+    similar = [r for r in results if r.similar]
+    for r in similar[:LISTED_FILES]:  # on stderr whatever the output, like anchor FILE
+        for s in r.similar:
+            typer.echo(similar_warning(r.file, s), err=True)
+    if len(similar) > LISTED_FILES:
+        typer.echo(f"warning: {len(similar) - LISTED_FILES} more files are similar to works "
+                   "of other keys: see 'similar' in --json", err=True)
     if counts.get(Status.CONFLICT) or counts.get(Status.REFUSED):
         raise typer.Exit(1)
+
+
+def similar_warning(path: Path, s: Mapping[str, Any]) -> str:
+    """The stderr line for a similar work of another key (specs/cli.md section 2.1)."""
+    owner = (f"controller {s['controller']}" if s["controller"] == s["registrant"] else
+             f"controller {s['controller']}, registered by {s['registrant']}")
+    return (f"warning: {path} is similar to work {s['work']} of another key ({owner}): "
+            f"distance {s['distance']} of {CODE_BITS} bits, event {s['id'][:12]} on log "
+            f"{s['origin']}; a possible dispute (anchored all the same)")
 
 
 def _list(rows: Sequence[FileResult], err: bool) -> None:

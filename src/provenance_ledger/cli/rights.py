@@ -15,6 +15,7 @@ from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
+from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
@@ -341,6 +342,8 @@ def status(
     doc["history"] = history
     if s.node_url is not None:
         doc.update(s.client.registrations(w))
+    else:
+        doc["similar"] = s.similar_works(w)
     if as_json:
         emit_json(doc)
         return
@@ -350,10 +353,19 @@ def status(
             when = r["cosigned_at"] or "not cosigned yet"
             typer.echo(f"  {r['origin']}: by {r['registrant']} (event {r['id'][:12]}, "
                        f"earliest cosigned {when})")
+    if doc["similar"]:
+        typer.echo(f"POSSIBLE DISPUTE: similar content is registered as other works "
+                   f"(ISCC distance <= {DEFAULT_DISTANCE} of {CODE_BITS} bits)")
+        for r in doc["similar"]:
+            typer.echo(f"  {r['work']} on {r['origin']}: distance {r['distance']}, controller "
+                       f"{r['controller']} (registered by {r['registrant']}, event "
+                       f"{r['id'][:12]})")
     typer.echo(f"work:        {w}")
     c = state.content
     typer.echo(f"content:     {c.get('media_type')}, {c.get('size')} bytes"
                + (f", {c['title']!r}" if "title" in c else ""))
+    if "similarity" in c:
+        typer.echo(f"similarity:  {c['similarity']}")
     typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
     typer.echo(f"controller:  {state.controller}")
     for k, bps in state.effective_payees():

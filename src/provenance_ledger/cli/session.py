@@ -23,10 +23,20 @@ from ..core.encoding import load_json
 from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_of
 from ..core.receipt import Receipt
 from ..core.rules import WorkState
+from ..core.similarity import DEFAULT_DISTANCE
 from ..errors import LedgerError, MalformedError, NotFoundError
 from ..ledger import Home, Ledger, default_home
 from ..ledger.files import private_folder, receipt_path, write_atomic
-from ..ledger.folder import REGISTER, Content, FileResult, Status, read_content, registered
+from ..ledger.folder import (
+    REGISTER,
+    Content,
+    FileResult,
+    Status,
+    read_content,
+    register_body,
+    registered,
+)
+from ..ledger.similarity import SimilarityIndex, code_of
 from .progress import MapBuildReport
 
 if TYPE_CHECKING:
@@ -285,9 +295,7 @@ class Session:
         key = self.signing_key(key_name)
         state = self.state(content.work)
         if state is None:
-            body: dict[str, Any] = {"size": content.size, "media_type": content.media_type}
-            if title:
-                body["title"] = title
+            body = register_body(content, title)
             try:
                 event, index, path = self.sign_and_append(key, REGISTER, content.work, body)
             except LedgerError:
@@ -296,7 +304,7 @@ class Session:
                     raise
             else:
                 return FileResult(content.path, Status.ANCHORED, content.work, event.id,
-                                  index, path)
+                                  index, path, similarity=body.get("similarity"))
         found = registered(content.path, state, key.public.text)
         if found.status is not Status.EXISTS:
             return found
@@ -306,6 +314,22 @@ class Session:
             return replace(found, index=kept_index, receipt=kept)
         doc, event = self.registration_receipt(content.work)
         return replace(found, index=doc["leaf_index"], receipt=self.write_receipt_doc(doc, event))
+
+    def similar_works(self, work: str, actor: str | None = None) -> list[dict[str, Any]]:
+        """Registrations of other works whose content code is within ``DEFAULT_DISTANCE`` of
+        ``work``'s (specs/cli.md section 2.1), nearest first; ``actor``: only those neither
+        registered nor controlled by that key. Through a node: its view across the logs it
+        holds (specs/node.md section 6.1)."""
+        if self.node_url is not None:
+            found = self.client.registrations(work)["similar"]
+        else:
+            code = code_of(self.ledger, work)
+            if code is None:
+                return []
+            with SimilarityIndex(self.ledger) as index:
+                found = [{"origin": self.ledger.origin, **s.to_json()}
+                         for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work)]
+        return [s for s in found if actor not in (s["registrant"], s["controller"])]
 
     def receipts_folder(self) -> Path:
         """``<home>/receipts``, made 0700 and cleared of temporary files that killed runs left

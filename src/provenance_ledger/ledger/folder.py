@@ -25,17 +25,21 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..core.crypto import PrivateKey
 from ..core.events import Event, SignedEvent, sign_event, work_id_of
 from ..core.rules import WorkState
+from ..core.similarity import DEFAULT_DISTANCE, ContentCode
 from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
+from .content_code import content_code
 from .files import private_folder, receipt_path, write_atomic_all
 from .ledger import MAX_BLOCK_EVENTS, Appended, Ledger
+from .similarity import Similar, SimilarityIndex
 
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
@@ -83,6 +87,8 @@ class FileResult:
     error: str | None = None  # why refused
     reason: str | None = None  # why skipped
     target: Path | None = None  # what a named symbolic link points to
+    similarity: str | None = None  # the ISCC content code registered (specs/events.md 6.1)
+    similar: tuple[Mapping[str, Any], ...] = ()  # other keys' works with a similar code
 
     def to_json(self) -> dict[str, Any]:
         """The JSON row: fields that do not apply are left out."""
@@ -98,6 +104,10 @@ class FileResult:
             value = getattr(self, name)
             if value is not None:
                 out[name] = str(value)
+        if self.similarity is not None:
+            out["similarity"] = self.similarity
+        if self.similar:
+            out["similar"] = [dict(s) for s in self.similar]
         return out
 
 
@@ -268,7 +278,7 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
     # One indexed query per 900 works tells which are registered already.
     present = ledger.store.works_present({c.work for _, c in contents})
     first_seen: dict[str, Path] = {}
-    unsigned: list[tuple[int, Event]] = []
+    new: list[tuple[int, Content]] = []
     actor = key.public.text
     for pos, content in contents:
         work = content.work
@@ -281,11 +291,42 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
         if state is not None:
             results[pos] = registered(content.path, state, actor)
             continue
-        unsigned.append((pos, Event(REGISTER, work, None, actor, now,
-                                    {"size": content.size, "media_type": content.media_type})))
+        new.append((pos, content))
+    unsigned: list[tuple[int, Event]] = []
+    # Decoding and resampling an image release the GIL (the ISCC hash does not): two threads.
+    with ThreadPoolExecutor(SIGN_THREADS) as pool:
+        bodies = pool.map(register_body, [c for _, c in new])
+        for n, ((pos, content), body) in enumerate(zip(new, bodies, strict=True), 1):
+            if "similarity" in body:
+                results[pos] = replace(results[pos], similarity=body["similarity"])
+            unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
+            progress("computing content codes", n, len(new))
     return Plan(tuple(results), tuple(zip((pos for pos, _ in unsigned),
                                           _sign_all(key, [e for _, e in unsigned]),
                                           strict=True)))
+
+
+def register_body(content: Content, title: str | None = None) -> dict[str, Any]:
+    """The body of ``content``'s registration: size, media type, the title if any, and its
+    ISCC content code when it has one (specs/events.md section 6.1)."""
+    body: dict[str, Any] = {"size": content.size, "media_type": content.media_type}
+    if title:
+        body["title"] = title
+    code = content_code(content.path, content.media_type)
+    if code is not None:
+        body["similarity"] = code.to_text()
+    return body
+
+
+def similar_elsewhere(index: SimilarityIndex, text: str | None, work: str | None,
+                      actor: str, max_distance: int = DEFAULT_DISTANCE) -> tuple[Similar, ...]:
+    """Works of other keys (neither registrant nor controller is ``actor``) whose content code
+    is within ``max_distance`` of ``text`` (specs/cli.md section 2.1)."""
+    code = ContentCode.from_text(text) if text is not None else None
+    if code is None:
+        return ()
+    return tuple(s for s in index.near(code, max_distance, exclude_work=work)
+                 if actor not in (s.registrant, s.controller))
 
 
 def _sign_all(key: PrivateKey, events: Sequence[Event]) -> list[SignedEvent]:
@@ -312,8 +353,8 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int) -> tuple[
         for (pos, ev), answer in zip(chunk, answers, strict=True):
             path = results[pos].file
             if isinstance(answer, Appended):
-                results[pos] = FileResult(path, Status.ANCHORED, ev.event.work, ev.id,
-                                          answer.index)
+                results[pos] = replace(results[pos], status=Status.ANCHORED, id=ev.id,
+                                       index=answer.index)
                 continue
             state = ledger.state(ev.event.work)
             if state is not None:
@@ -347,8 +388,7 @@ def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,
             if row is None:
                 raise StorageError(f"event {r.id} is missing from the database")
             index, leaf = row.index, row.leaf
-        out[pos] = FileResult(r.file, r.status, r.work, r.id, index, path,
-                              registrant=r.registrant)
+        out[pos] = replace(r, index=index, receipt=path)
         if r.status is Status.ANCHORED or not _kept(path):
             missing.append((pos, index, leaf))
     total = len(missing)
@@ -389,4 +429,24 @@ def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, recei
     results = commit_plan(ledger, key, plan, now)
     results = keep_receipts(ledger, results, receipts, {ev.id: ev for _, ev in plan.to_append},
                             progress)
+    results = find_similar(ledger, key.public.text, results, progress)
     return tuple(heapq.merge(results, listing.skipped, key=_result_order))
+
+
+def find_similar(ledger: Ledger, actor: str, results: Sequence[FileResult],
+                 progress: Progress = _quiet) -> tuple[FileResult, ...]:
+    """Each newly anchored file's similar works of other keys (specs/cli.md section 2.1)."""
+    coded = [i for i, r in enumerate(results)
+             if r.status is Status.ANCHORED and r.similarity is not None]
+    if not coded:
+        return tuple(results)
+    out = list(results)
+    with SimilarityIndex(ledger) as index:
+        for n, i in enumerate(coded, 1):
+            r = out[i]
+            found = similar_elsewhere(index, r.similarity, r.work, actor)
+            out[i] = replace(r, similar=tuple(MappingProxyType({"origin": ledger.origin,
+                                                                 **s.to_json()})
+                                              for s in found))
+            progress("looking for similar works", n, len(coded))
+    return tuple(out)

@@ -59,6 +59,7 @@ from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
+from .similar import similar_registrations
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -324,9 +325,10 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
             raise NotFoundError(f"no work {work} on this ledger")
         with node.reads.snapshot() as ledger:
             across = registrations(node.home, config, ledger, node.witness, work_id)
+            similar = similar_registrations(node.home, config, ledger, work_id)
         return {"work": work_id, "state": state.to_json(),
                 "history": [{"index": i, "event": ev.to_json()} for i, ev in history],
-                **across}
+                **across, "similar": similar}
 
     @app.get("/works/{work}/state-receipt",
              summary="A work's whole history with inclusion proofs and its map proof (a state "

@@ -149,7 +149,8 @@ class NodeClient:
         """The node's view of this work across its own log and its mirrors (disputes)."""
         view = self._typed(f"/works/{work}", "work", replies.WorkView.from_bytes)
         return {"disputed": view.disputed,
-                "registrations": [r.to_json() for r in view.registrations]}
+                "registrations": [r.to_json() for r in view.registrations],
+                "similar": [r.to_json() for r in view.similar]}
 
     def state_receipt(self, work: str) -> dict[str, Any]:
         data = self._json(f"/works/{work}/state-receipt", "state receipt")

@@ -173,12 +173,46 @@ class Registration:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarRegistration:
+    """A registration of another work with similar content, as a node lists it (specs/node.md
+    section 6.1); the node's word, shown to the user, never trusted."""
+
+    origin: str
+    work: str
+    registrant: str
+    controller: str
+    id: str
+    index: int
+    distance: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> SimilarRegistration:
+        what = "similar registration"
+        if not isinstance(data, dict):
+            raise MalformedError("a similar registration is not a JSON object")
+        distance = _int(data, "distance", what)
+        if distance > 64:
+            raise MalformedError("similar registration field 'distance' is over 64")
+        return cls(one_line(_str(data, "origin", what)), one_line(_str(data, "work", what)),
+                   one_line(_str(data, "registrant", what)),
+                   one_line(_str(data, "controller", what)), one_line(_str(data, "id", what)),
+                   _int(data, "index", what), distance)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"origin": self.origin, "work": self.work, "registrant": self.registrant,
+                "controller": self.controller, "id": self.id, "index": self.index,
+                "distance": self.distance}
+
+
+@dataclass(frozen=True, slots=True)
 class WorkView:
-    """``GET /works/{work}``: the resolved work id and its registrations across logs."""
+    """``GET /works/{work}``: the resolved work id, its registrations across logs and the
+    registrations of similar content."""
 
     work: str
     disputed: bool
     registrations: tuple[Registration, ...]
+    similar: tuple[SimilarRegistration, ...] = ()
 
     @classmethod
     def from_bytes(cls, body: bytes) -> WorkView:
@@ -193,7 +227,12 @@ class WorkView:
         if not isinstance(items, list) or len(items) > MAX_REGISTRATIONS:
             raise MalformedError(f"field 'registrations' is not a list of at most "
                                  f"{MAX_REGISTRATIONS}")
-        return cls(work, disputed, tuple(Registration.from_json(r) for r in items))
+        similar = data.get("similar", [])
+        if not isinstance(similar, list) or len(similar) > MAX_REGISTRATIONS:
+            raise MalformedError(f"field 'similar' is not a list of at most "
+                                 f"{MAX_REGISTRATIONS}")
+        return cls(work, disputed, tuple(Registration.from_json(r) for r in items),
+                   tuple(SimilarRegistration.from_json(r) for r in similar))
 
 
 @dataclass(frozen=True, slots=True)
