@@ -1,4 +1,4 @@
-"""``provenance dataset``: the AI developer's side (specs/cli.md section 3.9).
+"""``provenance dataset``: the AI developer's side (specs/cli.md section 3.14).
 
 ``dataset check``: may this dataset be used for this purpose? Each item of a folder or a
 manifest is resolved to a work (ledger/dataset.py), each work's complete state is read as of

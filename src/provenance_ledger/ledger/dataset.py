@@ -1,4 +1,4 @@
-"""A dataset's items and what each resolves to (specs/cli.md section 3.9, ``dataset check``).
+"""A dataset's items and what each resolves to (specs/cli.md section 3.14, ``dataset check``).
 
 Covers: listing a dataset, a folder (every regular file, hashed as ``anchor`` hashes it: the
 same rules as ``anchor DIR``, hidden names ignored, symbolic links and special files skipped)
