@@ -138,7 +138,10 @@ def check(
         raise MalformedError("give --json or --csv, not both")
     if similar is not None:
         raise MalformedError(f"--similar {NEEDS_INDEX}")
-    check_purpose(purpose, "--purpose")
+    try:
+        check_purpose(purpose, "--purpose")
+    except MalformedError as e:
+        raise MalformedError(f"--purpose: {e}") from e
     s = Session.from_ctx(ctx).use_node(node, timeout)
     key = _key_option(s, as_key, "--as")
     only = _key_option(s, controller, "--controller") if controller is not None else None
