@@ -45,7 +45,7 @@ from ..errors import MalformedError, NotFoundError
 from ..ledger.dataset import NEEDS_INDEX, Dataset, ExactResolver, Resolved, read_dataset
 from ..ledger.folder import FileResult
 from .progress import Bars
-from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key, write_text_atomic
+from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
 
 app = typer.Typer(
     help="Check a dataset against the ledger: may a key use its items for a purpose?\n\n"
@@ -151,7 +151,15 @@ def check(
                              f"{MAX_COMPLIANCE_ITEMS} items; {path} has "
                              f"{len(dataset.items)} (split the manifest)")
     with Bars.for_output(as_json or as_csv) as bars:
-        resolved = ExactResolver().resolve(dataset.items, bars)
+        found = ExactResolver().resolve(dataset.items, bars)
+        resolved = [r for r in found if not r.empty]
+        empty = [Row(r.item.name, SKIPPED, None, None, "empty (an empty file is nobody's work)")
+                 for r in found if r.empty]
+        if not resolved:
+            raise MalformedError(f"{path} has no item to check (only empty or skipped files)")
+        if receipt is not None and len(resolved) > MAX_COMPLIANCE_ITEMS:
+            raise MalformedError(f"--receipt: a compliance receipt lists at most "
+                                 f"{MAX_COMPLIANCE_ITEMS} items")
         question = Question(key, purpose, s.now())
         named = [(r.item.name, r.checked_work) for r in resolved]
         works = list(dict.fromkeys(w for _, w in named))
@@ -160,7 +168,7 @@ def check(
     if receipt is not None and sr is not None:
         compliance = build_compliance_receipt(question, named, sr)
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
-    rows = _rows(answers, resolved, dataset)
+    rows = _rows(answers, resolved, dataset) + empty
     if only is not None:
         rows = [r for r in rows if r.controller == only]
     _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
@@ -256,15 +264,15 @@ def _as_of(checkpoint: Checkpoint | None) -> str:
 def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Checkpoint | None,
             receipt: Path | None, only: str | None, as_json: bool, as_csv: bool) -> None:
     summary = _summary(rows)
-    if as_json:
-        emit_json({
+    if as_json:  # one line: a dataset has many items, and indenting them costs seconds
+        typer.echo(json.dumps({
             "dataset": str(dataset.source), "key": q.key, "purpose": q.purpose,
             "at": format_time(q.at), "controller": only,
             "origin": checkpoint.origin if checkpoint is not None else None,
             "tree_size": checkpoint.size if checkpoint is not None else 0,
             "summary": summary, "items": [r.to_json() for r in rows],
             "receipt": str(receipt) if receipt is not None else None,
-            "note": DEFAULT_DENY_NOTE})
+            "note": DEFAULT_DENY_NOTE}, ensure_ascii=False))
         return
     if as_csv:
         out = io.StringIO()

@@ -14,7 +14,6 @@ a similarity index could resolve (an ISCC code) is refused with one line saying 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from ..core.compliance import MAX_ITEM_NAME_CHARS
 from ..core.encoding import is_text, load_json
 from ..core.events import full_work_id
 from ..errors import LedgerError, MalformedError, NotFoundError
-from .folder import FileResult, Progress, Status, list_folder, read_content
+from .folder import FileResult, Progress, list_folder, read_content
 
 MAX_MANIFEST_BYTES = 256 << 20
 """Largest manifest read, in bytes (about two million lines of paths)."""
@@ -68,11 +67,13 @@ class SimilarMatch:
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """What an item names: an exact work id (registered or not: the state tells), or,
-    when it has none, a similar registered work."""
+    when it has none, a similar registered work. ``empty``: a file of zero bytes, which is
+    nobody's work (rules.md 5.1), skipped."""
 
     item: DatasetItem
     work: str | None
     similar: SimilarMatch | None = None
+    empty: bool = False
 
     @property
     def checked_work(self) -> str:
@@ -99,7 +100,7 @@ class ExactResolver:
             if it.iscc is not None:
                 raise MalformedError(f"{it.where or it.name}: an ISCC code {NEEDS_INDEX}")
         files = [(n, it.path) for n, it in enumerate(items) if it.path is not None]
-        works: dict[int, str] = {}
+        works: dict[int, tuple[str, int]] = {}
         total = len(files)
         if files:
             with ThreadPoolExecutor(HASH_THREADS) as pool:
@@ -107,11 +108,12 @@ class ExactResolver:
                 for done, ((n, _), work) in enumerate(zip(files, hashed, strict=True), 1):
                     works[n] = work
                     progress("hashing", done, total)
-        return [Resolved(it, it.work if it.work is not None else works[n])
+        return [Resolved(it, it.work) if it.work is not None
+                else Resolved(it, works[n][0], empty=works[n][1] == 0)
                 for n, it in enumerate(items)]
 
 
-def _hash(item: DatasetItem, path: Path) -> str:
+def _hash(item: DatasetItem, path: Path) -> tuple[str, int]:
     """The work id of an item's file. A folder's files are read without following links
     (as ``anchor DIR``); a path a manifest names is followed, as a path a user names."""
     try:
@@ -119,7 +121,7 @@ def _hash(item: DatasetItem, path: Path) -> str:
     except LedgerError as e:
         where = f"{item.where}: " if item.where else ""
         raise type(e)(f"{where}{e}") from e
-    return content.work
+    return content.work, content.size
 
 
 # -- listing a dataset -----------------------------------------------------------------------
@@ -127,8 +129,7 @@ def _hash(item: DatasetItem, path: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """A dataset's items in order, and the folder entries skipped (not regular files, or
-    empty)."""
+    """A dataset's items in order, and the folder entries skipped (not regular files)."""
 
     source: Path
     items: tuple[DatasetItem, ...]
@@ -149,20 +150,11 @@ def _folder(root: Path) -> Dataset:
     refused = [r for r in listing.skipped if r.error is not None]
     if refused:
         raise NotFoundError(refused[0].error or f"cannot read {refused[0].file}")
-    items = []
-    skipped = list(listing.skipped)
-    for p in listing.files:
-        try:
-            if os.stat(p, follow_symlinks=False).st_size == 0:
-                skipped.append(FileResult(p, Status.SKIPPED,
-                                          reason="empty (an empty file is nobody's work)"))
-                continue
-        except OSError as e:
-            raise NotFoundError(f"cannot read {p}: {e.strerror}") from e
-        items.append(DatasetItem(_name(p.relative_to(root).as_posix(), str(p)), path=p))
-    if not items and not skipped:
+    if not listing.files and not listing.skipped:
         raise NotFoundError(f"no files to check in {root}")
-    return Dataset(root, tuple(items), tuple(sorted(skipped, key=lambda r: r.file.parts)))
+    items = tuple(DatasetItem(_name(p.relative_to(root).as_posix(), str(p)), path=p)
+                  for p in listing.files)
+    return Dataset(root, items, listing.skipped)
 
 
 def _name(text: str, where: str) -> str:
