@@ -99,7 +99,7 @@ def _key_option(s: Session, text: str, option: str) -> str:
 def check(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(
-        help="A folder (every file is hashed, as anchor does) or a manifest: one path, "
+        metavar="PATH", help="A folder (every file is hashed, as anchor does) or a manifest: one path, "
              "sha256: work id or ISCC code per line, or JSON Lines with one of path, work, "
              "sha256, iscc (and an optional name) per object.", show_default=False)],
     purpose: Annotated[str, typer.Option(
@@ -124,15 +124,13 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per item.")] = False,
 ) -> None:
-    """May KEY use every item of a dataset for PURPOSE? Exit 0 if every registered item is
-    allowed, 1 if any is not.
+    """May KEY use every item of a dataset for PURPOSE? Exit 1 if any registered one is not.
 
-    Each item is named registered or not, with its controller and the decision citing the
-    consent or licence. Unregistered items are listed as such: the default deny is about
-    registered works. Progress goes to stderr.
+    Each item: registered or not, its controller, the decision citing the consent or licence.
 
-    Example: provenance dataset check ./images --purpose ai_training --as studio --receipt
-    images.compliance.json
+    Unregistered items are listed as such: the default deny is about registered works.
+
+    Example: provenance dataset check ./images --purpose ai_training --as studio
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")

@@ -205,7 +205,10 @@ def _text_item(line: str, where: str, base: Path) -> DatasetItem:
 
 
 def _jsonl_item(line: str, where: str, base: Path) -> DatasetItem:
-    data = load_json(line, where)
+    try:
+        data = load_json(line, where)
+    except MalformedError as e:
+        raise MalformedError(e.args[0] if str(e).startswith(where) else f"{where}: {e}") from e
     if not isinstance(data, dict):
         raise MalformedError(f"{where} is not a JSON object")
     given = [m for m in JSONL_MEMBERS if m in data]
