@@ -99,7 +99,8 @@ def _key_option(s: Session, text: str, option: str) -> str:
 def check(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(
-        metavar="PATH", help="A folder (every file is hashed, as anchor does) or a manifest: one path, "
+        metavar="PATH",
+        help="A folder (every file is hashed, as anchor does) or a manifest: one path, "
              "sha256: work id or ISCC code per line, or JSON Lines with one of path, work, "
              "sha256, iscc (and an optional name) per object.", show_default=False)],
     purpose: Annotated[str, typer.Option(
