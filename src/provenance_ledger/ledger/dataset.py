@@ -29,6 +29,7 @@ from .folder import FileResult, Progress, list_folder, read_content
 MAX_MANIFEST_BYTES = 256 << 20
 """Largest manifest read, in bytes (about two million lines of paths)."""
 HASH_THREADS = 2  # hashlib releases the GIL on large buffers: two threads use both cores
+HASH_SHARE = 256  # files one thread hashes per task (a task per file costs more than a file)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 JSONL_MEMBERS = ("path", "work", "sha256", "iscc")
 """What a JSON Lines item names, exactly one of: ``path`` (a file, relative to the manifest's
@@ -103,10 +104,14 @@ class ExactResolver:
         works: dict[int, tuple[str, int]] = {}
         total = len(files)
         if files:
+            shares = [files[i:i + HASH_SHARE] for i in range(0, total, HASH_SHARE)]
             with ThreadPoolExecutor(HASH_THREADS) as pool:
-                hashed = pool.map(lambda f: _hash(items[f[0]], f[1]), files)
-                for done, ((n, _), work) in enumerate(zip(files, hashed, strict=True), 1):
-                    works[n] = work
+                done = 0
+                for share, hashed in zip(shares, pool.map(
+                        lambda share: [_hash(items[n], p) for n, p in share], shares),
+                        strict=True):
+                    works.update((n, work) for (n, _), work in zip(share, hashed, strict=True))
+                    done += len(share)
                     progress("hashing", done, total)
         return [Resolved(it, it.work) if it.work is not None
                 else Resolved(it, works[n][0], empty=works[n][1] == 0)
