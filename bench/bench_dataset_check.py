@@ -117,9 +117,8 @@ def register_dataset(home: Path, paths: Sequence[Path], now: int) -> dict[str, i
 
 def cli(*args: str | Path, ok: Sequence[int] = (0, 1)) -> tuple[float, str]:
     t0 = perf()
-    proc = subprocess.run([str(EXE), *map(str, args)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                          check=False)
+    proc = subprocess.run([str(EXE), *map(str, args)], capture_output=True,
+                          stdin=subprocess.DEVNULL, text=True, check=False)
     seconds = perf() - t0
     if proc.returncode not in ok:
         raise SystemExit(f"bench: provenance {' '.join(map(str, args))}: exit "
@@ -198,9 +197,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def table(res: dict[str, Any]) -> str:
     ratio = statistics.median(res["check_ratio"])
+    load = ", ".join(f"{x:.2f}" for x in res["loadavg"])
     lines = [
         f"dataset check: {res['files']:,} files ({res['files_mb']:,} MB) against a log of "
-        f"{res['log_size']:,} entries; load average {', '.join(f'{x:.2f}' for x in res['loadavg'])}",
+        f"{res['log_size']:,} entries; load average {load}",
         f"outcomes: {res['summary']}",
         f"raw hashing (1 thread)      files/s  {spread(res['raw_hash_files_per_s'], 0)}",
         f"dataset check (CLI)         files/s  {spread(res['check_files_per_s'], 0)}",
