@@ -9,6 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
+from ..core.compliance import (
+    COMPLIANCE_RECEIPT_FORMAT,
+    COMPLIANCE_RECEIPT_SCOPE,
+    NOT_ALLOWED,
+    ComplianceReceipt,
+    check_decoded_compliance,
+    verify_compliance_receipt,
+)
 from ..core.current import (
     DECISION_RECEIPT_FORMAT,
     DECISION_RECEIPT_SCOPE,
@@ -101,11 +109,14 @@ def verify(
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
     # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
     current: StateReceiptV2 | DecisionReceipt | None = None
+    compliance: ComplianceReceipt | None = None
     try:
         raw_bytes = read_bounded(receipt_path, "receipt", MAX_CURRENT_RECEIPT_BYTES)
         data = load_receipt_json(raw_bytes, MAX_CURRENT_RECEIPT_BYTES)
         kind = data.get("format") if isinstance(data, dict) else None
-        if kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
+        if kind == COMPLIANCE_RECEIPT_FORMAT:
+            compliance = ComplianceReceipt.from_json(data)
+        elif kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
             current = _parse_current(data)
         elif len(raw_bytes) > MAX_STATE_RECEIPT_BYTES:
             raise MalformedError(f"receipt is larger than {MAX_STATE_RECEIPT_BYTES} bytes")
@@ -118,6 +129,9 @@ def verify(
             state_receipt = None
     except MalformedError as e:
         raise VerificationError(f"receipt does not verify: {e}") from e
+    if compliance is not None:
+        _verify_compliance(data, raw_bytes, compliance, pol, file, faulty, max_age_s, as_json)
+        return
     if current is not None:
         _verify_current(data, current, pol, file, faulty, max_age_s, as_json)
         return
@@ -374,6 +388,91 @@ def _verify_current(
                + (f", within --max-age {format_duration(max_age)})" if max_age is not None
                   else ")"))
     typer.echo(f"  note: this {out['scope']}")
+
+
+LISTED_REFUSALS = 50
+"""Items not allowed that the text of ``verify`` names one by one; ``--json`` lists all."""
+
+
+def _fresh(pol: Policy, current: VerifiedStateV2, max_age: int | None) -> tuple[int, int]:
+    """(fresh as of, age) of a proof of current state; raises past ``--max-age``
+    (specs/receipts.md section 13)."""
+    cp = current.checkpoint
+    fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None)
+    age = max(0, int(time.time()) - fresh)
+    if max_age is not None and age > max_age:
+        raise VerificationError(
+            f"it is fresh as of {format_time(fresh)}, {format_duration(age)} ago, older "
+            f"than --max-age {format_duration(max_age)}"
+            + ("" if pol.quorum is not None else " (no witnesses required: the checkpoint's "
+               "own time counts)"))
+    return fresh, age
+
+
+def _verify_compliance(
+    raw: Any, raw_bytes: bytes, receipt: ComplianceReceipt, pol: Policy, file: Path | None,
+    faulty: dict[str, str], max_age: int | None, as_json: bool,
+) -> None:
+    """A compliance receipt (specs/receipts.md section 14): verified, every item's answer
+    re-derived, then evidence, quorum, --file and --max-age; summarised in words."""
+    import hashlib
+
+    try:
+        verified = verify_compliance_receipt(receipt, pol.logs, pol.witnesses)
+        check_decoded_compliance(raw, verified)
+        current = verified.current
+        cp = current.checkpoint
+        _not_faulty(faulty, cp.origin)
+        _quorum(pol, set(current.cosigners))
+        if file is not None:
+            digest = work_id_of(hash_file(file)[0])
+            if digest not in {i.work for i in receipt.items}:
+                raise VerificationError(f"{file} is not an item of this receipt: its hash is "
+                                        f"{digest}")
+        fresh, age = _fresh(pol, current, max_age)
+    except (VerificationError, MalformedError) as e:
+        raise VerificationError(f"compliance receipt does not verify: {e}") from e
+    q = verified.question
+    summary = verified.summary
+    refused = [a for a in verified.answers if a.outcome == NOT_ALLOWED]
+    head = _as_of(current)
+    statement = (f"{head}, key {q.key} asked to use {summary['items']} items for purpose "
+                 f"{q.purpose} at {format_time(q.at)}: {summary['allowed']} allowed, "
+                 f"{summary['not_allowed']} not allowed, {summary['unregistered']} not "
+                 f"registered on log {cp.origin}; no later event of any of their works exists "
+                 f"up to {cp.size}")
+
+    def item(a: Any) -> dict[str, Any]:
+        return {"item": a.name, "work": a.work, "outcome": a.outcome,
+                "controller": a.state.controller if a.state is not None else None,
+                **a.decision.to_json(), "citing": list(citations(a.decision, a.state))}
+
+    out: dict[str, Any] = {
+        "valid": True, "format": COMPLIANCE_RECEIPT_FORMAT, "scope": COMPLIANCE_RECEIPT_SCOPE,
+        "digest": "sha256:" + hashlib.sha256(raw_bytes).hexdigest(),
+        "origin": cp.origin, "tree_size": cp.size,
+        "checkpoint_time": format_time(cp.block.time) if cp.block is not None else None,
+        "map_root": b64encode(current.map_root),
+        "cosigners": {k: format_time(v) for k, v in sorted(current.cosigners.items())},
+        "fresh_as_of": format_time(fresh), "age_seconds": age, "max_age_seconds": max_age,
+        "statement": statement, "key": q.key, "purpose": q.purpose, "at": format_time(q.at),
+        "summary": summary, "not_allowed": [item(a) for a in refused],
+        "items": [item(a) for a in verified.answers]}
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"OK: {statement}")
+    for a in refused[:LISTED_REFUSALS]:
+        cites = citations(a.decision, a.state)
+        citing = f", citing {'; '.join(cites)}" if cites else ""
+        typer.echo(f"  not allowed: {a.name} ({a.work}): {a.decision.reason}{citing}")
+    if len(refused) > LISTED_REFUSALS:
+        typer.echo(f"  ... {len(refused) - LISTED_REFUSALS} more not allowed in --json")
+    typer.echo(f"  digest {out['digest']}")
+    typer.echo(f"  fresh as of {format_time(fresh)} ({format_duration(age)} ago"
+               + (f", within --max-age {format_duration(max_age)})" if max_age is not None
+                  else ")"))
+    typer.echo(f"  note: this {COMPLIANCE_RECEIPT_SCOPE}")
 
 
 def _as_of(current: VerifiedStateV2) -> str:

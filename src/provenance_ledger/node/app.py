@@ -11,6 +11,7 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
 - ``GET /works/{work}``, ``GET /works/{work}/state-receipt``, ``GET /receipts/{event_id}``.
+- ``POST /state-receipts``: one state receipt v2 for up to ``MAX_BATCH_WORKS`` works.
 - ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
 - ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
 
@@ -43,7 +44,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from ..core.encoding import b64encode
+from ..core.current import MAX_CURRENT_WORKS
+from ..core.encoding import b64encode, load_json
 from ..core.events import MAX_LEAF_BYTES, full_work_id
 from ..core.note import MAX_TREE_SIZE
 from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
@@ -67,6 +69,12 @@ MAX_EVENT_BYTES = MAX_LEAF_BYTES
 """Largest POST /events body, in bytes (a signed leaf)."""
 MAX_ENTRIES_PER_REQUEST = 1000
 """Most entries one GET /entries returns."""
+MAX_BATCH_WORKS = MAX_CURRENT_WORKS
+"""Most works one POST /state-receipts names (specs/node.md section 2)."""
+MAX_BATCH_BODY_BYTES = 1 << 20
+"""Largest POST /state-receipts body, in bytes (10,000 work ids take about 750 KB)."""
+DECODED_BATCH_WORKS = 100
+"""Up to this many works, a batch answer carries the members written for people."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -178,6 +186,7 @@ def create_app(
     add_read_routes(app, node)
     add_witness_routes(app, node)
     add_listing_routes(app, node)
+    add_batch_routes(app, node)
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
     return app
 
@@ -415,6 +424,61 @@ def add_witness_routes(app: FastAPI, node: Node) -> None:
     async def get_keys() -> dict[str, str]:
         return {"origin": config.origin, "log": node.vkey,
                 "witness_name": config.witness_name, "witness": node.witness.vkey}
+
+
+def add_batch_routes(app: FastAPI, node: Node) -> None:
+    """``POST /state-receipts``: one state receipt v2 for many works (the dataset check)."""
+
+    @app.post(
+        "/state-receipts",
+        summary="One state receipt v2 for many works: one checkpoint, one map multiproof",
+        response_description="A state receipt v2 (receipts.md section 11)",
+        responses={400: _error("A body that is not {\"works\": [whole work ids]} or names "
+                               f"more than {MAX_BATCH_WORKS} works"),
+                   404: _error("The latest checkpoint carries no map line yet"),
+                   413: _error(f"A body over {MAX_BATCH_BODY_BYTES} bytes")},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "required": ["works"], "additionalProperties": False,
+                       "properties": {"works": {
+                           "type": "array", "minItems": 1, "maxItems": MAX_BATCH_WORKS,
+                           "items": {"type": "string", "pattern": FULL_WORK_PATTERN}}}}}}}},
+    )
+    async def post_state_receipts(request: Request) -> dict[str, Any]:
+        """The complete state of each work named (whole ids, ``sha256:`` optional, any case)
+        as of the latest checkpoint, with the cosignatures collected for it: the works in the
+        order first named, each once; a work this log does not hold gets its proof of
+        absence. The body is capped while it streams in."""
+        works = _batch_works(await read_body(request, MAX_BATCH_BODY_BYTES))
+        return await run_in_threadpool(_batch_receipt, node, works)
+
+
+def _batch_works(body: bytes) -> list[str]:
+    """The distinct whole work ids of a POST /state-receipts body, in first-named order."""
+    data = load_json(body, "request body")
+    if not isinstance(data, dict) or data.keys() != {"works"} or not isinstance(
+            data["works"], list):
+        raise HttpError(400, 'the body must be {"works": [work ids]}')
+    raw = data["works"]
+    if not 1 <= len(raw) <= MAX_BATCH_WORKS:
+        raise HttpError(400, f"name 1 to {MAX_BATCH_WORKS} works; got {len(raw)}")
+    works = []
+    for n, w in enumerate(raw):
+        whole = full_work_id(w) if isinstance(w, str) else None
+        if whole is None:
+            raise HttpError(400, f"works[{n}]: {_PATTERN_WORDS[FULL_WORK_PATTERN]}")
+        works.append(whole)
+    return list(dict.fromkeys(works))
+
+
+def _batch_receipt(node: Node, works: list[str]) -> dict[str, Any]:
+    with node.reads.snapshot() as ledger:
+        complete = ledger.complete_state_receipt(works)
+        row = ledger.store.latest_checkpoint()
+    if complete is None or row is None:
+        raise NotFoundError("this log's latest checkpoint carries no map line yet: complete "
+                            "state receipts start with its next block")
+    return replace(complete, checkpoint=node.witness.cosigned_note(
+        complete.checkpoint, row.size, row.root)).to_json(len(works) <= DECODED_BATCH_WORKS)
 
 
 # -- listings: GET /works, GET /offers (specs/node.md section 2.1) ------------------------------

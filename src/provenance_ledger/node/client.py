@@ -11,6 +11,7 @@ answers what does not parse is one error line naming its URL (specs/node.md sect
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import urlencode
 
 from ..core.crypto import PublicKey
 from ..core.current import (
+    MAX_CURRENT_RECEIPT_BYTES,
     STATE_RECEIPT_V2_FORMAT,
     StateReceiptV2,
     VerifiedStateV2,
@@ -93,9 +95,10 @@ class NodeClient:
         self._fetch.close()
 
     # -- transport -----------------------------------------------------------------------
-    def _request(self, method: str, path: str, content: bytes | None = None) -> Answer:
+    def _request(self, method: str, path: str, content: bytes | None = None,
+                 limit: int = MAX_RESPONSE_BYTES) -> Answer:
         headers = {"content-type": "application/json"} if content is not None else None
-        r = self._fetch.request(method, self.who, self.url + path, MAX_RESPONSE_BYTES,
+        r = self._fetch.request(method, self.who, self.url + path, limit,
                                 content=content, headers=headers)
         if r.status == 200:
             return r
@@ -179,6 +182,29 @@ class NodeClient:
         if [w.work for w in verified.works] != [work]:
             raise PeerError(self.who, f"answered for other works than {work}")
         return receipt, verified
+
+    def complete_states(self, works: list[str]) -> tuple[dict[str, Any], VerifiedStateV2]:
+        """One state receipt v2 of ``works`` (whole ids, distinct, at most
+        ``MAX_CURRENT_WORKS``) from ``POST /state-receipts``: one checkpoint, one map
+        multiproof. Verified offline against the pinned log key, and it must list exactly
+        the works asked, in that order, before anything is taken from it."""
+        body = json.dumps({"works": works}).encode("ascii")
+        answer = self._request("POST", "/state-receipts", content=body,
+                               limit=MAX_CURRENT_RECEIPT_BYTES)
+        data = replies.parse(answer, self.who, "state receipt",
+                             lambda b: load_json(b, "state receipt"))
+        if not isinstance(data, dict):
+            raise PeerError(self.who, "POST /state-receipts: the answer is not a JSON object")
+        try:
+            receipt = StateReceiptV2.from_json(data)
+            verified = verify_state_receipt_v2(receipt, [self.verifier])
+            check_decoded_current(data, verified)
+        except MalformedError as e:
+            raise PeerError(self.who, f"the state receipt of {len(works)} works is malformed: "
+                            f"{e}") from e
+        if [w.work for w in verified.works] != works:
+            raise PeerError(self.who, f"answered for other works than the {len(works)} asked")
+        return data, verified
 
     def verified_state(self, work: str) -> tuple[WorkState, list[tuple[int, SignedEvent]]]:
         """The work's state and history, from a state receipt verified offline (complete,

@@ -1,0 +1,308 @@
+"""``provenance dataset``: the AI developer's side (specs/cli.md section 3.14).
+
+``dataset check``: may this dataset be used for this purpose? Each item of a folder or a
+manifest is resolved to a work (ledger/dataset.py), each work's complete state is read as of
+one checkpoint (the local ledger's, checked against its signed map, or a node's batch of state
+receipts v2, verified here against its pinned log key), and the answer of ``may``
+(specs/rules.md section 5) is given for every item; ``--receipt`` keeps it all as a compliance
+receipt (core/compliance.py, specs/receipts.md section 14) that ``verify`` re-checks offline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..core.compliance import (
+    MAX_COMPLIANCE_ITEMS,
+    NOT_ALLOWED,
+    OUTCOMES,
+    ItemAnswer,
+    build_compliance_receipt,
+    decide_items,
+)
+from ..core.current import (
+    MAX_CURRENT_WORKS,
+    ProvenEvent,
+    Question,
+    StateReceiptV2,
+    citations,
+    replay_unverified,
+    verify_state_receipt_v2,
+)
+from ..core.events import check_purpose
+from ..core.note import Checkpoint
+from ..core.rules import WorkState
+from ..core.timefmt import format_time
+from ..errors import MalformedError, NotFoundError
+from ..ledger.dataset import NEEDS_INDEX, Dataset, ExactResolver, Resolved, read_dataset
+from ..ledger.folder import FileResult
+from .progress import Bars
+from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
+
+app = typer.Typer(
+    help="Check a dataset against the ledger: may a key use its items for a purpose?\n\n"
+    "Example: provenance dataset check ./images --purpose ai_training --as studio",
+    no_args_is_help=True)
+
+SKIPPED = "skipped"
+DEFAULT_DENY_NOTE = (
+    "unregistered items are not works on this log as of its checkpoint: the rules' default "
+    "deny (no use without a consent or licence) is about registered works, and an "
+    "unregistered item carries no consent either")
+CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the report: an item's answer, or a folder entry skipped."""
+
+    name: str
+    outcome: str
+    work: str | None
+    controller: str | None
+    reason: str
+    events: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    citing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.name, "outcome": self.outcome, "work": self.work,
+                "registered": self.outcome not in ("unregistered", SKIPPED),
+                "controller": self.controller, "reason": self.reason,
+                "events": list(self.events), "conditions": list(self.conditions),
+                "citing": list(self.citing)}
+
+
+def _key_option(s: Session, text: str, option: str) -> str:
+    """A public key ``ed25519:<hex>``, or the name of one of the local keys."""
+    if text.startswith("ed25519:"):
+        try:
+            return parse_public_key(text)
+        except MalformedError as e:
+            raise MalformedError(f"{option}: {e}") from e
+    public = s.public_key(text)
+    if public is None:
+        raise MalformedError(f"{option}: no key named {text!r} yet (give a public key "
+                             "ed25519:... or the name of one of your keys)")
+    return public
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(
+        metavar="PATH",
+        help="A folder (every file is hashed, as anchor does) or a manifest: one path, "
+             "sha256: work id or ISCC code per line, or JSON Lines with one of path, work, "
+             "sha256, iscc (and an optional name) per object.", show_default=False)],
+    purpose: Annotated[str, typer.Option(
+        "--purpose", help="Purpose asked about, e.g. ai_training.", show_default=False)],
+    as_key: Annotated[str, typer.Option(
+        "--as", metavar="KEY", help="The user's key: ed25519:... or the name of one of your "
+                                    "keys.", show_default=False)],
+    similar: Annotated[int | None, typer.Option(
+        "--similar", metavar="D", help="Also match registered works within this similarity "
+                                       "distance (needs the similarity index).")] = None,
+    receipt: Annotated[Path | None, typer.Option(
+        "--receipt", metavar="FILE",
+        help=f"Write a compliance receipt (at most {MAX_COMPLIANCE_ITEMS} items): one "
+             "checkpoint and one map proof for every item's state, checked offline by "
+             "provenance verify FILE.")] = None,
+    controller: Annotated[str | None, typer.Option(
+        "--controller", metavar="KEY",
+        help="Report only the items whose work this key controls (a creator checking a "
+             "published manifest for their own works).")] = None,
+    node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per item.")] = False,
+) -> None:
+    """May KEY use every item of a dataset for PURPOSE? Exit 1 if any registered one is not.
+
+    Each item: registered or not, its controller, the decision citing the consent or licence.
+
+    Unregistered items are listed as such: the default deny is about registered works.
+
+    Example: provenance dataset check ./images --purpose ai_training --as studio
+    """
+    if as_json and as_csv:
+        raise MalformedError("give --json or --csv, not both")
+    if similar is not None:
+        raise MalformedError(f"--similar {NEEDS_INDEX}")
+    try:
+        check_purpose(purpose, "--purpose")
+    except MalformedError as e:
+        raise MalformedError(f"--purpose: {e}") from e
+    s = Session.from_ctx(ctx).use_node(node, timeout)
+    key = _key_option(s, as_key, "--as")
+    only = _key_option(s, controller, "--controller") if controller is not None else None
+    dataset = read_dataset(path)
+    if receipt is not None and len(dataset.items) > MAX_COMPLIANCE_ITEMS:
+        raise MalformedError(f"--receipt: a compliance receipt lists at most "
+                             f"{MAX_COMPLIANCE_ITEMS} items; {path} has "
+                             f"{len(dataset.items)} (split the manifest)")
+    with Bars.for_output(as_json or as_csv) as bars:
+        found = ExactResolver().resolve(dataset.items, bars)
+        resolved = [r for r in found if not r.empty]
+        empty = [Row(r.item.name, SKIPPED, None, None, "empty (an empty file is nobody's work)")
+                 for r in found if r.empty]
+        if not resolved:
+            raise MalformedError(f"{path} has no item to check (only empty or skipped files)")
+        if receipt is not None and len(resolved) > MAX_COMPLIANCE_ITEMS:
+            raise MalformedError(f"--receipt: a compliance receipt lists at most "
+                                 f"{MAX_COMPLIANCE_ITEMS} items")
+        question = Question(key, purpose, s.now())
+        named = [(r.item.name, r.checked_work) for r in resolved]
+        works = list(dict.fromkeys(w for _, w in named))
+        states, checkpoint, sr = _states(s, works, receipt is not None, bars)
+    answers = decide_items(question, named, states)
+    if receipt is not None and sr is not None:
+        compliance = build_compliance_receipt(question, named, sr)
+        write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
+    rows = _rows(answers, resolved, dataset) + empty
+    if only is not None:
+        rows = [r for r in rows if r.controller == only]
+    _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
+    if any(r.outcome == NOT_ALLOWED for r in rows):
+        raise typer.Exit(1)
+
+
+def _states(s: Session, works: list[str], proofs: bool, bars: Bars
+            ) -> tuple[dict[str, WorkState | None], Checkpoint | None, StateReceiptV2 | None]:
+    """Each work's state as of one checkpoint per ``MAX_CURRENT_WORKS`` works (a receipt
+    holds at most that many, so it has exactly one), the checkpoint of the first, and with
+    ``proofs`` the state receipt v2 the receipt embeds."""
+    states: dict[str, WorkState | None] = {}
+    checkpoint: Checkpoint | None = None
+    sr: StateReceiptV2 | None = None
+    total = len(works)
+    for lo in range(0, total, MAX_CURRENT_WORKS):
+        chunk = works[lo:lo + MAX_CURRENT_WORKS]
+        if s.node_url is not None:
+            doc, verified = s.client.complete_states(chunk)
+            states.update({w.work: w.state for w in verified.works})
+            checkpoint = checkpoint or verified.checkpoint
+            if proofs:
+                sr = StateReceiptV2.from_json(doc)
+        elif proofs:
+            complete = s.ledger.complete_state_receipt(chunk)
+            if complete is None:
+                raise NotFoundError(_no_map_line(s))
+            verified = verify_state_receipt_v2(complete, [s.ledger.verifier])
+            states.update({w.work: w.state for w in verified.works})
+            checkpoint, sr = verified.checkpoint, complete
+        else:
+            current = s.ledger.current(chunk)
+            if current is None:
+                if s.ledger.store.latest_checkpoint() is not None:
+                    raise NotFoundError(_no_map_line(s))
+                states.update(dict.fromkeys(chunk))  # nothing anchored yet
+            else:
+                checkpoint = checkpoint or current.checkpoint
+                for w in chunk:
+                    states[w] = _replay(current.works[w])
+        bars("checking", min(lo + MAX_CURRENT_WORKS, total), total)
+    if proofs and sr is None:
+        raise NotFoundError("this ledger is empty: there is no checkpoint to prove a "
+                            "compliance receipt against (anchor something first)")
+    return states, checkpoint, sr
+
+
+def _no_map_line(s: Session) -> str:
+    return ("this ledger's latest checkpoint carries no map line yet: complete state "
+            "receipts start with its next block")
+
+
+def _replay(events: Sequence[tuple[int, bytes, Sequence[bytes]]]) -> WorkState | None:
+    """The state of a work's events, read from the local ledger and checked against its
+    signed map (Ledger.current)."""
+    return replay_unverified(ProvenEvent(i, leaf, ()) for i, leaf, _ in events)
+
+
+def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved],
+          dataset: Dataset) -> list[Row]:
+    rows = []
+    for a, r in zip(answers, resolved, strict=True):
+        d, state = a.decision, a.state
+        rows.append(Row(a.name, a.outcome, r.checked_work,
+                        state.controller if state is not None else None,
+                        "not registered on this log" if state is None else d.reason,
+                        d.events, d.conditions, citations(d, state)))
+    rows += [_skipped(f, dataset) for f in dataset.skipped]
+    return rows
+
+
+def _skipped(f: FileResult, dataset: Dataset) -> Row:
+    name = f.file.relative_to(dataset.source).as_posix() if f.file.is_relative_to(
+        dataset.source) else str(f.file)
+    return Row(name, SKIPPED, None, None, f.reason or f.error or "skipped")
+
+
+def _summary(rows: Sequence[Row]) -> dict[str, int]:
+    counts = {o: 0 for o in (*OUTCOMES, SKIPPED)}
+    for r in rows:
+        counts[r.outcome] += 1
+    return {"items": len(rows), **{o.replace(" ", "_"): n for o, n in counts.items()}}
+
+
+def _as_of(checkpoint: Checkpoint | None) -> str:
+    if checkpoint is None:
+        return "as of the empty log (nothing anchored yet)"
+    when = f", {format_time(checkpoint.block.time)}" if checkpoint.block is not None else ""
+    return f"as of checkpoint {checkpoint.size} of {checkpoint.origin}{when}"
+
+
+def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Checkpoint | None,
+            receipt: Path | None, only: str | None, as_json: bool, as_csv: bool) -> None:
+    summary = _summary(rows)
+    if as_json:  # one line: a dataset has many items, and indenting them costs seconds
+        typer.echo(json.dumps({
+            "dataset": str(dataset.source), "key": q.key, "purpose": q.purpose,
+            "at": format_time(q.at), "controller": only,
+            "origin": checkpoint.origin if checkpoint is not None else None,
+            "tree_size": checkpoint.size if checkpoint is not None else 0,
+            "summary": summary, "items": [r.to_json() for r in rows],
+            "receipt": str(receipt) if receipt is not None else None,
+            "note": DEFAULT_DENY_NOTE}, ensure_ascii=False))
+        return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            writer.writerow((r.name, r.outcome, r.work or "", r.controller or "", r.reason,
+                             "; ".join(r.citing)))
+        typer.echo(out.getvalue(), nl=False)
+        return
+    whose = f" (only works controlled by {only})" if only is not None else ""
+    typer.echo(f"dataset {dataset.source}: may {q.key} use it for {q.purpose} at "
+               f"{format_time(q.at)}?{whose}")
+    typer.echo(f"  {_as_of(checkpoint)}")
+    typer.echo(f"  {'outcome':<13} {'work':<20} {'controller':<21} item: why")
+    for r in rows:
+        why = r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
+        typer.echo(f"  {r.outcome:<13} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
+                   f"{r.name}: {why}")
+    typer.echo("summary:")
+    for o in (*OUTCOMES, SKIPPED):
+        typer.echo(f"  {o:<13} {summary[o.replace(' ', '_')]:>7}")
+    typer.echo(f"  {'total':<13} {summary['items']:>7}")
+    if summary["unregistered"]:
+        typer.echo(f"note: {DEFAULT_DENY_NOTE}")
+    if receipt is not None:
+        typer.echo(f"compliance receipt written to {receipt} (check it with: provenance verify "
+                   f"{receipt} --log-key ...)")
+
+
+def _short(text: str | None, width: int) -> str:
+    if text is None:
+        return "-"
+    return text if len(text) <= width else text[:width - 3] + "..."

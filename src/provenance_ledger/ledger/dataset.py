@@ -1,0 +1,240 @@
+"""A dataset's items and what each resolves to (specs/cli.md section 3.14, ``dataset check``).
+
+Covers: listing a dataset, a folder (every regular file, hashed as ``anchor`` hashes it: the
+same rules as ``anchor DIR``, hidden names ignored, symbolic links and special files skipped)
+or a manifest (one item a line: a path, a ``sha256:`` work id or an ISCC code; or JSON Lines
+with the members of :data:`JSONL_MEMBERS`); and resolving each item to the work it names
+(:class:`Resolver`). Leaves out the decisions (core/compliance.py) and printing (the CLI).
+
+Resolution is a small protocol so that a similarity index can be plugged in: an item resolves
+to an exact work id (its content's SHA-256, or the id the manifest gives), or to a similar
+registered work with its distance. :class:`ExactResolver` is the exact one; an item that only
+a similarity index could resolve (an ISCC code) is refused with one line saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..core.compliance import MAX_ITEM_NAME_CHARS
+from ..core.encoding import is_text, load_json
+from ..core.events import full_work_id
+from ..errors import LedgerError, MalformedError, NotFoundError
+from .folder import FileResult, Progress, list_folder, read_content
+
+MAX_MANIFEST_BYTES = 256 << 20
+"""Largest manifest read, in bytes (about two million lines of paths)."""
+HASH_THREADS = 2  # hashlib releases the GIL on large buffers: two threads use both cores
+HASH_SHARE = 256  # files one thread hashes per task (a task per file costs more than a file)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+JSONL_MEMBERS = ("path", "work", "sha256", "iscc")
+"""What a JSON Lines item names, exactly one of: ``path`` (a file, relative to the manifest's
+folder), ``work`` (a ``sha256:`` work id), ``sha256`` (64 hex digits), ``iscc`` (an ISCC
+code). ``name`` (optional) is how the item is shown; other members are ignored (a dataset's
+captions, URLs, licences)."""
+ISCC_PREFIX = "ISCC:"
+NEEDS_INDEX = ("needs the similarity index (ISCC codes on anchor), which this version of "
+               "provenance-ledger does not have yet")
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetItem:
+    """One item as the dataset lists it: a name, and a file, a work id or an ISCC code
+    (exactly one). ``where``: the manifest line, for messages."""
+
+    name: str
+    path: Path | None = None
+    work: str | None = None
+    iscc: str | None = None
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.path, self.work, self.iscc)) != 1:
+            raise ValueError("an item names exactly one of a file, a work id, an ISCC code")
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarMatch:
+    """A registered work whose similarity code is within ``distance`` of the item's."""
+
+    work: str
+    distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What an item names: an exact work id (registered or not: the state tells), or,
+    when it has none, a similar registered work. ``empty``: a file of zero bytes, which is
+    nobody's work (rules.md 5.1), skipped."""
+
+    item: DatasetItem
+    work: str | None
+    similar: SimilarMatch | None = None
+    empty: bool = False
+
+    @property
+    def checked_work(self) -> str:
+        """The work whose state answers for the item."""
+        if self.work is not None:
+            return self.work
+        if self.similar is None:  # pragma: no cover - a resolver gives one or the other
+            raise ValueError("an item resolved to nothing")
+        return self.similar.work
+
+
+class Resolver(Protocol):
+    """Resolves items to works; ``progress`` is told how far (stage, done, total)."""
+
+    def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]: ...
+
+
+class ExactResolver:
+    """Exact content ids: a file's SHA-256 (read as ``anchor`` reads it), or the id given.
+    An ISCC code needs a similarity index: refused, one line naming the item."""
+
+    def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]:
+        for it in items:
+            if it.iscc is not None:
+                raise MalformedError(f"{it.where or it.name}: an ISCC code {NEEDS_INDEX}")
+        files = [(n, it.path) for n, it in enumerate(items) if it.path is not None]
+        works: dict[int, tuple[str, int]] = {}
+        total = len(files)
+        if files:
+            shares = [files[i:i + HASH_SHARE] for i in range(0, total, HASH_SHARE)]
+            with ThreadPoolExecutor(HASH_THREADS) as pool:
+                done = 0
+                for share, hashed in zip(shares, pool.map(
+                        lambda share: [_hash(items[n], p) for n, p in share], shares),
+                        strict=True):
+                    works.update((n, work) for (n, _), work in zip(share, hashed, strict=True))
+                    done += len(share)
+                    progress("hashing", done, total)
+        return [Resolved(it, it.work) if it.work is not None
+                else Resolved(it, works[n][0], empty=works[n][1] == 0)
+                for n, it in enumerate(items)]
+
+
+def _hash(item: DatasetItem, path: Path) -> tuple[str, int]:
+    """The work id of an item's file. A folder's files are read without following links
+    (as ``anchor DIR``); a path a manifest names is followed, as a path a user names."""
+    try:
+        content = read_content(path, follow_symlinks=item.where != "")
+    except LedgerError as e:
+        where = f"{item.where}: " if item.where else ""
+        raise type(e)(f"{where}{e}") from e
+    return content.work, content.size
+
+
+# -- listing a dataset -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset's items in order, and the folder entries skipped (not regular files)."""
+
+    source: Path
+    items: tuple[DatasetItem, ...]
+    skipped: tuple[FileResult, ...]
+
+
+def read_dataset(path: Path) -> Dataset:
+    """A folder (its files) or a manifest file (its lines)."""
+    if path.is_dir():
+        return _folder(path)
+    if not path.exists():
+        raise NotFoundError(f"no such folder or manifest: {path}")
+    return read_manifest(path)
+
+
+def _folder(root: Path) -> Dataset:
+    listing = list_folder(root)
+    refused = [r for r in listing.skipped if r.error is not None]
+    if refused:
+        raise NotFoundError(refused[0].error or f"cannot read {refused[0].file}")
+    if not listing.files and not listing.skipped:
+        raise NotFoundError(f"no files to check in {root}")
+    items = tuple(DatasetItem(_name(p.relative_to(root).as_posix(), str(p)), path=p)
+                  for p in listing.files)
+    return Dataset(root, items, listing.skipped)
+
+
+def _name(text: str, where: str) -> str:
+    """An item's name as shown and kept in a receipt: the text, or a clear error."""
+    if not 0 < len(text) <= MAX_ITEM_NAME_CHARS or not is_text(text):
+        raise MalformedError(f"{where}: an item name must be 1 to {MAX_ITEM_NAME_CHARS} "
+                             "characters without control characters")
+    return text
+
+
+def read_manifest(path: Path) -> Dataset:
+    """A manifest: JSON Lines when its name ends in ``.jsonl``/``.ndjson`` or its first item
+    line starts with ``{``; else one item a line. Blank lines and lines starting with ``#``
+    are passed over. Relative paths are relative to the manifest's folder."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as e:
+        raise NotFoundError(f"cannot read manifest {path}: {e.strerror}") from e
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise MalformedError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise MalformedError(f"manifest {path} is not UTF-8 text (line {line}): give a folder or a "
+                             "manifest of one path, work id or ISCC code per line") from e
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)]
+    lines = [(n, s) for n, s in lines if s and not s.startswith("#")]
+    if not lines:
+        raise MalformedError(f"manifest {path} lists no items")
+    jsonl = path.name.lower().endswith(JSONL_SUFFIXES) or lines[0][1].startswith("{")
+    parse: Callable[[str, str, Path], DatasetItem] = _jsonl_item if jsonl else _text_item
+    items = tuple(parse(s, f"{path} line {n}", path.parent) for n, s in lines)
+    return Dataset(path, items, ())
+
+
+def _text_item(line: str, where: str, base: Path) -> DatasetItem:
+    if line.lower().startswith("sha256:"):
+        work = full_work_id(line)
+        if work is None:
+            raise MalformedError(f"{where}: {line[:80]!r} is not a work id (sha256: and 64 hex "
+                                 "digits)")
+        return DatasetItem(_name(line, where), work=work, where=where)
+    if line.upper().startswith(ISCC_PREFIX):
+        return DatasetItem(_name(line, where), iscc=line, where=where)
+    return DatasetItem(_name(line, where), path=base / line, where=where)
+
+
+def _jsonl_item(line: str, where: str, base: Path) -> DatasetItem:
+    try:
+        data = load_json(line, where)
+    except MalformedError as e:
+        raise MalformedError(e.args[0] if str(e).startswith(where) else f"{where}: {e}") from e
+    if not isinstance(data, dict):
+        raise MalformedError(f"{where} is not a JSON object")
+    given = [m for m in JSONL_MEMBERS if m in data]
+    if len(given) != 1:
+        raise MalformedError(f"{where}: give exactly one of {', '.join(JSONL_MEMBERS)}")
+    (member,) = given
+    value = data[member]
+    if not isinstance(value, str) or not value:
+        raise MalformedError(f"{where}: {member} must be a non-empty string")
+    name = data.get("name", value)
+    if not isinstance(name, str):
+        raise MalformedError(f"{where}: name must be a string")
+    name = _name(name, where)
+    if member == "path":
+        return DatasetItem(name, path=base / value, where=where)
+    if member == "iscc":
+        return DatasetItem(name, iscc=value, where=where)
+    work = full_work_id(value) if member == "work" else (
+        full_work_id(value) if len(value) == 64 else None)
+    if work is None or (member == "work" and not value.lower().startswith("sha256:")):
+        raise MalformedError(f"{where}: {member} {value[:80]!r} is not "
+                             + ("a work id (sha256: and 64 hex digits)" if member == "work"
+                                else "64 hex digits"))
+    return DatasetItem(name, work=work, where=where)
