@@ -18,7 +18,17 @@ from typer.core import TyperOption
 
 from ..errors import LedgerError, VerificationError
 from ..ledger import Home
-from . import keys, listing, log, node, receipt_show, receipt_upgrade, rights, verify
+from . import (
+    dataset_disclose,
+    keys,
+    listing,
+    log,
+    node,
+    receipt_show,
+    receipt_upgrade,
+    rights,
+    verify,
+)
 from .anchor import anchor
 from .session import Session
 
@@ -84,6 +94,10 @@ app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
+dataset_app = typer.Typer(help="Datasets: disclose a training set, prove what is in it.",
+                          no_args_is_help=True)
+dataset_disclose.register(dataset_app)
+app.add_typer(dataset_app, name="dataset")
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
