@@ -328,6 +328,8 @@ class Decision:
 
 def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
     """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in)."""
+    if state is not None and state.dataset is not None:
+        return Decision(False, f"{state.work} is a dataset, not a work")
     if state is None:
         return Decision(False, "the work is not registered on this ledger")
     if at < state.registered_at:
