@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from provenance_ledger.core import dataset
 from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.core.dataset import EMPTY_ROOT, IN, NOT_IN, Path as DPath, Tree
+from provenance_ledger.core.dataset import EMPTY_ROOT, IN, NOT_IN, Tree
+from provenance_ledger.core.dataset import Path as DPath
 from provenance_ledger.errors import LedgerError, MalformedError, VerificationError
 
 ROOT = Path(__file__).resolve().parents[2]
