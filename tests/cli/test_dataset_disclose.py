@@ -248,3 +248,19 @@ def test_bad_prove_input_is_a_one_line_error(disclosed: dict[str, Any]) -> None:
         assert message in assert_one_error_line(r)
     r = run("dataset", "prove", manifest, OUTSIDE, "--name", "other", home=home, ok_codes=(2,))
     assert "no dataset 'other' disclosed by" in assert_one_error_line(r)
+
+
+def test_a_damaged_kept_level_does_not_change_the_proof(disclosed: dict[str, Any]) -> None:
+    """``disclose`` keeps the tree's upper nodes so that ``prove`` need not hash every item;
+    a damaged copy is noticed by the root check and the whole tree is hashed instead."""
+    tmp = disclosed["tmp"]
+    prove(disclosed, disclosed["files"][2], tmp / "good.json")
+    (kept,) = (disclosed["home"] / "datasets").iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o600
+    data = bytearray(kept.read_bytes())
+    first = data.index(1, 0, len(data))  # the first non-empty node's flag
+    data[first + 1] ^= 0xFF
+    kept.write_bytes(bytes(data))
+    prove(disclosed, disclosed["files"][2], tmp / "again.json")
+    assert (tmp / "again.json").read_text() == (tmp / "good.json").read_text()
+    assert verify(disclosed, tmp / "again.json")["in_dataset"] is True

@@ -109,7 +109,7 @@ ITEMS = st.lists(st.binary(min_size=1, max_size=8).map(
     lambda b: "sha256:" + hashlib.sha256(b).hexdigest()), max_size=40)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(items=ITEMS, probe=st.binary(max_size=8), secret=st.binary(min_size=32, max_size=32))
 def test_tree_and_paths_match_the_naive_reference(items: list[str], probe: bytes,
                                                   secret: bytes) -> None:
@@ -117,9 +117,13 @@ def test_tree_and_paths_match_the_naive_reference(items: list[str], probe: bytes
     leaves = {reference.key_of(i): reference.leaf_of(secret, i) for i in items}
     assert tree.root() == reference.root_of(leaves)
     asked = "sha256:" + hashlib.sha256(probe).hexdigest()
+    upper = tree.level()
+    assert dataset.root_of_level(upper) == tree.root()
+    assert dataset.level_from_bytes(dataset.level_to_bytes(upper)) == upper
     for item in (asked, *items[:3]):
         made = dataset.prove(tree, secret, item)
         assert made.to_json() == reference.path(secret, leaves, item)
+        assert dataset.prove(tree, secret, item, upper) == made
         made.verify(tree.root())
 
 

@@ -30,6 +30,7 @@ from ..core.events import (
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError
+from ..ledger.files import private_folder, write_atomic
 from .session import (
     Session,
     emit_json,
@@ -158,6 +159,30 @@ def _describe(index: int, ev: SignedEvent) -> dict[str, Any]:
     return out
 
 
+def _level_file(session: Session, actor: str, name: str, version: str) -> Path:
+    series = dataset.series_id(actor, name).removeprefix("sha256:")[:16]
+    tag = hashlib.sha256(version.encode("utf-8")).hexdigest()[:16]
+    return session.home.path / "datasets" / f"{series}-{tag}.level"
+
+
+def _keep_level(session: Session, actor: str, name: str, version: str,
+                upper: list[bytes | None]) -> None:
+    """Keep the tree's nodes at depth 16 (2 MiB, mode 0600): a later ``prove`` then hashes
+    only the items below one of them. It is a cache, checked by the root of every proof."""
+    path = _level_file(session, actor, name, version)
+    private_folder(path.parent)
+    write_atomic(path, dataset.level_to_bytes(upper))
+
+
+def _kept_level(session: Session, actor: str, name: str,
+                version: str) -> list[bytes | None] | None:
+    try:
+        data = _level_file(session, actor, name, version).read_bytes()
+        return dataset.level_from_bytes(data)
+    except (OSError, MalformedError):
+        return None  # none kept, or not usable: the whole tree is hashed instead
+
+
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -208,7 +233,9 @@ def disclose(
     actor = signer.public.text
     secret = secret_for(signer, name, version)
     tree = _build(manifest, secret)
-    root, count = tree.root().hex(), len(tree.entries)
+    upper = tree.level()
+    root, count = dataset.root_of_level(upper).hex(), len(tree.entries)
+    _keep_level(session, actor, name, version, upper)
     chain = _versions(session, actor, name)
     for index, ev in chain:
         if ev.event.body["version"] != version:
@@ -297,9 +324,12 @@ def prove(
     body = ev.event.body
     secret = secret_for(signer, name, body["version"])
     tree = _build(manifest, secret)
-    path = dataset.prove(tree, secret, wanted)
+    upper = _kept_level(session, signer.public.text, name, body["version"])
+    path = dataset.prove(tree, secret, wanted, upper)
     # The path's root is the tree's root (its siblings cover every other item), so this
-    # checks the manifest without building the tree twice.
+    # checks the manifest, and the kept level, without building the tree twice.
+    if path.root().hex() != body["root"] and upper is not None:
+        path = dataset.prove(tree, secret, wanted)  # the kept level was not this tree's
     if path.root().hex() != body["root"] or len(tree.entries) != body["count"]:
         raise MalformedError(f"{manifest} is not the manifest of {name!r} version "
                              f"{body['version']!r}: its items do not give the disclosed root")

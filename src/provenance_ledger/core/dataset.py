@@ -42,6 +42,9 @@ EMPTY_ROOT = hashlib.sha256(b"\x14").digest()
 """The root of the empty set."""
 
 MAX_ITEM_CHARS = 256
+UPPER_DEPTH = 16
+"""The level whose nodes ``disclose`` keeps, so that a proof later hashes only the items
+below one of its ``2**16`` nodes (informative; specs/datasets.md section 3.1)."""
 PROOF_FORMAT = "provenance-ledger/dataset-proof/v1"
 IN, NOT_IN = "in", "not-in"
 
@@ -174,8 +177,30 @@ class Tree:
         top = self.subtree(0, 0, len(self.entries))
         return EMPTY_ROOT if top is None else top
 
-    def path(self, key: bytes) -> tuple[bytes, tuple[bytes, ...]]:
-        """The bitmap and the non-empty siblings (top first) on the path to ``key``."""
+    def level(self, depth: int = UPPER_DEPTH) -> list[bytes | None]:
+        """The ``2**depth`` nodes at ``depth``, left to right: the whole tree's work, kept so
+        that later paths need only the part of the tree below one of them."""
+        out: list[bytes | None] = [None] * (1 << depth)
+
+        def fill(d: int, lo: int, hi: int, prefix: int) -> None:
+            if lo == hi:
+                return
+            if d == depth:
+                out[prefix] = self.subtree(d, lo, hi)
+                return
+            mid = self._split(d, lo, hi)
+            fill(d + 1, lo, mid, prefix << 1)
+            fill(d + 1, mid, hi, (prefix << 1) | 1)
+
+        fill(0, 0, len(self.entries), 0)
+        return out
+
+    def path(self, key: bytes, upper: Sequence[bytes | None] | None = None
+             ) -> tuple[bytes, tuple[bytes, ...]]:
+        """The bitmap and the non-empty siblings (top first) on the path to ``key``.
+        ``upper``: this tree's :meth:`level` nodes, if known; siblings above that level are
+        then hashed from them instead of from the entries."""
+        levels = _levels(upper) if upper is not None else []
         bitmap = bytearray(BITMAP_BYTES)
         siblings = []
         lo, hi = 0, len(self.entries)
@@ -183,10 +208,18 @@ class Tree:
             if lo == hi:
                 break  # below an empty node every sibling is empty
             mid = self._split(depth, lo, hi)
+            known = depth + 1 < len(levels)
+            if known:
+                prefix = int.from_bytes(key, "big") >> (DEPTH - depth - 1)
+                sibling = levels[depth + 1][prefix ^ 1]
             if _bit(key, depth):
-                sibling, lo = self.subtree(depth + 1, lo, mid), mid
+                if not known:
+                    sibling = self.subtree(depth + 1, lo, mid)
+                lo = mid
             else:
-                sibling, hi = self.subtree(depth + 1, mid, hi), mid
+                if not known:
+                    sibling = self.subtree(depth + 1, mid, hi)
+                hi = mid
             if sibling is not None:
                 bitmap[depth >> 3] |= 0x80 >> (depth & 7)
                 siblings.append(sibling)
@@ -198,6 +231,39 @@ class Tree:
         if i < len(self.entries) and self.entries[i][:HASH_SIZE] == key:
             return self.entries[i]
         return None
+
+
+def _levels(upper: Sequence[bytes | None]) -> list[Sequence[bytes | None]]:
+    """Every level from the root down to ``upper`` (a power of two of nodes), by index of
+    depth."""
+    levels = [upper]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)])
+    return levels[::-1]
+
+
+def root_of_level(upper: Sequence[bytes | None]) -> bytes:
+    top = _levels(upper)[0][0]
+    return EMPTY_ROOT if top is None else top
+
+
+def level_to_bytes(upper: Sequence[bytes | None]) -> bytes:
+    """A level's nodes as ``0x00`` (empty) or ``0x01 || hash``, 33 bytes each."""
+    return b"".join(b"\x00" + bytes(HASH_SIZE) if n is None else b"\x01" + n for n in upper)
+
+
+def level_from_bytes(data: bytes, depth: int = UPPER_DEPTH) -> list[bytes | None]:
+    size = HASH_SIZE + 1
+    if len(data) != size << depth:
+        raise MalformedError(f"a level of depth {depth} is {size << depth} bytes")
+    out: list[bytes | None] = []
+    for i in range(0, len(data), size):
+        flag = data[i]
+        if flag not in (0, 1):
+            raise MalformedError("a level node's flag is 0 or 1")
+        out.append(data[i + 1 : i + size] if flag else None)
+    return out
 
 
 # -- proofs (section 4) ----------------------------------------------------------------------
@@ -286,12 +352,13 @@ class Path:
         )
 
 
-def prove(tree: Tree, secret: bytes, item: str) -> Path:
+def prove(tree: Tree, secret: bytes, item: str,
+          upper: Sequence[bytes | None] | None = None) -> Path:
     """The path for ``item`` in ``tree`` (built with ``secret``): 'in' with its salt when the
-    item is in the set, else 'not-in'."""
+    item is in the set, else 'not-in'. ``upper``: the tree's :meth:`Tree.level` nodes."""
     raw = check_item(item)
     key = item_key(raw)
-    bitmap, siblings = tree.path(key)
+    bitmap, siblings = tree.path(key, upper)
     if tree.contains(key) is not None:
         return Path(item, IN, item_salt(secret, raw), bitmap, siblings)
     return Path(item, NOT_IN, None, bitmap, siblings)
