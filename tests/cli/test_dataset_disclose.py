@@ -264,3 +264,23 @@ def test_a_damaged_kept_level_does_not_change_the_proof(disclosed: dict[str, Any
     prove(disclosed, disclosed["files"][2], tmp / "again.json")
     assert (tmp / "again.json").read_text() == (tmp / "good.json").read_text()
     assert verify(disclosed, tmp / "again.json")["in_dataset"] is True
+
+
+def test_the_compliance_receipt_digest_is_logged_and_verified(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    manifest = tmp_path / "m.txt"
+    manifest.write_text(OUTSIDE + "\n")
+    receipt = tmp_path / "compliance.json"
+    receipt.write_bytes(b'{"a compliance receipt": true}\n')
+    out = run_json("dataset", "disclose", manifest, "--name", "n", "--version", "v",
+                   "--compliance-receipt", receipt, "--json", home=home)
+    digest = "sha256:" + hashlib.sha256(receipt.read_bytes()).hexdigest()
+    assert out["compliance"] == digest
+    run("dataset", "prove", manifest, OUTSIDE, "--name", "n", "--out", tmp_path / "p.json",
+        home=home)
+    checked = json.loads(run("verify", tmp_path / "p.json", "--log-key", log_key(home),
+                             "--json", home=home).out)
+    assert (checked["compliance"], checked["in_dataset"], checked["count"]) == (digest, True, 1)
+    r = run("verify", tmp_path / "p.json", "--log-key", log_key(home), "--max-age", "1h",
+            home=home, ok_codes=(1,))
+    assert "cannot meet --max-age" in assert_one_error_line(r)

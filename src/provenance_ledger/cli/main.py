@@ -94,7 +94,8 @@ app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
-dataset_app = typer.Typer(help="Datasets: disclose a training set, prove what is in it.",
+dataset_app = typer.Typer(help="Datasets: disclose a training set, prove what is in it.\n\n"
+                               "Example: provenance dataset versions corpus --by KEY",
                           no_args_is_help=True)
 dataset_disclose.register(dataset_app)
 app.add_typer(dataset_app, name="dataset")
