@@ -129,13 +129,19 @@ def _bit(key: bytes, depth: int) -> int:
 def entries(secret: bytes, items: Iterable[str]) -> list[bytes]:
     """Each distinct item as ``key || leaf`` (64 bytes), sorted by key: the tree's input. A
     list of 64-byte strings is the smallest form Python sorts fast (about 105 bytes an
-    item)."""
-    out = {}
+    item); an item listed twice gives two equal entries, side by side once sorted, and is
+    kept once (a dict would double the memory)."""
+    sha, digest = hashlib.sha256, hmac.digest
+    out = []
     for item in items:
         raw = check_item(item)
-        key = item_key(raw)
-        out[key] = key + leaf_hash(item_salt(secret, raw), raw)
-    return sorted(out.values())
+        key = sha(KEY_DOMAIN + raw).digest()
+        out.append(key + sha(LEAF_PREFIX + digest(secret, SALT_DOMAIN + raw, "sha256")
+                             + raw).digest())
+    out.sort()
+    if any(out[i] == out[i - 1] for i in range(1, len(out))):
+        out = [e for i, e in enumerate(out) if i == 0 or e != out[i - 1]]
+    return out
 
 
 def _chain(entry: bytes, top: int) -> bytes:
