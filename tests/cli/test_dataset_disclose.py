@@ -95,6 +95,12 @@ def test_membership_and_non_membership_proofs_verify(disclosed: dict[str, Any]) 
                 home=disclosed["home"]).out
     assert words.startswith(f"OK: {OUTSIDE} is not in dataset corpus version v1 disclosed by "
                             f"{disclosed['event']['key']} at log ")
+    # --file checks that the proof is about that file.
+    run("verify", tmp / "in.json", "--log-key", log_key(disclosed["home"]), "--file",
+        disclosed["files"][1], home=disclosed["home"])
+    r = run("verify", tmp / "in.json", "--log-key", log_key(disclosed["home"]), "--file",
+            disclosed["files"][2], home=disclosed["home"], ok_codes=(1,))
+    assert "is not the item of this proof" in assert_one_error_line(r)
     # The proof shows nothing of the other items.
     body = (tmp / "in.json").read_text()
     for f in disclosed["files"][2:]:
@@ -108,12 +114,14 @@ def test_a_rerun_appends_nothing_and_other_items_are_refused(disclosed: dict[str
                      "--json", home=home)
     assert again["status"] == "exists" and again["event"] == disclosed["event"]["event"]
     assert stored_sizes(home) == before
+    (kept,) = (home / "datasets").iterdir()
+    level = kept.read_bytes()
     with manifest.open("a") as f:
         f.write(OUTSIDE + "\n")
     r = run("dataset", "disclose", manifest, "--name", "corpus", "--version", "v1",
             home=home, ok_codes=(2,))
     assert "already disclosed, with other items" in assert_one_error_line(r)
-    assert stored_sizes(home) == before
+    assert stored_sizes(home) == before and kept.read_bytes() == level
 
 
 def test_versions_chain_and_proofs_per_version(disclosed: dict[str, Any]) -> None:

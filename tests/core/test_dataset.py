@@ -124,6 +124,9 @@ def test_tree_and_paths_match_the_naive_reference(items: list[str], probe: bytes
         made = dataset.prove(tree, secret, item)
         assert made.to_json() == reference.path(secret, leaves, item)
         assert dataset.prove(tree, secret, item, upper) == made
+        bucket, count = dataset.bucket_entries(secret, items, dataset.item_key(item.encode()))
+        assert count == len(tree.entries)
+        assert dataset.prove(Tree(bucket), secret, item, upper) == made
         made.verify(tree.root())
 
 

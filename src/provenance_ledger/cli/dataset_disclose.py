@@ -235,7 +235,6 @@ def disclose(
     tree = _build(manifest, secret)
     upper = tree.level()
     root, count = dataset.root_of_level(upper).hex(), len(tree.entries)
-    _keep_level(session, actor, name, version, upper)
     chain = _versions(session, actor, name)
     for index, ev in chain:
         if ev.event.body["version"] != version:
@@ -243,6 +242,7 @@ def disclose(
         if ev.event.body["root"] != root or ev.event.body["count"] != count:
             raise MalformedError(f"version {version!r} of dataset {name!r} is already "
                                  f"disclosed, with other items (event {ev.id})")
+        _keep_level(session, actor, name, version, upper)
         path = session.write_receipt(session.ledger.receipt(index), ev)
         _report(as_json, "exists", index, ev, path)
         return
@@ -261,6 +261,7 @@ def disclose(
         body["compliance"] = digest
     event, index, path = session.sign_and_append(
         signer, DISCLOSE, dataset.series_id(actor, name), body)
+    _keep_level(session, actor, name, version, upper)
     _report(as_json, "disclosed", index, event, path)
 
 
@@ -323,14 +324,20 @@ def prove(
         index, ev = found[0]
     body = ev.event.body
     secret = secret_for(signer, name, body["version"])
-    tree = _build(manifest, secret)
     upper = _kept_level(session, signer.public.text, name, body["version"])
-    path = dataset.prove(tree, secret, wanted, upper)
+    path, count = None, 0
+    if upper is not None:
+        # Only the items below the item's depth-16 node are salted and hashed; the path's
+        # root checks them and the kept level (specs/datasets.md section 8).
+        bucket, count = dataset.bucket_entries(
+            secret, read_manifest(manifest), dataset.item_key(wanted.encode("ascii")))
+        path = dataset.prove(dataset.Tree(bucket), secret, wanted, upper)
+    if path is None or path.root().hex() != body["root"]:
+        tree = _build(manifest, secret)  # no kept level, or not this tree's
+        path, count = dataset.prove(tree, secret, wanted), len(tree.entries)
     # The path's root is the tree's root (its siblings cover every other item), so this
-    # checks the manifest, and the kept level, without building the tree twice.
-    if path.root().hex() != body["root"] and upper is not None:
-        path = dataset.prove(tree, secret, wanted)  # the kept level was not this tree's
-    if path.root().hex() != body["root"] or len(tree.entries) != body["count"]:
+    # checks the manifest without building the tree twice.
+    if path.root().hex() != body["root"] or count != body["count"]:
         raise MalformedError(f"{manifest} is not the manifest of {name!r} version "
                              f"{body['version']!r}: its items do not give the disclosed root")
     receipt = session.ledger.receipt(index)

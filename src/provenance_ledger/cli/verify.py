@@ -110,7 +110,7 @@ def verify(
             if len(raw_bytes) > MAX_PROOF_FILE_BYTES:
                 raise MalformedError(f"dataset proof is larger than {MAX_PROOF_FILE_BYTES} "
                                      "bytes")
-            _verify_dataset(data, pol, faulty, max_age_s, as_json)
+            _verify_dataset(data, pol, faulty, max_age_s, file, as_json)
             return
         if kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
             current = _parse_current(data)
@@ -171,7 +171,7 @@ def verify(
 
 
 def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: int | None,
-                    as_json: bool) -> None:
+                    file: Path | None, as_json: bool) -> None:
     """A dataset proof (specs/datasets.md section 6.2): ITEM is, or is not, in the disclosed
     set. A proof that verifies exits 0 whatever its answer; the answer is in the output."""
     if max_age_s is not None:
@@ -181,6 +181,10 @@ def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: i
         answer = verify_dataset_proof(data, pol.logs, pol.witnesses)
         _not_faulty(faulty, answer.receipt.checkpoint.origin)
         _quorum(pol, set(answer.receipt.cosigners))
+        if file is not None and work_id_of(hash_file(file)[0]) != answer.item:
+            raise VerificationError(f"{file} is not the item of this proof: its hash is "
+                                    f"{work_id_of(hash_file(file)[0])}, the proof is for "
+                                    f"{answer.item}")
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"dataset proof does not verify: {e}") from e
     body, cp = answer.body, answer.receipt.checkpoint

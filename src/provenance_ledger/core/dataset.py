@@ -144,6 +144,28 @@ def entries(secret: bytes, items: Iterable[str]) -> list[bytes]:
     return out
 
 
+def bucket_entries(secret: bytes, items: Iterable[str], key: bytes,
+                   depth: int = UPPER_DEPTH) -> tuple[list[bytes], int]:
+    """The :func:`entries` of the items whose key shares its first ``depth`` bits with
+    ``key``, and the number of distinct items in all: what a path needs when the nodes at
+    ``depth`` are known (:meth:`Tree.path` with ``upper``). Only those items are salted."""
+    sha, digest = hashlib.sha256, hmac.digest
+    shift = DEPTH - depth
+    bucket = int.from_bytes(key, "big") >> shift
+    keys, out = [], []
+    for item in items:
+        raw = check_item(item)
+        k = sha(KEY_DOMAIN + raw).digest()
+        keys.append(k)
+        if int.from_bytes(k, "big") >> shift == bucket:
+            out.append(k + sha(LEAF_PREFIX + digest(secret, SALT_DOMAIN + raw, "sha256")
+                               + raw).digest())
+    keys.sort()
+    distinct = sum(1 for i, k in enumerate(keys) if i == 0 or k != keys[i - 1])
+    out = sorted(set(out))
+    return out, distinct
+
+
 def _chain(entry: bytes, top: int) -> bytes:
     """The hash of the subtree at depth ``top`` that holds only ``entry``'s leaf: the leaf
     hashed with its side at each level from 255 up to ``top``."""
@@ -211,10 +233,10 @@ class Tree:
         siblings = []
         lo, hi = 0, len(self.entries)
         for depth in range(DEPTH):
-            if lo == hi:
+            known = depth + 1 < len(levels)
+            if lo == hi and not known:
                 break  # below an empty node every sibling is empty
             mid = self._split(depth, lo, hi)
-            known = depth + 1 < len(levels)
             if known:
                 prefix = int.from_bytes(key, "big") >> (DEPTH - depth - 1)
                 sibling = levels[depth + 1][prefix ^ 1]
