@@ -135,6 +135,8 @@ def test_versions_chain_and_proofs_per_version(disclosed: dict[str, Any]) -> Non
     v2 = run_json("dataset", "disclose", manifest2, "--name", "corpus", "--version", "v2",
                   "--previous", v1[:12], "--json", home=home)
     assert v2["previous"] == v1 and v2["count"] == 7
+    series = json.loads(Path(v2["receipt"]).read_text())["event"]["work"]
+    assert "dataset:     'corpus', versions v1, v2" in run("status", series, home=home).out
     listed = run_json("dataset", "versions", "corpus", "--by", v2["key"], "--json", home=home)
     assert [(v["version"], v["previous"]) for v in listed["versions"]] == [
         ("v1", None), ("v2", v1)]
