@@ -80,6 +80,15 @@ BODIES: dict[str, tuple[PrivateKey, dict[str, Any]]] = {
         "licence": hashlib.sha256(b"the offer").hexdigest(),
         "reason": "支払いが遅延したため (payment overdue by 90 days)",
     }),
+    "dataset.disclose": (DEVELOPER, {
+        "name": "港の画像コーパス (harbour images)",
+        "version": "2026-01",
+        "model": "harbour-diffusion 1.0",
+        "purposes": ["ai_generative_training"],
+        "root": hashlib.sha256(b"a dataset root").hexdigest(),
+        "count": 1_000_000,
+        "compliance": work_id_of(hashlib.sha256(b"a compliance receipt").hexdigest()),
+    }),
 }
 
 
@@ -302,6 +311,14 @@ FIELD_CASES: list[Any] = [
     ("licence.offer", _set("body.licensee", "*"), "body.licensee", "licensee-anyone"),
     ("licence.accept", _set("body.offer", PREV.upper()), "body.offer", "offer-uppercase"),
     ("licence.terminate", _set("body.reason", "r" * 1025), "body.reason", "reason-too-long"),
+    ("dataset.disclose", _set("body.root", PREV.upper()), "body.root", "root-uppercase"),
+    ("dataset.disclose", _set("body.count", -1), "body.count", "count-negative"),
+    ("dataset.disclose", _set("body.version", "v" * 65), "body.version", "version-too-long"),
+    ("dataset.disclose", _set("body.compliance", PREV), "body.compliance",
+     "compliance-not-a-digest"),
+    ("dataset.disclose", _set("body.purposes", ["training"]), "unknown purpose",
+     "purpose-unknown"),
+    ("dataset.disclose", _set("body.previous", PREV), "body", "previous-is-the-envelope-prev"),
 ]
 
 

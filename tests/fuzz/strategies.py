@@ -136,6 +136,12 @@ def bodies(draw: st.DrawFn, type_: str) -> dict[str, Any]:
             _optional(draw, body, name, times.map(format_time))
         _optional(draw, body, "terms_uri", st.from_regex(r"(https?://|urn:)[!-~]{1,60}",
                                                          fullmatch=True))
+    elif type_ == "dataset.disclose":
+        body = {"name": draw(texts(MAX_TITLE_CHARS)), "version": draw(texts(64)),
+                "purposes": draw(purposes), "root": draw(hex64),
+                "count": draw(st.integers(0, 2**53 - 1))}
+        _optional(draw, body, "model", texts(MAX_TITLE_CHARS))
+        _optional(draw, body, "compliance", hex64.map(lambda h: "sha256:" + h))
     elif type_ == "licence.accept":
         body = {"offer": draw(hex64)}
     else:
@@ -149,7 +155,7 @@ def events(draw: st.DrawFn) -> tuple[Event, PrivateKey]:
     """A valid unsigned event and its actor's key."""
     type_ = draw(st.sampled_from(["work.register", "work.transfer", "consent.grant",
                                   "consent.revoke", "licence.offer", "licence.accept",
-                                  "licence.terminate"]))
+                                  "licence.terminate", "dataset.disclose"]))
     actor = draw(actor_keys)
     prev = None if type_ == "work.register" else draw(hex64)
     return Event(type_, draw(works), prev, actor.public.text, draw(times),

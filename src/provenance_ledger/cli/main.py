@@ -18,7 +18,18 @@ from typer.core import TyperOption
 
 from ..errors import LedgerError, VerificationError
 from ..ledger import Home
-from . import dataset, keys, listing, log, node, receipt_show, receipt_upgrade, rights, verify
+from . import (
+    dataset,
+    dataset_disclose,
+    keys,
+    listing,
+    log,
+    node,
+    receipt_show,
+    receipt_upgrade,
+    rights,
+    verify,
+)
 from .anchor import anchor
 from .session import Session
 
@@ -84,6 +95,7 @@ app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
 app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
+dataset_disclose.register(dataset.app)
 app.add_typer(dataset.app, name="dataset")
 
 

@@ -362,10 +362,13 @@ def status(
                        f"{r['id'][:12]})")
     typer.echo(f"work:        {w}")
     c = state.content
-    typer.echo(f"content:     {c.get('media_type')}, {c.get('size')} bytes"
-               + (f", {c['title']!r}" if "title" in c else ""))
-    if "similarity" in c:
-        typer.echo(f"similarity:  {c['similarity']}")
+    if state.dataset is not None:  # a dataset series (specs/rules.md R12)
+        typer.echo(f"dataset:     {state.dataset!r}, versions {', '.join(state.versions)}")
+    else:
+        typer.echo(f"content:     {c.get('media_type')}, {c.get('size')} bytes"
+                   + (f", {c['title']!r}" if "title" in c else ""))
+        if "similarity" in c:
+            typer.echo(f"similarity:  {c['similarity']}")
     typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
     typer.echo(f"controller:  {state.controller}")
     for k, bps in state.effective_payees():

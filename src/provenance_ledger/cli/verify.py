@@ -34,6 +34,8 @@ from ..core.current import (
     verify_decision_receipt,
     verify_state_receipt_v2,
 )
+from ..core.dataset import PROOF_FORMAT as DATASET_PROOF_FORMAT
+from ..core.disclosure import MAX_PROOF_FILE_BYTES, verify_dataset_proof
 from ..core.duration import format_duration, parse_duration
 from ..core.encoding import b64encode
 from ..core.events import work_id_of
@@ -114,6 +116,12 @@ def verify(
         raw_bytes = read_bounded(receipt_path, "receipt", MAX_CURRENT_RECEIPT_BYTES)
         data = load_receipt_json(raw_bytes, MAX_CURRENT_RECEIPT_BYTES)
         kind = data.get("format") if isinstance(data, dict) else None
+        if kind == DATASET_PROOF_FORMAT:
+            if len(raw_bytes) > MAX_PROOF_FILE_BYTES:
+                raise MalformedError(f"dataset proof is larger than {MAX_PROOF_FILE_BYTES} "
+                                     "bytes")
+            _verify_dataset(data, pol, faulty, max_age_s, file, as_json)
+            return
         if kind == COMPLIANCE_RECEIPT_FORMAT:
             compliance = ComplianceReceipt.from_json(data)
         elif kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
@@ -174,6 +182,50 @@ def verify(
     typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "
                f"{result.checkpoint.size}")
     for name, ts in sorted(result.cosigners.items()):
+        typer.echo(f"  cosigned by {name} at {format_time(ts)}")
+
+
+def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: int | None,
+                    file: Path | None, as_json: bool) -> None:
+    """A dataset proof (specs/datasets.md section 6.2): ITEM is, or is not, in the disclosed
+    set. A proof that verifies exits 0 whatever its answer; the answer is in the output."""
+    if max_age_s is not None:
+        raise VerificationError("dataset proof does not verify: it proves no current state, "
+                                "so it cannot meet --max-age")
+    try:
+        answer = verify_dataset_proof(data, pol.logs, pol.witnesses)
+        _not_faulty(faulty, answer.receipt.checkpoint.origin)
+        _quorum(pol, set(answer.receipt.cosigners))
+        if file is not None and work_id_of(hash_file(file)[0]) != answer.item:
+            raise VerificationError(f"{file} is not the item of this proof: its hash is "
+                                    f"{work_id_of(hash_file(file)[0])}, the proof is for "
+                                    f"{answer.item}")
+    except (VerificationError, MalformedError) as e:
+        raise VerificationError(f"dataset proof does not verify: {e}") from e
+    body, cp = answer.body, answer.receipt.checkpoint
+    ev = answer.receipt.event
+    out = {"valid": True, "item": answer.item, "in_dataset": answer.member,
+           "name": body["name"], "version": body["version"], "model": body.get("model"),
+           "purposes": list(body["purposes"]), "count": body["count"], "root": body["root"],
+           "compliance": body.get("compliance"), "key": ev.event.actor, "event": ev.id,
+           "previous": ev.event.prev, "disclosed_at": format_time(ev.event.at),
+           "origin": cp.origin, "leaf_index": answer.receipt.leaf_index, "tree_size": cp.size,
+           "checkpoint_root": b64encode(cp.root),
+           "cosigners": {k: format_time(v) for k, v in sorted(answer.receipt.cosigners.items())}}
+    if as_json:
+        emit_json(out)
+        return
+    verb = "is" if answer.member else "is not"
+    typer.echo(f"OK: {answer.item} {verb} in dataset {body['name']} version {body['version']} "
+               f"disclosed by {ev.event.actor} at log {cp.origin} index "
+               f"{answer.receipt.leaf_index} (checkpoint size {cp.size}, root "
+               f"{b64encode(cp.root)})")
+    typer.echo(f"  set:      {body['count']} items, root {body['root']}")
+    typer.echo(f"  purposes: {', '.join(body['purposes'])}"
+               + (f"; model {body['model']}" if "model" in body else ""))
+    if ev.event.prev is not None:
+        typer.echo(f"  previous version: event {ev.event.prev}")
+    for name, ts in sorted(answer.receipt.cosigners.items()):
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
 
 

@@ -46,6 +46,9 @@ MAX_MEDIA_TYPE_CHARS = 127  # RFC 6838 section 4.2
 MAX_SIMILARITY_CHARS = 256
 MAX_LIST_ITEMS = 64  # purposes, payees, territories, conditions
 MAX_PURPOSE_CHARS = 64
+MAX_DATASET_NAME_CHARS = 256
+MAX_VERSION_CHARS = 64
+MAX_DATASET_ITEMS = 2**53 - 1
 BASIS_POINTS = 10_000
 
 WORK_ID_PREFIX = "sha256:"
@@ -57,6 +60,7 @@ TYPES = (
     "licence.offer",
     "licence.accept",
     "licence.terminate",
+    "dataset.disclose",
 )
 STANDARD_PURPOSES = (
     "ai_training",
@@ -76,6 +80,7 @@ _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _TERRITORY = re.compile(r"[A-Z]{2}")
 _URI = re.compile(r"(https?://|urn:)[!-~]+")
+_ROOT = re.compile(r"[0-9a-f]{64}")
 
 
 def work_id_of(sha256_hex: str) -> str:
@@ -257,6 +262,19 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
     "licence.accept": _object({"offer": check_event_id}, frozenset({"offer"})),
     "licence.terminate": _object(
         {"licence": check_event_id, "reason": _str(MAX_TEXT_CHARS)}, frozenset({"licence"})
+    ),
+    # specs/events.md section 6.8; the commitment itself is specs/datasets.md.
+    "dataset.disclose": _object(
+        {
+            "name": _str(MAX_DATASET_NAME_CHARS),
+            "version": _str(MAX_VERSION_CHARS),
+            "model": _str(MAX_TITLE_CHARS),
+            "purposes": _list(check_purpose),
+            "root": _str(64, _ROOT),
+            "count": _uint(MAX_DATASET_ITEMS),
+            "compliance": check_work_id,
+        },
+        frozenset({"name", "version", "purposes", "root", "count"}),
     ),
 }
 

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConflictError, RuleError
+from .dataset import EMPTY_ROOT, series_id
 from .encoding import thaw
 from .events import ANYONE, SignedEvent
 from .timefmt import format_time, parse_time
@@ -115,6 +116,8 @@ class WorkState:
     grants: tuple[Grant, ...] = ()
     licences: tuple[Licence, ...] = ()
     controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
+    dataset: str | None = None  # a dataset series' name (R12); None for a work
+    versions: tuple[str, ...] = ()  # a dataset series' versions, oldest first
 
     def controller_at(self, t: int) -> str | None:
         """Who controlled the work at time ``t``: the key of the last ``controllers`` entry
@@ -197,8 +200,13 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
             {k: body[k] for k in ("size", "media_type", "title", "similarity") if k in body})
         return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1, content, payees,
                          controllers=((ev.actor, ev.at),))
+    if ev.type == "dataset.disclose":
+        return _disclose(state, signed)
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
+    if state.dataset is not None:
+        raise RuleError(f"{ev.work} is the dataset {state.dataset!r} of {state.registrant}, "
+                        f"not a work: {ev.type} does not apply to it")
     # (2) every later event names the work's current head, and time does not go backwards.
     if ev.prev != state.head:
         raise ConflictError(
@@ -268,6 +276,40 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
     raise RuleError(f"no rule for event type {ev.type}")  # pragma: no cover - types are closed
 
 
+def _disclose(state: WorkState | None, signed: SignedEvent) -> WorkState:
+    """R12: a dataset.disclose starts or continues the series of one key and one name."""
+    ev, eid = signed.event, signed.id
+    name, version = ev.body["name"], ev.body["version"]
+    # (1) the series is named by its key and name, so only that key continues it.
+    if ev.work != series_id(ev.actor, name):
+        raise RuleError(f"dataset.disclose of {name!r} by {ev.actor} must have work "
+                        f"{series_id(ev.actor, name)}")
+    # (2) an empty set has the empty root.
+    if ev.body["count"] == 0 and ev.body["root"] != EMPTY_ROOT.hex():
+        raise RuleError("a disclosure of 0 items must have the empty root")
+    if state is None:
+        # (3) the first version names no previous one.
+        if ev.prev is not None:
+            raise RuleError("the first version of a dataset must have prev null")
+        return WorkState(ev.work, eid, ev.actor, ev.at, ev.actor, eid, ev.at, 1,
+                         MappingProxyType({}), controllers=((ev.actor, ev.at),),
+                         dataset=name, versions=(version,))
+    if state.dataset is None:
+        raise RuleError(f"{ev.work} is a registered work, not a dataset")
+    # (4) a later version names the previous one (the series' head), in time order.
+    if ev.prev != state.head:
+        raise ConflictError(f"dataset.disclose builds on {ev.prev} but the latest version of "
+                            f"{name!r} is event {state.head}", head=state.head)
+    if ev.at < state.last_at:
+        raise RuleError(f"event time {format_time(ev.at)} is before the dataset's last "
+                        f"version ({format_time(state.last_at)})")
+    # (5) a version is disclosed once.
+    if version in state.versions:
+        raise RuleError(f"version {version!r} of dataset {name!r} is already disclosed")
+    return replace(state, head=eid, last_at=ev.at, events=state.events + 1,
+                   versions=state.versions + (version,))
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The answer of :func:`may`, with the reason and the events behind it."""
@@ -286,6 +328,8 @@ class Decision:
 
 def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
     """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in)."""
+    if state is not None and state.dataset is not None:
+        return Decision(False, f"{state.work} is a dataset, not a work")
     if state is None:
         return Decision(False, "the work is not registered on this ledger")
     if at < state.registered_at:
