@@ -9,12 +9,9 @@ start of the test so that ``--max-age`` has hours of margin on either side: noth
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,23 +19,14 @@ import pytest
 from provenance_ledger.core.current import DECISION_RECEIPT_SCOPE, STATE_RECEIPT_V2_SCOPE
 from provenance_ledger.core.note import NoteSigner, SignedNote
 from provenance_ledger.core.receipt import STATE_RECEIPT_SCOPE, StateReceipt
+from tests.vectors import load_generator
 
 from .conftest import assert_one_error_line, run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "current"
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("current_make_vectors_cli",
-                                                  DATA / "make_vectors.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
+gen = load_generator(DATA / "make_vectors.py", "current_make_vectors")
 A, B, C, U = (gen.work_of(n) for n in "ABCU")
 HOUR = 3600
 

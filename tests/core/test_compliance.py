@@ -9,11 +9,8 @@ receipts built here from the same log for round trips and for "any tampering is 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -32,35 +29,16 @@ from provenance_ledger.core.compliance import (
 from provenance_ledger.core.encoding import load_json
 from provenance_ledger.core.note import Verifier
 from provenance_ledger.errors import LedgerError, MalformedError, VerificationError
+from tests.vectors import load_generator, load_known_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "compliance"
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compliance_make_vectors",
-                                                  DATA / "make_vectors.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+gen = load_generator(DATA / "make_vectors.py", "compliance_make_vectors")
 
 
-gen = _generator()
-
-
-def load_vectors() -> dict[str, Any]:
-    """The known-answer file; a missing file is an error, never a skip."""
-    path = DATA / "vectors.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is part of the repository (make_vectors.py writes it)")
-    data: dict[str, Any] = json.loads(path.read_bytes())
-    assert data["format"] == "provenance-ledger/compliance-vectors/v1" and data["cases"]
-    return data
-
-
-VECTORS = load_vectors()
+VECTORS = load_known_answers(DATA / "vectors.json", "provenance-ledger/compliance-vectors/v1")
 LOG_KEYS = [Verifier.from_vkey(VECTORS["log_key"])]
 WITNESSES = {n: Verifier.from_vkey(v) for n, v in VECTORS["witnesses"].items()}
 STORY = gen.gen.build_story()
