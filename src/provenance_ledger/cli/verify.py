@@ -372,14 +372,7 @@ def _verify_current(
             if digest not in {w.work for w in current.works}:
                 raise VerificationError(f"{file} is not a work of this receipt: its hash is "
                                         f"{digest}")
-        fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None)
-        age = max(0, int(time.time()) - fresh)
-        if max_age is not None and age > max_age:
-            raise VerificationError(
-                f"it is fresh as of {format_time(fresh)}, {format_duration(age)} ago, older "
-                f"than --max-age {format_duration(max_age)}"
-                + ("" if pol.quorum is not None else " (no witnesses required: the checkpoint's "
-                   "own time counts)"))
+        fresh, age = _fresh(pol, current, max_age)
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"{what} does not verify: {e}") from e
     head = _as_of(current)
