@@ -355,7 +355,7 @@ class SqliteStore:
                 if block.map_nodes:
                     self.conn.executemany(
                         "INSERT OR REPLACE INTO map_nodes (pos, node) VALUES (?, ?)",
-                        [(map_pos(p), n) for p, n in block.map_nodes.items()])
+                        sorted((map_pos(p), n) for p, n in block.map_nodes.items()))
                 if block.map_size is not None:
                     self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('map_size', ?)",
                                       (str(block.map_size),))
