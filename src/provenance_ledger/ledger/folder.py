@@ -44,6 +44,7 @@ from .similarity import Similar, SimilarityIndex
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
 SIGN_THREADS = 2  # Ed25519 signing releases the GIL: two threads use both cores
+CODE_SHARE = 32  # files per content-code task
 REGISTER = "work.register"
 
 
@@ -293,14 +294,19 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
             continue
         new.append((pos, content))
     unsigned: list[tuple[int, Event]] = []
-    # Decoding and resampling an image release the GIL (the ISCC hash does not): two threads.
+    # Decoding and resampling an image release the GIL (the ISCC hash does not): two threads,
+    # a share of files per task (a future per file costs more than a file that is no image).
+    shares = [new[i : i + CODE_SHARE] for i in range(0, len(new), CODE_SHARE)]
+    done = 0
     with ThreadPoolExecutor(SIGN_THREADS) as pool:
-        bodies = pool.map(register_body, [c for _, c in new])
-        for n, ((pos, content), body) in enumerate(zip(new, bodies, strict=True), 1):
-            if "similarity" in body:
-                results[pos] = replace(results[pos], similarity=body["similarity"])
-            unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
-            progress("computing content codes", n, len(new))
+        for share, bodies in zip(shares, pool.map(
+                lambda share: [register_body(c) for _, c in share], shares), strict=True):
+            for (pos, content), body in zip(share, bodies, strict=True):
+                if "similarity" in body:
+                    results[pos] = replace(results[pos], similarity=body["similarity"])
+                unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
+            done += len(share)
+            progress("computing content codes", done, len(new))
     return Plan(tuple(results), tuple(zip((pos for pos, _ in unsigned),
                                           _sign_all(key, [e for _, e in unsigned]),
                                           strict=True)))
