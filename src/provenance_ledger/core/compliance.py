@@ -345,15 +345,15 @@ def verify_compliance_receipt(
 ) -> VerifiedCompliance:
     """Verify a compliance receipt offline and re-derive every item's answer
     (specs/receipts.md section 14.1)."""
-    # (1) the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof.
+    # step 2: the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof.
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
-    # (2) it lists exactly the items' distinct works (checked when parsed and built; again
+    # step 1: it lists exactly the items' distinct works (checked when parsed and built; again
     # here, for a receipt made in memory).
     if distinct_works(receipt.items) != tuple(w.work for w in current.works):
         raise VerificationError("the state receipt does not list exactly the items' works")
-    # (3) every similar match's distance, from the matched work's proven registration.
+    # step 3: every similar match's distance, from the matched work's proven registration.
     check_similar(receipt.items, current.works)
-    # (4) each item's answer from its work's proven state.
+    # step 4: each item's answer from its work's proven state.
     states = {w.work: w.state for w in current.works}
     answers = decide_items(receipt.question, [(i.name, i.work) for i in receipt.items], states)
     return VerifiedCompliance(receipt.question, current, answers)
