@@ -196,7 +196,8 @@ def test_tampering_with_a_similar_match_is_detected(world: dict[str, Any], recei
 
 
 @pytest.mark.parametrize("value,words", [("17", "--similar must be 0 to 16"),
-                                         ("-3", "--similar must be 0 to 16")])
+                                         ("-3", "--similar must be 0 to 16"),
+                                         ("eight", "Invalid value for '--similar'")])
 def test_bad_similar_values_are_one_line_and_exit_2(world: dict[str, Any], value: str,
                                                     words: str) -> None:
     r = run("dataset", "check", world["folder"], "--purpose", "ai_training", "--as", "dev",
