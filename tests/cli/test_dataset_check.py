@@ -131,8 +131,11 @@ def test_csv_has_one_row_per_item(dataset: tuple[Path, Path]) -> None:
     r = run("dataset", "check", folder, "--purpose", "ai_training", "--as", DEV_KEY, "--csv",
             home=home, ok_codes=(1,))
     rows = list(csv.DictReader(io.StringIO(r.out)))
-    assert list(rows[0]) == ["item", "outcome", "work", "controller", "reason", "citing"]
+    assert list(rows[0]) == ["item", "outcome", "work", "controller", "reason", "citing",
+                             "match", "distance"]
     assert {row["item"]: row["outcome"] for row in rows} == EXPECTED
+    assert {row["item"]: row["match"] for row in rows if row["match"]} == {
+        n: "exact" for n, o in EXPECTED.items() if o in ("allowed", "not allowed")}
 
 
 def test_exit_0_when_every_registered_item_is_allowed(dataset: tuple[Path, Path],
@@ -261,8 +264,9 @@ def _bad_cases(folder: Path, tmp: Path) -> dict[str, tuple[list[str | Path], str
     (tmp / "blank.txt").write_text("# nothing\n\n")
     base = ["--purpose", "ai_training", "--as", DEV_KEY]
     return {
-        "iscc": ([tmp / "iscc.txt", *base], "needs the similarity index"),
-        "similar": ([folder, *base, "--similar", "8"], "--similar needs the similarity index"),
+        "iscc": ([tmp / "iscc.txt", *base], "is not an ISCC content code the ledger compares"),
+        "similar": ([folder, *base, "--similar", "17"], "--similar must be 0 to 16"),
+        "similar-negative": ([folder, *base, "--similar", "-1"], "--similar must be 0 to 16"),
         "json-and-csv": ([folder, *base, "--json", "--csv"], "--json or --csv"),
         "missing-file": ([tmp / "missing.txt", *base], "line 2: no such file"),
         "binary": ([tmp / "binary.txt", *base], "is not UTF-8 text"),
@@ -276,7 +280,8 @@ def _bad_cases(folder: Path, tmp: Path) -> dict[str, tuple[list[str | Path], str
     }
 
 
-@pytest.mark.parametrize("case", ["iscc", "similar", "json-and-csv", "missing-file", "binary",
+@pytest.mark.parametrize("case", ["iscc", "similar", "similar-negative", "json-and-csv",
+                                  "missing-file", "binary",
                                   "two-members", "bad-id", "empty-manifest", "no-path",
                                   "purpose", "key", "key-name"])
 def test_bad_input_is_one_line_and_exit_2(dataset: tuple[Path, Path], tmp_path: Path,

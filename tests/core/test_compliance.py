@@ -196,3 +196,48 @@ def test_the_item_cap_is_enforced_while_parsing() -> None:
     doc["items"] = doc["items"][:1] * (MAX_COMPLIANCE_ITEMS + 1)
     with pytest.raises(MalformedError, match=f"1 to {MAX_COMPLIANCE_ITEMS}"):
         ComplianceReceipt.from_json(doc)
+
+
+# -- similar items (section 14, ``similar``) ---------------------------------------------------
+
+CODE = "ISCC:EEA6QKR2NVJDWLMZ"  # a 64-bit image content unit
+
+
+def _with_item(change: dict[str, Any], at: int = 0) -> dict[str, Any]:
+    doc = json.loads(json.dumps(GOOD))
+    doc.pop("summary")
+    for item in doc["items"]:
+        item.pop("decision")
+    doc["items"][at].update(change)
+    return doc
+
+
+def test_an_iscc_item_that_matched_nothing_is_unregistered_and_names_no_work() -> None:
+    doc = json.loads(json.dumps(GOOD))
+    doc.pop("summary")
+    doc["items"].append({"name": CODE, "work": None, "similar": {"code": CODE,
+                                                                 "distance": None}})
+    v = verify_any(doc)
+    assert v.answers[-1].outcome == "unregistered" and v.answers[-1].work is None
+    assert v.summary["unregistered"] == verify_any(GOOD).summary["unregistered"] + 1
+
+
+@pytest.mark.parametrize("at,words", [
+    (0, "no content code comparable"),  # A's registration carries no similarity member
+    (2, "a work the log does not hold"),  # U is not registered
+])
+def test_a_similar_match_the_log_does_not_bear_out_is_caught(at: int, words: str) -> None:
+    with pytest.raises(VerificationError, match=words):
+        verify_any(_with_item({"similar": {"code": CODE, "distance": 3}}, at))
+
+
+@pytest.mark.parametrize("similar,words", [
+    ({"code": CODE, "distance": 17}, "distance must be 0 to 16"),
+    ({"code": CODE, "distance": True}, "distance an integer"),
+    ({"code": "ISCC:KACYPXW445FTYNJ3", "distance": 1}, "not an ISCC content code of 64 bits"),
+    ({"code": CODE}, "exactly code, distance"),
+    ({"code": CODE, "distance": None}, "names no work"),
+])
+def test_a_malformed_similar_member_is_refused(similar: dict[str, Any], words: str) -> None:
+    with pytest.raises(MalformedError, match=words):
+        ComplianceReceipt.from_json(_with_item({"similar": similar}))

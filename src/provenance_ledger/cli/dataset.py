@@ -24,7 +24,9 @@ from ..core.compliance import (
     MAX_COMPLIANCE_ITEMS,
     NOT_ALLOWED,
     OUTCOMES,
+    Item,
     ItemAnswer,
+    SimilarClaim,
     build_compliance_receipt,
     decide_items,
 )
@@ -40,9 +42,18 @@ from ..core.current import (
 from ..core.events import check_purpose
 from ..core.note import Checkpoint
 from ..core.rules import WorkState
+from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError
-from ..ledger.dataset import NEEDS_INDEX, Dataset, ExactResolver, Resolved, read_dataset
+from ..ledger.dataset import (
+    NEEDS_INDEX,
+    Dataset,
+    ExactResolver,
+    Resolved,
+    Resolver,
+    SimilarResolver,
+    read_dataset,
+)
 from ..ledger.folder import FileResult
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
@@ -57,7 +68,10 @@ DEFAULT_DENY_NOTE = (
     "unregistered items are not works on this log as of its checkpoint: the rules' default "
     "deny (no use without a consent or licence) is about registered works, and an "
     "unregistered item carries no consent either")
-CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing")
+CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing", "match",
+               "distance")
+EXACT = "exact"
+SIMILAR = "similar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +86,14 @@ class Row:
     events: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
     citing: tuple[str, ...] = ()
+    match: str | None = None  # exact or similar, for a registered work
+    distance: int | None = None  # of a similar match
+    code: str | None = None  # the item's content code, when matched by it
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.name, "outcome": self.outcome, "work": self.work,
                 "registered": self.outcome not in ("unregistered", SKIPPED),
+                "match": self.match, "distance": self.distance, "code": self.code,
                 "controller": self.controller, "reason": self.reason,
                 "events": list(self.events), "conditions": list(self.conditions),
                 "citing": list(self.citing)}
@@ -109,8 +127,10 @@ def check(
         "--as", metavar="KEY", help="The user's key: ed25519:... or the name of one of your "
                                     "keys.", show_default=False)],
     similar: Annotated[int | None, typer.Option(
-        "--similar", metavar="D", help="Also match registered works within this similarity "
-                                       "distance (needs the similarity index).")] = None,
+        "--similar", metavar="D",
+        help=f"Match an item whose exact work is not registered to the nearest registered "
+             f"work whose content code is within D bits (0 to {MAX_DISTANCE}); ISCC lines use "
+             f"D too (else {DEFAULT_DISTANCE}). Not with --node.")] = None,
     receipt: Annotated[Path | None, typer.Option(
         "--receipt", metavar="FILE",
         help=f"Write a compliance receipt (at most {MAX_COMPLIANCE_ITEMS} items): one "
@@ -135,8 +155,11 @@ def check(
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
-    if similar is not None:
-        raise MalformedError(f"--similar {NEEDS_INDEX}")
+    if similar is not None and not 0 <= similar <= MAX_DISTANCE:
+        raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE} (bits of 64 that may "
+                             f"differ; {DEFAULT_DISTANCE} is the usual)")
+    if similar is not None and node is not None:
+        raise MalformedError(f"--similar with --node: matching by similarity {NEEDS_INDEX}")
     try:
         check_purpose(purpose, "--purpose")
     except MalformedError as e:
@@ -150,7 +173,16 @@ def check(
                              f"{MAX_COMPLIANCE_ITEMS} items; {path} has "
                              f"{len(dataset.items)} (split the manifest)")
     with Bars.for_output(as_json or as_csv) as bars:
-        found = ExactResolver().resolve(dataset.items, bars)
+        if s.node_url is not None:
+            if any(it.iscc is not None for it in dataset.items):
+                raise MalformedError(f"an ISCC code with --node: matching by similarity "
+                                     f"{NEEDS_INDEX}")
+            resolver: Resolver = ExactResolver()
+        else:
+            resolver = SimilarResolver(
+                s.ledger, similar, DEFAULT_DISTANCE if similar is None else similar,
+                s.ledger.store.latest_checkpoint_size() or 0)
+        found = resolver.resolve(dataset.items, bars)
         resolved = [r for r in found if not r.empty]
         empty = [Row(r.item.name, SKIPPED, None, None, "empty (an empty file is nobody's work)")
                  for r in found if r.empty]
@@ -161,11 +193,11 @@ def check(
                                  f"{MAX_COMPLIANCE_ITEMS} items")
         question = Question(key, purpose, s.now())
         named = [(r.item.name, r.checked_work) for r in resolved]
-        works = list(dict.fromkeys(w for _, w in named))
+        works = list(dict.fromkeys(w for _, w in named if w is not None))
         states, checkpoint, sr = _states(s, works, receipt is not None, bars)
     answers = decide_items(question, named, states)
     if receipt is not None and sr is not None:
-        compliance = build_compliance_receipt(question, named, sr)
+        compliance = build_compliance_receipt(question, [_item(r) for r in resolved], sr)
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
     rows = _rows(answers, resolved, dataset) + empty
     if only is not None:
@@ -227,15 +259,35 @@ def _replay(events: Sequence[tuple[int, bytes, Sequence[bytes]]]) -> WorkState |
     return replay_unverified(ProvenEvent(i, leaf, ()) for i, leaf, _ in events)
 
 
+def _item(r: Resolved) -> Item:
+    """An item as the compliance receipt lists it (specs/receipts.md section 14)."""
+    if r.similar is not None:
+        return Item(r.item.name, r.similar.work,
+                    SimilarClaim(r.similar.code, r.similar.distance))
+    if r.work is None and r.code is not None:
+        return Item(r.item.name, None, SimilarClaim(r.code, None))
+    return Item(r.item.name, r.work)
+
+
 def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved],
           dataset: Dataset) -> list[Row]:
     rows = []
     for a, r in zip(answers, resolved, strict=True):
         d, state = a.decision, a.state
+        m = r.similar
+        if state is None:
+            reason = ("no registered work within the distance asked" if r.work is None
+                      else "not registered on this log")
+        elif m is not None:
+            reason = f"similar to {m.work} at distance {m.distance}: {d.reason}"
+        else:
+            reason = d.reason
         rows.append(Row(a.name, a.outcome, r.checked_work,
                         state.controller if state is not None else None,
-                        "not registered on this log" if state is None else d.reason,
-                        d.events, d.conditions, citations(d, state)))
+                        reason, d.events, d.conditions, citations(d, state),
+                        None if state is None else SIMILAR if m is not None else EXACT,
+                        m.distance if m is not None else None,
+                        m.code if m is not None else r.code))
     rows += [_skipped(f, dataset) for f in dataset.skipped]
     return rows
 
@@ -279,7 +331,8 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
         writer.writerow(CSV_COLUMNS)
         for r in rows:
             writer.writerow((r.name, r.outcome, r.work or "", r.controller or "", r.reason,
-                             "; ".join(r.citing)))
+                             "; ".join(r.citing), r.match or "",
+                             "" if r.distance is None else r.distance))
         typer.echo(out.getvalue(), nl=False)
         return
     whose = f" (only works controlled by {only})" if only is not None else ""
@@ -289,7 +342,8 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     typer.echo(f"  {'outcome':<13} {'work':<20} {'controller':<21} item: why")
     for r in rows:
         why = r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
-        typer.echo(f"  {r.outcome:<13} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
+        shown = r.outcome if r.match != SIMILAR else f"{r.outcome} ~{r.distance}"
+        typer.echo(f"  {shown:<13} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
                    f"{r.name}: {why}")
     typer.echo("summary:")
     for o in (*OUTCOMES, SKIPPED):

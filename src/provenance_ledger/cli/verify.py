@@ -487,8 +487,12 @@ def _verify_compliance(
                  f"registered on log {cp.origin}; no later event of any of their works exists "
                  f"up to {cp.size}")
 
+    similar = {id(a): i.similar for a, i in zip(verified.answers, receipt.items, strict=True)}
+
     def item(a: Any) -> dict[str, Any]:
+        match = similar[id(a)]
         return {"item": a.name, "work": a.work, "outcome": a.outcome,
+                "similar": match.to_json() if match is not None else None,
                 "controller": a.state.controller if a.state is not None else None,
                 **a.decision.to_json(), "citing": list(citations(a.decision, a.state))}
 
@@ -510,7 +514,9 @@ def _verify_compliance(
     for a in refused[:LISTED_REFUSALS]:
         cites = citations(a.decision, a.state)
         citing = f", citing {'; '.join(cites)}" if cites else ""
-        typer.echo(f"  not allowed: {a.name} ({a.work}): {a.decision.reason}{citing}")
+        match = similar[id(a)]
+        near = f", similar at distance {match.distance}" if match is not None else ""
+        typer.echo(f"  not allowed: {a.name} ({a.work}{near}): {a.decision.reason}{citing}")
     if len(refused) > LISTED_REFUSALS:
         typer.echo(f"  ... {len(refused) - LISTED_REFUSALS} more not allowed in --json")
     typer.echo(f"  digest {out['digest']}")

@@ -8,8 +8,10 @@ inclusion proofs, and the absence of every work the log does not hold. Its verif
 the answer of ``may`` (specs/rules.md section 5) for every item offline, exactly as a decision
 receipt's verifier does for one work (section 12).
 
-Version 1 resolves items by exact content id only (a ``sha256:`` work id, the hash of a file);
-a similarity match (an ISCC code within a distance) is for a later version of the format.
+An item resolves by exact content id (a ``sha256:`` work id, the hash of a file) or, with
+its ``similar`` member, to a registered work whose ISCC content code (the ``similarity`` member
+of its registration, specs/events.md section 6.1) is within a distance of the item's code: the
+verifier recomputes that distance from the registration event the state receipt proves.
 
 Nothing here does I/O: the builder takes what the ledger read, the verifier the parsed JSON
 and the trusted keys. Freshness (section 13) is the caller's, as for the other receipts.
@@ -24,6 +26,7 @@ from typing import Any
 
 from ..errors import MalformedError, VerificationError
 from .current import (
+    CurrentWork,
     Question,
     StateReceiptV2,
     VerifiedStateV2,
@@ -35,6 +38,7 @@ from .encoding import is_text
 from .events import check_work_id
 from .note import Verifier
 from .rules import Decision, WorkState, may
+from .similarity import MAX_DISTANCE, ContentCode
 
 COMPLIANCE_RECEIPT_FORMAT = "provenance-ledger/compliance-receipt/v1"
 COMPLIANCE_RECEIPT_SCOPE = (
@@ -58,7 +62,9 @@ OUTCOMES = (ALLOWED, NOT_ALLOWED, UNREGISTERED)
 not, or not registered on the log (the rules' default deny is about registered works)."""
 
 _FIELDS = frozenset({"format", "scope", "question", "items", "state_receipt", "summary"})
-_ITEM_FIELDS = frozenset({"name", "work", "decision"})
+_ITEM_FIELDS = frozenset({"name", "work", "similar", "decision"})
+_SIMILAR_FIELDS = frozenset({"code", "distance"})
+REGISTER = "work.register"
 _SUMMARY_FIELDS = frozenset({"items", *(o.replace(" ", "_") for o in OUTCOMES)})
 
 
@@ -73,19 +79,71 @@ def check_item_name(value: Any, where: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarClaim:
+    """An item matched by similarity (section 14, ``similar``): the item's ISCC content code
+    as the item gives it, and its distance to the matched work's registered code; ``distance``
+    None: no registered work was found within the distance asked (the item's ``work`` is
+    null then), which no receipt can prove."""
+
+    code: str
+    distance: int | None
+
+    def __post_init__(self) -> None:
+        if ContentCode.from_text(self.code) is None:
+            raise ValueError("similar code is not an ISCC content code of 64 bits (image or "
+                             "text unit)")
+        if self.distance is not None and not 0 <= self.distance <= MAX_DISTANCE:
+            raise ValueError(f"similar distance must be 0 to {MAX_DISTANCE}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "distance": self.distance}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> SimilarClaim:
+        if not isinstance(data, dict) or data.keys() != _SIMILAR_FIELDS:
+            raise MalformedError(f"{where}: similar must be an object of exactly code, distance")
+        code, distance = data["code"], data["distance"]
+        if not isinstance(code, str) or (distance is not None and (
+                isinstance(distance, bool) or not isinstance(distance, int))):
+            raise MalformedError(f"{where}: similar code must be text and distance an integer "
+                                 "or null")
+        try:
+            return cls(code, distance)
+        except ValueError as e:
+            raise MalformedError(f"{where}: {e}") from e
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
-    """One item of the dataset as the receipt lists it: its name and the work it resolves
-    to."""
+    """One item of the dataset as the receipt lists it: its name, the work it resolves to
+    (exactly, or by similarity with ``similar``), or None for an ISCC code that matched no
+    registered work."""
 
     name: str
-    work: str
+    work: str | None
+    similar: SimilarClaim | None = None
 
     def __post_init__(self) -> None:
         try:
             check_item_name(self.name, "item")
-            check_work_id(self.work, "item work")
+            if self.work is not None:
+                check_work_id(self.work, "item work")
         except MalformedError as e:
             raise ValueError(str(e)) from e
+        if (self.work is None) != (self.similar is not None and self.similar.distance is None):
+            raise ValueError("an item names a work, unless its similar code matched none "
+                             "(distance null)")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "work": self.work}
+        if self.similar is not None:
+            out["similar"] = self.similar.to_json()
+        return out
+
+
+def distinct_works(items: Sequence[Item]) -> tuple[str, ...]:
+    """The works the items name, each once, in the order first named."""
+    return tuple(dict.fromkeys(i.work for i in items if i.work is not None))
 
 
 def outcome(decision: Decision, state: WorkState | None) -> str:
@@ -114,8 +172,7 @@ class ComplianceReceipt:
     def __post_init__(self) -> None:
         if not 1 <= len(self.items) <= MAX_COMPLIANCE_ITEMS:
             raise ValueError(f"a compliance receipt lists 1 to {MAX_COMPLIANCE_ITEMS} items")
-        if tuple(dict.fromkeys(i.work for i in self.items)) != tuple(
-                w.work for w in self.state_receipt.works):
+        if distinct_works(self.items) != tuple(w.work for w in self.state_receipt.works):
             raise ValueError("the state receipt must list the items' distinct works, in the "
                              "order they are first named")
 
@@ -129,11 +186,12 @@ class ComplianceReceipt:
         if decoded:
             states = {w.work: replay_unverified(w.events) for w in self.state_receipt.works}
         for i in self.items:
-            item: dict[str, Any] = {"name": i.name, "work": i.work}
+            item = i.to_json()
             if decoded:
-                d = may(states[i.work], q.key, q.purpose, q.at)
+                state = states[i.work] if i.work is not None else None
+                d = may(state, q.key, q.purpose, q.at)
                 item["decision"] = d.to_json()
-                outcomes.append(outcome(d, states[i.work]))
+                outcomes.append(outcome(d, state))
             items.append(item)
         out: dict[str, Any] = {
             "format": COMPLIANCE_RECEIPT_FORMAT, "scope": COMPLIANCE_RECEIPT_SCOPE,
@@ -166,15 +224,22 @@ class ComplianceReceipt:
                 raise MalformedError(f"{where} has unknown field {sorted(unknown)[0]!r}")
             if it.get("decision") is not None and not isinstance(it["decision"], dict):
                 raise MalformedError(f"{where}: decision is not an object or null")
+            similar = (SimilarClaim.from_json(it["similar"], where) if "similar" in it
+                       else None)
+            unmatched = similar is not None and similar.distance is None
+            if unmatched and it.get("work") is not None:
+                raise MalformedError(f"{where}: a similar item with distance null names no work")
             items.append(Item(check_item_name(it.get("name"), where),
-                              check_work_id(it.get("work"), f"{where} work")))
+                              None if unmatched else check_work_id(it.get("work"),
+                                                                   f"{where} work"),
+                              similar))
         summary = data.get("summary")
         if summary is not None and (not isinstance(summary, dict)
                                     or summary.keys() != _SUMMARY_FIELDS):
             raise MalformedError("compliance receipt summary must be null or an object of "
                                  f"exactly {', '.join(sorted(_SUMMARY_FIELDS))}")
         sr = StateReceiptV2.from_json(data.get("state_receipt"))
-        if tuple(dict.fromkeys(i.work for i in items)) != tuple(w.work for w in sr.works):
+        if distinct_works(items) != tuple(w.work for w in sr.works):
             raise MalformedError("the state receipt does not list exactly the items' distinct "
                                  "works in the order they are first named (an item or a work "
                                  "was added or dropped)")
@@ -185,12 +250,14 @@ DECODED_STATE_WORKS = 100
 """Up to this many works, the embedded state receipt keeps its own informative members."""
 
 
-def build_compliance_receipt(question: Question, items: Sequence[tuple[str, str]],
+def build_compliance_receipt(question: Question, items: Sequence[Item | tuple[str, str]],
                              state_receipt: StateReceiptV2) -> ComplianceReceipt:
-    """A compliance receipt from the question, the items as ``(name, work)`` in dataset
-    order, and a state receipt v2 of their distinct works in first-named order (one
-    snapshot: ``Ledger.complete_state_receipt`` or a node's batch)."""
-    return ComplianceReceipt(question, tuple(Item(n, w) for n, w in items), state_receipt)
+    """A compliance receipt from the question, the items in dataset order (an
+    :class:`Item`, or ``(name, work)`` for an exact one), and a state receipt v2 of their
+    distinct works in first-named order (one snapshot: ``Ledger.complete_state_receipt`` or a
+    node's batch)."""
+    return ComplianceReceipt(question, tuple(i if isinstance(i, Item) else Item(*i)
+                                             for i in items), state_receipt)
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -202,7 +269,7 @@ class ItemAnswer:
     registered as of the checkpoint), the decision and the outcome."""
 
     name: str
-    work: str
+    work: str | None
     state: WorkState | None
     decision: Decision
 
@@ -224,14 +291,52 @@ class VerifiedCompliance:
         return summarize([a.outcome for a in self.answers])
 
 
-def decide_items(question: Question, items: Sequence[tuple[str, str]],
+def decide_items(question: Question, items: Sequence[tuple[str, str | None]],
                  states: Mapping[str, WorkState | None]) -> tuple[ItemAnswer, ...]:
     """Each item's answer from its work's state (``states``: every work named, None for a
-    work not registered): ``may`` of specs/rules.md section 5 with the question's key,
-    purpose and time. The CLI's check and the verifier use this one function."""
+    work not registered; an item naming no work is unregistered): ``may`` of specs/rules.md
+    section 5 with the question's key, purpose and time. The CLI's check and the verifier use
+    this one function."""
     q = question
-    return tuple(ItemAnswer(name, work, states[work], may(states[work], q.key, q.purpose, q.at))
-                 for name, work in items)
+    out = []
+    for name, work in items:
+        state = states[work] if work is not None else None
+        out.append(ItemAnswer(name, work, state, may(state, q.key, q.purpose, q.at)))
+    return tuple(out)
+
+
+def registered_code(work: CurrentWork) -> str | None:
+    """The ``similarity`` member of the work's registration among its proven events."""
+    for ev in work.events:
+        if ev.event.type == REGISTER:
+            text = ev.event.body.get("similarity")
+            return text if isinstance(text, str) else None
+    return None
+
+
+def check_similar(items: Sequence[Item], works: Sequence[CurrentWork]) -> None:
+    """Section 14.1 step (3): every similar match is recomputed, the distance between the
+    item's code and the code in the matched work's proven registration."""
+    by_work = {w.work: w for w in works}
+    for n, i in enumerate(items):
+        if i.similar is None or i.work is None:
+            continue
+        where = f"item {n} ({i.name})"
+        work = by_work[i.work]
+        if not work.registered:
+            raise VerificationError(f"{where}: matched by similarity to a work the log does not "
+                                    "hold")
+        text = registered_code(work)
+        theirs = ContentCode.from_text(text) if text is not None else None
+        ours = ContentCode.from_text(i.similar.code)
+        distance = None if theirs is None or ours is None else ours.distance(theirs)
+        if distance is None:
+            raise VerificationError(f"{where}: the matched work's registration has no content "
+                                    "code comparable with the item's")
+        if distance != i.similar.distance:
+            raise VerificationError(f"{where}: the item's code is {distance} bits from the "
+                                    f"matched work's registered code, not "
+                                    f"{i.similar.distance}")
 
 
 def verify_compliance_receipt(
@@ -240,21 +345,22 @@ def verify_compliance_receipt(
 ) -> VerifiedCompliance:
     """Verify a compliance receipt offline and re-derive every item's answer
     (specs/receipts.md section 14.1)."""
-    # (1) the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof.
+    # step 2: the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof.
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
-    # (2) it lists exactly the items' distinct works (checked when parsed and built; again
+    # step 1: it lists exactly the items' distinct works (checked when parsed and built; again
     # here, for a receipt made in memory).
-    if tuple(dict.fromkeys(i.work for i in receipt.items)) != tuple(
-            w.work for w in current.works):
+    if distinct_works(receipt.items) != tuple(w.work for w in current.works):
         raise VerificationError("the state receipt does not list exactly the items' works")
-    # (3) each item's answer from its work's proven state.
+    # step 3: every similar match's distance, from the matched work's proven registration.
+    check_similar(receipt.items, current.works)
+    # step 4: each item's answer from its work's proven state.
     states = {w.work: w.state for w in current.works}
     answers = decide_items(receipt.question, [(i.name, i.work) for i in receipt.items], states)
     return VerifiedCompliance(receipt.question, current, answers)
 
 
 def check_decoded_compliance(data: Any, verified: VerifiedCompliance) -> None:
-    """The members written for people must say what was verified (section 14.1, step 4):
+    """The members written for people must say what was verified (section 14.1, step 5):
     the scope, the state receipt's informative members, each item's decision and the
     summary."""
     if not isinstance(data, dict):

@@ -6,14 +6,18 @@ or a manifest (one item a line: a path, a ``sha256:`` work id or an ISCC code; o
 with the members of :data:`JSONL_MEMBERS`); and resolving each item to the work it names
 (:class:`Resolver`). Leaves out the decisions (core/compliance.py) and printing (the CLI).
 
-Resolution is a small protocol so that a similarity index can be plugged in: an item resolves
-to an exact work id (its content's SHA-256, or the id the manifest gives), or to a similar
-registered work with its distance. :class:`ExactResolver` is the exact one; an item that only
-a similarity index could resolve (an ISCC code) is refused with one line saying so.
+Resolution is a small protocol: an item resolves to an exact work id (its content's SHA-256,
+or the id the manifest gives), or to a similar registered work with its distance.
+:class:`ExactResolver` is the exact one, and refuses an ISCC code with one line saying so;
+:class:`SimilarResolver` adds the log's similarity index (ledger/similarity.py): an item whose
+exact work is not registered is matched by its ISCC content code (a file's, computed as
+``anchor`` computes it; the code an ISCC line gives) to the nearest registered work within a
+distance.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,8 +27,12 @@ from typing import Protocol
 from ..core.compliance import MAX_ITEM_NAME_CHARS
 from ..core.encoding import is_text, load_json
 from ..core.events import full_work_id
+from ..core.similarity import MAX_DISTANCE, ContentCode
 from ..errors import LedgerError, MalformedError, NotFoundError
+from .content_code import content_code
 from .folder import FileResult, Progress, list_folder, read_content
+from .ledger import Ledger
+from .similarity import SimilarityIndex
 
 MAX_MANIFEST_BYTES = 256 << 20
 """Largest manifest read, in bytes (about two million lines of paths)."""
@@ -37,8 +45,8 @@ folder), ``work`` (a ``sha256:`` work id), ``sha256`` (64 hex digits), ``iscc`` 
 code). ``name`` (optional) is how the item is shown; other members are ignored (a dataset's
 captions, URLs, licences)."""
 ISCC_PREFIX = "ISCC:"
-NEEDS_INDEX = ("needs the similarity index (ISCC codes on anchor), which this version of "
-               "provenance-ledger does not have yet")
+NEEDS_INDEX = ("needs the similarity index of a local ledger (a mirror of the log), which "
+               "a node does not serve")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,31 +67,34 @@ class DatasetItem:
 
 @dataclass(frozen=True, slots=True)
 class SimilarMatch:
-    """A registered work whose similarity code is within ``distance`` of the item's."""
+    """A registered work whose similarity code is within ``distance`` of the item's code
+    (``code``, its text as the item gives it or as computed from its file)."""
 
     work: str
     distance: int
+    code: str
 
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """What an item names: an exact work id (registered or not: the state tells), or,
-    when it has none, a similar registered work. ``empty``: a file of zero bytes, which is
-    nobody's work (rules.md 5.1), skipped."""
+    when it has none, a similar registered work; neither for an ISCC code that matched no
+    registered work (``code``: that code). ``empty``: a file of zero bytes, which is nobody's
+    work (rules.md 5.1), skipped."""
 
     item: DatasetItem
     work: str | None
     similar: SimilarMatch | None = None
     empty: bool = False
+    code: str | None = None
 
     @property
-    def checked_work(self) -> str:
-        """The work whose state answers for the item."""
-        if self.work is not None:
-            return self.work
-        if self.similar is None:  # pragma: no cover - a resolver gives one or the other
-            raise ValueError("an item resolved to nothing")
-        return self.similar.work
+    def checked_work(self) -> str | None:
+        """The work whose state answers for the item; None: no work (an unregistered ISCC
+        code)."""
+        if self.similar is not None:
+            return self.similar.work
+        return self.work
 
 
 class Resolver(Protocol):
@@ -127,6 +138,71 @@ def _hash(item: DatasetItem, path: Path) -> tuple[str, int]:
         where = f"{item.where}: " if item.where else ""
         raise type(e)(f"{where}{e}") from e
     return content.work, content.size
+
+
+class SimilarResolver:
+    """Exact ids first; then every item whose exact work ``ledger`` does not hold is matched
+    by its content code against the similarity index: files within ``distance`` (None: files
+    are matched exactly only), ISCC codes within ``iscc_distance``. The nearest registration
+    (then the earliest) answers; only registrations below ``upto`` (the size of the
+    checkpoint the states are read at) count, so that a matched work's state is proven."""
+
+    def __init__(self, ledger: Ledger, distance: int | None, iscc_distance: int,
+                 upto: int) -> None:
+        for d in (distance, iscc_distance):
+            if d is not None and not 0 <= d <= MAX_DISTANCE:
+                raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE}")
+        self.ledger = ledger
+        self.distance = distance
+        self.iscc_distance = iscc_distance
+        self.upto = upto
+
+    def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]:
+        codes = {n: _iscc_code(it) for n, it in enumerate(items) if it.iscc is not None}
+        exact_at = [n for n, it in enumerate(items) if it.iscc is None]
+        exact = ExactResolver().resolve([items[n] for n in exact_at], progress)
+        out: list[Resolved | None] = [None] * len(items)
+        for n, r in zip(exact_at, exact, strict=True):
+            out[n] = r
+        todo = [n for n in codes] + (
+            [n for n, r in zip(exact_at, exact, strict=True)
+             if not r.empty and r.item.path is not None and r.work is not None
+             and self.ledger.state(r.work) is None] if self.distance is not None else [])
+        if todo:
+            with SimilarityIndex(self.ledger) as index:
+                for done, n in enumerate(sorted(todo), 1):
+                    out[n] = self._match(index, items[n], out[n], codes.get(n))
+                    progress("matching similar", done, len(todo))
+        return [r for r in out if r is not None]
+
+    def _match(self, index: SimilarityIndex, item: DatasetItem, exact: Resolved | None,
+               code: ContentCode | None) -> Resolved:
+        if code is None:  # a file: its code as anchor computes it
+            assert item.path is not None and exact is not None  # noqa: S101 - see resolve
+            media = mimetypes.guess_type(item.path.name)[0] or "application/octet-stream"
+            code = content_code(item.path, media.lower())
+            if code is None:
+                return exact  # no code (not an image or text): exact only
+            distance = self.distance
+        else:
+            distance = self.iscc_distance
+        assert distance is not None  # noqa: S101 - files are matched only with a distance
+        near = [s for s in index.near(code, distance) if s.index < self.upto]
+        if not near:
+            return exact if exact is not None else Resolved(item, None, code=item.iscc)
+        text = item.iscc if item.iscc is not None else code.to_text()
+        return Resolved(item, exact.work if exact is not None else None,
+                        SimilarMatch(near[0].work, near[0].distance, text))
+
+
+def _iscc_code(item: DatasetItem) -> ContentCode:
+    assert item.iscc is not None  # noqa: S101 - called for ISCC items only
+    code = ContentCode.from_text(item.iscc)
+    if code is None:
+        raise MalformedError(f"{item.where or item.name}: {item.iscc[:80]!r} is not an ISCC "
+                             "content code the ledger compares (ISCC: and 16 base32 "
+                             "characters, a 64-bit image or text unit)")
+    return code
 
 
 # -- listing a dataset -----------------------------------------------------------------------
