@@ -30,13 +30,12 @@ from ..core.events import (
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError
-from ..ledger.files import private_folder, write_atomic
+from ..ledger.files import private_folder, read_bounded, write_atomic
 from .session import (
     Session,
     emit_json,
     hash_file,
     parse_public_key,
-    read_bounded,
     write_text_atomic,
 )
 

@@ -39,7 +39,8 @@ from ..core.receipt import (
 )
 from ..core.timefmt import MAX_TIME, format_time
 from ..errors import MalformedError
-from .session import emit_json, read_bounded
+from ..ledger.files import read_bounded
+from .session import emit_json
 
 DEFAULT_COMMAND = "get"
 NOTHING_VERIFIED = "NOTHING WAS VERIFIED"

@@ -53,9 +53,9 @@ from ..core.receipt import (
 )
 from ..core.witness import full_path, prefix_root
 from ..errors import LedgerError, MalformedError, PeerError, VerificationError
-from ..ledger.files import write_atomic
+from ..ledger.files import read_bounded, write_atomic
 from .progress import Bars
-from .session import NODE_ENV, Session, TimeoutOpt, emit_json, read_bounded
+from .session import NODE_ENV, Session, TimeoutOpt, emit_json
 
 if TYPE_CHECKING:
     from ..node.client import NodeClient

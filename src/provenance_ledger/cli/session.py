@@ -393,14 +393,3 @@ def require(condition: bool, message: str) -> None:
         raise MalformedError(message)
 
 
-def read_bounded(path: Path, what: str, limit: int) -> bytes:
-    """A file the user named (a receipt, a policy, evidence), read whole but never more than
-    ``limit`` bytes: a larger one is refused before it is in memory."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise NotFoundError(f"cannot read {what} {path}: {e.strerror}") from e
-    if len(data) > limit:
-        raise MalformedError(f"{what} {path} is larger than {limit} bytes")
-    return data

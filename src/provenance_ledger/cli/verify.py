@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,13 +57,13 @@ from ..core.receipt import (
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
+from ..ledger.files import read_bounded
 from .session import (
     NodeOpt,
     Session,
     TimeoutOpt,
     emit_json,
     hash_file,
-    read_bounded,
     write_text_atomic,
 )
 
@@ -365,14 +366,8 @@ def _verify_current(
             current = verify_state_receipt_v2(receipt, pol.logs, pol.witnesses)
             check_decoded_current(raw, current)
         cp = current.checkpoint
-        _not_faulty(faulty, cp.origin)
-        _quorum(pol, set(current.cosigners))
-        if file is not None:
-            digest = work_id_of(hash_file(file)[0])
-            if digest not in {w.work for w in current.works}:
-                raise VerificationError(f"{file} is not a work of this receipt: its hash is "
-                                        f"{digest}")
-        fresh, age = _fresh(pol, current, max_age)
+        fresh, age = _trusted_current(pol, faulty, current, max_age, file, "a work",
+                                      {w.work for w in current.works})
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"{what} does not verify: {e}") from e
     head = _as_of(current)
@@ -439,6 +434,22 @@ LISTED_REFUSALS = 50
 """Items not allowed that the text of ``verify`` names one by one; ``--json`` lists all."""
 
 
+def _trusted_current(pol: Policy, faulty: dict[str, str], current: VerifiedStateV2,
+                     max_age: int | None, file: Path | None, noun: str,
+                     works: Collection[str | None]) -> tuple[int, int]:
+    """The checks every proof of current state passes after its own: its log not proven
+    faulty, the policy's witness quorum, ``file`` (if given) one of ``works`` (``noun`` names
+    one in the message), and ``--max-age``. Returns (fresh as of, age)."""
+    _not_faulty(faulty, current.checkpoint.origin)
+    _quorum(pol, set(current.cosigners))
+    if file is not None:
+        digest = work_id_of(hash_file(file)[0])
+        if digest not in works:
+            raise VerificationError(f"{file} is not {noun} of this receipt: its hash is "
+                                    f"{digest}")
+    return _fresh(pol, current, max_age)
+
+
 def _fresh(pol: Policy, current: VerifiedStateV2, max_age: int | None) -> tuple[int, int]:
     """(fresh as of, age) of a proof of current state; raises past ``--max-age``
     (specs/receipts.md section 13)."""
@@ -467,14 +478,8 @@ def _verify_compliance(
         check_decoded_compliance(raw, verified)
         current = verified.current
         cp = current.checkpoint
-        _not_faulty(faulty, cp.origin)
-        _quorum(pol, set(current.cosigners))
-        if file is not None:
-            digest = work_id_of(hash_file(file)[0])
-            if digest not in {i.work for i in receipt.items}:
-                raise VerificationError(f"{file} is not an item of this receipt: its hash is "
-                                        f"{digest}")
-        fresh, age = _fresh(pol, current, max_age)
+        fresh, age = _trusted_current(pol, faulty, current, max_age, file, "an item",
+                                      {i.work for i in receipt.items})
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"compliance receipt does not verify: {e}") from e
     q = verified.question

@@ -30,6 +30,7 @@ from ..core.events import full_work_id
 from ..core.similarity import MAX_DISTANCE, ContentCode
 from ..errors import LedgerError, MalformedError, NotFoundError
 from .content_code import content_code
+from .files import read_bounded
 from .folder import FileResult, Progress, list_folder, read_content
 from .ledger import Ledger
 from .similarity import SimilarityIndex
@@ -250,13 +251,7 @@ def read_manifest(path: Path) -> Dataset:
     """A manifest: JSON Lines when its name ends in ``.jsonl``/``.ndjson`` or its first item
     line starts with ``{``; else one item a line. Blank lines and lines starting with ``#``
     are passed over. Relative paths are relative to the manifest's folder."""
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as e:
-        raise NotFoundError(f"cannot read manifest {path}: {e.strerror}") from e
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise MalformedError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes")
+    raw = read_bounded(path, "manifest", MAX_MANIFEST_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
-from ..errors import LedgerError
+from ..errors import LedgerError, MalformedError, NotFoundError
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
@@ -218,3 +218,16 @@ def receipt_path(folder: Path, work: str, event_type: str, event_id: str) -> Pat
     """Where a receipt is kept: ``<first 16 hex of the work>-<event type>-<first 12 hex of the
     event id>.json`` in ``folder`` (specs/cli.md section 1.2)."""
     return folder / f"{work.removeprefix('sha256:')[:16]}-{event_type}-{event_id[:12]}.json"
+
+
+def read_bounded(path: Path, what: str, limit: int) -> bytes:
+    """A file the user named (a receipt, a policy, evidence), read whole but never more than
+    ``limit`` bytes: a larger one is refused before it is in memory."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise NotFoundError(f"cannot read {what} {path}: {e.strerror}") from e
+    if len(data) > limit:
+        raise MalformedError(f"{what} {path} is larger than {limit} bytes")
+    return data
