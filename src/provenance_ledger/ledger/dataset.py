@@ -39,6 +39,7 @@ MAX_MANIFEST_BYTES = 256 << 20
 """Largest manifest read, in bytes (about two million lines of paths)."""
 HASH_THREADS = 2  # hashlib releases the GIL on large buffers: two threads use both cores
 HASH_SHARE = 256  # files one thread hashes per task (a task per file costs more than a file)
+CODE_SHARE = 32  # files one thread codes per task (as ledger/folder.py)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 JSONL_MEMBERS = ("path", "work", "sha256", "iscc")
 """What a JSON Lines item names, exactly one of: ``path`` (a file, relative to the manifest's
@@ -196,14 +197,7 @@ class SimilarResolver:
             missing = self.matcher.unregistered(
                 list(dict.fromkeys(r.work for r in files.values() if r.work is not None)))
             todo = [n for n, r in files.items() if r.work in missing]
-            for done, n in enumerate(todo, 1):
-                path = items[n].path
-                assert path is not None  # noqa: S101 - files only
-                media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                code = content_code(path, media.lower())
-                if code is not None:  # no code (not an image or text): exact only
-                    codes[n] = code
-                progress("coding similar", done, len(todo))
+            codes.update(_file_codes(items, todo, progress))
         for distance in {self.iscc_distance, self.distance} - {None}:
             assert distance is not None  # noqa: S101 - see the set
             at = [n for n in sorted(codes)
@@ -214,6 +208,29 @@ class SimilarResolver:
                 out[n] = _matched(out[n], codes[n], near)
             progress("matching similar", len(at), len(at))
         return [out[n] for n in range(len(items))]
+
+
+def _file_codes(items: Sequence[DatasetItem], todo: Sequence[int], progress: Progress
+                ) -> dict[int, ContentCode]:
+    """The content codes of the files ``todo`` (positions in ``items``), computed as
+    ``anchor`` computes them; a file with none (not an image or text) is left out, and is
+    matched exactly only. Decoding an image releases the GIL: two threads, a share each."""
+    shares = [todo[i:i + CODE_SHARE] for i in range(0, len(todo), CODE_SHARE)]
+    codes: dict[int, ContentCode] = {}
+    done = 0
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        for share, found in zip(shares, pool.map(
+                lambda share: [_file_code(items[n]) for n in share], shares), strict=True):
+            codes.update((n, c) for n, c in zip(share, found, strict=True) if c is not None)
+            done += len(share)
+            progress("coding for similar matches", done, len(todo))
+    return codes
+
+
+def _file_code(item: DatasetItem) -> ContentCode | None:
+    assert item.path is not None  # noqa: S101 - files only
+    media = mimetypes.guess_type(item.path.name)[0] or "application/octet-stream"
+    return content_code(item.path, media.lower())
 
 
 def _matched(exact: Resolved, code: ContentCode, near: tuple[str, int] | None) -> Resolved:
