@@ -213,8 +213,13 @@ class Session:
             return None, e
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
+        """The work's events, oldest first; none for a work the log does not hold."""
         if self.node_url is not None:
-            return self.client.verified_state(work)[1]
+            client = self.client  # reaching and pinning the node fail loudly, outside the try
+            try:
+                return client.verified_state(work)[1]
+            except NotFoundError:
+                return []
         return self.ledger.history(work)
 
     def registration_receipt(self, work: str) -> tuple[dict[str, Any], SignedEvent]:

@@ -1,7 +1,9 @@
-"""``dataset check --similar D --node URL``: re-encoded copies matched to registered works by
-the node's similarity index (``POST /similar``, specs/node.md section 6.2), their states proven
-by the node's state receipt, and a compliance receipt that verifies offline against the node's
-log key alone. One real ``provenance node serve`` on 127.0.0.1, the real CLI in a subprocess."""
+"""The dataset commands through a node. ``dataset check --similar D --node URL``: re-encoded
+copies matched to registered works by the node's similarity index (``POST /similar``,
+specs/node.md section 6.2), their states proven by the node's state receipt, and a compliance
+receipt that verifies offline against the node's log key alone. ``dataset disclose|versions|
+prove --node``: the disclosure logged on the node, and proofs that verify with its key. One
+real ``provenance node serve`` on 127.0.0.1, the real CLI in a subprocess."""
 
 from __future__ import annotations
 
@@ -116,3 +118,30 @@ def test_a_bad_distance_is_one_line_and_exit_2(world: dict[str, Any]) -> None:
             "dev", "--similar", "17", "--node", world["node"].url, home=world["home"],
             ok_codes=(2,))
     assert "--similar must be 0 to 16" in assert_one_error_line(r)
+
+
+def test_a_disclosure_on_the_node_is_listed_and_proven_from_it(world: dict[str, Any]) -> None:
+    node, home, root = world["node"], world["home"], world["root"]
+    manifest = root / "train.txt"
+    manifest.write_text("set/consented.jpg\nset/unrelated.png\n")
+    url = ("--node", node.url)
+    first = json.loads(run("dataset", "disclose", manifest, "--name", "corpus", "--version",
+                           "v1", "--key", "dev", *url, "--json", home=home).out)
+    assert first["status"] == "disclosed" and first["count"] == 2
+    again = json.loads(run("dataset", "disclose", manifest, "--name", "corpus", "--version",
+                           "v1", "--key", "dev", *url, "--json", home=home).out)
+    assert (again["status"], again["event"]) == ("exists", first["event"])
+    manifest.write_text("set/consented.jpg\n")
+    second = json.loads(run("dataset", "disclose", manifest, "--name", "corpus", "--version",
+                            "v2", "--previous", first["event"], "--key", "dev", *url, "--json",
+                            home=home).out)
+    assert second["previous"] == first["event"]
+    listed = json.loads(run("dataset", "versions", "corpus", "--by", first["key"], *url,
+                            "--json", home=root / "creator").out)
+    assert [v["version"] for v in listed["versions"]] == ["v1", "v2"]
+    proof = root / "unrelated-in-v2.json"
+    run("dataset", "prove", manifest, root / "set" / "unrelated.png", "--name", "corpus",
+        "--key", "dev", "--out", proof, *url, home=home)
+    out = json.loads(run("verify", proof, "--log-key", node.log_vkey, "--json",
+                         home=root / "verifier").out)
+    assert (out["in_dataset"], out["version"], out["event"]) == (False, "v2", second["event"])
