@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance_ledger.core.events import ANYONE, work_id_of
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import ANYONE, Event, sign_event, work_id_of
 from provenance_ledger.core.rules import WorkState, apply
+from provenance_ledger.core.timefmt import parse_time
 from provenance_ledger.core.vocab import (
     ALLOWED,
     CONSTRAINED,
@@ -35,6 +37,7 @@ from provenance_ledger.errors import MalformedError
 from ..conftest import NOW, KeyFactory, Signer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vocab"
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "vocabularies.md"
 EXPECTED: dict[str, Any] = json.loads((DATA / "expected.json").read_text())
 WORK = work_id_of(hashlib.sha256(b"page-012.png").hexdigest())
 PAGE = f"https://node.example/works/{WORK}"
@@ -259,3 +262,28 @@ def test_export_then_import_never_allows_more_and_changes_nothing(
         stance = prefs.stance(purpose)
         assert stance.use == ALLOWED or set(stance.conditions) <= set(conditions) != set()
     assert propose(book.state, reading, NOW) == ()
+
+
+def test_the_spec_example_is_what_the_code_renders() -> None:
+    """specs/vocabularies.md section 11, byte for byte, and it reads back to nothing new."""
+    creator, grantee = PrivateKey.from_seed(bytes(32)), PrivateKey.from_seed(bytes([3]) * 32)
+    work = work_id_of(hashlib.sha256(b"Chapter 1, page 12\n").hexdigest())
+    state: WorkState | None = None
+    start = parse_time("2025-11-01T09:00:00Z")
+    for n, (type_, body) in enumerate([
+            ("work.register", {"size": 19, "media_type": "text/plain"}),
+            ("consent.grant", {"grantee": ANYONE, "purposes": ["ai_inference"]}),
+            ("consent.grant", {"grantee": grantee.public.text, "purposes": ["ai_training"]})]):
+        event = Event(type_, work, state.head if state else None, creator.public.text,
+                      start + 60 * n, body)
+        state = apply(state, sign_event(event, creator))
+    prefs = preferences(state, work, parse_time("2025-11-02T00:00:00Z"),
+                        f"https://node.example/works/{work}")
+    spec = SPEC.read_text(encoding="utf-8")
+    blocks = {"cawg": "```json\n", "tdmrep": "```json\n", "rsl": "```xml\n"}
+    for fmt, fence in blocks.items():
+        assert fence + render(prefs, fmt).text + "```" in spec, fmt
+    aiprefs = render(prefs, "aipref").text + render(prefs, "aipref", aipref.OLDER).text
+    assert "```text\n" + aiprefs + "```" in spec
+    for fmt in FORMATS:
+        assert propose(state, read(render(prefs, fmt).text.encode(), fmt), prefs.at) == ()
