@@ -36,7 +36,8 @@ CATEGORIES: dict[str, dict[str, str]] = {
             "train-genai": "ai_generative_training", "ai-use": "ai_inference"},
 }
 PARENT = {"train-ai": "all", "train-genai": "train-ai", "ai-use": "all", "search": "all"}
-"""draft -02 section 3: a category without a preference takes its parent's."""
+"""draft -02, "Vocabulary Definition": a category without a preference takes its
+parent's."""
 OLDER_ONLY = frozenset({"all", "train-genai", "ai-use"})
 
 
@@ -60,7 +61,7 @@ def to_text(prefs: Preferences, version: str = CURRENT) -> str:
 
 def read(data: bytes, version: str = CURRENT) -> Reading:
     """``y`` imports as a grant to anyone; ``n``, a value that is not the token ``y`` or
-    ``n``, and an absent category import as nothing (draft section 5.3). A field that names
+    ``n``, and an absent category import as nothing (the draft's "Processing Algorithm"). A field that names
     a category only -02 has is read as -02 whatever ``version`` says."""
     if version not in VERSIONS:
         raise ValueError(f"aipref version must be one of {VERSIONS}")
