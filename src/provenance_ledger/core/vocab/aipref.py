@@ -61,8 +61,8 @@ def to_text(prefs: Preferences, version: str = CURRENT) -> str:
 
 def read(data: bytes, version: str = CURRENT) -> Reading:
     """``y`` imports as a grant to anyone; ``n``, a value that is not the token ``y`` or
-    ``n``, and an absent category import as nothing (the draft's "Processing Algorithm"). A field that names
-    a category only -02 has is read as -02 whatever ``version`` says."""
+    ``n``, and an absent category import as nothing (the draft's "Processing Algorithm").
+    A field that names a category only -02 has is read as -02 whatever ``version`` says."""
     if version not in VERSIONS:
         raise ValueError(f"aipref version must be one of {VERSIONS}")
     if len(data) > MAX_FIELD_BYTES:
