@@ -287,3 +287,15 @@ def test_the_spec_example_is_what_the_code_renders() -> None:
     assert "```text\n" + aiprefs + "```" in spec
     for fmt in FORMATS:
         assert propose(state, read(render(prefs, fmt).text.encode(), fmt), prefs.at) == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
+                      st.sampled_from([(DATA / n).read_bytes() for n in sorted(EXPECTED)])
+                      .flatmap(lambda b: st.integers(0, len(b)).map(lambda i: b[:i]))),
+       fmt=st.sampled_from(FORMATS))
+def test_any_bytes_read_as_a_reading_or_one_malformed_error(data: bytes, fmt: str) -> None:
+    try:
+        read(data, fmt, path="/")
+    except MalformedError:
+        pass
