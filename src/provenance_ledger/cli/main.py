@@ -30,6 +30,7 @@ from . import (
     rights,
     verify,
 )
+from . import vocab as vocabularies  # export/import (specs/vocabularies.md)
 from .anchor import anchor
 from .session import Session
 
@@ -97,6 +98,9 @@ app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
 dataset_disclose.register(dataset.app)
 app.add_typer(dataset.app, name="dataset")
+# -- vocabularies (specs/vocabularies.md section 8) --
+app.command("export")(vocabularies.export)
+app.command("import")(vocabularies.import_)
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:

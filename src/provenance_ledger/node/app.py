@@ -15,6 +15,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``POST /similar``: the nearest registration to each of up to ``MAX_CODES`` content codes.
 - ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
 - ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
+- ``GET /works/{work}/preferences?format=``: the work's consents as CAWG, TDMRep, aipref or
+  RSL (node/preferences.py).
 
 Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
 
@@ -62,6 +64,7 @@ from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
+from .preferences import preferences_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
 from .similar import (
     MAX_CODES,
@@ -195,6 +198,8 @@ def create_app(
     add_listing_routes(app, node)
     add_batch_routes(app, node)
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
+    # GET /works/{work}/preferences (specs/vocabularies.md section 9)
+    app.include_router(preferences_router(lambda: node))
     return app
 
 
