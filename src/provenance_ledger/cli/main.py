@@ -25,6 +25,7 @@ from . import (
     listing,
     log,
     node,
+    payments,
     receipt_show,
     receipt_upgrade,
     rights,
@@ -97,6 +98,9 @@ app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
 dataset_disclose.register(dataset.app)
 app.add_typer(dataset.app, name="dataset")
+app.add_typer(payments.usage_app, name="usage")  # usage, payments, royalties (issue 13)
+app.add_typer(payments.payment_app, name="payment")
+app.command()(payments.royalties)
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:

@@ -276,10 +276,10 @@ def _account(open_: dict[str, LicenceStatement], before: WorkState | None, after
     # an acknowledgement or a dispute moves the payment's amount between the figures
     pay = before.accounts.payments[body["payment"]]
     st = open_[pay.licence]
-    answered, amount = st.lines.get(pay.payee), st.amounts.get(pay.id)
-    if answered is None or amount is None:
+    answered, paid = st.lines.get(pay.payee), st.amounts.get(pay.id)
+    if answered is None or paid is None:
         return  # a payment outside the period asked
-    line = answered
+    line, amount = answered, paid
     if pay.status == payments.DISPUTED:
         line.disputed -= amount
     if ev.type == payments.ACK:
