@@ -284,3 +284,20 @@ def test_amounts_in_minor_units(text: str, code: str, minor: int) -> None:
 def test_bad_amounts(text: str, code: str, error: str) -> None:
     with pytest.raises(MalformedError, match=error):
         parse_amount(text, code, "--amount")
+
+
+def test_the_usage_report_of_events_md_is_the_spec_example() -> None:
+    """specs/events.md section 6.12's known answer: these bytes, this id."""
+    from pathlib import Path
+
+    studio = PrivateKey.from_seed(bytes([3]) * 32)
+    work = work_id_of(hashlib.sha256(b"Chapter 1, page 12\n").hexdigest())
+    ev = sign_event(Event(
+        "usage.report", work, "bee91faef4d926add013b9b6c617588e124f0b265130374d29914dcd93313e8f",
+        studio.public.text, parse_time("2026-10-01T09:00:00Z"),
+        {"licence": "a13e62ebc9612da1aac7d0efd538fe9ae1b214d74402d560c79c7194fabad7df",
+         "period": "2026-Q3", "units": 1200, "revenue": {"amount": 845000, "currency": "EUR"}}),
+        studio)
+    spec = (Path(__file__).resolve().parents[2] / "specs" / "events.md").read_text("utf-8")
+    assert f"```\n{ev.leaf.decode()}\n```" in spec
+    assert f"Event id: `{ev.id}`" in spec and f"Leaf ({len(ev.leaf)} bytes)" in spec
