@@ -313,6 +313,10 @@ def royalties(
         typer.echo(f"royalty receipt written to {receipt}", err=as_json or as_csv)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _csv(result: Statement) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(CSV_FIELDS)
@@ -320,9 +324,10 @@ def _csv(result: Statement) -> None:
         for line in (lic.to_json()["payees"]):
             events = " ".join(dict.fromkeys(line["due_from"] + line["paid_in"]
                                             + line["answered_in"]))
-            out.writerow([_cell(v) for v in (lic.licence, lic.work, lic.licensee,
-                                              line["payee"], lic.currency,
-                                              *(line[f] for f in FIGURES), events)])
+            # amounts stay numbers (a negative outstanding is no formula): only text is escaped
+            out.writerow([*(_cell(v) for v in (lic.licence, lic.work, lic.licensee,
+                                                line["payee"], lic.currency)),
+                          *(line[f] for f in FIGURES), _cell(events)])
 
 
 def _text(s: Session, result: Statement) -> None:
@@ -342,7 +347,7 @@ def _text(s: Session, result: Statement) -> None:
         typer.echo(f"licence {lic.licence}{period}")
         typer.echo(f"  work:      {lic.work}")
         typer.echo(f"  licensee:  {who(lic.licensee)}")
-        typer.echo(f"  usage:     {len(lic.reports)} reports, {lic.units} units, revenue "
+        typer.echo(f"  usage:     {_n(len(lic.reports), 'report')}, {lic.units} units, revenue "
                    f"{money(lic.revenue, lic.currency)}")
         typer.echo("  " + ", ".join(f"{f} {money(lic.total(f), lic.currency)}" for f in FIGURES))
         for k in sorted(lic.lines):
@@ -380,9 +385,9 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
         raise VerificationError(f"royalty receipt does not verify: {e}") from e
     result = verified.statement
     cp = current.checkpoint
-    statement_words = (f"{_as_of(current)}, {len(result.licences)} licences of "
-                       f"{len(current.works)} works: the statement below is what all of their "
-                       f"events up to {cp.size} give")
+    statement_words = (f"{_as_of(current)}, {_n(len(result.licences), 'licence')} of "
+                       f"{_n(len(current.works), 'work')}: the statement below is what all of "
+                       f"their events up to {cp.size} give")
     if as_json:
         emit_json({"valid": True, "format": ROYALTY_RECEIPT_FORMAT,
                    "scope": ROYALTY_RECEIPT_SCOPE, "origin": cp.origin, "tree_size": cp.size,

@@ -59,10 +59,13 @@ class RoyaltyReceipt:
     state_receipt: StateReceiptV2
 
     def to_json(self, decoded: bool = True) -> dict[str, Any]:
-        """The receipt as JSON; with ``decoded``, the statement for people."""
+        """The receipt as JSON; with ``decoded``, the statement for people. The state receipt
+        is written without its own informative members (decoded events and states): the
+        statement is what people read, and they would double the size of a receipt of many
+        reports."""
         out: dict[str, Any] = {"format": ROYALTY_RECEIPT_FORMAT, "scope": ROYALTY_RECEIPT_SCOPE,
                                "query": self.query.to_json(),
-                               "state_receipt": self.state_receipt.to_json(decoded)}
+                               "state_receipt": self.state_receipt.to_json(decoded=False)}
         if decoded:
             histories = [[parse_leaf(e.leaf, verify=False) for e in w.events]
                          for w in self.state_receipt.works if w.events]
