@@ -114,8 +114,9 @@ def apply(state: WorkState, signed: SignedEvent) -> WorkState:
                             f"{money['currency']} is refused (one currency per licence)")
         payees = _payee_keys(state)
         if ev.type == USAGE:
-            owed = account.owed if payees <= account.owed else account.owed | payees
-            account = Account(money["currency"], owed)
+            if account.currency == money["currency"] and payees <= account.owed:
+                return new  # the usual report: nothing the rules keep changes
+            account = Account(money["currency"], account.owed | payees)
             licences = _put(accounts.licences, lic.id, account)
             return replace(new, accounts=Accounts(licences, accounts.payments))
         # (5) a payment goes to a key the licence owes, or to a payee of the work now.
