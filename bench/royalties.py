@@ -45,7 +45,7 @@ from provenance_ledger.core.events import Event, SignedEvent, parse_leaf, sign_e
 from provenance_ledger.core.royalties import Query, statement
 from provenance_ledger.core.rules import WorkState, apply
 from provenance_ledger.ledger import Home, Ledger
-from provenance_ledger.ledger.listing import offers_to
+from provenance_ledger.ledger.listing import _pages
 
 perf = time.perf_counter
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z: every event's time, and the ledger's clock
@@ -108,8 +108,8 @@ def build(ledger: Ledger, works: int, reports: int) -> int:
 
 def read_events(ledger: Ledger) -> list[list[SignedEvent]]:
     """What ``royalties --licensee`` reads: the works, one snapshot, every leaf parsed."""
-    works = list(dict.fromkeys(o.work for o in offers_to(ledger, LICENSEE.public.text, T0,
-                                                         open_only=False)))
+    works = list(dict.fromkeys(r.work for r in _pages(ledger, "party", LICENSEE.public.text,
+                                                      ("licence.offer",), -1)))
     current = ledger.current(works)
     assert current is not None
     return [[parse_leaf(leaf, verify=False) for _, leaf, _ in current.works[w]] for w in works]

@@ -32,7 +32,7 @@ from ..core.royalty_receipt import (
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, RuleError, VerificationError
-from ..ledger.listing import _pages, offers_to, works_of
+from ..ledger.listing import _pages, works_of
 from .listing import _cell, _node_offers, _node_works
 from .session import (
     DEFAULT_KEY,
@@ -55,6 +55,7 @@ payment_app = typer.Typer(
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Signing key (default: 'default').")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+OFFER = "licence.offer"
 PERIOD_HELP = "A year (2026), a quarter (2026-Q3) or a month (2026-09), in UTC."
 
 
@@ -228,8 +229,8 @@ def _works(s: Session, work: str | None, payee: str | None, licensee: str | None
     if licensee is not None:
         if s.node_url is not None:
             found = (o.work for o in _node_offers(s.client, licensee, "to_accept", True))
-        else:
-            found = (o.work for o in offers_to(s.ledger, licensee, s.now(), open_only=False))
+        else:  # the offers' index rows name the works: no replay needed to find them
+            found = (r.work for r in _pages(s.ledger, "party", licensee, (OFFER,), -1))
     else:
         assert payee is not None  # noqa: S101 - the caller checks
         if s.node_url is not None:  # the node lists works by key, not payments by payee
