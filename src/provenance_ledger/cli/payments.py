@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from ..core import payments
-from ..core.current import StateReceiptV2
+from ..core.current import MAX_CURRENT_RECEIPT_BYTES, StateReceiptV2
 from ..core.events import MAX_REFERENCE_CHARS, MAX_TEXT_CHARS, SignedEvent, parse_leaf
 from ..core.money import MAX_AMOUNT, format_amount, parse_amount
 from ..core.royalties import FIGURES, Period, Query, Statement, statement
@@ -251,14 +251,23 @@ def _histories(s: Session, works: list[str], receipt: Path | None,
             raise NotFoundError("no licence to report on: no royalty receipt to write")
         return []
     if s.node_url is not None or receipt is not None:
-        if s.node_url is not None:
-            doc, verified = s.client.complete_states(works)
-        else:
-            doc, verified = s.complete_state(works)
+        try:
+            if s.node_url is not None:
+                doc, verified = s.client.complete_states(works)
+            else:
+                doc, verified = s.complete_state(works)
+        except ValueError as e:  # a receipt's limits (specs/receipts.md section 8)
+            raise MalformedError(f"--receipt: {e}: keep the statement as several receipts "
+                                 "(--work W, or --period P)") from e
         if receipt is not None:
             rr = RoyaltyReceipt(query, StateReceiptV2.from_json(doc))
-            write_text_atomic(receipt, json.dumps(rr.to_json(), indent=2, ensure_ascii=False)
-                              + "\n")
+            text = json.dumps(rr.to_json(), indent=2, ensure_ascii=False) + "\n"
+            if len(text.encode("utf-8")) > MAX_CURRENT_RECEIPT_BYTES:  # no verifier reads it
+                raise MalformedError(f"--receipt: the receipt would be over "
+                                     f"{MAX_CURRENT_RECEIPT_BYTES >> 20} MiB, more than a "
+                                     "verifier reads: keep the statement as several receipts "
+                                     "(--work W)")
+            write_text_atomic(receipt, text)
         return [list(w.events) for w in verified.works if w.registered]
     current = s.ledger.current(works)
     if current is None:
