@@ -25,6 +25,7 @@ from . import (
     listing,
     log,
     node,
+    payments,
     receipt_show,
     receipt_upgrade,
     rights,
@@ -101,6 +102,10 @@ app.add_typer(dataset.app, name="dataset")
 # -- vocabularies (specs/vocabularies.md section 8) --
 app.command("export")(vocabularies.export)
 app.command("import")(vocabularies.import_)
+# -- usage, payments, royalties (specs/royalties.md section 5) --
+app.add_typer(payments.usage_app, name="usage")
+app.add_typer(payments.payment_app, name="payment")
+app.command()(payments.royalties)
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
