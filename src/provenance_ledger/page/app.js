@@ -1,0 +1,249 @@
+/* provenance-ledger verification page: the page's behaviour (inputs, verdict in words,
+ * history timeline, and the node explorer when the page is served by a node).
+ * A classic script; uses PLVerify (verify.js) and PLWords (words.js). */
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const state = { lang: "en", receipt: null, receiptName: null, work: null, lastResult: null,
+    history: null, served: location.protocol === "http:" || location.protocol === "https:" };
+  const W = () => PLWords[state.lang];
+
+  // ---- language -------------------------------------------------------------------------
+  function applyLanguage(lang) {
+    state.lang = lang;
+    document.documentElement.lang = lang;
+    $("lang-en").setAttribute("aria-pressed", String(lang === "en"));
+    $("lang-ja").setAttribute("aria-pressed", String(lang === "ja"));
+    for (const el of document.querySelectorAll("[data-i18n]")) {
+      if (el.id === "verdict" && el.dataset.state !== "none") continue;
+      el.textContent = W()[el.dataset.i18n];
+    }
+    for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
+    for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
+    document.title = W().title + " — provenance-ledger";
+    if (state.lastResult) renderResult(state.lastResult);
+    renderTimeline();
+    if (state.explorer) renderExplorer(state.explorer);
+  }
+  $("lang-en").addEventListener("click", () => applyLanguage("en"));
+  $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
+
+  // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
+  async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
+
+  function looksLikeReceipt(bytes) {
+    const head = new TextDecoder().decode(bytes.slice(0, 4096));
+    return /^\s*\{/.test(head) && head.includes('"provenance-ledger/');
+  }
+  function looksLikePolicy(bytes) {
+    if (bytes.length > 65536) return false;
+    const text = new TextDecoder().decode(bytes);
+    return /^\s*(#.*\n\s*)*log\s+\S+\+[0-9a-f]{8}\+/m.test(text) && /^\s*quorum\s+\S+/m.test(text);
+  }
+  function feed(input, file) {
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    input.files = dt.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    for (const file of Array.from(e.dataTransfer.files)) {
+      const bytes = await readBytes(file);
+      if (looksLikeReceipt(bytes)) feed($("receipt-input"), file);
+      else if (looksLikePolicy(bytes)) feed($("policy-input"), file);
+      else feed($("work-input"), file);
+    }
+  });
+  $("receipt-input").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    state.receipt = f ? await readBytes(f) : null;
+    state.receiptName = f ? f.name : null;
+    check();
+  });
+  $("work-input").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    state.work = f ? await readBytes(f) : null;
+    check();
+  });
+  $("policy-input").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    if (f) $("trust").value = new TextDecoder().decode(await readBytes(f));
+    check();
+  });
+  $("trust").addEventListener("change", () => check());
+  $("verify").addEventListener("click", () => check());
+
+  // ---- verification -----------------------------------------------------------------------
+  let running = Promise.resolve();
+  function check() { running = running.then(runCheck, runCheck); return running; }
+
+  async function runCheck() {
+    if (!state.receipt) return showMessage("none", W().needReceipt);
+    const trustText = $("trust").value;
+    if (!trustText.trim()) return showMessage("needs-trust", W().needTrust);
+    let trust;
+    try {
+      trust = await PLVerify.parseTrust(trustText);
+    } catch (e) {
+      if (!(e instanceof PLVerify.InputError)) throw e;
+      state.lastResult = null;
+      return showMessage("bad-trust", `${W().badTrust}: ${e.message}`);
+    }
+    const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
+    state.lastResult = result;
+    if (result.event) state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
+    renderResult(result);
+    renderTimeline();
+  }
+
+  function showMessage(kind, text) {
+    const v = $("verdict");
+    v.dataset.state = kind;
+    v.removeAttribute("data-check");
+    v.textContent = text;
+    $("explain").replaceChildren();
+    return null;
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+  function list(items) { return el("ul", {}, ...items.map((t) => el("li", {}, t))); }
+
+  function renderResult(r) {
+    const w = W(), v = $("verdict"), explain = $("explain");
+    explain.replaceChildren();
+    if (r.valid) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      // "before": the earliest counted cosignature, else the checkpoint's own time.
+      const times = Array.from(r.cosigners.values());
+      let before = null, by = null;
+      if (times.length) { before = times.reduce((a, b) => (a < b ? a : b)); by = "witness"; }
+      else if (r.checkpoint.block) { before = r.checkpoint.block.time; by = "log"; }
+      explain.append(
+        el("p", { id: "statement" }, w.statement(r, before, by)),
+        el("h3", {}, w.proves), list(w.provesList(r)),
+        el("h3", {}, w.notProves), list(w.notProvesList));
+    } else {
+      v.dataset.state = r.check === "unsupported" ? "unsupported" : "invalid";
+      v.dataset.check = r.check;
+      v.textContent = r.check === "unsupported" ? w.unsupported : w.invalid;
+      explain.append(
+        el("p", { id: "failed-check" }, `${w.failedCheck}: `, el("strong", {}, w.checkName[r.check] || r.check)),
+        el("p", { id: "meaning" }, w.checkMeaning[r.check] || ""),
+        el("p", { id: "technical", class: "technical", lang: "en" }, r.message));
+    }
+  }
+
+  // ---- history timeline ---------------------------------------------------------------------
+  function renderTimeline() {
+    const ol = $("timeline"), w = W();
+    ol.replaceChildren();
+    const h = state.history;
+    if (!h || !h.events.length) { ol.append(el("li", { class: "empty" }, w.noHistory)); return; }
+    if (h.disputed) ol.append(el("li", { class: "ev disputed" }, w.disputed));
+    for (const { event, proven } of h.events) {
+      const kind = event.type.replace(".", "-");
+      ol.append(el("li", { class: `ev ${kind}`, "data-type": event.type },
+        el("span", { class: "shape", "aria-hidden": "true" }),
+        el("time", { datetime: typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at },
+          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at),
+        el("span", { class: "kind" }, w.typeName(event.type)),
+        el("span", { class: "what" }, w.eventLine(event)),
+        el("span", { class: proven ? "proven" : "unproven" }, proven ? w.provenInTimeline : w.unprovenInTimeline)));
+    }
+  }
+
+  // ---- explorer (only when a node serves this page) -------------------------------------
+  async function getJson(path) {
+    const resp = await fetch(new URL(path, location.href), { headers: { accept: "application/json" } });
+    if (!resp.ok) { const err = new Error(String(resp.status)); err.status = resp.status; throw err; }
+    return resp.json();
+  }
+
+  async function loadExplorer() {
+    const data = await getJson("/explorer");
+    // Each checkpoint's log signature and cosignatures are checked here against the keys the
+    // node publishes: what the table shows is what verifies, not what the node says.
+    const trust = await PLVerify.parsePolicy(data.policy);
+    data.verified = [];
+    for (const c of data.checkpoints) {
+      try {
+        const { cp, cosigners } = await PLVerify.verifyCheckpointNote(c.note, trust);
+        data.verified.push({ size: cp.size, time: cp.block ? cp.block.time : null, cosigners });
+      } catch (e) {
+        data.verified.push({ size: BigInt(c.size), time: null, cosigners: new Map(), error: e.message });
+      }
+    }
+    data.trust = trust;
+    state.explorer = data;
+    renderExplorer(data);
+  }
+
+  function renderExplorer(data) {
+    const w = W(), now = Math.floor(Date.now() / 1000), body = $("explorer-body");
+    const ago = (t) => (t === null || t === undefined ? w.never : `${PLVerify.formatTime(t)} (${w.ago(Math.max(0, now - Number(t)))})`);
+    const rows = data.verified.map((c) => el("tr", {},
+      el("td", {}, String(c.size)),
+      el("td", {}, c.error ? c.error : ago(c.time)),
+      el("td", {}, Array.from(c.cosigners.entries()).map(([n, t]) => `${n} ${PLVerify.formatTime(t)}`).join(", ") || "—")));
+    const latest = new Map();
+    for (const c of data.verified) for (const [n, t] of c.cosigners) if (!latest.has(n) || latest.get(n) < t) latest.set(n, t);
+    const wit = Array.from(data.trust.witnesses.keys()).map((n) => el("li", {}, `${n}: ${latest.has(n) ? ago(Number(latest.get(n))) : w.never}`));
+    const ev = data.evidence.length
+      ? list(data.evidence.map((e) => `${e.kind || "evidence"} ${e.origin || ""}: ${e.detail || ""}`))
+      : el("p", {}, w.noEvidence);
+    body.replaceChildren(
+      el("p", {}, data.origin),
+      el("h3", {}, w.checkpoints),
+      el("table", { id: "checkpoints" },
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, w.size), el("th", { scope: "col" }, w.time + " / " + w.age), el("th", { scope: "col" }, w.cosigs))),
+        el("tbody", {}, ...rows)),
+      el("h3", {}, w.witnesses), el("ul", { id: "witness-list" }, ...wit),
+      el("h3", {}, w.evidence), ev);
+  }
+
+  $("node-policy").addEventListener("click", async () => {
+    const data = state.explorer || (await getJson("/explorer"));
+    $("trust").value = data.policy;
+    check();
+  });
+
+  $("search-input").addEventListener("change", async (e) => {
+    const f = e.target.files[0], out = $("search-result");
+    if (!f) return;
+    out.textContent = W().searching;
+    const id = await PLVerify.workIdOf(await readBytes(f));  // only this hash leaves the machine
+    try {
+      const data = await getJson("/works/" + encodeURIComponent(id));
+      state.history = {
+        work: id, disputed: Array.isArray(data.registrations) && data.registrations.length > 1,
+        events: data.history.map((h) => ({ event: h.event, proven: false })),
+      };
+      out.textContent = W().found(id, data.history.length);
+      renderTimeline();
+    } catch (err) {
+      out.textContent = err.status === 404 ? W().notFound(id) : String(err.message);
+    }
+  });
+
+  applyLanguage(navigator.language && navigator.language.startsWith("ja") ? "ja" : "en");
+  if (state.served) {
+    $("explorer").hidden = false;
+    $("node-policy").hidden = false;
+    loadExplorer().catch((e) => { $("explorer-body").textContent = String(e.message); });
+  }
+  window.PLPage = { check, state };
+})();
