@@ -14,6 +14,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``POST /state-receipts``: one state receipt v2 for up to ``MAX_BATCH_WORKS`` works.
 - ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
 - ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
+- ``GET /page/``, ``GET /page/{name}``, ``GET /explorer``: the verification page and its
+  explorer (node/page.py).
 
 Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
 
@@ -60,6 +62,7 @@ from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
+from .page import page_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
 from .similar import similar_registrations
 
@@ -188,6 +191,7 @@ def create_app(
     add_listing_routes(app, node)
     add_batch_routes(app, node)
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
+    app.include_router(page_router(lambda: node))  # GET /page/, /explorer (node/page.py)
     return app
 
 
