@@ -59,28 +59,24 @@
       else feed($("work-input"), file);
     }
   });
-  $("receipt-input").addEventListener("change", async (e) => {
-    const f = e.target.files[0];
-    state.receipt = f ? await readBytes(f) : null;
-    state.receiptName = f ? f.name : null;
-    check();
-  });
-  $("work-input").addEventListener("change", async (e) => {
-    const f = e.target.files[0];
-    state.work = f ? await readBytes(f) : null;
-    check();
-  });
-  $("policy-input").addEventListener("change", async (e) => {
-    const f = e.target.files[0];
-    if (f) $("trust").value = new TextDecoder().decode(await readBytes(f));
-    check();
-  });
+  // Reading a file and checking are queued in order, so the verdict always answers the
+  // inputs as they were last set.
+  function onFile(id, use) {
+    $(id).addEventListener("change", (e) => {
+      const f = e.target.files[0];
+      enqueue(async () => { await use(f, f ? await readBytes(f) : null); await runCheck(); });
+    });
+  }
+  onFile("receipt-input", (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; });
+  onFile("work-input", (f, bytes) => { state.work = bytes; });
+  onFile("policy-input", (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); });
   $("trust").addEventListener("change", () => check());
   $("verify").addEventListener("click", () => check());
 
   // ---- verification -----------------------------------------------------------------------
   let running = Promise.resolve();
-  function check() { running = running.then(runCheck, runCheck); return running; }
+  function enqueue(fn) { running = running.then(fn, fn); return running; }
+  function check() { return enqueue(runCheck); }
 
   async function runCheck() {
     if (!state.receipt) return showMessage("none", W().needReceipt);

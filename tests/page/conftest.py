@@ -1,0 +1,145 @@
+"""A real browser for the verification page: Debian's Chromium driven by Playwright.
+
+One browser for the whole session (starting it costs about a second); each test opens its own
+page. The browser is ``/usr/bin/chromium`` (``.ci/run`` installs it) or ``PROVENANCE_CHROMIUM``;
+when it is missing these tests fail, they do not skip. Screenshots go to
+``PROVENANCE_TEST_ARTIFACTS`` (default: ``test-artifacts/`` in the repository, ignored by git).
+
+``receipts`` makes receipts with the real CLI once per session: three files anchored in one
+block (so a proof has hashes), cosigned by two witnesses with fixed keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.note import NoteSigner, SignedNote
+from provenance_ledger.core.receipt import Receipt
+from provenance_ledger.page import PAGE_DIR
+from tests.cli.conftest import log_key, run_json
+
+CHROMIUM = os.environ.get("PROVENANCE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+"""Without the background-networking flags Chromium stalls on a machine with no network."""
+REPO = Path(__file__).resolve().parents[2]
+INDEX = PAGE_DIR / "index.html"
+COSIGNED_AT = 1_767_225_600  # 2026-01-01T00:00:00Z, the witnesses' clock
+
+
+def witness(name: str) -> NoteSigner:
+    """A witness's cosigner, the same key for the same name in every run."""
+    seed = hashlib.sha256(b"page test witness " + name.encode()).digest()
+    return NoteSigner(f"witness.example/{name}", PrivateKey.from_seed(seed), cosigner=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no browser at {CHROMIUM}: install Debian's chromium (.ci/run does)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    path = Path(os.environ.get("PROVENANCE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "page"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclasses.dataclass
+class Receipts:
+    """Receipts made by the CLI, and the policies and files to check them with."""
+
+    root: Path
+    home: Path
+    work: Path
+    other: Path
+    receipt: dict[str, Any]
+    log_key: str
+
+    def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
+        path = self.root / f"{name}.json"
+        path.write_bytes(data if isinstance(data, bytes)
+                         else json.dumps(data, indent=2).encode())
+        return path
+
+    def cosigned(self, *signers: NoteSigner, damage_last: bool = False) -> dict[str, Any]:
+        """The receipt with its checkpoint cosigned by ``signers``, and its tlog_proof, which
+        embeds the checkpoint, to match."""
+        note = SignedNote.from_text(self.receipt["checkpoint"])
+        sigs = [s.sign(note.text, COSIGNED_AT) for s in signers]
+        if damage_last:
+            last = sigs[-1]
+            sigs[-1] = type(last)(last.name, last.key_id,
+                                  last.signature[:-1] + bytes([last.signature[-1] ^ 1]))
+        checkpoint = note.with_signatures(sigs).to_text()
+        proof = dataclasses.replace(Receipt.from_json(self.receipt), checkpoint=checkpoint)
+        return {**self.receipt, "checkpoint": checkpoint, "tlog_proof": proof.tlog_proof()}
+
+    def policy(self, *lines: str) -> str:
+        return "".join(line + "\n" for line in (f"log {self.log_key}", *lines))
+
+    def two_of_two(self) -> str:
+        return self.policy(f"witness w1 {witness('w1').verifier.to_vkey()}",
+                           f"witness w2 {witness('w2').verifier.to_vkey()}",
+                           "group both all w1 w2", "quorum both")
+
+
+@pytest.fixture(scope="session")
+def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
+    root = tmp_path_factory.mktemp("page-receipts")
+    folder = root / "works"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(f"a page of the book, part {name}\n")
+    home = root / "home"
+    out = run_json("anchor", folder, "--json", home=home)
+    first = out["files"][0]
+    receipt = json.loads(Path(first["receipt"]).read_text())
+    assert len(receipt["inclusion_proof"]) == 2  # three leaves: the proof has hashes
+    other = root / "not-the-work.txt"
+    other.write_text("some other file\n")
+    return Receipts(root, home, folder / "a.txt", other, receipt, log_key(home))
+
+
+def leaf_of(receipt: dict[str, Any]) -> bytes:
+    return base64.b64decode(receipt["leaf"])
+
+
+def check_in_page(page: Page, receipt: Path, trust: str, file: Path | None = None
+                  ) -> dict[str, str | None]:
+    """Give the page a receipt, a trust text and optionally the file (through the same file
+    inputs the drop zone feeds); return the verdict's state and failing check."""
+    page.fill("#trust", trust)
+    page.set_input_files("#work-input", [] if file is None else [file])
+    page.set_input_files("#receipt-input", receipt)
+    page.evaluate("window.PLPage.check()")  # queued after the inputs' reads: their verdict
+    return page.evaluate("({state: document.getElementById('verdict').dataset.state,"
+                         " check: document.getElementById('verdict').dataset.check || null})")
