@@ -27,7 +27,7 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.note import NoteSigner, SignedNote
 from provenance_ledger.core.receipt import Receipt
 from provenance_ledger.page import PAGE_DIR
-from tests.cli.conftest import log_key, run_json
+from tests.cli.conftest import log_key, run, run_json
 
 CHROMIUM = os.environ.get("PROVENANCE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -83,6 +83,7 @@ class Receipts:
     other: Path
     receipt: dict[str, Any]
     log_key: str
+    state: dict[str, Any]
 
     def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
         path = self.root / f"{name}.json"
@@ -90,9 +91,14 @@ class Receipts:
                          else json.dumps(data, indent=2).encode())
         return path
 
-    def cosigned(self, *signers: NoteSigner, damage_last: bool = False) -> dict[str, Any]:
-        """The receipt with its checkpoint cosigned by ``signers``, and its tlog_proof, which
-        embeds the checkpoint, to match."""
+    def cosigned(self, *signers: NoteSigner, damage_last: bool = False,
+                 state: bool = False) -> dict[str, Any]:
+        """The receipt (``state``: the state receipt) with its checkpoint cosigned by
+        ``signers``, and its tlog_proof, which embeds the checkpoint, to match."""
+        if state:
+            note = SignedNote.from_text(self.state["checkpoint"])
+            sigs = [s.sign(note.text, COSIGNED_AT) for s in signers]
+            return {**self.state, "checkpoint": note.with_signatures(sigs).to_text()}
         note = SignedNote.from_text(self.receipt["checkpoint"])
         sigs = [s.sign(note.text, COSIGNED_AT) for s in signers]
         if damage_last:
@@ -126,7 +132,18 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
     assert len(receipt["inclusion_proof"]) == 2  # three leaves: the proof has hashes
     other = root / "not-the-work.txt"
     other.write_text("some other file\n")
-    return Receipts(root, home, folder / "a.txt", other, receipt, log_key(home))
+    # The work's history for a state receipt v2: consents (one with an end, one revoked).
+    work = folder / "a.txt"
+    first = run_json("consent", "grant", work, "--purpose", "ai_training", "--anyone", "--json",
+                     home=home)["id"]
+    run_json("consent", "grant", work, "--purpose", "ai_inference", "--anyone", "--until",
+             "2030-01-01T00:00:00Z", "--json", home=home)
+    run("consent", "revoke", first, home=home)
+    state_path = root / "state.json"
+    run("receipt", work, other, "--state", "-o", state_path, home=home)
+    state = json.loads(state_path.read_text())
+    assert [len(w["events"]) for w in state["works"]] == [4, 0]
+    return Receipts(root, home, work, other, receipt, log_key(home), state)
 
 
 def leaf_of(receipt: dict[str, Any]) -> bytes:

@@ -23,17 +23,21 @@ from tests.cli.conftest import run
 from .conftest import INDEX, Receipts, check_in_page, leaf_of, witness
 
 CLI_CHECKS = [
+    (r"breaks the rules", "rules"),
+    (r"the map proves .* absent|the map holds|left out or added|not in log order|"
+     r"about another work", "history"),
+    (r"map proof:|has no map line", "map"),
+    (r"decoded (event|state)|tlog_proof does not match|scope is not", "decoded"),
     (r"\bevent (is|has|lacks|must|version|type|signature|holds|contains)|signed event must|"
      r"body\.|\b(at|work|actor|prev) ", "event"),
     (r"receipt (format|field|has unknown|inclusion_proof|leaf|must be)|is not valid UTF-8 JSON|"
-     r"duplicate JSON|inclusion proof hash", "receipt"),
+     r"duplicate JSON|inclusion proof hash|^state receipt", "receipt"),
+    (r"inclusion proof|is not below checkpoint size", "inclusion"),
     (r"note signature by|no trusted log key|no trusted key signed|signed note|signature line|"
      r"checkpoint", "checkpoint"),
     (r"log key is not the trusted key", "log_key"),
-    (r"inclusion proof|is not below checkpoint size", "inclusion"),
-    (r"decoded event does not match|tlog_proof does not match", "decoded"),
     (r"witness quorum not met", "quorum"),
-    (r"is not the anchored content", "file"),
+    (r"is not the anchored content|is not a work of this receipt", "file"),
 ]
 """The CLI's failure line -> the check it names; the first match wins (order matters)."""
 
@@ -43,6 +47,7 @@ FLIPS = 8
 
 
 def cli_check(line: str) -> str | None:
+    line = re.sub(r"^(error: )?(state )?receipt does not verify: ", "", line)
     for pattern, check in CLI_CHECKS:
         if re.search(pattern, line):
             return check
@@ -164,12 +169,68 @@ def compare(page: Page, k: Receipts, name: str, receipt: dict[str, Any] | bytes,
     return seen, ok, line
 
 
+def state_event_dropped(k: Receipts, at: int) -> dict[str, Any]:
+    works = k.state["works"]
+    events = works[0]["events"][:at] + works[0]["events"][at + 1:]
+    return {**k.state, "works": [{**works[0], "events": events, "state": None}, works[1]]}
+
+
+def state_events_swapped(k: Receipts) -> dict[str, Any]:
+    works = k.state["works"]
+    e = works[0]["events"]
+    return {**k.state, "works": [{**works[0], "events": [e[0], e[2], e[1], e[3]]}, works[1]]}
+
+
+def state_edited(k: Receipts) -> dict[str, Any]:
+    works = k.state["works"]
+    state = {**works[0]["state"], "controller": k.receipt["event"]["actor"][:-1] + "0"}
+    return {**k.state, "works": [{**works[0], "state": state}, works[1]]}
+
+
+def state_leaf_edited(k: Receipts) -> dict[str, Any]:
+    works = k.state["works"]
+    e = works[0]["events"]
+    leaf = base64.b64decode(e[1]["leaf"]).replace(b"ai_training", b"ai_inference")
+    edited = {**e[1], "leaf": base64.b64encode(leaf).decode()}
+    return {**k.state, "works": [{**works[0], "events": [e[0], edited, *e[2:]]}, works[1]]}
+
+
+STATE_CASES: list[Case] = [
+    ("state: good", lambda k: (k.state, k.log_key, True), None),
+    ("state: good, 2 of 2 witnesses",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), state=True), k.two_of_two(), True),
+     None),
+    ("state: the absent work's file", lambda k: (k.state, k.log_key, False), None),
+    ("state: map proof flipped",
+     lambda k: ({**k.state, "map_proof": flip_b64(k.state["map_proof"], 60)}, k.log_key, None),
+     "map"),
+    ("state: last event dropped", lambda k: (state_event_dropped(k, 3), k.log_key, None),
+     "history"),
+    ("state: middle event dropped", lambda k: (state_event_dropped(k, 1), k.log_key, None),
+     "rules"),
+    ("state: events swapped", lambda k: (state_events_swapped(k), k.log_key, None), "rules"),
+    ("state: decoded state edited", lambda k: (state_edited(k), k.log_key, None), "decoded"),
+    ("state: scope edited", lambda k: ({**k.state, "scope": "proves everything"}, k.log_key,
+                                       None), "decoded"),
+    ("state: event leaf edited", lambda k: (state_leaf_edited(k), k.log_key, None), "event"),
+    ("state: quorum unmet",
+     lambda k: (k.cosigned(witness("w1"), state=True), k.two_of_two(), None), "quorum"),
+]
+
+
+IN_A_SUBPROCESS = {"good, 2 of 2 witnesses", "wrong file", "quorum unmet: one of two",
+                   "state: good, 2 of 2 witnesses", "state: last event dropped"}
+"""Cases checked with the console script itself (exit code and line); the others run the same
+click command in this process, to keep the test short."""
+
+
 def test_page_and_cli_agree_on_every_case(page: Page, receipts: Receipts) -> None:
     page.goto(INDEX.as_uri())
-    for name, make, expected in CASES:
+    for name, make, expected in CASES + STATE_CASES:
         receipt, trust, give = make(receipts)
         file = None if give is None else receipts.work if give else receipts.other
-        seen, _, line = compare(page, receipts, name, receipt, trust, file)
+        seen, _, line = compare(page, receipts, name, receipt, trust, file,
+                                in_process=name not in IN_A_SUBPROCESS)
         assert seen["check"] == expected, f"{name}: page {seen}, CLI: {line}"
         assert expected is None or cli_check(line) == expected, f"{name}: CLI: {line}"
 
@@ -177,10 +238,11 @@ def test_page_and_cli_agree_on_every_case(page: Page, receipts: Receipts) -> Non
 @pytest.mark.parametrize("seed", [1, 2])
 def test_page_and_cli_agree_on_random_byte_flips(page: Page, receipts: Receipts,
                                                  seed: int) -> None:
-    """Flip one bit of one byte anywhere in the cosigned receipt's file: whatever part it
-    lands in, both say the same."""
+    """Flip one bit of one byte anywhere in the cosigned receipt's file (seed 2: the state
+    receipt's): whatever part it lands in, both say the same."""
     page.goto(INDEX.as_uri())
-    good = json.dumps(receipts.cosigned(witness("w1"), witness("w2")), indent=2).encode()
+    good = json.dumps(receipts.cosigned(witness("w1"), witness("w2"), state=seed == 2),
+                      indent=2).encode()
     rng = random.Random(seed)
     for n in range(FLIPS):
         at = rng.randrange(len(good))

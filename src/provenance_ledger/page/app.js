@@ -92,7 +92,12 @@
     }
     const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
     state.lastResult = result;
-    if (result.event) state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
+    if (result.works) {
+      const w = result.works.find((x) => x.work === result.fileWork) || result.works.find((x) => x.state) || result.works[0];
+      state.history = { work: w.work, events: w.events.map((event) => ({ event, proven: result.valid })) };
+    } else if (result.event) {
+      state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
+    }
     renderResult(result);
     renderTimeline();
   }
@@ -119,7 +124,25 @@
   function renderResult(r) {
     const w = W(), v = $("verdict"), explain = $("explain");
     explain.replaceChildren();
-    if (r.valid) {
+    if (r.valid && r.works) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      const at = r.checkpoint.block ? r.checkpoint.block.time : null;
+      const items = r.works.map((x) => {
+        const li = el("li", {}, w.workStatement(x, r));
+        if (x.state && at !== null) {
+          const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
+            .concat(x.state.licences.filter((l) => PLVerify.licInForce(l, at)).map(w.licInForce));
+          li.append(el("p", {}, w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
+        }
+        return li;
+      });
+      explain.append(
+        el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
+        el("h3", {}, w.proves), list(w.stateProvesList(r)),
+        el("h3", {}, w.notProves), list(w.stateNotProvesList(r)));
+    } else if (r.valid) {
       v.dataset.state = "valid";
       v.removeAttribute("data-check");
       v.textContent = w.valid;

@@ -660,6 +660,10 @@
     try {
       const { data, format } = readReceipt(receiptBytes);
       details.format = format;
+      if (has(formats, format)) {
+        await formats[format](data, trust, fileBytes, details);
+        return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
+      }
       if (format !== RECEIPT_FORMAT && [
         "provenance-ledger/state-receipt/v1", "provenance-ledger/state-receipt/v2",
         "provenance-ledger/decision-receipt/v1", "provenance-ledger/compliance-receipt/v1",
@@ -694,10 +698,7 @@
         if (data.tlog_proof !== tlog) throw new VerifyError("decoded", "the receipt's tlog_proof does not match its other fields");
       }
       // (b) the policy's witness quorum.
-      if (!satisfied(trust, new Set(cosigners.keys()))) {
-        const have = Array.from(cosigners.keys()).sort().join(", ") || "none";
-        throw new VerifyError("quorum", `witness quorum not met: ${describePolicy(trust)}; valid cosignatures from: ${have}`);
-      }
+      checkQuorum(trust, cosigners);
       // (c) the file, when given, is the anchored content.
       if (fileBytes) {
         const digest = "sha256:" + hex(await sha256(fileBytes));
@@ -713,12 +714,25 @@
     }
   }
 
+  /** (b) the policy's witness quorum is met by the valid cosignatures. */
+  function checkQuorum(trust, cosigners) {
+    if (!satisfied(trust, new Set(cosigners.keys()))) {
+      const have = Array.from(cosigners.keys()).sort().join(", ") || "none";
+      throw new VerifyError("quorum", `witness quorum not met: ${describePolicy(trust)}; valid cosignatures from: ${have}`);
+    }
+  }
+
+  /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
+  const formats = Object.create(null);
+
   /** The work id (sha256:<hex>) of a file's bytes: what search by file asks a node for. */
   async function workIdOf(bytes) { return "sha256:" + hex(await sha256(bytes)); }
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
     parseCheckpoint, verifyCheckpointNote, workIdOf, formatTime, describePolicy, satisfied,
-    InputError, VerifyError, RECEIPT_FORMAT,
+    InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats,
+    internals: { isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
+      hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc },
   };
 })(typeof window !== "undefined" ? window : globalThis);

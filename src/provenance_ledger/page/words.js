@@ -84,11 +84,45 @@
       decoded: "The readable copy of the event in the receipt says something other than the signed event: someone edited the part people read.",
       quorum: "Not enough of the witnesses your policy requires cosigned this checkpoint: nothing shows that others see the same log.",
       file: "The file you gave is not the registered content: its fingerprint (SHA-256) differs.",
+      map: "The proof against the log's map does not hold: nothing shows that the history is complete.",
+      history: "The events shown are not the work's whole history as the log's map records it: some were left out, added or reordered.",
+      rules: "The events break the ledger's rules when replayed (for example a grant by someone who did not control the work).",
       unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
     },
     checkName: { receipt: "receipt format", checkpoint: "log signature on the checkpoint", log_key: "log key",
       event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
-      quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind" },
+      quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
+      map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules" },
+    // state receipts v2
+    signedPart(r) {
+      const by = new Map();
+      for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
+      if (by.size) return "cosigned " + Array.from(by.entries()).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1))
+        .map(([t, names]) => `at ${PLVerify.formatTime(t)} by witness${names.length > 1 ? "es" : ""} ${names.join(", ")}`).join(" and ");
+      return `signed by the log${r.checkpoint.block ? ` at ${PLVerify.formatTime(r.checkpoint.block.time)}` : ""}, no witness cosignature counted`;
+    },
+    stateHead: (r) => `As of checkpoint ${r.checkpoint.size} of ${r.checkpoint.origin} (tree size ${r.checkpoint.size}, ${en.signedPart(r)}), this receipt proves:`,
+    workStatement(w, r) {
+      const cp = r.checkpoint;
+      if (w.state === null) return `${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}.`;
+      return `${w.work}${r.fileWork === w.work ? " (this file)" : ""}: all its ${w.events.length} events, from its registration on; controller ${w.state.controller}; no later event of it exists up to ${cp.size}.`;
+    },
+    inForce: (t) => `In force at the checkpoint's time (${PLVerify.formatTime(t)}):`,
+    grantInForce: (g) => `consent ${short(g.id)} for ${g.purposes.join(", ")} to ${g.grantee === "*" ? "anyone" : short(g.grantee)}${g.until !== null ? `, until ${PLVerify.formatTime(g.until)}` : ""}`,
+    licInForce: (x) => `licence ${short(x.id)} for ${x.purposes.join(", ")} to ${short(x.licensee)}${x.until !== null ? `, until ${PLVerify.formatTime(x.until)}` : ""}`,
+    nothingInForce: "no consent or licence",
+    sep: "; ",
+    stateProvesList: (r) => [
+      "Every event shown is signed by its key and is in the tree the log signed; the rules of the ledger accept them in order, from the registration on.",
+      `No event of these works was left out: the log's map at tree size ${r.checkpoint.size} names each work's last event and their number.`,
+      r.cosigners.size ? "Each witness named above cosigned that same tree at its time." : "No witness vouches for this tree: only the log's own key does.",
+    ],
+    stateNotProvesList: (r) => [
+      `Anything after tree size ${r.checkpoint.size}: a transfer, revocation or termination logged later is not visible here.`,
+      "That the times written in the events are true: they are the signers' own claims.",
+      "That a key belongs to a given person.",
+      "Anything about the content beyond its fingerprint, or about other logs.",
+    ],
     // timeline
     noHistory: "Nothing to show yet.",
     eventLine(ev) {
@@ -188,11 +222,44 @@
       decoded: "受領証の中の読みやすい写しが、署名された記録と違うことを言っています。人が読む部分が書き換えられています。",
       quorum: "ポリシーが求める数の証人がこのチェックポイントに連署していません。他の人が同じログを見ている保証がありません。",
       file: "入れたファイルは登録された内容ではありません。指紋（SHA-256）が違います。",
+      map: "ログのマップに対する証明が成り立ちません。履歴が完全であることが示されません。",
+      history: "示された記録は、ログのマップが記録する作品の全履歴ではありません。省かれた、加えられた、または順序が変えられた記録があります。",
+      rules: "記録を再生すると台帳の規則に反します（例：作品を管理していない人による許諾）。",
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
     checkName: { receipt: "受領証の形式", checkpoint: "チェックポイントへのログの署名", log_key: "ログの鍵",
       event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
-      quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類" },
+      quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
+      map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生" },
+    signedPart(r) {
+      const by = new Map();
+      for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
+      if (by.size) return Array.from(by.entries()).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1))
+        .map(([t, names]) => `${PLVerify.formatTime(t)} に証人 ${names.join("、")} が連署`).join("、");
+      return `${r.checkpoint.block ? `${PLVerify.formatTime(r.checkpoint.block.time)} に` : ""}ログのみが署名、数えられた証人の連署なし`;
+    },
+    stateHead: (r) => `ログ ${r.checkpoint.origin} のチェックポイント ${r.checkpoint.size}（木の大きさ ${r.checkpoint.size}、${ja.signedPart(r)}）の時点で、この受領証は次のことを証明します：`,
+    workStatement(w, r) {
+      const cp = r.checkpoint;
+      if (w.state === null) return `${w.work} は、木の大きさ ${cp.size} の時点でログ ${cp.origin} に登録されていませんでした。`;
+      return `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まる ${w.events.length} 件の記録がすべて示されています。管理者は ${w.state.controller}。${cp.size} 件目までに、これより後の記録はありません。`;
+    },
+    inForce: (t) => `チェックポイントの時刻（${PLVerify.formatTime(t)}）に有効なもの：`,
+    grantInForce: (g) => `許諾 ${short(g.id)}：${g.grantee === "*" ? "誰にでも" : short(g.grantee)} に ${g.purposes.join("、")}${g.until !== null ? `（${PLVerify.formatTime(g.until)} まで）` : ""}`,
+    licInForce: (x) => `ライセンス ${short(x.id)}：${short(x.licensee)} に ${x.purposes.join("、")}${x.until !== null ? `（${PLVerify.formatTime(x.until)} まで）` : ""}`,
+    nothingInForce: "有効な許諾もライセンスもありません",
+    sep: "、",
+    stateProvesList: (r) => [
+      "示された各記録は、その鍵で署名され、ログが署名した木に含まれています。登録から順に、台帳の規則がそれらを受け入れます。",
+      `これらの作品の記録は一つも省かれていません。木の大きさ ${r.checkpoint.size} のログのマップが、各作品の最後の記録と件数を示しています。`,
+      r.cosigners.size ? "上に挙げた各証人が、その時刻に同じ木に連署しました。" : "この木を保証する証人はいません。保証しているのはログ自身の鍵だけです。",
+    ],
+    stateNotProvesList: (r) => [
+      `木の大きさ ${r.checkpoint.size} より後のこと。その後に記録された譲渡・取り消し・終了は、ここには現れません。`,
+      "記録に書かれた時刻が正しいこと。それは署名者自身の申告です。",
+      "鍵が特定の人物のものであること。",
+      "指紋以外の内容について、また他のログについての事柄。",
+    ],
     noHistory: "まだ表示するものはありません。",
     eventLine(ev) {
       const b = ev.body || {};
