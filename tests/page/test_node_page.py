@@ -100,6 +100,14 @@ def test_search_by_file_sends_only_the_hash(node: tuple[RunningNode, str], page:
                                       "els => els.map(e => e.dataset.type)")
     assert types == ["work.register", "consent.grant"]
     assert "for ai_inference" in page.inner_text("#timeline")
+    # The node's state receipt of the work is then checked here, once a key is trusted.
+    assert page.get_attribute("#verdict", "data-state") == "needs-trust"
+    assert page.locator("#timeline .unproven").count() == 2
+    page.click("#node-policy")
+    page.evaluate("window.PLPage.check()")
+    assert page.get_attribute("#verdict", "data-state") == "valid"
+    assert page.locator("#timeline .proven").count() == 2
+    assert "ai_inference to anyone" in page.inner_text("#works")
     missing = tmp_path / "unknown.png"
     missing.write_bytes(b"never registered")
     page.set_input_files("#search-input", missing)

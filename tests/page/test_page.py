@@ -4,6 +4,7 @@ accessible name on every control. Screenshots of both languages are kept as arti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,32 @@ def test_a_failure_names_the_check_and_what_it_means(
     assert page.inner_text("#verdict").startswith("無効")
     assert "証人の定足数" in page.inner_text("#failed-check")
     page.screenshot(path=artifacts / "invalid-ja.png", full_page=True)
+
+
+def test_dropped_files_go_to_their_inputs(page: Page, receipts: Receipts) -> None:
+    """A receipt, a policy and the work's file dropped at once on the drop zone: each feeds
+    its own input, and the verdict covers all three."""
+    page.goto(INDEX.as_uri())
+    files = page.evaluate_handle(
+        """([receipt, policy, work]) => {
+             const dt = new DataTransfer();
+             dt.items.add(new File([receipt], 'receipt.json', {type: 'application/json'}));
+             dt.items.add(new File([policy], 'trust.policy'));
+             dt.items.add(new File([work], 'a.txt'));
+             return dt;
+           }""",
+        [json.dumps(receipts.state), receipts.policy("quorum none"),
+         receipts.work.read_text()])
+    page.dispatch_event("#drop", "drop", {"dataTransfer": files})
+    page.evaluate("window.PLPage.check()")
+    assert page.eval_on_selector("#receipt-input", "e => e.files[0].name") == "receipt.json"
+    assert page.eval_on_selector("#policy-input", "e => e.files[0].name") == "trust.policy"
+    assert page.eval_on_selector("#work-input", "e => e.files[0].name") == "a.txt"
+    assert page.get_attribute("#verdict", "data-state") == "valid"
+    assert "(this file)" in page.inner_text("#works")
+    types = page.eval_on_selector_all("#timeline li[data-type]",
+                                      "els => els.map(e => e.dataset.type)")
+    assert types == ["work.register", "consent.grant", "consent.grant", "consent.revoke"]
 
 
 def test_no_trust_input_is_asked_for_not_taken_from_the_receipt(

@@ -40,36 +40,40 @@
     const text = new TextDecoder().decode(bytes);
     return /^\s*(#.*\n\s*)*log\s+\S+\+[0-9a-f]{8}\+/m.test(text) && /^\s*quorum\s+\S+/m.test(text);
   }
-  function feed(input, file) {
-    const dt = new DataTransfer();
-    dt.items.add(file);
-    input.files = dt.files;
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+  // Reading a file and checking are queued in order, so the verdict always answers the
+  // inputs as they were last set.
+  const uses = {
+    "receipt-input": (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; },
+    "work-input": (f, bytes) => { state.work = bytes; },
+    "policy-input": (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); },
+  };
+  for (const id of Object.keys(uses)) {
+    $(id).addEventListener("change", (e) => {
+      const f = e.target.files[0];
+      enqueue(async () => { uses[id](f, f ? await readBytes(f) : null); await runCheck(); });
+    });
   }
+  // A drop fills the same inputs (so what was dropped shows there, and can be changed with
+  // the keyboard), in one queued step with its check.
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", async (e) => {
+  drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    for (const file of Array.from(e.dataTransfer.files)) {
-      const bytes = await readBytes(file);
-      if (looksLikeReceipt(bytes)) feed($("receipt-input"), file);
-      else if (looksLikePolicy(bytes)) feed($("policy-input"), file);
-      else feed($("work-input"), file);
-    }
-  });
-  // Reading a file and checking are queued in order, so the verdict always answers the
-  // inputs as they were last set.
-  function onFile(id, use) {
-    $(id).addEventListener("change", (e) => {
-      const f = e.target.files[0];
-      enqueue(async () => { await use(f, f ? await readBytes(f) : null); await runCheck(); });
+    const files = Array.from(e.dataTransfer.files);
+    enqueue(async () => {
+      for (const file of files) {
+        const bytes = await readBytes(file);
+        const id = looksLikeReceipt(bytes) ? "receipt-input" : looksLikePolicy(bytes) ? "policy-input" : "work-input";
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        $(id).files = dt.files;
+        uses[id](file, bytes);
+      }
+      await runCheck();
     });
-  }
-  onFile("receipt-input", (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; });
-  onFile("work-input", (f, bytes) => { state.work = bytes; });
-  onFile("policy-input", (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); });
+  });
   $("trust").addEventListener("change", () => check());
   $("verify").addEventListener("click", () => check());
 
@@ -92,7 +96,9 @@
     }
     const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
     state.lastResult = result;
-    if (result.works) {
+    if (!result.valid) {
+      state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
+    } else if (result.works) {
       const w = result.works.find((x) => x.work === result.fileWork) || result.works.find((x) => x.state) || result.works[0];
       state.history = { work: w.work, events: w.events.map((event) => ({ event, proven: result.valid })) };
     } else if (result.event) {
@@ -172,7 +178,10 @@
     ol.replaceChildren();
     const h = state.history;
     if (!h || !h.events.length) { ol.append(el("li", { class: "empty" }, w.noHistory)); return; }
-    if (h.disputed) ol.append(el("li", { class: "ev disputed" }, w.disputed));
+    if (h.disputed) {
+      ol.append(el("li", { class: "ev disputed" }, w.disputed,
+        list(h.registrations.map((r) => `${r.origin}: ${r.registrant}${r.cosigned_at ? ` (${r.cosigned_at})` : ""}`))));
+    }
     for (const { event, proven } of h.events) {
       const kind = event.type.replace(".", "-");
       ol.append(el("li", { class: `ev ${kind}`, "data-type": event.type },
@@ -240,22 +249,33 @@
     check();
   });
 
-  $("search-input").addEventListener("change", async (e) => {
+  // Search by file: only the SHA-256 leaves the machine. The node's answer is shown as its
+  // word; its state receipt for the work is then checked here like a dropped one.
+  $("search-input").addEventListener("change", (e) => {
     const f = e.target.files[0], out = $("search-result");
     if (!f) return;
     out.textContent = W().searching;
-    const id = await PLVerify.workIdOf(await readBytes(f));  // only this hash leaves the machine
-    try {
-      const data = await getJson("/works/" + encodeURIComponent(id));
-      state.history = {
-        work: id, disputed: Array.isArray(data.registrations) && data.registrations.length > 1,
-        events: data.history.map((h) => ({ event: h.event, proven: false })),
-      };
+    enqueue(async () => {
+      const id = await PLVerify.workIdOf(await readBytes(f));
+      let data;
+      try {
+        data = await getJson("/works/" + encodeURIComponent(id));
+      } catch (err) {
+        out.textContent = err.status === 404 ? W().notFound(id) : String(err.message);
+        return;
+      }
+      state.history = { work: id, disputed: data.disputed === true, registrations: data.registrations || [],
+        events: data.history.map((h) => ({ event: h.event, proven: false })) };
       out.textContent = W().found(id, data.history.length);
       renderTimeline();
-    } catch (err) {
-      out.textContent = err.status === 404 ? W().notFound(id) : String(err.message);
-    }
+      const resp = await fetch(new URL(`/works/${encodeURIComponent(id)}/state-receipt`, location.href));
+      if (resp.ok) {
+        state.receipt = new Uint8Array(await resp.arrayBuffer());
+        state.receiptName = id;
+        state.fromSearch = state.history;
+        await runCheck();
+      }
+    });
   });
 
   applyLanguage(navigator.language && navigator.language.startsWith("ja") ? "ja" : "en");
