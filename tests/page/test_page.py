@@ -66,7 +66,8 @@ def test_a_failure_names_the_check_and_what_it_means(
     page.screenshot(path=artifacts / "invalid-ja.png", full_page=True)
 
 
-def test_dropped_files_go_to_their_inputs(page: Page, receipts: Receipts) -> None:
+def test_dropped_files_go_to_their_inputs(page: Page, receipts: Receipts,
+                                         artifacts: Path) -> None:
     """A receipt, a policy and the work's file dropped at once on the drop zone: each feeds
     its own input, and the verdict covers all three."""
     page.goto(INDEX.as_uri())
@@ -90,6 +91,12 @@ def test_dropped_files_go_to_their_inputs(page: Page, receipts: Receipts) -> Non
     types = page.eval_on_selector_all("#timeline li[data-type]",
                                       "els => els.map(e => e.dataset.type)")
     assert types == ["work.register", "consent.grant", "consent.grant", "consent.revoke"]
+    fates = page.eval_on_selector_all("#timeline .fate", "els => els.map(e => e.textContent)")
+    assert fates[0].startswith("revoked at ") and fates[1] == "in force at the checkpoint"
+    page.screenshot(path=artifacts / "state-en.png", full_page=True)
+    page.click("#lang-ja")
+    assert "取り消し" in page.inner_text("#timeline")
+    page.screenshot(path=artifacts / "state-ja.png", full_page=True)
 
 
 def test_no_trust_input_is_asked_for_not_taken_from_the_receipt(

@@ -100,7 +100,8 @@
       state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
     } else if (result.works) {
       const w = result.works.find((x) => x.work === result.fileWork) || result.works.find((x) => x.state) || result.works[0];
-      state.history = { work: w.work, events: w.events.map((event) => ({ event, proven: result.valid })) };
+      state.history = { work: w.work, state: w.state, at: result.checkpoint.block ? result.checkpoint.block.time : null,
+        events: w.events.map((event) => ({ event, proven: result.valid })) };
     } else if (result.event) {
       state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
     }
@@ -190,8 +191,28 @@
           typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at),
         el("span", { class: "kind" }, w.typeName(event.type)),
         el("span", { class: "what" }, w.eventLine(event)),
+        fate(h, event),
         el("span", { class: proven ? "proven" : "unproven" }, proven ? w.provenInTimeline : w.unprovenInTimeline)));
     }
+  }
+
+  /** What became of a grant or licence, from the replayed state (state receipts only). */
+  function fate(h, event) {
+    if (!h.state || h.at === null) return null;
+    const w = W(), t = PLVerify.formatTime;
+    const g = h.state.grants.find((x) => x.id === event.id);
+    if (g) {
+      const text = g.revokedAt !== null ? w.revokedAt(t(g.revokedAt)) : PLVerify.grantInForce(g, h.at) ? w.inForceNow
+        : g.until !== null && h.at >= g.until ? w.endedAt(t(g.until)) : w.notInForce;
+      return el("span", { class: "fate" }, text);
+    }
+    const x = h.state.licences.find((l) => l.id === event.id);
+    if (x) {
+      const text = x.terminatedAt !== null ? w.terminatedAt(t(x.terminatedAt)) : PLVerify.licInForce(x, h.at) ? w.inForceNow
+        : x.acceptedAt === null ? w.notAccepted : w.notInForce;
+      return el("span", { class: "fate" }, text);
+    }
+    return null;
   }
 
   // ---- explorer (only when a node serves this page) -------------------------------------

@@ -140,6 +140,9 @@
       }
     },
     provenInTimeline: "checked on this page",
+    revokedAt: (t) => `revoked at ${t}`, endedAt: (t) => `ended at ${t}`, terminatedAt: (t) => `terminated at ${t}`,
+    inForceNow: "in force at the checkpoint", notInForce: "not in force at the checkpoint",
+    notAccepted: "offer not accepted",
     unprovenInTimeline: "as the node reports it, not checked here",
     disputed: "Disputed: more than one registration claims this content",
     // explorer
@@ -276,6 +279,9 @@
       }
     },
     provenInTimeline: "このページで確認済み",
+    revokedAt: (t) => `${t} に取り消し`, endedAt: (t) => `${t} に終了（期限）`, terminatedAt: (t) => `${t} に終了`,
+    inForceNow: "チェックポイント時点で有効", notInForce: "チェックポイント時点で無効",
+    notAccepted: "申し出は未受諾",
     unprovenInTimeline: "ノードの報告のまま（ここでは未確認）",
     disputed: "係争中：同じ内容について複数の登録があります",
     checkpoints: "最近のチェックポイント",
