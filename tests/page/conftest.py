@@ -36,6 +36,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 """Without the background-networking flags Chromium stalls on a machine with no network."""
 REPO = Path(__file__).resolve().parents[2]
 INDEX = PAGE_DIR / "index.html"
+ASKER = "ed25519:" + "0" * 63 + "1"
+"""The key the decision receipts ask about."""
 COSIGNED_AT = 1_767_225_600  # 2026-01-01T00:00:00Z, the witnesses' clock
 
 
@@ -84,6 +86,7 @@ class Receipts:
     receipt: dict[str, Any]
     log_key: str
     state: dict[str, Any]
+    decisions: dict[str, dict[str, Any]]
 
     def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
         path = self.root / f"{name}.json"
@@ -143,7 +146,13 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
     run("receipt", work, other, "--state", "-o", state_path, home=home)
     state = json.loads(state_path.read_text())
     assert [len(w["events"]) for w in state["works"]] == [4, 0]
-    return Receipts(root, home, work, other, receipt, log_key(home), state)
+    # Decision receipts: training was consented to and revoked; inference is consented to.
+    decisions = {}
+    for purpose in ("ai_training", "ai_inference"):
+        path = root / f"decision-{purpose}.json"
+        run("may", ASKER, purpose, work, "--proof", path, home=home, ok_codes=(0, 1))
+        decisions[purpose] = json.loads(path.read_text())
+    return Receipts(root, home, work, other, receipt, log_key(home), state, decisions)
 
 
 def leaf_of(receipt: dict[str, Any]) -> bytes:

@@ -99,6 +99,20 @@ def test_dropped_files_go_to_their_inputs(page: Page, receipts: Receipts,
     page.screenshot(path=artifacts / "state-ja.png", full_page=True)
 
 
+def test_a_decision_receipt_says_the_answer(page: Page, receipts: Receipts,
+                                            artifacts: Path) -> None:
+    page.goto(INDEX.as_uri())
+    receipt = receipts.write("decision", receipts.decisions["ai_training"])
+    assert check_in_page(page, receipt, receipts.log_key) == {"state": "valid", "check": None}
+    assert page.get_attribute("#answer", "data-allowed") == "false"
+    assert "may not use work" in page.inner_text("#decision")
+    assert ", revoked by " in page.inner_text("#decision")
+    page.screenshot(path=artifacts / "decision-en.png", full_page=True)
+    page.click("#lang-ja")
+    assert page.inner_text("#answer") == "答え：利用できません。"
+    page.screenshot(path=artifacts / "decision-ja.png", full_page=True)
+
+
 def test_no_trust_input_is_asked_for_not_taken_from_the_receipt(
         page: Page, receipts: Receipts) -> None:
     page.goto(INDEX.as_uri())

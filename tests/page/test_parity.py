@@ -27,9 +27,10 @@ CLI_CHECKS = [
     (r"the map proves .* absent|the map holds|left out or added|not in log order|"
      r"about another work", "history"),
     (r"map proof:|has no map line", "map"),
-    (r"decoded (event|state)|tlog_proof does not match|scope is not", "decoded"),
+    (r"decoded (event|state)|tlog_proof does not match|scope is not|receipt's decision is not",
+     "decoded"),
     (r"\bevent (is|has|lacks|must|version|type|signature|holds|contains)|signed event must|"
-     r"body\.|\b(at|work|actor|prev) ", "event"),
+     r"body\.|^(at|work|actor|prev)\b", "event"),
     (r"receipt (format|field|has unknown|inclusion_proof|leaf|must be)|is not valid UTF-8 JSON|"
      r"duplicate JSON|inclusion proof hash|^state receipt", "receipt"),
     (r"inclusion proof|is not below checkpoint size", "inclusion"),
@@ -47,7 +48,7 @@ FLIPS = 8
 
 
 def cli_check(line: str) -> str | None:
-    line = re.sub(r"^(error: )?(state )?receipt does not verify: ", "", line)
+    line = re.sub(r"^(error: )?(state |decision )?receipt does not verify: ", "", line)
     for pattern, check in CLI_CHECKS:
         if re.search(pattern, line):
             return check
@@ -195,7 +196,22 @@ def state_leaf_edited(k: Receipts) -> dict[str, Any]:
     return {**k.state, "works": [{**works[0], "events": [e[0], edited, *e[2:]]}, works[1]]}
 
 
+def decision_flipped(k: Receipts) -> dict[str, Any]:
+    d = k.decisions["ai_training"]
+    return {**d, "decision": {**d["decision"], "allowed": True}}
+
+
+def question_changed(k: Receipts) -> dict[str, Any]:
+    d = k.decisions["ai_training"]
+    return {**d, "question": {**d["question"], "purpose": "ai_inference"}}
+
+
 STATE_CASES: list[Case] = [
+    ("decision: may not", lambda k: (k.decisions["ai_training"], k.log_key, True), None),
+    ("decision: may", lambda k: (k.decisions["ai_inference"], k.log_key, None), None),
+    ("decision: answer edited", lambda k: (decision_flipped(k), k.log_key, None), "decoded"),
+    ("decision: question edited", lambda k: (question_changed(k), k.log_key, None), "decoded"),
+    ("decision: wrong file", lambda k: (k.decisions["ai_training"], k.log_key, False), "file"),
     ("state: good", lambda k: (k.state, k.log_key, True), None),
     ("state: good, 2 of 2 witnesses",
      lambda k: (k.cosigned(witness("w1"), witness("w2"), state=True), k.two_of_two(), True),
@@ -219,7 +235,8 @@ STATE_CASES: list[Case] = [
 
 
 IN_A_SUBPROCESS = {"good, 2 of 2 witnesses", "wrong file", "quorum unmet: one of two",
-                   "state: good, 2 of 2 witnesses", "state: last event dropped"}
+                   "state: good, 2 of 2 witnesses", "state: last event dropped",
+                   "decision: may not"}
 """Cases checked with the console script itself (exit code and line); the others run the same
 click command in this process, to keep the test short."""
 
@@ -233,6 +250,9 @@ def test_page_and_cli_agree_on_every_case(page: Page, receipts: Receipts) -> Non
                                 in_process=name not in IN_A_SUBPROCESS)
         assert seen["check"] == expected, f"{name}: page {seen}, CLI: {line}"
         assert expected is None or cli_check(line) == expected, f"{name}: CLI: {line}"
+        if name.startswith("decision: may") and name in IN_A_SUBPROCESS:
+            # The page's sentence is the CLI's, word for word.
+            assert line.splitlines()[0] == "OK: " + page.inner_text("#decision"), name
 
 
 @pytest.mark.parametrize("seed", [1, 2])

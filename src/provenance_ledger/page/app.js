@@ -145,6 +145,11 @@
         }
         return li;
       });
+      if (r.decision) {
+        explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
+          el("p", { id: "decision" }, w.decisionStatement(r)));
+        if (r.decision.conditions.length) explain.append(el("p", {}, w.conditions(r.decision.conditions)));
+      }
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r)),

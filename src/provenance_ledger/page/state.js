@@ -214,7 +214,8 @@
       if (ev.prev !== null) throw RULE("work.register must have prev null");
       return { work: ev.work, registration: id, registrant: ev.actor, registeredAt: ev.at, controller: ev.actor,
         head: id, lastAt: ev.at, events: 1, content: pick(b, ["size", "media_type", "title", "similarity"]),
-        payees: payeesOf(b), grants: [], licences: [], dataset: null, versions: [] };
+        payees: payeesOf(b), grants: [], licences: [], dataset: null, versions: [],
+        controllers: [[ev.actor, ev.at]] };
     }
     if (ev.type === "dataset.disclose") return disclose(state, ev);
     if (state === null) throw RULE(`work ${ev.work} is not registered`);
@@ -228,7 +229,8 @@
     switch (ev.type) {
       case "work.transfer":
         if (b.to === state.controller) throw RULE("transfer to the current controller changes nothing");
-        return Object.assign(next, { controller: b.to, payees: payeesOf(b) });
+        return Object.assign(next, { controller: b.to, payees: payeesOf(b),
+          controllers: next.controllers.concat([[b.to, ev.at]]) });
       case "consent.grant": {
         const until = optTime(b, "until");
         if (until !== null && until <= ev.at) throw RULE("grant would expire before it starts");
@@ -277,7 +279,8 @@
     if (state === null) {
       if (ev.prev !== null) throw RULE("the first version of a dataset must have prev null");
       return { work: ev.work, registration: id, registrant: ev.actor, registeredAt: ev.at, controller: ev.actor,
-        head: id, lastAt: ev.at, events: 1, content: {}, payees: [], grants: [], licences: [], dataset: b.name, versions: [b.version] };
+        head: id, lastAt: ev.at, events: 1, content: {}, payees: [], grants: [], licences: [], dataset: b.name, versions: [b.version],
+        controllers: [[ev.actor, ev.at]] };
     }
     if (state.dataset === null) throw RULE(`${ev.work} is a registered work, not a dataset`);
     if (ev.prev !== state.head) throw RULE(`dataset.disclose builds on ${ev.prev} but the latest version of '${b.name}' is event ${state.head}`);
@@ -304,7 +307,7 @@
 
   // ---- the receipt (current.py verify_state_receipt_v2, check_decoded_current; cli/verify.py)
 
-  async function verifyStateReceiptV2(data, trust, fileBytes, details) {
+  async function verifyStateReceiptV2(data, trust, fileBytes, details, inner) {
     const r = parseShape(data);
     // (1) one checkpoint, signed by a trusted log key; its valid cosignatures; the log key.
     const { cp, cosigners } = await V.verifyCheckpointNote(r.checkpoint, trust);
@@ -320,7 +323,21 @@
     const works = [];
     for (const w of r.works) works.push(await verifyWork(w, values.get(w.work.slice(7)), cp));
     details.works = works;
+    if (inner) return;
     // (8) what is written for people says what was verified.
+    checkDecodedCurrent(data, works);
+    // Then the quorum and the file.
+    V.checkQuorum(trust, cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (!works.some((w) => w.work === digest))
+        throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
+    }
+  }
+
+  /** Step (8): the scope, decoded events and states say what was verified. */
+  function checkDecodedCurrent(data, works) {
     if (H.has(data, "scope") && data.scope !== STATE_RECEIPT_V2_SCOPE)
       throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
     data.works.forEach((raw, n) => {
@@ -332,14 +349,6 @@
       if (H.has(raw, "state") && raw.state !== null && (w.state === null || !H.jsonEqual(raw.state, stateJson(w.state))))
         throw new VerifyError("decoded", `${w.work}: the receipt's decoded state is not the state its events give`);
     });
-    // Then the quorum and the file.
-    V.checkQuorum(trust, cosigners);
-    if (fileBytes) {
-      const digest = await V.workIdOf(fileBytes);
-      details.fileWork = digest;
-      if (!works.some((w) => w.work === digest))
-        throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
-    }
   }
 
   async function verifyWork(w, value, cp) {
@@ -384,7 +393,108 @@
     return { work: w.work, state, events, value };
   }
 
+  // ---- decision receipts (receipts.md section 12; rules.py may, current.py citations) -----
+
+  const DECISION_RECEIPT_FORMAT = "provenance-ledger/decision-receipt/v1";
+  const DECISION_RECEIPT_SCOPE =
+    "proves the answer of the rules to this question, computed from all of the work's events " +
+    "in the log up to the checkpoint's tree size (or from its absence there): no later event " +
+    "of the work exists up to that size; it proves nothing about events after that size";
+  const COVERS = { ai_training: ["ai_training", "ai_generative_training"] };
+  const covers = (granted, purpose) => granted.some((g) => (COVERS[g] || [g]).includes(purpose));
+  const controllerAt = (s, t) => { let who = null; for (const [k, since] of s.controllers) if (since <= t) who = k; return who; };
+
+  /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). */
+  function may(s, key, purpose, at) {
+    const D = (allowed, reason, events, conditions) => ({ allowed, reason, events: events || [], conditions: conditions || [] });
+    if (s !== null && s.dataset !== null) return D(false, `${s.work} is a dataset, not a work`);
+    if (s === null) return D(false, "the work is not registered on this ledger");
+    if (at < s.registeredAt) return D(false, "the work was not registered yet at that time");
+    for (const g of s.grants)
+      if ((g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose) && grantInForce(g, at))
+        return D(true, `consent granted to ${g.grantee === "*" ? "anyone" : "this key"} for ${purpose}`, [g.id], g.conditions);
+    for (const x of s.licences)
+      if (x.licensee === key && covers(x.purposes, purpose) && licInForce(x, at))
+        return D(true, `licence in force for ${purpose}`, x.acceptedBy ? [x.id, x.acceptedBy] : [x.id]);
+    // (5) the controller at time `at`.
+    if (key === controllerAt(s, at)) return D(true, "this key controls the work", [s.head]);
+    const lapsed = s.grants.filter((g) => (g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose)).map((g) => g.id)
+      .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
+    if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
+    return D(false, `no consent or licence for ${purpose}: not allowed by default`);
+  }
+
+  /** Each event a decision cites, in words (current.py citations). */
+  function citations(d, s) {
+    if (s === null) return [];
+    if (d.allowed) {
+      if (d.reason.startsWith("consent granted")) return [`consent grant ${d.events[0]}`];
+      if (d.reason.startsWith("licence in force")) return [`licence ${d.events[0]} accepted in ${d.events[d.events.length - 1]}`];
+      return d.events.map((e) => `controller event ${e} (the work's head: this key controls it)`);
+    }
+    const cited = new Set(d.events), words = [];
+    for (const g of s.grants) {
+      if (!cited.has(g.id)) continue;
+      if (g.revokedBy !== null && g.revokedAt !== null) words.push(`consent grant ${g.id}, revoked by ${g.revokedBy} at ${fmt(g.revokedAt)}`);
+      else if (g.until !== null) words.push(`consent grant ${g.id}, which ends at ${fmt(g.until)}`);
+      else words.push(`consent grant ${g.id}, in force from ${fmt(g.at)}`);
+    }
+    for (const x of s.licences) {
+      if (!cited.has(x.id)) continue;
+      if (x.terminatedBy !== null && x.terminatedAt !== null) words.push(`licence ${x.id}, terminated by ${x.terminatedBy} at ${fmt(x.terminatedAt)}`);
+      else if (x.acceptedBy === null) words.push(`licence offer ${x.id}, not accepted`);
+      else words.push(`licence ${x.id}, not in force at that time`);
+    }
+    return words;
+  }
+
+  function parseQuestion(q) {
+    if (!H.isObj(q)) throw R("decision receipt question is not a JSON object");
+    const u = H.keysOf(q).filter((k) => !["key", "purpose", "at"].includes(k)).sort();
+    if (u.length) throw R(`decision receipt question has unknown field ${H.pyRepr(u[0])}`);
+    if (!H.isStr(q.key) || !/^ed25519:[0-9a-f]{64}$/.test(q.key)) throw R("decision receipt question key: key is not of the form ed25519:<64 hex>");
+    if (!H.isStr(q.purpose) || !q.purpose || Array.from(q.purpose).length > 64 ||
+        !(["ai_training", "ai_generative_training", "ai_inference", "data_mining", "ai_generation"].includes(q.purpose) ||
+          /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[a-z0-9][a-z0-9_.-]*$/.test(q.purpose)))
+      throw R("decision receipt question purpose must be a purpose name");
+    if (!H.isStr(q.at)) throw R("decision receipt question at is missing or not a time");
+    return { key: q.key, purpose: q.purpose, at: H.parseTime(q.at, "decision receipt question at", "receipt") };
+  }
+
+  async function verifyDecisionReceipt(data, trust, fileBytes, details) {
+    const u = H.keysOf(data).filter((k) => !["format", "scope", "question", "state_receipt", "decision"].includes(k)).sort();
+    if (u.length) throw R(`decision receipt has unknown field ${H.pyRepr(u[0])}`);
+    if (H.has(data, "decision") && data.decision !== null && !H.isObj(data.decision)) throw R("decision receipt decision is not an object or null");
+    const question = parseQuestion(data.question);
+    const sr = data.state_receipt;
+    if (!H.isObj(sr) || sr.format !== STATE_RECEIPT_V2_FORMAT) throw R(`state receipt format is not ${STATE_RECEIPT_V2_FORMAT}`);
+    const shape = parseShape(sr);
+    if (shape.works.length !== 1) throw R("a decision receipt's state receipt must list exactly one work");
+    // (1) the state, as a state receipt v2 (its own step 8 included), without quorum and file.
+    await verifyStateReceiptV2(sr, trust, null, details, true);
+    // (2) the answer, from the rules.
+    const w = details.works[0];
+    const decision = may(w.state, question.key, question.purpose, question.at);
+    details.question = question;
+    details.decision = decision;
+    details.citing = citations(decision, w.state);
+    // (3) what is written for people.
+    if (H.has(data, "scope") && data.scope !== DECISION_RECEIPT_SCOPE)
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+    checkDecodedCurrent(sr, details.works);
+    if (H.has(data, "decision") && data.decision !== null && !H.jsonEqual(data.decision, decision))
+      throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`);
+    V.checkQuorum(trust, details.cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (w.work !== digest) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
+    }
+  }
+
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
+  V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
+  V.citations = citations;
   V.stateJson = stateJson;
   V.grantInForce = grantInForce;
   V.licInForce = licInForce;

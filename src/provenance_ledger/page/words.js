@@ -123,6 +123,16 @@
       "That a key belongs to a given person.",
       "Anything about the content beyond its fingerprint, or about other logs.",
     ],
+    decisionAnswer: (d) => (d.allowed ? "Answer: allowed." : "Answer: not allowed."),
+    decisionStatement(r) {
+      const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
+      const head = `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)})`;
+      if (w.state === null) return `${head}, work ${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}: key ${q.key} may not use it for purpose ${q.purpose} at ${at}`;
+      const why = d.allowed ? "" : `: ${d.reason}`;
+      const citing = r.citing.length ? `, citing ${r.citing.join("; ")}` : "";
+      return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
+    },
+    conditions: (c) => `Conditions: ${c.join(", ")}`,
     // timeline
     noHistory: "Nothing to show yet.",
     eventLine(ev) {
@@ -263,6 +273,16 @@
       "鍵が特定の人物のものであること。",
       "指紋以外の内容について、また他のログについての事柄。",
     ],
+    decisionAnswer: (d) => (d.allowed ? "答え：利用できます。" : "答え：利用できません。"),
+    decisionStatement(r) {
+      const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
+      const head = `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で`;
+      if (w.state === null) return `${head}、作品 ${w.work} はログ ${cp.origin} に登録されていませんでした。鍵 ${q.key} は ${at} に目的 ${q.purpose} のためにそれを利用できません。`;
+      const verb = d.allowed ? "利用できます" : `利用できません（理由：${d.reason}）`;
+      const citing = r.citing.length ? `根拠：${r.citing.join("、")}。` : "";
+      return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
+    },
+    conditions: (c) => `条件：${c.join("、")}`,
     noHistory: "まだ表示するものはありません。",
     eventLine(ev) {
       const b = ev.body || {};
