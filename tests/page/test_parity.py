@@ -184,7 +184,9 @@ def state_events_swapped(k: Receipts) -> dict[str, Any]:
 
 def state_edited(k: Receipts) -> dict[str, Any]:
     works = k.state["works"]
-    state = {**works[0]["state"], "controller": k.receipt["event"]["actor"][:-1] + "0"}
+    actor = k.receipt["event"]["actor"]
+    other = actor[:-1] + ("1" if actor.endswith("0") else "0")  # another key, whatever it ends in
+    state = {**works[0]["state"], "controller": other}
     return {**k.state, "works": [{**works[0], "state": state}, works[1]]}
 
 
