@@ -16,7 +16,9 @@ import pytest
 from playwright.sync_api import Page
 
 from provenance_ledger.cli.main import command
+from provenance_ledger.core.current import StateReceiptV2
 from provenance_ledger.core.note import SignedNote
+from provenance_ledger.core.receipt import StateReceipt
 from provenance_ledger.errors import VerificationError
 from tests.cli.conftest import run
 
@@ -198,6 +200,17 @@ def state_leaf_edited(k: Receipts) -> dict[str, Any]:
     return {**k.state, "works": [{**works[0], "events": [e[0], edited, *e[2:]]}, works[1]]}
 
 
+def state_v1(k: Receipts, drop: int | None = None) -> dict[str, Any]:
+    """A state receipt v1 (specs/receipts.md section 5) of the work, from the v2's parts; with
+    ``drop``, that event left out (and the decoded state with it)."""
+    v2 = StateReceiptV2.from_json(k.state)
+    events = [(e.leaf_index, e.leaf, e.inclusion_proof) for e in v2.works[0].events]
+    if drop is not None:
+        del events[drop]
+    v1 = StateReceipt(v2.log_key, v2.checkpoint, v2.works[0].work, tuple(events))
+    return v1.to_json(k.state["works"][0]["state"] if drop is None else None)
+
+
 def decision_flipped(k: Receipts) -> dict[str, Any]:
     d = k.decisions["ai_training"]
     return {**d, "decision": {**d["decision"], "allowed": True}}
@@ -209,6 +222,14 @@ def question_changed(k: Receipts) -> dict[str, Any]:
 
 
 STATE_CASES: list[Case] = [
+    ("state v1: good", lambda k: (state_v1(k), k.log_key, True), None),
+    ("state v1: last event left out, which v1 cannot show",
+     lambda k: (state_v1(k, drop=3), k.log_key, None), None),
+    ("state v1: middle event left out", lambda k: (state_v1(k, drop=1), k.log_key, None),
+     "rules"),
+    ("state v1: scope edited", lambda k: ({**state_v1(k), "scope": "proves all"}, k.log_key,
+                                          None), "decoded"),
+    ("state v1: wrong file", lambda k: (state_v1(k), k.log_key, False), "file"),
     ("decision: may not", lambda k: (k.decisions["ai_training"], k.log_key, True), None),
     ("decision: may", lambda k: (k.decisions["ai_inference"], k.log_key, None), None),
     ("decision: answer edited", lambda k: (decision_flipped(k), k.log_key, None), "decoded"),

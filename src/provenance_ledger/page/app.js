@@ -100,7 +100,9 @@
       state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
     } else if (result.works) {
       const w = result.works.find((x) => x.work === result.fileWork) || result.works.find((x) => x.state) || result.works[0];
-      state.history = { work: w.work, state: w.state, at: result.checkpoint.block ? result.checkpoint.block.time : null,
+      // A v1 state receipt may leave later events out: what became of a grant is not told.
+      state.history = { work: w.work, state: result.complete === false ? null : w.state,
+        at: result.checkpoint.block ? result.checkpoint.block.time : null,
         events: w.events.map((event) => ({ event, proven: result.valid })) };
     } else if (result.event) {
       state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
@@ -135,13 +137,15 @@
       v.dataset.state = "valid";
       v.removeAttribute("data-check");
       v.textContent = w.valid;
-      const at = r.checkpoint.block ? r.checkpoint.block.time : null;
+      // v1 proves no completeness: what was in force is told as of its last event, as verify does.
+      const at = r.complete === false ? Math.max(...r.works[0].events.map((e) => e.at))
+        : r.checkpoint.block ? r.checkpoint.block.time : null;
       const items = r.works.map((x) => {
-        const li = el("li", {}, w.workStatement(x, r));
+        const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
         if (x.state && at !== null) {
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
             .concat(x.state.licences.filter((l) => PLVerify.licInForce(l, at)).map(w.licInForce));
-          li.append(el("p", {}, w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
+          li.append(el("p", {}, r.complete === false ? w.inForceLast(at) : w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
         }
         return li;
       });
@@ -152,7 +156,7 @@
       }
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
-        el("h3", {}, w.proves), list(w.stateProvesList(r)),
+        el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
         el("h3", {}, w.notProves), list(w.stateNotProvesList(r)));
     } else if (r.valid) {
       v.dataset.state = "valid";

@@ -492,6 +492,84 @@
     }
   }
 
+  // ---- state receipts v1 (receipts.md section 5; receipt.py verify_state_receipt) --------
+
+  const STATE_RECEIPT_V1_FORMAT = "provenance-ledger/state-receipt/v1";
+  const STATE_RECEIPT_V1_SCOPE =
+    "proves that these events, from the registration on, are in the log at this checkpoint " +
+    "and form an unbroken chain (each names the one before); it does not prove that no later " +
+    "event exists: events after the last one shown may have been left out";
+
+  async function verifyStateReceiptV1(data, trust, fileBytes, details) {
+    const { keysOf, pyRepr, isStr, isObj, isInt, b64decode } = H;
+    let u = keysOf(data).filter((k) => !["format", "log_key", "checkpoint", "work", "events", "state", "scope"].includes(k)).sort();
+    if (u.length) throw R(`state receipt has unknown field ${pyRepr(u[0])}`);
+    for (const name of ["log_key", "checkpoint", "work"])
+      if (!isStr(data[name])) throw R(`state receipt field '${name}' is missing or not a string`);
+    if (!Array.isArray(data.events) || data.events.length < 1 || data.events.length > MAX_STATE_EVENTS)
+      throw R(`state receipt must list 1 to ${MAX_STATE_EVENTS} events`);
+    const events = data.events.map((e, n) => {
+      if (!isObj(e) || keysOf(e).some((k) => !["leaf_index", "leaf", "inclusion_proof", "event"].includes(k)))
+        throw R(`state receipt event ${n} has unknown fields`);
+      for (const [name, kind, ok] of [["leaf", "str", isStr], ["leaf_index", "int", isInt], ["inclusion_proof", "list", Array.isArray]])
+        if (!ok(e[name])) throw R(`receipt field '${name}' is missing or not a ${kind}`);
+      if (e.inclusion_proof.length > MAX_PROOF_HASHES || !e.inclusion_proof.every(isStr)) throw R("receipt inclusion_proof must be a list of base64 hashes");
+      return { leafIndex: BigInt(e.leaf_index), leaf: b64decode(e.leaf, "receipt leaf"),
+        proof: e.inclusion_proof.map((h) => b64decode(h, "inclusion proof hash", 32)) };
+    });
+    // (1) one checkpoint, signed by a trusted log key.
+    const { cp, cosigners } = await V.verifyCheckpointNote(data.checkpoint, trust);
+    details.checkpoint = cp;
+    details.cosigners = cosigners;
+    if (!trust.logs.some((v) => v.name === cp.origin && v.vkey === data.log_key))
+      throw new VerifyError("log_key", `the receipt's log key is not the trusted key of origin ${pyRepr(cp.origin)}`);
+    let state = null, last = -1n;
+    const verified = [];
+    for (const e of events) {
+      // (2) each event is in the tree, in log order, and about this work.
+      if (e.leafIndex <= last) throw new VerifyError("history", `events are not in log order at index ${e.leafIndex}`);
+      last = e.leafIndex;
+      const ev = await H.parseLeaf(e.leaf, true);
+      if (ev.work !== data.work) throw new VerifyError("history", `event at index ${e.leafIndex} is about another work`);
+      if (e.leafIndex >= cp.size) throw new VerifyError("inclusion", `leaf index ${e.leafIndex} is not below checkpoint size ${cp.size}`);
+      let root;
+      try {
+        root = await H.rootFromInclusion(e.leafIndex, cp.size, await H.sha256(H.concat(new Uint8Array([0]), e.leaf)), e.proof);
+      } catch (err) {
+        throw new VerifyError("inclusion", `event at index ${e.leafIndex}: ${err.message}`);
+      }
+      if (!H.equalBytes(root, cp.root))
+        throw new VerifyError("inclusion", `event at index ${e.leafIndex}: inclusion proof: inclusion proof for leaf ${e.leafIndex} does not lead to the root`);
+      // (3) the rules accept it on a replay from nothing; prev links make the chain whole.
+      try {
+        state = await apply(state, ev);
+      } catch (err) {
+        if (!(err instanceof VerifyError)) throw err;
+        throw RULE(`event at index ${e.leafIndex} breaks the rules: ${err.message}`);
+      }
+      verified.push(ev);
+    }
+    details.works = [{ work: data.work, state, events: verified, value: null }];
+    details.complete = false;
+    // What is written for people says what was verified.
+    if (H.has(data, "scope") && data.scope !== STATE_RECEIPT_V1_SCOPE)
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+    data.events.forEach((raw, n) => {
+      if (H.has(raw, "event") && !H.jsonEqual(raw.event, H.eventJson(verified[n])))
+        throw new VerifyError("decoded", `decoded event ${n} does not match its signed leaf`);
+    });
+    if (H.has(data, "state") && data.state !== null && !H.jsonEqual(data.state, stateJson(state)))
+      throw new VerifyError("decoded", "the receipt's decoded state is not the state its events give");
+    V.checkQuorum(trust, cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (digest !== data.work)
+        throw new VerifyError("file", `the file is not the anchored content: its hash is ${digest}, the receipt is for ${data.work}`);
+    }
+  }
+
+  V.formats[STATE_RECEIPT_V1_FORMAT] = verifyStateReceiptV1;
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
   V.citations = citations;

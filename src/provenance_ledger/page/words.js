@@ -107,7 +107,9 @@
       if (w.state === null) return `${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}.`;
       return `${w.work}${r.fileWork === w.work ? " (this file)" : ""}: all its ${w.events.length} events, from its registration on; controller ${w.state.controller}; no later event of it exists up to ${cp.size}.`;
     },
+    workStatementV1: (w, r) => `${w.work}${r.fileWork === w.work ? " (this file)" : ""}: these ${w.events.length} events, from its registration on, are in log ${r.checkpoint.origin} at tree size ${r.checkpoint.size} and form an unbroken chain. Later events may exist and may have been left out: ask for a newer state receipt (v2) to know the current state.`,
     inForce: (t) => `In force at the checkpoint's time (${PLVerify.formatTime(t)}):`,
+    inForceLast: (t) => `In force as of the last event shown (${PLVerify.formatTime(t)}):`,
     grantInForce: (g) => `consent ${short(g.id)} for ${g.purposes.join(", ")} to ${g.grantee === "*" ? "anyone" : short(g.grantee)}${g.until !== null ? `, until ${PLVerify.formatTime(g.until)}` : ""}`,
     licInForce: (x) => `licence ${short(x.id)} for ${x.purposes.join(", ")} to ${short(x.licensee)}${x.until !== null ? `, until ${PLVerify.formatTime(x.until)}` : ""}`,
     nothingInForce: "no consent or licence",
@@ -257,7 +259,9 @@
       if (w.state === null) return `${w.work} は、木の大きさ ${cp.size} の時点でログ ${cp.origin} に登録されていませんでした。`;
       return `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まる ${w.events.length} 件の記録がすべて示されています。管理者は ${w.state.controller}。${cp.size} 件目までに、これより後の記録はありません。`;
     },
+    workStatementV1: (w, r) => `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まるこの ${w.events.length} 件の記録は、木の大きさ ${r.checkpoint.size} のログ ${r.checkpoint.origin} にあり、途切れない連鎖をなしています。これより後の記録が存在し、省かれている可能性があります。現在の状態を知るには新しい状態受領証（v2）を求めてください。`,
     inForce: (t) => `チェックポイントの時刻（${PLVerify.formatTime(t)}）に有効なもの：`,
+    inForceLast: (t) => `示された最後の記録の時点（${PLVerify.formatTime(t)}）で有効なもの：`,
     grantInForce: (g) => `許諾 ${short(g.id)}：${g.grantee === "*" ? "誰にでも" : short(g.grantee)} に ${g.purposes.join("、")}${g.until !== null ? `（${PLVerify.formatTime(g.until)} まで）` : ""}`,
     licInForce: (x) => `ライセンス ${short(x.id)}：${short(x.licensee)} に ${x.purposes.join("、")}${x.until !== null ? `（${PLVerify.formatTime(x.until)} まで）` : ""}`,
     nothingInForce: "有効な許諾もライセンスもありません",
