@@ -87,6 +87,7 @@ class Receipts:
     log_key: str
     state: dict[str, Any]
     decisions: dict[str, dict[str, Any]]
+    compliance: dict[str, Any]
 
     def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
         path = self.root / f"{name}.json"
@@ -152,7 +153,16 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
         path = root / f"decision-{purpose}.json"
         run("may", ASKER, purpose, work, "--proof", path, home=home, ok_codes=(0, 1))
         decisions[purpose] = json.loads(path.read_text())
-    return Receipts(root, home, work, other, receipt, log_key(home), state, decisions)
+    # A compliance receipt of a dataset of three items: allowed, not allowed, unregistered.
+    dataset = root / "dataset"
+    dataset.mkdir()
+    for path in (work, folder / "b.txt", other):
+        (dataset / path.name).write_bytes(path.read_bytes())
+    compliance = root / "compliance.json"
+    run("dataset", "check", dataset, "--purpose", "ai_inference", "--as", ASKER, "--receipt",
+        compliance, home=home, ok_codes=(1,))
+    return Receipts(root, home, work, other, receipt, log_key(home), state, decisions,
+                    json.loads(compliance.read_text()))
 
 
 def leaf_of(receipt: dict[str, Any]) -> bytes:

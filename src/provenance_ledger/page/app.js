@@ -149,6 +149,10 @@
         }
         return li;
       });
+      if (r.answers) {
+        explain.append(el("p", { id: "compliance" }, w.complianceStatement(r)),
+          el("ul", { id: "items" }, ...r.answers.map((a) => el("li", { "data-outcome": a.outcome }, w.itemLine(a)))));
+      }
       if (r.decision) {
         explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
           el("p", { id: "decision" }, w.decisionStatement(r)));
@@ -157,7 +161,7 @@
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
-        el("h3", {}, w.notProves), list(w.stateNotProvesList(r)));
+        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [])));
     } else if (r.valid) {
       v.dataset.state = "valid";
       v.removeAttribute("data-check");

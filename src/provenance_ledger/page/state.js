@@ -573,6 +573,7 @@
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
   V.citations = citations;
+  V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may };
   V.stateJson = stateJson;
   V.grantInForce = grantInForce;
   V.licInForce = licInForce;

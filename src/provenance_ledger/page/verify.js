@@ -665,7 +665,6 @@
         return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
       }
       if (format !== RECEIPT_FORMAT && [
-        "provenance-ledger/compliance-receipt/v1",
         "provenance-ledger/dataset-proof/v1"].includes(format)) {
         throw new VerifyError("unsupported", `receipts of format ${format} are not checked by this page yet: use provenance verify`);
       }

@@ -87,12 +87,14 @@
       map: "The proof against the log's map does not hold: nothing shows that the history is complete.",
       history: "The events shown are not the work's whole history as the log's map records it: some were left out, added or reordered.",
       rules: "The events break the ledger's rules when replayed (for example a grant by someone who did not control the work).",
+      similar: "An item said to be similar to a registered work is not at the distance the receipt claims from that work's registered content code.",
       unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
     },
     checkName: { receipt: "receipt format", checkpoint: "log signature on the checkpoint", log_key: "log key",
       event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
       quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
-      map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules" },
+      map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules",
+      similar: "similarity match" },
     // state receipts v2
     signedPart(r) {
       const by = new Map();
@@ -135,6 +137,16 @@
       return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
     },
     conditions: (c) => `Conditions: ${c.join(", ")}`,
+    complianceStatement(r) {
+      const cp = r.checkpoint, q = r.question, n = r.summary;
+      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), key ${q.key} asked to use ${n.items} items for purpose ${q.purpose} at ${PLVerify.formatTime(q.at)}: ${n.allowed} allowed, ${n.not_allowed} not allowed, ${n.unregistered} not registered on log ${cp.origin}; no later event of any of their works exists up to ${cp.size}`;
+    },
+    itemLine(a) {
+      const near = a.similar ? `, similar at distance ${a.similar.distance}` : "";
+      const citing = a.citing.length ? `, citing ${a.citing.join("; ")}` : "";
+      return `${a.outcome}: ${a.name} (${a.work}${near}): ${a.outcome === "unregistered" ? "not registered on this log" : a.decision.reason}${citing}`;
+    },
+    complianceNotProves: "Nor that the items listed are all of a dataset, that their bytes are what a training run used, or anything after the checkpoint.",
     // timeline
     noHistory: "Nothing to show yet.",
     eventLine(ev) {
@@ -240,12 +252,14 @@
       map: "ログのマップに対する証明が成り立ちません。履歴が完全であることが示されません。",
       history: "示された記録は、ログのマップが記録する作品の全履歴ではありません。省かれた、加えられた、または順序が変えられた記録があります。",
       rules: "記録を再生すると台帳の規則に反します（例：作品を管理していない人による許諾）。",
+      similar: "登録作品に類似するとされた項目が、その作品の登録済みコンテンツコードから受領証の言う距離にありません。",
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
     checkName: { receipt: "受領証の形式", checkpoint: "チェックポイントへのログの署名", log_key: "ログの鍵",
       event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
       quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
-      map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生" },
+      map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生",
+      similar: "類似の照合" },
     signedPart(r) {
       const by = new Map();
       for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
@@ -287,6 +301,17 @@
       return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
     },
     conditions: (c) => `条件：${c.join("、")}`,
+    complianceStatement(r) {
+      const cp = r.checkpoint, q = r.question, n = r.summary;
+      return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、鍵 ${q.key} が ${PLVerify.formatTime(q.at)} に目的 ${q.purpose} のために ${n.items} 件の項目を使うことについて：許可 ${n.allowed} 件、不許可 ${n.not_allowed} 件、ログ ${cp.origin} に未登録 ${n.unregistered} 件。${cp.size} 件目までに、これらの作品のこれより後の記録はありません。`;
+    },
+    itemLine(a) {
+      const outcome = { allowed: "許可", "not allowed": "不許可", unregistered: "未登録" }[a.outcome];
+      const near = a.similar ? `、距離 ${a.similar.distance} で類似` : "";
+      const citing = a.citing.length ? `（根拠：${a.citing.join("、")}）` : "";
+      return `${outcome}：${a.name}（${a.work}${near}）：${a.outcome === "unregistered" ? "このログに未登録" : a.decision.reason}${citing}`;
+    },
+    complianceNotProves: "また、示された項目がデータセットのすべてであること、その内容が学習に使われたものであること、チェックポイント以後のことは証明されません。",
     noHistory: "まだ表示するものはありません。",
     eventLine(ev) {
       const b = ev.body || {};
