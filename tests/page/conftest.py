@@ -88,6 +88,7 @@ class Receipts:
     state: dict[str, Any]
     decisions: dict[str, dict[str, Any]]
     compliance: dict[str, Any]
+    dataset: dict[str, dict[str, Any]]
 
     def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
         path = self.root / f"{name}.json"
@@ -161,8 +162,18 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
     compliance = root / "compliance.json"
     run("dataset", "check", dataset, "--purpose", "ai_inference", "--as", ASKER, "--receipt",
         compliance, home=home, ok_codes=(1,))
+    # A disclosed dataset of a.txt and b.txt; proofs that a.txt is in it and other is not.
+    manifest = root / "manifest.txt"
+    manifest.write_text(f"{work}\n{folder / 'b.txt'}\n")
+    run("dataset", "disclose", manifest, "--name", "corpus", "--version", "v1", "--purpose",
+        "ai_training", home=home)
+    proofs = {}
+    for answer, item in (("in", work), ("not-in", other)):
+        path = root / f"dataset-{answer}.json"
+        run("dataset", "prove", manifest, item, "--name", "corpus", "--out", path, home=home)
+        proofs[answer] = json.loads(path.read_text())
     return Receipts(root, home, work, other, receipt, log_key(home), state, decisions,
-                    json.loads(compliance.read_text()))
+                    json.loads(compliance.read_text()), proofs)
 
 
 def leaf_of(receipt: dict[str, Any]) -> bytes:

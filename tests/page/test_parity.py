@@ -25,6 +25,8 @@ from tests.cli.conftest import run
 from .conftest import INDEX, Receipts, check_in_page, leaf_of, witness
 
 CLI_CHECKS = [
+    (r"does not lead to the disclosed root", "dataset"),
+    (r"salt is given with", "receipt"),
     (r"breaks the rules", "rules"),
     (r"the map proves .* absent|the map holds|left out or added|not in log order|"
      r"about another work", "history"),
@@ -41,7 +43,8 @@ CLI_CHECKS = [
      r"checkpoint", "checkpoint"),
     (r"log key is not the trusted key", "log_key"),
     (r"witness quorum not met", "quorum"),
-    (r"is not the anchored content|is not a work of this receipt", "file"),
+    (r"is not the anchored content|is not a work of this receipt|is not the item of this proof",
+     "file"),
 ]
 """The CLI's failure line -> the check it names; the first match wins (order matters)."""
 
@@ -51,8 +54,8 @@ FLIPS = 8
 
 
 def cli_check(line: str) -> str | None:
-    line = re.sub(r"^(error: )?(state |decision |compliance )?receipt does not verify: ", "",
-                  line)
+    line = re.sub(r"^(error: )?((state |decision |compliance )?receipt|dataset proof) does not "
+                  r"verify: ", "", line)
     for pattern, check in CLI_CHECKS:
         if re.search(pattern, line):
             return check
@@ -231,6 +234,15 @@ def question_changed(k: Receipts) -> dict[str, Any]:
 
 
 STATE_CASES: list[Case] = [
+    ("dataset: in", lambda k: (k.dataset["in"], k.log_key, True), None),
+    ("dataset: not in", lambda k: (k.dataset["not-in"], k.log_key, None), None),
+    ("dataset: another item",
+     lambda k: ({**k.dataset["in"], "item": k.dataset["not-in"]["item"]}, k.log_key, None),
+     "dataset"),
+    ("dataset: salt dropped",
+     lambda k: ({x: v for x, v in k.dataset["in"].items() if x != "salt"}, k.log_key, None),
+     "receipt"),
+    ("dataset: wrong file", lambda k: (k.dataset["in"], k.log_key, False), "file"),
     ("compliance: good", lambda k: (k.compliance, k.log_key, True), None),
     ("compliance: an item's decision edited",
      lambda k: (item_decision_edited(k), k.log_key, None), "decoded"),
@@ -277,7 +289,7 @@ STATE_CASES: list[Case] = [
 
 IN_A_SUBPROCESS = {"good, 2 of 2 witnesses", "wrong file", "quorum unmet: one of two",
                    "state: good, 2 of 2 witnesses", "state: last event dropped",
-                   "decision: may not", "compliance: good"}
+                   "decision: may not", "compliance: good", "dataset: in"}
 """Cases checked with the console script itself (exit code and line); the others run the same
 click command in this process, to keep the test short."""
 
@@ -291,9 +303,10 @@ def test_page_and_cli_agree_on_every_case(page: Page, receipts: Receipts) -> Non
                                 in_process=name not in IN_A_SUBPROCESS)
         assert seen["check"] == expected, f"{name}: page {seen}, CLI: {line}"
         assert expected is None or cli_check(line) == expected, f"{name}: CLI: {line}"
-        if name in ("decision: may not", "compliance: good"):
+        if name in ("decision: may not", "compliance: good", "dataset: in"):
             # The page's sentence is the CLI's, word for word.
-            said = page.inner_text("#decision" if name.startswith("decision") else "#compliance")
+            said = page.inner_text({"decision": "#decision", "compliance": "#compliance",
+                                    "dataset": "#answer"}[name.split(":")[0]])
             assert line.splitlines()[0] == "OK: " + said, name
 
 

@@ -32,12 +32,13 @@ PAGE_FILES = {
     "verify.js": "text/javascript; charset=utf-8",
     "state.js": "text/javascript; charset=utf-8",
     "compliance.js": "text/javascript; charset=utf-8",
+    "dataset.js": "text/javascript; charset=utf-8",
     "words.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 """The page's files and their media types; nothing else under ``/page/`` is served."""
-PageFile = Literal["index.html", "app.js", "verify.js", "state.js", "compliance.js", "words.js",
-                   "style.css"]
+PageFile = Literal["index.html", "app.js", "verify.js", "state.js", "compliance.js", "dataset.js",
+                   "words.js", "style.css"]
 
 PAGE_HEADERS = {
     # The page runs only its own scripts and talks only to this node.

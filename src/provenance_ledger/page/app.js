@@ -162,6 +162,14 @@
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
         el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [])));
+    } else if (r.valid && r.dataset) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      explain.append(
+        el("p", { id: "answer", "data-member": String(r.dataset.member) }, w.datasetStatement(r)),
+        el("h3", {}, w.proves), list(w.datasetProves(r)),
+        el("h3", {}, w.notProves), list(w.datasetNotProves));
     } else if (r.valid) {
       v.dataset.state = "valid";
       v.removeAttribute("data-check");

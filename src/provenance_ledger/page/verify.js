@@ -660,43 +660,15 @@
     try {
       const { data, format } = readReceipt(receiptBytes);
       details.format = format;
+      details.size = receiptBytes.length;
       if (has(formats, format)) {
         await formats[format](data, trust, fileBytes, details);
         return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
       }
-      if (format !== RECEIPT_FORMAT && [
-        "provenance-ledger/dataset-proof/v1"].includes(format)) {
-        throw new VerifyError("unsupported", `receipts of format ${format} are not checked by this page yet: use provenance verify`);
-      }
       if (receiptBytes.length > MAX_RECEIPT_BYTES) throw new VerifyError("receipt", `receipt is larger than ${MAX_RECEIPT_BYTES} bytes`);
-      const r = parseReceiptShape(data);
-      // (1)-(2) the checkpoint is signed by a trusted log key named by its origin.
-      const { cp, cosigners } = await verifyCheckpointNote(r.checkpoint, trust);
-      details.checkpoint = cp;
-      details.cosigners = cosigners;
-      // (3) the receipt's log key is the trusted key of the checkpoint's origin.
-      if (!trust.logs.some((v) => v.name === cp.origin && v.vkey === r.logKey))
-        throw new VerifyError("log_key", `the receipt's log key is not the trusted key of origin ${pyRepr(cp.origin)}`);
-      // (4) the leaf parses strictly and its actor's signature verifies.
-      const event = await parseLeaf(r.leaf, true);
-      details.event = event;
-      // (5) the leaf is in the tree the checkpoint commits to.
-      if (!(r.leafIndex >= 0n && r.leafIndex < cp.size))
-        throw new VerifyError("inclusion", `leaf index ${r.leafIndex} is not below checkpoint size ${cp.size}`);
-      const leafHash = await sha256(concat(new Uint8Array([0]), r.leaf));
-      const root = await rootFromInclusion(r.leafIndex, cp.size, leafHash, r.proof);
-      if (!equalBytes(root, cp.root))
-        throw new VerifyError("inclusion", `inclusion proof: inclusion proof for leaf ${r.leafIndex} does not lead to the root`);
-      details.leafIndex = r.leafIndex;
-      // (a) what is written for people says what the signed parts say.
-      if (has(data, "event") && !jsonEqual(data.event, eventJson(event)))
-        throw new VerifyError("decoded", "the receipt's decoded event does not match its signed leaf");
-      if (has(data, "tlog_proof")) {
-        const tlog = `${TLOG_PROOF_HEADER}\nindex ${r.leafIndex}\n${r.proofText.map((h) => h + "\n").join("")}\n${r.checkpoint}`;
-        if (data.tlog_proof !== tlog) throw new VerifyError("decoded", "the receipt's tlog_proof does not match its other fields");
-      }
+      const { event } = await verifyInclusionReceipt(data, trust, details);
       // (b) the policy's witness quorum.
-      checkQuorum(trust, cosigners);
+      checkQuorum(trust, details.cosigners);
       // (c) the file, when given, is the anchored content.
       if (fileBytes) {
         const digest = "sha256:" + hex(await sha256(fileBytes));
@@ -710,6 +682,38 @@
       const noun = e.check === "unsupported" ? "receipt cannot be checked here" : "receipt does not verify";
       return Object.assign({ valid: false, check: e.check, message: `${noun}: ${e.message}` }, details);
     }
+  }
+
+  /** Steps (1)-(5) and (a) of specs/receipts.md section 3 for one receipt's JSON: what the
+   * v1 receipt and the disclosure inside a dataset proof share. Fills `details`. */
+  async function verifyInclusionReceipt(data, trust, details) {
+    const r = parseReceiptShape(data);
+    // (1)-(2) the checkpoint is signed by a trusted log key named by its origin.
+    const { cp, cosigners } = await verifyCheckpointNote(r.checkpoint, trust);
+    details.checkpoint = cp;
+    details.cosigners = cosigners;
+    // (3) the receipt's log key is the trusted key of the checkpoint's origin.
+    if (!trust.logs.some((v) => v.name === cp.origin && v.vkey === r.logKey))
+      throw new VerifyError("log_key", `the receipt's log key is not the trusted key of origin ${pyRepr(cp.origin)}`);
+    // (4) the leaf parses strictly and its actor's signature verifies.
+    const event = await parseLeaf(r.leaf, true);
+    details.event = event;
+    // (5) the leaf is in the tree the checkpoint commits to.
+    if (!(r.leafIndex >= 0n && r.leafIndex < cp.size))
+      throw new VerifyError("inclusion", `leaf index ${r.leafIndex} is not below checkpoint size ${cp.size}`);
+    const leafHash = await sha256(concat(new Uint8Array([0]), r.leaf));
+    const root = await rootFromInclusion(r.leafIndex, cp.size, leafHash, r.proof);
+    if (!equalBytes(root, cp.root))
+      throw new VerifyError("inclusion", `inclusion proof: inclusion proof for leaf ${r.leafIndex} does not lead to the root`);
+    details.leafIndex = r.leafIndex;
+    // (a) what is written for people says what the signed parts say.
+    if (has(data, "event") && !jsonEqual(data.event, eventJson(event)))
+      throw new VerifyError("decoded", "the receipt's decoded event does not match its signed leaf");
+    if (has(data, "tlog_proof")) {
+      const tlog = `${TLOG_PROOF_HEADER}\nindex ${r.leafIndex}\n${r.proofText.map((h) => h + "\n").join("")}\n${r.checkpoint}`;
+      if (data.tlog_proof !== tlog) throw new VerifyError("decoded", "the receipt's tlog_proof does not match its other fields");
+    }
+    return { event, checkpoint: details.checkpoint, cosigners: details.cosigners };
   }
 
   /** (b) the policy's witness quorum is met by the valid cosignatures. */
@@ -729,8 +733,8 @@
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
     parseCheckpoint, verifyCheckpointNote, workIdOf, formatTime, describePolicy, satisfied,
-    InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats,
-    internals: { isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
+    InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
+    internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc },
   };
 })(typeof window !== "undefined" ? window : globalThis);

@@ -87,6 +87,7 @@
       map: "The proof against the log's map does not hold: nothing shows that the history is complete.",
       history: "The events shown are not the work's whole history as the log's map records it: some were left out, added or reordered.",
       rules: "The events break the ledger's rules when replayed (for example a grant by someone who did not control the work).",
+      dataset: "The proof does not lead to the root the dataset's disclosure committed to: the item's answer was altered, or the proof belongs to another version.",
       similar: "An item said to be similar to a registered work is not at the distance the receipt claims from that work's registered content code.",
       unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
     },
@@ -94,7 +95,7 @@
       event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
       quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
       map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules",
-      similar: "similarity match" },
+      similar: "similarity match", dataset: "dataset membership proof" },
     // state receipts v2
     signedPart(r) {
       const by = new Map();
@@ -137,6 +138,20 @@
       return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
     },
     conditions: (c) => `Conditions: ${c.join(", ")}`,
+    datasetStatement(r) {
+      const d = r.dataset, cp = r.checkpoint;
+      return `${d.item} ${d.member ? "is" : "is not"} in dataset ${d.body.name} version ${d.body.version} disclosed by ${r.event.actor} at log ${cp.origin} index ${r.leafIndex} (checkpoint size ${cp.size}, root ${PLVerify.internals.b64encode(cp.root)})`;
+    },
+    datasetProves: (r) => [
+      `The key ${r.event.actor} disclosed a commitment to a set of ${r.dataset.body.count} items as version ${r.dataset.body.version} of dataset ${r.dataset.body.name}, for ${r.dataset.body.purposes.join(", ")}, and the log holds that disclosure.`,
+      r.dataset.member ? "This item is one of the committed items." : "This item is not one of the committed items.",
+      r.cosigners.size ? `Witnesses cosigned the checkpoint: ${Array.from(r.cosigners.keys()).sort().join(", ")}.` : "No witness vouches for this checkpoint: only the log's own key does.",
+    ],
+    datasetNotProves: [
+      "That the set is what a training run used: only what the key committed to.",
+      "Anything about the other items of the set: they stay hidden.",
+      "Anything about later versions of the dataset.",
+    ],
     complianceStatement(r) {
       const cp = r.checkpoint, q = r.question, n = r.summary;
       return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), key ${q.key} asked to use ${n.items} items for purpose ${q.purpose} at ${PLVerify.formatTime(q.at)}: ${n.allowed} allowed, ${n.not_allowed} not allowed, ${n.unregistered} not registered on log ${cp.origin}; no later event of any of their works exists up to ${cp.size}`;
@@ -252,6 +267,7 @@
       map: "ログのマップに対する証明が成り立ちません。履歴が完全であることが示されません。",
       history: "示された記録は、ログのマップが記録する作品の全履歴ではありません。省かれた、加えられた、または順序が変えられた記録があります。",
       rules: "記録を再生すると台帳の規則に反します（例：作品を管理していない人による許諾）。",
+      dataset: "証明が、データセットの開示が約束したルートに至りません。項目の答えが改ざんされたか、別の版の証明です。",
       similar: "登録作品に類似するとされた項目が、その作品の登録済みコンテンツコードから受領証の言う距離にありません。",
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
@@ -259,7 +275,7 @@
       event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
       quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
       map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生",
-      similar: "類似の照合" },
+      similar: "類似の照合", dataset: "データセットの所属証明" },
     signedPart(r) {
       const by = new Map();
       for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
@@ -301,6 +317,20 @@
       return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
     },
     conditions: (c) => `条件：${c.join("、")}`,
+    datasetStatement(r) {
+      const d = r.dataset, cp = r.checkpoint;
+      return `${d.item} は、データセット ${d.body.name} 版 ${d.body.version}（${r.event.actor} がログ ${cp.origin} の ${r.leafIndex} 番目で開示、チェックポイント ${cp.size}）に${d.member ? "含まれています" : "含まれていません"}。`;
+    },
+    datasetProves: (r) => [
+      `鍵 ${r.event.actor} が ${r.dataset.body.count} 件の項目の集合をデータセット ${r.dataset.body.name} 版 ${r.dataset.body.version}（目的：${r.dataset.body.purposes.join("、")}）として開示し、ログがその開示を記録していること。`,
+      r.dataset.member ? "この項目が、開示された集合の一つであること。" : "この項目が、開示された集合に含まれないこと。",
+      r.cosigners.size ? `証人がチェックポイントに連署しました：${Array.from(r.cosigners.keys()).sort().join("、")}。` : "このチェックポイントを保証する証人はいません。保証しているのはログ自身の鍵だけです。",
+    ],
+    datasetNotProves: [
+      "その集合が実際に学習に使われたこと。分かるのは鍵が開示した内容だけです。",
+      "集合の他の項目について。それらは隠されたままです。",
+      "データセットの後の版について。",
+    ],
     complianceStatement(r) {
       const cp = r.checkpoint, q = r.question, n = r.summary;
       return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、鍵 ${q.key} が ${PLVerify.formatTime(q.at)} に目的 ${q.purpose} のために ${n.items} 件の項目を使うことについて：許可 ${n.allowed} 件、不許可 ${n.not_allowed} 件、ログ ${cp.origin} に未登録 ${n.unregistered} 件。${cp.size} 件目までに、これらの作品のこれより後の記録はありません。`;
