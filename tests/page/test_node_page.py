@@ -12,9 +12,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from provenance_ledger.node import init_node
+from provenance_ledger.node.config import add_witness, node_keys, set_witnessing
 from provenance_ledger.node.page import PAGE_FILES
 from tests.conftest import KeyFactory, Signer
 from tests.node.conftest import HOST, ORIGIN, RunningNode, free_port, grant, register, running
+from tests.node.test_witnessing import LONG_S, StandInWitness, serving
 
 from .conftest import check_in_page
 
@@ -22,11 +24,17 @@ from .conftest import check_in_page
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, sign: Signer,
          keys: KeyFactory) -> Iterator[tuple[RunningNode, str]]:
-    """A node holding a registration and a consent grant of the work whose bytes are
+    """A node that waits for two witnesses (C2SP stand-ins on 127.0.0.1) to cosign each
+    checkpoint, holding a registration and a consent grant of the work whose bytes are
     ``b"first"``, and a second work; yields it and the registration's event id."""
     home = tmp_path_factory.mktemp("page-node") / "node"
     init_node(home, ORIGIN, f"{HOST}:{free_port()}")
-    with running(home) as n, n.client() as http:
+    log_vkey = node_keys(home)["log"]
+    witnesses = StandInWitness("b", log_vkey), StandInWitness("c", log_vkey)
+    for name, w in zip(("b", "c"), witnesses, strict=True):
+        add_witness(home, name, w.url, w.vkey)
+    set_witnessing(home, None, LONG_S)
+    with serving(*witnesses), running(home) as n, n.client() as http:
         alice = keys("alice")
         first = register(sign, alice, "first")
         assert http.post("/events", content=first.leaf).status_code == 200
@@ -62,6 +70,8 @@ def test_a_receipt_from_the_node_checks_with_its_published_keys(
     assert f"log {page.evaluate('PLPage.state.explorer.log')}" in page.input_value("#trust")
     assert check_in_page(page, receipt, page.input_value("#trust")) == {
         "state": "valid", "check": None}
+    assert "cosigned by 2 of 2 witnesses: b at 2026-01-01T00:00:00Z, c at 2026-01-01T00:00:00Z" \
+        in page.inner_text("#statement")
     page.screenshot(path=artifacts / "node-en.png", full_page=True)
 
 
@@ -73,9 +83,13 @@ def test_the_explorer_shows_verified_checkpoints_witnesses_and_evidence(
     rows.first.wait_for()
     sizes = [int(r.split("\t")[0]) for r in rows.all_inner_texts()]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] == 3
-    # Each row was verified in the browser against the node's keys: a time, not an error.
-    assert "2026-01-01T00:00:00Z" in rows.first.inner_text()
-    assert ORIGIN + "/witness" in page.inner_text("#witness-list")
+    # Each row was verified in the browser against the node's keys: a time, not an error,
+    # and the cosignatures of the two witnesses the node waits for.
+    assert rows.first.inner_text().split("\t")[2] == \
+        "b 2026-01-01T00:00:00Z, c 2026-01-01T00:00:00Z"
+    listed = page.inner_text("#witness-list")
+    assert [line.split(" (")[0] for line in listed.splitlines()] == [
+        "b: 2026-01-01T00:00:00Z", "c: 2026-01-01T00:00:00Z"]  # then how long ago
     assert "None held by this node." in page.inner_text("#explorer-body")
     page.click("#lang-ja")
     assert "このノードは何も持っていません。" in page.inner_text("#explorer-body")

@@ -64,12 +64,13 @@ def page_bytes(name: str) -> bytes:
 
 
 def node_policy(node: Node) -> str:
-    """A C2SP tlog-policy text (specs/receipts.md section 4) of what this node itself trusts
-    and waits for: its log key, its own witness, the witnesses it asks (by their labels) and
-    the quorum of them it waits for. A reader should prefer a policy got out of band."""
+    """A C2SP tlog-policy text (specs/receipts.md section 4) of what this node itself waits
+    for: its log key, the witnesses it asks to cosign its checkpoints (by their labels) and the
+    quorum of them it waits for. Its own witness is left out: it witnesses other logs, not
+    this one. A reader should prefer a policy got out of band."""
     config = node.config
     lines = [f"# the published keys of {config.origin}: trust them as far as you trust this node",
-             f"log {node.vkey}", f"witness {config.witness_name} {node.witness.vkey}"]
+             f"log {node.vkey}"]
     lines += [f"witness {w.name} {w.vkey}" for w in config.witnesses]
     k = config.witnessing.quorum
     members = [w.name for w in config.witnesses]
