@@ -17,6 +17,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
 - ``GET /works/{work}/preferences?format=``: the work's consents as CAWG, TDMRep, aipref or
   RSL (node/preferences.py).
+- ``GET /page/``, ``GET /page/{name}``, ``GET /explorer``: the verification page and its
+  explorer (node/page.py).
 
 Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
 
@@ -64,6 +66,7 @@ from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
+from .page import page_router
 from .preferences import preferences_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
 from .similar import (
@@ -200,6 +203,7 @@ def create_app(
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
     # GET /works/{work}/preferences (specs/vocabularies.md section 9)
     app.include_router(preferences_router(lambda: node))
+    app.include_router(page_router(lambda: node))  # GET /page/, /explorer (node/page.py)
     return app
 
 
