@@ -292,7 +292,7 @@
     workStatementV1: (w, r) => `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まるこの ${w.events.length} 件の記録は、木の大きさ ${r.checkpoint.size} のログ ${r.checkpoint.origin} にあり、途切れない連鎖をなしています。これより後の記録が存在し、省かれている可能性があります。現在の状態を知るには新しい状態受領証（v2）を求めてください。`,
     inForce: (t) => `チェックポイントの時刻（${PLVerify.formatTime(t)}）に有効なもの：`,
     inForceLast: (t) => `示された最後の記録の時点（${PLVerify.formatTime(t)}）で有効なもの：`,
-    grantInForce: (g) => `許諾 ${short(g.id)}：${g.grantee === "*" ? "誰にでも" : short(g.grantee)} に ${g.purposes.join("、")}${g.until !== null ? `（${PLVerify.formatTime(g.until)} まで）` : ""}`,
+    grantInForce: (g) => `許諾 ${short(g.id)}：${g.grantee === "*" ? "誰にでも" : `${short(g.grantee)} に`} ${g.purposes.join("、")}${g.until !== null ? `（${PLVerify.formatTime(g.until)} まで）` : ""}`,
     licInForce: (x) => `ライセンス ${short(x.id)}：${short(x.licensee)} に ${x.purposes.join("、")}${x.until !== null ? `（${PLVerify.formatTime(x.until)} まで）` : ""}`,
     nothingInForce: "有効な許諾もライセンスもありません",
     sep: "、",
@@ -348,7 +348,7 @@
       switch (ev.type) {
         case "work.register": return `${short(ev.actor)} が登録${b.title ? `：「${b.title}」` : ""}（${b.media_type}、${b.size} バイト）`;
         case "work.transfer": return `${short(ev.actor)} から ${short(b.to)} へ譲渡`;
-        case "consent.grant": return `${short(ev.actor)} が ${b.grantee === "*" ? "誰にでも" : short(b.grantee)} に ${b.purposes.join("、")} の利用を許諾${b.until ? `（${b.until} まで）` : "（期限なし）"}${b.conditions ? `（条件：${b.conditions.join("、")}）` : ""}`;
+        case "consent.grant": return `${short(ev.actor)} が ${b.grantee === "*" ? "誰にでも" : `${short(b.grantee)} に`} ${b.purposes.join("、")} の利用を許諾${b.until ? `（${b.until} まで）` : "（期限なし）"}${b.conditions ? `（条件：${b.conditions.join("、")}）` : ""}`;
         case "consent.revoke": return `${short(ev.actor)} が許諾 ${short(b.grant)} を取り消し`;
         case "licence.offer": return `${short(b.licensee)} に ${b.purposes.join("、")} のライセンスを申し出${b.from ? `（${b.from} から` : "（"}${b.until ? `${b.until} まで）` : "）"}`;
         case "licence.accept": return `${short(ev.actor)} がライセンス ${short(b.offer)} を受諾`;
