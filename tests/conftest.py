@@ -17,6 +17,8 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, SignedEvent, sign_event
 from provenance_ledger.ledger import Home, Ledger
 
+from .postgres import postgres_server, schema_url  # noqa: F401 - shared fixtures (issue 15)
+
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds since the epoch
 
 KeyFactory = Callable[[str], PrivateKey]
