@@ -91,7 +91,7 @@ def is_url(store: str) -> bool:
     return store.startswith(URL_SCHEMES)
 
 
-_URL_PASSWORD = re.compile(r"^(postgres(?:ql)?://[^/?#@:]*:)[^/?#@]*@")
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#@]*@")
 _PARAM_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 
@@ -229,8 +229,11 @@ class PostgresStore:
                               "UPDATE SET value = excluded.value", (SCHEMA_VERSION,))
 
     def _has_table(self, name: str) -> bool:
-        row = self.conn.execute("SELECT to_regclass(quote_ident(current_schema()) || '.' || "
-                                "quote_ident(%s)) IS NOT NULL", (name,)).fetchone()
+        # The catalog itself, read with this statement's snapshot: to_regclass() would answer
+        # from a cache that can still hold "no such table" for one another writer just made.
+        row = self.conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE "
+                                "schemaname = current_schema() AND tablename = %s)",
+                                (name,)).fetchone()
         return bool(row and row[0])
 
     def _schema(self) -> str | None:
