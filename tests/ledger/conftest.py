@@ -2,8 +2,9 @@
 (the embedded default) and once on PostgreSQL, where each home the test makes keeps its log in
 a fresh schema of the test server, as ``node init --store`` would give it.
 
-Not doubled: the tests named in ``SQLITE_ONLY``, which are about the SQLite file itself
-(damaging its bytes, a read-only mount, a SQLite store opened by hand).
+Not doubled: tests that make no folder (so no home, no store), and the modules and tests named
+in ``SQLITE_ONLY_MODULES`` and ``SQLITE_ONLY`` (no store involved, or one that edits the SQLite
+file itself; test_audit_postgres.py makes those edits on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ POSTGRESQL_ONLY_MODULES = frozenset({"test_audit_postgres"})  # its edits use ps
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    # A test that makes no folder makes no home, so no store: it runs once.
+    makes_homes = {"tmp_path", "tmp_path_factory"} & set(metafunc.fixturenames)
     if "backend" in metafunc.fixturenames:
-        if module in SQLITE_ONLY_MODULES or metafunc.function.__name__ in SQLITE_ONLY:
+        if (module in SQLITE_ONLY_MODULES or metafunc.function.__name__ in SQLITE_ONLY
+                or not makes_homes):
             metafunc.parametrize("backend", BACKENDS[:1], indirect=True, scope="module")
         elif module in POSTGRESQL_ONLY_MODULES:
             metafunc.parametrize("backend", BACKENDS[1:], indirect=True, scope="module")

@@ -6,7 +6,8 @@ A block is one transaction that first takes a transaction-scoped advisory lock o
 tree head (``pg_advisory_xact_lock`` on a key derived from the schema name), so writers are
 serialized as SQLite's ``BEGIN IMMEDIATE`` serializes them, and an append lands whole
 (entries, hashes, map, checkpoint) or not at all. Durability is PostgreSQL's: a commit returns
-once its WAL is flushed (``synchronous_commit`` on, the server default, which the store checks).
+once its WAL is flushed (``synchronous_commit`` not ``off`` and ``fsync`` on, the server
+defaults, which the store checks when it connects).
 
 Left out: the witness database and the similarity index stay in SQLite files in the home
 (section 6.3); PostgreSQL's own corruption checks (amcheck) need privileges a log's role
@@ -194,9 +195,9 @@ class PostgresStore:
         if encoding != "UTF8":
             raise StorageError(f"ledger database {shown} has encoding {encoding}; the store "
                                "needs a UTF8 database")
-        if sync in ("off", "local") and fsync != "on" or sync == "off":
-            raise StorageError(f"ledger database {shown} has synchronous_commit={sync}: a "
-                               "committed block could be lost in a crash")
+        if sync == "off" or fsync != "on":
+            raise StorageError(f"ledger database {shown} has synchronous_commit={sync} and "
+                               f"fsync={fsync}: a committed block could be lost in a crash")
         self.schema = str(schema)
 
     def _migrate(self) -> None:
@@ -339,18 +340,19 @@ class PostgresStore:
                     row = self._one("SELECT value FROM meta WHERE key = 'map_size'")
                     if start is not None and int(str(row[0]) if row else 0) != start:
                         raise StorageError("the map was changed by another writer meanwhile")
-                with self.conn.cursor() as cur:
-                    if block.entries:
-                        cur.executemany("INSERT INTO entries (idx, id, leaf) VALUES (%s, %s, %s)",
-                                        [(e.index, e.id, e.leaf) for e in block.entries])
-                    inner = [(node_key(n), h) for n, h in block.nodes if n[0] > 0]
-                    if inner:
-                        cur.executemany("INSERT INTO nodes (key, hash) VALUES (%s, %s)", inner)
-                    if block.map_nodes:
-                        cur.executemany(
-                            "INSERT INTO map_nodes (pos, node) VALUES (%s, %s) ON CONFLICT "
-                            "(pos) DO UPDATE SET node = excluded.node",
-                            sorted((map_pos(p), n) for p, n in block.map_nodes.items()))
+                # COPY, not one INSERT per row: 4 to 5 times faster, and as atomic (a
+                # duplicate key fails the COPY, and with it the whole transaction).
+                self._copy("entries (idx, id, leaf)", ("int8", "bytea", "bytea"),
+                           [(e.index, e.id, e.leaf) for e in block.entries])
+                self._copy("nodes (key, hash)", ("int8", "bytea"),
+                           [(node_key(n), h) for n, h in block.nodes if n[0] > 0])
+                if block.map_nodes:  # inserted or replaced: through a temporary table
+                    self.conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS map_in "
+                                      "(pos bytea, node bytea) ON COMMIT DELETE ROWS")
+                    self._copy("map_in (pos, node)", ("bytea", "bytea"),
+                               sorted((map_pos(p), n) for p, n in block.map_nodes.items()))
+                    self.conn.execute("INSERT INTO map_nodes SELECT pos, node FROM map_in "
+                                      "ON CONFLICT (pos) DO UPDATE SET node = excluded.node")
                 if block.map_size is not None:
                     self.conn.execute(
                         "INSERT INTO meta VALUES ('map_size', %s) ON CONFLICT (key) DO UPDATE "
@@ -365,6 +367,16 @@ class PostgresStore:
         except psycopg.Error as e:
             raise StorageError(f"could not write block: {_one_line(e)}") from e
         return True
+
+    def _copy(self, target: str, types: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """``COPY target FROM STDIN`` of ``rows`` in binary, inside the caller's transaction."""
+        if not rows:
+            return
+        with self.conn.cursor() as cur, \
+                cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)".encode()) as copy:
+            copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
 
     # -- verifiable map ------------------------------------------------------------------------
     @_storage_errors
