@@ -107,6 +107,7 @@ def test_a_read_only_store_writes_nothing(schema_url: str) -> None:
     ("postgresql://db.example/l?user=alice&password=pw&sslmode=require",
      "postgresql://db.example/l?user=alice&password=***&sslmode=require"),
     ("postgresql://alice@db.example/ledger", "postgresql://alice@db.example/ledger"),
+    ("postgresql://alice:p@ss@db.example/ledger", "postgresql://alice:***@db.example/ledger"),
     ("mysql://root:pw@localhost/db", "mysql://root:***@localhost/db"),
 ])
 def test_passwords_are_never_shown(url: str, shown: str) -> None:

@@ -92,7 +92,9 @@ def is_url(store: str) -> bool:
     return store.startswith(URL_SCHEMES)
 
 
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#@]*@")
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#]*@")
+"""``scheme://user:password@``: up to the last ``@`` of the authority, so a password holding
+an unescaped ``@`` is hidden whole."""
 _PARAM_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 
@@ -106,12 +108,12 @@ def check_url(url: str, what: str = "--store") -> str:
     password)."""
     if not is_url(url):
         raise StorageError(f"{what} must be a postgresql:// URL, not {redact(url)[:60]!r}")
-    from psycopg import ProgrammingError
+    driver = _driver()
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         conninfo_to_dict(url)
-    except ProgrammingError as e:
+    except driver.ProgrammingError as e:
         raise StorageError(f"{what} is not a valid PostgreSQL URL: {redact(url)[:200]}") from e
     return url
 
