@@ -13,12 +13,15 @@ import typer
 
 from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
+from ..core.identity import vouching
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
+from ..core.vouch import granter, vouch
 from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
+from .identity import AttesterOpt, PolicyOpt, key_record, trusted_attesters
 from .listing import describe_terms
 from .session import (
     DEFAULT_KEY,
@@ -318,11 +321,14 @@ def licence_terminate(
 def status(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
+    attester: AttesterOpt = None,
+    policy: PolicyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a work's controller, payees, consents and licences in force, and its history.
+    """Show a work's controller (and who attests it), payees, consents and licences in
+    force, and its history.
 
     Example: provenance status page-012.png
     """
@@ -340,6 +346,13 @@ def status(
     doc["grant_status"] = {g.id: grant_status(g, now) for g in state.grants}
     doc["licence_status"] = {x.id: licence_status(x, now) for x in state.licences}
     doc["history"] = history
+    # specs/rules.md section 8: who vouches for the controller's key, as of now.
+    trusted = trusted_attesters(s, policy, attester)
+    controller_vouching = None
+    if state.identity is None and state.dataset is None:
+        controller_vouching = vouching(state.controller, key_record(s, state.controller), now,
+                                       trusted)
+        doc["controller_identity"] = controller_vouching.to_json()
     if s.node_url is not None:
         doc.update(s.client.registrations(w))
     else:
@@ -371,6 +384,8 @@ def status(
             typer.echo(f"similarity:  {c['similarity']}")
     typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
     typer.echo(f"controller:  {state.controller}")
+    if controller_vouching is not None:
+        typer.echo(f"identity:    {controller_vouching.describe()}")
     for k, bps in state.effective_payees():
         typer.echo(f"payee:       {k} {bps / 100:.2f}%")
     _rights_text(s, state, now)
@@ -506,6 +521,12 @@ def may(
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
              "work exists, or that it was never registered.")] = None,
+    require_attested: Annotated[bool, typer.Option(
+        "--require-attested",
+        help="Count a consent or licence only when the key that granted it is attested by an "
+             "attester you trust (--attester, or 'attester' lines of --policy).")] = False,
+    attester: AttesterOpt = None,
+    policy: PolicyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
@@ -520,6 +541,10 @@ def may(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     k = parse_public_key(key)
     check_purpose(purpose, "PURPOSE")
+    trusted = trusted_attesters(s, policy, attester)
+    if require_attested and not trusted:
+        raise MalformedError("--require-attested needs the attesters you trust: give "
+                             "--attester KEY, or --policy FILE with 'attester KEY' lines")
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
@@ -533,6 +558,11 @@ def may(
         state, missing = s.find_state(w)
     d = decide(state, k, purpose, when)
     d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
+    # specs/rules.md section 8: whose grant this is, and who vouches for that key.
+    by = granter(state, d, when)
+    vouched = vouch(state, d, when, key_record(s, by) if by else None, trusted,
+                    require_attested)
+    d = vouched.decision
     found, origin = _registrations(s, w, missing)
     disputed = len({r.get("registrant") for r in found}) > 1
     others = [r for r in found if state is None or r.get("origin") != origin]
@@ -547,7 +577,8 @@ def may(
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
                    **d.to_json(), "allowed": allowed, "reason": reason,
                    "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
-                   "allowed_on_this_log": d.allowed})
+                   "allowed_on_this_log": d.allowed,
+                   "granted_by": vouched.vouching.to_json() if vouched.vouching else None})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -561,6 +592,8 @@ def may(
             typer.echo(f"  {describe_elsewhere(elsewhere)}{per}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
+        if vouched.vouching is not None:
+            typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
     if not allowed:

@@ -52,7 +52,7 @@ MAX_DATASET_ITEMS = 2**53 - 1
 BASIS_POINTS = 10_000
 
 WORK_ID_PREFIX = "sha256:"
-TYPES = (
+TYPES: tuple[str, ...] = (
     "work.register",
     "work.transfer",
     "consent.grant",
@@ -278,6 +278,34 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
     ),
 }
 
+
+# --- identity attestations (specs/events.md sections 6.9-6.10; rules in core/identity.py) ---
+MAX_MEMBER_CHARS = 64  # an association's member number or handle
+IDENTITY_EVENT_TYPES = ("identity.attest", "identity.revoke")
+_BODIES["identity.attest"] = _object(
+    {
+        "key": check_key,
+        "name": _str(MAX_TITLE_CHARS),
+        "url": _str(MAX_URI_CHARS, _URI),
+        "registry_id": _str(MAX_TITLE_CHARS),
+        "member": _str(MAX_MEMBER_CHARS),
+        "from": check_time,
+        "until": check_time,
+    },
+    frozenset({"key", "name"}),
+)
+_BODIES["identity.revoke"] = _object(
+    {"key": check_key, "attestation": check_event_id, "reason": _str(MAX_TEXT_CHARS)},
+    frozenset({"key", "attestation"}),
+)
+TYPES = TYPES + IDENTITY_EVENT_TYPES
+
+
+def check_body(type_: str, body: Any) -> None:
+    """Check a body of ``type_`` as :class:`Event` does (a caller checks its input before it
+    unlocks a key)."""
+    _BODIES[type_](body, "body")
+# --- end identity attestations ---
 
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'

@@ -21,7 +21,8 @@ from typing import Any
 from ..errors import ConflictError, RuleError
 from .dataset import EMPTY_ROOT, series_id
 from .encoding import thaw
-from .events import ANYONE, SignedEvent
+from .events import ANYONE, IDENTITY_EVENT_TYPES, SignedEvent
+from .identity import KeyRecord, apply_identity
 from .timefmt import format_time, parse_time
 
 COVERS: dict[str, frozenset[str]] = {
@@ -118,6 +119,7 @@ class WorkState:
     controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
     dataset: str | None = None  # a dataset series' name (R12); None for a work
     versions: tuple[str, ...] = ()  # a dataset series' versions, oldest first
+    identity: KeyRecord | None = None  # a key record's attestations (R13-R14); None for a work
 
     def controller_at(self, t: int) -> str | None:
         """Who controlled the work at time ``t``: the key of the last ``controllers`` entry
@@ -153,7 +155,7 @@ class WorkState:
             "content": thaw(self.content),
             "grants": [_grant_json(g) for g in self.grants],
             "licences": [_licence_json(x) for x in self.licences],
-        }
+        } | ({} if self.identity is None else {"identity": self.identity.to_json()})
 
 
 def _t(v: int | None) -> str | None:
@@ -202,6 +204,8 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
                          controllers=((ev.actor, ev.at),))
     if ev.type == "dataset.disclose":
         return _disclose(state, signed)
+    if ev.type in IDENTITY_EVENT_TYPES or (state is not None and state.identity is not None):
+        return _key_record(state, signed)
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
     if state.dataset is not None:
@@ -310,6 +314,34 @@ def _disclose(state: WorkState | None, signed: SignedEvent) -> WorkState:
                    versions=state.versions + (version,))
 
 
+def _key_record(state: WorkState | None, signed: SignedEvent) -> WorkState:
+    """R13-R14 (specs/rules.md section 7): an event of a key record. The record chains like a
+    work (prev is its head, time never goes back); what each event may do is
+    :func:`identity.apply_identity`."""
+    ev, eid = signed.event, signed.id
+    if ev.type not in IDENTITY_EVENT_TYPES:
+        owner = state.identity.key if state is not None and state.identity else "a key"
+        raise RuleError(f"{ev.work} is the key record of {owner}, not a work: {ev.type} "
+                        "does not apply to it")
+    if state is None:
+        if ev.prev is not None:
+            raise RuleError("the first event of a key record must have prev null")
+        record = apply_identity(None, signed)
+        return WorkState(ev.work, eid, ev.actor, ev.at, record.key, eid, ev.at, 1,
+                         MappingProxyType({}), controllers=((record.key, ev.at),),
+                         identity=record)
+    if state.identity is None:
+        raise RuleError(f"{ev.work} is a registered work, not a key record")
+    if ev.prev != state.head:
+        raise ConflictError(f"event builds on {ev.prev} but the head of the key record "
+                            f"{ev.work} is {state.head}", head=state.head)
+    if ev.at < state.last_at:
+        raise RuleError(f"event time {format_time(ev.at)} is before the key record's last "
+                        f"event ({format_time(state.last_at)})")
+    return replace(state, head=eid, last_at=ev.at, events=state.events + 1,
+                   identity=apply_identity(state.identity, signed))
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The answer of :func:`may`, with the reason and the events behind it."""
@@ -330,6 +362,9 @@ def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
     """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in)."""
     if state is not None and state.dataset is not None:
         return Decision(False, f"{state.work} is a dataset, not a work")
+    if state is not None and state.identity is not None:
+        return Decision(False, f"{state.work} is the key record of {state.identity.key}, "
+                        "not a work")
     if state is None:
         return Decision(False, "the work is not registered on this ledger")
     if at < state.registered_at:
