@@ -14,7 +14,9 @@ import typer
 
 from ..core.events import check_body
 from ..core.identity import KeyRecord, cawg_credential, key_record_id, vouching
+from ..core.keystate import KeyLookup, affected, effective
 from ..core.policy import MAX_POLICY_BYTES, parse_policy
+from ..core.rules import WorkState, apply
 from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
 from ..ledger.files import read_bounded
@@ -63,6 +65,30 @@ def key_record(s: Session, key: str) -> KeyRecord | None:
     """The record of ``key`` on the log asked (None when no one attested it there)."""
     state, _ = s.find_state(key_record_id(key))
     return None if state is None else state.identity
+
+
+def key_lookup(s: Session) -> KeyLookup:
+    """The key records of the log asked, each read once (specs/rules.md section 9)."""
+    cache: dict[str, KeyRecord | None] = {}
+
+    def lookup(key: str) -> KeyRecord | None:
+        if key not in cache:
+            cache[key] = key_record(s, key)
+        return cache[key]
+
+    return lookup
+
+
+def effective_state(s: Session, work: str, state: WorkState | None
+                    ) -> tuple[WorkState | None, tuple[str, ...], KeyLookup]:
+    """The work's state from the events that count (R18), the ids of those that do not
+    (disputed), and the key lookup used. A work whose keys were never rotated nor declared
+    compromised is answered from ``state`` as it is, without a replay."""
+    lookup = key_lookup(s)
+    if state is None or state.identity is not None or not affected(state, lookup):
+        return state, (), lookup
+    eff = effective((ev for _, ev in s.history(work)), lookup, apply)
+    return eff.state, eff.disputed, lookup
 
 
 def _date(text: str, option: str) -> str:

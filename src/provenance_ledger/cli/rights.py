@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import pycountry
 import typer
 
+from ..core import keystate
 from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.identity import vouching
@@ -21,7 +22,12 @@ from ..core.timefmt import format_time, parse_time
 from ..core.vouch import granter, vouch
 from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
-from .identity import AttesterOpt, PolicyOpt, key_record, trusted_attesters
+from .identity import (
+    AttesterOpt,
+    PolicyOpt,
+    effective_state,
+    trusted_attesters,
+)
 from .listing import describe_terms
 from .session import (
     DEFAULT_KEY,
@@ -338,6 +344,12 @@ def status(
     if state is None:
         raise missing or NotFoundError(f"no work {w} on this ledger")
     now = s.now()
+    # specs/rules.md section 9: the events that count, and the key holding control now.
+    state, disputed_events, lookup = effective_state(s, w, state)
+    if state is None:
+        raise NotFoundError(f"work {w}: its registration does not count (signed by a key "
+                            "declared compromised)")
+    holder_now = keystate.holder(state.controller, now, lookup)
     history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
     doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(now)]
@@ -346,12 +358,13 @@ def status(
     doc["grant_status"] = {g.id: grant_status(g, now) for g in state.grants}
     doc["licence_status"] = {x.id: licence_status(x, now) for x in state.licences}
     doc["history"] = history
+    doc["disputed_events"] = list(disputed_events)
+    doc["holder"] = holder_now
     # specs/rules.md section 8: who vouches for the controller's key, as of now.
     trusted = trusted_attesters(s, policy, attester)
     controller_vouching = None
     if state.identity is None and state.dataset is None:
-        controller_vouching = vouching(state.controller, key_record(s, state.controller), now,
-                                       trusted)
+        controller_vouching = vouching(holder_now, lookup(holder_now), now, trusted)
         doc["controller_identity"] = controller_vouching.to_json()
     if s.node_url is not None:
         doc.update(s.client.registrations(w))
@@ -384,6 +397,8 @@ def status(
             typer.echo(f"similarity:  {c['similarity']}")
     typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
     typer.echo(f"controller:  {state.controller}")
+    if holder_now != state.controller:
+        typer.echo(f"held by:     {holder_now} (the controller's key was rotated to it)")
     if controller_vouching is not None:
         typer.echo(f"identity:    {controller_vouching.describe()}")
     for k, bps in state.effective_payees():
@@ -391,8 +406,9 @@ def status(
     _rights_text(s, state, now)
     typer.echo("history:")
     for h in history:
+        flag = " [DISPUTED: does not count]" if h["id"] in disputed_events else ""
         typer.echo(f"  {h['index']:>6} {h['at']} {h['type']:<18} {h['id'][:12]} by "
-                   f"{h['actor'][:24]}...")
+                   f"{h['actor'][:24]}...{flag}")
 
 
 def _rights_text(s: Session, state: WorkState, now: int) -> None:
@@ -556,12 +572,14 @@ def may(
                           + "\n")
     else:
         state, missing = s.find_state(w)
-    d = decide(state, k, purpose, when)
+    # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
+    state, disputed_events, lookup = effective_state(s, w, state)
+    d = decide(state, k, purpose, when, keys=lookup)
     d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
     # specs/rules.md section 8: whose grant this is, and who vouches for that key.
-    by = granter(state, d, when)
-    vouched = vouch(state, d, when, key_record(s, by) if by else None, trusted,
-                    require_attested)
+    by = granter(state, d, when, lookup)
+    vouched = vouch(state, d, when, lookup(by) if by else None, trusted, require_attested,
+                    lookup)
     d = vouched.decision
     found, origin = _registrations(s, w, missing)
     disputed = len({r.get("registrant") for r in found}) > 1
@@ -578,7 +596,8 @@ def may(
                    **d.to_json(), "allowed": allowed, "reason": reason,
                    "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
                    "allowed_on_this_log": d.allowed,
-                   "granted_by": vouched.vouching.to_json() if vouched.vouching else None})
+                   "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
+                   "disputed_events": list(disputed_events)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -592,6 +611,9 @@ def may(
             typer.echo(f"  {describe_elsewhere(elsewhere)}{per}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
+        if disputed_events:
+            typer.echo(f"  {len(disputed_events)} later event(s) do not count (signed by a key "
+                       f"declared compromised or rotated away): {disputed_events[0][:12]}...")
         if vouched.vouching is not None:
             typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:

@@ -305,7 +305,32 @@ def check_body(type_: str, body: Any) -> None:
     """Check a body of ``type_`` as :class:`Event` does (a caller checks its input before it
     unlocks a key)."""
     _BODIES[type_](body, "body")
-# --- end identity attestations ---
+
+
+def _signature(value: Any, name: str) -> Any:
+    if not isinstance(value, str):
+        raise MalformedError(f"{name} must be a base64 signature")
+    b64decode(value, name, 64)
+    return value
+
+
+_cosigs = _list(_object({"key": check_key, "sig": _signature}, frozenset({"key", "sig"})))
+KEY_EVENT_TYPES = ("key.rotate", "key.recovery", "key.compromised")
+# specs/events.md sections 6.12-6.14; rules in core/keystate.py
+_BODIES["key.rotate"] = _object(
+    {"key": check_key, "to": check_key, "to_sig": _signature, "cosigs": _cosigs},
+    frozenset({"key", "to", "to_sig"}),
+)
+_BODIES["key.recovery"] = _object(
+    {"key": check_key, "keys": _list(check_key), "threshold": _uint(MAX_LIST_ITEMS),
+     "association": check_key},
+    frozenset({"key"}),
+)
+_BODIES["key.compromised"] = _object(
+    {"key": check_key, "since": check_time, "cosigs": _cosigs}, frozenset({"key", "since"}),
+)
+TYPES = TYPES + KEY_EVENT_TYPES
+# --- end identity attestations and key events ---
 
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'

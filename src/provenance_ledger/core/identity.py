@@ -76,11 +76,45 @@ def _t(v: int | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Recovery:
+    """Who may rotate a key that is lost (specs/rules.md R16): ``threshold`` of ``keys``, or
+    the ``association`` while an attestation of the key by it is in force."""
+
+    id: str
+    keys: tuple[str, ...]
+    threshold: int
+    association: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "keys": list(self.keys), "threshold": self.threshold,
+                "association": self.association}
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """A ``key.rotate``: control passes to ``to`` from ``at``. ``by`` says who authorised it:
+    ``key`` (the key itself), ``recovery`` (k of n recovery keys) or ``association``."""
+
+    id: str
+    to: str
+    at: int
+    by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "to": self.to, "at": format_time(self.at), "by": self.by}
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
-    """The identity part of a key record: the key and its attestations, in log order."""
+    """A key record's state: the key, its attestations, its recovery setting, rotations and
+    the time from which it is declared compromised, in log order (specs/rules.md section 7)."""
 
     key: str
     attestations: tuple[Attestation, ...] = ()
+    recovery: Recovery | None = None
+    rotations: tuple[Rotation, ...] = ()
+    compromised_since: int | None = None
+    compromised_by: str | None = None  # the key.compromised event
 
     def attestation(self, attestation_id: str) -> Attestation | None:
         return next((a for a in self.attestations if a.id == attestation_id), None)
@@ -88,8 +122,30 @@ class KeyRecord:
     def in_force(self, t: int) -> tuple[Attestation, ...]:
         return tuple(a for a in self.attestations if a.in_force(t))
 
+    def compromised_at(self, t: int) -> bool:
+        """Do events this key signs at ``t`` count for nothing (R17)?"""
+        return self.compromised_since is not None and t >= self.compromised_since
+
+    def counts(self, rotation: Rotation) -> bool:
+        """A rotation the key signed itself counts unless it is compromised at that time: a
+        thief's rotation is undone by declaring the key compromised from before it."""
+        return rotation.by != "key" or not self.compromised_at(rotation.at)
+
+    def rotation(self) -> Rotation | None:
+        """The rotation that counts (at most one: R15), or None."""
+        return next((r for r in self.rotations if self.counts(r)), None)
+
+    def successor(self, t: int) -> str | None:
+        """The key that took over from this one at or before ``t``, or None."""
+        r = self.rotation()
+        return r.to if r is not None and r.at <= t else None
+
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "attestations": [a.to_json() for a in self.attestations]}
+        return {"key": self.key, "attestations": [a.to_json() for a in self.attestations],
+                "recovery": self.recovery.to_json() if self.recovery else None,
+                "rotations": [r.to_json() for r in self.rotations],
+                "compromised_since": _t(self.compromised_since),
+                "compromised_by": self.compromised_by}
 
 
 def apply_identity(record: KeyRecord | None, signed: SignedEvent) -> KeyRecord:

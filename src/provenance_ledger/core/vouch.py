@@ -13,23 +13,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .identity import KeyRecord, Vouching, vouching
+from .keystate import KeyLookup, holder
 from .rules import Decision, WorkState
 
 
-def granter(state: WorkState | None, decision: Decision, at: int) -> str | None:
+def granter(state: WorkState | None, decision: Decision, at: int,
+            keys: KeyLookup | None = None) -> str | None:
     """The key whose signature makes ``decision`` an "allowed" (section 8, step 1): the signer
     of the grant or licence offer it cites (the controller when it was made), or the
-    controller at ``at`` when the key asking controls the work; None for a refusal."""
+    controller at ``at`` when the key asking controls the work; None for a refusal. With
+    ``keys``, the controller is the key holding its control then (section 9)."""
     if state is None or not decision.allowed:
         return None
     first = decision.events[0] if decision.events else None
     grant = state.grant(first) if first else None
     if grant is not None:
-        return state.controller_at(grant.at)
+        return _holder(state, grant.at, keys)
     licence = state.licence(first) if first else None
     if licence is not None:
-        return state.controller_at(licence.offered_at)
-    return state.controller_at(at)
+        return _holder(state, licence.offered_at, keys)
+    return _holder(state, at, keys)
+
+
+def _holder(state: WorkState, t: int, keys: KeyLookup | None) -> str | None:
+    controller = state.controller_at(t)
+    return None if controller is None else holder(controller, t, keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +53,12 @@ class Vouched:
 
 
 def vouch(state: WorkState | None, decision: Decision, at: int, record: KeyRecord | None,
-          trusted: Iterable[str], require_attested: bool) -> Vouched:
+          trusted: Iterable[str], require_attested: bool,
+          keys: KeyLookup | None = None) -> Vouched:
     """Section 8, steps 1-3: name the granting key, the attestations of it in force at ``at``
     (``record`` is that key's record, or None), and under ``require_attested`` turn an
     "allowed" that no trusted attester vouches for into a refusal."""
-    key = granter(state, decision, at)
+    key = granter(state, decision, at, keys)
     if key is None:
         return Vouched(decision, None)
     v = vouching(key, record, at, trusted)
