@@ -201,8 +201,10 @@ def affected(state: Any, lookup: KeyLookup) -> bool:
             continue
         if rec.compromised_since is not None and rec.compromised_since <= state.last_at:
             return True
+        # Only a controller's later events are checked against rotations (R18): a work with
+        # its registration alone has none.
         r = rec.rotation()
-        if r is not None and r.at <= state.last_at:
+        if r is not None and r.at <= state.last_at and state.events > 1:
             return True
     return False
 
