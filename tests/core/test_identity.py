@@ -64,10 +64,15 @@ def test_base58_and_did_key_known_answers() -> None:
     assert did_key(PrivateKey.from_seed(bytes(32)).public.text).startswith("did:key:z6Mk")
 
 
-def test_a_key_record_is_not_a_content_hash() -> None:
-    key = PrivateKey.from_seed(bytes(32)).public.text
-    preimage = b"provenance-ledger/key-record/v1\n" + key.encode()
-    assert key_record_id(key) != work_id_of(hashlib.sha256(preimage).hexdigest())
+def test_no_one_takes_a_key_record_id_first(sign: Signer, keys: KeyFactory) -> None:
+    """A work id is never checked against content, so the rules must refuse a registration
+    (or a dataset) under a key record id, or anyone could block a key's record."""
+    squatter, mika = keys("squatter"), keys("mika")
+    rid = key_record_id(mika.public.text)
+    assert rid.endswith("6b657921")
+    with pytest.raises(RuleError, match="is a key record id"):
+        apply(None, sign(squatter, "work.register", rid, {"size": 1,
+                                                          "media_type": "image/png"}))
 
 
 def test_attestations_are_in_force_from_start_to_until_and_until_revoked(
@@ -115,7 +120,7 @@ def test_rules_refuse_what_they_must(sign: Signer, keys: KeyFactory) -> None:
                           prev=state.head))
     with pytest.raises(ConflictError):
         apply(state, sign(guild, "identity.attest", rid, {"key": k, "name": "Mika"}))
-    with pytest.raises(RuleError, match="not a work"):
+    with pytest.raises(RuleError, match="is a key record id"):
         apply(state, sign(guild, "consent.grant", rid, {"grantee": "*",
                                                         "purposes": ["ai_training"]},
                           prev=state.head))

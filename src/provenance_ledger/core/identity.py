@@ -29,13 +29,22 @@ KEY_RECORD_PREFIX = b"provenance-ledger/key-record/v1\n"
 IDENTITY_TYPES = ("identity.attest", "identity.revoke")
 
 
+KEY_RECORD_MARK = b"key!"
+"""The last 4 bytes of every key record id; a work or dataset id ending so is refused (R13)."""
+
+
 def key_record_id(key: str) -> str:
     """The id under which ``key``'s record is chained (specs/events.md section 6.9): the first
-    32 bytes of SHA-512(prefix || key) over the key's text form ``ed25519:<hex>``. Not a
-    SHA-256: no one knows bytes whose SHA-256 it is, so no one can register them as a work
-    first and so block the key's record."""
-    digest = hashlib.sha512(KEY_RECORD_PREFIX + key.encode("ascii")).digest()[:32]
-    return WORK_ID_PREFIX + digest.hex()
+    28 bytes of SHA-512(prefix || key) over the key's text form ``ed25519:<hex>``, then
+    :data:`KEY_RECORD_MARK`. The rules refuse any other event type under an id so marked, so
+    no one can take a key's record id first (a work id is not checked against content)."""
+    digest = hashlib.sha512(KEY_RECORD_PREFIX + key.encode("ascii")).digest()[:28]
+    return WORK_ID_PREFIX + (digest + KEY_RECORD_MARK).hex()
+
+
+def is_key_record_id(work: str) -> bool:
+    """Does ``work`` (a valid work id) end with the key record mark?"""
+    return work.endswith(KEY_RECORD_MARK.hex())
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from . import keystate
 from .dataset import EMPTY_ROOT, series_id
 from .encoding import thaw
 from .events import ANYONE, IDENTITY_EVENT_TYPES, KEY_EVENT_TYPES, SignedEvent
-from .identity import KeyRecord, apply_identity, key_record_id
+from .identity import KeyRecord, apply_identity, is_key_record_id, key_record_id
 from .timefmt import format_time, parse_time
 
 COVERS: dict[str, frozenset[str]] = {
@@ -196,6 +196,11 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
     refused)."""
     ev, eid = signed.event, signed.id
     body = ev.body  # read-only, all the way down
+    # R13: a key record id holds key records only (specs/rules.md section 7).
+    if is_key_record_id(ev.work) and not (ev.type in IDENTITY_EVENT_TYPES
+                                          or ev.type in KEY_EVENT_TYPES):
+        raise RuleError(f"{ev.work} is a key record id (it ends with the key record mark): "
+                        f"{ev.type} does not apply to it")
     # (1) registration starts a work; a work is registered once, by content hash.
     if ev.type == "work.register":
         if state is not None:
