@@ -100,6 +100,19 @@ def test_status_and_identity_show_name_who_is_behind_the_key(world: World) -> No
         home=w.home, ok_codes=(1,))
 
 
+def test_a_rotated_key_acts_through_the_node(world: World) -> None:
+    """One key.rotate moves control of the squatter's copy to a new key; the new key's grant
+    is admitted by the node, and the CLI verifies it through --node with the key record."""
+    w, on = world, ("--node", world.node.url)
+    successor = new_key("squatter-2", w.home)
+    run("key", "rotate", "squatter", "--to", "squatter-2", *on, home=w.home)
+    run("consent", "grant", w.copy, "--purpose", "ai_inference", "--to", w.guild, "--key",
+        "squatter-2", *on, home=w.home)
+    out = run("may", w.guild, "ai_inference", w.copy, *on, home=w.home).out
+    assert out.startswith("allowed: consent granted to this key for ai_inference")
+    assert f"granted by {successor}: not attested by anyone" in out
+
+
 def test_the_same_answers_from_the_nodes_own_data_directory(world: World) -> None:
     w, local = world, ("--home", world.node.home)
     run("may", w.user, "ai_training", w.copy, *local, home=w.home)

@@ -26,6 +26,8 @@ from typing import Any
 from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode
 from .events import SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
+from .identity import KeyRecord, key_record_id
+from .keystate import KeyLookup
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier
 from .receipt import (
@@ -148,11 +150,21 @@ class StateReceiptV2:
         and each work's ``state`` (from a replay of its events) are written for people; a
         batch of many works may leave them out to halve its size."""
         works = []
+        listed = {w.work: w for w in self.works}
+
+        def records(key: str) -> KeyRecord | None:  # key records listed here (rules.md 9)
+            w = listed.get(key_record_id(key))
+            st = replay_unverified(w.events) if w is not None else None
+            return None if st is None else st.identity
+
         for w in self.works:
             item: dict[str, Any] = {"work": w.work,
                                     "events": [e.to_json(decoded) for e in w.events]}
             if decoded:
-                state = replay_unverified(w.events)
+                try:
+                    state = replay_unverified(w.events, records)
+                except RuleError:  # signed by a rotated-to key whose record is not listed
+                    state = None
                 item["state"] = None if state is None else state.to_json()
             works.append(item)
         return {"format": STATE_RECEIPT_V2_FORMAT, "scope": STATE_RECEIPT_V2_SCOPE,
@@ -318,12 +330,13 @@ def build_decision_receipt(
     return DecisionReceipt(Question(key, purpose, at), sr)
 
 
-def replay_unverified(events: Iterable[ProvenEvent]) -> WorkState | None:
+def replay_unverified(events: Iterable[ProvenEvent],
+                      keys: KeyLookup | None = None) -> WorkState | None:
     """The state the events give, for the informative members a builder writes; signatures
     and proofs are not checked here (:func:`verify_state_receipt_v2` does that)."""
     state: WorkState | None = None
     for e in events:
-        state = apply(state, parse_leaf(e.leaf, verify=False))
+        state = apply(state, parse_leaf(e.leaf, verify=False), keys=keys)
     return state
 
 
@@ -376,8 +389,11 @@ class VerifiedDecision:
 def verify_state_receipt_v2(
     receipt: StateReceiptV2, log_keys: Sequence[Verifier],
     witnesses: Mapping[str, Verifier] | None = None,
+    keys: KeyLookup | None = None,
 ) -> VerifiedStateV2:
-    """Verify a state receipt v2 offline (specs/receipts.md section 11.2)."""
+    """Verify a state receipt v2 offline (specs/receipts.md section 11.2). A work's events
+    signed by a key its controller was rotated to (specs/rules.md section 9) replay with the
+    key records listed in the same receipt, else with those ``keys`` gives."""
     # (1) one checkpoint, signed by a trusted log key; its valid cosignatures.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
     check_log_key(receipt.log_key, cp, log_keys)
@@ -386,18 +402,33 @@ def verify_state_receipt_v2(
         raise VerificationError(
             f"checkpoint {cp.size} of {cp.origin} has no map line: it proves no current state")
     # (3) one map proof for the keys of all works listed.
-    keys = [map_key(w.work) for w in receipt.works]
+    map_keys = [map_key(w.work) for w in receipt.works]
     try:
-        values = verify_map_proof(cp.map_root, keys, receipt.map_proof)
+        values = verify_map_proof(cp.map_root, map_keys, receipt.map_proof)
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"map proof: {e}") from e
-    results = []
-    for w, key in zip(receipt.works, keys, strict=True):
-        results.append(_verify_work(w, values[key], cp))
+    listed = {w.work: (w, values[k]) for w, k in zip(receipt.works, map_keys, strict=True)}
+    done: dict[str, CurrentWork] = {}
+
+    def verified(work: str) -> CurrentWork:
+        if work not in done:  # a key record is verified when first looked up
+            w, value = listed[work]
+            done[work] = _verify_work(w, value, cp, lookup)
+        return done[work]
+
+    def lookup(key: str) -> KeyRecord | None:
+        rid = key_record_id(key)
+        if rid in listed:  # proven by this receipt's map proof: present, or absent
+            state = verified(rid).state
+            return None if state is None else state.identity
+        return None if keys is None else keys(key)
+
+    results = [verified(w.work) for w in receipt.works]
     return VerifiedStateV2(cp, MappingProxyType(cosigners), tuple(results))
 
 
-def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint) -> CurrentWork:
+def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint,
+                 keys: KeyLookup | None = None) -> CurrentWork:
     # (4) an absent work: no events.
     if value is None:
         if w.events:
@@ -431,7 +462,7 @@ def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint) -> Curr
                                     ) from err
         # (6) the rules accept it on a replay from nothing.
         try:
-            state = apply(state, event)
+            state = apply(state, event, keys=keys)
         except RuleError as err:
             raise VerificationError(f"event at index {e.leaf_index} breaks the rules: {err}"
                                     ) from err
