@@ -13,13 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.current import (
+    DecisionReceipt,
+    Question,
+    VerifiedDecision,
+    verify_decision_receipt,
+)
 from provenance_ledger.core.encoding import b64encode
 from provenance_ledger.core.events import Event, SignedEvent, sign_event, work_id_of
 from provenance_ledger.core.identity import KeyRecord, key_record_id
 from provenance_ledger.core.keystate import effective, holder, statement
 from provenance_ledger.core.rules import WorkState, apply, may
 from provenance_ledger.core.timefmt import format_time
-from provenance_ledger.errors import LedgerError, RuleError
+from provenance_ledger.errors import LedgerError, RuleError, VerificationError
 from provenance_ledger.ledger import Home
 
 from ..conftest import NOW
@@ -282,3 +288,43 @@ def test_a_sequence_with_every_kind_of_key_event_is_generated() -> None:
                         for w, evs in log.events.items() if log.states[w].identity is None)
     assert {"key.rotate", "key.recovery", "key.compromised", "work.transfer"} <= kinds
     assert disputed > 0
+
+
+def test_a_decision_receipt_proves_the_controllers_key_state(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """specs/receipts.md section 12.1 step 2: with the key records listed, the receipt shows
+    the rotated key's grant and proves the keys were not compromised unseen; leaving a record
+    out is seen (keys_proven false), and a compromise it lists undoes the grant."""
+    log = Log()
+    w = log.register("old", "page")
+    log.rotate("old", "new")
+    grant = log.do("new", "consent.grant", w, {"grantee": pub("user"),
+                                               "purposes": ["ai_inference"]})
+    ledger = Home(tmp_path_factory.mktemp("decision") / "home").open_ledger()
+    try:
+        for ev in in_order(log):
+            ledger.append(ev.leaf, log.at)
+        q = Question(pub("user"), "ai_inference", log.at)
+        records = [key_record_id(pub("old")), key_record_id(pub("new"))]
+
+        def decide(works: list[str]) -> VerifiedDecision:
+            sr = ledger.complete_state_receipt(works)
+            assert sr is not None
+            receipt = DecisionReceipt.from_json(DecisionReceipt(q, sr).to_json())
+            verified = verify_decision_receipt(receipt, [ledger.verifier])
+            assert receipt.to_json()["decision"] == verified.decision.to_json()
+            return verified
+
+        full = decide([w, *records])
+        assert full.decision.allowed and full.decision.events == (grant.id,)
+        assert full.keys_proven
+        assert not decide([w, records[0]]).keys_proven  # the new key's record left out
+        with pytest.raises(VerificationError, match="breaks the rules"):
+            decide([w])  # the rotation unseen: the new key's grant does not replay
+        log.do("new", "key.compromised", records[1], {"key": pub("new"),
+                                                      "since": format_time(grant.event.at)})
+        ledger.append(log.events[records[1]][-1].leaf, log.at)
+        after = decide([w, *records])
+        assert not after.decision.allowed and after.keys_proven
+    finally:
+        ledger.close()

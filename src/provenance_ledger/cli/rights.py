@@ -14,7 +14,7 @@ import typer
 from ..core import keystate
 from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
-from ..core.identity import vouching
+from ..core.identity import key_record_id, vouching
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
@@ -461,6 +461,19 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
                    f"{flag}")
 
 
+def _key_records_to_prove(s: Session, work: str) -> list[str]:
+    """The key record ids a local decision receipt lists after the work: every key the
+    work's control passed through, by transfer or rotation (none through --node, whose state
+    receipts hold one work)."""
+    if s.node_url is not None:
+        return []
+    state = s.ledger.state(work)
+    if state is None or state.identity is not None or state.dataset is not None:
+        return []
+    chain = (k for c, _ in state.controllers for k in keystate.lineage(c, s.ledger.key_record))
+    return [key_record_id(k) for k in dict.fromkeys(chain)]
+
+
 def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
     """The decision's reason; when a consent or licence for a wider purpose answered (one that
     covers the purpose asked, specs/rules.md section 5), say which and that it covers it."""
@@ -564,7 +577,8 @@ def may(
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
-        doc, verified = s.complete_state([w])
+        # with the records of the keys control passed through (specs/receipts.md 12.1 step 2)
+        doc, verified = s.complete_state([w, *_key_records_to_prove(s, w)])
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))

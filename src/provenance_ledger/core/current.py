@@ -26,8 +26,8 @@ from typing import Any
 from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode
 from .events import SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
-from .identity import KeyRecord, key_record_id
-from .keystate import KeyLookup
+from .identity import KeyRecord, is_key_record_id, key_record_id
+from .keystate import KeyLookup, affected, effective, lineage
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier
 from .receipt import (
@@ -150,13 +150,7 @@ class StateReceiptV2:
         and each work's ``state`` (from a replay of its events) are written for people; a
         batch of many works may leave them out to halve its size."""
         works = []
-        listed = {w.work: w for w in self.works}
-
-        def records(key: str) -> KeyRecord | None:  # key records listed here (rules.md 9)
-            w = listed.get(key_record_id(key))
-            st = replay_unverified(w.events) if w is not None else None
-            return None if st is None else st.identity
-
+        records = _records_of(self.works)  # key records listed here (rules.md section 9)
         for w in self.works:
             item: dict[str, Any] = {"work": w.work,
                                     "events": [e.to_json(decoded) for e in w.events]}
@@ -254,14 +248,17 @@ class Question:
 @dataclass(frozen=True, slots=True)
 class DecisionReceipt:
     """``provenance-ledger/decision-receipt/v1`` (specs/receipts.md section 12): a question
-    and the complete state of the one work it is about, as a state receipt v2."""
+    and the complete state of the one work it is about, as a state receipt v2, followed by
+    the records of the keys its control passed through (specs/rules.md section 9)."""
 
     question: Question
     state_receipt: StateReceiptV2
 
     def __post_init__(self) -> None:
-        if len(self.state_receipt.works) != 1:
-            raise ValueError("a decision receipt's state receipt lists exactly one work")
+        works = self.state_receipt.works
+        if not works or any(not is_key_record_id(w.work) for w in works[1:]):
+            raise ValueError("a decision receipt's state receipt lists one work, then only "
+                             "key records")
 
     @property
     def work(self) -> str:
@@ -273,9 +270,7 @@ class DecisionReceipt:
                                "question": self.question.to_json(),
                                "state_receipt": self.state_receipt.to_json(decoded)}
         if decoded:
-            q = self.question
-            state = replay_unverified(self.state_receipt.works[0].events)
-            out["decision"] = may(state, q.key, q.purpose, q.at).to_json()
+            out["decision"] = _unverified_decision(self).to_json()
         return out
 
     @classmethod
@@ -290,8 +285,10 @@ class DecisionReceipt:
             raise MalformedError("decision receipt decision is not an object or null")
         question = Question.from_json(data.get("question"))
         sr = StateReceiptV2.from_json(data.get("state_receipt"))
-        if len(sr.works) != 1:
-            raise MalformedError("a decision receipt's state receipt must list exactly one work")
+        # the work, then only key records (specs/receipts.md section 12, rules.md section 9)
+        if not sr.works or any(not is_key_record_id(w.work) for w in sr.works[1:]):
+            raise MalformedError("a decision receipt's state receipt must list one work, then "
+                                 "only key records")
         return cls(question, sr)
 
 
@@ -328,6 +325,39 @@ def build_decision_receipt(
     one work's key)."""
     sr = build_state_receipt_v2(log_key, checkpoint_note, map_proof, [(work, events)])
     return DecisionReceipt(Question(key, purpose, at), sr)
+
+
+def _records_of(works: Sequence[WorkHistory]) -> KeyLookup:
+    """The key records listed among ``works``, replayed unverified (informative members)."""
+    listed = {w.work: w for w in works}
+
+    def lookup(key: str) -> KeyRecord | None:
+        w = listed.get(key_record_id(key))
+        st = replay_unverified(w.events) if w is not None else None
+        return None if st is None else st.identity
+
+    return lookup
+
+
+def _unverified_decision(receipt: DecisionReceipt) -> Decision:
+    works = receipt.state_receipt.works
+    lookup = _records_of(works)
+    try:
+        state = replay_unverified(works[0].events, lookup)
+    except RuleError as e:  # the builder checks with verify_decision_receipt; say why here
+        return Decision(False, f"the work's events do not replay: {e}")
+    events = [parse_leaf(e.leaf, verify=False) for e in works[0].events]
+    return decide_with_keys(state, events, receipt.question, lookup)
+
+
+def decide_with_keys(state: WorkState | None, events: Sequence[SignedEvent], q: Question,
+                     lookup: KeyLookup) -> Decision:
+    """The answer of specs/receipts.md section 12.1 step 2 with the key records listed
+    (rules.md section 9): from the events that count, the controller read through its key's
+    rotations."""
+    if state is not None and affected(state, lookup):
+        state = effective(events, lookup, apply).state
+    return may(state, q.key, q.purpose, q.at, keys=lookup)
 
 
 def replay_unverified(events: Iterable[ProvenEvent],
@@ -371,6 +401,17 @@ class VerifiedStateV2:
         assert self.checkpoint.map_root is not None  # noqa: S101 - verified to be there
         return self.checkpoint.map_root
 
+    def key_record(self, key: str) -> KeyRecord | None:
+        """The record of ``key`` as this receipt proves it (None: absent, or not listed)."""
+        rid = key_record_id(key)
+        w = next((w for w in self.works if w.work == rid), None)
+        return None if w is None or w.state is None else w.state.identity
+
+    def proves_key(self, key: str) -> bool:
+        """Does this receipt prove ``key``'s record (present or absent) at its checkpoint?"""
+        rid = key_record_id(key)
+        return any(w.work == rid for w in self.works)
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedDecision:
@@ -380,6 +421,10 @@ class VerifiedDecision:
     question: Question
     current: VerifiedStateV2
     decision: Decision
+    keys_proven: bool = False
+    """The receipt proves, as of its checkpoint, the record of every key the controller's
+    control passed through at the question's time: none rotated away unseen, none declared
+    compromised unseen (specs/receipts.md section 12.1 step 2)."""
 
     @property
     def work(self) -> CurrentWork:
@@ -486,7 +531,14 @@ def verify_decision_receipt(
     section 12.1)."""
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
     q = receipt.question
-    return VerifiedDecision(q, current, may(current.works[0].state, q.key, q.purpose, q.at))
+    work = current.works[0]
+    decision = decide_with_keys(work.state, work.events, q, current.key_record)
+    proven = False
+    if work.state is not None:
+        controller = work.state.controller_at(q.at)
+        chain = lineage(controller, current.key_record) if controller is not None else ()
+        proven = all(current.proves_key(k) for k in chain)
+    return VerifiedDecision(q, current, decision, proven)
 
 
 def check_decoded_current(data: Any, verified: VerifiedStateV2) -> None:
