@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.encoding import b64encode
 from provenance_ledger.core.events import Event, SignedEvent, sign_event, work_id_of
 from provenance_ledger.core.identity import base58btc, cawg_credential, did_key, key_record_id
+from provenance_ledger.core.keystate import statement
 from provenance_ledger.core.note import NoteSigner
 from provenance_ledger.core.policy import parse_policy
 from provenance_ledger.core.rules import WorkState, apply, may
@@ -56,6 +58,26 @@ def test_the_spec_examples_are_what_the_code_produces() -> None:
     assert f"the event id is\n`{revoke.id}`" in SPEC
     state = apply(apply(None, attest), revoke)
     assert state.identity is not None and state.identity.in_force(revoke.event.at) == ()
+
+
+def test_the_key_rotate_example_is_what_the_code_produces() -> None:
+    """specs/events.md section 6.12: the key statement, the new key's signature of it and the
+    event id; the rotation applies on the record of section 6.10."""
+    attest, revoke = spec_events()
+    old, new = PrivateKey.from_seed(bytes(32)), PrivateKey.from_seed(bytes([9]) * 32)
+    at = parse_time("2025-11-03T10:00:00Z")
+    body = {"key": old.public.text, "to": new.public.text, "to_sig": b64encode(bytes(64))}
+    message = statement(Event("key.rotate", attest.event.work, revoke.id, old.public.text, at,
+                              body))
+    prefix = b"provenance-ledger/key-statement/v1\n"
+    assert message.startswith(prefix) and f"```\n{message[len(prefix):].decode()}\n```" in SPEC
+    body["to_sig"] = b64encode(new.sign(message))
+    assert f"`to_sig` is `{body['to_sig']}`" in SPEC
+    rotate = sign_event(Event("key.rotate", attest.event.work, revoke.id, old.public.text, at,
+                              body), old)
+    assert f"event id `{rotate.id}`" in SPEC
+    state = apply(apply(apply(None, attest), revoke), rotate)
+    assert state.identity is not None and state.identity.successor(at) == new.public.text
 
 
 def test_base58_and_did_key_known_answers() -> None:
