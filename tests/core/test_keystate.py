@@ -328,3 +328,19 @@ def test_a_decision_receipt_proves_the_controllers_key_state(
         assert not after.decision.allowed and after.keys_proven
     finally:
         ledger.close()
+
+
+def test_recovery_keys_a_thief_names_count_for_nothing() -> None:
+    log = Log()
+    w = log.register("old", "page")
+    rid = key_record_id(pub("old"))
+    log.do("old", "key.recovery", rid, {"key": pub("old"), "keys": [pub("r1"), pub("r2")],
+                                        "threshold": 2})
+    theft = log.at + 1
+    log.do("old", "key.recovery", rid, {"key": pub("old"), "keys": [pub("thief")],
+                                        "threshold": 1})  # with the stolen key
+    log.do("old", "key.compromised", rid, {"key": pub("old"), "since": format_time(theft)})
+    log.refuse("must be signed by the key itself or its recovery", "thief", "key.rotate", rid,
+               {"key": pub("old"), "to": pub("thief")}, new="thief")
+    log.rotate("old", "new", signer="r1", cosign=("r2",))  # the owner's setting is in effect
+    assert may(log.states[w], pub("new"), "ai_training", log.at, log.lookup).allowed

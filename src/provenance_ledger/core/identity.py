@@ -93,21 +93,25 @@ class Recovery:
     keys: tuple[str, ...]
     threshold: int
     association: str | None
+    at: int
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "keys": list(self.keys), "threshold": self.threshold,
-                "association": self.association}
+                "association": self.association, "at": format_time(self.at)}
 
 
 @dataclass(frozen=True, slots=True)
 class Rotation:
     """A ``key.rotate``: control passes to ``to`` from ``at``. ``by`` says who authorised it:
-    ``key`` (the key itself), ``recovery`` (k of n recovery keys) or ``association``."""
+    ``key`` (the key itself), ``recovery`` (k of n recovery keys) or ``association``;
+    ``signed_as_of`` is when the key itself signed what authorised it: the rotation, or the
+    key.recovery that named those recovery keys or that association."""
 
     id: str
     to: str
     at: int
     by: str
+    signed_as_of: int
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "to": self.to, "at": format_time(self.at), "by": self.by}
@@ -120,7 +124,7 @@ class KeyRecord:
 
     key: str
     attestations: tuple[Attestation, ...] = ()
-    recovery: Recovery | None = None
+    recoveries: tuple[Recovery, ...] = ()
     rotations: tuple[Rotation, ...] = ()
     compromised_since: int | None = None
     compromised_by: str | None = None  # the key.compromised event
@@ -135,10 +139,19 @@ class KeyRecord:
         """Do events this key signs at ``t`` count for nothing (R17)?"""
         return self.compromised_since is not None and t >= self.compromised_since
 
+    @property
+    def recovery(self) -> Recovery | None:
+        """The recovery setting in effect: the last one the key signed before it was
+        compromised (a thief's setting counts for nothing, R17)."""
+        return next((r for r in reversed(self.recoveries) if not self.compromised_at(r.at)),
+                    None)
+
     def counts(self, rotation: Rotation) -> bool:
-        """A rotation the key signed itself counts unless it is compromised at that time: a
-        thief's rotation is undone by declaring the key compromised from before it."""
-        return rotation.by != "key" or not self.compromised_at(rotation.at)
+        """A rotation counts unless the key was compromised when it signed what authorised it
+        (the rotation itself, or the recovery setting used): a thief's rotation, or one by
+        recovery keys the thief named, is undone by declaring the key compromised from
+        before it."""
+        return not self.compromised_at(rotation.signed_as_of)
 
     def rotation(self) -> Rotation | None:
         """The rotation that counts (at most one: R15), or None."""
@@ -151,7 +164,7 @@ class KeyRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "attestations": [a.to_json() for a in self.attestations],
-                "recovery": self.recovery.to_json() if self.recovery else None,
+                "recoveries": [r.to_json() for r in self.recoveries],
                 "rotations": [r.to_json() for r in self.rotations],
                 "compromised_since": _t(self.compromised_since),
                 "compromised_by": self.compromised_by}

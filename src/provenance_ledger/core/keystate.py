@@ -50,23 +50,24 @@ def _check_sig(key: str, sig: str, message: bytes, what: str) -> None:
         raise RuleError(f"{what} by {key} does not verify") from e
 
 
-def _authority(record: KeyRecord, signed: SignedEvent, message: bytes) -> str:
+def _authority(record: KeyRecord, signed: SignedEvent, message: bytes) -> tuple[str, int]:
     """R15-R17: who may rotate the key or declare it compromised. The key itself; or, named in
     advance by its key.recovery, ``threshold`` distinct recovery keys (the actor and the
-    cosigners); or that association, while an attestation of the key by it is in force."""
+    cosigners); or that association, while an attestation of the key by it is in force.
+    Returns who, and when the key itself signed what authorises it."""
     ev = signed.event
     cosigs = ev.body.get("cosigs", ())
     signers = [ev.actor] + [c["key"] for c in cosigs]
     if len(set(signers)) != len(signers):
         raise RuleError("a key signs a key event once: the actor and cosigners must differ")
     if ev.actor == record.key and not cosigs:
-        return "key"
+        return "key", ev.at
     rec = record.recovery
     if rec is not None and rec.association == ev.actor and not cosigs:
         if not any(a.attester == ev.actor for a in record.in_force(ev.at)):
             raise RuleError(f"the association {ev.actor} has no attestation of {record.key} in "
                             "force: it cannot act for the key")
-        return "association"
+        return "association", rec.at
     if rec is None or not set(signers) <= set(rec.keys):
         others = ("or its recovery keys or association" if rec
                   else "(it names no recovery keys)")
@@ -76,7 +77,7 @@ def _authority(record: KeyRecord, signed: SignedEvent, message: bytes) -> str:
                         f"{len(signers)} signed")
     for i, c in enumerate(cosigs):
         _check_sig(c["key"], c["sig"], message, f"body.cosigs[{i}]")
-    return "recovery"
+    return "recovery", rec.at
 
 
 def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
@@ -98,10 +99,10 @@ def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
             raise RuleError("a key is not its own recovery key")
         if not keys and "association" not in body:
             raise RuleError("key.recovery names recovery keys or an association")
-        return replace(record, recovery=Recovery(eid, keys, int(threshold or 0),
-                                                 body.get("association")))
+        return replace(record, recoveries=record.recoveries + (Recovery(
+            eid, keys, int(threshold or 0), body.get("association"), ev.at),))
     message = statement(ev)
-    by = _authority(record, signed, message)
+    by, signed_as_of = _authority(record, signed, message)
     if ev.type == "key.rotate":
         # R15: a key is rotated once (a thief's rotation that no longer counts aside), to a
         # new key that signs the statement too.
@@ -112,7 +113,7 @@ def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
             raise RuleError("a key cannot be rotated to itself")
         _check_sig(body["to"], body["to_sig"], message, "body.to_sig (the new key)")
         return replace(record, rotations=record.rotations + (
-            Rotation(eid, body["to"], ev.at, by),))
+            Rotation(eid, body["to"], ev.at, by, signed_as_of),))
     if ev.type == "key.compromised":
         # R17: from ``since`` on, what the key signs counts for nothing. A later declaration
         # may only move the time earlier.
