@@ -57,6 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         node.start()
         home = root / "home"
         guild, member, squatter, user = _setup(home, ("--node", node.url), root)
+        (root / "set.txt").write_text("page-012.png\npage-013.png\n")
         policy = root / "trust.txt"
         policy.write_text(f"log {node.log_vkey}\nquorum none\nattester {guild}\n")
         yield World(home, node, guild, member, squatter, user, root / "page-012.png",
@@ -90,6 +91,12 @@ def test_the_members_own_grant_is_allowed_and_names_the_member(world: World) -> 
 
 def test_status_and_identity_show_name_who_is_behind_the_key(world: World) -> None:
     w = world
+    report = json.loads(run("dataset", "check", w.copy.parent / "set.txt", "--purpose",
+                            "ai_training", "--as", w.user, "--attester", w.guild, "--json",
+                            "--node", w.node.url, home=w.home).out)
+    by = {i["item"]: i["granted_by"] for i in report["items"]}
+    assert by["page-012.png"]["key"] == w.squatter and not by["page-012.png"]["attested"]
+    assert by["page-013.png"]["key"] == w.member and by["page-013.png"]["trusted"]
     status = run("status", w.own, "--attester", "guild", "--node", w.node.url, home=w.home).out
     assert f"identity:    attested as 'Mika Sato', member 1042 by {w.guild} (trusted)" in status
     shown = json.loads(run("identity", "show", w.member, "--json", "--node", w.node.url,
