@@ -115,9 +115,15 @@ def test_a_rotated_key_acts_through_the_node(world: World) -> None:
     run("key", "rotate", "squatter", "--to", "squatter-2", *on, home=w.home)
     run("consent", "grant", w.copy, "--purpose", "ai_inference", "--to", w.guild, "--key",
         "squatter-2", *on, home=w.home)
-    out = run("may", w.guild, "ai_inference", w.copy, *on, home=w.home).out
+    proof = w.home.parent / "decision.json"
+    out = run("may", w.guild, "ai_inference", w.copy, "--proof", proof, *on, home=w.home).out
     assert out.startswith("allowed: consent granted to this key for ai_inference")
     assert f"granted by {successor}: not attested by anyone" in out
+    # the receipt lists both keys' records: it proves neither was compromised unseen
+    checked = run("verify", proof, "--log-key", w.node.log_vkey, home=w.home).out
+    assert "OK: " in checked and "may use work" in checked
+    assert ("the controller's key: neither rotated away nor declared compromised unseen"
+            in checked)
 
 
 def test_the_same_answers_from_the_nodes_own_data_directory(world: World) -> None:

@@ -465,15 +465,13 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
 
 
 def _key_records_to_prove(s: Session, work: str) -> list[str]:
-    """The key record ids a local decision receipt lists after the work: every key the
-    work's control passed through, by transfer or rotation (none through --node, whose state
-    receipts hold one work)."""
-    if s.node_url is not None:
-        return []
-    state = s.ledger.state(work)
+    """The key record ids a decision receipt lists after the work: every key the work's
+    control passed through, by transfer or rotation (specs/receipts.md section 12)."""
+    state, _ = s.find_state(work)
     if state is None or state.identity is not None or state.dataset is not None:
         return []
-    chain = (k for c, _ in state.controllers for k in keystate.lineage(c, s.ledger.key_record))
+    lookup = key_lookup(s)
+    chain = (k for c, _ in state.controllers for k in keystate.lineage(c, lookup))
     return [key_record_id(k) for k in dict.fromkeys(chain)]
 
 
@@ -581,7 +579,9 @@ def may(
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
         # with the records of the keys control passed through (specs/receipts.md 12.1 step 2)
-        doc, verified = s.complete_state([w, *_key_records_to_prove(s, w)])
+        works = [w, *_key_records_to_prove(s, w)]
+        doc, verified = (s.client.complete_states(works) if s.node_url is not None
+                         and len(works) > 1 else s.complete_state(works))
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
