@@ -1,6 +1,6 @@
 """Tests for provenance_ledger.core.identity and core.vouch: key records (specs/rules.md
 section 7), whose grant counts (section 8), the known answers of specs/events.md sections
-6.9-6.11, and the ``attester`` lines of a trust policy (specs/receipts.md section 4)."""
+6.13-6.15, and the ``attester`` lines of a trust policy (specs/receipts.md section 4)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def test_the_spec_examples_are_what_the_code_produces() -> None:
 
 
 def test_the_key_rotate_example_is_what_the_code_produces() -> None:
-    """specs/events.md section 6.12: the key statement, the new key's signature of it and the
-    event id; the rotation applies on the record of section 6.10."""
+    """specs/events.md section 6.16: the key statement, the new key's signature of it and the
+    event id; the rotation applies on the record of section 6.14."""
     attest, revoke = spec_events()
     old, new = PrivateKey.from_seed(bytes(32)), PrivateKey.from_seed(bytes([9]) * 32)
     at = parse_time("2025-11-03T10:00:00Z")

@@ -1,5 +1,5 @@
 """Tests for provenance_ledger.core.keystate: key rotation, recovery and compromise (specs/rules.md
-section 9, R15-R18), through :func:`rules.apply` with real signatures, and through a real
+section 9, R19-R22), through :func:`rules.apply` with real signatures, and through a real
 ledger in any batching (every node agrees)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``provenance identity``: attest who is behind a key, revoke that, and show it.
 
-specs/cli.md section "identity"; the events are specs/events.md sections 6.9-6.10, the rules
+specs/cli.md section "identity"; the events are specs/events.md sections 6.13-6.14, the rules
 specs/rules.md sections 7-8. The helpers at the bottom (trusted attesters, a key's record)
 are shared with ``may`` and ``status``.
 """
@@ -81,7 +81,7 @@ def key_lookup(s: Session) -> KeyLookup:
 
 def effective_state(s: Session, work: str, state: WorkState | None
                     ) -> tuple[WorkState | None, tuple[str, ...], KeyLookup]:
-    """The work's state from the events that count (R18), the ids of those that do not
+    """The work's state from the events that count (R22), the ids of those that do not
     (disputed), and the key lookup used. A work whose keys were never rotated nor declared
     compromised is answered from ``state`` as it is, without a replay."""
     lookup = key_lookup(s)
@@ -182,7 +182,7 @@ def show(
     at: Annotated[str | None, typer.Option(help="As of this time (default: now).")] = None,
     cawg: Annotated[bool, typer.Option(
         "--cawg", help="Print the attestations in force as CAWG identity claims aggregation "
-                       "credentials (JSON, unsigned; specs/events.md section 6.11).")] = False,
+                       "credentials (JSON, unsigned; specs/events.md section 6.15).")] = False,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,

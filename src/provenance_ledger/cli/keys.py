@@ -103,7 +103,7 @@ def _show(name: str, public: str, encrypted: bool, session: Session, as_json: bo
     typer.echo(f"{name}: {public}" + (" (encrypted)" if encrypted else ""))
 
 
-# -- rotation, recovery and compromise (specs/events.md 6.12-6.14, specs/rules.md section 9) ---
+# -- rotation, recovery and compromise (specs/events.md 6.16-6.18, specs/rules.md section 9) ---
 
 NodeOption = Annotated[str | None, typer.Option(
     "--node", metavar="URL", help="Send the event to this node instead of the local ledger.")]

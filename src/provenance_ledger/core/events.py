@@ -279,7 +279,7 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-# --- identity attestations (specs/events.md sections 6.9-6.10; rules in core/identity.py) ---
+# --- identity attestations (specs/events.md sections 6.13-6.14; rules in core/identity.py) ---
 MAX_MEMBER_CHARS = 64  # an association's member number or handle
 IDENTITY_EVENT_TYPES = ("identity.attest", "identity.revoke")
 _BODIES["identity.attest"] = _object(
@@ -316,7 +316,7 @@ def _signature(value: Any, name: str) -> Any:
 
 _cosigs = _list(_object({"key": check_key, "sig": _signature}, frozenset({"key", "sig"})))
 KEY_EVENT_TYPES = ("key.rotate", "key.recovery", "key.compromised")
-# specs/events.md sections 6.12-6.14; rules in core/keystate.py
+# specs/events.md sections 6.16-6.18; rules in core/keystate.py
 _BODIES["key.rotate"] = _object(
     {"key": check_key, "to": check_key, "to_sig": _signature, "cosigs": _cosigs},
     frozenset({"key", "to", "to_sig"}),

@@ -1,7 +1,7 @@
 """Who is behind a key: identity attestations and the key records that hold them.
 
-specs/events.md sections 6.9-6.10 (the ``identity.attest`` and ``identity.revoke`` bodies),
-specs/rules.md section 7 (rules R13-R14) and section 8 (whose grant counts). An attestation
+specs/events.md sections 6.13-6.14 (the ``identity.attest`` and ``identity.revoke`` bodies),
+specs/rules.md section 7 (rules R17-R18) and section 8 (whose grant counts). An attestation
 says "this key belongs to this member of ours"; any key may log one about any other key.
 What it is worth is the verifier's call: an attestation counts for a verifier only when its
 attester is one the verifier trusts (``attester`` lines of its policy, or ``--attester``).
@@ -9,7 +9,7 @@ attester is one the verifier trusts (``attester`` lines of its policy, or ``--at
 Attestations of a key live in that key's *key record*: a chain of events like a work's,
 whose id is derived from the key (:func:`key_record_id`), so the log, its map and its state
 receipts prove a key record exactly as they prove a work. This module is pure (no I/O); the
-CAWG export (specs/events.md section 6.11) is here too because it reads only the record.
+CAWG export (specs/events.md section 6.15) is here too because it reads only the record.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ IDENTITY_TYPES = ("identity.attest", "identity.revoke")
 
 
 KEY_RECORD_MARK = b"key!"
-"""The last 4 bytes of every key record id; a work or dataset id ending so is refused (R13)."""
+"""The last 4 bytes of every key record id; a work or dataset id ending so is refused (R17)."""
 
 
 def key_record_id(key: str) -> str:
-    """The id under which ``key``'s record is chained (specs/events.md section 6.9): the first
+    """The id under which ``key``'s record is chained (specs/events.md section 6.13): the first
     28 bytes of SHA-512(prefix || key) over the key's text form ``ed25519:<hex>``, then
     :data:`KEY_RECORD_MARK`. The rules refuse any other event type under an id so marked, so
     no one can take a key's record id first (a work id is not checked against content)."""
@@ -86,7 +86,7 @@ def _t(v: int | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    """Who may rotate a key that is lost (specs/rules.md R16): ``threshold`` of ``keys``, or
+    """Who may rotate a key that is lost (specs/rules.md R20): ``threshold`` of ``keys``, or
     the ``association`` while an attestation of the key by it is in force."""
 
     id: str
@@ -136,13 +136,13 @@ class KeyRecord:
         return tuple(a for a in self.attestations if a.in_force(t))
 
     def compromised_at(self, t: int) -> bool:
-        """Do events this key signs at ``t`` count for nothing (R17)?"""
+        """Do events this key signs at ``t`` count for nothing (R21)?"""
         return self.compromised_since is not None and t >= self.compromised_since
 
     @property
     def recovery(self) -> Recovery | None:
         """The recovery setting in effect: the last one the key signed before it was
-        compromised (a thief's setting counts for nothing, R17)."""
+        compromised (a thief's setting counts for nothing, R21)."""
         return next((r for r in reversed(self.recoveries) if not self.compromised_at(r.at)),
                     None)
 
@@ -154,7 +154,7 @@ class KeyRecord:
         return not self.compromised_at(rotation.signed_as_of)
 
     def rotation(self) -> Rotation | None:
-        """The rotation that counts (at most one: R15), or None."""
+        """The rotation that counts (at most one: R19), or None."""
         return next((r for r in self.rotations if self.counts(r)), None)
 
     def successor(self, t: int) -> str | None:
@@ -171,7 +171,7 @@ class KeyRecord:
 
 
 def apply_identity(record: KeyRecord | None, signed: SignedEvent) -> KeyRecord:
-    """R13-R14 of specs/rules.md section 7 for one event of a key record; the chain checks
+    """R17-R18 of specs/rules.md section 7 for one event of a key record; the chain checks
     (prev, time order) are the caller's, as for every work."""
     ev, eid, body = signed.event, signed.id, signed.event.body
     key = body["key"]
@@ -254,7 +254,7 @@ def vouching(key: str, record: KeyRecord | None, at: int,
                     frozenset(trusted))
 
 
-# -- CAWG export (specs/events.md section 6.11) ---------------------------------------------------
+# -- CAWG export (specs/events.md section 6.15) ---------------------------------------------------
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _ED25519_MULTICODEC = b"\xed\x01"
@@ -281,7 +281,7 @@ def base58btc(raw: bytes) -> str:
 
 def cawg_credential(record: KeyRecord, a: Attestation) -> dict[str, Any]:
     """One attestation in the shape of a CAWG identity claims aggregation credential
-    (specs/events.md section 6.11 says what maps and what does not)."""
+    (specs/events.md section 6.15 says what maps and what does not)."""
     verified: dict[str, Any] = {"type": "cawg.affiliation", "name": a.name,
                                 "verifiedAt": format_time(a.at),
                                 "provider": {"id": did_key(a.attester)}}

@@ -1,6 +1,6 @@
 """Key state: rotation, recovery and compromise of a key, and who holds a work's control.
 
-specs/events.md sections 6.12-6.14 and specs/rules.md section 9 (R15-R17). These events live
+specs/events.md sections 6.16-6.18 and specs/rules.md section 9 (R19-R21). These events live
 in the key's record (core/identity.py) beside its attestations, so a key's state is replayed
 per key like a work's, and one ``key.rotate`` moves control of every work the key controls:
 a work's state keeps naming the key that registered or received it, and whoever reads it
@@ -35,7 +35,7 @@ KeyLookup = Callable[[str], KeyRecord | None]
 
 
 def statement(event: Event) -> bytes:
-    """The bytes a key.rotate's new key and any co-signing recovery keys sign (section 6.12):
+    """The bytes a key.rotate's new key and any co-signing recovery keys sign (section 6.16):
     the prefix, then the canonical envelope with ``to_sig`` and ``cosigs`` left out of the
     body. It names the actor, the record's head and the time, so it is good for one event."""
     env = event.envelope()
@@ -51,7 +51,7 @@ def _check_sig(key: str, sig: str, message: bytes, what: str) -> None:
 
 
 def _authority(record: KeyRecord, signed: SignedEvent, message: bytes) -> tuple[str, int]:
-    """R15-R17: who may rotate the key or declare it compromised. The key itself; or, named in
+    """R19-R21: who may rotate the key or declare it compromised. The key itself; or, named in
     advance by its key.recovery, ``threshold`` distinct recovery keys (the actor and the
     cosigners); or that association, while an attestation of the key by it is in force.
     Returns who, and when the key itself signed what authorises it."""
@@ -81,10 +81,10 @@ def _authority(record: KeyRecord, signed: SignedEvent, message: bytes) -> tuple[
 
 
 def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
-    """R15-R17 for one key event of ``record`` (the chain checks are the caller's)."""
+    """R19-R21 for one key event of ``record`` (the chain checks are the caller's)."""
     ev, eid, body = signed.event, signed.id, signed.event.body
     if ev.type == "key.recovery":
-        # R16: the key alone names its recovery keys, while it has not been rotated away.
+        # R20: the key alone names its recovery keys, while it has not been rotated away.
         if ev.actor != record.key:
             raise RuleError("key.recovery must be signed by the key itself")
         if record.rotation() is not None:
@@ -104,7 +104,7 @@ def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
     message = statement(ev)
     by, signed_as_of = _authority(record, signed, message)
     if ev.type == "key.rotate":
-        # R15: a key is rotated once (a thief's rotation that no longer counts aside), to a
+        # R19: a key is rotated once (a thief's rotation that no longer counts aside), to a
         # new key that signs the statement too.
         done = record.rotation()
         if done is not None:
@@ -115,7 +115,7 @@ def apply_key(record: KeyRecord, signed: SignedEvent) -> KeyRecord:
         return replace(record, rotations=record.rotations + (
             Rotation(eid, body["to"], ev.at, by, signed_as_of),))
     if ev.type == "key.compromised":
-        # R17: from ``since`` on, what the key signs counts for nothing. A later declaration
+        # R21: from ``since`` on, what the key signs counts for nothing. A later declaration
         # may only move the time earlier.
         since = parse_time(body["since"])
         done = record.rotation()
@@ -155,7 +155,7 @@ def holder(key: str, t: int, lookup: KeyLookup | None) -> str:
 
 
 def lineage(key: str, lookup: KeyLookup) -> tuple[str, ...]:
-    """``key`` and every key it was rotated to, whenever: the keys a replay accepts (R18)."""
+    """``key`` and every key it was rotated to, whenever: the keys a replay accepts (R22)."""
     out = [key]
     for _ in range(MAX_ROTATION_HOPS):
         rec = lookup(out[-1])
@@ -167,7 +167,7 @@ def lineage(key: str, lookup: KeyLookup) -> tuple[str, ...]:
 
 
 def counts(actor: str, controller: str | None, t: int, lookup: KeyLookup | None) -> bool:
-    """Does ``actor``'s signature at ``t`` count (R18)? It must not be compromised at ``t``
+    """Does ``actor``'s signature at ``t`` count (R22)? It must not be compromised at ``t``
     and, where ``controller`` is given (events only the controller signs), it must be the
     holder of the controller's control at ``t``."""
     if lookup is None:
@@ -180,7 +180,7 @@ def counts(actor: str, controller: str | None, t: int, lookup: KeyLookup | None)
 
 @dataclass(frozen=True, slots=True)
 class Effective:
-    """A work's events that count (R18): ``state`` is the replay of the events before the
+    """A work's events that count (R22): ``state`` is the replay of the events before the
     first that does not count, ``disputed`` the ids of that event and every later one (they
     build on it)."""
 
@@ -202,7 +202,7 @@ def affected(state: Any, lookup: KeyLookup) -> bool:
             continue
         if rec.compromised_since is not None and rec.compromised_since <= state.last_at:
             return True
-        # Only a controller's later events are checked against rotations (R18): a work with
+        # Only a controller's later events are checked against rotations (R22): a work with
         # its registration alone has none.
         r = rec.rotation()
         if r is not None and r.at <= state.last_at and state.events > 1:
@@ -213,7 +213,7 @@ def affected(state: Any, lookup: KeyLookup) -> bool:
 def effective(events: Iterable[SignedEvent], lookup: KeyLookup,
               apply: Callable[..., Any]) -> Effective:
     """Replay ``events`` (with the rules' ``apply``) up to the first whose signature does not
-    count (R18); that one and the rest are disputed."""
+    count (R22); that one and the rest are disputed."""
     state: Any = None
     items: Sequence[SignedEvent] = list(events)
     for i, signed in enumerate(items):

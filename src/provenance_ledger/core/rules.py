@@ -120,7 +120,7 @@ class WorkState:
     controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
     dataset: str | None = None  # a dataset series' name (R12); None for a work
     versions: tuple[str, ...] = ()  # a dataset series' versions, oldest first
-    identity: KeyRecord | None = None  # a key record's attestations (R13-R14); None for a work
+    identity: KeyRecord | None = None  # a key record's attestations (R17-R18); None for a work
 
     def controller_at(self, t: int) -> str | None:
         """Who controlled the work at time ``t``: the key of the last ``controllers`` entry
@@ -191,12 +191,12 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
 
     ``keys`` gives the key records (section 9): with them a key the controller was rotated to
     signs for it. ``strict`` (a log admitting the event) accepts only a signature that counts
-    at the event's time (R18); a replay accepts any key of the controller's lineage, since
+    at the event's time (R22); a replay accepts any key of the controller's lineage, since
     key events logged later may have made an event stop counting (it is then disputed, not
     refused)."""
     ev, eid = signed.event, signed.id
     body = ev.body  # read-only, all the way down
-    # R13: a key record id holds key records only (specs/rules.md section 7).
+    # R17: a key record id holds key records only (specs/rules.md section 7).
     if is_key_record_id(ev.work) and not (ev.type in IDENTITY_EVENT_TYPES
                                           or ev.type in KEY_EVENT_TYPES):
         raise RuleError(f"{ev.work} is a key record id (it ends with the key record mark): "
@@ -220,7 +220,7 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
     if (ev.type in IDENTITY_EVENT_TYPES or ev.type in KEY_EVENT_TYPES
             or (state is not None and state.identity is not None)):
         return _key_record(state, signed)
-    if strict and not keystate.counts(ev.actor, None, ev.at, keys):  # R18
+    if strict and not keystate.counts(ev.actor, None, ev.at, keys):  # R22
         raise RuleError(f"{ev.actor} is declared compromised: what it signs from then on "
                         "does not count")
     if state is None:
@@ -344,7 +344,7 @@ def _signs_for_controller(state: WorkState, actor: str, at: int,
 
 
 def _key_record(state: WorkState | None, signed: SignedEvent) -> WorkState:
-    """R13-R14 (specs/rules.md section 7): an event of a key record. The record chains like a
+    """R17-R18 (specs/rules.md section 7): an event of a key record. The record chains like a
     work (prev is its head, time never goes back); what each event may do is
     :func:`identity.apply_identity`."""
     ev, eid = signed.event, signed.id
@@ -372,7 +372,7 @@ def _key_record(state: WorkState | None, signed: SignedEvent) -> WorkState:
 
 
 def _record_event(record: KeyRecord | None, signed: SignedEvent) -> KeyRecord:
-    """R13-R14 (core/identity.py) or R15-R17 (core/keystate.py)."""
+    """R17-R18 (core/identity.py) or R19-R21 (core/keystate.py)."""
     if signed.event.type in IDENTITY_EVENT_TYPES:
         return apply_identity(record, signed)
     key = signed.event.body["key"]

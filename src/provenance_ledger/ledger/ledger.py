@@ -428,7 +428,7 @@ class Ledger:
         actors = {key_record_id(ev.event.actor) for ev in events}
         present = self.store.works_present({ev.event.work for ev in events} | actors)
 
-        def keys(key: str) -> KeyRecord | None:  # as of this point of the block (R18)
+        def keys(key: str) -> KeyRecord | None:  # as of this point of the block (R22)
             rid = key_record_id(key)
             if rid in overlay:
                 st: rules.WorkState | None = overlay[rid]
