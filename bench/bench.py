@@ -2,6 +2,7 @@
 """Benchmark of provenance-ledger's append path and proof queries (see bench/README.md).
 
     python bench/bench.py [--entries N] [--json] [--out DIR] [--profile [EVENTS]]
+                          [--store postgresql://... [--append-only]]
 
 Everything is measured in one run on the same machine, and the append rate is quoted as a
 ratio to the raw Ed25519 verify rate measured in the same run, in interleaved rounds, so that a
@@ -12,7 +13,10 @@ noisy machine moves both alike. Figures are medians.
 2. ``append_events_per_s``: pre-signed ``work.register`` events for distinct works, appended
    through ``Ledger.append_block`` in blocks (parse, verify, admit, rules, Merkle tree,
    checkpoint, one durable SQLite transaction per block) into a fresh ledger file per round.
-   ``append_ratio`` = append / verify.
+   ``append_ratio`` = append / verify. With ``--store URL`` each round also appends the same
+   events into a fresh ledger in PostgreSQL (a new schema on that server, specs/storage.md
+   section 6), timed against its own verifies in the same way: ``pg_append_events_per_s``,
+   ``pg_append_ratio``. ``--append-only`` stops after this step and prints both side by side.
 3. The N-entry log (default 10**6) is built by a child process that does nothing else (its
    ``ru_maxrss`` is ``peak_rss_mb``); the events are signed, a block at a time, by a spawned
    signing pool, so no more than a few blocks are ever held in memory.
@@ -102,8 +106,21 @@ def sign_leaves(salt: bytes, count: int, now: int) -> list[bytes]:
     return sign_block((salt, 0, count, now))
 
 
-def open_ledger(path: Path) -> Ledger:
-    return Home(path).open_ledger()
+def open_ledger(path: Path, store: str | None = None) -> Ledger:
+    """A fresh ledger in ``path``; with ``store`` (a PostgreSQL server URL), its log in a new
+    schema there."""
+    return Home(path, None if store is None else new_schema(store)).open_ledger()
+
+
+def new_schema(server: str) -> str:
+    """A new schema on the PostgreSQL ``server`` and the URL whose search_path names it."""
+    import psycopg
+
+    name = f"bench_{int(time.time())}_{random.randrange(1 << 30):x}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}".encode())
+    sep = "&" if "?" in server else "?"
+    return f"{server}{sep}options=-csearch_path%3D{name}"
 
 
 def close_ledger(ledger: Ledger) -> None:
@@ -206,14 +223,14 @@ def verify_chunk(items: Sequence[tuple[Ed25519PublicKey, bytes, bytes]]) -> floa
 
 
 def paired_round(home: Path, leaves: Sequence[bytes],
-                 items: Sequence[tuple[Ed25519PublicKey, bytes, bytes]], block: int, now: int
-                 ) -> tuple[float, float, float]:
+                 items: Sequence[tuple[Ed25519PublicKey, bytes, bytes]], block: int, now: int,
+                 store: str | None = None) -> tuple[float, float, float]:
     """One round into a fresh ledger: before each append_block of ``block`` events, verify
     ``block`` signatures, so both are timed under the same machine conditions.
 
     Returns verifies per second, appends per second (wall clock), and the process CPU seconds
     per appended event (all threads)."""
-    ledger = open_ledger(home)
+    ledger = open_ledger(home, store)
     blocks = [leaves[i : i + block] for i in range(0, len(leaves), block)]
     results: list[object] = []
     t_verify = t_append = cpu = 0.0
@@ -241,6 +258,7 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
     verify_rates: list[float] = []
     append_rates: list[float] = []
     append_cpu: list[float] = []
+    pg: dict[str, list[float]] = {"verify": [], "append": [], "cpu": []}
     verify_chunk(items)  # warm-up
     for r in range(args.rounds):
         leaves = sign_leaves(b"append-round-%d" % r, args.round_events, now)  # before timing
@@ -250,6 +268,14 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
         append_cpu.append(cpu)
         log(f"  round {r + 1}/{args.rounds}: verify {v:,.0f}/s, append {a:,.0f}/s, "
             f"ratio {a / v:.3f}")
+        if args.store is not None:  # the same events into PostgreSQL, right after
+            v, a, cpu = paired_round(workdir / f"append-pg-{r}", leaves, items, args.block,
+                                     now, args.store)
+            pg["verify"].append(v)
+            pg["append"].append(a)
+            pg["cpu"].append(cpu)
+            log(f"  round {r + 1}/{args.rounds} PostgreSQL: verify {v:,.0f}/s, append "
+                f"{a:,.0f}/s, ratio {a / v:.3f}")
     v = statistics.median(verify_rates)
     a = statistics.median(append_rates)
     ratios = [x / y for x, y in zip(append_rates, verify_rates, strict=True)]
@@ -264,7 +290,46 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
         "verify_rounds_per_s": verify_rates,
         "append_rounds_per_s": append_rates,
         "append_ratio_rounds": ratios,
+        **pg_figures(pg),
     }
+
+
+def pg_figures(pg: dict[str, list[float]]) -> dict[str, Any]:
+    """The PostgreSQL rounds' figures, named as SQLite's with a ``pg_`` prefix (none when the
+    run had no ``--store``)."""
+    if not pg["append"]:
+        return {}
+    ratios = [x / y for x, y in zip(pg["append"], pg["verify"], strict=True)]
+    return {
+        "pg_ed25519_verify_per_s": statistics.median(pg["verify"]),
+        "pg_append_events_per_s": statistics.median(pg["append"]),
+        "pg_append_ratio": statistics.median(ratios),
+        "pg_append_cpu_us_per_event": statistics.median(pg["cpu"]) * 1e6,
+        "pg_verify_rounds_per_s": pg["verify"],
+        "pg_append_rounds_per_s": pg["append"],
+        "pg_append_ratio_rounds": ratios,
+    }
+
+
+def append_table(f: dict[str, Any]) -> str:
+    """The append figures of SQLite and PostgreSQL side by side: median (min-max)."""
+    def cell(median: float, rounds: Sequence[float], digits: int) -> str:
+        return (f"{median:,.{digits}f} ({min(rounds):,.{digits}f}-"
+                f"{max(rounds):,.{digits}f})")
+
+    lines = ["| figure | SQLite | PostgreSQL |", "|---|---|---|"]
+    for label, key, digits in (("ed25519_verify_per_s (raw, same rounds)", "verify_rounds_per_s",
+                                0),
+                               ("append_events_per_s", "append_rounds_per_s", 0),
+                               ("append_ratio (append / verify)", "append_ratio_rounds", 3)):
+        name = {"verify_rounds_per_s": "ed25519_verify_per_s",
+                "append_rounds_per_s": "append_events_per_s",
+                "append_ratio_rounds": "append_ratio"}[key]
+        pg = (cell(f["pg_" + name], f["pg_" + key], digits) if "pg_" + name in f else "n/a")
+        lines.append(f"| {label} | {cell(f[name], f[key], digits)} | {pg} |")
+    lines.append(f"| append CPU of this process, us/event | {f['append_cpu_us_per_event']:.1f} "
+                 f"| {f.get('pg_append_cpu_us_per_event', float('nan')):.1f} |")
+    return "\n".join(lines)
 
 
 # --- 3: build the N-entry log in a child process ---------------------------------------------
@@ -771,6 +836,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="small files anchored by `provenance anchor DIR`")
     p.add_argument("--anchor-rounds", type=int, default=3,
                    help="rounds of raw rate vs anchor DIR, each into a fresh home")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="also append each round into PostgreSQL: a server URL "
+                        "(postgresql://...) whose role may create schemas")
+    p.add_argument("--append-only", action="store_true",
+                   help="measure only verify and append (with --store: both stores side by "
+                        "side) and print that table")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--now", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--build-only", type=Path, default=None, help=argparse.SUPPRESS)
@@ -783,6 +854,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error(f"--block must be 1 to {MAX_BLOCK_EVENTS}")
     if args.entries < 2:
         p.error("--entries must be at least 2")
+    if args.store is not None and not args.store.startswith(("postgresql://", "postgres://")):
+        p.error("--store must be a postgresql:// URL")
     return args
 
 
@@ -818,6 +891,17 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
     machine = machine_info(workdir)
     log(f"[1/5] verify and append, {args.rounds} interleaved rounds")
     append = measure_append(args, workdir, now)
+    if args.append_only:
+        from provenance_ledger.store.postgres import redact
+
+        print(f"provenance-ledger append, {machine['date']}, source {machine['source']}, "
+              f"{args.rounds} rounds of {args.round_events:,} events in blocks of "
+              f"{args.block}, load {os.getloadavg()[0]:.2f}"
+              + ("" if args.store is None else f", PostgreSQL {redact(args.store)}"))
+        print(append_table(append))
+        if args.json:
+            print(json.dumps({"machine": machine, "figures": append}, indent=2))
+        return 0
 
     log(f"[2/5] building a log of {args.entries:,} entries in a child process")
     build = run_builder(args, workdir / "log", now)

@@ -3,6 +3,7 @@
 half-done left behind; specs/node.md section 2).
 
     python bench/crash_node.py [--trials N] [--seed S] [--clients C] [--events E]
+                               [--store postgresql://...]
 
 One node home on 127.0.0.1. Each trial starts ``provenance node serve``, lets ``--clients``
 threads submit signed events (``work.register`` of distinct works, signed here with the
@@ -18,6 +19,10 @@ A progress line goes to stderr every 50 trials. Ctrl-C (SIGINT) ends a long run 
 whole: the trial under way finishes, then the resume and every check run on the trials done.
 
 Prints one summary line; exits 0 when every check holds, 1 otherwise (2 for bad arguments).
+``--store URL``: the node keeps its log in that PostgreSQL database, in a new schema made for
+the run (specs/storage.md section 6): the killed server leaves open transactions that
+PostgreSQL must roll back whole.
+
 This file is not part of the pytest suite (``testpaths = ["tests"]``).
 """
 
@@ -47,7 +52,8 @@ from provenance_ledger.core.events import Event, SignedEvent, sign_event
 from provenance_ledger.core.merkle import leaf_hash
 from provenance_ledger.core.note import Verifier
 from provenance_ledger.core.receipt import Receipt, verify_receipt
-from provenance_ledger.store import SqliteStore
+from provenance_ledger.store import SqliteStore, Store
+from provenance_ledger.store.postgres import PostgresStore, redact
 
 HOST = "127.0.0.1"
 ORIGIN = "crash.test/log"
@@ -195,14 +201,26 @@ def top_up(client: Client, unsent: int, seed: int) -> None:
             client.key))
 
 
-def check(home: Path, clients: Sequence[Client], log_vkey: str) -> list[str]:
+def new_schema(server: str, prefix: str) -> str:
+    """A new schema on the PostgreSQL ``server`` and the URL whose search_path names it."""
+    import psycopg
+
+    name = f"{prefix}_{int(time.time())}_{random.randrange(1 << 30):x}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}".encode())
+    sep = "&" if "?" in server else "?"
+    return f"{server}{sep}options=-csearch_path%3D{name}"
+
+
+def check(home: Path, clients: Sequence[Client], log_vkey: str,
+          url: str | None = None) -> list[str]:
     """Every acknowledged event is in the log once, at its receipt's index; every receipt
     verifies; the audit passes."""
     problems: list[str] = []
     audit = cli("--home", str(home), "log", "audit", "--json")
     if audit.returncode != 0:
         problems.append(f"log audit exited {audit.returncode}: {audit.stderr.strip()[-300:]}")
-    store = SqliteStore(home / "ledger.db")
+    store: Store = SqliteStore(home / "ledger.db") if url is None else PostgresStore(url)
     try:
         counts: Counter[str] = Counter(leaf_hash(r.leaf).hex()
                                        for r in store.entries(0, store.size()))
@@ -249,8 +267,9 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     rng = random.Random(args.seed)
     home = workdir / "node"
     port = free_port()
+    url = None if args.store is None else new_schema(args.store, "crash_node")
     init = cli("node", "init", "--home", str(home), "--origin", ORIGIN,
-               "--listen", f"{HOST}:{port}", "--json")
+               "--listen", f"{HOST}:{port}", "--json", *(["--store", url] if url else []))
     if init.returncode != 0:
         raise SystemExit(f"crash: node init failed: {init.stderr.strip()}")
     log_vkey = json.loads(init.stdout)["log"]
@@ -294,7 +313,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         server.stop()
     finally:
         server.kill()
-    problems = check(home, clients, log_vkey)
+    problems = check(home, clients, log_vkey, url)
     acked = sum(len(c.acked) for c in clients)
     unanswered = sum(len(c.events) - c.next for c in clients)
     if unanswered:
@@ -310,6 +329,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
           f"{'passed' if not any('audit' in p for p in problems) else 'FAILED'}; "
           f"answers {dict(sorted(statuses.items()))}; {resent} replies lost and sent again, "
           f"{again} of them already committed; {doubt} left in doubt; "
+          f"store {'sqlite' if url is None else redact(url)}; "
           f"{time.perf_counter() - t0:.0f} s")
     for p in problems[:20]:
         print(f"  {p}")
@@ -327,7 +347,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", type=Path, default=None,
                    help="keep the node home and server log here (default: a temporary "
                         "directory, deleted afterwards)")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="a PostgreSQL server (postgresql://...) whose role may create a "
+                        "schema: the node keeps its log there (default: its SQLite file)")
     args = p.parse_args(argv)
+    if args.store is not None and not args.store.startswith(("postgresql://", "postgres://")):
+        p.error("--store must be a postgresql:// URL")
     for name in ("trials", "clients", "events"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")

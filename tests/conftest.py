@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, SignedEvent, sign_event
 from provenance_ledger.ledger import Home, Ledger
+
+from .postgres import postgres_server, schema_url  # noqa: F401 - shared fixtures (issue 15)
+
+# Property tests assert what holds for every example, not how fast one runs: on a shared 2-core
+# machine running the suite on both cores, a per-example deadline only adds failures of timing.
+settings.register_profile("provenance", deadline=None)
+settings.load_profile("provenance")
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds since the epoch
 

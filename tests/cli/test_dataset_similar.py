@@ -203,10 +203,3 @@ def test_bad_similar_values_are_one_line_and_exit_2(world: dict[str, Any], value
     r = run("dataset", "check", world["folder"], "--purpose", "ai_training", "--as", "dev",
             "--similar", value, home=world["home"], ok_codes=(2,))
     assert words in assert_one_error_line(r)
-
-
-def test_similar_with_a_node_is_refused_in_one_line(world: dict[str, Any]) -> None:
-    r = run("dataset", "check", world["folder"], "--purpose", "ai_training", "--as", "dev",
-            "--similar", "8", "--node", "http://127.0.0.1:9", home=world["home"],
-            ok_codes=(2,))
-    assert "--similar with --node" in assert_one_error_line(r)

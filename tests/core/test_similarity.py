@@ -3,6 +3,8 @@ codes iscc-core itself makes (the ISO 24138 reference implementation)."""
 
 from __future__ import annotations
 
+import re
+
 import iscc_core
 import pytest
 from hypothesis import given
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from provenance_ledger.core.similarity import (
     CHUNK_WIDTHS,
     CODE_BITS,
+    CODE_PATTERN,
     ContentCode,
     Unit,
     chunk_probes,
@@ -28,6 +31,7 @@ def test_text_form_round_trips_and_is_the_reference_form(unit: Unit, bits: int) 
     code = ContentCode(unit, bits)
     text = code.to_text()
     assert ContentCode.from_text(text) == code
+    assert re.fullmatch(CODE_PATTERN[1:-1], text)
     assert iscc_core.iscc_decode(text)[4] == bits.to_bytes(8, "big")
 
 
@@ -93,3 +97,5 @@ def test_any_text_is_a_code_or_none_never_an_error(text: str) -> None:
     """The member is any text a signer chose: it is parsed or passed over, never raised on."""
     code = ContentCode.from_text(text)
     assert code is None or code.to_text() == text
+    # the node's OpenAPI document describes exactly these texts (POST /similar)
+    assert (re.fullmatch(CODE_PATTERN[1:-1], text) is not None) == (code is not None)

@@ -80,12 +80,11 @@ def test_bad_json_lines_name_their_line(tmp_path: Path, line: str, words: str) -
     assert "line 2" in str(e.value)
 
 
-def test_an_iscc_code_needs_the_similarity_index(tmp_path: Path) -> None:
+def test_an_iscc_code_names_no_exact_work(tmp_path: Path) -> None:
     manifest = tmp_path / "m.txt"
     manifest.write_text("ISCC:KACYPXW445FTYNJ3\n")
-    ds = read_dataset(manifest)
-    with pytest.raises(MalformedError, match="line 1: an ISCC code needs the similarity index"):
-        ExactResolver().resolve(ds.items, _quiet)
+    (r,) = ExactResolver().resolve(read_dataset(manifest).items, _quiet)
+    assert (r.work, r.similar, r.code) == (None, None, "ISCC:KACYPXW445FTYNJ3")
 
 
 def test_a_missing_file_names_its_manifest_line(tmp_path: Path) -> None:

@@ -220,7 +220,9 @@ def test_openapi_lists_every_route(client: httpx.Client) -> None:
         "/proof/inclusion": "get", "/proof/consistency": "get", "/works/{work}": "get",
         "/works/{work}/state-receipt": "get", "/receipts/{event_id}": "get",
         "/add-checkpoint": "post", "/evidence": "get", "/keys": "get", "/cosigned": "get",
-        "/works": "get", "/offers": "get", "/state-receipts": "post",
+        "/works": "get", "/offers": "get", "/state-receipts": "post", "/similar": "post",
+        "/works/{work}/preferences": "get",
+        "/page/": "get", "/page/{name}": "get", "/explorer": "get",  # node/page.py
     }
     assert set(doc["paths"]) == set(expected)
     for path, method in expected.items():

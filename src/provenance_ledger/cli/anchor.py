@@ -14,6 +14,7 @@ from ..core.events import MAX_TITLE_CHARS
 from ..errors import ConflictError, MalformedError
 from ..ledger.folder import Progress, Status, check_not_empty, read_content
 from .folder import anchor_dir, similar_warning
+from .payees import PayeeOpt, parse_payees
 from .progress import LARGE_FILE_BYTES, Bars
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
 
@@ -23,6 +24,7 @@ def anchor(
     path: Annotated[Path, typer.Argument(help="File (or folder) to anchor.", show_default=False)],
     title: Annotated[str | None, typer.Option(help="Title recorded with the work.")] = None,
     key: Annotated[str | None, typer.Option(help="Signing key name (default: 'default').")] = None,
+    payee: PayeeOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -40,17 +42,19 @@ def anchor(
     """
     session = Session.from_ctx(ctx).use_node(node, timeout)
     target = Path(os.path.realpath(path)) if path.is_symlink() else None
+    payees = parse_payees(session, payee)
     if path.is_dir():
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
-        anchor_dir(session, path, key, as_json, target)
+        anchor_dir(session, path, key, as_json, target, payees)
         return
     if title is not None and not 0 < len(title) <= MAX_TITLE_CHARS:
         raise MalformedError(f"--title must be 1 to {MAX_TITLE_CHARS} characters")
     with Bars.for_output(as_json) as bars:
         content = read_content(path, progress=_hashing(bars, path))
     check_not_empty(content)
-    result = replace(session.register_content(content, title, key), target=target)
+    result = replace(session.register_content(content, title, key, payees=payees),
+                     target=target)
     if result.status is Status.CONFLICT:
         raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
                             f"in event {result.id}")

@@ -48,15 +48,15 @@ from ..core.timefmt import format_time
 from ..core.vouch import vouch
 from ..errors import MalformedError, NotFoundError
 from ..ledger.dataset import (
-    NEEDS_INDEX,
     Dataset,
-    ExactResolver,
+    LocalMatcher,
+    Matcher,
     Resolved,
-    Resolver,
     SimilarResolver,
     read_dataset,
 )
 from ..ledger.folder import FileResult
+from ..node.similar import NodeMatcher
 from .identity import AttesterOpt, key_lookup, trusted_attesters
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
@@ -134,7 +134,8 @@ def check(
         "--similar", metavar="D",
         help=f"Match an item whose exact work is not registered to the nearest registered "
              f"work whose content code is within D bits (0 to {MAX_DISTANCE}); ISCC lines use "
-             f"D too (else {DEFAULT_DISTANCE}). Not with --node.")] = None,
+             f"D too (else {DEFAULT_DISTANCE}). With --node, the node's index is asked.")
+    ] = None,
     receipt: Annotated[Path | None, typer.Option(
         "--receipt", metavar="FILE",
         help=f"Write a compliance receipt (at most {MAX_COMPLIANCE_ITEMS} items): one "
@@ -163,8 +164,6 @@ def check(
     if similar is not None and not 0 <= similar <= MAX_DISTANCE:
         raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE} (bits of 64 that may "
                              f"differ; {DEFAULT_DISTANCE} is the usual)")
-    if similar is not None and node is not None:
-        raise MalformedError(f"--similar with --node: matching by similarity {NEEDS_INDEX}")
     try:
         check_purpose(purpose, "--purpose")
     except MalformedError as e:
@@ -178,16 +177,10 @@ def check(
                              f"{MAX_COMPLIANCE_ITEMS} items; {path} has "
                              f"{len(dataset.items)} (split the manifest)")
     with Bars.for_output(as_json or as_csv) as bars:
-        if s.node_url is not None:
-            if any(it.iscc is not None for it in dataset.items):
-                raise MalformedError(f"an ISCC code with --node: matching by similarity "
-                                     f"{NEEDS_INDEX}")
-            resolver: Resolver = ExactResolver()
-        else:
-            resolver = SimilarResolver(
-                s.ledger, similar, DEFAULT_DISTANCE if similar is None else similar,
-                s.ledger.store.latest_checkpoint_size() or 0)
-        found = resolver.resolve(dataset.items, bars)
+        matcher: Matcher = NodeMatcher(s.client) if s.node_url is not None else LocalMatcher(
+            s.ledger, s.ledger.store.latest_checkpoint_size() or 0)
+        found = SimilarResolver(matcher, similar, DEFAULT_DISTANCE if similar is None
+                                else similar).resolve(dataset.items, bars)
         resolved = [r for r in found if not r.empty]
         empty = [Row(r.item.name, SKIPPED, None, None, "empty (an empty file is nobody's work)")
                  for r in found if r.empty]

@@ -28,11 +28,14 @@ from ..core.events import (
     SignedEvent,
     check_purpose,
 )
+from ..core.receipt import Receipt
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError
 from ..ledger.files import private_folder, read_bounded, write_atomic
 from .session import (
+    NodeOpt,
     Session,
+    TimeoutOpt,
     emit_json,
     hash_file,
     parse_public_key,
@@ -146,6 +149,14 @@ def _versions(session: Session, actor: str, name: str) -> list[tuple[int, Signed
             if ev.event.type == DISCLOSE]
 
 
+def _receipt(session: Session, index: int, ev: SignedEvent) -> Receipt:
+    """The receipt of a disclosure at ``index``: the local ledger's, or the node's (verified
+    against its pinned key before it is used)."""
+    if session.node_url is not None:
+        return Receipt.from_json(session.client.receipt(ev.id))
+    return session.ledger.receipt(index)
+
+
 def _describe(index: int, ev: SignedEvent) -> dict[str, Any]:
     body = ev.event.body
     out: dict[str, Any] = {"version": body["version"], "event": ev.id, "index": index,
@@ -203,6 +214,8 @@ def disclose(
         "--compliance-receipt", help="A compliance receipt (dataset check --receipt) whose "
                                      "digest is logged with the disclosure.")] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Log a commitment to MANIFEST's items as version VERSION of dataset NAME.
@@ -213,7 +226,7 @@ def disclose(
 
     Example: provenance dataset disclose train.txt --name corpus --version 2026-01
     """
-    session = Session.from_ctx(ctx)
+    session = Session.from_ctx(ctx).use_node(node, timeout)
     _text_option(name, "--name", MAX_DATASET_NAME_CHARS)
     _text_option(version, "--version", MAX_VERSION_CHARS)
     if model is not None:
@@ -242,14 +255,14 @@ def disclose(
             raise MalformedError(f"version {version!r} of dataset {name!r} is already "
                                  f"disclosed, with other items (event {ev.id})")
         _keep_level(session, actor, name, version, upper)
-        path = session.write_receipt(session.ledger.receipt(index), ev)
+        path = session.write_receipt_doc(_receipt(session, index, ev).to_json(ev), ev)
         _report(as_json, "exists", index, ev, path)
         return
     head = chain[-1][1].id if chain else None
     if previous is not None:
         if head is None:
             raise MalformedError(f"--previous: dataset {name!r} has no version yet")
-        if session.ledger.resolve_event(previous) != head:
+        if session.event_work(previous)[0] != head:
             raise MalformedError(f"--previous: the latest version of {name!r} is "
                                  f"{chain[-1][1].event.body['version']!r} (event {head})")
     body: dict[str, Any] = {"name": name, "version": version, "purposes": purposes,
@@ -295,6 +308,8 @@ def prove(
     out: Annotated[Path | None, typer.Option(
         help="Write the proof here (default: standard output).")] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a proof that ITEM is, or is not, in a disclosed version of dataset NAME.
@@ -305,7 +320,7 @@ def prove(
 
     Example: provenance dataset prove train.txt page-012.png --name corpus --out proof.json
     """
-    session = Session.from_ctx(ctx)
+    session = Session.from_ctx(ctx).use_node(node, timeout)
     wanted = parse_item(item)
     signer = session.signing_key(key)
     chain = _versions(session, signer.public.text, name)
@@ -339,7 +354,7 @@ def prove(
     if path.root().hex() != body["root"] or count != body["count"]:
         raise MalformedError(f"{manifest} is not the manifest of {name!r} version "
                              f"{body['version']!r}: its items do not give the disclosed root")
-    receipt = session.ledger.receipt(index)
+    receipt = _receipt(session, index, ev)
     doc = DatasetProof(path, receipt).to_json(receipt.to_json(ev))
     answer = "is" if path.salt is not None else "is not"
     line = f"{wanted} {answer} in dataset {name} version {body['version']}"
@@ -362,6 +377,8 @@ def versions(
     by: Annotated[str | None, typer.Option(
         "--by", help="The developer's public key (default: your own key).")] = None,
     key: KeyOpt = None,
+    node: NodeOpt = None,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List every disclosed version of dataset NAME by a key, oldest first.
@@ -370,7 +387,7 @@ def versions(
 
     Example: provenance dataset versions corpus --by ed25519:...
     """
-    session = Session.from_ctx(ctx)
+    session = Session.from_ctx(ctx).use_node(node, timeout)
     actor = parse_public_key(by) if by is not None else session.public_key(key)
     if actor is None:
         raise MalformedError("give the developer's key: --by KEY")

@@ -16,6 +16,7 @@ from ..errors import LedgerError, NotFoundError
 from ..ledger.folder import (
     FileResult,
     FolderListing,
+    Payees,
     Status,
     anchor_folder,
     list_folder,
@@ -37,24 +38,25 @@ _LABELS = {
 
 
 def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool,
-               target: Path | None = None) -> None:
+               target: Path | None = None, payees: Payees = None) -> None:
     """Anchor every file below ``root`` and report; exit 1 if any file is another key's or
-    was refused. ``target``: where ``root``, a symbolic link, points."""
+    was refused. ``target``: where ``root``, a symbolic link, points; ``payees``: the
+    royalty split of every work registered now."""
     listing = list_folder(root)
     if not listing.files:
         skipped = f" ({len(listing.skipped)} skipped)" if listing.skipped else ""
         raise NotFoundError(f"no files to anchor in {root}{skipped}")
     with Bars.for_output(as_json) as bars:
         if session.node_url is not None:
-            results = _anchor_remote(session, listing, key_name, bars)
+            results = _anchor_remote(session, listing, key_name, bars, payees)
         else:
             results = anchor_folder(session.ledger, session.signing_key(key_name), listing,
-                                    session.home.receipts, session.now(), bars)
+                                    session.home.receipts, session.now(), bars, payees)
     _report(session, root, target, results, as_json)
 
 
 def _anchor_remote(session: Session, listing: FolderListing, key_name: str | None,
-                   bars: Bars) -> tuple[FileResult, ...]:
+                   bars: Bars, payees: Payees) -> tuple[FileResult, ...]:
     """Through a node: one verified submission per file (the node batches them)."""
     results: list[FileResult] = []
     seen: dict[str, Path] = {}
@@ -75,7 +77,8 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
         else:
             seen[content.work] = path
             try:
-                result = session.register_content(content, None, key_name, keep_receipt=True)
+                result = session.register_content(content, None, key_name, keep_receipt=True,
+                                                  payees=payees)
                 if result.status is Status.ANCHORED and result.similarity and result.work:
                     result = replace(result, similar=tuple(
                         session.similar_works(result.work, session.public_key(key_name))))

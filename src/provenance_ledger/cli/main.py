@@ -26,11 +26,13 @@ from . import (
     listing,
     log,
     node,
+    payments,
     receipt_show,
     receipt_upgrade,
     rights,
     verify,
 )
+from . import vocab as vocabularies  # export/import (specs/vocabularies.md)
 from .anchor import anchor
 from .session import Session
 
@@ -99,6 +101,13 @@ app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
 dataset_disclose.register(dataset.app)
 app.add_typer(dataset.app, name="dataset")
+# -- vocabularies (specs/vocabularies.md section 8) --
+app.command("export")(vocabularies.export)
+app.command("import")(vocabularies.import_)
+# -- usage, payments, royalties (specs/royalties.md section 5) --
+app.add_typer(payments.usage_app, name="usage")
+app.add_typer(payments.payment_app, name="payment")
+app.command()(payments.royalties)
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:

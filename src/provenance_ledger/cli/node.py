@@ -60,6 +60,9 @@ def init(
     listen: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1:8380",
     mirror_interval: MirrorIntervalOpt = None,
     freshness_interval: FreshnessOpt = None,
+    store: Annotated[str | None, typer.Option(
+        "--store", help="Keep the log in this PostgreSQL database (postgresql://...) instead "
+        "of the home's SQLite file.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
@@ -68,19 +71,24 @@ def init(
     """
     from ..node import init_node, node_keys
     from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL
+    from ..store.postgres import check_url, redact
 
     interval = _interval(mirror_interval)
     freshness = _freshness(freshness_interval)
+    if store is not None:
+        check_url(store)  # before anything is made
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
-        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness))
+        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store)
     keys = node_keys(home)
+    shown = "sqlite" if store is None else redact(store)  # never the password
     if as_json:
         emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
                    "mirror_interval": config.mirror_interval,
-                   "freshness_interval": config.freshness_interval, **keys})
+                   "freshness_interval": config.freshness_interval, "store": shown, **keys})
         return
     typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
+    typer.echo(f"  store:       {shown}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
     typer.echo(f"  re-cosigning: {_every(config.freshness_interval)}")

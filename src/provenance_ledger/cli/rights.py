@@ -30,6 +30,7 @@ from .identity import (
     trusted_attesters,
 )
 from .listing import describe_terms
+from .payees import PayeeOpt, parse_payees
 from .session import (
     DEFAULT_KEY,
     NodeOpt,
@@ -157,6 +158,7 @@ def transfer(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     to: Annotated[str, typer.Option("--to", help="New controller's public key (ed25519:...).")],
+    payee: PayeeOpt = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
@@ -164,11 +166,17 @@ def transfer(
 ) -> None:
     """Transfer control of a work to another key (signed by the current controller).
 
+    The work's payee split is replaced by the --payee ones, or cleared (the new controller
+    is paid everything) when none is given.
+
     Example: provenance transfer page-012.png --to ed25519:3b6a...
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     w = s.resolve_work(work)
-    body = {"to": parse_public_key(to)}
+    body: dict[str, Any] = {"to": parse_public_key(to)}
+    payees = parse_payees(s, payee)
+    if payees is not None:
+        body["payees"] = payees
     _report(s, "transferred", _append(s, key, "work.transfer", w, body), as_json)
 
 

@@ -31,6 +31,7 @@ from ..ledger.folder import (
     REGISTER,
     Content,
     FileResult,
+    Payees,
     Status,
     read_content,
     register_body,
@@ -213,8 +214,13 @@ class Session:
             return None, e
 
     def history(self, work: str) -> list[tuple[int, SignedEvent]]:
+        """The work's events, oldest first; none for a work the log does not hold."""
         if self.node_url is not None:
-            return self.client.verified_state(work)[1]
+            client = self.client  # reaching and pinning the node fail loudly, outside the try
+            try:
+                return client.verified_state(work)[1]
+            except NotFoundError:
+                return []
         return self.ledger.history(work)
 
     def registration_receipt(self, work: str) -> tuple[dict[str, Any], SignedEvent]:
@@ -287,7 +293,7 @@ class Session:
                    f"{path} --node {self.client.url}' later", err=True)
 
     def register_content(self, content: Content, title: str | None, key_name: str | None,
-                         keep_receipt: bool = False) -> FileResult:
+                         keep_receipt: bool = False, payees: Payees = None) -> FileResult:
         """Anchor one file's content (specs/rules.md section 5.1): register it, or report the
         key's registration (``exists``, with a receipt of it) or another key's
         (``conflict``). Content registered meanwhile by another run is reported the same
@@ -295,7 +301,7 @@ class Session:
         key = self.signing_key(key_name)
         state = self.state(content.work)
         if state is None:
-            body = register_body(content, title)
+            body = register_body(content, title, payees)
             try:
                 event, index, path = self.sign_and_append(key, REGISTER, content.work, body)
             except LedgerError:

@@ -54,6 +54,7 @@ from ..core.receipt import (
     verify_receipt,
     verify_state_receipt,
 )
+from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMAT, RoyaltyReceipt
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
@@ -122,6 +123,12 @@ def verify(
                 raise MalformedError(f"dataset proof is larger than {MAX_PROOF_FILE_BYTES} "
                                      "bytes")
             _verify_dataset(data, pol, faulty, max_age_s, file, as_json)
+            return
+        if kind == ROYALTY_RECEIPT_FORMAT:  # specs/receipts.md section 15
+            from .payments import verify_royalties
+
+            verify_royalties(data, RoyaltyReceipt.from_json(data), pol, file, faulty,
+                             max_age_s, as_json)
             return
         if kind == COMPLIANCE_RECEIPT_FORMAT:
             compliance = ComplianceReceipt.from_json(data)

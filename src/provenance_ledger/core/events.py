@@ -61,6 +61,11 @@ TYPES: tuple[str, ...] = (
     "licence.accept",
     "licence.terminate",
     "dataset.disclose",
+    # specs/events.md sections 6.9-6.12: usage and payment (rules: core/payments.py)
+    "usage.report",
+    "payment.record",
+    "payment.ack",
+    "payment.dispute",
 )
 STANDARD_PURPOSES = (
     "ai_training",
@@ -81,6 +86,9 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _TERRITORY = re.compile(r"[A-Z]{2}")
 _URI = re.compile(r"(https?://|urn:)[!-~]+")
 _ROOT = re.compile(r"[0-9a-f]{64}")
+PERIOD_PATTERN = re.compile(r"(19[7-9][0-9]|[2-9][0-9]{3})(-(0[1-9]|1[0-2])|-Q[1-4])?")
+"""A reporting period (specs/events.md section 6.9): a year, a quarter or a month."""
+MAX_REFERENCE_CHARS = 256
 
 
 def work_id_of(sha256_hex: str) -> str:
@@ -277,6 +285,19 @@ _BODIES: dict[str, Callable[[Any, str], Any]] = {
         frozenset({"name", "version", "purposes", "root", "count"}),
     ),
 }
+
+# --- usage and payments (specs/events.md sections 6.9-6.12) -----------------------------------
+_period = _str(10, PERIOD_PATTERN)
+_BODIES["usage.report"] = _object(
+    {"licence": check_event_id, "period": _period, "units": _uint(2**53 - 1), "revenue": _fee},
+    frozenset({"licence", "period", "units", "revenue"}))
+_BODIES["payment.record"] = _object(
+    {"licence": check_event_id, "to": check_key, "amount": _fee,
+     "reference": _str(MAX_REFERENCE_CHARS), "period": _period},
+    frozenset({"licence", "to", "amount"}))
+_BODIES["payment.ack"] = _object({"payment": check_event_id}, frozenset({"payment"}))
+_BODIES["payment.dispute"] = _object(
+    {"payment": check_event_id, "reason": _str(MAX_TEXT_CHARS)}, frozenset({"payment", "reason"}))
 
 
 # --- identity attestations (specs/events.md sections 6.13-6.14; rules in core/identity.py) ---

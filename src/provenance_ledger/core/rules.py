@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConflictError, RuleError
-from . import keystate
+from . import keystate, payments
 from .dataset import EMPTY_ROOT, series_id
 from .encoding import thaw
 from .events import ANYONE, IDENTITY_EVENT_TYPES, KEY_EVENT_TYPES, SignedEvent
@@ -121,6 +121,7 @@ class WorkState:
     dataset: str | None = None  # a dataset series' name (R12); None for a work
     versions: tuple[str, ...] = ()  # a dataset series' versions, oldest first
     identity: KeyRecord | None = None  # a key record's attestations (R17-R18); None for a work
+    accounts: payments.Accounts = payments.NO_ACCOUNTS  # licences' currencies, payments (R13-R16)
 
     def controller_at(self, t: int) -> str | None:
         """Who controlled the work at time ``t``: the key of the last ``controllers`` entry
@@ -236,6 +237,9 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
     if ev.at < state.last_at:
         raise RuleError(f"event time {format_time(ev.at)} is before the work's last event "
                         f"({format_time(state.last_at)})")
+    # R13-R16: usage and payments are signed by the licensee or the payee (core/payments.py).
+    if ev.type in payments.TYPES:
+        return payments.apply(state, signed)
     # (3) the controller alone transfers, grants, revokes, offers and terminates.
     if ev.type != "licence.accept" and not _signs_for_controller(state, ev.actor, ev.at, keys,
                                                                   strict):
@@ -283,8 +287,8 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
             raise RuleError(f"only the named licensee {lic0.licensee} may accept offer {lic0.id}")
         if not lic0.open_offer(ev.at):
             raise RuleError(f"offer {lic0.id} is not open (accepted, withdrawn or expired)")
-        return replace(new, licences=_replace_item(
-            new.licences, replace(lic0, accepted_by=eid, accepted_at=ev.at)))
+        return payments.on_accept(replace(new, licences=_replace_item(
+            new.licences, replace(lic0, accepted_by=eid, accepted_at=ev.at))), lic0)
     if ev.type == "licence.terminate":
         lic0 = state.licence(body["licence"])
         if lic0 is None:

@@ -36,6 +36,9 @@ _VERSION = 0
 _LENGTH_64 = 1  # ISO 24138 length code of a 64-bit unit
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 TEXT_CHARS = len("ISCC:") + 16  # base32 of 10 bytes: 16 characters, no padding
+CODE_PATTERN = "^ISCC:E[AE]A[Q-Z2-7][A-Z2-7]{12}$"
+"""Exactly the texts :meth:`ContentCode.from_text` takes: the header of a 64-bit text (``EAA``)
+or image (``EEA``) content unit, whose 16th bit (set) opens the fourth character."""
 
 
 @cache

@@ -8,11 +8,11 @@ with the members of :data:`JSONL_MEMBERS`); and resolving each item to the work 
 
 Resolution is a small protocol: an item resolves to an exact work id (its content's SHA-256,
 or the id the manifest gives), or to a similar registered work with its distance.
-:class:`ExactResolver` is the exact one, and refuses an ISCC code with one line saying so;
-:class:`SimilarResolver` adds the log's similarity index (ledger/similarity.py): an item whose
-exact work is not registered is matched by its ISCC content code (a file's, computed as
-``anchor`` computes it; the code an ISCC line gives) to the nearest registered work within a
-distance.
+:class:`ExactResolver` is the exact one (an ISCC code names no exact work);
+:class:`SimilarResolver` adds a similarity index (:class:`Matcher`: the local ledger's,
+ledger/similarity.py, or a node's): an item whose exact work is not registered is matched by its
+ISCC content code (a file's, computed as ``anchor`` computes it; the code an ISCC line gives) to
+the nearest registered work within a distance.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ MAX_MANIFEST_BYTES = 256 << 20
 """Largest manifest read, in bytes (about two million lines of paths)."""
 HASH_THREADS = 2  # hashlib releases the GIL on large buffers: two threads use both cores
 HASH_SHARE = 256  # files one thread hashes per task (a task per file costs more than a file)
+CODE_SHARE = 32  # files one thread codes per task (as ledger/folder.py)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 JSONL_MEMBERS = ("path", "work", "sha256", "iscc")
 """What a JSON Lines item names, exactly one of: ``path`` (a file, relative to the manifest's
@@ -46,8 +47,6 @@ folder), ``work`` (a ``sha256:`` work id), ``sha256`` (64 hex digits), ``iscc`` 
 code). ``name`` (optional) is how the item is shown; other members are ignored (a dataset's
 captions, URLs, licences)."""
 ISCC_PREFIX = "ISCC:"
-NEEDS_INDEX = ("needs the similarity index of a local ledger (a mirror of the log), which "
-               "a node does not serve")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +105,9 @@ class Resolver(Protocol):
 
 class ExactResolver:
     """Exact content ids: a file's SHA-256 (read as ``anchor`` reads it), or the id given.
-    An ISCC code needs a similarity index: refused, one line naming the item."""
+    An ISCC code names no exact work: it resolves to none (``code``: the code)."""
 
     def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]:
-        for it in items:
-            if it.iscc is not None:
-                raise MalformedError(f"{it.where or it.name}: an ISCC code {NEEDS_INDEX}")
         files = [(n, it.path) for n, it in enumerate(items) if it.path is not None]
         works: dict[int, tuple[str, int]] = {}
         total = len(files)
@@ -126,6 +122,7 @@ class ExactResolver:
                     done += len(share)
                     progress("hashing", done, total)
         return [Resolved(it, it.work) if it.work is not None
+                else Resolved(it, None, code=it.iscc) if it.iscc is not None
                 else Resolved(it, works[n][0], empty=works[n][1] == 0)
                 for n, it in enumerate(items)]
 
@@ -141,59 +138,107 @@ def _hash(item: DatasetItem, path: Path) -> tuple[str, int]:
     return content.work, content.size
 
 
-class SimilarResolver:
-    """Exact ids first; then every item whose exact work ``ledger`` does not hold is matched
-    by its content code against the similarity index: files within ``distance`` (None: files
-    are matched exactly only), ISCC codes within ``iscc_distance``. The nearest registration
-    (then the earliest) answers; only registrations below ``upto`` (the size of the
-    checkpoint the states are read at) count, so that a matched work's state is proven."""
+class Matcher(Protocol):
+    """Where similar works are looked up: the local similarity index (:class:`LocalMatcher`)
+    or a node's (``node/similar.py``). Only registrations the states will be proven at count:
+    a matched work's state must be in the answer."""
 
-    def __init__(self, ledger: Ledger, distance: int | None, iscc_distance: int,
-                 upto: int) -> None:
+    def unregistered(self, works: Sequence[str]) -> set[str]:
+        """The works of ``works`` that the log does not hold."""
+        ...
+
+    def nearest(self, codes: Sequence[ContentCode], distance: int
+                ) -> list[tuple[str, int] | None]:
+        """For each code, the nearest registered work within ``distance`` (then the earliest
+        registered) and its distance; None where there is none."""
+        ...
+
+
+class LocalMatcher:
+    """The local ledger's states and similarity index; only registrations below ``upto``
+    (the size of the checkpoint the states are read at) count."""
+
+    def __init__(self, ledger: Ledger, upto: int) -> None:
+        self.ledger = ledger
+        self.upto = upto
+
+    def unregistered(self, works: Sequence[str]) -> set[str]:
+        return {w for w in works if self.ledger.state(w) is None}
+
+    def nearest(self, codes: Sequence[ContentCode], distance: int
+                ) -> list[tuple[str, int] | None]:
+        out: list[tuple[str, int] | None] = []
+        with SimilarityIndex(self.ledger) as index:
+            for code in codes:
+                near = [s for s in index.near(code, distance) if s.index < self.upto]
+                out.append((near[0].work, near[0].distance) if near else None)
+        return out
+
+
+class SimilarResolver:
+    """Exact ids first; then every item whose exact work the log does not hold is matched by
+    its content code (``matcher``): files within ``distance`` (None: files are matched exactly
+    only), ISCC codes within ``iscc_distance``."""
+
+    def __init__(self, matcher: Matcher, distance: int | None, iscc_distance: int) -> None:
         for d in (distance, iscc_distance):
             if d is not None and not 0 <= d <= MAX_DISTANCE:
                 raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE}")
-        self.ledger = ledger
+        self.matcher = matcher
         self.distance = distance
         self.iscc_distance = iscc_distance
-        self.upto = upto
 
     def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]:
         codes = {n: _iscc_code(it) for n, it in enumerate(items) if it.iscc is not None}
-        exact_at = [n for n, it in enumerate(items) if it.iscc is None]
-        exact = ExactResolver().resolve([items[n] for n in exact_at], progress)
-        out: list[Resolved | None] = [None] * len(items)
-        for n, r in zip(exact_at, exact, strict=True):
-            out[n] = r
-        todo = [n for n in codes] + (
-            [n for n, r in zip(exact_at, exact, strict=True)
-             if not r.empty and r.item.path is not None and r.work is not None
-             and self.ledger.state(r.work) is None] if self.distance is not None else [])
-        if todo:
-            with SimilarityIndex(self.ledger) as index:
-                for done, n in enumerate(sorted(todo), 1):
-                    out[n] = self._match(index, items[n], out[n], codes.get(n))
-                    progress("matching similar", done, len(todo))
-        return [r for r in out if r is not None]
+        out = dict(enumerate(ExactResolver().resolve(items, progress)))
+        if self.distance is not None:
+            files = {n: r for n, r in out.items()
+                     if not r.empty and r.item.path is not None and r.work is not None}
+            missing = self.matcher.unregistered(
+                list(dict.fromkeys(r.work for r in files.values() if r.work is not None)))
+            todo = [n for n, r in files.items() if r.work in missing]
+            codes.update(_file_codes(items, todo, progress))
+        for distance in {self.iscc_distance, self.distance} - {None}:
+            assert distance is not None  # noqa: S101 - see the set
+            at = [n for n in sorted(codes)
+                  if (self.iscc_distance if items[n].iscc is not None else self.distance)
+                  == distance]
+            found = self.matcher.nearest([codes[n] for n in at], distance) if at else []
+            for n, near in zip(at, found, strict=True):
+                out[n] = _matched(out[n], codes[n], near)
+            progress("matching similar", len(at), len(at))
+        return [out[n] for n in range(len(items))]
 
-    def _match(self, index: SimilarityIndex, item: DatasetItem, exact: Resolved | None,
-               code: ContentCode | None) -> Resolved:
-        if code is None:  # a file: its code as anchor computes it
-            assert item.path is not None and exact is not None  # noqa: S101 - see resolve
-            media = mimetypes.guess_type(item.path.name)[0] or "application/octet-stream"
-            code = content_code(item.path, media.lower())
-            if code is None:
-                return exact  # no code (not an image or text): exact only
-            distance = self.distance
-        else:
-            distance = self.iscc_distance
-        assert distance is not None  # noqa: S101 - files are matched only with a distance
-        near = [s for s in index.near(code, distance) if s.index < self.upto]
-        if not near:
-            return exact if exact is not None else Resolved(item, None, code=item.iscc)
-        text = item.iscc if item.iscc is not None else code.to_text()
-        return Resolved(item, exact.work if exact is not None else None,
-                        SimilarMatch(near[0].work, near[0].distance, text))
+
+def _file_codes(items: Sequence[DatasetItem], todo: Sequence[int], progress: Progress
+                ) -> dict[int, ContentCode]:
+    """The content codes of the files ``todo`` (positions in ``items``), computed as
+    ``anchor`` computes them; a file with none (not an image or text) is left out, and is
+    matched exactly only. Decoding an image releases the GIL: two threads, a share each."""
+    shares = [todo[i:i + CODE_SHARE] for i in range(0, len(todo), CODE_SHARE)]
+    codes: dict[int, ContentCode] = {}
+    done = 0
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        for share, found in zip(shares, pool.map(
+                lambda share: [_file_code(items[n]) for n in share], shares), strict=True):
+            codes.update((n, c) for n, c in zip(share, found, strict=True) if c is not None)
+            done += len(share)
+            progress("coding for similar matches", done, len(todo))
+    return codes
+
+
+def _file_code(item: DatasetItem) -> ContentCode | None:
+    assert item.path is not None  # noqa: S101 - files only
+    media = mimetypes.guess_type(item.path.name)[0] or "application/octet-stream"
+    return content_code(item.path, media.lower())
+
+
+def _matched(exact: Resolved, code: ContentCode, near: tuple[str, int] | None) -> Resolved:
+    if near is None:
+        return exact
+    item = exact.item
+    text = item.iscc if item.iscc is not None else code.to_text()
+    return Resolved(item, exact.work, SimilarMatch(near[0], near[1], text))
 
 
 def _iscc_code(item: DatasetItem) -> ContentCode:

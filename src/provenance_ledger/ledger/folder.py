@@ -45,6 +45,9 @@ HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
 SIGN_THREADS = 2  # Ed25519 signing releases the GIL: two threads use both cores
 CODE_SHARE = 32  # files per content-code task
+Payees = Sequence[Mapping[str, Any]] | None
+"""A royalty split as ``work.register`` carries it (``[{"key", "share_bps"}]``, specs/events.md
+section 6), or None for none."""
 REGISTER = "work.register"
 
 
@@ -258,8 +261,9 @@ class Plan:
 
 
 def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: int,
-                progress: Progress = _quiet) -> Plan:
-    """Hash every file, look each work up once, and sign a registration for each new one."""
+                progress: Progress = _quiet, payees: Payees = None) -> Plan:
+    """Hash every file, look each work up once, and sign a registration for each new one
+    (with ``payees``, the royalty split of every new work, when given)."""
     results: list[FileResult] = []
     contents: list[tuple[int, Content]] = []
     total = len(listing.files)
@@ -300,7 +304,8 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
     done = 0
     with ThreadPoolExecutor(SIGN_THREADS) as pool:
         for share, bodies in zip(shares, pool.map(
-                lambda share: [register_body(c) for _, c in share], shares), strict=True):
+                lambda share: [register_body(c, None, payees) for _, c in share], shares),
+                strict=True):
             for (pos, content), body in zip(share, bodies, strict=True):
                 if "similarity" in body:
                     results[pos] = replace(results[pos], similarity=body["similarity"])
@@ -312,12 +317,15 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
                                           strict=True)))
 
 
-def register_body(content: Content, title: str | None = None) -> dict[str, Any]:
-    """The body of ``content``'s registration: size, media type, the title if any, and its
-    ISCC content code when it has one (specs/events.md section 6.1)."""
+def register_body(content: Content, title: str | None = None,
+                  payees: Payees = None) -> dict[str, Any]:
+    """The body of ``content``'s registration: size, media type, the title and the payees if
+    any, and its ISCC content code when it has one (specs/events.md section 6.1)."""
     body: dict[str, Any] = {"size": content.size, "media_type": content.media_type}
     if title:
         body["title"] = title
+    if payees:
+        body["payees"] = [dict(p) for p in payees]
     code = content_code(content.path, content.media_type)
     if code is not None:
         body["similarity"] = code.to_text()
@@ -428,10 +436,11 @@ def _receipt_file(result: FileResult) -> Path:
 
 
 def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, receipts: Path,
-                  now: int, progress: Progress = _quiet) -> tuple[FileResult, ...]:
+                  now: int, progress: Progress = _quiet,
+                  payees: Payees = None) -> tuple[FileResult, ...]:
     """Anchor every file of ``listing`` with ``key`` (specs/rules.md section 5.1) and keep a
     receipt for each in ``receipts``; the results, sorted by path, skipped entries included."""
-    plan = plan_folder(ledger, key, listing, now, progress)
+    plan = plan_folder(ledger, key, listing, now, progress, payees)
     results = commit_plan(ledger, key, plan, now)
     results = keep_receipts(ledger, results, receipts, {ev.id: ev for _, ev in plan.to_append},
                             progress)

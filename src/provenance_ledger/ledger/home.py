@@ -2,7 +2,8 @@
 
 ``~/.provenance`` by default, or ``PROVENANCE_HOME``, or ``--home``::
 
-    ledger.db        the SQLite store
+    ledger.db        the SQLite store (the embedded default)
+    store.url        or: the postgresql:// URL of the PostgreSQL store holding the log (0600)
     log.key          the log's Ed25519 signing key (0600)
     keys/<name>.key  creators' signing keys (0600); "default" is made on first use
     receipts/        receipts written by the CLI
@@ -19,14 +20,18 @@ from pathlib import Path
 
 from ..core.note import NoteSigner
 from ..errors import LedgerError, StorageError
-from ..store import SqliteStore
-from .files import remove_stale_temps
+from ..store import SqliteStore, Store
+from ..store.postgres import PostgresStore, check_url, redact
+from .files import remove_stale_temps, write_atomic
 from .keys import KeyStore, read_private_key, write_private_key
 from .ledger import Ledger, MapProgress
 
 HOME_ENV = "PROVENANCE_HOME"
 DEFAULT_HOME = "~/.provenance"
 ORIGIN_PREFIX = "provenance-ledger.local/"
+STORE_ENV = "PROVENANCE_STORE"
+STORE_FILE = "store.url"
+MAX_STORE_URL_BYTES = 4096  # a store.url file larger than this is refused
 
 
 def default_home() -> Path:
@@ -36,6 +41,9 @@ def default_home() -> Path:
 @dataclass(frozen=True, slots=True)
 class Home:
     path: Path
+    store: str | None = None
+    """For a new home: the postgresql:// URL to keep its log in (else ``$PROVENANCE_STORE``
+    when set, else ``ledger.db``); recorded in ``store.url`` (specs/storage.md section 6)."""
 
     @property
     def db_path(self) -> Path:
@@ -61,6 +69,62 @@ class Home:
         if not self.path.is_dir():
             raise StorageError(f"data directory {self.path} is not a directory")
 
+    # -- the store: ledger.db, or a PostgreSQL database named in store.url -------------------
+    def store_url(self) -> str | None:
+        """The PostgreSQL URL the home's log is kept in, None for ``ledger.db``: the one
+        recorded in ``store.url``, else (a home without a ledger yet) the one asked for. A
+        URL asked for that is not the recorded one is refused, never silently ignored."""
+        asked = self.store if self.store is not None else (os.environ.get(STORE_ENV) or None)
+        recorded = self._recorded_url()
+        if recorded is not None:
+            if asked is not None and asked != recorded:
+                raise StorageError(f"{self.path} keeps its log in {redact(recorded)}, not "
+                                   f"{redact(asked)}")
+            return recorded
+        if asked is not None and self.db_path.exists():
+            raise StorageError(f"{self.path} keeps its log in {self.db_path.name}: a "
+                               f"PostgreSQL store ({STORE_ENV}, --store) is for a new home")
+        return None if asked is None else check_url(asked)
+
+    def _recorded_url(self) -> str | None:
+        path = self.path / STORE_FILE
+        try:
+            with path.open("rb") as f:
+                raw = f.read(MAX_STORE_URL_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StorageError(f"cannot read {path}: {e.strerror}") from e
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise StorageError(f"{path} is not UTF-8 text") from e
+        if len(raw) > MAX_STORE_URL_BYTES:
+            raise StorageError(f"{path} is larger than {MAX_STORE_URL_BYTES} bytes")
+        return check_url(text, str(path))
+
+    def location(self) -> str | Path:
+        """Where the log is: its PostgreSQL URL, or the path of ``ledger.db``."""
+        url = self.store_url()
+        return self.db_path if url is None else url
+
+    def _open_store(self) -> Store:
+        url = self.store_url()
+        if url is None:
+            return SqliteStore(self.db_path)
+        store = PostgresStore(url, local=self.path)
+        try:
+            if self._recorded_url() is None:  # a new home: record where its log is
+                if store.get_meta("origin") is not None:
+                    raise StorageError(f"{redact(url)} already holds the log "
+                                       f"{store.get_meta('origin')}: a new home needs an "
+                                       "empty schema")
+                write_atomic(self.path / STORE_FILE, (url + "\n").encode(), exclusive=True)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
     def writable(self) -> bool:
         """Whether this process may write the home's database: false for a read-only mount
         or a copy it may only read (specs/storage.md section 2.2)."""
@@ -73,8 +137,9 @@ class Home:
         process cannot write is opened read-only: reads answer, writes fail with one line.
         A home made before the verifiable map gets its map built now, told to ``progress``
         (specs/map.md section 10, upgrade)."""
-        if self.path.is_dir() and self.db_path.exists() and not self.writable():
-            store = SqliteStore(self.db_path, readonly=True)
+        if (self.path.is_dir() and self.db_path.exists() and not self.writable()
+                and self.store is None):
+            store: Store = SqliteStore(self.db_path, readonly=True)
             try:
                 stored = store.get_meta("origin")
                 if stored is None or not self.log_key_path.exists():
@@ -86,7 +151,7 @@ class Home:
                 raise
         self.ensure()
         remove_stale_temps(self.path)  # e.g. of a log key being written when a run was killed
-        store = SqliteStore(self.db_path)
+        store = self._open_store()
         if not self.log_key_path.exists():
             from ..core.crypto import PrivateKey
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.similarity import MAX_DISTANCE, ContentCode
 from ..errors import MalformedError
+from ..store.postgres import PostgresStore
 from ..store.similarity import (
     CATCH_UP_BATCH,
     CodeRow,
@@ -130,8 +131,8 @@ def default_path(ledger: Ledger) -> Path | None:
     """Beside the log's database file when the folder can be written; None (in memory)
     otherwise, as for a read-only copy handed to an auditor."""
     store = ledger.store
-    if not isinstance(store, SqliteStore) or store.readonly:
-        return None
+    if not isinstance(store, SqliteStore | PostgresStore) or store.readonly or not store.path:
+        return None  # a PostgreSQL store keeps it in its home (specs/storage.md section 6.3)
     path = index_path(store.path)
     if path.exists():
         return path if os.access(path, os.W_OK) else None

@@ -12,8 +12,13 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
 - ``GET /works/{work}``, ``GET /works/{work}/state-receipt``, ``GET /receipts/{event_id}``.
 - ``POST /state-receipts``: one state receipt v2 for up to ``MAX_BATCH_WORKS`` works.
+- ``POST /similar``: the nearest registration to each of up to ``MAX_CODES`` content codes.
 - ``POST /add-checkpoint`` (node/witness.py), ``GET /evidence[?origin=]``, ``GET /keys``.
 - ``GET /works?key=``, ``GET /offers?key=&role=``: a key's works and licence offers, paged.
+- ``GET /works/{work}/preferences?format=``: the work's consents as CAWG, TDMRep, aipref or
+  RSL (node/preferences.py).
+- ``GET /page/``, ``GET /page/{name}``, ``GET /explorer``: the verification page and its
+  explorer (node/page.py).
 
 Errors are JSON ``{"error": "..."}`` (plain text for ``add-checkpoint``, as C2SP says).
 
@@ -48,6 +53,7 @@ from ..core.current import MAX_CURRENT_WORKS
 from ..core.encoding import b64encode, load_json
 from ..core.events import MAX_LEAF_BYTES, full_work_id
 from ..core.note import MAX_TREE_SIZE
+from ..core.similarity import CODE_PATTERN, MAX_DISTANCE, ContentCode
 from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 from ..errors import ConflictError, LedgerError, NotFoundError
 from ..ledger.listing import offers_by, offers_to, works_of
@@ -60,8 +66,15 @@ from .hotpath import HotReads
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
+from .page import page_router
+from .preferences import preferences_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
-from .similar import similar_registrations
+from .similar import (
+    MAX_CODES,
+    MAX_CODES_BODY_BYTES,
+    nearest_registrations,
+    similar_registrations,
+)
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -188,6 +201,9 @@ def create_app(
     add_listing_routes(app, node)
     add_batch_routes(app, node)
     app.include_router(cosigned_router(lambda: node.witness))  # GET /cosigned (node.md 8)
+    # GET /works/{work}/preferences (specs/vocabularies.md section 9)
+    app.include_router(preferences_router(lambda: node))
+    app.include_router(page_router(lambda: node))  # GET /page/, /explorer (node/page.py)
     return app
 
 
@@ -450,6 +466,57 @@ def add_batch_routes(app: FastAPI, node: Node) -> None:
         absence. The body is capped while it streams in."""
         works = _batch_works(await read_body(request, MAX_BATCH_BODY_BYTES))
         return await run_in_threadpool(_batch_receipt, node, works)
+
+
+    @app.post(
+        "/similar",
+        summary="The nearest registration on this log to each of many content codes",
+        response_description='{"size": the checkpoint size the look-up counted entries below, '
+                             '"matches": [a registration, or null, for each code]}',
+        responses={400: _error('A body that is not {"codes": [ISCC codes], "distance": D} or '
+                               f"names more than {MAX_CODES} codes"),
+                   413: _error(f"A body over {MAX_CODES_BODY_BYTES} bytes")},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "required": ["codes", "distance"],
+                       "additionalProperties": False, "properties": {
+                           "codes": {"type": "array", "minItems": 1, "maxItems": MAX_CODES,
+                                     "items": {"type": "string", "pattern": CODE_PATTERN}},
+                           "distance": {"type": "integer", "minimum": 0,
+                                        "maximum": MAX_DISTANCE}}}}}}},
+    )
+    async def post_similar(request: Request) -> dict[str, Any]:
+        """For each ISCC content code, the nearest registration (then the earliest) on this
+        log within ``distance`` bits, below the latest checkpoint's size (specs/node.md
+        section 6.2). The body is capped while it streams in."""
+        codes, distance = _similar_query(await read_body(request, MAX_CODES_BODY_BYTES))
+
+        def look_up() -> dict[str, Any]:
+            with node.reads.snapshot() as ledger:
+                return nearest_registrations(ledger, codes, distance)
+        return await run_in_threadpool(look_up)
+
+
+def _similar_query(body: bytes) -> tuple[list[ContentCode], int]:
+    """The codes and distance of a POST /similar body."""
+    data = load_json(body, "request body")
+    if not isinstance(data, dict) or data.keys() != {"codes", "distance"} or not isinstance(
+            data["codes"], list):
+        raise HttpError(400, 'the body must be {"codes": [ISCC codes], "distance": D}')
+    distance = data["distance"]
+    if type(distance) is float and distance.is_integer():  # 8.0 is the integer 8 in JSON
+        distance = int(distance)
+    if type(distance) is not int or not 0 <= distance <= MAX_DISTANCE:
+        raise HttpError(400, f"distance must be an integer from 0 to {MAX_DISTANCE}")
+    raw = data["codes"]
+    if not 1 <= len(raw) <= MAX_CODES:
+        raise HttpError(400, f"name 1 to {MAX_CODES} codes; got {len(raw)}")
+    codes = []
+    for n, text in enumerate(raw):
+        code = ContentCode.from_text(text) if isinstance(text, str) else None
+        if code is None:
+            raise HttpError(400, f"codes[{n}] is not an ISCC content code the ledger compares")
+        codes.append(code)
+    return codes, distance
 
 
 def _batch_works(body: bytes) -> list[str]:

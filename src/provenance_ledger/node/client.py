@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ from ..core.current import (
     verify_state_receipt_v2,
 )
 from ..core.encoding import load_json
-from ..core.events import MAX_LEAF_BYTES, SignedEvent
+from ..core.events import MAX_LEAF_BYTES, SignedEvent, full_work_id
 from ..core.identity import KeyRecord, key_record_id
 from ..core.note import Verifier
 from ..core.receipt import (
@@ -41,6 +41,7 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.rules import WorkState
+from ..core.similarity import ContentCode
 from ..core.timefmt import parse_time
 from ..errors import (
     ConflictError,
@@ -221,6 +222,35 @@ class NodeClient:
         if [w.work for w in verified.works] != works:
             raise PeerError(self.who, f"answered for other works than the {len(works)} asked")
         return data, verified
+
+    def similar(self, codes: Sequence[ContentCode], distance: int
+                ) -> list[tuple[str, int] | None]:
+        """For each code (at most ``MAX_SIMILAR_CODES``), the nearest work the node's log
+        registered within ``distance`` bits, from ``POST /similar`` (node.md 6.2), and its
+        distance, recomputed here from the registration's code the node names."""
+        body = json.dumps({"codes": [c.to_text() for c in codes],
+                           "distance": distance}).encode("ascii")
+        data = replies.parse(self._request("POST", "/similar", content=body), self.who,
+                             "similar works", lambda b: load_json(b, "similar works"))
+        matches = data.get("matches") if isinstance(data, dict) else None
+        if not isinstance(matches, list) or len(matches) != len(codes):
+            raise PeerError(self.who, f"POST /similar: the answer does not list one match per "
+                            f"code ({len(codes)} asked)")
+        out: list[tuple[str, int] | None] = []
+        for code, m in zip(codes, matches, strict=True):
+            if m is None:
+                out.append(None)
+                continue
+            fields = m if isinstance(m, dict) else {}
+            work, text = fields.get("work"), fields.get("similarity")
+            whole = full_work_id(work) if isinstance(work, str) else None
+            theirs = ContentCode.from_text(text) if isinstance(text, str) else None
+            d = code.distance(theirs) if theirs is not None else None
+            if whole is None or d is None or d > distance or fields.get("distance") != d:
+                raise PeerError(self.who, f"POST /similar: a match is not a registration "
+                                f"within {distance} bits of the code asked")
+            out.append((whole, d))
+        return out
 
     def verified_state(self, work: str) -> tuple[WorkState, list[tuple[int, SignedEvent]]]:
         """The work's state and history, from a state receipt verified offline (complete,

@@ -474,15 +474,18 @@ def witness_db_path(home: Path) -> Path:
 def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
               witness_name: str | None = None,
               mirror_interval: int = DEFAULT_MIRROR_INTERVAL,
-              freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL) -> NodeConfig:
+              freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL,
+              store: str | None = None) -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
-    kept when its origin is ``origin``."""
+    kept when its origin is ``origin``. ``store``: a postgresql:// URL to keep the log in
+    instead of ``ledger.db`` (recorded in the home's ``store.url``, specs/storage.md
+    section 6)."""
     config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval,
                         freshness_interval=freshness_interval)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
-    Home(home).open_ledger(origin=origin).close()  # raises if the ledger has another origin
+    Home(home, store).open_ledger(origin=origin).close()  # raises on another origin
     if not witness_key_path(home).exists():
         write_private_key(witness_key_path(home), PrivateKey.generate(), None)
     _write_config(home, config)  # last: its presence means the home is complete

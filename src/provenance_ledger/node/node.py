@@ -70,7 +70,7 @@ class Node:
         if ledger.checkpoint_empty_log(self.now()):  # witnessable before its first event
             log.info("signed the empty tree's checkpoint", extra={"fields": {"size": 0}})
         self._ledger = ledger
-        self._reads = Reads(Home(self.home).db_path, self.log_verifier)
+        self._reads = Reads(Home(self.home).location(), self.log_verifier)
         self._witness = open_witness(self.home, self.config, LedgerLog(self._reads.snapshot),
                                      self.vkey)
         if self.config.witnesses:

@@ -20,7 +20,8 @@ from pathlib import Path
 from ..core.note import Verifier
 from ..errors import StorageError
 from ..ledger import Ledger
-from ..store import NodeCache, SqliteStore
+from ..store import NodeCache, SqliteStore, Store
+from ..store.postgres import PostgresStore
 
 READ_CONNECTIONS = 4
 """Most connections serving read snapshots at once; more readers wait for one (2 cores gain
@@ -33,24 +34,28 @@ class Reads:
     """Read snapshots of the ledger over a pool of connections, and a key-less ``Ledger`` over
     each (its frontier loaded in the snapshot)."""
 
-    def __init__(self, db_path: Path, verifier: Verifier,
+    def __init__(self, db_path: Path | str, verifier: Verifier,
                  connections: int = READ_CONNECTIONS) -> None:
         if connections < 1:
             raise ValueError("a node needs at least one read connection")
         self._path = db_path
         self._verifier = verifier
         self._nodes = NodeCache()  # shared by every read connection: hashes never change
-        self._idle: queue.LifoQueue[SqliteStore] = queue.LifoQueue()
-        self._stores: list[SqliteStore] = []
+        self._idle: queue.LifoQueue[Store] = queue.LifoQueue()
+        self._stores: list[Store] = []
         self._limit = connections
-        self._direct: SqliteStore | None = None
+        self._direct: Store | None = None
         self._lock = threading.Lock()
         self._closed = False
 
-    def _open(self) -> SqliteStore:
-        store = SqliteStore(self._path, self._nodes)
-        store.conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
-        store.conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+    def _open(self) -> Store:
+        store: Store
+        if isinstance(self._path, str):  # a PostgreSQL URL (specs/storage.md section 6)
+            store = PostgresStore(self._path, self._nodes, readonly=True)
+        else:
+            store = lite = SqliteStore(self._path, self._nodes)
+            lite.conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+            lite.conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
         self._stores.append(store)
         return store
 
@@ -60,7 +65,7 @@ class Reads:
         with self._lock:
             return len(self._stores)
 
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         """The hot path's connection (used on the event loop), outside any transaction."""
         with self._lock:
             if self._closed:
@@ -69,7 +74,7 @@ class Reads:
                 self._direct = self._open()
             return self._direct
 
-    def _take(self) -> SqliteStore:
+    def _take(self) -> Store:
         with self._lock:
             if self._closed:
                 raise StorageError("the node is shutting down")
@@ -84,12 +89,8 @@ class Reads:
     def snapshot(self) -> Iterator[Ledger]:
         store = self._take()
         try:
-            store.conn.execute("BEGIN")
-            try:
+            with store.snapshot():
                 yield Ledger(store, None, self._verifier)
-            finally:
-                if store.conn.in_transaction:
-                    store.conn.execute("COMMIT")
         finally:
             self._idle.put(store)
 

@@ -1,4 +1,5 @@
-"""Persistence behind one interface (:class:`Store`); SQLite is the embedded default.
+"""Persistence behind one interface (:class:`Store`); SQLite is the embedded default,
+PostgreSQL (:class:`PostgresStore`, specs/storage.md section 6) the other engine.
 
 specs/storage.md describes the schema. The store keeps bytes and indexes; it knows nothing of
 the rules, and checks nothing but its own consistency.
@@ -6,8 +7,9 @@ the rules, and checks nothing but its own consistency.
 
 from .base import Block, CheckpointRow, EntryRow, Store
 from .cache import NodeCache
+from .postgres import PostgresStore
 from .sqlite import SqliteStore
 from .witness import WitnessStore, WitnessTx
 
-__all__ = ["Block", "CheckpointRow", "EntryRow", "NodeCache", "SqliteStore", "Store",
-           "WitnessStore", "WitnessTx"]
+__all__ = ["Block", "CheckpointRow", "EntryRow", "NodeCache", "PostgresStore", "SqliteStore",
+           "Store", "WitnessStore", "WitnessTx"]

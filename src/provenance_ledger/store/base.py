@@ -1,7 +1,7 @@
 """The store interface: what the ledger needs from a database (specs/storage.md section 1).
 
-Another engine (PostgreSQL for operators who outgrow one machine) implements the same
-protocol; the ledger never issues SQL itself.
+SQLite (store/sqlite.py) and PostgreSQL (store/postgres.py, for operators who outgrow one
+file) implement the same protocol; the ledger never issues SQL itself.
 """
 
 from __future__ import annotations

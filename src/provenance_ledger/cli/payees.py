@@ -1,0 +1,64 @@
+"""``--payee KEY=PERCENT``: a work's royalty split as ``anchor`` and ``transfer`` take it
+(specs/cli.md section 2.2; the ``payees`` type of specs/events.md section 6)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import typer
+
+from ..core.events import BASIS_POINTS, MAX_LIST_ITEMS
+from ..errors import MalformedError
+from .session import DEFAULT_KEY, Session, parse_public_key
+
+PayeeOpt = Annotated[list[str] | None, typer.Option(
+    "--payee", metavar="KEY=PERCENT",
+    help="A payee of the work's royalties and fees and its share, e.g. --payee alice=60 "
+         "--payee ed25519:...=40 (a key name or public key; shares with at most two "
+         "decimals, adding up to 100). Repeat for each payee. Without it the controller is "
+         "paid everything.", show_default=False)]
+
+_PERCENT = re.compile(r"(100|[0-9]{1,2})(?:\.([0-9]{1,2}))?")
+
+
+def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | None:
+    """The ``payees`` member of ``texts`` (None: no option given), or one line naming
+    ``--payee`` and what is wrong."""
+    if not texts:
+        return None
+    if len(texts) > MAX_LIST_ITEMS:
+        raise MalformedError(f"--payee: at most {MAX_LIST_ITEMS} payees")
+    payees: list[dict[str, Any]] = []
+    for text in texts:
+        who, sep, share = text.rpartition("=")
+        m = _PERCENT.fullmatch(share.strip())
+        if not sep or not who.strip() or m is None:
+            raise MalformedError(f"--payee {text!r}: give KEY=PERCENT, e.g. alice=60 or "
+                                 "ed25519:...=33.33")
+        bps = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+        if bps > BASIS_POINTS:
+            raise MalformedError(f"--payee {text!r}: a share is at most 100")
+        payees.append({"key": _key(s, who.strip(), text), "share_bps": bps})
+    keys = [p["key"] for p in payees]
+    if len(set(keys)) != len(keys):
+        raise MalformedError("--payee: a key is named twice")
+    total = sum(p["share_bps"] for p in payees)
+    if total != BASIS_POINTS:
+        raise MalformedError(f"--payee: the shares add up to {total / 100:g}%, not 100%")
+    return payees
+
+
+def _key(s: Session, who: str, text: str) -> str:
+    if who.startswith("ed25519:"):
+        try:
+            return parse_public_key(who)
+        except MalformedError as e:
+            raise MalformedError(f"--payee {text!r}: {e}") from e
+    if who == DEFAULT_KEY and not s.home.keys.exists(who):
+        return s.signing_key(None).public.text  # made on first use, as a write makes it
+    public = s.public_key(who) if s.home.keys.exists(who) else None
+    if public is None:
+        raise MalformedError(f"--payee {text!r}: no key named {who!r} here (give a public key "
+                             "ed25519:... or the name of one of your keys)")
+    return public

@@ -1,0 +1,119 @@
+"""Royalty receipts: a royalty statement that anyone re-derives offline (specs/receipts.md
+section 15).
+
+A royalty receipt is a query (licensee, payee, period) and ONE state receipt v2 (section 11)
+of the works whose licences the statement covers: one checkpoint, one map multiproof, every
+event of each work up to the checkpoint's size. Its verifier verifies that state receipt and
+computes the statement again from the proven events with :func:`royalties.statement`; the
+receipt's ``statement`` member, written for people, must be exactly that. Nothing here does
+I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import MalformedError, VerificationError
+from .current import (
+    StateReceiptV2,
+    VerifiedStateV2,
+    check_decoded_current,
+    verify_state_receipt_v2,
+)
+from .events import check_key, parse_leaf
+from .note import Verifier
+from .royalties import Period, Query, Statement, statement
+
+ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1"
+ROYALTY_RECEIPT_SCOPE = (
+    "proves the royalty statement of the licences of the works listed that the query selects, "
+    "computed from all of those works' events in the log up to the checkpoint's tree size: no "
+    "later event of these works exists up to that size; it proves nothing about events after "
+    "that size, nor that the works listed are all the works of a licensee or payee")
+
+_FIELDS = frozenset({"format", "scope", "query", "state_receipt", "statement"})
+_QUERY_FIELDS = frozenset({"licensee", "payee", "period"})
+
+
+def query_from_json(data: Any) -> Query:
+    """The ``query`` member: exactly ``licensee``, ``payee`` (keys or null) and ``period``
+    (a period or null)."""
+    if not isinstance(data, dict) or data.keys() != _QUERY_FIELDS:
+        raise MalformedError("royalty receipt query must be an object of exactly licensee, "
+                             "payee, period")
+    for name in ("licensee", "payee"):
+        if data[name] is not None:
+            check_key(data[name], f"royalty receipt query {name}")
+    period = data["period"]
+    return Query(data["licensee"], data["payee"],
+                 None if period is None else Period.parse(period, "royalty receipt period"))
+
+
+@dataclass(frozen=True, slots=True)
+class RoyaltyReceipt:
+    """``provenance-ledger/royalty-receipt/v1``: a query and a state receipt v2."""
+
+    query: Query
+    state_receipt: StateReceiptV2
+
+    def to_json(self, decoded: bool = True) -> dict[str, Any]:
+        """The receipt as JSON; with ``decoded``, the statement for people. The state receipt
+        is written without its own informative members (decoded events and states): the
+        statement is what people read, and they would double the size of a receipt of many
+        reports."""
+        out: dict[str, Any] = {"format": ROYALTY_RECEIPT_FORMAT, "scope": ROYALTY_RECEIPT_SCOPE,
+                               "query": self.query.to_json(),
+                               "state_receipt": self.state_receipt.to_json(decoded=False)}
+        if decoded:
+            histories = [[parse_leaf(e.leaf, verify=False) for e in w.events]
+                         for w in self.state_receipt.works if w.events]
+            out["statement"] = statement(histories, self.query).to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> RoyaltyReceipt:
+        if not isinstance(data, dict) or data.get("format") != ROYALTY_RECEIPT_FORMAT:
+            raise MalformedError(f"royalty receipt format is not {ROYALTY_RECEIPT_FORMAT}")
+        unknown = data.keys() - _FIELDS
+        if unknown:
+            raise MalformedError(f"royalty receipt has unknown field {sorted(unknown)[0]!r}")
+        if data.get("statement") is not None and not isinstance(data["statement"], dict):
+            raise MalformedError("royalty receipt statement is not an object or null")
+        return cls(query_from_json(data.get("query")),
+                   StateReceiptV2.from_json(data.get("state_receipt")))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRoyalties:
+    """What a royalty receipt proves once verified: the statement from the proven events."""
+
+    current: VerifiedStateV2
+    statement: Statement
+
+
+def verify_royalty_receipt(receipt: RoyaltyReceipt, log_keys: Sequence[Verifier],
+                           witnesses: Mapping[str, Verifier] | None = None
+                           ) -> VerifiedRoyalties:
+    """Verify a royalty receipt offline and re-derive its statement (section 15.1)."""
+    # (1) the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof,
+    # every event's signature and inclusion, the replay, completeness.
+    current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
+    # (2) the statement from the proven events of the works the log holds.
+    histories = [list(w.events) for w in current.works if w.registered]
+    return VerifiedRoyalties(current, statement(histories, receipt.query))
+
+
+def check_decoded_royalties(data: Any, verified: VerifiedRoyalties) -> None:
+    """(3) The members written for people say what was verified: the scope, the state
+    receipt's informative members, and the statement, figure for figure."""
+    if not isinstance(data, dict):
+        return
+    if "scope" in data and data["scope"] != ROYALTY_RECEIPT_SCOPE:
+        raise VerificationError("the receipt's scope is not the sentence of its format: it "
+                                "would claim more or less than the receipt proves")
+    check_decoded_current(data.get("state_receipt"), verified.current)
+    if data.get("statement") is not None and data["statement"] != verified.statement.to_json():
+        raise VerificationError("the receipt's statement is not what the proven events give: "
+                                "a figure, a licence or an event cited was changed")

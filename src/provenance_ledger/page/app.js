@@ -1,0 +1,330 @@
+/* provenance-ledger verification page: the page's behaviour (inputs, verdict in words,
+ * history timeline, and the node explorer when the page is served by a node).
+ * A classic script; uses PLVerify (verify.js) and PLWords (words.js). */
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const state = { lang: "en", receipt: null, receiptName: null, work: null, lastResult: null,
+    history: null, served: location.protocol === "http:" || location.protocol === "https:" };
+  const W = () => PLWords[state.lang];
+
+  // ---- language -------------------------------------------------------------------------
+  function applyLanguage(lang) {
+    state.lang = lang;
+    document.documentElement.lang = lang;
+    $("lang-en").setAttribute("aria-pressed", String(lang === "en"));
+    $("lang-ja").setAttribute("aria-pressed", String(lang === "ja"));
+    for (const el of document.querySelectorAll("[data-i18n]")) {
+      if (el.id === "verdict" && el.dataset.state !== "none") continue;
+      el.textContent = W()[el.dataset.i18n];
+    }
+    for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
+    for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
+    document.title = W().title + " — provenance-ledger";
+    if (state.lastResult) renderResult(state.lastResult);
+    renderTimeline();
+    if (state.explorer) renderExplorer(state.explorer);
+  }
+  $("lang-en").addEventListener("click", () => applyLanguage("en"));
+  $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
+
+  // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
+  async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
+
+  function looksLikeReceipt(bytes) {
+    const head = new TextDecoder().decode(bytes.slice(0, 4096));
+    return /^\s*\{/.test(head) && head.includes('"provenance-ledger/');
+  }
+  function looksLikePolicy(bytes) {
+    if (bytes.length > 65536) return false;
+    const text = new TextDecoder().decode(bytes);
+    return /^\s*(#.*\n\s*)*log\s+\S+\+[0-9a-f]{8}\+/m.test(text) && /^\s*quorum\s+\S+/m.test(text);
+  }
+  // Reading a file and checking are queued in order, so the verdict always answers the
+  // inputs as they were last set.
+  const uses = {
+    "receipt-input": (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; },
+    "work-input": (f, bytes) => { state.work = bytes; },
+    "policy-input": (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); },
+  };
+  for (const id of Object.keys(uses)) {
+    $(id).addEventListener("change", (e) => {
+      const f = e.target.files[0];
+      enqueue(async () => { uses[id](f, f ? await readBytes(f) : null); await runCheck(); });
+    });
+  }
+  // A drop fills the same inputs (so what was dropped shows there, and can be changed with
+  // the keyboard), in one queued step with its check.
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const files = Array.from(e.dataTransfer.files);
+    enqueue(async () => {
+      for (const file of files) {
+        const bytes = await readBytes(file);
+        const id = looksLikeReceipt(bytes) ? "receipt-input" : looksLikePolicy(bytes) ? "policy-input" : "work-input";
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        $(id).files = dt.files;
+        uses[id](file, bytes);
+      }
+      await runCheck();
+    });
+  });
+  $("trust").addEventListener("change", () => check());
+  $("verify").addEventListener("click", () => check());
+
+  // ---- verification -----------------------------------------------------------------------
+  let running = Promise.resolve();
+  function enqueue(fn) { running = running.then(fn, fn); return running; }
+  function check() { return enqueue(runCheck); }
+
+  async function runCheck() {
+    if (!state.receipt) return showMessage("none", W().needReceipt);
+    const trustText = $("trust").value;
+    if (!trustText.trim()) return showMessage("needs-trust", W().needTrust);
+    let trust;
+    try {
+      trust = await PLVerify.parseTrust(trustText);
+    } catch (e) {
+      if (!(e instanceof PLVerify.InputError)) throw e;
+      state.lastResult = null;
+      return showMessage("bad-trust", `${W().badTrust}: ${e.message}`);
+    }
+    const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
+    state.lastResult = result;
+    if (!result.valid) {
+      state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
+    } else if (result.works) {
+      const w = result.works.find((x) => x.work === result.fileWork) || result.works.find((x) => x.state) || result.works[0];
+      // A v1 state receipt may leave later events out: what became of a grant is not told.
+      state.history = { work: w.work, state: result.complete === false ? null : w.state,
+        at: result.checkpoint.block ? result.checkpoint.block.time : null,
+        events: w.events.map((event) => ({ event, proven: result.valid })) };
+    } else if (result.event) {
+      state.history = { events: [{ event: result.event, proven: result.valid }], work: result.event.work };
+    }
+    renderResult(result);
+    renderTimeline();
+  }
+
+  function showMessage(kind, text) {
+    const v = $("verdict");
+    v.dataset.state = kind;
+    v.removeAttribute("data-check");
+    v.textContent = text;
+    $("explain").replaceChildren();
+    return null;
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+  function list(items) { return el("ul", {}, ...items.map((t) => el("li", {}, t))); }
+
+  function renderResult(r) {
+    const w = W(), v = $("verdict"), explain = $("explain");
+    explain.replaceChildren();
+    if (r.valid && r.works) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      // v1 proves no completeness: what was in force is told as of its last event, as verify does.
+      const at = r.complete === false ? Math.max(...r.works[0].events.map((e) => e.at))
+        : r.checkpoint.block ? r.checkpoint.block.time : null;
+      const items = r.works.map((x) => {
+        const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
+        if (x.state && at !== null) {
+          const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
+            .concat(x.state.licences.filter((l) => PLVerify.licInForce(l, at)).map(w.licInForce));
+          li.append(el("p", {}, r.complete === false ? w.inForceLast(at) : w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
+        }
+        return li;
+      });
+      if (r.answers) {
+        explain.append(el("p", { id: "compliance" }, w.complianceStatement(r)),
+          el("ul", { id: "items" }, ...r.answers.map((a) => el("li", { "data-outcome": a.outcome }, w.itemLine(a)))));
+      }
+      if (r.decision) {
+        explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
+          el("p", { id: "decision" }, w.decisionStatement(r)));
+        if (r.decision.conditions.length) explain.append(el("p", {}, w.conditions(r.decision.conditions)));
+      }
+      explain.append(
+        el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
+        el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
+        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [])));
+    } else if (r.valid && r.dataset) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      explain.append(
+        el("p", { id: "answer", "data-member": String(r.dataset.member) }, w.datasetStatement(r)),
+        el("h3", {}, w.proves), list(w.datasetProves(r)),
+        el("h3", {}, w.notProves), list(w.datasetNotProves));
+    } else if (r.valid) {
+      v.dataset.state = "valid";
+      v.removeAttribute("data-check");
+      v.textContent = w.valid;
+      // "before": the earliest counted cosignature, else the checkpoint's own time.
+      const times = Array.from(r.cosigners.values());
+      let before = null, by = null;
+      if (times.length) { before = times.reduce((a, b) => (a < b ? a : b)); by = "witness"; }
+      else if (r.checkpoint.block) { before = r.checkpoint.block.time; by = "log"; }
+      explain.append(
+        el("p", { id: "statement" }, w.statement(r, before, by)),
+        el("h3", {}, w.proves), list(w.provesList(r)),
+        el("h3", {}, w.notProves), list(w.notProvesList));
+    } else {
+      v.dataset.state = r.check === "unsupported" ? "unsupported" : "invalid";
+      v.dataset.check = r.check;
+      v.textContent = r.check === "unsupported" ? w.unsupported : w.invalid;
+      explain.append(
+        el("p", { id: "failed-check" }, `${w.failedCheck}: `, el("strong", {}, w.checkName[r.check] || r.check)),
+        el("p", { id: "meaning" }, w.checkMeaning[r.check] || ""),
+        el("p", { id: "technical", class: "technical", lang: "en" }, r.message));
+    }
+  }
+
+  // ---- history timeline ---------------------------------------------------------------------
+  function renderTimeline() {
+    const ol = $("timeline"), w = W();
+    ol.replaceChildren();
+    const h = state.history;
+    if (!h || !h.events.length) { ol.append(el("li", { class: "empty" }, w.noHistory)); return; }
+    if (h.disputed) {
+      ol.append(el("li", { class: "ev disputed" }, w.disputed,
+        list(h.registrations.map((r) => `${r.origin}: ${r.registrant}${r.cosigned_at ? ` (${r.cosigned_at})` : ""}`))));
+    }
+    for (const { event, proven } of h.events) {
+      const kind = event.type.replace(".", "-");
+      ol.append(el("li", { class: `ev ${kind}`, "data-type": event.type },
+        el("span", { class: "shape", "aria-hidden": "true" }),
+        el("time", { datetime: typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at },
+          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at),
+        el("span", { class: "kind" }, w.typeName(event.type)),
+        el("span", { class: "what" }, w.eventLine(event)),
+        fate(h, event),
+        el("span", { class: proven ? "proven" : "unproven" }, proven ? w.provenInTimeline : w.unprovenInTimeline)));
+    }
+  }
+
+  /** What became of a grant or licence, from the replayed state (state receipts only). */
+  function fate(h, event) {
+    if (!h.state || h.at === null) return null;
+    const w = W(), t = PLVerify.formatTime;
+    const g = h.state.grants.find((x) => x.id === event.id);
+    if (g) {
+      const text = g.revokedAt !== null ? w.revokedAt(t(g.revokedAt)) : PLVerify.grantInForce(g, h.at) ? w.inForceNow
+        : g.until !== null && h.at >= g.until ? w.endedAt(t(g.until)) : w.notInForce;
+      return el("span", { class: "fate" }, text);
+    }
+    const x = h.state.licences.find((l) => l.id === event.id);
+    if (x) {
+      const text = x.terminatedAt !== null ? w.terminatedAt(t(x.terminatedAt)) : PLVerify.licInForce(x, h.at) ? w.inForceNow
+        : x.acceptedAt === null ? w.notAccepted : w.notInForce;
+      return el("span", { class: "fate" }, text);
+    }
+    return null;
+  }
+
+  // ---- explorer (only when a node serves this page) -------------------------------------
+  async function getJson(path) {
+    const resp = await fetch(new URL(path, location.href), { headers: { accept: "application/json" } });
+    if (!resp.ok) { const err = new Error(String(resp.status)); err.status = resp.status; throw err; }
+    return resp.json();
+  }
+
+  async function loadExplorer() {
+    const data = await getJson("/explorer");
+    // Each checkpoint's log signature and cosignatures are checked here against the keys the
+    // node publishes: what the table shows is what verifies, not what the node says.
+    const trust = await PLVerify.parsePolicy(data.policy);
+    data.verified = [];
+    for (const c of data.checkpoints) {
+      try {
+        const { cp, cosigners } = await PLVerify.verifyCheckpointNote(c.note, trust);
+        data.verified.push({ size: cp.size, time: cp.block ? cp.block.time : null, cosigners });
+      } catch (e) {
+        data.verified.push({ size: BigInt(c.size), time: null, cosigners: new Map(), error: e.message });
+      }
+    }
+    data.trust = trust;
+    state.explorer = data;
+    renderExplorer(data);
+  }
+
+  function renderExplorer(data) {
+    const w = W(), now = Math.floor(Date.now() / 1000), body = $("explorer-body");
+    const ago = (t) => (t === null || t === undefined ? w.never : `${PLVerify.formatTime(t)} (${w.ago(Math.max(0, now - Number(t)))})`);
+    const rows = data.verified.map((c) => el("tr", {},
+      el("td", {}, String(c.size)),
+      el("td", {}, c.error ? c.error : ago(c.time)),
+      el("td", {}, Array.from(c.cosigners.entries()).map(([n, t]) => `${n} ${PLVerify.formatTime(t)}`).join(", ") || "—")));
+    const latest = new Map();
+    for (const c of data.verified) for (const [n, t] of c.cosigners) if (!latest.has(n) || latest.get(n) < t) latest.set(n, t);
+    const wit = Array.from(data.trust.witnesses.keys()).map((n) => el("li", {}, `${n}: ${latest.has(n) ? ago(Number(latest.get(n))) : w.never}`));
+    const ev = data.evidence.length
+      ? list(data.evidence.map((e) => `${e.kind || "evidence"} ${e.origin || ""}: ${e.detail || ""}`))
+      : el("p", {}, w.noEvidence);
+    body.replaceChildren(
+      el("p", {}, data.origin),
+      el("h3", {}, w.checkpoints),
+      el("table", { id: "checkpoints" },
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, w.size), el("th", { scope: "col" }, w.time + " / " + w.age), el("th", { scope: "col" }, w.cosigs))),
+        el("tbody", {}, ...rows)),
+      el("h3", {}, w.witnesses), el("ul", { id: "witness-list" }, ...wit),
+      el("h3", {}, w.evidence), ev);
+  }
+
+  $("node-policy").addEventListener("click", async () => {
+    const data = state.explorer || (await getJson("/explorer"));
+    $("trust").value = data.policy;
+    check();
+  });
+
+  // Search by file: only the SHA-256 leaves the machine. The node's answer is shown as its
+  // word; its state receipt for the work is then checked here like a dropped one.
+  $("search-input").addEventListener("change", (e) => {
+    const f = e.target.files[0], out = $("search-result");
+    if (!f) return;
+    out.textContent = W().searching;
+    enqueue(async () => {
+      const id = await PLVerify.workIdOf(await readBytes(f));
+      let data;
+      try {
+        data = await getJson("/works/" + encodeURIComponent(id));
+      } catch (err) {
+        out.textContent = err.status === 404 ? W().notFound(id) : String(err.message);
+        return;
+      }
+      state.history = { work: id, disputed: data.disputed === true, registrations: data.registrations || [],
+        events: data.history.map((h) => ({ event: h.event, proven: false })) };
+      out.textContent = W().found(id, data.history.length);
+      renderTimeline();
+      const resp = await fetch(new URL(`/works/${encodeURIComponent(id)}/state-receipt`, location.href));
+      if (resp.ok) {
+        state.receipt = new Uint8Array(await resp.arrayBuffer());
+        state.receiptName = id;
+        state.fromSearch = state.history;
+        await runCheck();
+      }
+    });
+  });
+
+  applyLanguage(navigator.language && navigator.language.startsWith("ja") ? "ja" : "en");
+  if (state.served) {
+    $("explorer").hidden = false;
+    $("node-policy").hidden = false;
+    loadExplorer().catch((e) => { $("explorer-body").textContent = String(e.message); });
+  }
+  window.PLPage = { check, state };
+})();

@@ -1,0 +1,135 @@
+/* provenance-ledger verification page: compliance receipts (specs/receipts.md section 14):
+ * the embedded state receipt v2, the items' works, every similar match's distance recomputed
+ * from the matched work's proven registration, and every item's answer re-derived with the
+ * rules (core/compliance.py). A classic script; extends PLVerify (after state.js).
+ */
+(function (global) {
+  "use strict";
+  const V = global.PLVerify;
+  const { VerifyError } = V;
+  const H = V.internals;
+  const S = V.stateInternals;
+
+  const FORMAT = "provenance-ledger/compliance-receipt/v1";
+  const SCOPE =
+    "proves, for each item listed, the answer of the rules to this question about the work " +
+    "the item names, computed from all of that work's events in the log up to the " +
+    "checkpoint's tree size (or from its absence there): no later event of any of these " +
+    "works exists up to that size; it proves nothing about events after that size, nor that " +
+    "the items listed are all of a dataset";
+  const MAX_ITEMS = 10000, MAX_ITEM_NAME_CHARS = 1024, MAX_DISTANCE = 16;
+  const R = (why) => new VerifyError("receipt", why);
+  const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+  /** A 64-bit ISCC image or text content unit: {unit, bits}, or null (similarity.py). */
+  function contentCode(text) {
+    if (typeof text !== "string" || text.length !== 21 || !text.startsWith("ISCC:")) return null;
+    const body = text.slice(5);
+    if (![...body].every((c) => B32.includes(c))) return null;
+    let bits = 0n;
+    for (const c of body) bits = (bits << 5n) | BigInt(B32.indexOf(c));
+    // 16 characters carry 80 bits: a 2-byte header and the 8-byte digest, no spare bits.
+    const header = Number(bits >> 64n), digest = bits & ((1n << 64n) - 1n);
+    if (header !== 0x2001 && header !== 0x2101) return null;
+    return { unit: header >> 8 & 0x0f, bits: digest };
+  }
+  function distance(a, b) {
+    if (a.unit !== b.unit) return null;
+    let x = a.bits ^ b.bits, n = 0;
+    while (x) { n += Number(x & 1n); x >>= 1n; }
+    return n;
+  }
+
+  function parseItems(raw) {
+    const { isObj, isStr, isInt, keysOf, pyRepr, has } = H;
+    if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_ITEMS) throw R(`compliance receipt must list 1 to ${MAX_ITEMS} items`);
+    return raw.map((it, n) => {
+      const where = `compliance receipt item ${n}`;
+      if (!isObj(it)) throw R(`${where} is not a JSON object`);
+      const u = keysOf(it).filter((k) => !["name", "work", "similar", "decision"].includes(k)).sort();
+      if (u.length) throw R(`${where} has unknown field ${pyRepr(u[0])}`);
+      if (has(it, "decision") && it.decision !== null && !isObj(it.decision)) throw R(`${where}: decision is not an object or null`);
+      let similar = null;
+      if (has(it, "similar")) {
+        const sm = it.similar;
+        if (!isObj(sm) || keysOf(sm).sort().join(",") !== "code,distance") throw R(`${where}: similar must be an object of exactly code, distance`);
+        if (!isStr(sm.code) || (sm.distance !== null && !isInt(sm.distance))) throw R(`${where}: similar code must be text and distance an integer or null`);
+        if (contentCode(sm.code) === null) throw R(`${where}: similar code is not an ISCC content code of 64 bits (image or text unit)`);
+        if (sm.distance !== null && !(sm.distance >= 0 && sm.distance <= MAX_DISTANCE)) throw R(`${where}: similar distance must be 0 to ${MAX_DISTANCE}`);
+        similar = { code: sm.code, distance: sm.distance === null ? null : Number(sm.distance) };
+      }
+      const unmatched = similar !== null && similar.distance === null;
+      if (unmatched && it.work !== undefined && it.work !== null) throw R(`${where}: a similar item with distance null names no work`);
+      if (!isStr(it.name) || !it.name || Array.from(it.name).length > MAX_ITEM_NAME_CHARS || !/^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/u.test(it.name) || /[\ud800-\udfff]/u.test(it.name))
+        throw R(`${where}: name must be 1 to ${MAX_ITEM_NAME_CHARS} characters of text`);
+      if (!unmatched && (!isStr(it.work) || !/^sha256:[0-9a-f]{64}$/.test(it.work))) throw R(`${where} work must be sha256:<64 lowercase hex>`);
+      return { name: it.name, work: unmatched ? null : it.work, similar };
+    });
+  }
+
+  const distinctWorks = (items) => Array.from(new Set(items.filter((i) => i.work !== null).map((i) => i.work)));
+
+  async function verifyCompliance(data, trust, fileBytes, details) {
+    const { keysOf, pyRepr, isObj, has } = H;
+    const u = keysOf(data).filter((k) => !["format", "scope", "question", "items", "state_receipt", "summary"].includes(k)).sort();
+    if (u.length) throw R(`compliance receipt has unknown field ${pyRepr(u[0])}`);
+    const question = S.parseQuestion(data.question);
+    const items = parseItems(data.items);
+    const summary = data.summary;
+    if (summary !== undefined && summary !== null && (!isObj(summary) || keysOf(summary).sort().join(",") !== "allowed,items,not_allowed,unregistered"))
+      throw R("compliance receipt summary must be null or an object of exactly allowed, items, not_allowed, unregistered");
+    const sr = data.state_receipt;
+    if (!isObj(sr) || sr.format !== "provenance-ledger/state-receipt/v2") throw R("state receipt format is not provenance-ledger/state-receipt/v2");
+    const shape = S.parseShape(sr);
+    // (1) the state receipt lists exactly the items' distinct works, in first-named order.
+    if (distinctWorks(items).join(" ") !== shape.works.map((w) => w.work).join(" "))
+      throw R("the state receipt does not list exactly the items' distinct works in the order they are first named (an item or a work was added or dropped)");
+    // (2) the state: steps (1)-(7) of section 11.2.
+    await S.verifyStateReceiptV2(sr, trust, null, details, true);
+    const works = new Map(details.works.map((w) => [w.work, w]));
+    // (3) every similar match, from the matched work's proven registration.
+    items.forEach((it, n) => {
+      if (it.similar === null || it.work === null) return;
+      const where = `item ${n} (${it.name})`, w = works.get(it.work);
+      if (w.state === null) throw new VerifyError("similar", `${where}: matched by similarity to a work the log does not hold`);
+      const reg = w.events.find((e) => e.type === "work.register");
+      const text = reg && typeof reg.body.similarity === "string" ? reg.body.similarity : null;
+      const theirs = text === null ? null : contentCode(text), ours = contentCode(it.similar.code);
+      const d = theirs === null || ours === null ? null : distance(ours, theirs);
+      if (d === null) throw new VerifyError("similar", `${where}: the matched work's registration has no content code comparable with the item's`);
+      if (d !== it.similar.distance) throw new VerifyError("similar", `${where}: the item's code is ${d} bits from the matched work's registered code, not ${it.similar.distance}`);
+    });
+    // (4) each item's answer from its work's proven state.
+    const answers = items.map((it) => {
+      const state = it.work === null ? null : works.get(it.work).state;
+      const decision = S.may(state, question.key, question.purpose, question.at);
+      return { name: it.name, work: it.work, similar: it.similar, state, decision,
+        outcome: state === null ? "unregistered" : decision.allowed ? "allowed" : "not allowed",
+        citing: V.citations(decision, state) };
+    });
+    const counts = { items: answers.length, allowed: 0, not_allowed: 0, unregistered: 0 };
+    for (const a of answers) counts[a.outcome.replace(" ", "_")] += 1;
+    details.question = question;
+    details.answers = answers;
+    details.summary = counts;
+    // (5) what is written for people.
+    if (has(data, "scope") && data.scope !== SCOPE)
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+    S.checkDecodedCurrent(sr, details.works);
+    data.items.forEach((raw, n) => {
+      const a = answers[n];
+      if (raw.decision !== undefined && raw.decision !== null && !H.jsonEqual(raw.decision, a.decision))
+        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's decision is not what the rules give: they say ${a.decision.allowed ? "allowed" : "not allowed"} (${a.decision.reason})`);
+    });
+    if (summary !== undefined && summary !== null && !H.jsonEqual(summary, counts))
+      throw new VerifyError("decoded", "the receipt's summary is not the count of the answers the rules give");
+    V.checkQuorum(trust, details.cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (!items.some((i) => i.work === digest)) throw new VerifyError("file", `the file is not an item of this receipt: its hash is ${digest}`);
+    }
+  }
+
+  V.formats[FORMAT] = verifyCompliance;
+})(typeof window !== "undefined" ? window : globalThis);

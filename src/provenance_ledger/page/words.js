@@ -1,0 +1,386 @@
+/* provenance-ledger verification page: every word the page shows, in English and Japanese.
+ * A classic script defining one global, PLWords. What a receipt proves and does not prove
+ * follows specs/receipts.md section 6. */
+(function (global) {
+  "use strict";
+
+  const TYPE_EN = {
+    "work.register": "registration", "work.transfer": "transfer", "consent.grant": "consent grant",
+    "consent.revoke": "consent revocation", "licence.offer": "licence offer",
+    "licence.accept": "licence acceptance", "licence.terminate": "licence termination",
+    "dataset.disclose": "dataset disclosure",
+  };
+  const TYPE_JA = {
+    "work.register": "登録", "work.transfer": "譲渡", "consent.grant": "利用許諾",
+    "consent.revoke": "許諾の取り消し", "licence.offer": "ライセンスの申し出",
+    "licence.accept": "ライセンスの受諾", "licence.terminate": "ライセンスの終了",
+    "dataset.disclose": "データセットの開示",
+  };
+
+  const en = {
+    title: "Check a receipt",
+    language: "Language",
+    intro: "Everything is checked here, in this browser. Nothing you drop leaves this computer.",
+    inputs: "What to check",
+    dropHint: "Drop a receipt here (and the work's file, and a trust policy), or choose them below.",
+    receiptLabel: "Receipt (JSON)",
+    workLabel: "The work's file (optional)",
+    policyFileLabel: "Trust policy file (optional)",
+    trustLabel: "Trust policy, or the log's key (one line)",
+    trustHint: "Get the log's key or policy from someone you trust, not from the receipt.",
+    useNodePolicy: "Use this node's published keys",
+    verify: "Check",
+    result: "Result",
+    nothingYet: "Nothing checked yet.",
+    history: "The work's history",
+    explorer: "This node's log",
+    search: "Find a work by its file",
+    searchLabel: "File to look up (hashed here; only its SHA-256 is sent)",
+    needReceipt: "Choose a receipt to check.",
+    needTrust: "Give the log's key or a trust policy: without it, nothing says whose log this is.",
+    badTrust: "The trust policy or log key cannot be read",
+    valid: "Valid: the receipt checks out.",
+    invalid: "Not valid: the receipt does not check out.",
+    unsupported: "This kind of receipt is not checked by this page yet.",
+    failedCheck: "Failed check",
+    proves: "What it proves",
+    notProves: "What it does not prove",
+    details: "Details",
+    typeName: (t) => TYPE_EN[t] || t,
+    witnessesPart(r) {
+      const total = r.policy.witnesses.size;
+      const names = Array.from(r.cosigners.keys()).sort();
+      if (!names.length) return total ? `no valid cosignature from the ${total} witnesses of your policy` : "no witness asked for";
+      return `cosigned by ${names.length} of ${total} witness${total === 1 ? "" : "es"}: ${names.map((n) => `${n} at ${PLVerify.formatTime(r.cosigners.get(n))}`).join(", ")}`;
+    },
+    statement(r, before, beforeBy) {
+      const ev = r.event, cp = r.checkpoint;
+      const what = r.fileMatches ? "this file's content" : `the content with fingerprint ${ev.work}`;
+      const when = before === null ? "" : ` before ${PLVerify.formatTime(before)} (${beforeBy === "witness" ? "by the witnesses' clocks" : "by the log's own clock"})`;
+      const head = ev.type === "work.register"
+        ? `Key ${ev.actor} registered ${what} on log ${cp.origin}`
+        : `Key ${ev.actor} signed a ${TYPE_EN[ev.type] || ev.type} about ${what}, and it is on log ${cp.origin}`;
+      return `${head}${when} (${this.witnessesPart(r)}). It is entry ${r.leafIndex} of the ${cp.size} entries the log signed.`;
+    },
+    provesList: (r) => [
+      `The key ${r.event.actor} signed exactly this event.`,
+      `The log ${r.checkpoint.origin} holds it as entry ${r.leafIndex} in the tree of ${r.checkpoint.size} entries that its key signed.`,
+      r.cosigners.size ? "Each witness named above saw and cosigned that same tree at its time: the log cannot show others a different history without being caught." : "No witness vouches for this tree: only the log's own key does.",
+      r.fileMatches ? "The file you gave is exactly the registered content (same SHA-256)." : "No file was given: the content is named only by its fingerprint.",
+    ],
+    notProvesList: [
+      "That nothing happened later: a transfer, revocation or termination logged after this checkpoint is not visible here.",
+      "That the time written in the event is true: it is the signer's own claim.",
+      "That the key belongs to a given person, or that the signer made the work: only that this key signed.",
+      "Anything about the content beyond its fingerprint, or about other logs.",
+      "That a single event is allowed by the rules: only a state receipt replays them.",
+    ],
+    checkMeaning: {
+      receipt: "The file is not a well-formed receipt: it is damaged, edited by hand, or not a receipt at all.",
+      checkpoint: "The log's signature on its checkpoint does not check out with the key you trust: the checkpoint was altered, or it comes from another log.",
+      log_key: "The receipt names a log key other than the one you trust.",
+      event: "The event itself is altered or damaged: its signature does not match its contents.",
+      inclusion: "The proof that this event is in the log's signed tree does not hold: the event or the proof was altered.",
+      decoded: "The readable copy of the event in the receipt says something other than the signed event: someone edited the part people read.",
+      quorum: "Not enough of the witnesses your policy requires cosigned this checkpoint: nothing shows that others see the same log.",
+      file: "The file you gave is not the registered content: its fingerprint (SHA-256) differs.",
+      map: "The proof against the log's map does not hold: nothing shows that the history is complete.",
+      history: "The events shown are not the work's whole history as the log's map records it: some were left out, added or reordered.",
+      rules: "The events break the ledger's rules when replayed (for example a grant by someone who did not control the work).",
+      dataset: "The proof does not lead to the root the dataset's disclosure committed to: the item's answer was altered, or the proof belongs to another version.",
+      similar: "An item said to be similar to a registered work is not at the distance the receipt claims from that work's registered content code.",
+      unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
+    },
+    checkName: { receipt: "receipt format", checkpoint: "log signature on the checkpoint", log_key: "log key",
+      event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
+      quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
+      map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules",
+      similar: "similarity match", dataset: "dataset membership proof" },
+    // state receipts v2
+    signedPart(r) {
+      const by = new Map();
+      for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
+      if (by.size) return "cosigned " + Array.from(by.entries()).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1))
+        .map(([t, names]) => `at ${PLVerify.formatTime(t)} by witness${names.length > 1 ? "es" : ""} ${names.join(", ")}`).join(" and ");
+      return `signed by the log${r.checkpoint.block ? ` at ${PLVerify.formatTime(r.checkpoint.block.time)}` : ""}, no witness cosignature counted`;
+    },
+    stateHead: (r) => `As of checkpoint ${r.checkpoint.size} of ${r.checkpoint.origin} (tree size ${r.checkpoint.size}, ${en.signedPart(r)}), this receipt proves:`,
+    workStatement(w, r) {
+      const cp = r.checkpoint;
+      if (w.state === null) return `${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}.`;
+      return `${w.work}${r.fileWork === w.work ? " (this file)" : ""}: all its ${w.events.length} events, from its registration on; controller ${w.state.controller}; no later event of it exists up to ${cp.size}.`;
+    },
+    workStatementV1: (w, r) => `${w.work}${r.fileWork === w.work ? " (this file)" : ""}: these ${w.events.length} events, from its registration on, are in log ${r.checkpoint.origin} at tree size ${r.checkpoint.size} and form an unbroken chain. Later events may exist and may have been left out: ask for a newer state receipt (v2) to know the current state.`,
+    inForce: (t) => `In force at the checkpoint's time (${PLVerify.formatTime(t)}):`,
+    inForceLast: (t) => `In force as of the last event shown (${PLVerify.formatTime(t)}):`,
+    grantInForce: (g) => `consent ${short(g.id)} for ${g.purposes.join(", ")} to ${g.grantee === "*" ? "anyone" : short(g.grantee)}${g.until !== null ? `, until ${PLVerify.formatTime(g.until)}` : ""}`,
+    licInForce: (x) => `licence ${short(x.id)} for ${x.purposes.join(", ")} to ${short(x.licensee)}${x.until !== null ? `, until ${PLVerify.formatTime(x.until)}` : ""}`,
+    nothingInForce: "no consent or licence",
+    sep: "; ",
+    stateProvesList: (r) => [
+      "Every event shown is signed by its key and is in the tree the log signed; the rules of the ledger accept them in order, from the registration on.",
+      `No event of these works was left out: the log's map at tree size ${r.checkpoint.size} names each work's last event and their number.`,
+      r.cosigners.size ? "Each witness named above cosigned that same tree at its time." : "No witness vouches for this tree: only the log's own key does.",
+    ],
+    stateNotProvesList: (r) => [
+      `Anything after tree size ${r.checkpoint.size}: a transfer, revocation or termination logged later is not visible here.`,
+      "That the times written in the events are true: they are the signers' own claims.",
+      "That a key belongs to a given person.",
+      "Anything about the content beyond its fingerprint, or about other logs.",
+    ],
+    decisionAnswer: (d) => (d.allowed ? "Answer: allowed." : "Answer: not allowed."),
+    decisionStatement(r) {
+      const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
+      const head = `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)})`;
+      if (w.state === null) return `${head}, work ${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}: key ${q.key} may not use it for purpose ${q.purpose} at ${at}`;
+      const why = d.allowed ? "" : `: ${d.reason}`;
+      const citing = r.citing.length ? `, citing ${r.citing.join("; ")}` : "";
+      return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
+    },
+    conditions: (c) => `Conditions: ${c.join(", ")}`,
+    datasetStatement(r) {
+      const d = r.dataset, cp = r.checkpoint;
+      return `${d.item} ${d.member ? "is" : "is not"} in dataset ${d.body.name} version ${d.body.version} disclosed by ${r.event.actor} at log ${cp.origin} index ${r.leafIndex} (checkpoint size ${cp.size}, root ${PLVerify.internals.b64encode(cp.root)})`;
+    },
+    datasetProves: (r) => [
+      `The key ${r.event.actor} disclosed a commitment to a set of ${r.dataset.body.count} items as version ${r.dataset.body.version} of dataset ${r.dataset.body.name}, for ${r.dataset.body.purposes.join(", ")}, and the log holds that disclosure.`,
+      r.dataset.member ? "This item is one of the committed items." : "This item is not one of the committed items.",
+      r.cosigners.size ? `Witnesses cosigned the checkpoint: ${Array.from(r.cosigners.keys()).sort().join(", ")}.` : "No witness vouches for this checkpoint: only the log's own key does.",
+    ],
+    datasetNotProves: [
+      "That the set is what a training run used: only what the key committed to.",
+      "Anything about the other items of the set: they stay hidden.",
+      "Anything about later versions of the dataset.",
+    ],
+    complianceStatement(r) {
+      const cp = r.checkpoint, q = r.question, n = r.summary;
+      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), key ${q.key} asked to use ${n.items} items for purpose ${q.purpose} at ${PLVerify.formatTime(q.at)}: ${n.allowed} allowed, ${n.not_allowed} not allowed, ${n.unregistered} not registered on log ${cp.origin}; no later event of any of their works exists up to ${cp.size}`;
+    },
+    itemLine(a) {
+      const near = a.similar ? `, similar at distance ${a.similar.distance}` : "";
+      const citing = a.citing.length ? `, citing ${a.citing.join("; ")}` : "";
+      return `${a.outcome}: ${a.name} (${a.work}${near}): ${a.outcome === "unregistered" ? "not registered on this log" : a.decision.reason}${citing}`;
+    },
+    complianceNotProves: "Nor that the items listed are all of a dataset, that their bytes are what a training run used, or anything after the checkpoint.",
+    // timeline
+    noHistory: "Nothing to show yet.",
+    eventLine(ev) {
+      const b = ev.body || {};
+      switch (ev.type) {
+        case "work.register": return `Registered by ${short(ev.actor)}${b.title ? `: “${b.title}”` : ""} (${b.media_type}, ${b.size} bytes)`;
+        case "work.transfer": return `Transferred by ${short(ev.actor)} to ${short(b.to)}`;
+        case "consent.grant": return `Consent by ${short(ev.actor)} to ${b.grantee === "*" ? "anyone" : short(b.grantee)} for ${b.purposes.join(", ")}${b.until ? `, until ${b.until}` : ", with no end"}${b.conditions ? ` (conditions: ${b.conditions.join(", ")})` : ""}`;
+        case "consent.revoke": return `Consent ${short(b.grant)} revoked by ${short(ev.actor)}`;
+        case "licence.offer": return `Licence offered to ${short(b.licensee)} for ${b.purposes.join(", ")}${b.from ? `, from ${b.from}` : ""}${b.until ? ` until ${b.until}` : ""}`;
+        case "licence.accept": return `Licence ${short(b.offer)} accepted by ${short(ev.actor)}`;
+        case "licence.terminate": return `Licence ${short(b.licence)} terminated by ${short(ev.actor)}${b.reason ? `: ${b.reason}` : ""}`;
+        case "dataset.disclose": return `Dataset ${b.name} version ${b.version} disclosed for ${b.purposes.join(", ")}`;
+        default: return ev.type;
+      }
+    },
+    provenInTimeline: "checked on this page",
+    revokedAt: (t) => `revoked at ${t}`, endedAt: (t) => `ended at ${t}`, terminatedAt: (t) => `terminated at ${t}`,
+    inForceNow: "in force at the checkpoint", notInForce: "not in force at the checkpoint",
+    notAccepted: "offer not accepted",
+    unprovenInTimeline: "as the node reports it, not checked here",
+    disputed: "Disputed: more than one registration claims this content",
+    // explorer
+    checkpoints: "Recent checkpoints",
+    witnesses: "Witnesses and their latest cosignature",
+    evidence: "Evidence of a lying log (split views, wrong map roots)",
+    noEvidence: "None held by this node.",
+    size: "Size", time: "Signed at", age: "Age", cosigs: "Cosignatures",
+    ago: (s) => s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`,
+    never: "never",
+    notFound: (w) => `No work with fingerprint ${w} on this node.`,
+    found: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node (shown in the history above).`,
+    searching: "Looking it up…",
+  };
+
+  const ja = {
+    title: "受領証を確認する",
+    language: "言語",
+    intro: "確認はすべてこのブラウザの中で行われます。入れたファイルがこのコンピューターの外に出ることはありません。",
+    inputs: "確認するもの",
+    dropHint: "受領証（と作品のファイル、信頼ポリシー）をここにドロップするか、下で選んでください。",
+    receiptLabel: "受領証（JSON）",
+    workLabel: "作品のファイル（任意）",
+    policyFileLabel: "信頼ポリシーのファイル（任意）",
+    trustLabel: "信頼ポリシー、またはログの鍵（1行）",
+    trustHint: "ログの鍵やポリシーは、受領証からではなく、信頼できる相手から入手してください。",
+    useNodePolicy: "このノードが公開している鍵を使う",
+    verify: "確認",
+    result: "結果",
+    nothingYet: "まだ何も確認していません。",
+    history: "作品の履歴",
+    explorer: "このノードのログ",
+    search: "ファイルから作品を探す",
+    searchLabel: "調べるファイル（ここでハッシュを計算し、SHA-256 だけを送ります）",
+    needReceipt: "確認する受領証を選んでください。",
+    needTrust: "ログの鍵か信頼ポリシーを入れてください。それがないと、誰のログなのかを確かめられません。",
+    badTrust: "信頼ポリシーまたはログの鍵を読み取れません",
+    valid: "有効：この受領証は検証に合格しました。",
+    invalid: "無効：この受領証は検証に合格しませんでした。",
+    unsupported: "この種類の受領証は、このページではまだ確認できません。",
+    failedCheck: "不合格になった検査",
+    proves: "証明されること",
+    notProves: "証明されないこと",
+    details: "詳細",
+    typeName: (t) => TYPE_JA[t] || t,
+    witnessesPart(r) {
+      const total = r.policy.witnesses.size;
+      const names = Array.from(r.cosigners.keys()).sort();
+      if (!names.length) return total ? `ポリシーの証人 ${total} 者のうち有効な連署はなし` : "証人は求められていません";
+      return `証人 ${total} 者のうち ${names.length} 者が連署：${names.map((n) => `${n}（${PLVerify.formatTime(r.cosigners.get(n))}）`).join("、")}`;
+    },
+    statement(r, before, beforeBy) {
+      const ev = r.event, cp = r.checkpoint;
+      const what = r.fileMatches ? "このファイルの内容" : `指紋 ${ev.work} の内容`;
+      const when = before === null ? "" : `${PLVerify.formatTime(before)} より前に（${beforeBy === "witness" ? "証人の時計による" : "ログ自身の時計による"}）`;
+      const head = ev.type === "work.register"
+        ? `鍵 ${ev.actor} は、${what}を、${when}ログ ${cp.origin} に登録しました`
+        : `鍵 ${ev.actor} は、${what}についての${TYPE_JA[ev.type] || ev.type}に署名し、それは${when}ログ ${cp.origin} に記録されています`;
+      return `${head}（${this.witnessesPart(r)}）。ログが署名した ${cp.size} 件のうちの ${r.leafIndex} 番目の記録です。`;
+    },
+    provesList: (r) => [
+      `鍵 ${r.event.actor} が、まさにこの記録に署名したこと。`,
+      `ログ ${r.checkpoint.origin} が、その鍵で署名した ${r.checkpoint.size} 件の木の ${r.leafIndex} 番目としてこの記録を持っていること。`,
+      r.cosigners.size ? "上に挙げた各証人が、その時刻に同じ木を見て連署したこと。ログが他の人に別の履歴を見せれば発覚します。" : "この木を保証する証人はいません。保証しているのはログ自身の鍵だけです。",
+      r.fileMatches ? "入れたファイルが、登録された内容とまったく同じであること（SHA-256 が一致）。" : "ファイルは入れられていません。内容は指紋でのみ示されています。",
+    ],
+    notProvesList: [
+      "その後に何も起きていないこと。このチェックポイントより後に記録された譲渡・取り消し・終了は、ここには現れません。",
+      "記録に書かれた時刻が正しいこと。それは署名者自身の申告です。",
+      "鍵が特定の人物のものであること、署名者が作品を作ったこと。分かるのは、この鍵が署名したことだけです。",
+      "指紋以外の内容について、また他のログについての事柄。",
+      "個々の記録が規則上許されていること。規則を再生して確かめるのは状態受領証だけです。",
+    ],
+    checkMeaning: {
+      receipt: "ファイルが正しい形の受領証ではありません。壊れている、手で書き換えられた、または受領証ではありません。",
+      checkpoint: "チェックポイントへのログの署名が、信頼する鍵で確認できません。チェックポイントが改ざんされたか、別のログのものです。",
+      log_key: "受領証が、信頼する鍵とは別のログの鍵を示しています。",
+      event: "記録そのものが改ざんまたは破損しています。署名が内容と一致しません。",
+      inclusion: "この記録がログの署名済みの木に含まれるという証明が成り立ちません。記録か証明が改ざんされています。",
+      decoded: "受領証の中の読みやすい写しが、署名された記録と違うことを言っています。人が読む部分が書き換えられています。",
+      quorum: "ポリシーが求める数の証人がこのチェックポイントに連署していません。他の人が同じログを見ている保証がありません。",
+      file: "入れたファイルは登録された内容ではありません。指紋（SHA-256）が違います。",
+      map: "ログのマップに対する証明が成り立ちません。履歴が完全であることが示されません。",
+      history: "示された記録は、ログのマップが記録する作品の全履歴ではありません。省かれた、加えられた、または順序が変えられた記録があります。",
+      rules: "記録を再生すると台帳の規則に反します（例：作品を管理していない人による許諾）。",
+      dataset: "証明が、データセットの開示が約束したルートに至りません。項目の答えが改ざんされたか、別の版の証明です。",
+      similar: "登録作品に類似するとされた項目が、その作品の登録済みコンテンツコードから受領証の言う距離にありません。",
+      unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
+    },
+    checkName: { receipt: "受領証の形式", checkpoint: "チェックポイントへのログの署名", log_key: "ログの鍵",
+      event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
+      quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
+      map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生",
+      similar: "類似の照合", dataset: "データセットの所属証明" },
+    signedPart(r) {
+      const by = new Map();
+      for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
+      if (by.size) return Array.from(by.entries()).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1))
+        .map(([t, names]) => `${PLVerify.formatTime(t)} に証人 ${names.join("、")} が連署`).join("、");
+      return `${r.checkpoint.block ? `${PLVerify.formatTime(r.checkpoint.block.time)} に` : ""}ログのみが署名、数えられた証人の連署なし`;
+    },
+    stateHead: (r) => `ログ ${r.checkpoint.origin} のチェックポイント ${r.checkpoint.size}（木の大きさ ${r.checkpoint.size}、${ja.signedPart(r)}）の時点で、この受領証は次のことを証明します：`,
+    workStatement(w, r) {
+      const cp = r.checkpoint;
+      if (w.state === null) return `${w.work} は、木の大きさ ${cp.size} の時点でログ ${cp.origin} に登録されていませんでした。`;
+      return `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まる ${w.events.length} 件の記録がすべて示されています。管理者は ${w.state.controller}。${cp.size} 件目までに、これより後の記録はありません。`;
+    },
+    workStatementV1: (w, r) => `${w.work}${r.fileWork === w.work ? "（このファイル）" : ""}：登録から始まるこの ${w.events.length} 件の記録は、木の大きさ ${r.checkpoint.size} のログ ${r.checkpoint.origin} にあり、途切れない連鎖をなしています。これより後の記録が存在し、省かれている可能性があります。現在の状態を知るには新しい状態受領証（v2）を求めてください。`,
+    inForce: (t) => `チェックポイントの時刻（${PLVerify.formatTime(t)}）に有効なもの：`,
+    inForceLast: (t) => `示された最後の記録の時点（${PLVerify.formatTime(t)}）で有効なもの：`,
+    grantInForce: (g) => `許諾 ${short(g.id)}：${g.grantee === "*" ? "誰にでも" : `${short(g.grantee)} に`} ${g.purposes.join("、")}${g.until !== null ? `（${PLVerify.formatTime(g.until)} まで）` : ""}`,
+    licInForce: (x) => `ライセンス ${short(x.id)}：${short(x.licensee)} に ${x.purposes.join("、")}${x.until !== null ? `（${PLVerify.formatTime(x.until)} まで）` : ""}`,
+    nothingInForce: "有効な許諾もライセンスもありません",
+    sep: "、",
+    stateProvesList: (r) => [
+      "示された各記録は、その鍵で署名され、ログが署名した木に含まれています。登録から順に、台帳の規則がそれらを受け入れます。",
+      `これらの作品の記録は一つも省かれていません。木の大きさ ${r.checkpoint.size} のログのマップが、各作品の最後の記録と件数を示しています。`,
+      r.cosigners.size ? "上に挙げた各証人が、その時刻に同じ木に連署しました。" : "この木を保証する証人はいません。保証しているのはログ自身の鍵だけです。",
+    ],
+    stateNotProvesList: (r) => [
+      `木の大きさ ${r.checkpoint.size} より後のこと。その後に記録された譲渡・取り消し・終了は、ここには現れません。`,
+      "記録に書かれた時刻が正しいこと。それは署名者自身の申告です。",
+      "鍵が特定の人物のものであること。",
+      "指紋以外の内容について、また他のログについての事柄。",
+    ],
+    decisionAnswer: (d) => (d.allowed ? "答え：利用できます。" : "答え：利用できません。"),
+    decisionStatement(r) {
+      const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
+      const head = `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で`;
+      if (w.state === null) return `${head}、作品 ${w.work} はログ ${cp.origin} に登録されていませんでした。鍵 ${q.key} は ${at} に目的 ${q.purpose} のためにそれを利用できません。`;
+      const verb = d.allowed ? "利用できます" : `利用できません（理由：${d.reason}）`;
+      const citing = r.citing.length ? `根拠：${r.citing.join("、")}。` : "";
+      return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
+    },
+    conditions: (c) => `条件：${c.join("、")}`,
+    datasetStatement(r) {
+      const d = r.dataset, cp = r.checkpoint;
+      return `${d.item} は、データセット ${d.body.name} 版 ${d.body.version}（${r.event.actor} がログ ${cp.origin} の ${r.leafIndex} 番目で開示、チェックポイント ${cp.size}）に${d.member ? "含まれています" : "含まれていません"}。`;
+    },
+    datasetProves: (r) => [
+      `鍵 ${r.event.actor} が ${r.dataset.body.count} 件の項目の集合をデータセット ${r.dataset.body.name} 版 ${r.dataset.body.version}（目的：${r.dataset.body.purposes.join("、")}）として開示し、ログがその開示を記録していること。`,
+      r.dataset.member ? "この項目が、開示された集合の一つであること。" : "この項目が、開示された集合に含まれないこと。",
+      r.cosigners.size ? `証人がチェックポイントに連署しました：${Array.from(r.cosigners.keys()).sort().join("、")}。` : "このチェックポイントを保証する証人はいません。保証しているのはログ自身の鍵だけです。",
+    ],
+    datasetNotProves: [
+      "その集合が実際に学習に使われたこと。分かるのは鍵が開示した内容だけです。",
+      "集合の他の項目について。それらは隠されたままです。",
+      "データセットの後の版について。",
+    ],
+    complianceStatement(r) {
+      const cp = r.checkpoint, q = r.question, n = r.summary;
+      return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、鍵 ${q.key} が ${PLVerify.formatTime(q.at)} に目的 ${q.purpose} のために ${n.items} 件の項目を使うことについて：許可 ${n.allowed} 件、不許可 ${n.not_allowed} 件、ログ ${cp.origin} に未登録 ${n.unregistered} 件。${cp.size} 件目までに、これらの作品のこれより後の記録はありません。`;
+    },
+    itemLine(a) {
+      const outcome = { allowed: "許可", "not allowed": "不許可", unregistered: "未登録" }[a.outcome];
+      const near = a.similar ? `、距離 ${a.similar.distance} で類似` : "";
+      const citing = a.citing.length ? `（根拠：${a.citing.join("、")}）` : "";
+      return `${outcome}：${a.name}（${a.work}${near}）：${a.outcome === "unregistered" ? "このログに未登録" : a.decision.reason}${citing}`;
+    },
+    complianceNotProves: "また、示された項目がデータセットのすべてであること、その内容が学習に使われたものであること、チェックポイント以後のことは証明されません。",
+    noHistory: "まだ表示するものはありません。",
+    eventLine(ev) {
+      const b = ev.body || {};
+      switch (ev.type) {
+        case "work.register": return `${short(ev.actor)} が登録${b.title ? `：「${b.title}」` : ""}（${b.media_type}、${b.size} バイト）`;
+        case "work.transfer": return `${short(ev.actor)} から ${short(b.to)} へ譲渡`;
+        case "consent.grant": return `${short(ev.actor)} が ${b.grantee === "*" ? "誰にでも" : `${short(b.grantee)} に`} ${b.purposes.join("、")} の利用を許諾${b.until ? `（${b.until} まで）` : "（期限なし）"}${b.conditions ? `（条件：${b.conditions.join("、")}）` : ""}`;
+        case "consent.revoke": return `${short(ev.actor)} が許諾 ${short(b.grant)} を取り消し`;
+        case "licence.offer": return `${short(b.licensee)} に ${b.purposes.join("、")} のライセンスを申し出${b.from ? `（${b.from} から` : "（"}${b.until ? `${b.until} まで）` : "）"}`;
+        case "licence.accept": return `${short(ev.actor)} がライセンス ${short(b.offer)} を受諾`;
+        case "licence.terminate": return `${short(ev.actor)} がライセンス ${short(b.licence)} を終了${b.reason ? `：${b.reason}` : ""}`;
+        case "dataset.disclose": return `データセット ${b.name} 版 ${b.version} を ${b.purposes.join("、")} のために開示`;
+        default: return ev.type;
+      }
+    },
+    provenInTimeline: "このページで確認済み",
+    revokedAt: (t) => `${t} に取り消し`, endedAt: (t) => `${t} に終了（期限）`, terminatedAt: (t) => `${t} に終了`,
+    inForceNow: "チェックポイント時点で有効", notInForce: "チェックポイント時点で無効",
+    notAccepted: "申し出は未受諾",
+    unprovenInTimeline: "ノードの報告のまま（ここでは未確認）",
+    disputed: "係争中：同じ内容について複数の登録があります",
+    checkpoints: "最近のチェックポイント",
+    witnesses: "証人と最新の連署",
+    evidence: "ログの不正の証拠（分岐した履歴、誤ったマップルート）",
+    noEvidence: "このノードは何も持っていません。",
+    size: "件数", time: "署名時刻", age: "経過", cosigs: "連署",
+    ago: (s) => s < 120 ? `${s} 秒前` : s < 7200 ? `${Math.round(s / 60)} 分前` : s < 172800 ? `${Math.round(s / 3600)} 時間前` : `${Math.round(s / 86400)} 日前`,
+    never: "なし",
+    notFound: (w) => `指紋 ${w} の作品はこのノードにありません。`,
+    found: (w, n) => `作品 ${w}：このノードに ${n} 件の記録（上の履歴に表示）。`,
+    searching: "調べています…",
+  };
+
+  function short(key) {
+    if (typeof key !== "string") return String(key);
+    if (key.startsWith("ed25519:")) return "ed25519:" + key.slice(8, 16) + "…";
+    if (/^[0-9a-f]{64}$/.test(key)) return key.slice(0, 12) + "…";
+    return key;
+  }
+
+  global.PLWords = { en, ja, short };
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,178 @@
+"""``usage report``, ``payment record|ack|dispute``, ``royalties`` and ``verify`` of a royalty
+receipt, through the real CLI (specs/royalties.md, specs/rules.md section 6, specs/receipts.md
+section 15).
+
+One home is built once in process (the worked example of specs/royalties.md section 4, with
+three payees, appended at the example's own times, so the figures are the hand-checked ones);
+each test that writes works on a copy of it. Refusals go through the real CLI: one line, exit
+2, nothing appended.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import Event, sign_event, work_id_of
+from provenance_ledger.core.timefmt import parse_time
+from provenance_ledger.ledger import Home
+
+from .conftest import assert_one_error_line, log_key, run, run_json, stored_sizes
+
+WORK = work_id_of("ab" * 32)
+
+
+def usd(amount: int) -> dict[str, Any]:
+    return {"amount": amount, "currency": "USD"}
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A home holding specs/royalties.md section 4: the creator ('default') shares the work
+    with 'coauthor' and 'editor'; 'studio' is the licensee."""
+    home = tmp_path_factory.mktemp("royalties") / "home"
+    h = Home(home)
+    h.ensure()
+    k = {name: h.keys.create(name) for name in ("default", "coauthor", "editor", "studio")}
+    ledger = h.open_ledger()
+    head: list[str | None] = [None]
+    ids: dict[str, str] = {}
+
+    def do(name: str, who: PrivateKey, type_: str, body: dict[str, Any], at: str) -> None:
+        ev = sign_event(Event(type_, WORK, head[0], who.public.text, parse_time(at), body), who)
+        ledger.append(ev.leaf, parse_time(at))
+        head[0] = ids[name] = ev.id
+
+    c, a, b, lic = k["default"], k["coauthor"], k["editor"], k["studio"]
+    try:
+        do("reg", c, "work.register", {"size": 1, "media_type": "image/png", "payees": [
+            {"key": c.public.text, "share_bps": 5000},
+            {"key": a.public.text, "share_bps": 3333},
+            {"key": b.public.text, "share_bps": 1667}]}, "2026-01-01T00:00:00Z")
+        do("offer", c, "licence.offer", {"licensee": lic.public.text,
+                                          "purposes": ["ai_training"], "fee": usd(100000),
+                                          "royalty_bps": 1250}, "2026-01-01T00:01:00Z")
+        do("accept", lic, "licence.accept", {"offer": ids["offer"]}, "2026-01-05T00:00:00Z")
+        do("r1", lic, "usage.report", {"licence": ids["offer"], "period": "2026-Q1",
+                                       "units": 1200, "revenue": usd(1000004)},
+           "2026-04-02T00:00:00Z")
+        do("r2", lic, "usage.report", {"licence": ids["offer"], "period": "2026-04",
+                                       "units": 300, "revenue": usd(250000)},
+           "2026-05-03T00:00:00Z")
+        for name, payee, amount in (("p1", c, 112500), ("p2", a, 74993), ("p3", b, 37408)):
+            do(name, lic, "payment.record", {"licence": ids["offer"], "to": payee.public.text,
+                                             "amount": usd(amount), "period": "2026-Q1"},
+               "2026-05-10T00:00:00Z")
+        do("ack1", c, "payment.ack", {"payment": ids["p1"]}, "2026-05-11T00:00:00Z")
+        do("dispute2", a, "payment.dispute", {"payment": ids["p2"], "reason": "not received"},
+           "2026-05-11T00:00:00Z")
+    finally:
+        ledger.close()
+    return {"home": home, "ids": ids, "keys": {n: x.public.text for n, x in k.items()}}
+
+
+@pytest.fixture
+def copy(story: dict[str, Any], tmp_path: Path) -> Path:
+    """A copy of the story's home that a test may write to."""
+    home = tmp_path / "home"
+    shutil.copytree(story["home"], home)
+    return home
+
+
+def figures(lic: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    return {x["payee"]: (x["due"], x["paid"], x["acknowledged"], x["disputed"],
+                         x["outstanding"]) for x in lic["payees"]}
+
+
+def test_the_statement_is_the_hand_checked_one(story: dict[str, Any]) -> None:
+    k, ids = story["keys"], story["ids"]
+    doc = run_json("royalties", "--work", WORK, "--json", home=story["home"])
+    (lic,) = doc["licences"]
+    assert figures(lic) == {k["default"]: (128125, 112500, 112500, 0, 15625),
+                            k["coauthor"]: (85409, 74993, 0, 74993, 85409),
+                            k["editor"]: (42717, 37408, 0, 0, 5309)}
+    assert (lic["licence"], lic["accepted_by"], lic["reports"]) == (
+        ids["offer"], ids["accept"], [ids["r1"], ids["r2"]])
+    quarter = run("royalties", "--licensee", k["studio"], "--period", "2026-Q1", "--csv",
+                  home=story["home"]).out.splitlines()
+    assert quarter[0] == ("licence,work,licensee,payee,currency,due,paid,acknowledged,"
+                          "disputed,outstanding,events")
+    rows = {r.split(",")[3]: r.split(",")[5:10] for r in quarter[1:]}
+    assert rows[k["editor"]] == ["37508", "37408", "0", "0", "100"]
+    assert rows[k["coauthor"]] == ["74993", "74993", "0", "74993", "74993"]
+    text = run("royalties", "--payee", k["coauthor"], home=story["home"]).out
+    assert "outstanding 854.09 USD" in text and "your key 'coauthor'" in text
+    assert k["editor"] not in text  # a payee sees its own line
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("usage", "report", "{offer}", "--period", "2026-05", "--units", "1", "--revenue", "1.00",
+      "USD"), "must be signed by its licensee .*; that is your key 'studio': add --key studio"),
+    (("usage", "report", "{offer}", "--period", "2026-05", "--units", "1", "--revenue", "1.00",
+      "EUR", "--key", "studio"), "is in USD: a usage report in EUR is refused"),
+    (("payment", "record", "{offer}", "--to", "{editor}", "--amount", "5", "JPY", "--key",
+      "studio"), "is in USD: a payment in JPY is refused"),
+    (("payment", "ack", "{p3}", "--key", "coauthor"),
+     "only the payee .* may answer payment .*; that is your key 'editor'"),
+    (("usage", "report", "f" * 64, "--period", "2026-05", "--units", "1", "--revenue", "1",
+      "USD", "--key", "studio"), "no event f+ in this log"),
+    (("payment", "ack", "{r1}", "--key", "editor"), "no payment .* on work"),
+    (("usage", "report", "{offer}", "--period", "2026-05", "--units", "1", "--revenue",
+      "1.234", "USD", "--key", "studio"), "--revenue: 1.234 USD is a fraction"),
+    (("usage", "report", "{offer}", "--period", "2026-13", "--units", "1", "--revenue", "1",
+      "USD", "--key", "studio"), "--period '2026-13' is not a period"),
+], ids=["usage-by-another-key", "usage-in-another-currency", "payment-in-another-currency",
+        "ack-by-another-payee", "unknown-licence", "ack-of-no-payment", "fraction-of-a-cent",
+        "bad-period"])
+def test_refusals_are_one_line_exit_2_and_append_nothing(
+        story: dict[str, Any], args: tuple[str, ...], error: str) -> None:
+    names = {**story["ids"], **story["keys"]}
+    home = story["home"]
+    before = stored_sizes(home)
+    result = run(*(a.format(**names) for a in args), home=home, ok_codes=(2,))
+    assert re.search(error, assert_one_error_line(result))
+    assert stored_sizes(home) == before
+
+
+def test_a_payee_settles_its_dispute_and_the_statement_follows(
+        story: dict[str, Any], copy: Path) -> None:
+    ids, k = story["ids"], story["keys"]
+    acked = run_json("payment", "ack", ids["p2"][:12], "--key", "coauthor", "--json",
+                     home=copy)
+    assert acked["type"] == "payment.ack"
+    doc = run_json("royalties", "--payee", k["coauthor"], "--json", home=copy)
+    assert figures(doc["licences"][0]) == {k["coauthor"]: (85409, 74993, 74993, 0, 10416)}
+    paid = run_json("payment", "record", ids["offer"], "--to", k["coauthor"], "--amount",
+                    "104.16", "USD", "--reference", "INV-8", "--key", "studio", "--json",
+                    home=copy)
+    doc = run_json("royalties", "--payee", k["coauthor"], "--json", home=copy)
+    line = doc["licences"][0]["payees"][0]
+    assert line["outstanding"] == 0 and line["paid_in"][-1] == paid["id"]
+
+
+def test_the_receipt_verifies_offline_and_a_tampered_one_does_not(
+        story: dict[str, Any], copy: Path) -> None:
+    k = story["keys"]
+    receipt = copy.parent / "royalties.receipt.json"
+    run("royalties", "--payee", k["editor"], "--period", "2026-Q1", "--receipt", receipt,
+        home=copy)
+    vkey = log_key(copy)
+    ok = run("verify", receipt, "--log-key", vkey, home=copy).out
+    assert ok.startswith("OK: ") and "due 37508, paid 37408" in ok
+    doc = json.loads(receipt.read_text())
+    doc["statement"]["licences"][0]["payees"][0]["paid"] = 37508  # claims it was paid in full
+    receipt.write_text(json.dumps(doc))
+    bad = run("verify", receipt, "--log-key", vkey, home=copy, ok_codes=(1,))
+    assert "statement is not what the proven events give" in assert_one_error_line(bad)
+    doc = json.loads(receipt.read_text())
+    doc["statement"] = None  # no claim left: the proof itself must still hold
+    doc["state_receipt"]["works"][0]["events"].pop()  # the dispute left out
+    receipt.write_text(json.dumps(doc))
+    bad = run("verify", receipt, "--log-key", vkey, home=copy, ok_codes=(1,))
+    assert "royalty receipt does not verify" in assert_one_error_line(bad)
