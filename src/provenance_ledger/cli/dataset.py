@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,10 +40,12 @@ from ..core.current import (
     verify_state_receipt_v2,
 )
 from ..core.events import check_purpose
+from ..core.identity import vouching
 from ..core.note import Checkpoint
-from ..core.rules import WorkState
+from ..core.rules import Decision, WorkState
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
+from ..core.vouch import vouch
 from ..errors import MalformedError, NotFoundError
 from ..ledger.dataset import (
     Dataset,
@@ -55,6 +57,7 @@ from ..ledger.dataset import (
 )
 from ..ledger.folder import FileResult
 from ..node.similar import NodeMatcher
+from .identity import AttesterOpt, key_lookup, trusted_attesters
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
 
@@ -89,6 +92,7 @@ class Row:
     match: str | None = None  # exact or similar, for a registered work
     distance: int | None = None  # of a similar match
     code: str | None = None  # the item's content code, when matched by it
+    granted_by: dict[str, Any] | None = None  # rules.md section 8, for an allowed item
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.name, "outcome": self.outcome, "work": self.work,
@@ -96,7 +100,7 @@ class Row:
                 "match": self.match, "distance": self.distance, "code": self.code,
                 "controller": self.controller, "reason": self.reason,
                 "events": list(self.events), "conditions": list(self.conditions),
-                "citing": list(self.citing)}
+                "citing": list(self.citing), "granted_by": self.granted_by}
 
 
 def _key_option(s: Session, text: str, option: str) -> str:
@@ -141,6 +145,7 @@ def check(
         "--controller", metavar="KEY",
         help="Report only the items whose work this key controls (a creator checking a "
              "published manifest for their own works).")] = None,
+    attester: AttesterOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -189,10 +194,17 @@ def check(
         works = list(dict.fromkeys(w for _, w in named if w is not None))
         states, checkpoint, sr = _states(s, works, receipt is not None, bars)
     answers = decide_items(question, named, states)
+    # specs/rules.md section 8, informative: who granted each allowed item, who vouches
+    lookup, trusted = key_lookup(s), trusted_attesters(s, None, attester)
+
+    def granted_by(state: WorkState | None, d: Decision) -> dict[str, Any] | None:
+        v = vouch(state, d, question.at, None, (), False, lookup).vouching
+        return None if v is None else vouching(v.key, lookup(v.key), question.at,
+                                               trusted).to_json()
     if receipt is not None and sr is not None:
         compliance = build_compliance_receipt(question, [_item(r) for r in resolved], sr)
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
-    rows = _rows(answers, resolved, dataset) + empty
+    rows = _rows(answers, resolved, dataset, granted_by) + empty
     if only is not None:
         rows = [r for r in rows if r.controller == only]
     _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
@@ -262,8 +274,9 @@ def _item(r: Resolved) -> Item:
     return Item(r.item.name, r.work)
 
 
-def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved],
-          dataset: Dataset) -> list[Row]:
+def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset,
+          granted_by: Callable[[WorkState | None, Decision], dict[str, Any] | None]
+          ) -> list[Row]:
     rows = []
     for a, r in zip(answers, resolved, strict=True):
         d, state = a.decision, a.state
@@ -280,7 +293,7 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved],
                         reason, d.events, d.conditions, citations(d, state),
                         None if state is None else SIMILAR if m is not None else EXACT,
                         m.distance if m is not None else None,
-                        m.code if m is not None else r.code))
+                        m.code if m is not None else r.code, granted_by(state, d)))
     rows += [_skipped(f, dataset) for f in dataset.skipped]
     return rows
 

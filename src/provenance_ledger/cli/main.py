@@ -21,6 +21,7 @@ from ..ledger import Home
 from . import (
     dataset,
     dataset_disclose,
+    identity,
     keys,
     listing,
     log,
@@ -95,6 +96,7 @@ app.add_typer(receipt_show.app, name="receipt")
 app.add_typer(rights.consent_app, name="consent")
 app.add_typer(rights.licence_app, name="licence")
 app.add_typer(keys.app, name="key")
+app.add_typer(identity.app, name="identity")
 app.add_typer(log.app, name="log")
 app.add_typer(node.app, name="node")
 dataset_disclose.register(dataset.app)

@@ -11,14 +11,24 @@ from typing import Annotated, Any
 import pycountry
 import typer
 
+from ..core import keystate
 from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
+from ..core.identity import key_record_id, vouching
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
+from ..core.vouch import granter, vouch
 from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
+from .identity import (
+    AttesterOpt,
+    PolicyOpt,
+    effective_state,
+    key_lookup,
+    trusted_attesters,
+)
 from .listing import describe_terms
 from .payees import PayeeOpt, parse_payees
 from .session import (
@@ -121,6 +131,8 @@ def _append(s: Session, key: str | None, type_: str, work: str,
         return s.sign_and_append(signer, type_, work, body)
     except RuleError as e:
         needed = _needed_signer(s.state(work), type_, body)
+        if needed is not None and type_ != "licence.accept":  # rotated: the key holding it
+            needed = keystate.holder(needed, s.now(), key_lookup(s))
         if needed is None or needed == signer.public.text:
             raise
         names = s.key_names(needed)
@@ -326,11 +338,14 @@ def licence_terminate(
 def status(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
+    attester: AttesterOpt = None,
+    policy: PolicyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a work's controller, payees, consents and licences in force, and its history.
+    """Show a work's controller (and who attests it), payees, consents and licences in
+    force, and its history.
 
     Example: provenance status page-012.png
     """
@@ -340,6 +355,12 @@ def status(
     if state is None:
         raise missing or NotFoundError(f"no work {w} on this ledger")
     now = s.now()
+    # specs/rules.md section 9: the events that count, and the key holding control now.
+    state, disputed_events, lookup = effective_state(s, w, state)
+    if state is None:
+        raise NotFoundError(f"work {w}: its registration does not count (signed by a key "
+                            "declared compromised)")
+    holder_now = keystate.holder(state.controller, now, lookup)
     history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
     doc["grants_in_force"] = [g.id for g in state.grants if g.in_force(now)]
@@ -348,6 +369,14 @@ def status(
     doc["grant_status"] = {g.id: grant_status(g, now) for g in state.grants}
     doc["licence_status"] = {x.id: licence_status(x, now) for x in state.licences}
     doc["history"] = history
+    doc["disputed_events"] = list(disputed_events)
+    doc["holder"] = holder_now
+    # specs/rules.md section 8: who vouches for the controller's key, as of now.
+    trusted = trusted_attesters(s, policy, attester)
+    controller_vouching = None
+    if state.identity is None and state.dataset is None:
+        controller_vouching = vouching(holder_now, lookup(holder_now), now, trusted)
+        doc["controller_identity"] = controller_vouching.to_json()
     if s.node_url is not None:
         doc.update(s.client.registrations(w))
     else:
@@ -379,13 +408,18 @@ def status(
             typer.echo(f"similarity:  {c['similarity']}")
     typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
     typer.echo(f"controller:  {state.controller}")
+    if holder_now != state.controller:
+        typer.echo(f"held by:     {holder_now} (the controller's key was rotated to it)")
+    if controller_vouching is not None:
+        typer.echo(f"identity:    {controller_vouching.describe()}")
     for k, bps in state.effective_payees():
         typer.echo(f"payee:       {k} {bps / 100:.2f}%")
     _rights_text(s, state, now)
     typer.echo("history:")
     for h in history:
+        flag = " [DISPUTED: does not count]" if h["id"] in disputed_events else ""
         typer.echo(f"  {h['index']:>6} {h['at']} {h['type']:<18} {h['id'][:12]} by "
-                   f"{h['actor'][:24]}...")
+                   f"{h['actor'][:24]}...{flag}")
 
 
 def _rights_text(s: Session, state: WorkState, now: int) -> None:
@@ -436,6 +470,17 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
         flag = "" if not names or names[0] == DEFAULT_KEY else f" --key {names[0]}"
         typer.echo(f"    to accept (as the licensee): provenance licence accept {x.id[:12]}"
                    f"{flag}")
+
+
+def _key_records_to_prove(s: Session, work: str) -> list[str]:
+    """The key record ids a decision receipt lists after the work: every key the work's
+    control passed through, by transfer or rotation (specs/receipts.md section 12)."""
+    state, _ = s.find_state(work)
+    if state is None or state.identity is not None or state.dataset is not None:
+        return []
+    lookup = key_lookup(s)
+    chain = (k for c, _ in state.controllers for k in keystate.lineage(c, lookup))
+    return [key_record_id(k) for k in dict.fromkeys(chain)]
 
 
 def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
@@ -514,6 +559,12 @@ def may(
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
              "work exists, or that it was never registered.")] = None,
+    require_attested: Annotated[bool, typer.Option(
+        "--require-attested",
+        help="Count a consent or licence only when the key that granted it is attested by an "
+             "attester you trust (--attester, or 'attester' lines of --policy).")] = False,
+    attester: AttesterOpt = None,
+    policy: PolicyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
@@ -528,10 +579,17 @@ def may(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     k = parse_public_key(key)
     check_purpose(purpose, "PURPOSE")
+    trusted = trusted_attesters(s, policy, attester)
+    if require_attested and not trusted:
+        raise MalformedError("--require-attested needs the attesters you trust: give "
+                             "--attester KEY, or --policy FILE with 'attester KEY' lines")
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
-        doc, verified = s.complete_state([w])
+        # with the records of the keys control passed through (specs/receipts.md 12.1 step 2)
+        works = [w, *_key_records_to_prove(s, w)]
+        doc, verified = (s.client.complete_states(works) if s.node_url is not None
+                         and len(works) > 1 else s.complete_state(works))
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
@@ -539,8 +597,15 @@ def may(
                           + "\n")
     else:
         state, missing = s.find_state(w)
-    d = decide(state, k, purpose, when)
+    # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
+    state, disputed_events, lookup = effective_state(s, w, state)
+    d = decide(state, k, purpose, when, keys=lookup)
     d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
+    # specs/rules.md section 8: whose grant this is, and who vouches for that key.
+    by = granter(state, d, when, lookup)
+    vouched = vouch(state, d, when, lookup(by) if by else None, trusted, require_attested,
+                    lookup)
+    d = vouched.decision
     found, origin = _registrations(s, w, missing)
     disputed = len({r.get("registrant") for r in found}) > 1
     others = [r for r in found if state is None or r.get("origin") != origin]
@@ -555,7 +620,9 @@ def may(
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
                    **d.to_json(), "allowed": allowed, "reason": reason,
                    "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
-                   "allowed_on_this_log": d.allowed})
+                   "allowed_on_this_log": d.allowed,
+                   "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
+                   "disputed_events": list(disputed_events)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -569,6 +636,11 @@ def may(
             typer.echo(f"  {describe_elsewhere(elsewhere)}{per}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
+        if disputed_events:
+            typer.echo(f"  {len(disputed_events)} later event(s) do not count (signed by a key "
+                       f"declared compromised or rotated away): {disputed_events[0][:12]}...")
+        if vouched.vouching is not None:
+            typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
     if not allowed:

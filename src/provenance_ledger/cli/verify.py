@@ -409,11 +409,17 @@ def _verify_current(
                     "key": q.key, "purpose": q.purpose, "at": format_time(q.at),
                     "allowed": d.allowed, "reason": d.reason, "events": list(d.events),
                     "conditions": list(d.conditions), "citing": list(cites),
-                    "state": None if w.state is None else w.state.to_json()})
+                    "state": None if w.state is None else w.state.to_json(),
+                    "keys_proven": decided.keys_proven})
         if as_json:
             emit_json(out)
             return
         typer.echo(f"OK: {statement}")
+        if w.state is not None:  # specs/receipts.md 12.1 step 2
+            typer.echo("  the controller's key: " + (
+                "neither rotated away nor declared compromised unseen (its record is proven)"
+                if decided.keys_proven else "its record is not in this receipt: a rotation or "
+                "compromise of it is not ruled out"))
         if d.conditions:
             typer.echo(f"  conditions: {', '.join(d.conditions)}")
     else:

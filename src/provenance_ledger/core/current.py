@@ -26,6 +26,8 @@ from typing import Any
 from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode
 from .events import SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
+from .identity import KeyRecord, is_key_record_id, key_record_id
+from .keystate import KeyLookup, affected, effective, lineage
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier
 from .receipt import (
@@ -148,11 +150,15 @@ class StateReceiptV2:
         and each work's ``state`` (from a replay of its events) are written for people; a
         batch of many works may leave them out to halve its size."""
         works = []
+        records = _records_of(self.works)  # key records listed here (rules.md section 9)
         for w in self.works:
             item: dict[str, Any] = {"work": w.work,
                                     "events": [e.to_json(decoded) for e in w.events]}
             if decoded:
-                state = replay_unverified(w.events)
+                try:
+                    state = replay_unverified(w.events, records)
+                except RuleError:  # signed by a rotated-to key whose record is not listed
+                    state = None
                 item["state"] = None if state is None else state.to_json()
             works.append(item)
         return {"format": STATE_RECEIPT_V2_FORMAT, "scope": STATE_RECEIPT_V2_SCOPE,
@@ -242,14 +248,17 @@ class Question:
 @dataclass(frozen=True, slots=True)
 class DecisionReceipt:
     """``provenance-ledger/decision-receipt/v1`` (specs/receipts.md section 12): a question
-    and the complete state of the one work it is about, as a state receipt v2."""
+    and the complete state of the one work it is about, as a state receipt v2, followed by
+    the records of the keys its control passed through (specs/rules.md section 9)."""
 
     question: Question
     state_receipt: StateReceiptV2
 
     def __post_init__(self) -> None:
-        if len(self.state_receipt.works) != 1:
-            raise ValueError("a decision receipt's state receipt lists exactly one work")
+        works = self.state_receipt.works
+        if not works or any(not is_key_record_id(w.work) for w in works[1:]):
+            raise ValueError("a decision receipt's state receipt lists one work, then only "
+                             "key records")
 
     @property
     def work(self) -> str:
@@ -261,9 +270,7 @@ class DecisionReceipt:
                                "question": self.question.to_json(),
                                "state_receipt": self.state_receipt.to_json(decoded)}
         if decoded:
-            q = self.question
-            state = replay_unverified(self.state_receipt.works[0].events)
-            out["decision"] = may(state, q.key, q.purpose, q.at).to_json()
+            out["decision"] = _unverified_decision(self).to_json()
         return out
 
     @classmethod
@@ -278,8 +285,10 @@ class DecisionReceipt:
             raise MalformedError("decision receipt decision is not an object or null")
         question = Question.from_json(data.get("question"))
         sr = StateReceiptV2.from_json(data.get("state_receipt"))
-        if len(sr.works) != 1:
-            raise MalformedError("a decision receipt's state receipt must list exactly one work")
+        # the work, then only key records (specs/receipts.md section 12, rules.md section 9)
+        if not sr.works or any(not is_key_record_id(w.work) for w in sr.works[1:]):
+            raise MalformedError("a decision receipt's state receipt must list one work, then "
+                                 "only key records")
         return cls(question, sr)
 
 
@@ -318,12 +327,46 @@ def build_decision_receipt(
     return DecisionReceipt(Question(key, purpose, at), sr)
 
 
-def replay_unverified(events: Iterable[ProvenEvent]) -> WorkState | None:
+def _records_of(works: Sequence[WorkHistory]) -> KeyLookup:
+    """The key records listed among ``works``, replayed unverified (informative members)."""
+    listed = {w.work: w for w in works}
+
+    def lookup(key: str) -> KeyRecord | None:
+        w = listed.get(key_record_id(key))
+        st = replay_unverified(w.events) if w is not None else None
+        return None if st is None else st.identity
+
+    return lookup
+
+
+def _unverified_decision(receipt: DecisionReceipt) -> Decision:
+    works = receipt.state_receipt.works
+    lookup = _records_of(works)
+    try:
+        state = replay_unverified(works[0].events, lookup)
+    except RuleError as e:  # the builder checks with verify_decision_receipt; say why here
+        return Decision(False, f"the work's events do not replay: {e}")
+    events = [parse_leaf(e.leaf, verify=False) for e in works[0].events]
+    return decide_with_keys(state, events, receipt.question, lookup)
+
+
+def decide_with_keys(state: WorkState | None, events: Sequence[SignedEvent], q: Question,
+                     lookup: KeyLookup) -> Decision:
+    """The answer of specs/receipts.md section 12.1 step 2 with the key records listed
+    (rules.md section 9): from the events that count, the controller read through its key's
+    rotations."""
+    if state is not None and affected(state, lookup):
+        state = effective(events, lookup, apply).state
+    return may(state, q.key, q.purpose, q.at, keys=lookup)
+
+
+def replay_unverified(events: Iterable[ProvenEvent],
+                      keys: KeyLookup | None = None) -> WorkState | None:
     """The state the events give, for the informative members a builder writes; signatures
     and proofs are not checked here (:func:`verify_state_receipt_v2` does that)."""
     state: WorkState | None = None
     for e in events:
-        state = apply(state, parse_leaf(e.leaf, verify=False))
+        state = apply(state, parse_leaf(e.leaf, verify=False), keys=keys)
     return state
 
 
@@ -358,6 +401,17 @@ class VerifiedStateV2:
         assert self.checkpoint.map_root is not None  # noqa: S101 - verified to be there
         return self.checkpoint.map_root
 
+    def key_record(self, key: str) -> KeyRecord | None:
+        """The record of ``key`` as this receipt proves it (None: absent, or not listed)."""
+        rid = key_record_id(key)
+        w = next((w for w in self.works if w.work == rid), None)
+        return None if w is None or w.state is None else w.state.identity
+
+    def proves_key(self, key: str) -> bool:
+        """Does this receipt prove ``key``'s record (present or absent) at its checkpoint?"""
+        rid = key_record_id(key)
+        return any(w.work == rid for w in self.works)
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedDecision:
@@ -367,6 +421,10 @@ class VerifiedDecision:
     question: Question
     current: VerifiedStateV2
     decision: Decision
+    keys_proven: bool = False
+    """The receipt proves, as of its checkpoint, the record of every key the controller's
+    control passed through at the question's time: none rotated away unseen, none declared
+    compromised unseen (specs/receipts.md section 12.1 step 2)."""
 
     @property
     def work(self) -> CurrentWork:
@@ -376,8 +434,11 @@ class VerifiedDecision:
 def verify_state_receipt_v2(
     receipt: StateReceiptV2, log_keys: Sequence[Verifier],
     witnesses: Mapping[str, Verifier] | None = None,
+    keys: KeyLookup | None = None,
 ) -> VerifiedStateV2:
-    """Verify a state receipt v2 offline (specs/receipts.md section 11.2)."""
+    """Verify a state receipt v2 offline (specs/receipts.md section 11.2). A work's events
+    signed by a key its controller was rotated to (specs/rules.md section 9) replay with the
+    key records listed in the same receipt, else with those ``keys`` gives."""
     # (1) one checkpoint, signed by a trusted log key; its valid cosignatures.
     cp, _, cosigners = verify_checkpoint_note(receipt.checkpoint, log_keys, witnesses)
     check_log_key(receipt.log_key, cp, log_keys)
@@ -386,18 +447,33 @@ def verify_state_receipt_v2(
         raise VerificationError(
             f"checkpoint {cp.size} of {cp.origin} has no map line: it proves no current state")
     # (3) one map proof for the keys of all works listed.
-    keys = [map_key(w.work) for w in receipt.works]
+    map_keys = [map_key(w.work) for w in receipt.works]
     try:
-        values = verify_map_proof(cp.map_root, keys, receipt.map_proof)
+        values = verify_map_proof(cp.map_root, map_keys, receipt.map_proof)
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"map proof: {e}") from e
-    results = []
-    for w, key in zip(receipt.works, keys, strict=True):
-        results.append(_verify_work(w, values[key], cp))
+    listed = {w.work: (w, values[k]) for w, k in zip(receipt.works, map_keys, strict=True)}
+    done: dict[str, CurrentWork] = {}
+
+    def verified(work: str) -> CurrentWork:
+        if work not in done:  # a key record is verified when first looked up
+            w, value = listed[work]
+            done[work] = _verify_work(w, value, cp, lookup)
+        return done[work]
+
+    def lookup(key: str) -> KeyRecord | None:
+        rid = key_record_id(key)
+        if rid in listed:  # proven by this receipt's map proof: present, or absent
+            state = verified(rid).state
+            return None if state is None else state.identity
+        return None if keys is None else keys(key)
+
+    results = [verified(w.work) for w in receipt.works]
     return VerifiedStateV2(cp, MappingProxyType(cosigners), tuple(results))
 
 
-def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint) -> CurrentWork:
+def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint,
+                 keys: KeyLookup | None = None) -> CurrentWork:
     # (4) an absent work: no events.
     if value is None:
         if w.events:
@@ -431,7 +507,7 @@ def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint) -> Curr
                                     ) from err
         # (6) the rules accept it on a replay from nothing.
         try:
-            state = apply(state, event)
+            state = apply(state, event, keys=keys)
         except RuleError as err:
             raise VerificationError(f"event at index {e.leaf_index} breaks the rules: {err}"
                                     ) from err
@@ -455,7 +531,14 @@ def verify_decision_receipt(
     section 12.1)."""
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
     q = receipt.question
-    return VerifiedDecision(q, current, may(current.works[0].state, q.key, q.purpose, q.at))
+    work = current.works[0]
+    decision = decide_with_keys(work.state, work.events, q, current.key_record)
+    proven = False
+    if work.state is not None:
+        controller = work.state.controller_at(q.at)
+        chain = lineage(controller, current.key_record) if controller is not None else ()
+        proven = all(current.proves_key(k) for k in chain)
+    return VerifiedDecision(q, current, decision, proven)
 
 
 def check_decoded_current(data: Any, verified: VerifiedStateV2) -> None:

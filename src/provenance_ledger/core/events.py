@@ -52,7 +52,7 @@ MAX_DATASET_ITEMS = 2**53 - 1
 BASIS_POINTS = 10_000
 
 WORK_ID_PREFIX = "sha256:"
-TYPES = (
+TYPES: tuple[str, ...] = (
     "work.register",
     "work.transfer",
     "consent.grant",
@@ -299,6 +299,59 @@ _BODIES["payment.ack"] = _object({"payment": check_event_id}, frozenset({"paymen
 _BODIES["payment.dispute"] = _object(
     {"payment": check_event_id, "reason": _str(MAX_TEXT_CHARS)}, frozenset({"payment", "reason"}))
 
+
+# --- identity attestations (specs/events.md sections 6.13-6.14; rules in core/identity.py) ---
+MAX_MEMBER_CHARS = 64  # an association's member number or handle
+IDENTITY_EVENT_TYPES = ("identity.attest", "identity.revoke")
+_BODIES["identity.attest"] = _object(
+    {
+        "key": check_key,
+        "name": _str(MAX_TITLE_CHARS),
+        "url": _str(MAX_URI_CHARS, _URI),
+        "registry_id": _str(MAX_TITLE_CHARS),
+        "member": _str(MAX_MEMBER_CHARS),
+        "from": check_time,
+        "until": check_time,
+    },
+    frozenset({"key", "name"}),
+)
+_BODIES["identity.revoke"] = _object(
+    {"key": check_key, "attestation": check_event_id, "reason": _str(MAX_TEXT_CHARS)},
+    frozenset({"key", "attestation"}),
+)
+TYPES = TYPES + IDENTITY_EVENT_TYPES
+
+
+def check_body(type_: str, body: Any) -> None:
+    """Check a body of ``type_`` as :class:`Event` does (a caller checks its input before it
+    unlocks a key)."""
+    _BODIES[type_](body, "body")
+
+
+def _signature(value: Any, name: str) -> Any:
+    if not isinstance(value, str):
+        raise MalformedError(f"{name} must be a base64 signature")
+    b64decode(value, name, 64)
+    return value
+
+
+_cosigs = _list(_object({"key": check_key, "sig": _signature}, frozenset({"key", "sig"})))
+KEY_EVENT_TYPES = ("key.rotate", "key.recovery", "key.compromised")
+# specs/events.md sections 6.16-6.18; rules in core/keystate.py
+_BODIES["key.rotate"] = _object(
+    {"key": check_key, "to": check_key, "to_sig": _signature, "cosigs": _cosigs},
+    frozenset({"key", "to", "to_sig"}),
+)
+_BODIES["key.recovery"] = _object(
+    {"key": check_key, "keys": _list(check_key), "threshold": _uint(MAX_LIST_ITEMS),
+     "association": check_key},
+    frozenset({"key"}),
+)
+_BODIES["key.compromised"] = _object(
+    {"key": check_key, "since": check_time, "cosigs": _cosigs}, frozenset({"key", "since"}),
+)
+TYPES = TYPES + KEY_EVENT_TYPES
+# --- end identity attestations and key events ---
 
 _LEAF_HEAD = b'{"event":'
 _LEAF_SIG = b',"sig":'

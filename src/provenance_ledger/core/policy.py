@@ -6,6 +6,10 @@ specs/receipts.md section 4. Lines::
     witness <name> <vkey> [<url>]
     group <name> all|any|<k> <member> [<member> ...]
     quorum <name>|none
+    attester <key> [<name>]
+
+``attester`` lines (specs/rules.md section 8) name the keys whose identity attestations the
+verifier trusts, as ``ed25519:<hex>``; they take no part in checkpoint trust.
 
 Blank lines and lines starting with ``#`` are ignored. Members are witness or group names
 defined on earlier lines. A checkpoint is trusted when a ``log`` key signed it and the quorum
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..errors import MalformedError
+from .crypto import PublicKey
 from .note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, Verifier
 
 MAX_POLICY_BYTES = 64 * 1024
@@ -40,6 +45,7 @@ class Policy:
     witnesses: Mapping[str, Verifier] = field(default_factory=lambda: MappingProxyType({}))
     groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
     quorum: str | None = None
+    attesters: tuple[str, ...] = ()  # keys whose identity attestations count (section 8)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "witnesses", MappingProxyType(dict(self.witnesses)))
@@ -69,6 +75,7 @@ class Policy:
         lines += [f"group {g.name} {g.threshold} {' '.join(g.members)}"
                   for g in self.groups.values()]
         lines.append(f"quorum {self.quorum or 'none'}")
+        lines += [f"attester {k}" for k in self.attesters]
         return "\n".join(lines) + "\n"
 
     def describe(self) -> str:
@@ -100,7 +107,8 @@ def parse_policy(text: str) -> Policy:
         raise MalformedError("policy names no log key")
     if not reader.seen_quorum:
         raise MalformedError("policy has no quorum line (write 'quorum none' for no witnesses)")
-    return Policy(tuple(reader.logs), reader.witnesses, reader.groups, reader.quorum)
+    return Policy(tuple(reader.logs), reader.witnesses, reader.groups, reader.quorum,
+                  tuple(reader.attesters))
 
 
 @dataclass(slots=True)
@@ -110,6 +118,7 @@ class _Reader:
     groups: dict[str, Group] = field(default_factory=dict)
     quorum: str | None = None
     seen_quorum: bool = False
+    attesters: list[str] = field(default_factory=list)
 
     def _new_name(self, name: str) -> str:
         if name in self.witnesses or name in self.groups:
@@ -147,5 +156,10 @@ class _Reader:
                 if words[1] not in self.witnesses and words[1] not in self.groups:
                     raise MalformedError(f"quorum {words[1]!r} is not a defined witness or group")
                 self.quorum = words[1]
+        elif kind == "attester" and len(words) in (2, 3):
+            key = PublicKey.from_text(words[1]).text
+            if key in self.attesters:
+                raise MalformedError(f"attester {key} is given twice")
+            self.attesters.append(key)
         else:
             raise MalformedError(f"cannot read {line[:60]!r}")

@@ -19,10 +19,11 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConflictError, RuleError
-from . import payments
+from . import keystate, payments
 from .dataset import EMPTY_ROOT, series_id
 from .encoding import thaw
-from .events import ANYONE, SignedEvent
+from .events import ANYONE, IDENTITY_EVENT_TYPES, KEY_EVENT_TYPES, SignedEvent
+from .identity import KeyRecord, apply_identity, is_key_record_id, key_record_id
 from .timefmt import format_time, parse_time
 
 COVERS: dict[str, frozenset[str]] = {
@@ -119,6 +120,7 @@ class WorkState:
     controllers: tuple[tuple[str, int], ...] = ()  # (key, since), oldest first
     dataset: str | None = None  # a dataset series' name (R12); None for a work
     versions: tuple[str, ...] = ()  # a dataset series' versions, oldest first
+    identity: KeyRecord | None = None  # a key record's attestations (R17-R18); None for a work
     accounts: payments.Accounts = payments.NO_ACCOUNTS  # licences' currencies, payments (R13-R16)
 
     def controller_at(self, t: int) -> str | None:
@@ -155,7 +157,7 @@ class WorkState:
             "content": thaw(self.content),
             "grants": [_grant_json(g) for g in self.grants],
             "licences": [_licence_json(x) for x in self.licences],
-        }
+        } | ({} if self.identity is None else {"identity": self.identity.to_json()})
 
 
 def _t(v: int | None) -> str | None:
@@ -184,10 +186,22 @@ def _replace_item(items: tuple[Any, ...], new: Any) -> tuple[Any, ...]:
     return tuple(new if x.id == new.id else x for x in items)
 
 
-def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
-    """Apply one verified event to its work's state (specs/rules.md section 3)."""
+def apply(state: WorkState | None, signed: SignedEvent, *,
+          keys: keystate.KeyLookup | None = None, strict: bool = False) -> WorkState:
+    """Apply one verified event to its work's state (specs/rules.md section 3).
+
+    ``keys`` gives the key records (section 9): with them a key the controller was rotated to
+    signs for it. ``strict`` (a log admitting the event) accepts only a signature that counts
+    at the event's time (R22); a replay accepts any key of the controller's lineage, since
+    key events logged later may have made an event stop counting (it is then disputed, not
+    refused)."""
     ev, eid = signed.event, signed.id
     body = ev.body  # read-only, all the way down
+    # R17: a key record id holds key records only (specs/rules.md section 7).
+    if is_key_record_id(ev.work) and not (ev.type in IDENTITY_EVENT_TYPES
+                                          or ev.type in KEY_EVENT_TYPES):
+        raise RuleError(f"{ev.work} is a key record id (it ends with the key record mark): "
+                        f"{ev.type} does not apply to it")
     # (1) registration starts a work; a work is registered once, by content hash.
     if ev.type == "work.register":
         if state is not None:
@@ -204,6 +218,12 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
                          controllers=((ev.actor, ev.at),))
     if ev.type == "dataset.disclose":
         return _disclose(state, signed)
+    if (ev.type in IDENTITY_EVENT_TYPES or ev.type in KEY_EVENT_TYPES
+            or (state is not None and state.identity is not None)):
+        return _key_record(state, signed)
+    if strict and not keystate.counts(ev.actor, None, ev.at, keys):  # R22
+        raise RuleError(f"{ev.actor} is declared compromised: what it signs from then on "
+                        "does not count")
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
     if state.dataset is not None:
@@ -221,8 +241,10 @@ def apply(state: WorkState | None, signed: SignedEvent) -> WorkState:
     if ev.type in payments.TYPES:
         return payments.apply(state, signed)
     # (3) the controller alone transfers, grants, revokes, offers and terminates.
-    if ev.type != "licence.accept" and ev.actor != state.controller:
-        raise RuleError(f"{ev.type} must be signed by the work's controller {state.controller}")
+    if ev.type != "licence.accept" and not _signs_for_controller(state, ev.actor, ev.at, keys,
+                                                                  strict):
+        who = keystate.holder(state.controller, ev.at, keys)
+        raise RuleError(f"{ev.type} must be signed by the work's controller {who}")
     new = replace(state, head=eid, last_at=ev.at, events=state.events + 1)
     if ev.type == "work.transfer":
         if body["to"] == state.controller:
@@ -315,6 +337,54 @@ def _disclose(state: WorkState | None, signed: SignedEvent) -> WorkState:
                    versions=state.versions + (version,))
 
 
+def _signs_for_controller(state: WorkState, actor: str, at: int,
+                          keys: keystate.KeyLookup | None, strict: bool) -> bool:
+    """Rule (3) with key records (section 9): the controller, or a key it was rotated to."""
+    if keys is None or (actor == state.controller and not strict):
+        return actor == state.controller
+    if strict:
+        return keystate.counts(actor, state.controller, at, keys)
+    return actor in keystate.lineage(state.controller, keys)
+
+
+def _key_record(state: WorkState | None, signed: SignedEvent) -> WorkState:
+    """R17-R18 (specs/rules.md section 7): an event of a key record. The record chains like a
+    work (prev is its head, time never goes back); what each event may do is
+    :func:`identity.apply_identity`."""
+    ev, eid = signed.event, signed.id
+    if ev.type not in IDENTITY_EVENT_TYPES and ev.type not in KEY_EVENT_TYPES:
+        owner = state.identity.key if state is not None and state.identity else "a key"
+        raise RuleError(f"{ev.work} is the key record of {owner}, not a work: {ev.type} "
+                        "does not apply to it")
+    if state is None:
+        if ev.prev is not None:
+            raise RuleError("the first event of a key record must have prev null")
+        record = _record_event(None, signed)
+        return WorkState(ev.work, eid, ev.actor, ev.at, record.key, eid, ev.at, 1,
+                         MappingProxyType({}), controllers=((record.key, ev.at),),
+                         identity=record)
+    if state.identity is None:
+        raise RuleError(f"{ev.work} is a registered work, not a key record")
+    if ev.prev != state.head:
+        raise ConflictError(f"event builds on {ev.prev} but the head of the key record "
+                            f"{ev.work} is {state.head}", head=state.head)
+    if ev.at < state.last_at:
+        raise RuleError(f"event time {format_time(ev.at)} is before the key record's last "
+                        f"event ({format_time(state.last_at)})")
+    return replace(state, head=eid, last_at=ev.at, events=state.events + 1,
+                   identity=_record_event(state.identity, signed))
+
+
+def _record_event(record: KeyRecord | None, signed: SignedEvent) -> KeyRecord:
+    """R17-R18 (core/identity.py) or R19-R21 (core/keystate.py)."""
+    if signed.event.type in IDENTITY_EVENT_TYPES:
+        return apply_identity(record, signed)
+    key = signed.event.body["key"]
+    if signed.event.work != key_record_id(key):
+        raise RuleError(f"{signed.event.type} of {key} must have work {key_record_id(key)}")
+    return keystate.apply_key(record or KeyRecord(key), signed)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The answer of :func:`may`, with the reason and the events behind it."""
@@ -331,10 +401,15 @@ class Decision:
                 "conditions": list(self.conditions)}
 
 
-def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
-    """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in)."""
+def may(state: WorkState | None, key: str, purpose: str, at: int,
+        keys: keystate.KeyLookup | None = None) -> Decision:
+    """May ``key`` use the work for ``purpose`` at time ``at``? Default: no (opt-in). With
+    ``keys`` (section 9) the controller is the key that holds its control at ``at``."""
     if state is not None and state.dataset is not None:
         return Decision(False, f"{state.work} is a dataset, not a work")
+    if state is not None and state.identity is not None:
+        return Decision(False, f"{state.work} is the key record of {state.identity.key}, "
+                        "not a work")
     if state is None:
         return Decision(False, "the work is not registered on this ledger")
     if at < state.registered_at:
@@ -349,7 +424,8 @@ def may(state: WorkState | None, key: str, purpose: str, at: int) -> Decision:
             ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
             return Decision(True, f"licence in force for {purpose}", ids)
     # (5) the controller at time ``at``, from the state's history of controllers.
-    if key == state.controller_at(at):
+    controller = state.controller_at(at)
+    if controller is not None and key == keystate.holder(controller, at, keys):
         return Decision(True, "this key controls the work", (state.head,))
     lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
                    and covers(g.purposes, purpose)) + tuple(

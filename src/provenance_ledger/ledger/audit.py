@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..core import merkle, rules, vmap
 from ..core.events import parse_leaf
+from ..core.identity import KeyRecord, key_record_id
 from ..core.note import Checkpoint, SignedNote, verify_note
 from ..errors import LedgerError, VerificationError
 from ..store import CheckpointRow, Store
@@ -75,7 +76,9 @@ def audit(ledger: Ledger) -> AuditReport:
             if row.id.hex() != ev.id or row.work != ev.event.work or row.type != ev.event.type:
                 raise bad("stored id, work or type does not match the leaf")  # (3)
             try:
-                states[ev.event.work] = rules.apply(states.get(ev.event.work), ev)  # (4)
+                states[ev.event.work] = rules.apply(  # (4), key records as of this entry
+                    states.get(ev.event.work), ev, keys=lambda k: _record(states, k),
+                    strict=True)
             except LedgerError as e:
                 raise bad(f"rules refuse the event: {e}") from e
             last[ev.event.work] = row.index
@@ -213,3 +216,8 @@ def _checkpoint_problem(ledger: Ledger, cp: CheckpointRow, root: bytes,
     chain.chained = True
     chain.last_time = block.time
     return None
+
+
+def _record(states: dict[str, rules.WorkState], key: str) -> KeyRecord | None:
+    st = states.get(key_record_id(key))
+    return None if st is None else st.identity

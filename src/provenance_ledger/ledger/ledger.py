@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..core import merkle, rules, vmap
 from ..core.current import MAX_CURRENT_WORKS, StateReceiptV2, build_state_receipt_v2
 from ..core.events import SignedEvent, parse_leaf, verify_signature
+from ..core.identity import KeyRecord, key_record_id
 from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier, verify_note
 from ..core.receipt import Receipt, StateReceipt
 from ..core.timefmt import format_time
@@ -130,10 +131,15 @@ class Ledger:
             return cached
         state: rules.WorkState | None = None
         for row in self.store.work_entries(work):
-            state = rules.apply(state, stored_event(row))
+            state = rules.apply(state, stored_event(row), keys=self.key_record)
         if state is not None:
             self._remember(state)
         return state
+
+    def key_record(self, key: str) -> KeyRecord | None:
+        """The record of ``key`` (specs/rules.md section 9), None when the log holds none."""
+        state = self.state(key_record_id(key))
+        return None if state is None else state.identity
 
     def _remember(self, state: rules.WorkState) -> None:
         if len(self._states) >= STATE_CACHE_WORKS and state.work not in self._states:
@@ -153,7 +159,8 @@ class Ledger:
         state: rules.WorkState | None = None
         try:
             for _, leaf, _ in proven.works[work]:
-                state = rules.apply(state, parse_leaf(leaf, verify=False))
+                state = rules.apply(state, parse_leaf(leaf, verify=False),
+                                    keys=self.key_record)
         except LedgerError as e:  # the events from the head back are chained by their ids
             raise StorageError(f"the stored events of work {work} do not chain up to the head "
                                f"the signed map proves ({e}): the database was altered (run "
@@ -417,8 +424,18 @@ class Ledger:
         block = Block()
         frontier = self._frontier.copy()  # the committed tree stays as is if the block fails
         # One query tells which works exist; new works need no replay.
-        present = self.store.works_present(
-            {ev.event.work for ev in checked if isinstance(ev, SignedEvent)})
+        events = [ev for ev in checked if isinstance(ev, SignedEvent)]
+        actors = {key_record_id(ev.event.actor) for ev in events}
+        present = self.store.works_present({ev.event.work for ev in events} | actors)
+
+        def keys(key: str) -> KeyRecord | None:  # as of this point of the block (R22)
+            rid = key_record_id(key)
+            if rid in overlay:
+                st: rules.WorkState | None = overlay[rid]
+            else:  # an actor's record is known present or not; another key's is looked up
+                st = None if rid in actors and rid not in present else self.state(rid)
+            return None if st is None else st.identity
+
         for leaf, ev in zip(leaves, checked, strict=True):
             try:
                 if isinstance(ev, LedgerError):
@@ -430,7 +447,7 @@ class Ledger:
                     before: rules.WorkState | None = overlay[work]
                 else:
                     before = self.state(work) if work in present else None
-                overlay[work] = rules.apply(before, ev)
+                overlay[work] = rules.apply(before, ev, keys=keys, strict=True)
             except LedgerError as e:
                 results.append(e)
                 continue

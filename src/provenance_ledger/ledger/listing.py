@@ -146,7 +146,7 @@ def _replay(ledger: Ledger, work: str, key: str) -> tuple[rules.WorkState | None
     state: rules.WorkState | None = None
     first: int | None = None
     for index, ev in ledger.history(work):
-        state = rules.apply(state, ev)
+        state = rules.apply(state, ev, keys=ledger.key_record)
         if first is None and _gives(ev, key):
             first = index
     return state, first

@@ -30,6 +30,7 @@ from ..core.current import (
 )
 from ..core.encoding import load_json
 from ..core.events import MAX_LEAF_BYTES, SignedEvent, full_work_id
+from ..core.identity import KeyRecord, key_record_id
 from ..core.note import Verifier
 from ..core.receipt import (
     Receipt,
@@ -176,13 +177,26 @@ class NodeClient:
                             "latest checkpoint carries no map line yet)")
         try:
             receipt = StateReceiptV2.from_json(data)
-            verified = verify_state_receipt_v2(receipt, [self.verifier])
+            # rotated keys (specs/rules.md section 9): the key records, each verified too
+            verified = verify_state_receipt_v2(receipt, [self.verifier],
+                                               keys=self._key_record)
             check_decoded_current(data, verified)
         except MalformedError as e:
             raise PeerError(self.who, f"the state receipt of {work} is malformed: {e}") from e
         if [w.work for w in verified.works] != [work]:
             raise PeerError(self.who, f"answered for other works than {work}")
         return receipt, verified
+
+    def _key_record(self, key: str) -> KeyRecord | None:
+        """A key's record from the node, verified like any state (None: it holds none)."""
+        rid = key_record_id(key)
+        try:
+            state = self.verified_state(rid)[0]
+        except NotFoundError:
+            return None
+        if state.identity is None:
+            raise PeerError(self.who, f"answered a work for the key record of {key}")
+        return state.identity
 
     def complete_states(self, works: list[str]) -> tuple[dict[str, Any], VerifiedStateV2]:
         """One state receipt v2 of ``works`` (whole ids, distinct, at most
@@ -198,7 +212,9 @@ class NodeClient:
             raise PeerError(self.who, "POST /state-receipts: the answer is not a JSON object")
         try:
             receipt = StateReceiptV2.from_json(data)
-            verified = verify_state_receipt_v2(receipt, [self.verifier])
+            # rotated keys (specs/rules.md section 9): the key records, each verified too
+            verified = verify_state_receipt_v2(receipt, [self.verifier],
+                                               keys=self._key_record)
             check_decoded_current(data, verified)
         except MalformedError as e:
             raise PeerError(self.who, f"the state receipt of {len(works)} works is malformed: "
