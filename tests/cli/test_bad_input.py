@@ -178,7 +178,7 @@ COMMAND_CASES: dict[str, tuple[list[str], str]] = {
         ["licence", "offer", "{work}", "--to", "{b}", "--purpose", "ai_training",
          "--expires", "2027-02-30"],
         "--expires '2027-02-30' is not a date"),
-    "--fee amount not an integer": (
+    "--fee amount a fraction of a yen": (
         ["licence", "offer", "{work}", "--to", "{b}", "--purpose", "ai_training",
          "--fee", "12.50", "JPY"],
         "--fee"),

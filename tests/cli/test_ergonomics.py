@@ -82,7 +82,9 @@ def ledger(page: Path) -> tuple[Path, str, str]:
     (("--fee", "100", "euro"),
      "--fee: currency 'euro' is not an ISO 4217 code (did you mean EUR?)"),
     (("--fee", "100", "ABC"), "--fee: currency 'ABC' is not an ISO 4217 code (e.g. EUR, JPY)"),
-    (("--fee", "-5", "EUR"), "--fee: amount -5 is not a whole number of minor units"),
+    (("--fee", "-5", "EUR"), "--fee: '-5' is not an amount"),
+    (("--fee", "12.345", "EUR"), "--fee: 12.345 EUR is a fraction of EUR's smallest unit"),
+    (("--fee", "0.5", "JPY"), "--fee: 0.5 JPY is a fraction of JPY's smallest unit"),
     (("--territory", "XX"),
      "--territory: 'XX' is not an ISO 3166-1 two-letter country code (e.g. JP, FR, US)"),
     (("--territory", "Japan"), "(did you mean JP?)"),
@@ -105,7 +107,7 @@ def test_licence_terms_errors_name_the_option(
 def test_codes_are_taken_in_any_case(ledger: tuple[Path, str, str], page: Path) -> None:
     home, _, b = ledger
     offer = run_json("licence", "offer", page, "--to", b, "--purpose", "ai_inference",
-                     "--fee", "100", "eur", "--territory", "fr", "--territory", "FR",
+                     "--fee", "1.00", "eur", "--territory", "fr", "--territory", "FR",
                      "--json", home=home)["id"]
     terms = next(x["terms"] for x in run_json("status", page, "--json", home=home)["licences"]
                  if x["id"] == offer)

@@ -241,8 +241,8 @@ def test_status_text_shows_every_consent_and_licence_with_its_state(story: Story
     assert revoked.startswith(f"  {grant[:12]} ai_training to {story.b} (your key 'b')")
     assert " [revoked 20" in revoked and revoked.endswith("Z]")
     terminated = next(x for x in lines if x.startswith(f"  {offer[:12]} "))
-    assert terminated == (f"  {offer[:12]} ai_training to {story.b} (your key 'b'): fee 50000 "
-                          "JPY (minor units), royalty 5.00%, worldwide [terminated]")
+    assert terminated == (f"  {offer[:12]} ai_training to {story.b} (your key 'b'): fee 50,000 "
+                          "JPY, royalty 5.00%, worldwide [terminated]")
     assert lines.index("other consents:") < lines.index("licences in force: none")
     assert lines.index("other licences:") < lines.index("open offers: none")
     doc = story.run_json("status", story.work, "--json")

@@ -166,7 +166,7 @@ def test_offers_waiting_for_a_key(works: Works) -> None:
     assert lines[0] == f"open offers to you (key 'studio', {works.b}):"
     assert works.offer[:12] in out
     assert works.withdrawn[:12] not in out  # withdrawn: no longer waiting
-    assert "purposes: ai_inference; fee 50000 JPY (minor units), territories JP" in out
+    assert "purposes: ai_inference; fee 50,000 JPY, territories JP" in out
     assert "offer does not expire" in out
     assert f"    to accept: provenance licence accept {works.offer[:12]} --key studio" in lines
     assert lines[-1] == "open offers you made: none"

@@ -80,7 +80,7 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listed]:
         (root / "b.png").write_bytes(b"studio's own page, on a node")
         run("anchor", root / "b.png", "--key", "studio", *url, home=home)
         offer = json.loads(run("licence", "offer", titled, "--to", b, "--purpose",
-                               "ai_inference", "--fee", "1200", "eur", "--territory", "fr",
+                               "ai_inference", "--fee", "12.00", "eur", "--territory", "fr",
                                *url, "--json", home=home).out)["id"]
         withdrawn = json.loads(run("licence", "offer", pages[0], "--to", b, "--purpose",
                                    "ai_training", "--expires", "2099-01-01", *url, "--json",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..core.money import format_amount
 from ..core.timefmt import format_time
 from ..errors import MalformedError, PeerError
 from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
@@ -250,7 +251,7 @@ def describe_terms(terms: Mapping[str, Any]) -> str:
     """A licence's terms in words: fee, royalty, territories, terms URI."""
     parts = []
     fee = terms.get("fee")
-    parts.append(f"fee {fee['amount']} {fee['currency']} (minor units)" if fee else "no fee")
+    parts.append(f"fee {format_amount(fee['amount'], fee['currency'])}" if fee else "no fee")
     if "royalty_bps" in terms:
         parts.append(f"royalty {terms['royalty_bps'] / 100:.2f}%")
     territories = terms.get("territories")

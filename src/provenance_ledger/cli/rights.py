@@ -15,6 +15,7 @@ from ..core import keystate
 from ..core.current import DecisionReceipt, Question, StateReceiptV2
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.identity import key_record_id, vouching
+from ..core.money import parse_amount
 from ..core.rules import Decision, WorkState, covers
 from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
@@ -56,7 +57,6 @@ FROM_HELP = "Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 EXPIRES_HELP = "The offer lapses if not accepted before this time."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 _URI = re.compile(r"(https?://|urn:)[!-~]+")  # specs/events.md section 3: terms_uri
-MAX_FEE = 2**53 - 1  # minor units: the largest integer every JSON reader holds exactly
 
 
 def check_currency(text: str, option: str) -> str:
@@ -243,8 +243,10 @@ def licence_offer(
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     to: Annotated[str, typer.Option("--to", help="Licensee's public key.")],
     purpose: Annotated[list[str], typer.Option(help="Licensed purpose. Repeat for several.")],
-    fee: Annotated[tuple[int, str] | None, typer.Option(
-        help="Fee in integer minor units and ISO 4217 currency, e.g. --fee 50000 JPY.")] = None,
+    fee: Annotated[tuple[str, str] | None, typer.Option(
+        metavar="AMOUNT CURRENCY",
+        help="Fee and its ISO 4217 currency, written as people write amounts (at most the "
+             "currency's decimals), e.g. --fee 50000 JPY or --fee 1200.50 EUR.")] = None,
     royalty_bps: Annotated[int | None, typer.Option(
         help="Royalty in basis points (100 = 1%).")] = None,
     territory: Annotated[list[str] | None, typer.Option(
@@ -266,11 +268,9 @@ def licence_offer(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}
     if fee is not None:
-        amount, currency = fee
-        if not 0 <= amount <= MAX_FEE:
-            raise MalformedError(f"--fee: amount {amount} is not a whole number of minor units "
-                                 f"from 0 to {MAX_FEE} (e.g. --fee 50000 JPY)")
-        body["fee"] = {"amount": amount, "currency": check_currency(currency, "--fee")}
+        text, currency = fee
+        amount, code = parse_amount(text, check_currency(currency, "--fee"), "--fee")
+        body["fee"] = {"amount": amount, "currency": code}
     if royalty_bps is not None:
         if not 0 <= royalty_bps <= 10_000:
             raise MalformedError(f"--royalty-bps: {royalty_bps} is not from 0 to 10000 basis "
