@@ -157,6 +157,12 @@
         explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
           el("p", { id: "decision" }, w.decisionStatement(r)));
         if (r.decision.conditions.length) explain.append(el("p", {}, w.conditions(r.decision.conditions)));
+        if (r.works[0].state !== null) explain.append(el("p", { id: "keys-proven", "data-proven": String(r.keysProven) }, w.keysProven(r)));
+        if (r.disputed && r.disputed.length) explain.append(el("p", { id: "disputed" }, w.disputedEvents(r.disputed)));
+        if (r.keyRecords && r.keyRecords.keys.length) {
+          explain.append(el("h3", {}, w.keyRecordsHead), el("ul", { id: "key-records" },
+            ...r.keyRecords.keys.map((k) => el("li", { "data-key": k.key || "" }, w.keyRecordLine(k, r.keyRecords.attesters)))));
+        }
       }
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
