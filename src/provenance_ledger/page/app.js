@@ -153,6 +153,10 @@
         explain.append(el("p", { id: "compliance" }, w.complianceStatement(r)),
           el("ul", { id: "items" }, ...r.answers.map((a) => el("li", { "data-outcome": a.outcome }, w.itemLine(a)))));
       }
+      if (r.royalties) {
+        explain.append(el("p", { id: "royalties" }, w.royaltyStatement(r)),
+          el("ul", { id: "royalty-licences" }, ...r.royalties.licences.map((x) => el("li", {}, w.royaltyLine(x)))));
+      }
       if (r.decision) {
         explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
           el("p", { id: "decision" }, w.decisionStatement(r)));
@@ -167,7 +171,7 @@
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
-        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [])));
+        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [], r.royalties ? [w.royaltyNotProves] : [])));
     } else if (r.valid && r.dataset) {
       v.dataset.state = "valid";
       v.removeAttribute("data-check");

@@ -855,6 +855,194 @@
     return { keys, attesters: attesters.slice() };
   }
 
+  // ---- royalty receipts (receipts.md section 15; royalty_receipt.py, royalties.py) -------
+
+  const ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1";
+  const ROYALTY_RECEIPT_SCOPE =
+    "proves the royalty statement of the licences of the works listed that the query selects, " +
+    "computed from all of those works' events in the log up to the checkpoint's tree size: no " +
+    "later event of these works exists up to that size; it proves nothing about events after " +
+    "that size, nor that the works listed are all the works of a licensee or payee";
+  const FIGURES = ["due", "paid", "acknowledged", "disputed", "outstanding"];
+  const BP = 10000n;
+  const PERIOD = /^(19[7-9][0-9]|[2-9][0-9]{3})(-(0[1-9]|1[0-2])|-Q[1-4])?$/;
+  const byKey = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+  /** royalties.py royalty: revenue * bps / 10000, halves up; exact integers. */
+  const royaltyOf = (revenue, bps) => (BigInt(revenue) * BigInt(bps) + BP / 2n) / BP;
+
+  /** royalties.py split: largest remainder, ties by key; the parts add up to the total. */
+  function split(total, shares) {
+    const parts = new Map(shares.map(([k, sh]) => [k, (total * BigInt(sh)) / BP]));
+    let left = total;
+    for (const v of parts.values()) left -= v;
+    const rem = (sh) => (total * BigInt(sh)) % BP;
+    const order = shares.slice().sort((a, b) => (rem(a[1]) !== rem(b[1]) ? (rem(a[1]) > rem(b[1]) ? -1 : 1) : byKey(a[0], b[0])));
+    for (const [k] of order.slice(0, Number(left))) parts.set(k, parts.get(k) + 1n);
+    return parts;
+  }
+
+  /** royalties.py Period.parse: a year, a quarter or a month, as [start, end) in seconds. */
+  function parsePeriod(text, what) {
+    if (!H.isStr(text) || !PERIOD.test(text))
+      throw R(`${what} ${H.pyRepr(String(text).slice(0, 40))} is not a period: a year (2026), a quarter (2026-Q3) or a month (2026-09)`);
+    const year = Number(text.slice(0, 4));
+    const [first, months] = text.length === 4 ? [1, 12] : text[5] === "Q" ? [3 * Number(text[6]) - 2, 3] : [Number(text.slice(5)), 1];
+    return { text, start: Date.UTC(year, first - 1, 1) / 1000, end: Date.UTC(year, first - 1 + months, 1) / 1000 };
+  }
+
+  function parseRoyaltyQuery(q) {
+    const names = ["licensee", "payee", "period"];
+    if (!H.isObj(q) || H.keysOf(q).length !== 3 || !names.every((k) => H.has(q, k)))
+      throw R("royalty receipt query must be an object of exactly licensee, payee, period");
+    for (const name of ["licensee", "payee"])
+      if (q[name] !== null && !(H.isStr(q[name]) && /^ed25519:[0-9a-f]{64}$/.test(q[name])))
+        throw R(`royalty receipt query ${name}: key ${H.pyRepr(String(q[name]).slice(0, 80))} is not of the form ed25519:<64 hex>`);
+    return { licensee: q.licensee, payee: q.payee, period: q.period === null ? null : parsePeriod(q.period, "royalty receipt period") };
+  }
+
+  const inPeriod = (q, periodText, at) => {
+    if (q.period === null) return true;
+    if (periodText !== null && periodText !== undefined) {
+      const p = parsePeriod(periodText, "period");
+      return q.period.start <= p.start && p.end <= q.period.end;
+    }
+    return q.period.start <= at && at < q.period.end;
+  };
+  const newLine = (payee) => ({ payee, due: 0n, paid: 0n, acknowledged: 0n, disputed: 0n, due_from: [], paid_in: [], answered_in: [] });
+  const lineOf = (st, k) => { if (!st.lines.has(k)) st.lines.set(k, newLine(k)); return st.lines.get(k); };
+  const outstanding = (x) => x.due - x.paid + x.disputed;
+  const figure = (x, f) => (f === "outstanding" ? outstanding(x) : x[f]);
+  const effectivePayees = (s) => (s.payees.length ? s.payees : [[s.controller, 10000]]);
+
+  /** royalties.py statement: replay each work's events with the rules and account for them. */
+  async function royaltyStatement(works, q) {
+    const out = [];
+    for (const events of works) {
+      let state = null;
+      const open = new Map();
+      for (const ev of events) {
+        const before = state;
+        state = await apply(state, ev);
+        account(open, before, state, ev, q);
+      }
+      out.push(...open.values());
+    }
+    let selected = out.filter((x) => q.licensee === null || q.licensee === x.licensee);
+    if (q.payee !== null) {
+      selected = selected.filter((x) => x.lines.has(q.payee));
+      for (const x of selected) x.lines = new Map([[q.payee, x.lines.get(q.payee)]]);
+    }
+    return selected;
+  }
+
+  function account(open, before, after, ev, q) {
+    const b = ev.body;
+    if (ev.type === "licence.accept") {
+      const lic = after.licences.find((l) => l.id === b.offer);
+      const fee = H.has(lic.terms, "fee") ? lic.terms.fee : null;
+      const st = { licence: lic.id, work: ev.work, licensee: lic.licensee, currency: fee !== null ? fee.currency : null,
+        accepted_by: ev.id, lines: new Map(), reports: [], units: 0n, revenue: 0n, amounts: new Map() };
+      open.set(lic.id, st);
+      if (fee !== null && inPeriod(q, null, ev.at))
+        for (const [k, part] of split(BigInt(fee.amount), effectivePayees(after))) {
+          const line = lineOf(st, k);
+          line.due += part;
+          line.due_from.push(ev.id);
+        }
+      return;
+    }
+    if (!PAY_TYPES.includes(ev.type) || before === null) return;
+    if (ev.type === "usage.report") {
+      const st = open.get(b.licence);
+      st.currency = b.revenue.currency;
+      if (!inPeriod(q, b.period, ev.at)) return;
+      const lic = after.licences.find((l) => l.id === b.licence);
+      st.reports.push(ev.id);
+      st.units += BigInt(b.units);
+      st.revenue += BigInt(b.revenue.amount);
+      const amount = royaltyOf(b.revenue.amount, H.has(lic.terms, "royalty_bps") ? lic.terms.royalty_bps : 0);
+      for (const [k, part] of split(amount, effectivePayees(after))) {
+        const line = lineOf(st, k);
+        line.due += part;
+        if (part) line.due_from.push(ev.id);
+      }
+      return;
+    }
+    if (ev.type === "payment.record") {
+      const st = open.get(b.licence);
+      st.currency = b.amount.currency;
+      if (!inPeriod(q, H.has(b, "period") ? b.period : null, ev.at)) return;
+      const line = lineOf(st, b.to);
+      line.paid += BigInt(b.amount.amount);
+      line.paid_in.push(ev.id);
+      st.amounts.set(ev.id, BigInt(b.amount.amount));
+      return;
+    }
+    // an acknowledgement or a dispute moves the payment's amount between the figures
+    const pay = before.accounts.payments.get(b.payment);
+    const st = open.get(pay.licence);
+    const line = st.lines.get(pay.payee), amount = st.amounts.get(pay.id);
+    if (line === undefined || amount === undefined) return;  // a payment outside the period asked
+    if (pay.status === "disputed") line.disputed -= amount;
+    if (ev.type === "payment.ack") line.acknowledged += amount;
+    else line.disputed += amount;
+    line.answered_in.push(ev.id);
+  }
+
+  function royaltyJson(q, licences) {
+    const total = (x, f) => Array.from(x.lines.values()).reduce((n, l) => n + figure(l, f), 0n);
+    const sums = new Map();
+    for (const x of licences) for (const l of x.lines.values()) {
+      const id = JSON.stringify([l.payee, x.currency || ""]);
+      if (!sums.has(id)) sums.set(id, Object.fromEntries(FIGURES.map((f) => [f, 0n])));
+      for (const f of FIGURES) sums.get(id)[f] += figure(l, f);
+    }
+    const totals = Array.from(sums.entries()).map(([id, row]) => [JSON.parse(id), row])
+      .sort((a, b) => byKey(a[0][0], b[0][0]) || byKey(a[0][1], b[0][1]))
+      .map(([[k, c], row]) => Object.assign({ payee: k, currency: c || null }, row));
+    return {
+      query: { licensee: q.licensee, payee: q.payee, period: q.period === null ? null : q.period.text },
+      licences: licences.map((x) => Object.assign({ licence: x.licence, work: x.work, licensee: x.licensee, currency: x.currency,
+        accepted_by: x.accepted_by, units: x.units, revenue: x.revenue, reports: x.reports.slice() },
+      Object.fromEntries(FIGURES.map((f) => [f, total(x, f)])),
+      { payees: Array.from(x.lines.keys()).sort(byKey).map((k) => {
+        const l = x.lines.get(k);
+        return { payee: l.payee, due: l.due, paid: l.paid, acknowledged: l.acknowledged, disputed: l.disputed,
+          outstanding: outstanding(l), due_from: l.due_from.slice(), paid_in: l.paid_in.slice(), answered_in: l.answered_in.slice() };
+      }) })),
+      totals,
+    };
+  }
+
+  async function verifyRoyaltyReceipt(data, trust, fileBytes, details) {
+    const u = H.keysOf(data).filter((k) => !["format", "scope", "query", "state_receipt", "statement"].includes(k)).sort();
+    if (u.length) throw R(`royalty receipt has unknown field ${H.pyRepr(u[0])}`);
+    if (H.has(data, "statement") && data.statement !== null && !H.isObj(data.statement)) throw R("royalty receipt statement is not an object or null");
+    const query = parseRoyaltyQuery(data.query);
+    const sr = data.state_receipt;
+    if (!H.isObj(sr) || sr.format !== STATE_RECEIPT_V2_FORMAT) throw R(`state receipt format is not ${STATE_RECEIPT_V2_FORMAT}`);
+    parseShape(sr);
+    // (1) the state receipt, steps (1)-(7) of section 11.2.
+    await verifyStateReceiptV2(sr, trust, null, details, true);
+    // (2) the statement from the proven events of the works the log holds.
+    const licences = await royaltyStatement(details.works.filter((w) => w.state !== null).map((w) => w.events), query);
+    const statement = royaltyJson(query, licences);
+    details.royalties = statement;
+    // (3) what is written for people says what was verified.
+    if (H.has(data, "scope") && data.scope !== ROYALTY_RECEIPT_SCOPE)
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+    checkDecodedCurrent(sr, details.works);
+    if (H.has(data, "statement") && data.statement !== null && !H.jsonEqual(data.statement, statement))
+      throw new VerifyError("decoded", "the receipt's statement is not what the proven events give: a figure, a licence or an event cited was changed");
+    V.checkQuorum(trust, details.cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (!details.works.some((w) => w.work === digest)) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
+    }
+  }
+
   // ---- state receipts v1 (receipts.md section 5; receipt.py verify_state_receipt) --------
 
   const STATE_RECEIPT_V1_FORMAT = "provenance-ledger/state-receipt/v1";
@@ -935,6 +1123,8 @@
   V.formats[STATE_RECEIPT_V1_FORMAT] = verifyStateReceiptV1;
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
+  V.formats[ROYALTY_RECEIPT_FORMAT] = verifyRoyaltyReceipt;
+  V.royaltyFigures = FIGURES;
   V.citations = citations;
   V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may, keyRecordId, isKeyRecordId,
     apply, holder, lineage, affected, effective };

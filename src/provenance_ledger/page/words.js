@@ -153,6 +153,12 @@
       : "The controller's key: its record is not in this receipt, so a rotation to another key, or a declaration that the key was compromised, is not ruled out."),
     disputedEvents: (ids) => `${ids.length} event${ids.length === 1 ? "" : "s"} of the work do not count, and the answer leaves ${ids.length === 1 ? "it" : "them"} out: signed by a key declared compromised, or by a key that no longer held the work's control, or built on such an event (${ids.map(short).join(", ")}).`,
     keyRecordsHead: "Keys whose records this receipt proves:",
+    royaltyStatement(r) {
+      const n = (c, noun) => `${c} ${noun}${c === 1 ? "" : "s"}`, cp = r.checkpoint;
+      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`;
+    },
+    royaltyLine: (x) => `licence ${x.licence} (${x.currency}): ${PLVerify.royaltyFigures.map((f) => `${f} ${x[f]}`).join(", ")} (minor units)`,
+    royaltyNotProves: "That the works listed are all the works of a licensee or payee: a royalty receipt covers only the works it lists.",
     keyRecordLine(k, attesters) {
       if (k.absent) return `Key ${k.key ? k.key : `record ${short(k.work)}`}: no record on the log up to this checkpoint (no attestation, rotation or compromise).`;
       const parts = [`Key ${k.key}${k.holder ? " (holds the work's control at the question's time)" : ""}:`];
@@ -360,6 +366,12 @@
       : "管理者の鍵：その記録はこの受領証に含まれていません。別の鍵への切り替えや、鍵が漏えいしたという宣言がないとは言えません。"),
     disputedEvents: (ids) => `この作品の ${ids.length} 件の記録は効力がなく、答えはそれらを除いて出しています。漏えいしたと宣言された鍵、または作品の管理をもう持たない鍵が署名したか、そうした記録に続くものです（${ids.map(short).join("、")}）。`,
     keyRecordsHead: "この受領証が記録を証明している鍵：",
+    royaltyStatement(r) {
+      const cp = r.checkpoint;
+      return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、${r.works.length} 件の作品の ${r.royalties.licences.length} 件のライセンスについて、下の明細は ${cp.size} 件目までのそれらのすべての記録から計算したものです。`;
+    },
+    royaltyLine: (x) => `ライセンス ${x.licence}（${x.currency}）：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].map(([f, name]) => `${name} ${x[f]}`).join("、")}（最小単位）`,
+    royaltyNotProves: "挙げられた作品が、あるライセンシーや受取人のすべての作品であること。ロイヤリティ受領証は、挙げた作品だけを対象にしています。",
     keyRecordLine(k, attesters) {
       if (k.absent) return `鍵 ${k.key ? k.key : `の記録 ${short(k.work)}`}：このチェックポイントまでにログに記録はありません（証明も、切り替えも、漏えいの宣言もありません）。`;
       const parts = [`鍵 ${k.key}${k.holder ? "（問いの時点で作品の管理を持つ鍵）" : ""}：`];
