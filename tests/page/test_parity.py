@@ -514,8 +514,10 @@ def test_page_and_cli_agree_on_usage_payments_and_key_records(page: Page, keyed:
     assert "do not count" in page.inner_text("#disputed")
 
 
-def test_the_page_names_who_attests_the_controller(page: Page, keyed: Keyed) -> None:
-    """The attested name beside the key, by whom, and whose call trusting that attester is."""
+def test_the_page_names_who_attests_the_controller(page: Page, keyed: Keyed,
+                                                   artifacts: Path) -> None:
+    """The attested name beside the key, by whom, and whose call trusting that attester is;
+    in Japanese too, with the controller's key state."""
     page.goto(INDEX.as_uri())
     path = keyed.write("attested", keyed.made["attested-decision"])
     check_in_page(page, path, keyed.log_key)
@@ -529,5 +531,8 @@ def test_the_page_names_who_attests_the_controller(page: Page, keyed: Keyed) -> 
     other = "ed25519:" + "0" * 63 + "2"
     check_in_page(page, path, f"log {keyed.log_key}\nquorum none\nattester {other}\n")
     assert "does not name this attester" in page.inner_text("#key-records")
+    page.screenshot(path=str(artifacts / "attested-decision-en.png"), full_page=True)
     page.click("#lang-ja")
     assert "「Mika Sato」" in page.inner_text("#key-records")
+    assert page.inner_text("#keys-proven").startswith("管理者の鍵：その記録がこの受領証")
+    page.screenshot(path=str(artifacts / "attested-decision-ja.png"), full_page=True)

@@ -142,7 +142,7 @@
         : r.checkpoint.block ? r.checkpoint.block.time : null;
       const items = r.works.map((x) => {
         const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
-        if (x.state && at !== null) {
+        if (x.state && !x.state.identity && at !== null) {  // a key record has no consents or licences
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
             .concat(x.state.licences.filter((l) => PLVerify.licInForce(l, at)).map(w.licInForce));
           li.append(el("p", {}, r.complete === false ? w.inForceLast(at) : w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
