@@ -22,7 +22,8 @@ from provenance_ledger.core.identity import key_record_id
 from provenance_ledger.core.note import SignedNote
 from provenance_ledger.core.receipt import StateReceipt
 from provenance_ledger.errors import VerificationError
-from tests.cli.conftest import log_key, new_key, run, run_json
+from provenance_ledger.ledger import Home
+from tests.cli.conftest import log_key, run, run_json
 
 from .conftest import ASKER, INDEX, Receipts, check_in_page, leaf_of, witness
 
@@ -357,8 +358,10 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     grant was signed by a key then declared compromised; a work whose controller is attested."""
     root = tmp_path_factory.mktemp("page-keyed")
     home = root / "home"
-    keys = {name: new_key(name, home) for name in ("studio", "old", "new", "guild", "member",
-                                                  "victim", "default")}
+    h = Home(home)  # the keys are made in process: the CLI's key commands are not tested here
+    h.ensure()
+    keys = {name: h.keys.create(name).public.text
+            for name in ("studio", "old", "new", "guild", "member", "victim", "default")}
     files = {}
     for name, key in (("licensed", "default"), ("rotated", "old"), ("stolen", "victim"),
                       ("attested", "member")):
