@@ -354,8 +354,9 @@ class Keyed:
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     """One ledger, built once: a licence with a usage report, a payment and its
-    acknowledgement; a work whose controller key was rotated before it granted; a work whose
-    grant was signed by a key then declared compromised; a work whose controller is attested."""
+    acknowledgement, another payment and its dispute; a work whose controller key was rotated
+    before it granted; a work whose grant was signed by a key then declared compromised; a work
+    whose controller is attested."""
     root = tmp_path_factory.mktemp("page-keyed")
     home = root / "home"
     h = Home(home)  # the keys are made in process: the CLI's key commands are not tested here
@@ -386,6 +387,9 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     pay = run_json("payment", "record", offer, "--to", keys["default"], "--amount", "50.00",
                    "USD", "--key", "studio", "--json", home=home)["id"]
     run("payment", "ack", pay, home=home)
+    short = run_json("payment", "record", offer, "--to", keys["default"], "--amount", "10.00",
+                     "USD", "--key", "studio", "--json", home=home)["id"]
+    run("payment", "dispute", short, "--reason", "not received", home=home)
     proof("licence-state", files["licensed"], state=True)
     proof("licence-decision", keys["studio"], "ai_training", files["licensed"])
     royalties = root / "royalties.json"
@@ -531,6 +535,13 @@ def test_the_page_names_who_attests_the_controller(page: Page, keyed: Keyed,
     check_in_page(page, path, trusting)
     assert page.get_attribute("#verdict", "data-state") == "valid"
     assert "Your policy trusts this attester." in page.inner_text("#key-records")
+    for bad, why in ((f"attester {keyed.attester}\nattester {keyed.attester}",
+                      f"policy line 4: attester {keyed.attester} is given twice"),
+                     ("attester guild", "policy line 3: key 'guild' is not of the form "
+                                        "ed25519:<64 hex>")):
+        check_in_page(page, path, f"log {keyed.log_key}\nquorum none\n{bad}\n")
+        assert page.get_attribute("#verdict", "data-state") == "bad-trust"
+        assert why in page.inner_text("#verdict")
     other = "ed25519:" + "0" * 63 + "2"
     check_in_page(page, path, f"log {keyed.log_key}\nquorum none\nattester {other}\n")
     assert "does not name this attester" in page.inner_text("#key-records")
