@@ -142,7 +142,7 @@
         : r.checkpoint.block ? r.checkpoint.block.time : null;
       const items = r.works.map((x) => {
         const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
-        if (x.state && at !== null) {
+        if (x.state && !x.state.identity && at !== null) {  // a key record has no consents or licences
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
             .concat(x.state.licences.filter((l) => PLVerify.licInForce(l, at)).map(w.licInForce));
           li.append(el("p", {}, r.complete === false ? w.inForceLast(at) : w.inForce(at), " ", inForce.join(w.sep) || w.nothingInForce));
@@ -153,15 +153,25 @@
         explain.append(el("p", { id: "compliance" }, w.complianceStatement(r)),
           el("ul", { id: "items" }, ...r.answers.map((a) => el("li", { "data-outcome": a.outcome }, w.itemLine(a)))));
       }
+      if (r.royalties) {
+        explain.append(el("p", { id: "royalties" }, w.royaltyStatement(r)),
+          el("ul", { id: "royalty-licences" }, ...r.royalties.licences.map((x) => el("li", {}, w.royaltyLine(x)))));
+      }
       if (r.decision) {
         explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),
           el("p", { id: "decision" }, w.decisionStatement(r)));
         if (r.decision.conditions.length) explain.append(el("p", {}, w.conditions(r.decision.conditions)));
+        if (r.works[0].state !== null) explain.append(el("p", { id: "keys-proven", "data-proven": String(r.keysProven) }, w.keysProven(r)));
+        if (r.disputed && r.disputed.length) explain.append(el("p", { id: "disputed" }, w.disputedEvents(r.disputed)));
+        if (r.keyRecords && r.keyRecords.keys.length) {
+          explain.append(el("h3", {}, w.keyRecordsHead), el("ul", { id: "key-records" },
+            ...r.keyRecords.keys.map((k) => el("li", { "data-key": k.key || "" }, w.keyRecordLine(k, r.keyRecords.attesters)))));
+        }
       }
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),
-        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [])));
+        el("h3", {}, w.notProves), list(w.stateNotProvesList(r).concat(r.answers ? [w.complianceNotProves] : [], r.royalties ? [w.royaltyNotProves] : [])));
     } else if (r.valid && r.dataset) {
       v.dataset.state = "valid";
       v.removeAttribute("data-check");

@@ -205,9 +205,300 @@
     return "sha256:" + H.hex(await H.sha256(bytes));
   }
 
-  /** Apply one verified event to its work's state (null before registration). */
-  async function apply(state, ev) {
+
+  // ---- usage and payments (payments.py; rules.md section 6, R13-R16) ----------------------
+
+  const PAY_TYPES = ["usage.report", "payment.record", "payment.ack", "payment.dispute"];
+  const NO_ACCOUNTS = { licences: new Map(), payments: new Map() };
+  const putMap = (m, k, v) => new Map(m).set(k, v);
+  const payeeKeys = (s) => new Set((s.payees.length ? s.payees : [[s.controller, 10000]]).map(([k]) => k));
+
+  /** R10 done: the accepted licence's account opens, owing the work's effective payees. */
+  function onAccept(state, lic) {
+    const fee = H.has(lic.terms, "fee") ? lic.terms.fee : null;
+    const account = { currency: fee !== null ? fee.currency : null, owed: payeeKeys(state) };
+    return Object.assign({}, state, { accounts: { licences: putMap(state.accounts.licences, lic.id, account), payments: state.accounts.payments } });
+  }
+
+  /** R13-R16 for a work whose R2-R4 checks passed (payments.py apply). */
+  function applyPayment(state, ev) {
+    const b = ev.body, id = ev.id, acc = state.accounts;
+    const next = Object.assign({}, state, { head: id, lastAt: ev.at, events: state.events + 1 });
+    if (ev.type === "usage.report" || ev.type === "payment.record") {
+      // (1) a licence of this work, (2) stated by its licensee, (3) accepted.
+      const lic = state.licences.find((l) => l.id === b.licence);
+      if (!lic) throw RULE(`no licence ${b.licence} on work ${ev.work}`);
+      if (ev.actor !== lic.licensee) throw RULE(`${ev.type} of licence ${lic.id} must be signed by its licensee ${lic.licensee}`);
+      const account = acc.licences.get(lic.id);
+      if (lic.acceptedAt === null || account === undefined) throw RULE(`licence ${lic.id} was never accepted: no usage or payment can be recorded on it`);
+      // (4) one currency per licence.
+      const usage = ev.type === "usage.report", money = usage ? b.revenue : b.amount;
+      if (account.currency !== null && money.currency !== account.currency)
+        throw RULE(`licence ${lic.id} is in ${account.currency}: a ${usage ? "usage report" : "payment"} in ${money.currency} is refused (one currency per licence)`);
+      const payees = payeeKeys(state);
+      if (usage) {
+        if (account.currency === money.currency && [...payees].every((k) => account.owed.has(k))) return next;
+        const owed = new Set([...account.owed, ...payees]);
+        return Object.assign(next, { accounts: { licences: putMap(acc.licences, lic.id, { currency: money.currency, owed }), payments: acc.payments } });
+      }
+      // (5) a payment goes to a key the licence owes, or to a payee of the work now.
+      if (!account.owed.has(b.to) && !payees.has(b.to)) throw RULE(`${b.to} is not a payee of work ${ev.work} nor owed anything on licence ${lic.id}`);
+      return Object.assign(next, { accounts: {
+        licences: putMap(acc.licences, lic.id, { currency: money.currency, owed: account.owed }),
+        payments: putMap(acc.payments, id, { id, licence: lic.id, payee: b.to, status: "pending" }) } });
+    }
+    // payment.ack, payment.dispute: (1) a payment of this work, (2) answered by its payee,
+    // (3) once acknowledged, final; disputed once, which a later acknowledgement settles.
+    const pay = acc.payments.get(b.payment);
+    if (pay === undefined) throw RULE(`no payment ${b.payment} on work ${ev.work}`);
+    if (ev.actor !== pay.payee) throw RULE(`only the payee ${pay.payee} may answer payment ${pay.id}`);
+    if (pay.status === "acknowledged") throw RULE(`payment ${pay.id} is already acknowledged`);
+    if (ev.type === "payment.dispute" && pay.status === "disputed") throw RULE(`payment ${pay.id} is already disputed`);
+    const status = ev.type === "payment.ack" ? "acknowledged" : "disputed";
+    return Object.assign(next, { accounts: { licences: acc.licences, payments: putMap(acc.payments, pay.id, Object.assign({}, pay, { status })) } });
+  }
+
+  // ---- key records (identity.py, keystate.py; rules.md sections 7 and 9, R17-R22) ----------
+
+  const IDENTITY_TYPES = ["identity.attest", "identity.revoke"];
+  const KEY_TYPES = ["key.rotate", "key.recovery", "key.compromised"];
+  const isKeyType = (t) => IDENTITY_TYPES.includes(t) || KEY_TYPES.includes(t);
+  const KEY_RECORD_PREFIX = "provenance-ledger/key-record/v1\n";
+  const KEY_RECORD_MARK = "6b657921";  // "key!", the last 4 bytes of every key record id
+  const KEY_STATEMENT_PREFIX = "provenance-ledger/key-statement/v1\n";
+  const MAX_ROTATION_HOPS = 64;
+  const recordIds = new Map();
+
+  /** The id under which a key's record is chained (events.md 6.13): SHA-512, 28 bytes, mark. */
+  async function keyRecordId(key) {
+    if (!recordIds.has(key)) {
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", H.enc.encode(KEY_RECORD_PREFIX + key)));
+      recordIds.set(key, "sha256:" + H.hex(digest.slice(0, 28)) + KEY_RECORD_MARK);
+    }
+    return recordIds.get(key);
+  }
+  const isKeyRecordId = (work) => work.endsWith(KEY_RECORD_MARK);
+  const newRecord = (key) => ({ key, attestations: [], recoveries: [], rotations: [], compromisedSince: null, compromisedBy: null });
+  const attInForce = (a, t) => a.at <= t && (a.start === null || a.start <= t) && (a.until === null || t < a.until) && (a.revokedAt === null || t < a.revokedAt);
+  const attestationsInForce = (r, t) => r.attestations.filter((a) => attInForce(a, t));
+  const compromisedAt = (r, t) => r.compromisedSince !== null && t >= r.compromisedSince;
+  /** The recovery setting in effect: the last one signed before the key was compromised. */
+  const recoveryOf = (r) => r.recoveries.slice().reverse().find((x) => !compromisedAt(r, x.at)) || null;
+  /** The rotation that counts (at most one, R19): not authorised while compromised. */
+  const rotationOf = (r) => r.rotations.find((x) => !compromisedAt(r, x.signedAsOf)) || null;
+  const successor = (r, t) => { const x = rotationOf(r); return x !== null && x.at <= t ? x.to : null; };
+
+  function recordJson(r) {
+    const t = (v) => (v === null ? null : fmt(v));
+    return { key: r.key,
+      attestations: r.attestations.map((a) => ({ id: a.id, attester: a.attester, name: a.name, url: a.url,
+        registry_id: a.registryId, member: a.member, attested_at: fmt(a.at), from: t(a.start), until: t(a.until),
+        revoked_by: a.revokedBy, revoked_at: t(a.revokedAt) })),
+      recoveries: r.recoveries.map((x) => ({ id: x.id, keys: x.keys, threshold: x.threshold, association: x.association, at: fmt(x.at) })),
+      rotations: r.rotations.map((x) => ({ id: x.id, to: x.to, at: fmt(x.at), by: x.by })),
+      compromised_since: t(r.compromisedSince), compromised_by: r.compromisedBy };
+  }
+
+  /** R17-R18 (identity.py apply_identity); the chain checks are the caller's. */
+  async function applyIdentity(record, ev) {
+    const b = ev.body, id = ev.id, key = b.key, rid = await keyRecordId(key);
+    // (1) the record is the one of the key the body names.
+    if (ev.work !== rid) throw RULE(`${ev.type} about ${key} must have work ${rid}`);
+    if (record !== null && record.key !== key) throw RULE(`key record ${ev.work} is the record of ${record.key}`);
+    record = record || newRecord(key);
+    if (ev.type === "identity.attest") {
+      // (2) any key may attest any other key; a key vouching for itself says nothing.
+      if (ev.actor === key) throw RULE("a key cannot attest itself: the attester is another key");
+      const start = optTime(b, "from"), until = optTime(b, "until");
+      if (until !== null && (until <= ev.at || (start !== null && until <= start))) throw RULE("attestation would end before it starts");
+      const a = { id, attester: ev.actor, name: b.name, at: ev.at, start, until, url: H.has(b, "url") ? b.url : null,
+        registryId: H.has(b, "registry_id") ? b.registry_id : null, member: H.has(b, "member") ? b.member : null,
+        revokedBy: null, revokedAt: null };
+      return Object.assign({}, record, { attestations: record.attestations.concat([a]) });
+    }
+    const a0 = record.attestations.find((a) => a.id === b.attestation);
+    if (!a0) throw RULE(`no attestation ${b.attestation} of key ${key}`);
+    // (3) only the attester withdraws its word, once.
+    if (ev.actor !== a0.attester) throw RULE(`only the attester ${a0.attester} may revoke attestation ${a0.id}`);
+    if (a0.revokedAt !== null) throw RULE(`attestation ${a0.id} is already revoked`);
+    const revoked = Object.assign({}, a0, { revokedBy: id, revokedAt: ev.at });
+    return Object.assign({}, record, { attestations: record.attestations.map((a) => (a.id === a0.id ? revoked : a)) });
+  }
+
+  /** What a key.rotate's new key and co-signing recovery keys sign (events.md 6.16). */
+  function keyStatement(ev) {
+    const body = {};
+    for (const k of H.keysOf(ev.body)) if (k !== "to_sig" && k !== "cosigs") body[k] = ev.body[k];
+    return H.enc.encode(KEY_STATEMENT_PREFIX + H.canonical(Object.assign({}, ev.envelope, { body })));
+  }
+
+  async function checkSig(key, sig, message, what) {
+    const raw = H.b64decode(sig, what, 64, "rules");
+    if (!(await H.ed25519Verify(H.hexToBytes(key.slice(8)), raw, message))) throw RULE(`${what} by ${key} does not verify`);
+  }
+
+  /** R19-R21: who may rotate the key or declare it compromised (keystate.py _authority). */
+  async function authority(record, ev, message) {
+    const cosigs = H.has(ev.body, "cosigs") ? ev.body.cosigs : [];
+    const signers = [ev.actor].concat(cosigs.map((c) => c.key));
+    if (new Set(signers).size !== signers.length) throw RULE("a key signs a key event once: the actor and cosigners must differ");
+    if (ev.actor === record.key && !cosigs.length) return ["key", ev.at];
+    const rec = recoveryOf(record);
+    if (rec !== null && rec.association === ev.actor && !cosigs.length) {
+      if (!attestationsInForce(record, ev.at).some((a) => a.attester === ev.actor))
+        throw RULE(`the association ${ev.actor} has no attestation of ${record.key} in force: it cannot act for the key`);
+      return ["association", rec.at];
+    }
+    if (rec === null || !signers.every((k) => rec.keys.includes(k))) {
+      const others = rec ? "or its recovery keys or association" : "(it names no recovery keys)";
+      throw RULE(`${ev.type} of ${record.key} must be signed by the key itself ${others}`);
+    }
+    if (signers.length < rec.threshold) throw RULE(`${ev.type} needs ${rec.threshold} of the ${rec.keys.length} recovery keys; ${signers.length} signed`);
+    for (let i = 0; i < cosigs.length; i++) await checkSig(cosigs[i].key, cosigs[i].sig, message, `body.cosigs[${i}]`);
+    return ["recovery", rec.at];
+  }
+
+  /** R19-R21 for one key event (keystate.py apply_key); the chain checks are the caller's. */
+  async function applyKey(record, ev) {
     const b = ev.body, id = ev.id;
+    if (ev.type === "key.recovery") {
+      // R20: the key alone names its recovery keys, while it has not been rotated away.
+      if (ev.actor !== record.key) throw RULE("key.recovery must be signed by the key itself");
+      if (rotationOf(record) !== null) throw RULE(`${record.key} was rotated away: it names no recovery keys`);
+      const keys = H.has(b, "keys") ? b.keys : [];
+      const threshold = H.has(b, "threshold") ? b.threshold : keys.length ? null : 0;
+      if (keys.length && !(1 <= (threshold || 0) && (threshold || 0) <= keys.length)) throw RULE(`threshold must be from 1 to ${keys.length} (the recovery keys)`);
+      if (!keys.length && threshold) throw RULE("a threshold needs recovery keys");
+      if (keys.includes(record.key) || b.association === record.key) throw RULE("a key is not its own recovery key");
+      if (!keys.length && !H.has(b, "association")) throw RULE("key.recovery names recovery keys or an association");
+      return Object.assign({}, record, { recoveries: record.recoveries.concat([{ id, keys: keys.slice(), threshold: threshold || 0,
+        association: H.has(b, "association") ? b.association : null, at: ev.at }]) });
+    }
+    const message = keyStatement(ev);
+    const [by, signedAsOf] = await authority(record, ev, message);
+    const done = rotationOf(record);
+    if (ev.type === "key.rotate") {
+      // R19: a key is rotated once, to a new key that signs the statement too.
+      if (done !== null) throw RULE(`${record.key} was already rotated to ${done.to}`);
+      if (b.to === record.key) throw RULE("a key cannot be rotated to itself");
+      await checkSig(b.to, b.to_sig, message, "body.to_sig (the new key)");
+      return Object.assign({}, record, { rotations: record.rotations.concat([{ id, to: b.to, at: ev.at, by, signedAsOf }]) });
+    }
+    // R21: from `since` on, what the key signs counts for nothing; a later declaration may
+    // only move the time earlier.
+    const since = H.parseTime(b.since, "since", "rules");
+    if (by === "key" && done !== null && since <= done.at)
+      throw RULE(`${record.key} was rotated to ${done.to}: only its recovery keys or association may declare it compromised from before that`);
+    if (since > ev.at) throw RULE("key.compromised cannot declare a time after its own");
+    if (record.compromisedSince !== null && since >= record.compromisedSince)
+      throw RULE(`${record.key} is already compromised since ${fmt(record.compromisedSince)}`);
+    return Object.assign({}, record, { compromisedSince: since, compromisedBy: id });
+  }
+
+  /** R17-R18 (rules.py _key_record): an event of a key record, which chains like a work. */
+  async function keyRecordEvent(state, ev) {
+    if (!isKeyType(ev.type)) {
+      const owner = state !== null && state.identity ? state.identity.key : "a key";
+      throw RULE(`${ev.work} is the key record of ${owner}, not a work: ${ev.type} does not apply to it`);
+    }
+    if (state === null) {
+      if (ev.prev !== null) throw RULE("the first event of a key record must have prev null");
+      const record = await recordEvent(null, ev);
+      return { work: ev.work, registration: ev.id, registrant: ev.actor, registeredAt: ev.at, controller: record.key,
+        head: ev.id, lastAt: ev.at, events: 1, content: {}, payees: [], grants: [], licences: [], dataset: null, versions: [],
+        controllers: [[record.key, ev.at]], identity: record, accounts: NO_ACCOUNTS };
+    }
+    if (state.identity === null) throw RULE(`${ev.work} is a registered work, not a key record`);
+    if (ev.prev !== state.head) throw RULE(`event builds on ${ev.prev} but the head of the key record ${ev.work} is ${state.head}`);
+    if (ev.at < state.lastAt) throw RULE(`event time ${fmt(ev.at)} is before the key record's last event (${fmt(state.lastAt)})`);
+    return Object.assign({}, state, { head: ev.id, lastAt: ev.at, events: state.events + 1, identity: await recordEvent(state.identity, ev) });
+  }
+
+  async function recordEvent(record, ev) {
+    if (IDENTITY_TYPES.includes(ev.type)) return applyIdentity(record, ev);
+    const key = ev.body.key, rid = await keyRecordId(key);
+    if (ev.work !== rid) throw RULE(`${ev.type} of ${key} must have work ${rid}`);
+    return applyKey(record || newRecord(key), ev);
+  }
+
+  // Whose signature counts on a work (keystate.py; rules.md section 9.2). `lookup` is an async
+  // function from a key to its proven record, or null (the receipt lists none).
+
+  /** The key that holds at t the control `key` was given, followed through rotations. */
+  async function holder(key, t, lookup) {
+    if (!lookup) return key;
+    const seen = new Set([key]);
+    for (let i = 0; i < MAX_ROTATION_HOPS; i++) {
+      const rec = await lookup(key);
+      const nxt = rec !== null ? successor(rec, t) : null;
+      if (nxt === null || seen.has(nxt)) return key;
+      seen.add(nxt);
+      key = nxt;
+    }
+    return key;
+  }
+
+  /** `key` and every key it was rotated to, whenever. */
+  async function lineage(key, lookup) {
+    const out = [key];
+    for (let i = 0; i < MAX_ROTATION_HOPS; i++) {
+      const rec = await lookup(out[out.length - 1]);
+      const r = rec !== null ? rotationOf(rec) : null;
+      if (r === null || out.includes(r.to)) break;
+      out.push(r.to);
+    }
+    return out;
+  }
+
+  /** R22: does actor's signature at t count (not compromised; the controller's holder)? */
+  async function counts(actor, controller, t, lookup) {
+    if (!lookup) return controller === null || actor === controller;
+    const rec = await lookup(actor);
+    if (rec !== null && compromisedAt(rec, t)) return false;
+    return controller === null || actor === (await holder(controller, t, lookup));
+  }
+
+  /** Might a work's events include one that does not count? (keystate.py affected) */
+  async function affected(state, lookup) {
+    const keys = new Set();
+    for (const [k] of state.controllers) for (const x of await lineage(k, lookup)) keys.add(x);
+    for (const x of state.licences) if (x.acceptedAt !== null) keys.add(x.licensee);
+    for (const k of keys) {
+      const rec = await lookup(k);
+      if (rec === null) continue;
+      if (rec.compromisedSince !== null && rec.compromisedSince <= state.lastAt) return true;
+      const r = rotationOf(rec);
+      if (r !== null && r.at <= state.lastAt && state.events > 1) return true;
+    }
+    return false;
+  }
+
+  /** Replay up to the first event whose signature does not count; it and the rest are disputed. */
+  async function effective(events, lookup) {
+    let state = null;
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
+      const controller = state !== null && ev.type !== "licence.accept" ? state.controller : null;
+      if (!(await counts(ev.actor, controller, ev.at, lookup))) return { state, disputed: events.slice(i).map((e) => e.id) };
+      state = await apply(state, ev, lookup);
+    }
+    return { state, disputed: [] };
+  }
+
+  /** Rule (3) with key records (rules.py _signs_for_controller, a replay). */
+  async function signsForController(state, actor, keys) {
+    if (!keys || actor === state.controller) return actor === state.controller;
+    return (await lineage(state.controller, keys)).includes(actor);
+  }
+
+  /** Apply one verified event to its work's state (null before registration); `keys` looks up
+   * the key records (section 9): with them a key the controller was rotated to signs for it. */
+  async function apply(state, ev, keys) {
+    const b = ev.body, id = ev.id;
+    keys = keys || null;
+    // R17: a key record id holds key records only.
+    if (isKeyRecordId(ev.work) && !isKeyType(ev.type))
+      throw RULE(`${ev.work} is a key record id (it ends with the key record mark): ${ev.type} does not apply to it`);
     // (1) registration starts a work; a work is registered once, by content hash.
     if (ev.type === "work.register") {
       if (state !== null) throw RULE(`work ${ev.work} is already registered by ${state.registrant} in event ${state.registration}`);
@@ -215,16 +506,20 @@
       return { work: ev.work, registration: id, registrant: ev.actor, registeredAt: ev.at, controller: ev.actor,
         head: id, lastAt: ev.at, events: 1, content: pick(b, ["size", "media_type", "title", "similarity"]),
         payees: payeesOf(b), grants: [], licences: [], dataset: null, versions: [],
-        controllers: [[ev.actor, ev.at]] };
+        controllers: [[ev.actor, ev.at]], identity: null, accounts: NO_ACCOUNTS };
     }
     if (ev.type === "dataset.disclose") return disclose(state, ev);
+    if (isKeyType(ev.type) || (state !== null && state.identity !== null)) return keyRecordEvent(state, ev);
     if (state === null) throw RULE(`work ${ev.work} is not registered`);
     if (state.dataset !== null) throw RULE(`${ev.work} is the dataset '${state.dataset}' of ${state.registrant}, not a work: ${ev.type} does not apply to it`);
     // (2) every later event names the work's current head, and time does not go backwards.
     if (ev.prev !== state.head) throw RULE(`event builds on ${ev.prev} but the head of ${ev.work} is ${state.head}`);
     if (ev.at < state.lastAt) throw RULE(`event time ${fmt(ev.at)} is before the work's last event (${fmt(state.lastAt)})`);
+    // R13-R16: usage and payments are signed by the licensee or the payee (payments.py).
+    if (PAY_TYPES.includes(ev.type)) return applyPayment(state, ev);
     // (3) the controller alone transfers, grants, revokes, offers and terminates.
-    if (ev.type !== "licence.accept" && ev.actor !== state.controller) throw RULE(`${ev.type} must be signed by the work's controller ${state.controller}`);
+    if (ev.type !== "licence.accept" && !(await signsForController(state, ev.actor, keys)))
+      throw RULE(`${ev.type} must be signed by the work's controller ${await holder(state.controller, ev.at, keys)}`);
     const next = Object.assign({}, state, { head: id, lastAt: ev.at, events: state.events + 1 });
     switch (ev.type) {
       case "work.transfer":
@@ -256,7 +551,7 @@
         if (!x) throw RULE(`no licence offer ${b.offer} on work ${ev.work}`);
         if (ev.actor !== x.licensee) throw RULE(`only the named licensee ${x.licensee} may accept offer ${x.id}`);
         if (!openOffer(x, ev.at)) throw RULE(`offer ${x.id} is not open (accepted, withdrawn or expired)`);
-        return Object.assign(next, { licences: replaceItem(next.licences, Object.assign({}, x, { acceptedBy: id, acceptedAt: ev.at })) });
+        return onAccept(Object.assign(next, { licences: replaceItem(next.licences, Object.assign({}, x, { acceptedBy: id, acceptedAt: ev.at })) }), x);
       }
       case "licence.terminate": {
         const x = state.licences.find((l) => l.id === b.licence);
@@ -280,7 +575,7 @@
       if (ev.prev !== null) throw RULE("the first version of a dataset must have prev null");
       return { work: ev.work, registration: id, registrant: ev.actor, registeredAt: ev.at, controller: ev.actor,
         head: id, lastAt: ev.at, events: 1, content: {}, payees: [], grants: [], licences: [], dataset: b.name, versions: [b.version],
-        controllers: [[ev.actor, ev.at]] };
+        controllers: [[ev.actor, ev.at]], identity: null, accounts: NO_ACCOUNTS };
     }
     if (state.dataset === null) throw RULE(`${ev.work} is a registered work, not a dataset`);
     if (ev.prev !== state.head) throw RULE(`dataset.disclose builds on ${ev.prev} but the latest version of '${b.name}' is event ${state.head}`);
@@ -302,6 +597,7 @@
       licences: s.licences.map((x) => ({ id: x.id, licensee: x.licensee, purposes: x.purposes, offered_at: t(x.offeredAt),
         terms: x.terms, from: t(x.start), until: t(x.until), offer_expires: t(x.offerExpires), accepted_by: x.acceptedBy,
         accepted_at: t(x.acceptedAt), terminated_by: x.terminatedBy, terminated_at: t(x.terminatedAt) })),
+      ...(s.identity ? { identity: recordJson(s.identity) } : {}),
     };
   }
 
@@ -320,8 +616,26 @@
     // (3) one map proof for the keys of all works listed.
     const keys = r.works.map((w) => H.hexToBytes(w.work.slice(7)));
     const values = await verifyMapProof(cp.mapRoot, keys, r.mapProof);
+    // A key record listed is verified when first looked up (section 11.2; rules.md section 9).
+    const listed = new Map(r.works.map((w) => [w.work, w])), done = new Map();
+    const verified = async (work) => {
+      if (!done.has(work)) done.set(work, await verifyWork(listed.get(work), values.get(work.slice(7)), cp, lookup));
+      return done.get(work);
+    };
+    async function lookup(key) {
+      const rid = await keyRecordId(key);
+      if (!listed.has(rid)) return null;
+      let st;
+      try {
+        st = (await verified(rid)).state;
+      } catch (err) {
+        if (err instanceof VerifyError) err.record = true;  // its own failure, not the work's rules
+        throw err;
+      }
+      return st === null ? null : st.identity;
+    }
     const works = [];
-    for (const w of r.works) works.push(await verifyWork(w, values.get(w.work.slice(7)), cp));
+    for (const w of r.works) works.push(await verified(w.work));
     details.works = works;
     if (inner) return;
     // (8) what is written for people says what was verified.
@@ -351,7 +665,7 @@
     });
   }
 
-  async function verifyWork(w, value, cp) {
+  async function verifyWork(w, value, cp, lookup) {
     const HI = (why) => new VerifyError("history", why);
     // (4) an absent work: no events.
     if (value === null) {
@@ -379,9 +693,9 @@
         throw new VerifyError("inclusion", `event at index ${e.leafIndex}: inclusion proof: inclusion proof for leaf ${e.leafIndex} does not lead to the root`);
       // (6) the rules accept it on a replay from nothing.
       try {
-        state = await apply(state, ev);
+        state = await apply(state, ev, lookup || null);
       } catch (err) {
-        if (!(err instanceof VerifyError)) throw err;
+        if (!(err instanceof VerifyError) || err.record) throw err;
         throw RULE(`event at index ${e.leafIndex} breaks the rules: ${err.message}`);
       }
       events.push(ev);
@@ -404,10 +718,12 @@
   const covers = (granted, purpose) => granted.some((g) => (COVERS[g] || [g]).includes(purpose));
   const controllerAt = (s, t) => { let who = null; for (const [k, since] of s.controllers) if (since <= t) who = k; return who; };
 
-  /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). */
-  function may(s, key, purpose, at) {
+  /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). `holderAt`, when
+   * given, is the key that holds at `at` the control of the controller then (section 9). */
+  function may(s, key, purpose, at, holderAt) {
     const D = (allowed, reason, events, conditions) => ({ allowed, reason, events: events || [], conditions: conditions || [] });
     if (s !== null && s.dataset !== null) return D(false, `${s.work} is a dataset, not a work`);
+    if (s !== null && s.identity) return D(false, `${s.work} is the key record of ${s.identity.key}, not a work`);
     if (s === null) return D(false, "the work is not registered on this ledger");
     if (at < s.registeredAt) return D(false, "the work was not registered yet at that time");
     for (const g of s.grants)
@@ -417,7 +733,8 @@
       if (x.licensee === key && covers(x.purposes, purpose) && licInForce(x, at))
         return D(true, `licence in force for ${purpose}`, x.acceptedBy ? [x.id, x.acceptedBy] : [x.id]);
     // (5) the controller at time `at`.
-    if (key === controllerAt(s, at)) return D(true, "this key controls the work", [s.head]);
+    const controller = controllerAt(s, at);
+    if (controller !== null && key === (holderAt === undefined ? controller : holderAt)) return D(true, "this key controls the work", [s.head]);
     const lapsed = s.grants.filter((g) => (g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose)).map((g) => g.id)
       .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
     if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
@@ -469,15 +786,43 @@
     const sr = data.state_receipt;
     if (!H.isObj(sr) || sr.format !== STATE_RECEIPT_V2_FORMAT) throw R(`state receipt format is not ${STATE_RECEIPT_V2_FORMAT}`);
     const shape = parseShape(sr);
-    if (shape.works.length !== 1) throw R("a decision receipt's state receipt must list exactly one work");
+    // the work, then only key records (receipts.md section 12, rules.md section 9)
+    if (shape.works.slice(1).some((x) => !isKeyRecordId(x.work))) throw R("a decision receipt's state receipt must list one work, then only key records");
     // (1) the state, as a state receipt v2 (its own step 8 included), without quorum and file.
     await verifyStateReceiptV2(sr, trust, null, details, true);
-    // (2) the answer, from the rules.
+    // (2) the answer, from the rules: from the events that count (R22), the controller read
+    // through its key's rotations, with the key records the receipt proves.
     const w = details.works[0];
-    const decision = may(w.state, question.key, question.purpose, question.at);
+    const byId = new Map(details.works.map((x) => [x.work, x]));
+    const keyRecord = async (key) => {
+      const x = byId.get(await keyRecordId(key));
+      return x === undefined || x.state === null ? null : x.state.identity;
+    };
+    let state = w.state;
+    details.disputed = [];
+    if (state !== null && (await affected(state, keyRecord))) {
+      const eff = await effective(w.events, keyRecord);
+      state = eff.state;
+      details.disputed = eff.disputed;
+    }
+    const ctl = state === null ? null : controllerAt(state, question.at);
+    const decision = may(state, question.key, question.purpose, question.at,
+      ctl === null ? undefined : await holder(ctl, question.at, keyRecord));
+    // keys_proven: the record of every key the controller's control passed through is here.
+    let keysProven = false;
+    if (w.state !== null) {
+      const c = controllerAt(w.state, question.at);
+      const chain = c === null ? [] : await lineage(c, keyRecord);
+      keysProven = true;
+      for (const k of chain) if (!byId.has(await keyRecordId(k))) keysProven = false;
+    }
     details.question = question;
     details.decision = decision;
+    details.keysProven = keysProven;
     details.citing = citations(decision, w.state);
+    const candidates = [question.key];
+    if (w.state !== null) for (const [k] of w.state.controllers) candidates.push(...(await lineage(k, keyRecord)));
+    details.keyRecords = await provenKeys(details, candidates, trust, question.at, ctl === null ? null : await holder(ctl, question.at, keyRecord));
     // (3) what is written for people.
     if (H.has(data, "scope") && data.scope !== DECISION_RECEIPT_SCOPE)
       throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
@@ -489,6 +834,212 @@
       const digest = await V.workIdOf(fileBytes);
       details.fileWork = digest;
       if (w.work !== digest) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
+    }
+  }
+
+  /** The key records a decision receipt proves, for people: each key's attestations in force
+   * at the question's time and whether the reader's policy trusts their attesters (identity.py
+   * vouching; rules.md section 8), its rotation and compromise. */
+  async function provenKeys(details, candidates, trust, at, holderKey) {
+    const attesters = trust.attesters || [];
+    const keys = [], named = new Map();
+    for (const k of candidates) named.set(await keyRecordId(k), k);
+    for (const x of details.works.slice(1)) {
+      if (x.state === null) { keys.push({ work: x.work, absent: true, key: named.get(x.work) || null }); continue; }
+      const r = x.state.identity, rot = rotationOf(r);
+      keys.push({ work: x.work, absent: false, key: r.key, holder: r.key === holderKey,
+        attestations: attestationsInForce(r, at).map((a) => ({ id: a.id, name: a.name, member: a.member, url: a.url,
+          attester: a.attester, trusted: attesters.includes(a.attester) })),
+        rotatedTo: rot ? rot.to : null, rotatedAt: rot ? rot.at : null, compromisedSince: r.compromisedSince });
+    }
+    return { keys, attesters: attesters.slice() };
+  }
+
+  // ---- royalty receipts (receipts.md section 15; royalty_receipt.py, royalties.py) -------
+
+  const ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1";
+  const ROYALTY_RECEIPT_SCOPE =
+    "proves the royalty statement of the licences of the works listed that the query selects, " +
+    "computed from all of those works' events in the log up to the checkpoint's tree size: no " +
+    "later event of these works exists up to that size; it proves nothing about events after " +
+    "that size, nor that the works listed are all the works of a licensee or payee";
+  const FIGURES = ["due", "paid", "acknowledged", "disputed", "outstanding"];
+  const BP = 10000n;
+  const PERIOD = /^(19[7-9][0-9]|[2-9][0-9]{3})(-(0[1-9]|1[0-2])|-Q[1-4])?$/;
+  const byKey = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+  /** royalties.py royalty: revenue * bps / 10000, halves up; exact integers. */
+  const royaltyOf = (revenue, bps) => (BigInt(revenue) * BigInt(bps) + BP / 2n) / BP;
+
+  /** royalties.py split: largest remainder, ties by key; the parts add up to the total. */
+  function split(total, shares) {
+    const parts = new Map(shares.map(([k, sh]) => [k, (total * BigInt(sh)) / BP]));
+    let left = total;
+    for (const v of parts.values()) left -= v;
+    const rem = (sh) => (total * BigInt(sh)) % BP;
+    const order = shares.slice().sort((a, b) => (rem(a[1]) !== rem(b[1]) ? (rem(a[1]) > rem(b[1]) ? -1 : 1) : byKey(a[0], b[0])));
+    for (const [k] of order.slice(0, Number(left))) parts.set(k, parts.get(k) + 1n);
+    return parts;
+  }
+
+  /** royalties.py Period.parse: a year, a quarter or a month, as [start, end) in seconds. */
+  function parsePeriod(text, what) {
+    if (!H.isStr(text) || !PERIOD.test(text))
+      throw R(`${what} ${H.pyRepr(String(text).slice(0, 40))} is not a period: a year (2026), a quarter (2026-Q3) or a month (2026-09)`);
+    const year = Number(text.slice(0, 4));
+    const [first, months] = text.length === 4 ? [1, 12] : text[5] === "Q" ? [3 * Number(text[6]) - 2, 3] : [Number(text.slice(5)), 1];
+    return { text, start: Date.UTC(year, first - 1, 1) / 1000, end: Date.UTC(year, first - 1 + months, 1) / 1000 };
+  }
+
+  function parseRoyaltyQuery(q) {
+    const names = ["licensee", "payee", "period"];
+    if (!H.isObj(q) || H.keysOf(q).length !== 3 || !names.every((k) => H.has(q, k)))
+      throw R("royalty receipt query must be an object of exactly licensee, payee, period");
+    for (const name of ["licensee", "payee"])
+      if (q[name] !== null && !(H.isStr(q[name]) && /^ed25519:[0-9a-f]{64}$/.test(q[name])))
+        throw R(`royalty receipt query ${name}: key ${H.pyRepr(String(q[name]).slice(0, 80))} is not of the form ed25519:<64 hex>`);
+    return { licensee: q.licensee, payee: q.payee, period: q.period === null ? null : parsePeriod(q.period, "royalty receipt period") };
+  }
+
+  const inPeriod = (q, periodText, at) => {
+    if (q.period === null) return true;
+    if (periodText !== null && periodText !== undefined) {
+      const p = parsePeriod(periodText, "period");
+      return q.period.start <= p.start && p.end <= q.period.end;
+    }
+    return q.period.start <= at && at < q.period.end;
+  };
+  const newLine = (payee) => ({ payee, due: 0n, paid: 0n, acknowledged: 0n, disputed: 0n, due_from: [], paid_in: [], answered_in: [] });
+  const lineOf = (st, k) => { if (!st.lines.has(k)) st.lines.set(k, newLine(k)); return st.lines.get(k); };
+  const outstanding = (x) => x.due - x.paid + x.disputed;
+  const figure = (x, f) => (f === "outstanding" ? outstanding(x) : x[f]);
+  const effectivePayees = (s) => (s.payees.length ? s.payees : [[s.controller, 10000]]);
+
+  /** royalties.py statement: replay each work's events with the rules and account for them. */
+  async function royaltyStatement(works, q) {
+    const out = [];
+    for (const events of works) {
+      let state = null;
+      const open = new Map();
+      for (const ev of events) {
+        const before = state;
+        state = await apply(state, ev);
+        account(open, before, state, ev, q);
+      }
+      out.push(...open.values());
+    }
+    let selected = out.filter((x) => q.licensee === null || q.licensee === x.licensee);
+    if (q.payee !== null) {
+      selected = selected.filter((x) => x.lines.has(q.payee));
+      for (const x of selected) x.lines = new Map([[q.payee, x.lines.get(q.payee)]]);
+    }
+    return selected;
+  }
+
+  function account(open, before, after, ev, q) {
+    const b = ev.body;
+    if (ev.type === "licence.accept") {
+      const lic = after.licences.find((l) => l.id === b.offer);
+      const fee = H.has(lic.terms, "fee") ? lic.terms.fee : null;
+      const st = { licence: lic.id, work: ev.work, licensee: lic.licensee, currency: fee !== null ? fee.currency : null,
+        accepted_by: ev.id, lines: new Map(), reports: [], units: 0n, revenue: 0n, amounts: new Map() };
+      open.set(lic.id, st);
+      if (fee !== null && inPeriod(q, null, ev.at))
+        for (const [k, part] of split(BigInt(fee.amount), effectivePayees(after))) {
+          const line = lineOf(st, k);
+          line.due += part;
+          line.due_from.push(ev.id);
+        }
+      return;
+    }
+    if (!PAY_TYPES.includes(ev.type) || before === null) return;
+    if (ev.type === "usage.report") {
+      const st = open.get(b.licence);
+      st.currency = b.revenue.currency;
+      if (!inPeriod(q, b.period, ev.at)) return;
+      const lic = after.licences.find((l) => l.id === b.licence);
+      st.reports.push(ev.id);
+      st.units += BigInt(b.units);
+      st.revenue += BigInt(b.revenue.amount);
+      const amount = royaltyOf(b.revenue.amount, H.has(lic.terms, "royalty_bps") ? lic.terms.royalty_bps : 0);
+      for (const [k, part] of split(amount, effectivePayees(after))) {
+        const line = lineOf(st, k);
+        line.due += part;
+        if (part) line.due_from.push(ev.id);
+      }
+      return;
+    }
+    if (ev.type === "payment.record") {
+      const st = open.get(b.licence);
+      st.currency = b.amount.currency;
+      if (!inPeriod(q, H.has(b, "period") ? b.period : null, ev.at)) return;
+      const line = lineOf(st, b.to);
+      line.paid += BigInt(b.amount.amount);
+      line.paid_in.push(ev.id);
+      st.amounts.set(ev.id, BigInt(b.amount.amount));
+      return;
+    }
+    // an acknowledgement or a dispute moves the payment's amount between the figures
+    const pay = before.accounts.payments.get(b.payment);
+    const st = open.get(pay.licence);
+    const line = st.lines.get(pay.payee), amount = st.amounts.get(pay.id);
+    if (line === undefined || amount === undefined) return;  // a payment outside the period asked
+    if (pay.status === "disputed") line.disputed -= amount;
+    if (ev.type === "payment.ack") line.acknowledged += amount;
+    else line.disputed += amount;
+    line.answered_in.push(ev.id);
+  }
+
+  function royaltyJson(q, licences) {
+    const total = (x, f) => Array.from(x.lines.values()).reduce((n, l) => n + figure(l, f), 0n);
+    const sums = new Map();
+    for (const x of licences) for (const l of x.lines.values()) {
+      const id = JSON.stringify([l.payee, x.currency || ""]);
+      if (!sums.has(id)) sums.set(id, Object.fromEntries(FIGURES.map((f) => [f, 0n])));
+      for (const f of FIGURES) sums.get(id)[f] += figure(l, f);
+    }
+    const totals = Array.from(sums.entries()).map(([id, row]) => [JSON.parse(id), row])
+      .sort((a, b) => byKey(a[0][0], b[0][0]) || byKey(a[0][1], b[0][1]))
+      .map(([[k, c], row]) => Object.assign({ payee: k, currency: c || null }, row));
+    return {
+      query: { licensee: q.licensee, payee: q.payee, period: q.period === null ? null : q.period.text },
+      licences: licences.map((x) => Object.assign({ licence: x.licence, work: x.work, licensee: x.licensee, currency: x.currency,
+        accepted_by: x.accepted_by, units: x.units, revenue: x.revenue, reports: x.reports.slice() },
+      Object.fromEntries(FIGURES.map((f) => [f, total(x, f)])),
+      { payees: Array.from(x.lines.keys()).sort(byKey).map((k) => {
+        const l = x.lines.get(k);
+        return { payee: l.payee, due: l.due, paid: l.paid, acknowledged: l.acknowledged, disputed: l.disputed,
+          outstanding: outstanding(l), due_from: l.due_from.slice(), paid_in: l.paid_in.slice(), answered_in: l.answered_in.slice() };
+      }) })),
+      totals,
+    };
+  }
+
+  async function verifyRoyaltyReceipt(data, trust, fileBytes, details) {
+    const u = H.keysOf(data).filter((k) => !["format", "scope", "query", "state_receipt", "statement"].includes(k)).sort();
+    if (u.length) throw R(`royalty receipt has unknown field ${H.pyRepr(u[0])}`);
+    if (H.has(data, "statement") && data.statement !== null && !H.isObj(data.statement)) throw R("royalty receipt statement is not an object or null");
+    const query = parseRoyaltyQuery(data.query);
+    const sr = data.state_receipt;
+    if (!H.isObj(sr) || sr.format !== STATE_RECEIPT_V2_FORMAT) throw R(`state receipt format is not ${STATE_RECEIPT_V2_FORMAT}`);
+    parseShape(sr);
+    // (1) the state receipt, steps (1)-(7) of section 11.2.
+    await verifyStateReceiptV2(sr, trust, null, details, true);
+    // (2) the statement from the proven events of the works the log holds.
+    const licences = await royaltyStatement(details.works.filter((w) => w.state !== null).map((w) => w.events), query);
+    const statement = royaltyJson(query, licences);
+    details.royalties = statement;
+    // (3) what is written for people says what was verified.
+    if (H.has(data, "scope") && data.scope !== ROYALTY_RECEIPT_SCOPE)
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+    checkDecodedCurrent(sr, details.works);
+    if (H.has(data, "statement") && data.statement !== null && !H.jsonEqual(data.statement, statement))
+      throw new VerifyError("decoded", "the receipt's statement is not what the proven events give: a figure, a licence or an event cited was changed");
+    V.checkQuorum(trust, details.cosigners);
+    if (fileBytes) {
+      const digest = await V.workIdOf(fileBytes);
+      details.fileWork = digest;
+      if (!details.works.some((w) => w.work === digest)) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
     }
   }
 
@@ -572,8 +1123,12 @@
   V.formats[STATE_RECEIPT_V1_FORMAT] = verifyStateReceiptV1;
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
+  V.formats[ROYALTY_RECEIPT_FORMAT] = verifyRoyaltyReceipt;
+  V.royaltyFigures = FIGURES;
   V.citations = citations;
-  V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may };
+  V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may, keyRecordId, isKeyRecordId,
+    apply, holder, lineage, affected, effective };
+  V.attInForce = attInForce;
   V.stateJson = stateJson;
   V.grantInForce = grantInForce;
   V.licInForce = licInForce;

@@ -327,6 +327,29 @@
       root: vStr(64, /^[0-9a-f]{64}$/), count: vUint(MAX_SAFE), compliance: vWorkId },
       ["name", "version", "purposes", "root", "count"]),
   };
+  // Usage and payments (events.md 6.9-6.12), identity attestations (6.13-6.14) and key events
+  // (6.16-6.18): events.py's schemas of these bodies.
+  const vFee = vObject({ amount: vUint(MAX_SAFE), currency: vStr(3, /^[A-Z]{3}$/) }, ["amount", "currency"]);
+  const vPeriod = vStr(10, /^(19[7-9][0-9]|[2-9][0-9]{3})(-(0[1-9]|1[0-2])|-Q[1-4])?$/);
+  const vSignature = (v, name) => {
+    if (!isStr(v)) throw E(`${name} must be a base64 signature`);
+    b64decode(v, name, 64, "event");
+  };
+  const vCosigs = vList(vObject({ key: vKey, sig: vSignature }, ["key", "sig"]));
+  Object.assign(BODIES, {
+    "usage.report": vObject({ licence: vEventId, period: vPeriod, units: vUint(MAX_SAFE), revenue: vFee },
+      ["licence", "period", "units", "revenue"]),
+    "payment.record": vObject({ licence: vEventId, to: vKey, amount: vFee, reference: vStr(256), period: vPeriod },
+      ["licence", "to", "amount"]),
+    "payment.ack": vObject({ payment: vEventId }, ["payment"]),
+    "payment.dispute": vObject({ payment: vEventId, reason: vStr(1024) }, ["payment", "reason"]),
+    "identity.attest": vObject({ key: vKey, name: vStr(256), url: vStr(2048, /^(https?:\/\/|urn:)[!-~]+$/),
+      registry_id: vStr(256), member: vStr(64), from: vTime, until: vTime }, ["key", "name"]),
+    "identity.revoke": vObject({ key: vKey, attestation: vEventId, reason: vStr(1024) }, ["key", "attestation"]),
+    "key.rotate": vObject({ key: vKey, to: vKey, to_sig: vSignature, cosigs: vCosigs }, ["key", "to", "to_sig"]),
+    "key.recovery": vObject({ key: vKey, keys: vList(vKey), threshold: vUint(64), association: vKey }, ["key"]),
+    "key.compromised": vObject({ key: vKey, since: vTime, cosigs: vCosigs }, ["key", "since"]),
+  });
   const ENVELOPE_FIELDS = ["v", "type", "work", "prev", "actor", "at", "body"];
 
   function checkJsonShape(v, depth) {
@@ -526,7 +549,7 @@
     const lines = text.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/);
     if (lines.length && lines[lines.length - 1] === "") lines.pop();
     if (lines.length > MAX_POLICY_LINES) throw new InputError(`policy has more than ${MAX_POLICY_LINES} lines`);
-    const pol = { logs: [], witnesses: new Map(), groups: new Map(), quorum: null };
+    const pol = { logs: [], witnesses: new Map(), groups: new Map(), quorum: null, attesters: [] };
     let seenQuorum = false;
     const newName = (n) => {
       if (pol.witnesses.has(n) || pol.groups.has(n)) throw new InputError(`name '${n}' is defined twice`);
@@ -560,6 +583,11 @@
             if (!pol.witnesses.has(words[1]) && !pol.groups.has(words[1])) throw new InputError(`quorum '${words[1]}' is not a defined witness or group`);
             pol.quorum = words[1];
           }
+        } else if (kind === "attester" && (words.length === 2 || words.length === 3)) {
+          // The keys whose identity attestations the reader trusts (rules.md section 8).
+          if (!/^ed25519:[0-9a-f]{64}$/.test(words[1])) throw new InputError(`key ${pyRepr(words[1].slice(0, 80))} is not of the form ed25519:<64 hex>`);
+          if (pol.attesters.includes(words[1])) throw new InputError(`attester ${words[1]} is given twice`);
+          pol.attesters.push(words[1]);
         } else {
           throw new InputError(`cannot read ${pyRepr(line.slice(0, 60))}`);
         }
@@ -576,7 +604,7 @@
   async function parseTrust(text) {
     const t = text.trim();
     if (/^[^\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(t)) {
-      return { logs: [await parseVkey(t)], witnesses: new Map(), groups: new Map(), quorum: null };
+      return { logs: [await parseVkey(t)], witnesses: new Map(), groups: new Map(), quorum: null, attesters: [] };
     }
     return parsePolicy(text);
   }
@@ -735,6 +763,7 @@
     parseCheckpoint, verifyCheckpointNote, workIdOf, formatTime, describePolicy, satisfied,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
-      hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc },
+      hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,
+      ed25519Verify },
   };
 })(typeof window !== "undefined" ? window : globalThis);

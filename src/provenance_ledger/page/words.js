@@ -9,13 +9,23 @@
     "consent.revoke": "consent revocation", "licence.offer": "licence offer",
     "licence.accept": "licence acceptance", "licence.terminate": "licence termination",
     "dataset.disclose": "dataset disclosure",
+    "usage.report": "usage report", "payment.record": "payment", "payment.ack": "payment acknowledged",
+    "payment.dispute": "payment disputed", "identity.attest": "identity attestation",
+    "identity.revoke": "attestation withdrawn", "key.rotate": "key rotation",
+    "key.recovery": "recovery keys named", "key.compromised": "key declared compromised",
   };
   const TYPE_JA = {
     "work.register": "登録", "work.transfer": "譲渡", "consent.grant": "利用許諾",
     "consent.revoke": "許諾の取り消し", "licence.offer": "ライセンスの申し出",
     "licence.accept": "ライセンスの受諾", "licence.terminate": "ライセンスの終了",
     "dataset.disclose": "データセットの開示",
+    "usage.report": "利用報告", "payment.record": "支払い", "payment.ack": "支払いの受領確認",
+    "payment.dispute": "支払いへの異議", "identity.attest": "身元の証明",
+    "identity.revoke": "証明の取り下げ", "key.rotate": "鍵の切り替え",
+    "key.recovery": "回復用の鍵の指定", "key.compromised": "鍵の漏えいの宣言",
   };
+  const money = (m) => `${m.amount} ${m.currency} (minor units)`;
+  const moneyJa = (m) => `${m.amount} ${m.currency}（最小単位）`;
 
   const en = {
     title: "Check a receipt",
@@ -138,6 +148,31 @@
       return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
     },
     conditions: (c) => `Conditions: ${c.join(", ")}`,
+    keysProven: (r) => (r.keysProven
+      ? `The controller's key: its record is in this receipt, so up to tree size ${r.checkpoint.size} it was neither rotated to another key nor declared compromised without this receipt showing it.`
+      : "The controller's key: its record is not in this receipt, so a rotation to another key, or a declaration that the key was compromised, is not ruled out."),
+    disputedEvents: (ids) => `${ids.length} event${ids.length === 1 ? "" : "s"} of the work do not count, and the answer leaves ${ids.length === 1 ? "it" : "them"} out: signed by a key declared compromised, or by a key that no longer held the work's control, or built on such an event (${ids.map(short).join(", ")}).`,
+    keyRecordsHead: "Keys whose records this receipt proves:",
+    royaltyStatement(r) {
+      const n = (c, noun) => `${c} ${noun}${c === 1 ? "" : "s"}`, cp = r.checkpoint;
+      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`;
+    },
+    royaltyLine: (x) => `licence ${x.licence} (${x.currency}): ${PLVerify.royaltyFigures.map((f) => `${f} ${x[f]}`).join(", ")} (minor units)`,
+    royaltyNotProves: "That the works listed are all the works of a licensee or payee: a royalty receipt covers only the works it lists.",
+    keyRecordLine(k, attesters) {
+      if (k.absent) return `Key ${k.key ? k.key : `record ${short(k.work)}`}: no record on the log up to this checkpoint (no attestation, rotation or compromise).`;
+      const parts = [`Key ${k.key}${k.holder ? " (holds the work's control at the question's time)" : ""}:`];
+      if (!k.attestations.length) parts.push("not attested by anyone at the question's time.");
+      for (const a of k.attestations) {
+        const trust = !attesters.length
+          ? "Whether to trust this attester is your call: your policy names no attesters (add an 'attester' line for one you trust)."
+          : a.trusted ? "Your policy trusts this attester." : "Your policy does not name this attester, so it vouches for nothing here.";
+        parts.push(`attested as “${a.name}”${a.member ? `, member ${a.member}` : ""}, by ${a.attester}. ${trust}`);
+      }
+      if (k.rotatedTo) parts.push(`Rotated to ${k.rotatedTo} at ${PLVerify.formatTime(k.rotatedAt)}.`);
+      if (k.compromisedSince !== null) parts.push(`Declared compromised since ${PLVerify.formatTime(k.compromisedSince)}: what it signed from then on does not count.`);
+      return parts.join(" ");
+    },
     datasetStatement(r) {
       const d = r.dataset, cp = r.checkpoint;
       return `${d.item} ${d.member ? "is" : "is not"} in dataset ${d.body.name} version ${d.body.version} disclosed by ${r.event.actor} at log ${cp.origin} index ${r.leafIndex} (checkpoint size ${cp.size}, root ${PLVerify.internals.b64encode(cp.root)})`;
@@ -175,6 +210,15 @@
         case "licence.accept": return `Licence ${short(b.offer)} accepted by ${short(ev.actor)}`;
         case "licence.terminate": return `Licence ${short(b.licence)} terminated by ${short(ev.actor)}${b.reason ? `: ${b.reason}` : ""}`;
         case "dataset.disclose": return `Dataset ${b.name} version ${b.version} disclosed for ${b.purposes.join(", ")}`;
+        case "usage.report": return `Usage reported by ${short(ev.actor)} on licence ${short(b.licence)} for ${b.period}: ${b.units} units, revenue ${money(b.revenue)}`;
+        case "payment.record": return `Payment of ${money(b.amount)} recorded by ${short(ev.actor)} to ${short(b.to)} on licence ${short(b.licence)}`;
+        case "payment.ack": return `Payment ${short(b.payment)} acknowledged by ${short(ev.actor)}`;
+        case "payment.dispute": return `Payment ${short(b.payment)} disputed by ${short(ev.actor)}: ${b.reason}`;
+        case "identity.attest": return `${short(ev.actor)} attests that key ${short(b.key)} is “${b.name}”${b.member ? ` (member ${b.member})` : ""}`;
+        case "identity.revoke": return `${short(ev.actor)} withdraws attestation ${short(b.attestation)} of key ${short(b.key)}`;
+        case "key.rotate": return `Key ${short(b.key)} rotated to ${short(b.to)}`;
+        case "key.recovery": return `Key ${short(b.key)} names its recovery keys or association`;
+        case "key.compromised": return `Key ${short(b.key)} declared compromised since ${b.since}`;
         default: return ev.type;
       }
     },
@@ -317,6 +361,31 @@
       return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
     },
     conditions: (c) => `条件：${c.join("、")}`,
+    keysProven: (r) => (r.keysProven
+      ? `管理者の鍵：その記録がこの受領証に含まれているため、木の大きさ ${r.checkpoint.size} までに、この受領証に示されないまま別の鍵に切り替えられたり、漏えいしたと宣言されたりしてはいません。`
+      : "管理者の鍵：その記録はこの受領証に含まれていません。別の鍵への切り替えや、鍵が漏えいしたという宣言がないとは言えません。"),
+    disputedEvents: (ids) => `この作品の ${ids.length} 件の記録は効力がなく、答えはそれらを除いて出しています。漏えいしたと宣言された鍵、または作品の管理をもう持たない鍵が署名したか、そうした記録に続くものです（${ids.map(short).join("、")}）。`,
+    keyRecordsHead: "この受領証が記録を証明している鍵：",
+    royaltyStatement(r) {
+      const cp = r.checkpoint;
+      return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、${r.works.length} 件の作品の ${r.royalties.licences.length} 件のライセンスについて、下の明細は ${cp.size} 件目までのそれらのすべての記録から計算したものです。`;
+    },
+    royaltyLine: (x) => `ライセンス ${x.licence}（${x.currency}）：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].map(([f, name]) => `${name} ${x[f]}`).join("、")}（最小単位）`,
+    royaltyNotProves: "挙げられた作品が、あるライセンシーや受取人のすべての作品であること。ロイヤリティ受領証は、挙げた作品だけを対象にしています。",
+    keyRecordLine(k, attesters) {
+      if (k.absent) return `鍵 ${k.key ? k.key : `の記録 ${short(k.work)}`}：このチェックポイントまでにログに記録はありません（証明も、切り替えも、漏えいの宣言もありません）。`;
+      const parts = [`鍵 ${k.key}${k.holder ? "（問いの時点で作品の管理を持つ鍵）" : ""}：`];
+      if (!k.attestations.length) parts.push("問いの時点で誰からも証明されていません。");
+      for (const a of k.attestations) {
+        const trust = !attesters.length
+          ? "この証明者を信頼するかどうかは、あなたの判断です（ポリシーに証明者の指定がありません。信頼する証明者は 'attester' 行で指定できます）。"
+          : a.trusted ? "あなたのポリシーはこの証明者を信頼しています。" : "あなたのポリシーはこの証明者を指定していないため、ここでは何も保証しません。";
+        parts.push(`${a.attester} により「${a.name}」${a.member ? `（会員 ${a.member}）` : ""}と証明されています。${trust}`);
+      }
+      if (k.rotatedTo) parts.push(`${PLVerify.formatTime(k.rotatedAt)} に ${k.rotatedTo} に切り替えられました。`);
+      if (k.compromisedSince !== null) parts.push(`${PLVerify.formatTime(k.compromisedSince)} から漏えいしていたと宣言されています。それ以降にこの鍵が署名したものは効力がありません。`);
+      return parts.join("");
+    },
     datasetStatement(r) {
       const d = r.dataset, cp = r.checkpoint;
       return `${d.item} は、データセット ${d.body.name} 版 ${d.body.version}（${r.event.actor} がログ ${cp.origin} の ${r.leafIndex} 番目で開示、チェックポイント ${cp.size}）に${d.member ? "含まれています" : "含まれていません"}。`;
@@ -354,6 +423,15 @@
         case "licence.accept": return `${short(ev.actor)} がライセンス ${short(b.offer)} を受諾`;
         case "licence.terminate": return `${short(ev.actor)} がライセンス ${short(b.licence)} を終了${b.reason ? `：${b.reason}` : ""}`;
         case "dataset.disclose": return `データセット ${b.name} 版 ${b.version} を ${b.purposes.join("、")} のために開示`;
+        case "usage.report": return `${short(ev.actor)} がライセンス ${short(b.licence)} の ${b.period} の利用を報告：${b.units} 単位、収益 ${moneyJa(b.revenue)}`;
+        case "payment.record": return `${short(ev.actor)} がライセンス ${short(b.licence)} について ${short(b.to)} への ${moneyJa(b.amount)} の支払いを記録`;
+        case "payment.ack": return `${short(ev.actor)} が支払い ${short(b.payment)} の受領を確認`;
+        case "payment.dispute": return `${short(ev.actor)} が支払い ${short(b.payment)} に異議：${b.reason}`;
+        case "identity.attest": return `${short(ev.actor)} が、鍵 ${short(b.key)} は「${b.name}」${b.member ? `（会員 ${b.member}）` : ""}のものだと証明`;
+        case "identity.revoke": return `${short(ev.actor)} が鍵 ${short(b.key)} についての証明 ${short(b.attestation)} を取り下げ`;
+        case "key.rotate": return `鍵 ${short(b.key)} を ${short(b.to)} に切り替え`;
+        case "key.recovery": return `鍵 ${short(b.key)} が回復用の鍵または団体を指定`;
+        case "key.compromised": return `鍵 ${short(b.key)} が ${b.since} から漏えいしていたと宣言`;
         default: return ev.type;
       }
     },
