@@ -12,7 +12,9 @@ node) whatever the log's size, and it always holds the levels most proofs share.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+
+from ..core.merkle import NodeId
 
 LEVEL_SHIFT = 56
 """A node's key is ``level << LEVEL_SHIFT | index`` (specs/storage.md section 2): a tree never
@@ -55,3 +57,27 @@ class NodeCache:
                 self.min_level += 1
                 floor = self.min_level << LEVEL_SHIFT
                 self._hashes = {k: h for k, h in self._hashes.items() if k >= floor}
+
+
+def read_through(cache: NodeCache | None, ids: Iterable[NodeId],
+                 read: Callable[[list[NodeId]], dict[NodeId, bytes]]) -> dict[NodeId, bytes]:
+    """Hashes of the complete subtrees ``ids``: those ``cache`` holds from it, the others with
+    one call of ``read`` (a store's query), then kept in the cache (it keeps the levels it
+    holds). Without a cache, ``read`` answers for all."""
+    ids = list(ids)
+    if cache is None:
+        return read(ids)
+    out: dict[NodeId, bytes] = {}
+    missing: list[NodeId] = []
+    cached = cache.hashes
+    for n in ids:
+        h = cached.get((n[0] << LEVEL_SHIFT) | n[1])
+        if h is None:
+            missing.append(n)
+        else:
+            out[n] = h
+    if missing:
+        found = read(missing)
+        cache.put({(n[0] << LEVEL_SHIFT) | n[1]: h for n, h in found.items()})
+        out.update(found)
+    return out

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from ..core.merkle import NodeId
 from ..errors import StorageError
 from .base import Block, CheckpointRow, EntryRow
-from .cache import LEVEL_SHIFT, NodeCache
+from .cache import LEVEL_SHIFT, NodeCache, read_through
 from .sqlite import SCHEMA_VERSION, map_pos, node_key
 
 if TYPE_CHECKING:
@@ -279,24 +279,7 @@ class PostgresStore:
     def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
         """Hashes of the given complete subtrees; level 0 comes from the entries table.
         With a node cache, the cached ones are not read again."""
-        ids = list(ids)
-        cache = self._node_cache
-        if cache is None:
-            return self._read_nodes(ids)
-        out: dict[NodeId, bytes] = {}
-        missing: list[NodeId] = []
-        cached = cache.hashes
-        for n in ids:
-            h = cached.get((n[0] << LEVEL_SHIFT) | n[1])
-            if h is None:
-                missing.append(n)
-            else:
-                out[n] = h
-        if missing:
-            found = self._read_nodes(missing)
-            cache.put({node_key(n): h for n, h in found.items()})
-            out.update(found)
-        return out
+        return read_through(self._node_cache, ids, self._read_nodes)
 
     def _read_nodes(self, ids: list[NodeId]) -> dict[NodeId, bytes]:
         """One query: leaves from the entries table, inner nodes from the nodes table."""
