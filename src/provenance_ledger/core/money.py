@@ -4,7 +4,7 @@ specs/royalties.md section 1. A currency's minor unit is its ISO 4217 exponent (
 BHD 3), read from the ``iso4217`` package, which carries the ISO 4217 maintenance agency's own
 list (its "List One") and is updated when that list is. ``12.34 USD`` is 1234 minor units;
 ``12.345 USD`` and ``0.5 JPY`` name fractions of a minor unit and are refused; codes with no
-minor unit in the list (``XAU``, ``XXX``: metals, testing) carry no amounts.
+minor unit in the list (``XAU`` gold, ``XTS`` the code for tests, ``XDR``) carry no amounts.
 """
 
 from __future__ import annotations
