@@ -1,4 +1,4 @@
-"""Tests for provenance_ledger.ledger.audit: a clean log passes, any tampering is named.
+"""Tests for provenance_ledger.ledger.log_audit: a clean log passes, any tampering is named.
 
 Each test builds a real ledger, closes it, edits the SQLite file behind its back with plain
 ``sqlite3`` (as an attacker or a disk fault would), reopens it and audits it. The audit must

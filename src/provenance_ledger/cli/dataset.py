@@ -57,6 +57,7 @@ from ..ledger.dataset import (
 )
 from ..ledger.folder import FileResult
 from ..node.similar import NodeMatcher
+from . import dataset_disclose
 from .identity import AttesterOpt, key_lookup, trusted_attesters
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
@@ -366,3 +367,6 @@ def _short(text: str | None, width: int) -> str:
     if text is None:
         return "-"
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+dataset_disclose.register(app)  # disclose, prove, versions (cli/dataset_disclose.py)

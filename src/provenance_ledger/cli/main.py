@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Iterable
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,23 +18,6 @@ import typer
 from typer.core import TyperOption
 
 from ..errors import LedgerError, VerificationError
-from ..ledger import Home
-from . import (
-    dataset,
-    dataset_disclose,
-    identity,
-    keys,
-    listing,
-    log,
-    node,
-    payments,
-    receipt_show,
-    receipt_upgrade,
-    rights,
-    verify,
-)
-from . import vocab as vocabularies  # export/import (specs/vocabularies.md)
-from .anchor import anchor
 from .session import Session
 
 DISTRIBUTION = "provenance-ledger"
@@ -55,6 +39,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import PackageNotFoundError, version
+
         try:
             typer.echo(f"{DISTRIBUTION} {version(DISTRIBUTION)}")
         except PackageNotFoundError as e:  # run from a source tree that was never installed
@@ -79,35 +65,66 @@ def _options(
 
 def _use_home(ctx: Any, home: Path) -> None:
     """``--home DIR``, wherever it was given: the session every command then uses."""
+    from ..ledger import Home
+
     ctx.find_root().obj = Session(Home(home.expanduser()))
 
 
-app.command()(anchor)
-app.command()(rights.transfer)
-app.command()(rights.status)
-app.command()(rights.may)
-app.command()(listing.works)
-app.command()(listing.offers)
-app.command()(verify.verify)
-receipt_show.app.command(receipt_show.DEFAULT_COMMAND)(verify.receipt)
-receipt_show.app.command("show")(receipt_show.show)
-receipt_show.app.command("upgrade")(receipt_upgrade.upgrade)
-app.add_typer(receipt_show.app, name="receipt")
-app.add_typer(rights.consent_app, name="consent")
-app.add_typer(rights.licence_app, name="licence")
-app.add_typer(keys.app, name="key")
-app.add_typer(identity.app, name="identity")
-app.add_typer(log.app, name="log")
-app.add_typer(node.app, name="node")
-dataset_disclose.register(dataset.app)
-app.add_typer(dataset.app, name="dataset")
-# -- vocabularies (specs/vocabularies.md section 8) --
-app.command("export")(vocabularies.export)
-app.command("import")(vocabularies.import_)
-# -- usage, payments, royalties (specs/royalties.md section 5) --
-app.add_typer(payments.usage_app, name="usage")
-app.add_typer(payments.payment_app, name="payment")
-app.command()(payments.royalties)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "anchor": ("anchor", "anchor"),
+    "transfer": ("rights", "transfer"),
+    "status": ("rights", "status"),
+    "may": ("rights", "may"),
+    "works": ("listing", "works"),
+    "offers": ("listing", "offers"),
+    "verify": ("verify", "verify"),
+    "receipt": ("receipt", "app"),
+    "consent": ("rights", "consent_app"),
+    "licence": ("rights", "licence_app"),
+    "key": ("keys", "app"),
+    "identity": ("identity", "app"),
+    "log": ("log", "app"),
+    "node": ("node", "app"),
+    "dataset": ("dataset", "app"),
+    # vocabularies (specs/vocabularies.md section 8)
+    "export": ("vocab", "export"),
+    "import": ("vocab", "import_"),
+    # usage, payments, royalties (specs/royalties.md section 5)
+    "usage": ("payments", "usage_app"),
+    "payment": ("payments", "payment_app"),
+    "royalties": ("payments", "royalties"),
+}
+"""Every command of the app, in the order of its help: name -> (module of cli/, its command
+function or typer group). Only the command a line names is imported (README "Speed": the
+CLI's start-up); ``--help``, completion and unknown names load them all."""
+
+
+_registered: set[str] = set()
+
+
+def _register(names: Iterable[str]) -> None:
+    for name in (n for n in names if n not in _registered):
+        _registered.add(name)
+        module, attr = COMMANDS[name]
+        target = getattr(import_module(f"{__package__}.{module}"), attr)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+
+
+def _named(argv: list[str]) -> str | None:
+    """The command ``argv`` (the arguments after the program's name) runs, when it is one of
+    ``COMMANDS`` and no help or completion is asked for at the top; else None."""
+    args = iter(argv)
+    for arg in args:
+        if arg == HOME_OPTION:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+        elif not arg.startswith(HOME_OPTION + "="):
+            return None
+    return None
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -121,11 +138,15 @@ _option_type = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
-def command() -> Any:
-    """The click command of the app, with ``--home`` accepted after every command too: each
-    command without an option of that name gets a copy of the app's, which sets the session;
-    a command with its own (``node ...``: the node's data directory) takes the app's value
-    when it is given before the command instead (specs/cli.md section 1)."""
+def command(argv: list[str] | None = None) -> Any:
+    """The click command of the app: with only the command that ``argv`` (a command line's
+    arguments) names, when it names one; else with every command. ``--home`` is accepted
+    after every command too: each command without an option of that name gets a copy of the
+    app's, which sets the session; a command with its own (``node ...``: the node's data
+    directory) takes the app's value when it is given before the command instead (specs/cli.md
+    section 1)."""
+    name = None if argv is None else _named(argv)
+    _register([name] if name is not None else COMMANDS)
     root = typer.main.get_command(app)
     (home,) = (p for p in root.params if HOME_OPTION in getattr(p, "opts", ()))
     _home_after(root, home)
@@ -185,7 +206,7 @@ def main() -> None:
     the CLI, and printed as one line.
     """
     try:
-        rc = command()(standalone_mode=False)
+        rc = command(sys.argv[1:])(standalone_mode=False)
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
     except LedgerError as e:

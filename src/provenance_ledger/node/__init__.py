@@ -13,10 +13,9 @@ holds), :mod:`.app` (the routes, ``create_app``, ``node_app``) and :mod:`.server
 commands which never serve do not load FastAPI and uvicorn.
 """
 
-from typing import Any
-
 from ..core.evidence import Evidence, verify_evidence
 from ..core.witness import add_checkpoint_body
+from ..lazy import exports
 from .config import (
     NodeConfig,
     Peer,
@@ -34,13 +33,7 @@ _SERVICE = {"create_app": "app", "node_app": "app", "make_server": "server", "se
 """Service names and their module, imported on first use."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _SERVICE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _SERVICE)
 
 
 __all__ = ["Evidence", "HotReads", "Node", "NodeConfig", "Peer", "Sequencer", "Witness",

@@ -19,9 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
 from ..core.merkle import NodeId
 from ..errors import StorageError
 from .base import Block, CheckpointRow, EntryRow
@@ -39,75 +36,6 @@ _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a la
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 FILE_MODE = 0o600  # the database and its -wal / -shm files: readable by the owner only
-
-MIGRATIONS = Migrations("provenance-ledger")
-"""The schema's history (specs/storage.md section 2.1): every home, however old, is brought to
-``SCHEMA_VERSION`` by applying the migrations it has not had yet, each in one transaction."""
-
-# The work and type of an entry are read from its leaf by SQLite itself, never written beside
-# it: a column that could be rewritten without touching the signed leaf would let a reader see
-# another work's history (specs/storage.md section 2).
-_ENTRIES_SQL = """CREATE TABLE {name} (
-    idx INTEGER PRIMARY KEY,
-    id BLOB NOT NULL,
-    leaf BLOB NOT NULL,
-    work TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.work')) VIRTUAL,
-    type TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.type')) VIRTUAL,
-    actor TEXT GENERATED ALWAYS AS (json_extract(CAST(leaf AS TEXT), '$.event.actor')) VIRTUAL,
-    party TEXT GENERATED ALWAYS AS (coalesce(
-        json_extract(CAST(leaf AS TEXT), '$.event.body.to'),
-        json_extract(CAST(leaf AS TEXT), '$.event.body.licensee'),
-        json_extract(CAST(leaf AS TEXT), '$.event.body.grantee'))) VIRTUAL
-)"""
-
-
-@MIGRATIONS(name="0001_tables")
-def _tables(db: sqlite_utils.Database) -> None:
-    """Schema version 2's tables, for a new home; an existing home of version 2 has them."""
-    tables = db.table_names()
-    if "meta" not in tables:
-        db.table("meta").create({"key": str, "value": str}, pk="key")
-    if "entries" not in tables:
-        db.execute(_ENTRIES_SQL.format(name="entries"))
-        _entry_indexes(db)
-    if "nodes" not in tables:
-        db.table("nodes").create({"key": int, "hash": bytes}, pk="key", not_null={"hash"})
-    if "checkpoints" not in tables:
-        db.table("checkpoints").create(
-            {"size": int, "root": bytes, "note": str, "at": int}, pk="size",
-            not_null={"root", "note", "at"},
-        )
-
-
-@MIGRATIONS(name="0002_derived_work_and_type")
-def _derived_columns(db: sqlite_utils.Database) -> None:
-    """Version 3: ``entries.work`` and ``entries.type`` become columns derived from the leaf
-    (a version 2 home stored them as plain columns, which could be rewritten unnoticed)."""
-    hidden = {row[1]: row[6] for row in db.execute("PRAGMA table_xinfo(entries)")}
-    if hidden.get("work") == 2:  # already a virtual generated column (a new home)
-        return
-    db.execute(_ENTRIES_SQL.format(name="entries_v3"))
-    db.execute("INSERT INTO entries_v3 (idx, id, leaf) SELECT idx, id, leaf FROM entries")
-    db.execute("DROP TABLE entries")
-    db.execute("ALTER TABLE entries_v3 RENAME TO entries")
-    _entry_indexes(db)
-
-
-@MIGRATIONS(name="0003_map")
-def _map_table(db: sqlite_utils.Database) -> None:
-    """Version 4: the verifiable map's nodes (specs/map.md section 10). An existing home's map
-    is built from its entries by the ledger when it is first opened for writing
-    (``meta.map_size`` says how far it is built)."""
-    db.execute("CREATE TABLE IF NOT EXISTS map_nodes (pos BLOB PRIMARY KEY, node BLOB NOT NULL)"
-               " WITHOUT ROWID")
-
-
-def _entry_indexes(db: sqlite_utils.Database) -> None:
-    db.execute("CREATE UNIQUE INDEX idx_entries_id ON entries(id)")
-    db.execute("CREATE INDEX idx_entries_work_idx ON entries(work, idx)")
-    db.execute("CREATE INDEX idx_entries_actor_type ON entries(actor, type, idx)")
-    db.execute("CREATE INDEX idx_entries_party_type ON entries(party, type, idx)")
-
 
 class _NotReady(Exception):  # noqa: N818 - not an error: a block not to be committed
     """Raised inside a block's transaction to roll it back."""
@@ -207,7 +135,6 @@ class SqliteStore:
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if node_cache is not None:
                 self.conn.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
-            self.db = sqlite_utils.Database(self.conn)
             if readonly:
                 self._check_readable()
             else:
@@ -233,7 +160,9 @@ class SqliteStore:
             if version is not None and int(version) > int(SCHEMA_VERSION):
                 raise StorageError(f"database schema {version} is newer than this software's "
                                    f"({SCHEMA_VERSION}): upgrade provenance-ledger")
-            MIGRATIONS.apply(self.db)
+            from .sqlite_schema import migrate  # sqlite-utils, only when migrating
+
+            migrate(self.conn)
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
                               (SCHEMA_VERSION,))
             self.conn.execute("COMMIT")
