@@ -26,6 +26,7 @@ SQLITE_ONLY_MODULES = frozenset({
     "test_mirror",   # a mirror's store is a SQLite file in the node home (specs/storage.md 6.3)
     "test_audit",    # edits the SQLite file with sqlite3; test_audit_postgres.py does the same
                      # edits on PostgreSQL
+    "test_media_code",  # audio and video coding; its index tests edit the SQLite index file
 })
 SQLITE_ONLY = frozenset({
     # The map rows are edited through sqlite3 (test_audit_postgres.py edits them on PostgreSQL).

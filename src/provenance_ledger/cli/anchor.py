@@ -13,6 +13,7 @@ import typer
 from ..core.events import MAX_TITLE_CHARS
 from ..errors import ConflictError, MalformedError
 from ..ledger.folder import Progress, Status, check_not_empty, read_content
+from ..ledger.media_code import take_notices
 from .folder import anchor_dir, similar_warning
 from .payees import PayeeOpt, parse_payees
 from .progress import LARGE_FILE_BYTES, Bars
@@ -31,7 +32,8 @@ def anchor(
 ) -> None:
     """Register FILE's SHA-256, size and media type (or every file in a folder) as your work.
 
-    Images and text files also get their ISCC content code (ISO 24138); a warning on stderr
+    Images, text, audio and video files also get their ISCC content code (ISO 24138; audio
+    and video with the 'media' extra or an ffmpeg on PATH); a warning on stderr
     names any work of another key whose content is similar (a possible dispute).
     Prints the work id and where the receipt was written.
     Anchoring content you already registered reports it and appends nothing.
@@ -41,6 +43,7 @@ def anchor(
     Example: provenance anchor page-012.png --title "Chapter 1, page 12"
     """
     session = Session.from_ctx(ctx).use_node(node, timeout)
+    ctx.call_on_close(_media_notices)  # whatever the outcome, once the command ends
     target = Path(os.path.realpath(path)) if path.is_symlink() else None
     payees = parse_payees(session, payee)
     if path.is_dir():
@@ -79,6 +82,13 @@ def anchor(
     typer.echo(f"  work:    {result.work}")
     typer.echo(f"  event:   {result.id} (entry {result.index})")
     typer.echo(f"  receipt: {result.receipt}")
+
+
+def _media_notices() -> None:
+    """How to get similarity codes for the audio or video files anchored without one
+    (ledger/media_code.py): a line on stderr per media kind."""
+    for line in take_notices():
+        typer.echo(line, err=True)
 
 
 def _hashing(bars: Bars, path: Path) -> Progress:

@@ -1,12 +1,12 @@
 """ISCC content codes (ISO 24138) in ``work.register``'s ``similarity`` member (specs/events.md
 section 6.1), and the Hamming distance between two of them.
 
-Covers: the image and text content units of 64 bits, computed with ``iscc-core`` (the ISO
-24138 reference implementation) from normalised pixels or from text; parsing the text form
-``ISCC:<base32>``; the distance between two codes of one unit type; the chunks that the
-similarity index keys on (multi-index hashing). Leaves out reading and decoding files (the
-ledger layer does that) and every other ISCC unit (audio, video, mixed: an optional extra
-could add them).
+Covers: the text, image, audio and video content units of 64 bits, computed with
+``iscc-core`` (the ISO 24138 reference implementation) from text, normalised pixels, a
+Chromaprint fingerprint or MPEG-7 frame signatures; parsing the text form ``ISCC:<base32>``;
+the distance between two codes of one unit type; the chunks that the similarity index keys on
+(multi-index hashing). Leaves out reading and decoding files (the ledger layer does that:
+ledger/content_code.py, ledger/media_code.py) and the mixed unit.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ _VERSION = 0
 _LENGTH_64 = 1  # ISO 24138 length code of a 64-bit unit
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 TEXT_CHARS = len("ISCC:") + 16  # base32 of 10 bytes: 16 characters, no padding
-CODE_PATTERN = "^ISCC:E[AE]A[Q-Z2-7][A-Z2-7]{12}$"
-"""Exactly the texts :meth:`ContentCode.from_text` takes: the header of a 64-bit text (``EAA``)
-or image (``EEA``) content unit, whose 16th bit (set) opens the fourth character."""
+CODE_PATTERN = "^ISCC:E[AEIM]A[Q-Z2-7][A-Z2-7]{12}$"
+"""Exactly the texts :meth:`ContentCode.from_text` takes: the header of a 64-bit text (``EAA``),
+image (``EEA``), audio (``EIA``) or video (``EMA``) content unit, whose 16th bit (set) opens
+the fourth character."""
+FRAME_SIGNATURE_LENGTH = 380  # MPEG-7 frame signature: 380 ternary elements (0, 1, 2)
 
 
 @cache
@@ -51,10 +53,13 @@ def _iscc() -> Any:
 
 
 class Unit(IntEnum):
-    """The content unit types compared: ISO 24138 SubType numbers of MainType CONTENT."""
+    """The content unit types compared: ISO 24138 SubType numbers of MainType CONTENT. Codes
+    of two types are never compared (specs/events.md section 6.1)."""
 
     TEXT = 0
     IMAGE = 1
+    AUDIO = 2
+    VIDEO = 3
 
 
 def _header(unit: Unit) -> bytes:
@@ -160,3 +165,26 @@ def text_code(text: str) -> ContentCode | None:
         return None
     digest = _iscc().soft_hash_text_v0(collapsed)
     return ContentCode(Unit.TEXT, int.from_bytes(digest[: CODE_BITS // 8], "big"))
+
+
+def audio_code(fingerprint: Sequence[int]) -> ContentCode | None:
+    """The ISO 24138 audio code of a Chromaprint fingerprint (its signed 32-bit integers, as
+    ``fpcalc -raw -signed`` prints them); None for an empty one (a sound too short or too
+    quiet to fingerprint: no content to compare, and every such code would be all zeros)."""
+    if not fingerprint:
+        return None
+    if not all(-(1 << 31) <= v < 1 << 31 for v in fingerprint):
+        raise ValueError("a Chromaprint fingerprint holds signed 32-bit integers")
+    digest = _iscc().soft_hash_audio_v0(list(fingerprint), bits=CODE_BITS)
+    return ContentCode(Unit.AUDIO, int.from_bytes(digest[: CODE_BITS // 8], "big"))
+
+
+def video_code(frames: Sequence[Sequence[int]]) -> ContentCode | None:
+    """The ISO 24138 video code of MPEG-7 frame signatures (each ``FRAME_SIGNATURE_LENGTH``
+    elements of 0 to 2, in stream order); None when there is no frame."""
+    if not frames:
+        return None
+    if any(len(f) != FRAME_SIGNATURE_LENGTH for f in frames):
+        raise ValueError(f"a frame signature has {FRAME_SIGNATURE_LENGTH} elements")
+    digest = _iscc().soft_hash_video_v0([tuple(f) for f in frames], bits=CODE_BITS)
+    return ContentCode(Unit.VIDEO, int.from_bytes(digest[: CODE_BITS // 8], "big"))

@@ -2,8 +2,10 @@
 section 6.1).
 
 Images are decoded with Pillow, as the formats that their media type names; text files
-(``text/*``) are read as UTF-8. Anything else, and any file that Pillow cannot decode or that is
-not valid UTF-8 text, has no code: it is anchored as before, never refused for it. Large images
+(``text/*``) are read as UTF-8; audio and video files (``audio/*``, ``video/*``) are coded with
+``ffmpeg`` where there is one (ledger/media_code.py, the optional ``media`` extra). Anything
+else, and any file that Pillow, ``ffmpeg`` or UTF-8 cannot decode, has no code: it is anchored
+as before, never refused for it. Large images
 are decoded at reduced size (JPEG's draft mode decodes at 1/2 to 1/8 scale; others are
 box-reduced by a whole factor before resampling): the code is made from 32 x 32 pixels anyway.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageOps
 
 from ..core.similarity import IMAGE_SIDE, ContentCode, image_code, text_code
+from .media_code import kind_of, media_code
 
 MAX_TEXT_BYTES = 16 << 20  # a larger text file gets no code (bytes)
 DRAFT_SIDE = 256  # decode an image at no less than this many pixels a side, where it can
@@ -33,6 +36,9 @@ def content_code(path: Path, media_type: str) -> ContentCode | None:
         return _image(path, media_type)
     if media_type.startswith("text/"):
         return _text(path)
+    kind = kind_of(media_type)
+    if kind is not None:
+        return media_code(path, kind)
     return None
 
 

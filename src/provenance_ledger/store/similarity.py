@@ -29,7 +29,7 @@ from .sqlite import FILE_MODE, SqliteStore
 
 SUFFIX = ".similarity.db"
 CATCH_UP_BATCH = 50_000  # log entries read per transaction while catching up
-_SCHEMA = "1"
+_SCHEMA = "2"  # 2: audio and video codes are indexed too; an index of schema 1 is rebuilt
 _MAX_VARS = 900  # host parameters per query, below SQLite's limit
 _REGISTER = "work.register"
 _SIGN = 1 << 63
@@ -103,8 +103,12 @@ class SimilarityStore:
             # covering: a probe reads the index alone, never the table
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS codes_c{i} ON codes(unit, c{i}, bits)")
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
+        if row is None or row[0] != _SCHEMA:  # another schema's rows: index the log again
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM codes")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('watermark', 'first')")
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (_SCHEMA,))
+            self.conn.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
