@@ -111,7 +111,7 @@ def kat_y4m(path: Path) -> Path:
 
 def lavfi_video(path: Path, source: str, seconds: int = 3) -> Path:
     """An H.264 video of one of ``ffmpeg``'s test sources at 320 x 240, 25 frames a second."""
-    ffmpeg("-f", "lavfi", "-i", f"{source}=size=320x240:rate=25", "-t", seconds,
+    ffmpeg("-f", "lavfi", "-i", f"{source}=size=320x240:rate=25", "-t", str(seconds),
            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", path)
     return path
 
