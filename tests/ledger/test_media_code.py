@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 import sqlite3
 import subprocess
 import wave
@@ -43,6 +44,7 @@ from provenance_ledger.store.similarity import index_path
 
 KAT_AUDIO = "ISCC:EIASQBHKN4UAJ2TP"  # specs/events.md section 6.1, known answers
 KAT_VIDEO = "ISCC:EMASECKEYUKFIGVW"
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "events.md"
 KAT_NOTES = (262, 330, 392, 523, 440, 349)  # Hz, 0.2 s each, in turn
 NOW = 1_790_000_000
 OWNER = PrivateKey.from_seed(bytes([1]) * 32)
@@ -148,6 +150,27 @@ def test_known_answers(tmp_path: Path) -> None:
     assert iscc_core.iscc_decode(KAT_AUDIO)[:2] == (iscc_core.MT.CONTENT, iscc_core.ST_CC.AUDIO)
     assert iscc_core.iscc_decode(KAT_VIDEO)[:2] == (iscc_core.MT.CONTENT, iscc_core.ST_CC.VIDEO)
     assert ContentCode.from_text(KAT_AUDIO) == audio
+    known = SPEC.read_text(encoding="utf-8").split("Known answers", 1)[1].split("###", 1)[0]
+    assert re.findall(r"`(ISCC:[A-Z2-7]+)`", known)[2:] == [KAT_AUDIO, KAT_VIDEO]
+
+
+def test_audio_and_video_codes_are_the_reference_implementations() -> None:
+    rng = random.Random(5)
+    fingerprint = [rng.randrange(-(1 << 31), 1 << 31) for _ in range(60)]
+    audio = audio_code(fingerprint)
+    assert audio is not None
+    assert audio.to_text() == iscc_core.gen_audio_code_v0(fingerprint, bits=64)["iscc"]
+    frames = [tuple(rng.randrange(3) for _ in range(380)) for _ in range(12)]
+    video = video_code(frames)
+    assert video is not None
+    assert video.to_text() == iscc_core.gen_video_code_v0(frames, bits=64)["iscc"]
+    assert ContentCode.from_text(audio.to_text()) == audio
+    assert ContentCode.from_text(video.to_text()) == video
+    assert audio.distance(ContentCode(Unit.IMAGE, audio.bits)) is None
+    with pytest.raises(ValueError, match="380 elements"):
+        video_code([(0, 1, 2)])
+    with pytest.raises(ValueError, match="signed 32-bit"):
+        audio_code([1 << 31])
 
 
 def test_codes_are_iscc_cores_from_the_extracted_features(media: dict[str, Path],

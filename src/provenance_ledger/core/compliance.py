@@ -90,8 +90,8 @@ class SimilarClaim:
 
     def __post_init__(self) -> None:
         if ContentCode.from_text(self.code) is None:
-            raise ValueError("similar code is not an ISCC content code of 64 bits (image or "
-                             "text unit)")
+            raise ValueError("similar code is not an ISCC content code of 64 bits (image, "
+                             "text, audio or video unit)")
         if self.distance is not None and not 0 <= self.distance <= MAX_DISTANCE:
             raise ValueError(f"similar distance must be 0 to {MAX_DISTANCE}")
 

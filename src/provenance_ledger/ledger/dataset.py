@@ -213,8 +213,9 @@ class SimilarResolver:
 def _file_codes(items: Sequence[DatasetItem], todo: Sequence[int], progress: Progress
                 ) -> dict[int, ContentCode]:
     """The content codes of the files ``todo`` (positions in ``items``), computed as
-    ``anchor`` computes them; a file with none (not an image or text) is left out, and is
-    matched exactly only. Decoding an image releases the GIL: two threads, a share each."""
+    ``anchor`` computes them; a file with none (not an image, text, audio or video) is left
+    out, and is matched exactly only. Decoding an image releases the GIL: two threads, a
+    share each."""
     shares = [todo[i:i + CODE_SHARE] for i in range(0, len(todo), CODE_SHARE)]
     codes: dict[int, ContentCode] = {}
     done = 0
@@ -247,7 +248,7 @@ def _iscc_code(item: DatasetItem) -> ContentCode:
     if code is None:
         raise MalformedError(f"{item.where or item.name}: {item.iscc[:80]!r} is not an ISCC "
                              "content code the ledger compares (ISCC: and 16 base32 "
-                             "characters, a 64-bit image or text unit)")
+                             "characters, a 64-bit image, text, audio or video unit)")
     return code
 
 

@@ -21,7 +21,7 @@
   const R = (why) => new VerifyError("receipt", why);
   const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-  /** A 64-bit ISCC image or text content unit: {unit, bits}, or null (similarity.py). */
+  /** A 64-bit ISCC text, image, audio or video content unit: {unit, bits}, or null (similarity.py). */
   function contentCode(text) {
     if (typeof text !== "string" || text.length !== 21 || !text.startsWith("ISCC:")) return null;
     const body = text.slice(5);
@@ -30,7 +30,7 @@
     for (const c of body) bits = (bits << 5n) | BigInt(B32.indexOf(c));
     // 16 characters carry 80 bits: a 2-byte header and the 8-byte digest, no spare bits.
     const header = Number(bits >> 64n), digest = bits & ((1n << 64n) - 1n);
-    if (header !== 0x2001 && header !== 0x2101) return null;
+    if (![0x2001, 0x2101, 0x2201, 0x2301].includes(header)) return null;  // CONTENT, SubType 0-3, 64 bits
     return { unit: header >> 8 & 0x0f, bits: digest };
   }
   function distance(a, b) {
@@ -54,7 +54,7 @@
         const sm = it.similar;
         if (!isObj(sm) || keysOf(sm).sort().join(",") !== "code,distance") throw R(`${where}: similar must be an object of exactly code, distance`);
         if (!isStr(sm.code) || (sm.distance !== null && !isInt(sm.distance))) throw R(`${where}: similar code must be text and distance an integer or null`);
-        if (contentCode(sm.code) === null) throw R(`${where}: similar code is not an ISCC content code of 64 bits (image or text unit)`);
+        if (contentCode(sm.code) === null) throw R(`${where}: similar code is not an ISCC content code of 64 bits (image, text, audio or video unit)`);
         if (sm.distance !== null && !(sm.distance >= 0 && sm.distance <= MAX_DISTANCE)) throw R(`${where}: similar distance must be 0 to ${MAX_DISTANCE}`);
         similar = { code: sm.code, distance: sm.distance === null ? null : Number(sm.distance) };
       }
