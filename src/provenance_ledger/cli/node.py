@@ -63,6 +63,9 @@ def init(
     store: Annotated[str | None, typer.Option(
         "--store", help="Keep the log in this PostgreSQL database (postgresql://...) instead "
         "of the home's SQLite file.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", metavar="DIR", help="Also write the log as C2SP tlog-tiles to this folder "
+        "(relative: in the home), for a static web server to serve.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
@@ -79,19 +82,23 @@ def init(
         check_url(store)  # before anything is made
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
-        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store)
+        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,
+        tiles=tiles or "")
     keys = node_keys(home)
     shown = "sqlite" if store is None else redact(store)  # never the password
     if as_json:
         emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
                    "mirror_interval": config.mirror_interval,
-                   "freshness_interval": config.freshness_interval, "store": shown, **keys})
+                   "freshness_interval": config.freshness_interval, "store": shown,
+                   "tiles": config.tiles or None, **keys})
         return
     typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
     typer.echo(f"  store:       {shown}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
     typer.echo(f"  re-cosigning: {_every(config.freshness_interval)}")
+    if config.tiles:
+        typer.echo(f"  tiles:       {config.tiles} (C2SP tlog-tiles, written as blocks commit)")
 
 
 def _every(seconds: int) -> str:

@@ -132,7 +132,7 @@ def parse_freshness_interval(text: str, what: str = "--freshness-interval") -> i
 # -- end of freshness settings ------------------------------------------------------------------
 
 _TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval",
-                         "freshness_interval", "witnesses", "witnessing"})
+                         "freshness_interval", "witnesses", "witnessing", "tiles"})
 _PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
 _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
@@ -282,6 +282,7 @@ class NodeConfig:
     witnessing: Witnessing = field(default=Witnessing())
     mirror_interval: int = DEFAULT_MIRROR_INTERVAL  # seconds; 0: no mirroring in node serve
     freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL  # seconds; 0: never cosigned again
+    tiles: str = ""  # folder the node writes its C2SP tiles to (specs/tiles.md); "": none
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
@@ -368,10 +369,13 @@ class NodeConfig:
         interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
         freshness = check_freshness_interval(data.get("freshness_interval",
                                                       DEFAULT_FRESHNESS_INTERVAL))
+        tiles = data.get("tiles", "")
+        if not isinstance(tiles, str):
+            raise MalformedError(f"{CONFIG_FILE}: field 'tiles' must be a string (a folder)")
         return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
                    witnesses=_witnesses_from_toml(data.get("witnesses", [])),
                    witnessing=_witnessing_from_toml(data.get("witnessing", {})),
-                   mirror_interval=interval, freshness_interval=freshness)
+                   mirror_interval=interval, freshness_interval=freshness, tiles=tiles)
 
     def to_toml(self) -> str:
         lines = [
@@ -383,6 +387,8 @@ class NodeConfig:
         ]
         if self.freshness_interval != DEFAULT_FRESHNESS_INTERVAL:  # as [witnessing]: when set
             lines.append(f"freshness_interval = {self.freshness_interval}")
+        if self.tiles:
+            lines.append(f"tiles = {_toml_str(self.tiles)}")
         for p in self.peers:
             lines += ["", "[[peers]]", f"origin = {_toml_str(p.origin)}",
                       f"url = {_toml_str(p.url)}", f"vkey = {_toml_str(p.vkey)}"]
@@ -475,14 +481,14 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
               witness_name: str | None = None,
               mirror_interval: int = DEFAULT_MIRROR_INTERVAL,
               freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL,
-              store: str | None = None) -> NodeConfig:
+              store: str | None = None, tiles: str = "") -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
     kept when its origin is ``origin``. ``store``: a postgresql:// URL to keep the log in
     instead of ``ledger.db`` (recorded in the home's ``store.url``, specs/storage.md
     section 6)."""
     config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval,
-                        freshness_interval=freshness_interval)
+                        freshness_interval=freshness_interval, tiles=tiles)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
     Home(home, store).open_ledger(origin=origin).close()  # raises on another origin
@@ -490,6 +496,12 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
         write_private_key(witness_key_path(home), PrivateKey.generate(), None)
     _write_config(home, config)  # last: its presence means the home is complete
     return config
+
+
+def tiles_dir(home: Path, config: NodeConfig) -> Path | None:
+    """The folder ``node serve`` writes its tiles to (specs/tiles.md section 4), a relative
+    ``tiles`` being relative to the home; None when it writes none."""
+    return (home / config.tiles) if config.tiles else None
 
 
 def load_config(home: Path) -> NodeConfig:

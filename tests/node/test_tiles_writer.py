@@ -1,0 +1,102 @@
+"""A node's tiles folder (specs/tiles.md section 4): exactly the tiles golang.org/x/mod's
+tlog computes (tests/data/tiles), entry bundles that hold the log's leaves, the checkpoint
+last, and a folder caught up after a crash between a block's commit and its tiles."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provenance_ledger.core.events import SignedEvent
+from provenance_ledger.core.tiles import ENTRIES, parse_bundle, parse_tile_path
+from provenance_ledger.ledger import Appended, Home, Ledger
+from provenance_ledger.node.tiles import CHECKPOINT_FILE, TilesWriter
+
+from ..conftest import NOW
+from .tiles_kat import KAT_DIR, KAT_SIZES, kat_events
+
+
+@pytest.fixture(scope="module")
+def events() -> list[SignedEvent]:
+    return kat_events()
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Home(tmp_path / "home").open_ledger(origin="tiles.test/log")
+    yield ledger
+    ledger.close()
+
+
+def append(ledger: Ledger, events: list[SignedEvent], size: int) -> None:
+    results = ledger.append_block([e.leaf for e in events[ledger.size:size]], NOW)
+    assert all(isinstance(r, Appended) for r in results)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def hash_tiles(folder: Path) -> dict[str, bytes]:
+    return {k: v for k, v in files(folder).items() if k.startswith("tile/")
+            and not k.startswith("tile/entries/")}
+
+
+def check_bundles(folder: Path, ledger: Ledger) -> None:
+    """Every bundle holds, length-prefixed, exactly the leaves of its level-0 tile."""
+    bundles = [p for p in files(folder) if p.startswith("tile/entries/")]
+    assert bundles
+    for path in bundles:
+        tile = parse_tile_path(path)
+        assert tile.level == ENTRIES
+        start = tile.index * 256
+        leaves = [row.leaf for row in ledger.store.entries(start, start + tile.width)]
+        assert parse_bundle(tile, (folder / path).read_bytes()) == leaves
+
+
+def test_a_log_written_block_by_block_has_the_go_tiles(
+        log: Ledger, events: list[SignedEvent], tmp_path: Path) -> None:
+    folder = tmp_path / "tiles"
+    writer = TilesWriter(folder, log.store)
+    for size in KAT_SIZES:
+        append(log, events, size)
+        assert writer.publish() > 0
+        _, note = log.latest_checkpoint()
+        assert (folder / CHECKPOINT_FILE).read_text() == note
+    expected = files(KAT_DIR / "expected")
+    assert hash_tiles(folder) == expected
+    check_bundles(folder, log)
+    # The partial bundles of older checkpoints stay until their full bundle exists.
+    assert sorted(p for p in files(folder) if p.startswith("tile/entries/")) == [
+        "tile/entries/000", "tile/entries/001", "tile/entries/002.p/88"]
+    assert writer.publish() == 0  # no new checkpoint: nothing written
+    assert not [p for p in folder.rglob(".*.tmp")]
+
+
+def test_a_restarted_node_fills_in_what_its_folder_lacks(
+        log: Ledger, events: list[SignedEvent], tmp_path: Path) -> None:
+    """The node died after committing blocks and before their tiles: the folder's checkpoint
+    is older than the log, some tiles are missing. Catching up writes the latest tree's
+    tiles and then the checkpoint."""
+    folder = tmp_path / "tiles"
+    append(log, events, 300)
+    writer = TilesWriter(folder, log.store)
+    writer.publish()
+    before = files(folder)
+    append(log, events, 512)  # committed; its tiles never written (the crash)
+    append(log, events, 600)
+    assert (folder / CHECKPOINT_FILE).read_bytes() == before[CHECKPOINT_FILE]
+    (folder / "tile/0/000").unlink()
+    shutil.rmtree(folder / "tile/entries")
+    again = TilesWriter(folder, log.store)
+    assert again.catch_up() == 7  # two full tiles, three bundles, two partial tiles
+    assert again.size == 600
+    _, note = log.latest_checkpoint()
+    assert (folder / CHECKPOINT_FILE).read_text() == note
+    assert hash_tiles(folder) == files(KAT_DIR / "expected")
+    check_bundles(folder, log)
+    assert again.catch_up() == 3  # full tiles present are kept; the right edge is rewritten
