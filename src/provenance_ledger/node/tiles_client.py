@@ -116,11 +116,14 @@ class TilesClient:
         tile, at = bundle_for_entry(index, size)
         data = self.tile(tile)
         try:
-            entries = parse_bundle(tile, data)
-        except MalformedError:
-            if tile.full or len(data) == 0:
-                raise
-            entries = parse_bundle(Tile(ENTRIES, tile.index), data)  # the full bundle
+            try:
+                entries = parse_bundle(tile, data)
+            except MalformedError:
+                if tile.full:
+                    raise
+                entries = parse_bundle(Tile(ENTRIES, tile.index), data)  # the full bundle
+        except MalformedError as e:
+            raise VerificationError(f"the tiles of {self.url} are malformed: {e}") from e
         return entries[at]
 
     def receipt(self, index: int) -> Receipt:
