@@ -17,14 +17,15 @@ from provenance_ledger.core.note import Checkpoint, SignedNote
 from provenance_ledger.core.receipt import verify_receipt
 from provenance_ledger.core.tiles import inclusion_tiles
 from provenance_ledger.errors import NotFoundError, PeerError, VerificationError
-from provenance_ledger.ledger import Appended, Home
-from provenance_ledger.node import init_node
+from provenance_ledger.ledger import Appended, Home, audit
+from provenance_ledger.node import add_peer, init_node, node_witness
 from provenance_ledger.node.config import load_config, tiles_dir
+from provenance_ledger.node.mirror import open_mirror, sync_peer
 from provenance_ledger.node.tiles_client import TilesClient
 
 from ..cli.conftest import run
 from ..conftest import NOW
-from .conftest import HOST, ORIGIN, free_port, poll_until, running
+from .conftest import HOST, ORIGIN, PEER, free_port, poll_until, running
 from .nginx import serving
 from .tiles_kat import kat_events
 
@@ -149,3 +150,33 @@ def test_an_answer_over_the_size_of_a_tile_is_abandoned(served: Served) -> None:
     finally:
         path.write_bytes(good)
     assert httpx.get(served.url + "/tile/1/000.p/1").content == good
+
+
+def test_a_node_mirrors_a_peer_from_its_tiles_url(served: Served, tmp_path: Path) -> None:
+    """A peer configured with ``tiles``: its checkpoint, consistency proofs and entries come
+    from nginx; every entry is re-verified as from a node (specs/tiles.md section 5.2)."""
+    home = tmp_path / "mirroring"
+    init_node(home, PEER, f"{HOST}:{free_port()}")
+    add_peer(home, ORIGIN, f"http://{HOST}:9", served.vkey, tiles=served.url)
+    peer = load_config(home).peer(ORIGIN)
+    assert peer.tiles == served.url
+    latest = (served.folder / "checkpoint").read_bytes()
+    (served.folder / "checkpoint").write_text(served.notes[BEFORE])  # the log at 300
+    try:
+        with node_witness(home) as witness, httpx.Client() as client:
+            first = sync_peer(home, peer, witness, client, NOW)
+    finally:
+        (served.folder / "checkpoint").write_bytes(latest)
+    assert (first.status, first.old_size, first.new_size) == ("mirrored", 0, BEFORE)
+    assert first.cosigned and not first.delivered  # its node URL answers nothing
+    with node_witness(home) as witness, httpx.Client() as client:
+        second = sync_peer(home, peer, witness, client, NOW)  # consistency from the tiles
+        third = sync_peer(home, peer, witness, client, NOW)
+    assert (second.status, second.old_size, second.new_size) == ("mirrored", BEFORE, BEFORE + 2)
+    assert third.status == "up-to-date"
+    mirror = open_mirror(home, peer)
+    try:
+        assert audit(mirror).entries == BEFORE + 2
+        assert [size for size, *_ in mirror.store.checkpoints()] == [BEFORE, BEFORE + 2]
+    finally:
+        mirror.close()

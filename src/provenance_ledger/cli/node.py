@@ -198,6 +198,9 @@ def peer_add(
     vkey: Annotated[str, typer.Option(help="The peer's log verifier key.")],
     witness_vkey: Annotated[str | None, typer.Option(
         help="The peer's witness key: its cosignatures are then kept on this log.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", metavar="URL", help="The peer's C2SP tiles URL: mirror its log from there "
+        "(cosignatures still go to --url).")] = None,
 ) -> None:
     """Trust a peer's log: mirror it, check it and cosign it.
 
@@ -206,7 +209,7 @@ def peer_add(
     """
     from ..node import add_peer
 
-    add_peer(home, origin, url, vkey, witness_vkey)
+    add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
 
 
@@ -244,7 +247,7 @@ def peer_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
     peers = load_config(home).peers
     if as_json:
         emit_json([{"origin": p.origin, "url": p.url, "vkey": p.vkey,
-                    "witness_vkey": p.witness_vkey} for p in peers])
+                    "witness_vkey": p.witness_vkey, "tiles": p.tiles} for p in peers])
         return
     for p in peers:
         typer.echo(f"{p.origin:<32} {p.url}")

@@ -133,7 +133,7 @@ def parse_freshness_interval(text: str, what: str = "--freshness-interval") -> i
 
 _TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval",
                          "freshness_interval", "witnesses", "witnessing", "tiles"})
-_PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
+_PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey", "tiles"})
 _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
 
@@ -207,10 +207,15 @@ class Peer:
     url: str
     vkey: str
     witness_vkey: str | None = None
+    tiles: str | None = None
+    """The peer's C2SP tiles URL: mirrored from it rather than ``url`` (specs/tiles.md
+    section 5.2)."""
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "peer origin")
         object.__setattr__(self, "url", check_url(self.url))
+        if self.tiles is not None:
+            object.__setattr__(self, "tiles", check_url(self.tiles, "peer tiles URL"))
         check_vkey(self.vkey, f"vkey of peer {self.origin}", self.origin, SIG_TYPE_ED25519)
         if self.witness_vkey is not None:
             w = check_vkey(self.witness_vkey, f"witness_vkey of peer {self.origin}", None,
@@ -365,7 +370,10 @@ class NodeConfig:
         for n, p in _tables(data.get("peers", []), "peers", _PEER_FIELDS):
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
-            peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
+            if "tiles" in p and not isinstance(p["tiles"], str):
+                raise MalformedError(f"{CONFIG_FILE}: peers[{n}].tiles must be a string")
+            peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey"),
+                              p.get("tiles")))
         interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
         freshness = check_freshness_interval(data.get("freshness_interval",
                                                       DEFAULT_FRESHNESS_INTERVAL))
@@ -394,6 +402,8 @@ class NodeConfig:
                       f"url = {_toml_str(p.url)}", f"vkey = {_toml_str(p.vkey)}"]
             if p.witness_vkey is not None:
                 lines.append(f"witness_vkey = {_toml_str(p.witness_vkey)}")
+            if p.tiles is not None:
+                lines.append(f"tiles = {_toml_str(p.tiles)}")
         if self.witnessing != Witnessing():
             lines += ["", "[witnessing]"]
             if self.witnessing.quorum is not None:
@@ -529,12 +539,14 @@ def _write_config(home: Path, config: NodeConfig) -> None:
 
 
 def add_peer(home: Path, origin: str, url: str, vkey: str,
-             witness_vkey: str | None = None) -> NodeConfig:
-    """Trust a peer's log (and, optionally, its witness key); refuses a peer already listed."""
+             witness_vkey: str | None = None, tiles: str | None = None) -> NodeConfig:
+    """Trust a peer's log (and, optionally, its witness key; ``tiles``: mirror it from its
+    tiles URL); refuses a peer already listed."""
     config = load_config(home)
     if any(p.origin == origin for p in config.peers):
         raise LedgerError(f"peer {origin} is already configured (remove it first)")
-    updated = replace(config, peers=(*config.peers, Peer(origin, url, vkey, witness_vkey)))
+    updated = replace(config, peers=(*config.peers, Peer(origin, url, vkey, witness_vkey,
+                                                                   tiles)))
     _write_config(home, updated)
     return updated
 

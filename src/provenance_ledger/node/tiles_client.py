@@ -111,20 +111,25 @@ class TilesClient:
     def tiles(self, wanted: Iterable[Tile]) -> dict[Tile, bytes]:
         return {t: self.tile(t) for t in sorted(wanted)}
 
+    def bundle(self, tile: Tile) -> list[bytes]:
+        """The ``width`` entries of an entry bundle (the first ones of the full bundle when
+        the log has replaced the partial one by it); MalformedError for a bundle that does
+        not parse."""
+        data = self.tile(tile)
+        try:
+            return parse_bundle(tile, data)
+        except MalformedError:
+            if tile.full:
+                raise
+            return parse_bundle(Tile(ENTRIES, tile.index), data)[:tile.width]
+
     def entry(self, index: int, size: int) -> bytes:
         """The leaf bytes of entry ``index`` in the tree of ``size`` leaves."""
         tile, at = bundle_for_entry(index, size)
-        data = self.tile(tile)
         try:
-            try:
-                entries = parse_bundle(tile, data)
-            except MalformedError:
-                if tile.full:
-                    raise
-                entries = parse_bundle(Tile(ENTRIES, tile.index), data)  # the full bundle
+            return self.bundle(tile)[at]
         except MalformedError as e:
             raise VerificationError(f"the tiles of {self.url} are malformed: {e}") from e
-        return entries[at]
 
     def receipt(self, index: int) -> Receipt:
         """Entry ``index``'s receipt against the latest checkpoint, verified."""
