@@ -9,8 +9,9 @@ signed root. Reported per run: proofs/s, latency median and p99, and tile fetche
 ``--rounds`` runs give the median and spread. Two client behaviours:
 
 * ``cold``: every proof fetches all its tiles (no cache): the worst case;
-* ``cached``: a client keeps full tiles (immutable) and the checkpoint's partial tiles, as a
-  C2SP client may (the tiles near the root serve every proof).
+* ``cached``: a client keeps the hash tiles it fetched (full tiles never change, partial ones
+  are its checkpoint's) and the subtree hashes computed inside them, as a C2SP client may:
+  the tiles near the root and on the right edge serve every proof.
 
 The tiles are written with the writer's file layout and the core's tile contents, from
 synthetic 64-byte leaves (building 10^6 signed events would take longer than the bench and
@@ -113,6 +114,7 @@ def client(url: str, vkey: str, cached: bool, seconds: float, seed: int,
     cp, _, _ = verify_checkpoint_note(get(CHECKPOINT_FILE, 65536).decode(), [verifier])
     rng = random.Random(seed)
     cache: dict[Tile, bytes] = {}
+    levels: dict[Tile, list[list[bytes]]] | None = {} if cached else None
     latencies: list[float] = []
     fetches = 0
     end = time.perf_counter() + seconds
@@ -132,7 +134,7 @@ def client(url: str, vkey: str, cached: bool, seconds: float, seed: int,
                     cache[tile] = data
             got[tile] = data
         entry = parse_bundle(btile, got[btile])[at]
-        proof = proof_from_tiles(index, cp.size, got)
+        proof = proof_from_tiles(index, cp.size, got, levels)
         verify_inclusion(index, cp.size, leaf_hash(entry), proof, cp.root)
         latencies.append(time.perf_counter() - t0)
     out.put((latencies, fetches))

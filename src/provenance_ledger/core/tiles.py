@@ -14,6 +14,7 @@ tiles, and tests/data/tiles holds its answers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from .merkle import (
     assemble,
     consistency_plan,
     inclusion_plan,
-    node_hash,
     plan_nodes,
 )
 
@@ -224,37 +224,52 @@ def tile_hashes(tile: Tile, data: bytes) -> list[bytes]:
 
 def subtree_hash(hashes: Sequence[bytes]) -> bytes:
     """Hash of the complete subtree over a power-of-two count of consecutive hashes."""
-    level = list(hashes)
-    if not level or len(level) & (len(level) - 1):
-        raise ValueError(f"{len(level)} hashes are not a complete subtree")
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
+    if not hashes or len(hashes) & (len(hashes) - 1):
+        raise ValueError(f"{len(hashes)} hashes are not a complete subtree")
+    return tile_levels(hashes)[-1][0]
 
 
-def node_hashes(nodes: Iterable[NodeId], size: int,
-                tiles: Mapping[Tile, bytes]) -> dict[NodeId, bytes]:
+def tile_levels(hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """The levels of the subtrees inside a tile: level 0 its hashes, level ``k`` the hashes
+    of the complete subtrees of ``2**k`` of them (a partial tile's last odd one is left out)."""
+    sha256 = hashlib.sha256
+    levels = [list(hashes)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([sha256(b"\x01" + below[i] + below[i + 1]).digest()
+                       for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+def node_hashes(nodes: Iterable[NodeId], size: int, tiles: Mapping[Tile, bytes],
+                levels: dict[Tile, list[list[bytes]]] | None = None) -> dict[NodeId, bytes]:
     """The hashes of ``nodes`` (complete subtrees of the tree of ``size`` leaves), read out of
     ``tiles`` (the bytes of each tile :func:`tiles_for_nodes` names). KeyError names a tile
-    that is missing; MalformedError a tile of the wrong length."""
+    that is missing; MalformedError a tile of the wrong length. Each tile's inner subtrees
+    are hashed once (at most 255 hashes a tile); ``levels``, when given, keeps them across
+    calls (a client's cache: a full tile never changes)."""
     out: dict[NodeId, bytes] = {}
-    parsed: dict[Tile, list[bytes]] = {}
+    if levels is None:
+        levels = {}
     for node in nodes:
         tile, start, end = tile_for_node(node, size)
-        if tile not in parsed:
-            parsed[tile] = tile_hashes(tile, tiles[tile])
-        out[node] = subtree_hash(parsed[tile][start:end])
+        if tile not in levels:
+            levels[tile] = tile_levels(tile_hashes(tile, tiles[tile]))
+        sub = (end - start).bit_length() - 1
+        out[node] = levels[tile][sub][start >> sub]
     return out
 
 
-def _proof(plan: Plan, size: int, tiles: Mapping[Tile, bytes]) -> list[bytes]:
-    return assemble(plan, node_hashes(plan_nodes(plan), size, tiles))
+def _proof(plan: Plan, size: int, tiles: Mapping[Tile, bytes],
+           levels: dict[Tile, list[list[bytes]]] | None = None) -> list[bytes]:
+    return assemble(plan, node_hashes(plan_nodes(plan), size, tiles, levels))
 
 
-def inclusion_proof(index: int, size: int, tiles: Mapping[Tile, bytes]) -> list[bytes]:
+def inclusion_proof(index: int, size: int, tiles: Mapping[Tile, bytes],
+                    levels: dict[Tile, list[list[bytes]]] | None = None) -> list[bytes]:
     """PATH(index, D[0:size]) (RFC 9162 section 2.1.3.1) from the tiles of
-    :func:`inclusion_tiles`."""
-    return _proof(inclusion_plan(index, size), size, tiles)
+    :func:`inclusion_tiles` (``levels``: as for :func:`node_hashes`)."""
+    return _proof(inclusion_plan(index, size), size, tiles, levels)
 
 
 def consistency_proof(old_size: int, new_size: int, tiles: Mapping[Tile, bytes]) -> list[bytes]:
