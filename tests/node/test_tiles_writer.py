@@ -100,3 +100,31 @@ def test_a_restarted_node_fills_in_what_its_folder_lacks(
     assert hash_tiles(folder) == files(KAT_DIR / "expected")
     check_bundles(folder, log)
     assert again.catch_up() == 3  # full tiles present are kept; the right edge is rewritten
+
+
+def test_the_tiles_settings_are_kept_in_node_toml(tmp_path: Path) -> None:
+    from provenance_ledger.errors import MalformedError
+    from provenance_ledger.node import add_peer, init_node, load_config
+    from provenance_ledger.node.config import config_path, tiles_dir
+
+    home = tmp_path / "node"
+    init_node(home, "tiles.test/a", "127.0.0.1:1", tiles="public/tiles")
+    assert 'tiles = "public/tiles"' in config_path(home).read_text()
+    config = load_config(home)
+    assert tiles_dir(home, config) == home / "public/tiles"
+    ledger_b = Home(tmp_path / "b").open_ledger(origin="tiles.test/b")
+    vkey = ledger_b.vkey
+    ledger_b.close()
+    add_peer(home, "tiles.test/b", "http://127.0.0.1:9", vkey, tiles="http://127.0.0.1:8/b/")
+    assert load_config(home).peer("tiles.test/b").tiles == "http://127.0.0.1:8/b"
+    other = tmp_path / "other"
+    init_node(other, "tiles.test/c", "127.0.0.1:1")
+    assert tiles_dir(other, load_config(other)) is None
+    text = config_path(other).read_text()
+    config_path(other).write_text(text + "tiles = 3\n")
+    with pytest.raises(MalformedError, match="field 'tiles' must be a string"):
+        load_config(other)
+    config_path(other).write_text(text + '[[peers]]\norigin = "tiles.test/b"\nurl = '
+                                  f'"http://127.0.0.1:9"\nvkey = "{vkey}"\ntiles = "ftp://x"\n')
+    with pytest.raises(MalformedError, match="peer tiles URL 'ftp://x' must be http"):
+        load_config(other)
