@@ -4,6 +4,7 @@ last, and a folder caught up after a crash between a block's commit and its tile
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +129,18 @@ def test_the_tiles_settings_are_kept_in_node_toml(tmp_path: Path) -> None:
                                   f'"http://127.0.0.1:9"\nvkey = "{vkey}"\ntiles = "ftp://x"\n')
     with pytest.raises(MalformedError, match="peer tiles URL 'ftp://x' must be http"):
         load_config(other)
+
+
+def test_a_tiles_folder_that_cannot_be_written_is_one_line_before_serving(
+        tmp_path: Path) -> None:
+    from ..cli.conftest import run
+
+    home = tmp_path / "node"
+    made = json.loads(run("node", "init", "--home", home, "--origin", "tiles.test/a",
+                          "--listen", "127.0.0.1:0", "--tiles", "node.toml/tiles", "--json",
+                          home=tmp_path / "cli").out)
+    assert made["tiles"] == "node.toml/tiles"
+    result = run("node", "serve", "--home", home, home=tmp_path / "cli", ok_codes=(2,))
+    assert result.err.startswith(f"error: cannot write the tiles to {home}/node.toml/tiles "
+                                 "(node.toml 'tiles'): ")
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err

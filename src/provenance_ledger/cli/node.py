@@ -390,12 +390,24 @@ def serve(
     from ..node.server import serve as run
 
     host, port = parse_listen(listen) if listen else (None, None)
+    _check_tiles_folder(home)
     unasked = _rollback_check(home, Timeouts.of(timeout))
     configure_logging()
     for error in unasked:
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
     run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+
+
+def _check_tiles_folder(home: Path) -> None:
+    """A ``tiles`` folder that cannot be written is one line before the node serves."""
+    from ..node import load_config
+    from ..node.config import tiles_dir
+    from ..node.tiles import check_folder
+
+    folder = tiles_dir(home, load_config(home))
+    if folder is not None:
+        check_folder(folder)
 
 
 def _rollback_check(home: Path, timeouts: Timeouts) -> list[str]:

@@ -105,7 +105,11 @@ class Node:
         if folder is None:
             return None
         writer = TilesWriter(folder, ledger.store)
-        written = writer.catch_up()
+        try:
+            written = writer.catch_up()
+        except OSError as e:
+            raise StorageError(f"cannot write the tiles to {folder} (node.toml 'tiles'): "
+                               f"{e.strerror or e}") from e
         log.info("tiles caught up", extra={"fields": {
             "folder": str(folder), "size": writer.size, "written": written}})
         return writer

@@ -45,6 +45,18 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def check_folder(folder: Path) -> None:
+    """Make ``folder`` if need be and check that files can be written in it; StorageError
+    naming it otherwise (``node serve`` checks before it listens)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        write_atomically(folder / ".write-check", b"")
+        (folder / ".write-check").unlink()
+    except OSError as e:
+        raise StorageError(f"cannot write the tiles to {folder} (node.toml 'tiles'): "
+                           f"{e.strerror or e}") from e
+
+
 class TilesWriter:
     """Publishes a store's tree, entries and latest checkpoint as tiles in ``directory``.
 
