@@ -144,3 +144,35 @@ def test_a_tiles_folder_that_cannot_be_written_is_one_line_before_serving(
     assert result.err.startswith(f"error: cannot write the tiles to {home}/node.toml/tiles "
                                  "(node.toml 'tiles'): ")
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
+
+
+def test_a_block_whose_tiles_cannot_be_written_is_still_acknowledged_then_caught_up(
+        tmp_path: Path, events: list[SignedEvent], caplog: pytest.LogCaptureFixture) -> None:
+    """specs/tiles.md section 4.5: the block is committed and answered; the folder keeps the
+    last checkpoint whose tiles are all written; the next block writes what is missing."""
+    from provenance_ledger.core.note import Checkpoint, SignedNote
+    from provenance_ledger.core.tiles import tree_tiles
+    from provenance_ledger.node import init_node
+
+    from .conftest import HOST, free_port, running
+
+    def folder_size() -> int:
+        note = (folder / CHECKPOINT_FILE).read_text()
+        return Checkpoint.from_text(SignedNote.from_text(note).text).size
+
+    home = tmp_path / "node"
+    init_node(home, "tiles.test/a", f"{HOST}:{free_port()}", tiles="tiles")
+    folder = home / "tiles"
+    with running(home) as node, node.client() as http:
+        assert folder_size() == 0  # the empty tree's checkpoint, written at start
+        assert http.post("/events", content=events[0].leaf).status_code == 200
+        assert folder_size() == 1
+        shutil.rmtree(folder / "tile/entries")
+        (folder / "tile/entries").write_bytes(b"")  # a file where a folder must be
+        assert http.post("/events", content=events[1].leaf).status_code == 200
+        assert folder_size() == 1
+        assert any(r.getMessage() == "tiles not written" for r in caplog.records)
+        (folder / "tile/entries").unlink()
+        assert http.post("/events", content=events[2].leaf).status_code == 200
+        assert folder_size() == 3
+    assert {t.path for t in tree_tiles(3)} <= set(files(folder))

@@ -29,10 +29,23 @@ FILE_MODE = 0o644  # tiles are public: the web server's user reads them
 DIR_MODE = 0o755
 
 
+def _make_folders(folder: Path) -> None:
+    """``folder`` and its missing parents, each 0755 whatever the umask (a web server running
+    as another user reads them)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+        os.chmod(made, DIR_MODE)
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """``data`` at ``path``, whole or not at all: a temporary file in the same folder
     (``.<name>.<random>.tmp``), renamed over the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if not path.parent.is_dir():
+        _make_folders(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
@@ -49,7 +62,6 @@ def check_folder(folder: Path) -> None:
     """Make ``folder`` if need be and check that files can be written in it; StorageError
     naming it otherwise (``node serve`` checks before it listens)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         write_atomically(folder / ".write-check", b"")
         (folder / ".write-check").unlink()
     except OSError as e:
