@@ -13,6 +13,10 @@ signed root. Reported per run: proofs/s, latency median and p99, and tile fetche
   are its checkpoint's) and the subtree hashes computed inside them, as a C2SP client may:
   the tiles near the root and on the right edge serve every proof.
 
+And the serving side alone, ``nginx alone``: ApacheBench (``ab``, a C client; Debian's
+``apache2-utils``) fetching a full level-0 tile and a full bundle over ``--clients`` kept-alive
+connections, without the Python clients' CPU (skipped when ``ab`` is not installed).
+
 The tiles are written with the writer's file layout and the core's tile contents, from
 synthetic 64-byte leaves (building 10^6 signed events would take longer than the bench and
 change nothing it measures: what nginx serves and what the client computes). Connections are
@@ -159,6 +163,30 @@ def run(url: str, vkey: str, clients: int, cached: bool, seconds: float,
             "fetches_per_proof": sum(r[1] for r in results) / proofs}
 
 
+def nginx_alone(url: str, clients: int, requests: int) -> dict[str, dict[str, float]]:
+    """nginx's side alone: ApacheBench (Debian's ``apache2-utils``, a C client) fetching one
+    full level-0 tile and one full bundle with ``clients`` kept-alive connections; its
+    requests/s and latency percentiles (ab reports whole milliseconds)."""
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("ab") is None:
+        print("ab not found (apt-get install apache2-utils): nginx alone not measured",
+              file=sys.stderr)
+        return {}
+    out = {}
+    for label, path in (("level-0 tile", "tile/0/001"), ("entry bundle", "tile/entries/001")):
+        text = subprocess.run(["ab", "-q", "-k", "-c", str(clients), "-n", str(requests),
+                               f"{url}/{path}"], capture_output=True, text=True,
+                              check=True).stdout
+        rate = re.search(r"Requests per second:\s+([0-9.]+)", text)
+        cells = {f"p{m[1]}_ms": float(m[2])
+                 for m in re.finditer(r"^\s+(50|99)%\s+(\d+)", text, re.M)}
+        out[label] = {"requests_per_s": float(rate[1]) if rate else 0.0, **cells}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entries", type=int, default=10**6)
@@ -167,6 +195,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2, help="nginx worker processes")
     ap.add_argument("--dir", type=Path, help="keep (and reuse) the tiles here")
+    ap.add_argument("--ab-requests", type=int, default=50_000,
+                    help="requests of the nginx-alone measure (0: skip it)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,6 +213,10 @@ def main() -> None:
                     res = run(url, vkey, clients, cached, args.seconds, 1000 * r)
                     rows.setdefault(label, []).append(res)
                     print(f"round {r + 1} {label}: {res}", file=sys.stderr)
+                if args.ab_requests:
+                    for label, res in nginx_alone(url, args.clients, args.ab_requests).items():
+                        rows.setdefault(f"nginx alone, {label}", []).append(res)
+                        print(f"round {r + 1} nginx alone, {label}: {res}", file=sys.stderr)
     summary = {}
     print(f"\nentries {args.entries}, {args.rounds} rounds of {args.seconds:g} s, nginx "
           f"workers {args.workers}, cores {os.cpu_count()}: median (min-max)")
