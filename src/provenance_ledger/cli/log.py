@@ -10,7 +10,7 @@ import typer
 
 from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
-from .session import Session, TimeoutOpt, emit_json
+from .session import Session, check_timeout, emit_json
 
 app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
                   no_args_is_help=True)
@@ -81,13 +81,16 @@ def proof(
         "signed by it.")],
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write the receipt to this file instead of standard output.")] = None,
-    timeout: TimeoutOpt = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+        help="Seconds to wait for the connection and for each part of an answer (default "
+        "10; specs/cli.md section 1.3).")] = None,
 ) -> None:
     """Build and verify an entry's receipt from a log's static tiles alone.
 
-    Fetches the checkpoint, checks its signature against --log-key, fetches the entry and
-    the tiles of its inclusion proof, and prints the receipt (verify it offline with
-    provenance verify). Exit 1 when what the tiles say does not verify.
+    Fetches the checkpoint, checks its signature against --log-key, fetches the entry
+    and the tiles of its inclusion proof, and prints the receipt (verify it offline
+    with provenance verify). Exit 1 when what the tiles say does not verify.
 
     Example: provenance log proof 42 --tiles https://tiles.example.org/log --log-key VKEY
     """
