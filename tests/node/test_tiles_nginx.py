@@ -157,7 +157,7 @@ def test_a_node_mirrors_a_peer_from_its_tiles_url(served: Served, tmp_path: Path
     from nginx; every entry is re-verified as from a node (specs/tiles.md section 5.2)."""
     home = tmp_path / "mirroring"
     init_node(home, PEER, f"{HOST}:{free_port()}")
-    add_peer(home, ORIGIN, f"http://{HOST}:9", served.vkey, tiles=served.url)
+    add_peer(home, ORIGIN, served.url, served.vkey, tiles=served.url)  # no node: tiles only
     peer = load_config(home).peer(ORIGIN)
     assert peer.tiles == served.url
     latest = (served.folder / "checkpoint").read_bytes()
@@ -168,7 +168,7 @@ def test_a_node_mirrors_a_peer_from_its_tiles_url(served: Served, tmp_path: Path
     finally:
         (served.folder / "checkpoint").write_bytes(latest)
     assert (first.status, first.old_size, first.new_size) == ("mirrored", 0, BEFORE)
-    assert first.cosigned and not first.delivered  # its node URL answers nothing
+    assert first.cosigned and not first.delivered  # a static server takes no cosignature
     with node_witness(home) as witness, httpx.Client() as client:
         second = sync_peer(home, peer, witness, client, NOW)  # consistency from the tiles
         third = sync_peer(home, peer, witness, client, NOW)
