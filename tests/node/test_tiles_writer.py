@@ -93,12 +93,19 @@ def test_a_restarted_node_fills_in_what_its_folder_lacks(
     assert (folder / CHECKPOINT_FILE).read_bytes() == before[CHECKPOINT_FILE]
     (folder / "tile/0/000").unlink()
     shutil.rmtree(folder / "tile/entries")
+    # Killed while writing: temporary files where the blocks' tiles were being written.
+    left = [folder / "tile/0/.001.0123456789ab.tmp", folder / ".checkpoint.0123456789ab.tmp",
+            folder / "tile/1/000.p/.2.0123456789ab.tmp"]
+    for tmp in left:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(b"half")
     again = TilesWriter(folder, log.store)
     assert again.catch_up() == 7  # two full tiles, three bundles, two partial tiles
     assert again.size == 600
     _, note = log.latest_checkpoint()
     assert (folder / CHECKPOINT_FILE).read_text() == note
     assert hash_tiles(folder) == files(KAT_DIR / "expected")
+    assert not [p for p in folder.rglob(".*.tmp")]
     check_bundles(folder, log)
     assert again.catch_up() == 3  # full tiles present are kept; the right edge is rewritten
 

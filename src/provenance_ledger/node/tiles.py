@@ -18,8 +18,9 @@ import secrets
 import shutil
 from pathlib import Path
 
+from ..core.note import Checkpoint, SignedNote
 from ..core.tiles import ENTRIES, Tile, bundle, new_tiles, tree_tiles
-from ..errors import StorageError
+from ..errors import LedgerError, StorageError
 from ..store.base import Store
 
 log = logging.getLogger("provenance_ledger.node")
@@ -97,13 +98,33 @@ class TilesWriter:
         if tile.full:  # its partial tiles are no longer needed by anyone
             shutil.rmtree(path.with_name(path.name + ".p"), ignore_errors=True)
 
+    def _published_size(self) -> int:
+        """The size of the folder's checkpoint (0 when there is none that parses)."""
+        try:
+            note = SignedNote.from_text((self.directory / CHECKPOINT_FILE).read_text("utf-8"))
+            return Checkpoint.from_text(note.text).size
+        except (OSError, UnicodeDecodeError, LedgerError):
+            return 0
+
+    def _remove_temporary(self, size: int) -> None:
+        """Temporary files a process killed while writing left behind: in the folders of the
+        tiles written since the folder's checkpoint, and beside the checkpoint."""
+        since = min(self._published_size(), size)
+        folders = {self.directory} | {(self.directory / t.path).parent
+                                      for t in new_tiles(since, size)}
+        for folder in folders:
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                tmp.unlink(missing_ok=True)
+
     def catch_up(self) -> int:
         """Write every tile of the latest checkpoint's tree that the folder lacks (a full
         tile present is kept as it is; the right edge's partial tiles are written again),
-        then the checkpoint. Returns how many tiles were written."""
+        then the checkpoint; remove the temporary files of a writer killed on the way.
+        Returns how many tiles were written."""
         row = self._store.latest_checkpoint()
         if row is None:
             return 0
+        self._remove_temporary(row.size)
         written = 0
         for tile in tree_tiles(row.size):
             if tile.full and (self.directory / tile.path).is_file():
