@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
-from .session import Session, emit_json
+from .session import Session, check_timeout, emit_json
 
 app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
                   no_args_is_help=True)
@@ -66,3 +68,41 @@ def audit(
         return
     typer.echo(f"OK: {report.entries} entries, {report.checkpoints} checkpoints, "
                f"{report.works} works verified; root {b64encode(report.root)}")
+
+
+@app.command()
+def proof(
+    index: Annotated[int, typer.Argument(help="The entry's index in the log.", min=0)],
+    tiles: Annotated[str, typer.Option(
+        "--tiles", metavar="URL", help="The log's C2SP tiles URL (the folder holding "
+        "'checkpoint' and 'tile/').")],
+    log_key: Annotated[str, typer.Option(
+        "--log-key", metavar="VKEY", help="The log's verifier key: the checkpoint must be "
+        "signed by it.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the receipt to this file instead of standard output.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+        help="Seconds to wait for the connection and for each part of an answer (default "
+        "10; specs/cli.md section 1.3).")] = None,
+) -> None:
+    """Build and verify an entry's receipt from a log's static tiles alone.
+
+    Fetches the checkpoint, checks its signature against --log-key, fetches the entry
+    and the tiles of its inclusion proof, and prints the receipt (verify it offline
+    with provenance verify). Exit 1 when what the tiles say does not verify.
+
+    Example: provenance log proof 42 --tiles https://tiles.example.org/log --log-key VKEY
+    """
+    from ..node.fetch import Timeouts
+    from ..node.tiles_client import TilesClient
+    from .session import write_text_atomic
+
+    with TilesClient(tiles, log_key, Timeouts.of(timeout)) as client:
+        receipt = client.receipt(index)
+    text = json.dumps(receipt.to_json(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_text_atomic(out, text)
+        typer.echo(f"receipt of entry {index} written to {out}", err=True)

@@ -63,6 +63,9 @@ def init(
     store: Annotated[str | None, typer.Option(
         "--store", help="Keep the log in this PostgreSQL database (postgresql://...) instead "
         "of the home's SQLite file.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", metavar="DIR", help="Also write the log as C2SP tlog-tiles to this folder "
+        "(relative: in the home), for a static web server to serve.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
@@ -79,19 +82,23 @@ def init(
         check_url(store)  # before anything is made
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
-        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store)
+        DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,
+        tiles=tiles or "")
     keys = node_keys(home)
     shown = "sqlite" if store is None else redact(store)  # never the password
     if as_json:
         emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
                    "mirror_interval": config.mirror_interval,
-                   "freshness_interval": config.freshness_interval, "store": shown, **keys})
+                   "freshness_interval": config.freshness_interval, "store": shown,
+                   "tiles": config.tiles or None, **keys})
         return
     typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
     typer.echo(f"  store:       {shown}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
     typer.echo(f"  re-cosigning: {_every(config.freshness_interval)}")
+    if config.tiles:
+        typer.echo(f"  tiles:       {config.tiles} (C2SP tlog-tiles, written as blocks commit)")
 
 
 def _every(seconds: int) -> str:
@@ -191,6 +198,9 @@ def peer_add(
     vkey: Annotated[str, typer.Option(help="The peer's log verifier key.")],
     witness_vkey: Annotated[str | None, typer.Option(
         help="The peer's witness key: its cosignatures are then kept on this log.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", metavar="URL", help="The peer's C2SP tiles URL: mirror its log from there "
+        "(cosignatures still go to --url).")] = None,
 ) -> None:
     """Trust a peer's log: mirror it, check it and cosign it.
 
@@ -199,7 +209,7 @@ def peer_add(
     """
     from ..node import add_peer
 
-    add_peer(home, origin, url, vkey, witness_vkey)
+    add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
 
 
@@ -237,7 +247,7 @@ def peer_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
     peers = load_config(home).peers
     if as_json:
         emit_json([{"origin": p.origin, "url": p.url, "vkey": p.vkey,
-                    "witness_vkey": p.witness_vkey} for p in peers])
+                    "witness_vkey": p.witness_vkey, "tiles": p.tiles} for p in peers])
         return
     for p in peers:
         typer.echo(f"{p.origin:<32} {p.url}")
@@ -380,12 +390,24 @@ def serve(
     from ..node.server import serve as run
 
     host, port = parse_listen(listen) if listen else (None, None)
+    _check_tiles_folder(home)
     unasked = _rollback_check(home, Timeouts.of(timeout))
     configure_logging()
     for error in unasked:
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
     run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+
+
+def _check_tiles_folder(home: Path) -> None:
+    """A ``tiles`` folder that cannot be written is one line before the node serves."""
+    from ..node import load_config
+    from ..node.config import tiles_dir
+    from ..node.tiles import check_folder
+
+    folder = tiles_dir(home, load_config(home))
+    if folder is not None:
+        check_folder(folder)
 
 
 def _rollback_check(home: Path, timeouts: Timeouts) -> list[str]:

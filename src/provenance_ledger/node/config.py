@@ -132,8 +132,8 @@ def parse_freshness_interval(text: str, what: str = "--freshness-interval") -> i
 # -- end of freshness settings ------------------------------------------------------------------
 
 _TOP_FIELDS = frozenset({"origin", "listen", "witness_name", "peers", "mirror_interval",
-                         "freshness_interval", "witnesses", "witnessing"})
-_PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey"})
+                         "freshness_interval", "witnesses", "witnessing", "tiles"})
+_PEER_FIELDS = frozenset({"origin", "url", "vkey", "witness_vkey", "tiles"})
 _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
 
@@ -207,10 +207,15 @@ class Peer:
     url: str
     vkey: str
     witness_vkey: str | None = None
+    tiles: str | None = None
+    """The peer's C2SP tiles URL: mirrored from it rather than ``url`` (specs/tiles.md
+    section 5.2)."""
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "peer origin")
         object.__setattr__(self, "url", check_url(self.url))
+        if self.tiles is not None:
+            object.__setattr__(self, "tiles", check_url(self.tiles, "peer tiles URL"))
         check_vkey(self.vkey, f"vkey of peer {self.origin}", self.origin, SIG_TYPE_ED25519)
         if self.witness_vkey is not None:
             w = check_vkey(self.witness_vkey, f"witness_vkey of peer {self.origin}", None,
@@ -282,6 +287,7 @@ class NodeConfig:
     witnessing: Witnessing = field(default=Witnessing())
     mirror_interval: int = DEFAULT_MIRROR_INTERVAL  # seconds; 0: no mirroring in node serve
     freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL  # seconds; 0: never cosigned again
+    tiles: str = ""  # folder the node writes its C2SP tiles to (specs/tiles.md); "": none
 
     def __post_init__(self) -> None:
         check_key_name(self.origin, "origin")
@@ -364,14 +370,20 @@ class NodeConfig:
         for n, p in _tables(data.get("peers", []), "peers", _PEER_FIELDS):
             if "witness_vkey" in p and not isinstance(p["witness_vkey"], str):
                 raise MalformedError(f"{CONFIG_FILE}: peers[{n}].witness_vkey must be a string")
-            peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey")))
+            if "tiles" in p and not isinstance(p["tiles"], str):
+                raise MalformedError(f"{CONFIG_FILE}: peers[{n}].tiles must be a string")
+            peers.append(Peer(p["origin"], p["url"], p["vkey"], p.get("witness_vkey"),
+                              p.get("tiles")))
         interval = check_mirror_interval(data.get("mirror_interval", DEFAULT_MIRROR_INTERVAL))
         freshness = check_freshness_interval(data.get("freshness_interval",
                                                       DEFAULT_FRESHNESS_INTERVAL))
+        tiles = data.get("tiles", "")
+        if not isinstance(tiles, str):
+            raise MalformedError(f"{CONFIG_FILE}: field 'tiles' must be a string (a folder)")
         return cls(data["origin"], data["listen"], data["witness_name"], tuple(peers),
                    witnesses=_witnesses_from_toml(data.get("witnesses", [])),
                    witnessing=_witnessing_from_toml(data.get("witnessing", {})),
-                   mirror_interval=interval, freshness_interval=freshness)
+                   mirror_interval=interval, freshness_interval=freshness, tiles=tiles)
 
     def to_toml(self) -> str:
         lines = [
@@ -383,11 +395,15 @@ class NodeConfig:
         ]
         if self.freshness_interval != DEFAULT_FRESHNESS_INTERVAL:  # as [witnessing]: when set
             lines.append(f"freshness_interval = {self.freshness_interval}")
+        if self.tiles:
+            lines.append(f"tiles = {_toml_str(self.tiles)}")
         for p in self.peers:
             lines += ["", "[[peers]]", f"origin = {_toml_str(p.origin)}",
                       f"url = {_toml_str(p.url)}", f"vkey = {_toml_str(p.vkey)}"]
             if p.witness_vkey is not None:
                 lines.append(f"witness_vkey = {_toml_str(p.witness_vkey)}")
+            if p.tiles is not None:
+                lines.append(f"tiles = {_toml_str(p.tiles)}")
         if self.witnessing != Witnessing():
             lines += ["", "[witnessing]"]
             if self.witnessing.quorum is not None:
@@ -475,14 +491,14 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
               witness_name: str | None = None,
               mirror_interval: int = DEFAULT_MIRROR_INTERVAL,
               freshness_interval: int = DEFAULT_FRESHNESS_INTERVAL,
-              store: str | None = None) -> NodeConfig:
+              store: str | None = None, tiles: str = "") -> NodeConfig:
     """Make a node home: the ledger (log key, database, origin), the witness key and
     ``node.toml``. Refuses a home that already has a ``node.toml``; an existing ledger is
     kept when its origin is ``origin``. ``store``: a postgresql:// URL to keep the log in
     instead of ``ledger.db`` (recorded in the home's ``store.url``, specs/storage.md
     section 6)."""
     config = NodeConfig(origin, listen, witness_name or "", mirror_interval=mirror_interval,
-                        freshness_interval=freshness_interval)
+                        freshness_interval=freshness_interval, tiles=tiles)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
     Home(home, store).open_ledger(origin=origin).close()  # raises on another origin
@@ -490,6 +506,12 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
         write_private_key(witness_key_path(home), PrivateKey.generate(), None)
     _write_config(home, config)  # last: its presence means the home is complete
     return config
+
+
+def tiles_dir(home: Path, config: NodeConfig) -> Path | None:
+    """The folder ``node serve`` writes its tiles to (specs/tiles.md section 4), a relative
+    ``tiles`` being relative to the home; None when it writes none."""
+    return (home / config.tiles) if config.tiles else None
 
 
 def load_config(home: Path) -> NodeConfig:
@@ -517,12 +539,14 @@ def _write_config(home: Path, config: NodeConfig) -> None:
 
 
 def add_peer(home: Path, origin: str, url: str, vkey: str,
-             witness_vkey: str | None = None) -> NodeConfig:
-    """Trust a peer's log (and, optionally, its witness key); refuses a peer already listed."""
+             witness_vkey: str | None = None, tiles: str | None = None) -> NodeConfig:
+    """Trust a peer's log (and, optionally, its witness key; ``tiles``: mirror it from its
+    tiles URL); refuses a peer already listed."""
     config = load_config(home)
     if any(p.origin == origin for p in config.peers):
         raise LedgerError(f"peer {origin} is already configured (remove it first)")
-    updated = replace(config, peers=(*config.peers, Peer(origin, url, vkey, witness_vkey)))
+    updated = replace(config, peers=(*config.peers, Peer(origin, url, vkey, witness_vkey,
+                                                                   tiles)))
     _write_config(home, updated)
     return updated
 

@@ -32,6 +32,7 @@ from ..core.evidence import Evidence, MapRecomputation, verify_evidence
 from ..core.merkle import verify_consistency
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
+from ..core.tiles import bundle_for_entry, consistency_proof, consistency_tiles
 from ..core.witness import MAP_ROOT, Finding, add_checkpoint_body
 from ..errors import LedgerError, MalformedError, MapRootError, PeerError, VerificationError
 from ..ledger import Ledger
@@ -40,6 +41,7 @@ from ..store import SqliteStore
 from .config import NodeConfig, Peer
 from .fetch import Answer, Fetcher, Timeouts
 from .replies import ConsistencyReply, EntriesPage, checkpoint_text, parse
+from .tiles_client import TilesClient
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.mirror")
@@ -135,7 +137,21 @@ def _pages(fetch: Fetcher, peer: Peer, start: int, end: int) -> Iterator[list[by
         yield page
 
 
+def _tile_pages(tiles: TilesClient, start: int, end: int) -> Iterator[list[bytes]]:
+    """The leaves ``[start, end)`` from the peer's entry bundles (specs/tiles.md section
+    5.2), a bundle at a time, each at its width in the tree of ``end`` leaves."""
+    n = start
+    while n < end:
+        tile, at = bundle_for_entry(n, end)
+        page = tiles.bundle(tile)[at:]
+        n += len(page)
+        yield page
+
+
 def _consistency(fetch: Fetcher, peer: Peer, old: int, new: int) -> list[bytes]:
+    if peer.tiles is not None:
+        with TilesClient(peer.tiles, peer.vkey, fetcher=fetch) as tiles:
+            return consistency_proof(old, new, tiles.tiles(consistency_tiles(old, new)))
     answer = _get(fetch, peer, "/proof/consistency", MAX_PROOF_BYTES, old=old, new=new)
     reply = parse(answer, _who(peer), "consistency proof",
                   lambda body: ConsistencyReply.from_bytes(body, old, new))
@@ -153,8 +169,9 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         if witness.is_faulty(peer.origin):
             return SyncResult(peer.origin, "faulty", old, old,
                               "evidence of a split view is held; mirroring stopped")
-        # (1) the peer's latest checkpoint, signed by its log key.
-        answer = fetch.get(_who(peer), f"{peer.url}/checkpoint", MAX_NOTE_BYTES)
+        # (1) the peer's latest checkpoint, signed by its log key (from its tiles URL, when
+        # it is mirrored from there: specs/tiles.md section 5.2).
+        answer = fetch.get(_who(peer), f"{peer.tiles or peer.url}/checkpoint", MAX_NOTE_BYTES)
         if answer.status == 404 and old == 0:
             return SyncResult(peer.origin, "empty", 0, 0, "the peer's log has no entries yet")
         if answer.status != 200:
@@ -186,6 +203,10 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         # own intermediate checkpoints, each step a whole, signed, audited block.
         while mirror.size < cp.size:
             step_note, step = note, cp
+            if cp.size - mirror.size > max_step and peer.tiles is not None:
+                raise PeerError(_who(peer), f"{cp.size - mirror.size} entries ahead, over "
+                                f"the {max_step} of one step, and its tiles serve no earlier "
+                                "checkpoint: mirror it from its node URL first")
             if cp.size - mirror.size > max_step:
                 reach = mirror.size + max_step
                 no_step = PeerError(_who(peer), f"no checkpoint between {mirror.size} and "
@@ -199,8 +220,13 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
             # Each page is verified on the mirror's verify threads while the next downloads.
             taken: list[bytes] = []
             try:
-                mirror.mirror_pages(_kept(_pages(fetch, peer, mirror.size, step.size), taken),
-                                    step, step_note, now)
+                if peer.tiles is not None:
+                    with TilesClient(peer.tiles, peer.vkey, fetcher=fetch) as tiles:
+                        mirror.mirror_pages(_kept(_tile_pages(tiles, mirror.size, step.size),
+                                                  taken), step, step_note, now)
+                else:
+                    mirror.mirror_pages(_kept(_pages(fetch, peer, mirror.size, step.size),
+                                              taken), step, step_note, now)
             except MapRootError as e:
                 # The log signed a map root that is not the map of its entries: keep its
                 # checkpoint (and the one before, whose map agreed) as evidence, with what

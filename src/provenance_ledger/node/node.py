@@ -15,12 +15,13 @@ from ..core.receipt import Receipt
 from ..errors import NotFoundError, StorageError
 from ..ledger import Home, Ledger, inclusion_proof_with_leaf
 from .autosync import AutoSync
-from .config import NodeConfig, log_signer, open_node_ledger
+from .config import NodeConfig, log_signer, open_node_ledger, tiles_dir
 from .fetch import Timeouts
 from .freshness import LOOK_S, Freshness
 from .http import HttpError
 from .reads import Reads
 from .sequencer import Sequencer
+from .tiles import TilesWriter
 from .witness import LedgerLog, Witness, open_witness
 from .witnessing import Witnessing
 
@@ -81,9 +82,11 @@ class Node:
                                          self._reads.snapshot, self.clock,
                                          freshness=freshness, look_s=self._freshness_look_s)
             await self.witnessing.start()
+        tiles = self._tiles_writer(ledger)
         self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
                                     self._linger,
-                                    None if self.witnessing is None else self.witnessing.notify)
+                                    None if self.witnessing is None else self.witnessing.notify,
+                                    tiles=tiles)
         self._sequencer.start()
         if self._mirror_interval > 0 and self.config.peers:
             self.autosync = AutoSync(self.home, self.config, lambda: self.witness, self.now,
@@ -94,6 +97,22 @@ class Node:
             "size": ledger.size, "peers": len(self.config.peers),
             "witnesses": len(self.config.witnesses), "quorum": self.config.quorum,
             "freshness_interval_s": self._freshness_interval if self.config.witnesses else 0}})
+
+    def _tiles_writer(self, ledger: Ledger) -> TilesWriter | None:
+        """The writer of ``tiles`` in node.toml, the folder caught up with the latest
+        checkpoint first (specs/tiles.md section 4); None when the node writes no tiles."""
+        folder = tiles_dir(self.home, self.config)
+        if folder is None:
+            return None
+        writer = TilesWriter(folder, ledger.store)
+        try:
+            written = writer.catch_up()
+        except OSError as e:
+            raise StorageError(f"cannot write the tiles to {folder} (node.toml 'tiles'): "
+                               f"{e.strerror or e}") from e
+        log.info("tiles caught up", extra={"fields": {
+            "folder": str(folder), "size": writer.size, "written": written}})
+        return writer
 
     async def stop(self) -> None:
         if self.autosync is not None:  # first: a round uses the witness and the peers

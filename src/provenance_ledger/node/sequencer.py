@@ -13,13 +13,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.merkle import leaf_hash
 from ..core.receipt import Receipt
 from ..errors import LedgerError, StorageError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
 from .http import HttpError
+
+if TYPE_CHECKING:
+    from .tiles import TilesWriter
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -44,7 +47,8 @@ class Sequencer:
 
     def __init__(self, ledger: Ledger, clock: Callable[[], float], queue_limit: int,
                  batch_max: int, linger_s: float,
-                 on_block: Callable[[int], None] | None = None) -> None:
+                 on_block: Callable[[int], None] | None = None, *,
+                 tiles: TilesWriter | None = None) -> None:
         if not 1 <= batch_max <= MAX_BLOCK_EVENTS:
             raise ValueError(f"batch_max must be 1 to {MAX_BLOCK_EVENTS}")
         if queue_limit < 1:
@@ -56,6 +60,8 @@ class Sequencer:
         self._on_block = on_block
         """Called on the event loop with the checkpoint size after each committed block
         (synchronous witnessing, node/witnessing.py)."""
+        self._tiles = tiles
+        """Writes each committed block's tiles and checkpoint (specs/tiles.md section 4)."""
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(queue_limit)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sequencer")
         self._task: asyncio.Task[None] | None = None
@@ -130,6 +136,18 @@ class Sequencer:
                 else:
                     pending.done.set_result(result)
 
+    def _publish_tiles(self) -> None:
+        """The block's tiles, then its checkpoint. The block is committed whatever happens
+        here: a failure is logged, and the next block (or the next start) writes what is
+        missing (specs/tiles.md section 4)."""
+        if self._tiles is None:
+            return
+        try:
+            self._tiles.publish()
+        except (OSError, LedgerError) as e:
+            log.error("tiles not written", extra={"fields": {
+                "size": self.checkpoint_size, "error": str(e)}})
+
     def _integrate(self, leaves: list[bytes]) -> list[dict[str, Any] | LedgerError]:
         """On the writer thread: one block, then each accepted event's receipt against the
         checkpoint the block signed. A refused leaf that the log already holds (the same
@@ -140,6 +158,7 @@ class Sequencer:
         accepted = sum(1 for r in results if isinstance(r, Appended))
         if accepted:
             self.checkpoint_size = self._ledger.size  # committed, with its checkpoint
+            self._publish_tiles()
         indexes: list[int | LedgerError] = []
         for leaf, r in zip(leaves, results, strict=True):
             if isinstance(r, Appended):
