@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 import re
 import sqlite3
 import subprocess
+import time
 import wave
 from array import array
 from pathlib import Path
@@ -29,6 +31,7 @@ from provenance_ledger.core.similarity import (
     video_code,
 )
 from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.ledger import media_code as module
 from provenance_ledger.ledger.content_code import content_code
 from provenance_ledger.ledger.media_code import (
     Ffmpeg,
@@ -213,6 +216,19 @@ def test_empty_or_undecodable_media_have_no_code(tmp_path: Path) -> None:
     assert content_code(junk, "audio/mpeg") is None
     assert content_code(junk, "video/mp4") is None
     assert audio_code([]) is None and video_code([]) is None
+
+
+def test_a_file_that_stalls_the_decoder_gets_no_code_once_the_time_is_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FIFO nobody writes to blocks ffmpeg for ever, as a hostile file can: coding it ends
+    at the time limit with no code, so a folder or dataset check goes on."""
+    stall = tmp_path / "stall.mp3"
+    os.mkfifo(stall)
+    monkeypatch.setattr(module, "CODE_TIMEOUT", 1.0)
+    started = time.monotonic()
+    assert module.media_code(stall, Kind.AUDIO) is None
+    assert module.media_code(stall, Kind.VIDEO) is None
+    assert time.monotonic() - started < 30
 
 
 def test_without_a_capable_ffmpeg_there_is_no_code_and_one_notice_per_kind(

@@ -27,6 +27,10 @@ from ..core.similarity import FRAME_SIGNATURE_LENGTH, ContentCode, audio_code, v
 
 VIDEO_FPS = 5  # frames a second fed to the signature filter, as ISCC's reference SDK does
 _PROBE_TIMEOUT = 30.0  # seconds for `ffmpeg -muxers` / `-filters`
+CODE_TIMEOUT = 1800.0
+"""Seconds one file may take to code (a minute of 720p video takes about 10 s here, a feature
+film about 20 minutes): a file made to stall the decoder then gets no code, as one without such
+a stream, and the command goes on with its exact identity."""
 INSTALL_HINT = ("pip install 'provenance-ledger[media]', or put an ffmpeg built with "
                 "Chromaprint and the signature filter on PATH (Debian: apt-get install ffmpeg)")
 
@@ -76,7 +80,7 @@ def _fingerprint(exe: str, path: Path) -> list[int]:
     out = subprocess.run(  # noqa: S603 - a fixed program and arguments, no shell
         [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path),
          "-map", "0:a:0", "-f", "chromaprint", "-fp_format", "raw", "-"],
-        capture_output=True, check=True).stdout
+        capture_output=True, check=True, timeout=CODE_TIMEOUT).stdout
     if len(out) % 4:
         raise ValueError("a raw Chromaprint fingerprint is whole 32-bit integers")
     values = array("i")
@@ -94,7 +98,7 @@ def _frame_signatures(exe: str, path: Path) -> list[tuple[int, ...]]:
              "-map", "0:v:0", "-vf",
              f"fps=fps={VIDEO_FPS},signature=format=binary:filename='{escaped}'",
              "-f", "null", "-"],
-            capture_output=True, check=True)
+            capture_output=True, check=True, timeout=CODE_TIMEOUT)
         return read_mp7_signature(sig.read_bytes())
 
 
