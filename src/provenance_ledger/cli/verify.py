@@ -54,7 +54,7 @@ from ..core.receipt import (
     verify_receipt,
     verify_state_receipt,
 )
-from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMAT, RoyaltyReceipt
+from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMATS, RoyaltyReceipt
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
@@ -124,7 +124,7 @@ def verify(
                                      "bytes")
             _verify_dataset(data, pol, faulty, max_age_s, file, as_json)
             return
-        if kind == ROYALTY_RECEIPT_FORMAT:  # specs/receipts.md section 15
+        if kind in ROYALTY_RECEIPT_FORMATS:  # specs/receipts.md section 15
             from .payments import verify_royalties
 
             verify_royalties(data, RoyaltyReceipt.from_json(data), pol, file, faulty,
