@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from provenance_ledger.ledger import Home
 from tests.cli.conftest import new_key, run
 from tests.node.network_helpers import Node, Processes, make_network
 
@@ -187,3 +188,22 @@ def test_bad_input_is_one_line_and_exit_2(world: World, args: tuple[str, ...],
     argv = [a.format(user=w.user, copy=w.copy) for a in args]
     err = run(*argv, "--node", w.node.url, home=w.home, ok_codes=(2,)).err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_recovery_request_signed_in_turn_is_submitted_to_the_node(world: World) -> None:
+    """specs/cli.md section 3.7.1 through --node: the request is written against the node's
+    key record, cosigned offline, and submitted by a home that holds none of the keys."""
+    w, on = world, ("--node", world.node.url)
+    h = Home(w.home)
+    r1, r2 = (h.keys.create(n).public.text for n in ("rescue-1", "rescue-2"))
+    successor = new_key("user-2", w.home)
+    run("key", "recovery", "user", "--keys", f"{r1},{r2}", "--threshold", "2", *on, home=w.home)
+    request = w.home.parent / "rotate-user.json"
+    run("key", "rotate", w.user, "--to", "user-2", "--recovery-request", request, "--signer",
+        "rescue-1", "--cosign", "rescue-2", *on, home=w.home)
+    run("key", "cosign", request, "--key", "rescue-1", home=w.home)
+    done = json.loads(run("key", "submit", request, "--json", *on,
+                          home=w.home.parent / "anyone").out)
+    assert done["type"] == "key.rotate" and successor != w.user
+    again = run("key", "submit", request, *on, home=w.home, ok_codes=(2,)).err
+    assert f"is logged already: event {done['id']}" in again  # the node holds it
