@@ -13,6 +13,13 @@ its ``similar`` member, to a registered work whose ISCC content code (the ``simi
 of its registration, specs/events.md section 6.1) is within a distance of the item's code: the
 verifier recomputes that distance from the registration event the state receipt proves.
 
+A v2 receipt (section 14.3, the block at the end) also records the asker's trust policy
+(``--require-attested`` and the trusted attesters, specs/rules.md section 8) and lists, after
+the works, the key records of every key that controlled them: its verifier answers with the
+key records (rotations, compromises, specs/rules.md section 9), names the key that granted
+each allowed item and its attestations, and under ``require_attested`` refuses a grant no
+trusted attester vouches for. A v1 receipt verifies exactly as before.
+
 Nothing here does I/O: the builder takes what the ledger read, the verifier the parsed JSON
 and the trusted keys. Freshness (section 13) is the caller's, as for the other receipts.
 """
