@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from provenance_ledger.ledger import Home
 from tests.cli.conftest import new_key, run
 from tests.node.network_helpers import Node, Processes, make_network
 
@@ -126,6 +127,43 @@ def test_a_rotated_key_acts_through_the_node(world: World) -> None:
             in checked)
 
 
+def test_dataset_check_require_attested_counts_the_squatters_grant_as_not_allowed(
+        world: World) -> None:
+    """specs/rules.md section 8 in ``dataset check``: the table, --json, --csv and the summary
+    count the squatter's copy as not allowed; the compliance receipt v2 records the trust
+    policy and the key records, and ``verify`` re-derives the verdict offline."""
+    w, on = world, ("--node", world.node.url)
+    manifest = w.copy.parent / "set.txt"
+    ask = ("dataset", "check", manifest, "--purpose", "ai_training", "--as", w.user,
+           "--require-attested", "--policy", w.policy, *on)
+    receipt = w.home.parent / "set.compliance.json"
+    table = run(*ask, "--receipt", receipt, home=w.home, ok_codes=(1,)).out
+    assert f"  {'not allowed':<13} {1:>7}" in table and f"  {'allowed':<13} {1:>7}" in table
+    assert f"the key that granted it ({w.squatter}) is not attested by anyone" in table
+    doc = json.loads(run(*ask, "--json", home=w.home, ok_codes=(1,)).out)
+    assert doc["summary"]["allowed"] == 1 and doc["summary"]["not_allowed"] == 1
+    outcome = {i["item"]: i["outcome"] for i in doc["items"]}
+    assert outcome == {"page-012.png": "not allowed", "page-013.png": "allowed"}
+    rows = run(*ask, "--csv", home=w.home, ok_codes=(1,)).out.splitlines()
+    assert rows[1].startswith("page-012.png,not allowed,")
+    kept = json.loads(receipt.read_text())
+    assert kept["format"] == "provenance-ledger/compliance-receipt/v2"
+    assert kept["trust"] == {"require_attested": True, "attesters": [w.guild]}
+    checked = run("verify", receipt, "--log-key", w.node.log_vkey, home=w.home).out
+    assert "1 allowed, 1 not allowed" in checked
+    assert f"not allowed: page-012.png ({kept['items'][0]['work']}): consent granted" in checked
+    # the requirement taken out, the verdict kept: the rules say otherwise
+    kept["trust"]["require_attested"] = False
+    receipt.write_text(json.dumps(kept))
+    run("verify", receipt, "--log-key", w.node.log_vkey, home=w.home, ok_codes=(1,))
+    # without --require-attested both grants are allowed (exit 0), and the bad input is one line
+    run("dataset", "check", manifest, "--purpose", "ai_training", "--as", w.user, *on,
+        home=w.home)
+    err = run("dataset", "check", manifest, "--purpose", "ai_training", "--as", w.user,
+              "--require-attested", *on, home=w.home, ok_codes=(2,)).err
+    assert "--require-attested needs the attesters you trust" in err
+
+
 def test_the_same_answers_from_the_nodes_own_data_directory(world: World) -> None:
     w, local = world, ("--home", world.node.home)
     run("may", w.user, "ai_training", w.copy, *local, home=w.home)
@@ -150,3 +188,22 @@ def test_bad_input_is_one_line_and_exit_2(world: World, args: tuple[str, ...],
     argv = [a.format(user=w.user, copy=w.copy) for a in args]
     err = run(*argv, "--node", w.node.url, home=w.home, ok_codes=(2,)).err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_recovery_request_signed_in_turn_is_submitted_to_the_node(world: World) -> None:
+    """specs/cli.md section 3.7.1 through --node: the request is written against the node's
+    key record, cosigned offline, and submitted by a home that holds none of the keys."""
+    w, on = world, ("--node", world.node.url)
+    h = Home(w.home)
+    r1, r2 = (h.keys.create(n).public.text for n in ("rescue-1", "rescue-2"))
+    successor = new_key("user-2", w.home)
+    run("key", "recovery", "user", "--keys", f"{r1},{r2}", "--threshold", "2", *on, home=w.home)
+    request = w.home.parent / "rotate-user.json"
+    run("key", "rotate", w.user, "--to", "user-2", "--recovery-request", request, "--signer",
+        "rescue-1", "--cosign", "rescue-2", *on, home=w.home)
+    run("key", "cosign", request, "--key", "rescue-1", home=w.home)
+    done = json.loads(run("key", "submit", request, "--json", *on,
+                          home=w.home.parent / "anyone").out)
+    assert done["type"] == "key.rotate" and successor != w.user
+    again = run("key", "submit", request, *on, home=w.home, ok_codes=(2,)).err
+    assert f"is logged already: event {done['id']}" in again  # the node holds it

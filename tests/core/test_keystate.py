@@ -220,7 +220,7 @@ def random_history(seed: int, steps: int) -> Log:
         rid = key_record_id(pub(a))
         w = rng.choice(works) if works else ""
         try:
-            move = rng.randrange(7 if works else 5)
+            move = rng.randrange(8 if works else 6)
             if move == 0:
                 works.append(log.register(a, f"work {seed} {i}"))
             elif move == 1:
@@ -233,7 +233,11 @@ def random_history(seed: int, steps: int) -> Log:
             elif move == 4:
                 log.do(a, "key.compromised", rid, {"key": pub(a),
                                                     "since": format_time(log.at - 2)})
-            elif move == 5:
+            elif move == 5:  # by the recovery keys: may undo a rotation (a thief's)
+                log.do("r1", "key.compromised", rid, {"key": pub(a),
+                                                      "since": format_time(log.at - 3)},
+                       cosign=("r2",))
+            elif move == 6:
                 log.do(held(w), "consent.grant", w, grant_body())
             else:
                 log.do(held(w), "work.transfer", w, {"to": pub(b)})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,8 +27,10 @@ from ..core.compliance import (
     Item,
     ItemAnswer,
     SimilarClaim,
+    Trust,
     build_compliance_receipt,
-    decide_items,
+    decide_items_v2,
+    needed_keys,
 )
 from ..core.current import (
     MAX_CURRENT_WORKS,
@@ -39,13 +41,13 @@ from ..core.current import (
     replay_unverified,
     verify_state_receipt_v2,
 )
-from ..core.events import check_purpose
-from ..core.identity import vouching
+from ..core.events import SignedEvent, check_purpose
+from ..core.identity import key_record_id
+from ..core.keystate import KeyLookup, affected
 from ..core.note import Checkpoint
-from ..core.rules import Decision, WorkState
+from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
-from ..core.vouch import vouch
 from ..errors import MalformedError, NotFoundError
 from ..ledger.dataset import (
     Dataset,
@@ -58,7 +60,7 @@ from ..ledger.dataset import (
 from ..ledger.folder import FileResult
 from ..node.similar import NodeMatcher
 from . import dataset_disclose
-from .identity import AttesterOpt, key_lookup, trusted_attesters
+from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
 
@@ -146,7 +148,12 @@ def check(
         "--controller", metavar="KEY",
         help="Report only the items whose work this key controls (a creator checking a "
              "published manifest for their own works).")] = None,
+    require_attested: Annotated[bool, typer.Option(
+        "--require-attested",
+        help="Count an item as allowed only when the key that granted it is attested by an "
+             "attester you trust (--attester, or 'attester' lines of --policy).")] = False,
     attester: AttesterOpt = None,
+    policy: PolicyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -170,6 +177,7 @@ def check(
     except MalformedError as e:
         raise MalformedError(f"--purpose: {e}") from e
     s = Session.from_ctx(ctx).use_node(node, timeout)
+    trust = _trust(s, require_attested, policy, attester)
     key = _key_option(s, as_key, "--as")
     only = _key_option(s, controller, "--controller") if controller is not None else None
     dataset = read_dataset(path)
@@ -193,19 +201,29 @@ def check(
         question = Question(key, purpose, s.now())
         named = [(r.item.name, r.checked_work) for r in resolved]
         works = list(dict.fromkeys(w for _, w in named if w is not None))
-        states, checkpoint, sr = _states(s, works, receipt is not None, bars)
-    answers = decide_items(question, named, states)
-    # specs/rules.md section 8, informative: who granted each allowed item, who vouches
-    lookup, trusted = key_lookup(s), trusted_attesters(s, None, attester)
-
-    def granted_by(state: WorkState | None, d: Decision) -> dict[str, Any] | None:
-        v = vouch(state, d, question.at, None, (), False, lookup).vouching
-        return None if v is None else vouching(v.key, lookup(v.key), question.at,
-                                               trusted).to_json()
+        lookup = key_lookup(s)  # the key records: rotations, compromises, attestations
+        states, checkpoint, sr = _states(s, works, receipt is not None, bars, lookup)
+    # specs/rules.md sections 8-9: each answer from the events that count, the controller
+    # read through its rotations, and who granted it (under --require-attested, vouched for)
+    answers = decide_items_v2(question, named, {
+        w: (st, _events(s, w, st, lookup)) for w, st in states.items()}, lookup, trust)
     if receipt is not None and sr is not None:
-        compliance = build_compliance_receipt(question, [_item(r) for r in resolved], sr)
+        records = [k for st in states.values() if st is not None
+                   for k in needed_keys(st, lookup)]
+        v2 = trust.require_attested or bool(trust.attesters) or any(
+            lookup(k) is not None for k in records)
+        if v2:  # the works and every key record the answers read, in one proof (14.3)
+            listed = works + list(dict.fromkeys(key_record_id(k) for k in records))
+            if len(listed) > MAX_CURRENT_WORKS:
+                raise MalformedError(f"--receipt: {len(works)} works and their key records "
+                                     f"are more than the {MAX_CURRENT_WORKS} a receipt lists "
+                                     "(split the manifest)")
+            _, _, sr = _states(s, listed, True, Bars(False), lookup)
+        assert sr is not None  # noqa: S101 - _states proves what it is asked
+        compliance = build_compliance_receipt(question, [_item(r) for r in resolved], sr,
+                                              trust if v2 else None)
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
-    rows = _rows(answers, resolved, dataset, granted_by) + empty
+    rows = _rows(answers, resolved, dataset) + empty
     if only is not None:
         rows = [r for r in rows if r.controller == only]
     _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
@@ -213,7 +231,25 @@ def check(
         raise typer.Exit(1)
 
 
-def _states(s: Session, works: list[str], proofs: bool, bars: Bars
+def _trust(s: Session, require_attested: bool, policy: Path | None,
+           attester: list[str] | None) -> Trust:
+    """The asker's trust policy (specs/rules.md section 8)."""
+    trusted = trusted_attesters(s, policy, attester)
+    if require_attested and not trusted:
+        raise MalformedError("--require-attested needs the attesters you trust: give "
+                             "--attester KEY, or --policy FILE with 'attester KEY' lines")
+    return Trust(require_attested, tuple(sorted(set(trusted))))
+
+
+def _events(s: Session, work: str, state: WorkState | None,
+            lookup: KeyLookup) -> Sequence[SignedEvent]:
+    """A work's events, read only when a key event may have made one stop counting."""
+    if state is None or not affected(state, lookup):
+        return ()
+    return [ev for _, ev in s.history(work)]
+
+
+def _states(s: Session, works: list[str], proofs: bool, bars: Bars, lookup: KeyLookup
             ) -> tuple[dict[str, WorkState | None], Checkpoint | None, StateReceiptV2 | None]:
     """Each work's state as of one checkpoint per ``MAX_CURRENT_WORKS`` works (a receipt
     holds at most that many, so it has exactly one), the checkpoint of the first, and with
@@ -234,7 +270,7 @@ def _states(s: Session, works: list[str], proofs: bool, bars: Bars
             complete = s.ledger.complete_state_receipt(chunk)
             if complete is None:
                 raise NotFoundError(_no_map_line(s))
-            verified = verify_state_receipt_v2(complete, [s.ledger.verifier])
+            verified = verify_state_receipt_v2(complete, [s.ledger.verifier], keys=lookup)
             states.update({w.work: w.state for w in verified.works})
             checkpoint, sr = verified.checkpoint, complete
         else:
@@ -246,7 +282,7 @@ def _states(s: Session, works: list[str], proofs: bool, bars: Bars
             else:
                 checkpoint = checkpoint or current.checkpoint
                 for w in chunk:
-                    states[w] = _replay(current.works[w])
+                    states[w] = _replay(current.works[w], lookup)
         bars("checking", min(lo + MAX_CURRENT_WORKS, total), total)
     if proofs and sr is None:
         raise NotFoundError("this ledger is empty: there is no checkpoint to prove a "
@@ -259,10 +295,11 @@ def _no_map_line(s: Session) -> str:
             "receipts start with its next block")
 
 
-def _replay(events: Sequence[tuple[int, bytes, Sequence[bytes]]]) -> WorkState | None:
+def _replay(events: Sequence[tuple[int, bytes, Sequence[bytes]]],
+            lookup: KeyLookup) -> WorkState | None:
     """The state of a work's events, read from the local ledger and checked against its
-    signed map (Ledger.current)."""
-    return replay_unverified(ProvenEvent(i, leaf, ()) for i, leaf, _ in events)
+    signed map (Ledger.current), with the key records (a rotated controller's new key)."""
+    return replay_unverified((ProvenEvent(i, leaf, ()) for i, leaf, _ in events), lookup)
 
 
 def _item(r: Resolved) -> Item:
@@ -275,8 +312,7 @@ def _item(r: Resolved) -> Item:
     return Item(r.item.name, r.work)
 
 
-def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset,
-          granted_by: Callable[[WorkState | None, Decision], dict[str, Any] | None]
+def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset
           ) -> list[Row]:
     rows = []
     for a, r in zip(answers, resolved, strict=True):
@@ -294,7 +330,8 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: 
                         reason, d.events, d.conditions, citations(d, state),
                         None if state is None else SIMILAR if m is not None else EXACT,
                         m.distance if m is not None else None,
-                        m.code if m is not None else r.code, granted_by(state, d)))
+                        m.code if m is not None else r.code,
+                        None if a.vouching is None else a.vouching.to_json()))
     rows += [_skipped(f, dataset) for f in dataset.skipped]
     return rows
 

@@ -20,6 +20,7 @@ from ..core.rules import WorkState, apply
 from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
 from ..ledger.files import read_bounded
+from .keys import report_key_event
 from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
 
 app = typer.Typer(
@@ -141,7 +142,7 @@ def attest(
     signer = s.signing_key(key)
     event, index, path = s.sign_and_append(signer, "identity.attest", key_record_id(body["key"]),
                                            body)
-    _report("attested", event, index, path, as_json)
+    report_key_event("attested", event, index, path, as_json)
 
 
 @app.command("revoke")
@@ -169,7 +170,7 @@ def revoke(
         body["reason"] = reason
     _check_body("identity.revoke", body)
     event, index, path = s.sign_and_append(s.signing_key(key), "identity.revoke", work, body)
-    _report("revoked", event, index, path, as_json)
+    report_key_event("revoked", event, index, path, as_json)
 
 
 @app.command("show")
@@ -230,15 +231,3 @@ def _check_body(type_: str, body: dict[str, Any]) -> None:
     except MalformedError as e:
         raise MalformedError(str(e).replace("body.registry_id", "--registry-id")
                              .replace("body.", "--")) from e
-
-
-def _report(what: str, event: Any, index: int, path: Path, as_json: bool) -> None:
-    if as_json:
-        emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
-                   "index": index, "receipt": str(path)})
-        return
-    typer.echo(f"{what}: {event.id}")
-    typer.echo(f"  key:     {event.event.body['key']}")
-    typer.echo(f"  record:  {event.event.work}")
-    typer.echo(f"  entry:   {index}")
-    typer.echo(f"  receipt: {path}")

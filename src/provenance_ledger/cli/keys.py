@@ -3,6 +3,7 @@ name its recovery keys, declare it compromised (specs/rules.md section 9)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +14,9 @@ from ..core.encoding import b64encode
 from ..core.events import Event, SignedEvent, check_body, sign_event
 from ..core.identity import key_record_id
 from ..core.keystate import statement
-from ..core.timefmt import parse_time
+from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
-from .session import Session, emit_json, parse_public_key
+from .session import Session, emit_json, parse_public_key, write_text_atomic
 
 app = typer.Typer(help="Create and list your signing keys.\n\nExample: provenance key new studio",
                   no_args_is_help=True)
@@ -113,6 +114,14 @@ SignerOpt = Annotated[str | None, typer.Option(
 CosignOpt = Annotated[list[str] | None, typer.Option(
     "--cosign", metavar="NAME",
     help="Another recovery key of yours that signs too (repeat up to the threshold).")]
+RequestOpt = Annotated[Path | None, typer.Option(
+    "--recovery-request", metavar="FILE",
+    help="Write the event as a request for recovery keys held elsewhere to sign "
+         "(provenance key cosign FILE), instead of logging it.")]
+RequestSignerOpt = Annotated[str | None, typer.Option(
+    "--signer", metavar="KEY",
+    help="With --recovery-request: the recovery key (public key or a name of yours) that "
+         "signs the event itself, last (default: the first recovery key).")]
 
 
 def _append_key_event(session: Session, signer: PrivateKey, type_: str, subject: str,
@@ -133,11 +142,16 @@ def _append_key_event(session: Session, signer: PrivateKey, type_: str, subject:
     if cosigners:
         body = {**body, "cosigs": [{"key": c.public.text, "sig": b64encode(c.sign(message))}
                                    for c in cosigners]}
-    event = sign_event(Event(type_, work, prev, signer.public.text, now, body), signer)
+    return _submit(session, sign_event(Event(type_, work, prev, signer.public.text, now, body),
+                                       signer))
+
+
+def _submit(session: Session, event: SignedEvent) -> tuple[SignedEvent, int, Path]:
+    """Append a signed key event to the node or the local ledger; keep its receipt."""
     if session.node_url is not None:
         index, doc = session.client.submit(event)
         return event, index, session.write_receipt_doc(doc, event)
-    appended = session.ledger.append(event.leaf, now)
+    appended = session.ledger.append(event.leaf, session.now())
     return event, appended.index, session.write_receipt(
         session.ledger.receipt(appended.index), event)
 
@@ -162,13 +176,18 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
     return session.signing_key(subject_name)
 
 
-def _done(what: str, event: SignedEvent, index: int, path: Path, as_json: bool) -> None:
+def report_key_event(what: str, event: SignedEvent, index: int, path: Path,
+                     as_json: bool) -> None:
+    """What a command that logged an event of a key record says (``key rotate``, ``key
+    recovery``, ``key compromised``, ``key submit``, ``identity attest``, ``identity
+    revoke``): the event, the key and its record, the entry and the receipt kept."""
     if as_json:
         emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
                    "index": index, "receipt": str(path)})
         return
     typer.echo(f"{what}: {event.id}")
     typer.echo(f"  key:     {event.event.body['key']}")
+    typer.echo(f"  record:  {event.event.work}")
     typer.echo(f"  entry:   {index}")
     typer.echo(f"  receipt: {path}")
 
@@ -183,23 +202,34 @@ def rotate(
                                     help="Your new key's name (it signs too).")],
     key: SignerOpt = None,
     cosign: CosignOpt = None,
+    request: RequestOpt = None,
+    request_signer: RequestSignerOpt = None,
     node: NodeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Move control of every work KEY controls to the key NEW_NAME, in one event signed by
     both (or, to recover a lost key, by its recovery keys or association with --key).
 
+    Recovery keys held elsewhere: --recovery-request FILE writes the rotation for them to sign
+    (provenance key cosign FILE --key NAME, each in their own home), then anyone submits it
+    (provenance key submit FILE).
+
     Example: provenance key rotate studio --to studio-2026
     """
     session = Session.from_ctx(ctx).use_node(node)
     subject, subject_name = _subject(session, name)
     new = session.signing_key(to)
+    if request is not None:
+        _write_request(session, request, "key.rotate", subject,
+                       {"key": subject, "to": new.public.text}, new, key, request_signer,
+                       cosign, as_json)
+        return
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     event, index, path = _append_key_event(
         session, signer, "key.rotate", subject, {"key": subject, "to": new.public.text}, new,
         cosigners)
-    _done("rotated", event, index, path, as_json)
+    report_key_event("rotated", event, index, path, as_json)
 
 
 @app.command("recovery")
@@ -240,7 +270,7 @@ def recovery(
     check_body("key.recovery", body)
     event, index, path = _append_key_event(
         session, _signer(session, subject_name, None), "key.recovery", subject, body, None, [])
-    _done("recovery set", event, index, path, as_json)
+    report_key_event("recovery set", event, index, path, as_json)
 
 
 @app.command("compromised")
@@ -253,11 +283,14 @@ def compromised(
                         "no longer counts.")],
     key: SignerOpt = None,
     cosign: CosignOpt = None,
+    request: RequestOpt = None,
+    request_signer: RequestSignerOpt = None,
     node: NodeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Declare KEY compromised from a time on: the events it signed from then no longer
-    count, and status shows them as disputed.
+    count, and status shows them as disputed. With --recovery-request FILE, write it for
+    recovery keys held elsewhere to sign (as key rotate does).
 
     Example: provenance key compromised studio --since 2026-03-01
     """
@@ -268,8 +301,131 @@ def compromised(
     body = {"key": subject, "since": parse_date(since, "--since")}
     if parse_time(body["since"]) > session.now():
         raise MalformedError("--since is in the future")
+    if request is not None:
+        _write_request(session, request, "key.compromised", subject, body, None, key,
+                       request_signer, cosign, as_json)
+        return
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     event, index, path = _append_key_event(session, signer, "key.compromised", subject, body,
                                            None, cosigners)
-    _done("declared compromised", event, index, path, as_json)
+    report_key_event("declared compromised", event, index, path, as_json)
+
+
+# -- recovery keys held elsewhere: a request signed in turn (specs/cli.md section 3.7.1) -------
+
+
+def _write_request(session: Session, path: Path, type_: str, subject: str,
+                   body: dict[str, Any], new: PrivateKey | None, key: str | None,
+                   signer: str | None, cosign: list[str] | None, as_json: bool) -> None:
+    """Write a key request for the recovery keys in effect of ``subject``: the draft event
+    (its actor the request's signer), the new key's ``to_sig`` for a rotation, and the
+    cosignatures of any recovery keys of this home named by ``--cosign``."""
+    from ..core.key_request import KeyRequest
+
+    if key is not None:
+        raise MalformedError("--key signs an event here and now; with --recovery-request name "
+                             "the recovery key that signs the event last with --signer")
+    state = session.state(key_record_id(subject))
+    rec = state.identity.recovery if state is not None and state.identity else None
+    if rec is None or not rec.keys:
+        raise MalformedError(f"{subject} names no recovery keys in effect: a recovery request "
+                             "needs them (provenance key recovery NAME --keys ...)")
+    actor = rec.keys[0] if signer is None else _subject(session, signer)[0]
+    if actor not in rec.keys:
+        raise MalformedError(f"--signer: {actor} is not one of the {len(rec.keys)} recovery "
+                             f"keys of {subject}")
+    assert state is not None  # noqa: S101 - it has a recovery setting
+    now = session.now()
+    placeholder = {"to_sig": b64encode(bytes(64))} if new is not None else {}
+    draft = Event(type_, state.work, state.head, actor, now, {**body, **placeholder})
+    if new is not None:
+        body = {**body, "to_sig": b64encode(new.sign(statement(draft)))}
+    request = KeyRequest(Event(type_, state.work, state.head, actor, now, body), rec.keys,
+                         rec.threshold)
+    mine = [session.signing_key(n) for n in cosign or ()]
+    for k in sorted(mine, key=lambda k: k.public.text == actor):  # the signer signs last
+        request = request.cosign(k)
+    write_text_atomic(path, json.dumps(request.to_json(), indent=2) + "\n")
+    _request_status(f"recovery request written to {path}", request, path, as_json)
+
+
+def _request_status(what: str, request: Any, path: Path, as_json: bool) -> None:
+    if as_json:
+        emit_json({"request": str(path), "type": request.event.type,
+                   "key": request.event.body["key"], "signer": request.signer,
+                   "cosigners": list(request.cosigners), "threshold": request.threshold,
+                   "missing": request.missing, "complete": request.complete})
+        return
+    typer.echo(what)
+    typer.echo(f"  {request.event.type} of {request.event.body['key']}")
+    typer.echo(f"  signer:     {request.signer} (signs the event last)")
+    typer.echo(f"  cosigned:   {len(request.cosigners)} of the {request.threshold - 1} "
+               "needed besides the signer")
+    if request.complete:
+        typer.echo(f"  complete: anyone may submit it: provenance key submit {path}")
+    elif request.missing:
+        typer.echo(f"  next: {request.missing} more recovery key(s): provenance key cosign "
+                   f"{path} --key NAME")
+    else:
+        typer.echo(f"  next: the signer signs: provenance key cosign {path} --key NAME")
+
+
+def _read_request(path: Path) -> Any:
+    from ..core.encoding import load_json
+    from ..core.key_request import MAX_KEY_REQUEST_BYTES, KeyRequest
+    from ..ledger.files import read_bounded
+
+    data = load_json(read_bounded(path, "key request", MAX_KEY_REQUEST_BYTES), "key request")
+    try:
+        return KeyRequest.from_json(data)
+    except MalformedError as e:
+        raise MalformedError(f"{path}: {e}") from e
+
+
+@app.command("cosign")
+def cosign_request(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="The recovery request.")],
+    key: Annotated[str, typer.Option("--key", help="Your recovery key (its name).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Sign a recovery request (key rotate/compromised --recovery-request) with your
+    recovery key: a cosignature, or, as the request's signer, the event itself (last).
+
+    Example: provenance key cosign rotate-studio.json --key rescue-2
+    """
+    session = Session.from_ctx(ctx)
+    request = _read_request(path)
+    request = request.cosign(session.signing_key(key))
+    write_text_atomic(path, json.dumps(request.to_json(), indent=2) + "\n")
+    _request_status(f"signed {path} as {session.public_key(key)}", request, path, as_json)
+
+
+@app.command("submit")
+def submit_request(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A complete recovery request.")],
+    node: NodeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Log a recovery request its recovery keys have signed (no key of yours is needed).
+
+    Example: provenance key submit rotate-studio.json --node https://ledger.example
+    """
+    from ..ledger.ledger import MAX_EVENT_AGE
+
+    session = Session.from_ctx(ctx).use_node(node)
+    request = _read_request(path)
+    request.check()
+    event = request.signed()
+    state = session.state(event.event.work)
+    if state is not None and state.head == event.id:
+        raise MalformedError(f"{path} is logged already: event {event.id}")
+    if session.now() - event.event.at > MAX_EVENT_AGE:
+        raise MalformedError(f"{path} was written at {format_time(event.event.at)}, more than "
+                             f"{MAX_EVENT_AGE // 60} minutes ago: a log admits an event only "
+                             "that close to its time; write a new request")
+    done = _submit(session, event)
+    what = "rotated" if event.event.type == "key.rotate" else "declared compromised"
+    report_key_event(what, *done, as_json)

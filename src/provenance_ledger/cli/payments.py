@@ -19,20 +19,23 @@ from typing import Annotated, Any
 import typer
 
 from ..core import payments
-from ..core.current import MAX_CURRENT_RECEIPT_BYTES, StateReceiptV2
+from ..core.current import MAX_CURRENT_RECEIPT_BYTES, StateReceiptV2, VerifiedStateV2
 from ..core.events import MAX_REFERENCE_CHARS, MAX_TEXT_CHARS, SignedEvent, parse_leaf
+from ..core.identity import is_key_record_id, key_record_id
+from ..core.keystate import KeyLookup, holder
 from ..core.money import MAX_AMOUNT, format_amount, parse_amount
 from ..core.royalties import FIGURES, Period, Query, Statement, statement
 from ..core.royalty_receipt import (
-    ROYALTY_RECEIPT_FORMAT,
     ROYALTY_RECEIPT_SCOPE,
     RoyaltyReceipt,
     check_decoded_royalties,
+    involved_keys,
     verify_royalty_receipt,
 )
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, RuleError, VerificationError
 from ..ledger.listing import _pages, works_of
+from .identity import key_lookup
 from .listing import _cell, _node_offers, _node_works
 from .session import (
     DEFAULT_KEY,
@@ -101,9 +104,12 @@ def _needed_signer(s: Session, work: str, type_: str, body: dict[str, Any]) -> s
         return None
     if type_ in (payments.USAGE, payments.PAYMENT):
         lic = state.licence(str(body["licence"]))
-        return lic.licensee if lic is not None else None
-    pay = state.accounts.payments.get(str(body["payment"]))
-    return pay.payee if pay is not None else None
+        role = lic.licensee if lic is not None else None
+    else:
+        pay = state.accounts.payments.get(str(body["payment"]))
+        role = pay.payee if pay is not None else None
+    # from a rotation on, the key the licensee or payee was rotated to signs (rules.md 9)
+    return None if role is None else holder(role, s.now(), key_lookup(s))
 
 
 def _amount(value: tuple[str, str], option: str) -> dict[str, Any]:
@@ -242,38 +248,58 @@ def _works(s: Session, work: str | None, payee: str | None, licensee: str | None
     return list(dict.fromkeys(found))
 
 
-def _histories(s: Session, works: list[str], receipt: Path | None,
-               query: Query) -> list[list[SignedEvent]]:
+def _histories(s: Session, works: list[str], receipt: Path | None, query: Query,
+               keys: KeyLookup) -> list[list[SignedEvent]]:
     """Each work's events as the log proves them (the map proof of the latest checkpoint);
-    with ``receipt``, the royalty receipt is written too, from the very same proof."""
+    with ``receipt``, the royalty receipt is written too, from the very same proof: a v2
+    receipt listing the key records of the keys involved when any of them has one
+    (specs/receipts.md section 15.3), else a v1 receipt as before."""
     if not works:
         if receipt is not None:
             raise NotFoundError("no licence to report on: no royalty receipt to write")
         return []
-    if s.node_url is not None or receipt is not None:
-        try:
-            if s.node_url is not None:
-                doc, verified = s.client.complete_states(works)
-            else:
-                doc, verified = s.complete_state(works)
-        except ValueError as e:  # a receipt's limits (specs/receipts.md section 8)
-            raise MalformedError(f"--receipt: {e}: keep the statement as several receipts "
-                                 "(--work W, or --period P)") from e
-        if receipt is not None:
-            rr = RoyaltyReceipt(query, StateReceiptV2.from_json(doc))
-            text = json.dumps(rr.to_json(), indent=2, ensure_ascii=False) + "\n"
-            if len(text.encode("utf-8")) > MAX_CURRENT_RECEIPT_BYTES:  # no verifier reads it
-                raise MalformedError(f"--receipt: the receipt would be over "
-                                     f"{MAX_CURRENT_RECEIPT_BYTES >> 20} MiB, more than a "
-                                     "verifier reads: keep the statement as several receipts "
-                                     "(--work W)")
-            write_text_atomic(receipt, text)
-        return [list(w.events) for w in verified.works if w.registered]
+    if s.node_url is not None:
+        _, verified = _proof(s, works)
+        histories = [list(w.events) for w in verified.works if w.registered]
+    else:
+        histories = _local(s, works)
+    if receipt is None:
+        return histories
+    involved = involved_keys(histories, keys)
+    version = 2 if any(keys(k) is not None for k in involved) else 1
+    # one proof of the works and (v2) of every involved key's record, present or absent
+    listed = works + ([key_record_id(k) for k in involved] if version == 2 else [])
+    doc, verified = _proof(s, listed)
+    rr = RoyaltyReceipt(query, StateReceiptV2.from_json(doc), version)
+    text = json.dumps(rr.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if len(text.encode("utf-8")) > MAX_CURRENT_RECEIPT_BYTES:  # no verifier reads it
+        raise MalformedError(f"--receipt: the receipt would be over "
+                             f"{MAX_CURRENT_RECEIPT_BYTES >> 20} MiB, more than a "
+                             "verifier reads: keep the statement as several receipts "
+                             "(--work W)")
+    write_text_atomic(receipt, text)
+    return [list(w.events) for w in verified.works
+            if w.registered and not is_key_record_id(w.work)]
+
+
+def _local(s: Session, works: list[str]) -> list[list[SignedEvent]]:
+    """The works' events from the local ledger, checked against its signed map."""
     current = s.ledger.current(works)
     if current is None:
         return [[ev for _, ev in s.ledger.history(w)] for w in works]
     return [[parse_leaf(leaf, verify=False) for _, leaf, _ in current.works[w]]
             for w in works if current.works[w]]
+
+
+def _proof(s: Session, works: list[str]) -> tuple[dict[str, Any], VerifiedStateV2]:
+    """One verified state receipt v2 of ``works``, from the node or the local ledger."""
+    try:
+        if s.node_url is not None:
+            return s.client.complete_states(works)
+        return s.complete_state(works)
+    except ValueError as e:  # a receipt's limits (specs/receipts.md section 8)
+        raise MalformedError(f"--receipt: {e}: keep the statement as several receipts "
+                             "(--work W, or --period P)") from e
 
 
 CSV_FIELDS = ("licence", "work", "licensee", "payee", "currency", *FIGURES, "events")
@@ -312,7 +338,8 @@ def royalties(
               Period.parse(period.strip(), "--period") if period else None)
     s = Session.from_ctx(ctx).use_node(node, timeout)
     works = _works(s, work, q.payee, q.licensee)
-    result = statement(_histories(s, works, receipt, q), q)
+    keys = key_lookup(s)  # a rotated payee's or licensee's successor (specs/royalties.md 3.1)
+    result = statement(_histories(s, works, receipt, q, keys), q, keys)
     if as_json:
         emit_json(result.to_json())
     elif as_csv:
@@ -399,7 +426,7 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
                        f"{_n(len(current.works), 'work')}: the statement below is what all of "
                        f"their events up to {cp.size} give")
     if as_json:
-        emit_json({"valid": True, "format": ROYALTY_RECEIPT_FORMAT,
+        emit_json({"valid": True, "format": receipt.format,
                    "scope": ROYALTY_RECEIPT_SCOPE, "origin": cp.origin, "tree_size": cp.size,
                    "cosigners": {k: format_time(v) for k, v in sorted(current.cosigners.items())},
                    "fresh_as_of": format_time(fresh), "age_seconds": age,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ..core.compliance import (
-    COMPLIANCE_RECEIPT_FORMAT,
+    COMPLIANCE_RECEIPT_FORMATS,
     COMPLIANCE_RECEIPT_SCOPE,
     NOT_ALLOWED,
     ComplianceReceipt,
@@ -54,7 +54,7 @@ from ..core.receipt import (
     verify_receipt,
     verify_state_receipt,
 )
-from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMAT, RoyaltyReceipt
+from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMATS, RoyaltyReceipt
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
@@ -124,13 +124,13 @@ def verify(
                                      "bytes")
             _verify_dataset(data, pol, faulty, max_age_s, file, as_json)
             return
-        if kind == ROYALTY_RECEIPT_FORMAT:  # specs/receipts.md section 15
+        if kind in ROYALTY_RECEIPT_FORMATS:  # specs/receipts.md section 15
             from .payments import verify_royalties
 
             verify_royalties(data, RoyaltyReceipt.from_json(data), pol, file, faulty,
                              max_age_s, as_json)
             return
-        if kind == COMPLIANCE_RECEIPT_FORMAT:
+        if kind in COMPLIANCE_RECEIPT_FORMATS:
             compliance = ComplianceReceipt.from_json(data)
         elif kind in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
             current = _parse_current(data)
@@ -515,7 +515,7 @@ def _verify_compliance(
                 **a.decision.to_json(), "citing": list(citations(a.decision, a.state))}
 
     out: dict[str, Any] = {
-        "valid": True, "format": COMPLIANCE_RECEIPT_FORMAT, "scope": COMPLIANCE_RECEIPT_SCOPE,
+        "valid": True, "format": receipt.format, "scope": COMPLIANCE_RECEIPT_SCOPE,
         "digest": "sha256:" + hashlib.sha256(raw_bytes).hexdigest(),
         "origin": cp.origin, "tree_size": cp.size,
         "checkpoint_time": format_time(cp.block.time) if cp.block is not None else None,

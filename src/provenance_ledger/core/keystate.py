@@ -29,6 +29,8 @@ MAX_ROTATION_HOPS = 64
 """Most rotations followed from a work's controller to its holder (a chain longer than this
 stops at its 64th key: a bound on the work of every reader, not a rule)."""
 UNSIGNED_FIELDS = ("to_sig", "cosigs")
+FAR_FUTURE = 2**62
+"""A time after every rotation: the holder at it follows every rotation that counts."""
 
 KeyLookup = Callable[[str], KeyRecord | None]
 """A key's record (None: the log holds none for it)."""
@@ -155,7 +157,7 @@ def holder(key: str, t: int, lookup: KeyLookup | None) -> str:
 
 
 def lineage(key: str, lookup: KeyLookup) -> tuple[str, ...]:
-    """``key`` and every key it was rotated to, whenever: the keys a replay accepts (R22)."""
+    """``key`` and every key it was rotated to by a rotation that counts, whenever."""
     out = [key]
     for _ in range(MAX_ROTATION_HOPS):
         rec = lookup(out[-1])
@@ -164,6 +166,39 @@ def lineage(key: str, lookup: KeyLookup) -> tuple[str, ...]:
             break
         out.append(r.to)
     return tuple(out)
+
+
+def reachable(key: str, lookup: KeyLookup) -> tuple[str, ...]:
+    """``key`` and every key any logged rotation led to from it, counting or not: the keys
+    a replay accepts for a role ``key`` holds (R22). A rotation that stopped counting (a
+    thief's, undone by a later key.compromised) still admitted the events its new key signed
+    before it was undone: replay never refuses what was admitted, the effective state
+    disputes them. At most :data:`MAX_ROTATION_HOPS` keys."""
+    out = [key]
+    for k in out:
+        rec = lookup(k)
+        for r in rec.rotations if rec is not None else ():
+            if r.to not in out and len(out) < MAX_ROTATION_HOPS:
+                out.append(r.to)
+    return tuple(out)
+
+
+def final_holder(key: str, lookup: KeyLookup | None) -> str:
+    """The key that holds ``key``'s roles after every rotation that counts in the records
+    (a royalty statement's payee and licensee, specs/royalties.md section 3)."""
+    return holder(key, FAR_FUTURE, lookup)
+
+
+def acts_for(actor: str, role: str, t: int, lookup: KeyLookup | None, strict: bool) -> bool:
+    """May ``actor`` sign at ``t`` for the role of ``role`` (a controller, a licensee, a
+    payee: specs/rules.md section 9, R22)? Without key records only ``role`` itself; a log
+    admitting the event (``strict``) wants the holder at ``t``, not compromised; a replay
+    any key reachable from ``role`` (the effective state judges it)."""
+    if lookup is None:
+        return actor == role
+    if strict:
+        return counts(actor, role, t, lookup)
+    return actor == role or actor in reachable(role, lookup)
 
 
 def counts(actor: str, controller: str | None, t: int, lookup: KeyLookup | None) -> bool:
@@ -188,22 +223,46 @@ class Effective:
     disputed: tuple[str, ...]
 
 
+def signer_role(state: Any, signed: SignedEvent) -> str | None:
+    """The key whose role the event's actor signs for (specs/rules.md R22): the licence's
+    licensee for ``licence.accept``, ``usage.report`` and ``payment.record``, the payment's
+    payee for ``payment.ack`` and ``payment.dispute``, else the work's controller; None
+    before the work's registration (or for a licence or payment the rules will not find)."""
+    if state is None:
+        return None
+    ev, body = signed.event, signed.event.body
+    if ev.type in _LICENSEE_SIGNS:
+        lic = state.licence(body["offer"] if ev.type == "licence.accept" else body["licence"])
+        return None if lic is None else str(lic.licensee)
+    if ev.type in _PAYEE_SIGNS:
+        pay = state.accounts.payments.get(body["payment"])
+        return None if pay is None else str(pay.payee)
+    return str(state.controller)
+
+
+_LICENSEE_SIGNS = frozenset({"licence.accept", "usage.report", "payment.record"})
+_PAYEE_SIGNS = frozenset({"payment.ack", "payment.dispute"})
+
+
 def affected(state: Any, lookup: KeyLookup) -> bool:
     """Might a work's events include one that does not count? False is certain; True means
     replay it (:func:`effective`). Reads only the key records of the keys that may have
-    signed: the controllers' lineages and the licensees who accepted."""
+    signed: the controllers', the accepting licensees' and the payees' (and every key they
+    were rotated to)."""
+    roles = {k for k, _ in state.controllers}
+    roles.update(x.licensee for x in state.licences if x.accepted_at is not None)
+    roles.update(p.payee for p in state.accounts.payments.values())
     keys: set[str] = set()
-    for k, _ in state.controllers:
-        keys.update(lineage(k, lookup))
-    keys.update(x.licensee for x in state.licences if x.accepted_at is not None)
+    for k in roles:
+        keys.update(reachable(k, lookup))
     for k in keys:
         rec = lookup(k)
         if rec is None:
             continue
         if rec.compromised_since is not None and rec.compromised_since <= state.last_at:
             return True
-        # Only a controller's later events are checked against rotations (R22): a work with
-        # its registration alone has none.
+        # Only a role's later events are checked against rotations (R22): a work with its
+        # registration alone has none.
         r = rec.rotation()
         if r is not None and r.at <= state.last_at and state.events > 1:
             return True
@@ -213,17 +272,13 @@ def affected(state: Any, lookup: KeyLookup) -> bool:
 def effective(events: Iterable[SignedEvent], lookup: KeyLookup,
               apply: Callable[..., Any]) -> Effective:
     """Replay ``events`` (with the rules' ``apply``) up to the first whose signature does not
-    count (R22); that one and the rest are disputed."""
+    count (R22): its actor is compromised at its time, or is not the holder then of the role
+    it signs for (:func:`signer_role`); that one and the rest are disputed."""
     state: Any = None
     items: Sequence[SignedEvent] = list(events)
     for i, signed in enumerate(items):
         ev = signed.event
-        controller = None
-        if state is not None and ev.type != "licence.accept":
-            controller = state.controller
-        if state is not None and not counts(ev.actor, controller, ev.at, lookup):
+        if not counts(ev.actor, signer_role(state, signed), ev.at, lookup):
             return Effective(state, tuple(e.id for e in items[i:]))
-        if state is None and not counts(ev.actor, None, ev.at, lookup):
-            return Effective(None, tuple(e.id for e in items))
         state = apply(state, signed, keys=lookup)
     return Effective(state, ())

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import RuleError
+from . import keystate
 from .events import SignedEvent
 
 if TYPE_CHECKING:
@@ -88,8 +89,12 @@ def on_accept(state: WorkState, licence: Licence) -> WorkState:
     return replace(state, accounts=Accounts(licences, state.accounts.payments))
 
 
-def apply(state: WorkState, signed: SignedEvent) -> WorkState:
-    """R13-R16 for a work whose R2-R4 checks passed; returns the new state or raises."""
+def apply(state: WorkState, signed: SignedEvent, keys: keystate.KeyLookup | None = None,
+          strict: bool = False) -> WorkState:
+    """R13-R16 for a work whose R2-R4 checks passed; returns the new state or raises. With
+    ``keys`` (specs/rules.md section 9) the key a licensee or a payee was rotated to acts for
+    it from the rotation on: ``strict`` (a log admitting the event) wants the holder of the
+    role at the event's time, a replay any key reachable from it."""
     ev, eid = signed.event, signed.id
     body = ev.body
     new = replace(state, head=eid, last_at=ev.at, events=state.events + 1)
@@ -99,7 +104,7 @@ def apply(state: WorkState, signed: SignedEvent) -> WorkState:
         lic = state.licence(body["licence"])
         if lic is None:
             raise RuleError(f"no licence {body['licence']} on work {ev.work}")
-        if ev.actor != lic.licensee:
+        if not keystate.acts_for(ev.actor, lic.licensee, ev.at, keys, strict):
             raise RuleError(f"{ev.type} of licence {lic.id} must be signed by its licensee "
                             f"{lic.licensee}")
         account = accounts.licences.get(lic.id)
@@ -119,10 +124,9 @@ def apply(state: WorkState, signed: SignedEvent) -> WorkState:
             account = Account(money["currency"], account.owed | payees)
             licences = _put(accounts.licences, lic.id, account)
             return replace(new, accounts=Accounts(licences, accounts.payments))
-        # (5) a payment goes to a key the licence owes, or to a payee of the work now.
-        if body["to"] not in account.owed and body["to"] not in payees:
-            raise RuleError(f"{body['to']} is not a payee of work {ev.work} nor owed anything "
-                            f"on licence {lic.id}")
+        # (5) a payment goes to a key the licence owes, or to a payee of the work now (or,
+        # from its rotation on, to the key it was rotated to).
+        _check_payee(body["to"], account.owed | payees, ev.at, keys, strict, ev.work, lic.id)
         licences = _put(accounts.licences, lic.id, Account(money["currency"], account.owed))
         payments = _put(accounts.payments, eid, Payment(eid, lic.id, body["to"]))
         return replace(new, accounts=Accounts(licences, payments))
@@ -131,8 +135,9 @@ def apply(state: WorkState, signed: SignedEvent) -> WorkState:
     pay = accounts.payments.get(body["payment"])
     if pay is None:
         raise RuleError(f"no payment {body['payment']} on work {ev.work}")
-    if ev.actor != pay.payee:
-        raise RuleError(f"only the payee {pay.payee} may answer payment {pay.id}")
+    if not keystate.acts_for(ev.actor, pay.payee, ev.at, keys, strict):
+        who = keystate.holder(pay.payee, ev.at, keys)
+        raise RuleError(f"only the payee {who} may answer payment {pay.id}")
     if pay.status == ACKNOWLEDGED:
         raise RuleError(f"payment {pay.id} is already acknowledged")
     if ev.type == DISPUTE and pay.status == DISPUTED:
@@ -140,3 +145,21 @@ def apply(state: WorkState, signed: SignedEvent) -> WorkState:
     status = ACKNOWLEDGED if ev.type == ACK else DISPUTED
     payments = _put(accounts.payments, pay.id, replace(pay, status=status))
     return replace(new, accounts=Accounts(accounts.licences, payments))
+
+
+def _check_payee(to: str, owed: frozenset[str], at: int, keys: keystate.KeyLookup | None,
+                 strict: bool, work: str, licence: str) -> None:
+    """R14.5 with key records: ``to`` is a key owed, or from its rotation on the key it was
+    rotated to; a log admitting the payment (``strict``) wants the holder of the role at
+    ``at``, so once a payee was rotated away its successor is the one paid."""
+    if to in owed and (keys is None or not strict or keystate.holder(to, at, keys) == to):
+        return
+    if keys is not None and any(
+            (keystate.holder(k, at, keys) == to) if strict else to in keystate.reachable(k, keys)
+            for k in sorted(owed)):
+        return
+    if to in owed:
+        raise RuleError(f"{to} was rotated to {keystate.holder(to, at, keys)}: pay that key "
+                        f"(it holds the payee's role on licence {licence} from the rotation on)")
+    raise RuleError(f"{to} is not a payee of work {work} nor owed anything on licence "
+                    f"{licence}")

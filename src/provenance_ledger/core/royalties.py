@@ -16,13 +16,15 @@ serves the ledger, the CLI and the offline verifier of a royalty receipt. Pure: 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MalformedError
 from . import payments
 from .events import BASIS_POINTS, PERIOD_PATTERN, SignedEvent
+from .identity import is_key_record_id
+from .keystate import KeyLookup, counts, final_holder, signer_role
 from .rules import WorkState, apply
 
 ACCEPT = "licence.accept"
@@ -205,44 +207,56 @@ def _in_period(q: Query, period_text: str | None, at: int) -> bool:
     return q.period.holds(at)
 
 
-def statement(works: Iterable[Sequence[SignedEvent]], query: Query) -> Statement:
+def statement(works: Iterable[Sequence[SignedEvent]], query: Query,
+              keys: KeyLookup | None = None) -> Statement:
     """The royalty statement of the licences of ``works`` (each work's events from its
     registration on, in log order, as the log holds them) that ``query`` selects
     (specs/royalties.md section 3). The events are replayed with the rules; a refusal raises
-    as replay does."""
+    as replay does. With ``keys`` (the key records, specs/rules.md section 9) only the events
+    that count are replayed (R22: up to the first that does not), and each licensee and payee
+    is named by the key that holds its role after every rotation (section 3.1). A history of
+    a key record (listed beside the works in a royalty receipt v2) has no licence: skipped."""
     out: list[LicenceStatement] = []
     for events in works:
+        if not events or is_key_record_id(events[0].event.work):
+            continue
         state: WorkState | None = None
         open_: dict[str, LicenceStatement] = {}
         for ev in events:
+            if keys is not None and not counts(ev.event.actor, signer_role(state, ev),
+                                               ev.event.at, keys):
+                break  # this event and every later one are disputed (R22)
             before = state
-            state = apply(state, ev)
-            _account(open_, before, state, ev, query)
+            state = apply(state, ev, keys=keys)
+            _account(open_, before, state, ev, query, keys)
         out.extend(open_.values())
-    selected = [s for s in out if query.licensee in (None, s.licensee)]
+    licensee = None if query.licensee is None else final_holder(query.licensee, keys)
+    selected = [s for s in out if licensee in (None, s.licensee)]
     if query.payee is not None:
-        selected = [s for s in selected if query.payee in s.lines]
+        payee = final_holder(query.payee, keys)
+        selected = [s for s in selected if payee in s.lines]
         for s in selected:
-            s.lines = {query.payee: s.lines[query.payee]}
+            s.lines = {payee: s.lines[payee]}
     return Statement(query, tuple(selected))
 
 
 def _account(open_: dict[str, LicenceStatement], before: WorkState | None, after: WorkState,
-             signed: SignedEvent, q: Query) -> None:
+             signed: SignedEvent, q: Query, keys: KeyLookup | None = None) -> None:
     """What one event adds to the statement of its work's licences."""
     ev, body = signed.event, signed.event.body
+
+    def line(st: LicenceStatement, key: str) -> Line:
+        return st.line(final_holder(key, keys))
+
     if ev.type == ACCEPT:
         lic = after.licence(body["offer"])
         assert lic is not None  # noqa: S101 - the rules accepted it
         fee = lic.terms.get("fee")
-        st = LicenceStatement(lic.id, ev.work, lic.licensee,
+        st = LicenceStatement(lic.id, ev.work, final_holder(lic.licensee, keys),
                               fee["currency"] if fee is not None else None, signed.id)
         open_[lic.id] = st
         if fee is not None and _in_period(q, None, ev.at):
-            for k, part in split(fee["amount"], after.effective_payees()).items():
-                line = st.line(k)
-                line.due += part
-                line.due_from.append(signed.id)
+            _due(st, split(fee["amount"], after.effective_payees()), signed.id, line, True)
         return
     if ev.type not in payments.TYPES or before is None:
         return
@@ -257,36 +271,45 @@ def _account(open_: dict[str, LicenceStatement], before: WorkState | None, after
         st.units += body["units"]
         st.revenue += body["revenue"]["amount"]
         amount = royalty(body["revenue"]["amount"], lic.terms.get("royalty_bps", 0))
-        for k, part in split(amount, after.effective_payees()).items():
-            line = st.line(k)
-            line.due += part
-            if part:
-                line.due_from.append(signed.id)
+        _due(st, split(amount, after.effective_payees()), signed.id, line, False)
         return
     if ev.type == payments.PAYMENT:
         st = open_[body["licence"]]
         st.currency = body["amount"]["currency"]
         if not _in_period(q, body.get("period"), ev.at):
             return
-        line = st.line(body["to"])
-        line.paid += body["amount"]["amount"]
-        line.paid_in.append(signed.id)
+        paid = line(st, body["to"])
+        paid.paid += body["amount"]["amount"]
+        paid.paid_in.append(signed.id)
         st.amounts[signed.id] = body["amount"]["amount"]
         return
     # an acknowledgement or a dispute moves the payment's amount between the figures
     pay = before.accounts.payments[body["payment"]]
     st = open_[pay.licence]
-    answered, paid = st.lines.get(pay.payee), st.amounts.get(pay.id)
-    if answered is None or paid is None:
+    answered = st.lines.get(final_holder(pay.payee, keys))
+    paid_amount = st.amounts.get(pay.id)
+    if answered is None or paid_amount is None:
         return  # a payment outside the period asked
-    line, amount = answered, paid
+    amount = paid_amount
     if pay.status == payments.DISPUTED:
-        line.disputed -= amount
+        answered.disputed -= amount
     if ev.type == payments.ACK:
-        line.acknowledged += amount
+        answered.acknowledged += amount
     else:
-        line.disputed += amount
-    line.answered_in.append(signed.id)
+        answered.disputed += amount
+    answered.answered_in.append(signed.id)
+
+
+def _due(st: LicenceStatement, parts: dict[str, int], source: str,
+         line: Callable[[LicenceStatement, str], Line], always: bool) -> None:
+    """Add each payee's part of an amount due to its line (the fee's source is cited even
+    for a part of 0, a report's only for a part above 0). Two payees that became one key
+    (one rotated to the other) share a line; the source is cited once."""
+    for k, part in parts.items():
+        to = line(st, k)
+        to.due += part
+        if (always or part) and source not in to.due_from:
+            to.due_from.append(source)
 
 
 def describe(amount: int, currency: str | None) -> str:

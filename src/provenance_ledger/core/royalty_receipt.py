@@ -5,8 +5,10 @@ A royalty receipt is a query (licensee, payee, period) and ONE state receipt v2 
 of the works whose licences the statement covers: one checkpoint, one map multiproof, every
 event of each work up to the checkpoint's size. Its verifier verifies that state receipt and
 computes the statement again from the proven events with :func:`royalties.statement`; the
-receipt's ``statement`` member, written for people, must be exactly that. Nothing here does
-I/O.
+receipt's ``statement`` member, written for people, must be exactly that. A v2 receipt lists,
+after the works, the key record of every key the works' events involve (section 15.3): the
+statement is then computed with them (a rotated payee's successor, a compromised key's
+events that do not count). Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, RuleError, VerificationError
 from .current import (
     StateReceiptV2,
     VerifiedStateV2,
+    _records_of,
     check_decoded_current,
     verify_state_receipt_v2,
 )
-from .events import check_key, parse_leaf
+from .events import SignedEvent, check_key, parse_leaf
+from .identity import is_key_record_id, key_record_id
+from .keystate import KeyLookup, reachable
 from .note import Verifier
 from .royalties import Period, Query, Statement, statement
 
 ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1"
+ROYALTY_RECEIPT_FORMAT_V2 = "provenance-ledger/royalty-receipt/v2"
+ROYALTY_RECEIPT_FORMATS = (ROYALTY_RECEIPT_FORMAT, ROYALTY_RECEIPT_FORMAT_V2)
 ROYALTY_RECEIPT_SCOPE = (
     "proves the royalty statement of the licences of the works listed that the query selects, "
     "computed from all of those works' events in the log up to the checkpoint's tree size: no "
@@ -51,38 +58,80 @@ def query_from_json(data: Any) -> Query:
                  None if period is None else Period.parse(period, "royalty receipt period"))
 
 
+def involved_keys(histories: Sequence[Sequence[SignedEvent]],
+                  lookup: KeyLookup | None = None) -> tuple[str, ...]:
+    """Every key the works' events involve (section 15.3): each event's signer, each key a
+    body names (payees, a transfer's or a payment's ``to``, a licensee), and, with
+    ``lookup``, every key any of them was rotated to; sorted."""
+    keys: set[str] = set()
+    for events in histories:
+        for signed in events:
+            ev = signed.event
+            keys.add(ev.actor)
+            body = ev.body
+            keys.update(p["key"] for p in body.get("payees", ()))
+            for name in ("to", "licensee"):
+                if isinstance(body.get(name), str):
+                    keys.add(body[name])
+    if lookup is not None:
+        for k in list(keys):
+            keys.update(reachable(k, lookup))
+    return tuple(sorted(keys))
+
+
 @dataclass(frozen=True, slots=True)
 class RoyaltyReceipt:
-    """``provenance-ledger/royalty-receipt/v1``: a query and a state receipt v2."""
+    """``provenance-ledger/royalty-receipt/v1``: a query and a state receipt v2 of the works;
+    ``v2`` (``version`` 2): the state receipt lists, after the works, the key records of the
+    keys involved (section 15.3)."""
 
     query: Query
     state_receipt: StateReceiptV2
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if self.version not in (1, 2):
+            raise ValueError("a royalty receipt is version 1 or 2")
+
+    @property
+    def format(self) -> str:
+        return ROYALTY_RECEIPT_FORMATS[self.version - 1]
+
+    def histories(self) -> list[list[SignedEvent]]:
+        """The works' events as listed (unverified: for the members written for people)."""
+        return [[parse_leaf(e.leaf, verify=False) for e in w.events]
+                for w in self.state_receipt.works if w.events]
+
+    def lookup(self) -> KeyLookup | None:
+        """The key records listed (v2), replayed unverified; None for v1."""
+        return None if self.version == 1 else _records_of(self.state_receipt.works)
 
     def to_json(self, decoded: bool = True) -> dict[str, Any]:
         """The receipt as JSON; with ``decoded``, the statement for people. The state receipt
         is written without its own informative members (decoded events and states): the
         statement is what people read, and they would double the size of a receipt of many
         reports."""
-        out: dict[str, Any] = {"format": ROYALTY_RECEIPT_FORMAT, "scope": ROYALTY_RECEIPT_SCOPE,
+        out: dict[str, Any] = {"format": self.format, "scope": ROYALTY_RECEIPT_SCOPE,
                                "query": self.query.to_json(),
                                "state_receipt": self.state_receipt.to_json(decoded=False)}
         if decoded:
-            histories = [[parse_leaf(e.leaf, verify=False) for e in w.events]
-                         for w in self.state_receipt.works if w.events]
-            out["statement"] = statement(histories, self.query).to_json()
+            out["statement"] = statement(self.histories(), self.query,
+                                         self.lookup()).to_json()
         return out
 
     @classmethod
     def from_json(cls, data: Any) -> RoyaltyReceipt:
-        if not isinstance(data, dict) or data.get("format") != ROYALTY_RECEIPT_FORMAT:
-            raise MalformedError(f"royalty receipt format is not {ROYALTY_RECEIPT_FORMAT}")
+        if not isinstance(data, dict) or data.get("format") not in ROYALTY_RECEIPT_FORMATS:
+            raise MalformedError(f"royalty receipt format is not {ROYALTY_RECEIPT_FORMAT} nor "
+                                 f"{ROYALTY_RECEIPT_FORMAT_V2}")
         unknown = data.keys() - _FIELDS
         if unknown:
             raise MalformedError(f"royalty receipt has unknown field {sorted(unknown)[0]!r}")
         if data.get("statement") is not None and not isinstance(data["statement"], dict):
             raise MalformedError("royalty receipt statement is not an object or null")
         return cls(query_from_json(data.get("query")),
-                   StateReceiptV2.from_json(data.get("state_receipt")))
+                   StateReceiptV2.from_json(data.get("state_receipt")),
+                   ROYALTY_RECEIPT_FORMATS.index(data["format"]) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +147,26 @@ def verify_royalty_receipt(receipt: RoyaltyReceipt, log_keys: Sequence[Verifier]
                            ) -> VerifiedRoyalties:
     """Verify a royalty receipt offline and re-derive its statement (section 15.1)."""
     # (1) the state receipt, steps (1)-(7) of section 11.2: one checkpoint, one multiproof,
-    # every event's signature and inclusion, the replay, completeness.
+    # every event's signature and inclusion, the replay (with the key records it lists),
+    # completeness.
     current = verify_state_receipt_v2(receipt.state_receipt, log_keys, witnesses)
-    # (2) the statement from the proven events of the works the log holds.
-    histories = [list(w.events) for w in current.works if w.registered]
-    return VerifiedRoyalties(current, statement(histories, receipt.query))
+    histories = [list(w.events) for w in current.works
+                 if w.registered and not is_key_record_id(w.work)]
+    keys: KeyLookup | None = None
+    if receipt.version == 2:
+        # (2, v2) the key record of every key the events involve is listed, present or
+        # proven absent: no rotation or compromise of them up to the checkpoint is left out.
+        keys = current.key_record
+        missing = [k for k in involved_keys(histories, keys) if not current.proves_key(k)]
+        if missing:
+            raise VerificationError(f"the receipt does not list the key record of {missing[0]} "
+                                    f"({key_record_id(missing[0])}), a key its events "
+                                    "involve: a rotation or a compromise of it may be left out")
+    # (3) the statement from the proven events of the works the log holds.
+    try:
+        return VerifiedRoyalties(current, statement(histories, receipt.query, keys))
+    except RuleError as e:  # a v1 replay without the key records a successor's events need
+        raise VerificationError(f"the events do not replay without key records: {e}") from e
 
 
 def check_decoded_royalties(data: Any, verified: VerifiedRoyalties) -> None:

@@ -239,7 +239,7 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
                         f"({format_time(state.last_at)})")
     # R13-R16: usage and payments are signed by the licensee or the payee (core/payments.py).
     if ev.type in payments.TYPES:
-        return payments.apply(state, signed)
+        return payments.apply(state, signed, keys, strict)
     # (3) the controller alone transfers, grants, revokes, offers and terminates.
     if ev.type != "licence.accept" and not _signs_for_controller(state, ev.actor, ev.at, keys,
                                                                   strict):
@@ -283,7 +283,7 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
         lic0 = state.licence(body["offer"])
         if lic0 is None:
             raise RuleError(f"no licence offer {body['offer']} on work {ev.work}")
-        if ev.actor != lic0.licensee:
+        if not keystate.acts_for(ev.actor, lic0.licensee, ev.at, keys, strict):  # section 9
             raise RuleError(f"only the named licensee {lic0.licensee} may accept offer {lic0.id}")
         if not lic0.open_offer(ev.at):
             raise RuleError(f"offer {lic0.id} is not open (accepted, withdrawn or expired)")
@@ -340,11 +340,7 @@ def _disclose(state: WorkState | None, signed: SignedEvent) -> WorkState:
 def _signs_for_controller(state: WorkState, actor: str, at: int,
                           keys: keystate.KeyLookup | None, strict: bool) -> bool:
     """Rule (3) with key records (section 9): the controller, or a key it was rotated to."""
-    if keys is None or (actor == state.controller and not strict):
-        return actor == state.controller
-    if strict:
-        return keystate.counts(actor, state.controller, at, keys)
-    return actor in keystate.lineage(state.controller, keys)
+    return keystate.acts_for(actor, state.controller, at, keys, strict)
 
 
 def _key_record(state: WorkState | None, signed: SignedEvent) -> WorkState:
@@ -415,12 +411,14 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
     if at < state.registered_at:
         return Decision(False, "the work was not registered yet at that time")
     for g in state.grants:
-        if g.grantee in (key, ANYONE) and covers(g.purposes, purpose) and g.in_force(at):
+        if (_holds(g.grantee, key, at, keys) and covers(g.purposes, purpose)
+                and g.in_force(at)):
             who = "anyone" if g.grantee == ANYONE else "this key"
             return Decision(True, f"consent granted to {who} for {purpose}", (g.id,),
                             g.conditions)
     for lic in state.licences:
-        if lic.licensee == key and covers(lic.purposes, purpose) and lic.in_force(at):
+        if _holds(lic.licensee, key, at, keys) and covers(lic.purposes, purpose) \
+                and lic.in_force(at):
             ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
             return Decision(True, f"licence in force for {purpose}", ids)
     # (5) the controller at time ``at``, from the state's history of controllers.
@@ -434,3 +432,9 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
         return Decision(False, f"no consent or licence for {purpose} is in force at "
                         f"{format_time(at)} (all were revoked, ended or not yet accepted)", lapsed)
     return Decision(False, f"no consent or licence for {purpose}: not allowed by default")
+
+
+def _holds(named: str, key: str, at: int, keys: keystate.KeyLookup | None) -> bool:
+    """Steps 3-4 with key records (section 9): the grantee or licensee named, or from its
+    rotation on the key it was rotated to, is ``key``."""
+    return named == ANYONE or keystate.holder(named, at, keys) == key
