@@ -77,7 +77,7 @@ def test_version_2_home_is_migrated_and_audits_clean(tmp_path: Path, sign: Signe
         with pytest.raises(sqlite3.OperationalError, match="generated column"):
             conn.execute("UPDATE entries SET work = ? WHERE idx = 1", (WORK_A,))
         applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["0001_tables", "0002_derived_work_and_type", "0003_map"]
+    assert applied == ["0001_tables", "0002_derived_work_and_type", "0003_map", "0004_map_tiles"]
 
 
 def as_version_3(home: Home) -> None:
@@ -162,11 +162,11 @@ def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
     with pytest.raises(StorageError, match="newer than this software"):
         SqliteStore(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("5",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("6",)
 
 
 def test_database_files_are_private(tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:

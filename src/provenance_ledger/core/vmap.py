@@ -140,18 +140,21 @@ class UpperLevels:
         self.verified = False
         """True once :meth:`verify` has shown the nodes to be the ones under a signed root."""
 
-    def verify(self, rim: Mapping[int, bytes], root: bytes) -> bool:
+    def verify(self, rim: Mapping[int, bytes] | None, root: bytes) -> bool:
         """Whether every inner node held is the hash of its children, down to ``rim`` (the
         stored nodes at ``depth``), and the root so computed is ``root``; if so the nodes are
         taken as they are from then on (:class:`MapUpdate` checks only what it reads below
-        them)."""
+        them). With ``rim`` None, the inner nodes at ``depth - 1`` are taken as held: the
+        root pins their hashes, and a batch checks each one it goes below against the nodes
+        it reads under it (section 10)."""
         nodes, top = self.nodes, self.depth
+        last = top if rim is not None else top - 1
 
         def hashed(pos: int, depth: int) -> bytes | None:
-            node = rim.get(pos) if depth == top else nodes.get(pos)
+            node = rim.get(pos) if rim is not None and depth == top else nodes.get(pos)
             if node is None or len(node) != HASH_SIZE:
                 return stored_hash(node)
-            if depth == top:
+            if depth == last:
                 return node
             left, right = hashed(pos << 1, depth + 1), hashed((pos << 1) | 1, depth + 1)
             if left is None or right is None or node_hash(depth, left, right) != node:

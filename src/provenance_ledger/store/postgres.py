@@ -29,6 +29,7 @@ from ..core.merkle import NodeId
 from ..errors import StorageError
 from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache, read_through
+from .map_tiles import position_v4, tile_key, tile_position
 from .sqlite import SCHEMA_VERSION, map_pos, node_key
 
 if TYPE_CHECKING:
@@ -66,7 +67,36 @@ _ENTRIES = """CREATE TABLE entries (
         leaf_json(leaf) #>> '{event,body,grantee}')) STORED
 )"""
 
-MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+_RETILE_BATCH = 100_000  # map rows re-keyed per COPY while migrating to schema 5
+
+
+def _retile(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Schema 5: copy every map row into ``map_nodes_v5`` under its tile key (specs/map.md
+    section 10, table), read through a server-side cursor a batch at a time; bytes that name
+    no position are kept as they are (for an audit to find)."""
+    odd: list[tuple[bytes, bytes]] = []
+    with conn.cursor(name="map_nodes_v4") as rows:
+        rows.execute("SELECT pos, node FROM map_nodes")
+        while batch := rows.fetchmany(_RETILE_BATCH):
+            keyed = []
+            for key, node in batch:
+                pos = position_v4(bytes(key))
+                if pos:
+                    keyed.append((tile_key(pos), bytes(node)))
+                else:
+                    odd.append((bytes(key), bytes(node)))
+            with conn.cursor() as cur, cur.copy(
+                    b"COPY map_nodes_v5 (pos, node) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["bytea", "bytea"])
+                for row in sorted(keyed):
+                    copy.write_row(row)
+    for key, node in odd:
+        conn.execute("INSERT INTO map_nodes_v5 VALUES (%s, %s) ON CONFLICT (pos) DO NOTHING",
+                     (key, node))
+
+
+MIGRATIONS: tuple[tuple[str, tuple[str | Callable[[psycopg.Connection[tuple[Any, ...]]], None],
+                                   ...]], ...] = (
     ("0001_schema_4", (
         'CREATE TABLE meta (key text COLLATE "C" PRIMARY KEY, value text)',
         _LEAF_FUNCTION,
@@ -80,9 +110,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "note text NOT NULL, at bigint NOT NULL)",
         "CREATE TABLE map_nodes (pos bytea PRIMARY KEY, node bytea NOT NULL)",
     )),
+    ("0002_map_tiles", ("CREATE TABLE map_nodes_v5 (pos bytea PRIMARY KEY, node bytea NOT NULL)",
+                        _retile,
+                        "DROP TABLE map_nodes",
+                        "ALTER TABLE map_nodes_v5 RENAME TO map_nodes")),
 )
-"""The schema's history (specs/storage.md section 6.1): name and statements of each migration,
-in order. A PostgreSQL store starts at schema 4, the SQLite store's current version."""
+"""The schema's history (specs/storage.md section 6.1): name and steps of each migration, in
+order (a step is a statement, or a function given the connection). A PostgreSQL store started
+at schema 4; ``0002_map_tiles`` brings it to 5, the SQLite store's current version."""
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 
@@ -225,8 +260,11 @@ class PostgresStore:
             for name, statements in MIGRATIONS:
                 if name in done:
                     continue
-                for sql in statements:
-                    self.conn.execute(sql.encode())
+                for step in statements:
+                    if isinstance(step, str):
+                        self.conn.execute(step.encode())
+                    else:
+                        step(self.conn)
                 self.conn.execute("INSERT INTO migrations (name) VALUES (%s)", (name,))
             self.conn.execute("INSERT INTO meta VALUES ('schema', %s) ON CONFLICT (key) DO "
                               "UPDATE SET value = excluded.value", (SCHEMA_VERSION,))
@@ -390,13 +428,16 @@ class PostgresStore:
             raise ValueError("the depth must be a multiple of 8")
         rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos < %s",
                                  (bytes((depth // 8 + 1,)),))
-        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+        return {tile_position(pos): node for pos, node in rows}
 
     @_storage_errors
     def map_nodes_at(self, depth: int) -> dict[int, bytes]:
-        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos BETWEEN %s AND %s",
-                                 (map_pos(1 << depth), map_pos((2 << depth) - 1)))
-        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+        """Every stored map node of depth ``depth``: a scan of its tile level."""
+        level = depth // 8 + 1
+        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos >= %s AND pos < %s",
+                                 (bytes((level,)), bytes((level + 1,))))
+        return {p: node for pos, node in rows
+                if (p := tile_position(pos)).bit_length() == depth + 1}
 
     @_storage_errors
     def map_node_count(self) -> int:
@@ -405,7 +446,7 @@ class PostgresStore:
 
     def all_map_nodes(self) -> Iterator[tuple[int, bytes]]:
         for pos, node in self._stream("SELECT pos, node FROM map_nodes ORDER BY pos", ()):
-            yield int.from_bytes(pos[1:], "big"), node
+            yield tile_position(pos), node
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -23,6 +23,7 @@ from ..core.merkle import NodeId
 from ..errors import StorageError
 from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache, read_through
+from .map_tiles import key_v4, position_v4, tile_key, tile_position
 
 _DAMAGED = (sqlite3.DatabaseError, UnicodeDecodeError)
 """What reading a damaged file raises: SQLite's errors, and (a damaged header can make SQLite's
@@ -31,7 +32,7 @@ own message undecodable) the decoding error of that message."""
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a large log in memory
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
@@ -47,11 +48,10 @@ def node_key(node: NodeId) -> int:
 
 
 def map_pos(pos: int) -> bytes:
-    """A map position as stored: the length of its shortest big-endian bytes (1 to 33), then
-    those bytes (specs/map.md section 10). So rows sort by depth, eight levels to a length,
-    and the upper levels are one range."""
-    n = (pos.bit_length() + 7) >> 3
-    return bytes((n,)) + pos.to_bytes(n, "big")
+    """A map position as stored: by tile, then by its place in the tile (specs/map.md
+    section 10, :mod:`.map_tiles`). So a tile's nodes are neighbours, and the levels above
+    depth ``8k`` are one range."""
+    return tile_key(pos)
 
 
 def _create_private(path: Path) -> None:
@@ -120,6 +120,9 @@ class SqliteStore:
         (specs/storage.md section 2). ``readonly``: an existing database opened for reading
         only, as from a read-only mount or a copy handed to an auditor (section 2.2)."""
         self._node_cache = node_cache
+        # How map positions are keyed (a read-only store of schema 4 keys them as it did).
+        self._map_key: Callable[[int], bytes] = tile_key
+        self._map_position: Callable[[bytes], int] = tile_position
         self.path = path = Path(path)
         self.readonly = readonly
         try:
@@ -143,10 +146,13 @@ class SqliteStore:
             raise StorageError(f"cannot open ledger database {path}: {e}") from e
 
     def _check_readable(self) -> None:
-        """A read-only store migrates nothing: it reads the current schema, or version 2
-        (whose tables the reads share), and refuses anything else."""
+        """A read-only store migrates nothing: it reads the current schema, version 4 (its map
+        keyed as schema 4 keyed it), or versions 3 and 2 (whose tables the reads share), and
+        refuses anything else."""
         version = self._schema()
-        if version not in (SCHEMA_VERSION, "3", "2"):
+        if version == "4":
+            self._map_key, self._map_position = key_v4, position_v4
+        if version not in (SCHEMA_VERSION, "4", "3", "2"):
             raise StorageError(f"database schema {version} cannot be read by this software "
                                f"(schema {SCHEMA_VERSION})")
 
@@ -267,7 +273,7 @@ class SqliteStore:
                 if block.map_nodes:
                     self.conn.executemany(
                         "INSERT OR REPLACE INTO map_nodes (pos, node) VALUES (?, ?)",
-                        sorted((map_pos(p), n) for p, n in block.map_nodes.items()))
+                        sorted((self._map_key(p), n) for p, n in block.map_nodes.items()))
                 if block.map_size is not None:
                     self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('map_size', ?)",
                                       (str(block.map_size),))
@@ -287,7 +293,8 @@ class SqliteStore:
     def map_nodes(self, positions: Iterable[int]) -> dict[int, bytes]:
         """The stored map node at each of ``positions`` that holds one (specs/map.md
         section 10); an empty position has no row."""
-        keys = {map_pos(p): p for p in positions}
+        encode = self._map_key
+        keys = {encode(p): p for p in positions}
         out: dict[int, bytes] = {}
         items = list(keys)
         for i in range(0, len(items), _SQLITE_MAX_VARS):
@@ -321,14 +328,18 @@ class SqliteStore:
             raise ValueError("the depth must be a multiple of 8")
         rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos < ?",
                                  (bytes((depth // 8 + 1,)),))
-        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+        decode = self._map_position
+        return {decode(pos): node for pos, node in rows}
 
     @_storage_errors
     def map_nodes_at(self, depth: int) -> dict[int, bytes]:
-        """Every stored map node of depth ``depth`` (one range)."""
-        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos BETWEEN ? AND ?",
-                                 (map_pos(1 << depth), map_pos((2 << depth) - 1)))
-        return {int.from_bytes(pos[1:], "big"): node for pos, node in rows}
+        """Every stored map node of depth ``depth``: a scan of its tile level (eight levels;
+        no append or read path needs it)."""
+        level = bytes((depth // 8 + 1,))
+        rows = self.conn.execute("SELECT pos, node FROM map_nodes WHERE pos >= ? AND pos < ?",
+                                 (level, bytes((level[0] + 1,))))
+        decode = self._map_position
+        return {p: node for pos, node in rows if (p := decode(pos)).bit_length() == depth + 1}
 
     @_storage_errors
     def map_node_count(self) -> int:
@@ -336,8 +347,9 @@ class SqliteStore:
         return 0 if row is None else int(str(row[0]))
 
     def all_map_nodes(self) -> Iterator[tuple[int, bytes]]:
+        decode = self._map_position
         for pos, node in _rows(lambda: self.conn.execute("SELECT pos, node FROM map_nodes")):
-            yield int.from_bytes(pos[1:], "big"), node
+            yield decode(pos), node
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
