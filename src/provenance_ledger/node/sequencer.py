@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +86,22 @@ class Sequencer:
             raise HttpError(503, f"the submission queue is full ({self._queue.maxsize} events); "
                             "retry later", {"Retry-After": str(RETRY_AFTER_S)}) from None
         return await done
+
+    def submit_many(self, leaves: Sequence[bytes]) -> list[asyncio.Future[dict[str, Any]]]:
+        """Queue every leaf of a batch (node/batch.py) or none: 503 when the queue lacks room
+        for all. Each future gives the leaf's receipt JSON or raises its refusal."""
+        if not self.accepting:
+            raise HttpError(503, "the node is shutting down", {"Retry-After": str(RETRY_AFTER_S)})
+        if self._queue.maxsize - self._queue.qsize() < len(leaves):
+            raise HttpError(503, f"the submission queue cannot take {len(leaves)} more events "
+                            f"({self._queue.maxsize} at most); retry later",
+                            {"Retry-After": str(RETRY_AFTER_S)})
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[dict[str, Any]]] = []
+        for leaf in leaves:
+            futures.append(loop.create_future())
+            self._queue.put_nowait(_Pending(leaf, futures[-1]))
+        return futures
 
     def _drain(self, batch: list[_Pending]) -> bool:
         """Move queued submissions into ``batch`` (up to the block size); True at the stop
