@@ -44,7 +44,7 @@ _RESULT = {"type": "object", "required": ["id", "status"], "properties": {
 
 async def read_batch(request: Request) -> list[bytes]:
     """The body's lines (each a leaf), refusing (413) more than ``MAX_BATCH_BYTES`` or more
-    than ``MAX_BATCH_EVENTS`` lines as soon as the stream shows it; 400 for no line."""
+    than ``MAX_BATCH_EVENTS`` lines as soon as the stream shows it; none for an empty body."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -65,9 +65,7 @@ async def read_batch(request: Request) -> list[bytes]:
     body = b"".join(chunks)
     leaves = body.split(b"\n")
     if leaves[-1] == b"":
-        leaves.pop()  # the last line feed ends the last leaf
-    if not leaves:
-        raise HttpError(400, "the batch holds no events: send signed leaves, one a line")
+        leaves.pop()  # the last line feed ends the last leaf (an empty body: no leaf)
     if len(leaves) > MAX_BATCH_EVENTS:
         raise HttpError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events")
     return leaves
@@ -137,21 +135,22 @@ def batch_router(get_node: Callable[[], Node], error: Any) -> APIRouter:
                   "content": {"application/json": {"schema": {
                       "type": "object", "required": ["results"], "properties": {
                           "results": {"type": "array", "items": _RESULT}}}}}},
-            400: {**error, "description": "An empty batch"},
             413: {**error, "description": f"Over {MAX_BATCH_EVENTS} events or "
                   f"{MAX_BATCH_BYTES} bytes"},
             503: {**error, "description": "The queue cannot take the whole batch, or the "
                   "node is shutting down"}},
-        openapi_extra={"requestBody": {"required": True, "content": {
+        # No body is an empty batch (no results), so the body is not required.
+        openapi_extra={"requestBody": {"required": False, "content": {
             "application/octet-stream": {"schema": {
                 "type": "string", "format": "binary", "maxLength": MAX_BATCH_BYTES}}}}},
     )
     async def submit_events(request: Request) -> JSONResponse:
         """The body is signed leaves, each exactly the bytes ``POST /events`` takes, each
         followed by a line feed (``\\n``; the last one optional), at most
-        ``MAX_BATCH_EVENTS`` of them. The whole batch is queued or none of it (503); the reply
-        comes once every event is integrated (with witnesses configured, once the last
-        receipt's checkpoint meets their quorum or the wait ends)."""
+        ``MAX_BATCH_EVENTS`` of them (an empty body: no results). The whole batch is queued
+        or none of it (503); the reply comes once every event is integrated (with witnesses
+        configured, once the last receipt's checkpoint meets their quorum or the wait
+        ends)."""
         node = get_node()
         leaves = await read_batch(request)
         results, headers = await submit_batch(node, leaves)
