@@ -66,6 +66,7 @@ from .disputes import registrations, resolve_here
 from .fetch import Timeouts
 from .freshness import LOOK_S
 from .hotpath import HotReads
+from .hotwrite import HotWrites
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
@@ -636,4 +637,5 @@ def node_app(home: Path, **app_options: Any) -> ASGIApp:
     They sit outside FastAPI's own middleware, so a hot read pays for neither FastAPI's nor
     Starlette's layers; an exception escaping them is uvicorn's 500."""
     app = create_app(home, **app_options)
-    return AccessLog(HotReads(app, app.state.node))
+    # submissions ahead of FastAPI too (node/hotwrite.py), while no witness is configured
+    return AccessLog(HotReads(HotWrites(app, app.state.node), app.state.node))

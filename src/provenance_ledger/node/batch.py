@@ -13,7 +13,7 @@ single submission is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -43,27 +43,30 @@ _RESULT = {"type": "object", "required": ["id", "status"], "properties": {
 
 
 async def read_batch(request: Request) -> list[bytes]:
+    """:func:`batch_lines` of a request's body."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise HttpError(400, "Content-Length is not a number")
+    return await batch_lines(request.stream(), None if declared is None else int(declared))
+
+
+async def batch_lines(chunks: AsyncIterator[bytes], declared: int | None) -> list[bytes]:
     """The body's lines (each a leaf), refusing (413) more than ``MAX_BATCH_BYTES`` or more
     than ``MAX_BATCH_EVENTS`` lines as soon as the stream shows it; none for an empty body."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HttpError(400, "Content-Length is not a number")
-        if int(declared) > MAX_BATCH_BYTES:
-            raise HttpError(413, f"request body is {declared} bytes; the limit is "
-                            f"{MAX_BATCH_BYTES}")
-    chunks: list[bytes] = []
+    if declared is not None and declared > MAX_BATCH_BYTES:
+        raise HttpError(413, f"request body is {declared} bytes; the limit is "
+                        f"{MAX_BATCH_BYTES}")
+    parts: list[bytes] = []
     total = lines = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         total += len(chunk)
         lines += chunk.count(b"\n")
         if total > MAX_BATCH_BYTES:
             raise HttpError(413, f"request body is over the limit of {MAX_BATCH_BYTES} bytes")
         if lines > MAX_BATCH_EVENTS:
             raise HttpError(413, f"a batch holds at most {MAX_BATCH_EVENTS} events")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    leaves = body.split(b"\n")
+        parts.append(chunk)
+    leaves = b"".join(parts).split(b"\n")
     if leaves[-1] == b"":
         leaves.pop()  # the last line feed ends the last leaf (an empty body: no leaf)
     if len(leaves) > MAX_BATCH_EVENTS:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.merkle import leaf_hash
-from ..core.receipt import Receipt
 from ..errors import LedgerError, StorageError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
 from .http import HttpError
@@ -165,15 +164,16 @@ class Sequencer:
                 indexes.append(row.index if row is not None and row.leaf == leaf else r)
         again = sum(1 for r, i in zip(results, indexes, strict=True)
                     if isinstance(r, LedgerError) and isinstance(i, int))
+        # One plan for the block's proofs (they share most nodes), and the events parsed
+        # already by the append: a receipt's JSON costs no second parse of its leaf.
+        entries = [(i, leaf) for leaf, i in zip(leaves, indexes, strict=True)
+                   if isinstance(i, int)]
+        receipts = iter(self._ledger.receipts(entries) if entries else ())
+        parsed = {r.index: r.event for r in results if isinstance(r, Appended)}
         out: list[dict[str, Any] | LedgerError] = []
-        if accepted or again:
-            cp, note = self._ledger.latest_checkpoint()
-        for leaf, index in zip(leaves, indexes, strict=True):
-            if isinstance(index, LedgerError):
-                out.append(index)
-                continue
-            proof = self._ledger.inclusion_proof(index, cp.size)
-            out.append(Receipt(self._ledger.vkey, note, index, leaf, tuple(proof)).to_json())
+        for index in indexes:
+            out.append(index if isinstance(index, LedgerError)
+                       else next(receipts).to_json(parsed.get(index)))
         log.info("block", extra={"fields": {
             "events": len(leaves), "accepted": accepted, "resubmitted": again,
             "size": self._ledger.size, "ms": round(1000 * (time.perf_counter() - t0), 2)}})
