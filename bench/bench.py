@@ -334,7 +334,12 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
         **({"openssl_append_events_per_s": statistics.median(openssl_rates),
             "openssl_append_rounds_per_s": openssl_rates,
             "openssl_append_ratio": statistics.median(openssl_ratios),
-            "openssl_append_ratio_rounds": openssl_ratios} if openssl_rates else {}),
+            "openssl_append_ratio_rounds": openssl_ratios,
+            "libsodium_over_openssl_append": statistics.median(
+                x / y for x, y in zip(append_rates, openssl_rates, strict=True)),
+            "libsodium_over_openssl_append_rounds": [
+                x / y for x, y in zip(append_rates, openssl_rates, strict=True)]}
+           if openssl_rates else {}),
         "append_events_per_s": a,
         "append_ratio": statistics.median(ratios),
         "append_ratio_of_medians": a / v,
@@ -390,6 +395,9 @@ def append_table(f: dict[str, Any]) -> str:
         orr = cell(f["openssl_append_ratio"], f["openssl_append_ratio_rounds"], 3)
         lines.append(f"| append_events_per_s, OpenSSL verifying (same rounds) | {oa} | |")
         lines.append(f"| append_ratio, OpenSSL verifying | {orr} | |")
+        sp = cell(f["libsodium_over_openssl_append"],
+                  f["libsodium_over_openssl_append_rounds"], 3)
+        lines.append(f"| append with libsodium / with OpenSSL, same round | {sp} | |")
     lines.append(f"| append CPU of this process, us/event | {f['append_cpu_us_per_event']:.1f} "
                  f"| {f.get('pg_append_cpu_us_per_event', float('nan')):.1f} |")
     return "\n".join(lines)
