@@ -29,7 +29,10 @@ try:  # libsodium: the fast path; without it every signature goes to OpenSSL (sa
 except ImportError:  # pragma: no cover - PyNaCl is a dependency
     _sodium_open = None
 else:
-    _sodium_open = _lib.crypto_sign_open  # cffi: releases the GIL while libsodium works
+    # libsodium's set-up before any call (a no-op after the first); should it fail, OpenSSL
+    # checks every signature: the same verdicts, slower.
+    ready = _lib.sodium_init() >= 0
+    _sodium_open = _lib.crypto_sign_open if ready else None  # cffi releases the GIL in it
     _NULL = _ffi.NULL
 
 L = 2**252 + 27742317777372353535851937790883648493
