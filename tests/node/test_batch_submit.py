@@ -16,20 +16,31 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
-from provenance_ledger.core.events import work_id_of
+from provenance_ledger.core.events import MAX_LEAF_BYTES, work_id_of
 from provenance_ledger.core.note import Verifier
 from provenance_ledger.core.receipt import Receipt, verify_receipt
 from provenance_ledger.errors import ConflictError, LedgerError
-from provenance_ledger.node import node_keys
+from provenance_ledger.node import init_node, node_keys
+from provenance_ledger.node.app import create_app, node_app
 from provenance_ledger.node.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from provenance_ledger.node.client import MAX_BATCH_EVENTS as CLIENT_MAX_BATCH_EVENTS
 from provenance_ledger.node.client import NodeClient
 from provenance_ledger.node.server import make_server
 from tests.cli.conftest import run
 
-from ..conftest import KeyFactory, Signer
-from .conftest import HOST, STARTUP_TIMEOUT, free_port, grant, note_size, register, running
+from ..conftest import NOW, KeyFactory, Signer
+from .conftest import (
+    HOST,
+    ORIGIN,
+    STARTUP_TIMEOUT,
+    free_port,
+    grant,
+    note_size,
+    register,
+    running,
+)
 
 OCTETS = {"content-type": "application/octet-stream"}
 
@@ -167,3 +178,56 @@ def test_anchor_dir_through_a_node_in_batches(node_home: Path, sign: Signer, key
 
 def _work_of(path: Path) -> str:
     return work_id_of(hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def _answers(url: str, requests: list[tuple[str, bytes]]) -> list[tuple[int, Any]]:
+    """(status, JSON) of each request in turn; a receipt reduced to (index, event id)."""
+    out: list[tuple[int, Any]] = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for path, body in requests:
+            r = http.post(path, content=body, headers=OCTETS)
+            doc = r.json()
+            if path == "/events" and r.status_code == 200:
+                doc = (doc["leaf_index"], doc["event"]["id"])
+            elif path == "/events/batch" and r.status_code == 200:
+                doc = [(x["status"], x.get("error"), x.get("head"),
+                        x["receipt"]["leaf_index"] if "receipt" in x else None)
+                       for x in doc["results"]]
+            out.append((r.status_code, doc))
+    return out
+
+
+def test_the_hot_write_path_answers_as_the_fastapi_routes(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    """The same submissions to a node (answered ahead of FastAPI, node/hotwrite.py) and to
+    its FastAPI application alone get the same statuses and bodies."""
+    alice, bob = keys("alice"), keys("bob")
+    first = register(sign, alice, "hot one")
+    requests = [
+        ("/events", first.leaf), ("/events", first.leaf),  # new, then a resubmission
+        ("/events", register(sign, bob, "hot one").leaf),  # 409 with head
+        ("/events", b'{"event":1}'), ("/events", b"x" * (MAX_LEAF_BYTES + 1)),  # 400, 413
+        ("/events", grant(sign, alice, "hot one", "0" * 64).leaf),  # 409: not the head
+        ("/events/batch", register(sign, alice, "hot two").leaf + b"\n" + first.leaf),
+        ("/events/batch", b""),
+    ]
+    got = []
+    for app in (node_app, create_app):
+        home = tmp_path / app.__name__
+        init_node(home, ORIGIN, f"{HOST}:{free_port()}")
+        config = uvicorn.Config(app(home, clock=lambda: NOW), host=HOST, port=free_port(),
+                                log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.01)
+        try:
+            got.append(_answers(f"http://{HOST}:{config.port}", requests))
+        finally:
+            server.should_exit = True
+            thread.join(timeout=STARTUP_TIMEOUT)
+    assert [s for s, _ in got[0]] == [200, 200, 409, 400, 413, 409, 200, 200]
+    assert got[0] == got[1]
