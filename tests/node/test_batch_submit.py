@@ -27,6 +27,7 @@ from provenance_ledger.node.app import create_app, node_app
 from provenance_ledger.node.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from provenance_ledger.node.client import MAX_BATCH_EVENTS as CLIENT_MAX_BATCH_EVENTS
 from provenance_ledger.node.client import NodeClient
+from provenance_ledger.node.config import add_witness, set_witnessing
 from provenance_ledger.node.server import make_server
 from tests.cli.conftest import run
 
@@ -231,3 +232,28 @@ def test_the_hot_write_path_answers_as_the_fastapi_routes(
             thread.join(timeout=STARTUP_TIMEOUT)
     assert [s for s, _ in got[0]] == [200, 200, 409, 400, 413, 409, 200, 200]
     assert got[0] == got[1]
+
+
+def test_with_witnesses_a_batch_waits_for_their_quorum(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    """Through the FastAPI route (witnesses configured): every receipt of the batch is
+    against a checkpoint both witnesses cosigned, and the headers say so."""
+    from .test_witnessing import LONG_S, StandInWitness, cosigners, make_home, serving
+
+    home, log_vkey = make_home(tmp_path)
+    b, c = StandInWitness("b", log_vkey), StandInWitness("c", log_vkey)
+    for name, w in (("b", b), ("c", c)):
+        add_witness(home, name, w.url, w.vkey)
+    set_witnessing(home, None, LONG_S)
+    alice = keys("alice")
+    events = [register(sign, alice, f"witnessed {i}") for i in range(3)]
+    with serving(b, c), running(home) as node, node.client() as http:
+        r = _batch(http, [events[0].leaf, register(sign, keys("bob"), "witnessed 0").leaf,
+                          events[1].leaf, events[2].leaf])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == [200, 409, 200, 200]
+    assert (r.headers["Provenance-Witness-Quorum"], r.headers["Provenance-Cosigned"]) == (
+        "2", "2")
+    for x in (results[0], results[2], results[3]):
+        assert cosigners(x["receipt"], log_vkey, b, c) == {"w0", "w1"}
