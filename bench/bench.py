@@ -57,7 +57,7 @@ from typing import Any
 import cryptography
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from provenance_ledger.core import merkle, rules
+from provenance_ledger.core import ed25519, merkle, rules
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.encoding import parse_canonical_json
 from provenance_ledger.core.events import Event, SignedEvent, parse_leaf, sign_event
@@ -69,6 +69,7 @@ ACTORS = 16  # a few actor keys, reused round-robin
 LOG_SALT = b"log"
 
 TARGET_APPEND_RATIO = 0.8
+TARGET_APPEND_EVENTS = 15_000  # durable events/s on the idle 2-core machine (issue 15)
 TARGET_PROOF_MS = 1.0
 TARGET_RSS_MB = 200.0
 TARGET_ANCHOR_RATIO = 0.5  # anchor DIR files/s vs raw hash+sign+verify files/s
@@ -204,42 +205,61 @@ def _openssl_version() -> str:
 # --- 1 + 2: verify and append, interleaved rounds --------------------------------------------
 
 
-def verify_items(count: int, now: int) -> list[tuple[Ed25519PublicKey, bytes, bytes]]:
-    """(public key, signature, message) of ``count`` event signatures; keys decoded once."""
-    pubs = {k.public.text: Ed25519PublicKey.from_public_bytes(k.public.raw) for k in actor_keys()}
+VerifyItem = tuple[Ed25519PublicKey, bytes, bytes, bytes]
+"""(decoded ``cryptography`` key, raw public key, signature, message)."""
+
+
+def verify_items(count: int, now: int) -> list[VerifyItem]:
+    """(decoded key, raw key, signature, message) of ``count`` event signatures."""
+    pubs = {k.public.text: (Ed25519PublicKey.from_public_bytes(k.public.raw), k.public.raw)
+            for k in actor_keys()}
     items = []
     for i in range(count):
         se = make_event(b"verify", i, now)
-        items.append((pubs[se.event.actor], se.signature, se.event.signing_message()))
+        pub, raw = pubs[se.event.actor]
+        items.append((pub, raw, se.signature, se.event.signing_message()))
     return items
 
 
-def verify_chunk(items: Sequence[tuple[Ed25519PublicKey, bytes, bytes]]) -> float:
-    """Seconds to verify ``items`` one after the other in this thread."""
+def verify_chunk(items: Sequence[VerifyItem]) -> float:
+    """Seconds to verify ``items`` one after the other in this thread with ``cryptography``."""
     t0 = perf()
-    for pub, sig, msg in items:
+    for pub, _raw, sig, msg in items:
         pub.verify(sig, msg)
     return perf() - t0
 
 
-def paired_round(home: Path, leaves: Sequence[bytes],
-                 items: Sequence[tuple[Ed25519PublicKey, bytes, bytes]], block: int, now: int,
-                 store: str | None = None) -> tuple[float, float, float]:
-    """One round into a fresh ledger: before each append_block of ``block`` events, verify
-    ``block`` signatures, so both are timed under the same machine conditions.
+def project_verify_chunk(items: Sequence[VerifyItem]) -> float:
+    """Seconds for the project's own verify function (core/ed25519.py: libsodium under the
+    pinned rule) over ``items`` in this thread."""
+    t0 = perf()
+    for _pub, raw, sig, msg in items:
+        if not ed25519.verify(raw, sig, msg):
+            raise SystemExit("bench: a signature does not verify")
+    return perf() - t0
 
-    Returns verifies per second, appends per second (wall clock), and the process CPU seconds
-    per appended event (all threads)."""
+
+def paired_round(home: Path, leaves: Sequence[bytes],
+                 items: Sequence[VerifyItem], block: int, now: int,
+                 store: str | None = None) -> tuple[float, float, float, float]:
+    """One round into a fresh ledger: before each append_block of ``block`` events, verify
+    ``block`` signatures with ``cryptography`` and again with the project's verify function,
+    so all three are timed under the same machine conditions.
+
+    Returns verifies per second (``cryptography``), appends per second (wall clock), the
+    process CPU seconds per appended event (all threads) and the project's verifies per
+    second."""
     ledger = open_ledger(home, store)
     blocks = [leaves[i : i + block] for i in range(0, len(leaves), block)]
     results: list[object] = []
-    t_verify = t_append = cpu = 0.0
+    t_verify = t_append = t_project = cpu = 0.0
     verified = 0
     gc.collect()
     for k, b in enumerate(blocks):
         lo = (k * block) % len(items)
         chunk = items[lo : lo + len(b)]
         t_verify += verify_chunk(chunk)
+        t_project += project_verify_chunk(chunk)
         verified += len(chunk)
         c0 = time.process_time()
         t0 = perf()
@@ -250,7 +270,19 @@ def paired_round(home: Path, leaves: Sequence[bytes],
     if ledger.size != len(leaves):
         raise SystemExit(f"bench: ledger size {ledger.size}, expected {len(leaves)}")
     close_ledger(ledger)
-    return verified / t_verify, len(leaves) / t_append, cpu / len(leaves)
+    return verified / t_verify, len(leaves) / t_append, cpu / len(leaves), verified / t_project
+
+
+def openssl_round(home: Path, leaves: Sequence[bytes], items: Sequence[VerifyItem],
+                  block: int, now: int) -> tuple[float, float, float, float]:
+    """:func:`paired_round` with every signature checked by OpenSSL (``cryptography``), as
+    before libsodium: the same pinned rule, the slower library."""
+    saved = ed25519._sodium_open
+    ed25519._sodium_open = None
+    try:
+        return paired_round(home, leaves, items, block, now)
+    finally:
+        ed25519._sodium_open = saved
 
 
 def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[str, Any]:
@@ -258,18 +290,30 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
     verify_rates: list[float] = []
     append_rates: list[float] = []
     append_cpu: list[float] = []
+    project_rates: list[float] = []
+    openssl_rates: list[float] = []
+    openssl_ratios: list[float] = []
     pg: dict[str, list[float]] = {"verify": [], "append": [], "cpu": []}
     verify_chunk(items)  # warm-up
+    project_verify_chunk(items)
     for r in range(args.rounds):
         leaves = sign_leaves(b"append-round-%d" % r, args.round_events, now)  # before timing
-        v, a, cpu = paired_round(workdir / f"append-{r}", leaves, items, args.block, now)
+        v, a, cpu, pv = paired_round(workdir / f"append-{r}", leaves, items, args.block, now)
         verify_rates.append(v)
         append_rates.append(a)
         append_cpu.append(cpu)
-        log(f"  round {r + 1}/{args.rounds}: verify {v:,.0f}/s, append {a:,.0f}/s, "
-            f"ratio {a / v:.3f}")
+        project_rates.append(pv)
+        log(f"  round {r + 1}/{args.rounds}: verify {v:,.0f}/s ({ed25519.backend()} "
+            f"{pv:,.0f}/s), append {a:,.0f}/s, ratio {a / v:.3f} ({a / pv:.3f})")
+        if args.compare_openssl:  # the same events, every signature checked by OpenSSL
+            v2, a2, _cpu, _pv = openssl_round(workdir / f"append-ossl-{r}", leaves, items,
+                                              args.block, now)
+            openssl_rates.append(a2)
+            openssl_ratios.append(a2 / v2)
+            log(f"  round {r + 1}/{args.rounds} OpenSSL only: verify {v2:,.0f}/s, append "
+                f"{a2:,.0f}/s, ratio {a2 / v2:.3f}")
         if args.store is not None:  # the same events into PostgreSQL, right after
-            v, a, cpu = paired_round(workdir / f"append-pg-{r}", leaves, items, args.block,
+            v, a, cpu, _pv = paired_round(workdir / f"append-pg-{r}", leaves, items, args.block,
                                      now, args.store)
             pg["verify"].append(v)
             pg["append"].append(a)
@@ -279,8 +323,23 @@ def measure_append(args: argparse.Namespace, workdir: Path, now: int) -> dict[st
     v = statistics.median(verify_rates)
     a = statistics.median(append_rates)
     ratios = [x / y for x, y in zip(append_rates, verify_rates, strict=True)]
+    project_ratios = [x / y for x, y in zip(append_rates, project_rates, strict=True)]
     return {
         "ed25519_verify_per_s": v,
+        "project_verify_per_s": statistics.median(project_rates),
+        "project_verify_backend": ed25519.backend(),
+        "project_verify_rounds_per_s": project_rates,
+        "append_ratio_to_project_verify": statistics.median(project_ratios),
+        "append_ratio_to_project_verify_rounds": project_ratios,
+        **({"openssl_append_events_per_s": statistics.median(openssl_rates),
+            "openssl_append_rounds_per_s": openssl_rates,
+            "openssl_append_ratio": statistics.median(openssl_ratios),
+            "openssl_append_ratio_rounds": openssl_ratios,
+            "libsodium_over_openssl_append": statistics.median(
+                x / y for x, y in zip(append_rates, openssl_rates, strict=True)),
+            "libsodium_over_openssl_append_rounds": [
+                x / y for x, y in zip(append_rates, openssl_rates, strict=True)]}
+           if openssl_rates else {}),
         "append_events_per_s": a,
         "append_ratio": statistics.median(ratios),
         "append_ratio_of_medians": a / v,
@@ -327,6 +386,18 @@ def append_table(f: dict[str, Any]) -> str:
                 "append_ratio_rounds": "append_ratio"}[key]
         pg = (cell(f["pg_" + name], f["pg_" + key], digits) if "pg_" + name in f else "n/a")
         lines.append(f"| {label} | {cell(f[name], f[key], digits)} | {pg} |")
+    pv = cell(f["project_verify_per_s"], f["project_verify_rounds_per_s"], 0)
+    pr = cell(f["append_ratio_to_project_verify"], f["append_ratio_to_project_verify_rounds"], 3)
+    lines.append(f"| project verify per s ({f['project_verify_backend']}, one thread) | {pv} | |")
+    lines.append(f"| append / project verify | {pr} | |")
+    if "openssl_append_events_per_s" in f:
+        oa = cell(f["openssl_append_events_per_s"], f["openssl_append_rounds_per_s"], 0)
+        orr = cell(f["openssl_append_ratio"], f["openssl_append_ratio_rounds"], 3)
+        lines.append(f"| append_events_per_s, OpenSSL verifying (same rounds) | {oa} | |")
+        lines.append(f"| append_ratio, OpenSSL verifying | {orr} | |")
+        sp = cell(f["libsodium_over_openssl_append"],
+                  f["libsodium_over_openssl_append_rounds"], 3)
+        lines.append(f"| append with libsodium / with OpenSSL, same round | {sp} | |")
     lines.append(f"| append CPU of this process, us/event | {f['append_cpu_us_per_event']:.1f} "
                  f"| {f.get('pg_append_cpu_us_per_event', float('nan')):.1f} |")
     return "\n".join(lines)
@@ -625,8 +696,13 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
     out = [
         ("ed25519_verify_per_s", _num(f["ed25519_verify_per_s"]), "(reference)", ""),
+        (f"project_verify_per_s ({f['project_verify_backend']}, one thread)",
+         _num(f["project_verify_per_s"]), "(reference)", ""),
         ("append_events_per_s", _num(f["append_events_per_s"]),
-         f">= {TARGET_APPEND_RATIO} x verify", ""),
+         f">= {TARGET_APPEND_RATIO} x verify, >= {TARGET_APPEND_EVENTS:,} idle",
+         verdict(f["append_events_per_s"] >= TARGET_APPEND_EVENTS)),
+        ("append_ratio_to_project_verify", _num(f["append_ratio_to_project_verify"], 3),
+         "info", ""),
         ("append_ratio", _num(f["append_ratio"], 3), f">= {TARGET_APPEND_RATIO}",
          verdict(f["append_ratio"] >= TARGET_APPEND_RATIO)),
         (f"inclusion_proof_ms_median (size {n:,})", _num(f["inclusion_proof_ms_median"], 3),
@@ -839,6 +915,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--store", default=None, metavar="URL",
                    help="also append each round into PostgreSQL: a server URL "
                         "(postgresql://...) whose role may create schemas")
+    p.add_argument("--compare-openssl", action="store_true",
+                   help="each append round again with every signature checked by OpenSSL")
     p.add_argument("--append-only", action="store_true",
                    help="measure only verify and append (with --store: both stores side by "
                         "side) and print that table")

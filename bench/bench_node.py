@@ -96,6 +96,9 @@ PEER_SALT = b"node-peer"
 BIG_SALT = b"node-big"
 
 TARGET_MIRROR_RATIO = 0.7
+TARGET_BATCH_RATIO = 0.5  # events/s through POST /events/batch vs appended in process
+TARGET_SUBMIT_CPU_MS = 0.3  # server CPU per single-event POST /events: well under this
+BATCH_ORIGIN = "bench.batch/log"
 TARGET_INCLUSION_P99_MS = 10.0
 
 STARTUP_TIMEOUT_S = 60.0  # a server must answer within this
@@ -1011,6 +1014,176 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
     return 0
 
 
+# --- batch submissions: POST /events/batch against the in-process append ----------------------
+
+
+def run_batch_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load-process body for ``POST /events/batch``: ``clients`` threads, each with its own
+    keep-alive connection, post the batches (``batch`` pre-signed leaves a line) one after
+    another until they run out. Blocking sockets: a batch body is too large for the
+    selector loop's one-write sends. Returns events per second and the server's CPU per
+    event; the receipts of one reply are verified offline afterwards (untimed)."""
+    import threading
+
+    now = int(time.time())
+    salt = spec["salt"].encode()
+    size = spec["batch"]
+    count = spec["warmup"] + spec["max_requests"]
+    bodies = [b"".join(ledger_bench.make_event(salt, k * size + i, now).leaf + b"\n"
+                       for i in range(size)) for k in range(count)]
+    headers = {"content-type": "application/octet-stream"}
+
+    def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+        conn.request("POST", "/events/batch", body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read()
+
+    warm = http.client.HTTPConnection(HOST, spec["port"], timeout=LOAD_TIMEOUT_S)
+    for body in bodies[: spec["warmup"]]:
+        post(warm, body)
+    warm.close()
+    timed = deque(bodies[spec["warmup"] :])
+    lock = threading.Lock()
+    samples: list[tuple[int, float]] = []
+    kept: list[bytes] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, spec["port"], timeout=LOAD_TIMEOUT_S)
+        while True:
+            with lock:
+                if not timed:
+                    break
+                body = timed.popleft()
+            t0 = perf()
+            status, reply = post(conn, body)
+            with lock:
+                samples.append((status, perf() - t0))
+                if not kept and status == 200:
+                    kept.append(reply)
+        conn.close()
+
+    server0 = server_cpu(spec.get("server_pid"))
+    t0 = perf()
+    threads = [threading.Thread(target=client) for _ in range(spec["clients"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = perf() - t0
+    server1 = server_cpu(spec.get("server_pid"))
+    ok = sum(1 for st, _ in samples if st == 200)
+    server = None if server0 is None or server1 is None else server1 - server0
+    return {
+        "kind": "batch", "clients": spec["clients"], "batch": size, "requests": len(samples),
+        "ok": ok, "seconds": wall, "events_per_s": ok * size / wall,
+        "request_ms_median": 1000 * statistics.median(t for _, t in samples),
+        "server_cpu_ms_per_event": None if server is None else 1000 * server / (ok * size),
+        "statuses": dict(Counter(str(st) for st, _ in samples)),
+        "check": check_batch_reply(spec["vkey"], kept[0] if kept else b"", size),
+    }
+
+
+def check_batch_reply(vkey: str, body: bytes, size: int) -> str:
+    """Untimed: one batch reply lists ``size`` results, each a receipt verifying offline."""
+    try:
+        results = json.loads(body)["results"]
+        if len(results) != size or any(r["status"] != 200 for r in results):
+            return f"FAILED: {len(results)} results, not all 200"
+        verifier = Verifier.from_vkey(vkey)
+        for r in results:
+            verify_receipt(Receipt.from_json(r["receipt"]), [verifier])
+        return f"ok ({size} receipts of one reply verify offline)"
+    except Exception as e:  # report it, do not hide the figures
+        return f"FAILED: {type(e).__name__}: {e}"
+
+
+def batch_load(server: Server, vkey: str, clients: int, batch: int, requests: int,
+               salt: str) -> dict[str, Any]:
+    spec = {"kind": "batch", "port": server.port, "clients": clients, "batch": batch,
+            "max_requests": requests, "warmup": 1, "vkey": vkey, "salt": salt,
+            "server_pid": server.pid}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--load", json.dumps(spec)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False,
+                          stdin=subprocess.DEVNULL, timeout=LOAD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: the batch load process failed (exit {proc.returncode})")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if out["ok"] == 0:
+        raise SystemExit(f"bench: no batch succeeded: {out['statuses']}; see "
+                         f"{server.log_path}")
+    return out
+
+
+def measure_batch(args: argparse.Namespace, workdir: Path, now: int) -> dict[str, Any]:
+    """Rounds of, in turn: ``--batch-events`` pre-signed events appended in process (blocks
+    of 1000, fresh ledger, bench.py's paired round: its verify rates come along), the same
+    number through ``POST /events/batch`` into one running node (``--batch-clients``
+    connections, batches of ``--batch-size``), then single-event ``POST /events`` from
+    ``--batch-single-clients`` clients for the server's CPU per submission."""
+    home = workdir / "batch"
+    keys = init_node(home, BATCH_ORIGIN)
+    items = ledger_bench.verify_items(1000, now)
+    rounds: list[dict[str, Any]] = []
+    with serving(home) as server:
+        for r in range(args.load_rounds):
+            leaves = ledger_bench.sign_leaves(b"batch-inproc-%d" % r, args.batch_events, now)
+            v, a, cpu, pv = ledger_bench.paired_round(workdir / f"inproc-{r}", leaves, items,
+                                                      1000, now)
+            b = batch_load(server, keys["log"], args.batch_clients, args.batch_size,
+                           max(1, args.batch_events // args.batch_size), f"batch-{r}")
+            single = load(server, "submit", args.batch_single_clients, args.load_seconds,
+                          args.max_requests, args.warmup, keys["log"], server_pid=server.pid,
+                          salt=f"single-{r}")
+            row = {"verify_per_s": v, "project_verify_per_s": pv, "append_per_s": a,
+                   "batch_events_per_s": b["events_per_s"],
+                   "batch_ratio": b["events_per_s"] / a,
+                   "batch_server_cpu_ms_per_event": b["server_cpu_ms_per_event"],
+                   "batch_request_ms_median": b["request_ms_median"],
+                   "single_per_s": single["per_s"],
+                   "single_server_cpu_ms": single["server_cpu_ms_per_request"],
+                   "single_p99_ms": single["p99_ms"],
+                   "checks": [b["check"], single["check"]]}
+            rounds.append(row)
+            log(f"  round {r + 1}/{args.load_rounds}: in process {a:,.0f}/s (verify "
+                f"{v:,.0f}/s, {pv:,.0f}/s libsodium); batch {b['events_per_s']:,.0f}/s "
+                f"= {row['batch_ratio']:.2f} x, server {b['server_cpu_ms_per_event']:.3f} "
+                f"ms/event; single {single['per_s']:,.0f}/s, server "
+                f"{single['server_cpu_ms_per_request']:.3f} ms/request; {b['check']}")
+    return {"rounds": rounds, **{
+        k: statistics.median(r[k] for r in rounds) for k in rounds[0] if k != "checks"}}
+
+
+def batch_table(res: dict[str, Any], args: argparse.Namespace) -> str:
+    """median (min-max) of each figure over the rounds."""
+    rs = res["rounds"]
+
+    def cell(key: str, digits: int) -> str:
+        vals = [r[key] for r in rs]
+        return (f"{statistics.median(vals):,.{digits}f} ({min(vals):,.{digits}f}-"
+                f"{max(vals):,.{digits}f})")
+
+    lines = [
+        f"batch submissions, {len(rs)} rounds of {args.batch_events:,} events: batches of "
+        f"{args.batch_size} over {args.batch_clients} connections; single POST /events from "
+        f"{args.batch_single_clients} clients; load {os.getloadavg()[0]:.2f}",
+        "| figure | median (min-max) | target |", "|---|---|---|",
+        f"| ed25519_verify_per_s (cryptography, one thread) | {cell('verify_per_s', 0)} | |",
+        f"| project verify per s (libsodium, one thread) | {cell('project_verify_per_s', 0)} "
+        "| |",
+        f"| append_events_per_s in process (blocks of 1000) | {cell('append_per_s', 0)} | |",
+        f"| POST /events/batch events/s | {cell('batch_events_per_s', 0)} | |",
+        f"| batch / in process | {cell('batch_ratio', 3)} | >= {TARGET_BATCH_RATIO} |",
+        f"| server CPU per event in batches, ms | {cell('batch_server_cpu_ms_per_event', 3)} "
+        "| |",
+        f"| single POST /events per s | {cell('single_per_s', 0)} | |",
+        f"| server CPU per single POST /events, ms | {cell('single_server_cpu_ms', 3)} | "
+        f"< {TARGET_SUBMIT_CPU_MS} |",
+        f"| single POST /events p99, ms | {cell('single_p99_ms', 1)} | |",
+        "checks: " + "; ".join(sorted({c for r in rs for c in r["checks"]})),
+    ]
+    return "\n".join(lines)
+
+
 # --- soak: memory under a long mixed load ------------------------------------------------------
 
 SOAK_RSS_BOUND_MB = 200.0
@@ -1195,6 +1368,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--soak-bound-mb", type=float, default=SOAK_RSS_BOUND_MB,
                    help="the RSS bound the soak must level off below")
     p.add_argument("--soak-clients", type=int, default=8, help="concurrent clients of the soak")
+    p.add_argument("--batch-only", action="store_true",
+                   help="instead of the benchmark, measure POST /events/batch against the "
+                        "in-process append, and the server CPU of single submissions")
+    p.add_argument("--batch-events", type=int, default=5000,
+                   help="events per round of --batch-only (each way)")
+    p.add_argument("--batch-size", type=int, default=1000, help="events per POST /events/batch")
+    p.add_argument("--batch-clients", type=int, default=2,
+                   help="connections posting batches at once")
+    p.add_argument("--batch-single-clients", type=int, default=16,
+                   help="clients of the single-event POST /events load of --batch-only")
     p.add_argument("--now", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--salt", default=None, help=argparse.SUPPRESS)
     p.add_argument("--build-only", type=Path, default=None, help=argparse.SUPPRESS)
@@ -1228,7 +1411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      args.sign_procs, args.salt.encode())))
         return 0
     if args.load is not None:  # child: a load generator
-        print(json.dumps(run_load(json.loads(args.load))))
+        spec = json.loads(args.load)
+        print(json.dumps(run_batch_load(spec) if spec["kind"] == "batch" else run_load(spec)))
         return 0
 
     signal.signal(signal.SIGTERM, _terminate)
@@ -1247,6 +1431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.soak_minutes is not None:
             return soak(args, workdir, now)
+        if args.batch_only:
+            res = measure_batch(args, workdir, now)
+            print(batch_table(res, args))
+            if args.json:
+                print(json.dumps(res, indent=2))
+            return 0
         return run(args, workdir, now)
     finally:
         stop_all()

@@ -223,6 +223,7 @@ def test_openapi_lists_every_route(client: httpx.Client) -> None:
         "/works": "get", "/offers": "get", "/state-receipts": "post", "/similar": "post",
         "/works/{work}/preferences": "get",
         "/page/": "get", "/page/{name}": "get", "/explorer": "get",  # node/page.py
+        "/events/batch": "post",  # node/batch.py
     }
     assert set(doc["paths"]) == set(expected)
     for path, method in expected.items():

@@ -7,6 +7,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
   400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
   413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
   With witnesses configured, the receipt waits for their quorum (node/witnessing.py).
+- ``POST /events/batch``: many signed leaves, one a line; each one's result in order
+  (node/batch.py).
 - ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
@@ -57,12 +59,14 @@ from ..core.similarity import CODE_PATTERN, MAX_DISTANCE, ContentCode
 from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 from ..errors import ConflictError, LedgerError, NotFoundError
 from ..ledger.listing import offers_by, offers_to, works_of
+from .batch import batch_router
 from .config import load_config
 from .cosigned import cosigned_router
 from .disputes import registrations, resolve_here
 from .fetch import Timeouts
 from .freshness import LOOK_S
 from .hotpath import HotReads
+from .hotwrite import HotWrites
 from .http import TEXT, HttpError, error_response, status_of
 from .logs import AccessLog
 from .node import Node
@@ -204,6 +208,7 @@ def create_app(
     # GET /works/{work}/preferences (specs/vocabularies.md section 9)
     app.include_router(preferences_router(lambda: node))
     app.include_router(page_router(lambda: node))  # GET /page/, /explorer (node/page.py)
+    app.include_router(batch_router(lambda: node, _ERROR))  # POST /events/batch (node/batch.py)
     return app
 
 
@@ -632,4 +637,5 @@ def node_app(home: Path, **app_options: Any) -> ASGIApp:
     They sit outside FastAPI's own middleware, so a hot read pays for neither FastAPI's nor
     Starlette's layers; an exception escaping them is uvicorn's 500."""
     app = create_app(home, **app_options)
-    return AccessLog(HotReads(app, app.state.node))
+    # submissions ahead of FastAPI too (node/hotwrite.py), while no witness is configured
+    return AccessLog(HotReads(HotWrites(app, app.state.node), app.state.node))

@@ -70,6 +70,7 @@ T = TypeVar("T")
 MAX_ELSEWHERE = 64  # registrations on other logs kept from a node's 404
 MAX_MESSAGE_CHARS = replies.MAX_TEXT_CHARS  # longest error text of a node shown to the user
 MAX_RESPONSE_BYTES = 16 << 20  # largest answer read (a state receipt), bytes
+MAX_BATCH_EVENTS = 1000  # most events one POST /events/batch takes (node/batch.py)
 
 
 class NodeClient:
@@ -98,8 +99,9 @@ class NodeClient:
 
     # -- transport -----------------------------------------------------------------------
     def _request(self, method: str, path: str, content: bytes | None = None,
-                 limit: int = MAX_RESPONSE_BYTES) -> Answer:
-        headers = {"content-type": "application/json"} if content is not None else None
+                 limit: int = MAX_RESPONSE_BYTES,
+                 content_type: str = "application/json") -> Answer:
+        headers = {"content-type": content_type} if content is not None else None
         r = self._fetch.request(method, self.who, self.url + path, limit,
                                 content=content, headers=headers)
         if r.status == 200:
@@ -315,6 +317,41 @@ class NodeClient:
             raise PeerError(self.who, "sent a receipt for another event")
         return verified.leaf_index, data
 
+    def submit_batch(self, events: Sequence[SignedEvent]
+                     ) -> list[tuple[int, dict[str, Any]] | LedgerError]:
+        """Submit signed events in one ``POST /events/batch`` (at most ``MAX_BATCH_EVENTS``,
+        specs/node.md section 2.2); for each, in order, its index and verified receipt, or
+        why the node refused it (the error :meth:`submit` would raise). The node's word on
+        its witnesses is kept in :attr:`lacking`, as for :meth:`submit`."""
+        if not 1 <= len(events) <= MAX_BATCH_EVENTS:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_EVENTS} events")
+        body = b"".join(e.leaf + b"\n" for e in events)
+        answer = self._request("POST", "/events/batch", content=body,
+                               content_type="application/octet-stream")
+        self.lacking = _lacking(answer)
+        data = replies.parse(answer, self.who, "batch results",
+                             lambda b: load_json(b, "batch results"))
+        items = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(items, list) or len(items) != len(events):
+            raise PeerError(self.who, f"POST /events/batch: the answer does not list one "
+                            f"result per event ({len(events)} sent)")
+        out: list[tuple[int, dict[str, Any]] | LedgerError] = []
+        for event, item in zip(events, items, strict=True):
+            fields = item if isinstance(item, dict) else {}
+            status = fields.get("status")
+            if status == 200 and isinstance(fields.get("receipt"), dict):
+                verified = self._check(fields["receipt"])
+                if verified.event.id != event.id:
+                    raise PeerError(self.who, "sent a receipt for another event")
+                out.append((verified.leaf_index, fields["receipt"]))
+            elif type(status) is int and status != 200 and isinstance(fields.get("error"), str):
+                out.append(_refusal(status, _one_line(fields["error"]) or f"HTTP {status}",
+                                    fields.get("head"), self.url))
+            else:
+                raise PeerError(self.who, "POST /events/batch: a result is neither a receipt "
+                                "nor an error")
+        return out
+
     def _check(self, data: Any) -> Any:
         """The verified receipt; a malformed one is the node's fault (exit 2), one that
         does not verify against the pinned key is a negative answer (exit 1)."""
@@ -325,6 +362,17 @@ class NodeClient:
         except MalformedError as e:
             raise PeerError(self.who, f"the receipt is malformed: {e}") from e
         return verified
+
+
+def _refusal(status: int, message: str, head: Any, url: str) -> LedgerError:
+    """The error a refused submission raises, by the status the node gave it."""
+    if status == 409:
+        return ConflictError(message, head=head if isinstance(head, str) else None)
+    if status == 422:
+        return RuleError(message)
+    if status == 503:
+        return LedgerError(f"node {url} is busy, try again: {message}")
+    return LedgerError(f"node {url} refused the event ({status}): {message}")
 
 
 def _lacking(answer: Answer) -> tuple[int, str] | None:

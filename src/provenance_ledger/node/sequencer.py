@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.merkle import leaf_hash
-from ..core.receipt import Receipt
 from ..errors import LedgerError, StorageError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
 from .http import HttpError
@@ -93,6 +92,22 @@ class Sequencer:
                             "retry later", {"Retry-After": str(RETRY_AFTER_S)}) from None
         return await done
 
+    def submit_many(self, leaves: Sequence[bytes]) -> list[asyncio.Future[dict[str, Any]]]:
+        """Queue every leaf of a batch (node/batch.py) or none: 503 when the queue lacks room
+        for all. Each future gives the leaf's receipt JSON or raises its refusal."""
+        if not self.accepting:
+            raise HttpError(503, "the node is shutting down", {"Retry-After": str(RETRY_AFTER_S)})
+        if self._queue.maxsize - self._queue.qsize() < len(leaves):
+            raise HttpError(503, f"the submission queue cannot take {len(leaves)} more events "
+                            f"({self._queue.maxsize} at most); retry later",
+                            {"Retry-After": str(RETRY_AFTER_S)})
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[dict[str, Any]]] = []
+        for leaf in leaves:
+            futures.append(loop.create_future())
+            self._queue.put_nowait(_Pending(leaf, futures[-1]))
+        return futures
+
     def _drain(self, batch: list[_Pending]) -> bool:
         """Move queued submissions into ``batch`` (up to the block size); True at the stop
         marker."""
@@ -168,15 +183,16 @@ class Sequencer:
                 indexes.append(row.index if row is not None and row.leaf == leaf else r)
         again = sum(1 for r, i in zip(results, indexes, strict=True)
                     if isinstance(r, LedgerError) and isinstance(i, int))
+        # One plan for the block's proofs (they share most nodes), and the events parsed
+        # already by the append: a receipt's JSON costs no second parse of its leaf.
+        entries = [(i, leaf) for leaf, i in zip(leaves, indexes, strict=True)
+                   if isinstance(i, int)]
+        receipts = iter(self._ledger.receipts(entries) if entries else ())
+        parsed = {r.index: r.event for r in results if isinstance(r, Appended)}
         out: list[dict[str, Any] | LedgerError] = []
-        if accepted or again:
-            cp, note = self._ledger.latest_checkpoint()
-        for leaf, index in zip(leaves, indexes, strict=True):
-            if isinstance(index, LedgerError):
-                out.append(index)
-                continue
-            proof = self._ledger.inclusion_proof(index, cp.size)
-            out.append(Receipt(self._ledger.vkey, note, index, leaf, tuple(proof)).to_json())
+        for index in indexes:
+            out.append(index if isinstance(index, LedgerError)
+                       else next(receipts).to_json(parsed.get(index)))
         log.info("block", extra={"fields": {
             "events": len(leaves), "accepted": accepted, "resubmitted": again,
             "size": self._ledger.size, "ms": round(1000 * (time.perf_counter() - t0), 2)}})

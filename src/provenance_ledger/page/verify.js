@@ -222,8 +222,33 @@
   const equalBytes = (a, b) => a.length === b.length && a.every((x, n) => x === b[n]);
   async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
 
+  // The pinned Ed25519 acceptance rule (specs/events.md section 3.1, core/ed25519.py): the
+  // browser's WebCrypto decides the cofactorless equation; these checks hold whatever library
+  // it uses. S must be below L, and R must be a canonical encoding (y below p, and no sign bit
+  // on x = 0, which is y = 1 or y = p - 1), since only the canonical encoding of [S]B - [k]A
+  // is accepted. A is passed as given: a small-order or non-canonical A is the equation's to
+  // decide (Chromium's BoringSSL does; Firefox's NSS refuses a non-canonical A, the one case
+  // where that browser's verdict would differ).
+  const fromHex = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
+  const ED25519_L = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  const FIELD_P = fromHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+  const FIELD_P_MINUS_1 = fromHex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+  const FIELD_ONE = fromHex("0100000000000000000000000000000000000000000000000000000000000000");
+  /** a < b, both 32-byte little-endian numbers. */
+  function lessLE(a, b) {
+    for (let i = 31; i >= 0; i--) if (a[i] !== b[i]) return a[i] < b[i];
+    return false;
+  }
+  function canonicalR(r) {
+    const y = r.slice(0, 32);
+    y[31] &= 0x7f;
+    if (!lessLE(y, FIELD_P)) return false;
+    return !(r[31] & 0x80) || !(equalBytes(y, FIELD_ONE) || equalBytes(y, FIELD_P_MINUS_1));
+  }
+
   async function ed25519Verify(publicKey, signature, message) {
-    if (signature.length !== 64) return false;
+    if (signature.length !== 64 || publicKey.length !== 32) return false;
+    if (!lessLE(signature.slice(32), ED25519_L) || !canonicalR(signature.slice(0, 32))) return false;
     try {
       const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
       return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);

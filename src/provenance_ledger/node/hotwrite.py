@@ -1,0 +1,106 @@
+"""The hot write path: ``POST /events`` and ``POST /events/batch`` answered ahead of FastAPI
+(specs/node.md section 2). The FastAPI routes in :mod:`.app` and :mod:`.batch` declare the
+same endpoints in the OpenAPI document and answer what this path passes on: every request
+while witnesses are configured (a receipt then waits for their quorum, node/witnessing.py)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..core.events import MAX_LEAF_BYTES
+from ..errors import ConflictError, LedgerError
+from .batch import MAX_BATCH_BYTES, batch_lines, submit_batch
+from .http import HttpError, error_response, status_of
+
+if TYPE_CHECKING:
+    from .node import Node
+
+log = logging.getLogger("provenance_ledger.node")
+
+_PATHS = {"/events": MAX_LEAF_BYTES, "/events/batch": MAX_BATCH_BYTES}
+"""The routes answered here and the largest body of each."""
+
+
+class HotWrites:
+    """ASGI middleware: a submission is read, queued and answered here, without FastAPI's
+    routing and exception layers, which cost more per event than integrating it. The answers
+    are the routes' own, byte for byte: the same sequencer, the same JSON, the same error
+    bodies and statuses (the app's error handlers, :func:`refusal_response`)."""
+
+    def __init__(self, app: ASGIApp, node: Node) -> None:
+        self.app = app
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = _PATHS.get(scope["path"]) if scope["type"] == "http" else None
+        if limit is None or scope["method"] != "POST" or self.node.witnessing is not None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = _content_length(scope)
+            if scope["path"] == "/events":
+                body = await read_capped(_chunks(receive), declared, limit)
+                response = JSONResponse(await self.node.sequencer.submit(body))
+            else:
+                lines = await batch_lines(_chunks(receive), declared)
+                results, headers = await submit_batch(self.node, lines)
+                response = JSONResponse({"results": results}, headers=headers)
+        except HttpError as e:
+            response = error_response(e.status, str(e), headers=e.headers)
+        except LedgerError as e:
+            response = refusal_response(e, scope["path"])
+        except sqlite3.Error as e:
+            log.error("database error", extra={"fields": {"path": scope["path"],
+                                                          "error": str(e)}})
+            response = error_response(500, "internal storage error")
+        await response(scope, receive, send)
+
+
+def refusal_response(exc: LedgerError, path: str) -> JSONResponse:
+    """A refused submission's answer, as the app's ``LedgerError`` handler gives it."""
+    status = status_of(exc)
+    if status == 500:
+        log.error("storage error", extra={"fields": {"path": path, "error": str(exc)}})
+        return error_response(500, "internal storage error")
+    if isinstance(exc, ConflictError):
+        return error_response(status, str(exc), head=exc.head)
+    return error_response(status, str(exc))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if not value.isdigit():
+                raise HttpError(400, "Content-Length is not a number")
+            return int(value)
+    return None
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HttpError(400, "the client went away before its request was read")
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def read_capped(chunks: AsyncIterator[bytes], declared: int | None, limit: int) -> bytes:
+    """The body, refusing (413) more than ``limit`` bytes before reading it all."""
+    if declared is not None and declared > limit:
+        raise HttpError(413, f"request body is {declared} bytes; the limit is {limit}")
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise HttpError(413, f"request body is over the limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
