@@ -21,12 +21,15 @@ class Rotated(NamedTuple):
     creator: str
     creator2: str
     grantee2: str
+    victim: str
+    thief: str
 
 
 @pytest.fixture(scope="module")
 def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
     """A page granted for ai_training to 'grantee'; then 'grantee' is rotated to 'grantee2'
-    and the page's controller 'creator' to 'creator2'."""
+    and the page's controller 'creator' to 'creator2'. Another page transferred by 'victim'
+    to 'thief', 'victim' then declared compromised from that transfer on."""
     root = tmp_path_factory.mktemp("key-roles")
     home, folder = root / "home", root / "dataset"
     folder.mkdir()
@@ -39,7 +42,15 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
         "creator", home=home)
     run("key", "rotate", "grantee", "--to", "grantee2", home=home)
     run("key", "rotate", "creator", "--to", "creator2", home=home)
-    return Rotated(home, folder, creator, creator2, grantee2)
+    # a stolen key's transfer, declared compromised from the transfer on: it does not count
+    victim, thief = new_key("victim", home), new_key("thief", home)
+    stolen = folder / "stolen.png"
+    stolen.write_bytes(b"a page whose key is stolen")
+    run("anchor", stolen, "--key", "victim", home=home)
+    run("transfer", stolen, "--to", thief, "--key", "victim", home=home)
+    at = json.loads(run("status", stolen, "--json", home=home).out)["history"][-1]["at"]
+    run("key", "compromised", "victim", "--since", at, home=home)
+    return Rotated(home, folder, creator, creator2, grantee2, victim, thief)
 
 
 def test_verify_answers_as_may_for_a_rotated_grantee(rotated: Rotated) -> None:
@@ -70,3 +81,13 @@ def test_dataset_check_follows_the_rotated_controller(rotated: Rotated) -> None:
         note = (f"note: --controller {r.creator} was rotated to {r.creator2}: listing the "
                 f"works {r.creator2} controls now")
         assert (note in done.err) == (named == r.creator)
+
+
+def test_dataset_check_ignores_a_compromised_keys_later_transfer(rotated: Rotated) -> None:
+    r = rotated
+    for named, items in ((r.victim, [("stolen.png", "not allowed", r.victim)]), (r.thief, [])):
+        done = run("dataset", "check", r.folder, "--purpose", "ai_training", "--as",
+                   r.grantee2, "--controller", named, "--json", home=r.home,
+                   ok_codes=(1,) if items else (0,))
+        doc = json.loads(done.out)
+        assert [(i["item"], i["outcome"], i["controller"]) for i in doc["items"]] == items
