@@ -298,7 +298,7 @@ def test_a_decision_receipt_proves_the_controllers_key_state(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """specs/receipts.md section 12.1 step 2: with the key records listed, the receipt shows
     the rotated key's grant and proves the keys were not compromised unseen; leaving a record
-    out is seen (keys_proven false), and a compromise it lists undoes the grant."""
+    out does not verify, and a compromise it lists undoes the grant."""
     log = Log()
     w = log.register("old", "page")
     log.rotate("old", "new")
@@ -309,7 +309,8 @@ def test_a_decision_receipt_proves_the_controllers_key_state(
         for ev in in_order(log):
             ledger.append(ev.leaf, log.at)
         q = Question(pub("user"), "ai_inference", log.at)
-        records = [key_record_id(pub("old")), key_record_id(pub("new"))]
+        records = [key_record_id(pub("old")), key_record_id(pub("new")),
+                   key_record_id(pub("user"))]  # the grantee's too (receipts.md 12.2)
 
         def decide(works: list[str]) -> VerifiedDecision:
             sr = ledger.complete_state_receipt(works)
@@ -322,7 +323,8 @@ def test_a_decision_receipt_proves_the_controllers_key_state(
         full = decide([w, *records])
         assert full.decision.allowed and full.decision.events == (grant.id,)
         assert full.keys_proven
-        assert not decide([w, records[0]]).keys_proven  # the new key's record left out
+        with pytest.raises(VerificationError, match="not the record of"):
+            decide([w, records[0]])  # the new key's record left out
         with pytest.raises(VerificationError, match="breaks the rules"):
             decide([w])  # the rotation unseen: the new key's grant does not replay
         log.do("new", "key.compromised", records[1], {"key": pub("new"),

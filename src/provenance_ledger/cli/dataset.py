@@ -43,9 +43,9 @@ from ..core.current import (
 )
 from ..core.events import SignedEvent, check_purpose
 from ..core.identity import key_record_id
-from ..core.keystate import KeyLookup, affected
+from ..core.keystate import KeyLookup, affected, effective, holder
 from ..core.note import Checkpoint
-from ..core.rules import WorkState
+from ..core.rules import WorkState, apply
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError
@@ -205,8 +205,8 @@ def check(
         states, checkpoint, sr = _states(s, works, receipt is not None, bars, lookup)
     # specs/rules.md sections 8-9: each answer from the events that count, the controller
     # read through its rotations, and who granted it (under --require-attested, vouched for)
-    answers = decide_items_v2(question, named, {
-        w: (st, _events(s, w, st, lookup)) for w, st in states.items()}, lookup, trust)
+    histories = {w: (st, _events(s, w, st, lookup)) for w, st in states.items()}
+    answers = decide_items_v2(question, named, histories, lookup, trust)
     if receipt is not None and sr is not None:
         records = [k for st in states.values() if st is not None
                    for k in needed_keys(st, lookup)]
@@ -223,8 +223,11 @@ def check(
         compliance = build_compliance_receipt(question, [_item(r) for r in resolved], sr,
                                               trust if v2 else None)
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
-    rows = _rows(answers, resolved, dataset) + empty
+    held = {w: _controller_now(st, events, question.at, lookup)
+            for w, (st, events) in histories.items()}
+    rows = _rows(answers, resolved, dataset, held) + empty
     if only is not None:
+        only = _controller_named(only, question.at, lookup)
         rows = [r for r in rows if r.controller == only]
     _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
     if any(r.outcome == NOT_ALLOWED for r in rows):
@@ -247,6 +250,29 @@ def _events(s: Session, work: str, state: WorkState | None,
     if state is None or not affected(state, lookup):
         return ()
     return [ev for _, ev in s.history(work)]
+
+
+def _controller_now(state: WorkState | None, events: Sequence[SignedEvent], at: int,
+                    lookup: KeyLookup) -> str | None:
+    """Who controls the work at ``at`` (specs/rules.md section 9): the controller of its
+    effective state (a compromised key's later transfer does not count), read through its
+    key's rotations to the key that holds that control now."""
+    if state is None:
+        return None
+    if events:  # only read when a key event may have made one stop counting
+        state = effective(events, lookup, apply).state or state
+    return holder(state.controller, at, lookup)
+
+
+def _controller_named(key: str, at: int, lookup: KeyLookup) -> str:
+    """``--controller KEY`` (specs/cli.md section 3.14): KEY, or when it was rotated away,
+    the key that holds its control now; the works that key controls are the user's, so
+    naming the old key still finds them. Said on stderr."""
+    now = holder(key, at, lookup)
+    if now != key:
+        typer.echo(f"note: --controller {key} was rotated to {now}: listing the works {now} "
+                   "controls now", err=True)
+    return now
 
 
 def _states(s: Session, works: list[str], proofs: bool, bars: Bars, lookup: KeyLookup
@@ -312,8 +338,8 @@ def _item(r: Resolved) -> Item:
     return Item(r.item.name, r.work)
 
 
-def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset
-          ) -> list[Row]:
+def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset,
+          held: dict[str, str | None]) -> list[Row]:
     rows = []
     for a, r in zip(answers, resolved, strict=True):
         d, state = a.decision, a.state
@@ -326,7 +352,7 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: 
         else:
             reason = d.reason
         rows.append(Row(a.name, a.outcome, r.checked_work,
-                        state.controller if state is not None else None,
+                        held.get(a.work) if a.work is not None else None,
                         reason, d.events, d.conditions, citations(d, state),
                         None if state is None else SIMILAR if m is not None else EXACT,
                         m.distance if m is not None else None,

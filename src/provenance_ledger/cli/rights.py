@@ -12,7 +12,13 @@ import pycountry
 import typer
 
 from ..core import keystate
-from ..core.current import DecisionReceipt, Question, StateReceiptV2
+from ..core.current import (
+    DecisionReceipt,
+    Question,
+    StateReceiptV2,
+    VerifiedStateV2,
+    decision_keys,
+)
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.identity import key_record_id, vouching
 from ..core.money import parse_amount
@@ -56,6 +62,8 @@ UNTIL_HELP = "End (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 FROM_HELP = "Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 EXPIRES_HELP = "The offer lapses if not accepted before this time."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MAX_PROOF_ROUNDS = 3
+"""Most times ``may --proof`` asks again for key records an event logged meanwhile needs."""
 _URI = re.compile(r"(https?://|urn:)[!-~]+")  # specs/events.md section 3: terms_uri
 
 
@@ -473,14 +481,28 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
 
 
 def _key_records_to_prove(s: Session, work: str) -> list[str]:
-    """The key record ids a decision receipt lists after the work: every key the work's
-    control passed through, by transfer or rotation (specs/receipts.md section 12)."""
+    """The key record ids a decision receipt lists after the work: the record of every key
+    the decision relies on, reachable from each controller, grantee, licensee and payee
+    (specs/receipts.md section 12.2)."""
     state, _ = s.find_state(work)
-    if state is None or state.identity is not None or state.dataset is not None:
-        return []
-    lookup = key_lookup(s)
-    chain = (k for c, _ in state.controllers for k in keystate.lineage(c, lookup))
-    return [key_record_id(k) for k in dict.fromkeys(chain)]
+    return [key_record_id(k) for k in decision_keys(state, key_lookup(s))]
+
+
+def _decision_proof(s: Session, work: str) -> tuple[Any, VerifiedStateV2]:
+    """The work's state receipt v2 with every key record its decision relies on: the keys
+    are read from the state the receipt proves, so an event logged since the first look (a
+    new licensee) is asked for again, a few times at most."""
+    works = [work, *_key_records_to_prove(s, work)]
+    for _ in range(MAX_PROOF_ROUNDS):
+        doc, verified = (s.client.complete_states(works) if s.node_url is not None
+                         and len(works) > 1 else s.complete_state(works))
+        missing = [key_record_id(k) for k in decision_keys(verified.works[0].state,
+                                                           verified.key_record)
+                   if not verified.proves_key(k)]
+        if not missing:
+            break
+        works += missing
+    return doc, verified
 
 
 def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
@@ -587,9 +609,7 @@ def may(
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
         # with the records of the keys control passed through (specs/receipts.md 12.1 step 2)
-        works = [w, *_key_records_to_prove(s, w)]
-        doc, verified = (s.client.complete_states(works) if s.node_url is not None
-                         and len(works) > 1 else s.complete_state(works))
+        doc, verified = _decision_proof(s, w)
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))

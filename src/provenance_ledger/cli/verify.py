@@ -417,7 +417,8 @@ def _verify_current(
         typer.echo(f"OK: {statement}")
         if w.state is not None:  # specs/receipts.md 12.1 step 2
             typer.echo("  the controller's key: " + (
-                "neither rotated away nor declared compromised unseen (its record is proven)"
+                "neither rotated away nor declared compromised unseen (its record is proven, "
+                "with those of every grantee, licensee and payee of the work)"
                 if decided.keys_proven else "its record is not in this receipt: a rotation or "
                 "compromise of it is not ruled out"))
         if d.conditions:

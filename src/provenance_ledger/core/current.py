@@ -25,9 +25,9 @@ from typing import Any
 
 from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode
-from .events import SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
+from .events import ANYONE, SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
 from .identity import KeyRecord, is_key_record_id, key_record_id
-from .keystate import KeyLookup, affected, effective, lineage
+from .keystate import KeyLookup, affected, effective, reachable
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from .note import Checkpoint, SignedNote, Verifier
 from .receipt import (
@@ -533,12 +533,44 @@ def verify_decision_receipt(
     q = receipt.question
     work = current.works[0]
     decision = decide_with_keys(work.state, work.events, q, current.key_record)
-    proven = False
-    if work.state is not None:
-        controller = work.state.controller_at(q.at)
-        chain = lineage(controller, current.key_record) if controller is not None else ()
-        proven = all(current.proves_key(k) for k in chain)
-    return VerifiedDecision(q, current, decision, proven)
+    return VerifiedDecision(q, current, decision, check_decision_keys(current))
+
+
+def decision_keys(state: WorkState | None, lookup: KeyLookup) -> tuple[str, ...]:
+    """The keys whose records a decision about ``state`` relies on (specs/receipts.md section
+    12.2): every key reachable (specs/rules.md section 9, any logged rotation) from each key
+    the work names in a role: its controllers, its grants' grantees, its licences' licensees
+    and its payments' payees. Who holds a grant, a licence or control at the question's time,
+    and which signatures count (R22), are read from these records and no others; the key
+    asking is among them whenever its record can change the answer. In first-named order."""
+    if state is None or state.identity is not None or state.dataset is not None:
+        return ()
+    roles: dict[str, None] = dict.fromkeys(k for k, _ in state.controllers)
+    roles.update(dict.fromkeys(g.grantee for g in state.grants if g.grantee != ANYONE))
+    roles.update(dict.fromkeys(x.licensee for x in state.licences))
+    roles.update(dict.fromkeys(p.payee for p in state.accounts.payments.values()))
+    out: dict[str, None] = {}
+    for k in roles:
+        out.update(dict.fromkeys(reachable(k, lookup)))
+    return tuple(out)
+
+
+def check_decision_keys(current: VerifiedStateV2) -> bool:
+    """specs/receipts.md section 12.2: does the receipt prove the key state its answer relies
+    on? A receipt that lists no key record (as every receipt made before key records) does
+    not, and answers without them; one that lists any MUST list every key of
+    :func:`decision_keys`, read through the records it lists, else it does not verify (a
+    rotation or a compromise of a grantee, a licensee or a controller could be left out)."""
+    work = current.works[0]
+    if len(current.works) == 1 or work.state is None:
+        return False
+    missing = [k for k in decision_keys(work.state, current.key_record)
+               if not current.proves_key(k)]
+    if missing:
+        raise VerificationError(
+            f"the receipt lists key records but not the record of {missing[0]}, a key the "
+            "answer relies on: a rotation or a compromise of it could change the answer")
+    return True
 
 
 def check_decoded_current(data: Any, verified: VerifiedStateV2) -> None:
