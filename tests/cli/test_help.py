@@ -1,9 +1,11 @@
 """``--help`` for every command, and shell completion.
 
 The command tree is read from the typer app itself, so a new command is covered without
-editing this file; the help is then asked of the real console script. The tree is walked by
-duck typing (a group has ``commands``, an option has ``opts``): typer >= 0.26 builds it from its
-own vendored copy of click, whose classes are not ``click``'s.
+editing this file. Every command's help is rendered in process, by the app's click command as
+the console script runs it (the same text, byte for byte: a subprocess per command would only
+add its start-up); the app's own help, ``-h`` and completion are asked of the real console
+script. The tree is walked by duck typing (a group has ``commands``, an option has ``opts``):
+typer >= 0.26 builds it from its own vendored copy of click, whose classes are not ``click``'s.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from provenance_ledger.cli.main import command
 from tests.cli.conftest import run, user_home
@@ -58,23 +61,38 @@ def _flags(command: Any) -> list[str]:
             for o in p.opts if o.startswith("--")]
 
 
+def help_of(path: tuple[str, ...], home: Path) -> tuple[str, str]:
+    """``provenance PATH --help`` rendered in process: (stdout, stderr)."""
+    with CliRunner().isolation(env={"NO_COLOR": "1", "PROVENANCE_HOME": str(home)}) as streams:
+        with pytest.raises(SystemExit) as done:
+            ROOT.main(args=[*path, "--help"], prog_name="provenance")
+        assert done.value.code == 0
+        return streams[0].getvalue().decode(), streams[1].getvalue().decode()
+
+
+def test_help_in_process_is_the_console_scripts(tmp_path: Path) -> None:
+    path = ("licence", "offer")
+    assert help_of(path, tmp_path / "home") == tuple(run(*path, "--help",
+                                                         home=tmp_path / "home")[1:])
+
+
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
 def test_help_has_an_example_and_flags_take_no_value(
     path: tuple[str, ...], tmp_path: Path
 ) -> None:
-    result = run(*path, "--help", home=tmp_path / "home")
-    assert result.err == ""
-    assert f"provenance {' '.join(path)}" in result.out  # the usage line
-    assert "Example" in result.out, f"no example in `provenance {' '.join(path)} --help`"
+    out, err = help_of(path, tmp_path / "home")
+    assert err == ""
+    assert f"provenance {' '.join(path)}" in out  # the usage line
+    assert "Example" in out, f"no example in `provenance {' '.join(path)} --help`"
     if _has_json(_command(path)):
-        assert "--json" in result.out
+        assert "--json" in out
     # A flag's line shows no value: `--json  Print JSON.`, never `--json  <bool>  ...`.
-    assert "<bool>" not in result.out
+    assert "<bool>" not in out
     for flag in [*_flags(_command(path)), "--help"]:
-        (line,) = [x for x in result.out.splitlines() if re.match(f"│ +{flag} ", x)]
+        (line,) = [x for x in out.splitlines() if re.match(f"│ +{flag} ", x)]
         assert not re.search(re.escape(flag) + r"(\s+-\w)?\s+<", line), line
     if path and not getattr(_command(path), "commands", None):  # --home after any command
-        assert "--home" in result.out
+        assert "--home" in out
     assert not (tmp_path / "home").exists()  # asking for help creates nothing
 
 
