@@ -11,6 +11,8 @@
   const S = V.stateInternals;
 
   const FORMAT = "provenance-ledger/compliance-receipt/v1";
+  const FORMAT_V2 = "provenance-ledger/compliance-receipt/v2";
+  const MAX_ATTESTERS = 64;
   const SCOPE =
     "proves, for each item listed, the answer of the rules to this question about the work " +
     "the item names, computed from all of that work's events in the log up to the " +
@@ -40,15 +42,17 @@
     return n;
   }
 
-  function parseItems(raw) {
+  function parseItems(raw, v2) {
     const { isObj, isStr, isInt, keysOf, pyRepr, has } = H;
     if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_ITEMS) throw R(`compliance receipt must list 1 to ${MAX_ITEMS} items`);
     return raw.map((it, n) => {
       const where = `compliance receipt item ${n}`;
       if (!isObj(it)) throw R(`${where} is not a JSON object`);
-      const u = keysOf(it).filter((k) => !["name", "work", "similar", "decision"].includes(k)).sort();
+      const fields = ["name", "work", "similar", "decision"].concat(v2 ? ["granted_by"] : []);
+      const u = keysOf(it).filter((k) => !fields.includes(k)).sort();
       if (u.length) throw R(`${where} has unknown field ${pyRepr(u[0])}`);
-      if (has(it, "decision") && it.decision !== null && !isObj(it.decision)) throw R(`${where}: decision is not an object or null`);
+      for (const member of ["decision", "granted_by"])
+        if (has(it, member) && it[member] !== null && !isObj(it[member])) throw R(`${where}: ${member} is not an object or null`);
       let similar = null;
       if (has(it, "similar")) {
         const sm = it.similar;
@@ -67,22 +71,46 @@
     });
   }
 
+  /** compliance.py Trust.from_json: the asker's trust policy a v2 receipt records. */
+  function parseTrust(data) {
+    const { isObj, isStr, keysOf } = H;
+    if (data === undefined || data === null) throw R(`a receipt of format ${FORMAT_V2} must have its trust member`);
+    if (!isObj(data) || keysOf(data).sort().join(",") !== "attesters,require_attested")
+      throw R("compliance receipt trust must be an object of exactly require_attested, attesters");
+    const flag = data.require_attested, keys = data.attesters;
+    if (typeof flag !== "boolean" || !Array.isArray(keys) || keys.length > MAX_ATTESTERS)
+      throw R(`compliance receipt trust: require_attested must be true or false and attesters a list of at most ${MAX_ATTESTERS} keys`);
+    for (const k of keys)
+      if (!isStr(k) || !/^ed25519:[0-9a-f]{64}$/.test(k))
+        throw R(`compliance receipt trusted attester: key ${H.pyRepr(String(k).slice(0, 80))} is not of the form ed25519:<64 hex>`);
+    if (Array.from(new Set(keys)).sort().join(" ") !== keys.join(" ")) throw R("compliance receipt trust: trusted attesters must be distinct and sorted");
+    if (flag && !keys.length) throw R("compliance receipt trust: require_attested needs at least one trusted attester");
+    return { requireAttested: flag, attesters: keys.slice() };
+  }
+
   const distinctWorks = (items) => Array.from(new Set(items.filter((i) => i.work !== null).map((i) => i.work)));
 
   async function verifyCompliance(data, trust, fileBytes, details) {
     const { keysOf, pyRepr, isObj, has } = H;
-    const u = keysOf(data).filter((k) => !["format", "scope", "question", "items", "state_receipt", "summary"].includes(k)).sort();
+    const v2 = data.format === FORMAT_V2;
+    const fields = ["format", "scope", "question", "items", "state_receipt", "summary"].concat(v2 ? ["trust"] : []);
+    const u = keysOf(data).filter((k) => !fields.includes(k)).sort();
     if (u.length) throw R(`compliance receipt has unknown field ${pyRepr(u[0])}`);
     const question = S.parseQuestion(data.question);
-    const items = parseItems(data.items);
+    const items = parseItems(data.items, v2);
     const summary = data.summary;
     if (summary !== undefined && summary !== null && (!isObj(summary) || keysOf(summary).sort().join(",") !== "allowed,items,not_allowed,unregistered"))
       throw R("compliance receipt summary must be null or an object of exactly allowed, items, not_allowed, unregistered");
+    const policy = v2 ? parseTrust(data.trust) : null;
     const sr = data.state_receipt;
     if (!isObj(sr) || sr.format !== "provenance-ledger/state-receipt/v2") throw R("state receipt format is not provenance-ledger/state-receipt/v2");
     const shape = S.parseShape(sr);
-    // (1) the state receipt lists exactly the items' distinct works, in first-named order.
-    if (distinctWorks(items).join(" ") !== shape.works.map((w) => w.work).join(" "))
+    // (1) the state receipt lists exactly the items' distinct works, in first-named order
+    // (v2, section 14.3: then only key records).
+    const named = distinctWorks(items), listed = shape.works.map((w) => w.work);
+    const listsWorks = v2 ? listed.slice(0, named.length).join(" ") === named.join(" ") && listed.slice(named.length).every(S.isKeyRecordId)
+      : named.join(" ") === listed.join(" ");
+    if (!listsWorks)
       throw R("the state receipt does not list exactly the items' distinct works in the order they are first named (an item or a work was added or dropped)");
     // (2) the state: steps (1)-(7) of section 11.2.
     await S.verifyStateReceiptV2(sr, trust, null, details, true);
@@ -99,18 +127,18 @@
       if (d === null) throw new VerifyError("similar", `${where}: the matched work's registration has no content code comparable with the item's`);
       if (d !== it.similar.distance) throw new VerifyError("similar", `${where}: the item's code is ${d} bits from the matched work's registered code, not ${it.similar.distance}`);
     });
-    // (4) each item's answer from its work's proven state.
-    const answers = items.map((it) => {
-      const state = it.work === null ? null : works.get(it.work).state;
-      const decision = S.may(state, question.key, question.purpose, question.at);
-      return { name: it.name, work: it.work, similar: it.similar, state, decision,
-        outcome: state === null ? "unregistered" : decision.allowed ? "allowed" : "not allowed",
-        citing: V.citations(decision, state) };
-    });
+    // (4) each item's answer from its work's proven state; v2 (section 14.3 step 4), with the
+    // key records and the trust policy recorded.
+    const answers = v2 ? await answersV2(items, question, works, policy)
+      : items.map((it) => {
+        const state = it.work === null ? null : works.get(it.work).state;
+        return answer(it, state, S.may(state, question.key, question.purpose, question.at), null);
+      });
     const counts = { items: answers.length, allowed: 0, not_allowed: 0, unregistered: 0 };
     for (const a of answers) counts[a.outcome.replace(" ", "_")] += 1;
     details.question = question;
     details.answers = answers;
+    details.complianceTrust = policy;
     details.summary = counts;
     // (5) what is written for people.
     if (has(data, "scope") && data.scope !== SCOPE)
@@ -120,6 +148,9 @@
       const a = answers[n];
       if (raw.decision !== undefined && raw.decision !== null && !H.jsonEqual(raw.decision, a.decision))
         throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's decision is not what the rules give: they say ${a.decision.allowed ? "allowed" : "not allowed"} (${a.decision.reason})`);
+      const given = raw.granted_by;
+      if (given !== undefined && given !== null && (a.vouching === null || !H.jsonEqual(given, a.vouching.json)))
+        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's granted_by is not what the proven key records give: ${a.vouching !== null ? S.describeVouching(a.vouching) : "no key granted it"}`);
     });
     if (summary !== undefined && summary !== null && !H.jsonEqual(summary, counts))
       throw new VerifyError("decoded", "the receipt's summary is not the count of the answers the rules give");
@@ -131,5 +162,47 @@
     }
   }
 
+  const answer = (it, state, decision, vouching) => ({ name: it.name, work: it.work, similar: it.similar, state, decision, vouching,
+    outcome: state === null ? "unregistered" : decision.allowed ? "allowed" : "not allowed", citing: V.citations(decision, state) });
+
+  /** Section 14.3 step 4 (compliance.py verify_compliance_receipt, decide_items_v2): every key
+   * reachable from a registered work's controllers has its record listed; each answer is `may`
+   * from the effective state with the key records, then rules.md section 8 with the trust. */
+  async function answersV2(items, question, works, policy) {
+    const byId = works;
+    const lookup = async (key) => {
+      const x = byId.get(await S.keyRecordId(key));
+      return x === undefined || x.state === null ? null : x.state.identity;
+    };
+    for (const w of works.values()) {
+      if (w.state === null || S.isKeyRecordId(w.work)) continue;
+      const needed = [];
+      for (const [k] of w.state.controllers) for (const x of await S.reachable(k, lookup)) if (!needed.includes(x)) needed.push(x);
+      for (const k of needed) {
+        const rid = await S.keyRecordId(k);
+        if (!byId.has(rid))
+          throw new VerifyError("keys", `the receipt does not list the key record of ${k} (${rid}), a key that controlled ${w.work}: who granted it, its attestations, a rotation or a compromise could be left out`);
+      }
+    }
+    const q = question, decided = new Map(), out = [];
+    for (const it of items) {
+      if (it.work === null) {
+        out.push(answer(it, null, S.may(null, q.key, q.purpose, q.at), null));
+        continue;
+      }
+      const w = works.get(it.work);
+      if (!decided.has(it.work)) {
+        let eff = w.state;
+        if (eff !== null && (await S.affected(eff, lookup))) eff = (await S.effective(w.events, lookup)).state;
+        const d = await S.mayWith(eff, q.key, q.purpose, q.at, lookup);
+        decided.set(it.work, await S.vouch(eff, d, q.at, policy.attesters, policy.requireAttested, lookup));
+      }
+      const v = decided.get(it.work);
+      out.push(answer(it, w.state, v.decision, v.vouching));
+    }
+    return out;
+  }
+
   V.formats[FORMAT] = verifyCompliance;
+  V.formats[FORMAT_V2] = verifyCompliance;
 })(typeof window !== "undefined" ? window : globalThis);

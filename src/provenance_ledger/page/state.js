@@ -221,14 +221,14 @@
   }
 
   /** R13-R16 for a work whose R2-R4 checks passed (payments.py apply). */
-  function applyPayment(state, ev) {
+  async function applyPayment(state, ev, keys) {
     const b = ev.body, id = ev.id, acc = state.accounts;
     const next = Object.assign({}, state, { head: id, lastAt: ev.at, events: state.events + 1 });
     if (ev.type === "usage.report" || ev.type === "payment.record") {
       // (1) a licence of this work, (2) stated by its licensee, (3) accepted.
       const lic = state.licences.find((l) => l.id === b.licence);
       if (!lic) throw RULE(`no licence ${b.licence} on work ${ev.work}`);
-      if (ev.actor !== lic.licensee) throw RULE(`${ev.type} of licence ${lic.id} must be signed by its licensee ${lic.licensee}`);
+      if (!(await actsFor(ev.actor, lic.licensee, keys))) throw RULE(`${ev.type} of licence ${lic.id} must be signed by its licensee ${lic.licensee}`);
       const account = acc.licences.get(lic.id);
       if (lic.acceptedAt === null || account === undefined) throw RULE(`licence ${lic.id} was never accepted: no usage or payment can be recorded on it`);
       // (4) one currency per licence.
@@ -242,7 +242,7 @@
         return Object.assign(next, { accounts: { licences: putMap(acc.licences, lic.id, { currency: money.currency, owed }), payments: acc.payments } });
       }
       // (5) a payment goes to a key the licence owes, or to a payee of the work now.
-      if (!account.owed.has(b.to) && !payees.has(b.to)) throw RULE(`${b.to} is not a payee of work ${ev.work} nor owed anything on licence ${lic.id}`);
+      await checkPayee(b.to, new Set([...account.owed, ...payees]), keys, ev.work, lic.id);
       return Object.assign(next, { accounts: {
         licences: putMap(acc.licences, lic.id, { currency: money.currency, owed: account.owed }),
         payments: putMap(acc.payments, id, { id, licence: lic.id, payee: b.to, status: "pending" }) } });
@@ -251,11 +251,19 @@
     // (3) once acknowledged, final; disputed once, which a later acknowledgement settles.
     const pay = acc.payments.get(b.payment);
     if (pay === undefined) throw RULE(`no payment ${b.payment} on work ${ev.work}`);
-    if (ev.actor !== pay.payee) throw RULE(`only the payee ${pay.payee} may answer payment ${pay.id}`);
+    if (!(await actsFor(ev.actor, pay.payee, keys))) throw RULE(`only the payee ${await holder(pay.payee, ev.at, keys)} may answer payment ${pay.id}`);
     if (pay.status === "acknowledged") throw RULE(`payment ${pay.id} is already acknowledged`);
     if (ev.type === "payment.dispute" && pay.status === "disputed") throw RULE(`payment ${pay.id} is already disputed`);
     const status = ev.type === "payment.ack" ? "acknowledged" : "disputed";
     return Object.assign(next, { accounts: { licences: acc.licences, payments: putMap(acc.payments, pay.id, Object.assign({}, pay, { status })) } });
+  }
+
+  /** R14.5 with key records, on a replay (payments.py _check_payee, not strict): a key owed,
+   * or a key any logged rotation of one led to. */
+  async function checkPayee(to, owed, keys, work, licence) {
+    if (owed.has(to)) return;
+    if (keys) for (const k of Array.from(owed).sort(byKey)) if ((await reachable(k, keys)).includes(to)) return;
+    throw RULE(`${to} is not a payee of work ${work} nor owed anything on licence ${licence}`);
   }
 
   // ---- key records (identity.py, keystate.py; rules.md sections 7 and 9, R17-R22) ----------
@@ -288,12 +296,17 @@
   const rotationOf = (r) => r.rotations.find((x) => !compromisedAt(r, x.signedAsOf)) || null;
   const successor = (r, t) => { const x = rotationOf(r); return x !== null && x.at <= t ? x.to : null; };
 
+  /** identity.py Attestation.to_json. */
+  function attestationJson(a) {
+    const t = (v) => (v === null ? null : fmt(v));
+    return { id: a.id, attester: a.attester, name: a.name, url: a.url, registry_id: a.registryId, member: a.member,
+      attested_at: fmt(a.at), from: t(a.start), until: t(a.until), revoked_by: a.revokedBy, revoked_at: t(a.revokedAt) };
+  }
+
   function recordJson(r) {
     const t = (v) => (v === null ? null : fmt(v));
     return { key: r.key,
-      attestations: r.attestations.map((a) => ({ id: a.id, attester: a.attester, name: a.name, url: a.url,
-        registry_id: a.registryId, member: a.member, attested_at: fmt(a.at), from: t(a.start), until: t(a.until),
-        revoked_by: a.revokedBy, revoked_at: t(a.revokedAt) })),
+      attestations: r.attestations.map(attestationJson),
       recoveries: r.recoveries.map((x) => ({ id: x.id, keys: x.keys, threshold: x.threshold, association: x.association, at: fmt(x.at) })),
       rotations: r.rotations.map((x) => ({ id: x.id, to: x.to, at: fmt(x.at), by: x.by })),
       compromised_since: t(r.compromisedSince), compromised_by: r.compromisedBy };
@@ -450,6 +463,46 @@
     return out;
   }
 
+  /** `key` and every key any logged rotation led to from it, counting or not (keystate.py
+   * reachable): the keys a replay accepts for a role `key` holds (R22). */
+  async function reachable(key, lookup) {
+    const out = [key];
+    for (let i = 0; i < out.length; i++) {
+      const rec = await lookup(out[i]);
+      for (const r of rec !== null ? rec.rotations : [])
+        if (!out.includes(r.to) && out.length < MAX_ROTATION_HOPS) out.push(r.to);
+    }
+    return out;
+  }
+
+  /** May actor sign for the role of `role` on a replay (keystate.py acts_for, not strict)? */
+  async function actsFor(actor, role, lookup) {
+    if (!lookup) return actor === role;
+    return actor === role || (await reachable(role, lookup)).includes(actor);
+  }
+
+  const FAR_FUTURE = 2 ** 62;
+  /** The key holding `key`'s roles after every rotation that counts (keystate.py final_holder). */
+  const finalHolder = (key, lookup) => holder(key, FAR_FUTURE, lookup);
+
+  const LICENSEE_SIGNS = ["licence.accept", "usage.report", "payment.record"];
+  const PAYEE_SIGNS = ["payment.ack", "payment.dispute"];
+  /** The key whose role the event's actor signs for (keystate.py signer_role). */
+  function signerRole(state, ev) {
+    if (state === null) return null;
+    const b = ev.body;
+    if (LICENSEE_SIGNS.includes(ev.type)) {
+      const id = ev.type === "licence.accept" ? b.offer : b.licence;
+      const lic = state.licences.find((l) => l.id === id);
+      return lic === undefined ? null : lic.licensee;
+    }
+    if (PAYEE_SIGNS.includes(ev.type)) {
+      const pay = state.accounts.payments.get(b.payment);
+      return pay === undefined ? null : pay.payee;
+    }
+    return state.controller;
+  }
+
   /** R22: does actor's signature at t count (not compromised; the controller's holder)? */
   async function counts(actor, controller, t, lookup) {
     if (!lookup) return controller === null || actor === controller;
@@ -460,9 +513,11 @@
 
   /** Might a work's events include one that does not count? (keystate.py affected) */
   async function affected(state, lookup) {
+    const roles = new Set(state.controllers.map(([k]) => k));
+    for (const x of state.licences) if (x.acceptedAt !== null) roles.add(x.licensee);
+    for (const p of state.accounts.payments.values()) roles.add(p.payee);
     const keys = new Set();
-    for (const [k] of state.controllers) for (const x of await lineage(k, lookup)) keys.add(x);
-    for (const x of state.licences) if (x.acceptedAt !== null) keys.add(x.licensee);
+    for (const k of roles) for (const x of await reachable(k, lookup)) keys.add(x);
     for (const k of keys) {
       const rec = await lookup(k);
       if (rec === null) continue;
@@ -478,8 +533,7 @@
     let state = null;
     for (let i = 0; i < events.length; i++) {
       const ev = events[i];
-      const controller = state !== null && ev.type !== "licence.accept" ? state.controller : null;
-      if (!(await counts(ev.actor, controller, ev.at, lookup))) return { state, disputed: events.slice(i).map((e) => e.id) };
+      if (!(await counts(ev.actor, signerRole(state, ev), ev.at, lookup))) return { state, disputed: events.slice(i).map((e) => e.id) };
       state = await apply(state, ev, lookup);
     }
     return { state, disputed: [] };
@@ -487,8 +541,7 @@
 
   /** Rule (3) with key records (rules.py _signs_for_controller, a replay). */
   async function signsForController(state, actor, keys) {
-    if (!keys || actor === state.controller) return actor === state.controller;
-    return (await lineage(state.controller, keys)).includes(actor);
+    return actsFor(actor, state.controller, keys);
   }
 
   /** Apply one verified event to its work's state (null before registration); `keys` looks up
@@ -516,7 +569,7 @@
     if (ev.prev !== state.head) throw RULE(`event builds on ${ev.prev} but the head of ${ev.work} is ${state.head}`);
     if (ev.at < state.lastAt) throw RULE(`event time ${fmt(ev.at)} is before the work's last event (${fmt(state.lastAt)})`);
     // R13-R16: usage and payments are signed by the licensee or the payee (payments.py).
-    if (PAY_TYPES.includes(ev.type)) return applyPayment(state, ev);
+    if (PAY_TYPES.includes(ev.type)) return applyPayment(state, ev, keys);
     // (3) the controller alone transfers, grants, revokes, offers and terminates.
     if (ev.type !== "licence.accept" && !(await signsForController(state, ev.actor, keys)))
       throw RULE(`${ev.type} must be signed by the work's controller ${await holder(state.controller, ev.at, keys)}`);
@@ -549,7 +602,7 @@
       case "licence.accept": {
         const x = state.licences.find((l) => l.id === b.offer);
         if (!x) throw RULE(`no licence offer ${b.offer} on work ${ev.work}`);
-        if (ev.actor !== x.licensee) throw RULE(`only the named licensee ${x.licensee} may accept offer ${x.id}`);
+        if (!(await actsFor(ev.actor, x.licensee, keys))) throw RULE(`only the named licensee ${x.licensee} may accept offer ${x.id}`);
         if (!openOffer(x, ev.at)) throw RULE(`offer ${x.id} is not open (accepted, withdrawn or expired)`);
         return onAccept(Object.assign(next, { licences: replaceItem(next.licences, Object.assign({}, x, { acceptedBy: id, acceptedAt: ev.at })) }), x);
       }
@@ -719,18 +772,20 @@
   const controllerAt = (s, t) => { let who = null; for (const [k, since] of s.controllers) if (since <= t) who = k; return who; };
 
   /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). `holderAt`, when
-   * given, is the key that holds at `at` the control of the controller then (section 9). */
-  function may(s, key, purpose, at, holderAt) {
+   * given, is the key that holds at `at` the control of the controller then (section 9);
+   * `holds`, when given, maps a grantee or licensee named to the key holding its role at `at`. */
+  function may(s, key, purpose, at, holderAt, holds) {
+    const held = (named) => named === "*" || (holds ? holds.get(named) : named) === key;
     const D = (allowed, reason, events, conditions) => ({ allowed, reason, events: events || [], conditions: conditions || [] });
     if (s !== null && s.dataset !== null) return D(false, `${s.work} is a dataset, not a work`);
     if (s !== null && s.identity) return D(false, `${s.work} is the key record of ${s.identity.key}, not a work`);
     if (s === null) return D(false, "the work is not registered on this ledger");
     if (at < s.registeredAt) return D(false, "the work was not registered yet at that time");
     for (const g of s.grants)
-      if ((g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose) && grantInForce(g, at))
+      if (held(g.grantee) && covers(g.purposes, purpose) && grantInForce(g, at))
         return D(true, `consent granted to ${g.grantee === "*" ? "anyone" : "this key"} for ${purpose}`, [g.id], g.conditions);
     for (const x of s.licences)
-      if (x.licensee === key && covers(x.purposes, purpose) && licInForce(x, at))
+      if (held(x.licensee) && covers(x.purposes, purpose) && licInForce(x, at))
         return D(true, `licence in force for ${purpose}`, x.acceptedBy ? [x.id, x.acceptedBy] : [x.id]);
     // (5) the controller at time `at`.
     const controller = controllerAt(s, at);
@@ -739,6 +794,58 @@
       .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
     if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
     return D(false, `no consent or licence for ${purpose}: not allowed by default`);
+  }
+
+  /** rules.py may with `keys`: grantees, licensees and the controller read through their
+   * keys' rotations at `at` (section 9). `lookup` null: may without key records. */
+  async function mayWith(s, key, purpose, at, lookup) {
+    if (s === null || !lookup) return may(s, key, purpose, at);
+    const holds = new Map();
+    for (const k of s.grants.map((g) => g.grantee).concat(s.licences.map((x) => x.licensee)))
+      if (!holds.has(k)) holds.set(k, await holder(k, at, lookup));
+    const ctl = controllerAt(s, at);
+    return may(s, key, purpose, at, ctl === null ? undefined : await holder(ctl, at, lookup), holds);
+  }
+
+  // ---- whose grant counts (vouch.py, identity.py vouching; rules.md section 8) -------------
+
+  /** The key whose signature makes an "allowed" (vouch.py granter), or null for a refusal. */
+  async function granter(s, d, at, lookup) {
+    if (s === null || !d.allowed) return null;
+    const first = d.events.length ? d.events[0] : null;
+    const holderAt = async (t) => { const c = controllerAt(s, t); return c === null ? null : holder(c, t, lookup || null); };
+    const grant = first === null ? undefined : s.grants.find((g) => g.id === first);
+    if (grant !== undefined) return holderAt(grant.at);
+    const lic = first === null ? undefined : s.licences.find((x) => x.id === first);
+    if (lic !== undefined) return holderAt(lic.offeredAt);
+    return holderAt(at);
+  }
+
+  /** vouch.py vouch: the granting key, its attestations in force at `at`, and under
+   * `requireAttested` an "allowed" no trusted attester vouches for turned into a refusal.
+   * Returns {decision, vouching}; vouching.json is identity.py Vouching.to_json. */
+  async function vouch(s, d, at, trusted, requireAttested, lookup) {
+    const key = await granter(s, d, at, lookup);
+    if (key === null) return { decision: d, vouching: null };
+    const record = lookup ? await lookup(key) : null;
+    const atts = record === null ? [] : attestationsInForce(record, at);
+    const trustedAtts = atts.filter((a) => trusted.includes(a.attester));
+    const vouching = { key, attestations: atts, trusted: trustedAtts,
+      json: { key, attested: atts.length > 0, trusted: trustedAtts.length > 0,
+        attestations: atts.map((a) => Object.assign(attestationJson(a), { trusted: trusted.includes(a.attester) })) } };
+    if (requireAttested && !trustedAtts.length) {
+      const reason = `${d.reason}, but the key that granted it (${key}) is ` +
+        (atts.length ? "attested only by attesters you do not trust" : "not attested by anyone") + " (--require-attested)";
+      return { decision: { allowed: false, reason, events: d.events, conditions: d.conditions }, vouching };
+    }
+    return { decision: d, vouching };
+  }
+
+  /** identity.py Vouching.describe: one line for people. */
+  function describeVouching(v) {
+    if (!v.attestations.length) return "not attested by anyone";
+    const best = v.trusted.length ? v.trusted : v.attestations, trusted = new Set(v.trusted.map((a) => a.attester));
+    return best.map((a) => `attested as ${H.pyRepr(a.name)}${a.member ? `, member ${a.member}` : ""} by ${a.attester} (${trusted.has(a.attester) ? "trusted" : "an attester you do not trust"})`).join("; ");
   }
 
   /** Each event a decision cites, in words (current.py citations). */
@@ -806,8 +913,7 @@
       details.disputed = eff.disputed;
     }
     const ctl = state === null ? null : controllerAt(state, question.at);
-    const decision = may(state, question.key, question.purpose, question.at,
-      ctl === null ? undefined : await holder(ctl, question.at, keyRecord));
+    const decision = await mayWith(state, question.key, question.purpose, question.at, keyRecord);
     // keys_proven: the record of every key the controller's control passed through is here.
     let keysProven = false;
     if (w.state !== null) {
@@ -858,6 +964,7 @@
   // ---- royalty receipts (receipts.md section 15; royalty_receipt.py, royalties.py) -------
 
   const ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1";
+  const ROYALTY_RECEIPT_FORMAT_V2 = "provenance-ledger/royalty-receipt/v2";
   const ROYALTY_RECEIPT_SCOPE =
     "proves the royalty statement of the licences of the works listed that the query selects, " +
     "computed from all of those works' events in the log up to the checkpoint's tree size: no " +
@@ -915,41 +1022,52 @@
   const figure = (x, f) => (f === "outstanding" ? outstanding(x) : x[f]);
   const effectivePayees = (s) => (s.payees.length ? s.payees : [[s.controller, 10000]]);
 
-  /** royalties.py statement: replay each work's events with the rules and account for them. */
-  async function royaltyStatement(works, q) {
+  /** royalties.py statement: replay each work's events with the rules and account for them.
+   * With `keys` (a v2 receipt's key records, royalties.md section 3.1) only the events that
+   * count, licensees and payees named by their final holders; key records add no licence. */
+  async function royaltyStatement(works, q, keys) {
+    keys = keys || null;
     const out = [];
     for (const events of works) {
+      if (!events.length || isKeyRecordId(events[0].work)) continue;
       let state = null;
       const open = new Map();
       for (const ev of events) {
+        if (keys && !(await counts(ev.actor, signerRole(state, ev), ev.at, keys))) break;  // disputed (R22)
         const before = state;
-        state = await apply(state, ev);
-        account(open, before, state, ev, q);
+        state = await apply(state, ev, keys);
+        await account(open, before, state, ev, q, keys);
       }
       out.push(...open.values());
     }
-    let selected = out.filter((x) => q.licensee === null || q.licensee === x.licensee);
+    const licensee = q.licensee === null ? null : await finalHolder(q.licensee, keys);
+    let selected = out.filter((x) => licensee === null || licensee === x.licensee);
     if (q.payee !== null) {
-      selected = selected.filter((x) => x.lines.has(q.payee));
-      for (const x of selected) x.lines = new Map([[q.payee, x.lines.get(q.payee)]]);
+      const payee = await finalHolder(q.payee, keys);
+      selected = selected.filter((x) => x.lines.has(payee));
+      for (const x of selected) x.lines = new Map([[payee, x.lines.get(payee)]]);
     }
     return selected;
   }
 
-  function account(open, before, after, ev, q) {
+  async function account(open, before, after, ev, q, keys) {
     const b = ev.body;
+    const line = async (st, k) => lineOf(st, await finalHolder(k, keys));
+    // royalties.py _due: two payees that became one key share a line; the source is cited once.
+    const due = async (st, parts, always) => {
+      for (const [k, part] of parts) {
+        const to = await line(st, k);
+        to.due += part;
+        if ((always || part) && !to.due_from.includes(ev.id)) to.due_from.push(ev.id);
+      }
+    };
     if (ev.type === "licence.accept") {
       const lic = after.licences.find((l) => l.id === b.offer);
       const fee = H.has(lic.terms, "fee") ? lic.terms.fee : null;
-      const st = { licence: lic.id, work: ev.work, licensee: lic.licensee, currency: fee !== null ? fee.currency : null,
+      const st = { licence: lic.id, work: ev.work, licensee: await finalHolder(lic.licensee, keys), currency: fee !== null ? fee.currency : null,
         accepted_by: ev.id, lines: new Map(), reports: [], units: 0n, revenue: 0n, amounts: new Map() };
       open.set(lic.id, st);
-      if (fee !== null && inPeriod(q, null, ev.at))
-        for (const [k, part] of split(BigInt(fee.amount), effectivePayees(after))) {
-          const line = lineOf(st, k);
-          line.due += part;
-          line.due_from.push(ev.id);
-        }
+      if (fee !== null && inPeriod(q, null, ev.at)) await due(st, split(BigInt(fee.amount), effectivePayees(after)), true);
       return;
     }
     if (!PAY_TYPES.includes(ev.type) || before === null) return;
@@ -962,32 +1080,41 @@
       st.units += BigInt(b.units);
       st.revenue += BigInt(b.revenue.amount);
       const amount = royaltyOf(b.revenue.amount, H.has(lic.terms, "royalty_bps") ? lic.terms.royalty_bps : 0);
-      for (const [k, part] of split(amount, effectivePayees(after))) {
-        const line = lineOf(st, k);
-        line.due += part;
-        if (part) line.due_from.push(ev.id);
-      }
+      await due(st, split(amount, effectivePayees(after)), false);
       return;
     }
     if (ev.type === "payment.record") {
       const st = open.get(b.licence);
       st.currency = b.amount.currency;
       if (!inPeriod(q, H.has(b, "period") ? b.period : null, ev.at)) return;
-      const line = lineOf(st, b.to);
-      line.paid += BigInt(b.amount.amount);
-      line.paid_in.push(ev.id);
+      const paid = await line(st, b.to);
+      paid.paid += BigInt(b.amount.amount);
+      paid.paid_in.push(ev.id);
       st.amounts.set(ev.id, BigInt(b.amount.amount));
       return;
     }
     // an acknowledgement or a dispute moves the payment's amount between the figures
     const pay = before.accounts.payments.get(b.payment);
     const st = open.get(pay.licence);
-    const line = st.lines.get(pay.payee), amount = st.amounts.get(pay.id);
-    if (line === undefined || amount === undefined) return;  // a payment outside the period asked
-    if (pay.status === "disputed") line.disputed -= amount;
-    if (ev.type === "payment.ack") line.acknowledged += amount;
-    else line.disputed += amount;
-    line.answered_in.push(ev.id);
+    const answered = st.lines.get(await finalHolder(pay.payee, keys)), amount = st.amounts.get(pay.id);
+    if (answered === undefined || amount === undefined) return;  // a payment outside the period asked
+    if (pay.status === "disputed") answered.disputed -= amount;
+    if (ev.type === "payment.ack") answered.acknowledged += amount;
+    else answered.disputed += amount;
+    answered.answered_in.push(ev.id);
+  }
+
+  /** royalty_receipt.py involved_keys: every signer, every key a body names (payees, `to`,
+   * `licensee`), and every key any logged rotation of those led to; sorted. */
+  async function involvedKeys(histories, lookup) {
+    const keys = new Set();
+    for (const events of histories) for (const ev of events) {
+      keys.add(ev.actor);
+      for (const p of ev.body.payees || []) keys.add(p.key);
+      for (const name of ["to", "licensee"]) if (H.isStr(ev.body[name])) keys.add(ev.body[name]);
+    }
+    for (const k of Array.from(keys)) for (const x of await reachable(k, lookup)) keys.add(x);
+    return Array.from(keys).sort(byKey);
   }
 
   function royaltyJson(q, licences) {
@@ -1025,8 +1152,28 @@
     parseShape(sr);
     // (1) the state receipt, steps (1)-(7) of section 11.2.
     await verifyStateReceiptV2(sr, trust, null, details, true);
-    // (2) the statement from the proven events of the works the log holds.
-    const licences = await royaltyStatement(details.works.filter((w) => w.state !== null).map((w) => w.events), query);
+    const histories = details.works.filter((w) => w.state !== null && !isKeyRecordId(w.work)).map((w) => w.events);
+    let keys = null;
+    if (data.format === ROYALTY_RECEIPT_FORMAT_V2) {
+      // (2, v2) the key record of every key the events involve is listed, present or proven
+      // absent (receipts.md section 15.3): no rotation or compromise of them is left out.
+      const byId = new Map(details.works.map((x) => [x.work, x]));
+      keys = async (key) => {
+        const x = byId.get(await keyRecordId(key));
+        return x === undefined || x.state === null ? null : x.state.identity;
+      };
+      for (const k of await involvedKeys(histories, keys))
+        if (!byId.has(await keyRecordId(k)))
+          throw new VerifyError("keys", `the receipt does not list the key record of ${k} (${await keyRecordId(k)}), a key its events involve: a rotation or a compromise of it may be left out`);
+    }
+    // (3) the statement from the proven events of the works the log holds.
+    let licences;
+    try {
+      licences = await royaltyStatement(histories, query, keys);
+    } catch (err) {  // a v1 replay without the key records a successor's events need
+      if (!(err instanceof VerifyError) || err.check !== "rules") throw err;
+      throw RULE(`the events do not replay without key records: ${err.message}`);
+    }
     const statement = royaltyJson(query, licences);
     details.royalties = statement;
     // (3) what is written for people says what was verified.
@@ -1124,10 +1271,11 @@
   V.formats[STATE_RECEIPT_V2_FORMAT] = verifyStateReceiptV2;
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
   V.formats[ROYALTY_RECEIPT_FORMAT] = verifyRoyaltyReceipt;
+  V.formats[ROYALTY_RECEIPT_FORMAT_V2] = verifyRoyaltyReceipt;
   V.royaltyFigures = FIGURES;
   V.citations = citations;
   V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may, keyRecordId, isKeyRecordId,
-    apply, holder, lineage, affected, effective };
+    apply, holder, lineage, affected, effective, reachable, mayWith, vouch, describeVouching, finalHolder, signerRole, counts };
   V.attInForce = attInForce;
   V.stateJson = stateJson;
   V.grantInForce = grantInForce;

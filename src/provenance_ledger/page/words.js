@@ -99,13 +99,14 @@
       rules: "The events break the ledger's rules when replayed (for example a grant by someone who did not control the work).",
       dataset: "The proof does not lead to the root the dataset's disclosure committed to: the item's answer was altered, or the proof belongs to another version.",
       similar: "An item said to be similar to a registered work is not at the distance the receipt claims from that work's registered content code.",
+      keys: "The receipt leaves out the record of a key its answer depends on: a rotation or a compromise of that key could be hidden.",
       unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
     },
     checkName: { receipt: "receipt format", checkpoint: "log signature on the checkpoint", log_key: "log key",
       event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
       quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
       map: "map proof (completeness)", history: "the work's history", rules: "replay of the rules",
-      similar: "similarity match", dataset: "dataset membership proof" },
+      similar: "similarity match", dataset: "dataset membership proof", keys: "key records" },
     // state receipts v2
     signedPart(r) {
       const by = new Map();
@@ -313,13 +314,14 @@
       rules: "記録を再生すると台帳の規則に反します（例：作品を管理していない人による許諾）。",
       dataset: "証明が、データセットの開示が約束したルートに至りません。項目の答えが改ざんされたか、別の版の証明です。",
       similar: "登録作品に類似するとされた項目が、その作品の登録済みコンテンツコードから受領証の言う距離にありません。",
+      keys: "受領証が、答えの根拠となる鍵の記録を省いています。その鍵の更新や漏洩が隠されている可能性があります。",
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
     checkName: { receipt: "受領証の形式", checkpoint: "チェックポイントへのログの署名", log_key: "ログの鍵",
       event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
       quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
       map: "マップ証明（完全性）", history: "作品の履歴", rules: "規則の再生",
-      similar: "類似の照合", dataset: "データセットの所属証明" },
+      similar: "類似の照合", dataset: "データセットの所属証明", keys: "鍵の記録" },
     signedPart(r) {
       const by = new Map();
       for (const [n, t] of Array.from(r.cosigners.entries()).sort()) { const k = String(t); by.set(k, (by.get(k) || []).concat([n])); }
