@@ -91,3 +91,32 @@ def test_dataset_check_ignores_a_compromised_keys_later_transfer(rotated: Rotate
                    ok_codes=(1,) if items else (0,))
         doc = json.loads(done.out)
         assert [(i["item"], i["outcome"], i["controller"]) for i in doc["items"]] == items
+
+
+def test_a_compliance_receipt_after_a_rotated_licensee_reported_usage(tmp_path: Path) -> None:
+    """The licensee's key is rotated and its successor reports usage: `dataset check
+    --receipt` proves the licence with the licensee's key records (the proof's replay reads
+    them), and `verify` gives the same answer offline. It used to fail with exit 2: the report
+    "must be signed by its licensee", the old key."""
+    home, folder = tmp_path / "home", tmp_path / "dataset"
+    folder.mkdir()
+    studio = new_key("studio", home)
+    studio2 = new_key("studio2", home)
+    page = folder / "page-014.png"
+    page.write_bytes(b"a page licensed to a studio whose key is rotated")
+    run("anchor", page, home=home)
+    offer = json.loads(run("licence", "offer", page, "--to", studio, "--purpose", "ai_training",
+                           "--fee", "100.00", "EUR", "--royalty-bps", "1000", "--json",
+                           home=home).out)["id"]
+    run("licence", "accept", offer, "--key", "studio", home=home)
+    run("key", "rotate", "studio", "--to", "studio2", home=home)
+    run("usage", "report", offer, "--period", "2026", "--units", "5", "--revenue", "50.00",
+        "EUR", "--key", "studio2", home=home)
+    receipt = tmp_path / "compliance.json"
+    checked = json.loads(run("dataset", "check", folder, "--purpose", "ai_training", "--as",
+                             studio2, "--receipt", receipt, "--json", home=home).out)
+    assert [i["outcome"] for i in checked["items"]] == ["allowed"]
+    assert json.loads(receipt.read_text())["format"].endswith("/compliance-receipt/v2")
+    verified = json.loads(run("verify", receipt, "--log-key", log_key(home), "--json",
+                              home=home).out)
+    assert verified["summary"]["allowed"] == 1 and verified["summary"]["not_allowed"] == 0

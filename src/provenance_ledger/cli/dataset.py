@@ -38,6 +38,7 @@ from ..core.current import (
     Question,
     StateReceiptV2,
     citations,
+    decision_keys,
     replay_unverified,
     verify_state_receipt_v2,
 )
@@ -48,7 +49,7 @@ from ..core.note import Checkpoint
 from ..core.rules import WorkState, apply
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError
+from ..errors import MalformedError, NotFoundError, RuleError
 from ..ledger.dataset import (
     Dataset,
     LocalMatcher,
@@ -202,18 +203,24 @@ def check(
         named = [(r.item.name, r.checked_work) for r in resolved]
         works = list(dict.fromkeys(w for _, w in named if w is not None))
         lookup = key_lookup(s)  # the key records: rotations, compromises, attestations
-        states, checkpoint, sr = _states(s, works, receipt is not None, bars, lookup)
+        try:
+            states, checkpoint, sr = _states(s, works, receipt is not None, bars, lookup)
+        except RuleError:  # the proof's replay needs key records it does not list yet
+            states, checkpoint, sr = _states(s, works, False, Bars(False), lookup)
     # specs/rules.md sections 8-9: each answer from the events that count, the controller
     # read through its rotations, and who granted it (under --require-attested, vouched for)
     histories = {w: (st, _events(s, w, st, lookup)) for w, st in states.items()}
     answers = decide_items_v2(question, named, histories, lookup, trust)
-    if receipt is not None and sr is not None:
-        records = [k for st in states.values() if st is not None
-                   for k in needed_keys(st, lookup)]
+    if receipt is not None:
+        # Every key record a replay of these works reads (a rotated licensee's reports, a
+        # payee's compromise: specs/receipts.md 12.2); the controllers' are among them (14.3).
+        records = list(dict.fromkeys(k for st in states.values() if st is not None
+                                     for k in (*needed_keys(st, lookup),
+                                               *decision_keys(st, lookup))))
         v2 = trust.require_attested or bool(trust.attesters) or any(
             lookup(k) is not None for k in records)
         if v2:  # the works and every key record the answers read, in one proof (14.3)
-            listed = works + list(dict.fromkeys(key_record_id(k) for k in records))
+            listed = works + [key_record_id(k) for k in records]
             if len(listed) > MAX_CURRENT_WORKS:
                 raise MalformedError(f"--receipt: {len(works)} works and their key records "
                                      f"are more than the {MAX_CURRENT_WORKS} a receipt lists "
