@@ -366,7 +366,9 @@ def test_a_peer_that_accepts_and_never_answers_times_out_and_the_round_goes_on(
         took = time.monotonic() - t0
         text = provenance("node", "sync", "--home", home, "--timeout", str(QUICK),
                           scratch=scratch, ok=(1,))
-    assert took < 10, took  # the CLI's own start included
+    # The CLI's own start included (up to ~11 s on a loaded host); the silent peer is asked
+    # twice (rollback check, checkpoint), so the default 10 s timeout would take over 20.
+    assert took < 15, took
     by_origin = {item["origin"]: item for item in r.json()}
     assert by_origin[PEER]["status"] == "mirrored" and by_origin[PEER]["new_size"] == 3
     silent_result = by_origin[HOSTILE]

@@ -47,6 +47,10 @@ def witness(name: str) -> NoteSigner:
     return NoteSigner(f"witness.example/{name}", PrivateKey.from_seed(seed), cosigner=True)
 
 
+PAGE_TIMEOUT_MS = 120_000
+"""Most milliseconds a page action or expectation may take (then it fails)."""
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
@@ -60,6 +64,9 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+    # A deadline, not a wait: Playwright's 30 s default was hit on a loaded 2-core host while
+    # other test workers ran the CLI and nodes beside the browser.
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
