@@ -94,7 +94,7 @@ def test_dataset_check_ignores_a_compromised_keys_later_transfer(rotated: Rotate
 
 
 def test_a_compliance_receipt_after_a_rotated_licensee_reported_usage(tmp_path: Path) -> None:
-    """The licensee's key is rotated and its successor reports usage: `dataset check
+    """The licensee's key is rotated and its successor accepts and reports usage: `dataset check
     --receipt` proves the licence with the licensee's key records (the proof's replay reads
     them), and `verify` gives the same answer offline. It used to fail with exit 2: the report
     "must be signed by its licensee", the old key."""
@@ -108,8 +108,10 @@ def test_a_compliance_receipt_after_a_rotated_licensee_reported_usage(tmp_path: 
     offer = json.loads(run("licence", "offer", page, "--to", studio, "--purpose", "ai_training",
                            "--fee", "100.00", "EUR", "--royalty-bps", "1000", "--json",
                            home=home).out)["id"]
-    run("licence", "accept", offer, "--key", "studio", home=home)
+    # Rotated before it accepts: the successor accepts and reports (an old-key event in the
+    # rotation's second would not count: rules.md R22 reads times to the second).
     run("key", "rotate", "studio", "--to", "studio2", home=home)
+    run("licence", "accept", offer, "--key", "studio2", home=home)
     run("usage", "report", offer, "--period", "2026", "--units", "5", "--revenue", "50.00",
         "EUR", "--key", "studio2", home=home)
     receipt = tmp_path / "compliance.json"

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from ..core.events import Event, sign_event
+from ..core.receipt import verify_checkpoint_note
 from ..core.similarity import CODE_BITS
 from ..errors import LedgerError, NotFoundError
 from ..ledger.folder import (
@@ -26,6 +27,7 @@ from ..ledger.folder import (
     read_content,
     register_body,
 )
+from ..node.client import fetch_checkpoint
 from .progress import Bars
 from .session import Session, emit_json
 
@@ -101,6 +103,11 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
     now = session.now()
     events = [sign_event(Event(REGISTER, c.work, None, key.public.text, now,
                                register_body(c, None, payees)), key) for c in contents]
+    # The log's size before the batch: an event the node answers with an index below it was
+    # in the log already (the same registration, signed in the same second by an earlier
+    # run: Ed25519 signatures are deterministic), so the file ``exists``.
+    before, _, _ = verify_checkpoint_note(fetch_checkpoint(session.client),
+                                          [session.client.verifier])
     answers = session.client.submit_batch(events)
     out: list[FileResult] = []
     for content, event, answer in zip(contents, events, answers, strict=True):
@@ -110,7 +117,8 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
             index, doc = answer
             receipt = session.write_receipt_doc(doc, event)
             session.warn_unwitnessed(receipt)
-            result = FileResult(content.path, Status.ANCHORED, content.work, event.id, index,
+            status = Status.EXISTS if index < before.size else Status.ANCHORED
+            result = FileResult(content.path, status, content.work, event.id, index,
                                 receipt, similarity=event.event.body.get("similarity"))
         if result.status is Status.ANCHORED and result.similarity and result.work:
             result = replace(result, similar=tuple(
