@@ -226,6 +226,7 @@ def rotate(
         return
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
+    session.next_second()  # what KEY signed before this command stays before its rotation
     event, index, path = _append_key_event(
         session, signer, "key.rotate", subject, {"key": subject, "to": new.public.text}, new,
         cosigners)

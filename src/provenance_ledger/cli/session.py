@@ -127,6 +127,15 @@ class Session:
     def now(self) -> int:
         return int(time.time())
 
+    def next_second(self) -> None:
+        """Return once the clock is past the current whole second, so that an event signed
+        next is strictly later than every event signed before this call (times are whole
+        seconds: an event of a key in its rotation's second reads as after the rotation,
+        specs/rules.md section 9). At most a second."""
+        start = self.now()
+        while (left := start + 1 - time.time()) > 0:
+            time.sleep(left)
+
     # -- keys --------------------------------------------------------------------------------
     def passphrase(self, prompt: bool = False) -> str | None:
         env = os.environ.get(PASSPHRASE_ENV)
