@@ -35,6 +35,12 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
     folder.mkdir()
     creator, creator2, grantee, grantee2 = (
         new_key(n, home) for n in ("creator", "creator2", "grantee", "grantee2"))
+    # The stolen page is registered first: each `key rotate` below waits for the next second,
+    # so its registration is in an earlier second than the transfer the compromise starts at.
+    victim, thief = new_key("victim", home), new_key("thief", home)
+    stolen = folder / "stolen.png"
+    stolen.write_bytes(b"a page whose key is stolen")
+    run("anchor", stolen, "--key", "victim", home=home)
     page = folder / "page-012.png"
     page.write_bytes(b"a page granted to a key that is rotated later")
     run("anchor", page, "--key", "creator", home=home)
@@ -43,10 +49,6 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
     run("key", "rotate", "grantee", "--to", "grantee2", home=home)
     run("key", "rotate", "creator", "--to", "creator2", home=home)
     # a stolen key's transfer, declared compromised from the transfer on: it does not count
-    victim, thief = new_key("victim", home), new_key("thief", home)
-    stolen = folder / "stolen.png"
-    stolen.write_bytes(b"a page whose key is stolen")
-    run("anchor", stolen, "--key", "victim", home=home)
     run("transfer", stolen, "--to", thief, "--key", "victim", home=home)
     at = json.loads(run("status", stolen, "--json", home=home).out)["history"][-1]["at"]
     run("key", "compromised", "victim", "--since", at, home=home)
