@@ -24,6 +24,12 @@ noisy machine moves both alike. Figures are medians.
    (random leaf against the full size; random ``old < new`` size pairs), median in ms. The
    baseline is pymerkle's ``SqliteTree`` filled with the same leaves (up to a time cap; its size
    is reported) and asked the same kind of queries, interleaved with ours.
+5. With ``--store URL`` (and no ``--append-only``), the same N-entry log is built a second
+   time by another child process into a new schema on that server (``pg_peak_rss_mb``,
+   ``pg_fill_append_events_per_s``), and the same proof queries are asked of it, interleaved
+   with the others (``pg_inclusion_proof_ms_median``, ``pg_consistency_proof_ms_median``); its
+   root and 20 proofs of each kind are checked equal to SQLite's. A table puts every figure
+   measured on both stores side by side.
 
 This file is not part of the pytest suite (``testpaths = ["tests"]``).
 """
@@ -406,9 +412,11 @@ def append_table(f: dict[str, Any]) -> str:
 # --- 3: build the N-entry log in a child process ---------------------------------------------
 
 
-def build_log(home: Path, n: int, block: int, now: int, procs: int) -> dict[str, Any]:
-    """Child-process body: append n events, signed a block at a time by a spawned pool."""
-    ledger = open_ledger(home)
+def build_log(home: Path, n: int, block: int, now: int, procs: int,
+              store: str | None = None) -> dict[str, Any]:
+    """Child-process body: append n events, signed a block at a time by a spawned pool; with
+    ``store`` (a PostgreSQL server URL), into a new schema there."""
+    ledger = open_ledger(home, store)
     if ledger.size:
         raise SystemExit(f"bench: {home} already holds a log of {ledger.size} entries")
     jobs = iter(range(0, n, block))
@@ -455,10 +463,11 @@ def build_log(home: Path, n: int, block: int, now: int, procs: int) -> dict[str,
     }
 
 
-def run_builder(args: argparse.Namespace, home: Path, now: int) -> dict[str, Any]:
+def run_builder(args: argparse.Namespace, home: Path, now: int, store: str | None = None
+                ) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--build-only", str(home),
            "--entries", str(args.entries), "--block", str(args.block), "--now", str(now),
-           "--sign-procs", str(args.sign_procs)]
+           "--sign-procs", str(args.sign_procs)] + ([] if store is None else ["--store", store])
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"bench: building the log failed (exit {proc.returncode})")
@@ -554,8 +563,10 @@ class Timer:
         }
 
 
-def measure_proofs(args: argparse.Namespace, ledger: Ledger, tree: Any, base_size: int
-                   ) -> dict[str, Any]:
+def measure_proofs(args: argparse.Namespace, ledger: Ledger, tree: Any, base_size: int,
+                   pg: Ledger | None = None) -> dict[str, Any]:
+    """Our proofs and pymerkle's, interleaved in chunks; with ``pg`` (the same log in
+    PostgreSQL), its proofs of the same queries too."""
     n = ledger.size
     rng = random.Random(args.seed)
     u_inc = [rng.random() for _ in range(args.queries)]
@@ -577,6 +588,11 @@ def measure_proofs(args: argparse.Namespace, ledger: Ledger, tree: Any, base_siz
         "pymerkle_consistency": Timer(lambda q: tree.prove_consistency(q[0], q[1]),
                                       consistency_queries(u_con, m), budget),
     }
+    if pg is not None:
+        timers["pg_inclusion"] = Timer(lambda i: pg.inclusion_proof(i, n),
+                                       inclusion_queries(u_inc, n))
+        timers["pg_consistency"] = Timer(lambda q: pg.consistency_proof(q[0], q[1]),
+                                         consistency_queries(u_con, n))
     if m < n:  # our ledger at the baseline's size too, for a like-for-like comparison
         timers["ledger_inclusion_at_baseline_size"] = Timer(ours_inc(m),
                                                             inclusion_queries(u_inc, m))
@@ -589,7 +605,22 @@ def measure_proofs(args: argparse.Namespace, ledger: Ledger, tree: Any, base_siz
         log(f"  queries {min(lo + chunk, args.queries):,}/{args.queries:,}")
     out: dict[str, Any] = {name: t.summary() for name, t in timers.items()}
     out["cross_check"] = cross_check(ledger, tree, m, rng)
+    if pg is not None:
+        out["pg_cross_check"] = pg_cross_check(ledger, pg, rng)
     return out
+
+
+def pg_cross_check(ledger: Ledger, pg: Ledger, rng: random.Random) -> str:
+    """Untimed: the same log in PostgreSQL has the same root and gives the same proofs."""
+    n = ledger.size
+    if pg.size != n or pg.root(n) != ledger.root(n):
+        return f"MISMATCH: PostgreSQL's log ({pg.size:,} entries) differs from SQLite's"
+    for _ in range(20):
+        i, old = rng.randrange(n), rng.randrange(1, n)
+        if (pg.inclusion_proof(i, n) != ledger.inclusion_proof(i, n)
+                or pg.consistency_proof(old, n) != ledger.consistency_proof(old, n)):
+            return f"MISMATCH: a proof from PostgreSQL differs (leaf {i}, old size {old})"
+    return f"ok (same root at {n:,}; 20 inclusion and 20 consistency proofs equal SQLite's)"
 
 
 def cross_check(ledger: Ledger, tree: Any, m: int, rng: random.Random) -> str:
@@ -784,6 +815,23 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def stores_table(res: dict[str, Any]) -> str:
+    """Every figure measured on both stores (``--store``), SQLite and PostgreSQL side by side:
+    the append rounds' table, then the N-entry log's build and proofs."""
+    f, n = res["figures"], res["params"]["entries"]
+    lines = append_table(f).splitlines()
+    for label, key, digits in (
+            (f"inclusion_proof_ms_median (size {n:,})", "inclusion_proof_ms_median", 3),
+            (f"consistency_proof_ms_median (size {n:,})", "consistency_proof_ms_median", 3),
+            (f"peak_rss_mb (building {n:,}; the server's memory not included)",
+             "peak_rss_mb", 1),
+            (f"fill_append_events_per_s (0 -> {n:,})", "fill_append_events_per_s", 0)):
+        lines.append(f"| {label} | {_num(f[key], digits)} | {_num(f.get('pg_' + key), digits)} |")
+    lines.append(f"| anchor_dir_ratio (a local home) | {_num(f['anchor_dir_ratio'], 3)} | "
+                 "n/a: PostgreSQL is a node's store |")
+    return "\n".join(lines) + f"\n\nPostgreSQL cross-check: {res['proofs']['pg_cross_check']}"
+
+
 # --- profile mode ----------------------------------------------------------------------------
 
 
@@ -942,7 +990,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     now = args.now if args.now is not None else int(time.time())
     if args.build_only is not None:  # child process: build the log and nothing else
         print(json.dumps(build_log(args.build_only, args.entries, args.block, now,
-                                   args.sign_procs)))
+                                   args.sign_procs, args.store)))
         return 0
 
     tmp = None
@@ -983,6 +1031,11 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
 
     log(f"[2/5] building a log of {args.entries:,} entries in a child process")
     build = run_builder(args, workdir / "log", now)
+    pg_build = pg_ledger = None
+    if args.store is not None:
+        log(f"  the same {args.entries:,} entries into PostgreSQL, in another child process")
+        pg_build = run_builder(args, workdir / "pglog", now, args.store)
+        pg_ledger = Home(workdir / "pglog").open_ledger()
 
     ledger = open_ledger(workdir / "log")
     log(f"[3/5] filling the pymerkle baseline (cap {args.baseline_fill_seconds:g} s)")
@@ -990,9 +1043,11 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
                                    args.baseline_fill_seconds)
 
     log(f"[4/5] proof queries, {args.queries:,} per kind")
-    proofs = measure_proofs(args, ledger, tree, baseline["size"])
+    proofs = measure_proofs(args, ledger, tree, baseline["size"], pg_ledger)
     tree.close()
     close_ledger(ledger)
+    if pg_ledger is not None:
+        close_ledger(pg_ledger)
 
     log(f"[5/5] anchor DIR on {args.files:,} small files, {args.anchor_rounds} rounds")
     anchor = measure_anchor_dir(args, workdir, now)
@@ -1005,6 +1060,13 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
         "fill_append_events_per_s": build["entries"] / build["append_seconds"],
         **anchor,
     }
+    if pg_build is not None:
+        figures |= {
+            "pg_inclusion_proof_ms_median": proofs["pg_inclusion"]["median_ms"],
+            "pg_consistency_proof_ms_median": proofs["pg_consistency"]["median_ms"],
+            "pg_peak_rss_mb": pg_build["maxrss_kb"] / 1024,
+            "pg_fill_append_events_per_s": pg_build["entries"] / pg_build["append_seconds"],
+        }
     res: dict[str, Any] = {
         "machine": machine,
         "params": {k: getattr(args, k) for k in
@@ -1025,6 +1087,8 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
     res["results"] = {name: verdict for name, _v, _t, verdict in rows(res) if verdict}
     res["seconds"] = perf() - t_run
     text = table(res)
+    if pg_build is not None:
+        text += "\n\nSQLite and PostgreSQL side by side:\n\n" + stores_table(res)
     print(text + f"\n(run took {res['seconds']:.0f} s)")
     if args.json:
         print(json.dumps(res, indent=2))
