@@ -416,7 +416,7 @@ def build_log(home: Path, n: int, block: int, now: int, procs: int,
               store: str | None = None) -> dict[str, Any]:
     """Child-process body: append n events, signed a block at a time by a spawned pool; with
     ``store`` (a PostgreSQL server URL), into a new schema there."""
-    ledger = open_ledger(home, store)
+    ledger = open_ledger(home) if store is None else open_ledger(home, store)
     if ledger.size:
         raise SystemExit(f"bench: {home} already holds a log of {ledger.size} entries")
     jobs = iter(range(0, n, block))
