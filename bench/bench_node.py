@@ -85,6 +85,7 @@ from provenance_ledger.ledger.ledger import MAX_MIRROR_EVENTS  # noqa: E402
 from provenance_ledger.node import load_config, node_witness  # noqa: E402
 from provenance_ledger.node import mirror as mirror_mod  # noqa: E402
 from provenance_ledger.store import SqliteStore  # noqa: E402
+from provenance_ledger.store.postgres import redact  # noqa: E402
 
 DEFAULT_ENTRIES = 10**6
 DEFAULT_PEER_ENTRIES = 20_000
@@ -214,10 +215,16 @@ def http_get(host: str, port: int, path: str, timeout: float = 30.0) -> tuple[in
         conn.close()
 
 
+NODE_STORE: list[str] = []
+"""``--store URL``: the PostgreSQL server each node's log goes to (a new schema per node)."""
+
+
 def init_node(home: Path, origin: str) -> dict[str, Any]:
-    """``provenance node init`` on a free port of 127.0.0.1; returns its keys."""
+    """``provenance node init`` on a free port of 127.0.0.1, its log in a new schema of the
+    ``--store`` server when one is named; returns its keys."""
+    store = ["--store", ledger_bench.new_schema(NODE_STORE[0])] if NODE_STORE else []
     out = json.loads(cli("node", "init", "--home", str(home), "--origin", origin,
-                         "--listen", f"{HOST}:{free_port()}", "--json"))
+                         "--listen", f"{HOST}:{free_port()}", "--json", *store))
     return dict(out)
 
 
@@ -238,8 +245,8 @@ def build_child(home: Path, n: int, block: int, now: int, procs: int, salt: byte
     """Child-process body: bench.py's build_log (signing pool, bounded window), appending
     through :class:`SignedByUsLedger` with this log's salt."""
 
-    def open_builder(path: Path) -> Ledger:
-        base = Home(path).open_ledger()
+    def open_builder(path: Path, store: str | None = None) -> Ledger:
+        base = Home(path, store).open_ledger()
         return SignedByUsLedger(base.store, base.signer)
 
     ledger_bench.open_ledger = open_builder
@@ -847,7 +854,8 @@ def table(res: dict[str, Any]) -> str:
         f"machine: nproc {mach['nproc']}, {mach['cpu']}, {mach['os']}",
         f"python {mach['python']}, cryptography {mach['cryptography']} ({mach['openssl']}), "
         f"sqlite {mach['sqlite']}, {res['versions']}",
-        f"workdir: {mach['workdir']}, source: {mach['source']}",
+        f"workdir: {mach['workdir']}, source: {mach['source']}, nodes' logs in "
+        + ("SQLite" if par.get("store") is None else f"PostgreSQL ({par['store']})"),
         f"peer log {par['peer_entries']:,} entries, {par['mirror_rounds']} mirroring rounds; "
         f"big log {par['entries']:,} entries; clients {', '.join(map(str, par['clients']))}; "
         f"{par['load_rounds']} load rounds of <= {par['load_seconds']:g} s "
@@ -993,7 +1001,8 @@ def run(args: argparse.Namespace, workdir: Path, now: int) -> int:
                    ("entries", "peer_entries", "mirror_rounds", "verify_chunk", "clients",
                     "target_clients", "paced_rate", "paced_clients",
                     "load_rounds", "load_seconds", "floor_seconds", "max_requests", "warmup",
-                    "queries", "sign_procs", "seed")},
+                    "queries", "sign_procs", "seed")}
+                  | {"store": None if args.store is None else redact(args.store)},
         "figures": figures,
         "targets": {"mirror_ratio": f">= {TARGET_MIRROR_RATIO}",
                     "inclusion_p99_ms": f"<= {TARGET_INCLUSION_P99_MS}"},
@@ -1357,6 +1366,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    default=max(1, min(2, (os.cpu_count() or 2) - 1)),
                    help="signing processes feeding the log builders")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="keep every node's log in PostgreSQL: a server URL (postgresql://...) "
+                        "whose role may create schemas (mirrored copies stay in SQLite)")
     p.add_argument("--profile", action="store_true",
                    help="instead of the benchmark, cProfile one mirroring round")
     p.add_argument("--top", type=int, default=25, help="rows of the --profile listing")
@@ -1385,6 +1397,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.entries < 2:
         p.error("--entries must be at least 2")
+    if args.store is not None and not args.store.startswith(("postgresql://", "postgres://")):
+        p.error("--store must be a postgresql:// URL")
     if not 1 <= args.peer_entries <= MAX_MIRROR_EVENTS:
         p.error(f"--peer-entries must be 1 to {MAX_MIRROR_EVENTS} (one mirroring round)")
     if not args.clients or min(args.clients) < 1 or max(args.clients) > 256:
@@ -1415,6 +1429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(run_batch_load(spec) if spec["kind"] == "batch" else run_load(spec)))
         return 0
 
+    if args.store is not None:
+        NODE_STORE.append(args.store)
     signal.signal(signal.SIGTERM, _terminate)
     tmp = None
     if args.out is None:
