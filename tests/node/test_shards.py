@@ -1,0 +1,187 @@
+"""Period shards (specs/node.md section 10): a node rotates to a new log, the old one is
+frozen at its final checkpoint and still served and verifiable, works registered in it are
+still found and carried into the new log when they change, a rotation cut short is finished
+when the node starts, and a mirror of the node keeps the frozen log without failing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
+from provenance_ledger.core.events import SignedEvent
+from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier, verify_note
+from provenance_ledger.core.receipt import Receipt, verify_receipt
+from provenance_ledger.ledger import Appended
+from provenance_ledger.node import add_peer, init_node, load_config, node_witness, remove_peer
+from provenance_ledger.node import shards as shards_module
+from provenance_ledger.node.config import open_node_ledger
+from provenance_ledger.node.mirror import sync_all
+from provenance_ledger.node.shard_manifest import load_manifest, shard_id
+from provenance_ledger.node.shards import finish_rotation, rotate
+
+from ..cli.conftest import run
+from ..conftest import NOW, KeyFactory, Signer
+from .conftest import HOST, ORIGIN, free_port, grant, register, running, work
+
+NEW = "node-a.test/log/2027"
+NAMES = ("old-1", "old-2", "old-3")
+
+
+def make_home(path: Path, sign: Signer, keys: KeyFactory) -> tuple[dict[str, SignedEvent],
+                                                                   dict[str, Any], str]:
+    """A node home whose log holds three registrations: (events by name, the receipt of the
+    first, the log's verifier key)."""
+    init_node(path, ORIGIN, f"{HOST}:{free_port()}")
+    ledger = open_node_ledger(path, load_config(path))
+    try:
+        regs = {n: register(sign, keys("alice"), n) for n in NAMES}
+        assert all(isinstance(r, Appended)
+                   for r in ledger.append_block([e.leaf for e in regs.values()], NOW))
+        return regs, ledger.receipt(0).to_json(), ledger.vkey
+    finally:
+        ledger.close()
+
+
+def one_line_error(err: str, *words: str) -> None:
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, err
+
+
+def test_rotation_freezes_the_log_and_look_ups_span_the_shards(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    regs, old_receipt, old_vkey = make_home(home, sign, keys)
+    old = Verifier.from_vkey(old_vkey)
+
+    out = run("node", "shard", "rotate", "--home", home, "--origin", NEW, home=home).out
+    assert f"frozen {ORIGIN} at size 3 (shard {shard_id(ORIGIN)})" in out
+    assert f"now logging as {NEW}" in out
+
+    with running(home) as node, node.client() as c:
+        keys_doc = c.get("/keys").json()
+        new = Verifier.from_vkey(keys_doc["log"])
+        assert keys_doc["origin"] == NEW and new.public_key.raw == old.public_key.raw
+
+        # A consent granted in the new log to a work registered in the frozen one: its
+        # history is carried first, and the rules replay the whole of it.
+        granted = grant(sign, keys("alice"), "old-1", prev=regs["old-1"].id)
+        r = c.post("/events", content=granted.leaf)
+        assert r.status_code == 200, r.text
+        receipt = Receipt.from_json(r.json())
+        assert verify_receipt(receipt, [new]).checkpoint.origin == NEW
+        view = c.get(f"/works/{work('old-1')}").json()
+        assert [h["event"]["id"] for h in view["history"]] == [regs["old-1"].id, granted.id]
+        assert len(view["state"]["grants"]) == 1
+
+        # A work only the frozen shard holds is found there, and its complete state receipt
+        # verifies with the frozen log's key; the current log proves it absent.
+        r = c.get(f"/works/{work('old-2')}")
+        assert r.status_code == 200 and r.headers["provenance-shard"] == ORIGIN
+        assert r.json()["state"]["registrant"] == keys("alice").public.text
+        r = c.get(f"/works/{work('old-2')}/state-receipt")
+        frozen_state = verify_state_receipt_v2(StateReceiptV2.from_json(r.json()), [old])
+        assert [w.work for w in frozen_state.works] == [work("old-2")]
+        absent = c.post("/state-receipts", json={"works": [work("old-2")]}).json()
+        assert verify_state_receipt_v2(StateReceiptV2.from_json(absent),
+                                       [new]).works[0].state is None
+
+        # A second registration of a work of the frozen log is refused, as in one log.
+        again = register(sign, keys("bob"), "old-3")
+        r = c.post("/events", content=again.leaf)
+        assert (r.status_code, r.json()["head"]) == (409, regs["old-3"].id)
+
+        # The frozen shard: listed, served, its final checkpoint signed by the old key.
+        listing = c.get("/shards").json()
+        assert listing["current"]["origin"] == NEW
+        (frozen,) = listing["frozen"]
+        assert (frozen["origin"], frozen["final_size"]) == (ORIGIN, 3)
+        sid = frozen["id"]
+        note = c.get(f"/shards/{sid}/checkpoint").text
+        verify_note(SignedNote.from_text(note), [old])
+        assert Checkpoint.from_text(SignedNote.from_text(note).text).size == 3
+        served = c.get(f"/shards/{sid}/receipts/{regs['old-2'].id}").json()
+        assert verify_receipt(Receipt.from_json(served), [old]).checkpoint.size == 3
+        refused = c.post(f"/shards/{sid}/events", content=again.leaf)
+        assert refused.status_code == 403 and NEW in refused.json()["error"]
+
+        # No rotation while the node serves.
+        busy = run("node", "shard", "rotate", "--home", home, "--origin", "x.test/2028",
+                   home=home, ok_codes=(2,))
+        one_line_error(busy.err, "is serving", "serve.lock")
+
+    # A receipt of the frozen log still verifies offline with its key.
+    kept = tmp_path / "old-receipt.json"
+    kept.write_text(json.dumps(old_receipt))
+    run("verify", kept, "--log-key", old_vkey, home=tmp_path / "verifier")
+
+
+def test_rotation_refuses_an_origin_it_cannot_take(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    make_home(home, sign, keys)
+    rotate(home, NEW, NOW)
+    for origin, words in ((NEW, ("current log's origin",)),
+                          (ORIGIN, ("frozen shard", "forever")),
+                          ("two words", ("--origin", "white space"))):
+        err = run("node", "shard", "rotate", "--home", home, "--origin", origin,
+                  home=home, ok_codes=(2,)).err
+        one_line_error(err, *words)
+    assert [s.origin for s in load_manifest(home, NEW).frozen] == [ORIGIN]
+
+
+@pytest.mark.parametrize("cut", ["before-moves", "before-config"])
+def test_a_rotation_cut_short_is_finished_when_the_node_starts(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch,
+        cut: str) -> None:
+    home = tmp_path / "node"
+    regs, _, _ = make_home(home, sign, keys)
+
+    def killed(*args: object) -> None:
+        raise OSError("killed")
+
+    monkeypatch.setattr(shards_module, "_move" if cut == "before-moves" else "_write_config",
+                        killed)
+    with pytest.raises(OSError):
+        rotate(home, NEW, NOW)
+    monkeypatch.undo()
+    assert load_manifest(home, ORIGIN).rotating is not None
+    assert load_config(home).origin == ORIGIN  # node.toml not yet written
+
+    with running(home) as node, node.client() as c:
+        assert c.get("/keys").json()["origin"] == NEW
+        (frozen,) = c.get("/shards").json()["frozen"]
+        assert (frozen["origin"], frozen["final_size"]) == (ORIGIN, 3)
+        r = c.get(f"/works/{work('old-1')}")
+        assert r.status_code == 200 and r.json()["history"][0]["event"]["id"] == \
+            regs["old-1"].id
+    manifest = finish_rotation(home)
+    assert manifest.rotating is None and manifest.current == NEW
+
+
+def test_a_mirror_keeps_the_frozen_shard(tmp_path: Path, sign: Signer,
+                                         keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    _, _, old_vkey = make_home(home, sign, keys)
+    mirror = tmp_path / "mirror"
+    init_node(mirror, "mirror.test/log", f"{HOST}:{free_port()}")
+    with running(home) as node:
+        add_peer(mirror, ORIGIN, node.url, old_vkey)
+        with node_witness(mirror) as witness:
+            (first,) = sync_all(mirror, load_config(mirror), witness, NOW)
+    assert (first.status, first.new_size) == ("mirrored", 3)
+
+    rotate(home, NEW, NOW)
+    with running(home) as node:
+        remove_peer(mirror, ORIGIN)  # the same node, started again on another free port
+        add_peer(mirror, ORIGIN, node.url, old_vkey)
+        with node_witness(mirror) as witness:
+            (after,) = sync_all(mirror, load_config(mirror), witness, NOW)
+        assert (after.status, after.new_size) == ("frozen", 3), after
+        assert NEW in after.detail and "node peer add" in after.detail
+        out = run("node", "sync", "--home", mirror, home=mirror).out
+        assert f"{ORIGIN}: frozen 3 -> 3" in out
