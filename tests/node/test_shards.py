@@ -5,6 +5,7 @@ when the node starts, and a mirror of the node keeps the frozen log without fail
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,25 @@ def test_a_mirror_keeps_the_frozen_shard(tmp_path: Path, sign: Signer,
         assert NEW in after.detail and "node peer add" in after.detail
         out = run("node", "sync", "--home", mirror, home=mirror).out
         assert f"{ORIGIN}: frozen 3 -> 3" in out
+
+
+def test_a_client_that_pinned_the_node_follows_the_rotation(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    make_home(home, sign, keys)
+    user = tmp_path / "user"
+    with running(home) as node:
+        run("status", work("old-2"), "--node", node.url, home=user)  # pins the key
+        before = node.url
+    rotate(home, NEW, NOW)
+    with running(home) as node:
+        # The same node at the same URL (here another free port: the pin is moved along).
+        pins = user / "nodes"
+        (pins / pin_name(before)).rename(pins / pin_name(node.url))
+        shown = run("status", work("old-2"), "--node", node.url, "--json", home=user).out
+        assert json.loads(shown)["registrant"] == keys("alice").public.text
+        assert NEW in (pins / pin_name(node.url)).read_text()
+
+
+def pin_name(url: str) -> str:
+    return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.vkey"
