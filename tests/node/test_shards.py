@@ -12,31 +12,44 @@ from typing import Any
 
 import pytest
 
+from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
 from provenance_ledger.core.events import SignedEvent
+from provenance_ledger.core.identity import key_record_id
 from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier, verify_note
 from provenance_ledger.core.receipt import Receipt, verify_receipt
+from provenance_ledger.errors import MalformedError
 from provenance_ledger.ledger import Appended
 from provenance_ledger.node import add_peer, init_node, load_config, node_witness, remove_peer
 from provenance_ledger.node import shards as shards_module
 from provenance_ledger.node.config import open_node_ledger
 from provenance_ledger.node.mirror import sync_all
-from provenance_ledger.node.shard_manifest import load_manifest, shard_id
+from provenance_ledger.node.shard_manifest import (
+    FrozenShard,
+    Manifest,
+    load_manifest,
+    save_manifest,
+    shard_id,
+)
 from provenance_ledger.node.shards import finish_rotation, rotate
 
 from ..cli.conftest import run
 from ..conftest import NOW, KeyFactory, Signer
+from ..core.test_keystate import Log as KeyLog
+from ..core.test_keystate import grant_body as key_grant
+from ..core.test_keystate import pub as key_pub
 from .conftest import HOST, ORIGIN, free_port, grant, register, running, work
 
 NEW = "node-a.test/log/2027"
+KEY_LOG = PrivateKey.from_seed(hashlib.sha256(b"shards log key").digest())
 NAMES = ("old-1", "old-2", "old-3")
 
 
-def make_home(path: Path, sign: Signer, keys: KeyFactory) -> tuple[dict[str, SignedEvent],
-                                                                   dict[str, Any], str]:
+def make_home(path: Path, sign: Signer, keys: KeyFactory, tiles: str = ""
+              ) -> tuple[dict[str, SignedEvent], dict[str, Any], str]:
     """A node home whose log holds three registrations: (events by name, the receipt of the
     first, the log's verifier key)."""
-    init_node(path, ORIGIN, f"{HOST}:{free_port()}")
+    init_node(path, ORIGIN, f"{HOST}:{free_port()}", tiles=tiles)
     ledger = open_node_ledger(path, load_config(path))
     try:
         regs = {n: register(sign, keys("alice"), n) for n in NAMES}
@@ -133,6 +146,9 @@ def test_rotation_refuses_an_origin_it_cannot_take(
                   home=home, ok_codes=(2,)).err
         one_line_error(err, *words)
     assert [s.origin for s in load_manifest(home, NEW).frozen] == [ORIGIN]
+    listed = json.loads(run("node", "shard", "list", "--home", home, "--json", home=home).out)
+    assert listed["current"] == NEW
+    assert [(f["origin"], f["final_size"]) for f in listed["frozen"]] == [(ORIGIN, 3)]
 
 
 @pytest.mark.parametrize("cut", ["before-moves", "before-config"])
@@ -208,3 +224,79 @@ def test_a_client_that_pinned_the_node_follows_the_rotation(
 
 def pin_name(url: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.vkey"
+
+
+def test_a_rotated_key_carries_its_record_into_the_new_log(tmp_path: Path) -> None:
+    """The rules of a work of the frozen log read the key records of its keys (specs/rules.md
+    section 9): those are carried too, so the new key signs for the work in the new log, the
+    rotated-away key no longer does, and the new log's state receipt replays alone."""
+    home = tmp_path / "node"
+    init_node(home, ORIGIN, f"{HOST}:{free_port()}")
+    log = KeyLog()
+    works = [log.register("old", "page 0"), log.register("old", "page 1")]
+    log.rotate("old", "new")
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        done = ledger.append_block([ev.leaf for evs in log.events.values() for ev in evs],
+                                   NOW + 10)
+        assert all(isinstance(r, Appended) for r in done)
+    finally:
+        ledger.close()
+    rotate(home, NEW, NOW + 10)
+
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        granted = log.do("new", "consent.grant", works[0], key_grant())
+        refused = log.event("old", "consent.grant", works[1], key_grant())
+        first, second = ledger.append_block([granted.leaf, refused.leaf], NOW + 10)
+        assert isinstance(first, Appended)
+        assert "controller" in str(second)
+        rid = key_record_id(key_pub("old"))
+        assert ledger.store.works_present({rid, works[1]}) == {rid, works[1]}
+        complete = ledger.complete_state_receipt([works[0]])
+        assert complete is not None
+        proven = verify_state_receipt_v2(complete, [ledger.verifier],
+                                         keys=ledger.key_record).works[0].state
+        assert proven is not None and len(proven.grants) == 1
+        assert proven.registered_at == log.states[works[0]].registered_at
+    finally:
+        ledger.close()
+
+
+def test_the_shard_manifest_round_trips_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    shard = FrozenShard(ORIGIN, Verifier(ORIGIN, 1, KEY_LOG.public).to_vkey(), NOW, NOW + 5,
+                        3, "ab" * 32, "note")
+    manifest = Manifest(NEW, NOW + 5, (shard,), None)
+    save_manifest(tmp_path, manifest)
+    assert load_manifest(tmp_path, "ignored") == manifest
+    assert Manifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
+    doc = manifest.to_json()
+    doc["frozen"][0]["id"] = "0" * 16
+    (tmp_path / "shards.json").write_text(json.dumps(doc))
+    with pytest.raises(MalformedError, match="shards.json: shard .* is not its own"):
+        load_manifest(tmp_path, NEW)
+    (tmp_path / "shards.json").write_text('{"format": 1, "format": 2}')
+    with pytest.raises(MalformedError, match="shards.json"):
+        load_manifest(tmp_path, NEW)
+    assert load_manifest(tmp_path / "never-rotated", ORIGIN) == Manifest(ORIGIN)
+
+
+def test_the_frozen_tiles_stay_beside_the_new_ones(tmp_path: Path, sign: Signer,
+                                                   keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    make_home(home, sign, keys, tiles="tiles")
+    with running(home):
+        pass  # the tiles of the three entries are written when the node starts
+    rotate(home, NEW, NOW)
+    with running(home):
+        pass
+    tiles = home / "tiles"
+    frozen = tiles / "shards" / shard_id(ORIGIN)
+
+    def origin_size(folder: Path) -> tuple[str, int]:
+        cp = Checkpoint.from_text(SignedNote.from_text((folder / "checkpoint").read_text()).text)
+        return cp.origin, cp.size
+
+    assert origin_size(frozen) == (ORIGIN, 3)
+    assert (frozen / "tile" / "entries" / "000.p" / "3").is_file()
+    assert origin_size(tiles) == (NEW, 0)
