@@ -16,8 +16,15 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
 from provenance_ledger.core.events import SignedEvent
 from provenance_ledger.core.identity import key_record_id
-from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier, verify_note
+from provenance_ledger.core.note import (
+    Checkpoint,
+    NoteSigner,
+    SignedNote,
+    Verifier,
+    verify_note,
+)
 from provenance_ledger.core.receipt import Receipt, verify_receipt
+from provenance_ledger.core.witness import add_checkpoint_body
 from provenance_ledger.errors import MalformedError
 from provenance_ledger.ledger import Appended
 from provenance_ledger.node import add_peer, init_node, load_config, node_witness, remove_peer
@@ -38,7 +45,7 @@ from ..conftest import NOW, KeyFactory, Signer
 from ..core.test_keystate import Log as KeyLog
 from ..core.test_keystate import grant_body as key_grant
 from ..core.test_keystate import pub as key_pub
-from .conftest import HOST, ORIGIN, free_port, grant, register, running, work
+from .conftest import HOST, ORIGIN, PEER, free_port, grant, register, running, work
 
 NEW = "node-a.test/log/2027"
 KEY_LOG = PrivateKey.from_seed(hashlib.sha256(b"shards log key").digest())
@@ -300,3 +307,31 @@ def test_the_frozen_tiles_stay_beside_the_new_ones(tmp_path: Path, sign: Signer,
     assert origin_size(frozen) == (ORIGIN, 3)
     assert (frozen / "tile" / "entries" / "000.p" / "3").is_file()
     assert origin_size(tiles) == (NEW, 0)
+
+
+def test_the_frozen_logs_cosignatures_move_with_it(tmp_path: Path, sign: Signer,
+                                                   keys: KeyFactory,
+                                                   peer_witness: NoteSigner) -> None:
+    """Cosignatures of the old log's checkpoints leave witness.db for the frozen shard, which
+    serves them; the new log's checkpoints of the same sizes start with none."""
+    home = tmp_path / "node"
+    make_home(home, sign, keys)
+    add_peer(home, PEER, f"http://{HOST}:9", Verifier(PEER, 1, KEY_LOG.public).to_vkey(),
+             peer_witness.verifier.to_vkey())
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        cp, note = ledger.latest_checkpoint()
+    finally:
+        ledger.close()
+    cosig = peer_witness.sign(cp.to_text(), NOW)
+    delivered = SignedNote.from_text(note).with_signatures([cosig]).to_text()
+    with node_witness(home) as witness:
+        assert witness.add_checkpoint(add_checkpoint_body(0, [], delivered), NOW)[0] == 200
+        assert witness.cosignatures(cp.size, cp.root) == [cosig]
+
+    rotate(home, NEW, NOW)
+    with node_witness(home) as witness:
+        assert witness.cosignatures(cp.size, cp.root) == []
+    with running(home) as node, node.client() as c:
+        served = SignedNote.from_text(c.get(f"/shards/{shard_id(ORIGIN)}/checkpoint").text)
+        assert served.signatures[1:] == (cosig,)

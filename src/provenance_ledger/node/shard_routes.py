@@ -26,7 +26,7 @@ from ..core.timefmt import format_time
 from ..errors import NotFoundError
 from .http import TEXT, HttpError
 from .shard_manifest import SHARD_ID, FrozenShard, Manifest, load_manifest
-from .shards import frozen_ledger, shard_of
+from .shards import frozen_ledger, frozen_note, shard_of
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -112,8 +112,8 @@ def frozen_state_receipt(node: Node, work: str) -> tuple[dict[str, Any], str] | 
         row = ledger.store.latest_checkpoint()
     if complete is None or row is None:
         return None  # a shard frozen before the map existed: v1 receipts only
-    doc = replace(complete, checkpoint=node.witness.cosigned_note(
-        complete.checkpoint, row.size, row.root)).to_json()
+    doc = replace(complete, checkpoint=frozen_note(
+        node.home, shard, complete.checkpoint, row.size, row.root)).to_json()
     return doc, shard.origin
 
 
@@ -147,7 +147,6 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
     def shard_checkpoint(sid: ShardId, size: OptSize = None,
                          at_most: OptSize = None) -> Response:
         home, s = shard(sid)
-        node = get_node()
         with frozen_ledger(home, s) as ledger:
             if at_most is not None and size is None:
                 size = ledger.store.checkpoint_at_most(at_most)
@@ -157,7 +156,7 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
                    else ledger.store.checkpoint(size))
         if row is None:
             raise NotFoundError(f"no checkpoint of size {size} in the shard {s.origin}")
-        note = node.witness.cosigned_note(row.note, row.size, row.root)
+        note = frozen_note(home, s, row.note, row.size, row.root)
         return Response(note, media_type=TEXT, headers={SHARD_HEADER: s.origin})
 
     @router.get("/shards/{sid}/entries", summary="A frozen shard's entries [start, end)",
@@ -204,10 +203,9 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
     def shard_receipt(sid: ShardId, event_id: EventId, size: OptSize = None
                       ) -> JSONResponse:
         home, s = shard(sid)
-        node = get_node()
         with frozen_ledger(home, s) as ledger:
             entry = ledger.entry_by_id(ledger.resolve_event(event_id))
-            receipt = _receipt(node, ledger, entry.index, size)
+            receipt = _receipt(home, s, ledger, entry.index, size)
         return JSONResponse(receipt, headers={SHARD_HEADER: s.origin})
 
     @router.post("/shards/{sid}/events", summary="Refused: a frozen shard takes no events",
@@ -223,12 +221,13 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
     return router
 
 
-def _receipt(node: Node, ledger: Ledger, index: int, size: int | None) -> dict[str, Any]:
+def _receipt(home: Path, shard: FrozenShard, ledger: Ledger, index: int, size: int | None
+             ) -> dict[str, Any]:
     from ..core.receipt import Receipt
 
     row = (ledger.store.latest_checkpoint() if size is None else ledger.store.checkpoint(size))
     if row is None or index >= row.size:
         raise NotFoundError(f"no checkpoint of size {size} covering entry {index}")
-    note = node.witness.cosigned_note(row.note, row.size, row.root)
+    note = frozen_note(home, shard, row.note, row.size, row.root)
     return Receipt(ledger.vkey, note, index, ledger.store.entry(index).leaf,
                    tuple(ledger.inclusion_proof(index, row.size))).to_json()

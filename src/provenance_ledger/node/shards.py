@@ -36,7 +36,8 @@ from ..ledger import Home, Ledger
 from ..ledger.files import fsync_folder
 from ..ledger.keys import read_private_key
 from ..store import SqliteStore
-from .config import NodeConfig, _write_config, load_config, tiles_dir
+from ..store.shard_cosignatures import cosignature_lines, move_own_cosignatures
+from .config import NodeConfig, _write_config, load_config, tiles_dir, witness_db_path
 from .shard_manifest import (
     SHARDS_DIR,
     FrozenShard,
@@ -49,6 +50,8 @@ from .shard_manifest import (
 )
 
 SERVE_LOCK = "serve.lock"
+COSIGNATURES_FILE = "cosignatures.db"
+"""In a frozen shard's folder: the cosignatures of its checkpoints (store/shard_cosignatures)."""
 LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.similarity.db",
                 "ledger.similarity.db-wal", "ledger.similarity.db-shm")
 """The files of a log that move with it when it is frozen (the database last: its presence
@@ -154,6 +157,7 @@ def _finish(home: Path, manifest: Manifest) -> Manifest:
     if not (old_dir / "ledger.db").exists():
         raise StorageError(f"the log {r.source} being frozen is in neither {home} nor "
                            f"{old_dir}: restore it from a backup")
+    move_own_cosignatures(witness_db_path(home), old_dir / COSIGNATURES_FILE)
     config = load_config(home)
     folder = tiles_dir(home, config)
     if folder is not None and _tiles_origin(folder) == r.source:
@@ -234,6 +238,17 @@ def frozen_stores(home: Path, manifest: Manifest) -> list[tuple[str, SqliteStore
             s.close()
         raise
     return out
+
+
+def frozen_note(home: Path, shard: FrozenShard, note: str, size: int, root: bytes) -> str:
+    """A frozen shard's checkpoint ``note`` with the cosignatures kept for it."""
+    from ..core.note import NoteSignature, SignedNote
+
+    lines = cosignature_lines(shard_dir(home, shard.origin) / COSIGNATURES_FILE, size, root)
+    if not lines:
+        return note
+    return SignedNote.from_text(note).with_signatures(
+        [NoteSignature.from_line(line.rstrip("\n")) for line in lines]).to_text()
 
 
 def shard_of(manifest: Manifest, sid: str) -> FrozenShard:
