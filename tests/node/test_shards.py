@@ -127,6 +127,8 @@ def test_rotation_freezes_the_log_and_look_ups_span_the_shards(
         assert Checkpoint.from_text(SignedNote.from_text(note).text).size == 3
         served = c.get(f"/shards/{sid}/receipts/{regs['old-2'].id}").json()
         assert verify_receipt(Receipt.from_json(served), [old]).checkpoint.size == 3
+        r = c.get(f"/receipts/{regs['old-2'].id[:12]}")  # looked up across the shards
+        assert r.headers["provenance-shard"] == ORIGIN and r.json() == served
         refused = c.post(f"/shards/{sid}/events", content=again.leaf)
         assert refused.status_code == 403 and NEW in refused.json()["error"]
 
@@ -214,7 +216,7 @@ def test_a_mirror_keeps_the_frozen_shard(tmp_path: Path, sign: Signer,
 def test_a_client_that_pinned_the_node_follows_the_rotation(
         tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
     home = tmp_path / "node"
-    make_home(home, sign, keys)
+    _, _, old_vkey = make_home(home, sign, keys)
     user = tmp_path / "user"
     with running(home) as node:
         run("status", work("old-2"), "--node", node.url, home=user)  # pins the key
@@ -226,6 +228,10 @@ def test_a_client_that_pinned_the_node_follows_the_rotation(
         (pins / pin_name(before)).rename(pins / pin_name(node.url))
         shown = run("status", work("old-2"), "--node", node.url, "--json", home=user).out
         assert json.loads(shown)["registrant"] == keys("alice").public.text
+        kept = tmp_path / "old-2.receipt.json"
+        run("receipt", work("old-2"), "--node", node.url, "-o", kept, home=user)
+        receipt = Receipt.from_json(json.loads(kept.read_text()))
+        assert receipt.log_key == old_vkey and receipt.checkpoint.startswith(ORIGIN + "\n")
         assert NEW in (pins / pin_name(node.url)).read_text()
 
 

@@ -73,7 +73,13 @@ from .node import Node
 from .page import page_router
 from .preferences import preferences_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
-from .shard_routes import SHARD_HEADER, frozen_state_receipt, frozen_work, shards_router
+from .shard_routes import (
+    SHARD_HEADER,
+    frozen_receipt,
+    frozen_state_receipt,
+    frozen_work,
+    shards_router,
+)
 from .shards import finish_rotation, serving
 from .similar import (
     MAX_CODES,
@@ -412,11 +418,20 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
                                     "event"),
                         404: _error("No such event, or no checkpoint of that size covering "
                                     "it")})
-    def get_receipt(event_id: EventId, size: OptSize = None) -> dict[str, Any]:
+    def get_receipt(event_id: EventId, response: Response, size: OptSize = None
+                    ) -> dict[str, Any]:
         """Against the latest checkpoint, or the one of ``size`` (e.g. one with more
-        cosignatures); the checkpoint carries the cosignatures collected for it."""
+        cosignatures); the checkpoint carries the cosignatures collected for it. An event
+        the current log lacks is looked up in the frozen shards (specs/node.md 10.4)."""
         with node.reads.snapshot() as ledger:
-            entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            try:
+                entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            except NotFoundError:
+                frozen = frozen_receipt(node, event_id, size)
+                if frozen is None:
+                    raise
+                response.headers[SHARD_HEADER] = frozen[1]
+                return frozen[0]
             receipt = node.receipt(ledger, entry.index, size)
         return receipt.to_json()
 

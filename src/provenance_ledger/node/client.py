@@ -242,6 +242,15 @@ class NodeClient:
             raise PeerError(self.who, f"answered the frozen shard {origin}'s state of {work}, "
                             "but its current log holds that work")
         return shard
+    def _receipt_key(self, note: str) -> Verifier:
+        """The key an event receipt's checkpoint must verify with: the node's, or that of
+        the frozen shard it names (only one under the pinned key)."""
+        from ..core.note import Checkpoint, SignedNote
+
+        origin = Checkpoint.from_text(SignedNote.from_text(note).text).origin
+        if origin == self.verifier.name:
+            return self.verifier
+        return self._frozen_shards().get(origin, self.verifier)
     # -- end of rotated nodes -------------------------------------------------------------------
 
     def _key_record(self, key: str) -> KeyRecord | None:
@@ -412,7 +421,7 @@ class NodeClient:
         does not verify against the pinned key is a negative answer (exit 1)."""
         try:
             receipt = Receipt.from_json(data)
-            verified = verify_receipt(receipt, [self.verifier])
+            verified = verify_receipt(receipt, [self._receipt_key(receipt.checkpoint)])
             check_decoded_event(data, verified.event)
         except MalformedError as e:
             raise PeerError(self.who, f"the receipt is malformed: {e}") from e

@@ -117,6 +117,21 @@ def frozen_state_receipt(node: Node, work: str) -> tuple[dict[str, Any], str] | 
     return doc, shard.origin
 
 
+def frozen_receipt(node: Node, event_id: str, size: int | None
+                   ) -> tuple[dict[str, Any], str] | None:
+    """``GET /receipts/{event_id}`` for an event the current log lacks: its receipt in the
+    newest frozen shard holding it, against that shard's final checkpoint (or the one of
+    ``size``), with the shard's origin; None when no frozen shard holds it."""
+    for shard in reversed(manifest_of(node).frozen):
+        with frozen_ledger(node.home, shard) as ledger:
+            try:
+                entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            except NotFoundError:
+                continue
+            return _receipt(node.home, shard, ledger, entry.index, size), shard.origin
+    return None
+
+
 def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRouter:
     """``GET /shards`` and ``/shards/{id}/...``."""
     router = APIRouter()
