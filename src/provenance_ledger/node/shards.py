@@ -65,7 +65,12 @@ TILE_ENTRIES = ("tile", "checkpoint")
 
 @contextmanager
 def serving(home: Path) -> Iterator[None]:
-    """Held (shared) by a serving node for as long as it runs: a rotation waits for none."""
+    """Held (shared) by a serving node for as long as it runs: a rotation waits for none.
+    A home this process cannot write (a read-only copy) is served without it: it cannot be
+    rotated either."""
+    if not os.access(home, os.W_OK):
+        yield
+        return
     with _lock(home, fcntl.LOCK_SH):
         yield
 
@@ -78,6 +83,9 @@ def _lock(home: Path, how: int) -> Iterator[None]:
         try:
             fcntl.flock(fd, how | fcntl.LOCK_NB)
         except BlockingIOError as e:
+            if how == fcntl.LOCK_SH:
+                raise LedgerError(f"the node at {home} is being rotated to a new log (node "
+                                  "shard rotate): start it once that is over") from e
             raise LedgerError(f"the node at {home} is serving (node serve holds {path}): stop "
                               "it, rotate, then start it again") from e
         yield
