@@ -104,6 +104,8 @@ class ShardedLedger(Ledger):
         asked = [(ev, needs(ev)) for ev in events]
         everything: set[str] = set().union(*(n for _, n in asked))
         lacking = everything - self.store.works_present(everything)
+        if lacking:  # of those, the ones a frozen shard holds (most are simply new works)
+            lacking = set().union(*(store.works_present(lacking) for _, store in self._frozen))
         wanted: set[str] = set()
         for ev, n in asked:
             # Only a signed event makes the log carry anything: a forged one naming old
