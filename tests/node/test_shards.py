@@ -14,6 +14,7 @@ import pytest
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
+from provenance_ledger.core.encoding import b64encode
 from provenance_ledger.core.events import SignedEvent
 from provenance_ledger.core.identity import key_record_id
 from provenance_ledger.core.note import (
@@ -341,3 +342,48 @@ def test_the_frozen_logs_cosignatures_move_with_it(tmp_path: Path, sign: Signer,
     with running(home) as node, node.client() as c:
         served = SignedNote.from_text(c.get(f"/shards/{shard_id(ORIGIN)}/checkpoint").text)
         assert served.signatures[1:] == (cosig,)
+
+
+def test_a_forged_event_makes_the_node_carry_nothing(tmp_path: Path, sign: Signer,
+                                                    keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    regs, _, _ = make_home(home, sign, keys)
+    rotate(home, NEW, NOW)
+    granted = grant(sign, keys("alice"), "old-1", prev=regs["old-1"].id)
+    forged = granted.leaf.replace(b64encode(granted.signature).encode(),
+                                  b64encode(bytes(64)).encode())
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        (refused,) = ledger.append_block([forged], NOW)
+        assert "signature" in str(refused)
+        assert ledger.size == 0 and not ledger.store.works_present({work("old-1")})
+    finally:
+        ledger.close()
+
+
+def test_works_are_carried_from_the_newest_shard_that_holds_them(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    home = tmp_path / "node"
+    regs, _, _ = make_home(home, sign, keys)
+    alice = keys("alice")
+    rotate(home, NEW, NOW)
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        first = grant(sign, alice, "old-1", prev=regs["old-1"].id)
+        assert isinstance(ledger.append_block([first.leaf], NOW)[0], Appended)
+    finally:
+        ledger.close()
+    rotate(home, "node-a.test/log/2028", NOW)
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        # old-1's whole history is in the second log; old-2's only in the first
+        again = sign(alice, "consent.revoke", work("old-1"), {"grant": first.id},
+                     prev=first.id)
+        other = grant(sign, alice, "old-2", prev=regs["old-2"].id)
+        assert all(isinstance(r, Appended)
+                   for r in ledger.append_block([again.leaf, other.leaf], NOW))
+        assert [e.id for _, e in ledger.history(work("old-1"))] == [
+            regs["old-1"].id, first.id, again.id]
+        assert [e.id for _, e in ledger.history(work("old-2"))] == [regs["old-2"].id, other.id]
+    finally:
+        ledger.close()
