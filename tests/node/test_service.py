@@ -224,6 +224,11 @@ def test_openapi_lists_every_route(client: httpx.Client) -> None:
         "/works/{work}/preferences": "get",
         "/page/": "get", "/page/{name}": "get", "/explorer": "get",  # node/page.py
         "/events/batch": "post",  # node/batch.py
+        # node/shard_routes.py (specs/node.md section 10.3)
+        "/shards": "get", "/shards/{sid}/keys": "get", "/shards/{sid}/checkpoint": "get",
+        "/shards/{sid}/entries": "get", "/shards/{sid}/proof/inclusion": "get",
+        "/shards/{sid}/proof/consistency": "get", "/shards/{sid}/receipts/{event_id}": "get",
+        "/shards/{sid}/events": "post",
     }
     assert set(doc["paths"]) == set(expected)
     for path, method in expected.items():

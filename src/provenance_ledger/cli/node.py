@@ -416,7 +416,9 @@ def _rollback_check(home: Path, timeouts: Timeouts) -> list[str]:
     from ..node import load_config
     from ..node.config import open_node_ledger
     from ..node.rollback import refuse_rollback
+    from ..node.shards import finish_rotation
 
+    finish_rotation(home)  # a rotation cut short is completed before the log is opened
     config = load_config(home)
     ledger = open_node_ledger(home, config)
     try:
@@ -486,3 +488,64 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
         typer.echo(f"{e.origin}: {e.kind} recorded {format_time(e.at)}: {e.detail}")
     for origin in sorted(faulty):
         typer.echo(f"faulty: {origin} (mirroring stopped)")
+
+
+# -- node shard: period shards (specs/node.md section 10) -------------------------------------
+
+shard_app = typer.Typer(
+    help="Rotate the node to a new log (a new origin, e.g. per year); the old one is frozen, "
+    "still served and verifiable.\n\n"
+    "Example: provenance node shard rotate --home ./node-a --origin ledger.example.org/a/2026",
+    no_args_is_help=True)
+app.add_typer(shard_app, name="shard")
+
+
+@shard_app.command("rotate")
+def shard_rotate(
+    home: HomeOpt,
+    origin: Annotated[str, typer.Option(
+        help="The new log's origin, one this node has never used, e.g. "
+             "ledger.example.org/a/2026.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Freeze the current log at its latest checkpoint and start a new, empty log.
+
+    The node must be stopped (start it again afterwards). The log key stays the same; the
+    frozen log stays served under /shards/<id>. Tell the node's witnesses and peers the new
+    origin (specs/node.md section 10).
+
+    Example: provenance node shard rotate --home ./node-a --origin ledger.example.org/a/2026
+    """
+    from ..node.shards import rotate
+
+    manifest = rotate(home, origin, int(time.time()))
+    frozen = manifest.frozen[-1]
+    if as_json:
+        emit_json({"current": manifest.current, "frozen": frozen.to_json()})
+        return
+    typer.echo(f"frozen {frozen.origin} at size {frozen.final_size} (shard {frozen.id})")
+    typer.echo(f"now logging as {manifest.current}")
+    typer.echo("  restart the node; add the new origin to its witnesses and peers")
+
+
+@shard_app.command("list")
+def shard_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """List the node's logs: the current one and the frozen shards, newest first.
+
+    Example: provenance node shard list --home ./node-a --json
+    """
+    from ..node import load_config
+    from ..node.shard_manifest import load_manifest
+    from ..node.shards import finish_rotation
+
+    finish_rotation(home)
+    manifest = load_manifest(home, load_config(home).origin)
+    if as_json:
+        emit_json({"current": manifest.current,
+                   "current_first_at": manifest.current_first_at,
+                   "frozen": [s.to_json() for s in reversed(manifest.frozen)]})
+        return
+    typer.echo(f"{manifest.current:<40} current")
+    for s in reversed(manifest.frozen):
+        typer.echo(f"{s.origin:<40} frozen {format_time(s.frozen_at)}, size {s.final_size}, "
+                   f"shard {s.id}")

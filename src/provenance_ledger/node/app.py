@@ -73,6 +73,14 @@ from .node import Node
 from .page import page_router
 from .preferences import preferences_router
 from .sequencer import BATCH_LINGER_S, BATCH_MAX, QUEUE_LIMIT
+from .shard_routes import (
+    SHARD_HEADER,
+    frozen_receipt,
+    frozen_state_receipt,
+    frozen_work,
+    shards_router,
+)
+from .shards import finish_rotation, serving
 from .similar import (
     MAX_CODES,
     MAX_CODES_BODY_BYTES,
@@ -177,6 +185,7 @@ def create_app(
     (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds.
     ``freshness_interval_s`` overrides ``freshness_interval`` and ``freshness_look_s`` bounds
     the wait between two looks at the latest checkpoint's age (node/freshness.py)."""
+    finish_rotation(home)  # a rotation cut short is completed first (node/shards.py)
     config = load_config(home)
     node = Node(home, config, clock, queue_limit, batch_max, linger_s,
                 mirror_interval_s=mirror_interval_s, peer_timeouts=peer_timeouts,
@@ -184,11 +193,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await node.start()
-        try:
-            yield
-        finally:
-            await node.stop()
+        with serving(home):  # no rotation while serving (node/shards.py)
+            await node.start()
+            try:
+                yield
+            finally:
+                await node.stop()
 
     app = FastAPI(
         title="provenance-ledger node",
@@ -209,6 +219,7 @@ def create_app(
     app.include_router(preferences_router(lambda: node))
     app.include_router(page_router(lambda: node))  # GET /page/, /explorer (node/page.py)
     app.include_router(batch_router(lambda: node, _ERROR))  # POST /events/batch (node/batch.py)
+    app.include_router(shards_router(lambda: node, _ERROR))  # GET /shards (node.md 10.3)
     return app
 
 
@@ -345,10 +356,18 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
     @app.get("/works/{work}", summary="A work's state and history",
              responses={400: _error("A prefix that names more than one work"),
                         404: _ERROR})
-    def get_work(work: Work) -> dict[str, Any]:
-        """``work`` is ``sha256:<hex>`` or a unique prefix of one."""
+    def get_work(work: Work, response: Response) -> dict[str, Any]:
+        """``work`` is ``sha256:<hex>`` or a unique prefix of one; a whole id the current
+        log lacks is looked up in the frozen shards (specs/node.md section 10.4)."""
         with node.reads.snapshot() as ledger:
-            work_id = resolve_here(node.home, config, ledger, node.witness, work)
+            try:
+                work_id = resolve_here(node.home, config, ledger, node.witness, work)
+            except NotFoundError:
+                frozen = frozen_work(node, work)
+                if frozen is None:
+                    raise
+                response.headers[SHARD_HEADER] = frozen[1]
+                return frozen[0]
             state = ledger.proven_state(work_id)  # from what the signed map proves
             history = ledger.history(work_id)
         if state is None:  # pragma: no cover - resolve_work found entries
@@ -365,13 +384,19 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
                      "receipt)",
              responses={400: _error("A prefix that names more than one work"),
                         404: _ERROR})
-    def get_state_receipt(work: Work) -> dict[str, Any]:
+    def get_state_receipt(work: Work, response: Response) -> dict[str, Any]:
         """A state receipt v2 (receipts.md section 11: complete, with the work's map proof)
         once the latest checkpoint carries a map line, else v1. A full work id this log does
-        not hold gets the v2 proof of its absence (404 before the map line); a prefix must
+        not hold gets the v2 proof of its absence (404 before the map line), or, when a
+        frozen shard holds it, that shard's (specs/node.md section 10.4); a prefix must
         name a work of this log."""
         with node.reads.snapshot() as ledger:
             whole = full_work_id(work)
+            if whole is not None and not ledger.store.works_present({whole}):
+                frozen = frozen_state_receipt(node, whole)
+                if frozen is not None:
+                    response.headers[SHARD_HEADER] = frozen[1]
+                    return frozen[0]
             work_id = whole if whole is not None else resolve_here(
                 node.home, config, ledger, node.witness, work)
             complete = ledger.complete_state_receipt([work_id])
@@ -393,11 +418,20 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
                                     "event"),
                         404: _error("No such event, or no checkpoint of that size covering "
                                     "it")})
-    def get_receipt(event_id: EventId, size: OptSize = None) -> dict[str, Any]:
+    def get_receipt(event_id: EventId, response: Response, size: OptSize = None
+                    ) -> dict[str, Any]:
         """Against the latest checkpoint, or the one of ``size`` (e.g. one with more
-        cosignatures); the checkpoint carries the cosignatures collected for it."""
+        cosignatures); the checkpoint carries the cosignatures collected for it. An event
+        the current log lacks is looked up in the frozen shards (specs/node.md 10.4)."""
         with node.reads.snapshot() as ledger:
-            entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            try:
+                entry = ledger.entry_by_id(ledger.resolve_event(event_id))
+            except NotFoundError:
+                frozen = frozen_receipt(node, event_id, size)
+                if frozen is None:
+                    raise
+                response.headers[SHARD_HEADER] = frozen[1]
+                return frozen[0]
             receipt = node.receipt(ledger, entry.index, size)
         return receipt.to_json()
 

@@ -36,7 +36,7 @@ import httpx
 from ..errors import StorageError
 from .config import NodeConfig
 from .fetch import Timeouts
-from .mirror import SyncResult, sync_peer
+from .mirror import SyncResult, frozen_or, sync_peer
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.autosync")
@@ -169,6 +169,9 @@ class AutoSync:
                         break
                     r = sync_peer(self._home, peer, witness, client, self._clock(),
                                   timeouts=self._timeouts)
+                    # a peer that rotated: its frozen shard (specs/node.md section 10.5)
+                    r = frozen_or(r, self._home, peer, witness, client, self._clock(),
+                                  self._timeouts)
                     log_result(r)
                     results.append(r)
         except RoundBusy as e:

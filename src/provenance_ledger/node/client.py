@@ -88,6 +88,7 @@ class NodeClient:
         self.lacking: tuple[int, str] | None = None
         """After :meth:`submit`: (cosignatures missing, pending witnesses) or None."""
         self._fetch = Fetcher(timeouts)
+        self._shards: dict[str, Verifier] | None = None  # frozen shards (node.md 10.6)
         try:
             self.verifier = self._pin(pin_dir, expected_vkey)
         except BaseException:
@@ -139,7 +140,9 @@ class NodeClient:
         pin = pin_dir / f"{hashlib.sha256(self.url.encode()).hexdigest()[:16]}.vkey"
         if pin.exists():
             pinned = pin.read_text(encoding="ascii").strip()
-            if pinned != served and expected is None:
+            if pinned != served and expected is None and self._rotated_from(pinned, verifier):
+                pin.write_text(served + "\n", encoding="ascii")  # node.md 10.6: same key
+            elif pinned != served and expected is None:
                 raise LedgerError(
                     f"node {self.url} now shows log key {served}, but {pinned} was pinned on "
                     f"first contact ({pin}); if that is expected, delete the pin")
@@ -179,15 +182,76 @@ class NodeClient:
                             "latest checkpoint carries no map line yet)")
         try:
             receipt = StateReceiptV2.from_json(data)
+            log_key = self._log_key_of(receipt.checkpoint, work)
             # rotated keys (specs/rules.md section 9): the key records, each verified too
-            verified = verify_state_receipt_v2(receipt, [self.verifier],
-                                               keys=self._key_record)
+            verified = verify_state_receipt_v2(receipt, [log_key], keys=self._key_record)
             check_decoded_current(data, verified)
         except MalformedError as e:
             raise PeerError(self.who, f"the state receipt of {work} is malformed: {e}") from e
         if [w.work for w in verified.works] != [work]:
             raise PeerError(self.who, f"answered for other works than {work}")
         return receipt, verified
+
+    # -- a node that rotated (specs/node.md section 10.6) --------------------------------------
+    def _frozen_shards(self) -> dict[str, Verifier]:
+        """The node's frozen shards whose log key is the pinned key under their own origin
+        (``GET /shards``), by origin; fetched once. A shard under another key is left out:
+        only the key pinned is trusted."""
+        if self._shards is None:
+            listing = self._json("/shards", "shards")
+            found: dict[str, Verifier] = {}
+            for item in listing.get("frozen", []) if isinstance(listing, dict) else []:
+                try:
+                    v = Verifier.from_vkey(item["vkey"]) if isinstance(item, dict) else None
+                except (KeyError, TypeError, MalformedError):
+                    v = None
+                if v is not None and v.public_key.raw == self.verifier.public_key.raw:
+                    found[v.name] = v
+            self._shards = found
+        return self._shards
+
+    def _rotated_from(self, pinned: str, served: Verifier) -> bool:
+        """Whether the node now shows the pinned key under a new origin, having frozen the
+        pinned origin as one of its shards."""
+        try:
+            old = Verifier.from_vkey(pinned)
+        except MalformedError:
+            return False
+        if old.public_key.raw != served.public_key.raw:
+            return False
+        self.verifier = served
+        try:
+            return old.name in self._frozen_shards()
+        except LedgerError:
+            return False  # a node that lists no shards: the pin holds
+
+    def _log_key_of(self, note: str, work: str) -> Verifier:
+        """The key a state receipt's checkpoint must verify with: the node's, or, for a
+        checkpoint of one of its frozen shards, that shard's, and then only once the current
+        log proves that it holds nothing of ``work`` (a work that changed after the freeze
+        was carried whole into the current log: specs/node.md section 10.4)."""
+        from ..core.note import Checkpoint, SignedNote
+
+        origin = Checkpoint.from_text(SignedNote.from_text(note).text).origin
+        if origin == self.verifier.name:
+            return self.verifier
+        shard = self._frozen_shards().get(origin)
+        if shard is None:
+            return self.verifier  # verification names the origin it does not trust
+        if self.complete_states([work])[1].works[0].state is not None:
+            raise PeerError(self.who, f"answered the frozen shard {origin}'s state of {work}, "
+                            "but its current log holds that work")
+        return shard
+    def _receipt_key(self, note: str) -> Verifier:
+        """The key an event receipt's checkpoint must verify with: the node's, or that of
+        the frozen shard it names (only one under the pinned key)."""
+        from ..core.note import Checkpoint, SignedNote
+
+        origin = Checkpoint.from_text(SignedNote.from_text(note).text).origin
+        if origin == self.verifier.name:
+            return self.verifier
+        return self._frozen_shards().get(origin, self.verifier)
+    # -- end of rotated nodes -------------------------------------------------------------------
 
     def _key_record(self, key: str) -> KeyRecord | None:
         """A key's record from the node, verified like any state (None: it holds none)."""
@@ -357,7 +421,7 @@ class NodeClient:
         does not verify against the pinned key is a negative answer (exit 1)."""
         try:
             receipt = Receipt.from_json(data)
-            verified = verify_receipt(receipt, [self.verifier])
+            verified = verify_receipt(receipt, [self._receipt_key(receipt.checkpoint)])
             check_decoded_event(data, verified.event)
         except MalformedError as e:
             raise PeerError(self.who, f"the receipt is malformed: {e}") from e

@@ -646,4 +646,22 @@ def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
         logging.getLogger("provenance_ledger.node").info(
             "building the verifiable map", extra={"fields": {"done": done, "total": total}})
 
-    return Home(home).open_ledger(origin=config.origin, progress=built)
+    ledger = Home(home).open_ledger(origin=config.origin, progress=built)
+    return _with_frozen_shards(home, config, ledger)
+
+
+def _with_frozen_shards(home: Path, config: NodeConfig, ledger: Ledger) -> Ledger:
+    """The current log of a node that rotated, carrying works forward from its frozen shards
+    (node/carry.py; specs/node.md section 10.4); ``ledger`` itself when it never rotated."""
+    from .carry import ShardedLedger
+    from .shard_manifest import load_manifest
+    from .shards import frozen_stores
+
+    manifest = load_manifest(home, config.origin)
+    if not manifest.frozen or ledger.signer is None:
+        return ledger
+    try:
+        return ShardedLedger(ledger.store, ledger.signer, frozen_stores(home, manifest))
+    except BaseException:
+        ledger.close()
+        raise

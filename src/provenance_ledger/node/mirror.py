@@ -60,7 +60,7 @@ class SyncResult:
     """What one round did for one peer."""
 
     origin: str
-    status: str  # "mirrored", "up-to-date", "empty", "faulty", "error"
+    status: str  # "mirrored", "up-to-date", "empty", "faulty", "error", "frozen"
     old_size: int
     new_size: int
     detail: str = ""
@@ -328,8 +328,29 @@ def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
     round goes on with the next."""
     own = client or httpx.Client(follow_redirects=False)
     try:
-        return [sync_peer(home, peer, witness, own, now, timeouts=timeouts)
+        return [frozen_or(sync_peer(home, peer, witness, own, now, timeouts=timeouts),
+                           home, peer, witness, own, now, timeouts)
                 for peer in config.peers]
     finally:
         if client is None:
             own.close()
+
+
+def frozen_or(result: SyncResult, home: Path, peer: Peer, witness: Witness,
+               client: httpx.Client, now: int, timeouts: Timeouts | None) -> SyncResult:
+    """A round that failed against a peer that rotated: run again against the frozen shard
+    of that origin, reported ``frozen`` (node/shard_peers.py; specs/node.md section 10.5)."""
+    from dataclasses import replace
+
+    from .shard_peers import FROZEN, frozen_detail, frozen_peer
+
+    if result.status != "error":
+        return result
+    found = frozen_peer(peer, client, timeouts)
+    if found is None:
+        return result
+    shard, listing = found
+    again = sync_peer(home, shard, witness, client, now, timeouts=timeouts)
+    if again.status not in ("mirrored", "up-to-date"):
+        return again
+    return replace(again, status=FROZEN, detail=frozen_detail(listing, peer))
