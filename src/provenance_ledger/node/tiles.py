@@ -72,9 +72,12 @@ def check_folder(folder: Path, what: str = "node.toml 'tiles'") -> None:
     """Make ``folder`` if need be and check that files can be written in it; StorageError
     naming it and ``what`` set it otherwise (``node serve`` checks before it listens,
     ``node config --tiles`` before it writes node.toml)."""
-    if folder.exists() and not folder.is_dir():
-        raise StorageError(f"cannot write the tiles to {folder} ({what}): it is a file, not a "
-                           "folder")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StorageError(f"cannot write the tiles to {folder} ({what}): {existing} is a "
+                           "file, not a folder")
     try:
         write_atomically(folder / ".write-check", b"")
         (folder / ".write-check").unlink()
