@@ -68,4 +68,6 @@ def test_a_tiles_folder_that_cannot_be_written_is_one_line_and_changes_nothing(
     both = run("node", "config", "--home", home, "--tiles", "t", "--no-tiles", home=cli,
                ok_codes=(2,))
     assert both.err == "error: give --tiles DIR or --no-tiles, not both\n"
+    empty = run("node", "config", "--home", home, "--tiles", "", home=cli, ok_codes=(2,))
+    assert empty.err == "error: --tiles needs a folder (--no-tiles: none)\n"
     assert config_path(home).read_bytes() == before and not (home / "t").exists()
