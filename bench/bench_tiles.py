@@ -98,7 +98,8 @@ from provenance_ledger.node.tiles import CHECKPOINT_FILE, write_atomically  # no
 ORIGIN = "bench.example/tiles"
 FLOOR_FILE = "floor"  # the 2-byte static file of the floor load
 TARGET_P99_MS = 2.0
-WARMUP_S = 1.0  # paced warm-up before each timed load (connections open, caches filled)
+WARMUP_PROOFS = 20  # per connection, before each timed load: a cached client's tiles kept
+WARMUP_S = 1.0  # then paced at the load's rate, untimed
 
 
 def leaf(i: int) -> bytes:
@@ -335,6 +336,11 @@ def paced_level(port: int, vkey: str, clients: int, rate: float, seconds: float,
             conns = await connect(port, clients, None if label == "floor" else vkey,
                                   label == "cached")
             work = floor if label == "floor" else proof
+            # Warm-up, not timed: WARMUP_PROOFS per connection as fast as they go (a cached
+            # client's shared tiles are then in its cache), then WARMUP_S at the rate.
+            warm = [rng.randrange(size) for _ in range(WARMUP_PROOFS)]
+            for i in warm:
+                await asyncio.gather(*(work(c, i) for c in conns))
             warm = [rng.randrange(size) for _ in range(max(1, int(WARMUP_S * rate)))]
             await paced(conns, rate, WARMUP_S, warm, work)
             timed = [rng.randrange(size) for _ in range(max(1, int(seconds * rate)))]
@@ -360,6 +366,8 @@ def paced_level(port: int, vkey: str, clients: int, rate: float, seconds: float,
 
 def closed_client(url: str, vkey: str, cached: bool, seconds: float, seed: int,
                   out: mp.Queue) -> None:  # type: ignore[type-arg]
+    if os.getpriority(os.PRIO_PROCESS, 0) < 0:  # 32 processes never run above other work
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
 
@@ -471,8 +479,14 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="keep (and reuse) the tiles here")
     ap.add_argument("--ab-requests", type=int, default=50_000,
                     help="requests of the nginx-alone measure (0: skip it)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run the paced client and nginx at this niceness (-20 to 19; below 0 "
+                         "needs root): on a host whose cores other work shares, a negative "
+                         "value approximates cores of the bench's own (labelled in the output)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.nice:
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # nginx, started below, inherits it
     rates = [float(r) for r in args.paced_rates.split(",") if r]
     rows: dict[str, list[dict[str, float]]] = {}
 
@@ -506,7 +520,8 @@ def main() -> None:
                         keep(f"nginx alone (ab), {label}", res, r)
     load1 = os.getloadavg()[0]
     print(f"\nentries {args.entries}, {args.rounds} rounds, paced loads of {args.seconds:g} s "
-          f"over {args.clients} connections, nginx workers {args.workers}, cores "
+          f"over {args.clients} connections, nginx workers {args.workers}, niceness of the "
+          f"client and nginx {args.nice}, cores "
           f"{os.cpu_count()}, load average {load0:.1f} at the start and {load1:.1f} at the "
           f"end ({started}): median (min-max)")
     for label, runs in rows.items():
