@@ -25,9 +25,12 @@ off while a load runs. Three loads per rate and round, in this order:
 * ``cold``: nothing kept, every proof fetches all its tiles.
 
 Per load: proofs/s achieved, latency p50/p90/p99/max and the share of proofs within 2 ms,
-tile fetches per proof, and the client's
-own CPU per proof and share of one core (so that the client is seen not to be what is
-measured). ``--rounds`` rounds give the median and the spread.
+tile fetches per proof, the client's own CPU per proof and share of one core (so that the
+client is seen not to be what is measured), and nginx's CPU per proof (its processes' CPU
+time over the load, from /proc). ``--rounds`` rounds give the median and the
+spread. ``--nice -10`` runs the paced client and nginx above the host's other work (root
+only): on a host whose cores are shared, an approximation of cores of their own, labelled
+in the output.
 
 **Closed loop (for comparison, labelled).** ``--closed-clients`` (32) client *processes*, each
 one ``http.client`` connection, each proving as fast as it can for ``--closed-seconds``
@@ -325,8 +328,32 @@ async def paced(conns: list[Conn], rate: float, seconds: float, indexes: list[in
             "client_cpu_ms_per_proof": 1000 * cpu / n, "client_cpu_share": cpu / wall}
 
 
+def nginx_pids(work: Path) -> list[int]:
+    """The nginx master started with ``work``'s config and its workers."""
+    found = subprocess.run(["pgrep", "-f", str(work / "nginx.conf")], capture_output=True,
+                           text=True, check=False).stdout.split()
+    pids = [int(p) for p in found]
+    for master in list(pids):
+        pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(master)],
+                                                capture_output=True, text=True,
+                                                check=False).stdout.split()]
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def paced_level(port: int, vkey: str, clients: int, rate: float, seconds: float,
-                seed: int, size: int) -> dict[str, dict[str, float]]:
+                seed: int, size: int, nginx: list[int]) -> dict[str, dict[str, float]]:
     """The floor, cached and cold loads at ``rate``, each after a warm-up, in a fresh event
     loop on ``select``."""
     async def main() -> dict[str, dict[str, float]]:
@@ -346,10 +373,13 @@ def paced_level(port: int, vkey: str, clients: int, rate: float, seconds: float,
             timed = [rng.randrange(size) for _ in range(max(1, int(seconds * rate)))]
             gc.collect()
             gc.disable()
+            server0 = cpu_seconds(nginx)
             try:
                 out[label] = await paced(conns, rate, seconds, timed, work)
             finally:
                 gc.enable()
+            n = max(1, math.floor(seconds * rate))
+            out[label]["nginx_cpu_ms_per_proof"] = 1000 * (cpu_seconds(nginx) - server0) / n
             for c in conns:
                 c.close()
         return out
@@ -502,10 +532,11 @@ def main() -> None:
         vkey = build(folder, args.entries)
         with serving(folder, Path(tmp) / "nginx", args.workers) as url:
             port = urlsplit(url).port or 80
+            nginx = nginx_pids(Path(tmp) / "nginx")
             for r in range(args.rounds):
                 for rate in rates:
                     level = paced_level(port, vkey, args.clients, rate, args.seconds,
-                                        1000 * r + int(rate), args.entries)
+                                        1000 * r + int(rate), args.entries, nginx)
                     for load, res in level.items():
                         keep(f"paced {rate:g}/s, {load}", res, r)
                 if args.closed_seconds > 0:
