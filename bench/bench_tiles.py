@@ -498,7 +498,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entries", type=int, default=10**6)
     ap.add_argument("--clients", type=int, default=32, help="connections of the paced client")
-    ap.add_argument("--paced-rates", default="250,500,1000,2000",
+    ap.add_argument("--paced-rates", default="100,250,500,1000",
                     help="proofs per second of the paced loads, comma-separated")
     ap.add_argument("--seconds", type=float, default=5.0, help="time of one paced load")
     ap.add_argument("--rounds", type=int, default=3)
