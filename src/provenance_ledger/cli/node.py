@@ -115,22 +115,36 @@ def config_command(
     home: HomeOpt,
     mirror_interval: MirrorIntervalOpt = None,
     freshness_interval: FreshnessOpt = None,
+    tiles: Annotated[str | None, typer.Option(
+        "--tiles", metavar="DIR", show_default=False,
+        help="Write the log as C2SP tlog-tiles to this folder (relative: in the home), "
+             "from the next start of node serve, which first writes every tile the log "
+             "already has.")] = None,
+    no_tiles: Annotated[bool, typer.Option(
+        "--no-tiles", help="Stop writing tiles (the folder is left as it is).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the node's settings; --mirror-interval changes how often node serve mirrors,
-    --freshness-interval after how long it has its latest checkpoint cosigned again.
+    --freshness-interval after how long it has its latest checkpoint cosigned again, --tiles
+    where it writes the log as static tiles (--no-tiles: nowhere).
 
-    A serving node reads node.toml when it starts: restart it to use a new interval.
+    A serving node reads node.toml when it starts: restart it to use a new setting.
 
     Example: provenance node config --home ./node-a --mirror-interval 300
-    --freshness-interval 10m
+    --freshness-interval 10m --tiles public/tiles
     """
     from ..node import load_config
-    from ..node.config import set_freshness_interval, set_mirror_interval
+    from ..node.config import set_freshness_interval, set_mirror_interval, set_tiles
 
     interval = _interval(mirror_interval)
-    freshness = _freshness(freshness_interval)  # both checked before either is written
+    freshness = _freshness(freshness_interval)  # all checked before any is written
+    if tiles is not None and no_tiles:
+        raise MalformedError("give --tiles DIR or --no-tiles, not both")
+    if tiles is not None and not tiles.strip():
+        raise MalformedError("--tiles needs a folder (--no-tiles: none)")
     config = load_config(home)
+    if tiles is not None or no_tiles:
+        config = set_tiles(home, tiles)  # the folder checked before node.toml is written
     if interval is not None:
         config = set_mirror_interval(home, interval)
     if freshness is not None:
@@ -140,6 +154,7 @@ def config_command(
                    "witness_name": config.witness_name,
                    "mirror_interval": config.mirror_interval,
                    "freshness_interval": config.freshness_interval,
+                   "tiles": config.tiles or None,
                    "peers": [p.origin for p in config.peers],
                    "witnesses": [w.name for w in config.witnesses]})
         return
@@ -150,6 +165,8 @@ def config_command(
     typer.echo(f"witness name     {config.witness_name}")
     typer.echo(f"mirroring        {every}")
     typer.echo(f"re-cosigning     {_every(config.freshness_interval)}")
+    typer.echo("tiles            " + (f"{config.tiles} (C2SP tlog-tiles, written as blocks "
+                                      "commit)" if config.tiles else "off"))
     typer.echo(f"peers            {len(config.peers)}")
     typer.echo(f"witnesses        {len(config.witnesses)}")
 

@@ -619,6 +619,21 @@ def set_freshness_interval(home: Path, seconds: int) -> NodeConfig:
     return updated
 
 
+def set_tiles(home: Path, folder: str | None) -> NodeConfig:
+    """Set the folder ``node serve`` writes the log's C2SP tiles to (relative: in the home;
+    None: none), made and checked writable first (specs/tiles.md section 4). The next start
+    writes every tile the folder lacks; turning tiles off leaves the folder as it is."""
+    from .tiles import check_folder
+
+    config = load_config(home)
+    updated = replace(config, tiles=folder or "")
+    written = tiles_dir(home, updated)
+    if written is not None:
+        check_folder(written, "--tiles")
+    _write_config(home, updated)
+    return updated
+
+
 def log_signer(home: Path, config: NodeConfig) -> NoteSigner:
     """The node's log key as a note signer named by its origin."""
     return NoteSigner(config.origin, read_private_key(Home(home).log_key_path, None))

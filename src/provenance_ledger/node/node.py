@@ -100,11 +100,13 @@ class Node:
 
     def _tiles_writer(self, ledger: Ledger) -> TilesWriter | None:
         """The writer of ``tiles`` in node.toml, the folder caught up with the latest
-        checkpoint first (specs/tiles.md section 4); None when the node writes no tiles."""
+        checkpoint first (specs/tiles.md section 4), the checkpoint written again as
+        cosignatures on it arrive; None when the node writes no tiles."""
         folder = tiles_dir(self.home, self.config)
         if folder is None:
             return None
-        writer = TilesWriter(folder, ledger.store)
+        writer = TilesWriter(folder, ledger.store, self.witness.cosigned_note)
+        self.witness.on_own_cosigned = writer.cosigned  # before catch_up reads them
         try:
             written = writer.catch_up()
         except OSError as e:

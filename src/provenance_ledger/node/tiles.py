@@ -8,6 +8,10 @@ the full tile replaces it (C2SP lets the log delete it then). The checkpoint is 
 last, once every tile of its tree is in place, so a reader never sees a checkpoint whose tiles
 are missing. A node started again (after a crash, or with ``tiles`` newly set) first writes
 whatever its latest checkpoint's tree lacks (:meth:`TilesWriter.catch_up`).
+
+The checkpoint is written with the cosignatures stored for it, and written again, atomically,
+when more arrive later (from witnesses or peers' mirrors: :meth:`TilesWriter.cosigned`), so a
+verifier reading only the tiles URL sees what ``GET /checkpoint`` serves.
 """
 
 from __future__ import annotations
@@ -16,16 +20,21 @@ import logging
 import os
 import secrets
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ..core.note import Checkpoint, SignedNote
 from ..core.tiles import ENTRIES, Tile, bundle, new_tiles, tree_tiles
 from ..errors import LedgerError, StorageError
-from ..store.base import Store
+from ..store.base import CheckpointRow, Store
 
 log = logging.getLogger("provenance_ledger.node")
 
 CHECKPOINT_FILE = "checkpoint"
+Cosign = Callable[[str, int, bytes], str]
+"""(log-signed note, size, root) -> the note with the cosignatures stored for it
+(``Witness.cosigned_note``)."""
 FILE_MODE = 0o644  # tiles are public: the web server's user reads them
 DIR_MODE = 0o755
 
@@ -59,14 +68,21 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def check_folder(folder: Path) -> None:
+def check_folder(folder: Path, what: str = "node.toml 'tiles'") -> None:
     """Make ``folder`` if need be and check that files can be written in it; StorageError
-    naming it otherwise (``node serve`` checks before it listens)."""
+    naming it and ``what`` set it otherwise (``node serve`` checks before it listens,
+    ``node config --tiles`` before it writes node.toml)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StorageError(f"cannot write the tiles to {folder} ({what}): {existing} is a "
+                           "file, not a folder")
     try:
         write_atomically(folder / ".write-check", b"")
         (folder / ".write-check").unlink()
     except OSError as e:
-        raise StorageError(f"cannot write the tiles to {folder} (node.toml 'tiles'): "
+        raise StorageError(f"cannot write the tiles to {folder} ({what}): "
                            f"{e.strerror or e}") from e
 
 
@@ -74,11 +90,20 @@ class TilesWriter:
     """Publishes a store's tree, entries and latest checkpoint as tiles in ``directory``.
 
     Runs where the store is written (the sequencer's thread): it reads the tree nodes and
-    entries of committed blocks only."""
+    entries of committed blocks only. ``cosign`` adds the cosignatures stored for a
+    checkpoint to the note written; :meth:`cosigned`, called from any thread when more are
+    stored, writes the checkpoint again. A lock orders the two, so the file never goes back
+    to an older checkpoint."""
 
-    def __init__(self, directory: Path, store: Store) -> None:
+    def __init__(self, directory: Path, store: Store, cosign: Cosign | None = None) -> None:
         self.directory = directory
         self._store = store
+        self._cosign = cosign
+        self._lock = threading.Lock()
+        self._row: CheckpointRow | None = None
+        """The checkpoint the folder holds (as the log signed it)."""
+        self._written = ""
+        """The note last written to ``checkpoint``, cosignatures included."""
         self.size = 0
         """Size of the checkpoint last written to the folder."""
 
@@ -97,6 +122,38 @@ class TilesWriter:
         write_atomically(path, self._data(tile))
         if tile.full:  # its partial tiles are no longer needed by anyone
             shutil.rmtree(path.with_name(path.name + ".p"), ignore_errors=True)
+
+    def _note(self, row: CheckpointRow) -> str:
+        return row.note if self._cosign is None else self._cosign(row.note, row.size, row.root)
+
+    def _write_checkpoint(self, row: CheckpointRow) -> None:
+        """``checkpoint``: ``row``'s note with the cosignatures stored for it, last."""
+        with self._lock:
+            note = self._note(row)
+            write_atomically(self.directory / CHECKPOINT_FILE, note.encode())
+            self._row, self._written, self.size = row, note, row.size
+
+    def cosigned(self, size: int) -> bool:
+        """New cosignatures on this log's checkpoint of ``size`` were stored: when it is the
+        folder's checkpoint, write it again with them (specs/tiles.md section 4.6). True
+        when the file was rewritten; a write that fails is logged, not raised (the
+        cosignatures are stored, and the next block or start writes them)."""
+        with self._lock:
+            row = self._row
+            if row is None or row.size != size or self._cosign is None:
+                return False
+            try:
+                note = self._note(row)
+                if note == self._written:
+                    return False
+                write_atomically(self.directory / CHECKPOINT_FILE, note.encode())
+            except (OSError, LedgerError) as e:
+                log.error("tiles checkpoint not rewritten", extra={"fields": {
+                    "size": size, "error": str(e)}})
+                return False
+            self._written = note
+        log.info("tiles checkpoint cosigned", extra={"fields": {"size": size}})
+        return True
 
     def _published_size(self) -> int:
         """The size of the folder's checkpoint (0 when there is none that parses)."""
@@ -119,8 +176,8 @@ class TilesWriter:
     def catch_up(self) -> int:
         """Write every tile of the latest checkpoint's tree that the folder lacks (a full
         tile present is kept as it is; the right edge's partial tiles are written again),
-        then the checkpoint; remove the temporary files of a writer killed on the way.
-        Returns how many tiles were written."""
+        then the checkpoint with its cosignatures; remove the temporary files of a writer
+        killed on the way. Returns how many tiles were written."""
         row = self._store.latest_checkpoint()
         if row is None:
             return 0
@@ -131,8 +188,7 @@ class TilesWriter:
                 continue
             self._write(tile)
             written += 1
-        write_atomically(self.directory / CHECKPOINT_FILE, row.note.encode())
-        self.size = row.size
+        self._write_checkpoint(row)
         return written
 
     def publish(self) -> int:
@@ -144,6 +200,5 @@ class TilesWriter:
         tiles = new_tiles(self.size, row.size)
         for tile in tiles:
             self._write(tile)
-        write_atomically(self.directory / CHECKPOINT_FILE, row.note.encode())
-        self.size = row.size
+        self._write_checkpoint(row)
         return len(tiles)

@@ -145,6 +145,10 @@ class Witness:
         self._own_log = own_log
         self._peer_witnesses = tuple(peer_witnesses)
         self._db = WitnessStore(path, readonly)
+        self.on_own_cosigned: Callable[[int], object] | None = None
+        """Called with the size of this node's checkpoint once new cosignatures on it are
+        stored (outside the transaction): the tiles folder's checkpoint is written again
+        (node/tiles.py, specs/tiles.md section 4)."""
 
     @property
     def name(self) -> str:
@@ -206,6 +210,8 @@ class Witness:
         if stored:
             log.info("cosignatures received", extra={"fields": {
                 "size": cp.size, "witnesses": stored}})
+            if self.on_own_cosigned is not None:
+                self.on_own_cosigned(cp.size)
         return 200, sig.to_line()
 
     def _own_size(self) -> int:
@@ -257,7 +263,10 @@ class Witness:
         checkpoint the newest cosignature is kept: one made later replaces it, one made
         earlier is not stored over it (specs/node.md section 9.2)."""
         with self._db.transaction() as tx:
-            return self._store_own_cosignatures(tx, note, cp, now)
+            stored = self._store_own_cosignatures(tx, note, cp, now)
+        if stored and self.on_own_cosigned is not None:
+            self.on_own_cosigned(cp.size)
+        return stored
 
     def own_cosigned_size(self, name: str) -> int | None:
         """The largest checkpoint of this node's log that witness key ``name`` cosigned."""
