@@ -23,6 +23,7 @@ from typing import Any
 from ..core.events import SignedEvent, parse_leaf
 from ..core.merkle import NodeId, node_hash
 from ..core.receipt import RECEIPT_FORMAT, TLOG_PROOF_HEADER
+from ..errors import NotFoundError
 from ..ledger import Appended, Ledger
 
 ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -97,26 +98,34 @@ def block_proofs(first: int, hashes: Sequence[bytes],
     return walk(0, size)
 
 
+class _Base64(dict[bytes, bytes]):
+    """Proof hashes in base64, each encoded once: a block's proofs share most of them."""
+
+    def __missing__(self, digest: bytes) -> bytes:
+        text = self[digest] = base64.b64encode(digest)
+        return text
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
 class ReceiptEncoder:
     """Receipts against one signed checkpoint note, encoded as ``JSONResponse`` encodes
-    :meth:`Receipt.to_json`: the parts every receipt repeats are encoded once."""
+    :meth:`Receipt.to_json`: the parts every receipt repeats are encoded once, as UTF-8
+    (the note's signature lines start with an em dash: text holding it is slow to join)."""
 
     def __init__(self, log_key: str, note: str) -> None:
         quoted = ENCODER.encode(note)
-        self._head = (f'{{"format":{ENCODER.encode(RECEIPT_FORMAT)},'
-                      f'"log_key":{ENCODER.encode(log_key)},"checkpoint":{quoted},'
-                      '"leaf_index":')
+        self._head = _utf8(f'{{"format":{ENCODER.encode(RECEIPT_FORMAT)},'
+                           f'"log_key":{ENCODER.encode(log_key)},"checkpoint":{quoted},'
+                           '"leaf_index":')
         # tlog_proof is "<header>\nindex <i>\n<hash>\n...\n<note>": a JSON string escapes
-        # each character alone, so its encoding is the encodings of its pieces run together.
-        self._tlog = f',"tlog_proof":{ENCODER.encode(TLOG_PROOF_HEADER)[:-1]}\\nindex '
-        self._tail = f"\\n{quoted[1:]}}}"
-        self._b64: dict[bytes, str] = {}
-
-    def _text(self, digest: bytes) -> str:
-        text = self._b64.get(digest)
-        if text is None:
-            text = self._b64[digest] = base64.b64encode(digest).decode("ascii")
-        return text
+        # each character alone, so its encoding is the encodings of its pieces run together
+        # (base64 and digits need no escape).
+        self._tlog = _utf8(f',"tlog_proof":{ENCODER.encode(TLOG_PROOF_HEADER)[:-1]}\\nindex ')
+        self._tail = _utf8(f"\\n{quoted[1:]}}}")
+        self._b64 = _Base64()
 
     def encode(self, index: int, leaf: bytes, proof: Sequence[bytes],
                event: SignedEvent | None = None) -> ReceiptReply:
@@ -124,14 +133,14 @@ class ReceiptEncoder:
         the caller has the leaf parsed already, saves parsing it again."""
         if event is None or event.leaf != leaf:
             event = parse_leaf(leaf, verify=False)
-        hashes = [self._text(h) for h in proof]
-        quoted = '","'.join(hashes)
-        text = "".join((
-            self._head, str(index), ',"leaf":"', base64.b64encode(leaf).decode("ascii"),
-            '","inclusion_proof":[', f'"{quoted}"' if hashes else "", '],"event":',
-            ENCODER.encode(event.to_json()), self._tlog, str(index), "\\n",
-            "".join(f"{h}\\n" for h in hashes), self._tail))
-        return ReceiptReply(index, text.encode("utf-8"))
+        b64 = self._b64
+        hashes = [b64[h] for h in proof]
+        number = b"%d" % index
+        return ReceiptReply(index, b"".join((
+            self._head, number, b',"leaf":"', base64.b64encode(leaf), b'","inclusion_proof":[',
+            b'"' + b'","'.join(hashes) + b'"' if hashes else b"", b'],"event":',
+            _utf8(ENCODER.encode(event.to_json())), self._tlog, number, b"\\n",
+            b"".join([h + b"\\n" for h in hashes]), self._tail)))
 
 
 def block_receipts(ledger: Ledger, appended: Sequence[Appended],
@@ -139,16 +148,18 @@ def block_receipts(ledger: Ledger, appended: Sequence[Appended],
                                                                list[ReceiptReply]]:
     """The receipts, against the latest checkpoint, of the events a block just ``appended``
     (in log order) and of the ``(index, leaf)`` entries the log ``held`` already."""
-    cp, note = ledger.latest_checkpoint()
-    encoder = ReceiptEncoder(ledger.vkey, note)
+    latest = ledger.store.latest_checkpoint()  # the note as Ledger.receipts serves it
+    if latest is None:
+        raise NotFoundError("the log is empty: nothing has been anchored yet")
+    encoder = ReceiptEncoder(ledger.vkey, latest.note)
     proofs: list[list[bytes]] | None = None
     if appended:
         first = appended[0].index
-        if cp.size == first + len(appended) and all(
+        if latest.size == first + len(appended) and all(
                 a.index == i for i, a in enumerate(appended, first)):
             root, proofs = block_proofs(
                 first, [bytes.fromhex(a.event.id) for a in appended], ledger.store.nodes)
-            if root != cp.root:
+            if root != latest.root:
                 proofs = None
         if proofs is None:  # not the block this checkpoint closed: plan each proof
             proofs = [list(r.inclusion_proof) for r in
