@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -113,11 +113,10 @@ async def submit_batch(node: Node, leaves: Sequence[bytes]) -> tuple[bytes, dict
     witnessing = node.witnessing
     if witnessing is not None and top >= 0:
         size = await witnessing.wait(top)
-        accepted = [n for n, a in enumerate(results) if isinstance(a, ReceiptReply)]
-        indexes = [cast(ReceiptReply, results[n]).index for n in accepted]
+        accepted = [(n, a.index) for n, a in enumerate(results) if isinstance(a, ReceiptReply)]
         docs = await run_in_threadpool(
-            lambda: [node.receipt_json(index, size) for index in indexes])
-        for n, doc in zip(accepted, docs, strict=True):
+            lambda: [node.receipt_json(index, size) for _, index in accepted])
+        for (n, _), doc in zip(accepted, docs, strict=True):
             results[n] = {"status": 200, "receipt": doc}
         headers = witnessing.status(docs[-1]["checkpoint"]).headers()
     parts = []
