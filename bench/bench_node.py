@@ -60,8 +60,9 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -1123,12 +1124,45 @@ def batch_load(server: Server, vkey: str, clients: int, batch: int, requests: in
     return out
 
 
+def thread_cpu(pid: int | None, tid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by thread ``tid`` of process ``pid`` (Linux)."""
+    if pid is None or tid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loop_share(server: Server, run: Callable[[], dict[str, Any]]
+               ) -> tuple[dict[str, Any], float | None]:
+    """``run()`` and the share of the server's CPU meanwhile that its main thread, the event
+    loop (HTTP, ASGI, the access log, the hand-off), used; the rest is the sequencer's
+    writer thread (append, receipts) and the ledger's verify threads."""
+    pid = server.pid
+    main0, all0 = thread_cpu(pid, pid), server_cpu(pid)
+    out = run()
+    main1, all1 = thread_cpu(pid, pid), server_cpu(pid)
+    if main0 is None or all0 is None or main1 is None or all1 is None or all1 == all0:
+        return out, None
+    return out, (main1 - main0) / (all1 - all0)
+
+
+SINGLE_BLOCK = 16
+"""Events per block of the in-process append that matches the single-event load (its 16
+clients wait for their replies, so each block holds about 16)."""
+SINGLE_BLOCKS = 100  # blocks of SINGLE_BLOCK appended in process per round
+
+
 def measure_batch(args: argparse.Namespace, workdir: Path, now: int) -> dict[str, Any]:
     """Rounds of, in turn: ``--batch-events`` pre-signed events appended in process (blocks
     of 1000, fresh ledger, bench.py's paired round: its verify rates come along), the same
     number through ``POST /events/batch`` into one running node (``--batch-clients``
     connections, batches of ``--batch-size``), then single-event ``POST /events`` from
-    ``--batch-single-clients`` clients for the server's CPU per submission."""
+    ``--batch-single-clients`` clients for the server's CPU per submission, split between
+    its event loop and its other threads, beside the CPU of an in-process append in blocks
+    of ``SINGLE_BLOCK`` (what the single submissions' blocks cost the ledger)."""
     home = workdir / "batch"
     keys = init_node(home, BATCH_ORIGIN)
     items = ledger_bench.verify_items(1000, now)
@@ -1138,18 +1172,29 @@ def measure_batch(args: argparse.Namespace, workdir: Path, now: int) -> dict[str
             leaves = ledger_bench.sign_leaves(b"batch-inproc-%d" % r, args.batch_events, now)
             v, a, cpu, pv = ledger_bench.paired_round(workdir / f"inproc-{r}", leaves, items,
                                                       1000, now)
-            b = batch_load(server, keys["log"], args.batch_clients, args.batch_size,
-                           max(1, args.batch_events // args.batch_size), f"batch-{r}")
-            single = load(server, "submit", args.batch_single_clients, args.load_seconds,
-                          args.max_requests, args.warmup, keys["log"], server_pid=server.pid,
-                          salt=f"single-{r}")
+            small = ledger_bench.sign_leaves(b"batch-small-%d" % r,
+                                             SINGLE_BLOCK * SINGLE_BLOCKS, now)
+            _, _, small_cpu, _ = ledger_bench.paired_round(workdir / f"inproc16-{r}", small,
+                                                           items, SINGLE_BLOCK, now)
+            b, b_loop = loop_share(server, partial(
+                batch_load, server, keys["log"], args.batch_clients, args.batch_size,
+                max(1, args.batch_events // args.batch_size), f"batch-{r}"))
+            single, s_loop = loop_share(server, partial(
+                load, server, "submit", args.batch_single_clients, args.load_seconds,
+                args.max_requests, args.warmup, keys["log"], server_pid=server.pid,
+                salt=f"single-{r}"))
+            single_cpu = single["server_cpu_ms_per_request"]
             row = {"verify_per_s": v, "project_verify_per_s": pv, "append_per_s": a,
                    "batch_events_per_s": b["events_per_s"],
                    "batch_ratio": b["events_per_s"] / a,
                    "batch_server_cpu_ms_per_event": b["server_cpu_ms_per_event"],
+                   "batch_loop_share": b_loop,
                    "batch_request_ms_median": b["request_ms_median"],
                    "single_per_s": single["per_s"],
-                   "single_server_cpu_ms": single["server_cpu_ms_per_request"],
+                   "single_server_cpu_ms": single_cpu,
+                   "single_loop_ms": None if s_loop is None else s_loop * single_cpu,
+                   "single_writer_ms": None if s_loop is None else (1 - s_loop) * single_cpu,
+                   "append16_cpu_ms": 1000 * small_cpu,
                    "single_p99_ms": single["p99_ms"],
                    "checks": [b["check"], single["check"]]}
             rounds.append(row)
@@ -1157,9 +1202,12 @@ def measure_batch(args: argparse.Namespace, workdir: Path, now: int) -> dict[str
                 f"{v:,.0f}/s, {pv:,.0f}/s libsodium); batch {b['events_per_s']:,.0f}/s "
                 f"= {row['batch_ratio']:.2f} x, server {b['server_cpu_ms_per_event']:.3f} "
                 f"ms/event; single {single['per_s']:,.0f}/s, server "
-                f"{single['server_cpu_ms_per_request']:.3f} ms/request; {b['check']}")
+                f"{single_cpu:.3f} ms/request (event loop {_num(row['single_loop_ms'], 3)}); "
+                f"in-process append in blocks of {SINGLE_BLOCK}: "
+                f"{row['append16_cpu_ms']:.3f} ms/event; {b['check']}")
     return {"rounds": rounds, **{
-        k: statistics.median(r[k] for r in rounds) for k in rounds[0] if k != "checks"}}
+        k: statistics.median(r[k] for r in rounds if r[k] is not None)
+        for k in rounds[0] if k != "checks" and any(r[k] is not None for r in rounds)}}
 
 
 def batch_table(res: dict[str, Any], args: argparse.Namespace) -> str:
@@ -1167,7 +1215,9 @@ def batch_table(res: dict[str, Any], args: argparse.Namespace) -> str:
     rs = res["rounds"]
 
     def cell(key: str, digits: int) -> str:
-        vals = [r[key] for r in rs]
+        vals = [r[key] for r in rs if r[key] is not None]
+        if not vals:
+            return "n/a"
         return (f"{statistics.median(vals):,.{digits}f} ({min(vals):,.{digits}f}-"
                 f"{max(vals):,.{digits}f})")
 
@@ -1184,9 +1234,16 @@ def batch_table(res: dict[str, Any], args: argparse.Namespace) -> str:
         f"| batch / in process | {cell('batch_ratio', 3)} | >= {TARGET_BATCH_RATIO} |",
         f"| server CPU per event in batches, ms | {cell('batch_server_cpu_ms_per_event', 3)} "
         "| |",
+        f"| share of it in the event loop thread | {cell('batch_loop_share', 3)} | |",
         f"| single POST /events per s | {cell('single_per_s', 0)} | |",
         f"| server CPU per single POST /events, ms | {cell('single_server_cpu_ms', 3)} | "
         f"< {TARGET_SUBMIT_CPU_MS} |",
+        f"| of which the event loop thread (HTTP, hand-off, log), ms | "
+        f"{cell('single_loop_ms', 3)} | |",
+        f"| of which the other threads (append, receipts), ms | {cell('single_writer_ms', 3)} "
+        "| |",
+        f"| in-process append CPU per event, blocks of {SINGLE_BLOCK}, ms | "
+        f"{cell('append16_cpu_ms', 3)} | |",
         f"| single POST /events p99, ms | {cell('single_p99_ms', 1)} | |",
         "checks: " + "; ".join(sorted({c for r in rs for c in r["checks"]})),
     ]

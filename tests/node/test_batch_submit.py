@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.responses import JSONResponse
 
 from provenance_ledger.core.events import MAX_LEAF_BYTES, work_id_of
 from provenance_ledger.core.note import Verifier
@@ -182,12 +183,16 @@ def _work_of(path: Path) -> str:
 
 
 def _answers(url: str, requests: list[tuple[str, bytes]]) -> list[tuple[int, Any]]:
-    """(status, JSON) of each request in turn; a receipt reduced to (index, event id)."""
+    """(status, JSON) of each request in turn; a receipt reduced to (index, event id). Each
+    body is byte for byte what ``JSONResponse`` encodes for its JSON, with its headers."""
     out: list[tuple[int, Any]] = []
     with httpx.Client(base_url=url, timeout=30) as http:
         for path, body in requests:
             r = http.post(path, content=body, headers=OCTETS)
             doc = r.json()
+            assert r.content == JSONResponse(doc).body
+            assert r.headers["content-type"] == "application/json"
+            assert r.headers["content-length"] == str(len(r.content))
             if path == "/events" and r.status_code == 200:
                 doc = (doc["leaf_index"], doc["event"]["id"])
             elif path == "/events/batch" and r.status_code == 200:

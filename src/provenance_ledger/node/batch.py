@@ -13,16 +13,17 @@ single submission is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..core.events import MAX_LEAF_BYTES
 from ..core.merkle import leaf_hash
 from ..errors import ConflictError, LedgerError
+from .block_receipts import ENCODER, ReceiptReply
 from .http import HttpError, status_of
 
 if TYPE_CHECKING:
@@ -85,10 +86,11 @@ def refusal(error: LedgerError) -> dict[str, Any]:
     return out
 
 
-async def submit_batch(node: Node, leaves: Sequence[bytes]) -> tuple[list[dict[str, Any]],
-                                                                      dict[str, str]]:
-    """Each leaf's result in order, and the witnessing headers of the batch's receipts."""
-    results: list[dict[str, Any] | None] = [None] * len(leaves)
+async def submit_batch(node: Node, leaves: Sequence[bytes]) -> tuple[bytes, dict[str, str]]:
+    """The reply's JSON, ``{"results": [...]}``, each leaf's result in order, and the
+    witnessing headers of the batch's receipts. A receipt is the JSON the sequencer encoded
+    (node/block_receipts.py), put in as is: the body is what ``JSONResponse`` would encode."""
+    results: list[ReceiptReply | dict[str, Any] | None] = [None] * len(leaves)
     queued: list[int] = []
     for i, leaf in enumerate(leaves):
         if len(leaf) > MAX_LEAF_BYTES:
@@ -105,23 +107,33 @@ async def submit_batch(node: Node, leaves: Sequence[bytes]) -> tuple[list[dict[s
         elif isinstance(answer, BaseException):
             raise answer
         else:
-            results[i] = {"status": 200, "receipt": answer}
-            top = max(top, answer["leaf_index"])
+            results[i] = answer
+            top = max(top, answer.index)
     headers: dict[str, str] = {}
     witnessing = node.witnessing
     if witnessing is not None and top >= 0:
         size = await witnessing.wait(top)
-        accepted = [a for a in results if a is not None and a["status"] == 200]
+        accepted = [(n, a.index) for n, a in enumerate(results) if isinstance(a, ReceiptReply)]
         docs = await run_in_threadpool(
-            lambda: [node.receipt_json(a["receipt"]["leaf_index"], size) for a in accepted])
-        for a, doc in zip(accepted, docs, strict=True):
-            a["receipt"] = doc
+            lambda: [node.receipt_json(index, size) for _, index in accepted])
+        for (n, _), doc in zip(accepted, docs, strict=True):
+            results[n] = {"status": 200, "receipt": doc}
         headers = witnessing.status(docs[-1]["checkpoint"]).headers()
-    out = []
+    parts = []
     for leaf, result in zip(leaves, results, strict=True):
         assert result is not None  # every line was refused above or queued and answered
-        out.append({"id": leaf_hash(leaf).hex(), **result})
-    return out, headers
+        event_id = leaf_hash(leaf).hex()
+        if isinstance(result, ReceiptReply):
+            parts.append(b'{"id":"%s","status":200,"receipt":%s}' % (event_id.encode(),
+                                                                     result.body))
+        else:
+            parts.append(ENCODER.encode({"id": event_id, **result}).encode("utf-8"))
+    return b'{"results":[' + b",".join(parts) + b"]}", headers
+
+
+def json_reply(body: bytes, headers: Mapping[str, str] | None = None) -> Response:
+    """A 200 with JSON ``body`` already encoded, with the headers ``JSONResponse`` gives."""
+    return Response(body, headers=headers, media_type="application/json")
 
 
 def batch_router(get_node: Callable[[], Node], error: Any) -> APIRouter:
@@ -147,7 +159,7 @@ def batch_router(get_node: Callable[[], Node], error: Any) -> APIRouter:
             "application/octet-stream": {"schema": {
                 "type": "string", "format": "binary", "maxLength": MAX_BATCH_BYTES}}}}},
     )
-    async def submit_events(request: Request) -> JSONResponse:
+    async def submit_events(request: Request) -> Response:
         """The body is signed leaves, each exactly the bytes ``POST /events`` takes, each
         followed by a line feed (``\\n``; the last one optional), at most
         ``MAX_BATCH_EVENTS`` of them (an empty body: no results). The whole batch is queued
@@ -156,7 +168,7 @@ def batch_router(get_node: Callable[[], Node], error: Any) -> APIRouter:
         ends)."""
         node = get_node()
         leaves = await read_batch(request)
-        results, headers = await submit_batch(node, leaves)
-        return JSONResponse({"results": results}, headers=headers)
+        body, headers = await submit_batch(node, leaves)
+        return json_reply(body, headers)
 
     return router

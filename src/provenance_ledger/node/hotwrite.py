@@ -10,12 +10,12 @@ import sqlite3
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.events import MAX_LEAF_BYTES
 from ..errors import ConflictError, LedgerError
-from .batch import MAX_BATCH_BYTES, batch_lines, submit_batch
+from .batch import MAX_BATCH_BYTES, batch_lines, json_reply, submit_batch
 from .http import HttpError, error_response, status_of
 
 if TYPE_CHECKING:
@@ -42,15 +42,17 @@ class HotWrites:
         if limit is None or scope["method"] != "POST" or self.node.witnessing is not None:
             await self.app(scope, receive, send)
             return
+        response: Response | None = None
         try:
             declared = _content_length(scope)
             if scope["path"] == "/events":
-                body = await read_capped(_chunks(receive), declared, limit)
-                response = JSONResponse(await self.node.sequencer.submit(body))
+                body = await read_body(receive, declared, limit)
+                reply = (await self.node.sequencer.submit_reply(body)).body
             else:
                 lines = await batch_lines(_chunks(receive), declared)
-                results, headers = await submit_batch(self.node, lines)
-                response = JSONResponse({"results": results}, headers=headers)
+                reply, headers = await submit_batch(self.node, lines)
+                if headers:  # witnessing headers (none: no witness is configured here)
+                    response = json_reply(reply, headers)
         except HttpError as e:
             response = error_response(e.status, str(e), headers=e.headers)
         except LedgerError as e:
@@ -59,6 +61,9 @@ class HotWrites:
             log.error("database error", extra={"fields": {"path": scope["path"],
                                                           "error": str(e)}})
             response = error_response(500, "internal storage error")
+        if response is None:  # the receipts' JSON, encoded already (node/block_receipts.py)
+            await send_json(send, reply)
+            return
         await response(scope, receive, send)
 
 
@@ -92,15 +97,27 @@ async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-async def read_capped(chunks: AsyncIterator[bytes], declared: int | None, limit: int) -> bytes:
+async def read_body(receive: Receive, declared: int | None, limit: int) -> bytes:
     """The body, refusing (413) more than ``limit`` bytes before reading it all."""
     if declared is not None and declared > limit:
         raise HttpError(413, f"request body is {declared} bytes; the limit is {limit}")
     parts: list[bytes] = []
     total = 0
-    async for chunk in chunks:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HttpError(400, "the client went away before its request was read")
+        chunk: bytes = message.get("body", b"")
         total += len(chunk)
         if total > limit:
             raise HttpError(413, f"request body is over the limit of {limit} bytes")
+        if not message.get("more_body", False):
+            return b"".join(parts) + chunk if parts else chunk
         parts.append(chunk)
-    return b"".join(parts)
+
+
+async def send_json(send: Send, body: bytes) -> None:
+    """A 200 with JSON ``body``, as ``JSONResponse`` sends it (the same headers, in order)."""
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})

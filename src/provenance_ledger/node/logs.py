@@ -14,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("provenance_ledger.node")
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""``json.dumps(..., ensure_ascii=False, default=str)``, made once (``json.dumps`` with
+options makes an encoder per call)."""
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -43,7 +46,7 @@ class JsonLinesFormatter(logging.Formatter):
             out.update(fields)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return _ENCODER.encode(out)
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
@@ -81,6 +84,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            log.info("request", extra={"fields": {
-                "method": scope.get("method"), "path": scope.get("path"), "status": status,
-                "ms": round(1000 * (time.perf_counter() - t0), 2)}})
+            if log.isEnabledFor(logging.INFO):
+                # What log.info would pass on, less the look up the stack for the caller's
+                # file and line, which no line of ours shows: a record per request.
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (),
+                                          None, "AccessLog", {"fields": {
+                    "method": scope.get("method"), "path": scope.get("path"),
+                    "status": status, "ms": round(1000 * (time.perf_counter() - t0), 2)}}))

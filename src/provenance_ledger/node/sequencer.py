@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.merkle import leaf_hash
 from ..errors import LedgerError, StorageError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
+from .block_receipts import ReceiptReply, block_receipts
 from .http import HttpError
 
 if TYPE_CHECKING:
@@ -33,12 +34,10 @@ BATCH_LINGER_S = 0.002  # seconds the sequencer waits for more events to fill a 
 RETRY_AFTER_S = 1  # seconds a client is asked to wait after a 503
 
 
-
-
 @dataclass(slots=True)
 class _Pending:
     leaf: bytes
-    done: asyncio.Future[dict[str, Any]]
+    done: asyncio.Future[ReceiptReply]
 
 
 class Sequencer:
@@ -82,9 +81,14 @@ class Sequencer:
 
     async def submit(self, leaf: bytes) -> dict[str, Any]:
         """Queue ``leaf``; return its receipt JSON once integrated, or raise its refusal."""
+        return (await self.submit_reply(leaf)).to_json()
+
+    async def submit_reply(self, leaf: bytes) -> ReceiptReply:
+        """Queue ``leaf``; return its receipt, encoded, once integrated, or raise its
+        refusal."""
         if not self.accepting:
             raise HttpError(503, "the node is shutting down", {"Retry-After": str(RETRY_AFTER_S)})
-        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[ReceiptReply] = asyncio.get_running_loop().create_future()
         try:
             self._queue.put_nowait(_Pending(leaf, done))
         except asyncio.QueueFull:
@@ -92,9 +96,9 @@ class Sequencer:
                             "retry later", {"Retry-After": str(RETRY_AFTER_S)}) from None
         return await done
 
-    def submit_many(self, leaves: Sequence[bytes]) -> list[asyncio.Future[dict[str, Any]]]:
+    def submit_many(self, leaves: Sequence[bytes]) -> list[asyncio.Future[ReceiptReply]]:
         """Queue every leaf of a batch (node/batch.py) or none: 503 when the queue lacks room
-        for all. Each future gives the leaf's receipt JSON or raises its refusal."""
+        for all. Each future gives the leaf's encoded receipt or raises its refusal."""
         if not self.accepting:
             raise HttpError(503, "the node is shutting down", {"Retry-After": str(RETRY_AFTER_S)})
         if self._queue.maxsize - self._queue.qsize() < len(leaves):
@@ -102,7 +106,7 @@ class Sequencer:
                             f"({self._queue.maxsize} at most); retry later",
                             {"Retry-After": str(RETRY_AFTER_S)})
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[dict[str, Any]]] = []
+        futures: list[asyncio.Future[ReceiptReply]] = []
         for leaf in leaves:
             futures.append(loop.create_future())
             self._queue.put_nowait(_Pending(leaf, futures[-1]))
@@ -163,37 +167,34 @@ class Sequencer:
             log.error("tiles not written", extra={"fields": {
                 "size": self.checkpoint_size, "error": str(e)}})
 
-    def _integrate(self, leaves: list[bytes]) -> list[dict[str, Any] | LedgerError]:
+    def _integrate(self, leaves: list[bytes]) -> list[ReceiptReply | LedgerError]:
         """On the writer thread: one block, then each accepted event's receipt against the
-        checkpoint the block signed. A refused leaf that the log already holds (the same
-        bytes, so the same event id: a client retrying after a lost reply) is answered with
-        its receipt against the latest checkpoint instead (specs/node.md section 2)."""
+        checkpoint the block signed, as the JSON the reply carries (node/block_receipts.py).
+        A refused leaf that the log already holds (the same bytes, so the same event id: a
+        client retrying after a lost reply) is answered with its receipt against the latest
+        checkpoint instead (specs/node.md section 2)."""
         t0 = time.perf_counter()
         results = self._ledger.append_block(leaves, int(self._clock()))
-        accepted = sum(1 for r in results if isinstance(r, Appended))
-        if accepted:
+        appended = [r for r in results if isinstance(r, Appended)]
+        if appended:
             self.checkpoint_size = self._ledger.size  # committed, with its checkpoint
             self._publish_tiles()
-        indexes: list[int | LedgerError] = []
-        for leaf, r in zip(leaves, results, strict=True):
-            if isinstance(r, Appended):
-                indexes.append(r.index)
-            else:
+        held: dict[int, tuple[int, bytes]] = {}  # position in the block -> (index, leaf)
+        for n, (leaf, r) in enumerate(zip(leaves, results, strict=True)):
+            if isinstance(r, LedgerError):
                 row = self._ledger.store.entry_by_id(leaf_hash(leaf))
-                indexes.append(row.index if row is not None and row.leaf == leaf else r)
-        again = sum(1 for r, i in zip(results, indexes, strict=True)
-                    if isinstance(r, LedgerError) and isinstance(i, int))
-        # One plan for the block's proofs (they share most nodes), and the events parsed
-        # already by the append: a receipt's JSON costs no second parse of its leaf.
-        entries = [(i, leaf) for leaf, i in zip(leaves, indexes, strict=True)
-                   if isinstance(i, int)]
-        receipts = iter(self._ledger.receipts(entries) if entries else ())
-        parsed = {r.index: r.event for r in results if isinstance(r, Appended)}
-        out: list[dict[str, Any] | LedgerError] = []
-        for index in indexes:
-            out.append(index if isinstance(index, LedgerError)
-                       else next(receipts).to_json(parsed.get(index)))
+                if row is not None and row.leaf == leaf:
+                    held[n] = (row.index, leaf)
+        new, old = (block_receipts(self._ledger, appended, list(held.values()))
+                    if appended or held else ([], []))
+        fresh, again = iter(new), dict(zip(held, old, strict=True))
+        out: list[ReceiptReply | LedgerError] = []
+        for n, r in enumerate(results):
+            if isinstance(r, Appended):
+                out.append(next(fresh))
+            else:
+                out.append(again.get(n, r))
         log.info("block", extra={"fields": {
-            "events": len(leaves), "accepted": accepted, "resubmitted": again,
+            "events": len(leaves), "accepted": len(appended), "resubmitted": len(held),
             "size": self._ledger.size, "ms": round(1000 * (time.perf_counter() - t0), 2)}})
         return out
