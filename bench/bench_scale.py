@@ -500,18 +500,23 @@ def extrapolate(results: Sequence[dict[str, Any]], args: argparse.Namespace
     ex: dict[str, Any] = {"target": T}
     big = results[-1]
 
-    def series(get: Callable[[dict[str, Any]], float | None]
-               ) -> tuple[list[int], list[float]]:
-        pts = [(r["entries"], get(r)) for r in results]
-        kept = [(n, y) for n, y in pts if y is not None]
-        return [n for n, _ in kept], [float(y) for _, y in kept]
+    def series(*path: str) -> tuple[list[int], list[float]]:
+        """The measured points (size, figure) of the figure at ``path`` in each result."""
+        pts = []
+        for r in results:
+            y: Any = r
+            for key in path:
+                y = y.get(key) if isinstance(y, dict) else None
+            if y is not None:
+                pts.append((int(r["entries"]), float(y)))
+        return [n for n, _ in pts], [y for _, y in pts]
 
     # storage: linear per entry
     st: dict[str, Any] = {}
     st["file"] = linear_fit(ns, [r["storage"]["file_bytes"] for r in results], T)
     names = sorted(big["storage"]["objects"], key=lambda k: -big["storage"]["objects"][k]["bytes"])
     for name in names:
-        xs, ys = series(lambda r, name=name: r["storage"]["objects"].get(name, {}).get("bytes"))
+        xs, ys = series("storage", "objects", name, "bytes")
         st[name] = linear_fit(xs, ys, T)
         o = big["storage"]["objects"][name]
         leaf_pages = o["pages"] - o["interior_pages"]
@@ -521,9 +526,9 @@ def extrapolate(results: Sequence[dict[str, Any]], args: argparse.Namespace
     ex["storage"] = st
     ex["storage_total_bytes"] = st["file"]["value"] * T
     if "tiles_storage" in big:
-        tiles = {}
+        tiles: dict[str, Any] = {}
         for key in ("bytes", "hash_bytes", "bundle_bytes", "allocated_bytes"):
-            xs, ys = series(lambda r, key=key: r.get("tiles_storage", {}).get(key))
+            xs, ys = series("tiles_storage", key)
             tiles[key] = linear_fit(xs, ys, T)
         ex["tiles_storage"] = tiles
 
@@ -531,12 +536,12 @@ def extrapolate(results: Sequence[dict[str, Any]], args: argparse.Namespace
     proofs: dict[str, Any] = {}
     idx = [rng.randrange(T) for _ in range(args.queries)]
     exact_inc = [HASH * len(merkle.inclusion_plan(i, T)) for i in idx]
-    xs, ys = series(lambda r: r["inclusion_bytes"]["mean"])
+    xs, ys = series("inclusion_bytes", "mean")
     proofs["inclusion_mean"] = {**log_fit(xs, ys, T), "exact": statistics.fmean(exact_inc),
                                 "exact_range": [min(exact_inc), max(exact_inc)]}
     pairs = consistency_pairs(T, args.rate, args.intervals, rng, args.queries // 4)
     for kind in big["consistency_bytes"]:
-        xs, ys = series(lambda r, kind=kind: (r["consistency_bytes"].get(kind) or {}).get("mean"))
+        xs, ys = series("consistency_bytes", kind, "mean")
         if not xs:
             continue
         exact = [HASH * len(merkle.consistency_plan(o, new)) for o, new in pairs[kind]]
@@ -544,7 +549,7 @@ def extrapolate(results: Sequence[dict[str, Any]], args: argparse.Namespace
                                          "exact": statistics.fmean(exact) if exact else None}
     for kind in ("present", "absent"):
         for stat in ("mean", "median", "p99"):
-            xs, ys = series(lambda r, kind=kind, stat=stat: r["map_bytes"][kind][stat])
+            xs, ys = series("map_bytes", kind, stat)
             proofs[f"map_{kind}_{stat}"] = {**log_fit(xs, ys, T), "exact": None}
     ex["proofs"] = proofs
 
@@ -618,11 +623,12 @@ def main_objects(results: Sequence[dict[str, Any]], count: int = 7) -> list[str]
 
 def measured_rows(results: Sequence[dict[str, Any]], args: argparse.Namespace
                   ) -> list[list[str]]:
-    def row(name: str, get: Callable[[dict[str, Any]], str]) -> list[str]:
+    def row(name: str, get: Callable[..., str], *extra: str) -> list[str]:
+        """The figure ``get(result, *extra)`` at each size; n/a where it was not measured."""
         cells = []
         for r in results:
             try:
-                cells.append(get(r))
+                cells.append(get(r, *extra))
             except (KeyError, TypeError):
                 cells.append("n/a")
         return [name, *cells]
@@ -634,13 +640,14 @@ def measured_rows(results: Sequence[dict[str, Any]], args: argparse.Namespace
             row("SQLite file, bytes/entry", lambda r: _n(r["storage"]["bytes_per_entry"])),
             row("  of which the signed events (leaf bytes)",
                 lambda r: _n(r["storage"]["leaf_bytes_per_entry"]))]
+
     def obj(r: dict[str, Any], name: str) -> str:
         o = r["storage"]["objects"][name]
         return f"{o['bytes'] / r['entries']:,.1f} ({o['depth']})"
 
     for name in main_objects(results):
         rows.append(row(f"  `{name}`, bytes/entry (B-tree depth)",
-                        lambda r, name=name: obj(r, name)))
+                        obj, name))
     rows += [
         row("tiles folder, bytes/entry (hash tiles + bundles)",
             lambda r: f"{r['tiles_storage']['bytes_per_entry']:,.1f} "
@@ -655,17 +662,17 @@ def measured_rows(results: Sequence[dict[str, Any]], args: argparse.Namespace
         label = {"block": f"one block ({BLOCK}) back", "half": "half the log back",
                  "random": "random old size"}.get(kind, f"{kind} at {args.rate:,}/s back")
         rows.append(row(f"consistency proof, {label}, bytes mean",
-                        lambda r, kind=kind: _n(r["consistency_bytes"][kind]["mean"], 1)))
+                        lambda r, kind: _n(r["consistency_bytes"][kind]["mean"], 1), kind))
     for kind in ("present", "absent"):
         rows.append(row(f"map proof, {kind} work, bytes median / p99",
-                        lambda r, kind=kind: f"{r['map_bytes'][kind]['median']:,.0f} / "
-                                             f"{r['map_bytes'][kind]['p99']:,.0f}"))
+                        lambda r, kind: f"{r['map_bytes'][kind]['median']:,.0f} / "
+                                        f"{r['map_bytes'][kind]['p99']:,.0f}", kind))
     for key, label in (("fetches_cold", "cold: hash tiles + bundle"),
                        ("fetches_warm2", "levels >= 2 cached"),
                        ("fetches_warm", "levels >= 1 cached")):
         rows.append(row(f"tiles per inclusion proof, {label}, median (max)",
-                        lambda r, key=key: f"{r['tiles'][key]['median']:g} "
-                                           f"({r['tiles'][key]['max']:g})"))
+                        lambda r, key: f"{r['tiles'][key]['median']:g} "
+                                       f"({r['tiles'][key]['max']:g})", key))
     rows += [
         row("  cold proof's hash tiles, bytes median",
             lambda r: _n(r["tiles"]["cold_hash_bytes"]["median"])),
@@ -679,13 +686,15 @@ def measured_rows(results: Sequence[dict[str, Any]], args: argparse.Namespace
         key = f"{t}s"
         rows.append(row(f"witness every {t} s ({args.rate * t:,} new): add-checkpoint bytes "
                         "(per day)",
-                        lambda r, key=key: f"{r['witness'][key]['push_bytes']:,.0f} "
-                                           f"({_bytes(r['witness'][key]['push_bytes_per_day'])})"))
+                        lambda r, key: f"{r['witness'][key]['push_bytes']:,.0f} "
+                                       f"({_bytes(r['witness'][key]['push_bytes_per_day'])})",
+                        key))
         rows.append(row("  from tiles: checkpoint + proof tiles, bytes (per day)",
-                        lambda r, key=key: f"{r['witness'][key]['tiles_bytes']:,.0f} "
-                                           f"({_bytes(r['witness'][key]['tiles_bytes_per_day'])})"))
+                        lambda r, key: f"{r['witness'][key]['tiles_bytes']:,.0f} "
+                                       f"({_bytes(r['witness'][key]['tiles_bytes_per_day'])})",
+                        key))
         rows.append(row(f"  mirror from tiles every {t} s, bytes/new entry",
-                        lambda r, key=key: _n(r["mirror_tiles"][key]["bytes_per_entry"], 1)))
+                        lambda r, key: _n(r["mirror_tiles"][key]["bytes_per_entry"], 1), key))
     rows.append(row("full mirror from tiles, bytes/entry",
                     lambda r: _n(r["mirror_tiles"]["from_zero_bytes_per_entry"], 1)))
     return rows
@@ -942,8 +951,9 @@ def pg_storage(url: str, n: int) -> dict[str, Any]:
             "ELSE pg_total_relation_size(c.oid) END FROM pg_class c "
             "JOIN pg_namespace s ON s.oid = c.relnamespace "
             "WHERE s.nspname = current_schema() AND c.relkind IN ('r', 'i')").fetchall()
-    objects = {str(name): {"bytes": int(size), "kind": "table" if kind == "r" else "index"}
-               for name, kind, size in rows}
+    objects: dict[str, dict[str, Any]] = {
+        str(name): {"bytes": int(size), "kind": "table" if kind == "r" else "index"}
+        for name, kind, size in rows}
     total = sum(o["bytes"] for o in objects.values())
     return {"entries": n, "bytes": total, "bytes_per_entry": total / n, "objects": objects}
 
@@ -953,7 +963,7 @@ def run_pg(args: argparse.Namespace, workdir: Path) -> int:
     now = args.now if args.now is not None else int(time.time())
     url = ledger_bench.new_schema(args.store)
     home = workdir / "pg-home"
-    results = []
+    results: list[dict[str, Any]] = []
     for n in args.sizes:
         log(f"size {n:,}: building in PostgreSQL")
         build = extend(home, n, now, args.sign_procs, None if results else url)
