@@ -557,24 +557,28 @@ def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, recei
     pending: list[tuple[int, SignedEvent]] = []  # planned, not yet appended (by position)
     appended: dict[str, SignedEvent] = {}
     parts = [files[lo : lo + PIPELINE_FILES] for lo in range(0, len(files), PIPELINE_FILES)]
-    with (ReceiptKeeper(ledger, receipts, appended, progress) as keeper,
-          ThreadPoolExecutor(1, thread_name_prefix="hashing") as reader):
-        # Each part's files are read and hashed on a thread of their own (reading is mostly
-        # waiting for the system, which releases the GIL) while the part before is planned
-        # and appended.
-        reads = reader.map(read_all, parts)
-        for n, (part, read) in enumerate(zip(parts, reads, strict=True), 1):
-            plan = planner.plan(part, read)
-            base = len(results)
-            results.extend(plan.results)
-            for pos, ev in plan.to_append:
-                pending.append((base + pos, ev))
-                appended[ev.id] = ev
-            if len(pending) >= PIPELINE_BLOCK or n == len(parts):
-                results = list(commit_plan(ledger, key, Plan(tuple(results), tuple(pending)),
-                                           now, keeper.committed))
-                pending = []
-        done = keeper.keep(results)
+    # Each part's files are read and hashed on a thread of their own (reading is mostly
+    # waiting for the system, which releases the GIL) while the part before is planned and
+    # appended; after an error, the parts not being read yet are not read.
+    reader = ThreadPoolExecutor(1, thread_name_prefix="hashing")
+    try:
+        with ReceiptKeeper(ledger, receipts, appended, progress) as keeper:
+            reads = reader.map(read_all, parts)
+            for n, (part, read) in enumerate(zip(parts, reads, strict=True), 1):
+                plan = planner.plan(part, read)
+                base = len(results)
+                results.extend(plan.results)
+                for pos, ev in plan.to_append:
+                    pending.append((base + pos, ev))
+                    appended[ev.id] = ev
+                if len(pending) >= PIPELINE_BLOCK or n == len(parts):
+                    results = list(commit_plan(ledger, key, Plan(tuple(results),
+                                                                 tuple(pending)),
+                                               now, keeper.committed))
+                    pending = []
+            done = keeper.keep(results)
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
     done = find_similar(ledger, key.public.text, done, progress)
     return tuple(heapq.merge(done, listing.skipped, key=_result_order))
 
