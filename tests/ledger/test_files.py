@@ -52,6 +52,18 @@ def test_write_atomic_writes_the_bytes_0600_whatever_the_umask(tmp_path: Path) -
     assert temps(tmp_path) == []
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o277], ids=["usual", "taking the owner's bits"])
+def test_many_files_are_written_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    items = [(tmp_path / f"r{n}.json", f"{n}\n".encode()) for n in range(SYNCFS_MIN_FILES)]
+    old = os.umask(umask)
+    try:
+        write_atomic_all(items)
+    finally:
+        os.umask(old)
+    assert [(mode(p), p.read_bytes()) for p, _ in items] == [(0o600, d) for _, d in items]
+    assert temps(tmp_path) == []
+
+
 def test_mode_none_gives_a_new_files_default(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:

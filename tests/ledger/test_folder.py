@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -21,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from provenance_ledger.core.receipt import Receipt, verify_receipt
-from provenance_ledger.errors import MalformedError, NotFoundError
+from provenance_ledger.errors import LedgerError, MalformedError, NotFoundError
 from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.ledger import folder as folder_module
+from provenance_ledger.ledger.files import receipt_path
 from provenance_ledger.ledger.folder import (
     FileResult,
     Status,
@@ -183,6 +186,54 @@ def test_a_run_killed_after_its_block_committed_is_finished_by_the_next(
     for r in results:
         verify_kept(ledger, r)
     assert len(list(home.receipts.iterdir())) == FILES
+    assert ledger.size == FILES
+
+
+def test_a_folder_larger_than_a_block_is_anchored_in_blocks_each_file_with_its_receipt(
+    folder: Path, home_ledger: tuple[Home, Ledger], keys: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, ledger = home_ledger
+    # Parts of 4 files, a block from 3 new events: the receipts of one block are written
+    # while the next files are planned; a copy in a later part is a duplicate of the first.
+    monkeypatch.setattr(folder_module, "PIPELINE_FILES", 4)
+    monkeypatch.setattr(folder_module, "PIPELINE_BLOCK", 3)
+    (folder / "sub" / "z-copy.png").write_bytes((folder / "page-00.png").read_bytes())
+    results = anchor_folder(ledger, keys("alice"), list_folder(folder), home.receipts, NOW)
+    assert statuses(results) == {Status.ANCHORED: FILES, Status.DUPLICATE: 1}
+    (copy,) = (r for r in results if r.status is Status.DUPLICATE)
+    assert copy.duplicate_of == folder / "page-00.png"
+    sizes = set()
+    for r in results:
+        if r.status is Status.ANCHORED:
+            verify_kept(ledger, r)
+            sizes.add(json.loads(r.receipt.read_text())["checkpoint"].split("\n")[1])
+    assert len(sizes) == 3  # 13 files in parts of 4: a block after each of parts 1 to 3
+    assert sorted(p.name for p in home.receipts.iterdir()) == sorted(
+        r.receipt.name for r in results if r.receipt is not None)
+    assert ledger.size == FILES
+
+
+def test_a_receipt_that_cannot_be_written_is_an_error_and_the_next_run_writes_it(
+    folder: Path, home_ledger: tuple[Home, Ledger], keys: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, ledger = home_ledger
+    key = keys("alice")
+    monkeypatch.setattr(folder_module, "PIPELINE_FILES", 4)
+    monkeypatch.setattr(folder_module, "PIPELINE_BLOCK", 3)
+    plan = plan_folder(ledger, key, list_folder(folder), NOW)
+    path = receipt_path(home.receipts, plan.results[5].work or "", "work.register",
+                        dict(plan.to_append)[5].id)
+    path.mkdir(parents=True)  # a folder where that receipt goes: its rename fails
+    with pytest.raises(LedgerError, match=re.escape(f"cannot write {path}")):
+        anchor_folder(ledger, key, list_folder(folder), home.receipts, NOW)
+    assert not [p for p in home.receipts.iterdir() if p.name.endswith(".tmp")]
+    path.rmdir()
+    results = anchor_folder(ledger, key, list_folder(folder), home.receipts, NOW + 1)
+    assert statuses(results) == {Status.EXISTS: FILES}
+    for r in results:
+        verify_kept(ledger, r)
     assert ledger.size == FILES
 
 

@@ -24,7 +24,7 @@ import mimetypes
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from ..core.crypto import PrivateKey
 from ..core.events import Event, SignedEvent, sign_event, work_id_of
+from ..core.receipt import Receipt
 from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE, ContentCode
 from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
@@ -45,6 +46,8 @@ HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
 SIGN_THREADS = 2  # Ed25519 signing releases the GIL: two threads use both cores
 CODE_SHARE = 32  # files per content-code task
+PIPELINE_FILES = 1000  # files hashed and signed together by anchor DIR
+PIPELINE_BLOCK = 1000  # new events from which anchor DIR appends a block and writes its receipts
 Payees = Sequence[Mapping[str, Any]] | None
 """A royalty split as ``work.register`` carries it (``[{"key", "share_bps"}]``, specs/events.md
 section 6), or None for none."""
@@ -166,14 +169,16 @@ def read_content(path: Path, *, follow_symlinks: bool = True,
     size = 0
     try:
         fd = os.open(path, flags)
-        with os.fdopen(fd, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
+        try:  # unbuffered reads: a buffered file object costs more than a small file's read
+            mode = os.fstat(fd).st_mode
             if not stat.S_ISREG(mode):
                 raise MalformedError(f"{path} is {file_kind(mode)}, not a regular file")
-            while chunk := f.read(HASH_CHUNK):
+            while chunk := os.read(fd, HASH_CHUNK):
                 h.update(chunk)
                 size += len(chunk)
                 progress("hashing", size, max(st.st_size, size))
+        finally:
+            os.close(fd)
     except OSError as e:
         raise NotFoundError(f"cannot read {path}: {e.strerror}") from e
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -264,57 +269,89 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
                 progress: Progress = _quiet, payees: Payees = None) -> Plan:
     """Hash every file, look each work up once, and sign a registration for each new one
     (with ``payees``, the royalty split of every new work, when given)."""
-    results: list[FileResult] = []
-    contents: list[tuple[int, Content]] = []
-    total = len(listing.files)
-    for n, path in enumerate(listing.files, 1):
-        try:
-            content = read_content(path, follow_symlinks=False)
-        except LedgerError as e:
-            results.append(FileResult(path, Status.REFUSED, error=str(e)))
-        else:
-            if content.size == 0:
-                results.append(FileResult(path, Status.SKIPPED, content.work,
-                                          reason="empty (an empty file is nobody's work)"))
+    return _Planner(ledger, key, now, len(listing.files), progress, payees).plan(listing.files)
+
+
+class _Planner:
+    """:func:`plan_folder` a part of a folder at a time: the content seen in earlier parts
+    makes a file of a later one a ``duplicate``, and progress counts across parts."""
+
+    def __init__(self, ledger: Ledger, key: PrivateKey, now: int, total: int,
+                 progress: Progress = _quiet, payees: Payees = None) -> None:
+        self.ledger, self.key, self.now, self.total = ledger, key, now, total
+        self.progress, self.payees = progress, payees
+        self.first_seen: dict[str, Path] = {}
+        self.hashed = 0
+        self.coded = 0
+        self.new = 0
+
+    def plan(self, files: Sequence[Path], read: Sequence[Content | LedgerError] | None = None
+             ) -> Plan:
+        """The plan of ``files`` (positions in ``files``); ``read``: their contents, when
+        :func:`read_all` has read them already."""
+        ledger, progress, now = self.ledger, self.progress, self.now
+        results: list[FileResult] = []
+        contents: list[tuple[int, Content]] = []
+        for path, content in zip(files, read_all(files) if read is None else read, strict=True):
+            if isinstance(content, LedgerError):
+                results.append(FileResult(path, Status.REFUSED, error=str(content)))
             else:
-                contents.append((len(results), content))
-                results.append(FileResult(path, Status.ANCHORED, content.work))
-        progress("hashing", n, total)
-    # One indexed query per 900 works tells which are registered already.
-    present = ledger.store.works_present({c.work for _, c in contents})
-    first_seen: dict[str, Path] = {}
-    new: list[tuple[int, Content]] = []
-    actor = key.public.text
-    for pos, content in contents:
-        work = content.work
-        if work in first_seen:
-            results[pos] = FileResult(content.path, Status.DUPLICATE, work,
-                                      duplicate_of=first_seen[work])
-            continue
-        first_seen[work] = content.path
-        state = ledger.state(work) if work in present else None
-        if state is not None:
-            results[pos] = registered(content.path, state, actor)
-            continue
-        new.append((pos, content))
-    unsigned: list[tuple[int, Event]] = []
-    # Decoding and resampling an image release the GIL (the ISCC hash does not): two threads,
-    # a share of files per task (a future per file costs more than a file that is no image).
-    shares = [new[i : i + CODE_SHARE] for i in range(0, len(new), CODE_SHARE)]
-    done = 0
-    with ThreadPoolExecutor(SIGN_THREADS) as pool:
-        for share, bodies in zip(shares, pool.map(
-                lambda share: [register_body(c, None, payees) for _, c in share], shares),
-                strict=True):
-            for (pos, content), body in zip(share, bodies, strict=True):
-                if "similarity" in body:
-                    results[pos] = replace(results[pos], similarity=body["similarity"])
-                unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
-            done += len(share)
-            progress("computing content codes", done, len(new))
-    return Plan(tuple(results), tuple(zip((pos for pos, _ in unsigned),
-                                          _sign_all(key, [e for _, e in unsigned]),
-                                          strict=True)))
+                if content.size == 0:
+                    results.append(FileResult(path, Status.SKIPPED, content.work,
+                                              reason="empty (an empty file is nobody's work)"))
+                else:
+                    contents.append((len(results), content))
+                    results.append(FileResult(path, Status.ANCHORED, content.work))
+            self.hashed += 1
+            progress("hashing", self.hashed, self.total)
+        # One indexed query per 900 works tells which are registered already.
+        present = ledger.store.works_present({c.work for _, c in contents})
+        first_seen = self.first_seen
+        new: list[tuple[int, Content]] = []
+        actor = self.key.public.text
+        for pos, content in contents:
+            work = content.work
+            if work in first_seen:
+                results[pos] = FileResult(content.path, Status.DUPLICATE, work,
+                                          duplicate_of=first_seen[work])
+                continue
+            first_seen[work] = content.path
+            state = ledger.state(work) if work in present else None
+            if state is not None:
+                results[pos] = registered(content.path, state, actor)
+                continue
+            new.append((pos, content))
+        self.new += len(new)
+        unsigned: list[tuple[int, Event]] = []
+        # Decoding and resampling an image release the GIL (the ISCC hash does not): two
+        # threads, a share of files per task (a future per file costs more than a file that
+        # is no image).
+        shares = [new[i : i + CODE_SHARE] for i in range(0, len(new), CODE_SHARE)]
+        payees = self.payees
+        with ThreadPoolExecutor(SIGN_THREADS) as pool:
+            for share, bodies in zip(shares, pool.map(
+                    lambda share: [register_body(c, None, payees) for _, c in share], shares),
+                    strict=True):
+                for (pos, content), body in zip(share, bodies, strict=True):
+                    if "similarity" in body:
+                        results[pos] = replace(results[pos], similarity=body["similarity"])
+                    unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
+                self.coded += len(share)
+                progress("computing content codes", self.coded, self.new)
+        return Plan(tuple(results), tuple(zip((pos for pos, _ in unsigned),
+                                              _sign_all(self.key, [e for _, e in unsigned]),
+                                              strict=True)))
+
+
+def read_all(files: Sequence[Path]) -> list[Content | LedgerError]:
+    """Each file's content (symbolic links refused), or why it cannot be read."""
+    out: list[Content | LedgerError] = []
+    for path in files:
+        try:
+            out.append(read_content(path, follow_symlinks=False))
+        except LedgerError as e:
+            out.append(e)
+    return out
 
 
 def register_body(content: Content, title: str | None = None,
@@ -353,8 +390,11 @@ def _sign_all(key: PrivateKey, events: Sequence[Event]) -> list[SignedEvent]:
         return [ev for part in parts for ev in part]
 
 
-def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int) -> tuple[FileResult, ...]:
+def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int,
+                committed: Committed | None = None) -> tuple[FileResult, ...]:
     """Append the plan's events in blocks; each file's result once its block is committed.
+    ``committed`` is told each block's results as soon as it is (its receipts can be written
+    while the next block is appended).
 
     An event refused because the work was registered meanwhile (another run anchoring the same
     files committed first) is ``exists`` when that run used this key, ``conflict`` otherwise."""
@@ -376,7 +416,15 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int) -> tuple[
             else:
                 results[pos] = FileResult(path, Status.REFUSED, ev.event.work,
                                           error=str(answer))
+        if committed is not None:
+            committed(results, [pos for pos, _ in chunk])
     return tuple(results)
+
+
+class Committed(Protocol):
+    """Told the results so far (by position) and the positions of a block just committed."""
+
+    def __call__(self, results: Sequence[FileResult], positions: Sequence[int]) -> None: ...
 
 
 def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,
@@ -386,36 +434,100 @@ def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,
     receipts missing from ``folder`` (against the latest checkpoint; files 0600 in a folder
     made 0700). A receipt already kept is not written again. ``appended``: the events this run
     appended, by id, so that they need not be read back."""
-    private_folder(folder)
-    appended = appended or {}
-    out = list(results)
-    missing: list[tuple[int, int, bytes]] = []  # (position, index, leaf)
-    for pos, r in enumerate(results):
-        if r.status not in (Status.ANCHORED, Status.EXISTS) or r.work is None or r.id is None:
-            continue
-        path = receipt_path(folder, r.work, REGISTER, r.id)
-        event = appended.get(r.id)
+    with ReceiptKeeper(ledger, folder, appended, progress) as keeper:
+        return keeper.keep(results)
+
+
+class ReceiptKeeper:
+    """Writes a folder's receipts on a thread of its own, a batch at a time, while the caller
+    goes on (appends the next block): writing thousands of small files is mostly waiting for
+    the file system, which releases the GIL.
+
+    The receipts of a block are made on the calling thread as soon as it is committed (against
+    its checkpoint, the latest then: the ledger's reads stay on one thread) and handed to the
+    writer; :meth:`keep` writes those of the other results and returns once every receipt is
+    on disk. A failed write is raised by :meth:`keep` (or when the keeper is left)."""
+
+    def __init__(self, ledger: Ledger, folder: Path,
+                 appended: Mapping[str, SignedEvent] | None = None,
+                 progress: Progress = _quiet) -> None:
+        self.ledger = ledger
+        self.folder = private_folder(folder)
+        self.appended = appended if appended is not None else {}
+        self.progress = progress
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="receipts")
+        self._pending: list[Future[int]] = []
+        self._kept: dict[int, tuple[int, Path]] = {}  # position -> (index, receipt) written
+
+    def __enter__(self) -> ReceiptKeeper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
+    def committed(self, results: Sequence[FileResult], positions: Sequence[int]) -> None:
+        """Write the receipts of a block's newly anchored files (a :class:`Committed`)."""
+        self._write([(pos, results[pos]) for pos in positions
+                     if results[pos].status is Status.ANCHORED])
+
+    def keep(self, results: Sequence[FileResult]) -> tuple[FileResult, ...]:
+        """Every ``anchored`` and ``exists`` result with its index and kept receipt, once all
+        receipts are written (those handed over by :meth:`committed` and the missing ones)."""
+        out = list(results)
+        todo: list[tuple[int, FileResult]] = []
+        for pos, r in enumerate(results):
+            if r.status not in (Status.ANCHORED, Status.EXISTS) or r.work is None or r.id is None:
+                continue
+            done = self._kept.get(pos)
+            if done is not None:
+                out[pos] = replace(r, index=done[0], receipt=done[1])
+                continue
+            path = receipt_path(self.folder, r.work, REGISTER, r.id)
+            if r.status is Status.ANCHORED or not _kept(path):
+                todo.append((pos, r))
+            else:
+                out[pos] = replace(r, index=self._index(r)[0], receipt=path)
+        for start in range(0, len(todo), RECEIPT_BATCH):
+            self._write(todo[start : start + RECEIPT_BATCH])
+        total = len(self._kept)
+        written = 0
+        for future in self._pending:
+            written += future.result()
+            self.progress("writing receipts", written, total)
+        for pos, (index, path) in self._kept.items():
+            out[pos] = replace(out[pos], index=index, receipt=path)
+        return tuple(out)
+
+    def _index(self, r: FileResult) -> tuple[int, bytes]:
+        """The log index and leaf of a result's registration."""
+        event = self.appended.get(r.id or "")
         if r.index is not None and event is not None:
-            index, leaf = r.index, event.leaf
-        else:
-            row = ledger.store.entry_by_id(bytes.fromhex(r.id))
-            if row is None:
-                raise StorageError(f"event {r.id} is missing from the database")
-            index, leaf = row.index, row.leaf
-        out[pos] = replace(r, index=index, receipt=path)
-        if r.status is Status.ANCHORED or not _kept(path):
-            missing.append((pos, index, leaf))
-    total = len(missing)
-    for start in range(0, total, RECEIPT_BATCH):
-        chunk = missing[start : start + RECEIPT_BATCH]
-        receipts = ledger.receipts([(index, leaf) for _, index, leaf in chunk])
-        write_atomic_all([
-            (_receipt_file(out[pos]),
-             (json.dumps(rc.to_json(appended.get(out[pos].id or "")), ensure_ascii=False)
-              + "\n").encode("utf-8"))
-            for (pos, _, _), rc in zip(chunk, receipts, strict=True)])
-        progress("writing receipts", start + len(chunk), total)
-    return tuple(out)
+            return r.index, event.leaf
+        row = self.ledger.store.entry_by_id(bytes.fromhex(r.id or ""))
+        if row is None:
+            raise StorageError(f"event {r.id} is missing from the database")
+        return row.index, row.leaf
+
+    def _write(self, rows: Sequence[tuple[int, FileResult]]) -> None:
+        """Make the receipts of ``rows`` here and write them on the writer thread."""
+        if not rows:
+            return
+        entries = [self._index(r) for _, r in rows]
+        receipts = self.ledger.receipts(entries)
+        items = []
+        for (pos, r), (index, _), rc in zip(rows, entries, receipts, strict=True):
+            path = receipt_path(self.folder, r.work or "", REGISTER, r.id or "")
+            self._kept[pos] = (index, path)
+            items.append((path, rc, self.appended.get(r.id or "")))
+        self._pending.append(self._pool.submit(_write_receipts, items))
+
+
+def _write_receipts(items: Sequence[tuple[Path, Receipt, SignedEvent | None]]) -> int:
+    """Encode and write receipts (on the writer thread); how many."""
+    write_atomic_all([
+        (path, (json.dumps(rc.to_json(event), ensure_ascii=False) + "\n").encode("utf-8"))
+        for path, rc, event in items])
+    return len(items)
 
 
 def _kept(path: Path) -> bool:
@@ -429,23 +541,46 @@ def _kept(path: Path) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_size > 0
 
 
-def _receipt_file(result: FileResult) -> Path:
-    if result.receipt is None:
-        raise ValueError("a result without a receipt path")
-    return result.receipt
-
-
 def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, receipts: Path,
                   now: int, progress: Progress = _quiet,
                   payees: Payees = None) -> tuple[FileResult, ...]:
     """Anchor every file of ``listing`` with ``key`` (specs/rules.md section 5.1) and keep a
-    receipt for each in ``receipts``; the results, sorted by path, skipped entries included."""
-    plan = plan_folder(ledger, key, listing, now, progress, payees)
-    results = commit_plan(ledger, key, plan, now)
-    results = keep_receipts(ledger, results, receipts, {ev.id: ev for _, ev in plan.to_append},
-                            progress)
-    results = find_similar(ledger, key.public.text, results, progress)
-    return tuple(heapq.merge(results, listing.skipped, key=_result_order))
+    receipt for each in ``receipts``; the results, sorted by path, skipped entries included.
+
+    A pipeline: the files are planned (hashed, looked up, signed) ``PIPELINE_FILES`` at a time
+    and appended in blocks of at least ``PIPELINE_BLOCK`` new events (the last block may be
+    smaller); the receipts of a committed block are written on the keeper's thread while the
+    next files are hashed, signed and appended."""
+    files = listing.files
+    planner = _Planner(ledger, key, now, len(files), progress, payees)
+    results: list[FileResult] = []
+    pending: list[tuple[int, SignedEvent]] = []  # planned, not yet appended (by position)
+    appended: dict[str, SignedEvent] = {}
+    parts = [files[lo : lo + PIPELINE_FILES] for lo in range(0, len(files), PIPELINE_FILES)]
+    # Each part's files are read and hashed on a thread of their own (reading is mostly
+    # waiting for the system, which releases the GIL) while the part before is planned and
+    # appended; after an error, the parts not being read yet are not read.
+    reader = ThreadPoolExecutor(1, thread_name_prefix="hashing")
+    try:
+        with ReceiptKeeper(ledger, receipts, appended, progress) as keeper:
+            reads = reader.map(read_all, parts)
+            for n, (part, read) in enumerate(zip(parts, reads, strict=True), 1):
+                plan = planner.plan(part, read)
+                base = len(results)
+                results.extend(plan.results)
+                for pos, ev in plan.to_append:
+                    pending.append((base + pos, ev))
+                    appended[ev.id] = ev
+                if len(pending) >= PIPELINE_BLOCK or n == len(parts):
+                    results = list(commit_plan(ledger, key, Plan(tuple(results),
+                                                                 tuple(pending)),
+                                               now, keeper.committed))
+                    pending = []
+            done = keeper.keep(results)
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+    done = find_similar(ledger, key.public.text, done, progress)
+    return tuple(heapq.merge(done, listing.skipped, key=_result_order))
 
 
 def find_similar(ledger: Ledger, actor: str, results: Sequence[FileResult],
