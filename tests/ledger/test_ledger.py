@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pymerkle
@@ -272,6 +272,29 @@ def test_every_receipt_verifies(big: tuple[Ledger, list[bytes]]) -> None:
         verified = verify_receipt(receipt, trusted)
         assert verified.checkpoint.size == len(leaves)
         assert verified.event.leaf == leaf
+
+
+@pytest.mark.parametrize("indexes", [range(39), range(19, 39), [*range(0, 30, 7), *range(23, 39)],
+                                     range(23, 38), range(30, 39)])
+def test_receipts_of_many_are_those_of_each_alone(big: tuple[Ledger, list[bytes]],
+                                                  indexes: Sequence[int]) -> None:
+    """Receipts asked together (the checkpoint's last leaves come from one walk of the tree,
+    the others are planned) are, byte for byte, the receipts of each entry asked alone."""
+    ledger, leaves = big
+    together = ledger.receipts([(i, leaves[i]) for i in indexes])
+    assert [r.to_json() for r in together] == [ledger.receipt(i).to_json() for i in indexes]
+
+
+def test_a_receipt_of_a_wrong_leaf_does_not_verify(big: tuple[Ledger, list[bytes]]) -> None:
+    ledger, leaves = big
+    entries = [(i, leaves[i]) for i in range(20, 39)]
+    entries[5] = (25, leaves[24])  # not the leaf at 25: the walk's root is not the signed one
+    receipts = ledger.receipts(entries)
+    trusted = [Verifier.from_vkey(ledger.vkey)]
+    with pytest.raises(VerificationError):
+        verify_receipt(receipts[5], trusted)
+    for receipt in receipts[:5] + receipts[6:]:
+        verify_receipt(receipt, trusted)
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,11 +10,18 @@ from collections.abc import Iterable, Sequence
 import pytest
 from starlette.responses import JSONResponse
 
-from provenance_ledger.core.merkle import NodeId, leaf_hash, node_hash, verify_inclusion
+from provenance_ledger.core.merkle import (
+    NodeId,
+    block_proofs,
+    leaf_hash,
+    left_of,
+    node_hash,
+    verify_inclusion,
+)
 from provenance_ledger.core.note import Verifier
 from provenance_ledger.core.receipt import Receipt, verify_receipt
 from provenance_ledger.ledger import Appended, Ledger
-from provenance_ledger.node.block_receipts import block_proofs, block_receipts, left_of
+from provenance_ledger.node.block_receipts import block_receipts
 
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import work

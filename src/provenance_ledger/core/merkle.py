@@ -6,13 +6,15 @@ consistency proofs (2.1.4). specs/merkle.md describes the same rules for indepen
 Proofs are built without the tree: a *plan* names the complete subtrees whose stored hashes a
 proof needs (``NodeId`` = ``(level, index)``, the subtree over leaves
 ``[index * 2**level, (index + 1) * 2**level)``), the store fetches those O(log n) hashes in one
-read, and :func:`assemble` folds them into the proof. Nothing here does I/O.
+read, and :func:`assemble` folds them into the proof. The proofs of a tree's last leaves (a
+block just appended) come from one walk instead (:func:`block_proofs`): their own leaf hashes,
+hashed up in memory, and the O(log n) stored subtrees to their left. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..errors import VerificationError
 
@@ -125,6 +127,54 @@ def assemble(plan: Plan, hashes: Mapping[NodeId, bytes]) -> list[bytes]:
     """Turn a plan and the fetched node hashes into the proof's hash list."""
     return [hashes[element[0]] if len(element) == 1 else fold([hashes[n] for n in element])
             for element in plan]
+
+
+def left_of(first: int, size: int) -> list[NodeId]:
+    """The complete subtrees left of leaf ``first`` whose hashes the proofs of the leaves
+    ``[first, size)`` in the tree of ``size`` leaves need: the left siblings along the path
+    down to ``first`` (one per level at most)."""
+    nodes: list[NodeId] = []
+    start, n = 0, size
+    while start < first:
+        k = _split(n)
+        if start + k <= first:  # the left half lies wholly before the block
+            nodes.append(((k.bit_length() - 1), start // k))
+            start, n = start + k, n - k
+        else:  # the right half lies wholly in the block: only the left one holds older leaves
+            n = k
+    return nodes
+
+
+def block_proofs(first: int, hashes: Sequence[bytes],
+                 stored: Callable[[Iterable[NodeId]], Mapping[NodeId, bytes]]
+                 ) -> tuple[bytes, list[list[bytes]]]:
+    """The root of the tree of ``first + len(hashes)`` leaves and the inclusion proofs
+    PATH(i, D[0:size]) (RFC 9162 section 2.1.3.1) of the leaves ``first`` and on, whose leaf
+    hashes are ``hashes``; ``stored`` gives the hashes of complete subtrees left of them."""
+    size = first + len(hashes)
+    if not hashes:
+        raise ValueError("a block proves at least one leaf")
+    older = stored(left_of(first, size))
+
+    def walk(start: int, n: int) -> tuple[bytes, list[list[bytes]]]:
+        """MTH(D[start:start+n]) and the proofs, within this subtree, of its leaves from
+        ``first`` on (deepest hash first, as PATH lists them)."""
+        if start + n <= first:  # wholly before the block: a complete subtree, stored
+            level = n.bit_length() - 1
+            return older[(level, start >> level)], []
+        if n == 1:
+            return hashes[start - first], [[]]
+        k = _split(n)
+        left, left_proofs = walk(start, k)
+        right, right_proofs = walk(start + k, n - k)
+        for proof in left_proofs:  # PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])
+            proof.append(right)
+        for proof in right_proofs:  # PATH(m, D[n]) = PATH(m - k, D[k:n]) : MTH(D[0:k])
+            proof.append(left)
+        left_proofs.extend(right_proofs)
+        return node_hash(left, right), left_proofs
+
+    return walk(0, size)
 
 
 def _check_hashes(proof: Sequence[bytes]) -> None:

@@ -43,6 +43,7 @@ VERIFY_SHARES = 8  # a large block's signatures go to the verify threads in this
 APPEND_ATTEMPTS = 5  # tries of one block while other writers commit between validation and ours
 MAP_UPPER_DEPTH = 16
 """Map levels a writer holds in memory across blocks (at 10^6 works: about 65,000 nodes)."""
+TAIL_PROOFS_MIN = 16  # fewer receipts of a checkpoint's last leaves are planned one by one
 MAP_UPPER_MIN_BLOCK = 64  # a smaller block reads its few paths whole: no upper levels loaded
 MAP_BUILD_ENTRIES = 100_000
 """Entries read per step when the map of an existing log is built (its memory bound)."""
@@ -645,11 +646,34 @@ class Ledger:
         for index, _ in entries:
             if not 0 <= index < cp.size:
                 raise NotFoundError(f"entry {index} is not covered by the latest checkpoint")
+        proofs = self._tail_proofs(entries, cp)
         # Proofs in one tree share most of their nodes: plan them all, fetch the union once.
-        plans = [merkle.inclusion_plan(index, cp.size) for index, _ in entries]
-        hashes = self.store.nodes(set().union(*map(merkle.plan_nodes, plans)))
-        return [Receipt(self.vkey, note, index, leaf, tuple(merkle.assemble(plan, hashes)))
-                for (index, leaf), plan in zip(entries, plans, strict=True)]
+        plans = {index: merkle.inclusion_plan(index, cp.size) for index, _ in entries
+                 if index not in proofs}
+        if plans:
+            hashes = self.store.nodes(set().union(*map(merkle.plan_nodes, plans.values())))
+            proofs.update((i, merkle.assemble(plan, hashes)) for i, plan in plans.items())
+        return [Receipt(self.vkey, note, index, leaf, tuple(proofs[index]))
+                for index, leaf in entries]
+
+    def _tail_proofs(self, entries: Sequence[tuple[int, bytes]], cp: Checkpoint
+                     ) -> dict[int, list[bytes]]:
+        """The proofs of the entries that are the checkpoint's last leaves (a block just
+        appended, as ``anchor DIR`` asks), from one walk of their leaf hashes
+        (:func:`merkle.block_proofs`); none when there are few of them, or when the walk's
+        root is not the signed one (the others are planned from the store)."""
+        leaves = dict(entries)
+        first = cp.size
+        while first - 1 in leaves:
+            first -= 1
+        if cp.size - first < TAIL_PROOFS_MIN:
+            return {}
+        root, proofs = merkle.block_proofs(
+            first, [merkle.leaf_hash(leaves[i]) for i in range(first, cp.size)],
+            self.store.nodes)
+        if root != cp.root:
+            return {}
+        return dict(zip(range(first, cp.size), proofs, strict=True))
 
     def state_receipt(self, work: str) -> StateReceipt:
         """Every event of ``work`` with its inclusion proof against the latest checkpoint."""

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.events import SignedEvent, parse_leaf
-from ..core.merkle import NodeId, node_hash
+from ..core.merkle import block_proofs
 from ..core.receipt import RECEIPT_FORMAT, TLOG_PROOF_HEADER
 from ..errors import NotFoundError
 from ..ledger import Appended, Ledger
@@ -43,59 +43,6 @@ class ReceiptReply:
         """The receipt as a JSON object (what :meth:`Receipt.to_json` gives)."""
         doc: dict[str, Any] = json.loads(self.body)
         return doc
-
-
-def _split(n: int) -> int:
-    """The largest power of two smaller than ``n`` (n > 1), RFC 9162 section 2.1.1."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-def left_of(first: int, size: int) -> list[NodeId]:
-    """The complete subtrees left of leaf ``first`` whose hashes the proofs of the leaves
-    ``[first, size)`` in the tree of ``size`` leaves need: the left siblings along the path
-    down to ``first`` (one per level at most)."""
-    nodes: list[NodeId] = []
-    start, n = 0, size
-    while start < first:
-        k = _split(n)
-        if start + k <= first:  # the left half lies wholly before the block
-            nodes.append(((k.bit_length() - 1), start // k))
-            start, n = start + k, n - k
-        else:  # the right half lies wholly in the block: only the left one holds older leaves
-            n = k
-    return nodes
-
-
-def block_proofs(first: int, hashes: Sequence[bytes],
-                 stored: Callable[[Iterable[NodeId]], Mapping[NodeId, bytes]]
-                 ) -> tuple[bytes, list[list[bytes]]]:
-    """The root of the tree of ``first + len(hashes)`` leaves and the inclusion proofs
-    PATH(i, D[0:size]) (RFC 9162 section 2.1.3.1) of the leaves ``first`` and on, whose leaf
-    hashes are ``hashes``; ``stored`` gives the hashes of complete subtrees left of them."""
-    size = first + len(hashes)
-    if not hashes:
-        raise ValueError("a block proves at least one leaf")
-    older = stored(left_of(first, size))
-
-    def walk(start: int, n: int) -> tuple[bytes, list[list[bytes]]]:
-        """MTH(D[start:start+n]) and the proofs, within this subtree, of its leaves from
-        ``first`` on (deepest hash first, as PATH lists them)."""
-        if start + n <= first:  # wholly before the block: a complete subtree, stored
-            level = n.bit_length() - 1
-            return older[(level, start >> level)], []
-        if n == 1:
-            return hashes[start - first], [[]]
-        k = _split(n)
-        left, left_proofs = walk(start, k)
-        right, right_proofs = walk(start + k, n - k)
-        for proof in left_proofs:  # PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])
-            proof.append(right)
-        for proof in right_proofs:  # PATH(m, D[n]) = PATH(m - k, D[k:n]) : MTH(D[0:k])
-            proof.append(left)
-        left_proofs.extend(right_proofs)
-        return node_hash(left, right), left_proofs
-
-    return walk(0, size)
 
 
 class _Base64(dict[bytes, bytes]):
