@@ -40,7 +40,6 @@ import argparse
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import random
 import resource
@@ -51,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,44 +93,11 @@ def extend_child(home: Path, n: int, now: int, procs: int, store: str | None = N
     start = ledger.size
     if start > n:
         raise SystemExit(f"bench: {home} already holds {start} entries, more than {n}")
-    jobs = iter(range(start, n, BLOCK))
-    pending: deque[Any] = deque()
-    window = 2 * procs + 2
-    t_append = t_wait = 0.0
-    done = 0
-    next_report = 0.1
-    t_start = perf()
-    with multiprocessing.get_context("spawn").Pool(procs) as pool:
-
-        def submit() -> None:
-            first = next(jobs, None)
-            if first is not None:
-                job = (SALT, first, min(BLOCK, n - first), now)
-                pending.append(pool.apply_async(ledger_bench.sign_block, (job,)))
-
-        for _ in range(window):
-            submit()
-        while pending:
-            t0 = perf()
-            leaves = pending.popleft().get()
-            t1 = perf()
-            submit()
-            results = ledger.append_block(leaves, now)
-            t2 = perf()
-            t_wait += t1 - t0
-            t_append += t2 - t1
-            ledger_bench.check_appended(results)
-            done += len(leaves)
-            del leaves, results
-            if done >= next_report * (n - start):
-                log(f"  built {start + done:,}/{n:,} entries ({perf() - t_start:.0f} s)")
-                next_report += 0.1
-    if ledger.size != n:
-        raise SystemExit(f"bench: built a log of {ledger.size} entries, expected {n}")
+    grown = ledger_bench.grow(ledger, n, BLOCK, now, procs, SALT)
     ledger_bench.close_ledger(ledger)
-    seconds = perf() - t_start
-    return {"from": start, "to": n, "seconds": seconds, "append_seconds": t_append,
-            "sign_wait_seconds": t_wait,
+    seconds = grown["seconds"]
+    return {"from": start, "to": n, "seconds": seconds, "append_seconds": grown["append_seconds"],
+            "sign_wait_seconds": grown["sign_wait_seconds"],
             "events_per_s": (n - start) / seconds if seconds else None,
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
