@@ -83,10 +83,22 @@ def artifacts() -> Path:
 
 
 @dataclasses.dataclass
-class Receipts:
-    """Receipts made by the CLI, and the policies and files to check them with."""
+class ReceiptFolder:
+    """A folder of receipts and policies to hand to the page and to ``provenance verify``."""
 
     root: Path
+
+    def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
+        path = self.root / f"{name}.json"
+        path.write_bytes(data if isinstance(data, bytes)
+                         else json.dumps(data, indent=2).encode())
+        return path
+
+
+@dataclasses.dataclass
+class Receipts(ReceiptFolder):
+    """Receipts made by the CLI, and the policies and files to check them with."""
+
     home: Path
     work: Path
     other: Path
@@ -96,12 +108,6 @@ class Receipts:
     decisions: dict[str, dict[str, Any]]
     compliance: dict[str, Any]
     dataset: dict[str, dict[str, Any]]
-
-    def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
-        path = self.root / f"{name}.json"
-        path.write_bytes(data if isinstance(data, bytes)
-                         else json.dumps(data, indent=2).encode())
-        return path
 
     def cosigned(self, *signers: NoteSigner, damage_last: bool = False,
                  state: bool = False) -> dict[str, Any]:

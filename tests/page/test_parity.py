@@ -25,7 +25,7 @@ from provenance_ledger.errors import VerificationError
 from provenance_ledger.ledger import Home
 from tests.cli.conftest import log_key, run, run_json
 
-from .conftest import ASKER, INDEX, Receipts, check_in_page, leaf_of, witness
+from .conftest import ASKER, INDEX, ReceiptFolder, Receipts, check_in_page, leaf_of, witness
 
 CLI_CHECKS = [
     (r"does not lead to the disclosed root", "dataset"),
@@ -334,21 +334,14 @@ def test_page_and_cli_agree_on_random_byte_flips(page: Page, receipts: Receipts,
 
 
 @dataclasses.dataclass
-class Keyed:
+class Keyed(ReceiptFolder):
     """Receipts the CLI made of works whose events include usage and payments, or whose
     controller's key was rotated, declared compromised or attested; for ``compare``."""
 
-    root: Path
     home: Path
     log_key: str
     attester: str
     made: dict[str, dict[str, Any]]
-
-    def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
-        path = self.root / f"{name}.json"
-        path.write_bytes(data if isinstance(data, bytes)
-                         else json.dumps(data, indent=2).encode())
-        return path
 
 
 @pytest.fixture(scope="module")

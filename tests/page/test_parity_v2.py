@@ -23,7 +23,7 @@ from provenance_ledger.core.identity import is_key_record_id
 from provenance_ledger.ledger import Home
 from tests.cli.conftest import log_key, run
 
-from .conftest import INDEX, check_in_page
+from .conftest import INDEX, ReceiptFolder, check_in_page
 from .test_parity import cli_check, compare
 
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "compliance_v2" / "vectors.json"
@@ -45,20 +45,13 @@ def check_of(line: str) -> str | None:
 
 
 @dataclass
-class World:
+class World(ReceiptFolder):
     """Receipts the CLI made (``made``), and what ``compare`` needs."""
 
-    root: Path
     home: Path
     log_key: str
     keys: dict[str, str]
     made: dict[str, dict[str, Any]]
-
-    def write(self, name: str, data: dict[str, Any] | bytes) -> Path:
-        path = self.root / f"{name}.json"
-        path.write_bytes(data if isinstance(data, bytes)
-                         else json.dumps(data, indent=2).encode())
-        return path
 
 
 @pytest.fixture(scope="module")
