@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provenance_ledger.core import ed25519
 from provenance_ledger.core.crypto import PrivateKey, PublicKey
@@ -127,3 +129,36 @@ def test_small_order_list_is_the_eight_small_order_points() -> None:
     assert len(points) == 8
     assert sorted(y for y in ed25519.SMALL_ORDER_Y if y >= P) == sorted(
         y for y in range(P, 2**255) if _x(y % P, 0) is not None and y % P in {0, 1}) == [P, P + 1]
+
+
+# RFC 8032 section 7.1, TEST 2 and TEST 3: secret key, public key, message, signature.
+RFC8032 = [
+    ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+     "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+    ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+     "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+     "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+]
+
+
+@pytest.mark.parametrize(("seed", "public", "message", "signature"), RFC8032)
+def test_signing_gives_the_rfc8032_signature(seed: str, public: str, message: str,
+                                             signature: str) -> None:
+    """The project signs with libsodium; its signatures are RFC 8032's, byte for byte."""
+    key = PrivateKey.from_seed(bytes.fromhex(seed))
+    assert key.public.raw.hex() == public
+    assert key.sign(bytes.fromhex(message)).hex() == signature
+
+
+@settings(max_examples=200)
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=2000))
+def test_signing_is_openssls_signature(seed: bytes, message: bytes) -> None:
+    """Ed25519 is deterministic: libsodium's signature equals OpenSSL's for every key and
+    message, and verifies under the pinned rule."""
+    key = PrivateKey.from_seed(seed)
+    signature = key.sign(message)
+    assert signature == key.inner.sign(message)
+    assert ed25519.verify(key.public.raw, signature, message)

@@ -25,6 +25,7 @@ from provenance_ledger.core.receipt import Receipt, verify_receipt
 from provenance_ledger.errors import LedgerError, MalformedError, NotFoundError
 from provenance_ledger.ledger import Home, Ledger
 from provenance_ledger.ledger import folder as folder_module
+from provenance_ledger.ledger import worker as worker_module
 from provenance_ledger.ledger.files import receipt_path
 from provenance_ledger.ledger.folder import (
     FileResult,
@@ -151,6 +152,22 @@ def test_anchor_folder_keeps_a_verifying_receipt_for_every_file(
     (empty,) = (r for r in results if r.status is Status.SKIPPED)
     assert empty.reason == "empty (an empty file is nobody's work)"
     assert ledger.size == FILES
+
+
+def test_where_a_process_cannot_fork_the_folder_is_anchored_the_same_way(
+    folder: Path, home_ledger: tuple[Home, Ledger], keys: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing and receipts on a thread (platforms without fork): the same results."""
+    home, ledger = home_ledger
+    monkeypatch.setattr(worker_module, "_can_fork", lambda: False)
+    monkeypatch.setattr(folder_module, "PIPELINE_FILES", 5)
+    monkeypatch.setattr(folder_module, "PIPELINE_BLOCK", 4)
+    results = anchor_folder(ledger, keys("alice"), list_folder(folder), home.receipts, NOW)
+    assert statuses(results) == {Status.ANCHORED: FILES}
+    for r in results:
+        verify_kept(ledger, r)
+    assert not [p for p in home.receipts.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_rerun_reports_exists_with_receipts_and_writes_nothing(

@@ -27,7 +27,6 @@ from ..ledger.folder import (
     read_content,
     register_body,
 )
-from ..node.client import fetch_checkpoint
 from .progress import Bars
 from .session import Session, emit_json
 
@@ -106,6 +105,8 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
     # The log's size before the batch: an event the node answers with an index below it was
     # in the log already (the same registration, signed in the same second by an earlier
     # run: Ed25519 signatures are deterministic), so the file ``exists``.
+    from ..node.client import fetch_checkpoint  # the node's client: only with --node
+
     before, _, _ = verify_checkpoint_note(fetch_checkpoint(session.client),
                                           [session.client.verifier])
     answers = session.client.submit_batch(events)

@@ -70,11 +70,12 @@ def _public_key_uncached(text: object) -> PublicKey:
 class PrivateKey:
     """An Ed25519 private key. Never printed: ``repr`` shows only the public half."""
 
-    __slots__ = ("_key", "public")
+    __slots__ = ("_key", "_secret", "public")
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
         self.public = PublicKey(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        self._secret: bytes | None = None  # libsodium's form, made at the first signature
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -91,7 +92,15 @@ class PrivateKey:
         return self._key
 
     def sign(self, message: bytes) -> bytes:
-        return self._key.sign(message)
+        """The Ed25519 signature of ``message`` (libsodium when it is there: the same bytes
+        as OpenSSL's, sooner)."""
+        secret = self._secret
+        if secret is None:
+            secret = ed25519.signing_key(self._key.private_bytes_raw())
+            if secret is None:  # pragma: no cover - PyNaCl is a dependency
+                return self._key.sign(message)
+            self._secret = secret
+        return ed25519.sign(secret, message)
 
     def __repr__(self) -> str:
         return f"PrivateKey(public={self.public.text})"

@@ -53,19 +53,23 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = PRIVATE_FILE,
 
 
 def write_atomic_all(items: Sequence[tuple[Path, bytes]], *,
-                     mode: int | None = PRIVATE_FILE) -> None:
-    """:func:`write_atomic` for many files, with one flush to disk for all of them."""
-    _write_all(items, mode, exclusive=False)
+                     mode: int | None = PRIVATE_FILE, owner: int | None = None) -> None:
+    """:func:`write_atomic` for many files, with one flush to disk for all of them.
+    ``owner``: the process the temporary files are named after, which a later run checks is
+    gone before it removes them (default: this one; a worker writing for its parent names the
+    parent, so that the parent's death is enough)."""
+    _write_all(items, mode, exclusive=False, owner=owner)
 
 
-def _write_all(items: Sequence[tuple[Path, bytes]], mode: int | None, exclusive: bool) -> None:
+def _write_all(items: Sequence[tuple[Path, bytes]], mode: int | None, exclusive: bool,
+               owner: int | None = None) -> None:
     """(1) write every temporary file, (2) make them durable, (3) put each in place (a link
     fails if the name exists, a rename replaces it), (4) fsync each folder, so that the new
     names are durable too. The temporary names share one random part (and a counter), and
     permissions are set by ``fchmod`` only when the umask would take bits from ``mode``: a
     folder's thousands of receipts cost four system calls each (open, write, close, rename)."""
     many = len(items) >= SYNCFS_MIN_FILES
-    names = _TempNames()
+    names = _TempNames(owner)
     chmod = mode is not None and mode & _umask() != 0
     temps: list[str] = []
     placed = 0  # temporary files put in place so far: they are gone
@@ -98,8 +102,8 @@ class _TempNames:
     """Temporary names beside their targets, ``.<name>.<pid>.<random><n>.tmp``: one random
     part for a batch of files, and a counter."""
 
-    def __init__(self) -> None:
-        self._prefix = f".{os.getpid()}.{secrets.token_hex(4)}"
+    def __init__(self, owner: int | None = None) -> None:
+        self._prefix = f".{os.getpid() if owner is None else owner}.{secrets.token_hex(4)}"
         self._n = 0
 
     def next(self, path: Path) -> str:

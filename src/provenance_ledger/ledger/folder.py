@@ -24,12 +24,12 @@ import mimetypes
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from ..core.crypto import PrivateKey
 from ..core.events import Event, SignedEvent, sign_event, work_id_of
@@ -40,11 +40,13 @@ from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
 from .content_code import content_code
 from .files import private_folder, receipt_path, write_atomic_all
 from .ledger import MAX_BLOCK_EVENTS, Appended, Ledger
+from .media_code import NOTICES, take_notices
 from .similarity import Similar, SimilarityIndex
+from .worker import Pending, Worker
 
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 RECEIPT_BATCH = 1000  # receipts built and flushed to disk together (bounds memory)
-SIGN_THREADS = 2  # Ed25519 signing releases the GIL: two threads use both cores
+CODE_THREADS = 2  # decoding an image releases the GIL: two threads use both cores
 CODE_SHARE = 32  # files per content-code task
 PIPELINE_FILES = 1000  # files hashed and signed together by anchor DIR
 PIPELINE_BLOCK = 1000  # new events from which anchor DIR appends a block and writes its receipts
@@ -52,6 +54,7 @@ Payees = Sequence[Mapping[str, Any]] | None
 """A royalty split as ``work.register`` carries it (``[{"key", "share_bps"}]``, specs/events.md
 section 6), or None for none."""
 REGISTER = "work.register"
+T = TypeVar("T")
 
 
 class Status(StrEnum):
@@ -256,45 +259,113 @@ def registered(path: Path, state: WorkState, actor: str) -> FileResult:
 
 
 # -- a folder ------------------------------------------------------------------------------------
+class Registration(NamedTuple):
+    """A signed registration ready to append: its work, event id and exact leaf bytes."""
+
+    work: str
+    id: str
+    leaf: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What a run will do: a result so far for every file (in listing order), and the events to
     append, each with the position of its file's result."""
 
     results: tuple[FileResult, ...]
-    to_append: tuple[tuple[int, SignedEvent], ...]
+    to_append: tuple[tuple[int, Registration], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """What signing a folder's registrations needs: the worker has it from the fork. ``signed``
+    keeps the events signed whose receipts are not written yet (by id), so that writing a
+    receipt need not decode its event again."""
+
+    key: PrivateKey
+    now: int
+    payees: Payees = None
+    signed: dict[str, SignedEvent] = field(default_factory=dict)
+    run: int = field(default_factory=os.getpid)  # the run's process, which names temp files
+
+
+Signed = tuple[list[tuple[str | None, Registration]], tuple[str, ...]]
+"""Each content's registration with its content code's text if it has one, and the notices
+(media kinds that got no code) that coding them gave."""
+
+
+def sign_registrations(signing: Signing, contents: Sequence[Content]) -> Signed:
+    """Each content's registration, signed, with its ISCC content code's text if it has one.
+
+    Decoding and resampling an image release the GIL (the ISCC hash does not): the bodies are
+    made on two threads, a share of files per task (a future per file costs more than a file
+    that is no image)."""
+    actor, key, now, payees = signing.key.public.text, signing.key, signing.now, signing.payees
+    shares = [contents[i : i + CODE_SHARE] for i in range(0, len(contents), CODE_SHARE)]
+    out: list[tuple[str | None, Registration]] = []
+    with ThreadPoolExecutor(CODE_THREADS) as pool:
+        for share, bodies in zip(shares, pool.map(
+                lambda share: [register_body(c, None, payees) for c in share], shares),
+                strict=True):
+            for content, body in zip(share, bodies, strict=True):
+                ev = sign_event(Event(REGISTER, content.work, None, actor, now, body), key)
+                signing.signed[ev.id] = ev
+                out.append((body.get("similarity"), Registration(content.work, ev.id, ev.leaf)))
+    return out, take_notices()
 
 
 def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: int,
                 progress: Progress = _quiet, payees: Payees = None) -> Plan:
     """Hash every file, look each work up once, and sign a registration for each new one
     (with ``payees``, the royalty split of every new work, when given)."""
-    return _Planner(ledger, key, now, len(listing.files), progress, payees).plan(listing.files)
+    planner = _Planner(ledger, Signing(key, now, payees), len(listing.files), progress)
+    return planner.finish(planner.start(listing.files))
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """A part of a folder read and looked up, its new works being signed."""
+
+    results: list[FileResult]
+    new: list[tuple[int, Content]]
+    signed: Pending[Signed]
+
+
+class _Done(Generic[T]):
+    """A result at hand (signed here, without a worker)."""
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def result(self) -> T:
+        return self._value
 
 
 class _Planner:
     """:func:`plan_folder` a part of a folder at a time: the content seen in earlier parts
-    makes a file of a later one a ``duplicate``, and progress counts across parts."""
+    makes a file of a later one a ``duplicate``, and progress counts across parts. With a
+    ``worker``, a part's registrations are signed there (:meth:`start` returns at once) while
+    the caller appends the part before."""
 
-    def __init__(self, ledger: Ledger, key: PrivateKey, now: int, total: int,
-                 progress: Progress = _quiet, payees: Payees = None) -> None:
-        self.ledger, self.key, self.now, self.total = ledger, key, now, total
-        self.progress, self.payees = progress, payees
+    def __init__(self, ledger: Ledger, signing: Signing, total: int,
+                 progress: Progress = _quiet, worker: Worker[Signing] | None = None) -> None:
+        self.ledger, self.signing, self.total = ledger, signing, total
+        self.progress, self.worker = progress, worker
         self.first_seen: dict[str, Path] = {}
         self.hashed = 0
         self.coded = 0
         self.new = 0
 
-    def plan(self, files: Sequence[Path], read: Sequence[Content | LedgerError] | None = None
-             ) -> Plan:
-        """The plan of ``files`` (positions in ``files``); ``read``: their contents, when
-        :func:`read_all` has read them already."""
-        ledger, progress, now = self.ledger, self.progress, self.now
+    def start(self, files: Sequence[Path]) -> _Started:
+        """Read and hash ``files``, look their works up, and start signing the new ones."""
+        ledger, progress = self.ledger, self.progress
         results: list[FileResult] = []
         contents: list[tuple[int, Content]] = []
-        for path, content in zip(files, read_all(files) if read is None else read, strict=True):
-            if isinstance(content, LedgerError):
-                results.append(FileResult(path, Status.REFUSED, error=str(content)))
+        for path in files:
+            try:
+                content = read_content(path, follow_symlinks=False)
+            except LedgerError as e:
+                results.append(FileResult(path, Status.REFUSED, error=str(e)))
             else:
                 if content.size == 0:
                     results.append(FileResult(path, Status.SKIPPED, content.work,
@@ -308,7 +379,7 @@ class _Planner:
         present = ledger.store.works_present({c.work for _, c in contents})
         first_seen = self.first_seen
         new: list[tuple[int, Content]] = []
-        actor = self.key.public.text
+        actor = self.signing.key.public.text
         for pos, content in contents:
             work = content.work
             if work in first_seen:
@@ -322,25 +393,26 @@ class _Planner:
                 continue
             new.append((pos, content))
         self.new += len(new)
-        unsigned: list[tuple[int, Event]] = []
-        # Decoding and resampling an image release the GIL (the ISCC hash does not): two
-        # threads, a share of files per task (a future per file costs more than a file that
-        # is no image).
-        shares = [new[i : i + CODE_SHARE] for i in range(0, len(new), CODE_SHARE)]
-        payees = self.payees
-        with ThreadPoolExecutor(SIGN_THREADS) as pool:
-            for share, bodies in zip(shares, pool.map(
-                    lambda share: [register_body(c, None, payees) for _, c in share], shares),
-                    strict=True):
-                for (pos, content), body in zip(share, bodies, strict=True):
-                    if "similarity" in body:
-                        results[pos] = replace(results[pos], similarity=body["similarity"])
-                    unsigned.append((pos, Event(REGISTER, content.work, None, actor, now, body)))
-                self.coded += len(share)
-                progress("computing content codes", self.coded, self.new)
-        return Plan(tuple(results), tuple(zip((pos for pos, _ in unsigned),
-                                              _sign_all(self.key, [e for _, e in unsigned]),
-                                              strict=True)))
+        todo = [c for _, c in new]
+        signed: Pending[Signed] = (
+            self.worker.submit(sign_registrations, todo) if self.worker is not None and todo
+            else _Done(sign_registrations(self.signing, todo)))
+        return _Started(results, new, signed)
+
+    def finish(self, started: _Started) -> Plan:
+        """The part's plan (positions in the part), once its registrations are signed."""
+        results = started.results
+        to_append: list[tuple[int, Registration]] = []
+        signed, notices = started.signed.result()
+        NOTICES.extend(notices)  # said by the worker's process: the CLI prints this one's
+        for (pos, _), (code, registration) in zip(started.new, signed, strict=True):
+            if code is not None:
+                results[pos] = replace(results[pos], similarity=code)
+            to_append.append((pos, registration))
+        self.coded += len(started.new)
+        if started.new:
+            self.progress("computing content codes", self.coded, self.new)
+        return Plan(tuple(results), tuple(to_append))
 
 
 def read_all(files: Sequence[Path]) -> list[Content | LedgerError]:
@@ -380,16 +452,6 @@ def similar_elsewhere(index: SimilarityIndex, text: str | None, work: str | None
                  if actor not in (s.registrant, s.controller))
 
 
-def _sign_all(key: PrivateKey, events: Sequence[Event]) -> list[SignedEvent]:
-    if not events:
-        return []
-    step = -(-len(events) // SIGN_THREADS)
-    with ThreadPoolExecutor(SIGN_THREADS) as pool:
-        parts = pool.map(lambda i: [sign_event(e, key) for e in events[i : i + step]],
-                         range(0, len(events), step))
-        return [ev for part in parts for ev in part]
-
-
 def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int,
                 committed: Committed | None = None) -> tuple[FileResult, ...]:
     """Append the plan's events in blocks; each file's result once its block is committed.
@@ -403,19 +465,18 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int,
     todo = plan.to_append
     for start in range(0, len(todo), MAX_BLOCK_EVENTS):
         chunk = todo[start : start + MAX_BLOCK_EVENTS]
-        answers = ledger.append_block([ev.leaf for _, ev in chunk], now)
-        for (pos, ev), answer in zip(chunk, answers, strict=True):
+        answers = ledger.append_block([reg.leaf for _, reg in chunk], now)
+        for (pos, reg), answer in zip(chunk, answers, strict=True):
             path = results[pos].file
             if isinstance(answer, Appended):
-                results[pos] = replace(results[pos], status=Status.ANCHORED, id=ev.id,
+                results[pos] = replace(results[pos], status=Status.ANCHORED, id=reg.id,
                                        index=answer.index)
                 continue
-            state = ledger.state(ev.event.work)
+            state = ledger.state(reg.work)
             if state is not None:
                 results[pos] = registered(path, state, actor)
             else:
-                results[pos] = FileResult(path, Status.REFUSED, ev.event.work,
-                                          error=str(answer))
+                results[pos] = FileResult(path, Status.REFUSED, reg.work, error=str(answer))
         if committed is not None:
             committed(results, [pos for pos, _ in chunk])
     return tuple(results)
@@ -427,43 +488,27 @@ class Committed(Protocol):
     def __call__(self, results: Sequence[FileResult], positions: Sequence[int]) -> None: ...
 
 
-def keep_receipts(ledger: Ledger, results: Sequence[FileResult], folder: Path,
-                  appended: Mapping[str, SignedEvent] | None = None,
-                  progress: Progress = _quiet) -> tuple[FileResult, ...]:
-    """Give every ``anchored`` and ``exists`` result its index and kept receipt, writing the
-    receipts missing from ``folder`` (against the latest checkpoint; files 0600 in a folder
-    made 0700). A receipt already kept is not written again. ``appended``: the events this run
-    appended, by id, so that they need not be read back."""
-    with ReceiptKeeper(ledger, folder, appended, progress) as keeper:
-        return keeper.keep(results)
-
-
 class ReceiptKeeper:
-    """Writes a folder's receipts on a thread of its own, a batch at a time, while the caller
-    goes on (appends the next block): writing thousands of small files is mostly waiting for
-    the file system, which releases the GIL.
+    """Keeps a folder's receipts (files 0600 in a folder made 0700), a batch at a time, while
+    the caller goes on (appends the next block): the run's :class:`Worker` encodes and writes
+    them on the other core.
 
     The receipts of a block are made on the calling thread as soon as it is committed (against
     its checkpoint, the latest then: the ledger's reads stay on one thread) and handed to the
-    writer; :meth:`keep` writes those of the other results and returns once every receipt is
-    on disk. A failed write is raised by :meth:`keep` (or when the keeper is left)."""
+    writer; :meth:`keep` writes those of the other results (a receipt already kept is not
+    written again) and returns once every receipt is on disk. A failed write is raised by
+    :meth:`keep`."""
 
-    def __init__(self, ledger: Ledger, folder: Path,
-                 appended: Mapping[str, SignedEvent] | None = None,
+    def __init__(self, ledger: Ledger, folder: Path, worker: Worker[Any],
+                 appended: Mapping[str, Registration] | None = None,
                  progress: Progress = _quiet) -> None:
         self.ledger = ledger
         self.folder = private_folder(folder)
+        self.worker = worker
         self.appended = appended if appended is not None else {}
         self.progress = progress
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="receipts")
-        self._pending: list[Future[int]] = []
+        self._pending: list[Pending[int]] = []
         self._kept: dict[int, tuple[int, Path]] = {}  # position -> (index, receipt) written
-
-    def __enter__(self) -> ReceiptKeeper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
     def committed(self, results: Sequence[FileResult], positions: Sequence[int]) -> None:
         """Write the receipts of a block's newly anchored files (a :class:`Committed`)."""
@@ -491,8 +536,8 @@ class ReceiptKeeper:
             self._write(todo[start : start + RECEIPT_BATCH])
         total = len(self._kept)
         written = 0
-        for future in self._pending:
-            written += future.result()
+        for batch in self._pending:
+            written += batch.result()
             self.progress("writing receipts", written, total)
         for pos, (index, path) in self._kept.items():
             out[pos] = replace(out[pos], index=index, receipt=path)
@@ -500,33 +545,44 @@ class ReceiptKeeper:
 
     def _index(self, r: FileResult) -> tuple[int, bytes]:
         """The log index and leaf of a result's registration."""
-        event = self.appended.get(r.id or "")
-        if r.index is not None and event is not None:
-            return r.index, event.leaf
+        registration = self.appended.get(r.id or "")
+        if r.index is not None and registration is not None:
+            return r.index, registration.leaf
         row = self.ledger.store.entry_by_id(bytes.fromhex(r.id or ""))
         if row is None:
             raise StorageError(f"event {r.id} is missing from the database")
         return row.index, row.leaf
 
     def _write(self, rows: Sequence[tuple[int, FileResult]]) -> None:
-        """Make the receipts of ``rows`` here and write them on the writer thread."""
+        """Make the receipts of ``rows`` here and have the worker write them."""
         if not rows:
             return
         entries = [self._index(r) for _, r in rows]
         receipts = self.ledger.receipts(entries)
-        items = []
+        items: list[ReceiptItem] = []
         for (pos, r), (index, _), rc in zip(rows, entries, receipts, strict=True):
             path = receipt_path(self.folder, r.work or "", REGISTER, r.id or "")
             self._kept[pos] = (index, path)
-            items.append((path, rc, self.appended.get(r.id or "")))
-        self._pending.append(self._pool.submit(_write_receipts, items))
+            items.append((str(path), r.id or "", rc.log_key, rc.checkpoint, rc.leaf_index,
+                          rc.leaf, rc.inclusion_proof))
+        self._pending.append(self.worker.submit(write_receipts, items))
 
 
-def _write_receipts(items: Sequence[tuple[Path, Receipt, SignedEvent | None]]) -> int:
-    """Encode and write receipts (on the writer thread); how many."""
+ReceiptItem = tuple[str, str, str, str, int, bytes, tuple[bytes, ...]]
+"""A receipt to write, in plain values (they cross to the worker faster than objects): the
+file, the event id, then the receipt's fields in order."""
+
+
+def write_receipts(signing: Signing, items: Sequence[ReceiptItem]) -> int:
+    """Encode and write receipts, one flush to disk for all (a :class:`Worker` task); how
+    many. An event this run signed is not decoded again. The temporary files are named after
+    the run's process: once it is killed, the next run removes them, even if the worker was
+    still finishing a flush to disk when it was killed with it."""
+    signed = signing.signed
     write_atomic_all([
-        (path, (json.dumps(rc.to_json(event), ensure_ascii=False) + "\n").encode("utf-8"))
-        for path, rc, event in items])
+        (Path(path), (json.dumps(Receipt(key, checkpoint, index, leaf, proof).to_json(
+            signed.pop(id_, None)), ensure_ascii=False) + "\n").encode("utf-8"))
+        for path, id_, key, checkpoint, index, leaf, proof in items], owner=signing.run)
     return len(items)
 
 
@@ -549,36 +605,42 @@ def anchor_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, recei
 
     A pipeline: the files are planned (hashed, looked up, signed) ``PIPELINE_FILES`` at a time
     and appended in blocks of at least ``PIPELINE_BLOCK`` new events (the last block may be
-    smaller); the receipts of a committed block are written on the keeper's thread while the
-    next files are hashed, signed and appended."""
+    smaller); the receipts of a committed block are written by the keeper's writer, on the
+    other core, while the next files are hashed, signed and appended. (Reading the files on a
+    thread of their own gained nothing: small files are read faster than the GIL changes
+    hands.)"""
     files = listing.files
-    planner = _Planner(ledger, key, now, len(files), progress, payees)
     results: list[FileResult] = []
-    pending: list[tuple[int, SignedEvent]] = []  # planned, not yet appended (by position)
-    appended: dict[str, SignedEvent] = {}
+    pending: list[tuple[int, Registration]] = []  # planned, not yet appended (by position)
+    appended: dict[str, Registration] = {}
     parts = [files[lo : lo + PIPELINE_FILES] for lo in range(0, len(files), PIPELINE_FILES)]
-    # Each part's files are read and hashed on a thread of their own (reading is mostly
-    # waiting for the system, which releases the GIL) while the part before is planned and
-    # appended; after an error, the parts not being read yet are not read.
-    reader = ThreadPoolExecutor(1, thread_name_prefix="hashing")
+    # The worker is forked first, before the ledger's threads start.
+    signing = Signing(key, now, payees)
+    worker = Worker(signing)
+    failed = True
     try:
-        with ReceiptKeeper(ledger, receipts, appended, progress) as keeper:
-            reads = reader.map(read_all, parts)
-            for n, (part, read) in enumerate(zip(parts, reads, strict=True), 1):
-                plan = planner.plan(part, read)
-                base = len(results)
-                results.extend(plan.results)
-                for pos, ev in plan.to_append:
-                    pending.append((base + pos, ev))
-                    appended[ev.id] = ev
-                if len(pending) >= PIPELINE_BLOCK or n == len(parts):
-                    results = list(commit_plan(ledger, key, Plan(tuple(results),
-                                                                 tuple(pending)),
-                                               now, keeper.committed))
-                    pending = []
-            done = keeper.keep(results)
+        planner = _Planner(ledger, signing, len(files), progress, worker)
+        keeper = ReceiptKeeper(ledger, receipts, worker, appended, progress)
+        started = planner.start(parts[0]) if parts else None
+        for n in range(1, len(parts) + 1):
+            part = started
+            assert part is not None  # noqa: S101 - one started part per part
+            # The next part is read and looked up while the worker signs this one.
+            started = planner.start(parts[n]) if n < len(parts) else None
+            plan = planner.finish(part)
+            base = len(results)
+            results.extend(plan.results)
+            for pos, reg in plan.to_append:
+                pending.append((base + pos, reg))
+                appended[reg.id] = reg
+            if len(pending) >= PIPELINE_BLOCK or n == len(parts):
+                results = list(commit_plan(ledger, key, Plan(tuple(results), tuple(pending)),
+                                           now, keeper.committed))
+                pending = []
+        done = keeper.keep(results)
+        failed = False
     finally:
-        reader.shutdown(wait=True, cancel_futures=True)
+        worker.close(cancel=failed)
     done = find_similar(ledger, key.public.text, done, progress)
     return tuple(heapq.merge(done, listing.skipped, key=_result_order))
 

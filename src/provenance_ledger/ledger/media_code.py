@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -222,6 +223,12 @@ class Notices:
                    f"{tool.exe} lacks its {_NEEDS[kind]}")
             self._pending.append(f"note: {kind.value} files get no similarity code ({why}), "
                                  f"only their exact SHA-256; for codes: {INSTALL_HINT}")
+
+    def extend(self, notices: Sequence[str]) -> None:
+        """Notices another process took from its own :data:`NOTICES` (a worker coding a
+        folder's files), each said once here too."""
+        with self._lock:
+            self._pending.extend(n for n in notices if n not in self._pending)
 
     def take(self) -> tuple[str, ...]:
         """The notices added since the last call."""
