@@ -98,6 +98,18 @@ def test_a_worker_that_died_is_an_error_not_a_hang() -> None:
         worker.close()
 
 
+def test_ctrl_c_is_left_to_the_parent() -> None:
+    """SIGINT (sent to the whole process group by Ctrl-C) does not stop the worker: the
+    parent decides, and the worker finishes what it was handed."""
+    worker = Worker("x")
+    try:
+        child = worker.submit(whoami, 0).result()[2]
+        os.kill(child, signal.SIGINT)
+        assert worker.submit(whoami, 1).result() == ("x", 1, child)
+    finally:
+        worker.close()
+
+
 def test_the_worker_dies_with_its_parent() -> None:
     """A parent killed with SIGKILL takes its worker with it: nothing is left writing."""
     script = textwrap.dedent("""

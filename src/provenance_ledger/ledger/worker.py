@@ -142,6 +142,9 @@ def _serve(context: object, conn: Connection, other_end: Connection, parent: int
     answer and a large task in the pipe at once would wait forever)."""
     other_end.close()
     _die_with(parent)
+    # Ctrl-C reaches the whole process group: the parent stops the run and closes the pipe;
+    # the child finishes what it was handed (receipts of committed blocks) and ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tasks: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
         queue.SimpleQueue())
     answers: queue.SimpleQueue[tuple[bool, Any] | None] = queue.SimpleQueue()
