@@ -276,11 +276,12 @@ class Plan:
     to_append: tuple[tuple[int, Registration], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signing:
     """What signing a folder's registrations needs: the worker has it from the fork. ``signed``
-    keeps the events signed whose receipts are not written yet (by id), so that writing a
-    receipt need not decode its event again."""
+    is the worker's own memory (not frozen: it changes as the run goes): the events signed
+    whose receipts are not written yet (by id), so that writing a receipt need not decode its
+    event again."""
 
     key: PrivateKey
     now: int
