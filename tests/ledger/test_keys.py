@@ -184,6 +184,7 @@ def test_names(store: KeyStore) -> None:
 
 def test_repr_and_str_hide_the_private_key(keys: KeyFactory) -> None:
     key = keys("secret holder")
+    key.sign(b"a signature first: the key then also holds libsodium's form of the secret")
     shown = [repr(key), str(key), f"{key}", f"{key!r}", format(key), repr([key]),
              repr({"key": key})]
     for text in shown:
@@ -195,7 +196,8 @@ def test_repr_and_str_hide_the_private_key(keys: KeyFactory) -> None:
 def test_private_key_has_no_dict_to_dump(keys: KeyFactory) -> None:
     key = keys("secret holder")
     assert not hasattr(key, "__dict__")
-    assert set(type(key).__slots__) == {"_key", "public"}
+    # the key, its public half, and libsodium's form of the secret once it has signed
+    assert set(type(key).__slots__) == {"_key", "_secret", "public"}
 
 
 def test_loaded_key_repr_hides_the_private_key(store: KeyStore) -> None:
