@@ -5,9 +5,9 @@ and 3.2).
 Covers: the content of a regular file (a FIFO, socket or device is refused before it is
 opened, so nothing hangs; zero bytes are nobody's work), a folder's files (hidden names
 ignored; symbolic links and special files skipped and reported), the decision of rules.md 5.1
-for each work, signing on two threads, appending in blocks of ``MAX_BLOCK_EVENTS``, and a kept
-receipt for every file. Leaves out printing, progress bars and the node client: the CLI does
-those.
+for each work, signing and writing receipts on a worker process (ledger/worker.py),
+appending in blocks of ``MAX_BLOCK_EVENTS``, and a kept receipt for every file. Leaves out
+printing, progress bars and the node client: the CLI does those.
 
 Crash recovery: a run killed after its block committed leaves registrations whose receipts were
 not all written. A second run finds those works registered by the same key (``exists``) and
@@ -24,12 +24,12 @@ import mimetypes
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 from ..core.crypto import PrivateKey
 from ..core.events import Event, SignedEvent, sign_event, work_id_of
@@ -54,7 +54,6 @@ Payees = Sequence[Mapping[str, Any]] | None
 """A royalty split as ``work.register`` carries it (``[{"key", "share_bps"}]``, specs/events.md
 section 6), or None for none."""
 REGISTER = "work.register"
-T = TypeVar("T")
 
 
 class Status(StrEnum):
@@ -332,16 +331,6 @@ class _Started:
     signed: Pending[Signed]
 
 
-class _Done(Generic[T]):
-    """A result at hand (signed here, without a worker)."""
-
-    def __init__(self, value: T) -> None:
-        self._value = value
-
-    def result(self) -> T:
-        return self._value
-
-
 class _Planner:
     """:func:`plan_folder` a part of a folder at a time: the content seen in earlier parts
     makes a file of a later one a ``duplicate``, and progress counts across parts. With a
@@ -395,9 +384,13 @@ class _Planner:
             new.append((pos, content))
         self.new += len(new)
         todo = [c for _, c in new]
-        signed: Pending[Signed] = (
-            self.worker.submit(sign_registrations, todo) if self.worker is not None and todo
-            else _Done(sign_registrations(self.signing, todo)))
+        signed: Pending[Signed]
+        if self.worker is not None and todo:
+            signed = self.worker.submit(sign_registrations, todo)
+        else:  # nothing to sign, or no worker: signed here, at once
+            done: Future[Signed] = Future()
+            done.set_result(sign_registrations(self.signing, todo))
+            signed = done
         return _Started(results, new, signed)
 
     def finish(self, started: _Started) -> Plan:
@@ -414,17 +407,6 @@ class _Planner:
         if started.new:
             self.progress("computing content codes", self.coded, self.new)
         return Plan(tuple(results), tuple(to_append))
-
-
-def read_all(files: Sequence[Path]) -> list[Content | LedgerError]:
-    """Each file's content (symbolic links refused), or why it cannot be read."""
-    out: list[Content | LedgerError] = []
-    for path in files:
-        try:
-            out.append(read_content(path, follow_symlinks=False))
-        except LedgerError as e:
-            out.append(e)
-    return out
 
 
 def register_body(content: Content, title: str | None = None,
