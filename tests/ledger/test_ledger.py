@@ -48,6 +48,7 @@ from provenance_ledger.ledger import ledger as ledger_module
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE, MAX_FUTURE_SKEW
 
 from ..conftest import NOW, KeyFactory, Signer
+from .test_verifier import kill_verifier_process
 
 BLOCKS = (1, 2, 3, 5, 8, 13, 7)  # 39 events: odd sizes, so checkpoints fall mid-subtree
 
@@ -516,11 +517,16 @@ def test_large_blocks_keep_the_map_right_with_the_upper_levels_in_memory(
         other.close()
 
 
+@pytest.mark.parametrize("child", ["running", "killed"])
 def test_a_bad_signature_in_a_large_block_refuses_it_and_what_builds_on_it(
-        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+        tmp_path: Path, sign: Signer, keys: KeyFactory, child: str) -> None:
     """A large block's rules, tree and map are worked out while its signatures are checked;
     an event whose signature fails is refused as if it had been checked first, and so is
-    every event that builds on it, and the map and root are those of what was accepted."""
+    every event that builds on it, and the map and root are those of what was accepted.
+    The same when the verifier process was killed (ledger/verifier.py): it is replaced, and
+    what it was asked is checked in this process."""
+    if child == "killed":
+        kill_verifier_process()
     creator = keys("creator")
     leaves = list(itertools.islice(event_stream(sign, keys), 150))
     forged_reg = register(sign, creator, "forged")

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..core import merkle, rules, vmap
 from ..core.current import MAX_CURRENT_WORKS, StateReceiptV2, build_state_receipt_v2
-from ..core.events import SignedEvent, parse_leaf, verify_signature
+from ..core.events import (
+    SignedEvent,
+    parse_leaf,
+    signature_error,
+    signature_parts,
+    verify_signature,
+)
 from ..core.identity import KeyRecord, key_record_id
 from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier, verify_note
 from ..core.receipt import Receipt, StateReceipt
@@ -29,6 +36,7 @@ from ..errors import (
     VerificationError,
 )
 from ..store import Block, CheckpointRow, EntryRow, Store
+from . import verifier
 
 MAX_BLOCK_EVENTS = 10_000
 """Most events integrated under one checkpoint."""
@@ -529,14 +537,15 @@ class Ledger:
 
     def _parse_while_verifying(
         self, leaves: Sequence[bytes]
-    ) -> tuple[Checked, list[Future[list[tuple[int, LedgerError]]]]]:
+    ) -> tuple[Checked, list[_Failures]]:
         """Parse every leaf here, a share at a time, handing each share's signatures to the
-        verify threads as soon as it is parsed. Returns the parsed events (or why a leaf does
+        verifier process (ledger/verifier.py; the verify threads where it cannot run) as soon
+        as it is parsed. Returns the parsed events (or why a leaf does
         not parse) and the verifications under way: each gives the events whose signature
         does not verify, by position."""
-        pool = self._verify_pool()
+        pool, checker = self._verify_pool(), verifier.checker()
         parsed: Checked = []
-        pending = []
+        pending: list[_Failures] = []
         step = max(PARALLEL_VERIFY_MIN // 2, -(-len(leaves) // VERIFY_SHARES))
         for lo in range(0, len(leaves), step):
             share = []
@@ -547,7 +556,8 @@ class Ledger:
                     ev = e
                 parsed.append(ev)
                 share.append(ev)
-            pending.append(pool.submit(_signature_failures, lo, share))
+            pending.append(_RemoteFailures(checker, lo, share) if checker is not None
+                           else pool.submit(_signature_failures, lo, share))
         return parsed, pending
 
     def _verify_pool(self) -> ThreadPoolExecutor:
@@ -556,10 +566,14 @@ class Ledger:
         return self._pool
 
     def _verify_soon(self, leaves: Sequence[bytes]) -> list[Future[Checked]]:
-        """Start parsing and verifying ``leaves`` on the verify threads, one share each: one
-        thread's parsing (which holds the GIL) overlaps the other's verification (which
-        releases it). A future per event would cost more than a verification saves."""
+        """Start parsing and verifying ``leaves``: parsed on a verify thread while the
+        verifier process (ledger/verifier.py) checks the signatures of the page before, or,
+        where it cannot run, on the verify threads, one share each (one thread's parsing,
+        which holds the GIL, overlaps the other's verification, which releases it)."""
         pool = self._verify_pool()
+        checker = verifier.checker() if len(leaves) >= PARALLEL_VERIFY_MIN else None
+        if checker is not None:
+            return [pool.submit(_parse_and_check, leaves, checker)]
         step = max(1, -(-len(leaves) // VERIFY_THREADS))
         return [pool.submit(_check_all, leaves[i : i + step])
                 for i in range(0, len(leaves), step)]
@@ -744,12 +758,40 @@ class _Outcome:
     overlay: dict[str, rules.WorkState]
 
 
+class _Failures(Protocol):
+    """A share's signature checks under way: the events whose signature does not verify."""
+
+    def result(self) -> list[tuple[int, LedgerError]]: ...
+
+    def cancel(self) -> bool: ...
+
+
+class _RemoteFailures:
+    """A share's signatures checked by the verifier process."""
+
+    __slots__ = ("_events", "_verdicts")
+
+    def __init__(self, checker: verifier.Checker, start: int,
+                 events: Sequence[SignedEvent | LedgerError]) -> None:
+        self._events = [(i, ev) for i, ev in enumerate(events, start)
+                        if isinstance(ev, SignedEvent)]
+        self._verdicts = checker.check([signature_parts(ev) for _, ev in self._events])
+
+    def result(self) -> list[tuple[int, LedgerError]]:
+        verdicts = self._verdicts.result()
+        return [(i, signature_error(ev)) for (i, ev), ok in zip(self._events, verdicts,
+                                                                 strict=True) if not ok]
+
+    def cancel(self) -> bool:
+        return False  # sent already: its answer is read and dropped
+
+
 class _Verification:
-    """A batch's signature checks under way on the verify threads."""
+    """A batch's signature checks under way."""
 
     __slots__ = ("_failures", "_pending")
 
-    def __init__(self, pending: Sequence[Future[list[tuple[int, LedgerError]]]]) -> None:
+    def __init__(self, pending: Sequence[_Failures]) -> None:
         self._pending = pending
         self._failures: dict[int, LedgerError] | None = None
 
@@ -779,6 +821,19 @@ def _signature_failures(start: int, events: Sequence[SignedEvent | LedgerError]
             except LedgerError as e:
                 failed.append((i, e))
     return failed
+
+
+def _parse_and_check(leaves: Sequence[bytes], checker: verifier.Checker) -> Checked:
+    """:func:`_check_all`, with the signatures checked by the verifier process."""
+    parsed: Checked = []
+    for leaf in leaves:
+        try:
+            parsed.append(parse_leaf(leaf, verify=False))
+        except LedgerError as e:
+            parsed.append(e)
+    for i, error in _RemoteFailures(checker, 0, parsed).result():
+        parsed[i] = error
+    return parsed
 
 
 def _check_all(part: Sequence[bytes]) -> Checked:

@@ -1,0 +1,228 @@
+"""Signature checks on the other core: a child process verifies batches of event signatures
+under the pinned rule (specs/events.md section 3.1, ``core/ed25519.verify``).
+
+libsodium releases the GIL while it verifies, yet a thread that verifies must take the GIL
+back between two signatures. Beside a thread that parses (which holds the GIL for about 30
+µs an event), each hand-over costs a wake-up of the other thread, and parsing and verifying
+on two threads ran no faster than on one (about 100 µs an event either way, measured on
+this machine). A child process needs no GIL of ours: the ledger parses, applies the rules
+and writes on its own core while the child verifies on the other.
+
+The child runs ``python -m provenance_ledger.ledger.verifier``: it is started when the
+first large batch is checked, serves every ledger of the process, and ends when its input
+closes (the parent exited or was killed: the kernel closes the pipe) or when it finds, within
+a few seconds, that its parent is gone. Wire format, on the child's standard input and
+output: a request is a 4-byte big-endian length and that many bytes of items, each a 32-byte
+public key, a 64-byte signature, a 4-byte big-endian message length and the message; its
+answer is a 4-byte length and one byte per item, 1 when the signature verifies. Answers come
+in the order of the requests.
+
+Should the child not start, or die, the batches it did not answer are verified on the
+calling thread, by the same function: the verdicts are the same, only slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import IO
+
+from ..core import ed25519
+
+Item = tuple[bytes, bytes, bytes]
+"""One signature to check: (32-byte public key, 64-byte signature, message)."""
+
+_LEN = struct.Struct(">I")
+_ITEM = struct.Struct(">32s64sI")
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+"""The child refuses (exits on) a request above this: a parent never sends one."""
+PARENT_CHECK_S = 5.0  # how often an idle child checks that its parent is still there
+
+
+def verify_items(items: Sequence[Item]) -> bytes:
+    """One byte per item, 1 when its signature verifies: what the child answers."""
+    return bytes(ed25519.verify(public, signature, message) for public, signature, message in items)
+
+
+def encode_items(items: Sequence[Item]) -> bytes:
+    parts = []
+    for public, signature, message in items:
+        if len(public) != 32 or len(signature) != 64:
+            # Not a key and signature at all: sent as zeros, answered by the caller as invalid.
+            public, signature = bytes(32), bytes(64)
+        parts.append(_ITEM.pack(public, signature, len(message)))
+        parts.append(message)
+    body = b"".join(parts)
+    return _LEN.pack(len(body)) + body
+
+
+def decode_items(body: bytes) -> list[Item]:
+    items: list[Item] = []
+    at = 0
+    while at < len(body):
+        public, signature, n = _ITEM.unpack_from(body, at)
+        at += _ITEM.size
+        items.append((public, signature, body[at : at + n]))
+        at += n
+    return items
+
+
+class Checker:
+    """The parent's side: :meth:`check` sends a batch and returns a future of its verdicts."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        self._lock = threading.Lock()  # one request written at a time, queued in that order
+        self._waiting: deque[tuple[Future[bytes], Sequence[Item]]] = deque()
+        self._broken = False
+        self._reader = threading.Thread(target=self._read_answers, name="verifier-answers",
+                                        daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def start(cls) -> Checker | None:
+        try:
+            process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+                [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+        except OSError:
+            return None
+        return cls(process)
+
+    @property
+    def alive(self) -> bool:
+        return not self._broken and self._process.poll() is None
+
+    def check(self, items: Sequence[Item]) -> Future[bytes]:
+        """The verdicts of ``items`` (one byte each), from the child; from this thread's own
+        checks if the child is gone."""
+        future: Future[bytes] = Future()
+        request = encode_items(items)
+        with self._lock:
+            if not self._broken:
+                try:
+                    assert self._process.stdin is not None  # noqa: S101 - made with a pipe
+                    self._waiting.append((future, items))
+                    self._process.stdin.write(request)
+                    self._process.stdin.flush()
+                    return future
+                except (OSError, ValueError):
+                    self._broken = True
+                    self._waiting.pop()
+        future.set_result(verify_items(items))
+        return future
+
+    def _read_answers(self) -> None:
+        out = self._process.stdout
+        assert out is not None  # noqa: S101 - made with a pipe
+        try:
+            while True:
+                head = _read_exactly(out, _LEN.size)
+                if head is None:
+                    break
+                verdicts = _read_exactly(out, _LEN.unpack(head)[0])
+                if verdicts is None:
+                    break
+                with self._lock:
+                    future, items = self._waiting.popleft()
+                if len(verdicts) != len(items):
+                    verdicts = verify_items(items)
+                future.set_result(verdicts)
+        finally:
+            with self._lock:
+                self._broken = True
+                left = list(self._waiting)
+                self._waiting.clear()
+            for future, items in left:  # the child is gone: check them here
+                future.set_result(verify_items(items))
+
+    def close(self) -> None:
+        with self._lock:
+            self._broken = True
+            if self._process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - it exits on end of input
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout=5)
+
+
+def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:
+    data = stream.read(n)
+    return data if data is not None and len(data) == n else None
+
+
+_checker: Checker | None = None
+_checker_pid = 0
+_checker_lock = threading.Lock()
+
+
+def checker() -> Checker | None:
+    """The process's checker, started on first use (again after a fork, or if the child
+    died); None where it cannot start."""
+    global _checker, _checker_pid  # noqa: PLW0603 - one child per process
+    with _checker_lock:
+        if _checker is not None and _checker_pid == os.getpid() and _checker.alive:
+            return _checker
+        _checker = Checker.start()
+        _checker_pid = os.getpid()
+        return _checker
+
+
+def shutdown() -> None:
+    """Stop the process's child, if it runs (it also stops by itself when this process ends)."""
+    global _checker  # noqa: PLW0603
+    with _checker_lock:
+        if _checker is not None and _checker_pid == os.getpid():
+            _checker.close()
+        _checker = None
+
+
+def _read_fd(fd: int, n: int, parent: int) -> bytes | None:
+    """Exactly ``n`` bytes from ``fd``, or None at its end or once the parent is gone."""
+    chunks, left = [], n
+    while left:
+        ready, _, _ = select.select([fd], [], [], PARENT_CHECK_S)
+        if not ready:
+            if os.getppid() != parent:
+                return None
+            continue
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def main() -> int:
+    """The child: answer requests from standard input until it closes."""
+    parent, fd, sink = os.getppid(), sys.stdin.fileno(), sys.stdout.buffer
+    while True:
+        head = _read_fd(fd, _LEN.size, parent)
+        if head is None:
+            return 0
+        (n,) = _LEN.unpack(head)
+        if n > MAX_REQUEST_BYTES:
+            return 2
+        body = _read_fd(fd, n, parent)
+        if body is None:
+            return 0
+        verdicts = verify_items(decode_items(body))
+        sink.write(_LEN.pack(len(verdicts)) + verdicts)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
