@@ -36,10 +36,10 @@ from provenance_ledger.ledger import Home
 from provenance_ledger.ledger.keys import read_private_key
 from provenance_ledger.node import add_peer, init_node, load_config, node_keys, node_witness
 from provenance_ledger.node.config import set_tiles
+from provenance_ledger.node.frozen_cosign import FROZEN_MAX_RETRY_S, FROZEN_RETRY_S, Backoff
 from provenance_ledger.node.mirror import sync_all
 from provenance_ledger.node.shard_manifest import shard_id
 from provenance_ledger.node.shards import rotate
-from provenance_ledger.node.witnessing import FROZEN_RETRY_S
 
 from ..cli.conftest import run
 from ..conftest import NOW, KeyFactory, Signer
@@ -220,3 +220,22 @@ def test_a_frozen_shard_keeps_a_mirrors_delivery_and_refuses_what_it_must_not_ke
         evidence = c.get("/evidence", params={"origin": ORIGIN}).json()
         assert evidence["faulty"] == [ORIGIN]
         assert evidence["evidence"][0]["kind"] == "split-view"
+
+
+def test_a_witness_that_did_not_cosign_is_asked_again_after_a_doubling_wait() -> None:
+    key = (ORIGIN, "b")
+    backoff = Backoff()
+    assert backoff.due(key, NOW)  # never asked: at once
+    backoff.asked(key, NOW)
+    assert not backoff.due(key, NOW + FROZEN_RETRY_S - 1)
+    assert backoff.due(key, NOW + FROZEN_RETRY_S) and backoff.due((ORIGIN, "c"), NOW)
+    assert backoff.wait(NOW + 1, 30.0) == 30.0 and backoff.wait(NOW + 50, 30.0) == 10.0
+    at = NOW + FROZEN_RETRY_S
+    backoff.asked(key, at)
+    assert not backoff.due(key, at + 2 * FROZEN_RETRY_S - 1)
+    for _ in range(10):  # then 4, 8, ... minutes, never more than an hour
+        at += FROZEN_MAX_RETRY_S
+        assert backoff.due(key, at)
+        backoff.asked(key, at)
+    assert not backoff.due(key, at + FROZEN_MAX_RETRY_S - 1)
+    assert backoff.due(key, at + FROZEN_MAX_RETRY_S)

@@ -10,6 +10,8 @@ the witness (node/witness.py) and the rounds (node/witnessing.py) know of the fr
 - :class:`FrozenLog`: a frozen shard's log as the witness reads its own (``OwnLog``): roots,
   signed checkpoints and consistency proofs from the frozen ``ledger.db``, opened read-only
   for each read (a frozen database never changes);
+- :class:`Backoff`: when the witnessing rounds may ask a witness about a frozen checkpoint
+  again after it did not cosign (section 9.3);
 - :class:`FrozenShards`: the node's frozen shards (from ``shards.json``, read when the witness
   opens: a rotation needs the node stopped), each one's ``cosignatures.db``
   (store/shard_cosignatures.py), its final checkpoint, which witnesses still lack a
@@ -32,6 +34,37 @@ from ..store.shard_cosignatures import ShardCosignatures
 from .shard_manifest import SHARDS_DIR, FrozenShard, load_manifest, shard_dir
 from .shards import COSIGNATURES_FILE, frozen_ledger, frozen_note
 from .tiles import rewrite_frozen_checkpoint
+
+FROZEN_RETRY_S = 60.0
+"""Seconds (node clock) before a witness that did not cosign a frozen shard's final
+checkpoint is asked again (specs/node.md section 9.3); doubled at each failure."""
+FROZEN_MAX_RETRY_S = 3600.0
+"""The longest wait between two requests to one witness about one frozen checkpoint."""
+
+
+class Backoff:
+    """When each (frozen origin, witness) may be asked again (specs/node.md section 9.3):
+    at once the first time; after the n-th request, ``first * 2**(n-1)`` seconds later, at
+    most ``most``. A request is counted when it is sent, whatever it brings: one that
+    succeeds is never followed by another, since the witness no longer lacks a cosignature."""
+
+    def __init__(self, first: float = FROZEN_RETRY_S, most: float = FROZEN_MAX_RETRY_S) -> None:
+        self._first = first
+        self._most = most
+        self._next: dict[tuple[str, str], tuple[float, float]] = {}  # -> (due, last wait)
+
+    def due(self, key: tuple[str, str], now: float) -> bool:
+        found = self._next.get(key)
+        return found is None or found[0] <= now
+
+    def asked(self, key: tuple[str, str], now: float) -> None:
+        found = self._next.get(key)
+        wait = self._first if found is None else min(found[1] * 2, self._most)
+        self._next[key] = (now + wait, wait)
+
+    def wait(self, now: float, longest: float) -> float:
+        """Seconds until the next one is due, at most ``longest``."""
+        return min([longest, *(at - now for at, _ in self._next.values() if at > now)])
 
 
 class FrozenLog:

@@ -34,8 +34,8 @@ never cosigned the frozen log's final checkpoint. A task of its own asks each wi
 cosignature of a frozen shard's final checkpoint is not kept (in the shard's
 ``cosignatures.db``, node/frozen_cosign.py), from the size of that log it last cosigned, with
 the consistency proof from the frozen log, 409s handled as for the live log; a witness that
-fails is asked again no sooner than ``FROZEN_RETRY_S`` later, the wait doubling at each
-failure up to ``FROZEN_MAX_RETRY_S``; once every witness has cosigned every frozen final
+fails is asked again no sooner than a minute later, the wait doubling at each failure up
+to an hour (node/frozen_cosign.py ``Backoff``); once every witness has cosigned every frozen final
 checkpoint the task ends, so nobody is asked twice about one. Freshness does not apply to
 frozen checkpoints.
 
@@ -61,7 +61,7 @@ from ..ledger import Ledger
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
 from .freshness import LOOK_S, Freshness, fresh_as_of
-from .frozen_cosign import FinalCheckpoint
+from .frozen_cosign import Backoff, FinalCheckpoint
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.witnessing")
@@ -71,11 +71,6 @@ MAX_SIZE_RETRIES = 3
 KEPT_ROUNDS = 256
 """Checkpoints whose cosignature tallies are kept in memory (the latest ones)."""
 MAX_SIZE_DIGITS = 19  # a tree size is below 2^63
-FROZEN_RETRY_S = 60.0
-"""Seconds (node clock) before a witness that did not cosign a frozen shard's final
-checkpoint is asked again (specs/node.md section 9.3); doubled at each failure."""
-FROZEN_MAX_RETRY_S = 3600.0
-"""The longest wait between two requests to one witness about one frozen checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +389,7 @@ class Witnessing:
         then each one that failed no sooner than its back-off later (node clock; a look at
         most every ``look_s`` seconds); end when none lacks one."""
         loop = asyncio.get_running_loop()
-        due: dict[tuple[str, str], tuple[float, float]] = {}  # -> (next ask, back-off)
+        backoff = Backoff()
         while True:
             try:
                 lacking = await loop.run_in_executor(self._pool, self._frozen_lacking)
@@ -408,12 +403,9 @@ class Witnessing:
                 return
             for final, w, old in lacking or ():
                 key = (final.shard.origin, w.name)
-                at, back = due.get(key, (0.0, FROZEN_RETRY_S / 2))
-                if at > self._clock():
+                if not backoff.due(key, self._clock()):
                     continue
-                back = min(back * 2, FROZEN_MAX_RETRY_S)
-                # Scheduled before the answer: whatever it brings, never asked again sooner.
-                due[key] = (self._clock() + back, back)
+                backoff.asked(key, self._clock())  # whatever it brings: never sooner again
                 try:
                     await loop.run_in_executor(self._pool, self._cosign, w, final, old)
                 except (LedgerError, MalformedError) as e:
@@ -424,9 +416,7 @@ class Witnessing:
                 log.info("frozen checkpoint cosigned", extra={"fields": {
                     "witness": w.name, "origin": final.shard.origin, "size": final.size}})
             # Every witness asked is due again later: sleep until the first is, or a look.
-            now = self._clock()
-            await asyncio.sleep(min([self._look_s,
-                                     *(at - now for at, _ in due.values() if at > now)]))
+            await asyncio.sleep(backoff.wait(self._clock(), self._look_s))
 
     def _frozen_lacking(self) -> list[tuple[FinalCheckpoint, WitnessEntry, int]]:
         """(final checkpoint, witness, size it last cosigned) for each witness whose
