@@ -35,7 +35,8 @@ from provenance_ledger.core.witness import SIZE_CONTENT_TYPE, add_checkpoint_bod
 from provenance_ledger.ledger import Home
 from provenance_ledger.ledger.keys import read_private_key
 from provenance_ledger.node import add_peer, init_node, load_config, node_keys, node_witness
-from provenance_ledger.node.config import set_tiles
+from provenance_ledger.node.config import set_tiles, witness_signer
+from provenance_ledger.node.freshness import cosignature_time
 from provenance_ledger.node.frozen_cosign import FROZEN_MAX_RETRY_S, FROZEN_RETRY_S, Backoff
 from provenance_ledger.node.mirror import sync_all
 from provenance_ledger.node.shard_manifest import shard_id
@@ -208,6 +209,20 @@ def test_a_frozen_shard_keeps_a_mirrors_delivery_and_refuses_what_it_must_not_ke
         assert post(garbage).status_code == 422
         assert post(b"x" * (1 << 20)).status_code == 413
         assert stored(home) == before
+
+        # Per witness its newest: an older cosignature is not kept over the one kept; a newer
+        # one replaces it, and the first stays apart.
+        m_signer = witness_signer(mirror, load_config(mirror))
+        (kept_line,) = [line for _, name, line in before if name == m_verifier.name]
+        kept_at = cosignature_time(NoteSignature.from_line(kept_line.rstrip("\n")))
+        assert kept_at is not None
+        for at in (kept_at - 10, kept_at + 10):
+            again = own.with_signatures([m_signer.sign(cp.to_text(), at)]).to_text()
+            assert post(add_checkpoint_body(0, [], again)).status_code == 200
+        (newest,) = [line for _, name, line in stored(home) if name == m_verifier.name]
+        assert cosignature_time(NoteSignature.from_line(newest.rstrip("\n"))) == kept_at + 10
+        assert [r[2] for r in stored(home, "first_own_cosignatures")] == [kept_line]
+        before = stored(home)
 
         # A checkpoint the frozen log's key signed with another root for its final size: a
         # fork (409 naming the final size), kept as evidence; nothing stored.
