@@ -5,8 +5,10 @@ node mirrors as that peer is now one of its frozen shards, served under
 ``<url>/shards/<id>``. When a round against the peer fails, the peer's ``GET /shards`` is
 asked whether the origin is one of its frozen shards; if so, the round is run again against
 that base URL (every step as for any peer: the final checkpoint is verified, checked
-consistent with the mirror, the rest downloaded and replayed, and cosigned), and the result
-is ``frozen``: not a failure. The new origin is not trusted by itself: its log key is the
+consistent with the mirror, the rest downloaded and replayed, cosigned, and the cosignature
+delivered as in section 4 step 8, to ``<url>/shards/<id>/add-checkpoint``, where the peer
+keeps it with its frozen checkpoint: sections 3 and 10.3), and the result is ``frozen``: not
+a failure. The new origin is not trusted by itself: its log key is the
 peer operator's to announce, and the result's detail tells this node's operator what to
 add (``node peer add``).
 """

@@ -1,7 +1,10 @@
 """The HTTP routes of a node's shards (specs/node.md section 10.3): ``GET /shards`` lists
 them; ``/shards/{id}/...`` serves a frozen shard as the node serves its current log
 (checkpoint, entries, proofs, receipts, keys), so that a mirror or a client can use
-``<node URL>/shards/<id>`` as the base URL of that log. And the look-ups that span shards:
+``<node URL>/shards/<id>`` as the base URL of that log, ``POST /shards/{id}/add-checkpoint``
+included: a mirror of the frozen shard delivers its cosignature there, as to any log it
+mirrors (node/witness.py takes it, node/frozen_cosign.py keeps it). And the look-ups that
+span shards:
 a work the current log lacks is answered from the newest frozen shard that holds it.
 
 Each request opens the frozen shard's database read-only for its own use: frozen shards are
@@ -10,12 +13,13 @@ read rarely, and a frozen database never changes, so nothing is cached or shared
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
@@ -23,6 +27,7 @@ from ..core.encoding import b64encode
 from ..core.events import full_work_id
 from ..core.note import MAX_TREE_SIZE
 from ..core.timefmt import format_time
+from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
 from ..errors import NotFoundError
 from .http import TEXT, HttpError
 from .shard_manifest import SHARD_ID, FrozenShard, Manifest, load_manifest
@@ -222,6 +227,41 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
             entry = ledger.entry_by_id(ledger.resolve_event(event_id))
             receipt = _receipt(home, s, ledger, entry.index, size)
         return JSONResponse(receipt, headers={SHARD_HEADER: s.origin})
+
+    @router.post(
+        "/shards/{sid}/add-checkpoint",
+        summary="C2SP tlog-witness add-checkpoint for a frozen shard: late cosignatures of "
+                "its checkpoints (as POST /add-checkpoint for it)",
+        response_class=Response,
+        responses={200: {"description": "cosignature/v1 signature lines",
+                         "content": {TEXT: {"schema": {"type": "string"}}}},
+                   400: {"description": "Malformed request, old size > checkpoint size, or "
+                                        "a shard id that is not 16 lowercase hex digits"},
+                   403: {"description": "No valid signature by the shard's log key"},
+                   404: {"description": "No frozen shard of that id, or a checkpoint of "
+                                        "another origin"},
+                   409: {"description": "A checkpoint this frozen log did not sign (body: "
+                                        "its final size)",
+                         "content": {SIZE_CONTENT_TYPE: {"schema": {"type": "string"}}}},
+                   413: error,
+                   422: {"description": "The consistency proof does not verify"}},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "text/plain": {"schema": {"type": "string",
+                                      "maxLength": MAX_ADD_CHECKPOINT_BYTES}}}}},
+    )
+    async def shard_add_checkpoint(sid: ShardId, request: Request) -> Response:
+        """c2sp.org/tlog-witness for the frozen shard's origin alone (specs/node.md sections
+        3 and 10.3): the cosignatures on a checkpoint that frozen log signed are kept."""
+        from .app import read_body  # app.py imports this module: read at call time
+
+        node = get_node()
+        s = shard_of(manifest_of(node), sid)
+        body = await read_body(request, MAX_ADD_CHECKPOINT_BYTES)
+        status, text = await asyncio.get_running_loop().run_in_executor(
+            None, node.witness.add_checkpoint, body, node.now(), s.origin)
+        media = SIZE_CONTENT_TYPE if status == 409 else TEXT
+        return Response(text.encode(), status_code=status,
+                        headers={"content-type": media, SHARD_HEADER: s.origin})
 
     @router.post("/shards/{sid}/events", summary="Refused: a frozen shard takes no events",
                  responses={403: {**error, "description": "The shard is frozen: the answer "

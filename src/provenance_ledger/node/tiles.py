@@ -11,7 +11,10 @@ whatever its latest checkpoint's tree lacks (:meth:`TilesWriter.catch_up`).
 
 The checkpoint is written with the cosignatures stored for it, and written again, atomically,
 when more arrive later (from witnesses or peers' mirrors: :meth:`TilesWriter.cosigned`), so a
-verifier reading only the tiles URL sees what ``GET /checkpoint`` serves.
+verifier reading only the tiles URL sees what ``GET /checkpoint`` serves. A frozen shard's
+tiles checkpoint (``<tiles>/shards/<id>/checkpoint``, specs/tiles.md section 4.7) is written
+again the same way when a late cosignature of its final checkpoint is stored
+(:func:`rewrite_frozen_checkpoint`; specs/node.md section 10.3).
 """
 
 from __future__ import annotations
@@ -202,3 +205,37 @@ class TilesWriter:
             self._write(tile)
         self._write_checkpoint(row)
         return len(tiles)
+
+
+_FROZEN_LOCK = threading.Lock()
+"""Orders the rewrites of frozen shards' tiles checkpoints in this process."""
+
+
+def rewrite_frozen_checkpoint(folder: Path, origin: str, size: int,
+                              note: Callable[[], str]) -> bool:
+    """Write ``folder/checkpoint`` (a frozen shard's tiles, specs/tiles.md section 4.7) again,
+    atomically, with ``note()`` (its checkpoint of ``size`` with every cosignature kept, read
+    under the lock so that the last writer writes the newest): only when the file there is
+    that shard's checkpoint of that size (a folder the rotation moved) and the note differs.
+    True when rewritten; a write that fails is logged, not raised (the cosignatures are
+    stored, and ``GET /shards/{id}/checkpoint`` serves them)."""
+    path = folder / CHECKPOINT_FILE
+    with _FROZEN_LOCK:
+        try:
+            held = path.read_text("utf-8")
+            cp = Checkpoint.from_text(SignedNote.from_text(held).text)
+            if (cp.origin, cp.size) != (origin, size):
+                return False
+            text = note()
+            if text == held:
+                return False
+            write_atomically(path, text.encode())
+        except FileNotFoundError:
+            return False
+        except (OSError, UnicodeDecodeError, LedgerError) as e:
+            log.error("frozen tiles checkpoint not rewritten", extra={"fields": {
+                "origin": origin, "size": size, "error": str(e)}})
+            return False
+    log.info("frozen tiles checkpoint cosigned", extra={"fields": {
+        "origin": origin, "size": size}})
+    return True

@@ -19,6 +19,13 @@ policy should not count). A validly signed checkpoint of our own origin that our
 hold means the log key signed another history: it is recorded as evidence and the origin is
 marked faulty (409).
 
+A checkpoint of one of the node's *frozen shards* (specs/node.md sections 3 and 10.3) is taken
+the same way, against that frozen log (node/frozen_cosign.py): it must be one the frozen log
+signed, and the cosignatures on it by configured witness keys are verified and stored in the
+shard's ``cosignatures.db``, which ``GET /shards/{id}/checkpoint`` and the frozen receipts
+read; with tiles, the shard's tiles checkpoint is written again. So a witness that was down
+at the rotation, and a mirror of the frozen shard, can still add their cosignatures.
+
 Not here: fetching checkpoints and entries from peers, which is mirroring.
 """
 
@@ -67,10 +74,13 @@ from .config import (
     NodeConfig,
     load_config,
     open_node_ledger,
+    tiles_dir,
     witness_db_path,
     witness_signer,
 )
 from .freshness import cosignature_time
+from .frozen_cosign import FrozenShards
+from .shard_manifest import FrozenShard
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +88,18 @@ __all__ = ["FOREIGN", "INCONSISTENT", "MAX_ADD_CHECKPOINT_BYTES", "MAX_PROOF_LIN
            "SIZE_CONTENT_TYPE", "SPLIT_VIEW", "AddCheckpointRequest", "Cosigned", "Evidence",
            "LedgerLog", "OwnLog", "Reply", "Witness", "add_checkpoint_body", "node_witness",
            "open_witness", "prefix_root", "verify_evidence"]
+
+
+class CosignatureTx(Protocol):
+    """Where a log's delivered cosignatures are kept: ``witness.db`` for the own log
+    (store/witness.py), a frozen shard's ``cosignatures.db`` (store/shard_cosignatures.py)."""
+
+    def own_cosignature_line(self, size: int, witness: str) -> str | None:
+        """The line kept for checkpoint ``size`` by witness key ``witness``."""
+
+    def store_own_cosignature(self, size: int, root: bytes, witness: str, line: str,
+                              at: int) -> None:
+        """Keep ``line`` as that witness's newest (its first is kept apart)."""
 
 
 class OwnLog(Protocol):
@@ -128,7 +150,10 @@ class Witness:
         own_log: OwnLog,
         peer_witnesses: Sequence[Verifier] = (),
         readonly: bool = False,
+        frozen: FrozenShards | None = None,
     ) -> None:
+        """``frozen``: the node's frozen shards, whose checkpoints take late cosignatures
+        (their origins must be among ``logs``, with the shard's log key)."""
         if not signer.cosigner:
             raise ValueError("the witness signs cosignature/v1 (NoteSigner(cosigner=True))")
         if own_origin not in logs:
@@ -145,6 +170,11 @@ class Witness:
         self._own_log = own_log
         self._peer_witnesses = tuple(peer_witnesses)
         self._db = WitnessStore(path, readonly)
+        self.frozen = frozen
+        for shard in () if frozen is None else frozen.shards:
+            known = logs.get(shard.origin)
+            if known is None or known.to_vkey() != shard.vkey:
+                raise ValueError(f"the frozen shard {shard.origin} must be a known log")
         self.on_own_cosigned: Callable[[int], object] | None = None
         """Called with the size of this node's checkpoint once new cosignatures on it are
         stored (outside the transaction): the tiles folder's checkpoint is written again
@@ -162,19 +192,25 @@ class Witness:
         self._db.close()
 
     # -- add-checkpoint ---------------------------------------------------------------------
-    def add_checkpoint(self, body: bytes, now: int) -> Reply:
+    def add_checkpoint(self, body: bytes, now: int, shard: str | None = None) -> Reply:
         """Handle one add-checkpoint request; returns (HTTP status, response body). A 409
         body is ``<size>\\n`` (content type :data:`SIZE_CONTENT_TYPE`); a 200 body is the
-        cosignature line(s); other bodies are one line of explanation."""
+        cosignature line(s); other bodies are one line of explanation. ``shard``: the
+        request came to ``POST /shards/{id}/add-checkpoint`` of the frozen shard of that
+        origin, which knows that one log only (specs/node.md section 10.3)."""
         req = parse_request(body)
         if not isinstance(req, AddCheckpointRequest):
             return req
-        refused = check_signed(req, self._logs)
+        logs = self._logs if shard is None else {shard: self._logs[shard]}
+        refused = check_signed(req, logs)
         if refused is not None:
             return refused
         cp = req.checkpoint
         if cp.origin == self._own:
             return self._add_own(req, now)
+        frozen = None if self.frozen is None else self.frozen.shard(cp.origin)
+        if frozen is not None:
+            return self._add_frozen(req, frozen, now)
         with self._db.transaction() as tx:
             decision = peer_decision(req, tx.latest(cp.origin), tx.cosigned_at(cp.origin, cp.size),
                                      tx.is_faulty(cp.origin))
@@ -201,7 +237,7 @@ class Witness:
             old_root = self._own_log.root_at(req.old) if req.old > 0 else None
             decision = own_decision(req, ours, old_root, faulty, self._own_size())
             if not faulty and (ours is None or ours != cp.root):
-                self._record(tx, cp.origin, self._own_fork(req, ours), now)
+                self._record(tx, cp.origin, self._own_fork(req, ours, self._own_log), now)
             if not decision.cosign:
                 assert decision.reply is not None
                 return decision.reply
@@ -214,28 +250,64 @@ class Witness:
                 self.on_own_cosigned(cp.size)
         return 200, sig.to_line()
 
+    def _add_frozen(self, req: AddCheckpointRequest, shard: FrozenShard, now: int) -> Reply:
+        """A checkpoint of one of this node's frozen shards, usually carrying a late
+        cosignature (specs/node.md section 3): decided as for the own log, against the
+        frozen log; the cosignatures go to the shard's ``cosignatures.db``."""
+        assert self.frozen is not None
+        cp = req.checkpoint
+        frozen_log = self.frozen.log(shard)
+        ours = frozen_log.root_at(cp.size)
+        with self._db.transaction() as tx:
+            faulty = tx.is_faulty(cp.origin)
+            old_root = frozen_log.root_at(req.old) if req.old > 0 else None
+            decision = own_decision(req, ours, old_root, faulty, shard.final_size)
+            if not faulty and (ours is None or ours != cp.root):
+                self._record(tx, cp.origin, self._own_fork(req, ours, frozen_log), now)
+            if not decision.cosign:
+                assert decision.reply is not None
+                return decision.reply
+            with self.frozen.cosignatures(shard).transaction() as ctx:
+                stored = self._store_own_cosignatures(ctx, req.note, cp, now)
+            sig = self._signer.sign(cp.to_text(), now)
+        if stored:
+            log.info("late cosignatures received", extra={"fields": {
+                "origin": cp.origin, "size": cp.size, "witnesses": stored}})
+            self.frozen.cosigned(shard, cp.size)
+        return 200, sig.to_line()
+
+    def keep_frozen_cosignatures(self, shard: FrozenShard, note: SignedNote, cp: Checkpoint,
+                                 now: int) -> list[str]:
+        """Cosignatures on the frozen shard's checkpoint ``cp`` that the witnessing rounds
+        gathered (specs/node.md section 9.3): stored as :meth:`keep_cosignatures` stores the
+        own log's, in the shard's ``cosignatures.db``; returns their key names."""
+        if self.frozen is None:
+            raise ValueError("this witness knows no frozen shard")
+        with self.frozen.cosignatures(shard).transaction() as ctx:
+            stored = self._store_own_cosignatures(ctx, note, cp, now)
+        if stored:
+            self.frozen.cosigned(shard, cp.size)
+        return stored
+
     def _own_size(self) -> int:
         latest = self._own_log.note_at(None)
         return 0 if latest is None else latest[0]
 
-    def _own_fork(self, req: AddCheckpointRequest, ours: bytes | None) -> Finding:
-        """What shows that our log key signed a checkpoint our log does not hold."""
+    @staticmethod
+    def _own_fork(req: AddCheckpointRequest, ours: bytes | None, own: OwnLog) -> Finding:
+        """What shows that our log key signed a checkpoint our log ``own`` (the current one
+        or a frozen shard) does not hold."""
         cp = req.checkpoint
-        same = self._own_log.note_at(cp.size) if ours is not None else None
-        latest = self._own_log.note_at(None)
+        same = own.note_at(cp.size) if ours is not None else None
+        latest = own.note_at(None)
         path = None
         if same is None and ours is not None and latest is not None and latest[0] > cp.size:
-            path = self._own_path(cp.size, latest[0])
+            root = own.root_at(cp.size)
+            if root is not None and cp.size > 0:
+                path = full_path(cp.size, root, own.consistency(cp.size, latest[0]))
         return own_fork(req, ours, None if same is None else same[1], latest, path)
 
-    def _own_path(self, old: int, new: int) -> tuple[bytes, ...] | None:
-        """This log's consistency path (see :func:`prefix_root`) from ``old`` to ``new``."""
-        root = self._own_log.root_at(old)
-        if root is None or old == 0:
-            return None
-        return full_path(old, root, self._own_log.consistency(old, new))
-
-    def _store_own_cosignatures(self, tx: WitnessTx, note: SignedNote, cp: Checkpoint,
+    def _store_own_cosignatures(self, tx: CosignatureTx, note: SignedNote, cp: Checkpoint,
                                 now: int) -> list[str]:
         stored = []
         for sig in note.signatures:
@@ -330,17 +402,21 @@ def _newer(line: str, sig: NoteSignature) -> bool:
 
 def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str,
                  readonly: bool = False) -> Witness:
-    """The witness of the node at ``home``: known logs are the configured peers and the
-    node's own log (``own_vkey``); peer witness keys come from the configuration.
+    """The witness of the node at ``home``: known logs are the configured peers, the node's
+    own log (``own_vkey``) and its frozen shards (their late cosignatures, specs/node.md
+    section 3); peer witness keys come from the configuration.
     ``readonly``: its database is only read (a home this process cannot write)."""
     logs = {p.origin: p.log_verifier for p in config.peers}
+    frozen = FrozenShards.of_home(home, config.origin, tiles_dir(home, config))
+    for shard in frozen.shards:  # a frozen origin is this node's, never a peer's
+        logs[shard.origin] = Verifier.from_vkey(shard.vkey)
     logs[config.origin] = Verifier.from_vkey(own_vkey)
     witnesses = [w for w in (p.witness_verifier for p in config.peers) if w is not None]
     known = {v.to_vkey() for v in witnesses}
     witnesses += [v for v in (w.verifier for w in config.witnesses)
                   if v.to_vkey() not in known]
     return Witness(witness_db_path(home), witness_signer(home, config), logs, config.origin,
-                   own_log, witnesses, readonly)
+                   own_log, witnesses, readonly, frozen)
 
 
 @contextmanager

@@ -29,6 +29,16 @@ the quorum (some refused or could not be reached), or until the configured timeo
 then it gets its receipt against the best checkpoint known, with an :class:`Outcome` saying
 which witnesses' cosignatures it lacks. A node with no witnesses configured makes none of this.
 
+Frozen shards (specs/node.md section 9.3): a witness that was down when the node rotated
+never cosigned the frozen log's final checkpoint. A task of its own asks each witness whose
+cosignature of a frozen shard's final checkpoint is not kept (in the shard's
+``cosignatures.db``, node/frozen_cosign.py), from the size of that log it last cosigned, with
+the consistency proof from the frozen log, 409s handled as for the live log; a witness that
+fails is asked again no sooner than a minute later, the wait doubling at each failure up
+to an hour (node/frozen_cosign.py ``Backoff``); once every witness has cosigned every frozen final
+checkpoint the task ends, so nobody is asked twice about one. Freshness does not apply to
+frozen checkpoints.
+
 Not here: what a cosignature asserts (specs/node.md section 9), mirroring (node/mirror.py).
 """
 
@@ -51,6 +61,7 @@ from ..ledger import Ledger
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
 from .freshness import LOOK_S, Freshness, fresh_as_of
+from .frozen_cosign import Backoff, FinalCheckpoint
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.witnessing")
@@ -149,7 +160,8 @@ class Witnessing:
         self._snapshot = snapshot
         self._clock = clock
         self._fetch = Fetcher(Timeouts(timeout_s, timeout_s, max(timeout_s, 30.0)), client)
-        self._pool = ThreadPoolExecutor(len(self._witnesses) + 1,
+        # One thread per witness, one for reading the log, one for the frozen shards' task.
+        self._pool = ThreadPoolExecutor(len(self._witnesses) + 2,
                                         thread_name_prefix="witnessing")
         self._sizes: dict[str, int] = {}
         self._busy: set[str] = set()
@@ -159,6 +171,9 @@ class Witnessing:
         self._waiters: list[tuple[int, asyncio.Future[int | None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.frozen_task: asyncio.Task[None] | None = None
+        """Asks the witnesses about the frozen shards' final checkpoints (section 9.3); done
+        once every one of them is cosigned by every witness (None: no frozen shard)."""
         self._asks: set[asyncio.Task[bool]] = set()
         self._freshness = freshness
         self._look_s = look_s
@@ -174,13 +189,15 @@ class Witnessing:
         self._last_round = self._clock()  # a checkpoint never cosigned waits RETRY_S first
         self._task = loop.create_task(self._run(), name="witnessing")
         self._wake.set()  # the latest checkpoint, from before a restart included
+        if self._witness.frozen is not None and self._witness.frozen.shards:
+            self.frozen_task = loop.create_task(self._run_frozen(), name="frozen witnessing")
 
     async def stop(self) -> None:
         """Answer every waiter with what is known, stop the rounds and the requests."""
-        for task in (self._task, *self._asks):
+        for task in (self._task, self.frozen_task, *self._asks):
             if task is not None:
                 task.cancel()
-        for task in (self._task, *self._asks):
+        for task in (self._task, self.frozen_task, *self._asks):
             if task is not None:
                 try:
                     await task
@@ -366,15 +383,62 @@ class Witnessing:
             self._resolve(target.size, lambda _: target.size)
         return True
 
+    # -- frozen shards (section 9.3) --------------------------------------------------------------
+    async def _run_frozen(self) -> None:
+        """Ask each witness lacking a frozen final checkpoint's cosignature, once at start,
+        then each one that failed no sooner than its back-off later (node clock; a look at
+        most every ``look_s`` seconds); end when none lacks one."""
+        loop = asyncio.get_running_loop()
+        backoff = Backoff()
+        while True:
+            try:
+                lacking = await loop.run_in_executor(self._pool, self._frozen_lacking)
+            except LedgerError as e:
+                log.error("witnessing: cannot read the frozen shards",
+                          extra={"fields": {"error": str(e)}})
+                lacking = None
+            if lacking == []:
+                log.info("frozen checkpoints cosigned", extra={"fields": {
+                    "witnesses": len(self._witnesses)}})
+                return
+            for final, w, old in lacking or ():
+                key = (final.shard.origin, w.name)
+                if not backoff.due(key, self._clock()):
+                    continue
+                backoff.asked(key, self._clock())  # whatever it brings: never sooner again
+                try:
+                    await loop.run_in_executor(self._pool, self._cosign, w, final, old)
+                except (LedgerError, MalformedError) as e:
+                    log.warning("witness did not cosign", extra={"fields": {
+                        "witness": w.name, "origin": final.shard.origin,
+                        "size": final.size, "error": str(e)}})
+                    continue
+                log.info("frozen checkpoint cosigned", extra={"fields": {
+                    "witness": w.name, "origin": final.shard.origin, "size": final.size}})
+            # Every witness asked is due again later: sleep until the first is, or a look.
+            await asyncio.sleep(backoff.wait(self._clock(), self._look_s))
+
+    def _frozen_lacking(self) -> list[tuple[FinalCheckpoint, WitnessEntry, int]]:
+        """(final checkpoint, witness, size it last cosigned) for each witness whose
+        cosignature of a frozen shard's final checkpoint is not kept."""
+        frozen = self._witness.frozen
+        assert frozen is not None
+        by_key = {self._verifiers[w.name].name: w for w in self._witnesses}
+        return [(final, by_key[name], old)
+                for final, name, old in frozen.lacking(list(by_key))]
+
     # -- one witness (on a thread) ----------------------------------------------------------------
-    def _cosign(self, w: WitnessEntry, target: Target, old: int) -> int:
-        """Have ``w`` cosign ``target`` from size ``old``, retrying from the size a 409 names;
-        store its verified cosignatures. Returns the size it now holds."""
+    def _cosign(self, w: WitnessEntry, target: Target | FinalCheckpoint, old: int) -> int:
+        """Have ``w`` cosign ``target`` (the live log's, or a frozen shard's final checkpoint)
+        from size ``old``, retrying from the size a 409 names; store its verified
+        cosignatures. Returns the size it now holds."""
         who = f"witness {w.name} ({w.url})"
         for _ in range(MAX_SIZE_RETRIES):
             if old > target.size:
+                which = ("the latest" if isinstance(target, Target)
+                         else f"the final checkpoint of the frozen {target.shard.origin}")
                 raise PeerError(who, f"it holds a checkpoint of size {old} of this log, larger "
-                                f"than the latest ({target.size}): was the log restored from "
+                                f"than {which} ({target.size}): was the log restored from "
                                 "an older copy? (specs/node.md section 8)")
             answer = self._post(w, who, target, old)
             if answer.status == 409 and answer.media_type == SIZE_CONTENT_TYPE:
@@ -397,18 +461,28 @@ class Witnessing:
                                        target.note.text)
             except (MalformedError, VerificationError) as e:
                 raise PeerError(who, f"{answer.where}: {e}: not stored") from e
-            stored = self._witness.keep_cosignatures(target.note.with_signatures(sigs),
-                                                     target.checkpoint, int(self._clock()))
+            note = target.note.with_signatures(sigs)
+            now = int(self._clock())
+            stored = (self._witness.keep_cosignatures(note, target.checkpoint, now)
+                      if isinstance(target, Target) else
+                      self._witness.keep_frozen_cosignatures(target.shard, note,
+                                                             target.checkpoint, now))
             if self._verifiers[w.name].name not in stored:  # pragma: no cover - verified above
                 raise PeerError(who, "its cosignature was not stored")
             return target.size
         raise PeerError(who, f"answered 409 {MAX_SIZE_RETRIES} times, each naming another size")
 
-    def _post(self, w: WitnessEntry, who: str, target: Target, old: int) -> Answer:
+    def _post(self, w: WitnessEntry, who: str, target: Target | FinalCheckpoint,
+              old: int) -> Answer:
         proof: Sequence[bytes] = []
         if 0 < old < target.size:
-            with self._snapshot() as ledger:
-                proof = ledger.consistency_proof(old, target.size)
+            if isinstance(target, Target):
+                with self._snapshot() as ledger:
+                    proof = ledger.consistency_proof(old, target.size)
+            else:
+                frozen = self._witness.frozen
+                assert frozen is not None
+                proof = frozen.log(target.shard).consistency(old, target.size)
         body = add_checkpoint_body(old, proof, target.note.to_text())
         return self._fetch.request("POST", who, f"{w.url}/add-checkpoint", MAX_NOTE_BYTES,
                                    content=body, headers={"content-type": "text/plain"})
