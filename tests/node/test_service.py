@@ -229,6 +229,7 @@ def test_openapi_lists_every_route(client: httpx.Client) -> None:
         "/shards/{sid}/entries": "get", "/shards/{sid}/proof/inclusion": "get",
         "/shards/{sid}/proof/consistency": "get", "/shards/{sid}/receipts/{event_id}": "get",
         "/shards/{sid}/events": "post",
+        "/shards/{sid}/add-checkpoint": "post",  # node/frozen_cosign.py (section 10.3)
     }
     assert set(doc["paths"]) == set(expected)
     for path, method in expected.items():
