@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from provenance_ledger.core import ed25519
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.ledger import verifier
@@ -42,9 +44,12 @@ def test_the_child_gives_the_pinned_rule_verdict_on_every_case() -> None:
 
 
 def kill_verifier_process() -> verifier.Checker:
-    """SIGKILL this process's verifier child (started if need be); its checker is returned."""
+    """SIGKILL this process's verifier child (started if need be, and once it answered: a
+    child that dies before it answers anything is not started again); its checker is
+    returned."""
     checker = verifier.checker()
     assert checker is not None
+    checker.check(items()[:1]).result(timeout=30)
     os.kill(checker._process.pid, signal.SIGKILL)  # noqa: SLF001 - the child under test
     checker._process.wait()  # noqa: SLF001
     return checker
@@ -78,6 +83,24 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
     while _running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(child)
+
+
+def test_a_child_that_cannot_start_leaves_the_checks_to_threads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that dies before answering (here: its interpreter cannot import the package)
+    is not started again for every batch: the callers verify on their threads."""
+    verifier.shutdown()
+    monkeypatch.setattr(verifier, "__name__", "provenance_ledger.no_such_module")
+    broken = verifier.checker()
+    assert broken is not None
+    batch = items()
+    expected = bytes(ed25519.verify(*item) for item in batch)
+    assert broken.check(batch).result(timeout=30) == expected  # checked here
+    broken._process.wait(timeout=30)  # noqa: SLF001
+    assert verifier.checker() is None
+    monkeypatch.undo()
+    verifier.shutdown()
+    assert verifier.checker() is not None
 
 
 def test_the_child_refuses_an_oversized_request() -> None:

@@ -33,6 +33,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import IO
 
 from ..core import ed25519
@@ -83,16 +84,21 @@ class Checker:
         self._lock = threading.Lock()  # one request written at a time, queued in that order
         self._waiting: deque[tuple[Future[bytes], Sequence[Item]]] = deque()
         self._broken = False
+        self.answered = 0  # batches the child answered
         self._reader = threading.Thread(target=self._read_answers, name="verifier-answers",
                                         daemon=True)
         self._reader.start()
 
     @classmethod
     def start(cls) -> Checker | None:
+        # The child imports this very package, wherever the parent found it.
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
         try:
             process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
                 [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, env=env)
         except OSError:
             return None
         return cls(process)
@@ -135,6 +141,7 @@ class Checker:
                     future, items = self._waiting.popleft()
                 if len(verdicts) != len(items):
                     verdicts = verify_items(items)
+                self.answered += 1
                 future.set_result(verdicts)
         finally:
             with self._lock:
@@ -169,12 +176,16 @@ _checker_lock = threading.Lock()
 
 
 def checker() -> Checker | None:
-    """The process's checker, started on first use (again after a fork, or if the child
-    died); None where it cannot start."""
+    """The process's checker, started on first use (again after a fork, or when the child
+    died after answering); None where it cannot start, or when a child died before it
+    answered anything (it would again: the callers verify on threads)."""
     global _checker, _checker_pid  # noqa: PLW0603 - one child per process
     with _checker_lock:
-        if _checker is not None and _checker_pid == os.getpid() and _checker.alive:
-            return _checker
+        if _checker is not None and _checker_pid == os.getpid():
+            if _checker.alive:
+                return _checker
+            if not _checker.answered:
+                return None
         _checker = Checker.start()
         _checker_pid = os.getpid()
         return _checker
