@@ -16,7 +16,8 @@ from provenance_ledger.core.events import SignedEvent
 from provenance_ledger.core.note import Checkpoint, SignedNote, Verifier
 from provenance_ledger.core.receipt import Receipt, verify_receipt
 from provenance_ledger.errors import StorageError
-from provenance_ledger.ledger import Appended, Home, audit
+from provenance_ledger.ledger import Appended, Home, Ledger, audit
+from provenance_ledger.ledger.similarity import SimilarityIndex
 from provenance_ledger.node import init_node, load_config
 from provenance_ledger.node import shards as shards_module
 from provenance_ledger.node.config import open_node_ledger
@@ -35,8 +36,8 @@ NAMES = ("pg-old-1", "pg-old-2", "pg-old-3")
 
 def make_home(path: Path, url: str, sign: Signer, keys: KeyFactory
               ) -> tuple[dict[str, SignedEvent], dict[str, Any], str]:
-    """A node home on PostgreSQL whose log holds three registrations in two blocks: (events
-    by name, the receipt of the first, the log's verifier key)."""
+    """A node home on PostgreSQL whose log holds three registrations in two blocks, and its
+    similarity index: (events by name, the receipt of the first, the log's verifier key)."""
     init_node(path, ORIGIN, f"{HOST}:{free_port()}", store=url)
     ledger = open_node_ledger(path, load_config(path))
     try:
@@ -44,6 +45,9 @@ def make_home(path: Path, url: str, sign: Signer, keys: KeyFactory
         leaves = [e.leaf for e in regs.values()]
         for block in (leaves[:1], leaves[1:]):
             assert all(isinstance(r, Appended) for r in ledger.append_block(block, NOW))
+        with SimilarityIndex(ledger) as index:  # kept in the home, beside the database
+            index.catch_up()
+        assert (path / "ledger.similarity.db").is_file()
         return regs, ledger.receipt(0).to_json(), ledger.vkey
     finally:
         ledger.close()
@@ -81,7 +85,10 @@ def assert_rotated(home: Path, url: str, regs: dict[str, SignedEvent], old_vkey:
         ledger.close()
     path = frozen_file(home)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert sorted(p.name for p in path.parent.iterdir()) == ["ledger.db"]  # one file
+    # the log is one file; the similarity index moved beside it (node.md section 10.1)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["ledger.db",
+                                                             "ledger.similarity.db"]
+    assert not (home / "ledger.similarity.db").exists()
     with frozen_ledger(home, shard) as frozen:
         assert frozen.size == 3
         assert [frozen.store.entry(i).id.hex() for i in range(3)] == [
@@ -142,29 +149,39 @@ def kill(*args: object, **kwargs: object) -> None:
     raise Killed
 
 
-@pytest.mark.parametrize("cut", ["copy", "reset", "sign", "config"])
+@pytest.mark.parametrize("cut", ["copy", "moves", "reset", "sign", "config"])
 def test_a_postgresql_rotation_cut_short_is_finished_by_the_next_run(
         tmp_path: Path, schema_url: str, sign: Signer, keys: KeyFactory,
         monkeypatch: pytest.MonkeyPatch, cut: str) -> None:
     """Killed while the log is copied (a half-written copy left), with the copy in place but
-    the database not reset, with the database reset but its empty checkpoint not signed, or
-    before node.toml: the next run ends in the one state a whole rotation ends in."""
+    the cosignatures not moved, or the database not reset, with the database reset but its
+    empty checkpoint not signed, or before node.toml: the next run ends in the one state a
+    whole rotation ends in."""
     home = tmp_path / "node"
     regs, _, old_vkey = make_home(home, schema_url, sign, keys)
-    target = {"copy": (freeze_module, "_check"), "reset": (PostgresStore, "reset_log"),
-              "sign": (shards_module, "move_own_cosignatures"),
-              "config": (shards_module, "_write_config")}[cut]
-    monkeypatch.setattr(*target, kill)
+    signing = Ledger.checkpoint_empty_log
+
+    def unsigned(self: Ledger, now: int) -> bool:
+        if self.origin == NEW:
+            raise Killed
+        return signing(self, now)
+
+    target = {"copy": (freeze_module, "_check", kill),
+              "moves": (shards_module, "move_own_cosignatures", kill),
+              "reset": (PostgresStore, "reset_log", kill),
+              "sign": (Ledger, "checkpoint_empty_log", unsigned),
+              "config": (shards_module, "_write_config", kill)}[cut]
+    monkeypatch.setattr(*target)
     with pytest.raises(Killed):
         rotate(home, NEW, NOW)
     monkeypatch.undo()
     assert load_manifest(home, ORIGIN).rotating is not None
     assert load_config(home).origin == ORIGIN
     origin, count, sizes = database(schema_url)
-    if cut in ("copy", "reset"):  # the log is still whole in PostgreSQL
+    if cut in ("copy", "moves", "reset"):  # the log is still whole in PostgreSQL
         assert (origin, count, sizes) == (ORIGIN, 3, [1, 3])
     else:
-        assert (origin, count) == (NEW, 0)
+        assert (origin, count, sizes) == (NEW, 0, [] if cut == "sign" else [0])
     if cut == "copy":
         assert not frozen_file(home).exists()
         # a kill, unlike an exception, leaves the half-written copy behind

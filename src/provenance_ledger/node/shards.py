@@ -165,10 +165,10 @@ def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manife
     # A home on PostgreSQL says so in store.url from its creation on ($PROVENANCE_STORE is
     # for new homes: a SQLite home whose ledger.db has just moved is not one).
     url = Home(home).store_url() if (home / STORE_FILE).exists() else None
-    # (1) the old log's files into shards/<id>/ (ledger.db last), its tiles beside them;
-    # a log in PostgreSQL is copied out, and (2) emptied once the copy is in place.
+    # (1) the old log's files into shards/<id>/ (ledger.db last; a log in PostgreSQL is
+    # copied out into a file there), its cosignatures and tiles beside them.
     if url is not None:
-        _freeze_postgres(home, url, r, progress)
+        _copy_out(home, url, r, progress)
     elif (home / "ledger.db").exists() and _origin_of(home / "ledger.db") == r.source:
         old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (home / SHARDS_DIR).chmod(0o700)
@@ -189,6 +189,8 @@ def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manife
         for name in TILE_ENTRIES:
             _move(folder / name, frozen_tiles / name)
     # (2) the new log, its empty tree's checkpoint signed.
+    if url is not None:
+        _reset_postgres(home, url, r)  # never but for a checked copy in place
     ledger = Home(home).open_ledger(origin=r.target)
     try:
         ledger.checkpoint_empty_log(r.at)
@@ -205,35 +207,39 @@ def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manife
     return done
 
 
-def _freeze_postgres(home: Path, url: str, r: Rotation, progress: Progress | None) -> None:
-    """Steps (1) and (2) for a log in PostgreSQL (specs/node.md section 10.1): the log copied
-    into ``shards/<id>/ledger.db`` unless the copy is there, the copy checked against the
-    journalled final checkpoint, the similarity index moved beside it, and only then the
-    schema emptied and made the new origin's log. Each part is skipped when done."""
+def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> None:
+    """Step (1) for a log in PostgreSQL (specs/node.md section 10.1): while the database
+    still holds the log being frozen, the log is copied into ``shards/<id>/ledger.db`` unless
+    the copy is there (store/freeze.py), and the similarity index moves beside it."""
     from ..store.freeze import freeze_postgres
 
     old_dir = shard_dir(home, r.source)
-    dest = old_dir / "ledger.db"
     store = PostgresStore(url, local=home)
     try:
         held = store.get_meta("origin")
         if held == r.source:
-            if not dest.exists():
+            if not (old_dir / "ledger.db").exists():
                 old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 (home / SHARDS_DIR).chmod(0o700)
-                freeze_postgres(store, dest, r.final_size, bytes.fromhex(r.final_root),
-                                progress)
+                freeze_postgres(store, old_dir / "ledger.db", r.final_size,
+                                bytes.fromhex(r.final_root), progress)
+            for name in SIMILARITY_FILES:
+                _move(home / name, old_dir / name)
         elif held != r.target:
             raise StorageError(f"{redact(url)} holds the log {held}, neither {r.source} being "
                                f"frozen nor {r.target}: restore it from a backup")
-        if not dest.exists():
-            raise StorageError(f"the log {r.source} being frozen is in neither {redact(url)} "
-                               f"nor {dest}: restore it from a backup")
-        _check_frozen_copy(dest, r)  # never empty the log but for a copy of it
-        if held == r.source:
-            for name in SIMILARITY_FILES:
-                _move(home / name, old_dir / name)
-            store.reset_log(r.source, r.target)
+    finally:
+        store.close()
+
+
+def _reset_postgres(home: Path, url: str, r: Rotation) -> None:
+    """Step (2) for a log in PostgreSQL, up to the signing: once the frozen copy is checked
+    to hold the journalled final checkpoint, the database is made the empty log of the new
+    origin in one transaction (nothing when it is already)."""
+    _check_frozen_copy(shard_dir(home, r.source) / "ledger.db", r)
+    store = PostgresStore(url, local=home)
+    try:
+        store.reset_log(r.source, r.target)
     finally:
         store.close()
 

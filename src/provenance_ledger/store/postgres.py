@@ -9,6 +9,10 @@ serialized as SQLite's ``BEGIN IMMEDIATE`` serializes them, and an append lands 
 once its WAL is flushed (``synchronous_commit`` not ``off`` and ``fsync`` on, the server
 defaults, which the store checks when it connects).
 
+When the node rotates to a new log, :meth:`PostgresStore.export_rows` reads the log out for
+its frozen copy (store/freeze.py) and :meth:`PostgresStore.reset_log` makes the schema the new,
+empty log (section 6.4).
+
 Left out: the witness database and the similarity index stay in SQLite files in the home
 (section 6.3); PostgreSQL's own corruption checks (amcheck) need privileges a log's role
 should not hold, so :meth:`PostgresStore.integrity_problems` checks what the store itself can.
