@@ -210,3 +210,27 @@ def test_a_copy_that_is_not_the_frozen_log_never_empties_the_database(
         finish_rotation(home)
     assert database(schema_url) == (ORIGIN, 3, [1, 3])
     assert load_manifest(home, ORIGIN).rotating is not None
+
+
+def test_an_event_appended_after_the_copy_is_copied_again_never_lost(
+        tmp_path: Path, schema_url: str, sign: Signer, keys: KeyFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that appends while the rotation is stopped between the copy and the reset
+    (a command run on the stopped node's home): the reset refuses a log that is not the one
+    copied, and the next run copies it again, whole."""
+    home = tmp_path / "node"
+    regs, _, _ = make_home(home, schema_url, sign, keys)
+    monkeypatch.setattr(PostgresStore, "reset_log", kill)
+    with pytest.raises(Killed):
+        rotate(home, NEW, NOW)
+    monkeypatch.undo()
+    late = grant(sign, keys("alice"), "pg-old-1", prev=regs["pg-old-1"].id)
+    ledger = Home(home).open_ledger()
+    try:
+        assert isinstance(ledger.append_block([late.leaf], NOW)[0], Appended)
+    finally:
+        ledger.close()
+    manifest = finish_rotation(home)
+    assert manifest.frozen[0].final_size == 3 and database(schema_url)[:2] == (NEW, 0)
+    with frozen_ledger(home, manifest.frozen[0]) as frozen:
+        assert frozen.size == 4 and frozen.store.entry(3).id.hex() == late.id

@@ -53,8 +53,14 @@ def test_the_copy_holds_every_row_and_is_one_private_file(tmp_path: Path,
         ("freezing entries", 2, 5), ("freezing entries", 4, 5), ("freezing entries", 5, 5)]
     assert dest.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in dest.parent.iterdir()) == ["ledger.db"]
-    with sqlite3.connect(dest) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    fresh = SqliteStore(tmp_path / "fresh.db")
+    try:
+        schema = "SELECT type, name, sql FROM sqlite_schema ORDER BY name"
+        with sqlite3.connect(dest) as conn:  # the indexes built after the copy, as defined
+            assert conn.execute(schema).fetchall() == fresh.conn.execute(schema).fetchall()
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    finally:
+        fresh.close()
     copy = SqliteStore(dest, readonly=True)
     try:
         assert list(copy.entries(0, 5)) == list(store.entries(0, 5))
@@ -96,10 +102,12 @@ def test_the_reset_empties_only_the_log_being_frozen(pg_log: Ledger) -> None:
     store = pg_log.store
     assert isinstance(store, PostgresStore)
     with pytest.raises(StorageError, match=f"holds the log {ORIGIN}, not other.test/log"):
-        store.reset_log("other.test/log", "freeze.test/log/2")
-    assert store.size() == 5
-    assert store.reset_log(ORIGIN, "freeze.test/log/2") is True
+        store.reset_log("other.test/log", "freeze.test/log/2", 5)
+    with pytest.raises(StorageError, match="holds 5 entries, not the 4 copied out"):
+        store.reset_log(ORIGIN, "freeze.test/log/2", 4)  # appended to after the copy
+    assert store.size() == 5 and store.get_meta("origin") == ORIGIN
+    assert store.reset_log(ORIGIN, "freeze.test/log/2", 5) is True
     assert (store.size(), store.node_count(), store.map_node_count()) == (0, 0, 0)
     assert store.latest_checkpoint() is None and store.map_size() == 0
     assert store.get_meta("origin") == "freeze.test/log/2" and store.get_meta("schema") == "5"
-    assert store.reset_log(ORIGIN, "freeze.test/log/2") is False  # done already
+    assert store.reset_log(ORIGIN, "freeze.test/log/2", 5) is False  # done already

@@ -218,6 +218,9 @@ def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> N
     try:
         held = store.get_meta("origin")
         if held == r.source:
+            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") != (
+                    store.size()):
+                (old_dir / "ledger.db").unlink()  # appended to since: copied again, whole
             if not (old_dir / "ledger.db").exists():
                 old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 (home / SHARDS_DIR).chmod(0o700)
@@ -236,10 +239,19 @@ def _reset_postgres(home: Path, url: str, r: Rotation) -> None:
     """Step (2) for a log in PostgreSQL, up to the signing: once the frozen copy is checked
     to hold the journalled final checkpoint, the database is made the empty log of the new
     origin in one transaction (nothing when it is already)."""
-    _check_frozen_copy(shard_dir(home, r.source) / "ledger.db", r)
+    copy = shard_dir(home, r.source) / "ledger.db"
+    _check_frozen_copy(copy, r)
     store = PostgresStore(url, local=home)
     try:
-        store.reset_log(r.source, r.target)
+        store.reset_log(r.source, r.target, _size_of(copy))
+    finally:
+        store.close()
+
+
+def _size_of(db: Path) -> int:
+    store = SqliteStore(db, readonly=True)
+    try:
+        return store.size()
     finally:
         store.close()
 

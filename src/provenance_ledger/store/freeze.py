@@ -10,7 +10,8 @@ self-contained file an operator can archive or hand over. :func:`freeze_postgres
    the final root, then copies the stored columns of every table (``EXPORTED``: meta,
    entries, nodes, checkpoints, map nodes; the derived columns are derived again by SQLite)
    into a new SQLite store at ``<dest>.part`` (0600, section 2's schema), a page at a time
-   (a server-side cursor), hashing every row as it is read;
+   (a server-side cursor), hashing every row as it is read; the entries' four indexes are
+   dropped first and built again from their own definitions once the entries are in;
 3. checks the copy: every table's rows read back from the file hash as they did when read
    from PostgreSQL (so the same rows, in the same order, and as many), the checkpoint at the
    final size is the same row, the root recomputed from the copy's stored nodes is the final

@@ -637,13 +637,14 @@ class PostgresStore:
         row = self._one(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed name
         return 0 if row is None else int(row[0])
 
-    def reset_log(self, source: str, target: str) -> bool:
-        """Make the schema that holds the log ``source`` the empty log ``target`` (specs/
-        storage.md section 6.4), in one transaction under the tree head's lock: every row of
-        ``entries``, ``nodes``, ``checkpoints`` and ``map_nodes`` and every ``meta`` row but
-        the schema version go, and ``meta.origin`` becomes ``target``. Nothing is done (False)
-        when the schema holds ``target``'s log already; a schema holding any other log is a
-        :class:`StorageError`, and nothing changes. The caller has copied ``source`` out."""
+    def reset_log(self, source: str, target: str, size: int) -> bool:
+        """Make the schema that holds the log ``source`` of ``size`` entries the empty log
+        ``target`` (specs/storage.md section 6.4), in one transaction under the tree head's
+        lock: every row of ``entries``, ``nodes``, ``checkpoints`` and ``map_nodes`` and every
+        ``meta`` row but the schema version go, and ``meta.origin`` becomes ``target``.
+        Nothing is done (False) when the schema holds ``target``'s log already; a schema
+        holding any other log, or ``source`` grown beyond ``size`` (a writer appended after
+        the caller copied it out), is a :class:`StorageError`, and nothing changes."""
         import psycopg
 
         self._refuse_write()
@@ -657,6 +658,10 @@ class PostgresStore:
                 if origin != source:
                     raise StorageError(f"{redact(self.url)} holds the log {origin}, not "
                                        f"{source}: it is not reset")
+                held = self._one("SELECT coalesce(max(idx) + 1, 0) FROM entries")
+                if held is None or int(held[0]) != size:
+                    raise StorageError(f"the log {source} holds {held and held[0]} entries, "
+                                       f"not the {size} copied out: it is not reset")
                 self.conn.execute("TRUNCATE entries, nodes, checkpoints, map_nodes")
                 self.conn.execute("DELETE FROM meta WHERE key <> 'schema'")
                 self.conn.execute("INSERT INTO meta VALUES ('origin', %s)", (target,))
