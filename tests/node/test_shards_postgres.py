@@ -206,6 +206,9 @@ def test_a_copy_that_is_not_the_frozen_log_never_empties_the_database(
     monkeypatch.undo()
     with sqlite3.connect(frozen_file(home)) as conn:  # the copy loses the final checkpoint
         conn.execute("DELETE FROM checkpoints WHERE size = 3")
+    err = run("node", "shard", "list", "--home", home, home=home, ok_codes=(2,)).err
+    assert err.startswith("error: ") and err.count("\n") == 1, err  # one line, exit 2
+    assert "final checkpoint (size 3): the log in PostgreSQL is left as it is" in err
     with pytest.raises(StorageError, match="final checkpoint .* left as it is"):
         finish_rotation(home)
     assert database(schema_url) == (ORIGIN, 3, [1, 3])

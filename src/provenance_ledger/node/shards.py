@@ -218,7 +218,7 @@ def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> N
     try:
         held = store.get_meta("origin")
         if held == r.source:
-            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") != (
+            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") < (
                     store.size()):
                 (old_dir / "ledger.db").unlink()  # appended to since: copied again, whole
             if not (old_dir / "ledger.db").exists():

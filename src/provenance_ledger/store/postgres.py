@@ -658,10 +658,11 @@ class PostgresStore:
                 if origin != source:
                     raise StorageError(f"{redact(self.url)} holds the log {origin}, not "
                                        f"{source}: it is not reset")
-                held = self._one("SELECT coalesce(max(idx) + 1, 0) FROM entries")
-                if held is None or int(held[0]) != size:
-                    raise StorageError(f"the log {source} holds {held and held[0]} entries, "
-                                       f"not the {size} copied out: it is not reset")
+                row = self._one("SELECT coalesce(max(idx) + 1, 0) FROM entries")
+                held = 0 if row is None else int(row[0])
+                if held != size:
+                    raise StorageError(f"the log {source} holds {held} entries, not the "
+                                       f"{size} copied out: it is not reset")
                 self.conn.execute("TRUNCATE entries, nodes, checkpoints, map_nodes")
                 self.conn.execute("DELETE FROM meta WHERE key <> 'schema'")
                 self.conn.execute("INSERT INTO meta VALUES ('origin', %s)", (target,))
