@@ -19,7 +19,8 @@ self-contained file an operator can archive or hand over. :func:`freeze_postgres
 4. puts the file in rollback-journal mode (no ``-wal`` or ``-shm`` beside it: one file),
    fsyncs it, renames it to ``dest`` and fsyncs the folder.
 
-Any failure raises :class:`StorageError` with ``dest`` not made; PostgreSQL is only read.
+Any failure raises :class:`StorageError` (a SQLite or file system error wrapped in one) with
+``dest`` not made and no ``.part`` left; PostgreSQL is only read.
 Left out: emptying the PostgreSQL log afterwards (:meth:`PostgresStore.reset_log`) and the
 rotation's journal (node/shards.py).
 """
@@ -131,6 +132,9 @@ def freeze_postgres(source: PostgresStore, dest: Path, final_size: int, final_ro
         _fsync(part)
         os.replace(part, dest)
         _fsync(dest.parent)
+    except (sqlite3.Error, OSError) as e:
+        _remove_part(part)
+        raise StorageError(f"could not write the frozen copy {part}: {e}") from e
     except BaseException:
         _remove_part(part)
         raise
@@ -158,12 +162,9 @@ def _copy(source: PostgresStore, copy: SqliteStore, progress: Progress | None, b
         seen = _RowHash()
         for rows in source.export_rows(table, batch):
             seen.update(rows)
-            try:
-                conn.execute("BEGIN")
-                conn.executemany(_INSERT[table], rows)
-                conn.execute("COMMIT")
-            except sqlite3.Error as e:
-                raise StorageError(f"could not write {copy.path}: {e}") from e
+            conn.execute("BEGIN")
+            conn.executemany(_INSERT[table], rows)
+            conn.execute("COMMIT")
             if progress is not None:
                 progress(f"freezing {table}", seen.count, total)
         out[table] = seen.digest()
@@ -179,12 +180,9 @@ def _check(copy: SqliteStore, copied: dict[str, tuple[int, bytes]], size: int, r
     """Step (3): the file holds what was read, and its tree has the final root."""
     for table, query in _READ_BACK.items():
         back = _RowHash()
-        try:
-            cur = copy.conn.execute(query)
-            while rows := cur.fetchmany(EXPORT_BATCH):
-                back.update(rows)
-        except sqlite3.Error as e:
-            raise StorageError(f"could not read back {copy.path}: {e}") from e
+        cur = copy.conn.execute(query)
+        while rows := cur.fetchmany(EXPORT_BATCH):
+            back.update(rows)
         if back.digest() != copied[table]:
             raise StorageError(f"the copy of table {table} in {copy.path} differs from the "
                                f"log's ({back.count} rows read back, {copied[table][0]} "
