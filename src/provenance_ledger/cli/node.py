@@ -528,14 +528,17 @@ def shard_rotate(
     """Freeze the current log at its latest checkpoint and start a new, empty log.
 
     The node must be stopped (start it again afterwards). The log key stays the same; the
-    frozen log stays served under /shards/<id>. Tell the node's witnesses and peers the new
-    origin (specs/node.md section 10).
+    frozen log stays served under /shards/<id> (a log in PostgreSQL is copied out into
+    shards/<id>/ledger.db, a SQLite file, and the database made the new log). Tell the
+    node's witnesses and peers the new origin (specs/node.md section 10).
 
     Example: provenance node shard rotate --home ./node-a --origin ledger.example.org/a/2026
     """
     from ..node.shards import rotate
+    from .progress import Bars
 
-    manifest = rotate(home, origin, int(time.time()))
+    with Bars.for_output(as_json) as bars:  # a log in PostgreSQL is copied out, row by row
+        manifest = rotate(home, origin, int(time.time()), bars)
     frozen = manifest.frozen[-1]
     if as_json:
         emit_json({"current": manifest.current, "frozen": frozen.to_json()})

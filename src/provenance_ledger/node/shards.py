@@ -9,16 +9,18 @@ serve`` before it starts, completes a rotation an interruption left half done; e
 checks whether it is done already, so running it again is harmless:
 
 1. ``ledger.db`` (and its ``-wal``/``-shm`` and ``ledger.similarity.db``) of the old origin
-   move to ``shards/<id>/``; with ``tiles`` set, the old tiles and checkpoint move to
-   ``<tiles>/shards/<id>/``;
-2. a new ``ledger.db`` with the new origin is made and its empty tree's checkpoint signed
-   (same log key: section 10.2);
+   move to ``shards/<id>/``; a home whose log is in PostgreSQL instead copies its log into a
+   new SQLite file ``shards/<id>/ledger.db``, checked before it is put in place
+   (store/freeze.py), and moves its ``ledger.similarity.db``; with ``tiles`` set, the old
+   tiles and checkpoint move to ``<tiles>/shards/<id>/``;
+2. a new ``ledger.db`` with the new origin is made (in PostgreSQL: the schema is emptied and
+   made the new origin's log, in one transaction, once the copy is in place) and its empty
+   tree's checkpoint signed (same log key: section 10.2);
 3. ``node.toml`` gets the new origin;
 4. the manifest lists the old log as frozen and the rotation as done.
 
 A rotation needs the node stopped: ``node serve`` holds ``serve.lock`` (shared) while it
-runs, and ``rotate`` takes it exclusively, without waiting. A PostgreSQL home does not
-rotate (its frozen shards would need a place outside the home's one database).
+runs, and ``rotate`` takes it exclusively, without waiting.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.note import NoteSigner, Verifier, check_key_name
 from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
 from ..ledger import Home, Ledger
 from ..ledger.files import fsync_folder
+from ..ledger.home import STORE_FILE
 from ..ledger.keys import read_private_key
-from ..store import SqliteStore
+from ..store import PostgresStore, SqliteStore
+from ..store.postgres import redact
 from ..store.shard_cosignatures import cosignature_lines, move_own_cosignatures
 from .config import NodeConfig, _write_config, load_config, tiles_dir, witness_db_path
 from .shard_manifest import (
@@ -49,11 +54,17 @@ from .shard_manifest import (
     shard_id,
 )
 
+if TYPE_CHECKING:
+    from ..store.freeze import Progress
+
 SERVE_LOCK = "serve.lock"
 COSIGNATURES_FILE = "cosignatures.db"
 """In a frozen shard's folder: the cosignatures of its checkpoints (store/shard_cosignatures)."""
-LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.similarity.db",
-                "ledger.similarity.db-wal", "ledger.similarity.db-shm")
+SIMILARITY_FILES = ("ledger.similarity.db", "ledger.similarity.db-wal",
+                    "ledger.similarity.db-shm")
+"""The similarity index of the home's log (specs/storage.md section 3.1), a PostgreSQL
+home's too (section 6.3)."""
+LEDGER_FILES = ("ledger.db", "ledger.db-wal", "ledger.db-shm", *SIMILARITY_FILES)
 """The files of a log that move with it when it is frozen (the database last: its presence
 in the home says the move is not over)."""
 TILE_ENTRIES = ("tile", "checkpoint")
@@ -111,16 +122,14 @@ def check_new_origin(home: Path, config: NodeConfig, manifest: Manifest, origin:
                              "peer")
     if any(s.id == shard_id(origin) for s in manifest.frozen):  # pragma: no cover - 2^-64
         raise MalformedError(f"--origin {origin}: its shard id is taken")
-    if Home(home).store_url() is not None:
-        raise MalformedError("node shard rotate keeps frozen shards as SQLite files in the "
-                             "home: a node on PostgreSQL cannot rotate")
     return origin
 
 
-def rotate(home: Path, origin: str, now: int) -> Manifest:
+def rotate(home: Path, origin: str, now: int, progress: Progress | None = None) -> Manifest:
     """Freeze the current log and make ``origin`` the current one (module docstring). The
-    node must not be serving. Returns the manifest after the rotation."""
-    current = finish_rotation(home)  # an earlier rotation first, whole
+    node must not be serving. ``progress``: told the rows copied out of PostgreSQL. Returns
+    the manifest after the rotation."""
+    current = finish_rotation(home, progress)  # an earlier rotation first, whole
     config = load_config(home)
     check_new_origin(home, config, current, origin)
     with _lock(home, fcntl.LOCK_EX):
@@ -135,10 +144,10 @@ def rotate(home: Path, origin: str, now: int) -> Manifest:
         rotation = Rotation(config.origin, origin, max(now, row.at), first.at, row.size,
                             row.root.hex(), row.note)
         save_manifest(home, replace(current, rotating=rotation))  # the journal, before moves
-        return _finish(home, load_manifest(home, config.origin))
+        return _finish(home, load_manifest(home, config.origin), progress)
 
 
-def finish_rotation(home: Path) -> Manifest:
+def finish_rotation(home: Path, progress: Progress | None = None) -> Manifest:
     """Complete a rotation an interruption left half done (nothing when none is under way);
     the home's manifest after it."""
     config = load_config(home)
@@ -146,15 +155,21 @@ def finish_rotation(home: Path) -> Manifest:
     if manifest.rotating is None:
         return manifest
     with _lock(home, fcntl.LOCK_EX):
-        return _finish(home, manifest)
+        return _finish(home, manifest, progress)
 
 
-def _finish(home: Path, manifest: Manifest) -> Manifest:
+def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manifest:
     r = manifest.rotating
     assert r is not None  # noqa: S101 - callers check
     old_dir = shard_dir(home, r.source)
-    # (1) the old log's files into shards/<id>/ (ledger.db last), its tiles beside them.
-    if (home / "ledger.db").exists() and _origin_of(home / "ledger.db") == r.source:
+    # A home on PostgreSQL says so in store.url from its creation on ($PROVENANCE_STORE is
+    # for new homes: a SQLite home whose ledger.db has just moved is not one).
+    url = Home(home).store_url() if (home / STORE_FILE).exists() else None
+    # (1) the old log's files into shards/<id>/ (ledger.db last; a log in PostgreSQL is
+    # copied out into a file there), its cosignatures and tiles beside them.
+    if url is not None:
+        _copy_out(home, url, r, progress)
+    elif (home / "ledger.db").exists() and _origin_of(home / "ledger.db") == r.source:
         old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (home / SHARDS_DIR).chmod(0o700)
         for name in reversed(LEDGER_FILES):
@@ -174,6 +189,8 @@ def _finish(home: Path, manifest: Manifest) -> Manifest:
         for name in TILE_ENTRIES:
             _move(folder / name, frozen_tiles / name)
     # (2) the new log, its empty tree's checkpoint signed.
+    if url is not None:
+        _reset_postgres(home, url, r)  # never but for a checked copy in place
     ledger = Home(home).open_ledger(origin=r.target)
     try:
         ledger.checkpoint_empty_log(r.at)
@@ -188,6 +205,68 @@ def _finish(home: Path, manifest: Manifest) -> Manifest:
     done = Manifest(r.target, r.at, (*manifest.frozen, frozen), None)
     save_manifest(home, done)
     return done
+
+
+def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> None:
+    """Step (1) for a log in PostgreSQL (specs/node.md section 10.1): while the database
+    still holds the log being frozen, the log is copied into ``shards/<id>/ledger.db`` unless
+    the copy is there (store/freeze.py), and the similarity index moves beside it."""
+    from ..store.freeze import freeze_postgres
+
+    old_dir = shard_dir(home, r.source)
+    store = PostgresStore(url, local=home)
+    try:
+        held = store.get_meta("origin")
+        if held == r.source:
+            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") < (
+                    store.size()):
+                (old_dir / "ledger.db").unlink()  # appended to since: copied again, whole
+            if not (old_dir / "ledger.db").exists():
+                old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                (home / SHARDS_DIR).chmod(0o700)
+                freeze_postgres(store, old_dir / "ledger.db", r.final_size,
+                                bytes.fromhex(r.final_root), progress)
+            for name in SIMILARITY_FILES:
+                _move(home / name, old_dir / name)
+        elif held != r.target:
+            raise StorageError(f"{redact(url)} holds the log {held}, neither {r.source} being "
+                               f"frozen nor {r.target}: restore it from a backup")
+    finally:
+        store.close()
+
+
+def _reset_postgres(home: Path, url: str, r: Rotation) -> None:
+    """Step (2) for a log in PostgreSQL, up to the signing: once the frozen copy is checked
+    to hold the journalled final checkpoint, the database is made the empty log of the new
+    origin in one transaction (nothing when it is already)."""
+    copy = shard_dir(home, r.source) / "ledger.db"
+    _check_frozen_copy(copy, r)
+    store = PostgresStore(url, local=home)
+    try:
+        store.reset_log(r.source, r.target, _size_of(copy))
+    finally:
+        store.close()
+
+
+def _size_of(db: Path) -> int:
+    store = SqliteStore(db, readonly=True)
+    try:
+        return store.size()
+    finally:
+        store.close()
+
+
+def _check_frozen_copy(db: Path, r: Rotation) -> None:
+    """The frozen copy holds the log ``r.source`` with its journalled final checkpoint."""
+    store = SqliteStore(db, readonly=True)
+    try:
+        row = store.checkpoint(r.final_size)
+        if store.get_meta("origin") != r.source or row is None or (
+                row.root.hex(), row.note) != (r.final_root, r.final_checkpoint):
+            raise StorageError(f"{db} does not hold {r.source} at its final checkpoint (size "
+                               f"{r.final_size}): the log in PostgreSQL is left as it is")
+    finally:
+        store.close()
 
 
 def _move(src: Path, dest: Path) -> None:

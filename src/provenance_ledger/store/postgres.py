@@ -9,6 +9,10 @@ serialized as SQLite's ``BEGIN IMMEDIATE`` serializes them, and an append lands 
 once its WAL is flushed (``synchronous_commit`` not ``off`` and ``fsync`` on, the server
 defaults, which the store checks when it connects).
 
+When the node rotates to a new log, :meth:`PostgresStore.export_rows` reads the log out for
+its frozen copy (store/freeze.py) and :meth:`PostgresStore.reset_log` makes the schema the new,
+empty log (section 6.4).
+
 Left out: the witness database and the similarity index stay in SQLite files in the home
 (section 6.3); PostgreSQL's own corruption checks (amcheck) need privileges a log's role
 should not hold, so :meth:`PostgresStore.integrity_problems` checks what the store itself can.
@@ -118,6 +122,17 @@ MIGRATIONS: tuple[tuple[str, tuple[str | Callable[[psycopg.Connection[tuple[Any,
 """The schema's history (specs/storage.md section 6.1): name and steps of each migration, in
 order (a step is a statement, or a function given the connection). A PostgreSQL store started
 at schema 4; ``0002_map_tiles`` brings it to 5, the SQLite store's current version."""
+
+EXPORT_BATCH = 10_000  # rows per round trip while a log is exported (store/freeze.py)
+EXPORTED = {
+    "meta": 'SELECT key, value FROM meta ORDER BY key',
+    "entries": "SELECT idx, id, leaf FROM entries ORDER BY idx",
+    "nodes": "SELECT key, hash FROM nodes ORDER BY key",
+    "checkpoints": "SELECT size, root, note, at FROM checkpoints ORDER BY size",
+    "map_nodes": "SELECT pos, node FROM map_nodes ORDER BY pos",
+}
+"""The log's tables as exported (specs/storage.md section 6.4): their stored columns, in key
+order (bytes order for ``meta``'s "C" keys and ``bytea``, as SQLite orders TEXT and BLOB)."""
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 
@@ -593,6 +608,67 @@ class PostgresStore:
                         if (row := self._one(query)) is not None and row[0] is not None]
         except (psycopg.Error, StorageError) as e:
             return [_one_line(e)]
+
+    # -- leaving PostgreSQL: the export and reset of a rotation (section 6.4) --------------
+    def export_rows(self, table: str, batch: int = EXPORT_BATCH
+                    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The stored columns of every row of one of the log's tables (``EXPORTED``; the
+        derived columns of ``entries`` left out), in key order, ``batch`` rows at a time
+        through a server-side cursor, so memory stays bounded however long the log. Called
+        inside :meth:`snapshot`, so every table is read at one state of the log."""
+        import psycopg
+
+        query = EXPORTED[table]  # KeyError: not a table of the log
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            raise ValueError("export_rows reads inside snapshot()")
+        try:
+            with self.conn.cursor(name=f"export_{table}") as cur:
+                cur.execute(query.encode())
+                while rows := cur.fetchmany(batch):
+                    yield rows
+        except psycopg.Error as e:
+            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+
+    @_storage_errors
+    def row_count(self, table: str) -> int:
+        """How many rows one of the ``EXPORTED`` tables holds."""
+        if table not in EXPORTED:
+            raise KeyError(table)
+        row = self._one(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed name
+        return 0 if row is None else int(row[0])
+
+    def reset_log(self, source: str, target: str, size: int) -> bool:
+        """Make the schema that holds the log ``source`` of ``size`` entries the empty log
+        ``target`` (specs/storage.md section 6.4), in one transaction under the tree head's
+        lock: every row of ``entries``, ``nodes``, ``checkpoints`` and ``map_nodes`` and every
+        ``meta`` row but the schema version go, and ``meta.origin`` becomes ``target``.
+        Nothing is done (False) when the schema holds ``target``'s log already; a schema
+        holding any other log, or ``source`` grown beyond ``size`` (a writer appended after
+        the caller copied it out), is a :class:`StorageError`, and nothing changes."""
+        import psycopg
+
+        self._refuse_write()
+        try:
+            with self.conn.transaction():
+                self.conn.execute(_LOCK, (LOCK_SALT,))
+                row = self._one("SELECT value FROM meta WHERE key = 'origin'")
+                origin = None if row is None else str(row[0])
+                if origin == target:
+                    return False
+                if origin != source:
+                    raise StorageError(f"{redact(self.url)} holds the log {origin}, not "
+                                       f"{source}: it is not reset")
+                row = self._one("SELECT coalesce(max(idx) + 1, 0) FROM entries")
+                held = 0 if row is None else int(row[0])
+                if held != size:
+                    raise StorageError(f"the log {source} holds {held} entries, not the "
+                                       f"{size} copied out: it is not reset")
+                self.conn.execute("TRUNCATE entries, nodes, checkpoints, map_nodes")
+                self.conn.execute("DELETE FROM meta WHERE key <> 'schema'")
+                self.conn.execute("INSERT INTO meta VALUES ('origin', %s)", (target,))
+        except psycopg.Error as e:
+            raise StorageError(f"could not reset the log: {_one_line(e)}") from e
+        return True
 
     def close(self) -> None:
         self.conn.close()
