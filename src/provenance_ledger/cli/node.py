@@ -545,7 +545,8 @@ def shard_rotate(
         return
     typer.echo(f"frozen {frozen.origin} at size {frozen.final_size} (shard {frozen.id})")
     typer.echo(f"now logging as {manifest.current}")
-    typer.echo("  restart the node; add the new origin to its witnesses and peers")
+    typer.echo("  restart the node; add the new origin to its witnesses and peers (keep the "
+               "old one until they have cosigned its final checkpoint)")
 
 
 @shard_app.command("list")
