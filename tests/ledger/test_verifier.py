@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,25 @@ def test_the_child_gives_the_pinned_rule_verdict_on_every_case() -> None:
     futures = [checker.check(batch[i:]) for i in range(0, len(batch), 7)]
     assert [f.result(timeout=30) for f in futures] == [
         expected[i:] for i in range(0, len(batch), 7)]
+
+
+def test_threads_asking_at_once_each_get_their_own_verdicts() -> None:
+    checker = verifier.checker()
+    assert checker is not None
+    batch = items()
+    expected = bytes(ed25519.verify(*item) for item in batch)
+    shifts = list(range(0, len(batch), 3))
+
+    def ask(shift: int) -> list[bytes]:
+        rotated = batch[shift:] + batch[:shift]
+        futures = [checker.check(rotated[: 8 + n]) for n in range(12)]
+        return [f.result(timeout=60) for f in futures]
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, shifts))
+    for shift, got in zip(shifts, answers, strict=True):
+        rotated = expected[shift:] + expected[:shift]
+        assert got == [rotated[: 8 + n] for n in range(12)]
 
 
 def kill_verifier_process() -> verifier.Checker:

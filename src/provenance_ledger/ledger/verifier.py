@@ -81,7 +81,12 @@ class Checker:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
-        self._lock = threading.Lock()  # one request written at a time, queued in that order
+        # Requests are written one at a time (_write), each queued just before it is written
+        # (_queue), so answers, which come in order, find their futures in order. The reader
+        # takes only _queue: were it to wait for a writer blocked on a full pipe while the
+        # child waits for the reader to take its answers, neither would move.
+        self._write = threading.Lock()
+        self._queue = threading.Lock()
         self._waiting: deque[tuple[Future[bytes], Sequence[Item]]] = deque()
         self._broken = False
         self.answered = 0  # batches the child answered
@@ -111,20 +116,34 @@ class Checker:
         """The verdicts of ``items`` (one byte each), from the child; from this thread's own
         checks if the child is gone."""
         future: Future[bytes] = Future()
+        entry = (future, items)
         request = encode_items(items)
-        with self._lock:
-            if not self._broken:
+        with self._write:
+            with self._queue:
+                sent = not self._broken
+                if sent:
+                    self._waiting.append(entry)
+            if sent:
                 try:
                     assert self._process.stdin is not None  # noqa: S101 - made with a pipe
-                    self._waiting.append((future, items))
                     self._process.stdin.write(request)
                     self._process.stdin.flush()
                     return future
                 except (OSError, ValueError):
-                    self._broken = True
-                    self._waiting.pop()
+                    if not self._take(entry):
+                        return future  # the reader found the child gone and checked it
         future.set_result(verify_items(items))
         return future
+
+    def _take(self, entry: tuple[Future[bytes], Sequence[Item]]) -> bool:
+        """Mark the child gone and take ``entry`` back from the queue, if it is still there."""
+        with self._queue:
+            self._broken = True
+            for n, queued in enumerate(self._waiting):
+                if queued[0] is entry[0]:
+                    del self._waiting[n]
+                    return True
+        return False
 
     def _read_answers(self) -> None:
         out = self._process.stdout
@@ -137,14 +156,16 @@ class Checker:
                 verdicts = _read_exactly(out, _LEN.unpack(head)[0])
                 if verdicts is None:
                     break
-                with self._lock:
+                with self._queue:
+                    if not self._waiting:
+                        break  # an answer nobody asked for: the child is not ours to trust
                     future, items = self._waiting.popleft()
                 if len(verdicts) != len(items):
                     verdicts = verify_items(items)
                 self.answered += 1
                 future.set_result(verdicts)
         finally:
-            with self._lock:
+            with self._queue:
                 self._broken = True
                 left = list(self._waiting)
                 self._waiting.clear()
@@ -152,7 +173,7 @@ class Checker:
                 future.set_result(verify_items(items))
 
     def close(self) -> None:
-        with self._lock:
+        with self._write, self._queue:
             self._broken = True
             if self._process.stdin is not None:
                 with contextlib.suppress(OSError):
