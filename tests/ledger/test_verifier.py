@@ -28,6 +28,10 @@ def items() -> list[verifier.Item]:
     out += [(a, sig, m) for _, a, sig, m, _ in hand_made()]
     out += [(key.public.raw, key.sign(bytes([n]) * n), bytes([n]) * n) for n in range(40)]
     out.append((key.public.raw, key.sign(b"x"), b"y"))
+    # Not a key and a signature of the rule's lengths: never valid, whatever the bytes
+    # (zeros of the right length would be a small-order key the rule lets verify).
+    out += [(bytes(31), bytes(64), bytes([n])) for n in range(16)]
+    out += [(bytes(32), bytes(63), bytes([n])) for n in range(16)]
     return out
 
 
@@ -42,6 +46,16 @@ def test_the_child_gives_the_pinned_rule_verdict_on_every_case() -> None:
     futures = [checker.check(batch[i:]) for i in range(0, len(batch), 7)]
     assert [f.result(timeout=30) for f in futures] == [
         expected[i:] for i in range(0, len(batch), 7)]
+
+
+def test_a_large_batch_goes_in_several_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    checker = verifier.checker()
+    assert checker is not None
+    batch = items()
+    monkeypatch.setattr(verifier, "REQUEST_ITEMS", 7)
+    assert max(map(len, verifier.requests(batch))) == 7
+    assert checker.check(batch).result(timeout=30) == bytes(
+        ed25519.verify(*item) for item in batch)
 
 
 def test_threads_asking_at_once_each_get_their_own_verdicts() -> None:

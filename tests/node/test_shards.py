@@ -27,7 +27,7 @@ from provenance_ledger.core.note import (
 from provenance_ledger.core.receipt import Receipt, verify_receipt
 from provenance_ledger.core.witness import add_checkpoint_body
 from provenance_ledger.errors import MalformedError
-from provenance_ledger.ledger import Appended
+from provenance_ledger.ledger import Appended, Home
 from provenance_ledger.node import add_peer, init_node, load_config, node_witness, remove_peer
 from provenance_ledger.node import shards as shards_module
 from provenance_ledger.node.config import open_node_ledger
@@ -188,6 +188,37 @@ def test_a_rotation_cut_short_is_finished_when_the_node_starts(
             regs["old-1"].id
     manifest = finish_rotation(home)
     assert manifest.rotating is None and manifest.current == NEW
+
+
+def test_a_log_appended_to_before_a_cut_short_rotation_ends_is_frozen_whole(
+        tmp_path: Path, sign: Signer, keys: KeyFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event appended to the old log between a rotation cut short (before any file
+    moved) and its finish: the finish journals the log's latest checkpoint as the final
+    one, so the frozen shard is exactly its log, never entries past its final checkpoint."""
+    home = tmp_path / "node"
+    regs, _, _ = make_home(home, sign, keys)
+
+    def killed(*args: object) -> None:
+        raise OSError("killed")
+
+    monkeypatch.setattr(shards_module, "_move", killed)
+    with pytest.raises(OSError):
+        rotate(home, NEW, NOW)
+    monkeypatch.undo()
+    late = grant(sign, keys("alice"), "old-1", prev=regs["old-1"].id)
+    ledger = Home(home).open_ledger()  # a command that opens the home, not the node
+    try:
+        assert isinstance(ledger.append_block([late.leaf], NOW)[0], Appended)
+    finally:
+        ledger.close()
+    manifest = finish_rotation(home)
+    (shard,) = manifest.frozen
+    assert shard.final_size == 4
+    with shards_module.frozen_ledger(home, shard) as frozen:
+        latest = frozen.store.latest_checkpoint()
+        assert frozen.size == 4 and latest is not None
+        assert (latest.note, latest.root.hex()) == (shard.final_checkpoint, shard.final_root)
 
 
 def test_a_mirror_keeps_the_frozen_shard(tmp_path: Path, sign: Signer,

@@ -219,8 +219,9 @@ def test_an_event_appended_after_the_copy_is_copied_again_never_lost(
         tmp_path: Path, schema_url: str, sign: Signer, keys: KeyFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer that appends while the rotation is stopped between the copy and the reset
-    (a command run on the stopped node's home): the reset refuses a log that is not the one
-    copied, and the next run copies it again, whole."""
+    (a command run on the stopped node's home): the next run journals the log's new latest
+    checkpoint as the final one and copies the log again, whole, so the frozen log is
+    exactly the log up to its final checkpoint."""
     home = tmp_path / "node"
     regs, _, _ = make_home(home, schema_url, sign, keys)
     monkeypatch.setattr(PostgresStore, "reset_log", kill)
@@ -234,6 +235,10 @@ def test_an_event_appended_after_the_copy_is_copied_again_never_lost(
     finally:
         ledger.close()
     manifest = finish_rotation(home)
-    assert manifest.frozen[0].final_size == 3 and database(schema_url)[:2] == (NEW, 0)
-    with frozen_ledger(home, manifest.frozen[0]) as frozen:
+    shard = manifest.frozen[0]
+    assert shard.final_size == 4 and database(schema_url)[:2] == (NEW, 0)
+    with frozen_ledger(home, shard) as frozen:
         assert frozen.size == 4 and frozen.store.entry(3).id.hex() == late.id
+        latest = frozen.store.latest_checkpoint()
+        assert latest is not None and (latest.note, latest.root.hex()) == (
+            shard.final_checkpoint, shard.final_root)

@@ -45,6 +45,8 @@ _LEN = struct.Struct(">I")
 _ITEM = struct.Struct(">32s64sI")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 """The child refuses (exits on) a request above this: a parent never sends one."""
+REQUEST_BYTES = 4 * 1024 * 1024  # a parent's requests stay about this small ...
+REQUEST_ITEMS = 4096  # ... and hold at most this many signatures (answers of 4 KiB)
 PARENT_CHECK_S = 5.0  # how often an idle child checks that its parent is still there
 
 
@@ -54,15 +56,48 @@ def verify_items(items: Sequence[Item]) -> bytes:
 
 
 def encode_items(items: Sequence[Item]) -> bytes:
+    """A request: every item must hold a 32-byte key and a 64-byte signature."""
     parts = []
     for public, signature, message in items:
-        if len(public) != 32 or len(signature) != 64:
-            # Not a key and signature at all: sent as zeros, answered by the caller as invalid.
-            public, signature = bytes(32), bytes(64)
         parts.append(_ITEM.pack(public, signature, len(message)))
         parts.append(message)
     body = b"".join(parts)
     return _LEN.pack(len(body)) + body
+
+
+def requests(items: Sequence[Item]) -> list[list[int]]:
+    """The positions of ``items`` to send, a request each: those with a 32-byte key and a
+    64-byte signature (any other is not a signature of the rule at all: it does not verify),
+    at most ``REQUEST_ITEMS`` and about ``REQUEST_BYTES`` a request."""
+    out: list[list[int]] = []
+    size = 0
+    for n, (public, signature, message) in enumerate(items):
+        if len(public) != 32 or len(signature) != 64:
+            continue
+        if not out or size + len(message) > REQUEST_BYTES or len(out[-1]) >= REQUEST_ITEMS:
+            out.append([])
+            size = 0
+        out[-1].append(n)
+        size += _ITEM.size + len(message)
+    return out
+
+
+class Verdicts:
+    """The verdicts of one :meth:`Checker.check`, from its requests' answers."""
+
+    __slots__ = ("_count", "_parts")
+
+    def __init__(self, count: int, parts: list[tuple[list[int], Future[bytes]]]) -> None:
+        self._count = count
+        self._parts = parts
+
+    def result(self, timeout: float | None = None) -> bytes:
+        """One byte per item, 1 when its signature verifies (waits for the answers)."""
+        out = bytearray(self._count)
+        for positions, future in self._parts:
+            for n, ok in zip(positions, future.result(timeout), strict=True):
+                out[n] = ok
+        return bytes(out)
 
 
 def decode_items(body: bytes) -> list[Item]:
@@ -96,13 +131,14 @@ class Checker:
 
     @classmethod
     def start(cls) -> Checker | None:
-        # The child imports this very package, wherever the parent found it.
+        # The child imports this very package, wherever the parent found it, and nothing
+        # from the working directory (-P).
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.environ.get("PYTHONPATH")
         env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
         try:
             process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-                [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                [sys.executable, "-P", "-m", __name__], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, env=env)
         except OSError:
             return None
@@ -112,9 +148,14 @@ class Checker:
     def alive(self) -> bool:
         return not self._broken and self._process.poll() is None
 
-    def check(self, items: Sequence[Item]) -> Future[bytes]:
+    def check(self, items: Sequence[Item]) -> Verdicts:
         """The verdicts of ``items`` (one byte each), from the child; from this thread's own
         checks if the child is gone."""
+        return Verdicts(len(items), [
+            (positions, self._send([items[n] for n in positions]))
+            for positions in requests(items)])
+
+    def _send(self, items: Sequence[Item]) -> Future[bytes]:
         future: Future[bytes] = Future()
         entry = (future, items)
         request = encode_items(items)
@@ -205,6 +246,7 @@ def checker() -> Checker | None:
         if _checker is not None and _checker_pid == os.getpid():
             if _checker.alive:
                 return _checker
+            _checker.close()
             if not _checker.answered:
                 return None
         _checker = Checker.start()

@@ -75,14 +75,16 @@ class FrozenLog:
         self._shard = shard
 
     def root_at(self, size: int) -> bytes | None:
+        """The frozen log's root at ``size``; None beyond its final size (nothing there is
+        the frozen log's, whatever its file holds)."""
         with frozen_ledger(self._home, self._shard) as ledger:
-            return ledger.root(size) if 0 <= size <= ledger.size else None
+            last = min(ledger.size, self._shard.final_size)
+            return ledger.root(size) if 0 <= size <= last else None
 
     def note_at(self, size: int | None) -> tuple[int, str] | None:
         with frozen_ledger(self._home, self._shard) as ledger:
-            row = (ledger.store.latest_checkpoint() if size is None
-                   else ledger.store.checkpoint(size))
-        return None if row is None else (row.size, row.note)
+            row = ledger.store.checkpoint(self._shard.final_size if size is None else size)
+        return None if row is None or row.size > self._shard.final_size else (row.size, row.note)
 
     def consistency(self, old: int, new: int) -> Sequence[bytes]:
         with frozen_ledger(self._home, self._shard) as ledger:

@@ -186,8 +186,9 @@ def shards_router(get_node: Callable[[], Node], error: dict[str, Any]) -> APIRou
         if not 0 < end - start <= MAX_ENTRIES:
             raise HttpError(400, f"end must be above start, by at most {MAX_ENTRIES}")
         with frozen_ledger(home, s) as ledger:
-            if end > ledger.size:
-                raise HttpError(400, f"end ({end}) is beyond the shard's size ({ledger.size})")
+            size = min(ledger.size, s.final_size)
+            if end > size:
+                raise HttpError(400, f"end ({end}) is beyond the shard's size ({size})")
             rows = list(ledger.store.entries(start, end))
         return {"entries": [{"index": r.index, "leaf": b64encode(r.leaf)} for r in rows]}
 

@@ -39,7 +39,7 @@ from ..ledger import Home, Ledger
 from ..ledger.files import fsync_folder
 from ..ledger.home import STORE_FILE
 from ..ledger.keys import read_private_key
-from ..store import PostgresStore, SqliteStore
+from ..store import PostgresStore, SqliteStore, Store
 from ..store.postgres import redact
 from ..store.shard_cosignatures import cosignature_lines, move_own_cosignatures
 from .config import NodeConfig, _write_config, load_config, tiles_dir, witness_db_path
@@ -159,12 +159,14 @@ def finish_rotation(home: Path, progress: Progress | None = None) -> Manifest:
 
 
 def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manifest:
-    r = manifest.rotating
-    assert r is not None  # noqa: S101 - callers check
-    old_dir = shard_dir(home, r.source)
+    assert manifest.rotating is not None  # noqa: S101 - callers check
     # A home on PostgreSQL says so in store.url from its creation on ($PROVENANCE_STORE is
     # for new homes: a SQLite home whose ledger.db has just moved is not one).
     url = Home(home).store_url() if (home / STORE_FILE).exists() else None
+    manifest = _journal_latest(home, manifest, url)
+    r = manifest.rotating
+    assert r is not None  # noqa: S101 - kept by _journal_latest
+    old_dir = shard_dir(home, r.source)
     # (1) the old log's files into shards/<id>/ (ledger.db last; a log in PostgreSQL is
     # copied out into a file there), its cosignatures and tiles beside them.
     if url is not None:
@@ -207,6 +209,35 @@ def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manife
     return done
 
 
+def _journal_latest(home: Path, manifest: Manifest, url: str | None) -> Manifest:
+    """The journal with the final checkpoint brought up to the old log's latest, when the
+    log grew after the rotation was journalled (a command run on the stopped home between
+    an interrupted rotation and its finish) and nothing of it has moved yet: the frozen log
+    is then exactly the log up to its final checkpoint (specs/node.md section 10.1)."""
+    r = manifest.rotating
+    assert r is not None  # noqa: S101 - callers check
+    store: Store | None = None
+    if url is not None:
+        store = PostgresStore(url, local=home)
+    elif (home / "ledger.db").exists() and not any(
+            (shard_dir(home, r.source) / name).exists() for name in LEDGER_FILES):
+        store = SqliteStore(home / "ledger.db", readonly=True)
+    if store is None:
+        return manifest
+    try:
+        if store.get_meta("origin") != r.source:
+            return manifest
+        row = store.latest_checkpoint()
+    finally:
+        store.close()
+    if row is None or row.size <= r.final_size:
+        return manifest
+    later = replace(r, at=max(r.at, row.at), final_size=row.size, final_root=row.root.hex(),
+                    final_checkpoint=row.note)
+    save_manifest(home, replace(manifest, rotating=later))
+    return load_manifest(home, load_config(home).origin)
+
+
 def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> None:
     """Step (1) for a log in PostgreSQL (specs/node.md section 10.1): while the database
     still holds the log being frozen, the log is copied into ``shards/<id>/ledger.db`` unless
@@ -218,8 +249,8 @@ def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> N
     try:
         held = store.get_meta("origin")
         if held == r.source:
-            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") < (
-                    store.size()):
+            if (old_dir / "ledger.db").exists() and _size_of(old_dir / "ledger.db") != (
+                    r.final_size):
                 (old_dir / "ledger.db").unlink()  # appended to since: copied again, whole
             if not (old_dir / "ledger.db").exists():
                 old_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -229,7 +260,8 @@ def _copy_out(home: Path, url: str, r: Rotation, progress: Progress | None) -> N
             for name in SIMILARITY_FILES:
                 _move(home / name, old_dir / name)
         elif held != r.target:
-            raise StorageError(f"{redact(url)} holds the log {held}, neither {r.source} being "
+            what = "no log" if held is None else f"the log {held}"
+            raise StorageError(f"{redact(url)} holds {what}, neither {r.source} being "
                                f"frozen nor {r.target}: restore it from a backup")
     finally:
         store.close()
@@ -261,8 +293,9 @@ def _check_frozen_copy(db: Path, r: Rotation) -> None:
     store = SqliteStore(db, readonly=True)
     try:
         row = store.checkpoint(r.final_size)
-        if store.get_meta("origin") != r.source or row is None or (
-                row.root.hex(), row.note) != (r.final_root, r.final_checkpoint):
+        if store.get_meta("origin") != r.source or row is None or store.size() != (
+                r.final_size) or (row.root.hex(), row.note) != (r.final_root,
+                                                                 r.final_checkpoint):
             raise StorageError(f"{db} does not hold {r.source} at its final checkpoint (size "
                                f"{r.final_size}): the log in PostgreSQL is left as it is")
     finally:

@@ -203,6 +203,9 @@ class Witnessing:
                     await task
                 except asyncio.CancelledError:
                     pass
+                except Exception as e:  # noqa: BLE001 - a task that died must not stop the rest
+                    log.error("witnessing task failed", extra={"fields": {
+                        "error": f"{type(e).__name__}: {e}"}})
         self._settle_all()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._fetch.close()

@@ -656,8 +656,9 @@ class PostgresStore:
                 if origin == target:
                     return False
                 if origin != source:
-                    raise StorageError(f"{redact(self.url)} holds the log {origin}, not "
-                                       f"{source}: it is not reset")
+                    what = "no log" if origin is None else f"the log {origin}"
+                    raise StorageError(f"{redact(self.url)} holds {what}, not {source}: it "
+                                       "is not reset")
                 row = self._one("SELECT coalesce(max(idx) + 1, 0) FROM entries")
                 held = 0 if row is None else int(row[0])
                 if held != size:
