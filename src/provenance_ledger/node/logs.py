@@ -3,6 +3,8 @@ line per request. Logs never carry keys, request bodies or query strings."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -49,9 +51,65 @@ class JsonLinesFormatter(logging.Formatter):
         return _ENCODER.encode(out)
 
 
+ACCESS = "AccessLog"
+"""The ``funcName`` of the access log's records (:class:`AccessLog`)."""
+
+
+class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler whose access-log lines logged on a running event loop are written
+    together at the end of the loop's turn, one write for all of them (a busy node answers
+    many requests a turn, each with its access line: a write each cost as much as the line).
+    Any other line is written at once, after those held."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._held: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001 - logging's own rule: a bad record never raises
+            self.handleError(record)
+            return
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and record.funcName == ACCESS:  # under the handler's lock
+            if not self._held:
+                loop.call_soon(self.flush_held)
+            self._held.append(line)
+            return
+        self._held.append(line)
+        self._write_held()
+
+    def flush_held(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            self._write_held()
+
+    def _write_held(self) -> None:
+        if self._held:
+            text = "".join(self._held)
+            self._held.clear()
+            try:
+                self.stream.write(text)
+                super().flush()
+            except Exception:  # noqa: BLE001 - as logging.StreamHandler.emit
+                self.handleError(logging.makeLogRecord({"msg": "log lines lost"}))
+
+    def flush(self) -> None:
+        with self.lock or contextlib.nullcontext():  # an RLock: logging.shutdown holds it
+            self._write_held()
+        super().flush()
+
+    def close(self) -> None:
+        self.flush_held()
+        super().close()
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """Send every log record (ours and uvicorn's) to ``stream`` as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = TurnBufferedHandler(stream or sys.stderr)
     handler.setFormatter(JsonLinesFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -88,6 +146,6 @@ class AccessLog:
                 # What log.info would pass on, less the look up the stack for the caller's
                 # file and line, which no line of ours shows: a record per request.
                 log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (),
-                                          None, "AccessLog", {"fields": {
+                                          None, ACCESS, {"fields": {
                     "method": scope.get("method"), "path": scope.get("path"),
                     "status": status, "ms": round(1000 * (time.perf_counter() - t0), 2)}}))
