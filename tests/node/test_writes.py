@@ -94,7 +94,7 @@ def test_a_node_serves_through_it_and_answers_each_request_whole(node_home: Path
     """A node runs this protocol, and answers requests sent one after another on one
     connection, each whole (status line, headers, then as many body bytes as it says)."""
     with running(node_home) as node:
-        assert node.server.config.http is CoalescingHttpToolsProtocol
+        assert issubclass(node.server.config.http, CoalescingHttpToolsProtocol)
         url = httpx.URL(node.url)
         with socket.create_connection((url.host, url.port), timeout=10) as s:
             stream = s.makefile("rb")

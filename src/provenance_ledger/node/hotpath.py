@@ -1,17 +1,31 @@
 """The hot read path: ``GET /proof/inclusion`` answered ahead of FastAPI (specs/node.md,
 "Proofs"). The FastAPI route in :mod:`.app` declares the same endpoint in the OpenAPI document
-and answers every request this path passes on."""
+and answers every request this path passes on.
+
+Two places answer it: :class:`HotReads`, an ASGI middleware (any ASGI server), and, under
+``node serve``, :class:`HotReadsProtocol`, the HTTP protocol itself, as soon as a request's
+headers are parsed. The protocol's answer skips what uvicorn does for every request (a
+request-response object, an asyncio task, the ASGI calls and their messages), which cost
+more than the proof; its bytes on the wire and its access-log line are the ones the ASGI path
+gives.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from typing import TYPE_CHECKING
 
+import httptools
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from ..core.note import MAX_TREE_SIZE
 from ..errors import LedgerError
+from .coalesce import CoalescingHttpToolsProtocol
 from .http import HttpError
+from .logs import AccessLog, log_request
 
 if TYPE_CHECKING:
     from .node import Node
@@ -27,22 +41,31 @@ class HotReads:
         self.app = app
         self.node = node
 
+    def answer(self, query_string: bytes) -> bytes | None:
+        """The 200 body for ``GET /proof/inclusion?<query_string>``, or None when the FastAPI
+        route must answer (a query of another form, or any error, with its status)."""
+        query = inclusion_query(query_string)
+        if query is None:
+            return None
+        try:
+            return self.node.inclusion_json(*query)
+        except (LedgerError, HttpError, sqlite3.Error):
+            return None  # the route answers it, with its error status
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/proof/inclusion"
+        if (scope["type"] == "http" and scope["path"] == HOT_PATH
                 and scope["method"] == "GET"):
-            query = inclusion_query(scope["query_string"])
-            if query is not None:
-                try:
-                    body = self.node.inclusion_json(*query)
-                except (LedgerError, HttpError, sqlite3.Error):
-                    pass  # the route answers it, with its error status
-                else:
-                    await send({"type": "http.response.start", "status": 200, "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())]})
-                    await send({"type": "http.response.body", "body": body})
-                    return
+            body = self.answer(scope["query_string"])
+            if body is not None:
+                await send({"type": "http.response.start", "status": 200, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         await self.app(scope, receive, send)
+
+
+HOT_PATH = "/proof/inclusion"
 
 
 _SIZE_DIGITS = len(str(MAX_TREE_SIZE))
@@ -73,3 +96,64 @@ def inclusion_query(raw: bytes) -> tuple[int | None, str | None, int | None] | N
         else:
             return None
     return index, event_id, size
+
+
+class _Answered:
+    """Stands for the request-response cycle of a request the protocol answered itself: the
+    parser's later callbacks for that request (its body, its end) find it complete."""
+
+    response_complete = True
+    message_event = asyncio.Event()  # set by connection_lost: nothing waits on it
+
+
+_ANSWERED = _Answered()
+_HOT_PATH = HOT_PATH.encode()
+_HEAD = b"content-type: application/json\r\ncontent-length: "
+
+
+class HotReadsProtocol(CoalescingHttpToolsProtocol):
+    """``node serve``'s HTTP protocol: uvicorn's, one write per answer
+    (:mod:`.coalesce`), and a plain ``GET /proof/inclusion`` answered in the parser's
+    callback when the node's app is :class:`.logs.AccessLog` over :class:`HotReads`.
+
+    Only a request with nothing before it still to answer (no pipelined request pending) is
+    taken; anything :meth:`HotReads.answer` declines goes on to the app as before."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        app = self.app
+        inner = app.app if isinstance(app, AccessLog) else None
+        self.hot = inner if isinstance(inner, HotReads) else None
+
+    def on_headers_complete(self) -> None:
+        hot = self.hot
+        if (hot is not None and (self.cycle is None or self.cycle.response_complete)
+                and not self.pipeline and self.limit_concurrency is None
+                and self.parser.get_method() == b"GET" and not self.parser.should_upgrade()):
+            t0 = time.perf_counter()
+            url = httptools.parse_url(self.url)
+            if url.path == _HOT_PATH:
+                body = hot.answer(url.query or b"")
+                if body is not None:
+                    self._send_hot(body, t0)
+                    return
+        super().on_headers_complete()
+
+    def _send_hot(self, body: bytes, t0: float) -> None:
+        """Write the 200 answer as uvicorn's cycle would (status line, its default headers,
+        the same two headers, ``connection: close`` when the request does not keep the
+        connection alive), log it, and end the request as uvicorn ends one."""
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        out = [STATUS_LINE[200]]
+        for name, value in self.server_state.default_headers:
+            out += (name, b": ", value, b"\r\n")
+        out += (_HEAD, str(len(body)).encode(), b"\r\n")
+        if not keep_alive:
+            out.append(b"connection: close\r\n")
+        out += (b"\r\n", body)
+        self.cycle = _ANSWERED  # type: ignore[assignment]
+        self.transport.write(b"".join(out))
+        log_request("GET", HOT_PATH, 200, t0)
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()

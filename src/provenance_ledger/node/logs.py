@@ -109,6 +109,9 @@ class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """Send every log record (ours and uvicorn's) to ``stream`` as JSON lines."""
+    # No line shows the thread, process or process name: not looking them up makes each
+    # record about 1.5 us cheaper (the logging HOWTO's "Optimization"), per request here.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = TurnBufferedHandler(stream or sys.stderr)
     handler.setFormatter(JsonLinesFormatter())
     root = logging.getLogger()
@@ -142,10 +145,16 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            if log.isEnabledFor(logging.INFO):
-                # What log.info would pass on, less the look up the stack for the caller's
-                # file and line, which no line of ours shows: a record per request.
-                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (),
-                                          None, ACCESS, {"fields": {
-                    "method": scope.get("method"), "path": scope.get("path"),
-                    "status": status, "ms": round(1000 * (time.perf_counter() - t0), 2)}}))
+            log_request(scope.get("method"), scope.get("path"), status, t0)
+
+
+def log_request(method: str | None, path: str | None, status: int, t0: float) -> None:
+    """The access-log line of one request that started at ``perf_counter()`` ``t0``: its
+    method, path (never the query string), status and milliseconds."""
+    if log.isEnabledFor(logging.INFO):
+        # What log.info would pass on, less the look up the stack for the caller's file and
+        # line, which no line of ours shows: a record per request.
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None,
+                                  ACCESS, {"fields": {
+            "method": method, "path": path, "status": status,
+            "ms": round(1000 * (time.perf_counter() - t0), 2)}}))

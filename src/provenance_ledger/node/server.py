@@ -14,8 +14,8 @@ import uvicorn
 
 from ..errors import LedgerError
 from .app import node_app
-from .coalesce import CoalescingHttpToolsProtocol
 from .config import load_config, parse_listen
+from .hotpath import HotReadsProtocol
 from .logs import configure_logging
 
 log = logging.getLogger("provenance_ledger.node")
@@ -44,7 +44,7 @@ def make_server(
         lifespan="on",
         server_header=False,
         proxy_headers=False,  # it binds 127.0.0.1 by default: no proxy's headers to trust
-        http=CoalescingHttpToolsProtocol,  # one write per response (node/coalesce.py)
+        http=HotReadsProtocol,  # hot reads at the parser, one write an answer (node/hotpath.py)
     )
     return uvicorn.Server(server_config)
 

@@ -1,0 +1,160 @@
+"""``node serve`` answers a plain ``GET /proof/inclusion`` in its HTTP protocol, as soon as the
+request's headers are parsed (node/hotpath.py, ``HotReadsProtocol``). What a client receives
+must be what the ASGI path gives, byte for byte; requests pipelined on one connection must be
+answered in their order; HTTP/1.0 closes; every answer has its access-log line; anything the
+hot answer declines (an error, another form of the query) is still the route's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from provenance_ledger.node.coalesce import CoalescingHttpToolsProtocol
+from provenance_ledger.node.hotpath import HotReadsProtocol
+
+from ..conftest import KeyFactory, Signer
+from .conftest import HOST, ORIGIN, RunningNode, free_port, init_node, register, running
+
+EVENTS = 5
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """One node for the module; the first test to need them submits its events."""
+    home = tmp_path_factory.mktemp("hot") / "node"
+    init_node(home, ORIGIN, f"{HOST}:{free_port()}")
+    with running(home) as node:
+        yield node
+
+
+def _fill(node: RunningNode, sign: Signer, keys: KeyFactory) -> list[str]:
+    ids = []
+    with node.client() as client:
+        size = int(client.get("/checkpoint").text.splitlines()[1])
+        key = keys("hot-reader")
+        for i in range(size, EVENTS):
+            ev = register(sign, key, f"hot{i}")
+            r = client.post("/events", content=ev.leaf,
+                            headers={"content-type": "application/octet-stream"})
+            assert r.status_code == 200
+        for i in range(EVENTS):
+            ids.append(client.get(f"/proof/inclusion?index={i}").json()["id"])
+    return ids
+
+
+def _exchange(node: RunningNode, raw: bytes) -> bytes:
+    """Send ``raw`` (its last request closes the connection) on a new connection and read
+    until the server closes it."""
+    url = httpx.URL(node.url)
+    with socket.create_connection((url.host, url.port), timeout=30) as s:
+        s.sendall(raw)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+def _answers(stream: bytes) -> list[tuple[bytes, bytes]]:
+    """The (head without its date line, body) of each answer in ``stream``."""
+    out = []
+    while stream:
+        head, _, rest = stream.partition(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        out.append((re.sub(rb"date: [^\r]*\r\n", b"", head + b"\r\n"), rest[:length]))
+        stream = rest[length:]
+    return out
+
+
+def _get(path: str, version: str = "1.1", close: bool = False) -> bytes:
+    extra = "Connection: close\r\n" if close else ""
+    return f"GET {path} HTTP/{version}\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode()
+
+
+def test_node_serve_runs_the_hot_protocol(served: RunningNode) -> None:
+    assert served.server.config.http is HotReadsProtocol
+    assert issubclass(HotReadsProtocol, CoalescingHttpToolsProtocol)
+
+
+def test_the_protocols_answer_is_the_asgi_answer_byte_for_byte(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """``/proof/%69nclusion`` is the same route, but its raw path is not the hot one: the
+    protocol passes it on and the ASGI path answers. Status line, headers (but the date) and
+    body must be the same, for every leaf and size."""
+    ids = _fill(served, sign, keys)
+    for size in range(1, EVENTS + 1):
+        for index in range(size):
+            query = f"?index={index}&size={size}"
+            hot = _answers(_exchange(served, _get("/proof/inclusion" + query, close=True)))
+            asgi = _answers(_exchange(served, _get("/proof/%69nclusion" + query, close=True)))
+            assert hot == asgi
+            head, body = hot[0]
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert b"content-type: application/json\r\n" in head
+            assert json.loads(body)["id"] == ids[index]
+
+
+def test_pipelined_requests_are_answered_in_their_order(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """Requests sent together on one connection, hot ones among them: each answer comes back
+    whole and in the order asked, errors included."""
+    ids = _fill(served, sign, keys)
+    paths = ["/proof/inclusion?index=0", "/keys", "/proof/inclusion?index=1",
+             "/proof/inclusion?index=99", "/proof/inclusion?index=2", "/proof/inclusion?index=3"]
+    raw = b"".join(_get(p) for p in paths) + _get("/proof/inclusion?index=4", close=True)
+    answers = _answers(_exchange(served, raw))
+    assert [h.split(b" ")[1] for h, _ in answers] == [
+        b"200", b"200", b"200", b"404", b"200", b"200", b"200"]
+    proofs = [json.loads(b)["id"] for h, b in answers if b'"inclusion_proof"' in b]
+    assert proofs == ids
+    assert b"connection: close" in answers[-1][0]
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closes(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    ids = _fill(served, sign, keys)
+    url = httpx.URL(served.url)
+    with socket.create_connection((url.host, url.port), timeout=30) as s:
+        s.sendall(_get("/proof/inclusion?index=2", version="1.0"))
+        out = b""
+        while chunk := s.recv(65536):  # ends only because the server closes
+            out += chunk
+    (head, body), = _answers(out)
+    assert b"connection: close\r\n" in head
+    assert json.loads(body)["id"] == ids[2]
+
+
+def test_each_hot_answer_has_its_access_line(
+        served: RunningNode, sign: Signer, keys: KeyFactory,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Method, path (never the query), status: as the access log writes for any request."""
+    _fill(served, sign, keys)
+    with caplog.at_level(logging.INFO, logger="provenance_ledger.node"):
+        _exchange(served, _get("/proof/inclusion?index=1") + _get("/proof/inclusion?index=0")
+                  + _get("/proof/inclusion?index=77") + _get("/keys", close=True))
+    lines = [r.fields for r in caplog.records  # type: ignore[attr-defined]
+             if r.getMessage() == "request" and r.fields["path"] == "/proof/inclusion"]
+    assert [(f["method"], f["status"]) for f in lines] == [("GET", 200), ("GET", 200),
+                                                            ("GET", 404)]
+    assert all(isinstance(f["ms"], float) and "index" not in json.dumps(f) for f in lines)
+
+
+def test_what_the_hot_answer_declines_is_the_routes(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """Out of range, malformed and both-or-neither queries keep the route's statuses and
+    JSON errors."""
+    _fill(served, sign, keys)
+    with served.client() as client:
+        assert client.get("/proof/inclusion?index=5").status_code == 404
+        assert client.get("/proof/inclusion?index=1&size=99").status_code == 404
+        assert client.get("/proof/inclusion?index=x").status_code == 400
+        assert client.get("/proof/inclusion").status_code == 400
+        r = client.get("/proof/inclusion?index=1&id=abcd")
+        assert r.status_code == 400 and "exactly one" in r.json()["error"]
+        r = client.get("/proof/inclusion?index=1&index=2")
+        assert r.status_code == 200 and r.json()["index"] in (1, 2)  # the route's choice
