@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,6 +162,26 @@ def test_reopen_preserves_data(path: Path) -> None:
         assert again.nodes(made) == made
     finally:
         again.close()
+
+
+def test_committed_blocks_reach_the_database_file_on_a_thread(tmp_path: Path,
+                                                              path: Path) -> None:
+    """A writing store moves what it committed from the WAL into the database file on a
+    thread of its own (specs/storage.md section 2): once it has settled, the file alone, copied
+    without its -wal, holds every block, and no checkpoint thread is left."""
+    frontier = Frontier()
+    store = SqliteStore(path)
+    try:
+        for i in range(4):  # about 1,050 rows a block: a checkpoint after the 2nd and the 4th
+            store.commit_block(block(frontier, 150, tag=f" b{i}"))
+        store.settle()
+        assert not [t for t in threading.enumerate() if t.name == "sqlite-checkpoint"]
+        shutil.copyfile(path, tmp_path / "copy.db")
+        with sqlite3.connect(tmp_path / "copy.db") as conn:
+            assert conn.execute("SELECT count(*) FROM entries").fetchone() == (600,)
+        assert store.size() == 600
+    finally:
+        store.close()
 
 
 def test_wrong_schema_version(path: Path) -> None:

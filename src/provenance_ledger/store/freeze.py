@@ -123,6 +123,7 @@ def freeze_postgres(source: PostgresStore, dest: Path, final_size: int, final_ro
             # (3) the checks
             _check(copy, copied, row.size, row.root, row.note, row.at)
             # (4) one file, durable, in place
+            copy.settle()  # its WAL checkpoint's connection closed: this one is alone
             copy.conn.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()

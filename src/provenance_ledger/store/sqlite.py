@@ -5,7 +5,9 @@ Tables: ``meta``, ``entries`` (the leaves, by index, with their work and type), 
 ``checkpoints`` (every signed checkpoint). Nothing derivable is stored: a work's state is
 replayed from its entries. A block is one transaction, so an append lands whole (entries,
 hashes, checkpoint) or not at all. WAL journal with ``synchronous=FULL``:
-a committed block survives a crash or power loss.
+a committed block survives a crash or power loss. A writing store copies the committed WAL
+frames into the database file (the WAL checkpoint) on a short-lived thread of its own, off the
+commit path (:class:`_Checkpointer`, specs/storage.md section 2).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +40,8 @@ _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a la
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 FILE_MODE = 0o600  # the database and its -wal / -shm files: readable by the owner only
+_CHECKPOINT_ROWS = 2000  # rows committed since the last checkpoint that start another one
+_WAL_FALLBACK_PAGES = 16384  # the commit checkpoints itself when the WAL reaches this (64 MiB)
 
 class _NotReady(Exception):  # noqa: N818 - not an error: a block not to be committed
     """Raised inside a block's transaction to roll it back."""
@@ -109,6 +114,67 @@ def connect_readonly(path: Path, what: str = "ledger database") -> sqlite3.Conne
         return conn
 
 
+class _Checkpointer:
+    """The WAL checkpoint of a writing store, off its commit path (specs/storage.md section
+    2): once enough rows have been committed, a thread of its own opens a connection, copies
+    the committed WAL frames into the database file (``wal_checkpoint(PASSIVE)``, which
+    waits for no reader or writer, then syncs the file) and ends. SQLite does the work with
+    the GIL released, so the next block is worked out meanwhile; its commit restarts the WAL
+    when the checkpoint has caught up, and otherwise writes after it. A committed block is
+    durable once the WAL is synced: the checkpoint only moves it, and a crash during one
+    loses nothing. No thread outlives a checkpoint (a process forked while none runs has
+    none to inherit)."""
+
+    __slots__ = ("_path", "_lock", "_thread", "_again", "_rows")
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False  # rows committed while the thread ran: it checkpoints once more
+        self._rows = 0
+
+    def committed(self, rows: int) -> None:
+        """Told after each commit how many rows it wrote."""
+        self._rows += rows
+        if self._rows < _CHECKPOINT_ROWS:
+            return
+        self._rows = 0
+        with self._lock:
+            if self._thread is not None:
+                self._again = True
+                return
+            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        again = True
+        try:
+            while again:
+                try:
+                    conn = sqlite3.connect(str(self._path), isolation_level=None)
+                    try:
+                        conn.execute("PRAGMA synchronous=FULL")
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    finally:
+                        conn.close()
+                except sqlite3.Error:
+                    pass  # the next one (or the commit's own, _WAL_FALLBACK_PAGES) catches up
+                with self._lock:
+                    again, self._again = self._again, False
+        finally:
+            with self._lock:
+                self._thread = None
+
+    def settle(self) -> None:
+        """Wait for the checkpoint under way, if any."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+
 class SqliteStore:
     """The embedded default store: one SQLite file."""
 
@@ -125,6 +191,7 @@ class SqliteStore:
         self._map_position: Callable[[bytes], int] = tile_position
         self.path = path = Path(path)
         self.readonly = readonly
+        self._checkpointer = _Checkpointer(path)
         try:
             if readonly:
                 self.conn = connect_readonly(path)
@@ -134,6 +201,7 @@ class SqliteStore:
                                             check_same_thread=False)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=FULL")
+                self.conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_FALLBACK_PAGES}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if node_cache is not None:
@@ -286,7 +354,13 @@ class SqliteStore:
             return False
         except _DAMAGED as e:
             raise StorageError(f"could not write block: {e}") from e
+        self._checkpointer.committed(len(block.entries) * 6 + len(block.nodes)
+                                     + len(block.map_nodes) + 1)
         return True
+
+    def settle(self) -> None:
+        """Wait for the WAL checkpoint under way (:class:`_Checkpointer`), if any."""
+        self._checkpointer.settle()
 
     # -- verifiable map ------------------------------------------------------------------------
     @_storage_errors
@@ -481,6 +555,7 @@ class SqliteStore:
         return [] if rows == ["ok"] else rows
 
     def close(self) -> None:
+        self._checkpointer.settle()
         self.conn.close()
 
 
