@@ -10,13 +10,15 @@ import json
 import logging
 import re
 import socket
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from provenance_ledger.node.coalesce import CoalescingHttpToolsProtocol
-from provenance_ledger.node.hotpath import HotReadsProtocol
+from provenance_ledger.node.hotpath import HotReads, HotReadsProtocol
 
 from ..conftest import KeyFactory, Signer
 from .conftest import HOST, ORIGIN, RunningNode, free_port, init_node, register, running
@@ -158,3 +160,104 @@ def test_what_the_hot_answer_declines_is_the_routes(
         assert r.status_code == 400 and "exactly one" in r.json()["error"]
         r = client.get("/proof/inclusion?index=1&index=2")
         assert r.status_code == 200 and r.json()["index"] in (1, 2)  # the route's choice
+
+
+@pytest.fixture
+def asgi_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests that reached the ASGI app's hot-read layer (so were not
+    answered in the protocol)."""
+    calls: list[str] = []
+    inner = HotReads.__call__
+
+    async def counted(self: HotReads, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope.get("path", ""))
+        await inner(self, scope, receive, send)
+
+    monkeypatch.setattr(HotReads, "__call__", counted)
+    return calls
+
+
+def test_plain_proof_requests_never_reach_the_app(
+        served: RunningNode, sign: Signer, keys: KeyFactory, asgi_calls: list[str]) -> None:
+    """The protocol answers them itself; another spelling of the path goes to the app."""
+    _fill(served, sign, keys)
+    asgi_calls.clear()
+    raw = b"".join(_get(f"/proof/inclusion?index={i}") for i in range(EVENTS))
+    answers = _answers(_exchange(served, raw + _get("/proof/%69nclusion?index=1")
+                                 + _get("/keys", close=True)))
+    assert [h.split(b" ")[1] for h, _ in answers] == [b"200"] * (EVENTS + 2)
+    assert asgi_calls == ["/proof/inclusion", "/keys"]  # the %69 one and /keys only
+
+
+def _protocols(node: RunningNode) -> list[Any]:
+    return list(node.server.server_state.connections)
+
+
+def test_a_request_after_a_hot_answer_in_the_same_read_runs_without_the_idle_timer(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """A hot answer arms the keep-alive timer, as any answer does; a request read after it
+    (here a submission whose body is still to come) must not be cut off by that timer while
+    it is in flight."""
+    _fill(served, sign, keys)
+    leaf = register(sign, keys("late-body"), "late body").leaf
+    url = httpx.URL(served.url)
+    with socket.create_connection((url.host, url.port), timeout=30) as s:
+        s.sendall(_get("/proof/inclusion?index=0") + (
+            f"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/octet-stream\r\nContent-Length: {len(leaf)}\r\n"
+            "Connection: close\r\n\r\n").encode())
+        stream = s.makefile("rb")
+        head = stream.readline()
+        assert head.startswith(b"HTTP/1.1 200")
+        while (line := stream.readline()) != b"\r\n":
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        stream.read(length)
+        waiting = [p for p in _protocols(served) if p.cycle is not None
+                   and not p.cycle.response_complete]
+        assert len(waiting) == 1 and waiting[0].timeout_keep_alive_task is None
+        s.sendall(leaf)
+        rest = stream.read()
+    assert rest.startswith(b"HTTP/1.1 200") and b'"inclusion_proof"' in rest
+
+
+def test_a_client_that_does_not_read_its_answers_is_slowed_down(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """Proof requests pipelined by a client that reads none of the answers: the node stops
+    reading from it once a little is waiting to be sent, as for any other request, instead of
+    answering everything into memory."""
+    _fill(served, sign, keys)
+    url = httpx.URL(served.url)
+    payload = _get("/proof/inclusion?index=3") * 200_000  # ~9 MB of requests
+    before = {id(p) for p in _protocols(served)}
+    with socket.create_connection((url.host, url.port), timeout=30) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        sent, paused = 0, []
+        deadline = time.monotonic() + 120
+        while not paused and sent < len(payload) and time.monotonic() < deadline:
+            try:
+                sent += s.send(payload[sent : sent + 65536])
+            except BlockingIOError:
+                paused = [p for p in _protocols(served)
+                          if id(p) not in before and p.flow.read_paused]
+                time.sleep(0.01)  # the node reads on; poll its state again
+        assert paused, f"the node read all {sent:,} bytes of requests without pausing"
+        assert sent < len(payload)
+        assert paused[0].transport.get_write_buffer_size() < 4 * 2**20
+
+
+def test_a_failure_in_the_hot_answer_is_the_apps_500(
+        served: RunningNode, sign: Signer, keys: KeyFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error while answering is not taken for a malformed request (a 400): it
+    goes on to the app, whose error is the server's 500, with its traceback logged."""
+    _fill(served, sign, keys)
+    node = served.server.config.app.app.node
+
+    def broken(*_: Any) -> bytes:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(node, "inclusion_json", broken)
+    answers = _answers(_exchange(served, _get("/proof/inclusion?index=1", close=True)))
+    assert [(h.split(b" ")[1], b) for h, b in answers] == [(b"500", b"Internal Server Error")]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from ..core.note import MAX_TREE_SIZE
@@ -100,15 +101,25 @@ def inclusion_query(raw: bytes) -> tuple[int | None, str | None, int | None] | N
 
 class _Answered:
     """Stands for the request-response cycle of a request the protocol answered itself: the
-    parser's later callbacks for that request (its body, its end) find it complete."""
+    parser's later callbacks for that request (its body, its end), ``shutdown`` and
+    ``connection_lost`` find a cycle that is complete, as uvicorn's is once answered."""
 
-    response_complete = True
-    message_event = asyncio.Event()  # set by connection_lost: nothing waits on it
+    __slots__ = ()
+    response_started = response_complete = True
+    disconnected = keep_alive = more_body = waiting_for_100_continue = False
+    body = b""
+    message_event = asyncio.Event()  # set by connection_lost: nothing ever waits on it
 
 
 _ANSWERED = _Answered()
 _HOT_PATH = HOT_PATH.encode()
 _HEAD = b"content-type: application/json\r\ncontent-length: "
+HOT_PER_READ = 64
+"""Most requests of one read of the socket answered in the protocol: a client pipelining
+thousands of requests in one read has the rest go through uvicorn, which answers one at a time
+and stops reading meanwhile, so the event loop is never held long by one connection."""
+_UVICORN_PARTS = ("cycle", "pipeline", "flow", "parser", "server_state",
+                  "limit_concurrency", "on_response_complete", "_unset_keepalive_if_required")
 
 
 class HotReadsProtocol(CoalescingHttpToolsProtocol):
@@ -116,27 +127,47 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
     (:mod:`.coalesce`), and a plain ``GET /proof/inclusion`` answered in the parser's
     callback when the node's app is :class:`.logs.AccessLog` over :class:`HotReads`.
 
-    Only a request with nothing before it still to answer (no pipelined request pending) is
-    taken; anything :meth:`HotReads.answer` declines goes on to the app as before."""
+    A request is taken only when uvicorn would start it at once: nothing before it still to
+    answer (no pipelined request pending), its connection's writing not paused and its write
+    buffer under uvicorn's high-water mark (a client that does not read its answers is slowed
+    down as uvicorn slows it), and at most :data:`HOT_PER_READ` a read. Anything else, and
+    anything :meth:`HotReads.answer` declines or fails on, goes on to the app as before (a
+    failure then gets the app's 500 and its logged traceback)."""
+
+    hot: HotReads | None = None
+    _taken = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         app = self.app
         inner = app.app if isinstance(app, AccessLog) else None
-        self.hot = inner if isinstance(inner, HotReads) else None
+        if isinstance(inner, HotReads) and all(hasattr(self, a) for a in _UVICORN_PARTS):
+            self.hot = inner
+
+    def data_received(self, data: bytes) -> None:
+        self._taken = 0
+        super().data_received(data)
 
     def on_headers_complete(self) -> None:
         hot = self.hot
         if (hot is not None and (self.cycle is None or self.cycle.response_complete)
                 and not self.pipeline and self.limit_concurrency is None
+                and self._taken < HOT_PER_READ and not self.flow.write_paused
+                and self.transport.get_write_buffer_size() < HIGH_WATER_LIMIT
                 and self.parser.get_method() == b"GET" and not self.parser.should_upgrade()):
             t0 = time.perf_counter()
             url = httptools.parse_url(self.url)
             if url.path == _HOT_PATH:
-                body = hot.answer(url.query or b"")
+                try:
+                    body = hot.answer(url.query or b"")
+                except Exception:  # noqa: BLE001 - the app answers it: its 500, logged
+                    body = None
                 if body is not None:
+                    self._taken += 1
                     self._send_hot(body, t0)
                     return
+        # An answer of this read armed the keep-alive timer: a request in flight has none.
+        self._unset_keepalive_if_required()
         super().on_headers_complete()
 
     def _send_hot(self, body: bytes, t0: float) -> None:
