@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -180,6 +182,71 @@ def test_committed_blocks_reach_the_database_file_on_a_thread(tmp_path: Path,
         with sqlite3.connect(tmp_path / "copy.db") as conn:
             assert conn.execute("SELECT count(*) FROM entries").fetchone() == (600,)
         assert store.size() == 600
+    finally:
+        store.close()
+
+
+def test_the_checkpoint_thread_never_creates_a_database(
+        tmp_path: Path, path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """With the file moved away under an open store (a restore, a rotation), the checkpoint
+    opens no new empty database in its place: it fails, says so once in the log, and the
+    blocks stay in the moved file and its WAL."""
+    frontier = Frontier()
+    store = SqliteStore(path)
+    moved = tmp_path / "moved.db"
+    try:
+        path.rename(moved)
+        with caplog.at_level(logging.WARNING, logger="provenance_ledger.store"):
+            for i in range(4):
+                store.commit_block(block(frontier, 150, tag=f" m{i}"))
+            store.settle()
+        assert not path.exists()
+        failures = [r for r in caplog.records if "WAL checkpoint failed" in r.getMessage()]
+        assert len(failures) == 1
+    finally:
+        store.close()
+
+
+def test_a_block_commits_even_when_no_checkpoint_thread_can_start(
+        path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    frontier = Frontier()
+    store = SqliteStore(path)
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    try:
+        monkeypatch.setattr(threading.Thread, "start", no_thread)
+        with caplog.at_level(logging.WARNING, logger="provenance_ledger.store"):
+            for i in range(3):
+                assert store.commit_block(block(frontier, 150, tag=f" t{i}")) is True
+        assert store.size() == 450
+        assert any("cannot start" in r.getMessage() for r in caplog.records)
+        store.settle()
+    finally:
+        store.close()
+
+
+def test_a_fork_waits_for_the_checkpoint_under_way(tmp_path: Path, path: Path) -> None:
+    """A process forked right after a commit that started a checkpoint (as ``anchor DIR``
+    forks its worker) finds that checkpoint done: the database file alone holds every block."""
+    frontier = Frontier()
+    store = SqliteStore(path)
+    try:
+        for i in range(2):
+            store.commit_block(block(frontier, 150, tag=f" f{i}"))  # the 2nd starts one
+        child = os.fork()
+        if child == 0:  # the child: copy the file alone and count its entries
+            code = 1
+            try:
+                shutil.copyfile(path, tmp_path / "forked.db")
+                with sqlite3.connect(tmp_path / "forked.db") as conn:
+                    code = 0 if conn.execute("SELECT count(*) FROM entries").fetchone() == (
+                        300,) else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
     finally:
         store.close()
 

@@ -421,9 +421,6 @@ class Ledger:
             done, size = self.store.map_size(), self.store.size()
             if progress is not None:
                 progress("building the map", min(done, size), size)
-        # A SQLite store checkpoints on a thread of its own: none is left running once the
-        # home is open (a run forks its worker before any thread of its own starts).
-        getattr(self.store, "settle", lambda: None)()
         return True
 
     def _integrate(self, leaves: Sequence[bytes], now: int | None, checked: Checked

@@ -13,10 +13,12 @@ commit path (:class:`_Checkpointer`, specs/storage.md section 2).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,8 +42,10 @@ _CACHE_KIB = 32 * 1024  # page cache, KiB: keeps the upper B-tree levels of a la
 _MMAP_BYTES = 0x7FFF0000  # SQLite's default ceiling: reads map the page cache, no copies
 _SQLITE_MAX_VARS = 900  # stay below SQLite's host-parameter limit per query
 FILE_MODE = 0o600  # the database and its -wal / -shm files: readable by the owner only
+log = logging.getLogger("provenance_ledger.store")
 _CHECKPOINT_ROWS = 2000  # rows committed since the last checkpoint that start another one
 _WAL_FALLBACK_PAGES = 16384  # the commit checkpoints itself when the WAL reaches this (64 MiB)
+_WAL_KEPT_BYTES = 64 * 2**20  # a WAL restarted after a burst is truncated to this
 
 class _NotReady(Exception):  # noqa: N818 - not an error: a block not to be committed
     """Raised inside a block's transaction to roll it back."""
@@ -116,26 +120,30 @@ def connect_readonly(path: Path, what: str = "ledger database") -> sqlite3.Conne
 
 class _Checkpointer:
     """The WAL checkpoint of a writing store, off its commit path (specs/storage.md section
-    2): once enough rows have been committed, a thread of its own opens a connection, copies
-    the committed WAL frames into the database file (``wal_checkpoint(PASSIVE)``, which
-    waits for no reader or writer, then syncs the file) and ends. SQLite does the work with
-    the GIL released, so the next block is worked out meanwhile; its commit restarts the WAL
-    when the checkpoint has caught up, and otherwise writes after it. A committed block is
-    durable once the WAL is synced: the checkpoint only moves it, and a crash during one
-    loses nothing. No thread outlives a checkpoint (a process forked while none runs has
-    none to inherit)."""
+    2): once enough rows have been committed, a thread of its own opens a connection to the
+    existing database file (never creating one), copies the committed WAL frames into it
+    (``wal_checkpoint(PASSIVE)``, which waits for no reader or writer; a checkpoint syncs
+    the file) and ends. SQLite does the work with the GIL released, so the next block is
+    worked out meanwhile. A committed block is durable once its commit has synced the WAL: a
+    checkpoint only moves it, and a crash during one loses nothing. A checkpoint that fails
+    is logged (once per kind of failure) and left to the next one, or to the commit's own
+    once the WAL reaches ``_WAL_FALLBACK_PAGES``. No thread outlives its checkpoint, and a
+    fork waits for any under way (:func:`_settle_all`), so a child never inherits one."""
 
-    __slots__ = ("_path", "_lock", "_thread", "_again", "_rows")
+    __slots__ = ("_uri", "_lock", "_thread", "_again", "_rows", "_failures", "__weakref__")
 
     def __init__(self, path: Path) -> None:
-        self._path = path
+        self._uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=rw"
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._again = False  # rows committed while the thread ran: it checkpoints once more
         self._rows = 0
+        self._failures: set[str] = set()
+        _CHECKPOINTERS.add(self)
 
     def committed(self, rows: int) -> None:
-        """Told after each commit how many rows it wrote."""
+        """Told after each commit how many rows it wrote. Never raises: the block is
+        committed whatever happens here."""
         self._rows += rows
         if self._rows < _CHECKPOINT_ROWS:
             return
@@ -144,35 +152,55 @@ class _Checkpointer:
             if self._thread is not None:
                 self._again = True
                 return
-            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
-                                            daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as e:  # no thread to be had: the fallback checkpoints
+                self._failed(f"cannot start the checkpoint thread: {e}")
+                return
+            self._thread = thread
 
     def _run(self) -> None:
-        again = True
-        try:
-            while again:
+        while True:
+            try:
+                conn = sqlite3.connect(self._uri, uri=True, isolation_level=None)
                 try:
-                    conn = sqlite3.connect(str(self._path), isolation_level=None)
-                    try:
-                        conn.execute("PRAGMA synchronous=FULL")
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    finally:
-                        conn.close()
-                except sqlite3.Error:
-                    pass  # the next one (or the commit's own, _WAL_FALLBACK_PAGES) catches up
-                with self._lock:
-                    again, self._again = self._again, False
-        finally:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                finally:
+                    conn.close()
+            except sqlite3.Error as e:
+                self._failed(f"WAL checkpoint failed: {e}")
             with self._lock:
-                self._thread = None
+                if not self._again:
+                    self._thread = None
+                    return
+                self._again = False
+
+    def _failed(self, what: str) -> None:
+        if what not in self._failures:
+            self._failures.add(what)
+            log.warning(what, extra={"fields": {"database": self._uri}})
 
     def settle(self) -> None:
         """Wait for the checkpoint under way, if any."""
         with self._lock:
             thread = self._thread
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join()
+
+
+_CHECKPOINTERS: weakref.WeakSet[_Checkpointer] = weakref.WeakSet()
+
+
+def _settle_all() -> None:
+    """Before a fork: wait for every checkpoint under way, so that the child inherits no
+    half-held lock or connection of a thread it does not have."""
+    for checkpointer in list(_CHECKPOINTERS):
+        checkpointer.settle()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_settle_all)
 
 
 class SqliteStore:
@@ -202,6 +230,7 @@ class SqliteStore:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=FULL")
                 self.conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_FALLBACK_PAGES}")
+                self.conn.execute(f"PRAGMA journal_size_limit={_WAL_KEPT_BYTES}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if node_cache is not None:
