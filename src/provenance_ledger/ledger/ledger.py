@@ -101,6 +101,11 @@ class Ledger:
         self._states: dict[str, rules.WorkState] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._map_upper: vmap.UpperLevels | None = None
+        self.holds_map_levels = False
+        """Whether even a small block loads the map's upper levels and keeps them (specs/map.md
+        section 10): a long-lived writer (a node) sets it, so that its blocks of a few events
+        read and check only the nodes below those levels; a command that appends once does
+        not pay for loading them."""
         self._note: tuple[str, Checkpoint] | None = None  # the last note whose signature held
         # Loaded on first use: a read-only Ledger (one per request on a node) never needs it.
         self._front: merkle.Frontier | None = None
@@ -482,7 +487,8 @@ class Ledger:
         source: vmap.NodeSource = self.store
         with self.store.snapshot():  # the signed root and the nodes read agree
             signed = self._signed_map_root()
-            if len(changes) >= MAP_UPPER_MIN_BLOCK or self._map_upper is not None:
+            if (len(changes) >= MAP_UPPER_MIN_BLOCK or self._map_upper is not None
+                    or self.holds_map_levels):
                 if self._map_upper is None:
                     self._map_upper = self._load_upper(signed)
                 source = self._map_upper

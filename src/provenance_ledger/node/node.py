@@ -83,6 +83,7 @@ class Node:
                                          freshness=freshness, look_s=self._freshness_look_s)
             await self.witnessing.start()
         tiles = self._tiles_writer(ledger)
+        ledger.holds_map_levels = True  # the sequencer's blocks are small and many
         self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
                                     self._linger,
                                     None if self.witnessing is None else self.witnessing.notify,
