@@ -146,3 +146,29 @@ def test_where_a_process_cannot_fork_the_tasks_run_on_a_thread(
             worker.submit(fails, "not found").result()
     finally:
         worker.close()
+
+
+def test_a_task_waited_for_runs_before_background_tasks_handed_over_earlier() -> None:
+    """The child's queue: a background task (receipts to write) waits while a task that is
+    not (files to sign, which the parent waits for) is ready; each kind in its order."""
+    tasks = worker_module._Tasks()
+    for n, background in ((1, True), (2, False), (3, True), (4, False)):
+        tasks.put(whoami, (n,), background)
+    tasks.close()
+    order = []
+    while (task := tasks.get()) is not None:
+        order.append((task[0], task[2]))
+    assert order == [(2, (2,)), (4, (4,)), (1, (1,)), (3, (3,))]  # (number, arguments)
+
+
+def test_answers_reach_their_tasks_whatever_order_they_run_and_are_read_in() -> None:
+    worker = Worker("x")
+    try:
+        pending = [worker.submit(whoami, n, background=n % 3 == 0) for n in range(30)]
+        answers = [p.result() for p in reversed(pending)]
+        assert [n for _, n, _ in reversed(answers)] == list(range(30))
+        assert pending[0].result()[:2] == ("x", 0)  # asked again: the same answer
+        with pytest.raises(NotFoundError):
+            worker.submit(fails, "not found", background=True).result()
+    finally:
+        worker.close()
