@@ -20,9 +20,9 @@ from ..ledger.folder import (
     Content,
     FileResult,
     FolderListing,
+    FolderRun,
     Payees,
     Status,
-    anchor_folder,
     list_folder,
     read_content,
     register_body,
@@ -56,8 +56,10 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
         if session.node_url is not None:
             results = _anchor_remote(session, listing, key_name, bars, payees)
         else:
-            results = anchor_folder(session.ledger, session.signing_key(key_name), listing,
-                                    session.home.receipts, session.now(), bars, payees)
+            # The worker starts reading the files while the ledger is opened.
+            with FolderRun(session.signing_key(key_name), listing, session.now(),
+                           payees) as run:
+                results = run.anchor(session.ledger, session.home.receipts, bars)
     _report(session, root, target, results, as_json)
 
 
