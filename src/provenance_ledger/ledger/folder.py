@@ -52,9 +52,10 @@ from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE, ContentCode
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
+from . import verifier
 from .content_code import HEAD_BYTES, content_code, needs_decoding
 from .files import private_folder, receipt_name, receipt_path, write_atomic_all
-from .ledger import MAX_BLOCK_EVENTS, Appended, Ledger
+from .ledger import MAX_BLOCK_EVENTS, PARALLEL_VERIFY_MIN, Appended, Ledger
 from .media_code import NOTICES, take_notices
 from .similarity import Similar, SimilarityIndex
 from .worker import Pending, Worker
@@ -124,14 +125,23 @@ class FileResult:
         if self.work is not None:
             out["work"] = self.work
         out["status"] = str(self.status)
-        for name in ("id", "index", "registrant", "error", "reason"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        for name in ("receipt", "duplicate_of", "target"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = str(value)
+        # Field by field (a loop of getattr costs more, for every file of a folder).
+        if self.id is not None:
+            out["id"] = self.id
+        if self.index is not None:
+            out["index"] = self.index
+        if self.registrant is not None:
+            out["registrant"] = self.registrant
+        if self.error is not None:
+            out["error"] = self.error
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.receipt is not None:
+            out["receipt"] = str(self.receipt)
+        if self.duplicate_of is not None:
+            out["duplicate_of"] = str(self.duplicate_of)
+        if self.target is not None:
+            out["target"] = str(self.target)
         if self.similarity is not None:
             out["similarity"] = self.similarity
         if self.similar:
@@ -710,6 +720,13 @@ class ReceiptKeeper:
     def keep(self, results: Sequence[FileResult]) -> tuple[FileResult, ...]:
         """Every ``anchored`` and ``exists`` result with its index and kept receipt, once all
         receipts are written (those handed over by :meth:`committed` and the missing ones)."""
+        out = self.handed_over(results)
+        self.wait()
+        return out
+
+    def handed_over(self, results: Sequence[FileResult]) -> tuple[FileResult, ...]:
+        """:meth:`keep` without waiting: the receipts may not all be on disk yet
+        (:meth:`wait`)."""
         out = list(results)
         todo: list[tuple[int, FileResult]] = []
         for pos, r in enumerate(results):
@@ -724,15 +741,19 @@ class ReceiptKeeper:
                 out[pos] = _with_receipt(r, self._index(r)[0], path)
         for start in range(0, len(todo), RECEIPT_BATCH):
             self._write(todo[start : start + RECEIPT_BATCH])
+        folder = self.folder
+        for pos, (index, name) in self._kept.items():
+            out[pos] = _with_receipt(out[pos], index, folder / name)
+        return tuple(out)
+
+    def wait(self) -> None:
+        """Return once every receipt handed over is on disk; raise if one could not be
+        written."""
         total = len(self._kept)
         written = 0
         for batch in self._pending:
             written += batch.result()
             self.progress("writing receipts", written, total)
-        folder = self.folder
-        for pos, (index, name) in self._kept.items():
-            out[pos] = _with_receipt(out[pos], index, folder / name)
-        return tuple(out)
 
     def _index(self, r: FileResult) -> tuple[int, bytes]:
         """The log index and leaf of a result's registration."""
@@ -882,6 +903,11 @@ class FolderRun:
                 {media_type_of(p.name) for p in self._parts[0][:CODE_SHARE]}))
             self._reading.extend(self._reader.read(part)
                                  for part in self._parts[1 : 1 + READ_AHEAD])
+        if len(files) >= PARALLEL_VERIFY_MIN:
+            # The ledger's verifier process (a new interpreter) starts now, beside the
+            # ledger's opening, rather than in the first append; after the fork (it has a
+            # thread in this process).
+            verifier.checker()
         self._failed = False
 
     def __enter__(self) -> FolderRun:
@@ -891,10 +917,13 @@ class FolderRun:
                  tb: TracebackType | None) -> None:
         self.worker.close(cancel=exc_type is not None or self._failed)
 
-    def anchor(self, ledger: Ledger, receipts: Path,
-               progress: Progress = _quiet) -> tuple[FileResult, ...]:
+    def anchor(self, ledger: Ledger, receipts: Path, progress: Progress = _quiet,
+               meanwhile: Callable[[tuple[FileResult, ...]], object] | None = None
+               ) -> tuple[FileResult, ...]:
         """Anchor every file (once) and keep a receipt for each in ``receipts``; the results,
-        sorted by path, skipped entries included."""
+        sorted by path, skipped entries included. ``meanwhile`` is called with them while
+        the worker writes the last receipts (the caller's report is made then, and shown
+        only once they are all written: when this returns)."""
         self._failed = True
         key, now, parts, reading = self.key, self.now, self._parts, self._reading
         results: list[FileResult] = []
@@ -921,10 +950,14 @@ class FolderRun:
                 results = list(commit_plan(ledger, key, Plan(tuple(results), tuple(pending)),
                                            now, keeper.committed))
                 pending = []
-        done = keeper.keep(results)
-        self._failed = False
+        done = keeper.handed_over(results)
         done = find_similar(ledger, key.public.text, done, progress)
-        return tuple(heapq.merge(done, self.listing.skipped, key=_result_order))
+        out = tuple(heapq.merge(done, self.listing.skipped, key=_result_order))
+        if meanwhile is not None:
+            meanwhile(out)
+        keeper.wait()
+        self._failed = False
+        return out
 
 
 def prepare_codes(signing: Signing, media_types: Sequence[str]) -> None:
