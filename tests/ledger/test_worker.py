@@ -42,6 +42,23 @@ def fails(context: str, kind: str) -> None:
     raise ValueError("a bug")
 
 
+def mark(context: str, path: str) -> int:
+    """A task: leave a file, and say which process did."""
+    Path(path).write_text("ran")
+    return os.getpid()
+
+
+def waits_for_mark(context: str, path: str) -> bool:
+    """A long background task: lets the urgent tasks run until ``path`` exists (a task the
+    parent waits for made it meanwhile); whether it did within 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        worker_module.run_urgent()
+        if Path(path).exists():
+            return True
+    return False
+
+
 def gone(pid: int) -> bool:
     """The process has ended (a zombie waiting for its reaper counts as ended)."""
     try:
@@ -172,3 +189,21 @@ def test_answers_reach_their_tasks_whatever_order_they_run_and_are_read_in() -> 
             worker.submit(fails, "not found", background=True).result()
     finally:
         worker.close()
+
+
+def test_a_long_background_task_lets_the_tasks_waited_for_run(tmp_path: Path) -> None:
+    """Receipts being written (a background task) do not hold back files to sign: the
+    writing stops every few dozen receipts to run the tasks the parent waits for."""
+    worker = Worker("x")
+    try:
+        flag = str(tmp_path / "marked")
+        long = worker.submit(waits_for_mark, flag, background=True)
+        marked = worker.submit(mark, flag)
+        assert marked.result() != os.getpid()
+        assert long.result() is True
+    finally:
+        worker.close()
+
+
+def test_outside_a_worker_run_urgent_does_nothing() -> None:
+    worker_module.run_urgent()

@@ -52,17 +52,22 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = PRIVATE_FILE,
     _write_all([(path, data)], mode, exclusive)
 
 
+PAUSE_FILES = 64  # files written between two calls of write_atomic_all's ``pause``
+
+
 def write_atomic_all(items: Sequence[tuple[Path | str, bytes]], *,
-                     mode: int | None = PRIVATE_FILE, owner: int | None = None) -> None:
+                     mode: int | None = PRIVATE_FILE, owner: int | None = None,
+                     pause: Callable[[], None] | None = None) -> None:
     """:func:`write_atomic` for many files, with one flush to disk for all of them.
     ``owner``: the process the temporary files are named after, which a later run checks is
     gone before it removes them (default: this one; a worker writing for its parent names the
-    parent, so that the parent's death is enough)."""
-    _write_all(items, mode, exclusive=False, owner=owner)
+    parent, so that the parent's death is enough). ``pause`` is called every
+    ``PAUSE_FILES`` files (a worker runs what cannot wait meanwhile)."""
+    _write_all(items, mode, exclusive=False, owner=owner, pause=pause)
 
 
 def _write_all(items: Sequence[tuple[Path | str, bytes]], mode: int | None, exclusive: bool,
-               owner: int | None = None) -> None:
+               owner: int | None = None, pause: Callable[[], None] | None = None) -> None:
     """(1) write every temporary file, (2) make them durable, (3) put each in place (a link
     fails if the name exists, a rename replaces it), (4) fsync each folder, so that the new
     names are durable too. The temporary names share one random part (and a counter), and
@@ -80,6 +85,8 @@ def _write_all(items: Sequence[tuple[Path | str, bytes]], mode: int | None, excl
     try:
         for path, (_, data) in zip(targets, items, strict=True):
             temps.append(_write_temp(names.next(path), data, mode, chmod=chmod, sync=not many))
+            if pause is not None and len(temps) % PAUSE_FILES == 0:
+                pause()
         if many:
             _sync_file_systems(temps)
         for tmp, path in zip(temps, targets, strict=True):
@@ -89,6 +96,8 @@ def _write_all(items: Sequence[tuple[Path | str, bytes]], mode: int | None, excl
             else:
                 os.rename(tmp, path)
             placed += 1
+            if pause is not None and placed % PAUSE_FILES == 0:
+                pause()
         for folder in {_folder_of(p) for p in targets}:
             fsync_folder(Path(folder))
     except FileExistsError as e:

@@ -54,11 +54,11 @@ from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
 from . import verifier
 from .content_code import HEAD_BYTES, content_code, needs_decoding
-from .files import private_folder, receipt_name, receipt_path, write_atomic_all
+from .files import PAUSE_FILES, private_folder, receipt_name, receipt_path, write_atomic_all
 from .ledger import MAX_BLOCK_EVENTS, PARALLEL_VERIFY_MIN, Appended, Ledger
 from .media_code import NOTICES, take_notices
 from .similarity import Similar, SimilarityIndex
-from .worker import Pending, Worker
+from .worker import Pending, Worker, run_urgent
 
 T = TypeVar("T")
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
@@ -787,15 +787,20 @@ file, the event id, then the receipt's fields in order."""
 
 
 def write_receipts(signing: Signing, items: Sequence[ReceiptItem]) -> int:
-    """Encode and write receipts, one flush to disk for all (a :class:`Worker` task); how
-    many. An event this run signed is not decoded again. The temporary files are named after
-    the run's process: once it is killed, the next run removes them, even if the worker was
+    """Encode and write receipts, one flush to disk for all (a :class:`Worker` background
+    task: it lets the tasks the parent waits for run every few dozen receipts); how many. An
+    event this run signed is not decoded again. The temporary files are named after the
+    run's process: once it is killed, the next run removes them, even if the worker was
     still finishing a flush to disk when it was killed with it."""
     signed = signing.signed
     encoder = ReceiptEncoder()
-    write_atomic_all([
-        (path, encoder.encode(key, checkpoint, index, leaf, proof, id_, signed.pop(id_, None)))
-        for path, id_, key, checkpoint, index, leaf, proof in items], owner=signing.run)
+    files: list[tuple[Path | str, bytes]] = []
+    for path, id_, key, checkpoint, index, leaf, proof in items:
+        files.append((path, encoder.encode(key, checkpoint, index, leaf, proof, id_,
+                                           signed.pop(id_, None))))
+        if len(files) % PAUSE_FILES == 0:
+            run_urgent()
+    write_atomic_all(files, owner=signing.run, pause=run_urgent)
     return len(items)
 
 

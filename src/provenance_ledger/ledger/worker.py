@@ -162,18 +162,40 @@ def _serve(context: object, conn: Connection, other_end: Connection, parent: int
     sender = threading.Thread(target=_send_all, args=(conn, answers), daemon=True)
     receiver.start()
     sender.start()
+    global _urgent  # noqa: PLW0603 - the one worker loop of this process
+
+    def run(task: Task) -> None:
+        n, fn, args = task
+        try:
+            answers.put((n, True, fn(context, *args)))
+        except LedgerError as e:
+            answers.put((n, False, _portable(e)))
+        except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
+            answers.put((n, False, LedgerError(f"{type(e).__name__}: {e}")))
+
+    def urgent() -> None:
+        while (task := tasks.get_urgent()) is not None:
+            run(task)
+
+    _urgent = urgent
     try:
         while (task := tasks.get()) is not None:
-            n, fn, args = task
-            try:
-                answers.put((n, True, fn(context, *args)))
-            except LedgerError as e:
-                answers.put((n, False, _portable(e)))
-            except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
-                answers.put((n, False, LedgerError(f"{type(e).__name__}: {e}")))
+            run(task)
     finally:
         answers.put(None)
         sender.join()
+
+
+_urgent: Callable[[], None] | None = None
+
+
+def run_urgent() -> None:
+    """Called by a background task at a point where it can wait: run the tasks that are not
+    background tasks and are ready now, and answer them (in a worker process; elsewhere
+    nothing). So a long background task (a batch of receipts to write) does not hold back a
+    task the parent waits for, handed over after it started."""
+    if _urgent is not None:
+        _urgent()
 
 
 Task = tuple[int, Callable[..., Any], tuple[Any, ...]]
@@ -202,6 +224,11 @@ class _Tasks:
         with self._ready:
             self._closed = True
             self._ready.notify()
+
+    def get_urgent(self) -> Task | None:
+        """The first task that is not a background task, if one is ready; never waits."""
+        with self._ready:
+            return self._urgent.popleft() if self._urgent else None
 
     def get(self) -> Task | None:
         with self._ready:
