@@ -18,6 +18,7 @@ not written again, so a re-run of a complete folder writes nothing.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import heapq
 import itertools
@@ -928,7 +929,23 @@ class FolderRun:
         """Anchor every file (once) and keep a receipt for each in ``receipts``; the results,
         sorted by path, skipped entries included. ``meanwhile`` is called with them while
         the worker writes the last receipts (the caller's report is made then, and shown
-        only once they are all written: when this returns)."""
+        only once they are all written: when this returns).
+
+        Python's cycle collector is off meanwhile: a run makes next to no cyclic garbage
+        (125 objects for 10,000 files, all freed by reference counting otherwise), and its
+        full passes over the run's growing results cost about 0.2 s of this process's CPU for
+        10,000 files."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._anchor(ledger, receipts, progress, meanwhile)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _anchor(self, ledger: Ledger, receipts: Path, progress: Progress,
+                meanwhile: Callable[[tuple[FileResult, ...]], object] | None
+                ) -> tuple[FileResult, ...]:
         self._failed = True
         key, now, parts, reading = self.key, self.now, self._parts, self._reading
         results: list[FileResult] = []

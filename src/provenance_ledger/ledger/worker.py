@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import pickle
@@ -153,6 +154,9 @@ def _serve(context: object, conn: Connection, other_end: Connection, parent: int
     answer and a large task in the pipe at once would wait forever)."""
     other_end.close()
     _die_with(parent)
+    # The tasks make next to no cyclic garbage, and the cycle collector's passes over what
+    # the child inherited would also copy those pages from the parent: it is off.
+    gc.disable()
     # Ctrl-C reaches the whole process group: the parent stops the run and closes the pipe;
     # the child finishes what it was handed (receipts of committed blocks) and ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
