@@ -3,7 +3,7 @@
 
     python bench/bench.py [--entries N] [--json] [--out DIR] [--profile [EVENTS]]
                           [--store postgresql://... [--append-only]]
-    python bench/bench.py --anchor-only [--files N] [--anchor-rounds R]
+    python bench/bench.py --anchor-only [--files N] [--anchor-rounds R] [--anchor-source]
 
 Everything is measured in one run on the same machine, and the append rate is quoted as a
 ratio to the raw Ed25519 verify rate measured in the same run, in interleaved rounds, so that a
@@ -706,12 +706,51 @@ def file_creation_us(folder: Path) -> float:
     return (perf() - t0) / CREATE_PROBE_FILES * 1e6
 
 
+def package_dir() -> Path:
+    """Where the ``provenance_ledger`` this run imports (and the CLI runs) lives."""
+    import provenance_ledger
+
+    return Path(provenance_ledger.__file__).resolve().parent
+
+
+def package_commit() -> str:
+    """The commit of the package's checkout, and whether its files differ from it."""
+    src = package_dir()
+    try:
+        head = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+def compile_package(anchor_source: bool) -> str:
+    """Compile the package's modules to bytecode beside them (``__pycache__``, as installing
+    it does and as any run does unless ``PYTHONDONTWRITEBYTECODE`` is set), so that each CLI
+    run reads them compiled, as a user's does; ``anchor_source``: leave it as it is (with
+    ``PYTHONDONTWRITEBYTECODE`` set and nothing compiled, each run compiles every module of
+    the package from source first: about 0.15 s). How the runs found it, in words."""
+    if anchor_source:
+        return "as found" + (" (PYTHONDONTWRITEBYTECODE set)"
+                             if os.environ.get("PYTHONDONTWRITEBYTECODE") else "")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package_dir())],
+                   check=True, stdout=subprocess.DEVNULL)
+    return "compiled beforehand (compileall)"
+
+
 def measure_anchor_dir(args: argparse.Namespace, workdir: Path, now: int) -> dict[str, Any]:
     """`provenance anchor DIR` through the real CLI, against the raw rate of the same files,
     in alternating rounds on fresh homes; medians. Each round also reports what creating a
-    file costs in the work folder (:func:`file_creation_us`)."""
+    file costs in the work folder (:func:`file_creation_us`). The CLI is the one beside this
+    interpreter, with the package this run imports (``PYTHONPATH`` is passed on), compiled
+    to bytecode first unless ``--anchor-source``."""
     files = make_files(workdir / "files", args.files, args.seed)
     exe = Path(sys.executable).parent / "provenance"
+    bytecode = compile_package(args.anchor_source)
+    code = f"{package_dir()} at {package_commit()}, {bytecode}"
+    log(f"  code: {code}")
     raws, clis, ratios, creates = [], [], [], []
     for r in range(args.anchor_rounds):
         creates.append(file_creation_us(workdir / f"create-probe-{r}"))
@@ -732,6 +771,7 @@ def measure_anchor_dir(args: argparse.Namespace, workdir: Path, now: int) -> dic
             "anchor_dir_files_per_s": statistics.median(clis),
             "anchor_dir_ratio": statistics.median(ratios),
             "anchor_create_us": statistics.median(creates),
+            "anchor_code": code,
             "anchor_rounds": {"raw": raws, "cli": clis, "ratio": ratios,
                               "create_us": creates}}
 
@@ -748,7 +788,7 @@ def anchor_only(args: argparse.Namespace, workdir: Path, now: int) -> int:
     log(f"anchor DIR on {args.files:,} small files, {args.anchor_rounds} rounds")
     anchor = measure_anchor_dir(args, workdir, now)
     rounds = anchor["anchor_rounds"]
-    print(f"provenance-ledger anchor DIR, {machine['date']}, source {machine['source']}, "
+    print(f"provenance-ledger anchor DIR, {machine['date']}, code {anchor['anchor_code']}, "
           f"{args.files:,} files, {args.anchor_rounds} rounds, load "
           f"{os.getloadavg()[0]:.2f}")
     ratio = anchor["anchor_dir_ratio"]
@@ -1024,6 +1064,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="small files anchored by `provenance anchor DIR`")
     p.add_argument("--anchor-rounds", type=int, default=3,
                    help="rounds of raw rate vs anchor DIR, each into a fresh home")
+    p.add_argument("--anchor-source", action="store_true",
+                   help="run the CLI of anchor DIR without compiling the package to bytecode "
+                        "first (with PYTHONDONTWRITEBYTECODE set, each run compiles it)")
     p.add_argument("--anchor-only", action="store_true",
                    help="measure only anchor DIR against its raw rate (--files, "
                         "--anchor-rounds) and print median (min-max)")

@@ -153,3 +153,18 @@ def test_many_files_are_flushed_one_by_one_without_syncfs(
     items = [(tmp_path / f"r{n}.json", b"x") for n in range(SYNCFS_MIN_FILES)]
     write_atomic_all(items)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in items)
+
+
+def test_many_files_named_as_text_are_written_like_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Receipts are handed over as text (a bare name: in the current folder)."""
+    monkeypatch.chdir(tmp_path)
+    items: list[tuple[Path | str, bytes]] = [(str(tmp_path / f"r{n}.json"), b"%d" % n)
+                                             for n in range(SYNCFS_MIN_FILES)]
+    items.append(("bare.json", b"bare"))
+    write_atomic_all(items)
+    for path, data in items:
+        assert Path(path).read_bytes() == data
+        assert mode(Path(path)) == 0o600
+    assert temps(tmp_path) == []

@@ -42,6 +42,23 @@ def fails(context: str, kind: str) -> None:
     raise ValueError("a bug")
 
 
+def mark(context: str, path: str) -> int:
+    """A task: leave a file, and say which process did."""
+    Path(path).write_text("ran")
+    return os.getpid()
+
+
+def waits_for_mark(context: str, path: str) -> bool:
+    """A long background task: lets the urgent tasks run until ``path`` exists (a task the
+    parent waits for made it meanwhile); whether it did within 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        worker_module.run_urgent()
+        if Path(path).exists():
+            return True
+    return False
+
+
 def gone(pid: int) -> bool:
     """The process has ended (a zombie waiting for its reaper counts as ended)."""
     try:
@@ -146,3 +163,47 @@ def test_where_a_process_cannot_fork_the_tasks_run_on_a_thread(
             worker.submit(fails, "not found").result()
     finally:
         worker.close()
+
+
+def test_a_task_waited_for_runs_before_background_tasks_handed_over_earlier() -> None:
+    """The child's queue: a background task (receipts to write) waits while a task that is
+    not (files to sign, which the parent waits for) is ready; each kind in its order."""
+    tasks = worker_module._Tasks()
+    for n, background in ((1, True), (2, False), (3, True), (4, False)):
+        tasks.put(whoami, (n,), background)
+    tasks.close()
+    order = []
+    while (task := tasks.get()) is not None:
+        order.append((task[0], task[2]))
+    assert order == [(2, (2,)), (4, (4,)), (1, (1,)), (3, (3,))]  # (number, arguments)
+
+
+def test_answers_reach_their_tasks_whatever_order_they_run_and_are_read_in() -> None:
+    worker = Worker("x")
+    try:
+        pending = [worker.submit(whoami, n, background=n % 3 == 0) for n in range(30)]
+        answers = [p.result() for p in reversed(pending)]
+        assert [n for _, n, _ in reversed(answers)] == list(range(30))
+        assert pending[0].result()[:2] == ("x", 0)  # asked again: the same answer
+        with pytest.raises(NotFoundError):
+            worker.submit(fails, "not found", background=True).result()
+    finally:
+        worker.close()
+
+
+def test_a_long_background_task_lets_the_tasks_waited_for_run(tmp_path: Path) -> None:
+    """Receipts being written (a background task) do not hold back files to sign: the
+    writing stops every few dozen receipts to run the tasks the parent waits for."""
+    worker = Worker("x")
+    try:
+        flag = str(tmp_path / "marked")
+        long = worker.submit(waits_for_mark, flag, background=True)
+        marked = worker.submit(mark, flag)
+        assert marked.result() != os.getpid()
+        assert long.result() is True
+    finally:
+        worker.close()
+
+
+def test_outside_a_worker_run_urgent_does_nothing() -> None:
+    worker_module.run_urgent()

@@ -3,6 +3,7 @@ through a node in batches of registrations (specs/cli.md sections 2 and 3.2)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -20,15 +21,15 @@ from ..ledger.folder import (
     Content,
     FileResult,
     FolderListing,
+    FolderRun,
     Payees,
     Status,
-    anchor_folder,
     list_folder,
     read_content,
     register_body,
 )
 from .progress import Bars
-from .session import Session, emit_json
+from .session import Session
 
 LISTED_FILES = 20  # files named per list in the text report; --json has them all
 ANCHOR_BATCH = 500  # registrations per POST /events/batch of anchor DIR --node
@@ -52,13 +53,18 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
     if not listing.files:
         skipped = f" ({len(listing.skipped)} skipped)" if listing.skipped else ""
         raise NotFoundError(f"no files to anchor in {root}{skipped}")
+    report: list[str] = []  # the --json report, made while the last receipts are written
     with Bars.for_output(as_json) as bars:
         if session.node_url is not None:
             results = _anchor_remote(session, listing, key_name, bars, payees)
         else:
-            results = anchor_folder(session.ledger, session.signing_key(key_name), listing,
-                                    session.home.receipts, session.now(), bars, payees)
-    _report(session, root, target, results, as_json)
+            # The worker starts reading the files while the ledger is opened.
+            with FolderRun(session.signing_key(key_name), listing, session.now(),
+                           payees) as run:
+                results = run.anchor(session.ledger, session.home.receipts, bars, (
+                    lambda done: report.append(_json_report(root, target, done)))
+                    if as_json else None)
+    _report(session, root, target, results, as_json, *report)
 
 
 def _anchor_remote(session: Session, listing: FolderListing, key_name: str | None,
@@ -138,16 +144,22 @@ def _register_one(session: Session, content: Content, key_name: str | None,
         return FileResult(content.path, Status.REFUSED, content.work, error=str(e))
 
 
+def _json_report(root: Path, target: Path | None, results: Sequence[FileResult]) -> str:
+    """The ``--json`` report, as ``emit_json`` prints it (specs/cli.md section 3.2)."""
+    doc: dict[str, Any] = {"folder": str(root)}
+    if target is not None:
+        doc["target"] = str(target)
+    doc["summary"] = {str(status): n for status, n in Counter(r.status for r in results).items()}
+    doc["files"] = [r.to_json() for r in results]
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
 def _report(session: Session, root: Path, target: Path | None,
-            results: Sequence[FileResult], as_json: bool) -> None:
+            results: Sequence[FileResult], as_json: bool, made: str | None = None) -> None:
+    """Print the report (``made``: the ``--json`` one, made already)."""
     counts = Counter(r.status for r in results)
     if as_json:
-        doc: dict[str, Any] = {"folder": str(root)}
-        if target is not None:
-            doc["target"] = str(target)
-        doc["summary"] = {str(status): n for status, n in counts.items()}
-        doc["files"] = [r.to_json() for r in results]
-        emit_json(doc)
+        typer.echo(made if made is not None else _json_report(root, target, results))
     else:
         if target is not None:
             typer.echo(f"following symbolic link {root} -> {target}")

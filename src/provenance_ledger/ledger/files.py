@@ -52,42 +52,54 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = PRIVATE_FILE,
     _write_all([(path, data)], mode, exclusive)
 
 
-def write_atomic_all(items: Sequence[tuple[Path, bytes]], *,
-                     mode: int | None = PRIVATE_FILE, owner: int | None = None) -> None:
+PAUSE_FILES = 64  # files written between two calls of write_atomic_all's ``pause``
+
+
+def write_atomic_all(items: Sequence[tuple[Path | str, bytes]], *,
+                     mode: int | None = PRIVATE_FILE, owner: int | None = None,
+                     pause: Callable[[], None] | None = None) -> None:
     """:func:`write_atomic` for many files, with one flush to disk for all of them.
     ``owner``: the process the temporary files are named after, which a later run checks is
     gone before it removes them (default: this one; a worker writing for its parent names the
-    parent, so that the parent's death is enough)."""
-    _write_all(items, mode, exclusive=False, owner=owner)
+    parent, so that the parent's death is enough). ``pause`` is called every
+    ``PAUSE_FILES`` files (a worker runs what cannot wait meanwhile)."""
+    _write_all(items, mode, exclusive=False, owner=owner, pause=pause)
 
 
-def _write_all(items: Sequence[tuple[Path, bytes]], mode: int | None, exclusive: bool,
-               owner: int | None = None) -> None:
+def _write_all(items: Sequence[tuple[Path | str, bytes]], mode: int | None, exclusive: bool,
+               owner: int | None = None, pause: Callable[[], None] | None = None) -> None:
     """(1) write every temporary file, (2) make them durable, (3) put each in place (a link
     fails if the name exists, a rename replaces it), (4) fsync each folder, so that the new
     names are durable too. The temporary names share one random part (and a counter), and
     permissions are set by ``fchmod`` only when the umask would take bits from ``mode``: a
-    folder's thousands of receipts cost four system calls each (open, write, close, rename)."""
+    folder's thousands of receipts cost four system calls each (open, write, close, rename).
+    The names are handled as text (a receipt's path object costs more than its writing's
+    Python part)."""
     many = len(items) >= SYNCFS_MIN_FILES
     names = _TempNames(owner)
     chmod = mode is not None and mode & _umask() != 0
+    targets = [os.fspath(p) for p, _ in items]
     temps: list[str] = []
     placed = 0  # temporary files put in place so far: they are gone
-    path = Path()
+    path = ""
     try:
-        for path, data in items:
+        for path, (_, data) in zip(targets, items, strict=True):
             temps.append(_write_temp(names.next(path), data, mode, chmod=chmod, sync=not many))
+            if pause is not None and len(temps) % PAUSE_FILES == 0:
+                pause()
         if many:
-            _sync_file_systems([Path(t) for t in temps])
-        for tmp, (path, _) in zip(temps, items, strict=True):
+            _sync_file_systems(temps)
+        for tmp, path in zip(temps, targets, strict=True):
             if exclusive:
                 os.link(tmp, path)
                 os.unlink(tmp)
             else:
                 os.rename(tmp, path)
             placed += 1
-        for folder in {p.parent for p, _ in items}:
-            fsync_folder(folder)
+            if pause is not None and placed % PAUSE_FILES == 0:
+                pause()
+        for folder in {_folder_of(p) for p in targets}:
+            fsync_folder(Path(folder))
     except FileExistsError as e:
         raise LedgerError(f"{path} already exists") from e
     except OSError as e:
@@ -98,6 +110,11 @@ def _write_all(items: Sequence[tuple[Path, bytes]], mode: int | None, exclusive:
                 os.unlink(tmp)
 
 
+def _folder_of(path: str) -> str:
+    """The folder a file's path names (``.`` for a bare name)."""
+    return os.path.dirname(path) or os.curdir
+
+
 class _TempNames:
     """Temporary names beside their targets, ``.<name>.<pid>.<random><n>.tmp``: one random
     part for a batch of files, and a counter."""
@@ -106,9 +123,10 @@ class _TempNames:
         self._prefix = f".{os.getpid() if owner is None else owner}.{secrets.token_hex(4)}"
         self._n = 0
 
-    def next(self, path: Path) -> str:
+    def next(self, path: str) -> str:
         self._n += 1
-        return f"{os.fspath(path.parent)}{os.sep}.{path.name}{self._prefix}{self._n:x}.tmp"
+        folder, sep, name = path.rpartition(os.sep)
+        return f"{folder}{sep}.{name}{self._prefix}{self._n:x}.tmp"
 
 
 def _umask() -> int:
@@ -144,7 +162,7 @@ def _write_temp(tmp: str, data: bytes, mode: int | None, *, chmod: bool, sync: b
     return tmp
 
 
-def _sync_file_systems(paths: Sequence[Path]) -> None:
+def _sync_file_systems(paths: Sequence[str]) -> None:
     """Flush ``paths`` to disk: one ``syncfs`` per file system where Linux has it, else one
     fsync per file."""
     syncfs = _syncfs()
@@ -153,7 +171,7 @@ def _sync_file_systems(paths: Sequence[Path]) -> None:
             _fsync_path(p)
         return
     done: set[int] = set()
-    for folder in {p.parent for p in paths}:
+    for folder in {_folder_of(p) for p in paths}:
         fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         try:
             dev = os.fstat(fd).st_dev
@@ -166,7 +184,7 @@ def _sync_file_systems(paths: Sequence[Path]) -> None:
             os.close(fd)
 
 
-def _fsync_path(path: Path) -> None:
+def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -255,7 +273,12 @@ def _is_stale(name: str) -> bool:
 def receipt_path(folder: Path, work: str, event_type: str, event_id: str) -> Path:
     """Where a receipt is kept: ``<first 16 hex of the work>-<event type>-<first 12 hex of the
     event id>.json`` in ``folder`` (specs/cli.md section 1.2)."""
-    return folder / f"{work.removeprefix('sha256:')[:16]}-{event_type}-{event_id[:12]}.json"
+    return folder / receipt_name(work, event_type, event_id)
+
+
+def receipt_name(work: str, event_type: str, event_id: str) -> str:
+    """The file name of :func:`receipt_path`."""
+    return f"{work.removeprefix('sha256:')[:16]}-{event_type}-{event_id[:12]}.json"
 
 
 def read_bounded(path: Path, what: str, limit: int) -> bytes:
