@@ -24,6 +24,7 @@ calling thread, by the same function: the verdicts are the same, only slower.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import struct
@@ -47,6 +48,9 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 """The child refuses (exits on) a request above this: a parent never sends one."""
 REQUEST_BYTES = 4 * 1024 * 1024  # a parent's requests stay about this small ...
 REQUEST_ITEMS = 4096  # ... and hold at most this many signatures (answers of 4 KiB)
+PIPE_BYTES = 1 << 20
+"""What the request pipe holds (the Linux default is 64 KiB): the parent parses faster than
+the child verifies, and with a small pipe it waits on every write of a large block."""
 PARENT_CHECK_S = 5.0  # how often an idle child checks that its parent is still there
 
 
@@ -142,6 +146,10 @@ class Checker:
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, env=env)
         except OSError:
             return None
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a pipe holds 64 KiB unless told more
+            with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep it
+                assert process.stdin is not None  # noqa: S101 - made with a pipe
+                fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         return cls(process)
 
     @property
