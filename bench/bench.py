@@ -187,17 +187,23 @@ def machine_info(workdir: Path) -> dict[str, Any]:
     }
 
 
-def source_state() -> str:
-    """The commit the bench ran on, and whether src/ had uncommitted changes."""
-    repo = Path(__file__).resolve().parents[1]
+def git_state(folder: Path, scope: str, changed: str) -> str:
+    """The short commit of the checkout holding ``folder``, and ``changed`` when files under
+    ``scope`` (relative to ``folder``) differ from it; "?" outside a checkout."""
     try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "src"],
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", scope],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
-    return head + (" + uncommitted changes in src/" if dirty else "")
+    return head + (changed if dirty else "")
+
+
+def source_state() -> str:
+    """The commit the bench ran on, and whether src/ had uncommitted changes."""
+    return git_state(Path(__file__).resolve().parents[1], "src",
+                     " + uncommitted changes in src/")
 
 
 def _openssl_version() -> str:
@@ -715,15 +721,7 @@ def package_dir() -> Path:
 
 def package_commit() -> str:
     """The commit of the package's checkout, and whether its files differ from it."""
-    src = package_dir()
-    try:
-        head = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-    return head + (" + uncommitted changes" if dirty else "")
+    return git_state(package_dir(), ".", " + uncommitted changes")
 
 
 def compile_package(anchor_source: bool) -> str:
