@@ -93,10 +93,11 @@ def thaw(value: Any) -> Any:
     return value
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False)
+CANONICAL_ENCODER = _CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 """The encoder of :func:`canonical_json`, made once (``json.dumps`` with options makes one
-per call)."""
+per call); without :func:`canonical_json`'s checks, for values built of parts that passed
+them."""
 
 
 def canonical_json(value: Any) -> bytes:

@@ -432,15 +432,20 @@ class SignedEvent:
         return {"id": self.id, **self.event.envelope(), "sig": b64encode(self.signature)}
 
 
+def signed_leaf(envelope: bytes, sig: str) -> bytes:
+    """The leaf of a canonical envelope and its base64 signature (section 3):
+    JCS({"event": envelope, "sig": sig}) spelled out: "event" sorts before "sig" and base64
+    needs no escaping, so this is exactly the canonical leaf, without a second encoding."""
+    return b"".join((_LEAF_HEAD, envelope, _LEAF_SIG, b'"', sig.encode("ascii"), b'"}'))
+
+
 def sign_event(event: Event, key: PrivateKey) -> SignedEvent:
     """Sign ``event`` with ``key``, which must be the event's actor."""
     if key.public.text != event.actor:
         raise ValueError("the signing key is not the event's actor")
     envelope = canonical_json(event.envelope())
     sig = key.sign(EVENT_SIGNING_PREFIX + envelope)
-    # JCS({"event": envelope, "sig": b64}) spelled out: "event" sorts before "sig" and base64
-    # needs no escaping, so this is exactly the canonical leaf, without a second encoding.
-    leaf = _LEAF_HEAD + envelope + _LEAF_SIG + b'"' + b64encode(sig).encode("ascii") + b'"}'
+    leaf = signed_leaf(envelope, b64encode(sig))
 
     if len(leaf) > MAX_LEAF_BYTES:
         raise MalformedError(f"event is {len(leaf)} bytes, over the {MAX_LEAF_BYTES}-byte limit")

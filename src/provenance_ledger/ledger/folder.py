@@ -36,7 +36,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ..core.crypto import PrivateKey
-from ..core.encoding import b64encode
+from ..core.encoding import CANONICAL_ENCODER, b64encode
 from ..core.events import (
     EVENT_SIGNING_PREFIX,
     EVENT_VERSION,
@@ -45,6 +45,7 @@ from ..core.events import (
     Event,
     parse_leaf,
     sign_event,
+    signed_leaf,
     work_id_of,
 )
 from ..core.merkle import LEAF_HASH_PREFIX
@@ -443,10 +444,6 @@ def sign_registrations(signing: Signing, contents: Sequence[Content]) -> Signed:
     return out, take_notices()
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False)
-_LEAF_HEAD = b'{"event":'
-_LEAF_SIG = b',"sig":"'
 
 
 def _sign_register(key: PrivateKey, work: str, at: str, body: dict[str, Any]
@@ -460,9 +457,9 @@ def _sign_register(key: PrivateKey, work: str, at: str, body: dict[str, Any]
     would be over the size limit: the long way says why."""
     envelope = {"v": EVENT_VERSION, "type": REGISTER, "work": work, "prev": None,
                 "actor": key.public.text, "at": at, "body": body}
-    canonical = _CANONICAL.encode(envelope).encode()
+    canonical = CANONICAL_ENCODER.encode(envelope).encode()
     sig = b64encode(key.sign(EVENT_SIGNING_PREFIX + canonical))
-    leaf = b"".join((_LEAF_HEAD, canonical, _LEAF_SIG, sig.encode("ascii"), b'"}'))
+    leaf = signed_leaf(canonical, sig)
     if len(leaf) > MAX_LEAF_BYTES:
         return None
     return Registration(work, hashlib.sha256(LEAF_HASH_PREFIX + leaf).hexdigest(), leaf), (
