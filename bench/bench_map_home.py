@@ -2,7 +2,7 @@
 """Benchmark of the verifiable map in a real ledger home (SQLite), at the size of that home.
 
     python bench/bench_map_home.py --home DIR [--queries 2000] [--multi 10000] [--blocks 20]
-                                   [--migrate]
+                                   [--migrate] [--without-map]
 
 ``DIR`` is an existing home (a node's, or one made with ``python bench/bench.py --entries N
 --out DIR``); it is copied to a temporary folder first and never changed. On the copy:
@@ -29,6 +29,11 @@
    no checkpoint is run by the benchmark). The same number of blocks again back to back: events
    per second over them (every checkpoint included, also where the store runs it on a thread
    of its own), against the median verify rate.
+5. **What the map costs at this size** (``--without-map``). A second copy of the home, made
+   after step 3, is appended to with map maintenance switched off (a measurement only: its
+   checkpoints then carry no map line, so the copy is thrown away). Blocks go to the two copies
+   in turn, each against its own verify round, so that both see the same host: the ratio
+   without the map, and the map's share of a block's time, ``1 - with / without``.
 
 Figures are medians over the queries (and the blocks); the machine's load is printed.
 """
@@ -183,6 +188,47 @@ def append(home: Path, blocks: int) -> dict[str, Any]:
             "append_pages_per_block": statistics.median(pages) if pages else 0}
 
 
+def without_map(ledger: Any) -> Any:
+    """``ledger`` with map maintenance switched off, for measurement only: a block then writes
+    no map nodes and its checkpoint no map line (specs/map.md section 8), and the map is
+    never brought up to date. The home is a throwaway copy."""
+    ledger._update_map = lambda block, heads, size: None
+    ledger.build_map = lambda progress=None: False
+    return ledger
+
+
+def map_share(with_map: Path, no_map: Path, blocks: int) -> dict[str, Any]:
+    """Blocks of 1000 new works appended to two copies of a home in turn, one keeping the map
+    and one not, each timed against a verify round of its own (step 5 of the module doc)."""
+    ledgers = {"map": Home(with_map).open_ledger(),
+               "no_map": without_map(Home(no_map).open_ledger())}
+    now = int(time.time())
+    items = verify_items(1000, now)
+    verify_chunk(items)
+    ratios: dict[str, list[float]] = {"map": [], "no_map": []}
+    ms: dict[str, list[float]] = {"map": [], "no_map": []}
+    for b in range(blocks):
+        for name, ledger in ledgers.items():
+            leaves = sign_leaves(b"map-share-%d" % b, 1000, now)
+            getattr(ledger.store, "settle", lambda: None)()
+            v = len(items) / verify_chunk(items)
+            t = perf()
+            results = ledger.append_block(leaves, now)
+            d = perf() - t
+            assert all(not isinstance(r, Exception) for r in results)
+            ratios[name].append(len(leaves) / d / v)
+            ms[name].append(d * 1000)
+    for ledger in ledgers.values():
+        ledger.close()
+    med = {k: statistics.median(v) for k, v in ms.items()}
+    return {"share_ratio_with_map": statistics.median(ratios["map"]),
+            "share_ratio_with_map_spread": [min(ratios["map"]), max(ratios["map"])],
+            "share_ratio_without_map": statistics.median(ratios["no_map"]),
+            "share_ratio_without_map_spread": [min(ratios["no_map"]), max(ratios["no_map"])],
+            "block_ms_with_map": med["map"], "block_ms_without_map": med["no_map"],
+            "map_share_of_block": 1 - med["no_map"] / med["map"]}
+
+
 def _wal_frames(ledger: Any) -> int:
     """The pages the last commit of a SQLite store wrote: its frames in the WAL, read from the
     file (no checkpoint is run here, so a store's own checkpoint is left where it is; 0 for
@@ -223,6 +269,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--migrate", action="store_true",
                     help="keep the copy's map: time the schema migration, not a map build")
+    ap.add_argument("--without-map", action="store_true",
+                    help="also append to a second copy with map maintenance switched off, "
+                         "in turn with the first: what the map costs at this size")
     args = ap.parse_args()
     if not (args.home / "ledger.db").is_file():
         raise SystemExit(f"bench_map_home: no ledger.db in {args.home}")
@@ -238,7 +287,11 @@ def main() -> None:
         print(f"upgrade: {res['upgrade_seconds']:.1f} s, peak RSS "
               f"{res['upgrade_peak_rss_mb']:.0f} MB, {res['entries']:,} entries", flush=True)
         res.update(proofs(home, args.queries, args.multi, args.seed))
+        if args.without_map:
+            shutil.copytree(home, Path(tmp) / "no-map")
         res.update(append(home, args.blocks))
+        if args.without_map:
+            res.update(map_share(home, Path(tmp) / "no-map", args.blocks))
         res["load_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(res, indent=2))
@@ -271,6 +324,20 @@ def main() -> None:
         ("  database pages written per block (median)", f"{res['append_pages_per_block']:,.0f}",
          "report", ""),
     ]
+    if args.without_map:
+        rows += [
+            ("blocks in turn: with the map, ratio to verify",
+             f"{res['share_ratio_with_map']:.3f} ({res['share_ratio_with_map_spread'][0]:.2f}-"
+             f"{res['share_ratio_with_map_spread'][1]:.2f})", f">= {TARGET_APPEND_RATIO}",
+             _ok(res["share_ratio_with_map"] >= TARGET_APPEND_RATIO)),
+            ("  without the map (map maintenance switched off), ratio to verify",
+             f"{res['share_ratio_without_map']:.3f} "
+             f"({res['share_ratio_without_map_spread'][0]:.2f}-"
+             f"{res['share_ratio_without_map_spread'][1]:.2f})", "report", ""),
+            ("  a block's time with / without the map (median), the map's share",
+             f"{res['block_ms_with_map']:.0f} / {res['block_ms_without_map']:.0f} ms, "
+             f"{res['map_share_of_block']:.0%}", "report", ""),
+        ]
     print("| figure | value | target | |")
     print("|---|---|---|---|")
     for r in rows:
