@@ -48,7 +48,7 @@ def test_many_events_of_few_works_load_nothing_many_works_do(
         for name in ("one", "two"):
             ev = register(sign, creator, name)
             chain.append(ev)
-            for i in range(bound - 1):
+            for _ in range(bound - 1):
                 ev = sign(creator, "consent.grant", work(name),
                           {"grantee": "*", "purposes": ["ai_inference"]}, prev=ev.id,
                           at=NOW)
