@@ -7,6 +7,7 @@ spec's own text here: a change to either side fails this."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 import threading
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from provenance_ledger.core.merkle import Frontier
-from provenance_ledger.store import SqliteStore
+from provenance_ledger.store import Block, SqliteStore
+from provenance_ledger.store.base import Store
 from provenance_ledger.store.map_tiles import tile_key, tile_position
 
 from .test_sqlite import block
@@ -105,6 +107,20 @@ def test_the_checkpoint_thread_starts_when_the_spec_counts_2000_rows(
         assert expected == [3, 7, 10] and started == expected
     finally:
         store.close()
+
+
+def test_the_store_interface_is_the_one_section_1_lists() -> None:
+    """A store written from specs/storage.md section 1 provides exactly the operations the
+    ledger calls, and a block has exactly the fields the ledger fills."""
+    text = (SPECS / "storage.md").read_text(encoding="utf-8")
+    section = text[text.index("## 1. Store interface"):text.index("## 2. SQLite schema")]
+    named = set(re.findall(r"`([a-z_]+)\(", section))
+    protocol = {name for name in vars(Store) if not name.startswith("_")}
+    assert named == protocol
+    row = re.search(r"^\| `Block` \| (.*) \|$", section, re.M)
+    assert row is not None
+    fields = re.findall(r"(?:^|, )`([a-z_]+)` \(", row.group(1))
+    assert fields == [f.name for f in dataclasses.fields(Block)]
 
 
 # --- map.md section 10: a node's key by tile ---------------------------------------------------
