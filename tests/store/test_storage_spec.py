@@ -105,6 +105,14 @@ def test_the_checkpoint_thread_starts_when_the_spec_counts_2000_rows(
             store.commit_block(b)
             store.settle()  # each thread ends before the next commit: none runs again
         assert expected == [3, 7, 10] and started == expected
+        # A step of the map's upgrade counts its map nodes and 1, as a block of them only.
+        nodes = {(1 << 40) | i: bytes(32) for i in range(2000 - total - 2)}
+        store.commit_map(nodes, store.map_size(), store.map_size())
+        store.settle()
+        assert started == expected  # one row short
+        store.commit_map({(1 << 41): bytes(32)}, store.map_size(), store.map_size())
+        store.settle()
+        assert started == [*expected, len(commits)]
     finally:
         store.close()
 
