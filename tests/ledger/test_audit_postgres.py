@@ -191,5 +191,9 @@ def test_non_contiguous_entries_are_an_integrity_problem(home: Home,
     ledger = reopen()
     assert ledger.store.integrity_problems() == [
         "the entry at index 11 is missing (the entries are not contiguous)"]
+    spec = (Path(__file__).resolve().parents[2] / "specs" / "storage.md").read_text()
+    quoted = re.search(r"\(`(the entry at index N is missing[^`]*)`\)", spec)
+    assert quoted is not None  # the line as the spec quotes it, N the index
+    assert ledger.store.integrity_problems() == [quoted.group(1).replace(" N ", " 11 ")]
     with pytest.raises(VerificationError):
         audit(ledger)

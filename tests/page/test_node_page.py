@@ -56,6 +56,13 @@ def test_the_node_serves_the_page_files_and_nothing_else(node: tuple[RunningNode
         assert http.get("/page/").text == http.get("/page/index.html").text
         assert http.get("/page/..%2Fnode.toml").status_code in (400, 404)
         assert http.get("/page/verify.py").status_code == 400
+        assert set(http.get("/page/verify.py").json()) == {"error"}
+        assert http.get("/page/js/verify.js").status_code == 404
+        # specs/node.md section 2 says so, in the row of GET /page/{name}
+        spec = " ".join((Path(__file__).resolve().parents[2] / "specs" / "node.md").read_text(
+            ).split())
+        assert "nothing else (another name is 400, out of the route's schema" in spec
+        assert "a deeper path is 404)" in spec
 
 
 def test_a_receipt_from_the_node_checks_with_its_published_keys(
