@@ -101,6 +101,22 @@ def test_the_protocols_answer_is_the_asgi_answer_byte_for_byte(
             assert json.loads(body)["id"] == ids[index]
 
 
+def test_the_hot_answers_are_the_fastapi_routes_byte_for_byte(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """The protocol's answer, the ASGI layer's (``/proof/%69nclusion``) and the FastAPI
+    route's (a parameter given twice with the same value, which only the route takes) are
+    the same bytes, headers and their order included (but the date)."""
+    ids = _fill(served, sign, keys)
+    for index, size in ((0, 1), (2, EVENTS), (EVENTS - 1, EVENTS)):
+        query = f"?index={index}&size={size}"
+        hot = _answers(_exchange(served, _get("/proof/inclusion" + query, close=True)))
+        asgi = _answers(_exchange(served, _get("/proof/%69nclusion" + query, close=True)))
+        route = _answers(_exchange(served, _get(f"/proof/inclusion{query}&size={size}",
+                                                close=True)))
+        assert hot == asgi == route
+        assert json.loads(hot[0][1])["id"] == ids[index]
+
+
 def test_pipelined_requests_are_answered_in_their_order(
         served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
     """Requests sent together on one connection, hot ones among them: each answer comes back

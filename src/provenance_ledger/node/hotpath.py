@@ -58,9 +58,10 @@ class HotReads:
                 and scope["method"] == "GET"):
             body = self.answer(scope["query_string"])
             if body is not None:
+                # The headers of the route's Response, in its order.
                 await send({"type": "http.response.start", "status": 200, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())]})
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json")]})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -113,7 +114,8 @@ class _Answered:
 
 _ANSWERED = _Answered()
 _HOT_PATH = HOT_PATH.encode()
-_HEAD = b"content-type: application/json\r\ncontent-length: "
+_LENGTH = b"content-length: "
+_TYPE = b"\r\ncontent-type: application/json\r\n"
 HOT_PER_READ = 64
 """Most requests of one read of the socket answered in the protocol: a client pipelining
 thousands of requests in one read has the rest go through uvicorn, which answers one at a time
@@ -172,13 +174,13 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
 
     def _send_hot(self, body: bytes, t0: float) -> None:
         """Write the 200 answer as uvicorn's cycle would (status line, its default headers,
-        the same two headers, ``connection: close`` when the request does not keep the
-        connection alive), log it, and end the request as uvicorn ends one."""
+        the route's two headers in its order, ``connection: close`` when the request does
+        not keep the connection alive), log it, and end the request as uvicorn ends one."""
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         out = [STATUS_LINE[200]]
         for name, value in self.server_state.default_headers:
             out += (name, b": ", value, b"\r\n")
-        out += (_HEAD, str(len(body)).encode(), b"\r\n")
+        out += (_LENGTH, str(len(body)).encode(), _TYPE)
         if not keep_alive:
             out.append(b"connection: close\r\n")
         out += (b"\r\n", body)
