@@ -6,6 +6,7 @@ hot answer declines (an error, another form of the query) is still the route's."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from provenance_ledger.node.coalesce import CoalescingHttpToolsProtocol
-from provenance_ledger.node.hotpath import HotReads, HotReadsProtocol
+from provenance_ledger.node.hotpath import MAX_REQUEST_HEAD, HotReads, HotReadsProtocol
 
 from ..conftest import KeyFactory, Signer
 from .conftest import HOST, ORIGIN, RunningNode, free_port, init_node, register, running
@@ -99,6 +100,22 @@ def test_the_protocols_answer_is_the_asgi_answer_byte_for_byte(
             assert head.startswith(b"HTTP/1.1 200 OK\r\n")
             assert b"content-type: application/json\r\n" in head
             assert json.loads(body)["id"] == ids[index]
+
+
+def test_the_hot_answers_are_the_fastapi_routes_byte_for_byte(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """The protocol's answer, the ASGI layer's (``/proof/%69nclusion``) and the FastAPI
+    route's (a parameter given twice with the same value, which only the route takes) are
+    the same bytes, headers and their order included (but the date)."""
+    ids = _fill(served, sign, keys)
+    for index, size in ((0, 1), (2, EVENTS), (EVENTS - 1, EVENTS)):
+        query = f"?index={index}&size={size}"
+        hot = _answers(_exchange(served, _get("/proof/inclusion" + query, close=True)))
+        asgi = _answers(_exchange(served, _get("/proof/%69nclusion" + query, close=True)))
+        route = _answers(_exchange(served, _get(f"/proof/inclusion{query}&size={size}",
+                                                close=True)))
+        assert hot == asgi == route
+        assert json.loads(hot[0][1])["id"] == ids[index]
 
 
 def test_pipelined_requests_are_answered_in_their_order(
@@ -261,3 +278,50 @@ def test_a_failure_in_the_hot_answer_is_the_apps_500(
     monkeypatch.setattr(node, "inclusion_json", broken)
     answers = _answers(_exchange(served, _get("/proof/inclusion?index=1", close=True)))
     assert [(h.split(b" ")[1], b) for h, b in answers] == [(b"500", b"Internal Server Error")]
+
+
+def _head_answer(node: RunningNode, first: bytes, filler: bytes) -> bytes:
+    """Send ``first`` then ``filler`` over and over (a request head that never ends) until
+    the node answers and closes, or 16 MiB have gone; what the node answered."""
+    url = httpx.URL(node.url)
+    with socket.create_connection((url.host, url.port), timeout=30) as s:
+        s.sendall(first)
+        try:
+            for _ in range((16 << 20) // len(filler)):
+                s.sendall(filler)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the node closed the connection: its answer is in the receive buffer
+        out = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(65536):
+                out += chunk
+    return out
+
+
+@pytest.mark.parametrize(("first", "filler"), [
+    (b"GET /proof/inclusion?index=0&x=", b"a" * 65536),  # an endless URL
+    (b"GET /keys HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Filler: " + b"b" * 1000 + b"\r\n"),
+    (b"GET /keys HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ", b"c" * 65536),  # one endless header
+])
+def test_a_request_head_is_capped_while_it_streams_in(
+        served: RunningNode, first: bytes, filler: bytes) -> None:
+    """A peer that sends a request line or headers without end is answered 431 and cut off
+    once the head passes MAX_REQUEST_HEAD, rather than have the node keep it all in memory."""
+    out = _head_answer(served, first, filler)
+    assert out.startswith(b"HTTP/1.1 431 "), out[:200]
+    assert b"connection: close\r\n" in out
+    assert out.endswith(f"request head over the limit of {MAX_REQUEST_HEAD} bytes".encode())
+
+
+def test_a_large_body_after_a_small_head_is_not_taken_for_a_large_head(
+        served: RunningNode, sign: Signer, keys: KeyFactory) -> None:
+    """Only the head counts: requests sent together, a batch body of several reads among them,
+    are answered as usual."""
+    ids = _fill(served, sign, keys)
+    body = b"\n" * 999 + b"x" * (3 << 20)  # refused line by line, but read whole
+    raw = (_get("/proof/inclusion?index=0") + (
+        f"POST /events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        "\r\n").encode() + body + _get("/proof/inclusion?index=1", close=True))
+    answers = _answers(_exchange(served, raw))
+    assert [h.split(b" ")[1] for h, _ in answers] == [b"200", b"200", b"200"]
+    assert json.loads(answers[2][1])["id"] == ids[1]

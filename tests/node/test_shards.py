@@ -190,6 +190,35 @@ def test_a_rotation_cut_short_is_finished_when_the_node_starts(
     assert manifest.rotating is None and manifest.current == NEW
 
 
+@pytest.mark.parametrize("cut", ["before-moves", "before-config"])
+def test_the_same_rotate_command_run_again_finishes_the_cut_short_rotation(
+        tmp_path: Path, sign: Signer, keys: KeyFactory, monkeypatch: pytest.MonkeyPatch,
+        cut: str) -> None:
+    """A user whose ``node shard rotate --origin NEW`` was cut short (Ctrl-C, a crash) runs
+    it again: it finishes that rotation and says so, exit 0, rather than finish it and then
+    refuse NEW as the current origin."""
+    home = tmp_path / "node"
+    make_home(home, sign, keys)
+
+    def killed(*args: object) -> None:
+        raise OSError("killed")
+
+    monkeypatch.setattr(shards_module, "_move" if cut == "before-moves" else "_write_config",
+                        killed)
+    with pytest.raises(OSError):
+        rotate(home, NEW, NOW)
+    monkeypatch.undo()
+    out = run("node", "shard", "rotate", "--home", home, "--origin", NEW, home=home).out
+    assert f"frozen {ORIGIN} at size 3" in out and f"now logging as {NEW}" in out
+    manifest = load_manifest(home, NEW)
+    assert manifest.rotating is None and manifest.current == NEW
+    assert [s.origin for s in manifest.frozen] == [ORIGIN]
+    # Once it is done, the same origin again is the current one: refused as before.
+    err = run("node", "shard", "rotate", "--home", home, "--origin", NEW, home=home,
+              ok_codes=(2,)).err
+    one_line_error(err, "current log's origin")
+
+
 def test_a_log_appended_to_before_a_cut_short_rotation_ends_is_frozen_whole(
         tmp_path: Path, sign: Signer, keys: KeyFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from ..core.note import MAX_TREE_SIZE
 from ..errors import LedgerError
 from .coalesce import CoalescingHttpToolsProtocol
 from .http import HttpError
-from .logs import AccessLog, log_request
+from .logs import AccessLog, log, log_request
 
 if TYPE_CHECKING:
     from .node import Node
@@ -58,9 +58,10 @@ class HotReads:
                 and scope["method"] == "GET"):
             body = self.answer(scope["query_string"])
             if body is not None:
+                # The headers of the route's Response, in its order.
                 await send({"type": "http.response.start", "status": 200, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())]})
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json")]})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -113,11 +114,16 @@ class _Answered:
 
 _ANSWERED = _Answered()
 _HOT_PATH = HOT_PATH.encode()
-_HEAD = b"content-type: application/json\r\ncontent-length: "
+_LENGTH = b"content-length: "
+_TYPE = b"\r\ncontent-type: application/json\r\n"
 HOT_PER_READ = 64
 """Most requests of one read of the socket answered in the protocol: a client pipelining
 thousands of requests in one read has the rest go through uvicorn, which answers one at a time
 and stops reading meanwhile, so the event loop is never held long by one connection."""
+MAX_REQUEST_HEAD = 64 * 1024
+"""Most bytes of a request's head (request line and headers) ``node serve`` reads: beyond,
+431 and the connection closed (specs/node.md section 2). uvicorn's httptools protocol keeps
+a head whole in memory, however long, until it ends."""
 _UVICORN_PARTS = ("cycle", "pipeline", "flow", "parser", "server_state",
                   "limit_concurrency", "on_response_complete", "_unset_keepalive_if_required")
 
@@ -132,10 +138,15 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
     buffer under uvicorn's high-water mark (a client that does not read its answers is slowed
     down as uvicorn slows it), and at most :data:`HOT_PER_READ` a read. Anything else, and
     anything :meth:`HotReads.answer` declines or fails on, goes on to the app as before (a
-    failure then gets the app's 500 and its logged traceback)."""
+    failure then gets the app's 500 and its logged traceback).
+
+    Every request's head (request line and headers) is capped at :data:`MAX_REQUEST_HEAD`
+    while it streams in (431 and the connection closed beyond), for every route."""
 
     hot: HotReads | None = None
     _taken = 0
+    _head: int | None = None  # bytes of the request head being read (whole reads only)
+    _heads = 0  # request heads begun on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -146,9 +157,36 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._taken = 0
+        inside, heads = self._head is not None, self._heads
         super().data_received(data)
+        # A read that began inside a head and ends inside the same one is head alone (the
+        # first and last reads of a head, which may hold other requests' bytes, are not
+        # counted: each is at most a read's size).
+        if inside and self._head is not None and self._heads == heads:
+            self._head += len(data)
+            if self._head > MAX_REQUEST_HEAD and not self.transport.is_closing():
+                self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head = 0
+        self._heads += 1
+
+    def _refuse_head(self) -> None:
+        """431 and close, as uvicorn answers a request it cannot parse (a 400)."""
+        msg = f"request head over the limit of {MAX_REQUEST_HEAD} bytes".encode()
+        log.warning("request head over the limit",
+                    extra={"fields": {"limit": MAX_REQUEST_HEAD}})
+        out = [STATUS_LINE[431]]
+        for name, value in self.server_state.default_headers:
+            out += (name, b": ", value, b"\r\n")
+        out += (b"content-type: text/plain; charset=utf-8\r\ncontent-length: ",
+                str(len(msg)).encode(), b"\r\nconnection: close\r\n\r\n", msg)
+        self.transport.write(b"".join(out))
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
+        self._head = None
         hot = self.hot
         if (hot is not None and (self.cycle is None or self.cycle.response_complete)
                 and not self.pipeline and self.limit_concurrency is None
@@ -172,13 +210,13 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
 
     def _send_hot(self, body: bytes, t0: float) -> None:
         """Write the 200 answer as uvicorn's cycle would (status line, its default headers,
-        the same two headers, ``connection: close`` when the request does not keep the
-        connection alive), log it, and end the request as uvicorn ends one."""
+        the route's two headers in its order, ``connection: close`` when the request does
+        not keep the connection alive), log it, and end the request as uvicorn ends one."""
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         out = [STATUS_LINE[200]]
         for name, value in self.server_state.default_headers:
             out += (name, b": ", value, b"\r\n")
-        out += (_HEAD, str(len(body)).encode(), b"\r\n")
+        out += (_LENGTH, str(len(body)).encode(), _TYPE)
         if not keep_alive:
             out.append(b"connection: close\r\n")
         out += (b"\r\n", body)

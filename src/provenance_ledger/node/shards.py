@@ -128,8 +128,12 @@ def check_new_origin(home: Path, config: NodeConfig, manifest: Manifest, origin:
 def rotate(home: Path, origin: str, now: int, progress: Progress | None = None) -> Manifest:
     """Freeze the current log and make ``origin`` the current one (module docstring). The
     node must not be serving. ``progress``: told the rows copied out of PostgreSQL. Returns
-    the manifest after the rotation."""
+    the manifest after the rotation. Run again after a rotation to ``origin`` was cut short,
+    it finishes that one: the command's job, done (section 10.1)."""
+    under_way = load_manifest(home, load_config(home).origin).rotating
     current = finish_rotation(home, progress)  # an earlier rotation first, whole
+    if under_way is not None and under_way.target == origin and current.current == origin:
+        return current
     config = load_config(home)
     check_new_origin(home, config, current, origin)
     with _lock(home, fcntl.LOCK_EX):

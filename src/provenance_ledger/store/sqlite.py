@@ -63,7 +63,7 @@ def map_pos(pos: int) -> bytes:
     return tile_key(pos)
 
 
-def _create_private(path: Path) -> None:
+def create_private(path: Path) -> None:
     """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
     -wal and -shm files the mode of the database file), and tighten an older, wider one."""
     try:
@@ -224,7 +224,7 @@ class SqliteStore:
             if readonly:
                 self.conn = connect_readonly(path)
             else:
-                _create_private(path)
+                create_private(path)
                 self.conn = sqlite3.connect(str(path), isolation_level=None,
                                             check_same_thread=False)
                 self.conn.execute("PRAGMA journal_mode=WAL")

@@ -35,7 +35,7 @@ from ..core.evidence import Evidence, MapRecomputation
 from ..core.merkle import HASH_SIZE
 from ..core.witness import Cosigned, Finding
 from ..errors import StorageError
-from .sqlite import connect_readonly
+from .sqlite import connect_readonly, create_private
 
 BUSY_TIMEOUT_MS = 10_000  # wait for another process's transaction on witness.db
 WITNESS_SCHEMA_VERSION = "1"
@@ -109,13 +109,14 @@ class WitnessStore:
                 raise StorageError(f"cannot open witness database {path}: {e}") from e
             return
         try:
+            create_private(path)  # 0600, as ledger.db (specs/storage.md section 2)
             self._conn = sqlite3.connect(str(path), isolation_level=None,
                                          check_same_thread=False,
                                          timeout=BUSY_TIMEOUT_MS / 1000)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._create()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, OSError) as e:
             raise StorageError(f"cannot open witness database {path}: {e}") from e
 
     def _create(self) -> None:
