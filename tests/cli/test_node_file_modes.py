@@ -49,3 +49,18 @@ def test_a_wider_witness_db_is_narrowed_when_opened(tmp_path: Path) -> None:
     (home / "witness.db").chmod(0o644)
     run("node", "sync", "--home", home, home=home)
     assert stat.S_IMODE((home / "witness.db").stat().st_mode) == PRIVATE
+
+
+@pytest.mark.parametrize("listen", ["foo", "127.0.0.1:99999", "[1.2.3.4]:80", "example.org:80"])
+def test_a_bad_listen_option_is_named_and_nothing_is_made(tmp_path: Path, listen: str) -> None:
+    """``node init --listen`` and ``node serve --listen`` name the option in their one-line
+    error (exit 2), and init makes no home."""
+    home = tmp_path / "node"
+    code, out, err = run("node", "init", "--home", home, "--origin", "example.org/log",
+                         "--listen", listen, home=tmp_path / "user", ok_codes=(2,))
+    assert err.startswith(f"error: --listen {listen!r}") and err.count("\n") == 1, err
+    assert not home.exists()
+    run("node", "init", "--home", home, "--origin", "example.org/log", home=tmp_path / "user")
+    code, out, err = run("node", "serve", "--home", home, "--listen", listen,
+                         home=tmp_path / "user", ok_codes=(2,))
+    assert err.startswith(f"error: --listen {listen!r}") and err.count("\n") == 1, err

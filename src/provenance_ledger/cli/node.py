@@ -73,13 +73,14 @@ def init(
     Example: provenance node init --home ./node-a --origin ledger.example.org/a
     """
     from ..node import init_node, node_keys
-    from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL
+    from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL, parse_listen
     from ..store.postgres import check_url, redact
 
     interval = _interval(mirror_interval)
     freshness = _freshness(freshness_interval)
+    parse_listen(listen, "--listen")  # before anything is made
     if store is not None:
-        check_url(store)  # before anything is made
+        check_url(store)
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
         DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,
@@ -406,7 +407,7 @@ def serve(
     from ..node.logs import configure_logging
     from ..node.server import serve as run
 
-    host, port = parse_listen(listen) if listen else (None, None)
+    host, port = parse_listen(listen, "--listen") if listen else (None, None)
     _check_tiles_folder(home)
     unasked = _rollback_check(home, Timeouts.of(timeout))
     configure_logging()

@@ -138,24 +138,25 @@ _WITNESS_FIELDS = frozenset({"name", "url", "vkey"})
 _WITNESSING_FIELDS = frozenset({"quorum", "timeout"})
 
 
-def parse_listen(listen: Any) -> tuple[str, int]:
+def parse_listen(listen: Any, what: str = "listen address") -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6) with an IP address or ``localhost`` as host;
-    port 0 asks the system for a free port."""
+    port 0 asks the system for a free port. ``what`` names it in an error: ``--listen`` for
+    the option, the listen address of node.toml otherwise."""
     if not isinstance(listen, str) or len(listen) > 64:
-        raise MalformedError(f"listen address {str(listen)[:80]!r} is not HOST:PORT")
+        raise MalformedError(f"{what} {str(listen)[:80]!r} is not HOST:PORT")
     host, sep, port_text = listen.rpartition(":")
     if not sep or not port_text.isdigit() or not port_text.isascii():
-        raise MalformedError(f"listen address {listen!r} is not HOST:PORT")
+        raise MalformedError(f"{what} {listen!r} is not HOST:PORT")
     port = int(port_text)
     if port > 65535:
-        raise MalformedError(f"listen port {port} is above 65535")
+        raise MalformedError(f"{what} {listen!r}: port {port} is above 65535")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
         try:
             if ipaddress.ip_address(host).version != 6:
                 raise ValueError(host)
         except ValueError as e:
-            raise MalformedError(f"listen host [{host}] is not an IPv6 address") from e
+            raise MalformedError(f"{what} {listen!r}: [{host}] is not an IPv6 address") from e
         return host, port
     if host != "localhost":
         try:
@@ -163,7 +164,7 @@ def parse_listen(listen: Any) -> tuple[str, int]:
                 raise ValueError(host)
         except ValueError as e:
             raise MalformedError(
-                f"listen host {host!r} must be an IPv4 address, [IPv6] or localhost") from e
+                f"{what} {listen!r}: the host must be an IPv4 address, [IPv6] or localhost") from e
     return host, port
 
 
