@@ -160,3 +160,28 @@ def test_commands_started_together_on_a_fresh_home_all_succeed(tmp_path: Path) -
     assert {json.loads(out)["status"] for out, _ in outputs} == {"anchored"}
     assert sorted(p.name for p in (home / "keys").iterdir()) == ["default.key", "default.pub"]
     assert stored_sizes(home) == (len(files), len(files))
+
+
+def test_json_names_a_file_whose_name_is_not_utf8_in_valid_utf8(tmp_path: Path) -> None:
+    """``anchor DIR --json`` and ``anchor FILE --json`` stay valid UTF-8 JSON when a file's
+    name is not UTF-8: the name's byte is a \\u escape that Python reads back to the same
+    bytes (specs/cli.md section 3)."""
+    folder = tmp_path / "works"
+    folder.mkdir()
+    odd = os.fsencode(folder) + b"/bad\xffname.txt"
+    with open(odd, "wb") as f:
+        f.write(b"odd name")
+    (folder / "caf\u00e9.txt").write_bytes(b"accented name")
+    home = tmp_path / "home"
+    user = user_home(home)
+    user.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    env.update({"PROVENANCE_HOME": str(home), "HOME": str(user), "NO_COLOR": "1"})
+    out = subprocess.run([str(PROVENANCE), "anchor", str(folder), "--json"], env=env,
+                         capture_output=True, check=True).stdout
+    doc = json.loads(out.decode("utf-8"))
+    names = {os.fsencode(row["file"]) for row in doc["files"]}
+    assert odd in names and os.fsencode(folder / "caf\u00e9.txt") in names
+    single = subprocess.run([str(PROVENANCE), "anchor", os.fsdecode(odd), "--json"],
+                            env=env, capture_output=True, check=True).stdout
+    assert os.fsencode(json.loads(single.decode("utf-8"))["file"]) == odd

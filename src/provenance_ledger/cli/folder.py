@@ -3,7 +3,6 @@ through a node in batches of registrations (specs/cli.md sections 2 and 3.2)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -29,7 +28,7 @@ from ..ledger.folder import (
     register_body,
 )
 from .progress import Bars
-from .session import Session
+from .session import Session, json_text
 
 LISTED_FILES = 20  # files named per list in the text report; --json has them all
 ANCHOR_BATCH = 500  # registrations per POST /events/batch of anchor DIR --node
@@ -151,7 +150,7 @@ def _json_report(root: Path, target: Path | None, results: Sequence[FileResult])
         doc["target"] = str(target)
     doc["summary"] = {str(status): n for status, n in Counter(r.status for r in results).items()}
     doc["files"] = [r.to_json() for r in results]
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_text(doc)
 
 
 def _report(session: Session, root: Path, target: Path | None,

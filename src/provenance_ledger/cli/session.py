@@ -399,8 +399,22 @@ def parse_public_key(text: str) -> str:
     return PublicKey.from_text(text.strip()).text
 
 
+def json_text(value: Any) -> str:
+    """``value`` as the indented JSON every ``--json`` prints (specs/cli.md section 3): UTF-8
+    as it is, unless a string holds what is not text, such as a file name whose bytes are not
+    UTF-8 (held with surrogate escapes): then every non-ASCII character is a ``\\u`` escape,
+    so that the output is always valid UTF-8 JSON."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value, indent=2, ensure_ascii=True)
+    return text
+
+
 def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    typer.echo(json_text(value))
 
 
 def require(condition: bool, message: str) -> None:
