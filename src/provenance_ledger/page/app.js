@@ -5,7 +5,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const state = { lang: "en", receipt: null, receiptName: null, work: null, lastResult: null,
-    history: null, served: location.protocol === "http:" || location.protocol === "https:" };
+    message: null, history: null, served: location.protocol === "http:" || location.protocol === "https:" };
   const W = () => PLWords[state.lang];
 
   // ---- language -------------------------------------------------------------------------
@@ -21,7 +21,8 @@
     for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
     for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
     document.title = W().title + " — provenance-ledger";
-    if (state.lastResult) renderResult(state.lastResult);
+    if (state.message) showMessage(...state.message);
+    else if (state.lastResult) renderResult(state.lastResult);
     renderTimeline();
     if (state.explorer) renderExplorer(state.explorer);
   }
@@ -82,19 +83,31 @@
   function enqueue(fn) { running = running.then(fn, fn); return running; }
   function check() { return enqueue(runCheck); }
 
+  // A check that cannot finish (the browser lacks Ed25519, a file cannot be read, a fault of
+  // this page) says so in words: the verdict shown never stays that of earlier inputs.
   async function runCheck() {
-    if (!state.receipt) return showMessage("none", W().needReceipt);
+    try {
+      await checkInputs();
+    } catch (e) {
+      const detail = e && e.message ? e.message : String(e);
+      if (e instanceof PLVerify.InputError) showMessage("cannot-check", "cannotCheck", detail);
+      else showMessage("error", "pageError", detail);
+    }
+  }
+
+  async function checkInputs() {
+    if (!state.receipt) return showMessage("none", "needReceipt");
     const trustText = $("trust").value;
-    if (!trustText.trim()) return showMessage("needs-trust", W().needTrust);
+    if (!trustText.trim()) return showMessage("needs-trust", "needTrust");
     let trust;
     try {
       trust = await PLVerify.parseTrust(trustText);
     } catch (e) {
       if (!(e instanceof PLVerify.InputError)) throw e;
-      state.lastResult = null;
-      return showMessage("bad-trust", `${W().badTrust}: ${e.message}`);
+      return showMessage("bad-trust", "badTrust", e.message);
     }
     const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
+    state.message = null;
     state.lastResult = result;
     if (!result.valid) {
       state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
@@ -111,12 +124,19 @@
     renderTimeline();
   }
 
-  function showMessage(kind, text) {
+  /** A verdict that is a message, not a check's result: what to give, or why no check could
+   * be made. It replaces the last result and the history shown (they were of other inputs),
+   * and is kept as its word so that a change of language says it again in the new one. */
+  function showMessage(kind, word, detail) {
+    state.message = [kind, word, detail];
+    state.lastResult = null;
+    state.history = state.fromSearch && state.receiptName === state.fromSearch.work ? state.fromSearch : null;
     const v = $("verdict");
     v.dataset.state = kind;
     v.removeAttribute("data-check");
-    v.textContent = text;
+    v.textContent = detail === undefined ? W()[word] : `${W()[word]}: ${detail}`;
     $("explain").replaceChildren();
+    renderTimeline();
     return null;
   }
 
