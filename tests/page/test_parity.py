@@ -145,6 +145,12 @@ CASES: list[Case] = [
     ("quorum unmet: damaged cosignature",
      lambda k: (k.cosigned(witness("w1"), witness("w2"), damage_last=True), k.two_of_two(),
                 None), "quorum"),
+    ("quorum unmet: cosigned after 9999",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), at=2**40), k.two_of_two(), None),
+     "quorum"),
+    ("quorum unmet: cosigned at the last 64-bit second",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), at=2**64 - 1), k.two_of_two(), None),
+     "quorum"),
 ]
 
 
@@ -287,10 +293,14 @@ STATE_CASES: list[Case] = [
     ("state: event leaf edited", lambda k: (state_leaf_edited(k), k.log_key, None), "event"),
     ("state: quorum unmet",
      lambda k: (k.cosigned(witness("w1"), state=True), k.two_of_two(), None), "quorum"),
+    ("state: cosigned after 9999",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), state=True, at=2**40),
+                k.two_of_two(), None), "quorum"),
 ]
 
 
 IN_A_SUBPROCESS = {"good, 2 of 2 witnesses", "wrong file", "quorum unmet: one of two",
+                   "quorum unmet: cosigned after 9999",
                    "state: good, 2 of 2 witnesses", "state: last event dropped",
                    "decision: may not", "compliance: good", "dataset: in"}
 """Cases checked with the console script itself (exit code and line); the others run the same

@@ -34,6 +34,7 @@
   const MAX_POLICY_LINES = 1024;
   const MAX_KEY_NAME_BYTES = 255;
   const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+  const MAX_TIME = 253402300799n;  // 9999-12-31T23:59:59Z (events.md section 2.3)
   const SIG_TYPE_ED25519 = 0x01;
   const SIG_TYPE_COSIGNATURE_V1 = 0x04;
   const EVENT_SIGNING_PREFIX = "provenance-ledger/event/v1\n";
@@ -538,6 +539,8 @@
     const message = enc.encode(`cosignature/v1\ntime ${ts}\n${text}`);
     if (!(await ed25519Verify(v.pub, sig.signature.slice(8), message)))
       throw new VerifyError("checkpoint", `cosignature by ${v.name} does not verify`);
+    // checkpoints.md section 4: a time after the last one times can state does not count.
+    if (ts > MAX_TIME) throw new VerifyError("checkpoint", `cosignature by ${v.name} states a time after 9999-12-31T23:59:59Z`);
     return ts;
   }
 
