@@ -62,24 +62,33 @@
     constructor(text) { this.text = text; this.value = Number(text); }
   }
 
+  const MAX_INT_DIGITS = 4300;  // Python's int_max_str_digits: a longer integer is not read
+  const SIMPLE_ESCAPES = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
+  /** Python's json.loads with the checks of encoding.py load_json, in one pass over the text.
+   * It scans by character codes and copies runs of a string at once: a receipt may be 64 MiB,
+   * and the page (one thread) must answer in seconds, not stop for a minute. */
   function parseJson(text, what) {
     let i = 0;
+    const n = text.length;
     const fail = (why) => { throw new VerifyError("receipt", `${what} is not valid UTF-8 JSON: ${why} at ${i}`); };
-    const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
+    const ws = () => {
+      for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++i));
+    };
     function value(depth) {
       if (depth > 900) fail("nested too deeply");
       ws();
-      const c = text[i];
-      if (c === "{") {
-        i++; const obj = Object.create(null); const keys = new Set();
+      const c = text.charCodeAt(i);
+      if ((c >= 48 && c <= 57) || c === 45) return number();  // 0-9, -
+      if (c === 123) {  // {
+        i++; const obj = Object.create(null);  // no prototype: `in` sees its own keys only
         ws();
         if (text[i] === "}") { i++; return obj; }
         for (;;) {
           ws();
           if (text[i] !== '"') fail("expected a member name");
           const k = string();
-          if (keys.has(k)) throw new VerifyError("receipt", `duplicate JSON object key ${JSON.stringify(k.slice(0, 40))}`);
-          keys.add(k);
+          if (k in obj) throw new VerifyError("receipt", `duplicate JSON object key ${JSON.stringify(k.slice(0, 40))}`);
           ws(); if (text[i] !== ":") fail("expected ':'"); i++;
           obj[k] = value(depth + 1);
           ws();
@@ -88,7 +97,7 @@
           fail("expected ',' or '}'");
         }
       }
-      if (c === "[") {
+      if (c === 91) {  // [
         i++; const arr = [];
         ws();
         if (text[i] === "]") { i++; return arr; }
@@ -100,39 +109,65 @@
           fail("expected ',' or ']'");
         }
       }
-      if (c === '"') return string();
+      if (c === 34) return string();  // "
       if (text.startsWith("true", i)) { i += 4; return true; }
       if (text.startsWith("false", i)) { i += 5; return false; }
       if (text.startsWith("null", i)) { i += 4; return null; }
-      const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
-      if (!m || m[0] === "-") fail("unexpected character");
-      i += m[0].length;
-      if (m[2] !== undefined || m[3] !== undefined) return new JsonFloat(m[0]);
-      const n = Number(m[0]);
-      return Number.isSafeInteger(n) ? (Object.is(n, -0) ? -0 : n) : BigInt(m[0]);
+      fail("unexpected character");
+    }
+    function number() {
+      const from = i;
+      if (text.charCodeAt(i) === 45) i++;  // -
+      const first = i;
+      for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      const digits = i - first;
+      if (!digits) { i = from; fail("unexpected character"); }
+      // A leading zero ends the number, as in Python ("01" is 0, then extra data).
+      if (digits > 1 && text.charCodeAt(first) === 48) { i = first + 1; return first > from ? -0 : 0; }
+      let float = false;
+      if (text[i] === "." && /[0-9]/.test(text[i + 1] || "")) {
+        float = true;
+        for (let c = text.charCodeAt(++i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      }
+      if ((text[i] === "e" || text[i] === "E") && /^[+-]?[0-9]/.test(text.slice(i + 1, i + 3))) {
+        float = true;
+        i++;
+        if (text[i] === "+" || text[i] === "-") i++;
+        for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      }
+      const token = text.slice(from, i);
+      if (float) return new JsonFloat(token);
+      if (digits > MAX_INT_DIGITS) { i = from; fail(`an integer of more than ${MAX_INT_DIGITS} digits`); }
+      const v = Number(token);
+      return Number.isSafeInteger(v) ? (Object.is(v, -0) ? -0 : v) : BigInt(token);
     }
     function string() {
-      i++; let out = "";
+      i++;
+      let out = "", run = i;
       for (;;) {
-        if (i >= text.length) fail("unterminated string");
-        const c = text[i];
-        if (c === '"') { i++; return out; }
-        if (c < " ") fail("control character in string");
-        if (c === "\\") {
-          const e = text[i + 1];
-          const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-          if (e in simple) { out += simple[e]; i += 2; continue; }
-          if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
-            out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16)); i += 6; continue;
+        let c = text.charCodeAt(i);
+        while (c > 31 && c !== 34 && c !== 92) c = text.charCodeAt(++i);  // NaN past the end
+        if (i >= n) fail("unterminated string");
+        if (c === 34) { out += text.slice(run, i); i++; return out; }
+        if (c < 32) fail("control character in string");
+        out += text.slice(run, i);
+        const e = text[i + 1];
+        if (e in SIMPLE_ESCAPES) { out += SIMPLE_ESCAPES[e]; i += 2; }
+        else if (e === "u") {
+          let unit = 0;
+          for (let k = i + 2; k < i + 6; k++) {
+            const d = text.charCodeAt(k), x = d >= 48 && d <= 57 ? d - 48 : d >= 97 && d <= 102 ? d - 87 : d >= 65 && d <= 70 ? d - 55 : -1;
+            if (x < 0) fail("bad escape");
+            unit = unit * 16 + x;
           }
-          fail("bad escape");
-        }
-        out += c; i++;
+          out += String.fromCharCode(unit); i += 6;
+        } else fail("bad escape");
+        run = i;
       }
     }
     const v = value(0);
     ws();
-    if (i !== text.length) fail("extra data");
+    if (i !== n) fail("extra data");
     return v;
   }
 
