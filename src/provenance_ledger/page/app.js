@@ -31,31 +31,54 @@
 
   // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
   async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
+  const MAX_RECEIPT_BYTES = 64 << 20;  // verify.js: the largest receipt of any kind
+  const MAX_POLICY_BYTES = 64 << 10;
 
   function looksLikeReceipt(bytes) {
     const head = new TextDecoder().decode(bytes.slice(0, 4096));
     return /^\s*\{/.test(head) && head.includes('"provenance-ledger/');
   }
   function looksLikePolicy(bytes) {
-    if (bytes.length > 65536) return false;
+    if (bytes.length > MAX_POLICY_BYTES) return false;
     const text = new TextDecoder().decode(bytes);
     return /^\s*(#.*\n\s*)*log\s+\S+\+[0-9a-f]{8}\+/m.test(text) && /^\s*quorum\s+\S+/m.test(text);
   }
   // Reading a file and checking are queued in order, so the verdict always answers the
-  // inputs as they were last set.
+  // inputs as they were last set. Each input reads what it needs of its file: a receipt or a
+  // policy up to a byte past the largest one may be (the check then says it is too large),
+  // the work's file only to hash it, whatever its size.
+  const reads = {
+    "receipt-input": (f) => readBytes(f.slice(0, MAX_RECEIPT_BYTES + 1)),
+    "work-input": (f) => PLVerify.fileWorkId(f),
+    "policy-input": async (f) => new TextDecoder().decode(await readBytes(f.slice(0, MAX_POLICY_BYTES + 1))),
+  };
   const uses = {
     "receipt-input": (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; },
-    "work-input": (f, bytes) => { state.work = bytes; },
-    "policy-input": (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); },
+    "work-input": (f, work) => { state.work = work; },
+    "policy-input": (f, text) => { if (text !== null) $("trust").value = text; },
   };
+  /** Read file f for input id and use it; false (and the reason shown) when it cannot be
+   * read: the input is then empty, never left holding the file given before. */
+  async function take(id, f) {
+    let value = null;
+    try {
+      if (f) value = await reads[id](f);
+    } catch (e) {
+      uses[id](null, null);
+      showMessage("cannot-read", "cannotRead", `${f.name}: ${e && e.message ? e.message : e}`);
+      return false;
+    }
+    uses[id](f, value);
+    return true;
+  }
   for (const id of Object.keys(uses)) {
     $(id).addEventListener("change", (e) => {
       const f = e.target.files[0];
-      enqueue(async () => { uses[id](f, f ? await readBytes(f) : null); await runCheck(); });
+      enqueue(async () => { if (await take(id, f)) await runCheck(); });
     });
   }
   // A drop fills the same inputs (so what was dropped shows there, and can be changed with
-  // the keyboard), in one queued step with its check.
+  // the keyboard), in one queued step with its check; its start tells what each file is.
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -65,12 +88,17 @@
     const files = Array.from(e.dataTransfer.files);
     enqueue(async () => {
       for (const file of files) {
-        const bytes = await readBytes(file);
-        const id = looksLikeReceipt(bytes) ? "receipt-input" : looksLikePolicy(bytes) ? "policy-input" : "work-input";
+        let head;
+        try {
+          head = await readBytes(file.slice(0, MAX_POLICY_BYTES + 1));
+        } catch (err) {
+          return showMessage("cannot-read", "cannotRead", `${file.name}: ${err && err.message ? err.message : err}`);
+        }
+        const id = looksLikeReceipt(head) ? "receipt-input" : looksLikePolicy(head) ? "policy-input" : "work-input";
         const dt = new DataTransfer();
         dt.items.add(file);
         $(id).files = dt.files;
-        uses[id](file, bytes);
+        if (!(await take(id, file))) return;
       }
       await runCheck();
     });
@@ -328,7 +356,13 @@
     if (!f) return;
     out.textContent = W().searching;
     enqueue(async () => {
-      const id = await PLVerify.workIdOf(await readBytes(f));
+      let id;
+      try {
+        id = (await PLVerify.fileWorkId(f)).workId;
+      } catch (err) {
+        out.textContent = `${W().cannotRead}: ${f.name}: ${err && err.message ? err.message : err}`;
+        return;
+      }
       let data;
       try {
         data = await getJson("/works/" + encodeURIComponent(id));

@@ -742,7 +742,8 @@
 
   /**
    * Verify an inclusion receipt as `provenance verify` does, in its order.
-   * receiptBytes: Uint8Array; trust: a parsed policy (parseTrust); fileBytes: optional.
+   * receiptBytes: Uint8Array; trust: a parsed policy (parseTrust); fileBytes: optional, the
+   * file's bytes or its fileWorkId.
    * Returns {valid: true, ...details} or {valid: false, check, message, details}.
    * Throws InputError for a bad trust input (the CLI's exit 2).
    */
@@ -762,7 +763,7 @@
       checkQuorum(trust, details.cosigners);
       // (c) the file, when given, is the anchored content.
       if (fileBytes) {
-        const digest = "sha256:" + hex(await sha256(fileBytes));
+        const digest = await workIdOf(fileBytes);
         details.fileWork = digest;
         if (digest !== event.work)
           throw new VerifyError("file", `the file is not the anchored content: its hash is ${digest}, the receipt is for ${event.work}`);
@@ -818,12 +819,98 @@
   /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
   const formats = Object.create(null);
 
-  /** The work id (sha256:<hex>) of a file's bytes: what search by file asks a node for. */
-  async function workIdOf(bytes) { return "sha256:" + hex(await sha256(bytes)); }
+  /** The work id (sha256:<hex>) of a file: its bytes, or a file already hashed by fileWorkId
+   * ({workId}). What a receipt's work is compared with, and what search by file sends. */
+  async function workIdOf(file) {
+    return file instanceof Uint8Array ? "sha256:" + hex(await sha256(file)) : file.workId;
+  }
+
+  // ---- SHA-256 of a file of any size ------------------------------------------------------
+  // WebCrypto hashes only a whole buffer, and a browser cannot hold a file of some GB in one
+  // (Chromium fails to read one over 2 GB): a larger file is read and hashed a part at a time
+  // (FIPS 180-4), so that a video can be checked against its receipt like any other file.
+  const IN_ONE_READ = 256 << 20;
+  const PART = 16 << 20;
+  const K256 = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
+
+  class Sha256 {
+    constructor() {
+      this.h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+      this.w = new Uint32Array(64);
+      this.rest = new Uint8Array(64);
+      this.restLength = 0;
+      this.length = 0;
+    }
+    update(data) {
+      let at = 0;
+      this.length += data.length;
+      if (this.restLength) {
+        at = Math.min(64 - this.restLength, data.length);
+        this.rest.set(data.subarray(0, at), this.restLength);
+        this.restLength += at;
+        if (this.restLength < 64) return;
+        this.blocks(this.rest, 0, 64);
+        this.restLength = 0;
+      }
+      const end = at + ((data.length - at) & ~63);
+      this.blocks(data, at, end);
+      this.rest.set(data.subarray(end));
+      this.restLength = data.length - end;
+    }
+    blocks(d, from, to) {
+      const w = this.w, h = this.h;
+      for (let o = from; o < to; o += 64) {
+        for (let t = 0; t < 16; t++) w[t] = (d[o + 4 * t] << 24) | (d[o + 4 * t + 1] << 16) | (d[o + 4 * t + 2] << 8) | d[o + 4 * t + 3];
+        for (let t = 16; t < 64; t++) {
+          const x = w[t - 15], y = w[t - 2];
+          const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+          const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+          w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
+        }
+        let a = h[0], b = h[1], c = h[2], e = h[4], f = h[5], g = h[6], dd = h[3], hh = h[7];
+        for (let t = 0; t < 64; t++) {
+          const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+          const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K256[t] + w[t]) | 0;
+          const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+          const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+          hh = g; g = f; f = e; e = (dd + t1) | 0; dd = c; c = b; b = a; a = (t1 + t2) | 0;
+        }
+        h[0] += a; h[1] += b; h[2] += c; h[3] += dd; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+      }
+    }
+    digest() {
+      const n = this.length, r = n % 64, tail = new Uint8Array(r < 56 ? 64 - r : 128 - r);
+      tail[0] = 0x80;
+      const view = new DataView(tail.buffer);
+      view.setUint32(tail.length - 8, Math.floor(n / 0x20000000));  // the length in bits
+      view.setUint32(tail.length - 4, (n % 0x20000000) * 8);
+      this.update(tail);
+      const out = new Uint8Array(32), dv = new DataView(out.buffer);
+      this.h.forEach((x, i) => dv.setUint32(4 * i, x));
+      return out;
+    }
+  }
+
+  /** {workId} of a File or Blob, read whole when it fits in one read, else a part at a time. */
+  async function fileWorkId(blob) {
+    if (blob.size <= IN_ONE_READ) return { workId: await workIdOf(new Uint8Array(await blob.arrayBuffer())) };
+    const hash = new Sha256();
+    for (let at = 0; at < blob.size; at += PART)
+      hash.update(new Uint8Array(await blob.slice(at, at + PART).arrayBuffer()));
+    return { workId: "sha256:" + hex(hash.digest()) };
+  }
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
-    parseCheckpoint, verifyCheckpointNote, workIdOf, formatTime, describePolicy, satisfied,
+    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,
