@@ -1,6 +1,7 @@
 """The work's file given to the page is hashed whatever its size: a browser cannot hold a file
 of over 2 GB in one buffer (Chromium's read of one fails), and a video is such a file. The
-verdict is always about the file given last, never one given before it."""
+verdict is always about the file given last, never one given before it, and while a file is
+hashed the page says that it is checking."""
 
 from __future__ import annotations
 
@@ -42,8 +43,18 @@ def test_a_work_file_over_2_gb_is_hashed_and_replaces_the_one_before(
     assert "exactly the registered content" in page.inner_text("#explain")
     video = sparse_file(tmp_path / "video.mp4", LARGE,
                         {0: b"\x00\x00\x00\x20ftypisom", (1 << 31) + 3: b"past 2 GiB"})
+    busy = "[document.getElementById('result').getAttribute('aria-busy'),"\
+           " document.getElementById('progress').hidden]"
+    assert page.evaluate(busy) == ["false", True]
+    page.set_input_files("#work-input", video)
+    # While it is hashed (seconds), the page says it is checking: the verdict still shown is
+    # that of the file before, and a screen reader is told the result is busy.
+    assert page.evaluate(busy) == ["true", False]
+    assert page.inner_text("#progress").startswith("Checking…")
+    assert page.get_attribute("#verdict", "data-state") == "valid"
     seen = check_in_page(page, receipt, receipts.log_key, video)
     assert seen == {"state": "invalid", "check": "file"}
+    assert page.evaluate(busy) == ["false", True]
     assert f"its hash is {sha256_of(video)}, the receipt is for" in page.inner_text("#technical")
     os.unlink(video)
 

@@ -107,8 +107,19 @@
   $("verify").addEventListener("click", () => check());
 
   // ---- verification -----------------------------------------------------------------------
-  let running = Promise.resolve();
-  function enqueue(fn) { running = running.then(fn, fn); return running; }
+  // While files are read and checked (a large file takes seconds), the result says so and
+  // is marked busy: the verdict still shown is of the inputs given before.
+  let running = Promise.resolve(), pending = 0;
+  function enqueue(fn) {
+    pending++;
+    showBusy();
+    running = running.then(fn, fn).finally(() => { pending--; showBusy(); });
+    return running;
+  }
+  function showBusy() {
+    $("result").setAttribute("aria-busy", String(pending > 0));
+    $("progress").hidden = pending === 0;
+  }
   function check() { return enqueue(runCheck); }
 
   // A check that cannot finish (the browser lacks Ed25519, a file cannot be read, a fault of

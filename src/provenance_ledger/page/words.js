@@ -243,6 +243,7 @@
     notFound: (w) => `No work with fingerprint ${w} on this node.`,
     found: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node (shown in the history above).`,
     searching: "Looking it up…",
+    checking: "Checking… (what is shown below is about the files given before)",
   };
 
   const ja = {
@@ -459,6 +460,7 @@
     notFound: (w) => `指紋 ${w} の作品はこのノードにありません。`,
     found: (w, n) => `作品 ${w}：このノードに ${n} 件の記録（上の履歴に表示）。`,
     searching: "調べています…",
+    checking: "確認しています…（下に表示されているのは、前に入れたファイルについての結果です）",
   };
 
   function short(key) {
