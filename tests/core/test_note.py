@@ -167,6 +167,19 @@ def test_cosignature_of_wrong_length_is_refused(keys: KeyFactory) -> None:
         verify_note(SignedNote(CHECKPOINT_TEXT, (short,)), [witness.verifier])
 
 
+def test_cosignature_dated_after_9999_is_refused(keys: KeyFactory) -> None:
+    """specs/checkpoints.md section 4: a genuine signature over a time no reader can show
+    (after 9999-12-31T23:59:59Z) counts as not verifying; the last second still counts."""
+    witness = witness_signer(keys)
+    last = 253402300799
+    note = SignedNote(CHECKPOINT_TEXT, (witness.sign(CHECKPOINT_TEXT, last),))
+    assert verify_note(note, [witness.verifier]) == {WITNESS: last}
+    for at in (last + 1, 2**64 - 1):
+        note = SignedNote(CHECKPOINT_TEXT, (witness.sign(CHECKPOINT_TEXT, at),))
+        with pytest.raises(VerificationError, match="after 9999-12-31T23:59:59Z"):
+            verify_note(note, [witness.verifier])
+
+
 def test_cosigner_needs_a_timestamp(keys: KeyFactory) -> None:
     with pytest.raises(ValueError, match="timestamp"):
         witness_signer(keys).sign(CHECKPOINT_TEXT)

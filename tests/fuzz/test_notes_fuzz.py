@@ -18,6 +18,7 @@ from provenance_ledger.core.note import (
     Verifier,
     verify_note,
 )
+from provenance_ledger.core.timefmt import MAX_TIME
 from provenance_ledger.errors import MalformedError, VerificationError
 
 from .strategies import KEYS, LOG, WITNESSES, fuzz, text_mutation
@@ -40,7 +41,8 @@ def signed_checkpoints(draw: st.DrawFn) -> tuple[Checkpoint, SignedNote]:
     text = cp.to_text()
     cosigners = draw(st.lists(st.sampled_from(WITNESSES), unique_by=lambda w: w.name,
                               max_size=len(WITNESSES)))
-    sigs = [LOG.sign(text)] + [w.sign(text, draw(st.integers(0, 2**40))) for w in cosigners]
+    # Cosignature times are those a cosignature may state (checkpoints.md section 4).
+    sigs = [LOG.sign(text)] + [w.sign(text, draw(st.integers(0, MAX_TIME))) for w in cosigners]
     return cp, SignedNote(text, tuple(sigs))
 
 

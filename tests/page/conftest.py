@@ -110,15 +110,16 @@ class Receipts(ReceiptFolder):
     dataset: dict[str, dict[str, Any]]
 
     def cosigned(self, *signers: NoteSigner, damage_last: bool = False,
-                 state: bool = False) -> dict[str, Any]:
+                 state: bool = False, at: int = COSIGNED_AT) -> dict[str, Any]:
         """The receipt (``state``: the state receipt) with its checkpoint cosigned by
-        ``signers``, and its tlog_proof, which embeds the checkpoint, to match."""
+        ``signers`` at time ``at``, and its tlog_proof, which embeds the checkpoint, to
+        match."""
         if state:
             note = SignedNote.from_text(self.state["checkpoint"])
-            sigs = [s.sign(note.text, COSIGNED_AT) for s in signers]
+            sigs = [s.sign(note.text, at) for s in signers]
             return {**self.state, "checkpoint": note.with_signatures(sigs).to_text()}
         note = SignedNote.from_text(self.receipt["checkpoint"])
-        sigs = [s.sign(note.text, COSIGNED_AT) for s in signers]
+        sigs = [s.sign(note.text, at) for s in signers]
         if damage_last:
             last = sigs[-1]
             sigs[-1] = type(last)(last.name, last.key_id,

@@ -116,6 +116,13 @@ def other_log_key(r: dict[str, Any]) -> dict[str, Any]:
     return {**r, "log_key": witness("w1").verifier.to_vkey()}
 
 
+def index_written(r: Receipts, text: bytes) -> bytes:
+    """The receipt's file with its leaf index (0) written as ``text``."""
+    data = json.dumps(r.receipt).encode()
+    assert data.count(b'"leaf_index": 0,') == 1
+    return data.replace(b'"leaf_index": 0,', b'"leaf_index": ' + text + b",")
+
+
 Case = tuple[str, Callable[[Receipts], tuple[dict[str, Any] | bytes, str, bool | None]], str | None]
 """(name, make: receipts -> (receipt, trust text, give the right file / the wrong one / none),
 the page's expected check or None for valid)."""
@@ -145,6 +152,20 @@ CASES: list[Case] = [
     ("quorum unmet: damaged cosignature",
      lambda k: (k.cosigned(witness("w1"), witness("w2"), damage_last=True), k.two_of_two(),
                 None), "quorum"),
+    ("leaf index written -0", lambda k: (index_written(k, b"-0"), k.log_key, None), None),
+    ("leaf index written 00", lambda k: (index_written(k, b"00"), k.log_key, None), "receipt"),
+    ("leaf index written 0e0", lambda k: (index_written(k, b"0e0"), k.log_key, None),
+     "receipt"),
+    ("leaf index of 4300 digits", lambda k: (index_written(k, b"9" * 4300), k.log_key, None),
+     "inclusion"),
+    ("leaf index of 4301 digits", lambda k: (index_written(k, b"9" * 4301), k.log_key, None),
+     "receipt"),
+    ("quorum unmet: cosigned after 9999",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), at=2**40), k.two_of_two(), None),
+     "quorum"),
+    ("quorum unmet: cosigned at the last 64-bit second",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), at=2**64 - 1), k.two_of_two(), None),
+     "quorum"),
 ]
 
 
@@ -287,10 +308,14 @@ STATE_CASES: list[Case] = [
     ("state: event leaf edited", lambda k: (state_leaf_edited(k), k.log_key, None), "event"),
     ("state: quorum unmet",
      lambda k: (k.cosigned(witness("w1"), state=True), k.two_of_two(), None), "quorum"),
+    ("state: cosigned after 9999",
+     lambda k: (k.cosigned(witness("w1"), witness("w2"), state=True, at=2**40),
+                k.two_of_two(), None), "quorum"),
 ]
 
 
 IN_A_SUBPROCESS = {"good, 2 of 2 witnesses", "wrong file", "quorum unmet: one of two",
+                   "quorum unmet: cosigned after 9999",
                    "state: good, 2 of 2 witnesses", "state: last event dropped",
                    "decision: may not", "compliance: good", "dataset: in"}
 """Cases checked with the console script itself (exit code and line); the others run the same

@@ -23,7 +23,7 @@ from ..errors import MalformedError, VerificationError
 from .crypto import PrivateKey, PublicKey
 from .encoding import MAX_KEY_NAME_BYTES, b64decode, b64encode, is_key_name
 from .merkle import HASH_SIZE
-from .timefmt import format_time, parse_time
+from .timefmt import MAX_TIME, format_time, parse_time
 
 SIG_TYPE_ED25519 = 0x01
 """Signature type of a plain Ed25519 note signature (c2sp.org/signed-note)."""
@@ -194,6 +194,9 @@ class Verifier:
             raise VerificationError("cosignature is not a timestamp and a 64-byte signature")
         (timestamp,) = struct.unpack(">Q", sig.signature[:8])
         self._check(sig.signature[8:], cosignature_message(timestamp, text))
+        if timestamp > MAX_TIME:  # specs/checkpoints.md section 4: no time is shown beyond it
+            raise VerificationError(f"cosignature by {self.name} states a time after "
+                                    "9999-12-31T23:59:59Z")
         return int(timestamp)
 
     def _check(self, signature: bytes, message: bytes) -> None:

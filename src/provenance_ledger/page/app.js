@@ -5,7 +5,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const state = { lang: "en", receipt: null, receiptName: null, work: null, lastResult: null,
-    history: null, served: location.protocol === "http:" || location.protocol === "https:" };
+    message: null, history: null, served: location.protocol === "http:" || location.protocol === "https:" };
   const W = () => PLWords[state.lang];
 
   // ---- language -------------------------------------------------------------------------
@@ -21,7 +21,8 @@
     for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
     for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
     document.title = W().title + " — provenance-ledger";
-    if (state.lastResult) renderResult(state.lastResult);
+    if (state.message) showMessage(...state.message);
+    else if (state.lastResult) renderResult(state.lastResult);
     renderTimeline();
     if (state.explorer) renderExplorer(state.explorer);
   }
@@ -30,31 +31,54 @@
 
   // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
   async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
+  const MAX_RECEIPT_BYTES = 64 << 20;  // verify.js: the largest receipt of any kind
+  const MAX_POLICY_BYTES = 64 << 10;
 
   function looksLikeReceipt(bytes) {
     const head = new TextDecoder().decode(bytes.slice(0, 4096));
     return /^\s*\{/.test(head) && head.includes('"provenance-ledger/');
   }
   function looksLikePolicy(bytes) {
-    if (bytes.length > 65536) return false;
+    if (bytes.length > MAX_POLICY_BYTES) return false;
     const text = new TextDecoder().decode(bytes);
     return /^\s*(#.*\n\s*)*log\s+\S+\+[0-9a-f]{8}\+/m.test(text) && /^\s*quorum\s+\S+/m.test(text);
   }
   // Reading a file and checking are queued in order, so the verdict always answers the
-  // inputs as they were last set.
+  // inputs as they were last set. Each input reads what it needs of its file: a receipt or a
+  // policy up to a byte past the largest one may be (the check then says it is too large),
+  // the work's file only to hash it, whatever its size.
+  const reads = {
+    "receipt-input": (f) => readBytes(f.slice(0, MAX_RECEIPT_BYTES + 1)),
+    "work-input": (f) => PLVerify.fileWorkId(f),
+    "policy-input": async (f) => new TextDecoder().decode(await readBytes(f.slice(0, MAX_POLICY_BYTES + 1))),
+  };
   const uses = {
     "receipt-input": (f, bytes) => { state.receipt = bytes; state.receiptName = f ? f.name : null; },
-    "work-input": (f, bytes) => { state.work = bytes; },
-    "policy-input": (f, bytes) => { if (bytes) $("trust").value = new TextDecoder().decode(bytes); },
+    "work-input": (f, work) => { state.work = work; },
+    "policy-input": (f, text) => { if (text !== null) $("trust").value = text; },
   };
+  /** Read file f for input id and use it; false (and the reason shown) when it cannot be
+   * read: the input is then empty, never left holding the file given before. */
+  async function take(id, f) {
+    let value = null;
+    try {
+      if (f) value = await reads[id](f);
+    } catch (e) {
+      uses[id](null, null);
+      showMessage("cannot-read", "cannotRead", `${f.name}: ${e && e.message ? e.message : e}`);
+      return false;
+    }
+    uses[id](f, value);
+    return true;
+  }
   for (const id of Object.keys(uses)) {
     $(id).addEventListener("change", (e) => {
       const f = e.target.files[0];
-      enqueue(async () => { uses[id](f, f ? await readBytes(f) : null); await runCheck(); });
+      enqueue(async () => { if (await take(id, f)) await runCheck(); });
     });
   }
   // A drop fills the same inputs (so what was dropped shows there, and can be changed with
-  // the keyboard), in one queued step with its check.
+  // the keyboard), in one queued step with its check; its start tells what each file is.
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -64,12 +88,17 @@
     const files = Array.from(e.dataTransfer.files);
     enqueue(async () => {
       for (const file of files) {
-        const bytes = await readBytes(file);
-        const id = looksLikeReceipt(bytes) ? "receipt-input" : looksLikePolicy(bytes) ? "policy-input" : "work-input";
+        let head;
+        try {
+          head = await readBytes(file.slice(0, MAX_POLICY_BYTES + 1));
+        } catch (err) {
+          return showMessage("cannot-read", "cannotRead", `${file.name}: ${err && err.message ? err.message : err}`);
+        }
+        const id = looksLikeReceipt(head) ? "receipt-input" : looksLikePolicy(head) ? "policy-input" : "work-input";
         const dt = new DataTransfer();
         dt.items.add(file);
         $(id).files = dt.files;
-        uses[id](file, bytes);
+        if (!(await take(id, file))) return;
       }
       await runCheck();
     });
@@ -78,23 +107,46 @@
   $("verify").addEventListener("click", () => check());
 
   // ---- verification -----------------------------------------------------------------------
-  let running = Promise.resolve();
-  function enqueue(fn) { running = running.then(fn, fn); return running; }
+  // While files are read and checked (a large file takes seconds), the result says so and
+  // is marked busy: the verdict still shown is of the inputs given before.
+  let running = Promise.resolve(), pending = 0;
+  function enqueue(fn) {
+    pending++;
+    showBusy();
+    running = running.then(fn, fn).finally(() => { pending--; showBusy(); });
+    return running;
+  }
+  function showBusy() {
+    $("result").setAttribute("aria-busy", String(pending > 0));
+    $("progress").hidden = pending === 0;
+  }
   function check() { return enqueue(runCheck); }
 
+  // A check that cannot finish (the browser lacks Ed25519, a file cannot be read, a fault of
+  // this page) says so in words: the verdict shown never stays that of earlier inputs.
   async function runCheck() {
-    if (!state.receipt) return showMessage("none", W().needReceipt);
+    try {
+      await checkInputs();
+    } catch (e) {
+      const detail = e && e.message ? e.message : String(e);
+      if (e instanceof PLVerify.InputError) showMessage("cannot-check", "cannotCheck", detail);
+      else showMessage("error", "pageError", detail);
+    }
+  }
+
+  async function checkInputs() {
+    if (!state.receipt) return showMessage("none", "needReceipt");
     const trustText = $("trust").value;
-    if (!trustText.trim()) return showMessage("needs-trust", W().needTrust);
+    if (!trustText.trim()) return showMessage("needs-trust", "needTrust");
     let trust;
     try {
       trust = await PLVerify.parseTrust(trustText);
     } catch (e) {
       if (!(e instanceof PLVerify.InputError)) throw e;
-      state.lastResult = null;
-      return showMessage("bad-trust", `${W().badTrust}: ${e.message}`);
+      return showMessage("bad-trust", "badTrust", e.message);
     }
     const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
+    state.message = null;
     state.lastResult = result;
     if (!result.valid) {
       state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
@@ -111,12 +163,19 @@
     renderTimeline();
   }
 
-  function showMessage(kind, text) {
+  /** A verdict that is a message, not a check's result: what to give, or why no check could
+   * be made. It replaces the last result and the history shown (they were of other inputs),
+   * and is kept as its word so that a change of language says it again in the new one. */
+  function showMessage(kind, word, detail) {
+    state.message = [kind, word, detail];
+    state.lastResult = null;
+    state.history = state.fromSearch && state.receiptName === state.fromSearch.work ? state.fromSearch : null;
     const v = $("verdict");
     v.dataset.state = kind;
     v.removeAttribute("data-check");
-    v.textContent = text;
+    v.textContent = detail === undefined ? W()[word] : `${W()[word]}: ${detail}`;
     $("explain").replaceChildren();
+    renderTimeline();
     return null;
   }
 
@@ -308,7 +367,13 @@
     if (!f) return;
     out.textContent = W().searching;
     enqueue(async () => {
-      const id = await PLVerify.workIdOf(await readBytes(f));
+      let id;
+      try {
+        id = (await PLVerify.fileWorkId(f)).workId;
+      } catch (err) {
+        out.textContent = `${W().cannotRead}: ${f.name}: ${err && err.message ? err.message : err}`;
+        return;
+      }
       let data;
       try {
         data = await getJson("/works/" + encodeURIComponent(id));

@@ -34,6 +34,7 @@
   const MAX_POLICY_LINES = 1024;
   const MAX_KEY_NAME_BYTES = 255;
   const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+  const MAX_TIME = 253402300799n;  // 9999-12-31T23:59:59Z (events.md section 2.3)
   const SIG_TYPE_ED25519 = 0x01;
   const SIG_TYPE_COSIGNATURE_V1 = 0x04;
   const EVENT_SIGNING_PREFIX = "provenance-ledger/event/v1\n";
@@ -61,24 +62,33 @@
     constructor(text) { this.text = text; this.value = Number(text); }
   }
 
+  const MAX_INT_DIGITS = 4300;  // Python's int_max_str_digits: a longer integer is not read
+  const SIMPLE_ESCAPES = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
+  /** Python's json.loads with the checks of encoding.py load_json, in one pass over the text.
+   * It scans by character codes and copies runs of a string at once: a receipt may be 64 MiB,
+   * and the page (one thread) must answer in seconds, not stop for a minute. */
   function parseJson(text, what) {
     let i = 0;
+    const n = text.length;
     const fail = (why) => { throw new VerifyError("receipt", `${what} is not valid UTF-8 JSON: ${why} at ${i}`); };
-    const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
+    const ws = () => {
+      for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++i));
+    };
     function value(depth) {
       if (depth > 900) fail("nested too deeply");
       ws();
-      const c = text[i];
-      if (c === "{") {
-        i++; const obj = Object.create(null); const keys = new Set();
+      const c = text.charCodeAt(i);
+      if ((c >= 48 && c <= 57) || c === 45) return number();  // 0-9, -
+      if (c === 123) {  // {
+        i++; const obj = Object.create(null);  // no prototype: `in` sees its own keys only
         ws();
         if (text[i] === "}") { i++; return obj; }
         for (;;) {
           ws();
           if (text[i] !== '"') fail("expected a member name");
           const k = string();
-          if (keys.has(k)) throw new VerifyError("receipt", `duplicate JSON object key ${JSON.stringify(k.slice(0, 40))}`);
-          keys.add(k);
+          if (k in obj) throw new VerifyError("receipt", `duplicate JSON object key ${JSON.stringify(k.slice(0, 40))}`);
           ws(); if (text[i] !== ":") fail("expected ':'"); i++;
           obj[k] = value(depth + 1);
           ws();
@@ -87,7 +97,7 @@
           fail("expected ',' or '}'");
         }
       }
-      if (c === "[") {
+      if (c === 91) {  // [
         i++; const arr = [];
         ws();
         if (text[i] === "]") { i++; return arr; }
@@ -99,39 +109,65 @@
           fail("expected ',' or ']'");
         }
       }
-      if (c === '"') return string();
+      if (c === 34) return string();  // "
       if (text.startsWith("true", i)) { i += 4; return true; }
       if (text.startsWith("false", i)) { i += 5; return false; }
       if (text.startsWith("null", i)) { i += 4; return null; }
-      const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
-      if (!m || m[0] === "-") fail("unexpected character");
-      i += m[0].length;
-      if (m[2] !== undefined || m[3] !== undefined) return new JsonFloat(m[0]);
-      const n = Number(m[0]);
-      return Number.isSafeInteger(n) ? (Object.is(n, -0) ? -0 : n) : BigInt(m[0]);
+      fail("unexpected character");
+    }
+    function number() {
+      const from = i;
+      if (text.charCodeAt(i) === 45) i++;  // -
+      const first = i;
+      for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      const digits = i - first;
+      if (!digits) { i = from; fail("unexpected character"); }
+      // A leading zero ends the number, as in Python ("01" is 0, then extra data).
+      if (digits > 1 && text.charCodeAt(first) === 48) { i = first + 1; return first > from ? -0 : 0; }
+      let float = false;
+      if (text[i] === "." && /[0-9]/.test(text[i + 1] || "")) {
+        float = true;
+        for (let c = text.charCodeAt(++i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      }
+      if ((text[i] === "e" || text[i] === "E") && /^[+-]?[0-9]/.test(text.slice(i + 1, i + 3))) {
+        float = true;
+        i++;
+        if (text[i] === "+" || text[i] === "-") i++;
+        for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i));
+      }
+      const token = text.slice(from, i);
+      if (float) return new JsonFloat(token);
+      if (digits > MAX_INT_DIGITS) { i = from; fail(`an integer of more than ${MAX_INT_DIGITS} digits`); }
+      const v = Number(token);
+      return Number.isSafeInteger(v) ? (Object.is(v, -0) ? -0 : v) : BigInt(token);
     }
     function string() {
-      i++; let out = "";
+      i++;
+      let out = "", run = i;
       for (;;) {
-        if (i >= text.length) fail("unterminated string");
-        const c = text[i];
-        if (c === '"') { i++; return out; }
-        if (c < " ") fail("control character in string");
-        if (c === "\\") {
-          const e = text[i + 1];
-          const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-          if (e in simple) { out += simple[e]; i += 2; continue; }
-          if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
-            out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16)); i += 6; continue;
+        let c = text.charCodeAt(i);
+        while (c > 31 && c !== 34 && c !== 92) c = text.charCodeAt(++i);  // NaN past the end
+        if (i >= n) fail("unterminated string");
+        if (c === 34) { out += text.slice(run, i); i++; return out; }
+        if (c < 32) fail("control character in string");
+        out += text.slice(run, i);
+        const e = text[i + 1];
+        if (e in SIMPLE_ESCAPES) { out += SIMPLE_ESCAPES[e]; i += 2; }
+        else if (e === "u") {
+          let unit = 0;
+          for (let k = i + 2; k < i + 6; k++) {
+            const d = text.charCodeAt(k), x = d >= 48 && d <= 57 ? d - 48 : d >= 97 && d <= 102 ? d - 87 : d >= 65 && d <= 70 ? d - 55 : -1;
+            if (x < 0) fail("bad escape");
+            unit = unit * 16 + x;
           }
-          fail("bad escape");
-        }
-        out += c; i++;
+          out += String.fromCharCode(unit); i += 6;
+        } else fail("bad escape");
+        run = i;
       }
     }
     const v = value(0);
     ws();
-    if (i !== text.length) fail("extra data");
+    if (i !== n) fail("extra data");
     return v;
   }
 
@@ -538,6 +574,8 @@
     const message = enc.encode(`cosignature/v1\ntime ${ts}\n${text}`);
     if (!(await ed25519Verify(v.pub, sig.signature.slice(8), message)))
       throw new VerifyError("checkpoint", `cosignature by ${v.name} does not verify`);
+    // checkpoints.md section 4: a time after the last one times can state does not count.
+    if (ts > MAX_TIME) throw new VerifyError("checkpoint", `cosignature by ${v.name} states a time after 9999-12-31T23:59:59Z`);
     return ts;
   }
 
@@ -704,7 +742,8 @@
 
   /**
    * Verify an inclusion receipt as `provenance verify` does, in its order.
-   * receiptBytes: Uint8Array; trust: a parsed policy (parseTrust); fileBytes: optional.
+   * receiptBytes: Uint8Array; trust: a parsed policy (parseTrust); fileBytes: optional, the
+   * file's bytes or its fileWorkId.
    * Returns {valid: true, ...details} or {valid: false, check, message, details}.
    * Throws InputError for a bad trust input (the CLI's exit 2).
    */
@@ -724,7 +763,7 @@
       checkQuorum(trust, details.cosigners);
       // (c) the file, when given, is the anchored content.
       if (fileBytes) {
-        const digest = "sha256:" + hex(await sha256(fileBytes));
+        const digest = await workIdOf(fileBytes);
         details.fileWork = digest;
         if (digest !== event.work)
           throw new VerifyError("file", `the file is not the anchored content: its hash is ${digest}, the receipt is for ${event.work}`);
@@ -780,12 +819,98 @@
   /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
   const formats = Object.create(null);
 
-  /** The work id (sha256:<hex>) of a file's bytes: what search by file asks a node for. */
-  async function workIdOf(bytes) { return "sha256:" + hex(await sha256(bytes)); }
+  /** The work id (sha256:<hex>) of a file: its bytes, or a file already hashed by fileWorkId
+   * ({workId}). What a receipt's work is compared with, and what search by file sends. */
+  async function workIdOf(file) {
+    return file instanceof Uint8Array ? "sha256:" + hex(await sha256(file)) : file.workId;
+  }
+
+  // ---- SHA-256 of a file of any size ------------------------------------------------------
+  // WebCrypto hashes only a whole buffer, and a browser cannot hold a file of some GB in one
+  // (Chromium fails to read one over 2 GB): a larger file is read and hashed a part at a time
+  // (FIPS 180-4), so that a video can be checked against its receipt like any other file.
+  const IN_ONE_READ = 256 << 20;
+  const PART = 16 << 20;
+  const K256 = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
+
+  class Sha256 {
+    constructor() {
+      this.h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+      this.w = new Uint32Array(64);
+      this.rest = new Uint8Array(64);
+      this.restLength = 0;
+      this.length = 0;
+    }
+    update(data) {
+      let at = 0;
+      this.length += data.length;
+      if (this.restLength) {
+        at = Math.min(64 - this.restLength, data.length);
+        this.rest.set(data.subarray(0, at), this.restLength);
+        this.restLength += at;
+        if (this.restLength < 64) return;
+        this.blocks(this.rest, 0, 64);
+        this.restLength = 0;
+      }
+      const end = at + ((data.length - at) & ~63);
+      this.blocks(data, at, end);
+      this.rest.set(data.subarray(end));
+      this.restLength = data.length - end;
+    }
+    blocks(d, from, to) {
+      const w = this.w, h = this.h;
+      for (let o = from; o < to; o += 64) {
+        for (let t = 0; t < 16; t++) w[t] = (d[o + 4 * t] << 24) | (d[o + 4 * t + 1] << 16) | (d[o + 4 * t + 2] << 8) | d[o + 4 * t + 3];
+        for (let t = 16; t < 64; t++) {
+          const x = w[t - 15], y = w[t - 2];
+          const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+          const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+          w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
+        }
+        let a = h[0], b = h[1], c = h[2], e = h[4], f = h[5], g = h[6], dd = h[3], hh = h[7];
+        for (let t = 0; t < 64; t++) {
+          const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+          const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K256[t] + w[t]) | 0;
+          const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+          const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+          hh = g; g = f; f = e; e = (dd + t1) | 0; dd = c; c = b; b = a; a = (t1 + t2) | 0;
+        }
+        h[0] += a; h[1] += b; h[2] += c; h[3] += dd; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+      }
+    }
+    digest() {
+      const n = this.length, r = n % 64, tail = new Uint8Array(r < 56 ? 64 - r : 128 - r);
+      tail[0] = 0x80;
+      const view = new DataView(tail.buffer);
+      view.setUint32(tail.length - 8, Math.floor(n / 0x20000000));  // the length in bits
+      view.setUint32(tail.length - 4, (n % 0x20000000) * 8);
+      this.update(tail);
+      const out = new Uint8Array(32), dv = new DataView(out.buffer);
+      this.h.forEach((x, i) => dv.setUint32(4 * i, x));
+      return out;
+    }
+  }
+
+  /** {workId} of a File or Blob, read whole when it fits in one read, else a part at a time. */
+  async function fileWorkId(blob) {
+    if (blob.size <= IN_ONE_READ) return { workId: await workIdOf(new Uint8Array(await blob.arrayBuffer())) };
+    const hash = new Sha256();
+    for (let at = 0; at < blob.size; at += PART)
+      hash.update(new Uint8Array(await blob.slice(at, at + PART).arrayBuffer()));
+    return { workId: "sha256:" + hex(hash.digest()) };
+  }
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
-    parseCheckpoint, verifyCheckpointNote, workIdOf, formatTime, describePolicy, satisfied,
+    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,

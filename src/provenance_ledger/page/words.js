@@ -49,6 +49,9 @@
     needReceipt: "Choose a receipt to check.",
     needTrust: "Give the log's key or a trust policy: without it, nothing says whose log this is.",
     badTrust: "The trust policy or log key cannot be read",
+    cannotCheck: "This browser cannot check the receipt",
+    cannotRead: "This file cannot be read",
+    pageError: "The check could not be finished; nothing was verified",
     valid: "Valid: the receipt checks out.",
     invalid: "Not valid: the receipt does not check out.",
     unsupported: "This kind of receipt is not checked by this page yet.",
@@ -240,6 +243,7 @@
     notFound: (w) => `No work with fingerprint ${w} on this node.`,
     found: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node (shown in the history above).`,
     searching: "Looking it up…",
+    checking: "Checking… (what is shown below is about the files given before)",
   };
 
   const ja = {
@@ -264,6 +268,9 @@
     needReceipt: "確認する受領証を選んでください。",
     needTrust: "ログの鍵か信頼ポリシーを入れてください。それがないと、誰のログなのかを確かめられません。",
     badTrust: "信頼ポリシーまたはログの鍵を読み取れません",
+    cannotCheck: "このブラウザーでは受領証を確認できません",
+    cannotRead: "このファイルを読み取れません",
+    pageError: "確認を最後まで行えませんでした。何も検証されていません",
     valid: "有効：この受領証は検証に合格しました。",
     invalid: "無効：この受領証は検証に合格しませんでした。",
     unsupported: "この種類の受領証は、このページではまだ確認できません。",
@@ -453,6 +460,7 @@
     notFound: (w) => `指紋 ${w} の作品はこのノードにありません。`,
     found: (w, n) => `作品 ${w}：このノードに ${n} 件の記録（上の履歴に表示）。`,
     searching: "調べています…",
+    checking: "確認しています…（下に表示されているのは、前に入れたファイルについての結果です）",
   };
 
   function short(key) {
