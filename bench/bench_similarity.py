@@ -22,6 +22,7 @@ from provenance_ledger.core.similarity import DEFAULT_DISTANCE
 from provenance_ledger.store.similarity import CodeRow, SimilarityStore
 
 IMAGE = 1
+REGISTRANT = "ed25519:" + "00" * 32  # one key registers every indexed code here
 PLANTED = 3  # codes planted within the distance of each query
 
 
@@ -43,11 +44,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SimilarityStore(Path(tmp) / "ledger.similarity.db")
         t0 = time.perf_counter()
-        rows = [CodeRow(i, IMAGE, rng.getrandbits(64)) for i in range(args.codes)]
+        rows = [CodeRow(i, IMAGE, rng.getrandbits(64), REGISTRANT) for i in range(args.codes)]
         n = args.codes
         for q in queries:
             for _ in range(PLANTED):
-                rows.append(CodeRow(n, IMAGE, _flip(rng, q, rng.randrange(DEFAULT_DISTANCE + 1))))
+                bits = _flip(rng, q, rng.randrange(DEFAULT_DISTANCE + 1))
+                rows.append(CodeRow(n, IMAGE, bits, REGISTRANT))
                 n += 1
         step = 100_000
         for start in range(0, len(rows), step):

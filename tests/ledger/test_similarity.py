@@ -4,6 +4,7 @@ distance of a code, caught up from the log on read, for a home's own log and for
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -133,8 +134,63 @@ def test_index_answers_as_brute_force(rows: list[tuple[int, int]], query: int,
         near ^= 1 << f
     rows = [*rows, (1, near), (0, near)]
     store = SimilarityStore(None)
-    store.add(0, len(rows), [CodeRow(i, u, b) for i, (u, b) in enumerate(rows)])
+    key = "ed25519:" + "00" * 32
+    store.add(0, len(rows), [CodeRow(i, u, b, key) for i, (u, b) in enumerate(rows)])
     got = {r.index for r in store.candidates(1, query, distance)}
     want = {i for i, (u, b) in enumerate(rows) if u == 1 and (b ^ query).bit_count() <= distance}
     assert got == want
     store.close()
+
+
+def test_other_keys_works_are_found_without_reading_the_keys_own(ledger: Ledger) -> None:
+    """A key with many similar works of its own (a series of near-identical pages) asks for the
+    similar works of other keys: it gets them, nearest first, and the look-up reads none of
+    its own registrations back from the log; a limit stops at the nearest."""
+    rival = PrivateKey.from_seed(bytes([2]) * 32)
+    own = [_register(n, ContentCode(Unit.IMAGE, _flip(BASE, n % 3))) for n in range(40)]
+    theirs = [_register(100 + n, ContentCode(Unit.IMAGE, _flip(BASE, 4 + n)), rival)
+              for n in range(3)]
+    ledger.append_block(own + theirs, NOW)
+    read: list[int] = []
+    entry = ledger.store.entry
+
+    def counted(index: int) -> object:
+        read.append(index)
+        return entry(index)
+
+    ledger.store.entry = counted  # type: ignore[method-assign]
+    with SimilarityIndex(ledger) as index:
+        index.catch_up()
+        read.clear()
+        found = index.near(ContentCode(Unit.IMAGE, BASE), 8, other_than=OWNER.public.text)
+        assert [(s.work, s.distance) for s in found] == [(_work(100 + n), 4 + n)
+                                                         for n in range(3)]
+        assert set(read) <= {40, 41, 42}, read
+        read.clear()
+        nearest = index.near(ContentCode(Unit.IMAGE, BASE), 8, limit=2)
+        assert [s.distance for s in nearest] == [0, 0]
+        assert len(read) == 2
+        assert index.near(ContentCode(Unit.IMAGE, BASE), 8, before=40,
+                          other_than=OWNER.public.text) == []
+
+
+def test_an_index_of_the_schema_before_is_rebuilt_with_registrants(tmp_path: Path,
+                                                                    ledger: Ledger) -> None:
+    """An index file left by the release before (schema 2, no registrant column) is emptied
+    and built again from the log on the next look-up."""
+    rival = PrivateKey.from_seed(bytes([2]) * 32)
+    ledger.append_block([_register(0, ContentCode(Unit.IMAGE, BASE), rival)], NOW)
+    path = tmp_path / "old.similarity.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    old.execute("CREATE TABLE codes (idx INTEGER PRIMARY KEY, unit INTEGER NOT NULL, "
+                "bits INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, "
+                "c2 INTEGER NOT NULL)")
+    old.execute("INSERT INTO meta VALUES ('schema', '2'), ('watermark', '1'), ('first', ?)",
+                (ledger.store.entry(0).id.hex(),))
+    old.execute("INSERT INTO codes VALUES (0, 1, 5, 0, 0, 5)")
+    old.commit()
+    old.close()
+    with SimilarityIndex(ledger, path) as index:
+        found = index.near(ContentCode(Unit.IMAGE, BASE), 0, other_than=OWNER.public.text)
+        assert [(s.work, s.registrant) for s in found] == [(_work(0), rival.public.text)]

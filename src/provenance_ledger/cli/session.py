@@ -343,7 +343,8 @@ class Session:
                 return []
             with SimilarityIndex(self.ledger) as index:
                 found = [{"origin": self.ledger.origin, **s.to_json()}
-                         for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work)]
+                         for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work,
+                                             other_than=actor)]
         return [s for s in found if actor not in (s["registrant"], s["controller"])]
 
     def receipts_folder(self) -> Path:

@@ -170,7 +170,7 @@ class LocalMatcher:
         out: list[tuple[str, int] | None] = []
         with SimilarityIndex(self.ledger) as index:
             for code in codes:
-                near = [s for s in index.near(code, distance) if s.index < self.upto]
+                near = index.near(code, distance, before=self.upto, limit=1)
                 out.append((near[0].work, near[0].distance) if near else None)
         return out
 

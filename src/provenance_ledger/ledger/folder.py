@@ -635,8 +635,7 @@ def similar_elsewhere(index: SimilarityIndex, text: str | None, work: str | None
     code = ContentCode.from_text(text) if text is not None else None
     if code is None:
         return ()
-    return tuple(s for s in index.near(code, max_distance, exclude_work=work)
-                 if actor not in (s.registrant, s.controller))
+    return tuple(index.near(code, max_distance, exclude_work=work, other_than=actor))
 
 
 def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int,

@@ -85,7 +85,8 @@ class SimilarityIndex:
             for logged in registration_codes(log, start, end):
                 code = ContentCode.from_text(logged.text)
                 if code is not None:
-                    rows.append(CodeRow(logged.index, int(code.unit), code.bits))
+                    rows.append(CodeRow(logged.index, int(code.unit), code.bits,
+                                        logged.registrant))
             if not self.store.add(start, end, rows):
                 start = self.store.watermark()  # another process indexed this stretch
                 continue
@@ -94,19 +95,34 @@ class SimilarityIndex:
         self._indexed_size = size
         return added
 
-    def near(self, code: ContentCode, max_distance: int,
-             exclude_work: str | None = None) -> list[Similar]:
+    def near(self, code: ContentCode, max_distance: int, exclude_work: str | None = None, *,
+             other_than: str | None = None, before: int | None = None,
+             limit: int | None = None) -> list[Similar]:
         """Registrations of the same unit type within ``max_distance`` bits of ``code``,
-        nearest first (then in log order); ``exclude_work``: leave that work out."""
+        nearest first (then in log order). ``exclude_work``: leave that work out;
+        ``other_than``: only works neither registered nor controlled by that key (its own
+        registrations are passed over by the index's registrant, unread, so that a key with
+        thousands of similar works of its own pays nothing for them); ``before``: only log
+        entries below that index; ``limit``: at most that many, the nearest (the rows are
+        read back from the log nearest first, and no more once that many are found)."""
         if not 0 <= max_distance <= MAX_DISTANCE:
             raise MalformedError(f"the distance must be 0 to {MAX_DISTANCE} bits")
         self.catch_up()
+        rows = self.store.candidates(int(code.unit), code.bits, max_distance, other_than)
+        rows.sort(key=lambda r: ((r.bits ^ code.bits).bit_count(), r.index))
         out: list[Similar] = []
-        for row in self.store.candidates(int(code.unit), code.bits, max_distance):
+        for row in rows:
+            if (other_than is not None and row.registrant == other_than) or (
+                    before is not None and row.index >= before):
+                continue
             found = self._checked(row, code)
-            if found is not None and found.distance <= max_distance \
-                    and found.work != exclude_work:
-                out.append(found)
+            if found is None or found.distance > max_distance or found.work == exclude_work:
+                continue
+            if other_than is not None and other_than in (found.registrant, found.controller):
+                continue
+            out.append(found)
+            if limit is not None and len(out) >= limit:
+                break
         out.sort(key=lambda s: (s.distance, s.index))
         return out
 

@@ -58,7 +58,8 @@ def similar_registrations(home: Path, config: NodeConfig, own: Ledger,
             return []
         for origin, ledger in logs:
             with SimilarityIndex(ledger) as index:
-                for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work):
+                for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work,
+                                    limit=MAX_SIMILAR):
                     found.append({"origin": origin, **s.to_json()})
     found.sort(key=lambda r: (r["distance"], r["origin"], r["index"]))
     return found[:MAX_SIMILAR]
@@ -73,7 +74,7 @@ def nearest_registrations(ledger: Ledger, codes: Sequence[ContentCode],
     matches: list[dict[str, Any] | None] = []
     with SimilarityIndex(ledger) as index:
         for code in codes:
-            near = [s for s in index.near(code, distance) if s.index < size]
+            near = index.near(code, distance, before=size, limit=1)
             matches.append(near[0].to_json() if near else None)
     return {"size": size, "matches": matches}
 

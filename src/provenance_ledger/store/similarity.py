@@ -11,7 +11,8 @@ one.
 
 Tables: ``meta`` (``watermark``, and ``first`` the id of the log's entry 0, hex, so that an
 index left from another log is rebuilt) and ``codes`` (log index, unit type, the 64 bits as a
-signed SQLite integer, and one indexed column per chunk).
+signed SQLite integer, one indexed column per chunk, and the registrant's key, so that a
+look-up for other keys' works passes over a key's own registrations without reading them).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .sqlite import FILE_MODE, SqliteStore
 
 SUFFIX = ".similarity.db"
 CATCH_UP_BATCH = 50_000  # log entries read per transaction while catching up
-_SCHEMA = "2"  # 2: audio and video codes are indexed too; an index of schema 1 is rebuilt
+_SCHEMA = "3"  # 3: the registrant of each row; 2: audio and video codes; older: rebuilt
 _MAX_VARS = 900  # host parameters per query, below SQLite's limit
 _REGISTER = "work.register"
 _SIGN = 1 << 63
@@ -37,19 +38,23 @@ _SIGN = 1 << 63
 
 @dataclass(frozen=True, slots=True)
 class CodeRow:
-    """One indexed registration: its log index, unit type and code bits (unsigned)."""
+    """One indexed registration: its log index, unit type, code bits (unsigned) and
+    registrant (the event's actor)."""
 
     index: int
     unit: int
     bits: int
+    registrant: str
 
 
 @dataclass(frozen=True, slots=True)
 class LoggedCode:
-    """The ``similarity`` text of the registration at a log index, as read from the log."""
+    """The ``similarity`` text of the registration at a log index and its actor, as read from
+    the log."""
 
     index: int
     text: str
+    registrant: str
 
 
 def index_path(db_path: Path) -> Path:
@@ -97,8 +102,12 @@ class SimilarityStore:
     def _schema(self) -> None:
         chunks = ", ".join(f"c{i} INTEGER NOT NULL" for i in range(len(CHUNK_WIDTHS)))
         self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != _SCHEMA:  # another schema's rows: index the log again
+            self.conn.execute("DROP TABLE IF EXISTS codes")
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS codes (idx INTEGER PRIMARY KEY, "
-                          f"unit INTEGER NOT NULL, bits INTEGER NOT NULL, {chunks})")
+                          f"unit INTEGER NOT NULL, bits INTEGER NOT NULL, {chunks}, "
+                          f"registrant TEXT NOT NULL)")
         for i in range(len(CHUNK_WIDTHS)):
             # covering: a probe reads the index alone, never the table
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS codes_c{i} ON codes(unit, c{i}, bits)")
@@ -145,8 +154,9 @@ class SimilarityStore:
                 self.conn.execute("ROLLBACK")
                 return False
             self.conn.executemany(
-                f"INSERT OR REPLACE INTO codes VALUES (?, ?, ?, {_marks(len(CHUNK_WIDTHS))})",  # noqa: S608 - marks only
-                ((r.index, r.unit, _signed(r.bits), *split(r.bits)) for r in rows))
+                f"INSERT OR REPLACE INTO codes VALUES (?, ?, ?, {_marks(len(CHUNK_WIDTHS))}, ?)",  # noqa: S608 - marks only
+                ((r.index, r.unit, _signed(r.bits), *split(r.bits), r.registrant)
+                 for r in rows))
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (str(end),))
             self.conn.execute("COMMIT")
             return True
@@ -154,24 +164,32 @@ class SimilarityStore:
             self.conn.execute("ROLLBACK")
             raise
 
-    def candidates(self, unit: int, bits: int, max_distance: int) -> list[CodeRow]:
+    def candidates(self, unit: int, bits: int, max_distance: int,
+                   other_than: str | None = None) -> list[CodeRow]:
         """Rows of ``unit`` within ``max_distance`` bits of ``bits``, found by probing each
-        chunk column with every value near the code's chunk (multi-index hashing)."""
+        chunk column with every value near the code's chunk (multi-index hashing), in index
+        order; ``other_than``: only the rows of other registrants, left out by the probes
+        themselves."""
         found: dict[int, int] = {}
+        mine = "" if other_than is None else " AND registrant != ?"
+        tail: tuple[str, ...] = () if other_than is None else (other_than,)
         for i, probes in enumerate(chunk_probes(bits, max_distance)):
             for start in range(0, len(probes), _MAX_VARS):
                 part = probes[start : start + _MAX_VARS]
-                for idx, value in self.conn.execute(
-                        f"SELECT idx, bits FROM codes WHERE unit = ? AND c{i} IN "  # noqa: S608
-                        f"({_marks(len(part))})", (unit, *part)):  # column number and marks
-                    found[idx] = value
-        out = []
-        for idx, value in found.items():
-            code = _unsigned(value)
-            if (code ^ bits).bit_count() <= max_distance:
-                out.append(CodeRow(idx, unit, code))
-        out.sort(key=lambda r: r.index)
-        return out
+                found.update(self.conn.execute(
+                    f"SELECT idx, bits FROM codes WHERE unit = ? AND c{i} IN "  # noqa: S608
+                    f"({_marks(len(part))}){mine}", (unit, *part, *tail)))  # marks only
+        near = {idx: code for idx, value in found.items()
+                if ((code := _unsigned(value)) ^ bits).bit_count() <= max_distance}
+        registrants: dict[int, str] = {}
+        keys = sorted(near)
+        for start in range(0, len(keys), _MAX_VARS):
+            chunk = keys[start : start + _MAX_VARS]
+            registrants.update(self.conn.execute(
+                f"SELECT idx, registrant FROM codes WHERE idx IN ({_marks(len(chunk))})",  # noqa: S608 - marks only
+                chunk))
+        return [CodeRow(idx, unit, near[idx], registrants[idx]) for idx in keys
+                if idx in registrants]
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM codes").fetchone()[0])
@@ -187,24 +205,26 @@ def registration_codes(store: Store, start: int, end: int) -> Iterator[LoggedCod
     if isinstance(store, SqliteStore):
         try:
             rows = store.conn.execute(
-                "SELECT idx, json_extract(CAST(leaf AS TEXT), '$.event.body.similarity') "
+                "SELECT idx, json_extract(CAST(leaf AS TEXT), '$.event.body.similarity'), actor "
                 "FROM entries WHERE idx >= ? AND idx < ? AND type = ?",
                 (start, end, _REGISTER)).fetchall()
         except sqlite3.DatabaseError as e:
             raise StorageError(f"ledger database read failed: {e}") from e
-        for idx, text in rows:
-            if isinstance(text, str):
-                yield LoggedCode(idx, text)
+        for idx, text, actor in rows:
+            if isinstance(text, str) and isinstance(actor, str):
+                yield LoggedCode(idx, text, actor)
         return
     from ..core.encoding import load_json
 
     for row in store.entries(start, end):
         if row.type != _REGISTER:
             continue
-        body = load_json(row.leaf, "log entry").get("event", {}).get("body", {})
+        event = load_json(row.leaf, "log entry").get("event", {})
+        body = event.get("body", {}) if isinstance(event, dict) else {}
         text = body.get("similarity") if isinstance(body, dict) else None
-        if isinstance(text, str):
-            yield LoggedCode(row.index, text)
+        actor = event.get("actor") if isinstance(event, dict) else None
+        if isinstance(text, str) and isinstance(actor, str):
+            yield LoggedCode(row.index, text, actor)
 
 
 def _marks(n: int) -> str:
