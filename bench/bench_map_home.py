@@ -2,7 +2,7 @@
 """Benchmark of the verifiable map in a real ledger home (SQLite), at the size of that home.
 
     python bench/bench_map_home.py --home DIR [--queries 2000] [--multi 10000] [--blocks 20]
-                                   [--migrate] [--without-map]
+                                   [--migrate] [--without-map] [--write-map-every K]
 
 ``DIR`` is an existing home (a node's, or one made with ``python bench/bench.py --entries N
 --out DIR``); it is copied to a temporary folder first and never changed. On the copy:
@@ -36,6 +36,11 @@
    without the map, and the map's share of a block's time, ``1 - with / without``.
 
 Figures are medians over the queries (and the blocks); the machine's load is printed.
+6. **Writing the map less often** (``--write-map-every K``, an experiment). A copy whose
+   writer keeps the map nodes of its last K blocks in memory (its reads see them) and writes
+   them at once every K blocks, in a transaction of their own (the upper levels once), against
+   a copy written as the store does, K blocks back to back on each in turn, every write in the
+   time; at the end the written map's root must equal the signed one.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from bench import TARGET_APPEND_RATIO, sign_leaves, verify_chunk, verify_items
 from provenance_ledger.core import vmap
 from provenance_ledger.core.current import DecisionReceipt, Question, verify_decision_receipt
 from provenance_ledger.ledger import Home
+from provenance_ledger.store.base import Block
 
 perf = time.perf_counter
 TARGET_PROOF_MS = 1.0
@@ -197,6 +203,80 @@ def without_map(ledger: Any) -> Any:
     return ledger
 
 
+def written_every(ledger: Any, every: int) -> Any:
+    """``ledger`` whose map nodes are written every ``every`` blocks instead of in each
+    block's transaction (step 6 of the module doc; an experiment, for measurement only): the
+    nodes of the blocks since are kept in memory, and the store's reads see them first."""
+    store = ledger.store
+    commit, nodes_of = store.commit_block, store.map_nodes
+    pending: dict[int, bytes] = {}
+    done = {"size": store.map_size(), "blocks": 0}
+
+    def map_nodes(positions: Any) -> dict[int, bytes]:
+        asked = list(positions)
+        out = {p: pending[p] for p in asked if p in pending}
+        out.update(nodes_of([p for p in asked if p not in pending]))
+        return out
+
+    def flush(size: int) -> None:
+        commit(Block(map_nodes=dict(pending), map_size=size, map_start=done["size"]))
+        done["size"] = size
+        pending.clear()
+
+    def commit_block(block: Any, ready: Any = None) -> bool:
+        if not block.entries:
+            return bool(commit(block, ready))
+        nodes, size = block.map_nodes, block.map_size
+        block.map_nodes, block.map_size = {}, None
+        try:
+            ok = bool(commit(block, ready))
+        finally:
+            block.map_nodes, block.map_size = nodes, size
+        if ok:
+            pending.update(nodes)
+            done["blocks"] += 1
+            if done["blocks"] % every == 0:
+                flush(size)
+        return ok
+
+    store.map_nodes, store.commit_block = map_nodes, commit_block
+    ledger.build_map = lambda progress=None: False
+    ledger.flush_map = lambda: flush(ledger.size) if pending else None
+    return ledger
+
+
+def map_writes(as_is: Path, deferred: Path, blocks: int, every: int) -> dict[str, Any]:
+    """Step 6: ``every`` blocks back to back on each copy in turn, for ``blocks`` blocks."""
+    ledgers = {"as_is": Home(as_is).open_ledger(),
+               "every": written_every(Home(deferred).open_ledger(), every)}
+    now = int(time.time())
+    items = verify_items(1000, now)
+    verify_chunk(items)
+    ratios: dict[str, list[float]] = {"as_is": [], "every": []}
+    for r in range(max(1, blocks // every)):
+        for name, ledger in ledgers.items():
+            stream = [sign_leaves(b"map-writes-%d-%d" % (r, b), 1000, now) for b in range(every)]
+            getattr(ledger.store, "settle", lambda: None)()
+            v = len(items) / verify_chunk(items)
+            t = perf()
+            for leaves in stream:
+                assert all(not isinstance(x, Exception) for x in ledger.append_block(leaves, now))
+            getattr(ledger.store, "settle", lambda: None)()
+            ratios[name].append(every * 1000 / (perf() - t) / v)
+    ledgers["every"].flush_map()
+    for ledger in ledgers.values():
+        ledger.close()
+    check = Home(deferred).open_ledger()
+    root_ok = vmap.stored_hash(check.store.map_nodes([1]).get(1)) == check._signed_map_root()
+    check.close()
+    return {"writes_every": every,
+            "writes_ratio_as_is": statistics.median(ratios["as_is"]),
+            "writes_ratio_as_is_spread": [min(ratios["as_is"]), max(ratios["as_is"])],
+            "writes_ratio_every": statistics.median(ratios["every"]),
+            "writes_ratio_every_spread": [min(ratios["every"]), max(ratios["every"])],
+            "writes_root_ok": root_ok}
+
+
 def map_share(with_map: Path, no_map: Path, blocks: int) -> dict[str, Any]:
     """Blocks of 1000 new works appended to two copies of a home in turn, one keeping the map
     and one not, each timed against a verify round of its own (step 5 of the module doc)."""
@@ -269,6 +349,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--migrate", action="store_true",
                     help="keep the copy's map: time the schema migration, not a map build")
+    ap.add_argument("--write-map-every", type=int, default=None, metavar="K",
+                    help="also time a writer that writes the map every K blocks (an "
+                         "experiment) against one that writes it in each block")
     ap.add_argument("--without-map", action="store_true",
                     help="also append to a second copy with map maintenance switched off, "
                          "in turn with the first: what the map costs at this size")
@@ -289,9 +372,15 @@ def main() -> None:
         res.update(proofs(home, args.queries, args.multi, args.seed))
         if args.without_map:
             shutil.copytree(home, Path(tmp) / "no-map")
+        if args.write_map_every:
+            shutil.copytree(home, Path(tmp) / "as-is")
+            shutil.copytree(home, Path(tmp) / "every")
         res.update(append(home, args.blocks))
         if args.without_map:
             res.update(map_share(home, Path(tmp) / "no-map", args.blocks))
+        if args.write_map_every:
+            res.update(map_writes(Path(tmp) / "as-is", Path(tmp) / "every", args.blocks,
+                                  args.write_map_every))
         res["load_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(res, indent=2))
@@ -337,6 +426,16 @@ def main() -> None:
             ("  a block's time with / without the map (median), the map's share",
              f"{res['block_ms_with_map']:.0f} / {res['block_ms_without_map']:.0f} ms, "
              f"{res['map_share_of_block']:.0%}", "report", ""),
+        ]
+    if args.write_map_every:
+        rows += [
+            (f"map written every {res['writes_every']} blocks (experiment), ratio to verify",
+             f"{res['writes_ratio_every']:.3f} ({res['writes_ratio_every_spread'][0]:.2f}-"
+             f"{res['writes_ratio_every_spread'][1]:.2f})", "report",
+             "root ok" if res["writes_root_ok"] else "ROOT DIFFERS"),
+            ("  in each block, as the store writes it, same rounds",
+             f"{res['writes_ratio_as_is']:.3f} ({res['writes_ratio_as_is_spread'][0]:.2f}-"
+             f"{res['writes_ratio_as_is_spread'][1]:.2f})", "report", ""),
         ]
     print("| figure | value | target | |")
     print("|---|---|---|---|")
