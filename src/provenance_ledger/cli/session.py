@@ -336,7 +336,7 @@ class Session:
         registered nor controlled by that key. Through a node: its view across the logs it
         holds (specs/node.md section 6.1)."""
         if self.node_url is not None:
-            found = self.client.registrations(work)["similar"]
+            found = self.client.registrations(work, other_than=actor)["similar"]
         else:
             code = code_of(self.ledger, work)
             if code is None:

@@ -356,9 +356,14 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
     @app.get("/works/{work}", summary="A work's state and history",
              responses={400: _error("A prefix that names more than one work"),
                         404: _ERROR})
-    def get_work(work: Work, response: Response) -> dict[str, Any]:
+    def get_work(work: Work, response: Response,
+                 other_than: Annotated[str | None, Query(
+                     pattern=KEY_PATTERN, description="list only the similar registrations "
+                     "neither registered nor controlled by this key")] = None,
+                 ) -> dict[str, Any]:
         """``work`` is ``sha256:<hex>`` or a unique prefix of one; a whole id the current
-        log lacks is looked up in the frozen shards (specs/node.md section 10.4)."""
+        log lacks is looked up in the frozen shards (specs/node.md section 10.4).
+        ``other_than``: the similar registrations of other keys only (section 6.1)."""
         with node.reads.snapshot() as ledger:
             try:
                 work_id = resolve_here(node.home, config, ledger, node.witness, work)
@@ -374,7 +379,7 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
             raise NotFoundError(f"no work {work} on this ledger")
         with node.reads.snapshot() as ledger:
             across = registrations(node.home, config, ledger, node.witness, work_id)
-            similar = similar_registrations(node.home, config, ledger, work_id)
+            similar = similar_registrations(node.home, config, ledger, work_id, other_than)
         return {"work": work_id, "state": state.to_json(),
                 "history": [{"index": i, "event": ev.to_json()} for i, ev in history],
                 **across, "similar": similar}

@@ -155,9 +155,11 @@ class NodeClient:
     def resolve_work(self, text: str) -> str:
         return self._typed(f"/works/{text}", "work", replies.WorkView.from_bytes).work
 
-    def registrations(self, work: str) -> dict[str, Any]:
-        """The node's view of this work across its own log and its mirrors (disputes)."""
-        view = self._typed(f"/works/{work}", "work", replies.WorkView.from_bytes)
+    def registrations(self, work: str, other_than: str | None = None) -> dict[str, Any]:
+        """The node's view of this work across its own log and its mirrors (disputes);
+        ``other_than``: its similar registrations of other keys only (specs/node.md 6.1)."""
+        query = "" if other_than is None else f"?other_than={other_than}"
+        view = self._typed(f"/works/{work}{query}", "work", replies.WorkView.from_bytes)
         return {"disputed": view.disputed,
                 "registrations": [r.to_json() for r in view.registrations],
                 "similar": [r.to_json() for r in view.similar]}

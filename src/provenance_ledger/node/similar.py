@@ -43,10 +43,11 @@ def _logs(home: Path, config: NodeConfig, own: Ledger) -> Iterator[list[tuple[st
             mirror.close()
 
 
-def similar_registrations(home: Path, config: NodeConfig, own: Ledger,
-                          work: str) -> list[dict[str, Any]]:
+def similar_registrations(home: Path, config: NodeConfig, own: Ledger, work: str,
+                          other_than: str | None = None) -> list[dict[str, Any]]:
     """Registrations of other works, on any log this node holds, whose content code is within
-    ``DEFAULT_DISTANCE`` of ``work``'s; nearest first, at most ``MAX_SIMILAR``."""
+    ``DEFAULT_DISTANCE`` of ``work``'s; nearest first, at most ``MAX_SIMILAR``; with
+    ``other_than``, only those neither registered nor controlled by that key."""
     found: list[dict[str, Any]] = []
     with _logs(home, config, own) as logs:
         code: ContentCode | None = None
@@ -59,7 +60,7 @@ def similar_registrations(home: Path, config: NodeConfig, own: Ledger,
         for origin, ledger in logs:
             with SimilarityIndex(ledger) as index:
                 for s in index.near(code, DEFAULT_DISTANCE, exclude_work=work,
-                                    limit=MAX_SIMILAR):
+                                    other_than=other_than, limit=MAX_SIMILAR):
                     found.append({"origin": origin, **s.to_json()})
     found.sort(key=lambda r: (r["distance"], r["origin"], r["index"]))
     return found[:MAX_SIMILAR]
