@@ -111,9 +111,8 @@ class SimilarityIndex:
         rows = self.store.candidates(int(code.unit), code.bits, max_distance, other_than)
         rows.sort(key=lambda r: ((r.bits ^ code.bits).bit_count(), r.index))
         out: list[Similar] = []
-        for row in rows:
-            if (other_than is not None and row.registrant == other_than) or (
-                    before is not None and row.index >= before):
+        for row in rows:  # the key's own rows are left out by ``candidates`` already
+            if before is not None and row.index >= before:
                 continue
             found = self._checked(row, code)
             if found is None or found.distance > max_distance or found.work == exclude_work:
