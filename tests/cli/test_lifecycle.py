@@ -228,7 +228,11 @@ def test_status_json(story: Story) -> None:
 
 def test_status_text(story: Story) -> None:
     out = story.run("status", story.work_file).out
-    assert f"controller:  {story.b}" in out
+    lines = out.splitlines()
+    # every key of the user's own is named, as the consents are (B controls the work now)
+    assert f"controller:  {story.b} (your key 'b')" in lines
+    assert any(x.startswith("registered:  ") and x.endswith(f" by {story.a} (your key "
+                                                            "'default')") for x in lines)
     assert "licences in force: none" in out
     assert "data_mining to " + story.a in out
 

@@ -414,14 +414,15 @@ def status(
                    + (f", {c['title']!r}" if "title" in c else ""))
         if "similarity" in c:
             typer.echo(f"similarity:  {c['similarity']}")
-    typer.echo(f"registered:  {format_time(state.registered_at)} by {state.registrant}")
-    typer.echo(f"controller:  {state.controller}")
+    typer.echo(f"registered:  {format_time(state.registered_at)} by "
+               f"{_who(s, state.registrant)}")
+    typer.echo(f"controller:  {_who(s, state.controller)}")
     if holder_now != state.controller:
-        typer.echo(f"held by:     {holder_now} (the controller's key was rotated to it)")
+        typer.echo(f"held by:     {_who(s, holder_now)} (the controller's key was rotated to it)")
     if controller_vouching is not None:
         typer.echo(f"identity:    {controller_vouching.describe()}")
     for k, bps in state.effective_payees():
-        typer.echo(f"payee:       {k} {bps / 100:.2f}%")
+        typer.echo(f"payee:       {_who(s, k)} {bps / 100:.2f}%")
     _rights_text(s, state, now)
     typer.echo("history:")
     for h in history:
@@ -430,13 +431,18 @@ def status(
                    f"{h['actor'][:24]}...{flag}")
 
 
+def _who(s: Session, key: str) -> str:
+    """A key as ``status`` names it: with the name of the user's own key when it is one."""
+    if key == ANYONE:
+        return "anyone"
+    names = s.key_names(key)
+    return key + (f" (your key '{names[0]}')" if names else "")
+
+
 def _rights_text(s: Session, state: WorkState, now: int) -> None:
     """Consents, licences and open offers of ``status``, each with its state at ``now``."""
     def who(key: str) -> str:
-        if key == ANYONE:
-            return "anyone"
-        names = s.key_names(key)
-        return key + (f" (your key '{names[0]}')" if names else "")
+        return _who(s, key)
 
     def grant_line(g: Any) -> str:
         until = f" until {format_time(g.until)}" if g.until else ""
