@@ -96,6 +96,30 @@ def test_help_has_an_example_and_flags_take_no_value(
     assert not (tmp_path / "home").exists()  # asking for help creates nothing
 
 
+GROUPS = [p for p in [(), *COMMANDS] if getattr(_command(p), "commands", None)]
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=[" ".join(p) or "provenance" for p in GROUPS])
+def test_a_groups_command_list_gives_each_summary_as_one_paragraph(
+    path: tuple[str, ...], tmp_path: Path
+) -> None:
+    # Wide enough that no summary wraps: each command is one row of the panel, its help's
+    # first paragraph whole (the docstring's own line breaks are not kept there).
+    with CliRunner().isolation(env={"NO_COLOR": "1", "COLUMNS": "1000",
+                                    "PROVENANCE_HOME": str(tmp_path / "home")}) as streams:
+        with pytest.raises(SystemExit):
+            ROOT.main(args=[*path, "--help"], prog_name="provenance")
+        out = streams[0].getvalue().decode()
+    panel = out.split("Commands ", 1)[1].split("╰", 1)[0]
+    rows = [x.strip("│ ") for x in panel.splitlines()[1:]]
+    group = _command(path)
+    assert len(rows) == len(group.commands)
+    for name, sub in group.commands.items():
+        (row,) = [x for x in rows if x.split()[0] == name]
+        first = " ".join(sub.help.split("\n\n")[0].split())
+        assert row.split(None, 1)[1] == first
+
+
 def test_the_apps_own_help(tmp_path: Path) -> None:
     out = run("--help", home=tmp_path / "home").out
     assert "<bool>" not in out

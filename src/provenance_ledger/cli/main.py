@@ -8,6 +8,7 @@ error is one line on stderr; tracebacks are never shown (locals can hold private
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 from collections.abc import Iterable
 from importlib import import_module
@@ -150,7 +151,18 @@ def command(argv: list[str] | None = None) -> Any:
     root = typer.main.get_command(app)
     (home,) = (p for p in root.params if HOME_OPTION in getattr(p, "opts", ()))
     _home_after(root, home)
+    _summaries(root)
     return root
+
+
+def _summaries(group: Any) -> None:
+    """Each command's line in its group's help is its help's first paragraph as one line
+    (typer's rich help keeps the docstring's line breaks there, mid-sentence)."""
+    for sub in getattr(group, "commands", {}).values():
+        if sub.short_help is None and sub.help:
+            first = inspect.cleandoc(sub.help).split("\n\n")[0]
+            sub.short_help = " ".join(first.split())
+        _summaries(sub)
 
 
 def _home_after(group: Any, home: Any) -> None:
