@@ -151,7 +151,8 @@ def test_a_key_with_no_works(works: Works, tmp_path: Path) -> None:
     (("--key", "studio", "--controller", "ed25519:" + "ab" * 32), "not both"),
     (("--json", "--csv"), "give --json or --csv, not both"),
     (("--limit", "0"), "--limit"),
-    (("--controller", "studio"), "ed25519:<64 hex>"),
+    (("--controller", "nobody"), "--controller: 'nobody' is neither a key (ed25519:<64 hex>)"),
+    (("--controller", "ed25519:ab"), "--controller: key 'ed25519:ab' is not of the form"),
     (("--node", "http://127.0.0.1:9"), "node http://127.0.0.1:9: GET http://127.0.0.1:9/keys"),
     (("--after", "sha256:" + "00" * 32), "cannot be a cursor"),
 ])

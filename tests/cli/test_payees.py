@@ -71,7 +71,8 @@ def test_a_transfer_replaces_the_split_or_clears_it(home: Path, tmp_path: Path) 
     (["artist=-5", "writer=105"], "give KEY=PERCENT"),
     (["artist=60"], "the shares add up to 60%, not 100%"),
     (["artist=50", "artist=50"], "a key is named twice"),
-    (["nobody=100"], "no key named 'nobody' here"),
+    (["nobody=100"], "'nobody' is neither a key (ed25519:<64 hex>) nor the name of one of "
+                     "your keys"),
     (["ed25519:00=100"], "--payee 'ed25519:00=100'"),
 ])
 def test_a_bad_split_is_one_line_and_nothing_is_appended(home: Path, tmp_path: Path,

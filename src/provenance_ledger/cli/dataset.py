@@ -63,7 +63,7 @@ from ..node.similar import NodeMatcher
 from . import dataset_disclose
 from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
 from .progress import Bars
-from .session import NodeOpt, Session, TimeoutOpt, parse_public_key, write_text_atomic
+from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
 
 app = typer.Typer(
     help="Check a dataset against the ledger: may a key use its items for a purpose?\n\n"
@@ -105,20 +105,6 @@ class Row:
                 "controller": self.controller, "reason": self.reason,
                 "events": list(self.events), "conditions": list(self.conditions),
                 "citing": list(self.citing), "granted_by": self.granted_by}
-
-
-def _key_option(s: Session, text: str, option: str) -> str:
-    """A public key ``ed25519:<hex>``, or the name of one of the local keys."""
-    if text.startswith("ed25519:"):
-        try:
-            return parse_public_key(text)
-        except MalformedError as e:
-            raise MalformedError(f"{option}: {e}") from e
-    public = s.public_key(text)
-    if public is None:
-        raise MalformedError(f"{option}: no key named {text!r} yet (give a public key "
-                             "ed25519:... or the name of one of your keys)")
-    return public
 
 
 @app.command("check")
@@ -179,8 +165,8 @@ def check(
         raise MalformedError(f"--purpose: {e}") from e
     s = Session.from_ctx(ctx).use_node(node, timeout)
     trust = _trust(s, require_attested, policy, attester)
-    key = _key_option(s, as_key, "--as")
-    only = _key_option(s, controller, "--controller") if controller is not None else None
+    key = s.key_option(as_key, "--as")
+    only = s.key_option(controller, "--controller") if controller is not None else None
     dataset = read_dataset(path)
     if receipt is not None and len(dataset.items) > MAX_COMPLIANCE_ITEMS:
         raise MalformedError(f"--receipt: a compliance receipt lists at most "

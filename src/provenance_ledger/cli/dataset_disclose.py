@@ -38,7 +38,6 @@ from .session import (
     TimeoutOpt,
     emit_json,
     hash_file,
-    parse_public_key,
     write_text_atomic,
 )
 
@@ -375,7 +374,8 @@ def versions(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The dataset's name.",
                                         show_default=False)],
     by: Annotated[str | None, typer.Option(
-        "--by", help="The developer's public key (default: your own key).")] = None,
+        "--by", help="The developer's key: ed25519:... or one of your key names (default: your own "
+             "key).")] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
@@ -388,7 +388,7 @@ def versions(
     Example: provenance dataset versions corpus --by ed25519:...
     """
     session = Session.from_ctx(ctx).use_node(node, timeout)
-    actor = parse_public_key(by) if by is not None else session.public_key(key)
+    actor = session.key_option(by, "--by") if by is not None else session.public_key(key)
     if actor is None:
         raise MalformedError("give the developer's key: --by KEY")
     chain = _versions(session, actor, name)

@@ -21,7 +21,7 @@ from ..core.timefmt import format_time, parse_time
 from ..errors import MalformedError, NotFoundError
 from ..ledger.files import read_bounded
 from .keys import report_key_event
-from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
+from .session import NodeOpt, Session, TimeoutOpt, emit_json
 
 app = typer.Typer(
     help="Attest who is behind a key (as an association), revoke that, and show it.\n\n"
@@ -38,19 +38,6 @@ PolicyOpt = Annotated[Path | None, typer.Option(
     help="Trust policy whose 'attester KEY' lines name the attesters you trust.")]
 
 
-def key_arg(s: Session, text: str, option: str) -> str:
-    """A public key given as ``ed25519:<hex>`` or as the name of one of your keys."""
-    t = text.strip()
-    if t.startswith("ed25519:"):
-        return parse_public_key(t)
-    if not s.home.keys.exists(t):
-        raise MalformedError(f"{option}: {text[:80]!r} is neither a key (ed25519:<64 hex>) "
-                             "nor the name of one of your keys (provenance key list)")
-    public = s.public_key(t)
-    assert public is not None  # noqa: S101 - the key exists
-    return public
-
-
 def trusted_attesters(s: Session, policy: Path | None, attesters: list[str] | None
                       ) -> tuple[str, ...]:
     """The attesters the verifier trusts: its policy's ``attester`` lines and ``--attester``."""
@@ -58,7 +45,7 @@ def trusted_attesters(s: Session, policy: Path | None, attesters: list[str] | No
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
         keys += parse_policy(text).attesters
-    keys += [key_arg(s, a, "--attester") for a in attesters or ()]
+    keys += [s.key_option(a, "--attester") for a in attesters or ()]
     return tuple(dict.fromkeys(keys))
 
 
@@ -130,7 +117,7 @@ def attest(
     Example: provenance identity attest ed25519:3b6a... --name 'Mika Sato' --member 1042 --key guild
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    body: dict[str, Any] = {"key": key_arg(s, subject, "KEY"), "name": name}
+    body: dict[str, Any] = {"key": s.key_option(subject, "KEY"), "name": name}
     for field, value in (("url", url), ("registry_id", registry_id), ("member", member)):
         if value is not None:
             body[field] = value
@@ -195,7 +182,7 @@ def show(
     Example: provenance identity show ed25519:3b6a... --policy trust.txt
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    k = key_arg(s, subject, "KEY")
+    k = s.key_option(subject, "KEY")
     trusted = trusted_attesters(s, policy, attester)
     when = parse_time(_date(at, "--at")) if at else s.now()
     try:

@@ -16,7 +16,7 @@ from ..core.identity import key_record_id
 from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
-from .session import Session, emit_json, parse_public_key, write_text_atomic
+from .session import Session, emit_json, write_text_atomic
 
 app = typer.Typer(help="Create and list your signing keys.\n\nExample: provenance key new studio",
                   no_args_is_help=True)
@@ -159,12 +159,7 @@ def _submit(session: Session, event: SignedEvent) -> tuple[SignedEvent, int, Pat
 def _subject(session: Session, text: str) -> tuple[str, str | None]:
     """KEY as given: a public key, or a name of yours (and then that name)."""
     t = text.strip()
-    if t.startswith("ed25519:"):
-        return parse_public_key(t), None
-    public = session.public_key(t)
-    if public is None:
-        raise MalformedError(f"KEY: no key named {t!r} (provenance key list)")
-    return public, t
+    return session.key_option(t, "KEY"), None if t.startswith("ed25519:") else t
 
 
 def _signer(session: Session, subject_name: str | None, key: str | None) -> PrivateKey:

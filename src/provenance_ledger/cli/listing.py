@@ -24,7 +24,6 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
-    parse_public_key,
 )
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ def _whose(session: Session, key: str | None, controller: str | None) -> tuple[s
     if key is not None and controller is not None:
         raise MalformedError("give --key NAME or --controller KEY, not both")
     if controller is not None:
-        return parse_public_key(controller), controller
+        return session.key_option(controller, "--controller"), controller
     name = key or DEFAULT_KEY
     return session.public_key(name), f"key '{name}'"
 
@@ -86,7 +85,8 @@ def works(
     ctx: typer.Context,
     key: KeyNameOpt = None,
     controller: Annotated[str | None, typer.Option(
-        "--controller", help="List the works this public key (ed25519:...) now controls.")
+        "--controller", help="List the works this key (ed25519:... or one of your key names) now "
+                             "controls.")
     ] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,

@@ -10,7 +10,7 @@ import typer
 
 from ..core.events import BASIS_POINTS, MAX_LIST_ITEMS
 from ..errors import MalformedError
-from .session import DEFAULT_KEY, Session, parse_public_key
+from .session import DEFAULT_KEY, Session
 
 PayeeOpt = Annotated[list[str] | None, typer.Option(
     "--payee", metavar="KEY=PERCENT",
@@ -50,15 +50,6 @@ def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | 
 
 
 def _key(s: Session, who: str, text: str) -> str:
-    if who.startswith("ed25519:"):
-        try:
-            return parse_public_key(who)
-        except MalformedError as e:
-            raise MalformedError(f"--payee {text!r}: {e}") from e
     if who == DEFAULT_KEY and not s.home.keys.exists(who):
         return s.signing_key(None).public.text  # made on first use, as a write makes it
-    public = s.public_key(who) if s.home.keys.exists(who) else None
-    if public is None:
-        raise MalformedError(f"--payee {text!r}: no key named {who!r} here (give a public key "
-                             "ed25519:... or the name of one of your keys)")
-    return public
+    return s.key_option(who, f"--payee {text!r}")

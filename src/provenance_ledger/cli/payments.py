@@ -43,7 +43,6 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
-    parse_public_key,
     write_text_atomic,
 )
 
@@ -151,7 +150,8 @@ def usage_report(
 def payment_record(
     ctx: typer.Context,
     licence: Annotated[str, typer.Argument(help="Id (or unique prefix) of the licence.")],
-    to: Annotated[str, typer.Option("--to", help="The payee's public key (ed25519:...).")],
+    to: Annotated[str, typer.Option(
+        "--to", help="The payee: ed25519:... or one of your key names.")],
     amount: Annotated[tuple[str, str], typer.Option(
         metavar="AMOUNT CUR", help="Amount paid and its ISO 4217 currency, in major units: "
                                    "--amount 1056.25 EUR.")],
@@ -168,7 +168,8 @@ def payment_record(
 
     Example: provenance payment record 9a41c3 --to ed25519:3b6a... --amount 1056.25 EUR
     """
-    body: dict[str, Any] = {"to": parse_public_key(to), "amount": _amount(amount, "--amount")}
+    s = Session.from_ctx(ctx).use_node(node, timeout)
+    body: dict[str, Any] = {"to": s.key_option(to, "--to"), "amount": _amount(amount, "--amount")}
     if reference is not None:
         if not 0 < len(reference) <= MAX_REFERENCE_CHARS or not reference.isprintable():
             raise MalformedError(f"--reference: give 1 to {MAX_REFERENCE_CHARS} printable "
@@ -176,7 +177,6 @@ def payment_record(
         body["reference"] = reference
     if period is not None:
         body["period"] = _period(period, "--period")
-    s = Session.from_ctx(ctx).use_node(node, timeout)
     lid, w = s.event_work(licence)
     body["licence"] = lid
     _report("payment recorded", _append(s, key, payments.PAYMENT, w, body), as_json)
@@ -310,9 +310,10 @@ def royalties(
     work: Annotated[str | None, typer.Option(
         help="The licences of this work (file path, work id or unique id prefix).")] = None,
     payee: Annotated[str | None, typer.Option(
-        help="What is due to this key (ed25519:...): its lines only.")] = None,
+        help="What is due to this key (ed25519:... or one of your key names): its "
+             "lines only.")] = None,
     licensee: Annotated[str | None, typer.Option(
-        help="The licences of this licensee (ed25519:...).")] = None,
+        help="The licences of this licensee (ed25519:... or one of your key names).")] = None,
     period: Annotated[str | None, typer.Option(help="Only this period. " + PERIOD_HELP)] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, a row per licence and "
                                                        "payee.")] = False,
@@ -333,10 +334,10 @@ def royalties(
         raise MalformedError("give --work W, --payee KEY or --licensee KEY")
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
-    q = Query(parse_public_key(licensee) if licensee else None,
-              parse_public_key(payee) if payee else None,
-              Period.parse(period.strip(), "--period") if period else None)
     s = Session.from_ctx(ctx).use_node(node, timeout)
+    q = Query(s.key_option(licensee, "--licensee") if licensee else None,
+              s.key_option(payee, "--payee") if payee else None,
+              Period.parse(period.strip(), "--period") if period else None)
     works = _works(s, work, q.payee, q.licensee)
     keys = key_lookup(s)  # a rotated payee's or licensee's successor (specs/royalties.md 3.1)
     result = statement(_histories(s, works, receipt, q, keys), q, keys)

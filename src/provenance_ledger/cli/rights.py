@@ -44,7 +44,6 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
-    parse_public_key,
     write_text_atomic,
 )
 
@@ -165,7 +164,8 @@ def _needed_signer(state: WorkState | None, type_: str, body: dict[str, Any]) ->
 def transfer(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
-    to: Annotated[str, typer.Option("--to", help="New controller's public key (ed25519:...).")],
+    to: Annotated[str, typer.Option("--to", help="New controller: ed25519:... or one of your key "
+                                    "names.")],
     payee: PayeeOpt = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
@@ -181,7 +181,7 @@ def transfer(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     w = s.resolve_work(work)
-    body: dict[str, Any] = {"to": parse_public_key(to)}
+    body: dict[str, Any] = {"to": s.key_option(to, "--to")}
     payees = parse_payees(s, payee)
     if payees is not None:
         body["payees"] = payees
@@ -195,7 +195,8 @@ def consent_grant(
     purpose: Annotated[list[str], typer.Option(
         help="Purpose: ai_training, ai_generative_training, ai_inference, data_mining, "
              "ai_generation, or <domain>:<name>. Repeat for several.")],
-    to: Annotated[str | None, typer.Option("--to", help="Grantee's public key.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Grantee: ed25519:... or one of your key "
+                                                  "names.")] = None,
     anyone: Annotated[bool, typer.Option("--anyone", help="Grant to every key.")] = False,
     until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
     condition: Annotated[list[str] | None, typer.Option(
@@ -214,7 +215,7 @@ def consent_grant(
     if to is None and not anyone:
         raise MalformedError("give --to KEY or --anyone")
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    body: dict[str, Any] = {"grantee": ANYONE if anyone else parse_public_key(to or ""),
+    body: dict[str, Any] = {"grantee": ANYONE if anyone else s.key_option(to or "", "--to"),
                             "purposes": _purposes(purpose)}
     if until:
         body["until"] = parse_date(until, "--until")
@@ -249,7 +250,8 @@ def consent_revoke(
 def licence_offer(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
-    to: Annotated[str, typer.Option("--to", help="Licensee's public key.")],
+    to: Annotated[str, typer.Option(
+        "--to", help="Licensee: ed25519:... or one of your key names.")],
     purpose: Annotated[list[str], typer.Option(help="Licensed purpose. Repeat for several.")],
     fee: Annotated[tuple[str, str] | None, typer.Option(
         metavar="AMOUNT CURRENCY",
@@ -274,7 +276,7 @@ def licence_offer(
     --fee 50000 JPY
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    body: dict[str, Any] = {"licensee": parse_public_key(to), "purposes": _purposes(purpose)}
+    body: dict[str, Any] = {"licensee": s.key_option(to, "--to"), "purposes": _purposes(purpose)}
     if fee is not None:
         text, currency = fee
         amount, code = parse_amount(text, check_currency(currency, "--fee"), "--fee")
@@ -574,7 +576,8 @@ def describe_others(others: list[dict[str, Any]]) -> str:
 
 def may(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="The user's public key (ed25519:...).")],
+    key: Annotated[str, typer.Argument(help="The user's key: ed25519:... or one of your key "
+                                              "names.")],
     purpose: Annotated[str, typer.Argument(help="Purpose, e.g. ai_training.")],
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     at: Annotated[str | None, typer.Option(help="Ask about this time (default: now).")] = None,
@@ -605,7 +608,7 @@ def may(
     Example: provenance may ed25519:3b6a... ai_training page-012.png
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    k = parse_public_key(key)
+    k = s.key_option(key, "KEY")
     check_purpose(purpose, "PURPOSE")
     trusted = trusted_attesters(s, policy, attester)
     if require_attested and not trusted:

@@ -173,6 +173,26 @@ class Session:
             return parse_public_key(pub.read_text(encoding="ascii", errors="replace"))
         return keys.load(name, self.passphrase(prompt=keys.encrypted(name))).public.text
 
+    def key_option(self, text: str, option: str) -> str:
+        """The public key an option or argument names (specs/cli.md section 1, key
+        arguments): ``ed25519:<64 hex>``, or the name of one of the user's keys. An error
+        names ``option``."""
+        t = text.strip()
+        if t.startswith("ed25519:"):
+            try:
+                return parse_public_key(t)
+            except MalformedError as e:
+                raise MalformedError(f"{option}: {e}") from e
+        try:
+            public = self.public_key(t) if self.home.keys.exists(t) else None
+        except MalformedError:  # not even a possible key name
+            public = None
+        if public is None:
+            raise MalformedError(f"{option}: {t[:80]!r} is neither a key "
+                                 "(ed25519:<64 hex>) nor the name of one of your keys "
+                                 "(provenance key list)")
+        return public
+
     def key_names(self, public: str) -> list[str]:
         """Names of the local keys whose public key is ``public`` (read from ``.pub`` files;
         keys without one are passed over)."""
