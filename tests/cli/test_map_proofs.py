@@ -21,7 +21,7 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, sign_event, work_id_of
 from provenance_ledger.ledger import Home
 
-from .conftest import log_key, run
+from .conftest import log_key, run, run_json
 
 TEN_MINUTES_AGO = int(time.time()) - 600
 CREATOR = PrivateKey.from_seed(bytes([11]) * 32)
@@ -61,6 +61,11 @@ def test_granted_then_revoked_and_the_old_proof_is_not_current(
     allowed = run("may", DEVELOPER.public.text, "ai_training", page, "--proof", first,
                   home=home)
     assert allowed.out.startswith("allowed")
+    assert allowed.out.splitlines()[-1] == (f"  decision receipt written to {first} (check it "
+                                            f"with: provenance verify {first} --log-key ...)")
+    doc = run_json("may", DEVELOPER.public.text, "ai_training", page, "--proof", first,
+                   "--json", home=home)
+    assert doc["allowed"] is True and doc["proof"] == str(first)
     proven = run("verify", first, "--log-key", log_key(home), home=home).out
     assert "may use work" in proven and grant_id in proven
     assert "no later event" in proven

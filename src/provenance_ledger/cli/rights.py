@@ -651,7 +651,8 @@ def may(
                    "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
                    "allowed_on_this_log": d.allowed,
                    "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
-                   "disputed_events": list(disputed_events)})
+                   "disputed_events": list(disputed_events),
+                   "proof": None if proof is None else str(proof)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -672,5 +673,8 @@ def may(
             typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
+        if proof is not None:
+            typer.echo(f"  decision receipt written to {proof} (check it with: provenance "
+                       f"verify {proof} --log-key ...)")
     if not allowed:
         raise typer.Exit(1)
