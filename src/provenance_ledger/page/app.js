@@ -24,7 +24,8 @@
     if (state.message) showMessage(...state.message);
     else if (state.lastResult) renderResult(state.lastResult);
     renderTimeline();
-    if (state.explorer) renderExplorer(state.explorer);
+    renderExplorer();
+    if (state.search) showSearch(...state.search);
   }
   $("lang-en").addEventListener("click", () => applyLanguage("en"));
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
@@ -173,7 +174,8 @@
     const v = $("verdict");
     v.dataset.state = kind;
     v.removeAttribute("data-check");
-    v.textContent = detail === undefined ? W()[word] : `${W()[word]}: ${detail}`;
+    // A detail that is words (a function of the language's words) is said whole by it.
+    v.textContent = typeof detail === "function" ? detail(W()) : detail === undefined ? W()[word] : `${W()[word]}: ${detail}`;
     $("explain").replaceChildren();
     renderTimeline();
     return null;
@@ -305,34 +307,143 @@
     return null;
   }
 
-  // ---- explorer (only when a node serves this page) -------------------------------------
-  async function getJson(path) {
-    const resp = await fetch(new URL(path, location.href), { headers: { accept: "application/json" } });
-    if (!resp.ok) { const err = new Error(String(resp.status)); err.status = resp.status; throw err; }
-    return resp.json();
+  // ---- talking to the node (served mode only) ----------------------------------------------
+  // Every answer of the node is read through fetchNode: whatever goes wrong (the node cannot
+  // be reached, stops answering, answers an error status, something that is not the JSON
+  // expected, or more than the page reads) becomes a NodeError, which words.js says in words
+  // (nodeProblem) with what the user can do. Nothing the node sends is shown but as one line.
+  const MAX_NODE_ANSWER_BYTES = MAX_RECEIPT_BYTES;  // an answer is at most a receipt's size
+  const NODE_IDLE_MS = 30_000;  // no byte for this long: the node stopped answering
+  class NodeError extends Error {
+    constructor(kind, info) { super(kind); Object.assign(this, { kind }, info); }
+  }
+  /** Text the node sent, shown as text not trusted: on one line, without control
+   * characters, at most 300 characters (as specs/node.md section 6 has a client show it). */
+  function nodeLine(text) {
+    const line = String(text).replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, " ").trim();
+    return line.length > 300 ? line.slice(0, 299) + "…" : line;
   }
 
+  /** GET path from the node: {status, ok, bytes}, its body read up to the page's limit. */
+  async function fetchNode(path, accept) {
+    const ctl = new AbortController();
+    let timer = null, timedOut = false;
+    const arm = () => { clearTimeout(timer); timer = setTimeout(() => { timedOut = true; ctl.abort(); }, NODE_IDLE_MS); };
+    const lost = (e) => new NodeError(timedOut ? "timeout" : "unreachable", { seconds: NODE_IDLE_MS / 1000, technical: e && e.message });
+    arm();
+    try {
+      let resp;
+      try {
+        resp = await fetch(new URL(path, location.href), { headers: { accept }, signal: ctl.signal, cache: "no-store" });
+      } catch (e) {
+        throw lost(e);
+      }
+      const tooLarge = () => new NodeError("too-large", { mib: MAX_NODE_ANSWER_BYTES / (1 << 20) });
+      if (Number(resp.headers.get("content-length")) > MAX_NODE_ANSWER_BYTES) { ctl.abort(); throw tooLarge(); }
+      const parts = [];
+      let size = 0;
+      if (resp.body) {
+        const reader = resp.body.getReader();
+        for (;;) {
+          arm();
+          let step;
+          try {
+            step = await reader.read();
+          } catch (e) {
+            if (timedOut) throw lost(e);
+            throw new NodeError("broken", { technical: e && e.message });
+          }
+          if (step.done) break;
+          size += step.value.length;
+          if (size > MAX_NODE_ANSWER_BYTES) { ctl.abort(); throw tooLarge(); }
+          parts.push(step.value);
+        }
+      }
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const p of parts) { bytes.set(p, at); at += p.length; }
+      return { status: resp.status, ok: resp.ok, bytes };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function parseJson(bytes) {
+    try {
+      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (e) {
+      return undefined;
+    }
+  }
+  /** The status of an answer that is not 2xx, with the node's {"error"} line if it has one
+   * (and the registrations it names elsewhere, for a work not on its own log). */
+  function statusError(answer) {
+    const body = parseJson(answer.bytes);
+    const message = body && typeof body.error === "string" && nodeLine(body.error) ? nodeLine(body.error) : null;
+    const elsewhere = body && Array.isArray(body.elsewhere) ? body.elsewhere.filter((r) => r && typeof r === "object") : null;
+    return new NodeError("status", { status: answer.status, message, elsewhere });
+  }
+  /** GET path as JSON of the shape `fits` accepts; else a NodeError. */
+  async function getJson(path, fits) {
+    const answer = await fetchNode(path, "application/json");
+    if (!answer.ok) throw statusError(answer);
+    const data = parseJson(answer.bytes);
+    if (data === undefined) throw new NodeError("bad-answer", { fault: "notJson" });
+    if (!data || typeof data !== "object" || !fits(data)) throw new NodeError("bad-answer", { fault: "shape" });
+    return data;
+  }
+  const isList = (x, each) => Array.isArray(x) && x.every((y) => y !== null && typeof y === "object" && each(y));
+  const explorerFits = (d) => typeof d.origin === "string" && typeof d.policy === "string"
+    && isList(d.checkpoints, (c) => typeof c.note === "string" && Number.isSafeInteger(c.size))
+    && isList(d.evidence, () => true);
+  const workFits = (d) => isList(d.history, (h) => h.event !== null && typeof h.event === "object" && typeof h.event.type === "string")
+    && (d.registrations === undefined || isList(d.registrations, () => true));
+
+  /** What went wrong, in the language shown: a word of words.js saying where, then why. */
+  function nodeFailure(word, err) {
+    if (!(err instanceof NodeError)) err = new NodeError("page", { technical: err && err.message ? err.message : String(err) });
+    return (w) => `${w[word]}${w.because}${w.nodeProblem(err)}`;
+  }
+
+  // ---- explorer (only when a node serves this page) -------------------------------------
   async function loadExplorer() {
-    const data = await getJson("/explorer");
-    // Each checkpoint's log signature and cosignatures are checked here against the keys the
-    // node publishes: what the table shows is what verifies, not what the node says.
-    const trust = await PLVerify.parsePolicy(data.policy);
+    let data;
+    try {
+      data = await getJson("/explorer", explorerFits);
+      // Each checkpoint's log signature and cosignatures are checked here against the keys
+      // the node publishes: what the table shows is what verifies, not what the node says.
+      try {
+        data.trust = await PLVerify.parsePolicy(data.policy);
+      } catch (e) {
+        if (!(e instanceof PLVerify.InputError)) throw e;
+        throw new NodeError("bad-answer", { fault: "policy", technical: nodeLine(e.message) });
+      }
+    } catch (e) {
+      state.explorerFailed = nodeFailure("explorerFailed", e);
+      renderExplorer();
+      return;
+    }
     data.verified = [];
     for (const c of data.checkpoints) {
       try {
-        const { cp, cosigners } = await PLVerify.verifyCheckpointNote(c.note, trust);
+        const { cp, cosigners } = await PLVerify.verifyCheckpointNote(c.note, data.trust);
         data.verified.push({ size: cp.size, time: cp.block ? cp.block.time : null, cosigners });
       } catch (e) {
         data.verified.push({ size: BigInt(c.size), time: null, cosigners: new Map(), error: e.message });
       }
     }
-    data.trust = trust;
     state.explorer = data;
-    renderExplorer(data);
+    state.explorerFailed = null;
+    renderExplorer();
   }
 
-  function renderExplorer(data) {
-    const w = W(), now = Math.floor(Date.now() / 1000), body = $("explorer-body");
+  function renderExplorer() {
+    const w = W(), now = Math.floor(Date.now() / 1000), body = $("explorer-body"), data = state.explorer;
+    if (!data) {
+      // In place of the listing: why there is none, and what to do.
+      body.replaceChildren(state.explorerFailed ? el("p", { id: "explorer-error", role: "alert" }, state.explorerFailed(w)) : "");
+      return;
+    }
     const ago = (t) => (t === null || t === undefined ? w.never : `${PLVerify.formatTime(t)} (${w.ago(Math.max(0, now - Number(t)))})`);
     const rows = data.verified.map((c) => el("tr", {},
       el("td", {}, String(c.size)),
@@ -342,10 +453,10 @@
     for (const c of data.verified) for (const [n, t] of c.cosigners) if (!latest.has(n) || latest.get(n) < t) latest.set(n, t);
     const wit = Array.from(data.trust.witnesses.keys()).map((n) => el("li", {}, `${n}: ${latest.has(n) ? ago(Number(latest.get(n))) : w.never}`));
     const ev = data.evidence.length
-      ? list(data.evidence.map((e) => `${e.kind || "evidence"} ${e.origin || ""}: ${e.detail || ""}`))
+      ? list(data.evidence.map((e) => nodeLine(`${e.kind || "evidence"} ${e.origin || ""}: ${e.detail || ""}`)))
       : el("p", {}, w.noEvidence);
     body.replaceChildren(
-      el("p", {}, data.origin),
+      el("p", {}, nodeLine(data.origin)),
       el("h3", {}, w.checkpoints),
       el("table", { id: "checkpoints" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, w.size), el("th", { scope: "col" }, w.time + " / " + w.age), el("th", { scope: "col" }, w.cosigs))),
@@ -354,52 +465,118 @@
       el("h3", {}, w.evidence), ev);
   }
 
-  $("node-policy").addEventListener("click", async () => {
-    const data = state.explorer || (await getJson("/explorer"));
-    $("trust").value = data.policy;
-    check();
+  // The node's published keys: those the explorer read, else asked for now; a failure says
+  // so in place of the verdict.
+  $("node-policy").addEventListener("click", () => {
+    if (state.explorer) {
+      $("trust").value = state.explorer.policy;
+      check();
+      return;
+    }
+    enqueue(async () => {
+      let policy;
+      try {
+        policy = (await getJson("/explorer", explorerFits)).policy;
+      } catch (e) {
+        showMessage("node-failed", "policyFailed", nodeFailure("policyFailed", e));
+        return;
+      }
+      $("trust").value = policy;
+      await runCheck();
+    });
   });
 
   // Search by file: only the SHA-256 leaves the machine. The node's answer is shown as its
-  // word; its state receipt for the work is then checked here like a dropped one.
+  // word; its state receipt for the work is then checked here like a dropped one. What the
+  // search found, or why it could not be made, is kept as words, said again in the language
+  // chosen; an answer other than a found work replaces the verdict and history shown before.
+  function showSearch(kind, say) {
+    state.search = [kind, say];
+    const out = $("search-result");
+    out.dataset.state = kind;
+    out.textContent = say(W());
+  }
   $("search-input").addEventListener("change", (e) => {
-    const f = e.target.files[0], out = $("search-result");
+    const f = e.target.files[0];
     if (!f) return;
-    out.textContent = W().searching;
+    showSearch("searching", (w) => w.searching);
     enqueue(async () => {
-      let id;
       try {
-        id = (await PLVerify.fileWorkId(f)).workId;
-      } catch (err) {
-        out.textContent = `${W().cannotRead}: ${f.name}: ${err && err.message ? err.message : err}`;
-        return;
-      }
-      let data;
-      try {
-        data = await getJson("/works/" + encodeURIComponent(id));
-      } catch (err) {
-        out.textContent = err.status === 404 ? W().notFound(id) : String(err.message);
-        return;
-      }
-      state.history = { work: id, disputed: data.disputed === true, registrations: data.registrations || [],
-        events: data.history.map((h) => ({ event: h.event, proven: false })) };
-      out.textContent = W().found(id, data.history.length);
-      renderTimeline();
-      const resp = await fetch(new URL(`/works/${encodeURIComponent(id)}/state-receipt`, location.href));
-      if (resp.ok) {
-        state.receipt = new Uint8Array(await resp.arrayBuffer());
-        state.receiptName = id;
-        state.fromSearch = state.history;
-        await runCheck();
+        await search(f);
+      } catch (err) {  // a fault of this page: said, never left as "looking it up"
+        const say = nodeFailure("searchFailed", err);
+        showSearch("failed", say);
+        showMessage("error", "searchFailed", say);
       }
     });
   });
+
+  async function search(f) {
+    // What an earlier search gave (its state receipt and history) is not this file's.
+    if (state.fromSearch && state.receiptName === state.fromSearch.work) { state.receipt = null; state.receiptName = null; }
+    state.fromSearch = null;
+    let id;
+    try {
+      id = (await PLVerify.fileWorkId(f)).workId;
+    } catch (err) {
+      const detail = `${f.name}: ${err && err.message ? err.message : err}`;
+      showSearch("failed", (w) => `${w.cannotRead}: ${detail}`);
+      showMessage("cannot-read", "cannotRead", detail);
+      return;
+    }
+    let data;
+    try {
+      data = await getJson("/works/" + encodeURIComponent(id), workFits);
+    } catch (err) {
+      if (err instanceof NodeError && err.kind === "status" && err.status === 404) {
+        // Not an error but the answer: no such work here (perhaps on a log the node mirrors).
+        const elsewhere = (err.elsewhere || []).filter((r) => typeof r.origin === "string" && typeof r.registrant === "string")
+          .map((r) => nodeLine(`${r.origin}: ${r.registrant}`));
+        const say = (w) => (elsewhere.length ? w.foundElsewhere(id, elsewhere) : w.notFound(id));
+        showSearch("not-registered", say);
+        showMessage("not-registered", "notFound", say);
+        return;
+      }
+      const say = nodeFailure("searchFailed", err);
+      showSearch("failed", say);
+      showMessage("node-failed", "searchFailed", say);
+      return;
+    }
+    const history = { work: id, disputed: data.disputed === true,
+      registrations: (data.registrations || []).map((r) => ({ origin: nodeLine(r.origin), registrant: nodeLine(r.registrant), cosigned_at: r.cosigned_at ? nodeLine(r.cosigned_at) : null })),
+      events: data.history.map((h) => ({ event: h.event, proven: false })) };
+    state.history = state.fromSearch = history;
+    state.receiptName = id;
+    state.receipt = null;
+    try {
+      renderTimeline();
+    } catch (err) {  // events the page cannot show: not the answer expected
+      state.history = state.fromSearch = state.receiptName = null;
+      const say = nodeFailure("searchFailed", new NodeError("bad-answer", { fault: "shape" }));
+      showSearch("failed", say);
+      showMessage("node-failed", "searchFailed", say);
+      return;
+    }
+    const n = data.history.length;
+    showSearch("found", (w) => w.found(id, n));
+    let answer;
+    try {
+      answer = await fetchNode(`/works/${encodeURIComponent(id)}/state-receipt`, "application/json");
+      if (!answer.ok) throw statusError(answer);
+    } catch (err) {
+      // The history stays, marked as the node reports it; nothing of it was checked.
+      showMessage("node-failed", "stateReceiptFailed", nodeFailure("stateReceiptFailed", err));
+      return;
+    }
+    state.receipt = answer.bytes;
+    await runCheck();
+  }
 
   applyLanguage(navigator.language && navigator.language.startsWith("ja") ? "ja" : "en");
   if (state.served) {
     $("explorer").hidden = false;
     $("node-policy").hidden = false;
-    loadExplorer().catch((e) => { $("explorer-body").textContent = String(e.message); });
+    loadExplorer().catch((e) => { state.explorerFailed = nodeFailure("explorerFailed", e); renderExplorer(); });
   }
   window.PLPage = { check, state };
 })();

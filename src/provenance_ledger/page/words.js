@@ -24,6 +24,27 @@
     "identity.revoke": "証明の取り下げ", "key.rotate": "鍵の切り替え",
     "key.recovery": "回復用の鍵の指定", "key.compromised": "鍵の漏えいの宣言",
   };
+  // HTTP statuses a node (or a proxy in front of it) may answer, in words.
+  const STATUS_EN = {
+    400: "bad request", 401: "sign-in required", 403: "forbidden", 404: "not found",
+    405: "method not allowed", 408: "the request took too long", 413: "request too large",
+    414: "address too long", 429: "too many requests", 500: "an internal error of the node",
+    501: "not implemented", 502: "bad gateway: a proxy in front of the node got no valid answer from it",
+    503: "service unavailable: the node is down or overloaded",
+    504: "gateway timeout: a proxy in front of the node got no answer from it in time",
+  };
+  const STATUS_JA = {
+    400: "不正なリクエスト", 401: "認証が必要", 403: "アクセス禁止", 404: "見つかりません",
+    405: "許可されていないメソッド", 408: "リクエストの時間切れ", 413: "リクエストが大きすぎます",
+    414: "アドレスが長すぎます", 429: "リクエストが多すぎます", 500: "ノード内部のエラー",
+    501: "未実装", 502: "ゲートウェイの不良：ノードの前のプロキシがノードから正しい応答を得られませんでした",
+    503: "サービス利用不可：ノードが停止しているか、混み合っています",
+    504: "ゲートウェイの時間切れ：ノードの前のプロキシがノードから時間内に応答を得られませんでした",
+  };
+  const ANSWER_FAULT_EN = { notJson: "it is not JSON", shape: "it is JSON without the fields expected",
+    policy: "its published keys cannot be read" };
+  const ANSWER_FAULT_JA = { notJson: "JSON ではありません", shape: "期待する項目のない JSON です",
+    policy: "公開されている鍵を読み取れません" };
   const money = (m) => `${m.amount} ${m.currency} (minor units)`;
   const moneyJa = (m) => `${m.amount} ${m.currency}（最小単位）`;
 
@@ -244,6 +265,32 @@
     found: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node (shown in the history above).`,
     searching: "Looking it up…",
     checking: "Checking… (what is shown below is about the files given before)",
+    // the node's answers (served mode): where it failed, then why and what to do
+    searchFailed: "The search could not be made",
+    because: ": ",
+    explorerFailed: "This node's log cannot be shown",
+    policyFailed: "This node's published keys could not be fetched",
+    stateReceiptFailed: "The node's state receipt of this work could not be fetched, so the history above is as the node reports it, not checked here",
+    nodeProblem(e) {
+      const tech = e.technical ? ` (${e.technical})` : "";
+      switch (e.kind) {
+        case "unreachable": return "the node could not be reached. Check that it is running and that this computer is online, then try again.";
+        case "timeout": return `the node stopped answering (nothing for ${e.seconds} seconds). It may be overloaded: try again later.`;
+        case "broken": return "the node's answer broke off before its end. Try again.";
+        case "too-large": return `the node's answer is larger than this page reads (over ${e.mib} MiB), so it was not read.`;
+        case "bad-answer": return `the node's answer is not what this page expects: ${ANSWER_FAULT_EN[e.fault]}${tech}. The node may run another version of provenance-ledger, or something in between answered in its place; tell the node's operator.`;
+        case "status": {
+          const name = STATUS_EN[e.status] || (e.status >= 500 ? "the node failed" : e.status >= 400 ? "the node refused the request" : "an answer this page does not expect");
+          const said = e.message ? `, saying “${e.message}”` : "";
+          const advice = e.status === 429 ? "Wait a minute, then try again."
+            : e.status >= 500 || e.status === 408 ? "Try again later; if it goes on, tell the node's operator."
+              : "The node may run another version of provenance-ledger than this page; tell the node's operator.";
+          return `the node answered with error ${e.status} (${name})${said}. ${advice}`;
+        }
+        default: return `a fault of this page${tech}; nothing was verified.`;
+      }
+    },
+    foundElsewhere: (w, regs) => `No work with fingerprint ${w} on this node's own log. The node says it is registered on other logs (not checked here): ${regs.join("; ")}. Ask those logs for its receipt.`,
   };
 
   const ja = {
@@ -461,6 +508,31 @@
     found: (w, n) => `作品 ${w}：このノードに ${n} 件の記録（上の履歴に表示）。`,
     searching: "調べています…",
     checking: "確認しています…（下に表示されているのは、前に入れたファイルについての結果です）",
+    searchFailed: "検索できませんでした",
+    because: "。",
+    explorerFailed: "このノードのログを表示できません",
+    policyFailed: "このノードが公開している鍵を取得できませんでした",
+    stateReceiptFailed: "この作品の状態受領証をノードから取得できませんでした。上の履歴はノードの報告のままで、ここでは確認されていません",
+    nodeProblem(e) {
+      const tech = e.technical ? `（${e.technical}）` : "";
+      switch (e.kind) {
+        case "unreachable": return "ノードに接続できませんでした。ノードが動いているか、このコンピューターがネットワークにつながっているかを確かめてから、もう一度試してください。";
+        case "timeout": return `ノードの応答が止まりました（${e.seconds} 秒間何も届きません）。混み合っている可能性があります。しばらくしてからもう一度試してください。`;
+        case "broken": return "ノードの応答が途中で切れました。もう一度試してください。";
+        case "too-large": return `ノードの応答が、このページが読み込む上限（${e.mib} MiB）を超えているため、読み込みませんでした。`;
+        case "bad-answer": return `ノードの応答が、このページの想定する形ではありません：${ANSWER_FAULT_JA[e.fault]}${tech}。ノードが別の版の provenance-ledger を動かしているか、途中の別のサーバーが代わりに応答した可能性があります。ノードの運営者に知らせてください。`;
+        case "status": {
+          const name = STATUS_JA[e.status] || (e.status >= 500 ? "ノードの障害" : e.status >= 400 ? "ノードが要求を拒否しました" : "このページが想定しない応答");
+          const said = e.message ? `。ノードのメッセージ：「${e.message}」` : "";
+          const advice = e.status === 429 ? "少し待ってから、もう一度試してください。"
+            : e.status >= 500 || e.status === 408 ? "しばらくしてからもう一度試してください。続くようなら、ノードの運営者に知らせてください。"
+              : "ノードがこのページとは別の版の provenance-ledger を動かしている可能性があります。ノードの運営者に知らせてください。";
+          return `ノードがエラー ${e.status}（${name}）を返しました${said}。${advice}`;
+        }
+        default: return `このページの不具合です${tech}。何も検証されていません。`;
+      }
+    },
+    foundElsewhere: (w, regs) => `指紋 ${w} の作品は、このノード自身のログにはありません。ノードによると、別のログに登録されています（ここでは未確認）：${regs.join("、")}。受領証はそれらのログに求めてください。`,
   };
 
   function short(key) {
