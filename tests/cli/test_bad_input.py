@@ -188,6 +188,12 @@ COMMAND_CASES: dict[str, tuple[list[str], str]] = {
     "missing file": (
         ["anchor", "{root}/no-such-page.png"],
         "no such file"),
+    "mistyped file name as WORK": (
+        ["status", "{root}/page-12.png"],
+        "/page-12.png', and it is no work id (sha256:<64 hex>) or hex prefix of one"),
+    "mistyped file name as WORK of may": (
+        ["may", "{b}", "ai_training", "page-012.pn"],
+        "no such file 'page-012.pn', and it is no work id"),
     "unknown work prefix": (
         ["status", "{absent_prefix}"],
         "no work"),

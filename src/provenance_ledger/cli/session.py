@@ -215,6 +215,10 @@ class Session:
         whole = full_work_id(text)
         if whole is not None:  # a whole id names the work, registered or not
             return whole
+        digits = text.removeprefix("sha256:")
+        if digits and any(c not in _HEX_DIGITS for c in digits):  # a mistyped file name
+            raise NotFoundError(f"no such file {text[:200]!r}, and it is no work id "
+                                "(sha256:<64 hex>) or hex prefix of one")
         if self.node_url is not None:
             return self.client.resolve_work(text)
         return self.ledger.resolve_work(text)
@@ -413,6 +417,9 @@ def write_text_atomic(path: Path, text: str) -> None:
         except OSError as e:
             raise MalformedError(f"cannot create folder {path.parent}: {e.strerror}") from e
     write_atomic(path, text.encode("utf-8"), mode=None)
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def parse_public_key(text: str) -> str:
