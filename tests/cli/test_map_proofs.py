@@ -19,6 +19,7 @@ import pytest
 
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, sign_event, work_id_of
+from provenance_ledger.core.identity import key_record_id
 from provenance_ledger.ledger import Home
 
 from .conftest import log_key, run, run_json
@@ -91,6 +92,24 @@ def test_granted_then_revoked_and_the_old_proof_is_not_current(
                 ok_codes=(1,))
     assert "--max-age" in stale.err and "Traceback" not in stale.err
     run("verify", first, "--log-key", log_key(home), "--max-age", "1h", home=home)
+
+
+def test_receipt_show_names_the_keys_whose_records_a_decision_receipt_proves(
+        granted: tuple[Path, Path, str, str], tmp_path: Path) -> None:
+    home, page, work, _ = granted
+    proof = tmp_path / "decision.json"
+    run("may", DEVELOPER.public.text, "ai_training", page, "--proof", proof, home=home)
+    shown = run("receipt", "show", proof, home=home).out.splitlines()
+    records = [x for x in shown if x.startswith("key record ")]
+    # the controller's and the grantee's records, both absent: no rotation, no compromise
+    assert sorted(records) == sorted(
+        f"key record of {k} ({key_record_id(k)}): no events (claims none is logged: the key "
+        "was neither rotated, declared compromised nor attested up to this size)"
+        for k in (CREATOR.public.text, DEVELOPER.public.text))
+    assert f"decision receipt of work {work}" in shown
+    doc = run_json("receipt", "show", proof, "--json", home=home)
+    assert [(w["key_record"], w["key"]) for w in doc["works"]][0] == (False, None)
+    assert {w["key"] for w in doc["works"][1:]} == {CREATOR.public.text, DEVELOPER.public.text}
 
 
 def test_absence_is_proven_for_may_and_for_a_state_receipt(

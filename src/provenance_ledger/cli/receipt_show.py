@@ -28,6 +28,7 @@ from ..core.current import (
 )
 from ..core.encoding import b64encode
 from ..core.events import SignedEvent, parse_leaf
+from ..core.identity import is_key_record_id, key_record_id
 from ..core.note import Checkpoint, SignedNote, Verifier
 from ..core.receipt import (
     RECEIPT_FORMAT,
@@ -96,8 +97,14 @@ def show(
             typer.echo(f"answer:      {'allowed' if d.get('allowed') else 'not allowed'}: "
                        f"{d.get('reason')} (as the receipt states it)")
     for w in doc.get("works", [{"work": doc["work"], "events": doc["events"]}]):
-        typer.echo(f"{kind} of work {w['work']}" + ("" if w["events"] or kind == "receipt"
-                                                    else ": no events (claims it is absent)"))
+        if w.get("key_record"):  # a key's record, proven with the work (receipts.md 12.1)
+            whose = f" of {w['key']}" if w.get("key") else ""
+            typer.echo(f"key record{whose} ({w['work']})" + (
+                "" if w["events"] else ": no events (claims none is logged: the key was "
+                "neither rotated, declared compromised nor attested up to this size)"))
+        else:
+            typer.echo(f"{kind} of work {w['work']}" + (
+                "" if w["events"] or kind == "receipt" else ": no events (claims it is absent)"))
         for ev in w["events"]:
             typer.echo(f"  {ev['type']} {ev['id']}")
             typer.echo(f"    actor:      {ev['actor']}")
@@ -138,9 +145,13 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
             scope = STATE_RECEIPT_V2_SCOPE
         log_key, note_text, work = v2.log_key, v2.checkpoint, v2.works[0].work
         events = [(e.leaf_index, parse_leaf(e.leaf, verify=False)) for e in v2.works[0].events]
-        extra["works"] = [{"work": w.work, "events": [
-            _event(e.leaf_index, parse_leaf(e.leaf, verify=False)) for e in w.events]}
-            for w in v2.works]
+        parsed = [(w.work, [(e.leaf_index, parse_leaf(e.leaf, verify=False))
+                            for e in w.events]) for w in v2.works]
+        named = _named_keys([ev for _, evs in parsed for _, ev in evs],
+                            [dr.question.key] if fmt == DECISION_RECEIPT_FORMAT else [])
+        extra["works"] = [{"work": w, "events": [_event(i, ev) for i, ev in evs],
+                           "key_record": is_key_record_id(w), "key": named.get(w)}
+                          for w, evs in parsed]
         claimed = data.get("scope")
         extra["scope"] = claimed if claimed in (None, scope) else (
             f"not the standard statement: {str(claimed)[:80]!r}")
@@ -184,6 +195,27 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
             f"not the standard statement: {str(scope)[:80]!r}")
     return doc
+
+
+def _named_keys(events: list[SignedEvent], also: list[str]) -> dict[str, str]:
+    """Key record id -> key, for every key the receipt names: the question's, and every
+    ``ed25519:`` key an event's actor or body holds (a grantee, a licensee, a payee)."""
+    keys = set(also)
+
+    def walk(value: object) -> None:
+        if isinstance(value, str) and value.startswith("ed25519:"):
+            keys.add(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for ev in events:
+        keys.add(ev.event.actor)
+        walk(ev.event.body)
+    return {key_record_id(k): k for k in keys}
 
 
 def _event(index: int, ev: SignedEvent) -> dict[str, Any]:
