@@ -82,9 +82,10 @@ def verify(
              "proves faulty is refused.")] = None,
     max_age: Annotated[str | None, typer.Option(
         "--max-age", metavar="DURATION",
-        help="For a state receipt v2 or a decision receipt: refuse it when its newest "
-             "counted cosignature (without required witnesses: its checkpoint's time) is "
-             "older than this (90s, 10m, 24h, 7d).")] = None,
+        help="For a state receipt v2 or a decision receipt: refuse it when the time as of "
+             "which the witness quorum vouches for its checkpoint (without required "
+             "witnesses: its checkpoint's time) is older than this (90s, 10m, 24h, 7d).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
@@ -107,6 +108,7 @@ def verify(
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
         pol = parse_policy(text)
+        _one_name_per_witness(pol)
     else:
         pol = Policy.for_log_key(log_key or "")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
@@ -271,6 +273,17 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
                 continue
             faulty[ev.origin] = f"{ev.kind}: {ev.detail}"
     return faulty
+
+
+def _one_name_per_witness(pol: Policy) -> None:
+    """A policy names each witness key once (specs/receipts.md section 4): under two names,
+    one cosignature would satisfy both, and a quorum of two could be met by one witness."""
+    names: dict[bytes, str] = {}
+    for name, w in pol.witnesses.items():
+        other = names.setdefault(w.public_key.raw, name)
+        if other != name:
+            raise MalformedError(f"policy names one witness key twice, as {other} and {name}: "
+                                 "it would count one cosignature twice toward the quorum")
 
 
 def _warn(what: str) -> None:
@@ -468,7 +481,8 @@ def _fresh(pol: Policy, current: VerifiedStateV2, max_age: int | None) -> tuple[
     """(fresh as of, age) of a proof of current state; raises past ``--max-age``
     (specs/receipts.md section 13)."""
     cp = current.checkpoint
-    fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None)
+    fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None,
+                        lambda names: pol.satisfied(set(names)))
     age = max(0, int(time.time()) - fresh)
     if max_age is not None and age > max_age:
         raise VerificationError(

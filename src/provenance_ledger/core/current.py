@@ -18,7 +18,8 @@ caller compares it with its own clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -612,13 +613,25 @@ def check_decoded_decision(data: Any, verified: VerifiedDecision) -> None:
 
 
 def fresh_as_of(checkpoint: Checkpoint, cosigners: Mapping[str, int],
-                witnesses_required: bool) -> int:
-    """The time a proof of current state is fresh as of (specs/receipts.md section 13): the
-    newest cosignature among the counted witnesses when the policy requires witnesses (a
-    witness cosigns a checkpoint again while it is the latest, so this time moves on), else
+                witnesses_required: bool,
+                quorum: Callable[[AbstractSet[str]], bool] | None = None) -> int:
+    """The time a proof of current state is fresh as of (specs/receipts.md section 13).
+
+    When the policy requires witnesses: the latest time ``T`` such that the witnesses whose
+    counted cosignature is at ``T`` or later meet the ``quorum`` by themselves (a witness
+    cosigns a checkpoint again while it is the latest, so this time moves on). So one
+    witness, or a witness the quorum does not need, cannot make an old checkpoint fresh
+    alone: as many witnesses must vouch for the time as for the checkpoint. A caller with a
+    policy MUST pass its ``quorum``; without it (``None``) the newest counted cosignature
+    counts, which is right only for a quorum of one witness. Without required witnesses:
     the checkpoint's block time, the log's own word."""
     if witnesses_required and cosigners:
-        return max(cosigners.values())
+        if quorum is None:
+            return max(cosigners.values())
+        for t in sorted(set(cosigners.values()), reverse=True):
+            if quorum({w for w, ts in cosigners.items() if ts >= t}):
+                return t
+        raise VerificationError("the counted cosignatures do not meet the witness quorum")
     if checkpoint.block is None:  # pragma: no cover - a map line needs a block line
         raise VerificationError("the checkpoint has no block line and no counted cosignature")
     return checkpoint.block.time

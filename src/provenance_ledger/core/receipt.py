@@ -104,7 +104,8 @@ def verify_checkpoint_note(
     note_text: str, log_keys: Sequence[Verifier], witnesses: Mapping[str, Verifier] | None = None
 ) -> tuple[Checkpoint, SignedNote, dict[str, int]]:
     """Verify a signed checkpoint: (1) a trusted log key whose name is the origin signed it;
-    (2) return the checkpoint and the valid cosignatures among ``witnesses``."""
+    (2) return the checkpoint and the valid cosignatures among ``witnesses``, each witness
+    key counted once, with its newest valid cosignature (specs/receipts.md section 3)."""
     note = SignedNote.from_text(note_text)
     cp = Checkpoint.from_text(note.text)
     own = [v for v in log_keys if v.name == cp.origin]
@@ -112,14 +113,22 @@ def verify_checkpoint_note(
         raise VerificationError(f"no trusted log key for origin {cp.origin!r}")
     verify_note(note, own)
     cosigners: dict[str, int] = {}
+    seen: set[bytes] = set()  # witness public keys already counted
     for wname, w in (witnesses or {}).items():
+        # One key counts once, under the first local name that holds it: a policy naming
+        # one witness twice must not let one cosignature count twice toward a quorum.
+        if w.public_key.raw in seen:
+            continue
+        seen.add(w.public_key.raw)
         for sig in note.signatures:
             if w.matches(sig):
                 try:
                     ts = w.verify(sig, note.text)
                 except VerificationError:
                     continue  # a bad cosignature counts for nothing; the quorum decides
-                if ts is not None:
+                # several valid cosignatures of one witness: its newest counts, whatever
+                # the order of the lines
+                if ts is not None and ts > cosigners.get(wname, -1):
                     cosigners[wname] = ts
     return cp, note, cosigners
 
