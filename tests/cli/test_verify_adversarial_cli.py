@@ -274,3 +274,26 @@ def test_a_v1_receipt_cannot_meet_max_age(dispute: Dispute) -> None:
     line = assert_one_error_line(dispute.verify(receipt, "--log-key", dispute.vkey,
                                                 "--max-age", "7d", code=1))
     assert "proves no current state" in line
+
+
+def test_witnesses_the_policy_does_not_trust_count_for_nothing(dispute: Dispute) -> None:
+    """The old checkpoint cosigned now by a witness the policy does not name, and by a key
+    that takes a trusted witness's name: neither counts toward the quorum or freshness."""
+    impostor = NoteSigner("witness.example/w2", PrivateKey.from_seed(bytes([79]) * 32),
+                          cosigner=True)
+    stranger = NoteSigner("witness.example/w9", PrivateKey.from_seed(bytes([78]) * 32),
+                          cosigner=True)
+    signed = SignedNote.from_text(dispute.cosigned(dispute.granted_raw, dispute.t1 + 60, "w1"))
+    now = int(time.time())
+    text = signed.with_signatures([impostor.sign(signed.text, now),
+                                   stranger.sign(signed.text, now)]).to_text()
+    path = dispute.with_note(dispute.granted, "untrusted.json", text)
+    both = dispute.policy("both-5.txt", "group both all w1 w2", "quorum both")
+    line = assert_one_error_line(dispute.verify(path, "--policy", both, code=1))
+    assert "witness quorum not met" in line and "valid cosignatures from: w1" in line
+    w1 = dispute.policy("w1-5.txt", "quorum w1")
+    line = assert_one_error_line(dispute.verify(path, "--policy", w1, "--max-age", "1h",
+                                                code=1))
+    assert "older than --max-age 1h" in line
+    out = json.loads(dispute.verify(path, "--policy", w1, "--json").out)
+    assert set(out["cosigners"]) == {"w1"}
