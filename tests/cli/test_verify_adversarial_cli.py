@@ -297,3 +297,21 @@ def test_witnesses_the_policy_does_not_trust_count_for_nothing(dispute: Dispute)
     assert "older than --max-age 1h" in line
     out = json.loads(dispute.verify(path, "--policy", w1, "--json").out)
     assert set(out["cosigners"]) == {"w1"}
+
+
+def test_a_witness_key_given_as_the_log_key_is_bad_input(dispute: Dispute) -> None:
+    """HOLE (fixed): ``--log-key`` took a cosignature/v1 (type 0x04) key as the log's key, so
+    a witness's cosignature under the origin's name passed for the log's own signature
+    (specs/receipts.md section 1: log keys are type 0x01). Now exit 2, before any receipt."""
+    origin = json.loads(dispute.verify(dispute.revoked, "--log-key", dispute.vkey,
+                                       "--json").out)["origin"]
+    posing = NoteSigner(origin, PrivateKey.from_seed(bytes([77]) * 32), cosigner=True)
+    signed = SignedNote.from_text(dispute.note(dispute.revoked_raw))
+    only_cosigned = SignedNote(signed.text, (posing.sign(signed.text, int(time.time())),))
+    doc = dispute.doc(dispute.revoked_raw)
+    doc["state_receipt"]["checkpoint"] = only_cosigned.to_text()
+    doc["state_receipt"]["log_key"] = posing.verifier.to_vkey()
+    path = dispute.root / "posing.json"
+    path.write_text(json.dumps(doc))
+    result = dispute.verify(path, "--log-key", posing.verifier.to_vkey(), code=2)
+    assert "is not a log key (type 0x01)" in assert_one_error_line(result)

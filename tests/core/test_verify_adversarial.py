@@ -661,3 +661,17 @@ def test_errors_are_ledger_errors(story: Story) -> None:
     doc["state_receipt"]["works"][0]["events"][0]["inclusion_proof"] = ["A" * 43 + "="] * 65
     with pytest.raises(LedgerError):
         verify(doc)
+
+
+def test_a_cosignature_key_never_signs_as_the_log(story: Story) -> None:
+    """A type 0x04 key named as the origin, given among the log keys: its cosignature of the
+    checkpoint is not the log's signature (specs/receipts.md section 1)."""
+    doc = _bare(story.revoked)
+    note = doc["state_receipt"]["checkpoint"]
+    origin = note.split("\n", 1)[0]
+    posing = NoteSigner(origin, PrivateKey.from_seed(bytes([45]) * 32), cosigner=True)
+    signed = SignedNote.from_text(note)
+    doc["state_receipt"]["checkpoint"] = SignedNote(
+        signed.text, (posing.sign(signed.text, story.t2),)).to_text()
+    doc["state_receipt"]["log_key"] = posing.verifier.to_vkey()
+    _refused(doc, "no trusted log key", keys=[posing.verifier])

@@ -40,6 +40,7 @@ from ..core.disclosure import MAX_PROOF_FILE_BYTES, verify_dataset_proof
 from ..core.duration import format_duration, parse_duration
 from ..core.encoding import b64encode
 from ..core.events import work_id_of
+from ..core.note import SIG_TYPE_ED25519, Verifier
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
     MAX_RECEIPT_BYTES,
@@ -110,6 +111,9 @@ def verify(
         pol = parse_policy(text)
         _one_name_per_witness(pol)
     else:
+        # a log key is type 0x01 (specs/receipts.md section 1): a cosignature/v1 key would
+        # take a witness's cosignature for the log's signature
+        Verifier.from_vkey(log_key or "", SIG_TYPE_ED25519)
         pol = Policy.for_log_key(log_key or "")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt

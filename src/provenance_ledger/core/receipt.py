@@ -16,7 +16,7 @@ from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode, load_json
 from .events import SignedEvent, parse_leaf
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from .note import Checkpoint, SignedNote, Verifier, verify_note
+from .note import SIG_TYPE_ED25519, Checkpoint, SignedNote, Verifier, verify_note
 from .rules import WorkState, apply
 
 RECEIPT_FORMAT = "provenance-ledger/receipt/v1"
@@ -108,7 +108,9 @@ def verify_checkpoint_note(
     key counted once, with its newest valid cosignature (specs/receipts.md section 3)."""
     note = SignedNote.from_text(note_text)
     cp = Checkpoint.from_text(note.text)
-    own = [v for v in log_keys if v.name == cp.origin]
+    # only a type 0x01 key signs as a log (specs/receipts.md section 1): a cosignature/v1
+    # key named as the origin is a witness's, never the log's
+    own = [v for v in log_keys if v.name == cp.origin and v.sig_type == SIG_TYPE_ED25519]
     if not own:
         raise VerificationError(f"no trusted log key for origin {cp.origin!r}")
     verify_note(note, own)
