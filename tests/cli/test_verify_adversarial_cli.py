@@ -315,3 +315,25 @@ def test_a_witness_key_given_as_the_log_key_is_bad_input(dispute: Dispute) -> No
     path.write_text(json.dumps(doc))
     result = dispute.verify(path, "--log-key", posing.verifier.to_vkey(), code=2)
     assert "is not a log key (type 0x01)" in assert_one_error_line(result)
+
+
+def test_a_policy_naming_the_log_s_key_as_a_witness_is_bad_input(dispute: Dispute) -> None:
+    """HOLE (fixed): a witness line holding the log's own public key let the log operator,
+    alone, cosign its checkpoints and meet the quorum. Now the policy is refused (exit 2), and
+    the core never counts such a witness."""
+    ledger = Home(dispute.home).open_ledger()
+    try:
+        log_private = ledger.signer
+    finally:
+        ledger.close()
+    assert log_private is not None
+    as_witness = NoteSigner("witness.example/log-itself", log_private.key, cosigner=True)
+    note = SignedNote.from_text(dispute.note(dispute.granted_raw))
+    text = note.with_signatures([as_witness.sign(note.text, int(time.time()))]).to_text()
+    path = dispute.with_note(dispute.granted_raw, "self-witnessed.json", text)
+    policy = dispute.root / "self.txt"
+    policy.write_text(f"log {dispute.vkey}\nwitness me {as_witness.verifier.to_vkey()}\n"
+                      "quorum me\n")
+    line = assert_one_error_line(dispute.verify(path, "--policy", policy, "--max-age", "1h",
+                                                code=2))
+    assert "policy witness me has the key of a log line" in line

@@ -675,3 +675,16 @@ def test_a_cosignature_key_never_signs_as_the_log(story: Story) -> None:
         signed.text, (posing.sign(signed.text, story.t2),)).to_text()
     doc["state_receipt"]["log_key"] = posing.verifier.to_vkey()
     _refused(doc, "no trusted log key", keys=[posing.verifier])
+
+
+def test_the_log_s_key_never_counts_as_a_witness(story: Story) -> None:
+    ledger = Home(story.home).open_ledger()
+    try:
+        signer = ledger.signer
+    finally:
+        ledger.close()
+    assert signer is not None
+    me = NoteSigner("witness.example/me", signer.key, cosigner=True)
+    signed = SignedNote.from_text(story.revoked["state_receipt"]["checkpoint"])
+    note = signed.with_signatures([me.sign(signed.text, story.t2 + 60)]).to_text()
+    assert verify_checkpoint_note(note, log_keys(story), {"me": me.verifier})[2] == {}

@@ -280,10 +280,15 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
 
 
 def _one_name_per_witness(pol: Policy) -> None:
-    """A policy names each witness key once (specs/receipts.md section 4): under two names,
-    one cosignature would satisfy both, and a quorum of two could be met by one witness."""
+    """A policy names each witness key once, and no log's key as a witness's (specs/receipts.md
+    section 4): under two names, one cosignature would satisfy both, and a quorum of two
+    could be met by one witness; a log's key as a witness's lets the log meet a quorum."""
+    logs = {v.public_key.raw for v in pol.logs}
     names: dict[bytes, str] = {}
     for name, w in pol.witnesses.items():
+        if w.public_key.raw in logs:
+            raise MalformedError(f"policy witness {name} has the key of a log line: a log "
+                                 "cannot witness its own checkpoints")
         other = names.setdefault(w.public_key.raw, name)
         if other != name:
             raise MalformedError(f"policy names one witness key twice, as {other} and {name}: "

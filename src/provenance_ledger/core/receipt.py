@@ -115,7 +115,8 @@ def verify_checkpoint_note(
         raise VerificationError(f"no trusted log key for origin {cp.origin!r}")
     verify_note(note, own)
     cosigners: dict[str, int] = {}
-    seen: set[bytes] = set()  # witness public keys already counted
+    # witness public keys already counted; a log key never counts as a witness's
+    seen: set[bytes] = {v.public_key.raw for v in log_keys}
     for wname, w in (witnesses or {}).items():
         # One key counts once, under the first local name that holds it: a policy naming
         # one witness twice must not let one cosignature count twice toward a quorum.
