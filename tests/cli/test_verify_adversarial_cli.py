@@ -337,3 +337,63 @@ def test_a_policy_naming_the_log_s_key_as_a_witness_is_bad_input(dispute: Disput
     line = assert_one_error_line(dispute.verify(path, "--policy", policy, "--max-age", "1h",
                                                 code=2))
     assert "policy witness me has the key of a log line" in line
+
+
+def _at(t: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def test_an_answer_for_a_time_before_the_revocation_says_it_was_revoked(
+        dispute: Dispute) -> None:
+    """HOLE (fixed, in the words): the question's time is the asker's (it is not signed). The
+    developer takes the fresh receipt of the revocation's checkpoint and asks about a time
+    before the revocation: "may use ..., citing consent grant G; no later event of W exists up
+    to 3" read as if the consent still held at the checkpoint. The citation now says the grant
+    was revoked, and when, after the time asked."""
+    doc = dispute.doc(dispute.revoked)
+    doc.pop("decision")
+    doc["question"]["at"] = _at(dispute.t1 + 1)
+    path = dispute.root / "asked-before.json"
+    path.write_text(json.dumps(doc))
+    both = dispute.policy("both-6.txt", "group both all w1 w2", "quorum both")
+    out = json.loads(dispute.verify(path, "--policy", both, "--max-age", "1h", "--json").out)
+    assert out["allowed"] and out["at"] == _at(dispute.t1 + 1)
+    cite = (f"consent grant {dispute.grant.id}, revoked by {dispute.revoke.id} at "
+            f"{_at(dispute.t2)}, after the time asked")
+    assert out["citing"] == [cite]
+    assert out["statement"].endswith(f"citing {cite}; no later event of {dispute.work} "
+                                     "exists up to 3")
+    assert f"citing {cite}; no later event" in dispute.verify(path, "--policy", both).out
+    # asked at the checkpoint's own time, the same receipt says "may not", citing the same
+    doc["question"]["at"] = _at(dispute.t2)
+    path.write_text(json.dumps(doc))
+    out = json.loads(dispute.verify(path, "--policy", both, "--json").out)
+    assert not out["allowed"] and out["citing"][0].startswith(
+        f"consent grant {dispute.grant.id}, revoked by {dispute.revoke.id}")
+
+
+def test_an_answer_for_a_time_before_a_transfer_says_control_passed(tmp_path: Path) -> None:
+    """HOLE (fixed, in the words): the creator transferred the work; a receipt asked for a
+    time before the transfer answers "this key controls the work" and cited "the work's head:
+    this key controls it", which the head (the transfer) says it does not."""
+    home = tmp_path / "home"
+    now = int(time.time())
+    t1, t2 = now - 2 * HOUR, now - 300
+    page = tmp_path / "sold.png"
+    page.write_bytes(b"a page that was sold")
+    work = work_id_of(hashlib.sha256(page.read_bytes()).hexdigest())
+    reg = _ev("work.register", work, None, t1, {"size": 20, "media_type": "image/png"})
+    _append(home, [reg], t1)
+    buyer = PrivateKey.from_seed(bytes([63]) * 32).public.text
+    transfer = _ev("work.transfer", work, reg.id, t2, {"to": buyer})
+    _append(home, [transfer], t2)
+    proof = tmp_path / "before-sale.json"
+    run("may", CREATOR.public.text, "ai_training", page, "--at", _at(t1 + 1), "--proof", proof,
+        home=home)
+    out = json.loads(run("verify", proof, "--log-key", log_key(home), "--json",
+                         home=home).out)
+    assert out["allowed"] and out["reason"] == "this key controls the work"
+    assert out["citing"] == [
+        f"controller event {transfer.id} (the work's head; this key controlled the work at "
+        f"the time asked, and control passed to {buyer} at {_at(t2)})"]
+    assert "this key controls it" not in out["statement"]

@@ -688,3 +688,41 @@ def test_the_log_s_key_never_counts_as_a_witness(story: Story) -> None:
     signed = SignedNote.from_text(story.revoked["state_receipt"]["checkpoint"])
     note = signed.with_signatures([me.sign(signed.text, story.t2 + 60)]).to_text()
     assert verify_checkpoint_note(note, log_keys(story), {"me": me.verifier})[2] == {}
+
+
+def test_citations_say_what_happened_after_the_time_asked(tmp_path: Path) -> None:
+    """An allowed answer for an early time, from a receipt whose events end the licence or
+    the grant later, names that end (specs/receipts.md section 12.1)."""
+    from provenance_ledger.core.current import citations
+    from provenance_ledger.core.timefmt import format_time
+
+    now = int(time.time())
+    t1, t2 = now - 2 * HOUR, now - 600
+    reg = _ev(CREATOR, "work.register", A, None, t1, {"size": 10, "media_type": "image/png"})
+    offer = _ev(CREATOR, "licence.offer", A, reg.id, t1,
+                {"licensee": DEVELOPER.public.text, "purposes": ["ai_training"]})
+    accept = sign_event(Event("licence.accept", A, offer.id, DEVELOPER.public.text, t1,
+                              {"offer": offer.id}), DEVELOPER)
+    grant = _ev(CREATOR, "consent.grant", A, accept.id, t1,
+                {"grantee": OTHER.public.text, "purposes": ["ai_inference"],
+                 "until": format_time(t2 + HOUR)})
+    end = _ev(CREATOR, "licence.terminate", A, grant.id, t2, {"licence": offer.id})
+    ledger = Home(tmp_path / "home").open_ledger()
+    try:
+        _all_in(ledger.append_block([reg.leaf, offer.leaf, accept.leaf, grant.leaf], t1))
+        _all_in(ledger.append_block([end.leaf], t2))
+        sr = ledger.complete_state_receipt([A])
+    finally:
+        ledger.close()
+    assert sr is not None
+    for key, purpose, want in (
+            (DEVELOPER, "ai_training",
+             f"licence {offer.id} accepted in {accept.id}, terminated by {end.id} at "
+             f"{format_time(t2)}, after the time asked"),
+            (OTHER, "ai_inference",
+             f"consent grant {grant.id}, which ends at {format_time(t2 + HOUR)}")):
+        d = verify(DecisionReceipt(Question(key.public.text, purpose, t1 + 1), sr).to_json())
+        assert d.decision.allowed
+        assert citations(d.decision, d.work.state, d.question.at) == (want,)
+        # without the time asked (older callers), the words are as they were
+        assert citations(d.decision, d.work.state)[0] == want.split(",")[0]

@@ -415,7 +415,7 @@ def _verify_current(
     }
     if decided is not None:
         w, q, d = decided.work, decided.question, decided.decision
-        cites = citations(d, w.state)
+        cites = citations(d, w.state, q.at)
         if w.state is None:
             statement = (f"{head}, work {w.work} was not registered on log {cp.origin} as of "
                          f"tree size {cp.size}: key {q.key} may not use it for purpose "
@@ -536,7 +536,7 @@ def _verify_compliance(
         return {"item": a.name, "work": a.work, "outcome": a.outcome,
                 "similar": match.to_json() if match is not None else None,
                 "controller": a.state.controller if a.state is not None else None,
-                **a.decision.to_json(), "citing": list(citations(a.decision, a.state))}
+                **a.decision.to_json(), "citing": list(citations(a.decision, a.state, q.at))}
 
     out: dict[str, Any] = {
         "valid": True, "format": receipt.format, "scope": COMPLIANCE_RECEIPT_SCOPE,
@@ -554,7 +554,7 @@ def _verify_compliance(
         return
     typer.echo(f"OK: {statement}")
     for a in refused[:LISTED_REFUSALS]:
-        cites = citations(a.decision, a.state)
+        cites = citations(a.decision, a.state, q.at)
         citing = f", citing {'; '.join(cites)}" if cites else ""
         match = similar[id(a)]
         near = f", similar at distance {match.distance}" if match is not None else ""

@@ -637,19 +637,48 @@ def fresh_as_of(checkpoint: Checkpoint, cosigners: Mapping[str, int],
     return checkpoint.block.time
 
 
-def citations(decision: Decision, state: WorkState | None) -> tuple[str, ...]:
+def citations(decision: Decision, state: WorkState | None,
+              at: int | None = None) -> tuple[str, ...]:
     """Each event a decision cites, in words: ``consent grant <id>``, ``licence <id> accepted
     in <id>``, ``controller head <id>``, and for a refusal why each cited grant or licence
-    is not in force (``revoked by <id> at <time>``, ``expired at <time>``, ...)."""
+    is not in force (``revoked by <id> at <time>``, ``expired at <time>``, ...).
+
+    With the question's time ``at`` (specs/receipts.md section 12.1), an answer "allowed"
+    also says what the state it is computed from holds after that time: the grant revoked,
+    the licence terminated, or control passed to another key, all before the checkpoint, and
+    when the grant or licence ends. An
+    answer for a time before such an event is true for that time, and must not read as if it
+    still held at the checkpoint."""
     if state is None:
         return ()
     if decision.allowed:
         # rules.may cites one grant, or a licence's offer and acceptance, or the head when
         # the key controls the work; its reason says which (the head may itself be a grant).
         if decision.reason.startswith("consent granted"):
-            return (f"consent grant {decision.events[0]}",)
+            g = state.grant(decision.events[0])
+            later = ""
+            if at is not None and g is not None and g.revoked_by is not None and (
+                    g.revoked_at is not None):
+                later = (f", revoked by {g.revoked_by} at {format_time(g.revoked_at)}, after "
+                         "the time asked")
+            elif at is not None and g is not None and g.until is not None:
+                later = f", which ends at {format_time(g.until)}"
+            return (f"consent grant {decision.events[0]}{later}",)
         if decision.reason.startswith("licence in force"):
-            return (f"licence {decision.events[0]} accepted in {decision.events[-1]}",)
+            x = next((x for x in state.licences if x.id == decision.events[0]), None)
+            later = ""
+            if at is not None and x is not None and x.terminated_by is not None and (
+                    x.terminated_at is not None):
+                later = (f", terminated by {x.terminated_by} at "
+                         f"{format_time(x.terminated_at)}, after the time asked")
+            elif at is not None and x is not None and x.until is not None:
+                later = f", which ends at {format_time(x.until)}"
+            return (f"licence {decision.events[0]} accepted in {decision.events[-1]}{later}",)
+        if at is not None and state.controller != state.controller_at(at):
+            since = state.controllers[-1][1]
+            return tuple(f"controller event {e} (the work's head; this key controlled the work "
+                         f"at the time asked, and control passed to {state.controller} at "
+                         f"{format_time(since)})" for e in decision.events)
         return tuple(f"controller event {e} (the work's head: this key controls it)"
                      for e in decision.events)
     words = []
