@@ -40,6 +40,7 @@ from ..core.disclosure import MAX_PROOF_FILE_BYTES, verify_dataset_proof
 from ..core.duration import format_duration, parse_duration
 from ..core.encoding import b64encode
 from ..core.events import work_id_of
+from ..core.note import SIG_TYPE_ED25519, Verifier
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
     MAX_RECEIPT_BYTES,
@@ -82,9 +83,10 @@ def verify(
              "proves faulty is refused.")] = None,
     max_age: Annotated[str | None, typer.Option(
         "--max-age", metavar="DURATION",
-        help="For a state receipt v2 or a decision receipt: refuse it when its newest "
-             "counted cosignature (without required witnesses: its checkpoint's time) is "
-             "older than this (90s, 10m, 24h, 7d).")] = None,
+        help="For a state receipt v2 or a decision receipt: refuse it when the time as of "
+             "which the witness quorum vouches for its checkpoint (without required "
+             "witnesses: its checkpoint's time) is older than this (90s, 10m, 24h, 7d).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Verify a receipt offline: exit 0 when valid, 1 with one line saying what failed.
@@ -107,7 +109,11 @@ def verify(
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
         pol = parse_policy(text)
+        _one_name_per_witness(pol)
     else:
+        # a log key is type 0x01 (specs/receipts.md section 1): a cosignature/v1 key would
+        # take a witness's cosignature for the log's signature
+        Verifier.from_vkey(log_key or "", SIG_TYPE_ED25519)
         pol = Policy.for_log_key(log_key or "")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
@@ -273,6 +279,22 @@ def _load_evidence(path: Path, pol: Policy) -> dict[str, str]:
     return faulty
 
 
+def _one_name_per_witness(pol: Policy) -> None:
+    """A policy names each witness key once, and no log's key as a witness's (specs/receipts.md
+    section 4): under two names, one cosignature would satisfy both, and a quorum of two
+    could be met by one witness; a log's key as a witness's lets the log meet a quorum."""
+    logs = {v.public_key.raw for v in pol.logs}
+    names: dict[bytes, str] = {}
+    for name, w in pol.witnesses.items():
+        if w.public_key.raw in logs:
+            raise MalformedError(f"policy witness {name} has the key of a log line: a log "
+                                 "cannot witness its own checkpoints")
+        other = names.setdefault(w.public_key.raw, name)
+        if other != name:
+            raise MalformedError(f"policy names one witness key twice, as {other} and {name}: "
+                                 "it would count one cosignature twice toward the quorum")
+
+
 def _warn(what: str) -> None:
     typer.echo(f"warning: {what}: it proves nothing and is not used", err=True)
 
@@ -393,7 +415,7 @@ def _verify_current(
     }
     if decided is not None:
         w, q, d = decided.work, decided.question, decided.decision
-        cites = citations(d, w.state)
+        cites = citations(d, w.state, q.at)
         if w.state is None:
             statement = (f"{head}, work {w.work} was not registered on log {cp.origin} as of "
                          f"tree size {cp.size}: key {q.key} may not use it for purpose "
@@ -468,7 +490,8 @@ def _fresh(pol: Policy, current: VerifiedStateV2, max_age: int | None) -> tuple[
     """(fresh as of, age) of a proof of current state; raises past ``--max-age``
     (specs/receipts.md section 13)."""
     cp = current.checkpoint
-    fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None)
+    fresh = fresh_as_of(cp, current.cosigners, pol.quorum is not None,
+                        lambda names: pol.satisfied(set(names)))
     age = max(0, int(time.time()) - fresh)
     if max_age is not None and age > max_age:
         raise VerificationError(
@@ -513,7 +536,7 @@ def _verify_compliance(
         return {"item": a.name, "work": a.work, "outcome": a.outcome,
                 "similar": match.to_json() if match is not None else None,
                 "controller": a.state.controller if a.state is not None else None,
-                **a.decision.to_json(), "citing": list(citations(a.decision, a.state))}
+                **a.decision.to_json(), "citing": list(citations(a.decision, a.state, q.at))}
 
     out: dict[str, Any] = {
         "valid": True, "format": receipt.format, "scope": COMPLIANCE_RECEIPT_SCOPE,
@@ -531,7 +554,7 @@ def _verify_compliance(
         return
     typer.echo(f"OK: {statement}")
     for a in refused[:LISTED_REFUSALS]:
-        cites = citations(a.decision, a.state)
+        cites = citations(a.decision, a.state, q.at)
         citing = f", citing {'; '.join(cites)}" if cites else ""
         match = similar[id(a)]
         near = f", similar at distance {match.distance}" if match is not None else ""

@@ -18,7 +18,8 @@ caller compares it with its own clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -612,31 +613,72 @@ def check_decoded_decision(data: Any, verified: VerifiedDecision) -> None:
 
 
 def fresh_as_of(checkpoint: Checkpoint, cosigners: Mapping[str, int],
-                witnesses_required: bool) -> int:
-    """The time a proof of current state is fresh as of (specs/receipts.md section 13): the
-    newest cosignature among the counted witnesses when the policy requires witnesses (a
-    witness cosigns a checkpoint again while it is the latest, so this time moves on), else
+                witnesses_required: bool,
+                quorum: Callable[[AbstractSet[str]], bool] | None = None) -> int:
+    """The time a proof of current state is fresh as of (specs/receipts.md section 13).
+
+    When the policy requires witnesses: the latest time ``T`` such that the witnesses whose
+    counted cosignature is at ``T`` or later meet the ``quorum`` by themselves (a witness
+    cosigns a checkpoint again while it is the latest, so this time moves on). So one
+    witness, or a witness the quorum does not need, cannot make an old checkpoint fresh
+    alone: as many witnesses must vouch for the time as for the checkpoint. A caller with a
+    policy MUST pass its ``quorum``; without it (``None``) the newest counted cosignature
+    counts, which is right only for a quorum of one witness. Without required witnesses:
     the checkpoint's block time, the log's own word."""
     if witnesses_required and cosigners:
-        return max(cosigners.values())
+        if quorum is None:
+            return max(cosigners.values())
+        for t in sorted(set(cosigners.values()), reverse=True):
+            if quorum({w for w, ts in cosigners.items() if ts >= t}):
+                return t
+        raise VerificationError("the counted cosignatures do not meet the witness quorum")
     if checkpoint.block is None:  # pragma: no cover - a map line needs a block line
         raise VerificationError("the checkpoint has no block line and no counted cosignature")
     return checkpoint.block.time
 
 
-def citations(decision: Decision, state: WorkState | None) -> tuple[str, ...]:
+def citations(decision: Decision, state: WorkState | None,
+              at: int | None = None) -> tuple[str, ...]:
     """Each event a decision cites, in words: ``consent grant <id>``, ``licence <id> accepted
     in <id>``, ``controller head <id>``, and for a refusal why each cited grant or licence
-    is not in force (``revoked by <id> at <time>``, ``expired at <time>``, ...)."""
+    is not in force (``revoked by <id> at <time>``, ``expired at <time>``, ...).
+
+    With the question's time ``at`` (specs/receipts.md section 12.1), an answer "allowed"
+    also says what the state it is computed from holds after that time: the grant revoked,
+    the licence terminated, or control passed to another key, all before the checkpoint, and
+    when the grant or licence ends. An
+    answer for a time before such an event is true for that time, and must not read as if it
+    still held at the checkpoint."""
     if state is None:
         return ()
     if decision.allowed:
         # rules.may cites one grant, or a licence's offer and acceptance, or the head when
         # the key controls the work; its reason says which (the head may itself be a grant).
         if decision.reason.startswith("consent granted"):
-            return (f"consent grant {decision.events[0]}",)
+            g = state.grant(decision.events[0])
+            later = ""
+            if at is not None and g is not None and g.revoked_by is not None and (
+                    g.revoked_at is not None):
+                later = (f", revoked by {g.revoked_by} at {format_time(g.revoked_at)}, after "
+                         "the time asked")
+            elif at is not None and g is not None and g.until is not None:
+                later = f", which ends at {format_time(g.until)}"
+            return (f"consent grant {decision.events[0]}{later}",)
         if decision.reason.startswith("licence in force"):
-            return (f"licence {decision.events[0]} accepted in {decision.events[-1]}",)
+            x = next((x for x in state.licences if x.id == decision.events[0]), None)
+            later = ""
+            if at is not None and x is not None and x.terminated_by is not None and (
+                    x.terminated_at is not None):
+                later = (f", terminated by {x.terminated_by} at "
+                         f"{format_time(x.terminated_at)}, after the time asked")
+            elif at is not None and x is not None and x.until is not None:
+                later = f", which ends at {format_time(x.until)}"
+            return (f"licence {decision.events[0]} accepted in {decision.events[-1]}{later}",)
+        if at is not None and state.controller != state.controller_at(at):
+            since = state.controllers[-1][1]
+            return tuple(f"controller event {e} (the work's head; this key controlled the work "
+                         f"at the time asked, and control passed to {state.controller} at "
+                         f"{format_time(since)})" for e in decision.events)
         return tuple(f"controller event {e} (the work's head: this key controls it)"
                      for e in decision.events)
     words = []

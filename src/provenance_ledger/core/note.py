@@ -3,9 +3,11 @@
 - c2sp.org/signed-note: note text, an empty line, signature lines ``— <name> <base64>``;
   Ed25519 signatures (type 0x01) and verifier keys ``<name>+<hex key id>+<base64 key>``.
 - c2sp.org/tlog-checkpoint: the note text ``<origin>\\n<size>\\n<base64 root>\\n``, plus the
-  log's one extension line ``provenance-ledger/block prev=<size> time=<UTC time>``.
+  log's extension lines ``provenance-ledger/block prev=<size> time=<UTC time>`` and, once it
+  keeps its map, ``provenance-ledger/map root=<base64>`` (specs/map.md section 8).
 - c2sp.org/tlog-cosignature (cosignature/v1, type 0x04): a witness's timestamped signature
-  over ``cosignature/v1\\ntime <seconds>\\n`` followed by the whole checkpoint text.
+  over ``cosignature/v1\\ntime <seconds>\\n`` followed by the whole checkpoint text, its
+  extension lines (and so the map root) included.
 
 specs/checkpoints.md restates these formats. Parsing is strict and bounded; unknown signatures
 are kept (so that notes can be passed on whole) but never count as verified.

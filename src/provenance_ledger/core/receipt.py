@@ -16,7 +16,7 @@ from ..errors import MalformedError, RuleError, VerificationError
 from .encoding import b64decode, b64encode, load_json
 from .events import SignedEvent, parse_leaf
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from .note import Checkpoint, SignedNote, Verifier, verify_note
+from .note import SIG_TYPE_ED25519, Checkpoint, SignedNote, Verifier, verify_note
 from .rules import WorkState, apply
 
 RECEIPT_FORMAT = "provenance-ledger/receipt/v1"
@@ -104,22 +104,34 @@ def verify_checkpoint_note(
     note_text: str, log_keys: Sequence[Verifier], witnesses: Mapping[str, Verifier] | None = None
 ) -> tuple[Checkpoint, SignedNote, dict[str, int]]:
     """Verify a signed checkpoint: (1) a trusted log key whose name is the origin signed it;
-    (2) return the checkpoint and the valid cosignatures among ``witnesses``."""
+    (2) return the checkpoint and the valid cosignatures among ``witnesses``, each witness
+    key counted once, with its newest valid cosignature (specs/receipts.md section 3)."""
     note = SignedNote.from_text(note_text)
     cp = Checkpoint.from_text(note.text)
-    own = [v for v in log_keys if v.name == cp.origin]
+    # only a type 0x01 key signs as a log (specs/receipts.md section 1): a cosignature/v1
+    # key named as the origin is a witness's, never the log's
+    own = [v for v in log_keys if v.name == cp.origin and v.sig_type == SIG_TYPE_ED25519]
     if not own:
         raise VerificationError(f"no trusted log key for origin {cp.origin!r}")
     verify_note(note, own)
     cosigners: dict[str, int] = {}
+    # witness public keys already counted; a log key never counts as a witness's
+    seen: set[bytes] = {v.public_key.raw for v in log_keys}
     for wname, w in (witnesses or {}).items():
+        # One key counts once, under the first local name that holds it: a policy naming
+        # one witness twice must not let one cosignature count twice toward a quorum.
+        if w.public_key.raw in seen:
+            continue
+        seen.add(w.public_key.raw)
         for sig in note.signatures:
             if w.matches(sig):
                 try:
                     ts = w.verify(sig, note.text)
                 except VerificationError:
                     continue  # a bad cosignature counts for nothing; the quorum decides
-                if ts is not None:
+                # several valid cosignatures of one witness: its newest counts, whatever
+                # the order of the lines
+                if ts is not None and ts > cosigners.get(wname, -1):
                     cosigners[wname] = ts
     return cp, note, cosigners
 
