@@ -218,7 +218,7 @@ def check(
         write_text_atomic(receipt, json.dumps(compliance.to_json(), ensure_ascii=False) + "\n")
     held = {w: _controller_now(st, events, question.at, lookup)
             for w, (st, events) in histories.items()}
-    rows = _rows(answers, resolved, dataset, held) + empty
+    rows = _rows(answers, resolved, dataset, held, question.at) + empty
     if only is not None:
         only = _controller_named(only, question.at, lookup)
         rows = [r for r in rows if r.controller == only]
@@ -332,7 +332,9 @@ def _item(r: Resolved) -> Item:
 
 
 def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: Dataset,
-          held: dict[str, str | None]) -> list[Row]:
+          held: dict[str, str | None], at: int) -> list[Row]:
+    """One row per answer; its citations are those ``verify`` gives for the question's time
+    ``at`` (specs/receipts.md section 12.1)."""
     rows = []
     for a, r in zip(answers, resolved, strict=True):
         d, state = a.decision, a.state
@@ -346,7 +348,7 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: 
             reason = d.reason
         rows.append(Row(a.name, a.outcome, r.checked_work,
                         held.get(a.work) if a.work is not None else None,
-                        reason, d.events, d.conditions, citations(d, state),
+                        reason, d.events, d.conditions, citations(d, state, at),
                         None if state is None else SIMILAR if m is not None else EXACT,
                         m.distance if m is not None else None,
                         m.code if m is not None else r.code,

@@ -53,7 +53,9 @@ class Policy:
 
     @classmethod
     def for_log_key(cls, vkey: str) -> Policy:
-        return cls((Verifier.from_vkey(vkey),))
+        """The policy of one log key and no witnesses. A log key is type 0x01 (section 1): a
+        cosignature/v1 key would take a witness's cosignature for the log's signature."""
+        return cls((Verifier.from_vkey(vkey, SIG_TYPE_ED25519),))
 
     def satisfied(self, cosigners: set[str], name: str | None = None) -> bool:
         """Is the quorum (or the named group or witness) met by these cosigners?"""
@@ -107,8 +109,25 @@ def parse_policy(text: str) -> Policy:
         raise MalformedError("policy names no log key")
     if not reader.seen_quorum:
         raise MalformedError("policy has no quorum line (write 'quorum none' for no witnesses)")
+    _one_name_per_witness(reader.logs, reader.witnesses)
     return Policy(tuple(reader.logs), reader.witnesses, reader.groups, reader.quorum,
                   tuple(reader.attesters))
+
+
+def _one_name_per_witness(logs: list[Verifier], witnesses: Mapping[str, Verifier]) -> None:
+    """A policy names each witness key once, and no log's key as a witness's (section 4):
+    under two names, one cosignature would satisfy both, and a quorum of two could be met by
+    one witness; a log's key as a witness's would let the log meet a quorum alone."""
+    keys = {v.public_key.raw for v in logs}
+    names: dict[bytes, str] = {}
+    for name, w in witnesses.items():
+        if w.public_key.raw in keys:
+            raise MalformedError(f"policy witness {name} has the key of a log line: a log "
+                                 "cannot witness its own checkpoints")
+        other = names.setdefault(w.public_key.raw, name)
+        if other != name:
+            raise MalformedError(f"policy names one witness key twice, as {other} and {name}: "
+                                 "it would count one cosignature twice toward the quorum")
 
 
 @dataclass(slots=True)
