@@ -785,6 +785,9 @@
       details.size = receiptBytes.length;
       if (has(formats, format)) {
         await formats[format](data, trust, fileBytes, details);
+        // A proof of current state (not a v1 state receipt) is fresh as of a time, which
+        // `verify` prints and judges against --max-age (receipts.md section 13).
+        if (details.works && details.complete !== false) details.freshAsOf = freshAsOf(details.checkpoint, details.cosigners, trust);
         return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
       }
       if (receiptBytes.length > MAX_RECEIPT_BYTES) throw new VerifyError("receipt", `receipt is larger than ${MAX_RECEIPT_BYTES} bytes`);
@@ -844,6 +847,24 @@
       const have = Array.from(cosigners.keys()).sort().join(", ") || "none";
       throw new VerifyError("quorum", `witness quorum not met: ${describePolicy(trust)}; valid cosignatures from: ${have}`);
     }
+  }
+
+  /** The time a proof of current state is fresh as of (receipts.md section 13; current.py
+   * fresh_as_of), in seconds. When the policy requires witnesses: the latest time T such that
+   * the witnesses whose counted cosignature is at T or later meet the quorum by themselves, so
+   * that one witness, or one the quorum does not need, cannot make an old checkpoint fresh
+   * alone. Without required witnesses: the checkpoint's block time, the log's own word. */
+  function freshAsOf(cp, cosigners, pol) {
+    if (pol.quorum !== null && cosigners.size) {
+      const times = Array.from(new Set(Array.from(cosigners.values(), BigInt))).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+      for (const t of times) {
+        const names = new Set(Array.from(cosigners).filter(([, ts]) => BigInt(ts) >= t).map(([n]) => n));
+        if (satisfied(pol, names)) return Number(t);
+      }
+      throw new VerifyError("quorum", "the counted cosignatures do not meet the witness quorum");
+    }
+    if (cp.block === null) throw new VerifyError("map", "the checkpoint has no block line and no counted cosignature");
+    return Number(cp.block.time);
   }
 
   /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
@@ -940,7 +961,7 @@
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
-    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied,
+    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied, freshAsOf,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,
