@@ -229,6 +229,9 @@
             ...r.keyRecords.keys.map((k) => el("li", { "data-key": k.key || "" }, w.keyRecordLine(k, r.keyRecords.attesters)))));
         }
       }
+      // A proof of current state is fresh as of a time (receipts.md section 13), as verify says.
+      if (r.freshAsOf !== undefined && r.freshAsOf !== null)
+        explain.append(el("p", { id: "fresh" }, w.freshAsOf(r, w.ago(Math.max(0, Math.floor(Date.now() / 1000) - r.freshAsOf)))));
       explain.append(
         el("p", { id: "statement" }, w.stateHead(r)), el("ul", { id: "works" }, ...items),
         el("h3", {}, w.proves), list(w.stateProvesList(r).filter((_, i) => r.complete !== false || i !== 1)),

@@ -132,7 +132,7 @@
     const answers = v2 ? await answersV2(items, question, works, policy)
       : items.map((it) => {
         const state = it.work === null ? null : works.get(it.work).state;
-        return answer(it, state, S.may(state, question.key, question.purpose, question.at), null);
+        return answer(it, state, S.may(state, question.key, question.purpose, question.at), null, question.at);
       });
     const counts = { items: answers.length, allowed: 0, not_allowed: 0, unregistered: 0 };
     for (const a of answers) counts[a.outcome.replace(" ", "_")] += 1;
@@ -162,8 +162,10 @@
     }
   }
 
-  const answer = (it, state, decision, vouching) => ({ name: it.name, work: it.work, similar: it.similar, state, decision, vouching,
-    outcome: state === null ? "unregistered" : decision.allowed ? "allowed" : "not allowed", citing: V.citations(decision, state) });
+  /** One item's answer; its citations in words with the question's time `at` (current.py
+   * citations, receipts.md section 12.1), as verify writes them. */
+  const answer = (it, state, decision, vouching, at) => ({ name: it.name, work: it.work, similar: it.similar, state, decision, vouching,
+    outcome: state === null ? "unregistered" : decision.allowed ? "allowed" : "not allowed", citing: V.citations(decision, state, at) });
 
   /** Section 14.3 step 4 (compliance.py verify_compliance_receipt, decide_items_v2): every key
    * reachable from a registered work's controllers has its record listed; each answer is `may`
@@ -187,7 +189,7 @@
     const q = question, decided = new Map(), out = [];
     for (const it of items) {
       if (it.work === null) {
-        out.push(answer(it, null, S.may(null, q.key, q.purpose, q.at), null));
+        out.push(answer(it, null, S.may(null, q.key, q.purpose, q.at), null, q.at));
         continue;
       }
       const w = works.get(it.work);
@@ -198,7 +200,7 @@
         decided.set(it.work, await S.vouch(eff, d, q.at, policy.attesters, policy.requireAttested, lookup));
       }
       const v = decided.get(it.work);
-      out.push(answer(it, w.state, v.decision, v.vouching));
+      out.push(answer(it, w.state, v.decision, v.vouching, q.at));
     }
     return out;
   }

@@ -848,12 +848,35 @@
     return best.map((a) => `attested as ${H.pyRepr(a.name)}${a.member ? `, member ${a.member}` : ""} by ${a.attester} (${trusted.has(a.attester) ? "trusted" : "an attester you do not trust"})`).join("; ");
   }
 
-  /** Each event a decision cites, in words (current.py citations). */
-  function citations(d, s) {
+  /** Each event a decision cites, in words (current.py citations). With the question's time
+   * `at` (receipts.md section 12.1), an answer "allowed" also says what the state holds after
+   * that time: the grant revoked, the licence terminated, or control passed to another key,
+   * and when the grant or licence ends; an answer for a time before such an event must not
+   * read as if it still held at the checkpoint. */
+  function citations(d, s, at) {
     if (s === null) return [];
+    const asked = at !== undefined && at !== null;
     if (d.allowed) {
-      if (d.reason.startsWith("consent granted")) return [`consent grant ${d.events[0]}`];
-      if (d.reason.startsWith("licence in force")) return [`licence ${d.events[0]} accepted in ${d.events[d.events.length - 1]}`];
+      if (d.reason.startsWith("consent granted")) {
+        const g = s.grants.find((x) => x.id === d.events[0]);
+        let later = "";
+        if (asked && g !== undefined && g.revokedBy !== null && g.revokedAt !== null)
+          later = `, revoked by ${g.revokedBy} at ${fmt(g.revokedAt)}, after the time asked`;
+        else if (asked && g !== undefined && g.until !== null) later = `, which ends at ${fmt(g.until)}`;
+        return [`consent grant ${d.events[0]}${later}`];
+      }
+      if (d.reason.startsWith("licence in force")) {
+        const x = s.licences.find((l) => l.id === d.events[0]);
+        let later = "";
+        if (asked && x !== undefined && x.terminatedBy !== null && x.terminatedAt !== null)
+          later = `, terminated by ${x.terminatedBy} at ${fmt(x.terminatedAt)}, after the time asked`;
+        else if (asked && x !== undefined && x.until !== null) later = `, which ends at ${fmt(x.until)}`;
+        return [`licence ${d.events[0]} accepted in ${d.events[d.events.length - 1]}${later}`];
+      }
+      if (asked && s.controller !== controllerAt(s, at)) {
+        const since = s.controllers[s.controllers.length - 1][1];
+        return d.events.map((e) => `controller event ${e} (the work's head; this key controlled the work at the time asked, and control passed to ${s.controller} at ${fmt(since)})`);
+      }
       return d.events.map((e) => `controller event ${e} (the work's head: this key controls it)`);
     }
     const cited = new Set(d.events), words = [];
@@ -925,7 +948,7 @@
     details.question = question;
     details.decision = decision;
     details.keysProven = keysProven;
-    details.citing = citations(decision, w.state);
+    details.citing = citations(decision, w.state, question.at);
     const candidates = [question.key];
     if (w.state !== null) for (const [k] of w.state.controllers) candidates.push(...(await lineage(k, keyRecord)));
     details.keyRecords = await provenKeys(details, candidates, trust, question.at, ctl === null ? null : await holder(ctl, question.at, keyRecord));

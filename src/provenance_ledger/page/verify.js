@@ -584,24 +584,33 @@
   async function verifyCheckpointNote(noteText, policy) {
     const note = parseNote(noteText);
     const cp = parseCheckpoint(note.text);
-    const own = policy.logs.filter((v) => v.name === cp.origin);
+    // Only a type 0x01 key signs as a log (receipts.md section 1): a cosignature/v1 key named
+    // as the origin is a witness's, never the log's.
+    const own = policy.logs.filter((v) => v.name === cp.origin && v.type === SIG_TYPE_ED25519);
     if (!own.length) throw new VerifyError("checkpoint", `no trusted log key for origin ${pyRepr(cp.origin)}`);
     const verified = new Set();
     for (const sig of note.signatures)
       for (const v of own)
         if (matches(v, sig)) { await verifySig(v, sig, note.text); verified.add(v.name); }
     if (!verified.size) throw new VerifyError("checkpoint", `no trusted key signed this note (trusted: ${own.map((v) => v.name).join(", ")})`);
+    // (2) each witness key counts once (receipts.md section 3): under the first local name
+    // that holds it, with its newest valid cosignature whatever the order of the lines; a
+    // log's key never counts as a witness's (the log would witness itself).
     const cosigners = new Map();
-    for (const [wname, w] of policy.witnesses)
+    const seen = new Set(policy.logs.map((v) => hex(v.pub)));
+    for (const [wname, w] of policy.witnesses) {
+      if (seen.has(hex(w.pub))) continue;
+      seen.add(hex(w.pub));
       for (const sig of note.signatures)
         if (matches(w, sig)) {
           try {
             const ts = await verifySig(w, sig, note.text);
-            if (ts !== null) cosigners.set(wname, ts);
+            if (ts !== null && (!cosigners.has(wname) || ts > cosigners.get(wname))) cosigners.set(wname, ts);
           } catch (e) {
             if (!(e instanceof VerifyError)) throw e;  // a bad cosignature counts for nothing
           }
         }
+    }
     return { cp, note, cosigners };
   }
 
@@ -663,13 +672,34 @@
     return pol;
   }
 
-  /** A trust input: a policy text, or a single log vkey (then `quorum none`). */
+  /** A trust input: a policy text, or a single log vkey (then `quorum none`), refused as
+   * `provenance verify` refuses its --policy or --log-key (cli/verify.py; the CLI's exit 2). */
   async function parseTrust(text) {
     const t = text.trim();
     if (/^[^\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(t)) {
-      return { logs: [await parseVkey(t)], witnesses: new Map(), groups: new Map(), quorum: null, attesters: [] };
+      // a log key is type 0x01 (receipts.md section 1): a cosignature/v1 key would take a
+      // witness's cosignature for the log's signature
+      return { logs: [await parseVkey(t, SIG_TYPE_ED25519)], witnesses: new Map(), groups: new Map(), quorum: null, attesters: [] };
     }
-    return parsePolicy(text);
+    const pol = await parsePolicy(text);
+    oneNamePerWitness(pol);
+    return pol;
+  }
+
+  /** A policy names each witness key once, and no log's key as a witness's (receipts.md
+   * section 4; cli/verify.py _one_name_per_witness): under two names, one cosignature would
+   * satisfy both, and a quorum of two could be met by one witness; a log's key as a
+   * witness's lets the log meet a quorum. */
+  function oneNamePerWitness(pol) {
+    const logs = new Set(pol.logs.map((v) => hex(v.pub)));
+    const names = new Map();
+    for (const [name, w] of pol.witnesses) {
+      const k = hex(w.pub);
+      if (logs.has(k)) throw new InputError(`policy witness ${name} has the key of a log line: a log cannot witness its own checkpoints`);
+      if (!names.has(k)) names.set(k, name);
+      const other = names.get(k);
+      if (other !== name) throw new InputError(`policy names one witness key twice, as ${other} and ${name}: it would count one cosignature twice toward the quorum`);
+    }
   }
 
   function satisfied(pol, cosigners, name) {
@@ -755,6 +785,9 @@
       details.size = receiptBytes.length;
       if (has(formats, format)) {
         await formats[format](data, trust, fileBytes, details);
+        // A proof of current state (not a v1 state receipt) is fresh as of a time, which
+        // `verify` prints and judges against --max-age (receipts.md section 13).
+        if (details.works && details.complete !== false) details.freshAsOf = freshAsOf(details.checkpoint, details.cosigners, trust);
         return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
       }
       if (receiptBytes.length > MAX_RECEIPT_BYTES) throw new VerifyError("receipt", `receipt is larger than ${MAX_RECEIPT_BYTES} bytes`);
@@ -814,6 +847,24 @@
       const have = Array.from(cosigners.keys()).sort().join(", ") || "none";
       throw new VerifyError("quorum", `witness quorum not met: ${describePolicy(trust)}; valid cosignatures from: ${have}`);
     }
+  }
+
+  /** The time a proof of current state is fresh as of (receipts.md section 13; current.py
+   * fresh_as_of), in seconds. When the policy requires witnesses: the latest time T such that
+   * the witnesses whose counted cosignature is at T or later meet the quorum by themselves, so
+   * that one witness, or one the quorum does not need, cannot make an old checkpoint fresh
+   * alone. Without required witnesses: the checkpoint's block time, the log's own word. */
+  function freshAsOf(cp, cosigners, pol) {
+    if (pol.quorum !== null && cosigners.size) {
+      const times = Array.from(new Set(Array.from(cosigners.values(), BigInt))).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+      for (const t of times) {
+        const names = new Set(Array.from(cosigners).filter(([, ts]) => BigInt(ts) >= t).map(([n]) => n));
+        if (satisfied(pol, names)) return Number(t);
+      }
+      throw new VerifyError("quorum", "the counted cosignatures do not meet the witness quorum");
+    }
+    if (cp.block === null) throw new VerifyError("map", "the checkpoint has no block line and no counted cosignature");
+    return Number(cp.block.time);
   }
 
   /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
@@ -910,7 +961,7 @@
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
-    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied,
+    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied, freshAsOf,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,

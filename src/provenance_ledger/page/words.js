@@ -157,6 +157,10 @@
       `No event of these works was left out: the log's map at tree size ${r.checkpoint.size} names each work's last event and their number.`,
       r.cosigners.size ? "Each witness named above cosigned that same tree at its time." : "No witness vouches for this tree: only the log's own key does.",
     ],
+    // receipts.md section 13 (verify prints "fresh as of T" and judges --max-age against it)
+    freshAsOf: (r, ago) => `Fresh as of ${PLVerify.formatTime(r.freshAsOf)} (${ago}): ${r.policy.quorum !== null
+      ? "the time as of which the witnesses your policy requires vouch for this checkpoint, by their own cosignatures"
+      : "the checkpoint's own time, the log's word, since your policy requires no witnesses"}.`,
     stateNotProvesList: (r) => [
       `Anything after tree size ${r.checkpoint.size}: a transfer, revocation or termination logged later is not visible here.`,
       "That the times written in the events are true: they are the signers' own claims.",
@@ -401,6 +405,9 @@
       `これらの作品の記録は一つも省かれていません。木の大きさ ${r.checkpoint.size} のログのマップが、各作品の最後の記録と件数を示しています。`,
       r.cosigners.size ? "上に挙げた各証人が、その時刻に同じ木に連署しました。" : "この木を保証する証人はいません。保証しているのはログ自身の鍵だけです。",
     ],
+    freshAsOf: (r, ago) => `${PLVerify.formatTime(r.freshAsOf)} の時点で新しい（${ago}）：${r.policy.quorum !== null
+      ? "あなたのポリシーが求める証人が、自身の連署によってこの時点でこのチェックポイントを保証しています"
+      : "あなたのポリシーは証人を求めないため、チェックポイント自身の時刻（ログの申告）です"}。`,
     stateNotProvesList: (r) => [
       `木の大きさ ${r.checkpoint.size} より後のこと。その後に記録された譲渡・取り消し・終了は、ここには現れません。`,
       "記録に書かれた時刻が正しいこと。それは署名者自身の申告です。",

@@ -1,0 +1,423 @@
+"""The page and ``provenance verify`` agree on the rules the adversarial review gave the CLI
+(specs/receipts.md sections 1, 3, 4, 12.1 and 13): a witness key counts once, with its newest
+cosignature, and never when it is a log's key; a policy naming one witness key twice, or a log's
+key as a witness's, and a cosignature/v1 key given as the log key, are bad trust input (the
+CLI's exit 2); a proof is fresh as of the time the witness quorum vouches for it; an answer
+"allowed" for a time before a revocation, a termination or a transfer says so in its citation.
+
+The receipts are those of the CLI's adversarial tests (tests/cli/test_verify_adversarial_cli.py:
+a real ledger, ``may --proof``, witnesses cosigning with their own keys), checked by the
+console script and by the page in a real Chromium.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.core.events import Event, SignedEvent, sign_event, work_id_of
+from provenance_ledger.core.note import NoteSigner, SignedNote, Verifier
+from provenance_ledger.core.receipt import verify_checkpoint_note
+from provenance_ledger.errors import VerificationError
+from provenance_ledger.ledger import Home
+from tests.cli.conftest import assert_one_error_line, log_key, run
+from tests.cli.test_verify_adversarial_cli import (
+    CREATOR,
+    DEVELOPER,
+    HOUR,
+    WITNESSES,
+    Dispute,
+    _append,
+    _at,
+    _ev,
+    cosign,
+)
+
+from .conftest import INDEX, check_in_page
+
+BAD_TRUST = "The trust policy or log key cannot be read: "
+"""The page's verdict for bad trust input, before the reason (words.js badTrust)."""
+
+
+@pytest.fixture(scope="module")
+def dispute(tmp_path_factory: pytest.TempPathFactory) -> Dispute:
+    return Dispute(tmp_path_factory.mktemp("page-dispute"))
+
+
+def on_page(page: Page, receipt: Path, trust: Path | str) -> dict[str, str | None]:
+    """The page's verdict on ``receipt`` with ``trust`` (a policy file's text, or a vkey)."""
+    text = trust.read_text() if isinstance(trust, Path) else trust
+    return check_in_page(page, receipt, text)
+
+
+def cli_json(d: Dispute, receipt: Path, *trust: str | Path) -> Any:
+    return json.loads(d.verify(receipt, *trust, "--json").out)
+
+
+def said(page: Page, selector: str) -> str:
+    return page.inner_text(selector)
+
+
+def the_same_statement(page: Page, d: Dispute, receipt: Path, *trust: str | Path) -> Any:
+    """The page says valid and the CLI's statement word for word; returns the CLI's JSON."""
+    out = cli_json(d, receipt, *trust)
+    assert out["valid"]
+    assert said(page, "#verdict").startswith("Valid"), said(page, "#verdict")
+    assert said(page, "#decision") == out["statement"]
+    assert d.verify(receipt, *trust).out.splitlines()[0] == "OK: " + out["statement"]
+    assert said(page, "#fresh").startswith(f"Fresh as of {out['fresh_as_of']} ("), (
+        said(page, "#fresh"), out["fresh_as_of"])
+    return out
+
+
+def bad_trust_alike(page: Page, d: Dispute, receipt: Path, trust_text: str,
+                    *cli_trust: str | Path) -> str:
+    """The CLI refuses the trust input (exit 2, one line) and the page says the same reason
+    as bad trust input; returns the reason."""
+    line = assert_one_error_line(d.verify(receipt, *cli_trust, code=2))
+    reason = line.removeprefix("error: ")
+    seen = on_page(page, receipt, trust_text)
+    assert seen["state"] == "bad-trust", seen
+    assert said(page, "#verdict") == BAD_TRUST + reason
+    return reason
+
+
+# -- 1. witness counting ------------------------------------------------------------------
+
+
+def test_a_policy_naming_one_witness_key_twice_is_bad_input_on_both(
+        page: Page, dispute: Dispute) -> None:
+    page.goto(INDEX.as_uri())
+    only_w1 = dispute.with_note(dispute.granted, "w1-only.json",
+                                dispute.cosigned(dispute.granted_raw, dispute.t1 + 60, "w1"))
+    w1 = WITNESSES["w1"].verifier.to_vkey()
+    policy = dispute.root / "twice.txt"
+    policy.write_text(f"log {dispute.vkey}\nwitness a {w1}\nwitness b {w1}\ngroup g 2 a b\n"
+                      "quorum g\n")
+    reason = bad_trust_alike(page, dispute, only_w1, policy.read_text(), "--policy", policy)
+    assert "names one witness key twice, as a and b" in reason
+
+
+def test_a_policy_naming_the_log_key_as_a_witness_is_bad_input_on_both(
+        page: Page, dispute: Dispute) -> None:
+    page.goto(INDEX.as_uri())
+    as_witness = log_as_witness(dispute)
+    note = SignedNote.from_text(dispute.note(dispute.granted_raw))
+    text = note.with_signatures([as_witness.sign(note.text, int(time.time()))]).to_text()
+    path = dispute.with_note(dispute.granted_raw, "self-witnessed.json", text)
+    policy = dispute.root / "self.txt"
+    policy.write_text(f"log {dispute.vkey}\nwitness me {as_witness.verifier.to_vkey()}\n"
+                      "quorum me\n")
+    reason = bad_trust_alike(page, dispute, path, policy.read_text(), "--policy", policy,
+                             "--max-age", "1h")
+    assert "policy witness me has the key of a log line" in reason
+
+
+def log_as_witness(d: Dispute) -> NoteSigner:
+    """A cosigner holding the log's own private key, as the log's operator could make."""
+    ledger = Home(d.home).open_ledger()
+    try:
+        signer = ledger.signer
+    finally:
+        ledger.close()
+    assert signer is not None
+    return NoteSigner("witness.example/log-itself", signer.key, cosigner=True)
+
+
+def test_a_witness_s_newest_cosignature_counts_not_its_last_line(
+        page: Page, dispute: Dispute) -> None:
+    """w1 cosigned the grant's checkpoint now and, on a later line, three hours ago: its
+    newest counts, whatever the order of the lines (the page took the last line)."""
+    page.goto(INDEX.as_uri())
+    note = SignedNote.from_text(dispute.note(dispute.granted_raw))
+    now = int(time.time()) - 5
+    w1 = WITNESSES["w1"]
+    newest_first = SignedNote(note.text, (*note.signatures, w1.sign(note.text, now),
+                                          w1.sign(note.text, dispute.t1 + 60))).to_text()
+    path = dispute.with_note(dispute.granted_raw, "newest-first.json", newest_first)
+    policy = dispute.policy("w1-newest.txt", "quorum w1")
+    assert on_page(page, path, policy)["state"] == "valid"
+    out = the_same_statement(page, dispute, path, "--policy", policy)
+    assert out["cosigners"] == {"w1": _at(now)} and out["fresh_as_of"] == _at(now)
+    assert f"cosigned at {_at(now)} by witness w1" in said(page, "#decision")
+    dispute.verify(path, "--policy", policy, "--max-age", "1h")
+    # w1's line twice, w2 never: a quorum of both is met on neither
+    both = dispute.policy("both-dup.txt", "group both all w1 w2", "quorum both")
+    dup = SignedNote(note.text, (*note.signatures, w1.sign(note.text, now),
+                                 w1.sign(note.text, now))).to_text()
+    path = dispute.with_note(dispute.granted_raw, "dup-line.json", dup)
+    line = assert_one_error_line(dispute.verify(path, "--policy", both, code=1))
+    assert "witness quorum not met" in line and "valid cosignatures from: w1" in line
+    seen = on_page(page, path, both)
+    assert seen == {"state": "invalid", "check": "quorum"}
+    assert said(page, "#technical").endswith(line.split(": ", 2)[2])
+
+
+CHECKPOINT_NOTE = """async ([note, logs, witnesses]) => {
+  const pol = {logs: [], witnesses: new Map(), groups: new Map(), quorum: null, attesters: []};
+  for (const v of logs) pol.logs.push(await PLVerify.parseVkey(v));
+  for (const [n, v] of witnesses) pol.witnesses.set(n, await PLVerify.parseVkey(v));
+  try {
+    const {cosigners} = await PLVerify.verifyCheckpointNote(note, pol);
+    return {cosigners: Object.fromEntries(Array.from(cosigners, ([n, t]) => [n, Number(t)]))};
+  } catch (e) {
+    return {error: e.message};
+  }
+}"""
+"""verifyCheckpointNote with the keys as given, without the refusals of parseTrust: what the
+page's core counts, as receipt.py verify_checkpoint_note does."""
+
+
+def both_count(page: Page, note: str, logs: list[str], witnesses: dict[str, str]) -> Any:
+    """(page, Python) of verify_checkpoint_note on ``note`` with these keys."""
+    seen = page.evaluate(CHECKPOINT_NOTE, [note, logs, list(witnesses.items())])
+    try:
+        _, _, cosigners = verify_checkpoint_note(
+            note, [Verifier.from_vkey(v) for v in logs],
+            {n: Verifier.from_vkey(v) for n, v in witnesses.items()})
+        python: dict[str, Any] = {"cosigners": dict(cosigners)}
+    except VerificationError as e:
+        python = {"error": str(e)}
+    return seen, python
+
+
+def test_the_page_s_core_counts_witnesses_as_python_s(page: Page, dispute: Dispute) -> None:
+    """Given keys the trust input would refuse, the page's verifyCheckpointNote still counts
+    as receipt.py does: one key once, under its first name; a log's key never; the newest
+    line of a witness; a cosignature/v1 key is never the log's."""
+    page.goto(INDEX.as_uri())
+    note = SignedNote.from_text(dispute.note(dispute.granted_raw))
+    now = int(time.time())
+    me = log_as_witness(dispute)
+    w1, w2 = WITNESSES["w1"], WITNESSES["w2"]
+    text = SignedNote(note.text, (*note.signatures, w1.sign(note.text, now),
+                                  w1.sign(note.text, dispute.t1 + 60),
+                                  w2.sign(note.text, dispute.t1 + 60),
+                                  me.sign(note.text, now))).to_text()
+    w1k, w2k = w1.verifier.to_vkey(), w2.verifier.to_vkey()
+    cases = {
+        "one key under two names": ([dispute.vkey], {"a": w1k, "b": w1k, "w2": w2k}),
+        "the log's key as a witness": ([dispute.vkey], {"me": me.verifier.to_vkey(),
+                                                        "w2": w2k}),
+    }
+    for name, (logs, witnesses) in cases.items():
+        seen, python = both_count(page, text, logs, witnesses)
+        assert seen == python, name
+    assert both_count(page, text, [dispute.vkey], {"a": w1k, "b": w1k})[0] == {
+        "cosigners": {"a": now}}
+    assert both_count(page, text, [dispute.vkey], {"me": me.verifier.to_vkey()})[0] == {
+        "cosigners": {}}
+    # a cosignature/v1 key named as the origin, given as a log key, signs nothing as the log
+    origin = SignedNote.from_text(text).text.split("\n")[0]
+    posing = NoteSigner(origin, PrivateKey.from_seed(bytes([77]) * 32), cosigner=True)
+    posed = SignedNote(note.text, (posing.sign(note.text, now),)).to_text()
+    seen, python = both_count(page, posed, [posing.verifier.to_vkey()], {})
+    assert seen == python and "no trusted log key for origin" in seen["error"]
+
+
+# -- 2. the log key's type ------------------------------------------------------------------
+
+
+def test_a_witness_key_given_as_the_log_key_is_bad_input_on_both(
+        page: Page, dispute: Dispute) -> None:
+    """A cosignature/v1 key named as the origin cosigns the checkpoint; given as the log key,
+    both refuse it as bad input (the page took its cosignature for the log's signature)."""
+    page.goto(INDEX.as_uri())
+    origin = cli_json(dispute, dispute.revoked, "--log-key", dispute.vkey)["origin"]
+    posing = NoteSigner(origin, PrivateKey.from_seed(bytes([77]) * 32), cosigner=True)
+    signed = SignedNote.from_text(dispute.note(dispute.revoked_raw))
+    doc = dispute.doc(dispute.revoked_raw)
+    doc["state_receipt"]["checkpoint"] = SignedNote(
+        signed.text, (posing.sign(signed.text, int(time.time())),)).to_text()
+    doc["state_receipt"]["log_key"] = posing.verifier.to_vkey()
+    path = dispute.root / "posing.json"
+    path.write_text(json.dumps(doc))
+    vkey = posing.verifier.to_vkey()
+    reason = bad_trust_alike(page, dispute, path, vkey, "--log-key", vkey)
+    assert reason.endswith("is not a log key (type 0x01)")
+    # the real log key: the posing receipt does not verify on either
+    line = assert_one_error_line(dispute.verify(path, "--log-key", dispute.vkey, code=1))
+    seen = on_page(page, path, dispute.vkey)
+    assert seen["state"] == "invalid" and seen["check"] == "checkpoint", (seen, line)
+
+
+# -- 3. freshness ---------------------------------------------------------------------------
+
+
+def test_fresh_as_of_is_when_the_quorum_vouches(page: Page, dispute: Dispute) -> None:
+    """The grant's checkpoint, cosigned by w1 and w2 a minute after its block, then by w1
+    again now: fresh as of the quorum's time, as verify says (--max-age 1h refuses it under
+    a quorum of both, and takes it under w1 alone)."""
+    page.goto(INDEX.as_uri())
+    now = int(time.time()) - 5
+    stale = dispute.with_note(dispute.granted, "stale.json",
+                              cosign(dispute.note(dispute.granted), "w1", now))
+    old = _at(dispute.t1 + 60)
+    for policy, fresh in (
+            (dispute.policy("both.txt", "group both all w1 w2", "quorum both"), old),
+            (dispute.policy("w1.txt", "quorum w1"), _at(now)),
+            (dispute.policy("w2.txt", "quorum w2"), old),
+            (dispute.policy("any.txt", "group some any w1 w2", "quorum some"), _at(now))):
+        assert on_page(page, stale, policy)["state"] == "valid"
+        out = the_same_statement(page, dispute, stale, "--policy", policy)
+        assert out["fresh_as_of"] == fresh, policy.read_text()
+        assert out["cosigners"] == {"w1": _at(now), "w2": old}
+    # a witness the quorum does not need moves it not at all
+    w3 = dispute.with_note(dispute.granted, "stale-w3.json",
+                           cosign(dispute.note(dispute.granted), "w3", now))
+    policy = dispute.policy("w1-only.txt", "quorum w1")
+    assert on_page(page, w3, policy)["state"] == "valid"
+    assert the_same_statement(page, dispute, w3, "--policy", policy)["fresh_as_of"] == old
+    # two of three: the second newest
+    mid = now - HOUR
+    three = SignedNote.from_text(dispute.note(dispute.granted_raw))
+    note = SignedNote(three.text, (*three.signatures,
+                                   WITNESSES["w1"].sign(three.text, dispute.t1 + 60),
+                                   WITNESSES["w2"].sign(three.text, mid),
+                                   WITNESSES["w3"].sign(three.text, now))).to_text()
+    path = dispute.with_note(dispute.granted_raw, "two-of-three.json", note)
+    policy = dispute.policy("two.txt", "group two 2 w1 w2 w3", "quorum two")
+    assert on_page(page, path, policy)["state"] == "valid"
+    assert the_same_statement(page, dispute, path, "--policy", policy)["fresh_as_of"] == _at(mid)
+    # no witnesses required: the checkpoint's own time
+    assert on_page(page, stale, dispute.vkey)["state"] == "valid"
+    out = the_same_statement(page, dispute, stale, "--log-key", dispute.vkey)
+    assert out["fresh_as_of"] == _at(dispute.t1) == out["checkpoint_time"]
+    assert "your policy requires no witnesses" in said(page, "#fresh")
+
+
+# -- 4. the words of an answer for a time before later events --------------------------------
+
+
+def test_an_answer_before_the_revocation_says_it_was_revoked_on_both(
+        page: Page, dispute: Dispute) -> None:
+    page.goto(INDEX.as_uri())
+    doc = dispute.doc(dispute.revoked)
+    doc.pop("decision")
+    doc["question"]["at"] = _at(dispute.t1 + 1)
+    path = dispute.root / "asked-before.json"
+    path.write_text(json.dumps(doc))
+    policy = dispute.policy("both-asked.txt", "group both all w1 w2", "quorum both")
+    assert on_page(page, path, policy)["state"] == "valid"
+    out = the_same_statement(page, dispute, path, "--policy", policy)
+    assert out["allowed"] and out["citing"] == [
+        f"consent grant {dispute.grant.id}, revoked by {dispute.revoke.id} at "
+        f"{_at(dispute.t2)}, after the time asked"]
+    assert said(page, "#answer") == "Answer: allowed."
+
+
+def test_a_compliance_answer_before_the_revocation_says_it_was_revoked_on_both(
+        page: Page, dispute: Dispute) -> None:
+    """The compliance receipt of a dataset holding the page, asked for a time before the
+    revocation (the time is the asker's): its item's citation says what became of the
+    grant, on the page as in verify --json."""
+    page.goto(INDEX.as_uri())
+    folder = dispute.root / "dataset"
+    folder.mkdir(exist_ok=True)
+    (folder / dispute.page.name).write_bytes(dispute.page.read_bytes())
+    made = dispute.root / "compliance.json"
+    run("dataset", "check", folder, "--purpose", "ai_training", "--as", DEVELOPER.public.text,
+        "--receipt", made, home=dispute.home, ok_codes=(1,))
+    doc = json.loads(made.read_text())
+    doc["question"]["at"] = _at(dispute.t1 + 1)
+    doc["summary"] = None
+    doc["items"] = [{k: v for k, v in it.items() if k not in ("decision", "granted_by")}
+                    for it in doc["items"]]
+    path = dispute.root / "compliance-before.json"
+    path.write_text(json.dumps(doc))
+    assert on_page(page, path, dispute.vkey)["state"] == "valid"
+    out = cli_json(dispute, path, "--log-key", dispute.vkey)
+    [item] = out["items"]
+    assert item["outcome"] == "allowed" and item["citing"] == [
+        f"consent grant {dispute.grant.id}, revoked by {dispute.revoke.id} at "
+        f"{_at(dispute.t2)}, after the time asked"]
+    assert said(page, "#compliance") == out["statement"]
+    assert said(page, "#items") == (f"allowed: {item['item']} ({item['work']}): "
+                                    f"{item['reason']}, citing {'; '.join(item['citing'])}")
+    assert said(page, "#fresh").startswith(f"Fresh as of {out['fresh_as_of']} (")
+
+
+@dataclass
+class Deals:
+    """A work whose creator granted the developer ai_inference until a time, licensed it
+    data_mining until a time and ai_generation with no end (both accepted), then terminated
+    the second licence and sold the work; decision receipts asked for a time before."""
+
+    home: Path
+    terminate: SignedEvent
+    transfer: SignedEvent
+    buyer: str
+    t2: int
+    until: int
+    proofs: dict[str, Path]
+
+
+@pytest.fixture(scope="module")
+def deals(tmp_path_factory: pytest.TempPathFactory) -> Deals:
+    root = tmp_path_factory.mktemp("page-deals")
+    home = root / "home"
+    now = int(time.time())
+    t1, t2, until = now - 2 * HOUR, now - 300, now + 30 * 24 * HOUR
+    page_file = root / "dealt.png"
+    page_file.write_bytes(b"a page that was licensed, then sold")
+    work = work_id_of(hashlib.sha256(page_file.read_bytes()).hexdigest())
+    events = [_ev("work.register", work, None, t1, {"size": 35, "media_type": "image/png"})]
+
+    def add(type_: str, body: dict[str, Any], key: PrivateKey = CREATOR, at: int = t1
+            ) -> SignedEvent:
+        ev = sign_event(Event(type_, work, events[-1].id, key.public.text, at, body), key)
+        events.append(ev)
+        return ev
+
+    dev = DEVELOPER.public.text
+    add("consent.grant", {"grantee": dev, "purposes": ["ai_inference"], "until": _at(until)})
+    mining = add("licence.offer", {"licensee": dev, "purposes": ["data_mining"],
+                                   "until": _at(until)})
+    add("licence.accept", {"offer": mining.id}, DEVELOPER)
+    gen = add("licence.offer", {"licensee": dev, "purposes": ["ai_generation"]})
+    add("licence.accept", {"offer": gen.id}, DEVELOPER)
+    _append(home, events, t1)
+    buyer = PrivateKey.from_seed(bytes([64]) * 32).public.text
+    terminate = add("licence.terminate", {"licence": gen.id}, at=t2)
+    transfer = add("work.transfer", {"to": buyer}, at=t2)
+    _append(home, events[-2:], t2)
+    proofs = {}
+    for name, key, purpose in (("grant", dev, "ai_inference"), ("licence", dev, "data_mining"),
+                               ("terminated", dev, "ai_generation"),
+                               ("sold", CREATOR.public.text, "ai_training")):
+        proofs[name] = root / f"{name}.json"
+        run("may", key, purpose, page_file, "--at", _at(t1 + 1), "--proof", proofs[name],
+            home=home)
+    return Deals(home, terminate, transfer, buyer, t2, until, proofs)
+
+
+def test_answers_before_a_termination_or_a_sale_or_with_an_end_say_so_on_both(
+        page: Page, deals: Deals) -> None:
+    page.goto(INDEX.as_uri())
+    vkey = log_key(deals.home)
+    expected = {
+        "grant": ", which ends at " + _at(deals.until),
+        "licence": ", which ends at " + _at(deals.until),
+        "terminated": f", terminated by {deals.terminate.id} at {_at(deals.t2)}, after the time "
+                      "asked",
+        "sold": f" (the work's head; this key controlled the work at the time asked, and "
+                f"control passed to {deals.buyer} at {_at(deals.t2)})",
+    }
+    for name, path in deals.proofs.items():
+        assert on_page(page, path, vkey)["state"] == "valid", name
+        out = json.loads(run("verify", path, "--log-key", vkey, "--json", home=deals.home).out)
+        assert out["allowed"], name
+        [cite] = out["citing"]
+        assert cite.endswith(expected[name]), (name, cite)
+        text = run("verify", path, "--log-key", vkey, home=deals.home).out
+        assert said(page, "#decision") == out["statement"] == text.splitlines()[0][4:], name
+        assert said(page, "#answer") == "Answer: allowed.", name
+    assert "this key controls it" not in said(page, "#decision")
