@@ -25,7 +25,7 @@ from playwright.sync_api import Page
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, SignedEvent, sign_event, work_id_of
 from provenance_ledger.core.note import NoteSigner, SignedNote, Verifier
-from provenance_ledger.core.receipt import verify_checkpoint_note
+from provenance_ledger.core.receipt import Receipt, verify_checkpoint_note
 from provenance_ledger.errors import VerificationError
 from provenance_ledger.ledger import Home
 from tests.cli.conftest import assert_one_error_line, log_key, run
@@ -421,3 +421,28 @@ def test_answers_before_a_termination_or_a_sale_or_with_an_end_say_so_on_both(
         assert said(page, "#decision") == out["statement"] == text.splitlines()[0][4:], name
         assert said(page, "#answer") == "Answer: allowed.", name
     assert "this key controls it" not in said(page, "#decision")
+
+
+def test_registered_before_is_when_the_quorum_vouches(page: Page, dispute: Dispute) -> None:
+    """The page's "registered ... before T (by the witnesses' clocks)" of an inclusion receipt:
+    with a quorum of both witnesses, the time by which both had cosigned; one witness's earlier
+    cosignature alone does not date the registration."""
+    plain = dispute.root / "registration.json"
+    reg = run("receipt", dispute.page, "-o", plain, home=dispute.home)
+    assert reg.code == 0
+    doc = json.loads(plain.read_text())
+    early, late = dispute.t1 + 60, dispute.t1 + 600
+    doc["checkpoint"] = cosign(cosign(doc["checkpoint"], "w1", early), "w2", late)
+    doc["tlog_proof"] = Receipt.from_json(doc).tlog_proof()  # it embeds the checkpoint
+    both_cosigned = dispute.root / "registration.cosigned.json"
+    both_cosigned.write_text(json.dumps(doc, indent=2))
+    page.goto(INDEX.as_uri())
+    for policy, before in (
+            (dispute.policy("reg-both.txt", "group both all w1 w2", "quorum both"), late),
+            (dispute.policy("reg-any.txt", "group some any w1 w2", "quorum some"), early),
+            (dispute.policy("reg-w2.txt", "quorum w2"), late)):
+        dispute.verify(both_cosigned, "--policy", policy)  # the CLI takes it as valid too
+        assert on_page(page, both_cosigned, policy)["state"] == "valid"
+        assert f" before {_at(before)} (by the witnesses' clocks)" in said(page, "#statement")
+    on_page(page, both_cosigned, dispute.vkey)  # the log key alone: the log's own clock
+    assert "(by the log's own clock)" in said(page, "#statement")

@@ -248,13 +248,10 @@
       v.dataset.state = "valid";
       v.removeAttribute("data-check");
       v.textContent = w.valid;
-      // "before": the earliest counted cosignature, else the checkpoint's own time.
-      const times = Array.from(r.cosigners.values());
-      let before = null, by = null;
-      if (times.length) { before = times.reduce((a, b) => (a < b ? a : b)); by = "witness"; }
-      else if (r.checkpoint.block) { before = r.checkpoint.block.time; by = "log"; }
+      // "before": when the witness quorum vouches the entry was logged (verify.js).
+      const vouched = PLVerify.vouchedBefore(r.checkpoint, r.cosigners, r.policy);
       explain.append(
-        el("p", { id: "statement" }, w.statement(r, before, by)),
+        el("p", { id: "statement" }, w.statement(r, vouched && vouched.time, vouched && vouched.by)),
         el("h3", {}, w.proves), list(w.provesList(r)),
         el("h3", {}, w.notProves), list(w.notProvesList));
     } else {

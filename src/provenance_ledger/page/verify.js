@@ -867,6 +867,24 @@
     return Number(cp.block.time);
   }
 
+  /** The time before which the page says an entry was logged ("before T"), and by whose
+   * clock: {time, by: "witness"|"log"} or null. With a witness quorum, the earliest time T
+   * such that the witnesses whose counted cosignature is at T or earlier meet the quorum by
+   * themselves, so that one witness (or one the quorum does not need) cannot date an entry
+   * early alone, as freshAsOf for the latest time; without a quorum, the earliest counted
+   * cosignature; without any, the checkpoint's own time (the log's word). */
+  function vouchedBefore(cp, cosigners, pol) {
+    if (cosigners.size) {
+      const times = Array.from(new Set(Array.from(cosigners.values(), BigInt))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (pol.quorum === null) return { time: Number(times[0]), by: "witness" };
+      for (const t of times) {
+        const names = new Set(Array.from(cosigners).filter(([, ts]) => BigInt(ts) <= t).map(([n]) => n));
+        if (satisfied(pol, names)) return { time: Number(t), by: "witness" };
+      }
+    }
+    return cp.block ? { time: Number(cp.block.time), by: "log" } : null;
+  }
+
   /** Verifiers of other receipt formats, by format (state.js adds state receipts v2). */
   const formats = Object.create(null);
 
@@ -961,7 +979,7 @@
 
   global.PLVerify = {
     verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
-    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied, freshAsOf,
+    parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied, freshAsOf, vouchedBefore,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,
       hex, hexToBytes, canonical, jsonEqual, eventJson, parseLeaf, parseTime, rootFromInclusion, enc,
