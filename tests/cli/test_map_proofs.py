@@ -112,6 +112,29 @@ def test_receipt_show_names_the_keys_whose_records_a_decision_receipt_proves(
     assert {w["key"] for w in doc["works"][1:]} == {CREATOR.public.text, DEVELOPER.public.text}
 
 
+def test_a_decision_receipt_without_key_records_says_so_in_its_statement(
+        granted: tuple[Path, Path, str, str], tmp_path: Path) -> None:
+    """A decision receipt whose state receipt lists no key record (as one made before key
+    records, or one rebuilt from `receipt W --state`) answers from the events alone: its
+    one-sentence statement, the part people quote, carries the caveat (receipts.md 12.1)."""
+    home, page, work, _ = granted
+    full = tmp_path / "decision.json"
+    run("may", DEVELOPER.public.text, "ai_training", page, "--proof", full, home=home)
+    state = tmp_path / "state.json"
+    run("receipt", page, "--state", "-o", state, home=home)
+    doc = json.loads(full.read_text())
+    doc["state_receipt"] = json.loads(state.read_text())  # the same checkpoint, one work
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(doc, indent=2))
+    caveat = ("; this receipt holds no key records, so a rotation or compromise of the "
+              "controller's key is not ruled out")
+    said = run_json("verify", bare, "--log-key", log_key(home), "--json", home=home)
+    assert said["keys_proven"] is False and said["statement"].endswith(caveat)
+    assert said["statement"].startswith("as of checkpoint ")
+    proven = run_json("verify", full, "--log-key", log_key(home), "--json", home=home)
+    assert proven["keys_proven"] is True and proven["statement"] + caveat == said["statement"]
+
+
 def test_absence_is_proven_for_may_and_for_a_state_receipt(
         granted: tuple[Path, Path, str, str], tmp_path: Path) -> None:
     home, _, _, _ = granted

@@ -446,3 +446,27 @@ def test_registered_before_is_when_the_quorum_vouches(page: Page, dispute: Dispu
         assert f" before {_at(before)} (by the witnesses' clocks)" in said(page, "#statement")
     on_page(page, both_cosigned, dispute.vkey)  # the log key alone: the log's own clock
     assert "(by the log's own clock)" in said(page, "#statement")
+
+
+def test_a_decision_receipt_without_key_records_says_so_on_both(
+        page: Page, dispute: Dispute) -> None:
+    """A decision receipt rebuilt from `receipt W --state` (no key record listed) answers from
+    the events alone; the statement ends with the caveat, word for word on the page."""
+    page.goto(INDEX.as_uri())
+    state = dispute.root / "bare-state.json"
+    run("receipt", dispute.page, "--state", "-o", state, home=dispute.home)
+    doc = dispute.doc(dispute.revoked_raw)  # the latest checkpoint, as the state receipt's
+    doc["state_receipt"] = json.loads(state.read_text())
+    doc.pop("decision")
+    bare = dispute.root / "bare-decision.json"
+    bare.write_text(json.dumps(doc))
+    assert on_page(page, bare, dispute.vkey)["state"] == "valid"
+    out = cli_json(dispute, bare, "--log-key", dispute.vkey)
+    assert out["keys_proven"] is False
+    assert out["statement"].endswith("; this receipt holds no key records, so a rotation or "
+                                     "compromise of the controller's key is not ruled out")
+    assert said(page, "#decision") == out["statement"]
+    page.click("#lang-ja")
+    assert said(page, "#decision").endswith(
+        "この受領証には鍵の記録が含まれていないため、管理者の鍵の切り替えや漏えいがなかったことは"
+        "示されていません。")

@@ -22,6 +22,7 @@ from ..core.current import (
     DECISION_RECEIPT_FORMAT,
     DECISION_RECEIPT_SCOPE,
     MAX_CURRENT_RECEIPT_BYTES,
+    NO_KEY_RECORDS,
     STATE_RECEIPT_V2_FORMAT,
     STATE_RECEIPT_V2_SCOPE,
     CurrentWork,
@@ -405,7 +406,8 @@ def _verify_current(
             citing = f", citing {'; '.join(cites)}" if cites else ""
             statement = (f"{head}, key {q.key} {verb} use work {w.work} for purpose "
                          f"{q.purpose} at {format_time(q.at)}{why}{citing}; no later event of "
-                         f"{w.work} exists up to {cp.size}")
+                         f"{w.work} exists up to {cp.size}" + (
+                             "" if decided.keys_proven else f"; {NO_KEY_RECORDS}"))
         out.update({"statement": statement, "work": w.work, "registered": w.registered,
                     "key": q.key, "purpose": q.purpose, "at": format_time(q.at),
                     "allowed": d.allowed, "reason": d.reason, "events": list(d.events),

@@ -61,6 +61,11 @@ DECISION_RECEIPT_SCOPE = (
     "in the log up to the checkpoint's tree size (or from its absence there): no later event "
     "of the work exists up to that size; it proves nothing about events after that size")
 
+NO_KEY_RECORDS = ("this receipt holds no key records, so a rotation or compromise of the "
+                  "controller's key is not ruled out")
+"""The end of the statement of a decision receipt that proves no key state (``keys_proven``
+false, section 12.1 step 2): its answer is from the events alone."""
+
 _V2_FIELDS = frozenset({"format", "scope", "log_key", "checkpoint", "map_proof", "works"})
 _WORK_FIELDS = frozenset({"work", "events", "state"})
 _EVENT_FIELDS = frozenset({"leaf_index", "leaf", "inclusion_proof", "event"})

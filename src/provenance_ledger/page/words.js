@@ -174,7 +174,8 @@
       if (w.state === null) return `${head}, work ${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}: key ${q.key} may not use it for purpose ${q.purpose} at ${at}`;
       const why = d.allowed ? "" : `: ${d.reason}`;
       const citing = r.citing.length ? `, citing ${r.citing.join("; ")}` : "";
-      return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}`;
+      const caveat = r.keysProven ? "" : "; this receipt holds no key records, so a rotation or compromise of the controller's key is not ruled out";
+      return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}${caveat}`;
     },
     conditions: (c) => `Conditions: ${c.join(", ")}`,
     keysProven: (r) => (r.keysProven
@@ -421,7 +422,7 @@
       if (w.state === null) return `${head}、作品 ${w.work} はログ ${cp.origin} に登録されていませんでした。鍵 ${q.key} は ${at} に目的 ${q.purpose} のためにそれを利用できません。`;
       const verb = d.allowed ? "利用できます" : `利用できません（理由：${d.reason}）`;
       const citing = r.citing.length ? `根拠：${r.citing.join("、")}。` : "";
-      return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。`;
+      return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。${r.keysProven ? "" : "この受領証には鍵の記録が含まれていないため、管理者の鍵の切り替えや漏えいがなかったことは示されていません。"}`;
     },
     conditions: (c) => `条件：${c.join("、")}`,
     keysProven: (r) => (r.keysProven
