@@ -89,8 +89,12 @@ def test_granted_then_revoked_and_the_old_proof_is_not_current(files: Files) -> 
                                        "4, cosigned at ")
     assert "by witness w1" in out["statement"] and "by witness w2" in out["statement"]
     assert (f"key {files.dev} may use work {A} for purpose ai_training" in out["statement"])
+    # receipts made by the library without key records: the statement says what that leaves
+    assert out["keys_proven"] is False
     assert out["statement"].endswith(f"citing consent grant {files.story.grant_id}; no later "
-                                     f"event of {A} exists up to 4")
+                                     f"event of {A} exists up to 4; this receipt holds no key "
+                                     "records, so a rotation or compromise of the controller's "
+                                     "key is not ruled out")
     assert 2 * HOUR <= out["age_seconds"] < 2 * HOUR + 600
     # The next checkpoint's proof: not allowed, revoked.
     text = files.verify(files.revoked).out
