@@ -49,7 +49,7 @@ from ..core.note import Checkpoint
 from ..core.rules import WorkState, apply
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError, RuleError
+from ..errors import MalformedError, NotFoundError, RuleError, quoted
 from ..ledger.dataset import (
     Dataset,
     LocalMatcher,
@@ -116,7 +116,7 @@ def _key_option(s: Session, text: str, option: str) -> str:
             raise MalformedError(f"{option}: {e}") from e
     public = s.public_key(text)
     if public is None:
-        raise MalformedError(f"{option}: no key named {text!r} yet (give a public key "
+        raise MalformedError(f"{option}: no key named {quoted(text)} yet (give a public key "
                              "ed25519:... or the name of one of your keys)")
     return public
 

@@ -18,7 +18,7 @@ from ..core.keystate import KeyLookup, affected, effective
 from ..core.policy import MAX_POLICY_BYTES, parse_policy
 from ..core.rules import WorkState, apply
 from ..core.timefmt import format_time, parse_time
-from ..errors import MalformedError, NotFoundError
+from ..errors import MalformedError, NotFoundError, quoted
 from ..ledger.files import read_bounded
 from .keys import report_key_event
 from .session import NodeOpt, Session, TimeoutOpt, emit_json, parse_public_key
@@ -44,7 +44,7 @@ def key_arg(s: Session, text: str, option: str) -> str:
     if t.startswith("ed25519:"):
         return parse_public_key(t)
     if not s.home.keys.exists(t):
-        raise MalformedError(f"{option}: {text[:80]!r} is neither a key (ed25519:<64 hex>) "
+        raise MalformedError(f"{option}: {quoted(text)} is neither a key (ed25519:<64 hex>) "
                              "nor the name of one of your keys (provenance key list)")
     public = s.public_key(t)
     assert public is not None  # noqa: S101 - the key exists

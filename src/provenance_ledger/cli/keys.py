@@ -15,7 +15,7 @@ from ..core.events import Event, SignedEvent, check_body, sign_event
 from ..core.identity import key_record_id
 from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
-from ..errors import LedgerError, MalformedError
+from ..errors import LedgerError, MalformedError, quoted
 from .session import Session, emit_json, parse_public_key, write_text_atomic
 
 app = typer.Typer(help="Create and list your signing keys.\n\nExample: provenance key new studio",
@@ -163,7 +163,7 @@ def _subject(session: Session, text: str) -> tuple[str, str | None]:
         return parse_public_key(t), None
     public = session.public_key(t)
     if public is None:
-        raise MalformedError(f"KEY: no key named {t!r} (provenance key list)")
+        raise MalformedError(f"KEY: no key named {quoted(t)} (provenance key list)")
     return public, t
 
 

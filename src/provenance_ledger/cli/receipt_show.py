@@ -38,7 +38,7 @@ from ..core.receipt import (
     load_receipt_json,
 )
 from ..core.timefmt import MAX_TIME, format_time
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from ..ledger.files import read_bounded
 from .session import emit_json
 
@@ -143,7 +143,7 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
             for w in v2.works]
         claimed = data.get("scope")
         extra["scope"] = claimed if claimed in (None, scope) else (
-            f"not the standard statement: {str(claimed)[:80]!r}")
+            f"not the standard statement: {quoted(claimed)}")
     elif fmt == STATE_RECEIPT_FORMAT:
         sr = StateReceipt.from_json(data)
         kind, log_key, note_text, work = "state-receipt", sr.log_key, sr.checkpoint, sr.work
@@ -182,7 +182,7 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
     if kind == "state-receipt":
         scope = data.get("scope")
         doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
-            f"not the standard statement: {str(scope)[:80]!r}")
+            f"not the standard statement: {quoted(scope)}")
     return doc
 
 
