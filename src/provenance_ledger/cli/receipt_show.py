@@ -102,7 +102,7 @@ def show(
             typer.echo(f"  {ev['type']} {ev['id']}")
             typer.echo(f"    actor:      {ev['actor']}")
             typer.echo(f"    at:         {ev['at']} (signer's clock)")
-            typer.echo(f"    leaf index: {ev['leaf_index']}")
+            typer.echo(f"    leaf index: {quoted(ev['leaf_index'])}")
     cp = doc["checkpoint"]
     typer.echo(f"log:         {cp['origin']}, tree size {cp['tree_size']}"
                + (f", checkpoint time {cp['time']}" if cp["time"] else ""))
