@@ -122,7 +122,8 @@ def _size_of_integer(digits: int, negative: bool) -> str:
 def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
     """``value``, from a user's input or a peer's answer, rendered for an error message: never
     longer than about ``limit`` characters and never holding a newline or another control
-    character (those are escaped, as Python writes them: ``\\n``, ``\\x1b``).
+    character (those are escaped, as Python writes them: ``\\n``, ``\\x1b``); specs/cli.md
+    section 1, errors.
 
     - a string is quoted as Python's ``repr`` quotes it (``'abc'``); a longer one keeps its
       start and says how long it was: ``'abc…' (12,345 characters)``;
@@ -130,16 +131,17 @@ def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
     - an integer of at most 20 digits as it is (``42``); a longer one by its size:
       ``an integer of 4,300 digits``;
     - a JSON array or object by its size: ``a list of 3 items``, ``an object of 2 members``;
-    - anything else (``None``, a bool, a float, a path) by its ``repr``, bounded the same way.
+    - anything else (``None``, a bool, a float) by its ``repr``, bounded the same way.
     """
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, int):
         return _integer(value)
     if isinstance(value, str | bytes):
-        whole = repr(value)
-        if len(whole) <= limit:
-            return whole
+        if len(value) <= limit:  # repr() only what may be kept: the value may be megabytes
+            whole = repr(value)
+            if len(whole) <= limit:
+                return whole
         unit = "characters" if isinstance(value, str) else "bytes"
         low, high = 0, min(len(value), limit)  # the longest start whose repr fits
         while low < high:

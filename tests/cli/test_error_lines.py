@@ -235,7 +235,7 @@ def test_quoted_strings_are_bounded(char: str, length: int) -> None:
 def test_quoted_bytes_and_limits() -> None:
     assert quoted(b"x" * 5_000) == "b'" + "x" * 76 + "\u2026' (5,000 bytes)"
     assert quoted("x" * 100, 20) == "'" + "x" * 17 + "\u2026' (100 characters)"
-    assert len(quoted(Path("/" + "d" * 500))) <= 80
+    assert len(quoted(Path("/" + "d" * 500))) <= 80  # any other value: its repr, bounded
 
 
 def test_error_line_keeps_a_short_message_as_it_is() -> None:
