@@ -520,4 +520,4 @@ def test_the_option_round_trips_and_bad_values_are_refused(tmp_path: Path) -> No
     toml.write_text(toml.read_text().replace("freshness_interval = 60", "freshness_interval = 30"))
     r = run("node", "config", "--home", home, home=data, ok_codes=(2,))
     assert r.err == ("error: node.toml: field 'freshness_interval' must be 0 (off) or a whole "
-                     "number of seconds from 60 to 86400, not '30'\n")
+                     "number of seconds from 60 to 86400, not 30\n")

@@ -30,7 +30,7 @@ from ..core.events import (
 )
 from ..core.receipt import Receipt
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError
+from ..errors import MalformedError, NotFoundError, quoted
 from ..ledger.files import private_folder, read_bounded, write_atomic
 from .session import (
     NodeOpt,
@@ -71,7 +71,7 @@ def parse_item(text: str, base: Path | None = None) -> str:
     path = Path(text) if base is None or Path(text).is_absolute() else base / text
     if path.is_file():
         return "sha256:" + hash_file(path)[0]
-    raise MalformedError(f"{text[:80]!r} is not a file, a sha256: content id or an ISCC code")
+    raise MalformedError(f"{quoted(text)} is not a file, a sha256: content id or an ISCC code")
 
 
 def read_manifest(path: Path) -> Iterator[str]:
@@ -115,12 +115,12 @@ def _json_item(line: str, base: Path) -> str:
     if named[0] == "path":
         path = Path(value) if Path(value).is_absolute() else base / value
         if not path.is_file():
-            raise MalformedError(f"{value[:80]!r} is not a file")
+            raise MalformedError(f"{quoted(value)} is not a file")
         return "sha256:" + hash_file(path)[0]
     item = dataset.canonical_item(value)
     if item is None or (named[0] == "iscc") != item.startswith("ISCC:"):
         what = "an ISCC code" if named[0] == "iscc" else "a sha256: content id"
-        raise MalformedError(f"{value[:80]!r} is not {what}")
+        raise MalformedError(f"{quoted(value)} is not {what}")
     return item
 
 
@@ -251,7 +251,7 @@ def disclose(
         if ev.event.body["version"] != version:
             continue
         if ev.event.body["root"] != root or ev.event.body["count"] != count:
-            raise MalformedError(f"version {version!r} of dataset {name!r} is already "
+            raise MalformedError(f"version {quoted(version)} of dataset {quoted(name)} is already "
                                  f"disclosed, with other items (event {ev.id})")
         _keep_level(session, actor, name, version, upper)
         path = session.write_receipt_doc(_receipt(session, index, ev).to_json(ev), ev)
@@ -260,10 +260,10 @@ def disclose(
     head = chain[-1][1].id if chain else None
     if previous is not None:
         if head is None:
-            raise MalformedError(f"--previous: dataset {name!r} has no version yet")
+            raise MalformedError(f"--previous: dataset {quoted(name)} has no version yet")
         if session.event_work(previous)[0] != head:
-            raise MalformedError(f"--previous: the latest version of {name!r} is "
-                                 f"{chain[-1][1].event.body['version']!r} (event {head})")
+            raise MalformedError(f"--previous: the latest version of {quoted(name)} is "
+                                 f"{quoted(chain[-1][1].event.body['version'])} (event {head})")
     body: dict[str, Any] = {"name": name, "version": version, "purposes": purposes,
                             "root": root, "count": count}
     if model is not None:
@@ -324,16 +324,16 @@ def prove(
     signer = session.signing_key(key)
     chain = _versions(session, signer.public.text, name)
     if not chain:
-        raise NotFoundError(f"no dataset {name!r} disclosed by {signer.public.text} on this "
+        raise NotFoundError(f"no dataset {quoted(name)} disclosed by {signer.public.text} on this "
                             "ledger")
     if version is None:
         index, ev = chain[-1]
     else:
         found = [(i, e) for i, e in chain if e.event.body["version"] == version]
         if not found:
-            have = ", ".join(repr(e.event.body["version"]) for _, e in chain)
-            raise NotFoundError(f"--version: dataset {name!r} has no version {version!r} "
-                                f"(it has {have})")
+            have = ", ".join(quoted(e.event.body["version"]) for _, e in chain)
+            raise NotFoundError(f"--version: dataset {quoted(name)} has no version "
+                                f"{quoted(version)} (it has {have})")
         index, ev = found[0]
     body = ev.event.body
     secret = secret_for(signer, name, body["version"])
@@ -351,8 +351,8 @@ def prove(
     # The path's root is the tree's root (its siblings cover every other item), so this
     # checks the manifest without building the tree twice.
     if path.root().hex() != body["root"] or count != body["count"]:
-        raise MalformedError(f"{manifest} is not the manifest of {name!r} version "
-                             f"{body['version']!r}: its items do not give the disclosed root")
+        raise MalformedError(f"{manifest} is not the manifest of {quoted(name)} version "
+                             f"{quoted(body['version'])}: its items do not give the disclosed root")
     receipt = _receipt(session, index, ev)
     doc = DatasetProof(path, receipt).to_json(receipt.to_json(ev))
     answer = "is" if path.salt is not None else "is not"
@@ -396,7 +396,7 @@ def versions(
         emit_json({"name": name, "key": actor, "versions": [_describe(i, e) for i, e in chain]})
         return
     if not chain:
-        raise NotFoundError(f"no dataset {name!r} disclosed by {actor} on this ledger")
+        raise NotFoundError(f"no dataset {quoted(name)} disclosed by {actor} on this ledger")
     typer.echo(f"dataset {name} by {actor}: {len(chain)} version{'s' * (len(chain) != 1)}")
     for i, ev in chain:
         d = _describe(i, ev)

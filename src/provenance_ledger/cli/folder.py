@@ -14,7 +14,7 @@ import typer
 from ..core.events import Event, sign_event
 from ..core.receipt import verify_checkpoint_note
 from ..core.similarity import CODE_BITS
-from ..errors import LedgerError, NotFoundError
+from ..errors import LedgerError, NotFoundError, error_line
 from ..ledger.folder import (
     REGISTER,
     Content,
@@ -193,7 +193,8 @@ def similar_warning(path: Path, s: Mapping[str, Any]) -> str:
 def _list(rows: Sequence[FileResult], err: bool) -> None:
     """The first ``LISTED_FILES`` rows, one line each, then how many more ``--json`` lists."""
     for r in rows[:LISTED_FILES]:
-        why = r.error or r.reason or f"registered by another key ({r.registrant})"
+        why = (error_line(r.error) if r.error else
+               r.reason or f"registered by another key ({r.registrant})")
         typer.echo(f"  {r.status}: {r.file}: {why}", err=err)
     if len(rows) > LISTED_FILES:
         typer.echo(f"  ... {len(rows) - LISTED_FILES} more in --json", err=err)

@@ -16,7 +16,7 @@ import typer
 
 from ..core.money import format_amount
 from ..core.timefmt import format_time
-from ..errors import MalformedError, PeerError
+from ..errors import MalformedError, PeerError, quoted
 from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
 from .session import (
     DEFAULT_KEY,
@@ -52,8 +52,8 @@ def _node_works(client: NodeClient, key: str, controlled: bool, after: str | Non
         if cursor is None:
             return
         if cursor in seen or not page:  # a node that would send us round in circles
-            raise PeerError(client.who, f"GET /works: the next page after {cursor} does not "
-                            "move forward")
+            raise PeerError(client.who, f"GET /works: the next page after {quoted(cursor)} "
+                            "does not move forward")
         seen = {cursor}
         after, size = cursor, NODE_PAGE
 
@@ -66,7 +66,7 @@ def _node_offers(client: NodeClient, key: str, role: str, every: bool) -> Iterat
         if cursor is None:
             return
         if not page or (after is not None and cursor <= after):
-            raise PeerError(client.who, f"GET /offers: the next page after index {cursor} "
+            raise PeerError(client.who, f"GET /offers: the next page after index {quoted(cursor)} "
                             "does not move forward")
         after = cursor
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperOption
 
-from ..errors import LedgerError, VerificationError
+from ..errors import LedgerError, VerificationError, error_line
 from .session import Session
 
 DISTRIBUTION = "provenance-ledger"
@@ -215,7 +215,7 @@ def main() -> None:
     """Console entry point: run the app, turn every error into one line and an exit code.
 
     Usage errors and everything the library raises are caught here, the one error boundary of
-    the CLI, and printed as one line.
+    the CLI, and printed as one bounded line (:func:`_fail`), whatever the exception says.
     """
     try:
         rc = command(sys.argv[1:])(standalone_mode=False)
@@ -244,5 +244,8 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    """Print ``message`` as the one ``error:`` line, whatever it holds: at most
+    ``MAX_ERROR_CHARS`` characters, control characters and line breaks escaped
+    (errors.error_line), and exit with ``code``."""
+    typer.echo(f"error: {error_line(message)}", err=True)
     sys.exit(code)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.timefmt import format_time
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from .session import check_timeout, emit_json
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def keys(
     k = node_keys(home)
     if only is not None:
         if only not in k:
-            raise MalformedError(f"--only takes 'log' or 'witness', not {only[:40]!r}")
+            raise MalformedError(f"--only takes 'log' or 'witness', not {quoted(only, 42)}")
         typer.echo(k[only])
         return
     if as_json:
@@ -248,7 +248,7 @@ def peer_remove(
     known = [p.origin for p in load_config(home).peers]
     if origin not in known:
         listed = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
-        raise NotFoundError(f"no peer {origin[:200]!r} in {home / 'node.toml'} ("
+        raise NotFoundError(f"no peer {quoted(origin)} in {home / 'node.toml'} ("
                             + (f"peers: {listed}" if known else "it has no peers") + ")")
     remove_peer(home, origin)
     typer.echo(f"peer {origin} removed")
@@ -300,7 +300,7 @@ def witness_add(
 
     # Each option checked on its own first, so that an error names it.
     if not WITNESS_LABEL.fullmatch(name):
-        raise MalformedError(f"--name {name[:80]!r} must be 1 to 64 letters, digits, '.', '_' "
+        raise MalformedError(f"--name {quoted(name)} must be 1 to 64 letters, digits, '.', '_' "
                              "or '-', starting with a letter or digit")
     check_url(url, "--url")
     check_vkey(vkey, "--vkey", None, SIG_TYPE_COSIGNATURE_V1)
@@ -372,13 +372,13 @@ def witness_policy(
     if quorum is not None and all_witnesses:
         raise MalformedError("give either --quorum N or --all, not both")
     if quorum is not None and quorum < 0:
-        raise MalformedError(f"--quorum must be 0 or more, not {quorum}")
+        raise MalformedError(f"--quorum must be 0 or more, not {quoted(quorum)}")
     if timeout is not None and not 0 < timeout <= MAX_WITNESS_TIMEOUT_S:  # NaN included
         raise MalformedError(f"--timeout must be a number of seconds above 0, at most "
                              f"{MAX_WITNESS_TIMEOUT_S:g}")
     config = load_config(home)
     if quorum is not None and quorum > len(config.witnesses):
-        raise MalformedError(f"--quorum {quorum} is more than the {len(config.witnesses)} "
+        raise MalformedError(f"--quorum {quoted(quorum)} is more than the {len(config.witnesses)} "
                              "witnesses listed (node witness add)")
     config = set_witnessing(home, quorum, timeout, all_witnesses)
     typer.echo(f"a receipt waits for {config.quorum} of {len(config.witnesses)} witnesses, "

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..core.events import BASIS_POINTS, MAX_LIST_ITEMS
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from .session import DEFAULT_KEY, Session
 
 PayeeOpt = Annotated[list[str] | None, typer.Option(
@@ -34,11 +34,11 @@ def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | 
         who, sep, share = text.rpartition("=")
         m = _PERCENT.fullmatch(share.strip())
         if not sep or not who.strip() or m is None:
-            raise MalformedError(f"--payee {text!r}: give KEY=PERCENT, e.g. alice=60 or "
+            raise MalformedError(f"--payee {quoted(text)}: give KEY=PERCENT, e.g. alice=60 or "
                                  "ed25519:...=33.33")
         bps = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
         if bps > BASIS_POINTS:
-            raise MalformedError(f"--payee {text!r}: a share is at most 100")
+            raise MalformedError(f"--payee {quoted(text)}: a share is at most 100")
         payees.append({"key": _key(s, who.strip(), text), "share_bps": bps})
     keys = [p["key"] for p in payees]
     if len(set(keys)) != len(keys):

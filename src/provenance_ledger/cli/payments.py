@@ -33,7 +33,7 @@ from ..core.royalty_receipt import (
     verify_royalty_receipt,
 )
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError, RuleError, VerificationError
+from ..errors import MalformedError, NotFoundError, RuleError, VerificationError, quoted
 from ..ledger.listing import _pages, works_of
 from .identity import key_lookup
 from .listing import _cell, _node_offers, _node_works
@@ -137,7 +137,8 @@ def usage_report(
     Example: provenance usage report 9a41c3 --period 2026-Q3 --units 1200 --revenue 8450.00 EUR
     """
     if not 0 <= units <= MAX_AMOUNT:
-        raise MalformedError(f"--units: {units} is not a whole number from 0 to {MAX_AMOUNT}")
+        raise MalformedError(
+            f"--units: {quoted(units)} is not a whole number from 0 to {MAX_AMOUNT}")
     body = {"period": _period(period, "--period"), "units": units,
             "revenue": _amount(revenue, "--revenue")}
     s = Session.from_ctx(ctx).use_node(node, timeout)

@@ -39,7 +39,7 @@ from ..core.receipt import (
     load_receipt_json,
 )
 from ..core.timefmt import MAX_TIME, format_time
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from ..ledger.files import read_bounded
 from .session import emit_json
 
@@ -109,7 +109,7 @@ def show(
             typer.echo(f"  {ev['type']} {ev['id']}")
             typer.echo(f"    actor:      {ev['actor']}")
             typer.echo(f"    at:         {ev['at']} (signer's clock)")
-            typer.echo(f"    leaf index: {ev['leaf_index']}")
+            typer.echo(f"    leaf index: {quoted(ev['leaf_index'])}")
     cp = doc["checkpoint"]
     typer.echo(f"log:         {cp['origin']}, tree size {cp['tree_size']}"
                + (f", checkpoint time {cp['time']}" if cp["time"] else ""))
@@ -154,7 +154,7 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
                           for w, evs in parsed]
         claimed = data.get("scope")
         extra["scope"] = claimed if claimed in (None, scope) else (
-            f"not the standard statement: {str(claimed)[:80]!r}")
+            f"not the standard statement: {quoted(claimed)}")
     elif fmt == STATE_RECEIPT_FORMAT:
         sr = StateReceipt.from_json(data)
         kind, log_key, note_text, work = "state-receipt", sr.log_key, sr.checkpoint, sr.work
@@ -193,7 +193,7 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
     if kind == "state-receipt":
         scope = data.get("scope")
         doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
-            f"not the standard statement: {str(scope)[:80]!r}")
+            f"not the standard statement: {quoted(scope)}")
     return doc
 
 

@@ -52,7 +52,14 @@ from ..core.receipt import (
     verify_state_receipt,
 )
 from ..core.witness import full_path, prefix_root
-from ..errors import LedgerError, MalformedError, PeerError, VerificationError
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    PeerError,
+    VerificationError,
+    error_line,
+    quoted,
+)
 from ..ledger.files import read_bounded, write_atomic
 from .progress import Bars
 from .session import NODE_ENV, Session, TimeoutOpt, emit_json
@@ -302,9 +309,9 @@ def upgrade_file(path: Path, nodes: Nodes, policy: Policy | None) -> Result:
     try:
         return _upgrade(path, nodes, policy)
     except VerificationError as e:
-        return Result(path, Status.FAILED, error=str(e), code=EXIT_DOES_NOT_VERIFY)
+        return Result(path, Status.FAILED, error=error_line(str(e)), code=EXIT_DOES_NOT_VERIFY)
     except LedgerError as e:
-        return Result(path, Status.FAILED, error=str(e), code=EXIT_BAD_INPUT)
+        return Result(path, Status.FAILED, error=error_line(str(e)), code=EXIT_BAD_INPUT)
 
 
 def _upgrade(path: Path, nodes: Nodes, policy: Policy | None) -> Result:
@@ -441,7 +448,7 @@ def upgrade(
         raise MalformedError("give --node URL: a receipt does not record where its log is "
                              "served (a --policy log line with a URL would)")
     if node is not None and not node.startswith(("http://", "https://")):
-        raise MalformedError(f"--node {node!r} must be an http:// or https:// URL")
+        raise MalformedError(f"--node {quoted(node)} must be an http:// or https:// URL")
     nodes = Nodes(session, node, urls, timeout)
     results: list[Result] = []
     try:

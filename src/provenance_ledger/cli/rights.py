@@ -27,7 +27,7 @@ from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
 from ..core.vouch import granter, vouch
-from ..errors import MalformedError, NotFoundError, RuleError
+from ..errors import MalformedError, NotFoundError, RuleError, quoted
 from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
 from .identity import (
     AttesterOpt,
@@ -73,7 +73,7 @@ def check_currency(text: str, option: str) -> str:
     if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
         return code
     hint = _suggest(pycountry.currencies, text, "alpha_3") or "e.g. EUR, JPY"
-    raise MalformedError(f"{option}: currency {text[:40]!r} is not an ISO 4217 code ({hint})")
+    raise MalformedError(f"{option}: currency {quoted(text, 42)} is not an ISO 4217 code ({hint})")
 
 
 def check_territory(text: str, option: str) -> str:
@@ -83,7 +83,7 @@ def check_territory(text: str, option: str) -> str:
         return code
     hint = _suggest(pycountry.countries, text, "alpha_2") or "e.g. JP, FR, US"
     raise MalformedError(
-        f"{option}: {text[:40]!r} is not an ISO 3166-1 two-letter country code ({hint})")
+        f"{option}: {quoted(text, 42)} is not an ISO 3166-1 two-letter country code ({hint})")
 
 
 def _suggest(table: Any, text: str, field: str) -> str | None:
@@ -102,7 +102,7 @@ def parse_date(text: str, what: str) -> str:
         try:
             d = datetime.strptime(t, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError as e:
-            raise MalformedError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from e
+            raise MalformedError(f"{what} {quoted(text)} is not a date (YYYY-MM-DD)") from e
         return format_time(int(d.timestamp()))
     return format_time(parse_time(t, what))
 
@@ -283,8 +283,8 @@ def licence_offer(
         body["fee"] = {"amount": amount, "currency": code}
     if royalty_bps is not None:
         if not 0 <= royalty_bps <= 10_000:
-            raise MalformedError(f"--royalty-bps: {royalty_bps} is not from 0 to 10000 basis "
-                                 "points (100 = 1%)")
+            raise MalformedError(f"--royalty-bps: {quoted(royalty_bps)} is not from 0 to 10000 "
+                                 "basis points (100 = 1%)")
         body["royalty_bps"] = royalty_bps
     if territory:
         codes = list(dict.fromkeys(check_territory(t, "--territory") for t in territory))
@@ -297,7 +297,7 @@ def licence_offer(
             body[field] = parse_date(value, option)
     if terms_uri:
         if len(terms_uri) > MAX_URI_CHARS or not _URI.fullmatch(terms_uri):
-            raise MalformedError(f"--terms-uri: {terms_uri[:80]!r} is not an https://, http:// "
+            raise MalformedError(f"--terms-uri: {quoted(terms_uri)} is not an https://, http:// "
                                  f"or urn: URI of at most {MAX_URI_CHARS} characters, without "
                                  "spaces")
         body["terms_uri"] = terms_uri

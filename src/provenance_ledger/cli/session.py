@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_
 from ..core.receipt import Receipt
 from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE
-from ..errors import LedgerError, MalformedError, NotFoundError
+from ..errors import LedgerError, MalformedError, NotFoundError, quoted
 from ..ledger import Home, Ledger, default_home
 from ..ledger.files import private_folder, receipt_path, write_atomic
 from ..ledger.folder import (
@@ -67,6 +68,9 @@ TimeoutOpt = Annotated[float | None, typer.Option(
     help="With --node: seconds to wait for the connection and for each part of an answer "
          "(default 10; specs/cli.md section 1.3).")]
 
+
+_WORK_PREFIX = re.compile(r"(?:sha256:)?[0-9a-fA-F]{0,64}")
+"""What a prefix of a work id can be (specs/cli.md section 1, WORK argument)."""
 
 DECODED_WORKS = 100
 """Up to this many works, a state receipt also carries each event decoded and each state, for
@@ -188,7 +192,7 @@ class Session:
         except MalformedError:  # not even a possible key name
             public = None
         if public is None:
-            raise MalformedError(f"{option}: {t[:80]!r} is neither a key "
+            raise MalformedError(f"{option}: {quoted(t)} is neither a key "
                                  "(ed25519:<64 hex>) nor the name of one of your keys "
                                  "(provenance key list)")
         return public
@@ -208,16 +212,20 @@ class Session:
 
     # -- works -----------------------------------------------------------------------------
     def resolve_work(self, text: str) -> str:
-        """WORK may be a file path (hashed), a full work id or a unique prefix of one."""
+        """WORK may be a file path (hashed), a full work id or a unique prefix of one
+        (specs/cli.md section 1); text that can be none of them names no work."""
         path = Path(text)
-        if path.is_file():
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError):  # a name too long for a path, or holding a NUL
+            is_file = False
+        if is_file:
             return work_id_of(hash_file(path)[0])
         whole = full_work_id(text)
         if whole is not None:  # a whole id names the work, registered or not
             return whole
-        digits = text.removeprefix("sha256:")
-        if digits and any(c not in _HEX_DIGITS for c in digits):  # a mistyped file name
-            raise NotFoundError(f"no such file {text[:200]!r}, and it is no work id "
+        if _WORK_PREFIX.fullmatch(text) is None:  # a mistyped file name, or nothing like one
+            raise NotFoundError(f"no such file {quoted(text)}, and it is no work id "
                                 "(sha256:<64 hex>) or hex prefix of one")
         if self.node_url is not None:
             return self.client.resolve_work(text)
@@ -417,9 +425,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         except OSError as e:
             raise MalformedError(f"cannot create folder {path.parent}: {e.strerror}") from e
     write_atomic(path, text.encode("utf-8"), mode=None)
-
-
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def parse_public_key(text: str) -> str:

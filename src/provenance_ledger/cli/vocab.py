@@ -14,7 +14,7 @@ import typer
 from ..core.vocab import FORMATS, Reading, preferences, propose, read, render
 from ..core.vocab import aipref as aipref_vocab
 from ..core.vocab.render import MAX_DOCUMENT_BYTES
-from ..errors import MalformedError, NotFoundError
+from ..errors import MalformedError, NotFoundError, quoted
 from ..ledger.files import read_bounded
 from .rights import JsonOpt, KeyOpt, _append, _report
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
@@ -27,14 +27,14 @@ AiprefOpt = Annotated[str, typer.Option(
 
 def _format(value: str | None) -> str | None:
     if value is not None and value not in FORMATS:
-        raise MalformedError(f"--format must be one of {', '.join(FORMATS)}, not {value!r}")
+        raise MalformedError(f"--format must be one of {', '.join(FORMATS)}, not {quoted(value)}")
     return value
 
 
 def _aipref_version(value: str) -> str:
     if value not in aipref_vocab.VERSIONS:
         raise MalformedError(f"--aipref-version must be one of "
-                             f"{', '.join(aipref_vocab.VERSIONS)}, not {value!r}")
+                             f"{', '.join(aipref_vocab.VERSIONS)}, not {quoted(value)}")
     return value
 
 
@@ -66,7 +66,7 @@ def export(
         raise missing or NotFoundError(f"no work {w} on this ledger")
     base = (base_url or s.node_url or "").rstrip("/")
     if base and not base.startswith(("https://", "http://")):
-        raise MalformedError(f"--base-url: {base[:80]!r} is not an https:// or http:// URL")
+        raise MalformedError(f"--base-url: {quoted(base)} is not an https:// or http:// URL")
     prefs = preferences(state, w, s.now(), f"{base}/works/{w}" if base else None)
     out = render(prefs, fmt, aipref_version)
     if as_json:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from .current import (
     CurrentWork,
     Question,
@@ -236,7 +236,8 @@ class ComplianceReceipt:
         v2 = data["format"] == COMPLIANCE_RECEIPT_FORMAT_V2
         unknown = data.keys() - (_FIELDS_V2 if v2 else _FIELDS)
         if unknown:
-            raise MalformedError(f"compliance receipt has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(
+                f"compliance receipt has unknown field {quoted(sorted(unknown)[0])}")
         question = Question.from_json(data.get("question"))
         raw = data.get("items")
         if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_COMPLIANCE_ITEMS:
@@ -249,7 +250,7 @@ class ComplianceReceipt:
                 raise MalformedError(f"{where} is not a JSON object")
             unknown = it.keys() - (_ITEM_FIELDS_V2 if v2 else _ITEM_FIELDS)
             if unknown:
-                raise MalformedError(f"{where} has unknown field {sorted(unknown)[0]!r}")
+                raise MalformedError(f"{where} has unknown field {quoted(sorted(unknown)[0])}")
             for member in ("decision", "granted_by"):
                 if it.get(member) is not None and not isinstance(it[member], dict):
                     raise MalformedError(f"{where}: {member} is not an object or null")

@@ -13,7 +13,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from . import ed25519
 
 ACTOR_KEY_PREFIX = "ed25519:"
@@ -60,10 +60,10 @@ def _public_key(text: str) -> PublicKey:
 
 def _public_key_uncached(text: object) -> PublicKey:
     if not isinstance(text, str) or not text.startswith(ACTOR_KEY_PREFIX):
-        raise MalformedError(f"key {str(text)[:80]!r} is not of the form ed25519:<64 hex>")
+        raise MalformedError(f"key {quoted(text)} is not of the form ed25519:<64 hex>")
     hexpart = text[len(ACTOR_KEY_PREFIX) :]
     if len(hexpart) != 2 * PUBLIC_KEY_SIZE or not set(hexpart) <= _HEX:
-        raise MalformedError(f"key {text[:80]!r} is not of the form ed25519:<64 hex>")
+        raise MalformedError(f"key {quoted(text)} is not of the form ed25519:<64 hex>")
     return PublicKey(bytes.fromhex(hexpart))
 
 

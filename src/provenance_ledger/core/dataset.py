@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from .encoding import b64decode, b64encode, canonical_json
 
 DEPTH = 256
@@ -69,7 +69,7 @@ def canonical_item(text: str) -> str | None:
 def check_item(item: str) -> bytes:
     """The UTF-8 bytes of a canonical item, or :class:`MalformedError`."""
     if not isinstance(item, str) or not (_CONTENT_ID.fullmatch(item) or _ISCC.fullmatch(item)):
-        raise MalformedError(f"item {str(item)[:80]!r} is not a sha256: content id or an "
+        raise MalformedError(f"item {quoted(item)} is not a sha256: content id or an "
                              "ISCC code in canonical form")
     return item.encode("ascii")
 
@@ -360,7 +360,7 @@ class Path:
         allowed = {"item", "answer", "salt", "bitmap", "siblings"}
         unknown = data.keys() - allowed
         if unknown:
-            raise MalformedError(f"proof has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"proof has unknown field {quoted(sorted(unknown)[0])}")
         for name in ("item", "answer", "bitmap"):
             if not isinstance(data.get(name), str):
                 raise MalformedError(f"proof field {name!r} is missing or not a string")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from .dataset import PROOF_FORMAT, Path
 from .note import Verifier
 from .receipt import Receipt, VerifiedReceipt, check_decoded_event, verify_receipt
@@ -39,7 +39,7 @@ class DatasetProof:
             raise MalformedError(f"dataset proof format is not {PROOF_FORMAT}")
         unknown = data.keys() - _FIELDS
         if unknown:
-            raise MalformedError(f"dataset proof has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"dataset proof has unknown field {quoted(sorted(unknown)[0])}")
         if "disclosure" not in data:
             raise MalformedError("dataset proof lacks field 'disclosure'")
         path = Path.from_json({k: v for k, v in data.items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 """Seconds per unit letter."""
@@ -21,7 +21,7 @@ def parse_duration(text: str, what: str = "duration") -> int:
     """The seconds of a duration such as ``90s`` or ``7d``; :class:`MalformedError` otherwise."""
     m = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise MalformedError(f"{what} {str(text)[:40]!r} is not a duration such as 90s, 10m, "
+        raise MalformedError(f"{what} {quoted(text, 42)} is not a duration such as 90s, 10m, "
                              "24h or 7d (a positive whole number and s, m, h or d)")
     return int(m.group(1)) * UNITS[m.group(2)]
 

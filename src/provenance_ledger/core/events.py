@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from . import ed25519
 from .crypto import PrivateKey, PublicKey
 from .encoding import (
@@ -106,7 +106,7 @@ def _str(max_chars: int, pattern: re.Pattern[str] | None = None) -> Callable[[An
         if not value or len(value) > max_chars:
             raise MalformedError(f"{name} must be 1 to {max_chars} characters")
         if pattern is not None and not pattern.fullmatch(value):
-            raise MalformedError(f"{name} {value[:80]!r} is not in the expected form")
+            raise MalformedError(f"{name} {quoted(value)} is not in the expected form")
         if not is_text(value):
             raise MalformedError(f"{name} contains a character that is not text (a control "
                                  "character, line separator or bidirectional override)")
@@ -168,7 +168,7 @@ def check_purpose(value: Any, name: str) -> Any:
         raise MalformedError(f"{name} must be a purpose name")
     if value not in STANDARD_PURPOSES and not _CUSTOM_PURPOSE.fullmatch(value):
         raise MalformedError(
-            f"unknown purpose {value!r}: use one of {', '.join(STANDARD_PURPOSES)} "
+            f"unknown purpose {quoted(value)}: use one of {', '.join(STANDARD_PURPOSES)} "
             "or a namespaced <domain>:<name>"
         )
     return value
@@ -208,7 +208,7 @@ def _object(
             raise MalformedError(f"{name} must be an object")
         unknown = value.keys() - fields.keys()
         if unknown:
-            raise MalformedError(f"{name} has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"{name} has unknown field {quoted(sorted(unknown)[0])}")
         missing = required - value.keys()
         if missing:
             raise MalformedError(f"{name} lacks required field {sorted(missing)[0]!r}")
@@ -373,13 +373,13 @@ class Event:
 
     def __post_init__(self) -> None:
         if self.type not in _BODIES:
-            raise MalformedError(f"unknown event type {str(self.type)[:40]!r}")
+            raise MalformedError(f"unknown event type {quoted(self.type, 42)}")
         check_work_id(self.work, "work")
         if self.prev is not None:
             check_event_id(self.prev, "prev")
         check_key(self.actor, "actor")
         if not isinstance(self.at, int) or not MIN_TIME <= self.at <= MAX_TIME:
-            raise ValueError(f"event time {self.at!r} is outside 1970..9999")
+            raise ValueError(f"event time {quoted(self.at)} is outside 1970..9999")
         # Validated as plain JSON, then kept frozen: no holder of the event can change it.
         body = self.body if is_plain(self.body) else thaw(self.body)
         _BODIES[self.type](body, "body")
@@ -406,12 +406,12 @@ class Event:
             raise MalformedError("event must be a JSON object")
         unknown = env.keys() - _ENVELOPE_FIELDS
         if unknown:
-            raise MalformedError(f"event has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"event has unknown field {quoted(sorted(unknown)[0])}")
         missing = _ENVELOPE_FIELDS - env.keys()
         if missing:
             raise MalformedError(f"event lacks field {sorted(missing)[0]!r}")
         if type(env["v"]) is not int or env["v"] != EVENT_VERSION:
-            raise MalformedError(f"event version {env['v']!r} is not {EVENT_VERSION}")
+            raise MalformedError(f"event version {quoted(env['v'])} is not {EVENT_VERSION}")
         if not isinstance(env["type"], str):
             raise MalformedError("event type must be a string")
         return cls(env["type"], env["work"], env["prev"], env["actor"],

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ..errors import VerificationError
+from ..errors import VerificationError, quoted
 
 LEAF_HASH_PREFIX = b"\x00"
 NODE_HASH_PREFIX = b"\x01"
@@ -78,7 +78,7 @@ def root_plan(size: int) -> list[NodeId]:
 def inclusion_plan(index: int, size: int) -> Plan:
     """Plan of the inclusion proof PATH(index, D[0:size]) (RFC 9162 section 2.1.3.1)."""
     if not 0 <= index < size:
-        raise ValueError(f"leaf index {index} is not below tree size {size}")
+        raise ValueError(f"leaf index {quoted(index)} is not below tree size {quoted(size)}")
     plan: Plan = []
     start, n, m = 0, size, index
     while n > 1:
@@ -189,7 +189,7 @@ def root_from_inclusion_proof(
     """Recompute the root from an inclusion proof (RFC 9162 section 2.1.3.2, steps 1-5)."""
     # (1) the index must lie inside the tree.
     if not 0 <= index < size:
-        raise VerificationError(f"leaf index {index} is not below tree size {size}")
+        raise VerificationError(f"leaf index {quoted(index)} is not below tree size {quoted(size)}")
     if len(leaf_hash_) != HASH_SIZE:
         raise VerificationError(f"leaf hash is {len(leaf_hash_)} bytes, expected {HASH_SIZE}")
     _check_hashes(proof)

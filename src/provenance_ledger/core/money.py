@@ -13,7 +13,7 @@ import re
 
 from iso4217 import Currency
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 
 MAX_AMOUNT = 2**53 - 1
 """The largest amount in minor units: every JSON reader holds it exactly."""
@@ -27,7 +27,7 @@ def exponent(code: str) -> int:
     try:
         cur = Currency(code)
     except ValueError as e:
-        raise MalformedError(f"currency {code[:40]!r} is not an ISO 4217 code (e.g. EUR, "
+        raise MalformedError(f"currency {quoted(code, 42)} is not an ISO 4217 code (e.g. EUR, "
                              "JPY, USD)") from e
     if cur.exponent is None:
         raise MalformedError(f"currency {code} has no minor unit in ISO 4217: it carries no "
@@ -46,7 +46,7 @@ def parse_amount(text: str, code: str, what: str) -> tuple[int, str]:
         raise MalformedError(f"{what}: {e}") from e
     m = _DECIMAL.fullmatch(text.strip())
     if m is None:
-        raise MalformedError(f"{what}: {text[:40]!r} is not an amount (digits, and a point "
+        raise MalformedError(f"{what}: {quoted(text, 42)} is not an amount (digits, and a point "
                              f"before at most {digits} decimals for {code}, e.g. "
                              f"{format_amount(123456, code, grouped=False)})")
     whole, frac = m.group(1), m.group(2) or ""

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, quoted
 from .crypto import PrivateKey, PublicKey
 from .encoding import MAX_KEY_NAME_BYTES, b64decode, b64encode, is_key_name
 from .merkle import HASH_SIZE
@@ -52,7 +52,7 @@ def check_key_name(name: object, what: str = "key name") -> str:
     verifier keys, checkpoints and a node's configuration alike."""
     if not isinstance(name, str) or not is_key_name(name):
         raise MalformedError(
-            f"{what} {str(name)[:80]!r} must be 1 to {MAX_KEY_NAME_BYTES} bytes of text with "
+            f"{what} {quoted(name)} must be 1 to {MAX_KEY_NAME_BYTES} bytes of text with "
             "no '+', no white space and no invisible characters")
     return name
 
@@ -84,10 +84,10 @@ class NoteSignature:
     @classmethod
     def from_line(cls, line: str) -> NoteSignature:
         if not line.startswith(SIGNATURE_LINE_PREFIX):
-            raise MalformedError(f"signature line does not start with an em dash: {line[:80]!r}")
+            raise MalformedError(f"signature line does not start with an em dash: {quoted(line)}")
         parts = line[len(SIGNATURE_LINE_PREFIX) :].split(" ")
         if len(parts) != 2:
-            raise MalformedError(f"signature line is not '— <name> <base64>': {line[:80]!r}")
+            raise MalformedError(f"signature line is not '— <name> <base64>': {quoted(line)}")
         _check_key_name(parts[0])
         raw = b64decode(parts[1], "note signature")
         if len(raw) < 5:
@@ -161,12 +161,12 @@ class Verifier:
         """Parse ``<name>+<hex id>+<base64>``; with ``sig_type``, require that type."""
         parts = vkey.split("+", 2)
         if len(parts) != 3 or len(parts[1]) != 8 or parts[1] != parts[1].lower():
-            raise MalformedError(f"verifier key {vkey[:80]!r} is not <name>+<hex id>+<base64>")
+            raise MalformedError(f"verifier key {quoted(vkey)} is not <name>+<hex id>+<base64>")
         name, hexid, b64 = parts
         try:
             want_id = bytes.fromhex(hexid)
         except ValueError as e:
-            raise MalformedError(f"verifier key id {hexid!r} is not hex") from e
+            raise MalformedError(f"verifier key id {quoted(hexid)} is not hex") from e
         raw = b64decode(b64, "verifier key")
         if len(raw) != 33:
             raise MalformedError("verifier key is not one type byte and a 32-byte Ed25519 key")
@@ -174,7 +174,7 @@ class Verifier:
         if v.key_id != want_id:
             raise MalformedError(f"verifier key id {hexid} does not match its name and key")
         if sig_type is not None and v.sig_type != sig_type:
-            raise MalformedError(f"verifier key {vkey[:80]!r} is not {_KIND[sig_type]}")
+            raise MalformedError(f"verifier key {quoted(vkey)} is not {_KIND[sig_type]}")
         return v
 
     def to_vkey(self) -> str:
@@ -287,7 +287,7 @@ class BlockLine:
     def from_text(cls, line: str) -> BlockLine:
         m = _BLOCK_LINE.fullmatch(line)
         if m is None:
-            raise MalformedError(f"checkpoint extension line {line[:80]!r} is not "
+            raise MalformedError(f"checkpoint extension line {quoted(line)} is not "
                                  "'provenance-ledger/block prev=<size|none> time=<UTC time>'")
         prev = None if m.group(1) == "none" else int(m.group(1))
         if prev is not None and prev > MAX_TREE_SIZE:
@@ -308,7 +308,7 @@ def map_line(root: bytes) -> str:
 def parse_map_line(line: str) -> bytes:
     """The map root a map line names (specs/map.md section 8), or MalformedError."""
     if not line.startswith(MAP_LINE_PREFIX):
-        raise MalformedError(f"checkpoint extension line {line[:80]!r} is not "
+        raise MalformedError(f"checkpoint extension line {quoted(line)} is not "
                              "'provenance-ledger/map root=<base64>'")
     return b64decode(line[len(MAP_LINE_PREFIX):], "checkpoint map root", HASH_SIZE)
 
@@ -358,7 +358,7 @@ class Checkpoint:
         if not size_text.isdigit() or not size_text.isascii() or (
             size_text != "0" and size_text.startswith("0")
         ):
-            raise MalformedError(f"checkpoint size {size_text[:40]!r} is not a decimal number")
+            raise MalformedError(f"checkpoint size {quoted(size_text, 42)} is not a decimal number")
         size = int(size_text)
         if size > MAX_TREE_SIZE:
             raise MalformedError("checkpoint size is out of range")

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from .crypto import PublicKey
 from .note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, Verifier
 
@@ -141,7 +141,7 @@ class _Reader:
 
     def _new_name(self, name: str) -> str:
         if name in self.witnesses or name in self.groups:
-            raise MalformedError(f"name {name!r} is defined twice")
+            raise MalformedError(f"name {quoted(name)} is defined twice")
         return name
 
     def read(self, words: list[str], line: str) -> None:
@@ -155,7 +155,7 @@ class _Reader:
             name, k, members = self._new_name(words[1]), words[2], tuple(words[3:])
             for m in members:
                 if m not in self.witnesses and m not in self.groups:
-                    raise MalformedError(f"group member {m!r} is not defined above")
+                    raise MalformedError(f"group member {quoted(m)} is not defined above")
             if len(set(members)) != len(members):
                 raise MalformedError("a group lists a member twice")
             if k == "all":
@@ -165,7 +165,7 @@ class _Reader:
             elif k.isascii() and k.isdigit() and 1 <= int(k) <= len(members):
                 threshold = int(k)
             else:
-                raise MalformedError(f"threshold {k!r} is not all, any or 1..{len(members)}")
+                raise MalformedError(f"threshold {quoted(k)} is not all, any or 1..{len(members)}")
             self.groups[name] = Group(name, threshold, members)
         elif kind == "quorum" and len(words) == 2:
             if self.seen_quorum:
@@ -173,7 +173,8 @@ class _Reader:
             self.seen_quorum = True
             if words[1] != "none":
                 if words[1] not in self.witnesses and words[1] not in self.groups:
-                    raise MalformedError(f"quorum {words[1]!r} is not a defined witness or group")
+                    raise MalformedError(
+                        f"quorum {quoted(words[1])} is not a defined witness or group")
                 self.quorum = words[1]
         elif kind == "attester" and len(words) in (2, 3):
             key = PublicKey.from_text(words[1]).text
@@ -181,4 +182,4 @@ class _Reader:
                 raise MalformedError(f"attester {key} is given twice")
             self.attesters.append(key)
         else:
-            raise MalformedError(f"cannot read {line[:60]!r}")
+            raise MalformedError(f"cannot read {quoted(line, 62)}")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from . import payments
 from .events import BASIS_POINTS, PERIOD_PATTERN, SignedEvent
 from .identity import is_key_record_id
@@ -74,8 +74,8 @@ class Period:
     @classmethod
     def parse(cls, text: str, what: str = "period") -> Period:
         if not isinstance(text, str) or not PERIOD_PATTERN.fullmatch(text):
-            raise MalformedError(f"{what} {str(text)[:40]!r} is not a period: a year (2026), a "
-                                 "quarter (2026-Q3) or a month (2026-09)")
+            raise MalformedError(f"{what} {quoted(text, 42)} is not a period: a year "
+                                 "(2026), a quarter (2026-Q3) or a month (2026-09)")
         year = int(text[:4])
         if len(text) == 4:
             first, months = 1, 12

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedError, RuleError, VerificationError
+from ..errors import MalformedError, RuleError, VerificationError, quoted
 from .current import (
     StateReceiptV2,
     VerifiedStateV2,
@@ -126,7 +126,7 @@ class RoyaltyReceipt:
                                  f"{ROYALTY_RECEIPT_FORMAT_V2}")
         unknown = data.keys() - _FIELDS
         if unknown:
-            raise MalformedError(f"royalty receipt has unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"royalty receipt has unknown field {quoted(sorted(unknown)[0])}")
         if data.get("statement") is not None and not isinstance(data["statement"], dict):
             raise MalformedError("royalty receipt statement is not an object or null")
         return cls(query_from_json(data.get("query")),

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 from .merkle import (
     HASH_SIZE,
     NodeId,
@@ -109,23 +109,25 @@ def parse_tile_path(path: str) -> Tile:
     """The tile a path names (the inverse of :attr:`Tile.path`); MalformedError otherwise."""
     parts = path.split("/")
     if len(parts) < 3 or parts[0] != "tile":
-        raise MalformedError(f"{path!r} is not a tile path")
+        raise MalformedError(f"{quoted(path)} is not a tile path")
     level_text, rest = parts[1], parts[2:]
     if level_text == "entries":
         level = ENTRIES
     elif re.fullmatch(r"0|[1-9][0-9]?", level_text) and int(level_text) <= MAX_TILE_LEVEL:
         level = int(level_text)
     else:
-        raise MalformedError(f"{path!r}: level {level_text!r} is not 0 to 63 or entries")
+        raise MalformedError(
+            f"{quoted(path)}: level {quoted(level_text)} is not 0 to 63 or entries")
     width = TILE_WIDTH
     if len(rest) >= 2 and rest[-2].endswith(".p"):
         if not _WIDTH.fullmatch(rest[-1]) or int(rest[-1]) >= TILE_WIDTH:
-            raise MalformedError(f"{path!r}: partial width {rest[-1]!r} is not 1 to 255")
+            raise MalformedError(
+                f"{quoted(path)}: partial width {quoted(rest[-1])} is not 1 to 255")
         width = int(rest[-1])
         rest = rest[:-2] + [rest[-2][:-2]]
     if not (_LAST_PART.fullmatch(rest[-1]) and all(_INDEX_PART.fullmatch(p) for p in rest[:-1])
             and (len(rest) == 1 or rest[0] != "x000")):
-        raise MalformedError(f"{path!r}: the index is not 3-digit groups, x-prefixed but the "
+        raise MalformedError(f"{quoted(path)}: the index is not 3-digit groups, x-prefixed but the "
                              "last")
     index = int("".join(p.lstrip("x") for p in rest))
     return Tile(level, index, width)

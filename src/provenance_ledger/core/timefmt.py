@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ..errors import MalformedError
+from ..errors import MalformedError, quoted
 
 _RFC3339_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 MIN_TIME = 0  # 1970-01-01T00:00:00Z
@@ -46,7 +46,7 @@ _PARSED_TIMES_MAX = 4096
 def _parse_time(text: str, what: str) -> int:
     m = _RFC3339_UTC.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise MalformedError(f"{what} {str(text)[:40]!r} is not an RFC 3339 UTC time "
+        raise MalformedError(f"{what} {quoted(text, 42)} is not an RFC 3339 UTC time "
                              "of the form YYYY-MM-DDTHH:MM:SSZ")
     y, mo, d, h, mi, s = (int(g) for g in m.groups())
     leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
@@ -54,7 +54,7 @@ def _parse_time(text: str, what: str) -> int:
         1970 <= y and 1 <= mo <= 12 and h < 24 and mi < 60 and s < 60
         and 1 <= d <= _DAYS_IN_MONTH[mo - 1] + (mo == 2 and leap)
     ):
-        raise MalformedError(f"{what} {text!r} is not a valid date and time from 1970 on")
+        raise MalformedError(f"{what} {quoted(text)} is not a valid date and time from 1970 on")
     return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
 

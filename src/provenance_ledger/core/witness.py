@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import MalformedError, VerificationError
+from ..errors import MalformedError, VerificationError, error_line, quoted
 from .encoding import b64decode, b64encode
 from .merkle import EMPTY_ROOT, HASH_SIZE, consistency_path_roots, verify_consistency
 from .note import MAX_NOTE_BYTES, Checkpoint, SignedNote, Verifier, verify_note
@@ -109,7 +109,7 @@ class AddCheckpointRequest:
         size_text = head[len("old "):]
         if not size_text.isascii() or not size_text.isdigit() or (
                 size_text != "0" and size_text.startswith("0")) or len(size_text) > 19:
-            raise MalformedError(f"old size {size_text[:40]!r} is not a decimal number")
+            raise MalformedError(f"old size {quoted(size_text, 42)} is not a decimal number")
         proof: list[bytes] = []
         while True:
             line, sep, rest = rest.partition("\n")
@@ -176,7 +176,7 @@ def parse_request(body: bytes) -> AddCheckpointRequest | Reply:
     try:
         return AddCheckpointRequest.from_bytes(body)
     except MalformedError as e:
-        return 400, f"malformed add-checkpoint request: {e}\n"
+        return 400, f"malformed add-checkpoint request: {error_line(str(e))}\n"
 
 
 def check_signed(req: AddCheckpointRequest, logs: Mapping[str, Verifier]) -> Reply | None:
@@ -190,7 +190,8 @@ def check_signed(req: AddCheckpointRequest, logs: Mapping[str, Verifier]) -> Rep
     try:
         verify_note(req.note, [logkey])
     except VerificationError as e:
-        return 403, f"checkpoint is not signed by the log key of {cp.origin}: {e}\n"
+        return 403, (f"checkpoint is not signed by the log key of {cp.origin}: "
+                     f"{error_line(str(e))}\n")
     # (3) the old size is not above the checkpoint's.
     if req.old > cp.size:
         return 400, f"old size {req.old} is larger than checkpoint size {cp.size}\n"

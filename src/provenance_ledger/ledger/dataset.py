@@ -28,7 +28,7 @@ from ..core.compliance import MAX_ITEM_NAME_CHARS
 from ..core.encoding import is_text, load_json
 from ..core.events import full_work_id
 from ..core.similarity import MAX_DISTANCE, ContentCode
-from ..errors import LedgerError, MalformedError, NotFoundError
+from ..errors import LedgerError, MalformedError, NotFoundError, quoted
 from .content_code import content_code
 from .files import read_bounded
 from .folder import FileResult, Progress, list_folder, read_content
@@ -246,7 +246,7 @@ def _iscc_code(item: DatasetItem) -> ContentCode:
     assert item.iscc is not None  # noqa: S101 - called for ISCC items only
     code = ContentCode.from_text(item.iscc)
     if code is None:
-        raise MalformedError(f"{item.where or item.name}: {item.iscc[:80]!r} is not an ISCC "
+        raise MalformedError(f"{item.where or item.name}: {quoted(item.iscc)} is not an ISCC "
                              "content code the ledger compares (ISCC: and 16 base32 "
                              "characters, a 64-bit image, text, audio or video unit)")
     return code
@@ -318,7 +318,7 @@ def _text_item(line: str, where: str, base: Path) -> DatasetItem:
     if line.lower().startswith("sha256:"):
         work = full_work_id(line)
         if work is None:
-            raise MalformedError(f"{where}: {line[:80]!r} is not a work id (sha256: and 64 hex "
+            raise MalformedError(f"{where}: {quoted(line)} is not a work id (sha256: and 64 hex "
                                  "digits)")
         return DatasetItem(_name(line, where), work=work, where=where)
     if line.upper().startswith(ISCC_PREFIX):
@@ -351,7 +351,7 @@ def _jsonl_item(line: str, where: str, base: Path) -> DatasetItem:
     work = full_work_id(value) if member == "work" else (
         full_work_id(value) if len(value) == 64 else None)
     if work is None or (member == "work" and not value.lower().startswith("sha256:")):
-        raise MalformedError(f"{where}: {member} {value[:80]!r} is not "
+        raise MalformedError(f"{where}: {member} {quoted(value)} is not "
                              + ("a work id (sha256: and 64 hex digits)" if member == "work"
                                 else "64 hex digits"))
     return DatasetItem(name, work=work, where=where)

@@ -53,7 +53,7 @@ from ..core.receipt import RECEIPT_FORMAT, TLOG_PROOF_HEADER
 from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE, ContentCode
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, NotFoundError, StorageError
+from ..errors import LedgerError, MalformedError, NotFoundError, StorageError, error_line
 from . import verifier
 from .content_code import HEAD_BYTES, content_code, needs_decoding
 from .files import PAUSE_FILES, private_folder, receipt_name, receipt_path, write_atomic_all
@@ -135,7 +135,7 @@ class FileResult:
         if self.registrant is not None:
             out["registrant"] = self.registrant
         if self.error is not None:
-            out["error"] = self.error
+            out["error"] = error_line(self.error)
         if self.reason is not None:
             out["reason"] = self.reason
         if self.receipt is not None:

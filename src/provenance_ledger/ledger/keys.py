@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from ..core.crypto import PrivateKey
-from ..errors import LedgerError, MalformedError, NotFoundError
+from ..errors import LedgerError, MalformedError, NotFoundError, quoted
 from .files import PRIVATE_FILE, remove_stale_temps, write_atomic
 
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -30,7 +30,7 @@ MAX_KEY_FILE_BYTES = 16 * 1024
 def check_key_name(name: str) -> str:
     if not KEY_NAME.fullmatch(name):
         raise MalformedError(
-            f"key name {name[:70]!r} must be 1-64 letters, digits, '.', '_' or '-'")
+            f"key name {quoted(name, 72)} must be 1-64 letters, digits, '.', '_' or '-'")
     return name
 
 

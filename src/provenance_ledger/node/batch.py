@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..core.events import MAX_LEAF_BYTES
 from ..core.merkle import leaf_hash
-from ..errors import ConflictError, LedgerError
+from ..errors import ConflictError, LedgerError, error_line
 from .block_receipts import ENCODER, ReceiptReply
 from .http import HttpError, status_of
 
@@ -80,7 +80,7 @@ def refusal(error: LedgerError) -> dict[str, Any]:
     status = status_of(error)
     if status == 500:
         return {"status": 500, "error": "internal storage error"}
-    out: dict[str, Any] = {"status": status, "error": str(error)}
+    out: dict[str, Any] = {"status": status, "error": error_line(str(error))}
     if isinstance(error, ConflictError):
         out["head"] = error.head
     return out

@@ -50,6 +50,7 @@ from ..errors import (
     NotFoundError,
     PeerError,
     RuleError,
+    quoted,
 )
 from ..ledger.listing import (
     ENDED,
@@ -82,7 +83,7 @@ class NodeClient:
     def __init__(self, url: str, pin_dir: Path, expected_vkey: str | None = None,
                  timeouts: Timeouts | None = None) -> None:
         if not url.startswith(("http://", "https://")):
-            raise MalformedError(f"--node {url!r} must be an http:// or https:// URL")
+            raise MalformedError(f"--node {quoted(url)} must be an http:// or https:// URL")
         self.url = url.rstrip("/")
         self.who = f"node {self.url}"
         self.lacking: tuple[int, str] | None = None
@@ -620,7 +621,7 @@ def _offers_page(body: bytes) -> tuple[list[OfferSummary], int | None]:
             raise MalformedError("field 'purposes' is not a list of strings")
         status = _text(o, "status")
         if status not in _OFFER_STATES:
-            raise MalformedError(f"field 'status' {replies.one_line(status, 40)!r} is not a "
+            raise MalformedError(f"field 'status' {quoted(status, 42)} is not a "
                                  "licence state")
         offered_at = _time(o, "offered_at")
         index = _count(o, "index")

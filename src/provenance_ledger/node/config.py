@@ -56,7 +56,7 @@ from ..core.note import (
     Verifier,
     check_key_name,
 )
-from ..errors import LedgerError, MalformedError, NotFoundError
+from ..errors import LedgerError, MalformedError, NotFoundError, quoted
 from ..ledger import Home, Ledger
 from ..ledger.files import write_atomic
 from ..ledger.keys import read_private_key, write_private_key
@@ -91,7 +91,7 @@ def check_mirror_interval(value: Any, what: str = "node.toml: field 'mirror_inte
     """A whole number of seconds from 0 (mirroring in ``node serve`` off) to a day."""
     if type(value) is not int or not 0 <= value <= MAX_MIRROR_INTERVAL:
         raise MalformedError(f"{what} must be a whole number of seconds from 0 (off) to "
-                             f"{MAX_MIRROR_INTERVAL}, not {str(value)[:40]!r}")
+                             f"{MAX_MIRROR_INTERVAL}, not {quoted(value, 42)}")
     return value
 # -- end of mirroring settings ------------------------------------------------------------------
 
@@ -112,7 +112,7 @@ def check_freshness_interval(value: Any,
             value == 0 or MIN_FRESHNESS_INTERVAL <= value <= MAX_FRESHNESS_INTERVAL):
         raise MalformedError(f"{what} must be 0 (off) or a whole number of seconds from "
                              f"{MIN_FRESHNESS_INTERVAL} to {MAX_FRESHNESS_INTERVAL}, not "
-                             f"{str(value)[:40]!r}")
+                             f"{quoted(value, 42)}")
     return value
 
 
@@ -127,7 +127,7 @@ def parse_freshness_interval(text: str, what: str = "--freshness-interval") -> i
                            MIN_FRESHNESS_INTERVAL <= seconds <= MAX_FRESHNESS_INTERVAL):
         raise MalformedError(f"{what} must be off (or 0), or a duration from "
                              f"{MIN_FRESHNESS_INTERVAL} s to {MAX_FRESHNESS_INTERVAL // 3600} h "
-                             f"such as 300, 300s, 5m or 1h, not {text[:40]!r}")
+                             f"such as 300, 300s, 5m or 1h, not {quoted(text, 42)}")
     return seconds
 # -- end of freshness settings ------------------------------------------------------------------
 
@@ -143,20 +143,20 @@ def parse_listen(listen: Any, what: str = "listen address") -> tuple[str, int]:
     port 0 asks the system for a free port. ``what`` names it in an error: ``--listen`` for
     the option, the listen address of node.toml otherwise."""
     if not isinstance(listen, str) or len(listen) > 64:
-        raise MalformedError(f"{what} {str(listen)[:80]!r} is not HOST:PORT")
+        raise MalformedError(f"{what} {quoted(listen)} is not HOST:PORT")
     host, sep, port_text = listen.rpartition(":")
     if not sep or not port_text.isdigit() or not port_text.isascii():
-        raise MalformedError(f"{what} {listen!r} is not HOST:PORT")
+        raise MalformedError(f"{what} {quoted(listen)} is not HOST:PORT")
     port = int(port_text)
     if port > 65535:
-        raise MalformedError(f"{what} {listen!r}: port {port} is above 65535")
+        raise MalformedError(f"{what} {quoted(listen)}: port {port} is above 65535")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
         try:
             if ipaddress.ip_address(host).version != 6:
                 raise ValueError(host)
         except ValueError as e:
-            raise MalformedError(f"{what} {listen!r}: [{host}] is not an IPv6 address") from e
+            raise MalformedError(f"{what} {quoted(listen)}: [{host}] is not an IPv6 address") from e
         return host, port
     if host != "localhost":
         try:
@@ -164,7 +164,8 @@ def parse_listen(listen: Any, what: str = "listen address") -> tuple[str, int]:
                 raise ValueError(host)
         except ValueError as e:
             raise MalformedError(
-                f"{what} {listen!r}: the host must be an IPv4 address, [IPv6] or localhost") from e
+                f"{what} {quoted(listen)}: the host must be an IPv4 address, [IPv6] or "
+                "localhost") from e
     return host, port
 
 
@@ -172,18 +173,18 @@ def check_url(url: Any, what: str = "peer URL") -> str:
     """An http(s) base URL with a host and no user info, query or fragment; no trailing '/'."""
     if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_CHARS or not url.isprintable() \
             or any(c.isspace() for c in url):
-        raise MalformedError(f"{what} {str(url)[:80]!r} is not a URL")
+        raise MalformedError(f"{what} {quoted(url)} is not a URL")
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a bad port
     except ValueError as e:
-        raise MalformedError(f"{what} {url[:80]!r} is not a URL: {e}") from e
+        raise MalformedError(f"{what} {quoted(url)} is not a URL: {e}") from e
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MalformedError(f"{what} {url[:80]!r} must be http:// or https:// with a host")
+        raise MalformedError(f"{what} {quoted(url)} must be http:// or https:// with a host")
     if parts.username is not None or parts.password is not None:
         raise MalformedError(f"{what} {parts.hostname} must not carry user information")
     if parts.query or parts.fragment:
-        raise MalformedError(f"{what} {url[:80]!r} must not have a query or fragment")
+        raise MalformedError(f"{what} {quoted(url)} must not have a query or fragment")
     return url.rstrip("/")
 
 
@@ -196,7 +197,7 @@ def check_vkey(vkey: Any, what: str, name: str | None, sig_type: int) -> Verifie
     except MalformedError as e:
         raise MalformedError(f"{what}: {e}") from e
     if name is not None and v.name != name:
-        raise MalformedError(f"{what} is named {v.name!r}, expected {name!r}")
+        raise MalformedError(f"{what} is named {quoted(v.name)}, expected {quoted(name)}")
     return v
 
 
@@ -246,7 +247,7 @@ class WitnessEntry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not WITNESS_LABEL.fullmatch(self.name):
-            raise MalformedError(f"witness name {str(self.name)[:80]!r} must be 1 to 64 "
+            raise MalformedError(f"witness name {quoted(self.name)} must be 1 to 64 "
                                  "letters, digits, '.', '_' or '-', starting with a letter or "
                                  "digit")
         object.__setattr__(self, "url", check_url(self.url, f"URL of witness {self.name}"))
@@ -267,11 +268,11 @@ class Witnessing:
 
     def __post_init__(self) -> None:
         if self.quorum is not None and (type(self.quorum) is not int or self.quorum < 0):
-            raise MalformedError(f"witnessing quorum {self.quorum!r} must be a whole number "
+            raise MalformedError(f"witnessing quorum {quoted(self.quorum)} must be a whole number "
                                  "of witnesses, 0 or more")
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or \
                 not (math.isfinite(self.timeout) and 0 < self.timeout <= MAX_WITNESS_TIMEOUT_S):
-            raise MalformedError(f"witnessing timeout {self.timeout!r} must be a number of "
+            raise MalformedError(f"witnessing timeout {quoted(self.timeout)} must be a number of "
                                  f"seconds above 0, at most {MAX_WITNESS_TIMEOUT_S:g}")
         object.__setattr__(self, "timeout", float(self.timeout))
 
@@ -361,7 +362,7 @@ class NodeConfig:
     def from_toml(cls, data: dict[str, Any]) -> NodeConfig:
         unknown = data.keys() - _TOP_FIELDS
         if unknown:
-            raise MalformedError(f"{CONFIG_FILE}: unknown field {sorted(unknown)[0]!r}")
+            raise MalformedError(f"{CONFIG_FILE}: unknown field {quoted(sorted(unknown)[0])}")
         for name in ("origin", "listen", "witness_name"):
             if name not in data:
                 raise MalformedError(f"{CONFIG_FILE}: field {name!r} is missing")
@@ -427,7 +428,7 @@ def _tables(raw: Any, kind: str, fields: frozenset[str]) -> Iterator[tuple[int, 
         unknown = t.keys() - fields
         if unknown:
             raise MalformedError(f"{CONFIG_FILE}: {kind}[{n}] has unknown field "
-                                 f"{sorted(unknown)[0]!r}")
+                                 f"{quoted(sorted(unknown)[0])}")
         for name in sorted(fields & {"origin", "name", "url", "vkey"}):
             if not isinstance(t.get(name), str):
                 raise MalformedError(f"{CONFIG_FILE}: {kind}[{n}].{name} is missing or "
@@ -446,7 +447,7 @@ def _witnessing_from_toml(raw: Any) -> Witnessing:
     unknown = raw.keys() - _WITNESSING_FIELDS
     if unknown:
         raise MalformedError(f"{CONFIG_FILE}: witnessing has unknown field "
-                             f"{sorted(unknown)[0]!r}")
+                             f"{quoted(sorted(unknown)[0])}")
     quorum = raw.get("quorum")
     if quorum is not None and (type(quorum) is not int or quorum < 0):
         raise MalformedError(f"{CONFIG_FILE}: witnessing.quorum must be a whole number, 0 or "

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import PeerError
+from ..errors import PeerError, quoted
 
 DEFAULT_TIMEOUT_S = 10.0
 """Default connect and read timeout, in seconds (``--timeout``)."""
@@ -146,7 +146,7 @@ class Fetcher:
         where = f"{method} {shown}"
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
-            raise PeerError(who, f"{where}: answered with content encoding {encoding[:40]!r}, "
+            raise PeerError(who, f"{where}: answered with content encoding {quoted(encoding, 42)}, "
                             "not the identity encoding asked for")
         declared = response.headers.get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:

@@ -8,7 +8,14 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from ..errors import ConflictError, LedgerError, NotFoundError, RuleError, StorageError
+from ..errors import (
+    ConflictError,
+    LedgerError,
+    NotFoundError,
+    RuleError,
+    StorageError,
+    error_line,
+)
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -32,4 +39,7 @@ class HttpError(Exception):
 
 def error_response(status: int, message: str, *, headers: dict[str, str] | None = None,
                    **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+    """``{"error": message, **extra}``: the message as one line of at most
+    ``MAX_ERROR_CHARS`` characters (errors.error_line), whatever of the request it echoes."""
+    return JSONResponse({"error": error_line(message), **extra}, status_code=status,
+                        headers=headers)

@@ -34,7 +34,14 @@ from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
 from ..core.tiles import bundle_for_entry, consistency_proof, consistency_tiles
 from ..core.witness import MAP_ROOT, Finding, add_checkpoint_body
-from ..errors import LedgerError, MalformedError, MapRootError, PeerError, VerificationError
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    MapRootError,
+    PeerError,
+    VerificationError,
+    error_line,
+)
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
@@ -254,7 +261,7 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         status = "mirrored" if cp.size > old else "up-to-date"
         return SyncResult(peer.origin, status, old, cp.size, "", line is not None, delivered)
     except LedgerError as e:
-        return SyncResult(peer.origin, "error", old, mirror.size, str(e))
+        return SyncResult(peer.origin, "error", old, mirror.size, error_line(str(e)))
     finally:
         mirror.close()
 
@@ -318,7 +325,7 @@ def _evidence(witness: Witness, mirror: Ledger, peer: Peer, note: str, now: int,
         witness.add_checkpoint(add_checkpoint_body(0, [], note), now)
     status = "faulty" if witness.is_faulty(peer.origin) else "error"
     return SyncResult(peer.origin, status, mirror.size, mirror.size,
-                      f"checkpoint not consistent with the mirror: {why}")
+                      error_line(f"checkpoint not consistent with the mirror: {why}"))
 
 
 def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,

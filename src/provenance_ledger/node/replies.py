@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..core.encoding import b64decode, load_json
 from ..core.merkle import HASH_SIZE
-from ..errors import MalformedError, PeerError
+from ..errors import MalformedError, PeerError, quoted
 from .fetch import Answer
 
 T = TypeVar("T")
@@ -114,8 +114,8 @@ class ConsistencyReply:
         what = "consistency proof"
         data = _object(body, what)
         if (_int(data, "old", what), _int(data, "new", what)) != (old, new):
-            raise MalformedError(f"it is between {data['old']} and {data['new']}, not "
-                                 f"{old} and {new}")
+            raise MalformedError(f"it is between {quoted(data['old'])} and "
+                                 f"{quoted(data['new'])}, not {old} and {new}")
         hashes = data.get("consistency_proof")
         if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES or not all(
                 isinstance(h, str) for h in hashes):
@@ -219,7 +219,7 @@ class WorkView:
         data = _object(body, "work")
         work = _str(data, "work", "work")
         if not work.startswith("sha256:") or len(work) != 71:
-            raise MalformedError(f"{one_line(work, 80)!r} is not a work id")
+            raise MalformedError(f"{quoted(work)} is not a work id")
         disputed = data.get("disputed", False)
         if not isinstance(disputed, bool):
             raise MalformedError("field 'disputed' is not a boolean")

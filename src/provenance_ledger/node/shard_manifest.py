@@ -26,7 +26,7 @@ from typing import Any
 
 from ..core.encoding import load_json
 from ..core.note import Verifier, check_key_name
-from ..errors import LedgerError, MalformedError
+from ..errors import LedgerError, MalformedError, quoted
 from ..ledger.files import write_atomic
 
 MANIFEST_FILE = "shards.json"
@@ -103,7 +103,7 @@ class FrozenShard:
         shard = cls(data["origin"], data["vkey"], data["first_at"], data["frozen_at"],
                     data["final_size"], data["final_root"], data["final_checkpoint"])
         if data["id"] != shard.id:
-            raise MalformedError(f"shard {shard.origin}: id {data['id']!r} is not its own")
+            raise MalformedError(f"shard {shard.origin}: id {quoted(data['id'])} is not its own")
         return shard
 
 

@@ -27,7 +27,7 @@ from ..core.tiles import (
     parse_bundle,
     tile_hashes,
 )
-from ..errors import MalformedError, NotFoundError, PeerError, VerificationError
+from ..errors import MalformedError, NotFoundError, PeerError, VerificationError, quoted
 from .fetch import Fetcher, Timeouts
 
 
@@ -43,7 +43,7 @@ class TilesClient:
     def __init__(self, url: str, log_key: str, timeouts: Timeouts | None = None,
                  fetcher: Fetcher | None = None) -> None:
         if not url.startswith(("http://", "https://")):
-            raise MalformedError(f"--tiles {url!r} must be an http:// or https:// URL")
+            raise MalformedError(f"--tiles {quoted(url)} must be an http:// or https:// URL")
         self.url = url.rstrip("/")
         self.who = f"tiles {self.url}"
         try:

@@ -56,7 +56,7 @@ import httpx
 
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote, Verifier
 from ..core.witness import SIZE_CONTENT_TYPE, add_checkpoint_body
-from ..errors import LedgerError, MalformedError, PeerError, VerificationError
+from ..errors import LedgerError, MalformedError, PeerError, VerificationError, quoted
 from ..ledger import Ledger
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
@@ -112,7 +112,7 @@ def parse_size(body: bytes) -> int:
     text = body.decode("ascii", "replace").rstrip("\n")
     if not text.isascii() or not text.isdigit() or len(text) > MAX_SIZE_DIGITS or (
             text != "0" and text.startswith("0")):
-        raise MalformedError(f"the size {text[:40]!r} is not a decimal number")
+        raise MalformedError(f"the size {quoted(text, 42)} is not a decimal number")
     return int(text)
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..core.merkle import NodeId
-from ..errors import StorageError
+from ..errors import StorageError, quoted
 from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache, read_through
 from .map_tiles import position_v4, tile_key, tile_position
@@ -157,7 +157,7 @@ def check_url(url: str, what: str = "--store") -> str:
     """A PostgreSQL URL libpq can parse, else StorageError naming ``what`` (never the
     password)."""
     if not is_url(url):
-        raise StorageError(f"{what} must be a postgresql:// URL, not {redact(url)[:60]!r}")
+        raise StorageError(f"{what} must be a postgresql:// URL, not {quoted(redact(url), 62)}")
     driver = _driver()
     from psycopg.conninfo import conninfo_to_dict
 
@@ -299,7 +299,7 @@ class PostgresStore:
         if row is None:
             raise StorageError("database schema None: its meta table has no schema version")
         if not str(row[0]).isdigit():
-            raise StorageError(f"database schema {str(row[0])[:20]!r} is not a version number")
+            raise StorageError(f"database schema {quoted(row[0], 22)} is not a version number")
         return str(row[0])
 
     def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
@@ -431,7 +431,7 @@ class PostgresStore:
         if value is None:
             return 0
         if not value.isdigit():
-            raise StorageError(f"map size {value[:20]!r} in the database is not a number")
+            raise StorageError(f"map size {quoted(value, 22)} in the database is not a number")
         return int(value)
 
     def commit_map(self, nodes: Mapping[int, bytes], start: int, end: int) -> None:

@@ -34,7 +34,7 @@ from ..core.encoding import b64decode, b64encode, canonical_json, load_json
 from ..core.evidence import Evidence, MapRecomputation
 from ..core.merkle import HASH_SIZE
 from ..core.witness import Cosigned, Finding
-from ..errors import StorageError
+from ..errors import StorageError, quoted
 from .sqlite import connect_readonly, create_private
 
 BUSY_TIMEOUT_MS = 10_000  # wait for another process's transaction on witness.db
@@ -127,7 +127,7 @@ class WitnessStore:
             if row is not None:
                 if row[0] != WITNESS_SCHEMA_VERSION:
                     raise StorageError(
-                        f"witness schema {row[0]!r} is not {WITNESS_SCHEMA_VERSION!r}")
+                        f"witness schema {quoted(row[0])} is not {WITNESS_SCHEMA_VERSION!r}")
                 self._create_first_cosignatures(c)  # a witness.db from before that table
                 self._create_map_evidence(c)  # and from before this one
                 return

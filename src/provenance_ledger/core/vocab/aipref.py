@@ -17,7 +17,7 @@ from http_sfv.dictionary import Dictionary
 from http_sfv.item import Item
 from http_sfv.types import Token
 
-from ...errors import MalformedError
+from ...errors import MalformedError, quoted
 from .model import ALLOWED, Preferences, Reading, training_rule
 
 CURRENT = "draft-ietf-aipref-vocab-07"
@@ -74,7 +74,7 @@ def read(data: bytes, version: str = CURRENT) -> Reading:
             d.parse(value)
     except ValueError as e:
         raise MalformedError(f"not a {FIELD} structured field (RFC 9651 Dictionary): "
-                             f"{value[:80].decode('ascii', 'replace')!r}") from e
+                             f"{quoted(value.decode('ascii', 'replace'))}") from e
     prefs: dict[str, bool] = {}
     for label, member in d.items():
         token = getattr(member, "value", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...errors import MalformedError
+from ...errors import MalformedError, quoted
 from ..encoding import load_json
 from .model import (
     ALLOWED,
@@ -81,7 +81,7 @@ def read(data: bytes) -> Reading:
             notes.append(f"{key}: constrained; a licence or condition the ledger cannot "
                          "read, so nothing is imported")
         elif use != NOT_ALLOWED:
-            notes.append(f"{key}: use {str(use)[:40]!r} is unknown; nothing is imported")
+            notes.append(f"{key}: use {quoted(use, 42)} is unknown; nothing is imported")
     training_rule(allowed, notes, "the assertion")
     return Reading("cawg", allowed, tuple(notes))
 
@@ -96,7 +96,7 @@ def _entries(doc: Any) -> dict[str, Any]:
         doc = found[0]
     if isinstance(doc, dict) and "label" in doc:
         if doc["label"] not in (LABEL, LEGACY_LABEL):
-            raise MalformedError(f"the assertion's label is {str(doc['label'])[:60]!r}, not "
+            raise MalformedError(f"the assertion's label is {quoted(doc['label'], 62)}, not "
                                  f"{LABEL} or {LEGACY_LABEL}")
         doc = doc.get("data")
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):

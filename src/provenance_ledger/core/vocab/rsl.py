@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 import defusedxml
 from defusedxml.ElementTree import fromstring
 
-from ...errors import MalformedError
+from ...errors import MalformedError, quoted
 from ..rules import COVERS
 from .model import ALLOWED, ATTRIBUTION, CONSTRAINED, Preferences, Reading, fewer, training_rule
 
@@ -115,7 +115,7 @@ def parse(data: bytes) -> Element:
         if count > MAX_ELEMENTS:
             raise MalformedError(f"the RSL document has more than {MAX_ELEMENTS} elements")
     if root.tag != _q("rsl"):
-        raise MalformedError(f"not an RSL document: the root is <{root.tag}>, expected <rsl "
+        raise MalformedError(f"not an RSL document: the root is {quoted(root.tag)}, expected <rsl "
                              f"xmlns=\"{NAMESPACE}\">")
     return root
 
@@ -147,7 +147,7 @@ def read(data: bytes) -> Reading:
         denied = set().union(*(IMPORT_TOKENS[t] for t in prohibits if t in IMPORT_TOKENS))
         denied |= set().union(*(COVERS.get(p, frozenset()) for p in denied))
         for token in sorted((permits | prohibits) - set(IMPORT_TOKENS)):
-            notes.append(f"licence {n}: usage {token[:40]!r} names no ledger purpose; ignored")
+            notes.append(f"licence {n}: usage {quoted(token, 42)} names no ledger purpose; ignored")
         for purpose in granted - denied:
             allowed[purpose] = fewer(allowed.get(purpose), conditions)
     training_rule(allowed, notes, "the RSL document")
@@ -167,7 +167,7 @@ def _conditions(licence: Element, n: int, notes: list[str]) -> tuple[str, ...] |
         return ()
     if kind == ATTRIBUTION_PAYMENT:
         return (ATTRIBUTION,)
-    notes.append(f"licence {n}: payment {str(kind)[:40]!r} requires a licence; not imported")
+    notes.append(f"licence {n}: payment {quoted(kind, 42)} requires a licence; not imported")
     return None
 
 

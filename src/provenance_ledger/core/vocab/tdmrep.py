@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from ...errors import MalformedError
+from ...errors import MalformedError, quoted
 from ..encoding import load_json
 from .model import ALLOWED, CONSTRAINED, Preferences, Reading
 
@@ -71,7 +71,7 @@ def read(data: bytes, path: str | None = None) -> Reading:
         policy = rule.get("tdm-policy")
         why = (f"; its TDM policy {str(policy)[:200]} is not read" if policy else "")
         return Reading("tdmrep", {}, (f"TDM rights are reserved{why}: nothing is imported",))
-    return Reading("tdmrep", {}, (f"tdm-reservation {str(value)[:40]!r} is neither 0 nor 1: "
+    return Reading("tdmrep", {}, (f"tdm-reservation {quoted(value, 42)} is neither 0 nor 1: "
                                   "nothing is imported",))
 
 
