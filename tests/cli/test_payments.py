@@ -121,7 +121,7 @@ def test_the_statement_is_the_hand_checked_one(story: dict[str, Any]) -> None:
     (("payment", "ack", "{p3}", "--key", "coauthor"),
      "only the payee .* may answer payment .*; that is your key 'editor'"),
     (("usage", "report", "f" * 64, "--period", "2026-05", "--units", "1", "--revenue", "1",
-      "USD", "--key", "studio"), "no event f+ in this log"),
+      "USD", "--key", "studio"), "no event 'f+' in this log"),
     (("payment", "ack", "{r1}", "--key", "editor"), "no payment .* on work"),
     (("usage", "report", "{offer}", "--period", "2026-05", "--units", "1", "--revenue",
       "1.234", "USD", "--key", "studio"), "--revenue: 1.234 USD is a fraction"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import MalformedError, RuleError, VerificationError
+from ..errors import MalformedError, RuleError, VerificationError, quoted
 from .encoding import b64decode, b64encode
 from .events import ANYONE, SignedEvent, check_key, check_purpose, check_work_id, parse_leaf
 from .identity import KeyRecord, is_key_record_id, key_record_id
@@ -86,7 +86,7 @@ class ProvenEvent:
 
     def __post_init__(self) -> None:
         if not 0 <= self.leaf_index < 2**63 - 1:
-            raise ValueError(f"leaf index {self.leaf_index} out of range")
+            raise ValueError(f"leaf index {quoted(self.leaf_index)} out of range")
         if len(self.inclusion_proof) > MAX_PROOF_HASHES or any(
                 len(h) != HASH_SIZE for h in self.inclusion_proof):
             raise ValueError(f"an inclusion proof is at most {MAX_PROOF_HASHES} 32-byte hashes")
@@ -503,8 +503,8 @@ def _verify_work(w: WorkHistory, value: MapValue | None, cp: Checkpoint,
             raise VerificationError(f"event at index {e.leaf_index} is about another work "
                                     f"than {w.work}")
         if e.leaf_index >= cp.size:
-            raise VerificationError(f"leaf index {e.leaf_index} is not below checkpoint size "
-                                    f"{cp.size}")
+            raise VerificationError(f"leaf index {quoted(e.leaf_index)} is not below checkpoint "
+                                    f"size {cp.size}")
         try:
             verify_inclusion(e.leaf_index, cp.size, leaf_hash(e.leaf), e.inclusion_proof,
                              cp.root)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import MalformedError, RuleError, VerificationError
+from ..errors import MalformedError, RuleError, VerificationError, quoted
 from .encoding import b64decode, b64encode, load_json
 from .events import SignedEvent, parse_leaf
 from .merkle import HASH_SIZE, leaf_hash, verify_inclusion
@@ -157,7 +157,7 @@ def verify_receipt(
     # (5) the leaf is in the tree the checkpoint commits to.
     if not 0 <= receipt.leaf_index < cp.size:
         raise VerificationError(
-            f"leaf index {receipt.leaf_index} is not below checkpoint size {cp.size}")
+            f"leaf index {quoted(receipt.leaf_index)} is not below checkpoint size {cp.size}")
     try:
         verify_inclusion(receipt.leaf_index, cp.size, leaf_hash(receipt.leaf),
                          receipt.inclusion_proof, cp.root)
@@ -270,7 +270,8 @@ def verify_state_receipt(
         if event.event.work != receipt.work:
             raise VerificationError(f"event at index {index} is about another work")
         if not 0 <= index < cp.size:
-            raise VerificationError(f"leaf index {index} is not below checkpoint size {cp.size}")
+            raise VerificationError(f"leaf index {quoted(index)} is not below checkpoint size "
+                                    f"{cp.size}")
         try:
             verify_inclusion(index, cp.size, leaf_hash(leaf), proof, cp.root)
         except VerificationError as e:

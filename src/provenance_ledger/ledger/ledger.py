@@ -34,6 +34,7 @@ from ..errors import (
     RuleError,
     StorageError,
     VerificationError,
+    quoted,
 )
 from ..store import Block, CheckpointRow, EntryRow, Store
 from . import verifier
@@ -651,9 +652,9 @@ class Ledger:
         ids = self.store.ids_between(
             lo.to_bytes(32, "big"), hi.to_bytes(32, "big") if hi < 1 << 256 else None, 2)
         if not ids:
-            raise NotFoundError(f"no event {text} in this log")
+            raise NotFoundError(f"no event {quoted(text)} in this log")
         if len(ids) > 1:
-            raise MalformedError(f"event id prefix {text} is ambiguous: give more digits")
+            raise MalformedError(f"event id prefix {quoted(text)} is ambiguous: give more digits")
         return bytes(ids[0]).hex()
 
     def receipt(self, index: int) -> Receipt:
@@ -722,12 +723,13 @@ class Ledger:
         """A full work id, or a unique prefix of one (with or without ``sha256:``)."""
         prefix = text if text.startswith("sha256:") else "sha256:" + text
         if len(prefix) < len("sha256:") + 4:
-            raise MalformedError(f"work prefix {text!r} is too short (give at least 4 hex digits)")
+            raise MalformedError(f"work prefix {quoted(text)} is too short (give at least 4 hex "
+                                 "digits)")
         matches = self.store.works_with_prefix(prefix.lower(), 2)
         if not matches:
-            raise NotFoundError(f"no work {text} on this ledger")
+            raise NotFoundError(f"no work {quoted(text)} on this ledger")
         if len(matches) > 1:
-            raise MalformedError(f"work prefix {text} is ambiguous: give more digits")
+            raise MalformedError(f"work prefix {quoted(text)} is ambiguous: give more digits")
         return matches[0]
 
 
