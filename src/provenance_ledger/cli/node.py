@@ -225,8 +225,18 @@ def peer_add(
     Example: provenance node peer add --home ./node-a --origin ledger.example.org/b
     --url http://127.0.0.1:8381 --vkey "ledger.example.org/b+1a2b3c4d+AV..."
     """
+    from ..core.note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, check_key_name
     from ..node import add_peer
+    from ..node.config import check_url, check_vkey
 
+    # Each option checked on its own first, so that an error names it (as witness add does).
+    check_key_name(origin, "--origin")
+    check_url(url, "--url")
+    if tiles is not None:
+        check_url(tiles, "--tiles")
+    check_vkey(vkey, "--vkey", origin, SIG_TYPE_ED25519, name_option="--origin")
+    if witness_vkey is not None:
+        check_vkey(witness_vkey, "--witness-vkey", None, SIG_TYPE_COSIGNATURE_V1)
     add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
 
