@@ -418,6 +418,7 @@ def serve(
     from ..node.server import serve as run
 
     host, port = parse_listen(listen, "--listen") if listen else (None, None)
+    _check_writable(home)
     _check_tiles_folder(home)
     unasked = _rollback_check(home, Timeouts.of(timeout))
     configure_logging()
@@ -425,6 +426,20 @@ def serve(
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
     run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+
+
+def _check_writable(home: Path) -> None:
+    """A home this process cannot write (a read-only mount, a copy) is one line before the
+    node serves: it appends to its log and keeps witness.db there."""
+    from ..errors import StorageError
+    from ..ledger import Home
+    from ..node import load_config
+
+    load_config(home)  # a folder that is no node home says so first
+    if not Home(home).writable():
+        raise StorageError(f"node serve writes to its home, and {home} cannot be written "
+                           "(a read-only mount or copy?): serve it from a folder this user "
+                           "may write")
 
 
 def _check_tiles_folder(home: Path) -> None:
@@ -502,11 +517,18 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
 
     Example: provenance node evidence --home ./node-a --json
     """
-    from ..node import node_witness
+    from ..ledger import Home
+    from ..node import Evidence, load_config, node_witness
+    from ..node.config import witness_db_path
 
-    with node_witness(home) as witness:
-        items = witness.evidence()
-        faulty = witness.faulty_origins()
+    load_config(home)  # a folder that is no node home says so first
+    readonly = not Home(home).writable()  # a read-only mount, a copy handed to an auditor
+    items: list[Evidence] = []
+    faulty: dict[str, int] = {}
+    if not readonly or witness_db_path(home).is_file():  # else it never witnessed: nothing
+        with node_witness(home, readonly) as witness:
+            items = witness.evidence()
+            faulty = witness.faulty_origins()
     if as_json:
         emit_json({"faulty": sorted(faulty), "evidence": [e.to_json() for e in items]})
         return
