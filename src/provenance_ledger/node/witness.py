@@ -245,7 +245,7 @@ class Witness:
             sig = self._signer.sign(cp.to_text(), now)
         if stored:
             log.info("cosignatures received", extra={"fields": {
-                "size": cp.size, "witnesses": stored}})
+                "size": cp.size, "witnesses": sorted(set(stored))}})  # each witness once
             if self.on_own_cosigned is not None:
                 self.on_own_cosigned(cp.size)
         return 200, sig.to_line()
