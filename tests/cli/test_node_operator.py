@@ -41,14 +41,14 @@ def nodes(tmp_path: Path) -> dict[str, dict[str, str]]:
      "error: --tiles 'ftp://tiles.example.org/b' must be http:// or https:// with a host"),
     ({"--vkey": "a's log key"}, f"error: --vkey is the key of the log {A!r}, not of --origin "
                                 f"{B!r}"),
-    ({"--vkey": "b's witness key"}, "is a node's witness key (type 0x04), not its log key "
-                                    "(type 0x01) ('provenance node keys --only log' on that "
-                                    "node prints it)"),
+    ({"--vkey": "b's witness key"}, "is a node's witness key (cosignature/v1, type 0x04), "
+                                    "not its log key (type 0x01) ('provenance node keys "
+                                    "--only log' on that node prints it)"),
     ({"--vkey": "garbage"}, "error: --vkey: verifier key 'garbage' is not "
                             "<name>+<hex id>+<base64>"),
     ({"--witness-vkey": "b's log key"}, "is a node's log key (type 0x01), not its witness key "
-                                        "(type 0x04) ('provenance node keys --only witness' "
-                                        "on that node prints it)"),
+                                        "(cosignature/v1, type 0x04) ('provenance node keys "
+                                        "--only witness' on that node prints it)"),
 ])
 def test_peer_add_names_the_option_that_is_wrong(tmp_path: Path, nodes: dict[str, dict[str, str]],
                                                  change: dict[str, str], message: str) -> None:
@@ -78,8 +78,8 @@ def test_witness_add_with_a_log_key_says_which_key_it_wants(
                  home=tmp_path / "u", ok_codes=(2,))
     assert assert_one_error_line(result) == (
         f"error: --vkey: {nodes['b']['log']!r} is a node's log key (type 0x01), not its "
-        "witness key (type 0x04) ('provenance node keys --only witness' on that node prints "
-        "it)")
+        "witness key (cosignature/v1, type 0x04) ('provenance node keys --only witness' on "
+        "that node prints it)")
 
 
 def run_readonly(*args: str | Path, home: Path) -> Result:
@@ -112,3 +112,20 @@ def test_a_readonly_node_home_answers_evidence_and_serve_refuses_it(
     assert assert_one_error_line(result) == (
         f"error: node serve writes to its home, and {home} cannot be written (a read-only "
         "mount or copy?): serve it from a folder this user may write")
+
+
+def test_init_checks_an_absolute_tiles_folder_before_it_makes_the_home(tmp_path: Path) -> None:
+    """As node config --tiles does: not a node whose serve refuses to start later."""
+    (tmp_path / "srv").write_text("a file, not a folder\n")
+    home = tmp_path / "node-t"
+    result = run("node", "init", "--home", home, "--origin", "ledger.example.org/t",
+                 "--tiles", tmp_path / "srv" / "tiles", home=tmp_path / "u", ok_codes=(2,))
+    assert assert_one_error_line(result) == (
+        f"error: cannot write the tiles to {tmp_path / 'srv' / 'tiles'} (--tiles): "
+        f"{tmp_path / 'srv'} is a file, not a folder")
+    assert not home.exists()
+    (tmp_path / "srv").unlink()
+    made = run_json("node", "init", "--home", home, "--origin", "ledger.example.org/t",
+                    "--tiles", tmp_path / "srv" / "tiles", "--json", home=tmp_path / "u")
+    assert made["tiles"] == str(tmp_path / "srv" / "tiles")
+    assert (tmp_path / "srv" / "tiles").is_dir()

@@ -81,6 +81,10 @@ def init(
     parse_listen(listen, "--listen")  # before anything is made
     if store is not None:
         check_url(store)
+    if tiles and Path(tiles).is_absolute():  # as node config --tiles: made, checked writable
+        from ..node.tiles import check_folder
+
+        check_folder(Path(tiles), "--tiles")
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
         DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,

@@ -188,7 +188,8 @@ def check_url(url: Any, what: str = "peer URL") -> str:
 
 
 _KEY_KINDS = {SIG_TYPE_ED25519: ("log key (type 0x01)", "node keys --only log"),
-              SIG_TYPE_COSIGNATURE_V1: ("witness key (type 0x04)", "node keys --only witness")}
+              SIG_TYPE_COSIGNATURE_V1: ("witness key (cosignature/v1, type 0x04)",
+                                        "node keys --only witness")}
 
 
 def check_vkey(vkey: Any, what: str, name: str | None, sig_type: int,
