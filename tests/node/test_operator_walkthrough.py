@@ -7,15 +7,22 @@ asking for the new origin once it is a peer (specs/node.md sections 2, 4 and 10.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import resource
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import HOST, STARTUP_TIMEOUT, free_port
-from .network_helpers import PROVENANCE, Node, Processes, cli_env, make_network
+from provenance_ledger.core.crypto import PrivateKey
+from provenance_ledger.node import init_node, load_config, node_keys
+from provenance_ledger.node.config import open_node_ledger
+
+from ..conftest import KeyFactory, Signer
+from .conftest import HOST, STARTUP_TIMEOUT, free_port, grow, running
+from .network_helpers import PROVENANCE, Node, Processes, cli_env, make_network, provenance
 
 
 @pytest.fixture
@@ -146,3 +153,46 @@ def test_a_rotated_peer_stops_asking_once_its_new_origin_is_a_peer(
     assert results[a.origin]["status"] == "frozen"
     assert results[a.origin]["detail"].endswith(f"now logs as {new}, a peer here too")
     assert results[new]["status"] == "up-to-date", results
+
+
+def _fill(home: Path, sign: Signer, key: PrivateKey, count: int) -> None:
+    """Append ``count`` registrations to the node's own log, in blocks of 500."""
+    ledger = open_node_ledger(home, load_config(home))
+    try:
+        for start in range(0, count, 500):
+            grow(ledger, sign, key, [f"work {i}" for i in range(start, start + 500)])
+    finally:
+        ledger.close()
+
+
+def test_a_full_disk_names_the_mirror_and_the_next_round_finishes(
+        tmp_path: Path, sign: Signer, keys: KeyFactory) -> None:
+    """A file size limit (``ulimit -f``) stands for a full disk: the round fails naming
+    the mirror's file, stores nothing, and the next round, with room, mirrors everything."""
+    a = tmp_path / "a"
+    init_node(a, "a.ledger.test/log", f"{HOST}:{free_port()}")
+    _fill(a, sign, keys("creator"), 2000)
+    b = tmp_path / "b"
+    provenance("node", "init", "--home", b, "--origin", "b.ledger.test/log", "--listen",
+               f"{HOST}:{free_port()}", "--mirror-interval", "0", scratch=tmp_path)
+    with running(a) as node_a:
+        provenance("node", "peer", "add", "--home", b, "--origin", "a.ledger.test/log",
+                   "--url", node_a.url, "--vkey", node_keys(a)["log"], scratch=tmp_path)
+
+        def small_disk() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+
+        full = subprocess.run([str(PROVENANCE), "node", "sync", "--home", str(b), "--json"],
+                              env=cli_env(tmp_path), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=STARTUP_TIMEOUT * 3,
+                              check=False, preexec_fn=small_disk)
+        assert full.returncode == 1, full.stderr
+        (result,) = json.loads(full.stdout)
+        assert (result["status"], result["new_size"]) == ("error", 0), result
+        mirror = b / "mirrors" / f"{hashlib.sha256(b'a.ledger.test/log').hexdigest()[:16]}.db"
+        assert result["detail"].startswith(f"mirror {mirror}: could not write block: "), result
+
+        again = provenance("node", "sync", "--home", b, "--json", scratch=tmp_path)
+        (result,) = again.json()
+        assert (result["status"], result["old_size"], result["new_size"]) == (
+            "mirrored", 0, 2000), result

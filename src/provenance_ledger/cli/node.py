@@ -495,8 +495,8 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
         typer.echo(f"warning: rollback check: {error}", err=True)
     config = load_config(home)
     def waiting() -> None:
-        typer.echo(f"waiting for the mirroring round node serve is running on {home}",
-                   err=True)
+        typer.echo(f"waiting for the mirroring round node serve is running on {home} (or "
+                   "another node sync: one round at a time)", err=True)
 
     with round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness:
         results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)

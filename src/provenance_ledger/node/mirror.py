@@ -35,7 +35,14 @@ from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
 from ..core.tiles import bundle_for_entry, consistency_proof, consistency_tiles
 from ..core.witness import MAP_ROOT, Finding, add_checkpoint_body
-from ..errors import LedgerError, MalformedError, MapRootError, PeerError, VerificationError
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    MapRootError,
+    PeerError,
+    StorageError,
+    VerificationError,
+)
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
@@ -256,6 +263,8 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                     MAP_ROOT, note_a, step_note, (), str(e),
                     map_recomputation(mirror, note_a, step_note, taken)), now)
                 return SyncResult(peer.origin, "faulty", old, mirror.size, str(e))
+            except StorageError as e:  # the mirror's file (a full disk): say which it is
+                raise StorageError(f"mirror {mirror_path(home, peer.origin)}: {e}") from e
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
         # (8) deliver: the peer keeps cosignatures from witnesses it trusts.
