@@ -81,6 +81,10 @@ def init(
     parse_listen(listen, "--listen")  # before anything is made
     if store is not None:
         check_url(store)
+    if tiles and Path(tiles).is_absolute():  # as node config --tiles: made, checked writable
+        from ..node.tiles import check_folder
+
+        check_folder(Path(tiles), "--tiles")
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
         DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,
@@ -225,8 +229,18 @@ def peer_add(
     Example: provenance node peer add --home ./node-a --origin ledger.example.org/b
     --url http://127.0.0.1:8381 --vkey "ledger.example.org/b+1a2b3c4d+AV..."
     """
+    from ..core.note import SIG_TYPE_COSIGNATURE_V1, SIG_TYPE_ED25519, check_key_name
     from ..node import add_peer
+    from ..node.config import check_url, check_vkey
 
+    # Each option checked on its own first, so that an error names it (as witness add does).
+    check_key_name(origin, "--origin")
+    check_url(url, "--url")
+    if tiles is not None:
+        check_url(tiles, "--tiles")
+    check_vkey(vkey, "--vkey", origin, SIG_TYPE_ED25519, name_option="--origin")
+    if witness_vkey is not None:
+        check_vkey(witness_vkey, "--witness-vkey", None, SIG_TYPE_COSIGNATURE_V1)
     add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
 
@@ -408,6 +422,7 @@ def serve(
     from ..node.server import serve as run
 
     host, port = parse_listen(listen, "--listen") if listen else (None, None)
+    _check_writable(home)
     _check_tiles_folder(home)
     unasked = _rollback_check(home, Timeouts.of(timeout))
     configure_logging()
@@ -415,6 +430,20 @@ def serve(
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
     run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+
+
+def _check_writable(home: Path) -> None:
+    """A home this process cannot write (a read-only mount, a copy) is one line before the
+    node serves: it appends to its log and keeps witness.db there."""
+    from ..errors import StorageError
+    from ..ledger import Home
+    from ..node import load_config
+
+    load_config(home)  # a folder that is no node home says so first
+    if not Home(home).writable():
+        raise StorageError(f"node serve writes to its home, and {home} cannot be written "
+                           "(a read-only mount or copy?): serve it from a folder this user "
+                           "may write")
 
 
 def _check_tiles_folder(home: Path) -> None:
@@ -466,8 +495,8 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
         typer.echo(f"warning: rollback check: {error}", err=True)
     config = load_config(home)
     def waiting() -> None:
-        typer.echo(f"waiting for the mirroring round node serve is running on {home}",
-                   err=True)
+        typer.echo(f"waiting for the mirroring round node serve is running on {home} (or "
+                   "another node sync: one round at a time)", err=True)
 
     with round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness:
         results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)
@@ -492,11 +521,18 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
 
     Example: provenance node evidence --home ./node-a --json
     """
-    from ..node import node_witness
+    from ..ledger import Home
+    from ..node import Evidence, load_config, node_witness
+    from ..node.config import witness_db_path
 
-    with node_witness(home) as witness:
-        items = witness.evidence()
-        faulty = witness.faulty_origins()
+    load_config(home)  # a folder that is no node home says so first
+    readonly = not Home(home).writable()  # a read-only mount, a copy handed to an auditor
+    items: list[Evidence] = []
+    faulty: dict[str, int] = {}
+    if not readonly or witness_db_path(home).is_file():  # else it never witnessed: nothing
+        with node_witness(home, readonly) as witness:
+            items = witness.evidence()
+            faulty = witness.faulty_origins()
     if as_json:
         emit_json({"faulty": sorted(faulty), "evidence": [e.to_json() for e in items]})
         return

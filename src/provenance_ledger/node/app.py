@@ -178,13 +178,16 @@ def create_app(
     peer_timeouts: Timeouts | None = None,
     freshness_interval_s: float | None = None,
     freshness_look_s: float = LOOK_S,
+    startup_errors: list[LedgerError] | None = None,
 ) -> FastAPI:
     """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
     ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
     cosignature time. ``mirror_interval_s`` overrides node.toml's ``mirror_interval``
     (node/autosync.py); ``peer_timeouts`` bound each peer's answers in those rounds.
     ``freshness_interval_s`` overrides ``freshness_interval`` and ``freshness_look_s`` bounds
-    the wait between two looks at the latest checkpoint's age (node/freshness.py)."""
+    the wait between two looks at the latest checkpoint's age (node/freshness.py).
+    ``startup_errors`` gets the :class:`LedgerError` that stopped the node's start, if one
+    did (node/server.py says it in one line)."""
     finish_rotation(home)  # a rotation cut short is completed first (node/shards.py)
     config = load_config(home)
     node = Node(home, config, clock, queue_limit, batch_max, linger_s,
@@ -194,7 +197,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with serving(home):  # no rotation while serving (node/shards.py)
-            await node.start()
+            try:
+                await node.start()
+            except LedgerError as e:  # node serve says it in one line (server.py)
+                if startup_errors is not None:
+                    startup_errors.append(e)
+                raise
             try:
                 yield
             finally:

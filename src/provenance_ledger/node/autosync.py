@@ -171,7 +171,7 @@ class AutoSync:
                                   timeouts=self._timeouts)
                     # a peer that rotated: its frozen shard (specs/node.md section 10.5)
                     r = frozen_or(r, self._home, peer, witness, client, self._clock(),
-                                  self._timeouts)
+                                  self._timeouts, frozenset(p.origin for p in self._config.peers))
                     log_result(r)
                     results.append(r)
         except RoundBusy as e:

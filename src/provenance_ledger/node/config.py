@@ -188,15 +188,37 @@ def check_url(url: Any, what: str = "peer URL") -> str:
     return url.rstrip("/")
 
 
-def check_vkey(vkey: Any, what: str, name: str | None, sig_type: int) -> Verifier:
-    """Parse a verifier key, requiring its signature type and (if given) its key name."""
+_KEY_KINDS = {SIG_TYPE_ED25519: ("log key (type 0x01)", "node keys --only log"),
+              SIG_TYPE_COSIGNATURE_V1: ("witness key (cosignature/v1, type 0x04)",
+                                        "node keys --only witness")}
+
+
+def check_vkey(vkey: Any, what: str, name: str | None, sig_type: int,
+               name_option: str | None = None) -> Verifier:
+    """Parse a verifier key, requiring its signature type and (if given) its key name.
+    A node's other key (its witness key where its log key belongs, or the reverse) is named
+    as such, with the command that prints the right one. ``name_option``: the option that
+    gave ``name``, named when the key is another log's."""
     if not isinstance(vkey, str):
         raise MalformedError(f"{what} must be a string")
     try:
         v = Verifier.from_vkey(vkey, sig_type)
     except MalformedError as e:
+        for other, (kind, _) in _KEY_KINDS.items():
+            if other != sig_type and sig_type in _KEY_KINDS:
+                try:
+                    Verifier.from_vkey(vkey, other)
+                except MalformedError:
+                    continue
+                wanted, where = _KEY_KINDS[sig_type]
+                raise MalformedError(f"{what}: {quoted(vkey)} is a node's {kind}, not its "
+                                     f"{wanted} ('provenance {where}' on that node prints "
+                                     "it)") from e
         raise MalformedError(f"{what}: {e}") from e
     if name is not None and v.name != name:
+        if name_option is not None:
+            raise MalformedError(f"{what} is the key of the log {quoted(v.name)}, not of "
+                                 f"{name_option} {quoted(name)}")
         raise MalformedError(f"{what} is named {quoted(v.name)}, expected {quoted(name)}")
     return v
 
@@ -304,7 +326,7 @@ class NodeConfig:
         if len(self.peers) > MAX_PEERS:
             raise MalformedError(f"a node has at most {MAX_PEERS} peers")
         seen_origins = {self.origin}
-        seen_witnesses = {self.witness_name}
+        seen_witnesses: dict[str, str | None] = {self.witness_name: None}  # name -> its peer
         for p in self.peers:
             if p.origin in seen_origins:
                 what = "this node's own origin" if p.origin == self.origin else "listed twice"
@@ -313,8 +335,17 @@ class NodeConfig:
             w = p.witness_verifier
             if w is not None:
                 if w.name in seen_witnesses:
-                    raise MalformedError(f"peer {p.origin}: witness name {w.name} is already used")
-                seen_witnesses.add(w.name)
+                    other = seen_witnesses[w.name]
+                    if other is None:
+                        raise MalformedError(f"peer {p.origin}: witness name {w.name} is "
+                                             "already used: it is this node's own")
+                    # One node's witness under two origins (a peer that rotated: specs/node.md
+                    # section 10.5): its cosignatures are kept once it is listed once.
+                    raise MalformedError(
+                        f"peer {p.origin}: the witness key {w.name} is already used, with "
+                        f"peer {other}: its cosignatures are kept already; leave out the "
+                        "witness key (--witness-vkey)")
+                seen_witnesses[w.name] = p.origin
         self._check_witnesses()
 
     def _check_witnesses(self) -> None:

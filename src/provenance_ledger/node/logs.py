@@ -120,6 +120,10 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The HTTP client's line per request to a peer or witness (with its query string) is
+    # left out: the node's own records say what came of each (specs/node.md section 2).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class AccessLog:

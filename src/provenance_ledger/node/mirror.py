@@ -19,6 +19,7 @@ the round goes on with the next peer (specs/node.md section 8).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -39,8 +40,10 @@ from ..errors import (
     MalformedError,
     MapRootError,
     PeerError,
+    StorageError,
     VerificationError,
     error_line,
+    quoted,
 )
 from ..ledger import Ledger
 from ..ledger.ledger import MAX_MIRROR_EVENTS
@@ -60,6 +63,9 @@ MAX_ENTRIES_PAGE_BYTES = ENTRIES_PER_REQUEST * (
 """Largest ``GET /entries`` answer read, in bytes: a full page of the largest leaves."""
 MAX_PROOF_BYTES = 64 << 10
 """Largest ``GET /proof/consistency`` answer read, in bytes (128 hashes in base64 JSON)."""
+EMPTY_LOG = "the log is empty: no checkpoint yet"
+"""The error of a node's ``GET /checkpoint`` (404) while its log has no checkpoint: the one
+404 a mirroring round reports as ``empty``; any other 404 is a URL that is not a node's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,12 @@ def open_mirror(home: Path, peer: Peer) -> Ledger:
     return Ledger(store, None, verifier=peer.log_verifier)
 
 
+def _fix(peer: Peer, option: str) -> str:
+    """How to correct a peer's entry in node.toml (there is no edit command)."""
+    return (f"(to fix it: node peer remove {peer.origin}, then node peer add with the right "
+            f"{option})")
+
+
 def _who(peer: Peer) -> str:
     return f"peer {peer.origin} ({peer.url})"
 
@@ -122,7 +134,12 @@ def _verified(answer: Answer, peer: Peer) -> tuple[Checkpoint, str]:
     try:
         cp = verify_checkpoint_note(note, [peer.log_verifier])[0]
     except (MalformedError, VerificationError) as e:
-        raise PeerError(_who(peer), f"{answer.where}: {e}") from e
+        served = note.split("\n", 1)[0]
+        why = (f"it serves the log {quoted(served)}, not {peer.origin}: another node's URL "
+               + _fix(peer, "--tiles" if peer.tiles else "--url") if served != peer.origin
+               else "the peer's log key in node.toml did not sign it: ask its operator for "
+               "the key ('provenance node keys --only log' on its node) " + _fix(peer, "--vkey"))
+        raise PeerError(_who(peer), f"{answer.where}: {e}; {why}") from e
     return cp, note
 
 
@@ -179,8 +196,12 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         # (1) the peer's latest checkpoint, signed by its log key (from its tiles URL, when
         # it is mirrored from there: specs/tiles.md section 5.2).
         answer = fetch.get(_who(peer), f"{peer.tiles or peer.url}/checkpoint", MAX_NOTE_BYTES)
-        if answer.status == 404 and old == 0:
+        if answer.status == 404 and old == 0 and _says_empty(answer):
             return SyncResult(peer.origin, "empty", 0, 0, "the peer's log has no entries yet")
+        if answer.status == 404:  # not a node's answer: the URL is not the peer's base URL
+            raise PeerError(_who(peer), f"{answer.where} answered 404 ({answer.excerpt()}): "
+                            f"{peer.tiles or peer.url} is not the base URL of a log "
+                            + _fix(peer, "--tiles" if peer.tiles else "--url"))
         if answer.status != 200:
             raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
                             f"{answer.excerpt()}")
@@ -244,6 +265,8 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                     MAP_ROOT, note_a, step_note, (), str(e),
                     map_recomputation(mirror, note_a, step_note, taken)), now)
                 return SyncResult(peer.origin, "faulty", old, mirror.size, str(e))
+            except StorageError as e:  # the mirror's file (a full disk): say which it is
+                raise StorageError(f"mirror {mirror_path(home, peer.origin)}: {e}") from e
         # (7) cosign from the size this witness last cosigned.
         line = _cosign(witness, mirror, note, cp.size, now)
         # (8) deliver: the peer keeps cosignatures from witnesses it trusts.
@@ -264,6 +287,15 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         return SyncResult(peer.origin, "error", old, mirror.size, error_line(str(e)))
     finally:
         mirror.close()
+
+
+def _says_empty(answer: Answer) -> bool:
+    """Whether a 404 of ``GET /checkpoint`` is a node's saying that its log is empty (a
+    static tiles server's 404, or any other, is not)."""
+    try:
+        return bool(json.loads(answer.body).get("error") == EMPTY_LOG)
+    except (ValueError, AttributeError):
+        return False
 
 
 def _kept(pages: Iterator[list[bytes]], taken: list[bytes]) -> Iterator[list[bytes]]:
@@ -335,8 +367,9 @@ def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
     round goes on with the next."""
     own = client or httpx.Client(follow_redirects=False)
     try:
+        known = frozenset(p.origin for p in config.peers)
         return [frozen_or(sync_peer(home, peer, witness, own, now, timeouts=timeouts),
-                           home, peer, witness, own, now, timeouts)
+                          home, peer, witness, own, now, timeouts, known)
                 for peer in config.peers]
     finally:
         if client is None:
@@ -344,9 +377,11 @@ def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
 
 
 def frozen_or(result: SyncResult, home: Path, peer: Peer, witness: Witness,
-               client: httpx.Client, now: int, timeouts: Timeouts | None) -> SyncResult:
+              client: httpx.Client, now: int, timeouts: Timeouts | None,
+              known: frozenset[str] = frozenset()) -> SyncResult:
     """A round that failed against a peer that rotated: run again against the frozen shard
-    of that origin, reported ``frozen`` (node/shard_peers.py; specs/node.md section 10.5)."""
+    of that origin, reported ``frozen`` (node/shard_peers.py; specs/node.md section 10.5).
+    ``known``: the origins this node has as peers (its detail then says the new one is)."""
     from dataclasses import replace
 
     from .shard_peers import FROZEN, frozen_detail, frozen_peer
@@ -360,4 +395,4 @@ def frozen_or(result: SyncResult, home: Path, peer: Peer, witness: Witness,
     again = sync_peer(home, shard, witness, client, now, timeouts=timeouts)
     if again.status not in ("mirrored", "up-to-date"):
         return again
-    return replace(again, status=FROZEN, detail=frozen_detail(listing, peer))
+    return replace(again, status=FROZEN, detail=frozen_detail(listing, peer, known))

@@ -19,6 +19,7 @@ from .config import NodeConfig, log_signer, open_node_ledger, tiles_dir
 from .fetch import Timeouts
 from .freshness import LOOK_S, Freshness
 from .http import HttpError
+from .mirror import EMPTY_LOG
 from .reads import Reads
 from .sequencer import Sequencer
 from .tiles import TilesWriter
@@ -157,7 +158,7 @@ class Node:
         """(size, note with cosignatures) of the latest checkpoint or the one at ``size``."""
         row = ledger.store.latest_checkpoint() if size is None else ledger.store.checkpoint(size)
         if row is None:
-            raise NotFoundError("the log is empty: no checkpoint yet" if size is None
+            raise NotFoundError(EMPTY_LOG if size is None
                                 else f"no checkpoint of size {size} (checkpoints end blocks)")
         return row.size, self.witness.cosigned_note(row.note, row.size, row.root)
 

@@ -68,11 +68,36 @@ def serve(home: Path, host: str | None = None, port: int | None = None,
     """Run the node until SIGTERM or SIGINT, then shut down gracefully (specs/node.md
     section 2); uvicorn then ends the process by that signal."""
     configure_logging(log_level)
-    server = make_server(home, host, port, **app_options)
+    startup_errors: list[LedgerError] = []
+    server = make_server(home, host, port, startup_errors=startup_errors, **app_options)
     sock = listening_socket(server.config.host, server.config.port)
     host = f"[{server.config.host}]" if ":" in server.config.host else server.config.host
     log.info("listening", extra={"fields": {"url": f"http://{host}:{sock.getsockname()[1]}"}})
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    quiet = _StartupTraceback(startup_errors)
+    uvicorn_log.addFilter(quiet)
     try:
         server.run(sockets=[sock])
+    except SystemExit:
+        # uvicorn exits 3 when the lifespan failed; a LedgerError there (a database that
+        # cannot be opened or written, a read-only home) is one line and exit 2, as any
+        # error before the node serves (specs/cli.md section 1.1).
+        if startup_errors:
+            raise startup_errors[0] from None
+        raise
     finally:
+        uvicorn_log.removeFilter(quiet)
         sock.close()
+
+
+class _StartupTraceback(logging.Filter):
+    """Drops uvicorn's record of the traceback of a start-up that failed with a
+    :class:`LedgerError`: the CLI says it in one line instead."""
+
+    def __init__(self, startup_errors: list[LedgerError]) -> None:
+        super().__init__()
+        self._errors = startup_errors
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self._errors and record.levelno >= logging.ERROR
+                    and str(record.msg).startswith("Traceback"))

@@ -77,7 +77,11 @@ def frozen_peer(peer: Peer, client: httpx.Client, timeouts: Timeouts | None
     return replace(peer, url=f"{peer.url}/shards/{found[0]}", tiles=None), shards
 
 
-def frozen_detail(shards: PeerShards, peer: Peer) -> str:
-    return (f"the peer froze this log at size {shards.frozen[peer.origin][1]} and now logs as "
-            f"{shards.current}: to mirror that too, node peer add --origin {shards.current} "
-            f"--url {peer.url} --vkey {shards.current_vkey}")
+def frozen_detail(shards: PeerShards, peer: Peer, known: frozenset[str] = frozenset()) -> str:
+    """What a ``frozen`` result says: where the peer logs now and, unless that origin is
+    among the ``known`` peers already, how to mirror it too."""
+    frozen = f"the peer froze this log at size {shards.frozen[peer.origin][1]} and now logs as "
+    if shards.current in known:
+        return frozen + f"{shards.current}, a peer here too"
+    return (frozen + f"{shards.current}: to mirror that too, node peer add --origin "
+            f"{shards.current} --url {peer.url} --vkey {shards.current_vkey}")

@@ -245,7 +245,7 @@ class Witness:
             sig = self._signer.sign(cp.to_text(), now)
         if stored:
             log.info("cosignatures received", extra={"fields": {
-                "size": cp.size, "witnesses": stored}})
+                "size": cp.size, "witnesses": sorted(set(stored))}})  # each witness once
             if self.on_own_cosigned is not None:
                 self.on_own_cosigned(cp.size)
         return 200, sig.to_line()
@@ -420,13 +420,15 @@ def open_witness(home: Path, config: NodeConfig, own_log: OwnLog, own_vkey: str,
 
 
 @contextmanager
-def node_witness(home: Path) -> Iterator[Witness]:
+def node_witness(home: Path, readonly: bool = False) -> Iterator[Witness]:
     """The witness of the node at ``home`` for one command (``node evidence``, ``node sync``):
-    opens the node's ledger for the witness's own-log checks and closes both afterwards."""
+    opens the node's ledger for the witness's own-log checks and closes both afterwards.
+    ``readonly``: its database is only read (``node evidence`` on a read-only home)."""
     config = load_config(home)
     ledger = open_node_ledger(home, config)
     try:
-        witness = open_witness(home, config, LedgerLog(lambda: nullcontext(ledger)), ledger.vkey)
+        witness = open_witness(home, config, LedgerLog(lambda: nullcontext(ledger)), ledger.vkey,
+                               readonly)
         try:
             yield witness
         finally:
