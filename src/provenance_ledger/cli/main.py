@@ -26,6 +26,8 @@ HOME_OPTION = "--home"
 
 EXIT_NEGATIVE = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted (Ctrl-C): run the same command again to finish what it began"
 
 app = typer.Typer(
     name="provenance",
@@ -234,12 +236,14 @@ def main() -> None:
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         _fail(" ".join(str(message).split()) + where, EXIT_ERROR)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail(INTERRUPTED, EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): end quietly, as Unix tools do
         sys.exit(141)
     except OSError as e:
         _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), EXIT_ERROR)
+    if rc == EXIT_INTERRUPTED:  # typer's answer to Ctrl-C: said, as every other stop is
+        _fail(INTERRUPTED, EXIT_INTERRUPTED)
     sys.exit(rc if isinstance(rc, int) else 0)
 
 

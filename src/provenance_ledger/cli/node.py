@@ -429,7 +429,11 @@ def serve(
     for error in unasked:
         logging.getLogger("provenance_ledger.node.rollback").warning(
             "rollback check: peer not asked", extra={"fields": {"error": error}})
-    run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+    try:
+        run(home, host, port, peer_timeouts=Timeouts.of(timeout))
+    except KeyboardInterrupt:  # Ctrl-C after the graceful shutdown: the way it was asked
+        # to stop, not an error (specs/cli.md section 1.1: exit 130, nothing more said)
+        raise SystemExit(130) from None
 
 
 def _check_writable(home: Path) -> None:
