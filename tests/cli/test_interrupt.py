@@ -38,9 +38,15 @@ def test_ctrl_c_says_interrupted_and_exits_130(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
     env.update({"PROVENANCE_HOME": str(home), "HOME": str(user_home(home)), "NO_COLOR": "1"})
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    proc = subprocess.Popen([str(PROVENANCE), "status", str(page), "--node", url,
-                             "--timeout", "120"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # As from a terminal: SIGINT not ignored (a background job of a non-interactive shell,
+    # such as a CI script run with '&', starts with it ignored, and children inherit that).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([str(PROVENANCE), "status", str(page), "--node", url,
+                                 "--timeout", "120"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         assert asked.wait(60), "the CLI never asked the node"
         proc.send_signal(signal.SIGINT)
