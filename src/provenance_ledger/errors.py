@@ -65,6 +65,11 @@ class PeerError(LedgerError):
         self.peer = peer
 
 
+class NodeFailure(LedgerError):
+    """A node failed, not the event it was sent (a 5xx answer: its storage, or busy): another
+    event sent now would fail the same way, so a command stops rather than send the rest."""
+
+
 # -- values and messages on an error line ------------------------------------------------------
 
 QUOTED_CHARS = 80

@@ -14,7 +14,7 @@ import typer
 from ..core.events import Event, sign_event
 from ..core.receipt import verify_checkpoint_note
 from ..core.similarity import CODE_BITS
-from ..errors import LedgerError, NotFoundError, error_line
+from ..errors import LedgerError, NodeFailure, NotFoundError, error_line
 from ..ledger.folder import (
     REGISTER,
     Content,
@@ -115,8 +115,11 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
     before, _, _ = verify_checkpoint_note(fetch_checkpoint(session.client),
                                           [session.client.verifier])
     answers = session.client.submit_batch(events)
+    failed = next((a for a in answers if isinstance(a, NodeFailure)), None)
     out: list[FileResult] = []
     for content, event, answer in zip(contents, events, answers, strict=True):
+        if isinstance(answer, NodeFailure):
+            continue  # the node failed: asking again, one by one, fails the same way
         if isinstance(answer, LedgerError):
             result = _register_one(session, content, key_name, payees)
         else:
@@ -130,6 +133,9 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
             result = replace(result, similar=tuple(
                 session.similar_works(result.work, session.public_key(key_name))))
         out.append(result)
+    if failed is not None:  # the receipts of the batch's stored events are kept above
+        raise NodeFailure(f"{failed}; nothing more was sent: run the same command again once "
+                          "the node works (the files anchored so far keep their receipts)")
     return out
 
 
@@ -139,6 +145,8 @@ def _register_one(session: Session, content: Content, key_name: str | None,
     try:
         return session.register_content(content, None, key_name, keep_receipt=True,
                                         payees=payees)
+    except NodeFailure:
+        raise
     except LedgerError as e:
         return FileResult(content.path, Status.REFUSED, content.work, error=str(e))
 

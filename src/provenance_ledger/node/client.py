@@ -47,6 +47,7 @@ from ..errors import (
     ConflictError,
     LedgerError,
     MalformedError,
+    NodeFailure,
     NotFoundError,
     PeerError,
     RuleError,
@@ -121,7 +122,9 @@ class NodeClient:
         if r.status == 422:
             raise RuleError(message)
         if r.status == 503:
-            raise LedgerError(f"node {self.url} is busy, try again: {message}")
+            raise NodeFailure(f"node {self.url} is busy, try again: {message}")
+        if r.status >= 500:
+            raise NodeFailure(f"node {self.url} failed ({r.status}): {message}")
         raise LedgerError(f"node {self.url} refused the request ({r.status}): {message}")
 
     def _typed(self, path: str, what: str, parser: Callable[[bytes], T]) -> T:
@@ -438,7 +441,9 @@ def _refusal(status: int, message: str, head: Any, url: str) -> LedgerError:
     if status == 422:
         return RuleError(message)
     if status == 503:
-        return LedgerError(f"node {url} is busy, try again: {message}")
+        return NodeFailure(f"node {url} is busy, try again: {message}")
+    if status >= 500:
+        return NodeFailure(f"node {url} failed to store the event ({status}): {message}")
     return LedgerError(f"node {url} refused the event ({status}): {message}")
 
 
