@@ -120,6 +120,21 @@ def test_a_groups_command_list_gives_each_summary_as_one_paragraph(
         assert row.split(None, 1)[1] == first
 
 
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_help_paragraphs_flow_as_prose(path: tuple[str, ...], tmp_path: Path) -> None:
+    # Wide enough that nothing wraps: each paragraph of the help is one line, not broken
+    # where the docstring's source lines end (a list's lines stay as they are).
+    with CliRunner().isolation(env={"NO_COLOR": "1", "COLUMNS": "2000",
+                                    "PROVENANCE_HOME": str(tmp_path / "home")}) as streams:
+        with pytest.raises(SystemExit):
+            ROOT.main(args=[*path, "--help"], prog_name="provenance")
+        out = streams[0].getvalue().decode()
+    lines = {x.strip() for x in out.splitlines()}
+    for paragraph in _command(path).help.split("\n\n"):
+        if not any(x.startswith(("- ", "* ", " ")) for x in paragraph.splitlines()[1:]):
+            assert " ".join(paragraph.split()) in lines, paragraph
+
+
 def test_the_apps_own_help(tmp_path: Path) -> None:
     out = run("--help", home=tmp_path / "home").out
     assert "<bool>" not in out

@@ -158,13 +158,23 @@ def command(argv: list[str] | None = None) -> Any:
 
 
 def _summaries(group: Any) -> None:
-    """Each command's line in its group's help is its help's first paragraph as one line
-    (typer's rich help keeps the docstring's line breaks there, mid-sentence)."""
+    """Help as prose: each paragraph of a command's help flows as one (typer's rich help keeps
+    the docstring's line breaks, mid-sentence, and then wraps again at the terminal's width),
+    and each command's line in its group's list is its first paragraph. A paragraph of lines
+    that start with ``- ``, ``* `` or a space (a list, a block) keeps its lines."""
     for sub in getattr(group, "commands", {}).values():
-        if sub.short_help is None and sub.help:
-            first = inspect.cleandoc(sub.help).split("\n\n")[0]
-            sub.short_help = " ".join(first.split())
+        if sub.help:
+            sub.help = "\n\n".join(_flowing(p) for p in inspect.cleandoc(sub.help).split("\n\n"))
+            if sub.short_help is None:
+                sub.short_help = sub.help.split("\n\n")[0]
         _summaries(sub)
+
+
+def _flowing(paragraph: str) -> str:
+    lines = paragraph.splitlines()
+    if any(line.startswith(("- ", "* ", " ")) for line in lines[1:]) or paragraph.startswith("\b"):
+        return paragraph
+    return " ".join(" ".join(lines).split())
 
 
 def _home_after(group: Any, home: Any) -> None:
