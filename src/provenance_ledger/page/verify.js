@@ -177,6 +177,20 @@
   const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const keysOf = (o) => Object.keys(o);
   const pyRepr = (s) => "'" + String(s).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+  /** A string quoted for an error message as errors.quoted quotes it (specs/cli.md section 1,
+   * errors): whole when its repr fits ``limit`` characters, else its start and its length,
+   * `'abc…' (12,345 characters)`. */
+  function quoted(value, limit = 80) {
+    const s = String(value);
+    if (s.length <= limit && pyRepr(s).length <= limit) return pyRepr(s);
+    let lo = 0, hi = Math.min(s.length, limit);
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (pyRepr(s.slice(0, mid)).length < limit) lo = mid; else hi = mid - 1;
+    }
+    const shown = pyRepr(s.slice(0, lo));
+    return `${shown.slice(0, -1)}\u2026${shown.slice(-1)} (${s.length.toLocaleString("en-US")} characters)`;
+  }
 
   /** Python's `==` on parsed JSON values (True == 1, 1 == 1.0; key order does not count). */
   function jsonEqual(a, b) {
@@ -341,7 +355,7 @@
     if (!(typeof v === "number" && Number.isInteger(v)) || v < 0 || v > max) throw E(`${name} must be an integer from 0 to ${max}`);
   };
   const vKey = (v, name) => {
-    if (!isStr(v) || !/^ed25519:[0-9a-f]{64}$/.test(v)) throw E(`${name}: key ${pyRepr(String(v).slice(0, 80))} is not of the form ed25519:<64 hex>`);
+    if (!isStr(v) || !/^ed25519:[0-9a-f]{64}$/.test(v)) throw E(`${name}: key ${quoted(String(v))} is not of the form ed25519:<64 hex>`);
   };
   const vEventId = (v, name) => { if (!isStr(v) || !HEX64.test(v)) throw E(`${name} must be an event id (64 lowercase hex)`); };
   const vWorkId = (v, name) => {
@@ -489,9 +503,9 @@
   async function parseVkey(vkey, wantType) {
     const bad = (why) => new InputError(why);
     const first = vkey.indexOf("+"), second = first < 0 ? -1 : vkey.indexOf("+", first + 1);
-    if (second < 0) throw bad(`verifier key ${pyRepr(vkey.slice(0, 80))} is not <name>+<hex id>+<base64>`);
+    if (second < 0) throw bad(`verifier key ${quoted(vkey)} is not <name>+<hex id>+<base64>`);
     const name = vkey.slice(0, first), hexid = vkey.slice(first + 1, second), b64 = vkey.slice(second + 1);
-    if (hexid.length !== 8 || hexid !== hexid.toLowerCase()) throw bad(`verifier key ${pyRepr(vkey.slice(0, 80))} is not <name>+<hex id>+<base64>`);
+    if (hexid.length !== 8 || hexid !== hexid.toLowerCase()) throw bad(`verifier key ${quoted(vkey)} is not <name>+<hex id>+<base64>`);
     if (!/^[0-9a-f]{8}$/.test(hexid)) throw bad(`verifier key id '${hexid}' is not hex`);
     let raw;
     try { raw = b64decode(b64, "verifier key"); } catch (e) { throw bad(e.message); }
@@ -503,7 +517,7 @@
     const kid = await keyId(name, type, pub);
     if (hex(kid) !== hexid) throw bad(`verifier key id ${hexid} does not match its name and key`);
     if (wantType !== undefined && type !== wantType)
-      throw bad(`verifier key ${pyRepr(vkey.slice(0, 80))} is not ${wantType === 1 ? "a log key (type 0x01)" : "a witness cosignature/v1 key (type 0x04)"}`);
+      throw bad(`verifier key ${quoted(vkey)} is not ${wantType === 1 ? "a log key (type 0x01)" : "a witness cosignature/v1 key (type 0x04)"}`);
     return { name, type, pub, keyId: kid, vkey: `${name}+${hexid}+${b64}` };
   }
 
@@ -517,9 +531,9 @@
     const lines = sigs.slice(0, -1).split("\n");
     if (lines.length > MAX_NOTE_SIGNATURES) throw C(`signed note has more than ${MAX_NOTE_SIGNATURES} signatures`);
     const signatures = lines.map((line) => {
-      if (!line.startsWith("\u2014 ")) throw C(`signature line does not start with an em dash: ${pyRepr(line.slice(0, 80))}`);
+      if (!line.startsWith("\u2014 ")) throw C(`signature line does not start with an em dash: ${quoted(line)}`);
       const parts = line.slice(2).split(" ");
-      if (parts.length !== 2) throw C(`signature line is not '— <name> <base64>': ${pyRepr(line.slice(0, 80))}`);
+      if (parts.length !== 2) throw C(`signature line is not '— <name> <base64>': ${quoted(line)}`);
       checkKeyName(parts[0], "key name", "checkpoint");
       const raw = b64decode(parts[1], "note signature", undefined, "checkpoint");
       if (raw.length < 5) throw C("note signature is shorter than a key id and a signature");
@@ -537,7 +551,7 @@
     if (lines.length > 6) throw C("checkpoint has more than two extension lines; this log signs only its block line and its map line");
     const [origin, sizeText, rootText] = lines;
     if (!/^[0-9]+$/.test(sizeText) || (sizeText !== "0" && sizeText.startsWith("0")))
-      throw C(`checkpoint size ${pyRepr(sizeText.slice(0, 40))} is not a decimal number`);
+      throw C(`checkpoint size ${quoted(sizeText, 42)} is not a decimal number`);
     const size = BigInt(sizeText);
     if (size > MAX_TREE_SIZE) throw C("checkpoint size is out of range");
     checkKeyName(origin, "key name", "checkpoint");
@@ -545,7 +559,7 @@
     let block = null, mapRoot = null;
     if (lines.length >= 5) {
       const m = /^provenance-ledger\/block prev=(none|0|[1-9][0-9]{0,18}) time=([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)$/.exec(lines[3]);
-      if (!m) throw C(`checkpoint extension line ${pyRepr(lines[3].slice(0, 80))} is not 'provenance-ledger/block prev=<size|none> time=<UTC time>'`);
+      if (!m) throw C(`checkpoint extension line ${quoted(lines[3])} is not 'provenance-ledger/block prev=<size|none> time=<UTC time>'`);
       const prev = m[1] === "none" ? null : BigInt(m[1]);
       if (prev !== null && prev > MAX_TREE_SIZE) throw C("previous checkpoint size is out of range");
       block = { prev, time: parseTime(m[2], "checkpoint time", "checkpoint") };
@@ -553,7 +567,7 @@
     }
     if (lines.length === 6) {
       const prefix = "provenance-ledger/map root=";
-      if (!lines[4].startsWith(prefix)) throw C(`checkpoint extension line ${pyRepr(lines[4].slice(0, 80))} is not 'provenance-ledger/map root=<base64>'`);
+      if (!lines[4].startsWith(prefix)) throw C(`checkpoint extension line ${quoted(lines[4])} is not 'provenance-ledger/map root=<base64>'`);
       mapRoot = b64decode(lines[4].slice(prefix.length), "checkpoint map root", HASH_SIZE, "checkpoint");
     }
     return { origin, size, root, block, mapRoot };
@@ -624,7 +638,7 @@
     const pol = { logs: [], witnesses: new Map(), groups: new Map(), quorum: null, attesters: [] };
     let seenQuorum = false;
     const newName = (n) => {
-      if (pol.witnesses.has(n) || pol.groups.has(n)) throw new InputError(`name '${n}' is defined twice`);
+      if (pol.witnesses.has(n) || pol.groups.has(n)) throw new InputError(`name ${quoted(n)} is defined twice`);
       return n;
     };
     for (let n = 0; n < lines.length; n++) {
@@ -640,28 +654,28 @@
           pol.witnesses.set(name, await parseVkey(words[2], SIG_TYPE_COSIGNATURE_V1));
         } else if (kind === "group" && words.length >= 4) {
           const name = newName(words[1]), k = words[2], members = words.slice(3);
-          for (const m of members) if (!pol.witnesses.has(m) && !pol.groups.has(m)) throw new InputError(`group member '${m}' is not defined above`);
+          for (const m of members) if (!pol.witnesses.has(m) && !pol.groups.has(m)) throw new InputError(`group member ${quoted(m)} is not defined above`);
           if (new Set(members).size !== members.length) throw new InputError("a group lists a member twice");
           let threshold;
           if (k === "all") threshold = members.length;
           else if (k === "any") threshold = 1;
           else if (/^[0-9]+$/.test(k) && Number(k) >= 1 && Number(k) <= members.length) threshold = Number(k);
-          else throw new InputError(`threshold '${k}' is not all, any or 1..${members.length}`);
+          else throw new InputError(`threshold ${quoted(k)} is not all, any or 1..${members.length}`);
           pol.groups.set(name, { name, threshold, members });
         } else if (kind === "quorum" && words.length === 2) {
           if (seenQuorum) throw new InputError("quorum is given twice");
           seenQuorum = true;
           if (words[1] !== "none") {
-            if (!pol.witnesses.has(words[1]) && !pol.groups.has(words[1])) throw new InputError(`quorum '${words[1]}' is not a defined witness or group`);
+            if (!pol.witnesses.has(words[1]) && !pol.groups.has(words[1])) throw new InputError(`quorum ${quoted(words[1])} is not a defined witness or group`);
             pol.quorum = words[1];
           }
         } else if (kind === "attester" && (words.length === 2 || words.length === 3)) {
           // The keys whose identity attestations the reader trusts (rules.md section 8).
-          if (!/^ed25519:[0-9a-f]{64}$/.test(words[1])) throw new InputError(`key ${pyRepr(words[1].slice(0, 80))} is not of the form ed25519:<64 hex>`);
+          if (!/^ed25519:[0-9a-f]{64}$/.test(words[1])) throw new InputError(`key ${quoted(words[1])} is not of the form ed25519:<64 hex>`);
           if (pol.attesters.includes(words[1])) throw new InputError(`attester ${words[1]} is given twice`);
           pol.attesters.push(words[1]);
         } else {
-          throw new InputError(`cannot read ${pyRepr(line.slice(0, 60))}`);
+          throw new InputError(`cannot read ${quoted(line, 62)}`);
         }
       } catch (e) {
         throw new InputError(`policy line ${n + 1}: ${e.message}`);
