@@ -163,3 +163,21 @@ def test_through_a_node_anchoring_a_folder_and_upgrading_receipts_draw_bars(
     r = run_tty("anchor", folder_of(tmp_path, "chapter-5", 12), "--node", node.url, "--json",
                 home=home)
     assert (r.code, r.err) == (0, "")
+
+
+def test_node_sync_draws_a_bar_per_peer_it_mirrors(tmp_path: Path) -> None:
+    processes = Processes()
+    try:
+        a, b = make_network(tmp_path / "net", ("pa", "pb"), processes)
+        a.start()
+        home = tmp_path / "home"
+        run("anchor", folder_of(tmp_path, "chapter-5", 30), "--node", a.url, home=home)
+        r = run_tty("node", "sync", "--home", b.home, home=home)
+        assert r.code == 0, r
+        assert_bar(r.err, f"mirroring {a.origin}", "30/30")
+        assert r.out.startswith(f"{a.origin}: mirrored 0 -> 30")
+        r = run_tty("node", "sync", "--home", b.home, "--json", home=home)
+        assert (r.code, r.err) == (0, "")
+        assert json.loads(r.out)[0]["status"] == "up-to-date"
+    finally:
+        processes.close()

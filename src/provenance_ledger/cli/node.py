@@ -493,6 +493,7 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
     from ..node.autosync import round_lock
     from ..node.fetch import Timeouts
     from ..node.mirror import sync_all
+    from .progress import Bars
 
     timeouts = Timeouts.of(timeout)
     for error in _rollback_check(home, timeouts):
@@ -502,8 +503,10 @@ def sync(home: HomeOpt, as_json: JsonOpt = False, timeout: PeerTimeoutOpt = None
         typer.echo(f"waiting for the mirroring round node serve is running on {home} (or "
                    "another node sync: one round at a time)", err=True)
 
-    with round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness:
-        results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts)
+    with (round_lock(home, wait=True, on_wait=waiting), node_witness(home) as witness,
+          Bars.for_output(as_json) as bars):
+        results = sync_all(home, config, witness, int(time.time()), timeouts=timeouts,
+                           progress=bars)
     failed = [r.origin for r in results if r.status in ("error", "faulty")]
     if as_json:
         emit_json([r.to_json() for r in results])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,10 +182,26 @@ def _consistency(fetch: Fetcher, peer: Peer, old: int, new: int) -> list[bytes]:
     return list(reply.proof)
 
 
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: entries mirrored of those a round downloads from a peer
+(specs/cli.md section 1.4: stage ``mirroring <origin>``)."""
+
+
+def _counted(pages: Iterator[list[bytes]], done: int, total: int, stage: str,
+             progress: Progress | None) -> Iterator[list[bytes]]:
+    for page in pages:
+        yield page
+        done += len(page)
+        if progress is not None:
+            progress(stage, done, total)
+
+
 def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
               now: int, max_step: int = MAX_MIRROR_EVENTS,
-              timeouts: Timeouts | None = None) -> SyncResult:
-    """One round against one peer; never raises for the peer's faults, reports them."""
+              timeouts: Timeouts | None = None,
+              progress: Progress | None = None) -> SyncResult:
+    """One round against one peer; never raises for the peer's faults, reports them.
+    ``progress`` hears how many of the new entries are mirrored."""
     fetch = Fetcher(timeouts, client)
     mirror = open_mirror(home, peer)
     old = mirror.size
@@ -247,14 +263,17 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
                     raise no_step
             # Each page is verified on the mirror's verify threads while the next downloads.
             taken: list[bytes] = []
+            stage, start = f"mirroring {peer.origin}", mirror.size - old
             try:
                 if peer.tiles is not None:
                     with TilesClient(peer.tiles, peer.vkey, fetcher=fetch) as tiles:
-                        mirror.mirror_pages(_kept(_tile_pages(tiles, mirror.size, step.size),
-                                                  taken), step, step_note, now)
+                        mirror.mirror_pages(_counted(_kept(
+                            _tile_pages(tiles, mirror.size, step.size), taken), start,
+                            cp.size - old, stage, progress), step, step_note, now)
                 else:
-                    mirror.mirror_pages(_kept(_pages(fetch, peer, mirror.size, step.size),
-                                              taken), step, step_note, now)
+                    mirror.mirror_pages(_counted(_kept(
+                        _pages(fetch, peer, mirror.size, step.size), taken), start,
+                        cp.size - old, stage, progress), step, step_note, now)
             except MapRootError as e:
                 # The log signed a map root that is not the map of its entries: keep its
                 # checkpoint (and the one before, whose map agreed) as evidence, with what
@@ -362,13 +381,15 @@ def _evidence(witness: Witness, mirror: Ledger, peer: Peer, note: str, now: int,
 
 def sync_all(home: Path, config: NodeConfig, witness: Witness, now: int,
              client: httpx.Client | None = None,
-             timeouts: Timeouts | None = None) -> list[SyncResult]:
+             timeouts: Timeouts | None = None,
+             progress: Progress | None = None) -> list[SyncResult]:
     """One round against every configured peer; a peer's failure is its result, and the
     round goes on with the next."""
     own = client or httpx.Client(follow_redirects=False)
     try:
         known = frozenset(p.origin for p in config.peers)
-        return [frozen_or(sync_peer(home, peer, witness, own, now, timeouts=timeouts),
+        return [frozen_or(sync_peer(home, peer, witness, own, now, timeouts=timeouts,
+                                    progress=progress),
                           home, peer, witness, own, now, timeouts, known)
                 for peer in config.peers]
     finally:
