@@ -642,6 +642,15 @@ def fresh_as_of(checkpoint: Checkpoint, cosigners: Mapping[str, int],
     return checkpoint.block.time
 
 
+def _later(ended: str, by: str | None, when: int | None, until: int | None) -> str:
+    """What the citation of a grant or licence that answered "allowed" for an earlier time
+    adds (specs/receipts.md section 12.1): that it ``ended`` since (revoked, terminated), or
+    when it ends."""
+    if by is not None and when is not None:
+        return f", {ended} by {by} at {format_time(when)}, after the time asked"
+    return f", which ends at {format_time(until)}" if until is not None else ""
+
+
 def citations(decision: Decision, state: WorkState | None,
               at: int | None = None) -> tuple[str, ...]:
     """Each event a decision cites, in words: ``consent grant <id>``, ``licence <id> accepted
@@ -661,23 +670,13 @@ def citations(decision: Decision, state: WorkState | None,
         # the key controls the work; its reason says which (the head may itself be a grant).
         if decision.reason.startswith("consent granted"):
             g = state.grant(decision.events[0])
-            later = ""
-            if at is not None and g is not None and g.revoked_by is not None and (
-                    g.revoked_at is not None):
-                later = (f", revoked by {g.revoked_by} at {format_time(g.revoked_at)}, after "
-                         "the time asked")
-            elif at is not None and g is not None and g.until is not None:
-                later = f", which ends at {format_time(g.until)}"
+            later = ("" if at is None or g is None
+                     else _later("revoked", g.revoked_by, g.revoked_at, g.until))
             return (f"consent grant {decision.events[0]}{later}",)
         if decision.reason.startswith("licence in force"):
             x = next((x for x in state.licences if x.id == decision.events[0]), None)
-            later = ""
-            if at is not None and x is not None and x.terminated_by is not None and (
-                    x.terminated_at is not None):
-                later = (f", terminated by {x.terminated_by} at "
-                         f"{format_time(x.terminated_at)}, after the time asked")
-            elif at is not None and x is not None and x.until is not None:
-                later = f", which ends at {format_time(x.until)}"
+            later = ("" if at is None or x is None
+                     else _later("terminated", x.terminated_by, x.terminated_at, x.until))
             return (f"licence {decision.events[0]} accepted in {decision.events[-1]}{later}",)
         if at is not None and state.controller != state.controller_at(at):
             since = state.controllers[-1][1]

@@ -848,6 +848,13 @@
     return best.map((a) => `attested as ${H.pyRepr(a.name)}${a.member ? `, member ${a.member}` : ""} by ${a.attester} (${trusted.has(a.attester) ? "trusted" : "an attester you do not trust"})`).join("; ");
   }
 
+  /** What the citation of a grant or licence that answered "allowed" for an earlier time adds
+   * (current.py _later): that it ended since (revoked, terminated), or when it ends. */
+  function laterWords(ended, by, when, until) {
+    if (by !== null && when !== null) return `, ${ended} by ${by} at ${fmt(when)}, after the time asked`;
+    return until !== null ? `, which ends at ${fmt(until)}` : "";
+  }
+
   /** Each event a decision cites, in words (current.py citations). With the question's time
    * `at` (receipts.md section 12.1), an answer "allowed" also says what the state holds after
    * that time: the grant revoked, the licence terminated, or control passed to another key,
@@ -859,18 +866,12 @@
     if (d.allowed) {
       if (d.reason.startsWith("consent granted")) {
         const g = s.grants.find((x) => x.id === d.events[0]);
-        let later = "";
-        if (asked && g !== undefined && g.revokedBy !== null && g.revokedAt !== null)
-          later = `, revoked by ${g.revokedBy} at ${fmt(g.revokedAt)}, after the time asked`;
-        else if (asked && g !== undefined && g.until !== null) later = `, which ends at ${fmt(g.until)}`;
+        const later = asked && g !== undefined ? laterWords("revoked", g.revokedBy, g.revokedAt, g.until) : "";
         return [`consent grant ${d.events[0]}${later}`];
       }
       if (d.reason.startsWith("licence in force")) {
         const x = s.licences.find((l) => l.id === d.events[0]);
-        let later = "";
-        if (asked && x !== undefined && x.terminatedBy !== null && x.terminatedAt !== null)
-          later = `, terminated by ${x.terminatedBy} at ${fmt(x.terminatedAt)}, after the time asked`;
-        else if (asked && x !== undefined && x.until !== null) later = `, which ends at ${fmt(x.until)}`;
+        const later = asked && x !== undefined ? laterWords("terminated", x.terminatedBy, x.terminatedAt, x.until) : "";
         return [`licence ${d.events[0]} accepted in ${d.events[d.events.length - 1]}${later}`];
       }
       if (asked && s.controller !== controllerAt(s, at)) {
