@@ -61,3 +61,20 @@ def test_access_lines_are_the_specs(tmp_path: Path, sign: Signer, keys: KeyFacto
         assert d["level"] == "info" and d["logger"] == "provenance_ledger.node"
         assert isinstance(d["ms"], float) and round(d["ms"], 2) == d["ms"]
         assert "secret" not in json.dumps(d) and "index" not in json.dumps(d)
+
+
+def test_a_long_path_does_not_make_a_long_log_line(tmp_path: Path, sign: Signer,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A client picks the path it asks for: its access line keeps the path's start and says
+    how long it was, as an error line does (specs/node.md section 1, "Logs")."""
+    home = tmp_path / "node"
+    init_node(home, ORIGIN, f"{HOST}:{free_port()}")
+    path = "/works/" + "a" * 6000 + "/state-receipt"
+    with running(home) as node, node.client() as client:
+        with caplog.at_level(logging.INFO, logger="provenance_ledger.node"):
+            assert client.get(path).status_code in (400, 404)
+    formatter = JsonLinesFormatter()
+    (line,) = [formatter.format(r) for r in caplog.records if r.getMessage() == "request"]
+    logged = json.loads(line)["path"]
+    assert logged.startswith("/works/aaaa") and logged.endswith(" (6,021 characters)")
+    assert len(logged) < 100 and len(line) < 300

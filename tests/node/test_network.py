@@ -11,8 +11,8 @@ submit signed events over HTTP to two of the nodes. The tests then check, in mod
 3. SIGKILL of a ``node serve`` with submissions in flight, and of a ``node sync`` in the middle
    of mirroring thousands of entries, loses no acknowledged event and leaves no partial state;
 4. the same content registered on two logs by different keys is reported as disputed, with
-   each registration and its earliest cosigned time, and a node asked about a work that only
-   a mirrored log holds names that log;
+   each registration and the time its witnesses vouch for it, and a node asked about a work
+   that only a mirrored log holds names that log;
 5. a node made to fork (tests/node/forktool.py signs a conflicting checkpoint with its log
    key) is caught by each peer, the evidence verifies, ``provenance verify --evidence``
    refuses its receipts, and its mirroring stops. This poisons the network, so it runs last,

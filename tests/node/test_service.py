@@ -6,6 +6,7 @@ applies)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ import pytest
 from tlog_scales.signing import Vkey
 from tlog_scales.tlog import ConsistencyProof as ScalesConsistencyProof
 
+from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.current import StateReceiptV2, verify_state_receipt_v2
 from provenance_ledger.core.encoding import canonical_json
 from provenance_ledger.core.evidence import Evidence, verify_evidence
@@ -42,7 +44,7 @@ from provenance_ledger.ledger import Home, Ledger, audit
 from provenance_ledger.ledger.ledger import MAX_EVENT_AGE
 from provenance_ledger.node import init_node, load_config, node_keys
 from provenance_ledger.node.app import MAX_ENTRIES_PER_REQUEST, MAX_EVENT_BYTES
-from provenance_ledger.node.config import open_node_ledger
+from provenance_ledger.node.config import add_witness, open_node_ledger
 from provenance_ledger.node.hotpath import HotReads, inclusion_query
 from provenance_ledger.node.reads import READ_CONNECTIONS
 from tests.scales import ScalesCheckpoint
@@ -596,3 +598,42 @@ def test_the_earliest_cosignature_is_found_however_many_checkpoints_came_before(
         assert [cosigned_at(http, i) for i in (0, half - 1, half, blocks - 1)] == [
             format_time(NOW + 30), format_time(NOW + 30), format_time(NOW + 60),
             format_time(NOW + 60)]
+
+
+def test_a_registration_is_dated_when_the_witness_quorum_had_cosigned_not_by_one_witness(
+        node_home: Path, sign: Signer, keys: KeyFactory) -> None:
+    """In a dispute over who registered first, one witness's cosignature time is only its own
+    word (specs/node.md section 6): with two witnesses and a quorum of two, an early
+    cosignature of one alone does not date the registration; it is dated when the second
+    witness had cosigned too, and each witness counts at its first cosignature of the entry."""
+    w1, w2 = (NoteSigner(name, PrivateKey.from_seed(hashlib.sha256(name.encode()).digest()),
+                         cosigner=True) for name in ("witness-one.example", "witness-two.example"))
+    for w in (w1, w2):  # nothing listens on port 9: the node never gets an answer itself
+        add_witness(node_home, w.name, f"http://{HOST}:9", w.verifier.to_vkey())
+    assert load_config(node_home).quorum == 2
+    ledger = open_node_ledger(node_home, load_config(node_home))
+    try:
+        first = grow(ledger, sign, keys("creator"), ["early work"])
+        second = grow(ledger, sign, keys("creator"), ["later work"])
+    finally:
+        ledger.close()
+
+    def cosign(http: httpx.Client, w: NoteSigner, signed: str, at: int) -> None:
+        cp = Checkpoint.from_text(SignedNote.from_text(signed).text)
+        line = w.sign(cp.to_text(), at).to_line()
+        assert _witness_post(http, add_checkpoint_body(0, [], signed + line)).status_code == 200
+
+    def cosigned_at(http: httpx.Client, name: str) -> str | None:
+        (reg,) = http.get(f"/works/{work(name)}").json()["registrations"]
+        return reg["cosigned_at"]  # type: ignore[no-any-return]
+
+    with running(node_home) as n, n.client() as http:
+        cosign(http, w1, first, NOW + 10)  # one witness alone, early
+        assert cosigned_at(http, "early work") is None
+        cosign(http, w1, second, NOW + 20)
+        cosign(http, w2, second, NOW + 500)  # the second witness, on the later checkpoint
+        # Both had vouched for the early work by NOW + 500, not by NOW + 10.
+        assert cosigned_at(http, "early work") == format_time(NOW + 500)
+        assert cosigned_at(http, "later work") == format_time(NOW + 500)
+        cosign(http, w2, second, NOW + 900)  # a later round moves nothing
+        assert cosigned_at(http, "early work") == format_time(NOW + 500)

@@ -397,9 +397,9 @@ def status(
     if doc.get("disputed"):
         typer.echo("DISPUTED: this content is registered on several logs by different keys")
         for r in doc["registrations"]:
-            when = r["cosigned_at"] or "not cosigned yet"
+            when = r["cosigned_at"] or "not yet"
             typer.echo(f"  {r['origin']}: by {r['registrant']} (event {r['id'][:12]}, "
-                       f"earliest cosigned {when})")
+                       f"witnessed {when})")
     if doc["similar"]:
         typer.echo(f"POSSIBLE DISPUTE: similar content is registered as other works "
                    f"(ISCC distance <= {DEFAULT_DISTANCE} of {CODE_BITS} bits)")
@@ -569,7 +569,7 @@ def describe_others(others: list[dict[str, Any]]) -> str:
     """The registrations on other logs, in one line: ``also registered on O by K (...)``."""
     return "; ".join(
         f"also registered on {r.get('origin')} by {r.get('registrant')}"
-        + (f" (earliest cosigned {r['cosigned_at']})" if r.get("cosigned_at") else "")
+        + (f" (witnessed {r['cosigned_at']})" if r.get("cosigned_at") else "")
         + (" (log marked faulty)" if r.get("faulty") else "")
         for r in others)
 

@@ -41,6 +41,7 @@ from ..core.disclosure import MAX_PROOF_FILE_BYTES, verify_dataset_proof
 from ..core.duration import format_duration, parse_duration
 from ..core.encoding import b64encode
 from ..core.events import work_id_of
+from ..core.identity import is_key_record_id
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
     MAX_RECEIPT_BYTES,
@@ -375,8 +376,9 @@ def _verify_current(
             current = verify_state_receipt_v2(receipt, pol.logs, pol.witnesses)
             check_decoded_current(raw, current)
         cp = current.checkpoint
-        fresh, age = _trusted_current(pol, faulty, current, max_age, file, "a work",
-                                      {w.work for w in current.works})
+        # Key records (receipts.md section 12) name no content: a file is never one.
+        works = {w.work for w in current.works if not is_key_record_id(w.work)}
+        fresh, age = _trusted_current(pol, faulty, current, max_age, file, "a work", works)
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"{what} does not verify: {e}") from e
     head = _as_of(current)

@@ -2,14 +2,14 @@
 
 A node sees its own log and its verified mirrors of its peers. When the same work id is
 registered on two logs by different keys the work is *disputed*; each registration is shown
-with the earliest time a witness of this node vouches for: the first cosignature (or, for a
-mirror, the time this node verified and cosigned it) over a checkpoint that includes it. That
-time, not the signer's own clock, is what a dispute can rely on.
+with the time its witnesses vouch for: for the own log, the time by which the node's quorum of
+witnesses had each cosigned a checkpoint that includes it (so that one witness cannot date a
+registration early alone); for a mirror, the time this node verified and cosigned such a
+checkpoint. That time, not the signer's own clock, is what a dispute can rely on.
 """
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +29,18 @@ def _first_registration(ledger: Ledger, work: str) -> tuple[int, Any] | None:
     return rows[0].index, parse_leaf(rows[0].leaf, verify=False)
 
 
-def _own_cosigned_at(witness: Witness, index: int) -> int | None:
-    """Earliest peer cosignature over the first of this node's checkpoints that includes
-    entry ``index`` and that peers cosigned."""
-    times = [struct.unpack(">Q", sig.signature[:8])[0]
-             for sig in witness.first_cosigned_above(index)]
-    return int(min(times)) if times else None
-
-
 def _mirror_cosigned_at(mirror: Ledger, index: int) -> int | None:
     """When this node first verified and cosigned a checkpoint of the peer including it."""
     for row in mirror.store.checkpoints(above=index):
         return row.at
     return None
+
+
+def vouching_quorum(config: NodeConfig) -> int:
+    """How many witnesses must have cosigned an entry of the own log before the node dates
+    it (section 6): its witnessing quorum (section 9), one when it lists no witnesses (its
+    peers' witnesses then vouch, each alone)."""
+    return max(1, config.quorum)
 
 
 def registrations(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
@@ -51,8 +50,9 @@ def registrations(home: Path, config: NodeConfig, own: Ledger, witness: Witness,
     first = _first_registration(own, work)
     if first is not None:
         index, ev = first
+        vouched = witness.vouched_at(index, vouching_quorum(config))
         found.append({"origin": config.origin, "registrant": ev.event.actor, "id": ev.id,
-                      "index": index, "cosigned_at": _fmt(_own_cosigned_at(witness, index))})
+                      "index": index, "cosigned_at": _fmt(vouched)})
     for peer in config.peers:
         if not mirror_path(home, peer.origin).exists():
             continue

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import MAX_ERROR_CHARS, error_line
+
 log = logging.getLogger("provenance_ledger.node")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -22,7 +24,10 @@ options makes an encoder per call)."""
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message, and ``extra={"fields": {}}``."""
+    """One JSON object per record: time, level, logger, message, and ``extra={"fields": {}}``.
+    A text field longer than an error line (a peer's answer quoted in an error, a path a
+    client sent) is cut as one (:func:`..errors.error_line`): a peer cannot make a node's log
+    line as long as it likes (specs/node.md section 1, logs)."""
 
     _second = -1
     _stamp = ""
@@ -46,6 +51,9 @@ class JsonLinesFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             out.update(fields)
+            for key, value in fields.items():  # an error a peer worded, a path a client sent
+                if isinstance(value, str) and len(value) > MAX_ERROR_CHARS:
+                    out[key] = error_line(value)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return _ENCODER.encode(out)

@@ -377,12 +377,20 @@ class Witness:
         return [NoteSignature.from_line(line.rstrip("\n"))
                 for line in self._db.cosignature_lines(size, root)]
 
-    def first_cosigned_above(self, index: int) -> list[NoteSignature]:
-        """Peer witnesses' cosignatures on the smallest of this node's checkpoints larger
-        than ``index`` that has any: the first cosigned checkpoint including entry
-        ``index`` (one indexed query, however many checkpoints the log has)."""
-        return [NoteSignature.from_line(line.rstrip("\n"))
-                for line in self._db.first_cosignature_lines_above(index)]
+    def vouched_at(self, index: int, quorum: int) -> int | None:
+        """When entry ``index`` of this node's log was vouched for by ``quorum`` of the
+        witnesses this node knows (specs/node.md section 6): each witness's first cosignature
+        on the smallest checkpoint including the entry that it cosigned, and of those times
+        the ``quorum``-th earliest, so that no fewer than ``quorum`` witnesses date an entry.
+        None while fewer have cosigned one."""
+        times = sorted(t for t in (self._first_vouched(w.name, index)
+                                   for w in self._peer_witnesses) if t is not None)
+        return times[quorum - 1] if 0 < quorum <= len(times) else None
+
+    def _first_vouched(self, name: str, index: int) -> int | None:
+        line = self._db.first_cosignature_line_of(name, index)
+        return None if line is None else cosignature_time(
+            NoteSignature.from_line(line.rstrip("\n")))
 
     def cosigned_note(self, note: str, size: int, root: bytes) -> str:
         """``note`` (this node's signed checkpoint) with the cosignatures collected for it."""

@@ -698,7 +698,8 @@
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);
       details.fileWork = digest;
-      if (!works.some((w) => w.work === digest))
+      // Key records (receipts.md section 12) name no content: a file is never one.
+      if (!works.some((w) => w.work === digest && !isKeyRecordId(w.work)))
         throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
     }
   }
@@ -1210,7 +1211,7 @@
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);
       details.fileWork = digest;
-      if (!details.works.some((w) => w.work === digest)) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
+      if (!details.works.some((w) => w.work === digest && !isKeyRecordId(w.work))) throw new VerifyError("file", `the file is not a work of this receipt: its hash is ${digest}`);
     }
   }
 

@@ -163,6 +163,9 @@ class WitnessStore:
                   "root BLOB NOT NULL, name TEXT NOT NULL, line TEXT NOT NULL, "
                   "at INTEGER NOT NULL, PRIMARY KEY (size, name))")
         c.execute("INSERT OR IGNORE INTO first_own_cosignatures SELECT * FROM own_cosignatures")
+        # Each witness's first cosignature of an entry, one seek (specs/node.md section 6).
+        c.execute("CREATE INDEX IF NOT EXISTS first_own_cosignatures_by_name "
+                  "ON first_own_cosignatures (name, size)")
 
     @contextmanager
     def transaction(self) -> Iterator[WitnessTx]:
@@ -231,19 +234,19 @@ class WitnessStore:
                 (size, root)).fetchall()
         return [r[0] for r in rows]
 
+    def first_cosignature_line_of(self, name: str, index: int) -> str | None:
+        """The first cosignature line of the witness ``name`` on the smallest of this node's
+        checkpoints larger than ``index`` that it cosigned: when that witness first vouched
+        for entry ``index`` (one seek on the ``(name, size)`` index)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT line FROM first_own_cosignatures WHERE name = ? AND size > ? "
+                "ORDER BY size LIMIT 1", (name, index)).fetchone()
+        return None if row is None else str(row[0])
+
     def own_cosigned_size(self, name: str) -> int | None:
         """The largest own checkpoint that witness key ``name`` cosigned, if any."""
         with self._lock:
             row = self._conn.execute("SELECT max(size) FROM own_cosignatures WHERE name = ?",
                                      (name,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
-
-    def first_cosignature_lines_above(self, index: int) -> list[str]:
-        """Each witness's first cosignature line on the smallest of this node's checkpoints
-        larger than ``index`` that has any (one indexed query, however many checkpoints the
-        log has). Later cosignatures of the same checkpoint do not move it."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT line FROM first_own_cosignatures WHERE size = (SELECT min(size) FROM "
-                "first_own_cosignatures WHERE size > ?) ORDER BY name", (index,)).fetchall()
-        return [r[0] for r in rows]
