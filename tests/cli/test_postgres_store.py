@@ -68,4 +68,11 @@ def test_bad_store_urls_are_refused_before_anything_is_made(tmp_path: Path,
     bad = run("node", "init", "--home", home, "--origin", "example.org/pg", "--store", gone,
               home=home, ok_codes=(2,))
     assert "cannot open ledger database" in bad.err and PASSWORD not in bad.err
-    assert not (home / "node.toml").exists() and not (home / "store.url").exists()
+    assert not home.exists()  # no empty home left to puzzle over
+    # A schema that already holds another node's log: refused, and nothing made either.
+    run("node", "init", "--home", tmp_path / "first", "--origin", "example.org/first",
+        "--store", schema_url, home=tmp_path / "first")
+    bad = run("node", "init", "--home", home, "--origin", "example.org/pg", "--store",
+              schema_url, home=home, ok_codes=(2,))
+    assert "already holds the log example.org/first" in bad.err
+    assert len(bad.err.strip().splitlines()) == 1 and not home.exists()

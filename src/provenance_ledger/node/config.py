@@ -37,6 +37,7 @@ module never prints or logs a private key: :func:`node_keys` returns public keys
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
@@ -534,7 +535,14 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
                         freshness_interval=freshness_interval, tiles=tiles)
     if config_path(home).exists():
         raise LedgerError(f"{home} is already a node home ({CONFIG_FILE} exists)")
-    Home(home, store).open_ledger(origin=origin).close()  # raises on another origin
+    made = not home.exists()
+    try:
+        Home(home, store).open_ledger(origin=origin).close()  # raises on another origin
+    except BaseException:
+        if made:  # a store that could not be opened leaves no empty home behind
+            with contextlib.suppress(OSError):
+                home.rmdir()
+        raise
     if not witness_key_path(home).exists():
         write_private_key(witness_key_path(home), PrivateKey.generate(), None)
     _write_config(home, config)  # last: its presence means the home is complete
