@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -178,11 +178,25 @@ def _driver() -> Any:
 
 
 def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """A database failure is a :class:`StorageError`, never a bare psycopg error."""
+    """A database failure is a :class:`StorageError`, never a bare psycopg error. A
+    connection the server closed (a restart, a failover) is opened again first, and a read
+    outside a transaction that finds it closed is tried once more on a new one (section 6)."""
     @functools.wraps(method)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         import psycopg
 
+        store = args[0]
+        assert isinstance(store, PostgresStore)
+        outside = store.revive()
+        try:
+            return method(*args, **kwargs)
+        except psycopg.OperationalError as e:
+            if not (outside and store.conn.closed):
+                raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+            if not store.revive():
+                raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+        except psycopg.Error as e:
+            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
         try:
             return method(*args, **kwargs)
         except psycopg.Error as e:
@@ -213,15 +227,10 @@ class PostgresStore:
         self.path: Path | None = None if local is None else local / "ledger.db"
         self._node_cache = node_cache
         shown = redact(url)
-        try:
-            self.conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
-                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-        except driver.Error as e:
-            raise StorageError(f"cannot open ledger database {shown}: {_one_line(e)}") from e
+        self.conn: psycopg.Connection[tuple[Any, ...]] = self._connect()
         try:
             self._check_server(shown)
             if readonly:
-                self.conn.execute("SET default_transaction_read_only = on")
                 version = self._schema()
                 if version != SCHEMA_VERSION:
                     raise StorageError(f"database schema {version} cannot be read by this "
@@ -234,6 +243,35 @@ class PostgresStore:
         except BaseException:
             self.conn.close()
             raise
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        driver = _driver()
+        try:
+            conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except driver.Error as e:
+            raise StorageError(f"cannot open ledger database {redact(self.url)}: "
+                               f"{_one_line(e)}") from e
+        try:
+            if self.readonly:
+                conn.execute("SET default_transaction_read_only = on")
+        except driver.Error as e:
+            conn.close()
+            raise StorageError(f"cannot open ledger database {redact(self.url)}: "
+                               f"{_one_line(e)}") from e
+        return conn
+
+    def revive(self) -> bool:
+        """Open the connection again if the server closed it (a restart of the database, a
+        failover: specs/storage.md section 6), so that a node outlives its database's
+        restarts; raises :class:`StorageError` while the server cannot be reached. Returns
+        whether the connection is outside a transaction (a read may be tried again)."""
+        import psycopg
+
+        if self.conn.closed:
+            self.conn = self._connect()
+            return True
+        return self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
     def _check_server(self, shown: str) -> None:
         row = self.conn.execute(
@@ -370,8 +408,12 @@ class PostgresStore:
         import psycopg
 
         self._refuse_write()
+        self.revive()
         try:
-            with self.conn.transaction():
+            # A connection lost later is not tried again: whether the commit landed is then
+            # read back by the ledger (as another writer's block would be).
+            with ExitStack() as stack:
+                self._begin(stack)
                 self.conn.execute(_LOCK, (LOCK_SALT,))
                 if block.map_size is not None:
                     start = block.entries[0].index if block.entries else block.map_start
@@ -469,15 +511,30 @@ class PostgresStore:
         transaction), so a checkpoint and the map nodes read with it agree."""
         import psycopg
 
-        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if not self.revive():
             yield
             return
         try:
-            with self.conn.transaction():
+            with ExitStack() as stack:
+                self._begin(stack)
                 self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield
         except psycopg.Error as e:
             raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+
+    def _begin(self, stack: ExitStack) -> None:
+        """BEGIN a transaction that ``stack`` ends. A connection the server closed since its
+        last use (a restart, a failover: section 6) fails on the BEGIN itself, before any of
+        the transaction was sent, so it is opened again and the BEGIN sent on the new one."""
+        import psycopg
+
+        try:
+            stack.enter_context(self.conn.transaction())
+        except psycopg.OperationalError:
+            if not self.conn.closed:
+                raise
+            self.conn = self._connect()
+            stack.enter_context(self.conn.transaction())
 
     # -- entries ----------------------------------------------------------------------------
     _ROW = "SELECT idx, id, work, type, leaf FROM entries"
@@ -648,8 +705,12 @@ class PostgresStore:
         import psycopg
 
         self._refuse_write()
+        self.revive()
         try:
-            with self.conn.transaction():
+            # A connection lost later is not tried again: whether the commit landed is then
+            # read back by the ledger (as another writer's block would be).
+            with ExitStack() as stack:
+                self._begin(stack)
                 self.conn.execute(_LOCK, (LOCK_SALT,))
                 row = self._one("SELECT value FROM meta WHERE key = 'origin'")
                 origin = None if row is None else str(row[0])
