@@ -18,7 +18,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,3 +376,21 @@ def serve_refused(node: Node, timeout: float = STARTUP_TIMEOUT) -> CliResult:
                           env=cli_env(node.scratch), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout, check=False)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextmanager
+def serving(home: Path, scratch: Path, limit: Callable[[], None] | None = None
+            ) -> Iterator[str]:
+    """`provenance node serve` on a port the system chooses; yields its URL."""
+    proc = subprocess.Popen(
+        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
+        env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["msg"] == "listening", first
+        yield str(first["url"])
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=STARTUP_TIMEOUT)

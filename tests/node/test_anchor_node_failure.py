@@ -10,33 +10,11 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from .conftest import HOST, STARTUP_TIMEOUT
-from .network_helpers import PROVENANCE, cli_env, provenance
+from .network_helpers import provenance, serving
 
 FILES = 1200  # three batches of anchor DIR --node (500 a batch)
-
-
-@contextmanager
-def serving(home: Path, scratch: Path, limit: Callable[[], None] | None = None
-            ) -> Iterator[str]:
-    """`provenance node serve` on a port the system chooses; yields its URL."""
-    proc = subprocess.Popen(
-        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
-        env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
-    try:
-        assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())
-        assert first["msg"] == "listening", first
-        yield str(first["url"])
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=STARTUP_TIMEOUT)
 
 
 def test_a_failing_node_stops_anchor_dir_and_a_second_run_finishes(tmp_path: Path) -> None:

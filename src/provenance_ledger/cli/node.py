@@ -106,6 +106,16 @@ def init(
         typer.echo(f"  tiles:       {config.tiles} (C2SP tlog-tiles, written as blocks commit)")
 
 
+def _restart_note(home: Path, what: str) -> None:
+    """Say on stderr that a running ``node serve`` uses a change only from its next start
+    (it reads node.toml when it starts: specs/cli.md section 5)."""
+    from ..node.shards import is_serving
+
+    if is_serving(home):
+        typer.echo(f"note: node serve is running on {home}: restart it to use {what} (it reads "
+                   "node.toml when it starts)", err=True)
+
+
 def _every(seconds: int) -> str:
     """When the latest checkpoint is cosigned again, in words (specs/node.md section 9.2)."""
     return (f"once the latest cosignatures are {seconds} s old (needs witnesses)" if seconds
@@ -127,11 +137,15 @@ def config_command(
              "already has.")] = None,
     no_tiles: Annotated[bool, typer.Option(
         "--no-tiles", help="Stop writing tiles (the folder is left as it is).")] = False,
+    listen: Annotated[str | None, typer.Option(
+        "--listen", metavar="HOST:PORT", show_default=False,
+        help="The address node serve listens on.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the node's settings; --mirror-interval changes how often node serve mirrors,
     --freshness-interval after how long it has its latest checkpoint cosigned again, --tiles
-    where it writes the log as static tiles (--no-tiles: nowhere).
+    where it writes the log as static tiles (--no-tiles: nowhere), --listen the address it
+    serves on.
 
     A serving node reads node.toml when it starts: restart it to use a new setting.
 
@@ -139,7 +153,13 @@ def config_command(
     --freshness-interval 10m --tiles public/tiles
     """
     from ..node import load_config
-    from ..node.config import set_freshness_interval, set_mirror_interval, set_tiles
+    from ..node.config import (
+        parse_listen,
+        set_freshness_interval,
+        set_listen,
+        set_mirror_interval,
+        set_tiles,
+    )
 
     interval = _interval(mirror_interval)
     freshness = _freshness(freshness_interval)  # all checked before any is written
@@ -147,6 +167,8 @@ def config_command(
         raise MalformedError("give --tiles DIR or --no-tiles, not both")
     if tiles is not None and not tiles.strip():
         raise MalformedError("--tiles needs a folder (--no-tiles: none)")
+    if listen is not None:
+        parse_listen(listen, "--listen")
     config = load_config(home)
     if tiles is not None or no_tiles:
         config = set_tiles(home, tiles)  # the folder checked before node.toml is written
@@ -154,6 +176,10 @@ def config_command(
         config = set_mirror_interval(home, interval)
     if freshness is not None:
         config = set_freshness_interval(home, freshness)
+    if listen is not None:
+        config = set_listen(home, listen)
+    if (tiles, no_tiles, interval, freshness, listen) != (None, False, None, None, None):
+        _restart_note(home, "the new settings")
     if as_json:
         emit_json({"origin": config.origin, "listen": config.listen,
                    "witness_name": config.witness_name,
@@ -243,6 +269,7 @@ def peer_add(
         check_vkey(witness_vkey, "--witness-vkey", None, SIG_TYPE_COSIGNATURE_V1)
     add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
+    _restart_note(home, "this peer")
 
 
 @peer_app.command("remove")
@@ -266,6 +293,7 @@ def peer_remove(
                             + (f"peers: {listed}" if known else "it has no peers") + ")")
     remove_peer(home, origin)
     typer.echo(f"peer {origin} removed")
+    _restart_note(home, "the peers left")
 
 
 @peer_app.command("list")
@@ -321,6 +349,7 @@ def witness_add(
     config = add_witness(home, name, url, vkey)
     typer.echo(f"witness {name} added; a receipt waits for {config.quorum} of "
                f"{len(config.witnesses)} witnesses")
+    _restart_note(home, "this witness")
 
 
 @witness_app.command("list")
@@ -357,6 +386,7 @@ def witness_remove(
 
     remove_witness(home, name)
     typer.echo(f"witness {name} removed")
+    _restart_note(home, "the witnesses left")
 
 
 @witness_app.command("policy")
@@ -397,6 +427,7 @@ def witness_policy(
     config = set_witnessing(home, quorum, timeout, all_witnesses)
     typer.echo(f"a receipt waits for {config.quorum} of {len(config.witnesses)} witnesses, "
                f"at most {config.witnessing.timeout:g} s")
+    _restart_note(home, "this policy")
 
 
 @app.command()

@@ -660,6 +660,14 @@ def set_freshness_interval(home: Path, seconds: int) -> NodeConfig:
     return updated
 
 
+def set_listen(home: Path, listen: str) -> NodeConfig:
+    """Set the address ``node serve`` listens on (``HOST:PORT``, checked first)."""
+    parse_listen(listen, "--listen")
+    updated = replace(load_config(home), listen=listen)
+    _write_config(home, updated)
+    return updated
+
+
 def set_tiles(home: Path, folder: str | None) -> NodeConfig:
     """Set the folder ``node serve`` writes the log's C2SP tiles to (relative: in the home;
     None: none), made and checked writable first (specs/tiles.md section 4). The next start

@@ -86,6 +86,22 @@ def serving(home: Path) -> Iterator[None]:
         yield
 
 
+def is_serving(home: Path) -> bool:
+    """Whether a ``node serve`` (or a rotation) holds this home's ``serve.lock`` now: a change
+    to ``node.toml`` then waits for its next start."""
+    try:
+        fd = os.open(home / SERVE_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # and with it the lock, if it was taken
+    return False
+
+
 @contextmanager
 def _lock(home: Path, how: int) -> Iterator[None]:
     path = home / SERVE_LOCK
