@@ -379,16 +379,20 @@ def serve_refused(node: Node, timeout: float = STARTUP_TIMEOUT) -> CliResult:
 
 
 @contextmanager
-def serving(home: Path, scratch: Path, limit: Callable[[], None] | None = None
-            ) -> Iterator[str]:
-    """`provenance node serve` on a port the system chooses; yields its URL."""
+def serving(home: Path, scratch: Path, limit: Callable[[], None] | None = None,
+            listen: str = f"{HOST}:0") -> Iterator[str]:
+    """`provenance node serve` (on a port the system chooses unless ``listen`` says); yields
+    its URL."""
     proc = subprocess.Popen(
-        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", f"{HOST}:0"],
+        [str(PROVENANCE), "node", "serve", "--home", str(home), "--listen", listen],
         env=cli_env(scratch), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
     try:
         assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())
+        for _ in range(100):  # start-up lines (a peer not reached yet ...), then this one
+            first = json.loads(proc.stdout.readline())
+            if first["msg"] == "listening":
+                break
         assert first["msg"] == "listening", first
         yield str(first["url"])
     finally:

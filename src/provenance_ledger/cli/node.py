@@ -582,6 +582,49 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
         typer.echo(f"faulty: {origin} (mirroring stopped)")
 
 
+@app.command()
+def status(home: HomeOpt, as_json: JsonOpt = False) -> None:
+    """Show how the node stands: is node serve running, its log's size, how far each witness
+    has cosigned it, how far each peer is mirrored and cosigned, and the evidence it holds.
+
+    Example: provenance node status --home ./node-a
+    """
+    from ..node.status import node_status
+
+    st = node_status(home)
+    if as_json:
+        emit_json(st)
+        return
+    running = "node serve is running" if st["serving"] else "node serve is not running"
+    typer.echo(f"node         {st['origin']} ({running})")
+    typer.echo(f"log          {_entries(st['size'])}, latest checkpoint "
+               f"{st['checkpoint_at'] or 'none yet'}")
+    cosigners = st["cosigners"]
+    typer.echo(f"cosigned     a receipt waits for {st['quorum']} of the "
+               f"{sum(c['kind'] == 'witness' for c in cosigners)} witnesses listed")
+    for c in cosigners:
+        done = (f"up to {c['cosigned_size']:,}, {c['cosigned_at']}"
+                if c["cosigned_size"] is not None else "nothing yet")
+        typer.echo(f"  {c['name'] + ' (' + c['kind'] + ')':<36} {done}")
+    typer.echo(f"peers        {len(st['peers'])}")
+    for p in st["peers"]:
+        if p["faulty"]:
+            where = "FAULTY: mirroring stopped (node evidence shows why)"
+        elif p["mirrored_size"] is None:
+            where = "not mirrored yet"
+        else:
+            where = f"mirrored {p['mirrored_size']:,} ({p['mirrored_at']})" + (
+                f", cosigned {p['cosigned_size']:,} ({p['cosigned_at']})"
+                if p["cosigned_size"] is not None else ", not cosigned yet")
+        typer.echo(f"  {p['origin']:<36} {where}")
+    typer.echo("evidence     " + ("none" if not st["evidence"] else
+                                  f"{st['evidence']} (node evidence --home {home})"))
+
+
+def _entries(n: int) -> str:
+    return f"{n:,} entr{'y' if n == 1 else 'ies'}"
+
+
 # -- node shard: period shards (specs/node.md section 10) -------------------------------------
 
 shard_app = typer.Typer(

@@ -377,6 +377,16 @@ class Witness:
         return [NoteSignature.from_line(line.rstrip("\n"))
                 for line in self._db.cosignature_lines(size, root)]
 
+    def latest_own_cosignature(self, key_name: str) -> tuple[int, int | None] | None:
+        """(size, time) of the newest cosignature by witness key ``key_name`` on the largest
+        of this node's checkpoints it cosigned; None when it cosigned none."""
+        line = self._db.latest_own_cosignature_line(key_name)
+        if line is None:
+            return None
+        sig = NoteSignature.from_line(line.rstrip("\n"))
+        size = self._db.own_cosigned_size(key_name)
+        return (0 if size is None else size), cosignature_time(sig)
+
     def vouched_at(self, index: int, quorum: int) -> int | None:
         """When entry ``index`` of this node's log was vouched for by ``quorum`` of the
         witnesses this node knows (specs/node.md section 6): each witness's first cosignature

@@ -244,6 +244,15 @@ class WitnessStore:
                 "ORDER BY size LIMIT 1", (name, index)).fetchone()
         return None if row is None else str(row[0])
 
+    def latest_own_cosignature_line(self, name: str) -> str | None:
+        """The cosignature line of witness key ``name`` on the largest own checkpoint it
+        cosigned (its newest of that checkpoint), if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT line FROM own_cosignatures WHERE name = ? ORDER BY size DESC LIMIT 1",
+                (name,)).fetchone()
+        return None if row is None else str(row[0])
+
     def own_cosigned_size(self, name: str) -> int | None:
         """The largest own checkpoint that witness key ``name`` cosigned, if any."""
         with self._lock:
