@@ -4,8 +4,12 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
+  // gen counts the inputs the user gave: a node's answer that arrives after a newer input
+  // does not replace the verdict of that input. nodeTrust: the node's published keys as put
+  // in the trust field; checkedTrust: the trust text the verdict shown was made with.
   const state = { lang: "en", receipt: null, receiptName: null, work: null, lastResult: null,
-    message: null, history: null, served: location.protocol === "http:" || location.protocol === "https:" };
+    message: null, history: null, served: location.protocol === "http:" || location.protocol === "https:",
+    gen: 0, nodeTrust: null, checkedTrust: null };
   const W = () => PLWords[state.lang];
 
   // ---- language -------------------------------------------------------------------------
@@ -21,11 +25,15 @@
     for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
     for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
     document.title = W().title + " — provenance-ledger";
-    if (state.message) showMessage(...state.message);
-    else if (state.lastResult) renderResult(state.lastResult);
+    if (state.message) {  // said again in the new language, still of the same trust text
+      const trusted = state.checkedTrust;
+      showMessage(...state.message);
+      state.checkedTrust = trusted;
+    } else if (state.lastResult) renderResult(state.lastResult);
     renderTimeline();
     renderExplorer();
     if (state.search) showSearch(...state.search);
+    if (state.nodeStatus) showNodeStatus(state.nodeStatus);
   }
   $("lang-en").addEventListener("click", () => applyLanguage("en"));
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
@@ -75,6 +83,7 @@
   for (const id of Object.keys(uses)) {
     $(id).addEventListener("change", (e) => {
       const f = e.target.files[0];
+      state.gen++;
       enqueue(async () => { if (await take(id, f)) await runCheck(); });
     });
   }
@@ -87,6 +96,7 @@
     e.preventDefault();
     drop.classList.remove("over");
     const files = Array.from(e.dataTransfer.files);
+    state.gen++;
     enqueue(async () => {
       for (const file of files) {
         let head;
@@ -104,12 +114,14 @@
       await runCheck();
     });
   });
-  $("trust").addEventListener("change", () => check());
-  $("verify").addEventListener("click", () => check());
+  $("trust").addEventListener("change", () => { state.gen++; check(); });
+  $("verify").addEventListener("click", () => { state.gen++; check(); });
 
   // ---- verification -----------------------------------------------------------------------
   // While files are read and checked (a large file takes seconds), the result says so and
-  // is marked busy: the verdict still shown is of the inputs given before.
+  // is marked busy: the verdict still shown is of the inputs given before. Only work done
+  // here is queued, never a wait for the node: its answers are asked for outside the queue
+  // and only then queued to be used, so a node that stalls holds no other check.
   let running = Promise.resolve(), pending = 0;
   function enqueue(fn) {
     pending++;
@@ -144,11 +156,14 @@
       trust = await PLVerify.parseTrust(trustText);
     } catch (e) {
       if (!(e instanceof PLVerify.InputError)) throw e;
-      return showMessage("bad-trust", "badTrust", e.message);
+      showMessage("bad-trust", "badTrust", e.message);
+      state.checkedTrust = trustText;
+      return null;
     }
     const result = await PLVerify.verifyReceipt(state.receipt, trust, state.work);
     state.message = null;
     state.lastResult = result;
+    state.checkedTrust = trustText;
     if (!result.valid) {
       state.history = state.receiptName === (state.fromSearch && state.fromSearch.work) ? state.fromSearch : null;
     } else if (result.works) {
@@ -170,6 +185,7 @@
   function showMessage(kind, word, detail) {
     state.message = [kind, word, detail];
     state.lastResult = null;
+    state.checkedTrust = null;
     state.history = state.fromSearch && state.receiptName === state.fromSearch.work ? state.fromSearch : null;
     const v = $("verdict");
     v.dataset.state = kind;
@@ -406,22 +422,24 @@
   }
 
   // ---- explorer (only when a node serves this page) -------------------------------------
-  async function loadExplorer() {
-    let data;
+  /** The node's explorer answer, its policy refused as `provenance verify` refuses it, and
+   * each checkpoint's log signature and cosignatures checked here against the keys the node
+   * publishes: what the table shows is what verifies, not what the node says. */
+  async function readExplorer() {
+    const data = await getJson("/explorer", explorerFits);
     try {
-      data = await getJson("/explorer", explorerFits);
-      // Each checkpoint's log signature and cosignatures are checked here against the keys
-      // the node publishes: what the table shows is what verifies, not what the node says.
-      try {
-        data.trust = await PLVerify.parsePolicy(data.policy);
-      } catch (e) {
-        if (!(e instanceof PLVerify.InputError)) throw e;
-        throw new NodeError("bad-answer", { fault: "policy", technical: nodeLine(e.message) });
-      }
+      data.trust = await PLVerify.parsePolicy(data.policy);
     } catch (e) {
-      state.explorerFailed = nodeFailure("explorerFailed", e);
-      renderExplorer();
-      return;
+      if (!(e instanceof PLVerify.InputError)) throw e;
+      throw new NodeError("bad-answer", { fault: "policy", technical: nodeLine(e.message) });
+    }
+    try {
+      // A witness key named twice, or a log's key as a witness's (receipts.md section 4;
+      // core/policy.py parse_policy): verify refuses the policy, so the explorer does too.
+      PLVerify.oneNamePerWitness(data.trust);
+    } catch (e) {
+      if (!(e instanceof PLVerify.InputError)) throw e;
+      throw new NodeError("refused-policy", { technical: nodeLine(e.message) });
     }
     data.verified = [];
     for (const c of data.checkpoints) {
@@ -429,12 +447,45 @@
         const { cp, cosigners } = await PLVerify.verifyCheckpointNote(c.note, data.trust);
         data.verified.push({ size: cp.size, time: cp.block ? cp.block.time : null, cosigners });
       } catch (e) {
-        data.verified.push({ size: BigInt(c.size), time: null, cosigners: new Map(), error: e.message });
+        if (!(e instanceof PLVerify.VerifyError)) throw e;
+        data.verified.push({ size: BigInt(c.size), time: null, cosigners: new Map(), error: nodeLine(e.message) });
       }
     }
+    return data;
+  }
+
+  // The explorer is asked for when the page opens and again by its button. A failure
+  // replaces the listing; a verdict made with the node's published keys (put in the trust
+  // field by "Use this node's published keys", then left as they were) no longer stands and
+  // says why, while a verdict of trust the user gave stays: it does not rest on the node.
+  let explorerAsked = 0;
+  async function loadExplorer() {
+    const asked = ++explorerAsked, retry = $("explorer-retry");
+    retry.disabled = true;
+    $("explorer-body").setAttribute("aria-busy", "true");
+    let data = null, failure = null;
+    try {
+      data = await readExplorer();
+    } catch (e) {
+      failure = e;
+    }
+    if (asked !== explorerAsked) return;
+    retry.hidden = false;
+    retry.disabled = false;
+    $("explorer-body").setAttribute("aria-busy", "false");
     state.explorer = data;
-    state.explorerFailed = null;
+    state.explorerFailed = failure ? nodeFailure("explorerFailed", failure) : null;
     renderExplorer();
+    if (failure) enqueue(async () => withdrawNodeTrust(failure));
+  }
+  $("explorer-retry").addEventListener("click", () => { loadExplorer(); });
+
+  function withdrawNodeTrust(err) {
+    if (state.nodeTrust === null || $("trust").value !== state.nodeTrust) return;
+    const used = state.checkedTrust === state.nodeTrust;
+    $("trust").value = "";
+    state.nodeTrust = null;
+    if (used) showMessage("node-failed", "nodeKeysLost", nodeFailure("nodeKeysLost", err));
   }
 
   function renderExplorer() {
@@ -445,9 +496,13 @@
       return;
     }
     const ago = (t) => (t === null || t === undefined ? w.never : `${PLVerify.formatTime(t)} (${w.ago(Math.max(0, now - Number(t)))})`);
+    // A checkpoint that does not verify is said in the language shown; the verifier's own
+    // words (English, as provenance verify prints them) are kept as a technical detail.
+    const failed = (c) => el("td", { class: "cp-failed" }, el("span", { class: "says" }, w.checkpointRefused),
+      el("details", {}, el("summary", {}, w.technicalDetail), el("span", { class: "technical", lang: "en" }, c.error)));
     const rows = data.verified.map((c) => el("tr", {},
       el("td", {}, String(c.size)),
-      el("td", {}, c.error ? c.error : ago(c.time)),
+      c.error ? failed(c) : el("td", {}, ago(c.time)),
       el("td", {}, Array.from(c.cosigners.entries()).map(([n, t]) => `${n} ${PLVerify.formatTime(t)}`).join(", ") || "—")));
     const latest = new Map();
     for (const c of data.verified) for (const [n, t] of c.cosigners) if (!latest.has(n) || latest.get(n) < t) latest.set(n, t);
@@ -465,25 +520,45 @@
       el("h3", {}, w.evidence), ev);
   }
 
-  // The node's published keys: those the explorer read, else asked for now; a failure says
-  // so in place of the verdict.
+  /** Put the node's published keys in the trust field (then remembered as the node's). */
+  function useNodePolicy(policy) {
+    $("trust").value = policy;
+    state.nodeTrust = $("trust").value;
+  }
+  /** A failure of the node said where a newer input's verdict would not be replaced. */
+  function showNodeStatus(say) {
+    state.nodeStatus = say;
+    const p = $("node-status");
+    p.hidden = !say;
+    p.textContent = say ? say(W()) : "";
+  }
+
+  // The node's published keys: those the explorer read, else asked for now (outside the
+  // queue); a failure says so in place of the verdict, or, when other inputs were given
+  // meanwhile, beside the button (the verdict shown is then of those inputs).
   $("node-policy").addEventListener("click", () => {
+    const gen = ++state.gen;
+    showNodeStatus(null);
     if (state.explorer) {
-      $("trust").value = state.explorer.policy;
+      useNodePolicy(state.explorer.policy);
       check();
       return;
     }
-    enqueue(async () => {
-      let policy;
-      try {
-        policy = (await getJson("/explorer", explorerFits)).policy;
-      } catch (e) {
-        showMessage("node-failed", "policyFailed", nodeFailure("policyFailed", e));
-        return;
-      }
-      $("trust").value = policy;
-      await runCheck();
-    });
+    const trustBefore = $("trust").value;
+    showNodeStatus((w) => w.askingNode);
+    getJson("/explorer", explorerFits).then((d) => ({ policy: d.policy }), (err) => ({ err }))
+      .then((got) => enqueue(async () => {
+        showNodeStatus(null);
+        if (got.err) {
+          const say = nodeFailure("policyFailed", got.err);
+          if (gen === state.gen) showMessage("node-failed", "policyFailed", say);
+          else showNodeStatus(say);
+          return;
+        }
+        if ($("trust").value !== trustBefore) return;  // the user gave other trust meanwhile
+        useNodePolicy(got.policy);
+        await runCheck();
+      }));
   });
 
   // Search by file: only the SHA-256 leaves the machine. The node's answer is shown as its
@@ -496,52 +571,99 @@
     out.dataset.state = kind;
     out.textContent = say(W());
   }
+  // The file is hashed and the node asked outside the queue (a node that stalls holds no
+  // other check); what it found is then used in the queue. When other inputs were given
+  // meanwhile, the verdict and history shown are theirs: the search then says only what it
+  // found, in its own place. A newer search replaces an older one still waiting.
+  let searchesAsked = 0;
   $("search-input").addEventListener("change", (e) => {
     const f = e.target.files[0];
     if (!f) return;
+    const gen = ++state.gen, asked = ++searchesAsked;
     showSearch("searching", (w) => w.searching);
-    enqueue(async () => {
-      try {
-        await search(f);
-      } catch (err) {  // a fault of this page: said, never left as "looking it up"
-        const say = nodeFailure("searchFailed", err);
-        showSearch("failed", say);
-        showMessage("error", "searchFailed", say);
-      }
-    });
+    lookUp(f).then((found) => found, (err) => ({ kind: "fault", err }))
+      .then((found) => enqueue(async () => {
+        if (asked !== searchesAsked) return;
+        try {
+          await useSearch(found, gen === state.gen);
+        } catch (err) {  // a fault of this page: said, never left as "looking it up"
+          const say = nodeFailure("searchFailed", err);
+          showSearch("failed", say);
+          if (gen === state.gen) showMessage("error", "searchFailed", say);
+        }
+      }));
   });
 
-  async function search(f) {
-    // What an earlier search gave (its state receipt and history) is not this file's.
-    if (state.fromSearch && state.receiptName === state.fromSearch.work) { state.receipt = null; state.receiptName = null; }
-    state.fromSearch = null;
+  /** Events the page can show (each said in both languages), else the answer is not one. */
+  function showable(history) {
+    try {
+      for (const h of history) for (const w of [PLWords.en, PLWords.ja]) { w.eventLine(h.event); w.typeName(h.event.type); }
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  /** What the node has of file f: {kind, ...}, every failure as words; nothing is shown. */
+  async function lookUp(f) {
     let id;
     try {
       id = (await PLVerify.fileWorkId(f)).workId;
     } catch (err) {
-      const detail = `${f.name}: ${err && err.message ? err.message : err}`;
-      showSearch("failed", (w) => `${w.cannotRead}: ${detail}`);
-      showMessage("cannot-read", "cannotRead", detail);
-      return;
+      return { kind: "cannot-read", detail: `${f.name}: ${err && err.message ? err.message : err}` };
     }
     let data;
     try {
       data = await getJson("/works/" + encodeURIComponent(id), workFits);
+      if (!showable(data.history)) throw new NodeError("bad-answer", { fault: "shape" });
     } catch (err) {
       if (err instanceof NodeError && err.kind === "status" && err.status === 404) {
         // Not an error but the answer: no such work here (perhaps on a log the node mirrors).
         const elsewhere = (err.elsewhere || []).filter((r) => typeof r.origin === "string" && typeof r.registrant === "string")
           .map((r) => nodeLine(`${r.origin}: ${r.registrant}`));
-        const say = (w) => (elsewhere.length ? w.foundElsewhere(id, elsewhere) : w.notFound(id));
-        showSearch("not-registered", say);
-        showMessage("not-registered", "notFound", say);
-        return;
+        return { kind: "not-registered", say: (w) => (elsewhere.length ? w.foundElsewhere(id, elsewhere) : w.notFound(id)) };
       }
-      const say = nodeFailure("searchFailed", err);
-      showSearch("failed", say);
-      showMessage("node-failed", "searchFailed", say);
+      return { kind: "failed", say: nodeFailure("searchFailed", err) };
+    }
+    let receipt = null, receiptFailed = null;
+    try {
+      const answer = await fetchNode(`/works/${encodeURIComponent(id)}/state-receipt`, "application/json");
+      if (!answer.ok) throw statusError(answer);
+      receipt = answer.bytes;
+    } catch (err) {
+      receiptFailed = nodeFailure("stateReceiptFailed", err);
+    }
+    return { kind: "found", id, data, receipt, receiptFailed };
+  }
+
+  /** Show what lookUp found; `current`: no other input was given since the search began. */
+  async function useSearch(found, current) {
+    if (found.kind === "fault") throw found.err;
+    if (!current) {
+      if (found.kind === "cannot-read") showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
+      else if (found.kind === "found") showSearch("found-not-shown", (w) => w.foundNotShown(found.id, found.data.history.length));
+      else showSearch(found.kind, found.say);
       return;
     }
+    // What an earlier search gave (its state receipt and history) is not this file's.
+    if (state.fromSearch && state.receiptName === state.fromSearch.work) { state.receipt = null; state.receiptName = null; }
+    state.fromSearch = null;
+    if (found.kind === "cannot-read") {
+      showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
+      showMessage("cannot-read", "cannotRead", found.detail);
+      return;
+    }
+    if (found.kind === "not-registered") {
+      showSearch("not-registered", found.say);
+      showMessage("not-registered", "notFound", found.say);
+      return;
+    }
+    if (found.kind === "failed") {
+      showSearch("failed", found.say);
+      showMessage("node-failed", "searchFailed", found.say);
+      return;
+    }
+    const { id, data } = found;
     const history = { work: id, disputed: data.disputed === true,
       registrations: (data.registrations || []).map((r) => ({ origin: nodeLine(r.origin), registrant: nodeLine(r.registrant), cosigned_at: r.cosigned_at ? nodeLine(r.cosigned_at) : null })),
       events: data.history.map((h) => ({ event: h.event, proven: false })) };
@@ -559,16 +681,12 @@
     }
     const n = data.history.length;
     showSearch("found", (w) => w.found(id, n));
-    let answer;
-    try {
-      answer = await fetchNode(`/works/${encodeURIComponent(id)}/state-receipt`, "application/json");
-      if (!answer.ok) throw statusError(answer);
-    } catch (err) {
+    if (found.receiptFailed) {
       // The history stays, marked as the node reports it; nothing of it was checked.
-      showMessage("node-failed", "stateReceiptFailed", nodeFailure("stateReceiptFailed", err));
+      showMessage("node-failed", "stateReceiptFailed", found.receiptFailed);
       return;
     }
-    state.receipt = answer.bytes;
+    state.receipt = found.receipt;
     await runCheck();
   }
 

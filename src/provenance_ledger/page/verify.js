@@ -992,7 +992,7 @@
   }
 
   global.PLVerify = {
-    verifyReceipt, parseTrust, parsePolicy, parseVkey, readReceipt, parseLeaf, parseNote,
+    verifyReceipt, parseTrust, parsePolicy, oneNamePerWitness, parseVkey, readReceipt, parseLeaf, parseNote,
     parseCheckpoint, verifyCheckpointNote, workIdOf, fileWorkId, Sha256, formatTime, describePolicy, satisfied, freshAsOf, vouchedBefore,
     InputError, VerifyError, RECEIPT_FORMAT, checkQuorum, formats, verifyInclusionReceipt,
     internals: { b64encode, isObj, isStr, isInt, has, keysOf, pyRepr, b64decode, sha256, concat, equalBytes,

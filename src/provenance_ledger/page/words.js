@@ -266,8 +266,13 @@
     size: "Size", time: "Signed at", age: "Age", cosigs: "Cosignatures",
     ago: (s) => s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`,
     never: "never",
+    explorerRetry: "Ask the node again",
+    askingNode: "Asking the node for its published keys…",
+    checkpointRefused: "Does not verify: the log key this node publishes did not sign this checkpoint as shown (it was altered, is damaged, or is of another log).",
+    technicalDetail: "Technical detail",
     notFound: (w) => `No work with fingerprint ${w} on this node.`,
     found: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node (shown in the history above).`,
+    foundNotShown: (w, n) => `Work ${w}: ${n} event${n === 1 ? "" : "s"} on this node, not shown: other files were given to check while the node answered. Look the file up again to see its history.`,
     searching: "Looking it up…",
     checking: "Checking… (what is shown below is about the files given before)",
     // the node's answers (served mode): where it failed, then why and what to do
@@ -276,6 +281,7 @@
     explorerFailed: "This node's log cannot be shown",
     policyFailed: "This node's published keys could not be fetched",
     stateReceiptFailed: "The node's state receipt of this work could not be fetched, so the history above is as the node reports it, not checked here",
+    nodeKeysLost: "This node's published keys, which the check shown used, could not be fetched again, so that check no longer stands and the keys were taken out of the trust policy",
     nodeProblem(e) {
       const tech = e.technical ? ` (${e.technical})` : "";
       switch (e.kind) {
@@ -283,6 +289,7 @@
         case "timeout": return `the node stopped answering (nothing for ${e.seconds} seconds). It may be overloaded: try again later.`;
         case "broken": return "the node's answer broke off before its end. Try again.";
         case "too-large": return `the node's answer is larger than this page reads (over ${e.mib} MiB), so it was not read.`;
+        case "refused-policy": return `the policy the node publishes is refused, as provenance verify refuses it: ${e.technical}. Tell the node's operator.`;
         case "bad-answer": return `the node's answer is not what this page expects: ${ANSWER_FAULT_EN[e.fault]}${tech}. The node may run another version of provenance-ledger, or something in between answered in its place; tell the node's operator.`;
         case "status": {
           const name = STATUS_EN[e.status] || (e.status >= 500 ? "the node failed" : e.status >= 400 ? "the node refused the request" : "an answer this page does not expect");
@@ -512,8 +519,13 @@
     size: "件数", time: "署名時刻", age: "経過", cosigs: "連署",
     ago: (s) => s < 120 ? `${s} 秒前` : s < 7200 ? `${Math.round(s / 60)} 分前` : s < 172800 ? `${Math.round(s / 3600)} 時間前` : `${Math.round(s / 86400)} 日前`,
     never: "なし",
+    explorerRetry: "ノードにもう一度問い合わせる",
+    askingNode: "ノードに公開している鍵を問い合わせています…",
+    checkpointRefused: "検証できません：このノードが公開しているログの鍵は、表示されたとおりのこのチェックポイントに署名していません（改ざんされたか、破損しているか、別のログのものです）。",
+    technicalDetail: "技術的な詳細",
     notFound: (w) => `指紋 ${w} の作品はこのノードにありません。`,
     found: (w, n) => `作品 ${w}：このノードに ${n} 件の記録（上の履歴に表示）。`,
+    foundNotShown: (w, n) => `作品 ${w}：このノードに ${n} 件の記録がありますが、表示していません。ノードの応答を待つ間に、確認する別のファイルが入れられました。履歴を見るには、もう一度ファイルを調べてください。`,
     searching: "調べています…",
     checking: "確認しています…（下に表示されているのは、前に入れたファイルについての結果です）",
     searchFailed: "検索できませんでした",
@@ -521,6 +533,7 @@
     explorerFailed: "このノードのログを表示できません",
     policyFailed: "このノードが公開している鍵を取得できませんでした",
     stateReceiptFailed: "この作品の状態受領証をノードから取得できませんでした。上の履歴はノードの報告のままで、ここでは確認されていません",
+    nodeKeysLost: "表示していた確認に使った、このノードが公開している鍵を、もう一度取得できませんでした。そのため、その確認は無効とし、鍵を信頼ポリシーから外しました",
     nodeProblem(e) {
       const tech = e.technical ? `（${e.technical}）` : "";
       switch (e.kind) {
@@ -528,6 +541,7 @@
         case "timeout": return `ノードの応答が止まりました（${e.seconds} 秒間何も届きません）。混み合っている可能性があります。しばらくしてからもう一度試してください。`;
         case "broken": return "ノードの応答が途中で切れました。もう一度試してください。";
         case "too-large": return `ノードの応答が、このページが読み込む上限（${e.mib} MiB）を超えているため、読み込みませんでした。`;
+        case "refused-policy": return `ノードが公開しているポリシーは、provenance verify と同じく受け入れられません：${e.technical}。ノードの運営者に知らせてください。`;
         case "bad-answer": return `ノードの応答が、このページの想定する形ではありません：${ANSWER_FAULT_JA[e.fault]}${tech}。ノードが別の版の provenance-ledger を動かしているか、途中の別のサーバーが代わりに応答した可能性があります。ノードの運営者に知らせてください。`;
         case "status": {
           const name = STATUS_JA[e.status] || (e.status >= 500 ? "ノードの障害" : e.status >= 400 ? "ノードが要求を拒否しました" : "このページが想定しない応答");
