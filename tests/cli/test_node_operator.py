@@ -1,6 +1,7 @@
 """A node operator's mistakes with ``node peer add`` and ``node witness add`` are one line
 naming the option they gave (specs/cli.md section 1), and a read-only node home answers
-``node evidence`` while ``node serve`` refuses it in one line (specs/node.md section 1).
+``node evidence`` and ``node status`` while ``node serve`` refuses it in one line (specs/node.md
+section 1).
 
 The read-only home is a read-only bind mount in a mount namespace of the CLI's own
 (``unshare -m``), as in test_readonly_home.py: the tests run as root, whom file modes do not
@@ -9,6 +10,7 @@ stop.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -129,3 +131,21 @@ def test_init_checks_an_absolute_tiles_folder_before_it_makes_the_home(tmp_path:
                     "--tiles", tmp_path / "srv" / "tiles", "--json", home=tmp_path / "u")
     assert made["tiles"] == str(tmp_path / "srv" / "tiles")
     assert (tmp_path / "srv" / "tiles").is_dir()
+
+
+def test_node_status_reads_a_readonly_home_with_its_mirrors(
+        tmp_path: Path, nodes: dict[str, dict[str, str]]) -> None:
+    """An auditor handed a copy of a node home (read-only) sees how it stood, mirrors
+    included (specs/cli.md section 2.3)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    run("node", "peer", "add", "--home", a, "--origin", B, "--url", "http://127.0.0.1:9",
+        "--vkey", nodes["b"]["log"], home=tmp_path / "u")
+    run("node", "sync", "--home", a, home=tmp_path / "u", ok_codes=(0, 1))  # b is not there
+    mirror = next((a / "mirrors").glob("*.db"))  # made by the round
+    result = run_readonly("node", "status", "--home", a, "--json", home=a)
+    assert (result.code, result.err) == (0, ""), result.err
+    st = json.loads(result.out)
+    assert (st["serving"], st["size"], st["evidence"]) == (False, 0, 0)
+    assert [(p["origin"], p["mirrored_size"], p["faulty"]) for p in st["peers"]] == [
+        (B, None, False)]
+    assert mirror.is_file() and b.is_dir()

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.timefmt import format_time
-from ..ledger import Home
+from ..ledger import Home, Ledger
+from ..store import SqliteStore
 from .config import NodeConfig, load_config, open_node_ledger, witness_db_path
 from .mirror import mirror_path, open_mirror
 from .shards import is_serving
@@ -66,8 +67,10 @@ def _peer(home: Path, config: NodeConfig, origin: str,
     out: dict[str, Any] = {"origin": origin, "url": peer.url, "mirrored_size": None,
                            "mirrored_at": None, "cosigned_size": None, "cosigned_at": None,
                            "faulty": False}
-    if mirror_path(home, origin).exists():
-        mirror = open_mirror(home, peer)
+    path = mirror_path(home, origin)
+    if path.exists():
+        mirror = (open_mirror(home, peer) if Home(home).writable()
+                  else Ledger(SqliteStore(path, readonly=True), None, peer.log_verifier))
         try:
             row = mirror.store.latest_checkpoint()
             if row is not None:
