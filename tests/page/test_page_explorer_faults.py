@@ -168,8 +168,9 @@ def test_a_stalled_node_holds_no_other_check(page: Page, receipts: Receipts,
         page.goto(f"{node.url}/page/")
         expect(page.locator("#explorer-error")).to_contain_text(
             "error 404 (not found)", timeout=PAGE_TIMEOUT_MS)
-        # The page's clock stands still: the node's stall never ends by the page's timeout.
-        page.clock.pause_at(page.evaluate("Date.now()") + 60_000)
+        # The page's clock stands still, a minute on (pause_at takes seconds): the node's stall
+        # never ends by the page's timeout.
+        page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 60)
         hang(node, "/works/")
         search(page, tmp_path, b"first")
         assert node.arrived.wait(STARTUP_TIMEOUT)

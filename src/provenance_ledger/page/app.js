@@ -340,12 +340,18 @@
     return line.length > 300 ? line.slice(0, 299) + "…" : line;
   }
 
-  /** GET path from the node: {status, ok, bytes}, its body read up to the page's limit. */
-  async function fetchNode(path, accept) {
+  /** GET path from the node: {status, ok, bytes}, its body read up to the page's limit.
+   * `stop` (an AbortSignal) ends the wait when the user gives up on it: a NodeError "stopped". */
+  async function fetchNode(path, accept, stop) {
     const ctl = new AbortController();
-    let timer = null, timedOut = false;
+    let timer = null, timedOut = false, stopped = false;
     const arm = () => { clearTimeout(timer); timer = setTimeout(() => { timedOut = true; ctl.abort(); }, NODE_IDLE_MS); };
-    const lost = (e) => new NodeError(timedOut ? "timeout" : "unreachable", { seconds: NODE_IDLE_MS / 1000, technical: e && e.message });
+    const lost = (e) => new NodeError(stopped ? "stopped" : timedOut ? "timeout" : "unreachable", { seconds: NODE_IDLE_MS / 1000, technical: e && e.message });
+    const onStop = () => { stopped = true; ctl.abort(); };
+    if (stop) {
+      if (stop.aborted) onStop();
+      else stop.addEventListener("abort", onStop);
+    }
     arm();
     try {
       let resp;
@@ -366,7 +372,7 @@
           try {
             step = await reader.read();
           } catch (e) {
-            if (timedOut) throw lost(e);
+            if (timedOut || stopped) throw lost(e);
             throw new NodeError("broken", { technical: e && e.message });
           }
           if (step.done) break;
@@ -381,6 +387,7 @@
       return { status: resp.status, ok: resp.ok, bytes };
     } finally {
       clearTimeout(timer);
+      if (stop) stop.removeEventListener("abort", onStop);
     }
   }
 
@@ -400,8 +407,8 @@
     return new NodeError("status", { status: answer.status, message, elsewhere });
   }
   /** GET path as JSON of the shape `fits` accepts; else a NodeError. */
-  async function getJson(path, fits) {
-    const answer = await fetchNode(path, "application/json");
+  async function getJson(path, fits, stop) {
+    const answer = await fetchNode(path, "application/json", stop);
     if (!answer.ok) throw statusError(answer);
     const data = parseJson(answer.bytes);
     if (data === undefined) throw new NodeError("bad-answer", { fault: "notJson" });
@@ -415,18 +422,19 @@
   const workFits = (d) => isList(d.history, (h) => h.event !== null && typeof h.event === "object" && typeof h.event.type === "string")
     && (d.registrations === undefined || isList(d.registrations, () => true));
 
-  /** What went wrong, in the language shown: a word of words.js saying where, then why. */
+  /** What went wrong, in the language shown: a word of words.js saying where, then why
+   * (the word is kept as the function's `word`: what failed). */
   function nodeFailure(word, err) {
     if (!(err instanceof NodeError)) err = new NodeError("page", { technical: err && err.message ? err.message : String(err) });
-    return (w) => `${w[word]}${w.because}${w.nodeProblem(err)}`;
+    return Object.assign((w) => `${w[word]}${w.because}${w.nodeProblem(err)}`, { word });
   }
 
   // ---- explorer (only when a node serves this page) -------------------------------------
   /** The node's explorer answer, its policy refused as `provenance verify` refuses it, and
    * each checkpoint's log signature and cosignatures checked here against the keys the node
    * publishes: what the table shows is what verifies, not what the node says. */
-  async function readExplorer() {
-    const data = await getJson("/explorer", explorerFits);
+  async function readExplorer(answer) {
+    const data = { ...answer };
     try {
       data.trust = await PLVerify.parsePolicy(data.policy);
     } catch (e) {
@@ -454,31 +462,80 @@
     return data;
   }
 
-  // The explorer is asked for when the page opens and again by its button. A failure
-  // replaces the listing; a verdict made with the node's published keys (put in the trust
-  // field by "Use this node's published keys", then left as they were) no longer stands and
-  // says why, while a verdict of trust the user gave stays: it does not rest on the node.
-  let explorerAsked = 0;
-  async function loadExplorer() {
-    const asked = ++explorerAsked, retry = $("explorer-retry");
-    retry.disabled = true;
+  // The explorer is asked for when the page opens, again by its button, and by "Use this
+  // node's published keys" when no listing is shown: one request at a time, which each of
+  // them shares while it is in flight (the node is not asked twice). While it waits, the
+  // button stops waiting instead: nothing the node says late is then used, and what was
+  // shown stays (with nothing shown, the explorer says the request was stopped).
+  // A failure replaces the listing; a verdict made with the node's published keys (put in
+  // the trust field by "Use this node's published keys", then left as they were) no longer
+  // stands and says why, while a verdict of trust the user gave stays: it does not rest on
+  // the node. An answer withdraws what said the node's keys could not be fetched.
+  let explorerAsk = null;  // the request in flight: {stop: AbortController, answer: Promise}
+  function loadExplorer() {
+    if (explorerAsk) return explorerAsk.answer;
+    const ask = { stop: new AbortController() };
+    ask.answer = new Promise((resolve) => { ask.done = resolve; });
+    explorerAsk = ask;
+    showRetry();
     $("explorer-body").setAttribute("aria-busy", "true");
-    let data = null, failure = null;
-    try {
-      data = await readExplorer();
-    } catch (e) {
-      failure = e;
-    }
-    if (asked !== explorerAsked) return;
-    retry.hidden = false;
-    retry.disabled = false;
-    $("explorer-body").setAttribute("aria-busy", "false");
-    state.explorer = data;
-    state.explorerFailed = failure ? nodeFailure("explorerFailed", failure) : null;
-    renderExplorer();
-    if (failure) enqueue(async () => withdrawNodeTrust(failure));
+    (async () => {
+      let answer = null, data = null, failure = null;
+      try {
+        answer = await getJson("/explorer", explorerFits, ask.stop.signal);
+        data = await readExplorer(answer);
+      } catch (e) {
+        failure = e;
+      }
+      endExplorer(ask, { answer, data, failure });
+    })();
+    return ask.answer;
   }
-  $("explorer-retry").addEventListener("click", () => { loadExplorer(); });
+  /** What became of the request `ask`: {answer (the node's JSON), data (as verified here),
+   * failure, stopped}; said once, by whichever ends it first (its answer, or the user). */
+  function endExplorer(ask, got) {
+    if (explorerAsk !== ask) return;
+    explorerAsk = null;
+    showRetry();
+    $("explorer-body").setAttribute("aria-busy", "false");
+    if (!got.stopped) {
+      state.explorer = got.data;
+      state.explorerFailed = got.failure ? nodeFailure("explorerFailed", got.failure) : null;
+    } else if (!state.explorer) {
+      state.explorerFailed = nodeFailure("explorerFailed", got.failure);
+    }
+    try {
+      renderExplorer();
+    } catch (e) {  // a fault of this page: said in place of the listing
+      state.explorer = null;
+      state.explorerFailed = nodeFailure("explorerFailed", e);
+      renderExplorer();
+    }
+    if (got.failure && !got.stopped) enqueue(async () => withdrawNodeTrust(got.failure));
+    if (got.data) enqueue(nodeKeysBack);
+    ask.done(got);
+  }
+  function stopExplorer() {
+    const ask = explorerAsk;
+    if (!ask) return;
+    ask.stop.abort();
+    endExplorer(ask, { answer: null, data: null, failure: new NodeError("stopped"), stopped: true });
+  }
+  /** The button under the explorer: asks the node again, or stops waiting for it. */
+  function showRetry() {
+    const b = $("explorer-retry");
+    b.hidden = false;
+    b.dataset.i18n = explorerAsk ? "explorerStop" : "explorerRetry";
+    b.textContent = W()[b.dataset.i18n];
+  }
+  $("explorer-retry").addEventListener("click", () => { if (explorerAsk) stopExplorer(); else loadExplorer(); });
+
+  /** The node answered: a failure to fetch its keys, said before, no longer holds. A verdict
+   * saying so gives way to the verdict of the inputs as they are. */
+  async function nodeKeysBack() {
+    if (state.nodeStatus && state.nodeStatus.word === "policyFailed") showNodeStatus(null);
+    if (state.message && (state.message[1] === "policyFailed" || state.message[1] === "nodeKeysLost")) await runCheck();
+  }
 
   function withdrawNodeTrust(err) {
     if (state.nodeTrust === null || $("trust").value !== state.nodeTrust) return;
@@ -534,8 +591,10 @@
   }
 
   // The node's published keys: those the explorer read, else asked for now (outside the
-  // queue); a failure says so in place of the verdict, or, when other inputs were given
-  // meanwhile, beside the button (the verdict shown is then of those inputs).
+  // queue, sharing the explorer's request in flight); a failure says so in place of the
+  // verdict, or, when other inputs were given meanwhile, beside the button (the verdict
+  // shown is then of those inputs). A policy the explorer refuses is still put in the trust
+  // field: the check then says why it cannot be read.
   $("node-policy").addEventListener("click", () => {
     const gen = ++state.gen;
     showNodeStatus(null);
@@ -545,20 +604,20 @@
       return;
     }
     const trustBefore = $("trust").value;
-    showNodeStatus((w) => w.askingNode);
-    getJson("/explorer", explorerFits).then((d) => ({ policy: d.policy }), (err) => ({ err }))
-      .then((got) => enqueue(async () => {
-        showNodeStatus(null);
-        if (got.err) {
-          const say = nodeFailure("policyFailed", got.err);
-          if (gen === state.gen) showMessage("node-failed", "policyFailed", say);
-          else showNodeStatus(say);
-          return;
-        }
-        if ($("trust").value !== trustBefore) return;  // the user gave other trust meanwhile
-        useNodePolicy(got.policy);
-        await runCheck();
-      }));
+    const asking = (w) => w.askingNode;
+    showNodeStatus(asking);
+    loadExplorer().then((got) => enqueue(async () => {
+      if (state.nodeStatus === asking) showNodeStatus(null);
+      if (!got.answer) {
+        const say = nodeFailure("policyFailed", got.failure);
+        if (gen === state.gen) showMessage("node-failed", "policyFailed", say);
+        else showNodeStatus(say);
+        return;
+      }
+      if ($("trust").value !== trustBefore) return;  // the user gave other trust meanwhile
+      useNodePolicy(got.answer.policy);
+      await runCheck();
+    }));
   });
 
   // Search by file: only the SHA-256 leaves the machine. The node's answer is shown as its
@@ -694,7 +753,7 @@
   if (state.served) {
     $("explorer").hidden = false;
     $("node-policy").hidden = false;
-    loadExplorer().catch((e) => { state.explorerFailed = nodeFailure("explorerFailed", e); renderExplorer(); });
+    loadExplorer();
   }
   window.PLPage = { check, state };
 })();

@@ -267,6 +267,7 @@
     ago: (s) => s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`,
     never: "never",
     explorerRetry: "Ask the node again",
+    explorerStop: "Stop waiting for the node",
     askingNode: "Asking the node for its published keys…",
     checkpointRefused: "Does not verify: the log key this node publishes did not sign this checkpoint as shown (it was altered, is damaged, or is of another log).",
     technicalDetail: "Technical detail",
@@ -288,6 +289,7 @@
         case "unreachable": return "the node could not be reached. Check that it is running and that this computer is online, then try again.";
         case "timeout": return `the node stopped answering (nothing for ${e.seconds} seconds). It may be overloaded: try again later.`;
         case "broken": return "the node's answer broke off before its end. Try again.";
+        case "stopped": return "you stopped waiting for the node's answer. Ask again whenever you want.";
         case "too-large": return `the node's answer is larger than this page reads (over ${e.mib} MiB), so it was not read.`;
         case "refused-policy": return `the policy the node publishes is refused, as provenance verify refuses it: ${e.technical}. Tell the node's operator.`;
         case "bad-answer": return `the node's answer is not what this page expects: ${ANSWER_FAULT_EN[e.fault]}${tech}. The node may run another version of provenance-ledger, or something in between answered in its place; tell the node's operator.`;
@@ -520,6 +522,7 @@
     ago: (s) => s < 120 ? `${s} 秒前` : s < 7200 ? `${Math.round(s / 60)} 分前` : s < 172800 ? `${Math.round(s / 3600)} 時間前` : `${Math.round(s / 86400)} 日前`,
     never: "なし",
     explorerRetry: "ノードにもう一度問い合わせる",
+    explorerStop: "ノードの応答を待つのをやめる",
     askingNode: "ノードに公開している鍵を問い合わせています…",
     checkpointRefused: "検証できません：このノードが公開しているログの鍵は、表示されたとおりのこのチェックポイントに署名していません（改ざんされたか、破損しているか、別のログのものです）。",
     technicalDetail: "技術的な詳細",
@@ -540,6 +543,7 @@
         case "unreachable": return "ノードに接続できませんでした。ノードが動いているか、このコンピューターがネットワークにつながっているかを確かめてから、もう一度試してください。";
         case "timeout": return `ノードの応答が止まりました（${e.seconds} 秒間何も届きません）。混み合っている可能性があります。しばらくしてからもう一度試してください。`;
         case "broken": return "ノードの応答が途中で切れました。もう一度試してください。";
+        case "stopped": return "ノードの応答を待つのをやめました。いつでももう一度問い合わせられます。";
         case "too-large": return `ノードの応答が、このページが読み込む上限（${e.mib} MiB）を超えているため、読み込みませんでした。`;
         case "refused-policy": return `ノードが公開しているポリシーは、provenance verify と同じく受け入れられません：${e.technical}。ノードの運営者に知らせてください。`;
         case "bad-answer": return `ノードの応答が、このページの想定する形ではありません：${ANSWER_FAULT_JA[e.fault]}${tech}。ノードが別の版の provenance-ledger を動かしているか、途中の別のサーバーが代わりに応答した可能性があります。ノードの運営者に知らせてください。`;
