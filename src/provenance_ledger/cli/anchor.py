@@ -11,13 +11,14 @@ from typing import Annotated
 import typer
 
 from ..core.events import MAX_TITLE_CHARS
-from ..errors import ConflictError, MalformedError
+from ..errors import ConflictError, MalformedError, quoted
 from ..ledger.folder import Progress, Status, check_not_empty, read_content
 from ..ledger.media_code import take_notices
 from .folder import anchor_dir, similar_warning
+from .keys import BACKUP_ADVICE
 from .payees import PayeeOpt, parse_payees
 from .progress import LARGE_FILE_BYTES, Bars
-from .session import NodeOpt, Session, TimeoutOpt, emit_json
+from .session import DEFAULT_KEY, NodeOpt, Session, TimeoutOpt, emit_json
 
 
 def anchor(
@@ -46,10 +47,18 @@ def anchor(
     ctx.call_on_close(_media_notices)  # whatever the outcome, once the command ends
     target = Path(os.path.realpath(path)) if path.is_symlink() else None
     payees = parse_payees(session, payee)
+    first_key = key in (None, DEFAULT_KEY) and session.public_key(None) is None
     if path.is_dir():
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
-        anchor_dir(session, path, key, as_json, target, payees)
+        try:
+            anchor_dir(session, path, key, as_json, target, payees)
+        except typer.Exit as done:  # exit 1: some file is another key's; the key was made
+            if first_key and done.exit_code in (0, 1):
+                _key_made(session)
+            raise
+        if first_key:
+            _key_made(session)
         return
     if title is not None and not 0 < len(title) <= MAX_TITLE_CHARS:
         raise MalformedError(f"--title must be 1 to {MAX_TITLE_CHARS} characters")
@@ -60,7 +69,9 @@ def anchor(
                      target=target)
     if result.status is Status.CONFLICT:
         raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
-                            f"in event {result.id}")
+                            f"in event {result.id}{_yours(session, result.registrant)}")
+    if result.status is Status.EXISTS and title is not None:
+        typer.echo(_title_kept(session, result.work, title), err=True)
     if result.status is Status.ANCHORED and result.similarity is not None and result.work:
         similar = session.similar_works(result.work, session.public_key(key))
         for s in similar:
@@ -69,6 +80,8 @@ def anchor(
             result = replace(result, similar=tuple(similar))
     if as_json:
         emit_json(result.to_json())
+        if first_key:
+            _key_made(session)
         return
     if target is not None:
         typer.echo(f"following symbolic link {path} -> {target}")
@@ -77,11 +90,47 @@ def anchor(
         typer.echo(f"  registered in event {result.id} (entry {result.index}); "
                    "this key is its registrant or controller")
         typer.echo(f"  nothing appended; receipt: {result.receipt}")
+        if first_key:
+            _key_made(session)
         return
     typer.echo(f"anchored {path}")
     typer.echo(f"  work:    {result.work}")
     typer.echo(f"  event:   {result.id} (entry {result.index})")
     typer.echo(f"  receipt: {result.receipt}")
+    if first_key:
+        _key_made(session)
+
+
+def _key_made(session: Session) -> None:
+    """The first anchor of a home makes the signing key ``default``: say where it is and that
+    it needs a backup, once, on stderr (specs/cli.md section 2.1)."""
+    typer.echo(f"note: created your signing key 'default' ({session.home.keys.path(DEFAULT_KEY)}"
+               f", mode 0600): {BACKUP_ADVICE}", err=True)
+
+
+def _yours(session: Session, registrant: str | None) -> str:
+    """``; that is your key 'NAME': ...`` when the key that registered the work is one of
+    the user's own keys (specs/cli.md section 1, errors), else nothing."""
+    names = session.key_names(registrant) if registrant is not None else []
+    if not names:
+        return ""
+    if names[0] == "default":
+        return "; that is your key 'default': drop --key"
+    return f"; that is your key '{names[0]}': add --key {names[0]}"
+
+
+def _title_kept(session: Session, work: str | None, title: str) -> str:
+    """The note for a ``--title`` given for a work registered before: a registration is never
+    changed, so the title it was given then stays (specs/cli.md section 2.1)."""
+    state = session.ledger.state(work) if session.node_url is None and work else None
+    if state is None:
+        then = "the title it was given then"
+    elif state.content.get("title") is None:
+        then = "no title"
+    else:
+        then = f"its title {quoted(state.content['title'])}"
+    return (f"note: --title {quoted(title)} was not recorded: the work was registered before, "
+            f"and its registration keeps {then}")
 
 
 def _media_notices() -> None:

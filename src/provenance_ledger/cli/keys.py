@@ -18,14 +18,23 @@ from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
 from .session import Session, emit_json, write_text_atomic
 
-app = typer.Typer(help="Create and list your signing keys.\n\nExample: provenance key new studio",
+app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
+                       "says where); rotate, recover or declare one compromised.\n\n"
+                       "Example: provenance key new studio",
                   no_args_is_help=True)
+
+
+BACKUP_ADVICE = ("keep a copy where only you can reach it: whoever holds this file signs as "
+                 "you, and without it you cannot (provenance key recovery names who may "
+                 "replace it)")
+"""What ``key new`` says after the key file's path (specs/cli.md section 3.7)."""
 
 
 @app.command("new")
 def new(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Key name: letters, digits, '.', '_', '-'.")],
+    name: Annotated[str, typer.Argument(
+        help="Key name: 1-64 ASCII letters, digits, '.', '_', '-' (first a letter or digit).")],
     encrypt: Annotated[bool, typer.Option(
         help="Encrypt with a passphrase (PROVENANCE_PASSPHRASE, or asked for).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -41,6 +50,8 @@ def new(
         raise LedgerError("--encrypt needs a passphrase: set PROVENANCE_PASSPHRASE or use a tty")
     key = session.home.keys.create(name, passphrase)
     _show(name, key.public.text, bool(passphrase), session, as_json)
+    if not as_json:
+        typer.echo(f"  private key: {session.home.keys.path(name)} (mode 0600): {BACKUP_ADVICE}")
 
 
 @app.command("list")

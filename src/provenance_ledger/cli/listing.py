@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..core.keystate import FAR_FUTURE, KeyLookup, holder
 from ..core.money import format_amount
 from ..core.timefmt import format_time
 from ..errors import MalformedError, PeerError, quoted
@@ -124,7 +125,8 @@ def works(
     elif as_csv:
         _stream_csv(page)
     else:
-        _stream_text(page, public)
+        lookup = None if s.node_url is not None else s.ledger.key_record
+        _stream_text(page, public, lookup)
         if page.count == 0:
             verb = "controls" if controller is not None else "registered or controls"
             typer.echo(f"no works: {who} {verb} none on this ledger")
@@ -148,10 +150,21 @@ class _Page:
             yield item
 
 
-def _stream_text(found: Iterable[WorkSummary], public: str | None) -> None:
+def _stream_text(found: Iterable[WorkSummary], public: str | None,
+                 lookup: KeyLookup | None) -> None:
+    """One line per work; ``lookup`` (the local ledger's key records) says who holds the
+    control of a controller whose key was rotated (specs/cli.md section 3.10)."""
     write = sys.stdout.write
     for w in found:
-        whose = "you" if w.controller == public else w.controller
+        held = holder(w.controller, FAR_FUTURE, lookup)
+        if held == w.controller:
+            whose = "you" if w.controller == public else w.controller
+        elif held == public:
+            whose = f"you (rotated from {w.controller})"
+        elif w.controller == public:
+            whose = f"{held} (your key was rotated to it)"
+        else:
+            whose = f"{held} (rotated from {w.controller})"
         title = f"  {w.title!r}" if w.title is not None else ""
         write(f"{w.work[:len('sha256:') + WORK_PREFIX_HEX]}  {format_time(w.registered_at)}  "
               f"{w.media_type or '-'}  controller {whose}{title}\n")

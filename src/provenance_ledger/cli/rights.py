@@ -113,8 +113,20 @@ def _purposes(values: list[str]) -> list[str]:
     if len(set(values)) > MAX_LIST_ITEMS:
         raise MalformedError(f"--purpose: at most {MAX_LIST_ITEMS} purposes")
     for v in values:
-        check_purpose(v, "--purpose")
+        try:
+            check_purpose(v, "--purpose")
+        except MalformedError as e:  # core's words name no option: say which one
+            message = str(e)
+            raise MalformedError(message if message.startswith("--purpose")
+                                 else f"--purpose: {message}") from e
     return list(dict.fromkeys(values))
+
+
+def _after(option: str, value: str, earlier: str, what: str, mistake: str) -> None:
+    """Refuse, naming the option, a time that is not after ``earlier`` (specs/cli.md section
+    1, errors): the rules would refuse the event with words that name no option."""
+    if parse_time(value, option) <= parse_time(earlier, option):
+        raise MalformedError(f"{option}: {value} is not after {what} ({earlier}): {mistake}")
 
 
 def _report(session: Session, what: str, result: tuple[Any, int, Any], as_json: bool) -> None:
@@ -219,6 +231,8 @@ def consent_grant(
                             "purposes": _purposes(purpose)}
     if until:
         body["until"] = parse_date(until, "--until")
+        _after("--until", body["until"], format_time(s.now()), "now",
+               "the consent would never be in force")
     if condition:
         for c in condition:
             if c not in CONDITIONS:
@@ -295,6 +309,15 @@ def licence_offer(
                                  ("offer_expires", expires, "--expires")):
         if value:
             body[field] = parse_date(value, option)
+    now = format_time(s.now())
+    if "until" in body:
+        _after("--until", body["until"], now, "now", "the licence would never be in force")
+        if "from" in body:
+            _after("--until", body["until"], body["from"], "--from",
+                   "the licence would end before it starts")
+    if "offer_expires" in body:
+        _after("--expires", body["offer_expires"], now, "now",
+               "the offer would lapse before it is made")
     if terms_uri:
         if len(terms_uri) > MAX_URI_CHARS or not _URI.fullmatch(terms_uri):
             raise MalformedError(f"--terms-uri: {quoted(terms_uri)} is not an https://, http:// "

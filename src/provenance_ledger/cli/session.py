@@ -216,15 +216,18 @@ class Session:
         (specs/cli.md section 1); text that can be none of them names no work."""
         path = Path(text)
         try:
-            is_file = path.is_file()
+            is_file, is_dir = path.is_file(), path.is_dir()
         except (OSError, ValueError):  # a name too long for a path, or holding a NUL
-            is_file = False
+            is_file = is_dir = False
         if is_file:
             return work_id_of(hash_file(path)[0])
         whole = full_work_id(text)
         if whole is not None:  # a whole id names the work, registered or not
             return whole
         if _WORK_PREFIX.fullmatch(text) is None:  # a mistyped file name, or nothing like one
+            if is_dir:
+                raise MalformedError(f"{quoted(text)} is a folder: name one of its files, a "
+                                     "work id (sha256:<64 hex>) or a hex prefix of one")
             raise NotFoundError(f"no such file {quoted(text)}, and it is no work id "
                                 "(sha256:<64 hex>) or hex prefix of one")
         if self.node_url is not None:

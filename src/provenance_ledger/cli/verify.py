@@ -41,7 +41,7 @@ from ..core.disclosure import MAX_PROOF_FILE_BYTES, verify_dataset_proof
 from ..core.duration import format_duration, parse_duration
 from ..core.encoding import b64encode
 from ..core.events import work_id_of
-from ..core.identity import is_key_record_id
+from ..core.identity import is_key_record_id, key_record_id
 from ..core.policy import MAX_POLICY_BYTES, Policy, parse_policy
 from ..core.receipt import (
     MAX_RECEIPT_BYTES,
@@ -187,13 +187,27 @@ def verify(
         emit_json(out)
         return
     typer.echo(f"OK: {ev.type} {result.event.id}")
-    typer.echo(f"  work:   {ev.work}" + ("  (file matches)" if file is not None else ""))
+    of_key = ev.body.get("key")
+    if isinstance(of_key, str) and key_record_id(of_key) == ev.work:
+        typer.echo(f"  key:    {of_key} (its key record {ev.work})")
+        if ev.type == "key.rotate":
+            typer.echo(f"  to:     {ev.body.get('to')}")
+    else:
+        typer.echo(f"  work:   {ev.work}" + ("  (file matches)" if file is not None else ""))
     typer.echo(f"  actor:  {ev.actor}")
     typer.echo(f"  at:     {format_time(ev.at)} (signer's clock)")
     typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "
                f"{result.checkpoint.size}")
     for name, ts in sorted(result.cosigners.items()):
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
+    typer.echo(f"  note: {EVENT_RECEIPT_NOTE}")
+
+
+EVENT_RECEIPT_NOTE = (
+    "this proves that this event is in the log at this checkpoint, not that nothing later "
+    "changed it (a grant revoked, a work transferred, a key rotated): a state receipt "
+    "(provenance receipt WORK --state) proves that")
+"""The last line of an event receipt's text output (specs/cli.md section 3.6)."""
 
 
 def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: int | None,

@@ -30,7 +30,8 @@ MAX_KEY_FILE_BYTES = 16 * 1024
 def check_key_name(name: str) -> str:
     if not KEY_NAME.fullmatch(name):
         raise MalformedError(
-            f"key name {quoted(name, 72)} must be 1-64 letters, digits, '.', '_' or '-'")
+            f"key name {quoted(name, 72)} must be 1-64 ASCII letters (A-Z, a-z), digits, '.', "
+            "'_' or '-', starting with a letter or digit")
     return name
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..core import rules
 from ..core.encoding import thaw
 from ..core.events import SignedEvent
+from ..core.keystate import FAR_FUTURE, MAX_ROTATION_HOPS, holder
 from ..core.timefmt import format_time
 from ..errors import NotFoundError
 from ..store import EntryRow
@@ -133,48 +134,72 @@ def _pages(ledger: Ledger, role: str, key: str, types: tuple[str, ...],
         after = page[-1].index
 
 
-def _gained(ledger: Ledger, key: str, after: int) -> Iterator[EntryRow]:
-    """The entries through which ``key`` came to hold a work, in log order: registrations it
-    signed and transfers to it."""
-    registered = _pages(ledger, "actor", key, ("work.register",), after)
-    received = _pages(ledger, "party", key, ("work.transfer",), after)
-    return heapq.merge(registered, received, key=lambda row: row.index)
+def _gained(ledger: Ledger, keys: tuple[str, ...], after: int) -> Iterator[EntryRow]:
+    """The entries through which one of ``keys`` came to hold a work, in log order:
+    registrations it signed and transfers to it."""
+    streams: list[Iterator[EntryRow]] = []
+    for key in keys:
+        streams.append(_pages(ledger, "actor", key, ("work.register",), after))
+        streams.append(_pages(ledger, "party", key, ("work.transfer",), after))
+    return heapq.merge(*streams, key=lambda row: row.index)
 
 
-def _replay(ledger: Ledger, work: str, key: str) -> tuple[rules.WorkState | None, int | None]:
-    """The work's state and the index of the first entry through which ``key`` held it."""
+def rotated_into(ledger: Ledger, key: str) -> tuple[str, ...]:
+    """``key`` and every key whose control ``key`` now holds through rotations that count
+    (specs/rules.md section 9): a key rotated to it, one rotated to that, and so on (at most
+    ``MAX_ROTATION_HOPS``). A creator who rotated their key finds their works under the new
+    one, as ``status`` shows it holding them."""
+    out = [key]
+    frontier = [key]
+    while frontier and len(out) <= MAX_ROTATION_HOPS:
+        newer = frontier.pop()
+        for row in _pages(ledger, "party", newer, ("key.rotate",), -1):
+            old = stored_event(row).event.body.get("key")
+            if (isinstance(old, str) and old not in out
+                    and holder(old, FAR_FUTURE, ledger.key_record) == key):
+                out.append(old)
+                frontier.append(old)
+    return tuple(out)
+
+
+def _replay(ledger: Ledger, work: str,
+            keys: tuple[str, ...]) -> tuple[rules.WorkState | None, int | None]:
+    """The work's state and the index of the first entry through which one of ``keys`` held
+    it."""
     state: rules.WorkState | None = None
     first: int | None = None
     for index, ev in ledger.history(work):
         state = rules.apply(state, ev, keys=ledger.key_record)
-        if first is None and _gives(ev, key):
+        if first is None and _gives(ev, keys):
             first = index
     return state, first
 
 
-def _gives(ev: SignedEvent, key: str) -> bool:
+def _gives(ev: SignedEvent, keys: tuple[str, ...]) -> bool:
     e = ev.event
-    return (e.type == "work.register" and e.actor == key) or (
-        e.type == "work.transfer" and e.body.get("to") == key)
+    return (e.type == "work.register" and e.actor in keys) or (
+        e.type == "work.transfer" and e.body.get("to") in keys)
 
 
 def works_of(ledger: Ledger, key: str, *, controlled_only: bool = False,
              after: str | None = None) -> Iterator[WorkSummary]:
     """The works ``key`` registered or now controls (``controlled_only``: now controls), in
     the order it first held them; after the work ``after`` when given (a cursor from an
-    earlier page, which must be one of the key's works)."""
+    earlier page, which must be one of the key's works). The works of a key rotated to
+    ``key`` (:func:`rotated_into`) count as its own: ``key`` holds their control now."""
+    keys = rotated_into(ledger, key)
     start = -1
     if after is not None:
-        _, first = _replay(ledger, after, key)
+        _, first = _replay(ledger, after, keys)
         if first is None:
             raise NotFoundError(f"work {after} was never held by {key}: it cannot be a cursor")
         start = first
-    for row in _gained(ledger, key, start):
-        state, first = _replay(ledger, row.work, key)
+    for row in _gained(ledger, keys, start):
+        state, first = _replay(ledger, row.work, keys)
         # A work gained twice (transferred away and back) is listed once, at its first entry.
         if state is None or first != row.index:
             continue
-        if state.controller != key and (controlled_only or state.registrant != key):
+        if state.controller not in keys and (controlled_only or state.registrant not in keys):
             continue
         c = state.content
         yield WorkSummary(state.work, c.get("title"), c.get("media_type"), c.get("size"),
