@@ -230,7 +230,7 @@ def main() -> None:
     the CLI, and printed as one bounded line (:func:`_fail`), whatever the exception says.
     """
     try:
-        rc = command(sys.argv[1:])(standalone_mode=False)
+        rc = command(sys.argv[1:])(standalone_mode=False, prog_name="provenance")
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
     except LedgerError as e:
