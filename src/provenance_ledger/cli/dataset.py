@@ -66,7 +66,8 @@ from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
 
 app = typer.Typer(
-    help="Check a dataset against the ledger: may a key use its items for a purpose?\n\n"
+    help="Check a dataset against the ledger (may a key use its items for a purpose?), and "
+    "disclose it: commit to its items on the log, prove whether a work is in it.\n\n"
     "Example: provenance dataset check ./images --purpose ai_training --as studio",
     no_args_is_help=True)
 

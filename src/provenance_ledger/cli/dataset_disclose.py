@@ -32,6 +32,7 @@ from ..core.receipt import Receipt
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, quoted
 from ..ledger.files import private_folder, read_bounded, write_atomic
+from ..ledger.folder import list_folder
 from .session import (
     NodeOpt,
     Session,
@@ -77,7 +78,13 @@ def parse_item(text: str, base: Path | None = None) -> str:
 def read_manifest(path: Path) -> Iterator[str]:
     """The items of a manifest (specs/datasets.md section 7): one per line, a ``sha256:`` id,
     an ISCC code, a file path (relative to the manifest's folder) or a JSON object with exactly
-    one of ``id``, ``iscc``, ``path``; empty lines and ``#`` comments are skipped."""
+    one of ``id`` (or ``work``, ``sha256``, as ``dataset check`` reads them), ``iscc``,
+    ``path``; empty lines and ``#`` comments are skipped. A folder's items are its files."""
+    if path.is_dir():
+        yield from _folder_items(path)
+        return
+    if not path.exists():
+        raise NotFoundError(f"no such folder or manifest: {path}")
     if not path.is_file():
         raise NotFoundError(f"cannot read manifest {path}: not a file")
     base = path.parent
@@ -103,15 +110,47 @@ def read_manifest(path: Path) -> Iterator[str]:
             yield item
 
 
+def _folder_items(root: Path) -> Iterator[str]:
+    """A folder's items (specs/datasets.md section 7): every regular file below it, listed and
+    hashed as ``dataset check`` and ``anchor DIR`` do (hidden names ignored; symbolic links,
+    special files and empty files left out)."""
+    listing = list_folder(root)
+    refused = [r for r in listing.skipped if r.error is not None]
+    if refused:
+        raise NotFoundError(refused[0].error or f"cannot read {refused[0].file}")
+    count = 0
+    for file in listing.files:
+        digest, size, _ = hash_file(file)
+        if size == 0:
+            continue  # an empty file is nobody's work (specs/cli.md section 3.14)
+        count += 1
+        if count > MAX_MANIFEST_ITEMS:
+            raise MalformedError(f"{root} has more than {MAX_MANIFEST_ITEMS} files")
+        yield "sha256:" + digest
+    if count == 0:
+        raise NotFoundError(f"no files in folder {root} (hidden names, symbolic links, special "
+                            "and empty files are left out)")
+
+
+JSON_ITEM_MEMBERS = ("id", "work", "sha256", "iscc", "path")
+"""What a JSON line names, exactly one of: ``id`` or ``work`` (a ``sha256:`` content id),
+``sha256`` (64 hex digits, as ``dataset check`` reads it), ``iscc``, ``path``."""
+
+
 def _json_item(line: str, base: Path) -> str:
     obj = load_json(line, "JSON line")
     if not isinstance(obj, dict):
         raise MalformedError("a JSON line must be an object")
-    named = [k for k in ("id", "iscc", "path") if k in obj]
+    named = [k for k in JSON_ITEM_MEMBERS if k in obj]
     if len(named) != 1 or not isinstance(obj[named[0]], str):
-        raise MalformedError('a JSON line must have exactly one of "id", "iscc", "path" '
-                             "as a string")
+        raise MalformedError('a JSON line must have exactly one of "id", "iscc", "path" (or '
+                             '"work", "sha256", as dataset check reads them) as a string')
     value = obj[named[0]]
+    if named[0] == "sha256":
+        item = dataset.canonical_item("sha256:" + value)
+        if item is None:
+            raise MalformedError(f"sha256 {quoted(value)} is not 64 hex digits")
+        return item
     if named[0] == "path":
         path = Path(value) if Path(value).is_absolute() else base / value
         if not path.is_file():
@@ -198,8 +237,10 @@ def _kept_level(session: Session, actor: str, name: str,
 def disclose(
     ctx: typer.Context,
     manifest: Annotated[Path, typer.Argument(
-        metavar="MANIFEST", help="The set: one file path, sha256: id or ISCC code a line "
-                                 "(or JSON Lines).", show_default=False)],
+        metavar="MANIFEST", help="The set: a folder (every file, hashed as dataset check "
+                                 "does), or a manifest of one file path, sha256: id or ISCC "
+                                 "code a line (or JSON Lines with one of id, work, sha256, "
+                                 "iscc, path).", show_default=False)],
     name: NameOpt,
     version: Annotated[str, typer.Option("--version", help="This version's name.",
                                          show_default=False)],
@@ -297,7 +338,8 @@ def _report(as_json: bool, status: str, index: int, ev: SignedEvent, path: Path)
 def prove(
     ctx: typer.Context,
     manifest: Annotated[Path, typer.Argument(
-        metavar="MANIFEST", help="The manifest of the disclosed version.", show_default=False)],
+        metavar="MANIFEST", help="The manifest (or folder) of the disclosed version.",
+        show_default=False)],
     item: Annotated[str, typer.Argument(
         metavar="ITEM", help="A file, a sha256: content id or an ISCC code.",
         show_default=False)],

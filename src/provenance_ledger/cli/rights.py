@@ -574,6 +574,17 @@ def describe_others(others: list[dict[str, Any]]) -> str:
         for r in others)
 
 
+PROOF_NOT_ATTESTED = (
+    "--proof with --require-attested: a decision receipt proves the rules' answer, which "
+    "counts no attestation, so it could say 'may use' where this answer is no; for a receipt "
+    "that records the attesters you trust, list the work in a manifest and run 'provenance "
+    "dataset check MANIFEST --require-attested --attester KEY --receipt FILE' "
+    "(specs/receipts.md section 14.3)")
+"""``may --require-attested --proof`` is refused (specs/cli.md section 3.5): the decision
+receipt (specs/receipts.md section 12) has no trust policy, and a kept "may use" for a use
+the asker's own check refused would mislead in a dispute."""
+
+
 def may(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="The user's key: ed25519:... or one of your key "
@@ -589,7 +600,8 @@ def may(
         "--proof", metavar="FILE",
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
-             "work exists, or that it was never registered.")] = None,
+             "work exists, or that it was never registered. Not with --require-attested: "
+             "the receipt counts no attestation (use dataset check --receipt).")] = None,
     require_attested: Annotated[bool, typer.Option(
         "--require-attested",
         help="Count a consent or licence only when the key that granted it is attested by an "
@@ -614,6 +626,8 @@ def may(
     if require_attested and not trusted:
         raise MalformedError("--require-attested needs the attesters you trust: give "
                              "--attester KEY, or --policy FILE with 'attester KEY' lines")
+    if require_attested and proof is not None:
+        raise MalformedError(PROOF_NOT_ATTESTED)
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
