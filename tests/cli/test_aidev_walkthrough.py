@@ -143,3 +143,23 @@ def test_dataset_group_help_names_disclosure(tmp_path: Path) -> None:
     home = tmp_path / "home"
     out = " ".join(run("dataset", "--help", home=home).out.split())
     assert "and disclose it: commit to its items on the log, prove whether a work is in it" in out
+
+
+def test_dataset_disclose_draws_bars_on_a_terminal(tmp_path: Path) -> None:
+    """``dataset disclose`` of 10^6 items takes minutes (README, Speed): on a terminal it
+    draws a bar for hashing a folder's files and one for committing the items to the tree;
+    with --json, or stderr piped, nothing but the output (specs/cli.md section 1.4)."""
+    from tests.cli.test_progress import assert_bar, run_tty
+
+    home = tmp_path / "home"
+    folder = _folder(tmp_path, 300)
+    r = run_tty("dataset", "disclose", folder, "--name", "corpus", "--version", "v1", home=home)
+    assert r.code == 0, r
+    assert_bar(r.err, "hashing", "301/301")  # the empty file is hashed, then left out
+    assert_bar(r.err, "committing", "300/300")
+    assert r.out.startswith("disclosed corpus version v1: 300 items\n") and "\x1b" not in r.out
+    r = run_tty("dataset", "disclose", folder, "--name", "corpus", "--version", "v1", "--json",
+                home=home)
+    assert (r.code, r.err) == (0, "") and json.loads(r.out)["status"] == "exists"
+    r = run("dataset", "disclose", folder, "--name", "corpus", "--version", "v1", home=home)
+    assert r.err == "" and r.out.startswith("already disclosed: ")
