@@ -163,3 +163,38 @@ def test_dataset_disclose_draws_bars_on_a_terminal(tmp_path: Path) -> None:
     assert (r.code, r.err) == (0, "") and json.loads(r.out)["status"] == "exists"
     r = run("dataset", "disclose", folder, "--name", "corpus", "--version", "v1", home=home)
     assert r.err == "" and r.out.startswith("already disclosed: ")
+
+
+def test_dataset_check_table_keeps_its_columns_with_similar_items(tmp_path: Path) -> None:
+    """``dataset check --similar``: ``not allowed ~0`` is wider than the outcome column was, and
+    pushed that row's work and controller out of line with the heading and the other rows."""
+    from PIL import Image, ImageDraw
+
+    home = tmp_path / "home"
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    img = Image.new("RGB", (480, 360), "navy")
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 40, 260, 260), fill="orange")
+    draw.rectangle((220, 140, 460, 340), fill="teal")
+    img.save(tmp_path / "photo.png")
+    img.resize((240, 180)).save(crawl / "photo-small.jpg", quality=60)
+    other = Image.new("RGB", (480, 360), "white")
+    ImageDraw.Draw(other).line((0, 0, 480, 360), fill="red", width=20)
+    other.save(tmp_path / "other.png")
+    other.resize((200, 150)).save(crawl / "other-small.jpg")
+    (crawl / "notes.txt").write_text("nobody's\n", encoding="utf-8")
+    run("anchor", tmp_path / "photo.png", home=home)
+    run("anchor", tmp_path / "other.png", home=home)
+    new_key("lab", home)
+    run("consent", "grant", tmp_path / "photo.png", "--purpose", "ai_training", "--to", "lab",
+        home=home)
+    out = run("dataset", "check", crawl, "--purpose", "ai_training", "--as", "lab", "--similar",
+              "8", home=home, ok_codes=(1,)).out.splitlines()
+    heading = next(line for line in out if line.startswith("  outcome "))
+    rows = [line for line in out if "sha256:" in line and not line.startswith("dataset ")]
+    assert sorted(r.split()[0] for r in rows) == ["allowed", "not", "unregistered"]
+    assert any(r.startswith("  not allowed ~") for r in rows)
+    column = heading.index("work")
+    assert {r.index("sha256:") for r in rows} == {column}, out
+    assert {r.index("ed25519:") for r in rows if "ed25519:" in r} == {heading.index("controller")}
