@@ -198,3 +198,18 @@ def test_dataset_check_table_keeps_its_columns_with_similar_items(tmp_path: Path
     column = heading.index("work")
     assert {r.index("sha256:") for r in rows} == {column}, out
     assert {r.index("ed25519:") for r in rows if "ed25519:" in r} == {heading.index("controller")}
+
+
+def test_payee_shares_may_carry_a_percent_sign(tmp_path: Path) -> None:
+    """``--payee KEY=PERCENT``: ``writer=40%`` is how people write a percentage; it was
+    refused as not KEY=PERCENT (specs/cli.md section 2.2)."""
+    home = tmp_path / "home"
+    writer = new_key("writer", home)
+    page = tmp_path / "page-004.png"
+    page.write_text("Chapter 2, page 4 (a scan)\n", encoding="utf-8")
+    run("anchor", page, "--payee", "default=60%", "--payee", "writer=40%", home=home)
+    payees = run_json("status", page, "--json", home=home)["payees"]
+    assert {p["key"]: p["share_bps"] for p in payees}[writer] == 4000
+    line = assert_one_error_line(run("anchor", page, "--payee", "default=60%%", home=home,
+                                     ok_codes=(2,)))
+    assert line.startswith("error: --payee 'default=60%%': give KEY=PERCENT")
