@@ -8,6 +8,11 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
+from tests.cli.test_may_disputed import Dispute
+from tests.cli.test_may_disputed import dispute as dispute  # noqa: F401 - the fixture
+
 from .conftest import assert_one_error_line, log_key, new_key, run, run_json
 
 
@@ -213,3 +218,36 @@ def test_payee_shares_may_carry_a_percent_sign(tmp_path: Path) -> None:
     line = assert_one_error_line(run("anchor", page, "--payee", "default=60%%", home=home,
                                      ok_codes=(2,)))
     assert line.startswith("error: --payee 'default=60%%': give KEY=PERCENT")
+
+
+@pytest.mark.parametrize("where", ["node", "local"])
+def test_may_proof_keeps_no_yes_for_a_disputed_work(dispute: Dispute, where: str) -> None:
+    """A work registered on two logs by two keys is answered no (specs/cli.md section 3.5), but
+    ``may --proof`` wrote a decision receipt of the log asked, which allows it: ``verify`` said
+    "may use". The receipt is not written unless --accept-disputed makes the answer yes."""
+    d = dispute
+    on_a = ("--node", d.a.url) if where == "node" else ("--home", d.a.home)
+    proof = d.home.parent / f"disputed-{where}.json"
+    out = run("may", d.user, "ai_training", d.page, *on_a, "--proof", proof, home=d.home,
+              ok_codes=(1,)).out.splitlines()
+    assert out[0].startswith("not allowed: the work is disputed")
+    assert out[-1] == (f"  no decision receipt written to {proof}: it would prove this log's "
+                       "answer (allowed) without the dispute; add --accept-disputed to keep it")
+    assert not proof.exists()
+    doc = json.loads(run("may", d.user, "ai_training", d.page, *on_a, "--proof", proof,
+                         "--json", home=d.home, ok_codes=(1,)).out)
+    assert (doc["allowed"], doc["allowed_on_this_log"], doc["proof"]) == (False, True, None)
+    assert not proof.exists()
+    # the user who relies on this log's registration keeps the receipt of that answer
+    out = run("may", d.user, "ai_training", d.page, *on_a, "--proof", proof,
+              "--accept-disputed", home=d.home).out.splitlines()
+    assert out[-1].startswith(f"  decision receipt written to {proof} ")
+    checked = run("verify", proof, "--log-key", d.a.log_vkey, home=d.home).out
+    assert checked.startswith("OK: ") and " may use work " in checked
+    # where this log says no as well, the receipt of that no is written as before
+    on_b = ("--node", d.b.url) if where == "node" else ("--home", d.b.home)
+    refused = d.home.parent / f"refused-{where}.json"
+    run("may", d.user, "ai_training", d.page, *on_b, "--proof", refused, home=d.home,
+        ok_codes=(1,))
+    assert " may not use work " in run("verify", refused, "--log-key", d.b.log_vkey,
+                                       home=d.home).out

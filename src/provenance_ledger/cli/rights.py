@@ -636,8 +636,6 @@ def may(
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
-        write_text_atomic(proof, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
-                          + "\n")
     else:
         state, missing = s.find_state(w)
     # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
@@ -659,6 +657,12 @@ def may(
         reason = (f"the work is disputed (registered on several logs by different keys); "
                   f"on this log: {d.reason}; add --accept-disputed to rely on this log's "
                   "registration")
+    # A decision receipt proves this log's answer alone: for a disputed work that this log
+    # allows, it would keep a "may use" where the answer is no (specs/cli.md section 3.5).
+    kept = proof if proof is not None and allowed == d.allowed else None
+    if kept is not None:
+        write_text_atomic(kept, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
+                          + "\n")
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
                    **d.to_json(), "allowed": allowed, "reason": reason,
@@ -666,7 +670,7 @@ def may(
                    "allowed_on_this_log": d.allowed,
                    "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
                    "disputed_events": list(disputed_events),
-                   "proof": None if proof is None else str(proof)})
+                   "proof": None if kept is None else str(kept)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -687,8 +691,11 @@ def may(
             typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
-        if proof is not None:
-            typer.echo(f"  decision receipt written to {proof} (check it with: provenance "
-                       f"verify {proof} --log-key ...)")
+        if kept is not None:
+            typer.echo(f"  decision receipt written to {kept} (check it with: provenance "
+                       f"verify {kept} --log-key ...)")
+        elif proof is not None:
+            typer.echo(f"  no decision receipt written to {proof}: it would prove this log's "
+                       "answer (allowed) without the dispute; add --accept-disputed to keep it")
     if not allowed:
         raise typer.Exit(1)
