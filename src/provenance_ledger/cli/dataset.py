@@ -66,7 +66,8 @@ from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
 
 app = typer.Typer(
-    help="Check a dataset against the ledger: may a key use its items for a purpose?\n\n"
+    help="Check a dataset against the ledger (may a key use its items for a purpose?), and "
+    "disclose it: commit to its items on the log, prove whether a work is in it.\n\n"
     "Example: provenance dataset check ./images --purpose ai_training --as studio",
     no_args_is_help=True)
 
@@ -404,11 +405,12 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     typer.echo(f"dataset {dataset.source}: may {q.key} use it for {q.purpose} at "
                f"{format_time(q.at)}?{whose}")
     typer.echo(f"  {_as_of(checkpoint)}")
-    typer.echo(f"  {'outcome':<13} {'work':<20} {'controller':<21} item: why")
-    for r in rows:
+    shown = [r.outcome if r.match != SIMILAR else f"{r.outcome} ~{r.distance}" for r in rows]
+    wide = max(13, *map(len, shown))  # "not allowed ~16" keeps the columns in line
+    typer.echo(f"  {'outcome':<{wide}} {'work':<20} {'controller':<21} item: why")
+    for r, outcome in zip(rows, shown, strict=True):
         why = r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
-        shown = r.outcome if r.match != SIMILAR else f"{r.outcome} ~{r.distance}"
-        typer.echo(f"  {shown:<13} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
+        typer.echo(f"  {outcome:<{wide}} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
                    f"{r.name}: {why}")
     typer.echo("summary:")
     for o in (*OUTCOMES, SKIPPED):

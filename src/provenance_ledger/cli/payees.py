@@ -16,10 +16,11 @@ PayeeOpt = Annotated[list[str] | None, typer.Option(
     "--payee", metavar="KEY=PERCENT",
     help="A payee of the work's royalties and fees and its share, e.g. --payee alice=60 "
          "--payee ed25519:...=40 (a key name or public key; shares with at most two "
-         "decimals, adding up to 100). Repeat for each payee. Without it the controller is "
-         "paid everything.", show_default=False)]
+         "decimals, a '%' optional, adding up to 100). Repeat for each payee. Without it "
+         "the controller is paid everything.", show_default=False)]
 
-_PERCENT = re.compile(r"(100|[0-9]{1,2})(?:\.([0-9]{1,2}))?")
+_PERCENT = re.compile(r"(100|[0-9]{1,2})(?:\.([0-9]{1,2}))?%?")
+"""A share as people write it: ``60``, ``33.33``, and with a percent sign, ``60%``."""
 
 
 def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | None:

@@ -597,6 +597,17 @@ def describe_others(others: list[dict[str, Any]]) -> str:
         for r in others)
 
 
+PROOF_NOT_ATTESTED = (
+    "--proof with --require-attested: a decision receipt proves the rules' answer, which "
+    "counts no attestation, so it could say 'may use' where this answer is no; for a receipt "
+    "that records the attesters you trust, list the work in a manifest and run 'provenance "
+    "dataset check MANIFEST --require-attested --attester KEY --receipt FILE' "
+    "(specs/receipts.md section 14.3)")
+"""``may --require-attested --proof`` is refused (specs/cli.md section 3.5): the decision
+receipt (specs/receipts.md section 12) has no trust policy, and a kept "may use" for a use
+the asker's own check refused would mislead in a dispute."""
+
+
 def may(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="The user's key: ed25519:... or one of your key "
@@ -612,7 +623,8 @@ def may(
         "--proof", metavar="FILE",
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
-             "work exists, or that it was never registered.")] = None,
+             "work exists, or that it was never registered. Not with --require-attested: "
+             "the receipt counts no attestation (use dataset check --receipt).")] = None,
     require_attested: Annotated[bool, typer.Option(
         "--require-attested",
         help="Count a consent or licence only when the key that granted it is attested by an "
@@ -637,6 +649,8 @@ def may(
     if require_attested and not trusted:
         raise MalformedError("--require-attested needs the attesters you trust: give "
                              "--attester KEY, or --policy FILE with 'attester KEY' lines")
+    if require_attested and proof is not None:
+        raise MalformedError(PROOF_NOT_ATTESTED)
     when = parse_time(parse_date(at, "--at")) if at else s.now()
     w = s.resolve_work(work)
     if proof is not None:  # answer from the very state the receipt proves
@@ -645,8 +659,6 @@ def may(
         state = verified.works[0].state
         missing = None if state is not None else NotFoundError(f"no work {w} on this ledger")
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
-        write_text_atomic(proof, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
-                          + "\n")
     else:
         state, missing = s.find_state(w)
     # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
@@ -668,6 +680,12 @@ def may(
         reason = (f"the work is disputed (registered on several logs by different keys); "
                   f"on this log: {d.reason}; add --accept-disputed to rely on this log's "
                   "registration")
+    # A decision receipt proves this log's answer alone: for a disputed work that this log
+    # allows, it would keep a "may use" where the answer is no (specs/cli.md section 3.5).
+    kept = proof if proof is not None and allowed == d.allowed else None
+    if kept is not None:
+        write_text_atomic(kept, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
+                          + "\n")
     if as_json:
         emit_json({"work": w, "key": k, "purpose": purpose, "at": format_time(when),
                    **d.to_json(), "allowed": allowed, "reason": reason,
@@ -675,7 +693,7 @@ def may(
                    "allowed_on_this_log": d.allowed,
                    "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
                    "disputed_events": list(disputed_events),
-                   "proof": None if proof is None else str(proof)})
+                   "proof": None if kept is None else str(kept)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
         if disputed:
@@ -696,8 +714,11 @@ def may(
             typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
-        if proof is not None:
-            typer.echo(f"  decision receipt written to {proof} (check it with: provenance "
-                       f"verify {proof} --log-key ...)")
+        if kept is not None:
+            typer.echo(f"  decision receipt written to {kept} (check it with: provenance "
+                       f"verify {kept} --log-key ...)")
+        elif proof is not None:
+            typer.echo(f"  no decision receipt written to {proof}: it would prove this log's "
+                       "answer (allowed) without the dispute; add --accept-disputed to keep it")
     if not allowed:
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,16 +205,25 @@ class Tree:
         top = self.subtree(0, 0, len(self.entries))
         return EMPTY_ROOT if top is None else top
 
-    def level(self, depth: int = UPPER_DEPTH) -> list[bytes | None]:
+    def level(self, depth: int = UPPER_DEPTH,
+              progress: Callable[[int, int], None] | None = None) -> list[bytes | None]:
         """The ``2**depth`` nodes at ``depth``, left to right: the whole tree's work, kept so
-        that later paths need only the part of the tree below one of them."""
+        that later paths need only the part of the tree below one of them. ``progress`` is
+        told ``(entries hashed, entries)`` about every 1/200 of the work and at its end (the
+        CLI draws a bar, specs/cli.md section 1.4)."""
         out: list[bytes | None] = [None] * (1 << depth)
+        total = len(self.entries)
+        step, told = max(1, total // 200), 0
 
         def fill(d: int, lo: int, hi: int, prefix: int) -> None:
+            nonlocal told
             if lo == hi:
                 return
             if d == depth:
                 out[prefix] = self.subtree(d, lo, hi)
+                if progress is not None and (hi - told >= step or hi == total):
+                    told = hi
+                    progress(hi, total)
                 return
             mid = self._split(d, lo, hi)
             fill(d + 1, lo, mid, prefix << 1)
