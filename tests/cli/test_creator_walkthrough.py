@@ -7,6 +7,8 @@ import json
 import stat
 from pathlib import Path
 
+from provenance_ledger.errors import quoted
+
 from .conftest import (
     assert_one_error_line,
     log_key,
@@ -185,5 +187,27 @@ def test_a_folder_given_as_work_is_called_a_folder(tmp_path: Path) -> None:
     for command in (["receipt", page.parent], ["status", page.parent]):
         r = run(*command, home=home, ok_codes=(2,))
         assert assert_one_error_line(r) == (
-            f"error: '{page.parent}' is a folder: name one of its files, a work id "
+            f"error: {quoted(str(page.parent))} is a folder: name one of its files, a work id "
             "(sha256:<64 hex>) or a hex prefix of one")
+
+
+def test_payees_given_for_works_registered_before_are_said_not_recorded(tmp_path: Path) -> None:
+    """A creator who anchors again to set a royalty split learns that it was not recorded
+    (a registration never changes: specs/cli.md section 2.2), for a file and for a folder."""
+    home = tmp_path / "home"
+    page = _page(tmp_path)
+    new_key("writer", home)
+    run("anchor", page, home=home)
+    again = run("anchor", page, "--payee", "writer=40", "--payee", "default=60", home=home)
+    assert again.err == ("note: --payee was not recorded: the work was registered before, and "
+                         "its payees stay as registered (only a transfer names new ones)\n")
+    kept = run_json("status", page, "--json", home=home)["payees"]
+    assert kept == [{"key": public_key("default", home), "share_bps": 10000}]  # as registered
+    _page(tmp_path, "ページ 002.png", "chapter 1, page 2\n")
+    folder = run("anchor", page.parent, "--payee", "writer=40%", "--payee", "default=60",
+                 home=home)
+    assert folder.err.splitlines()[-1] == (
+        "note: --payee was not recorded for the 1 files registered before: their payees stay "
+        "as registered (only a transfer names new ones)")
+    second = run_json("status", page.parent / "ページ 002.png", "--json", home=home)
+    assert sorted(p["share_bps"] for p in second["payees"]) == [4000, 6000]

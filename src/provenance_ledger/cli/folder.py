@@ -43,6 +43,16 @@ _LABELS = {
 }
 
 
+def payees_kept(files: int | None = None) -> str:
+    """The note for ``--payee`` given for works registered before, one (``files`` None) or
+    several files' (specs/cli.md section 2.2): a registration is never changed."""
+    if files is None:
+        which = ": the work was registered before, and its payees stay"
+    else:
+        which = f" for the {files:,} files registered before: their payees stay"
+    return f"note: --payee was not recorded{which} as registered (only a transfer names new ones)"
+
+
 def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool,
                target: Path | None = None, payees: Payees = None) -> None:
     """Anchor every file below ``root`` and report; exit 1 if any file is another key's or
@@ -63,6 +73,9 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
                 results = run.anchor(session.ledger, session.home.receipts, bars, (
                     lambda done: report.append(_json_report(root, target, done)))
                     if as_json else None)
+    kept = sum(r.status is Status.EXISTS for r in results)
+    if payees is not None and kept:  # said before the report, which may exit 1
+        typer.echo(payees_kept(kept), err=True)
     _report(session, root, target, results, as_json, *report)
 
 
