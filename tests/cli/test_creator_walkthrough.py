@@ -211,3 +211,28 @@ def test_payees_given_for_works_registered_before_are_said_not_recorded(tmp_path
         "as registered (only a transfer names new ones)")
     second = run_json("status", page.parent / "ページ 002.png", "--json", home=home)
     assert sorted(p["share_bps"] for p in second["payees"]) == [4000, 6000]
+
+
+def test_anchoring_with_a_key_rotated_away_warns_and_names_the_new_key(tmp_path: Path) -> None:
+    """After `key rotate default --to next`, anchoring with 'default' still registers (control
+    passes to 'next'), but says on stderr that it was signed by a key given up and which key
+    to sign with (specs/cli.md section 2.1); with 'next', nothing is said."""
+    home = tmp_path / "home"
+    page = _page(tmp_path)
+    run("anchor", page, home=home)
+    new_key("next", home)
+    run("key", "rotate", "default", "--to", "next", home=home)
+    second = _page(tmp_path, "ページ 002.png", "chapter 1, page 2\n")
+    r = run("anchor", second, home=home)
+    (line,) = r.err.splitlines()
+    assert line.startswith(f"warning: your key 'default' was rotated to {public_key('next', home)}"
+                           " at ")
+    assert line.endswith(": what it registered now is that key's to control, but signed by a "
+                         "key you gave up; sign with --key next")
+    assert run_json("status", second, "--json", home=home)["holder"] == public_key("next", home)
+    third = _page(tmp_path, "ページ 003.png", "chapter 1, page 3\n")
+    assert run("anchor", third, "--key", "next", home=home).err == ""
+    _page(tmp_path, "ページ 004.png", "chapter 1, page 4\n")
+    # The new page, with 'default' again (page 3, registered by 'next', is another key's: 1).
+    folder = run("anchor", page.parent, home=home, ok_codes=(1,))
+    assert [x for x in folder.err.splitlines() if x.startswith("warning: your key")] == [line]

@@ -14,7 +14,7 @@ from ..core.events import MAX_TITLE_CHARS
 from ..errors import ConflictError, MalformedError, quoted
 from ..ledger.folder import Progress, Status, check_not_empty, read_content
 from ..ledger.media_code import take_notices
-from .folder import anchor_dir, payees_kept, similar_warning
+from .folder import anchor_dir, payees_kept, rotated_away, similar_warning
 from .keys import BACKUP_ADVICE
 from .payees import PayeeOpt, parse_payees
 from .progress import LARGE_FILE_BYTES, Bars
@@ -74,6 +74,8 @@ def anchor(
         typer.echo(_title_kept(session, result.work, title), err=True)
     if result.status is Status.EXISTS and payees is not None:
         typer.echo(payees_kept(), err=True)
+    if result.status is Status.ANCHORED and (rotated := rotated_away(session, key)) is not None:
+        typer.echo(rotated, err=True)
     if result.status is Status.ANCHORED and result.similarity is not None and result.work:
         similar = session.similar_works(result.work, session.public_key(key))
         for s in similar:

@@ -14,6 +14,7 @@ import typer
 from ..core.events import Event, sign_event
 from ..core.receipt import verify_checkpoint_note
 from ..core.similarity import CODE_BITS
+from ..core.timefmt import format_time
 from ..errors import LedgerError, NodeFailure, NotFoundError, error_line
 from ..ledger.folder import (
     REGISTER,
@@ -28,7 +29,7 @@ from ..ledger.folder import (
     register_body,
 )
 from .progress import Bars
-from .session import Session, json_text
+from .session import DEFAULT_KEY, Session, json_text
 
 LISTED_FILES = 20  # files named per list in the text report; --json has them all
 ANCHOR_BATCH = 500  # registrations per POST /events/batch of anchor DIR --node
@@ -41,6 +42,24 @@ _LABELS = {
     Status.REFUSED: "refused",
     Status.SKIPPED: "skipped",
 }
+
+
+def rotated_away(session: Session, key_name: str | None) -> str | None:
+    """The warning for works just registered with a key that was rotated away (specs/cli.md
+    section 2.1): the key it was rotated to controls them, but they are signed by a key its
+    holder gave up. None otherwise, and through ``--node`` (the key's record is the node's)."""
+    if session.node_url is not None:
+        return None
+    public = session.public_key(key_name)
+    record = None if public is None else session.ledger.key_record(public)
+    rotation = None if record is None else record.rotation()
+    if rotation is None:
+        return None
+    names = session.key_names(rotation.to)
+    use = f"--key {names[0]}" if names else "the key it was rotated to"
+    return (f"warning: your key '{key_name or DEFAULT_KEY}' was rotated to {rotation.to} at "
+            f"{format_time(rotation.at)}: what it registered now is that key's to control, but "
+            f"signed by a key you gave up; sign with {use}")
 
 
 def payees_kept(files: int | None = None) -> str:
@@ -73,6 +92,9 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
                 results = run.anchor(session.ledger, session.home.receipts, bars, (
                     lambda done: report.append(_json_report(root, target, done)))
                     if as_json else None)
+    if any(r.status is Status.ANCHORED for r in results) and (
+            rotated := rotated_away(session, key_name)) is not None:
+        typer.echo(rotated, err=True)
     kept = sum(r.status is Status.EXISTS for r in results)
     if payees is not None and kept:  # said before the report, which may exit 1
         typer.echo(payees_kept(kept), err=True)
