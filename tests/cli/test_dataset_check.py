@@ -207,6 +207,19 @@ def test_the_receipt_verifies_offline_and_re_derives_every_answer(
     run("verify", receipt, "--log-key", vkey, "--file", folder / "c.png", home=home)
 
 
+def test_a_receipt_of_one_item_says_one_item(dataset: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
+    """receipts.md section 14.1: `1 item`, not `1 items`, in the statement people quote."""
+    home, folder = dataset
+    one = tmp_path / "one.txt"
+    one.write_text(f"{folder / 'g.png'}\n")
+    path = tmp_path / "one.compliance.json"
+    run("dataset", "check", one, "--purpose", "ai_training", "--as", DEV_KEY, "--receipt",
+        path, home=home, ok_codes=(0, 1))
+    r = run("verify", path, "--log-key", log_key(home), home=home)
+    assert "asked to use 1 item for purpose ai_training" in r.out
+
+
 def _tampered(receipt: Path, tmp: Path, change: Any) -> Path:
     doc = json.loads(receipt.read_text())
     change(doc)

@@ -521,7 +521,8 @@ def _verify_compliance(
     summary = verified.summary
     refused = [a for a in verified.answers if a.outcome == NOT_ALLOWED]
     head = _as_of(current)
-    statement = (f"{head}, key {q.key} asked to use {summary['items']} items for purpose "
+    items = f"{summary['items']} item" + ("" if summary["items"] == 1 else "s")
+    statement = (f"{head}, key {q.key} asked to use {items} for purpose "
                  f"{q.purpose} at {format_time(q.at)}: {summary['allowed']} allowed, "
                  f"{summary['not_allowed']} not allowed, {summary['unregistered']} not "
                  f"registered on log {cp.origin}; no later event of any of their works exists "
