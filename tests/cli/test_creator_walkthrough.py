@@ -71,6 +71,11 @@ def test_an_unknown_purpose_names_the_option(tmp_path: Path) -> None:
         r = run(*command, "--purpose", "ai_trainin", home=home, ok_codes=(2,))
         assert assert_one_error_line(r).startswith(
             "error: --purpose: unknown purpose 'ai_trainin': use one of ai_training, ")
+    # A custom purpose with capitals: the error says custom names are lowercase.
+    r = run("consent", "grant", page, "--to", "publisher", "--purpose", "Example.org:Style",
+            home=home, ok_codes=(2,))
+    assert assert_one_error_line(r).endswith(
+        "or a namespaced <domain>:<name> in lowercase ASCII (such as example.org:dubbing)")
     assert stored_sizes(home) == before
 
 

@@ -169,7 +169,7 @@ def check_purpose(value: Any, name: str) -> Any:
     if value not in STANDARD_PURPOSES and not _CUSTOM_PURPOSE.fullmatch(value):
         raise MalformedError(
             f"unknown purpose {quoted(value)}: use one of {', '.join(STANDARD_PURPOSES)} "
-            "or a namespaced <domain>:<name>"
+            "or a namespaced <domain>:<name> in lowercase ASCII (such as example.org:dubbing)"
         )
     return value
 
