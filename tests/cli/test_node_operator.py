@@ -11,13 +11,12 @@ stop.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import PROVENANCE, Result, assert_one_error_line, run, run_json
+from .conftest import Result, assert_one_error_line, run, run_json
+from .test_readonly_home import run_readonly as readonly_run
 
 A = "ledger.example.org/a"
 B = "ledger.example.org/b"
@@ -86,14 +85,7 @@ def test_witness_add_with_a_log_key_says_which_key_it_wants(
 
 def run_readonly(*args: str | Path, home: Path) -> Result:
     """``provenance ARGS`` with the node home ``home`` mounted read-only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-    env.update({"HOME": str(home.parent / "u"), "NO_COLOR": "1"})
-    mount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
-    proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", mount, str(home), str(PROVENANCE), *map(str, args)],
-        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-        check=False)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    return readonly_run(*args, home=home, ledger_home=False)
 
 
 def test_a_readonly_node_home_answers_evidence_and_serve_refuses_it(

@@ -30,10 +30,14 @@ def readonly_home(tmp_path: Path) -> tuple[Path, Path]:
     return home, page
 
 
-def run_readonly(*args: str | Path, home: Path) -> Result:
-    """``provenance ARGS`` with ``home`` mounted read-only in a mount namespace of its own."""
+def run_readonly(*args: str | Path, home: Path, ledger_home: bool = True) -> Result:
+    """``provenance ARGS`` with ``home`` mounted read-only in a mount namespace of its own
+    (``ledger_home``: it is the ledger's home, ``$PROVENANCE_HOME``; else a node's, named by
+    the command's own ``--home``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-    env.update({"PROVENANCE_HOME": str(home), "HOME": str(home.parent), "NO_COLOR": "1"})
+    env.update({"HOME": str(home.parent), "NO_COLOR": "1"})
+    if ledger_home:
+        env["PROVENANCE_HOME"] = str(home)
     mount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
     proc = subprocess.run(
         ["unshare", "-m", "sh", "-c", mount, str(home), str(PROVENANCE), *map(str, args)],

@@ -188,19 +188,15 @@ def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
         store = args[0]
         assert isinstance(store, PostgresStore)
         outside = store.revive()
-        try:
-            return method(*args, **kwargs)
-        except psycopg.OperationalError as e:
-            if not (outside and store.conn.closed):
-                raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
-            if not store.revive():
-                raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
-        except psycopg.Error as e:
-            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
-        try:
-            return method(*args, **kwargs)
-        except psycopg.Error as e:
-            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+        for attempt in (1, 2):
+            try:
+                return method(*args, **kwargs)
+            except psycopg.Error as e:
+                lost = isinstance(e, psycopg.OperationalError) and store.conn.closed
+                if attempt == 2 or not (outside and lost):
+                    raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+            store.revive()  # the server ended it since: once more on a new connection
+        raise AssertionError("unreachable")  # pragma: no cover
     return wrapped
 
 
