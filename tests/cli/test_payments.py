@@ -176,3 +176,52 @@ def test_the_receipt_verifies_offline_and_a_tampered_one_does_not(
     receipt.write_text(json.dumps(doc))
     bad = run("verify", receipt, "--log-key", vkey, home=copy, ok_codes=(1,))
     assert "royalty receipt does not verify" in assert_one_error_line(bad)
+
+
+def test_the_same_report_or_payment_again_is_not_counted_twice(
+        story: dict[str, Any], copy: Path) -> None:
+    """A report or payment run again (an answer lost, a script re-run) is reported as logged
+    already and appends nothing; the statement keeps its figures; --again logs a further one
+    (specs/cli.md section 2.4). A statement that differs in any field is logged."""
+    ids, k = story["ids"], story["keys"]
+    report = ("usage", "report", ids["offer"], "--period", "2026-Q1", "--units", "1200",
+              "--revenue", "10000.04", "USD", "--key", "studio")
+    before = run_json("royalties", "--work", WORK, "--json", home=copy)
+    sizes = stored_sizes(copy)
+    again = run(*report, home=copy)
+    assert again.out.startswith(f"already reported: this report is logged as {ids['r1']}\n")
+    assert "add --again" in again.err
+    doc = run_json(*report, "--json", home=copy)
+    assert (doc["status"], doc["id"]) == ("exists", ids["r1"])
+    assert json.loads(Path(doc["receipt"]).read_text())["event"]["id"] == ids["r1"]
+    payment = ("payment", "record", ids["offer"], "--to", k["editor"], "--amount", "374.08",
+               "USD", "--period", "2026-Q1", "--key", "studio", "--json")
+    assert (run_json(*payment, home=copy)["status"], run_json(*payment, home=copy)["id"]) == (
+        "exists", ids["p3"])
+    assert stored_sizes(copy) == sizes
+    assert run_json("royalties", "--work", WORK, "--json", home=copy) == before
+
+    further = run_json(*report, "--again", "--json", home=copy)
+    assert further["status"] == "logged" and further["id"] != ids["r1"]
+    other = run_json(*payment[:-1], "--reference", "second transfer", "--json", home=copy)
+    assert other["status"] == "logged" and other["id"] != ids["p3"]
+    (lic,) = run_json("royalties", "--work", WORK, "--json", home=copy)["licences"]
+    assert lic["reports"] == [ids["r1"], ids["r2"], further["id"]]
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("usage", "report", "{offer}", "--period", "2999", "--units", "1", "--revenue", "1", "USD",
+      "--key", "studio"),
+     r"^error: --period 2999 has not begun \(it starts 2999-01-01\): usage is reported after "
+     r"the fact$"),
+    (("payment", "record", "{offer}", "--to", "{editor}", "--amount", "0.00", "USD", "--key",
+      "studio"), r"^error: --amount: 0 USD is no payment: give the amount paid$"),
+], ids=["report-of-a-period-to-come", "payment-of-nothing"])
+def test_statements_that_cannot_be_true_are_refused(
+        story: dict[str, Any], args: tuple[str, ...], error: str) -> None:
+    names = {**story["ids"], **story["keys"]}
+    home = story["home"]
+    before = stored_sizes(home)
+    result = run(*(a.format(**names) for a in args), home=home, ok_codes=(2,))
+    assert re.search(error, assert_one_error_line(result))
+    assert stored_sizes(home) == before

@@ -27,8 +27,13 @@ def test_payments_and_royalties_through_a_node(tmp_path: Path) -> None:
                                "ai_training", "--fee", "50000", "JPY", "--royalty-bps", "1250",
                                *url, "--json", home=home).out)["id"]
         run("licence", "accept", offer, "--key", "studio", *url, home=home)
-        run("usage", "report", offer, "--period", "2026-Q3", "--units", "10", "--revenue",
-            "845000", "JPY", "--key", "studio", *url, home=home)
+        report = ("usage", "report", offer, "--period", "2026-Q3", "--units", "10",
+                  "--revenue", "845000", "JPY", "--key", "studio", *url, "--json")
+        first = json.loads(run(*report, home=home).out)
+        # run again (as after an answer that was lost): the node's copy is found, not doubled
+        again = json.loads(run(*report, home=home).out)
+        assert (first["status"], again["status"], again["id"]) == ("logged", "exists",
+                                                                    first["id"])
         paid = json.loads(run("payment", "record", offer, "--to", me, "--amount", "60000",
                               "JPY", "--key", "studio", *url, "--json", home=home).out)["id"]
         run("payment", "dispute", paid, "--reason", "short by 10 yen", *url, home=home)

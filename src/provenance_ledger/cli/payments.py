@@ -65,11 +65,13 @@ def _period(text: str, option: str) -> str:
     return Period.parse(text.strip(), option).text
 
 
-def _report(what: str, result: tuple[SignedEvent, int, Path], as_json: bool) -> None:
+def _report(what: str, result: tuple[SignedEvent, int, Path], as_json: bool,
+            status: str | None = None) -> None:
     event, index, path = result
     if as_json:
-        emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
-                   "index": index, "receipt": str(path)})
+        doc = {"id": event.id, "type": event.event.type, "work": event.event.work,
+               "index": index, "receipt": str(path)}
+        emit_json(doc if status is None else {**doc, "status": status})
         return
     typer.echo(f"{what}: {event.id}")
     typer.echo(f"  work:    {event.event.work}")
@@ -116,6 +118,43 @@ def _amount(value: tuple[str, str], option: str) -> dict[str, Any]:
     return {"amount": amount, "currency": code}
 
 
+AGAIN_HELP = ("Log it even when the same statement is logged already (specs/cli.md "
+              "section 2.4).")
+AgainOpt = Annotated[bool, typer.Option("--again", help=AGAIN_HELP)]
+
+
+def _logged_already(s: Session, type_: str, work: str, body: dict[str, Any]
+                    ) -> tuple[SignedEvent, int, Path] | None:
+    """The event of ``type_`` on ``work`` whose body is ``body`` exactly, with its receipt
+    kept again, when the log holds one (specs/cli.md section 2.4): a report or payment run a
+    second time, after an answer that was lost, is not counted twice."""
+    for index, event in reversed(s.history(work)):
+        if event.event.type == type_ and event.event.body == body:
+            doc = (s.client.receipt(event.id) if s.node_url is not None
+                   else s.ledger.receipt(index).to_json(event))
+            return event, index, s.write_receipt_doc(doc, event)
+    return None
+
+
+def _log_once(s: Session, key: str | None, type_: str, work: str, body: dict[str, Any],
+              what: str, again: bool, as_json: bool) -> None:
+    """Append the statement, unless the same one is logged already and ``--again`` is not
+    given: then report that one (exit 0) and say how to log another."""
+    found = None if again else _logged_already(s, type_, work, body)
+    if found is None:
+        _report(what, _append(s, key, type_, work, body), as_json, "logged")
+        return
+    if not as_json:
+        noun = "report" if type_ == payments.USAGE else "payment"
+        typer.echo(f"already {what.split()[-1]}: this {noun} is logged as {found[0].id}")
+        typer.echo(f"  work:    {work}")
+        typer.echo(f"  entry:   {found[1]}")
+        typer.echo(f"  receipt: {found[2]}")
+        typer.echo("  nothing appended; to log it a second time, add --again", err=True)
+        return
+    _report(what, found, as_json, "exists")
+
+
 @usage_app.command("report")
 def usage_report(
     ctx: typer.Context,
@@ -128,23 +167,29 @@ def usage_report(
         help="Revenue in the period and its ISO 4217 currency, in major units: "
              "--revenue 8450.00 EUR, --revenue 120000 JPY.")],
     key: KeyOpt = None,
+    again: AgainOpt = False,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Report a period's usage and revenue under a licence (signed by its licensee).
+    """Report a period's usage and revenue under a licence (signed by its licensee). Reports
+    of a period add up; the same report again is not logged unless --again is given.
 
     Example: provenance usage report 9a41c3 --period 2026-Q3 --units 1200 --revenue 8450.00 EUR
     """
     if not 0 <= units <= MAX_AMOUNT:
         raise MalformedError(
             f"--units: {quoted(units)} is not a whole number from 0 to {MAX_AMOUNT}")
-    body = {"period": _period(period, "--period"), "units": units,
-            "revenue": _amount(revenue, "--revenue")}
+    reported = Period.parse(period.strip(), "--period")
     s = Session.from_ctx(ctx).use_node(node, timeout)
+    if reported.start > s.now():
+        raise MalformedError(f"--period {reported.text} has not begun (it starts "
+                             f"{format_time(reported.start)[:10]}): usage is reported "
+                             "after the fact")
+    body = {"period": reported.text, "units": units, "revenue": _amount(revenue, "--revenue")}
     lid, w = s.event_work(licence)
     body["licence"] = lid
-    _report("usage reported", _append(s, key, payments.USAGE, w, body), as_json)
+    _log_once(s, key, payments.USAGE, w, body, "usage reported", again, as_json)
 
 
 @payment_app.command("record")
@@ -161,16 +206,22 @@ def payment_record(
     period: Annotated[str | None, typer.Option(help="The period it pays for. " + PERIOD_HELP)
                       ] = None,
     key: KeyOpt = None,
+    again: AgainOpt = False,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a payment to one payee under a licence (signed by its licensee).
+    """Record a payment to one payee under a licence (signed by its licensee). The same
+    payment again (payee, amount, period and reference) is not logged unless --again is given.
 
     Example: provenance payment record 9a41c3 --to ed25519:3b6a... --amount 1056.25 EUR
     """
+    paid = _amount(amount, "--amount")
+    if paid["amount"] == 0:
+        raise MalformedError(f"--amount: 0 {paid['currency']} is no payment: give the amount "
+                             "paid")
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    body: dict[str, Any] = {"to": s.key_option(to, "--to"), "amount": _amount(amount, "--amount")}
+    body: dict[str, Any] = {"to": s.key_option(to, "--to"), "amount": paid}
     if reference is not None:
         if not 0 < len(reference) <= MAX_REFERENCE_CHARS or not reference.isprintable():
             raise MalformedError(f"--reference: give 1 to {MAX_REFERENCE_CHARS} printable "
@@ -180,7 +231,7 @@ def payment_record(
         body["period"] = _period(period, "--period")
     lid, w = s.event_work(licence)
     body["licence"] = lid
-    _report("payment recorded", _append(s, key, payments.PAYMENT, w, body), as_json)
+    _log_once(s, key, payments.PAYMENT, w, body, "payment recorded", again, as_json)
 
 
 @payment_app.command("ack")
