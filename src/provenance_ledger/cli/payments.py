@@ -45,6 +45,16 @@ from .session import (
     emit_json,
     write_text_atomic,
 )
+from .writes import (
+    Found,
+    History,
+    Written,
+    last_event,
+    report,
+    report_exists,
+    same_body,
+    write_once,
+)
 
 usage_app = typer.Typer(
     help="Report a licence's usage (signed by the licensee).\n\n"
@@ -65,22 +75,8 @@ def _period(text: str, option: str) -> str:
     return Period.parse(text.strip(), option).text
 
 
-def _report(what: str, result: tuple[SignedEvent, int, Path], as_json: bool,
-            status: str | None = None) -> None:
-    event, index, path = result
-    if as_json:
-        doc = {"id": event.id, "type": event.event.type, "work": event.event.work,
-               "index": index, "receipt": str(path)}
-        emit_json(doc if status is None else {**doc, "status": status})
-        return
-    typer.echo(f"{what}: {event.id}")
-    typer.echo(f"  work:    {event.event.work}")
-    typer.echo(f"  entry:   {index}")
-    typer.echo(f"  receipt: {path}")
-
-
 def _append(s: Session, key: str | None, type_: str, work: str,
-            body: dict[str, Any]) -> tuple[SignedEvent, int, Path]:
+            body: dict[str, Any]) -> Written:
     """Sign and append; a refusal because another key must sign (the licensee, the payee)
     names that key as one of yours, and the --key that picks it, when it is."""
     signer = s.signing_key(key)
@@ -123,36 +119,38 @@ AGAIN_HELP = ("Log it even when the same statement is logged already (specs/cli.
 AgainOpt = Annotated[bool, typer.Option("--again", help=AGAIN_HELP)]
 
 
-def _logged_already(s: Session, type_: str, work: str, body: dict[str, Any]
-                    ) -> tuple[SignedEvent, int, Path] | None:
-    """The event of ``type_`` on ``work`` whose body is ``body`` exactly, with its receipt
-    kept again, when the log holds one (specs/cli.md section 2.4): a report or payment run a
-    second time, after an answer that was lost, is not counted twice."""
-    for index, event in reversed(s.history(work)):
-        if event.event.type == type_ and event.event.body == body:
-            doc = (s.client.receipt(event.id) if s.node_url is not None
-                   else s.ledger.receipt(index).to_json(event))
-            return event, index, s.write_receipt_doc(doc, event)
-    return None
-
-
 def _log_once(s: Session, key: str | None, type_: str, work: str, body: dict[str, Any],
               what: str, again: bool, as_json: bool) -> None:
-    """Append the statement, unless the same one is logged already and ``--again`` is not
-    given: then report that one (exit 0) and say how to log another."""
-    found = None if again else _logged_already(s, type_, work, body)
+    """Append the statement, unless the log holds one of the same type whose body is this one
+    and ``--again`` is not given: then report that one (exit 0) and say how to log another
+    (specs/cli.md section 2.4)."""
+    found = None if again else next(
+        ((i, e) for i, e in reversed(s.history(work))
+         if e.event.type == type_ and same_body(e, body)), None)
     if found is None:
-        _report(what, _append(s, key, type_, work, body), as_json, "logged")
+        report(what, _append(s, key, type_, work, body), as_json)
         return
-    if not as_json:
-        noun = "report" if type_ == payments.USAGE else "payment"
-        typer.echo(f"already {what.split()[-1]}: this {noun} is logged as {found[0].id}")
-        typer.echo(f"  work:    {work}")
-        typer.echo(f"  entry:   {found[1]}")
-        typer.echo(f"  receipt: {found[2]}")
-        typer.echo("  nothing appended; to log it a second time, add --again", err=True)
-        return
-    _report(what, found, as_json, "exists")
+    noun = "report" if type_ == payments.USAGE else "payment"
+    report_exists(s, what.split()[-1], found, f"this {noun} is logged as", as_json,
+                  "; to log it a second time, add --again")
+
+
+def _answer(s: Session, key: str | None, type_: str, work: str, body: dict[str, Any],
+            what: str, as_json: bool) -> None:
+    """``payment ack`` or ``dispute``; run again once the payment has that answer, the
+    answer logged is reported (specs/cli.md section 2.4)."""
+    pid = body["payment"]
+
+    def settled(history: History) -> tuple[Found, str] | None:
+        answers = [f for f in (last_event(history, payments.ACK, payment=pid),
+                               last_event(history, payments.DISPUTE, payment=pid)) if f]
+        last = max(answers, key=lambda f: f[0], default=None)
+        if last is None or last[1].event.type != type_:
+            return None
+        return last, f"payment {pid} was {what.split()[-1]} in"
+
+    write_once(s, what.split()[-1], lambda: _append(s, key, type_, work, body), work, settled,
+               as_json)
 
 
 @usage_app.command("report")
@@ -249,8 +247,7 @@ def payment_ack(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     pid, w = s.event_work(payment)
-    _report("payment acknowledged", _append(s, key, payments.ACK, w, {"payment": pid}),
-            as_json)
+    _answer(s, key, payments.ACK, w, {"payment": pid}, "payment acknowledged", as_json)
 
 
 @payment_app.command("dispute")
@@ -271,8 +268,8 @@ def payment_dispute(
         raise MalformedError(f"--reason: give 1 to {MAX_TEXT_CHARS} printable characters")
     s = Session.from_ctx(ctx).use_node(node, timeout)
     pid, w = s.event_work(payment)
-    _report("payment disputed", _append(s, key, payments.DISPUTE, w,
-                                        {"payment": pid, "reason": reason}), as_json)
+    _answer(s, key, payments.DISPUTE, w, {"payment": pid, "reason": reason},
+            "payment disputed", as_json)
 
 
 # --- royalties ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,7 @@ from .session import (
     emit_json,
     write_text_atomic,
 )
+from .writes import Found, History, Written, last_event, report, same_body, write_once
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -129,20 +131,8 @@ def _after(option: str, value: str, earlier: str, what: str, mistake: str) -> No
         raise MalformedError(f"{option}: {value} is not after {what} ({earlier}): {mistake}")
 
 
-def _report(session: Session, what: str, result: tuple[Any, int, Any], as_json: bool) -> None:
-    event, index, path = result
-    if as_json:
-        emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
-                   "index": index, "receipt": str(path)})
-        return
-    typer.echo(f"{what}: {event.id}")
-    typer.echo(f"  work:    {event.event.work}")
-    typer.echo(f"  entry:   {index}")
-    typer.echo(f"  receipt: {path}")
-
-
 def _append(s: Session, key: str | None, type_: str, work: str,
-            body: dict[str, Any]) -> tuple[Any, int, Any]:
+            body: dict[str, Any]) -> Written:
     """Sign and append; a refusal because another key must sign names that key as one of
     yours (and the --key that picks it) when it is."""
     signer = s.signing_key(key)
@@ -161,6 +151,17 @@ def _append(s: Session, key: str | None, type_: str, work: str,
         else:
             hint = "that is none of your keys (provenance key list)"
         raise RuleError(f"{e}; {hint}") from e
+
+
+def _settled_by(type_: str, why: str, **fields: str
+                ) -> Callable[[History], tuple[Found, str] | None]:
+    """The change made already, by an event of ``type_`` whose body has ``fields`` (a grant
+    revoked, an offer accepted, a licence terminated: each is final, specs/rules.md section
+    3), for :func:`write_once`."""
+    def settled(history: History) -> tuple[Found, str] | None:
+        found = last_event(history, type_, **fields)
+        return None if found is None else (found, why)
+    return settled
 
 
 def _needed_signer(state: WorkState | None, type_: str, body: dict[str, Any]) -> str | None:
@@ -197,7 +198,18 @@ def transfer(
     payees = parse_payees(s, payee)
     if payees is not None:
         body["payees"] = payees
-    _report(s, "transferred", _append(s, key, "work.transfer", w, body), as_json)
+    def settled(history: History) -> tuple[Found, str] | None:
+        last = last_event(history, "work.transfer")
+        state = s.state(w)
+        if last is None or not same_body(last[1], body) or state is None or (
+                state.controller != body["to"]):
+            return None
+        names = s.key_names(body["to"])
+        who = body["to"] + (f" (your key '{names[0]}')" if names else "")
+        return last, f"the work is controlled by {who} since"
+
+    write_once(s, "transferred", lambda: _append(s, key, "work.transfer", w, body), w, settled,
+               as_json)
 
 
 @consent_app.command("grant")
@@ -239,7 +251,7 @@ def consent_grant(
                 raise MalformedError(f"--condition must be one of {', '.join(CONDITIONS)}")
         body["conditions"] = list(dict.fromkeys(condition))
     w = s.resolve_work(work)
-    _report(s, "granted", _append(s, key, "consent.grant", w, body), as_json)
+    report("granted", _append(s, key, "consent.grant", w, body), as_json)
 
 
 @consent_app.command("revoke")
@@ -257,7 +269,9 @@ def consent_revoke(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     gid, w = s.event_work(grant)
-    _report(s, "revoked", _append(s, key, "consent.revoke", w, {"grant": gid}), as_json)
+    write_once(s, "revoked", lambda: _append(s, key, "consent.revoke", w, {"grant": gid}), w,
+               _settled_by("consent.revoke", f"grant {gid} was revoked in", grant=gid),
+               as_json)
 
 
 @licence_app.command("offer")
@@ -325,7 +339,7 @@ def licence_offer(
                                  "spaces")
         body["terms_uri"] = terms_uri
     w = s.resolve_work(work)
-    _report(s, "offered", _append(s, key, "licence.offer", w, body), as_json)
+    report("offered", _append(s, key, "licence.offer", w, body), as_json)
 
 
 @licence_app.command("accept")
@@ -343,7 +357,9 @@ def licence_accept(
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
     oid, w = s.event_work(offer)
-    _report(s, "accepted", _append(s, key, "licence.accept", w, {"offer": oid}), as_json)
+    write_once(s, "accepted", lambda: _append(s, key, "licence.accept", w, {"offer": oid}), w,
+               _settled_by("licence.accept", f"offer {oid} was accepted in", offer=oid),
+               as_json)
 
 
 @licence_app.command("terminate")
@@ -365,7 +381,9 @@ def licence_terminate(
     body: dict[str, Any] = {"licence": lid}
     if reason:
         body["reason"] = reason
-    _report(s, "terminated", _append(s, key, "licence.terminate", w, body), as_json)
+    write_once(s, "terminated", lambda: _append(s, key, "licence.terminate", w, body), w,
+               _settled_by("licence.terminate", f"licence {lid} was terminated in",
+                           licence=lid), as_json)
 
 
 def status(

@@ -16,8 +16,9 @@ from ..core.vocab import aipref as aipref_vocab
 from ..core.vocab.render import MAX_DOCUMENT_BYTES
 from ..errors import MalformedError, NotFoundError, quoted
 from ..ledger.files import read_bounded
-from .rights import JsonOpt, KeyOpt, _append, _report
+from .rights import JsonOpt, KeyOpt, _append
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
+from .writes import report
 
 FormatHelp = f"One of {', '.join(FORMATS)}."
 AiprefOpt = Annotated[str, typer.Option(
@@ -132,7 +133,7 @@ def import_(
                               for (e, i, p), body in zip(done, bodies, strict=True)]})
         return
     for result in done:
-        _report(s, "granted", result, False)
+        report("granted", result, False)
 
 
 def _show(reading: Reading, work: str, bodies: tuple[dict[str, Any], ...]) -> None:
