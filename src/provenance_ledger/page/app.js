@@ -34,6 +34,7 @@
     renderExplorer();
     if (state.search) showSearch(...state.search);
     if (state.nodeStatus) showNodeStatus(state.nodeStatus);
+    showExplorerStatus();
   }
   $("lang-en").addEventListener("click", () => applyLanguage("en"));
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
@@ -470,7 +471,9 @@
   // A failure replaces the listing; a verdict made with the node's published keys (put in
   // the trust field by "Use this node's published keys", then left as they were) no longer
   // stands and says why, while a verdict of trust the user gave stays: it does not rest on
-  // the node. An answer withdraws what said the node's keys could not be fetched.
+  // the node. An answer withdraws what said the node's keys could not be fetched. While the
+  // request is in flight, a line above the listing says the page is asking the node (a polite
+  // live region: a screen reader says it when it is free); it goes once the request ends.
   let explorerAsk = null;  // the request in flight: {stop: AbortController, answer: Promise}
   function loadExplorer() {
     if (explorerAsk) return explorerAsk.answer;
@@ -527,6 +530,11 @@
     b.hidden = false;
     b.dataset.i18n = explorerAsk ? "explorerStop" : "explorerRetry";
     b.textContent = W()[b.dataset.i18n];
+    showExplorerStatus();
+  }
+  /** The words saying the explorer waits for the node (at this page's address), or none. */
+  function showExplorerStatus() {
+    $("explorer-status").textContent = explorerAsk ? W().askingExplorer(location.origin) : "";
   }
   $("explorer-retry").addEventListener("click", () => { if (explorerAsk) stopExplorer(); else loadExplorer(); });
 
