@@ -34,6 +34,8 @@
     renderExplorer();
     if (state.search) showSearch(...state.search);
     if (state.nodeStatus) showNodeStatus(state.nodeStatus);
+    showExplorerStatus();
+    showSearchButton();
   }
   $("lang-en").addEventListener("click", () => applyLanguage("en"));
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
@@ -470,7 +472,9 @@
   // A failure replaces the listing; a verdict made with the node's published keys (put in
   // the trust field by "Use this node's published keys", then left as they were) no longer
   // stands and says why, while a verdict of trust the user gave stays: it does not rest on
-  // the node. An answer withdraws what said the node's keys could not be fetched.
+  // the node. An answer withdraws what said the node's keys could not be fetched. While the
+  // request is in flight, a line above the listing says the page is asking the node (a polite
+  // live region: a screen reader says it when it is free); it goes once the request ends.
   let explorerAsk = null;  // the request in flight: {stop: AbortController, answer: Promise}
   function loadExplorer() {
     if (explorerAsk) return explorerAsk.answer;
@@ -527,6 +531,11 @@
     b.hidden = false;
     b.dataset.i18n = explorerAsk ? "explorerStop" : "explorerRetry";
     b.textContent = W()[b.dataset.i18n];
+    showExplorerStatus();
+  }
+  /** The words saying the explorer waits for the node (at this page's address), or none. */
+  function showExplorerStatus() {
+    $("explorer-status").textContent = explorerAsk ? W().askingExplorer(location.origin) : "";
   }
   $("explorer-retry").addEventListener("click", () => { if (explorerAsk) stopExplorer(); else loadExplorer(); });
 
@@ -633,24 +642,66 @@
   // The file is hashed and the node asked outside the queue (a node that stalls holds no
   // other check); what it found is then used in the queue. When other inputs were given
   // meanwhile, the verdict and history shown are theirs: the search then says only what it
-  // found, in its own place. A newer search replaces an older one still waiting.
+  // found, in its own place. A newer search replaces an older one still waiting (whose
+  // request is cancelled). While a search waits, the button beside the file stops waiting:
+  // the request is cancelled, the search says it was stopped (in place of the verdict too,
+  // when no other input was given since), and whatever the node says late is not used. Once
+  // no search waits, the same button looks the file up again.
   let searchesAsked = 0;
+  let searchAsk = null;  // the search in flight: {stop: AbortController, asked, gen}
+  let searchedFile = null;  // the file looked up last: the one the button looks up again
+  function startSearch(f) {
+    if (searchAsk) searchAsk.stop.abort();
+    const ask = { stop: new AbortController(), gen: ++state.gen, asked: ++searchesAsked };
+    searchAsk = ask;
+    searchedFile = f;
+    showSearchButton();
+    showSearch("searching", (w) => w.searching);
+    lookUp(f, ask.stop.signal).then((found) => found, (err) => ({ kind: "fault", err }))
+      .then((found) => endSearch(ask, found));
+  }
+  /** What became of the search `ask`, used once: by whichever ends it first (the node's
+   * answer, or the user who stopped waiting); it is then used in the queue, unless a newer
+   * search began meanwhile. */
+  function endSearch(ask, found) {
+    if (searchAsk !== ask) return;
+    searchAsk = null;
+    showSearchButton();
+    if (found.kind === "stopped") showSearch("stopped", found.say);  // at once, not once the queue is free
+    enqueue(async () => {
+      if (ask.asked !== searchesAsked) return;
+      try {
+        await useSearch(found, ask.gen === state.gen);
+      } catch (err) {  // a fault of this page: said, never left as "looking it up"
+        const say = nodeFailure("searchFailed", err);
+        showSearch("failed", say);
+        if (ask.gen === state.gen) showMessage("error", "searchFailed", say);
+      }
+    });
+  }
+  function stopSearch() {
+    const ask = searchAsk;
+    if (!ask) return;
+    ask.stop.abort();
+    endSearch(ask, { kind: "stopped", say: nodeFailure("searchFailed", new NodeError("stopped")) });
+  }
+  /** The button beside the file to look up: stops waiting for the node, or looks the file up
+   * again; hidden until a file was looked up. */
+  function showSearchButton() {
+    const b = $("search-retry");
+    b.hidden = !searchAsk && !searchedFile;
+    b.dataset.i18n = searchAsk ? "searchStop" : "searchRetry";
+    b.textContent = W()[b.dataset.i18n];
+  }
   $("search-input").addEventListener("change", (e) => {
     const f = e.target.files[0];
-    if (!f) return;
-    const gen = ++state.gen, asked = ++searchesAsked;
-    showSearch("searching", (w) => w.searching);
-    lookUp(f).then((found) => found, (err) => ({ kind: "fault", err }))
-      .then((found) => enqueue(async () => {
-        if (asked !== searchesAsked) return;
-        try {
-          await useSearch(found, gen === state.gen);
-        } catch (err) {  // a fault of this page: said, never left as "looking it up"
-          const say = nodeFailure("searchFailed", err);
-          showSearch("failed", say);
-          if (gen === state.gen) showMessage("error", "searchFailed", say);
-        }
-      }));
+    if (f) return startSearch(f);
+    searchedFile = null;  // the file was taken away: nothing to look up again
+    showSearchButton();
+  });
+  $("search-retry").addEventListener("click", () => {
+    if (searchAsk) stopSearch();
+    else if (searchedFile) startSearch(searchedFile);
   });
 
   /** Events the page can show (each said in both languages), else the answer is not one. */
@@ -663,8 +714,9 @@
     }
   }
 
-  /** What the node has of file f: {kind, ...}, every failure as words; nothing is shown. */
-  async function lookUp(f) {
+  /** What the node has of file f: {kind, ...}, every failure as words; nothing is shown.
+   * `stop` (an AbortSignal) cancels the requests to the node. */
+  async function lookUp(f, stop) {
     let id;
     try {
       id = (await PLVerify.fileWorkId(f)).workId;
@@ -673,7 +725,7 @@
     }
     let data;
     try {
-      data = await getJson("/works/" + encodeURIComponent(id), workFits);
+      data = await getJson("/works/" + encodeURIComponent(id), workFits, stop);
       if (!showable(data.history)) throw new NodeError("bad-answer", { fault: "shape" });
     } catch (err) {
       if (err instanceof NodeError && err.kind === "status" && err.status === 404) {
@@ -686,7 +738,7 @@
     }
     let receipt = null, receiptFailed = null;
     try {
-      const answer = await fetchNode(`/works/${encodeURIComponent(id)}/state-receipt`, "application/json");
+      const answer = await fetchNode(`/works/${encodeURIComponent(id)}/state-receipt`, "application/json", stop);
       if (!answer.ok) throw statusError(answer);
       receipt = answer.bytes;
     } catch (err) {
@@ -717,8 +769,8 @@
       showMessage("not-registered", "notFound", found.say);
       return;
     }
-    if (found.kind === "failed") {
-      showSearch("failed", found.say);
+    if (found.kind === "failed" || found.kind === "stopped") {
+      showSearch(found.kind, found.say);
       showMessage("node-failed", "searchFailed", found.say);
       return;
     }
