@@ -203,9 +203,9 @@ COMMAND_CASES: dict[str, tuple[list[str], str]] = {
     "accept with the wrong key": (
         ["licence", "accept", "{offer}"],
         "only the named licensee"),
-    "revoke a revoked grant": (
-        ["consent", "revoke", "{revoked_grant}"],
-        "is not in force"),
+    "revoke an offer as a grant": (
+        ["consent", "revoke", "{offer}"],
+        "no grant"),
     "oversized --title": (
         ["anchor", "{root}/new-page.png", "--title", "t" * 257],
         "--title must be 1 to 256 characters"),
