@@ -62,6 +62,7 @@ from ..ledger.folder import FileResult
 from ..node.similar import NodeMatcher
 from . import dataset_disclose
 from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
+from .numbers import whole
 from .progress import Bars
 from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
 
@@ -122,7 +123,9 @@ def check(
         "--as", metavar="KEY", help="The user's key: ed25519:... or the name of one of your "
                                     "keys.", show_default=False)],
     similar: Annotated[int | None, typer.Option(
-        "--similar", metavar="D",
+        "--similar", metavar="D", parser=whole(
+            "--similar", 0, MAX_DISTANCE, unit="the 64 bits that may differ",
+            note=f"{DEFAULT_DISTANCE} is the usual"),
         help=f"Match an item whose exact work is not registered to the nearest registered "
              f"work whose content code is within D bits (0 to {MAX_DISTANCE}); ISCC lines use "
              f"D too (else {DEFAULT_DISTANCE}). With --node, the node's index is asked.")
@@ -157,9 +160,6 @@ def check(
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
-    if similar is not None and not 0 <= similar <= MAX_DISTANCE:
-        raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE} (bits of 64 that may "
-                             f"differ; {DEFAULT_DISTANCE} is the usual)")
     try:
         check_purpose(purpose, "--purpose")
     except MalformedError as e:

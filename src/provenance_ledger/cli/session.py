@@ -39,6 +39,7 @@ from ..ledger.folder import (
     registered,
 )
 from ..ledger.similarity import SimilarityIndex, code_of
+from .numbers import seconds
 from .progress import MapBuildReport
 
 if TYPE_CHECKING:
@@ -55,16 +56,11 @@ NodeOpt = Annotated[str | None, typer.Option(
     help="Use the ledger node at this URL instead of the local ledger; its answers are "
          "verified against its log key, pinned on first contact.")]
 MAX_TIMEOUT_S = 86_400.0  # the longest --timeout, in seconds
-
-
-def check_timeout(value: float | None) -> float | None:
-    if value is not None and not 0 < value <= MAX_TIMEOUT_S:  # NaN included
-        raise typer.BadParameter(f"must be a number of seconds above 0, at most {MAX_TIMEOUT_S:g}")
-    return value
-
+timeout_seconds = seconds("--timeout", MAX_TIMEOUT_S)
+"""``--timeout SECONDS`` of every command that talks to a node or peers (section 1.3)."""
 
 TimeoutOpt = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+    "--timeout", metavar="SECONDS", parser=timeout_seconds, show_default=False,
     help="With --node: seconds to wait for the connection and for each part of an answer "
          "(default 10; specs/cli.md section 1.3).")]
 
