@@ -1,16 +1,24 @@
-"""Bad input in the user's words, as a user meets it with the real CLI (specs/cli.md
-section 1): an option or argument that takes a number refuses what is not that number with
-one line naming it, quoting the value and saying what it takes, exit 2, before anything is
-done.
+"""Bad input in the user's words, and output files, as a user meets them with the real CLI
+(specs/cli.md section 1):
+
+- an option or argument that takes a number refuses what is not that number with one line
+  naming it, quoting the value and saying what it takes, exit 2, before anything is done;
+- a file a command writes (``-o``, ``--out``, ``--receipt``, ``--proof``) needs its folder:
+  a missing one is refused, naming the option, and never created; the file is written whole,
+  mode 0644 under the usual umask, and nothing else is left beside it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_error_line, run
+from tests.cli.conftest import assert_one_error_line, new_key, run
 
 # -- numbers ----------------------------------------------------------------------------------
 
@@ -69,3 +77,88 @@ def test_an_option_without_its_own_parser_is_still_told_in_our_words(tmp_path: P
     line = assert_one_error_line(result)
     assert line.startswith("error: --threshold: 'x' is not a whole number"), line
     assert "Input should" not in line and "Invalid value" not in line, line
+
+
+# -- output files -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Anchored:
+    home: Path
+    page: Path
+
+
+@pytest.fixture(scope="module")
+def anchored(tmp_path_factory: pytest.TempPathFactory) -> Anchored:
+    root = tmp_path_factory.mktemp("outputs")
+    page = root / "page.png"
+    page.write_bytes(b"a page whose receipts are written")
+    run("anchor", page, home=root / "home")
+    return Anchored(root / "home", page)
+
+
+def _writes(a: Anchored, out: str) -> list[tuple[str, ...]]:
+    page = str(a.page)
+    return [
+        ("receipt", page, "-o", out),
+        ("receipt", page, "--state", "--output", out),
+        ("may", KEY, "ai_training", page, "--proof", out),
+        ("dataset", "check", page, "--purpose", "ai_training", "--as", KEY, "--receipt", out),
+        ("royalties", "--work", page, "--receipt", out),
+        ("dataset", "prove", page, page, "--name", "set", "--out", out),
+        ("log", "proof", "0", "--tiles", "http://127.0.0.1:9", "--log-key", "k", "-o", out),
+    ]
+
+
+@pytest.mark.parametrize("n", range(7), ids=["receipt", "receipt-state", "may-proof",
+                                            "dataset-receipt", "royalties-receipt",
+                                            "dataset-prove", "log-proof"])
+def test_a_missing_folder_is_refused_naming_the_option_and_never_made(
+        anchored: Anchored, tmp_path: Path, n: int) -> None:
+    out = tmp_path / "out" / "r.json"
+    args = _writes(anchored, str(out))[n]
+    option = args[-2]
+    shown = {"--output": "-o"}.get(option, option)
+    result = run(*args, home=anchored.home, ok_codes=(2,))
+    assert assert_one_error_line(result) == (
+        f"error: {shown}: no folder '{tmp_path / 'out'}/' (create it first)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_receipt_file_is_written_whole_where_a_folder_or_a_file_is_not_in_the_way(
+        anchored: Anchored, tmp_path: Path) -> None:
+    """A folder given as the file, or a file as a folder, is named; a file is written by a
+    rename into place: an old one is replaced whole, no temporary file is left, and a receipt
+    (public evidence) is 0644 under the umask 022."""
+    page = str(anchored.page)
+    folder = run("receipt", page, "-o", tmp_path, home=anchored.home, ok_codes=(2,))
+    assert assert_one_error_line(folder) == (
+        f"error: -o: '{tmp_path}' is a folder: name a file to write")
+    through = run("receipt", page, "-o", anchored.page / "r.json", home=anchored.home,
+                  ok_codes=(2,))
+    assert assert_one_error_line(through) == (
+        f"error: -o: '{anchored.page}' is a file, not a folder")
+    out = tmp_path / "r.json"
+    out.write_text("an older, longer file " * 500)
+    old = os.umask(0o022)
+    try:
+        run("receipt", page, "-o", out, home=anchored.home)
+    finally:
+        os.umask(old)
+    assert json.loads(out.read_text())["leaf_index"] == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_a_file_written_by_a_command_of_another_module_needs_its_folder_too(
+        tmp_path: Path) -> None:
+    """``key compromised --recovery-request FILE`` writes through the same helper: refused,
+    and the folder is not made."""
+    home = tmp_path / "home"
+    new_key("default", home)
+    new_key("r1", home)
+    run("key", "recovery", "default", "--keys", "r1", home=home)
+    result = run("key", "compromised", "default", "--since", "2026-01-01",
+                 "--recovery-request", tmp_path / "req" / "r.json", home=home, ok_codes=(2,))
+    line = assert_one_error_line(result)
+    assert line.endswith(f"no folder '{tmp_path / 'req'}/' (create it first)"), line
+    assert not (tmp_path / "req").exists()

@@ -64,7 +64,7 @@ from . import dataset_disclose
 from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
 from .numbers import whole
 from .progress import Bars
-from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
+from .session import NodeOpt, Session, TimeoutOpt, output_file, write_text_atomic
 
 app = typer.Typer(
     help="Check a dataset against the ledger (may a key use its items for a purpose?), and "
@@ -131,7 +131,7 @@ def check(
              f"D too (else {DEFAULT_DISTANCE}). With --node, the node's index is asked.")
     ] = None,
     receipt: Annotated[Path | None, typer.Option(
-        "--receipt", metavar="FILE",
+        "--receipt", metavar="FILE", parser=output_file("--receipt"),
         help=f"Write a compliance receipt (at most {MAX_COMPLIANCE_ITEMS} items): one "
              "checkpoint and one map proof for every item's state, checked offline by "
              "provenance verify FILE.")] = None,

@@ -11,7 +11,7 @@ import typer
 from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
 from .numbers import whole
-from .session import Session, emit_json, timeout_seconds
+from .session import Session, emit_json, output_file, timeout_seconds
 
 app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
                   no_args_is_help=True)
@@ -84,7 +84,8 @@ def proof(
         "--log-key", metavar="VKEY", help="The log's verifier key: the checkpoint must be "
         "signed by it.")],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write the receipt to this file instead of standard output.")] = None,
+        "--out", "-o", metavar="FILE", parser=output_file("-o"),
+        help="Write the receipt to this file instead of standard output.")] = None,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", metavar="SECONDS", parser=timeout_seconds, show_default=False,
         help="Seconds to wait for the connection and for each part of an answer (default "

@@ -44,6 +44,7 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
+    output_file,
     write_text_atomic,
 )
 
@@ -319,7 +320,7 @@ def royalties(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, a row per licence and "
                                                        "payee.")] = False,
     receipt: Annotated[Path | None, typer.Option(
-        "--receipt", metavar="FILE",
+        "--receipt", metavar="FILE", parser=output_file("--receipt"),
         help="Also write a royalty receipt: the statement with the proof of every event it "
              "comes from, which anyone re-checks offline (provenance verify FILE).")] = None,
     node: NodeOpt = None,

@@ -45,6 +45,7 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
+    output_file,
     write_text_atomic,
 )
 
@@ -619,7 +620,7 @@ def may(
         help="Answer for a disputed work too, from the registration on the log asked (the "
              "answer still says the work is disputed).")] = False,
     proof: Annotated[Path | None, typer.Option(
-        "--proof", metavar="FILE",
+        "--proof", metavar="FILE", parser=output_file("--proof"),
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
              "work exists, or that it was never registered. Not with --require-attested: "
