@@ -1,11 +1,13 @@
-"""Bad input in the user's words, and output files, as a user meets them with the real CLI
-(specs/cli.md section 1):
+"""Bad input in the user's words, output files, and a rotated key through a node, as a user
+meets them with the real CLI (specs/cli.md sections 1 and 2.1):
 
 - an option or argument that takes a number refuses what is not that number with one line
   naming it, quoting the value and saying what it takes, exit 2, before anything is done;
 - a file a command writes (``-o``, ``--out``, ``--receipt``, ``--proof``) needs its folder:
   a missing one is refused, naming the option, and never created; the file is written whole,
-  mode 0644 under the usual umask, and nothing else is left beside it.
+  mode 0644 under the usual umask, and nothing else is left beside it;
+- ``anchor FILE --node`` and ``anchor DIR --node`` with a key that was rotated away on the
+  node warn once, as they do locally, naming the key to sign with.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_error_line, new_key, run
+from tests.cli.conftest import assert_one_error_line, new_key, public_key, run, run_json
+from tests.node.network_helpers import Node, Processes, make_network
 
 # -- numbers ----------------------------------------------------------------------------------
 
@@ -162,3 +166,45 @@ def test_a_file_written_by_a_command_of_another_module_needs_its_folder_too(
     line = assert_one_error_line(result)
     assert line.endswith(f"no folder '{tmp_path / 'req'}/' (create it first)"), line
     assert not (tmp_path / "req").exists()
+
+
+# -- a rotated key through a node -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    processes = Processes()
+    try:
+        (ledger,) = make_network(tmp_path_factory.mktemp("polish-node") / "net", ("ledger",),
+                                 processes)
+        ledger.start()
+        yield ledger
+    finally:
+        processes.close()
+
+
+def test_anchor_through_a_node_with_a_key_rotated_away_there_warns_as_locally(
+        node: Node, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = ("--node", node.url)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "1.png").write_bytes(b"page 1, anchored before the rotation")
+    run("anchor", folder / "1.png", *url, home=home)
+    assert run("anchor", folder / "1.png", *url, home=home).err == ""  # nothing new: no word
+    new_key("next", home)
+    run("key", "rotate", "default", "--to", "next", *url, home=home)
+    nxt = public_key("next", home)
+
+    (folder / "2.png").write_bytes(b"page 2, anchored with the key given up")
+    one = run("anchor", folder / "2.png", *url, home=home)
+    (line,) = one.err.splitlines()
+    assert line.startswith(f"warning: your key 'default' was rotated to {nxt} at "), line
+    assert line.endswith(": what it registered now is that key's to control, but signed by a "
+                         "key you gave up; sign with --key next"), line
+    assert run_json("status", folder / "2.png", *url, "--json", home=home)["holder"] == nxt
+
+    (folder / "3.png").write_bytes(b"page 3, anchored with the folder")
+    many = run("anchor", folder, *url, home=home)
+    assert [x for x in many.err.splitlines() if x.startswith("warning:")] == [line]
+    (folder / "4.png").write_bytes(b"page 4, anchored with the new key")
+    assert run("anchor", folder / "4.png", "--key", "next", *url, home=home).err == ""
