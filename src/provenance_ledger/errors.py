@@ -55,6 +55,14 @@ class StorageError(LedgerError):
     """The database is unreadable, of another schema, or not consistent with itself."""
 
 
+class StorageUnavailableError(StorageError):
+    """The database cannot be reached for now: its server refuses or ended the connection
+    (stopped, restarting, shutting down, a failover) or takes no more connections. Nothing is
+    wrong with the data or the software, and the same request may succeed later: a node
+    answers 503 with ``Retry-After`` (specs/node.md section 2, "Storage unavailable";
+    specs/storage.md section 6.2)."""
+
+
 class PeerError(LedgerError):
     """A peer or node that cannot be reached, does not answer in time, answers over a size
     limit, or answers what does not parse into the documented form. ``peer`` names it (its

@@ -278,8 +278,9 @@ def _bad_cases(folder: Path, tmp: Path) -> dict[str, tuple[list[str | Path], str
     base = ["--purpose", "ai_training", "--as", DEV_KEY]
     return {
         "iscc": ([tmp / "iscc.txt", *base], "is not an ISCC content code the ledger compares"),
-        "similar": ([folder, *base, "--similar", "17"], "--similar must be 0 to 16"),
-        "similar-negative": ([folder, *base, "--similar", "-1"], "--similar must be 0 to 16"),
+        "similar": ([folder, *base, "--similar", "17"], "--similar: '17' is not a whole number"),
+        "similar-negative": ([folder, *base, "--similar", "-1"],
+                             "--similar: '-1' is not a whole number of the 64 bits"),
         "json-and-csv": ([folder, *base, "--json", "--csv"], "--json or --csv"),
         "missing-file": ([tmp / "missing.txt", *base], "line 2: no such file"),
         "binary": ([tmp / "binary.txt", *base], "is not UTF-8 text"),

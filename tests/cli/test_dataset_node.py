@@ -117,7 +117,7 @@ def test_a_bad_distance_is_one_line_and_exit_2(world: dict[str, Any]) -> None:
     r = run("dataset", "check", world["root"] / "set", "--purpose", "ai_training", "--as",
             "dev", "--similar", "17", "--node", world["node"].url, home=world["home"],
             ok_codes=(2,))
-    assert "--similar must be 0 to 16" in assert_one_error_line(r)
+    assert "--similar: '17' is not a whole number of the 64 bits" in assert_one_error_line(r)
 
 
 def test_a_disclosure_on_the_node_is_listed_and_proven_from_it(world: dict[str, Any]) -> None:

@@ -195,9 +195,10 @@ def test_tampering_with_a_similar_match_is_detected(world: dict[str, Any], recei
     assert "bits from the matched work's registered code" in line, line
 
 
-@pytest.mark.parametrize("value,words", [("17", "--similar must be 0 to 16"),
-                                         ("-3", "--similar must be 0 to 16"),
-                                         ("eight", "Invalid value for '--similar'")])
+@pytest.mark.parametrize("value,words", [
+    ("17", "--similar: '17' is not a whole number of the 64 bits that may differ (0 to 16"),
+    ("-3", "--similar: '-3' is not a whole number of the 64 bits"),
+    ("eight", "--similar: 'eight' is not a whole number of the 64 bits")])
 def test_bad_similar_values_are_one_line_and_exit_2(world: dict[str, Any], value: str,
                                                     words: str) -> None:
     r = run("dataset", "check", world["folder"], "--purpose", "ai_training", "--as", "dev",

@@ -88,7 +88,8 @@ def ledger(page: Path) -> tuple[Path, str, str]:
     (("--territory", "XX"),
      "--territory: 'XX' is not an ISO 3166-1 two-letter country code (e.g. JP, FR, US)"),
     (("--territory", "Japan"), "(did you mean JP?)"),
-    (("--royalty-bps", "20000"), "--royalty-bps: 20000 is not from 0 to 10000 basis points"),
+    (("--royalty-bps", "20000"),
+     "--royalty-bps: '20000' is not a whole number of basis points (0 to 10000"),
     (("--terms-uri", "ftp://x"), "--terms-uri: 'ftp://x' is not an https://, http:// or urn:"),
 ])
 def test_licence_terms_errors_name_the_option(

@@ -176,9 +176,9 @@ def test_a_hostile_option_value(home: Home_, hostile: str, case: str) -> None:
 
 
 def test_a_usage_error_is_bounded_too(home: Home_) -> None:
-    """click's own message for an integer option echoes the value: the boundary bounds it."""
+    """A number argument's error quotes the value it refuses: bounded, as every value is."""
     result = run("log", "consistency", "1" + HUGE, "2", home=home.home, ok_codes=(2,))
-    line = assert_bounded(result, 2, "old")
+    line = assert_bounded(result, 2, "OLD", "is not a whole number")
     assert "9" * 30 not in line
 
 

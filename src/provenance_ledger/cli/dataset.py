@@ -62,8 +62,9 @@ from ..ledger.folder import FileResult
 from ..node.similar import NodeMatcher
 from . import dataset_disclose
 from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
+from .numbers import whole
 from .progress import Bars
-from .session import NodeOpt, Session, TimeoutOpt, write_text_atomic
+from .session import NodeOpt, Session, TimeoutOpt, output_file, write_text_atomic
 
 app = typer.Typer(
     help="Check a dataset against the ledger (may a key use its items for a purpose?), and "
@@ -122,13 +123,15 @@ def check(
         "--as", metavar="KEY", help="The user's key: ed25519:... or the name of one of your "
                                     "keys.", show_default=False)],
     similar: Annotated[int | None, typer.Option(
-        "--similar", metavar="D",
+        "--similar", metavar="D", parser=whole(
+            "--similar", 0, MAX_DISTANCE, unit="the 64 bits that may differ",
+            note=f"{DEFAULT_DISTANCE} is the usual"),
         help=f"Match an item whose exact work is not registered to the nearest registered "
              f"work whose content code is within D bits (0 to {MAX_DISTANCE}); ISCC lines use "
              f"D too (else {DEFAULT_DISTANCE}). With --node, the node's index is asked.")
     ] = None,
     receipt: Annotated[Path | None, typer.Option(
-        "--receipt", metavar="FILE",
+        "--receipt", metavar="FILE", parser=output_file("--receipt"),
         help=f"Write a compliance receipt (at most {MAX_COMPLIANCE_ITEMS} items): one "
              "checkpoint and one map proof for every item's state, checked offline by "
              "provenance verify FILE.")] = None,
@@ -157,9 +160,6 @@ def check(
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
-    if similar is not None and not 0 <= similar <= MAX_DISTANCE:
-        raise MalformedError(f"--similar must be 0 to {MAX_DISTANCE} (bits of 64 that may "
-                             f"differ; {DEFAULT_DISTANCE} is the usual)")
     try:
         check_purpose(purpose, "--purpose")
     except MalformedError as e:

@@ -40,6 +40,7 @@ from .session import (
     TimeoutOpt,
     emit_json,
     hash_file,
+    output_file,
     write_text_atomic,
 )
 
@@ -357,6 +358,7 @@ def prove(
     version: Annotated[str | None, typer.Option(
         "--version", help="The version to prove against (default: the latest).")] = None,
     out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE", parser=output_file("--out"),
         help="Write the proof here (default: standard output).")] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,

@@ -47,11 +47,17 @@ _LABELS = {
 def rotated_away(session: Session, key_name: str | None) -> str | None:
     """The warning for works just registered with a key that was rotated away (specs/cli.md
     section 2.1): the key it was rotated to controls them, but they are signed by a key its
-    holder gave up. None otherwise, and through ``--node`` (the key's record is the node's)."""
-    if session.node_url is not None:
-        return None
+    holder gave up. None otherwise. Through ``--node``, the key's record is the node's, read
+    and verified as every state the node answers (cli/identity.py ``key_record``)."""
     public = session.public_key(key_name)
-    record = None if public is None else session.ledger.key_record(public)
+    if public is None:
+        return None
+    if session.node_url is None:
+        record = session.ledger.key_record(public)
+    else:
+        from .identity import key_record
+
+        record = key_record(session, public)
     rotation = None if record is None else record.rotation()
     if rotation is None:
         return None

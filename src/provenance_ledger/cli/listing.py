@@ -19,6 +19,7 @@ from ..core.money import format_amount
 from ..core.timefmt import format_time
 from ..errors import MalformedError, PeerError, quoted
 from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
+from .numbers import whole
 from .session import (
     DEFAULT_KEY,
     NodeOpt,
@@ -92,7 +93,8 @@ def works(
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,
     limit: Annotated[int | None, typer.Option(
-        "--limit", min=1, help="Print at most N works; the next page starts --after the last.")
+        "--limit", metavar="N", parser=whole("--limit", 1, unit="works"),
+        help="Print at most N works; the next page starts --after the last.")
     ] = None,
     after: Annotated[str | None, typer.Option(
         "--after", help="Start after this work (the last of the previous page).")] = None,

@@ -10,7 +10,8 @@ import typer
 
 from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
-from .session import Session, check_timeout, emit_json
+from .numbers import whole
+from .session import Session, emit_json, output_file, timeout_seconds
 
 app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
                   no_args_is_help=True)
@@ -38,8 +39,10 @@ def checkpoint(ctx: typer.Context) -> None:
 @app.command()
 def consistency(
     ctx: typer.Context,
-    old: Annotated[int, typer.Argument(help="Older tree size.")],
-    new: Annotated[int, typer.Argument(help="Newer tree size.")],
+    old: Annotated[int, typer.Argument(
+        help="Older tree size.", parser=whole("OLD", 0, note="a tree size"))],
+    new: Annotated[int, typer.Argument(
+        help="Newer tree size.", parser=whole("NEW", 0, note="a tree size"))],
 ) -> None:
     """Print the RFC 9162 consistency proof between two tree sizes as JSON.
 
@@ -72,7 +75,8 @@ def audit(
 
 @app.command()
 def proof(
-    index: Annotated[int, typer.Argument(help="The entry's index in the log.", min=0)],
+    index: Annotated[int, typer.Argument(help="The entry's index in the log.", parser=whole(
+        "INDEX", 0, note="an entry's index in the log"))],
     tiles: Annotated[str, typer.Option(
         "--tiles", metavar="URL", help="The log's C2SP tiles URL (the folder holding "
         "'checkpoint' and 'tile/').")],
@@ -80,9 +84,10 @@ def proof(
         "--log-key", metavar="VKEY", help="The log's verifier key: the checkpoint must be "
         "signed by it.")],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write the receipt to this file instead of standard output.")] = None,
+        "--out", "-o", metavar="FILE", parser=output_file("-o"),
+        help="Write the receipt to this file instead of standard output.")] = None,
     timeout: Annotated[float | None, typer.Option(
-        "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+        "--timeout", metavar="SECONDS", parser=timeout_seconds, show_default=False,
         help="Seconds to wait for the connection and for each part of an answer (default "
         "10; specs/cli.md section 1.3).")] = None,
 ) -> None:

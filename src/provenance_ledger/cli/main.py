@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperOption
 
-from ..errors import LedgerError, VerificationError, error_line
+from ..errors import LedgerError, VerificationError, error_line, quoted
 from .session import Session
 
 DISTRIBUTION = "provenance-ledger"
@@ -242,7 +242,8 @@ def main() -> None:
         if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
             typer.echo(ctx.get_help(), err=True)
             sys.exit(EXIT_ERROR)
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        message = _in_our_words(e) or (e.format_message() if hasattr(e, "format_message")
+                                       else str(e))
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         _fail(" ".join(str(message).split()) + where, EXIT_ERROR)
     except KeyboardInterrupt:
@@ -255,6 +256,36 @@ def main() -> None:
     if rc == EXIT_INTERRUPTED:  # typer's answer to Ctrl-C: said, as every other stop is
         _fail(INTERRUPTED, EXIT_INTERRUPTED)
     sys.exit(rc if isinstance(rc, int) else 0)
+
+
+_BOUNDS = {"greater_than_equal": "{} or more", "greater_than": "above {}",
+           "less_than_equal": "{} or less", "less_than": "below {}"}
+"""The framework's range errors, in words: what the value is not."""
+
+
+def _in_our_words(e: Exception) -> str | None:
+    """A bad value of an option or argument as ``<name>: <what is wrong>``, the option's name
+    first, as every other bad input is said (specs/cli.md section 1, errors), instead of the
+    framework's ``Invalid value for '<name>': ...``. Options and arguments that take a number
+    read it with a parser of cli/numbers.py, which says what is expected; one that does not
+    is still told in these words, not in the words of the framework's validator
+    (``Input should be a valid integer``). None for every other usage error."""
+    param = getattr(e, "param", None)
+    if type(e) is not typer.BadParameter or param is None:  # not MissingParameter either
+        return None
+    opts = [o for o in getattr(param, "opts", ()) if o.startswith("-")]
+    name = max(opts, key=len) if opts else (param.metavar or str(param.name).upper())
+    errors = getattr(e.__cause__, "errors", None)  # the framework's validation error
+    found = errors()[0] if callable(errors) and errors() else {}
+    kind, value = str(found.get("type", "")), found.get("input")
+    if kind.startswith("int_"):
+        return f"{name}: {quoted(value)} is not a whole number"
+    if kind.startswith("float_"):
+        return f"{name}: {quoted(value)} is not a number"
+    if kind in _BOUNDS:
+        limits = found.get("ctx") or {}
+        return f"{name}: {quoted(value)} is not " + _BOUNDS[kind].format(*limits.values())
+    return f"{name}: {e.message}"
 
 
 def _fail(message: str, code: int) -> None:

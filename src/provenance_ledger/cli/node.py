@@ -10,7 +10,8 @@ import typer
 
 from ..core.timefmt import format_time
 from ..errors import MalformedError, quoted
-from .session import check_timeout, emit_json
+from .numbers import seconds, whole
+from .session import emit_json, timeout_seconds
 
 if TYPE_CHECKING:
     from ..node.fetch import Timeouts
@@ -23,11 +24,26 @@ app = typer.Typer(
 HomeOpt = Annotated[Path, typer.Option("--home", help="The node's data directory.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PeerTimeoutOpt = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+    "--timeout", metavar="SECONDS", parser=timeout_seconds, show_default=False,
     help="Seconds to wait for each peer's connection and for each part of its answer "
          "(default 10; specs/cli.md section 1.3).")]
+
+
+def _max_mirror_interval() -> float:
+    from ..node.config import MAX_MIRROR_INTERVAL
+
+    return MAX_MIRROR_INTERVAL
+
+
+def _max_witness_timeout() -> float:
+    from ..node.config import MAX_WITNESS_TIMEOUT_S
+
+    return MAX_WITNESS_TIMEOUT_S
+
+
 MirrorIntervalOpt = Annotated[int | None, typer.Option(
-    "--mirror-interval", metavar="SECONDS", show_default=False,
+    "--mirror-interval", metavar="SECONDS", show_default=False, parser=whole(
+        "--mirror-interval", 0, _max_mirror_interval, unit="seconds", note="0: off"),
     help="Seconds between the mirroring rounds node serve runs by itself (default 60; "
          "0: none, only node sync).")]
 
@@ -44,13 +60,6 @@ def _freshness(value: str | None) -> int | None:
     from ..node.config import parse_freshness_interval
 
     return None if value is None else parse_freshness_interval(value)
-
-
-def _interval(value: int | None) -> int | None:
-    """--mirror-interval, checked with the words of the option."""
-    from ..node.config import check_mirror_interval
-
-    return None if value is None else check_mirror_interval(value, "--mirror-interval")
 
 
 @app.command()
@@ -76,7 +85,7 @@ def init(
     from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL, parse_listen
     from ..store.postgres import check_url, redact
 
-    interval = _interval(mirror_interval)
+    interval = mirror_interval
     freshness = _freshness(freshness_interval)
     parse_listen(listen, "--listen")  # before anything is made
     if store is not None:
@@ -161,7 +170,7 @@ def config_command(
         set_tiles,
     )
 
-    interval = _interval(mirror_interval)
+    interval = mirror_interval
     freshness = _freshness(freshness_interval)  # all checked before any is written
     if tiles is not None and no_tiles:
         raise MalformedError("give --tiles DIR or --no-tiles, not both")
@@ -393,7 +402,8 @@ def witness_remove(
 def witness_policy(
     home: HomeOpt,
     quorum: Annotated[int | None, typer.Option(
-        "--quorum", metavar="N", show_default=False,
+        "--quorum", metavar="N", show_default=False, parser=whole(
+            "--quorum", 0, unit="witnesses", note="0: hand a receipt out at once"),
         help="How many of the witnesses must cosign before a receipt is handed out "
              "(0: hand it out at once; default: all of them).")] = None,
     all_witnesses: Annotated[bool, typer.Option(
@@ -401,6 +411,7 @@ def witness_policy(
                       "grows.")] = False,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", metavar="SECONDS", show_default=False,
+        parser=seconds("--timeout", _max_witness_timeout),
         help="Seconds a receipt waits for the quorum before it is handed out without "
              "(default 5).")] = None,
 ) -> None:
@@ -409,17 +420,12 @@ def witness_policy(
     Example: provenance node witness policy --home ./node-a --quorum 2 --timeout 5
     """
     from ..node import load_config
-    from ..node.config import MAX_WITNESS_TIMEOUT_S, set_witnessing
+    from ..node.config import set_witnessing
 
     if quorum is None and timeout is None and not all_witnesses:
         raise MalformedError("give --quorum N, --all or --timeout SECONDS")
     if quorum is not None and all_witnesses:
         raise MalformedError("give either --quorum N or --all, not both")
-    if quorum is not None and quorum < 0:
-        raise MalformedError(f"--quorum must be 0 or more, not {quoted(quorum)}")
-    if timeout is not None and not 0 < timeout <= MAX_WITNESS_TIMEOUT_S:  # NaN included
-        raise MalformedError(f"--timeout must be a number of seconds above 0, at most "
-                             f"{MAX_WITNESS_TIMEOUT_S:g}")
     config = load_config(home)
     if quorum is not None and quorum > len(config.witnesses):
         raise MalformedError(f"--quorum {quoted(quorum)} is more than the {len(config.witnesses)} "

@@ -33,16 +33,18 @@ from ..core.royalty_receipt import (
     verify_royalty_receipt,
 )
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError, RuleError, VerificationError, quoted
+from ..errors import MalformedError, NotFoundError, RuleError, VerificationError
 from ..ledger.listing import _pages, works_of
 from .identity import key_lookup
 from .listing import _cell, _node_offers, _node_works
+from .numbers import whole
 from .session import (
     DEFAULT_KEY,
     NodeOpt,
     Session,
     TimeoutOpt,
     emit_json,
+    output_file,
     write_text_atomic,
 )
 from .writes import (
@@ -159,7 +161,9 @@ def usage_report(
     licence: Annotated[str, typer.Argument(help="Id (or unique prefix) of the licence (its "
                                                 "offer).")],
     period: Annotated[str, typer.Option(help=PERIOD_HELP)],
-    units: Annotated[int, typer.Option(help="Units used in the period (uses, items, ...).")],
+    units: Annotated[int, typer.Option(
+        parser=whole("--units", 0, MAX_AMOUNT, unit="units"),
+        help="Units used in the period (uses, items, ...).")],
     revenue: Annotated[tuple[str, str], typer.Option(
         metavar="AMOUNT CUR",
         help="Revenue in the period and its ISO 4217 currency, in major units: "
@@ -175,9 +179,6 @@ def usage_report(
 
     Example: provenance usage report 9a41c3 --period 2026-Q3 --units 1200 --revenue 8450.00 EUR
     """
-    if not 0 <= units <= MAX_AMOUNT:
-        raise MalformedError(
-            f"--units: {quoted(units)} is not a whole number from 0 to {MAX_AMOUNT}")
     reported = Period.parse(period.strip(), "--period")
     s = Session.from_ctx(ctx).use_node(node, timeout)
     if reported.start > s.now():
@@ -367,7 +368,7 @@ def royalties(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, a row per licence and "
                                                        "payee.")] = False,
     receipt: Annotated[Path | None, typer.Option(
-        "--receipt", metavar="FILE",
+        "--receipt", metavar="FILE", parser=output_file("--receipt"),
         help="Also write a royalty receipt: the statement with the proof of every event it "
              "comes from, which anyone re-checks offline (provenance verify FILE).")] = None,
     node: NodeOpt = None,

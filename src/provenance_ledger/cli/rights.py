@@ -38,6 +38,7 @@ from .identity import (
     trusted_attesters,
 )
 from .listing import describe_terms
+from .numbers import whole
 from .payees import PayeeOpt, parse_payees
 from .session import (
     DEFAULT_KEY,
@@ -45,6 +46,7 @@ from .session import (
     Session,
     TimeoutOpt,
     emit_json,
+    output_file,
     write_text_atomic,
 )
 from .writes import Found, History, Written, last_event, report, same_body, write_once
@@ -286,6 +288,7 @@ def licence_offer(
         help="Fee and its ISO 4217 currency, written as people write amounts (at most the "
              "currency's decimals), e.g. --fee 50000 JPY or --fee 1200.50 EUR.")] = None,
     royalty_bps: Annotated[int | None, typer.Option(
+        parser=whole("--royalty-bps", 0, 10_000, unit="basis points", note="1250 is 12.5 %"),
         help="Royalty in basis points (100 = 1%).")] = None,
     territory: Annotated[list[str] | None, typer.Option(
         help="ISO 3166 country code. Repeat for several; none = worldwide.")] = None,
@@ -310,9 +313,6 @@ def licence_offer(
         amount, code = parse_amount(text, check_currency(currency, "--fee"), "--fee")
         body["fee"] = {"amount": amount, "currency": code}
     if royalty_bps is not None:
-        if not 0 <= royalty_bps <= 10_000:
-            raise MalformedError(f"--royalty-bps: {quoted(royalty_bps)} is not from 0 to 10000 "
-                                 "basis points (100 = 1%)")
         body["royalty_bps"] = royalty_bps
     if territory:
         codes = list(dict.fromkeys(check_territory(t, "--territory") for t in territory))
@@ -638,7 +638,7 @@ def may(
         help="Answer for a disputed work too, from the registration on the log asked (the "
              "answer still says the work is disputed).")] = False,
     proof: Annotated[Path | None, typer.Option(
-        "--proof", metavar="FILE",
+        "--proof", metavar="FILE", parser=output_file("--proof"),
         help="Also write a decision receipt here: the answer with the proof that anyone can "
              "check offline (provenance verify FILE), including that no later event of the "
              "work exists, or that it was never registered. Not with --require-attested: "

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -39,6 +40,7 @@ from ..ledger.folder import (
     registered,
 )
 from ..ledger.similarity import SimilarityIndex, code_of
+from .numbers import seconds
 from .progress import MapBuildReport
 
 if TYPE_CHECKING:
@@ -55,16 +57,11 @@ NodeOpt = Annotated[str | None, typer.Option(
     help="Use the ledger node at this URL instead of the local ledger; its answers are "
          "verified against its log key, pinned on first contact.")]
 MAX_TIMEOUT_S = 86_400.0  # the longest --timeout, in seconds
-
-
-def check_timeout(value: float | None) -> float | None:
-    if value is not None and not 0 < value <= MAX_TIMEOUT_S:  # NaN included
-        raise typer.BadParameter(f"must be a number of seconds above 0, at most {MAX_TIMEOUT_S:g}")
-    return value
-
+timeout_seconds = seconds("--timeout", MAX_TIMEOUT_S)
+"""``--timeout SECONDS`` of every command that talks to a node or peers (section 1.3)."""
 
 TimeoutOpt = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", callback=check_timeout, show_default=False,
+    "--timeout", metavar="SECONDS", parser=timeout_seconds, show_default=False,
     help="With --node: seconds to wait for the connection and for each part of an answer "
          "(default 10; specs/cli.md section 1.3).")]
 
@@ -419,14 +416,44 @@ def hash_file(path: Path) -> tuple[str, int, str]:
     return content.sha256, content.size, content.media_type
 
 
+def _no_folder(path: Path) -> str | None:
+    """What keeps a file from being written at ``path``, in words; None when nothing does
+    (specs/cli.md section 1, output files)."""
+    folder = path.parent
+    if path.is_dir():
+        return f"{quoted(str(path))} is a folder: name a file to write"
+    if folder.is_dir():
+        return None
+    above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        return f"{quoted(str(above))} is a file, not a folder"
+    return f"no folder {quoted(str(folder).rstrip(os.sep) + os.sep)} (create it first)"
+
+
+def output_file(name: str) -> Callable[[str], Path]:
+    """The parser of option ``name`` (``-o``, ``--receipt``, ...) naming a file the command
+    writes: its folder must exist (it is never created); checked before the command begins,
+    so that nothing is done for a file that cannot be written (specs/cli.md section 1, output
+    files)."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        wrong = _no_folder(path)
+        if wrong is not None:
+            raise MalformedError(f"{name}: {wrong}")
+        return path
+
+    return parse
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file the user named whole or not at all (ledger/files.py), with the default
-    permissions of a new file."""
-    if not path.parent.is_dir():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise MalformedError(f"cannot create folder {path.parent}: {e.strerror}") from e
+    """Write a file the user named whole or not at all (ledger/files.py: a temporary file
+    beside it, fsynced and renamed into place), with the default permissions of a new file
+    (0644 under the usual umask). Its folder must exist: it is never created (specs/cli.md
+    section 1, output files)."""
+    wrong = _no_folder(path)
+    if wrong is not None:  # its option's parser said so, unless the folder went since
+        raise MalformedError(f"cannot write {quoted(str(path))}: {wrong}")
     write_atomic(path, text.encode("utf-8"), mode=None)
 
 

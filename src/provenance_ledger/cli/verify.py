@@ -67,6 +67,7 @@ from .session import (
     TimeoutOpt,
     emit_json,
     hash_file,
+    output_file,
     write_text_atomic,
 )
 
@@ -599,8 +600,9 @@ def receipt(
     works: Annotated[list[str] | None, typer.Argument(
         help="File path, work id or unique id prefix; several with --state.",
         show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="Write here (default: print).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE", parser=output_file("-o"),
+        help="Write here (default: print).")] = None,
     state: Annotated[bool, typer.Option(
         "--state", help="A state receipt: the work's whole history, each event proven, and "
                         "that nothing later exists (or that it was never registered).")] = False,

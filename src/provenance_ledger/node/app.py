@@ -5,7 +5,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
 - ``POST /events``: one signed leaf (the exact bytes, at most ``MAX_LEAF_BYTES``); replies
   with its receipt once integrated (200, also for a leaf already in the log: a safe retry).
   400 malformed or bad signature, 409 conflict (with ``head``), 422 refused by the rules,
-  413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down.
+  413 too large, 503 + ``Retry-After`` when the queue is full or the node is shutting down
+  (or, on every route that touches the log's store, while its database cannot be reached).
   With witnesses configured, the receipt waits for their quorum (node/witnessing.py).
 - ``POST /events/batch``: many signed leaves, one a line; each one's result in order
   (node/batch.py).
@@ -67,7 +68,14 @@ from .fetch import Timeouts
 from .freshness import LOOK_S
 from .hotpath import HotReads
 from .hotwrite import HotWrites
-from .http import TEXT, HttpError, error_response, status_of
+from .http import (
+    TEXT,
+    UNAVAILABLE_RETRY_AFTER_S,
+    HttpError,
+    error_response,
+    status_of,
+    storage_failure_response,
+)
 from .logs import AccessLog
 from .node import Node
 from .page import page_router
@@ -156,6 +164,18 @@ def _error(why: str) -> dict[str, Any]:
 
 
 _BAD_QUERY = "A parameter out of its schema"
+_UNAVAILABLE = {**_ERROR, "description": (
+    "The node's database cannot be reached for now (stopped, restarting, taking no more "
+    f"connections): try again after Retry-After ({UNAVAILABLE_RETRY_AFTER_S}) seconds "
+    '(specs/node.md section 2, "Storage unavailable")'),
+    "headers": {"Retry-After": {"description": "seconds to wait before trying again",
+                                "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}}
+"""The 503 of every route that reads or writes the log's store."""
+_NO_LOG_STORE = ("/keys", "/page/", "/page/{name}", "/evidence", "/cosigned", "/shards/{sid}/")
+"""Routes (a trailing ``/``: and every path below) that never touch the log's store: keys
+held in memory, the page's files, the witness's own database and frozen shards (SQLite
+files of the home), whose failures are 500s."""
 _WITNESSING_HEADERS = {
     "Provenance-Witness-Quorum": {"description": "With witnesses configured: how many of "
                                   "them must cosign", "schema": {"type": "string"}},
@@ -233,15 +253,14 @@ def create_app(
 
 def add_error_handlers(app: FastAPI) -> None:
     """Every refusal as ``{"error": "..."}`` with its status (specs/node.md, "HTTP API");
-    a storage failure is logged and answered 500 without its details."""
+    a storage failure is logged and answered 500 without its details, or 503 with
+    ``Retry-After`` while the database cannot be reached ("Storage unavailable")."""
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> Response:
         status = status_of(exc)
-        if status == 500:
-            log.error("storage error", extra={"fields": {"path": request.url.path,
-                                                         "error": str(exc)}})
-            return error_response(500, "internal storage error")
+        if status in (500, 503):
+            return storage_failure_response(exc, request.url.path)
         if isinstance(exc, ConflictError):
             return error_response(status, str(exc), head=exc.head)
         if isinstance(exc, NotFoundError) and exc.elsewhere:
@@ -250,9 +269,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sqlite3.Error)
     async def database_error(request: Request, exc: sqlite3.Error) -> Response:
-        log.error("database error", extra={"fields": {"path": request.url.path,
-                                                      "error": str(exc)}})
-        return error_response(500, "internal storage error")
+        return storage_failure_response(exc, request.url.path)
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
@@ -282,7 +299,8 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         response_description="The receipt (provenance-ledger/receipt/v1)",
         responses={200: {"description": "The receipt (provenance-ledger/receipt/v1)",
                          "headers": _WITNESSING_HEADERS},
-                   400: _ERROR, 409: _ERROR, 413: _ERROR, 422: _ERROR, 503: _ERROR},
+                   400: _ERROR, 409: _ERROR, 413: _ERROR, 422: _ERROR,
+                   503: _error("The queue is full, or the node is shutting down")},
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary",
                                                     "maxLength": MAX_EVENT_BYTES}}}}},
@@ -666,17 +684,34 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
                           routes=app.routes)
-        for item in doc["paths"].values():
+        for path, item in doc["paths"].items():
             for op in item.values():
                 responses = op.get("responses", {})
                 if "HTTPValidationError" in str(responses.get("422", "")):
                     del responses["422"]
                     responses.setdefault("400", _error(_BAD_QUERY))
+                if not _touches_no_store(path):
+                    _declare_unavailable(responses)
         schemas = doc.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+def _touches_no_store(path: str) -> bool:
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in _NO_LOG_STORE)
+
+
+def _declare_unavailable(responses: dict[str, Any]) -> None:
+    """The 503 of a route that touches the log's store, in one place: a route that declares
+    a 503 of its own (a full queue, a shutdown) has both reasons in one description."""
+    own = responses.get("503")
+    if own is None:
+        responses["503"] = _UNAVAILABLE
+        return
+    responses["503"] = {**own, "description": f"{own['description']}; or: "
+                        f"{_UNAVAILABLE['description']}", "headers": _UNAVAILABLE["headers"]}
 
 
 def node_app(home: Path, **app_options: Any) -> ASGIApp:

@@ -24,7 +24,7 @@ from ..core.events import MAX_LEAF_BYTES
 from ..core.merkle import leaf_hash
 from ..errors import ConflictError, LedgerError, error_line
 from .block_receipts import ENCODER, ReceiptReply
-from .http import HttpError, status_of
+from .http import INTERNAL, UNAVAILABLE, HttpError, status_of
 
 if TYPE_CHECKING:
     from .node import Node
@@ -79,7 +79,9 @@ def refusal(error: LedgerError) -> dict[str, Any]:
     """A refused event's result, as ``POST /events`` would have answered it."""
     status = status_of(error)
     if status == 500:
-        return {"status": 500, "error": "internal storage error"}
+        return {"status": 500, "error": INTERNAL}
+    if status == 503:  # the database cannot be reached: that line may be sent again later
+        return {"status": 503, "error": UNAVAILABLE}
     out: dict[str, Any] = {"status": status, "error": error_line(str(error))}
     if isinstance(error, ConflictError):
         out["head"] = error.head

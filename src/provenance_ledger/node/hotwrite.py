@@ -5,7 +5,6 @@ while witnesses are configured (a receipt then waits for their quorum, node/witn
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -16,12 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.events import MAX_LEAF_BYTES
 from ..errors import ConflictError, LedgerError
 from .batch import MAX_BATCH_BYTES, batch_lines, json_reply, submit_batch
-from .http import HttpError, error_response, status_of
+from .http import HttpError, error_response, status_of, storage_failure_response
 
 if TYPE_CHECKING:
     from .node import Node
-
-log = logging.getLogger("provenance_ledger.node")
 
 _PATHS = {"/events": MAX_LEAF_BYTES, "/events/batch": MAX_BATCH_BYTES}
 """The routes answered here and the largest body of each."""
@@ -58,9 +55,7 @@ class HotWrites:
         except LedgerError as e:
             response = refusal_response(e, scope["path"])
         except sqlite3.Error as e:
-            log.error("database error", extra={"fields": {"path": scope["path"],
-                                                          "error": str(e)}})
-            response = error_response(500, "internal storage error")
+            response = storage_failure_response(e, scope["path"])
         if response is None:  # the receipts' JSON, encoded already (node/block_receipts.py)
             await send_json(send, reply)
             return
@@ -70,9 +65,8 @@ class HotWrites:
 def refusal_response(exc: LedgerError, path: str) -> JSONResponse:
     """A refused submission's answer, as the app's ``LedgerError`` handler gives it."""
     status = status_of(exc)
-    if status == 500:
-        log.error("storage error", extra={"fields": {"path": path, "error": str(exc)}})
-        return error_response(500, "internal storage error")
+    if status in (500, 503):
+        return storage_failure_response(exc, path)
     if isinstance(exc, ConflictError):
         return error_response(status, str(exc), head=exc.head)
     return error_response(status, str(exc))

@@ -50,7 +50,7 @@ from ..ledger.ledger import MAX_MIRROR_EVENTS
 from ..store import SqliteStore
 from .config import NodeConfig, Peer
 from .fetch import Answer, Fetcher, Timeouts
-from .replies import ConsistencyReply, EntriesPage, checkpoint_text, parse
+from .replies import ConsistencyReply, EntriesPage, checkpoint_text, parse, refused
 from .tiles_client import TilesClient
 from .witness import Witness
 
@@ -118,8 +118,7 @@ def _get(fetch: Fetcher, peer: Peer, path: str, limit: int, **params: int) -> An
     """A 200 answer of at most ``limit`` bytes, or one :class:`PeerError`."""
     answer = fetch.get(_who(peer), f"{peer.url}{path}", limit, params)
     if answer.status != 200:
-        raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
-                        f"{answer.excerpt()}")
+        raise PeerError(_who(peer), refused(answer))
     return answer
 
 
@@ -218,9 +217,8 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
             raise PeerError(_who(peer), f"{answer.where} answered 404 ({answer.excerpt()}): "
                             f"{peer.tiles or peer.url} is not the base URL of a log "
                             + _fix(peer, "--tiles" if peer.tiles else "--url"))
-        if answer.status != 200:
-            raise PeerError(_who(peer), f"{answer.where} answered {answer.status}: "
-                            f"{answer.excerpt()}")
+        if answer.status != 200:  # a 503: the peer's database is away for now (node.md 2)
+            raise PeerError(_who(peer), refused(answer))
         cp, note = _verified(answer, peer)
         own_note = SignedNote.from_text(note)
         if cp.size < old:

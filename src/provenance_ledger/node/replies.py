@@ -255,3 +255,22 @@ class ErrorReply:
         error, head = data.get("error"), data.get("head")
         return cls(error if isinstance(error, str) else None,
                    head if isinstance(head, str) else None, data)
+
+
+MAX_RETRY_AFTER_DIGITS = 6
+"""A ``Retry-After`` of more digits (over 11 days) is not repeated in a message."""
+
+
+def refused(answer: Answer) -> str:
+    """``METHOD URL answered STATUS: ...``, one line, for an answer that is not the one asked
+    for: the start of its body; for a 503, that the party is unavailable for now and to try
+    again later (after its ``Retry-After`` seconds), with its error line (specs/node.md
+    section 2, "Storage unavailable"): not a fault of the party."""
+    if answer.status != 503:
+        return f"{answer.where} answered {answer.status}: {answer.excerpt()}"
+    error = ErrorReply.from_bytes(answer.body).error
+    text = answer.excerpt() if error is None else one_line(error)
+    after = answer.retry_after or ""
+    wait = (f" (Retry-After: {after} s)"
+            if after.isdigit() and len(after) <= MAX_RETRY_AFTER_DIGITS else "")
+    return f"{answer.where} answered 503, unavailable for now: try again later{wait}: {text}"

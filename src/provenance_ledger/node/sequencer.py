@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.merkle import leaf_hash
-from ..errors import LedgerError, StorageError
+from ..errors import LedgerError, StorageError, StorageUnavailableError
 from ..ledger import MAX_BLOCK_EVENTS, Appended, Ledger
 from .block_receipts import ReceiptReply, block_receipts
 from .http import HttpError
@@ -140,6 +140,10 @@ class Sequencer:
             leaves = [p.leaf for p in batch]
             try:
                 results = await loop.run_in_executor(self._writer, self._integrate, leaves)
+            except StorageUnavailableError as e:  # no traceback: nothing of the node failed
+                log.warning("block failed: storage unavailable", extra={"fields": {
+                    "events": len(batch), "error": str(e)}})
+                results = [e] * len(batch)
             except Exception as e:  # noqa: BLE001 - every submitter must get an answer
                 log.exception("block failed", extra={"fields": {"events": len(batch)}})
                 failure = e if isinstance(e, LedgerError) else StorageError(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..core.merkle import NodeId
-from ..errors import StorageError, quoted
+from ..errors import StorageError, StorageUnavailableError, quoted
 from .base import Block, CheckpointRow, EntryRow
 from .cache import LEVEL_SHIFT, NodeCache, read_through
 from .map_tiles import position_v4, tile_key, tile_position
@@ -194,7 +194,7 @@ def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
             except psycopg.Error as e:
                 lost = isinstance(e, psycopg.OperationalError) and store.conn.closed
                 if attempt == 2 or not (outside and lost):
-                    raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+                    raise failure("ledger database read failed", e) from e
             store.revive()  # the server ended it since: once more on a new connection
         raise AssertionError("unreachable")  # pragma: no cover
     return wrapped
@@ -202,6 +202,51 @@ def _storage_errors(method: Callable[P, R]) -> Callable[P, R]:
 
 def _one_line(e: BaseException) -> str:
     return redact(" ".join(str(e).split()))[:300]
+
+
+_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05", "53300"})
+"""SQLSTATEs of a server that ended the connection or takes none now: admin_shutdown (a stop,
+a restart), crash_shutdown, cannot_connect_now (starting up, shutting down, in recovery),
+idle_session_timeout, too_many_connections; and class 08 (connection_exception) but 08P01
+(protocol_violation)."""
+_OUTAGE_WORDS = ("the database system is starting up", "the database system is shutting down",
+                 "the database system is in recovery mode",
+                 "the database system is not yet accepting connections",
+                 "the database system is not accepting connections",
+                 "sorry, too many clients already", "remaining connection slots are reserved",
+                 "too many connections for",
+                 "terminating connection", "server closed the connection unexpectedly")
+"""What the server says when it refuses a new connection (libpq gives no SQLSTATE then) or
+ends one, for the same conditions as :data:`_OUTAGE_STATES`."""
+
+
+def is_outage(e: BaseException) -> bool:
+    """Whether a psycopg error means the database cannot be reached for now (specs/storage.md
+    section 6.2): the server is down or cannot be reached (the connection is refused, times
+    out, is lost), is starting up, shutting down or in recovery, ended the connection, or takes
+    no more connections. Anything else (a constraint, a bad row, a refused password, a missing
+    database or role, a full disk) is not: the node is at fault, or its data."""
+    import psycopg
+
+    if not isinstance(e, psycopg.Error):
+        return False
+    state = e.sqlstate
+    if state is not None:
+        return (state.startswith("08") and state != "08P01") or state in _OUTAGE_STATES
+    if not isinstance(e, psycopg.OperationalError):
+        return False
+    text = " ".join(str(e).split())
+    if "FATAL:" in text or "fe_sendauth" in text:  # the server answered, or no password
+        return any(words in text for words in _OUTAGE_WORDS)
+    return True  # no server answered: refused, no socket, a timeout, a lost connection
+
+
+def failure(what: str, e: BaseException) -> StorageError:
+    """``what: <the driver's reason>`` (the URL's password left out) as the error to raise:
+    :class:`StorageUnavailableError` for an outage (:func:`is_outage`), else
+    :class:`StorageError`."""
+    kind = StorageUnavailableError if is_outage(e) else StorageError
+    return kind(f"{what}: {_one_line(e)}")
 
 
 class _NotReady(Exception):  # noqa: N818 - not an error: a block not to be committed
@@ -235,7 +280,7 @@ class PostgresStore:
                 self._migrate()
         except driver.Error as e:
             self.conn.close()
-            raise StorageError(f"cannot open ledger database {shown}: {_one_line(e)}") from e
+            raise failure(f"cannot open ledger database {shown}", e) from e
         except BaseException:
             self.conn.close()
             raise
@@ -246,15 +291,13 @@ class PostgresStore:
             conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
                 self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except driver.Error as e:
-            raise StorageError(f"cannot open ledger database {redact(self.url)}: "
-                               f"{_one_line(e)}") from e
+            raise failure(f"cannot open ledger database {redact(self.url)}", e) from e
         try:
             if self.readonly:
                 conn.execute("SET default_transaction_read_only = on")
         except driver.Error as e:
             conn.close()
-            raise StorageError(f"cannot open ledger database {redact(self.url)}: "
-                               f"{_one_line(e)}") from e
+            raise failure(f"cannot open ledger database {redact(self.url)}", e) from e
         return conn
 
     def revive(self) -> bool:
@@ -441,7 +484,7 @@ class PostgresStore:
         except _NotReady:
             return False
         except psycopg.Error as e:
-            raise StorageError(f"could not write block: {_one_line(e)}") from e
+            raise failure("could not write block", e) from e
         return True
 
     def _copy(self, target: str, types: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -516,7 +559,7 @@ class PostgresStore:
                 self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield
         except psycopg.Error as e:
-            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+            raise failure("ledger database read failed", e) from e
 
     def _begin(self, stack: ExitStack) -> None:
         """BEGIN a transaction that ``stack`` ends. A connection the server closed since its
@@ -572,7 +615,7 @@ class PostgresStore:
             while rows := cur.fetchmany(10_000):
                 yield from rows
         except psycopg.Error as e:
-            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+            raise failure("ledger database read failed", e) from e
 
     @_storage_errors
     def work_entries(self, work: str) -> list[EntryRow]:
@@ -680,7 +723,7 @@ class PostgresStore:
                 while rows := cur.fetchmany(batch):
                     yield rows
         except psycopg.Error as e:
-            raise StorageError(f"ledger database read failed: {_one_line(e)}") from e
+            raise failure("ledger database read failed", e) from e
 
     @_storage_errors
     def row_count(self, table: str) -> int:
@@ -725,7 +768,7 @@ class PostgresStore:
                 self.conn.execute("DELETE FROM meta WHERE key <> 'schema'")
                 self.conn.execute("INSERT INTO meta VALUES ('origin', %s)", (target,))
         except psycopg.Error as e:
-            raise StorageError(f"could not reset the log: {_one_line(e)}") from e
+            raise failure("could not reset the log", e) from e
         return True
 
     def close(self) -> None:
