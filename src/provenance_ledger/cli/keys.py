@@ -149,7 +149,7 @@ NEW_PASSPHRASE_ENV = "PROVENANCE_NEW_PASSPHRASE"  # noqa: S105 - the variable's 
 
 def _new_passphrase() -> str:
     """The new passphrase of ``key passphrase``: ``$PROVENANCE_NEW_PASSPHRASE``, else asked
-    for twice on a terminal."""
+    for twice on a terminal (specs/cli.md section 3.7)."""
     env = os.environ.get(NEW_PASSPHRASE_ENV)
     if env:
         return env
@@ -214,6 +214,7 @@ def passphrase(
 
 def _report_passphrase(what: str, change: str, name: str, public: str,
                        protection: KeyProtection, session: Session, as_json: bool) -> None:
+    """What ``key passphrase`` says (specs/cli.md section 3.7): never a passphrase."""
     row = _row(name, public, protection, session)
     if as_json:
         emit_json({**row, "change": change})
