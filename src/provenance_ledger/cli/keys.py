@@ -1,9 +1,14 @@
-"""``provenance key``: create and show signing keys (public parts only); rotate a key,
-name its recovery keys, declare it compromised (specs/rules.md section 9)."""
+"""``provenance key``: create and show signing keys (public parts only); add, change or
+remove a key's passphrase; rotate a key, name its recovery keys, declare it compromised
+(specs/rules.md section 9)."""
 
 from __future__ import annotations
 
+import getpass
+import hmac
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +21,12 @@ from ..core.identity import key_record_id
 from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
-from .session import Session, emit_json, write_text_atomic
+from ..ledger.keys import KeyProtection
+from .session import PASSPHRASE_ENV, Session, emit_json, write_text_atomic
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
-                       "says where); rotate, recover or declare one compromised.\n\n"
+                       "says where), protect one with a passphrase; rotate, recover or "
+                       "declare one compromised.\n\n"
                        "Example: provenance key new studio",
                   no_args_is_help=True)
 
@@ -28,6 +35,10 @@ BACKUP_ADVICE = ("keep a copy where only you can reach it: whoever holds this fi
                  "you, and without it you cannot (provenance key recovery names who may "
                  "replace it)")
 """What ``key new`` says after the key file's path (specs/cli.md section 3.7)."""
+
+REPLACED_ADVICE = ("copies of the file made before still open as they did (with the old "
+                   "passphrase, or none): replace your backups with this file")
+"""What ``key passphrase`` says after the key file's path (specs/cli.md section 3.7)."""
 
 
 @app.command("new")
@@ -49,7 +60,7 @@ def new(
     if encrypt and not passphrase:
         raise LedgerError("--encrypt needs a passphrase: set PROVENANCE_PASSPHRASE or use a tty")
     key = session.home.keys.create(name, passphrase)
-    _show(name, key.public.text, bool(passphrase), session, as_json)
+    _show(_row(name, key.public.text, session.home.keys.protection(name), session), as_json)
     if not as_json:
         typer.echo(f"  private key: {session.home.keys.path(name)} (mode 0600): {BACKUP_ADVICE}")
 
@@ -71,8 +82,18 @@ def list_(
     if not rows:
         typer.echo("no keys yet (one named 'default' is made on first use)")
     for r in rows:
-        flag = " (encrypted)" if r["encrypted"] else ""
-        typer.echo(f"{r['name']:<20} {r['public_key']}{flag}")
+        typer.echo(f"{r['name']:<20} {r['public_key']}{_flag(r)}")
+
+
+def _flag(info: dict[str, object]) -> str:
+    """What follows a key's public key in text: ` (encrypted)`, or for a key encrypted with a
+    weaker KDF than this version's, how to strengthen it (specs/cli.md section 3.7)."""
+    if not info["encrypted"]:
+        return ""
+    if info["weak"]:
+        return (f" (encrypted, weakly: {info['kdf']}; strengthen it with: provenance key "
+                f"passphrase {info['name']})")
+    return " (encrypted)"
 
 
 @app.command("show")
@@ -92,27 +113,116 @@ def show(
     if public:
         typer.echo(str(info["public_key"]))
         return
-    _show(name, str(info["public_key"]), bool(info["encrypted"]), session, as_json)
+    _show(info, as_json)
 
 
 def _info(session: Session, name: str) -> dict[str, object]:
     keys = session.home.keys
     path = keys.path(name)
-    encrypted = keys.encrypted(name)
+    protection = keys.protection(name)
     pub_path = path.with_suffix(".pub")
     if pub_path.exists():
         public = pub_path.read_text().strip()
     else:
-        public = keys.load(name, session.passphrase(prompt=encrypted)).public.text
-    return {"name": name, "public_key": public, "encrypted": encrypted, "file": str(path)}
+        public = keys.load(name, session.passphrase(prompt=protection.encrypted)).public.text
+    return _row(name, public, protection, session)
 
 
-def _show(name: str, public: str, encrypted: bool, session: Session, as_json: bool) -> None:
+def _row(name: str, public: str, protection: KeyProtection,
+         session: Session) -> dict[str, object]:
+    """A key as ``key new``, ``show``, ``list`` and ``passphrase`` give it (specs/cli.md
+    section 3.7)."""
+    return {"name": name, "public_key": public, "encrypted": protection.encrypted,
+            "file": str(session.home.keys.path(name)), "kdf": protection.describe(),
+            "weak": protection.weak}
+
+
+def _show(info: dict[str, object], as_json: bool) -> None:
     if as_json:
-        emit_json({"name": name, "public_key": public, "encrypted": encrypted,
-                   "file": str(session.home.keys.path(name))})
+        emit_json(info)
         return
-    typer.echo(f"{name}: {public}" + (" (encrypted)" if encrypted else ""))
+    typer.echo(f"{info['name']}: {info['public_key']}{_flag(info)}")
+
+
+NEW_PASSPHRASE_ENV = "PROVENANCE_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
+
+
+def _new_passphrase() -> str:
+    """The new passphrase of ``key passphrase``: ``$PROVENANCE_NEW_PASSPHRASE``, else asked
+    for twice on a terminal (specs/cli.md section 3.7)."""
+    env = os.environ.get(NEW_PASSPHRASE_ENV)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise LedgerError(f"a new passphrase is needed: set {NEW_PASSPHRASE_ENV} or use a tty "
+                          "(or --remove to keep the key unencrypted)")
+    first = getpass.getpass("new passphrase for the key: ")
+    if not first:
+        raise LedgerError("the new passphrase is empty: nothing changed (--remove keeps the "
+                          "key unencrypted)")
+    if not hmac.compare_digest(first.encode(), getpass.getpass("the same again: ").encode()):
+        raise LedgerError("the two new passphrases differ: nothing changed")
+    return first
+
+
+@app.command("passphrase")
+def passphrase(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Key name.")],
+    remove: Annotated[bool, typer.Option(
+        "--remove", help="Store the key unencrypted (no new passphrase).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Add a passphrase to a key, change it, or remove it (--remove); the key is re-encrypted
+    with PBKDF2-HMAC-SHA256 at 600,000 iterations.
+
+    The passphrase the key has now comes from PROVENANCE_PASSPHRASE, or is asked for; the new
+    one from PROVENANCE_NEW_PASSPHRASE, or is asked for twice on a terminal. Giving the same
+    passphrase again strengthens a key encrypted by an earlier version (2,048 iterations: key
+    list says 'weakly'). The key file is replaced whole or not at all, mode 0600; a wrong
+    passphrase changes nothing. The key and its public key stay the same.
+
+    Example: provenance key passphrase studio
+    """
+    session = Session.from_ctx(ctx)
+    keys = session.home.keys
+    if remove and os.environ.get(NEW_PASSPHRASE_ENV):
+        raise LedgerError(f"--remove takes no new passphrase: unset {NEW_PASSPHRASE_ENV}")
+    before = keys.protection(name)
+    old = session.passphrase(prompt=True) if before.encrypted else None
+    if before.encrypted and not old:
+        raise LedgerError(f"key {name} is encrypted: set {PASSPHRASE_ENV} or use a tty")
+    if remove and not before.encrypted:
+        key = keys.load(name)  # a missing or damaged key file is an error here too
+        _report_passphrase("not encrypted: nothing changed", "none", name, key.public.text,
+                           before, session, as_json)
+        return
+    key = keys.load(name, old)  # the old passphrase is checked before a new one is asked
+    new = None if remove else _new_passphrase()
+    keys.protect(name, key, new)
+    if new is None:
+        what, change = "passphrase removed: the key file is not encrypted", "removed"
+    elif old is None:
+        what, change = "passphrase added", "added"
+    elif hmac.compare_digest(old.encode(), new.encode()):
+        what, change = "re-encrypted with the same passphrase", "kept"
+    else:
+        what, change = "passphrase changed", "changed"
+    _report_passphrase(what, change, name, key.public.text, keys.protection(name), session,
+                       as_json)
+
+
+def _report_passphrase(what: str, change: str, name: str, public: str,
+                       protection: KeyProtection, session: Session, as_json: bool) -> None:
+    """What ``key passphrase`` says (specs/cli.md section 3.7): never a passphrase."""
+    row = _row(name, public, protection, session)
+    if as_json:
+        emit_json({**row, "change": change})
+        return
+    kdf = f" ({protection.describe()})" if protection.encrypted else ""
+    typer.echo(f"{name}: {what}{kdf}")
+    if change != "none":
+        typer.echo(f"  private key: {row['file']} (mode 0600): {REPLACED_ADVICE}")
 
 
 # -- rotation, recovery and compromise (specs/events.md 6.16-6.18, specs/rules.md section 9) ---
