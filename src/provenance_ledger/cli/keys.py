@@ -22,7 +22,8 @@ from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
 from ..ledger.keys import KeyProtection
-from .session import PASSPHRASE_ENV, Session, emit_json, write_text_atomic
+from .numbers import whole
+from .session import PASSPHRASE_ENV, Session, emit_json, output_file, write_text_atomic
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
                        "says where), protect one with a passphrase; rotate, recover or "
@@ -236,7 +237,7 @@ CosignOpt = Annotated[list[str] | None, typer.Option(
     "--cosign", metavar="NAME",
     help="Another recovery key of yours that signs too (repeat up to the threshold).")]
 RequestOpt = Annotated[Path | None, typer.Option(
-    "--recovery-request", metavar="FILE",
+    "--recovery-request", metavar="FILE", parser=output_file("--recovery-request"),
     help="Write the event as a request for recovery keys held elsewhere to sign "
          "(provenance key cosign FILE), instead of logging it.")]
 RequestSignerOpt = Annotated[str | None, typer.Option(
@@ -357,7 +358,8 @@ def recovery(
         "--keys", metavar="K1,K2,...", help="Recovery keys (public keys or names of yours), "
                                             "comma-separated.")] = None,
     threshold: Annotated[int | None, typer.Option(
-        "--threshold", help="How many recovery keys must sign (default: all).")] = None,
+        "--threshold", parser=whole("--threshold", 1, None, unit="keys"),
+        help="How many recovery keys must sign (default: all).")] = None,
     association: Annotated[str | None, typer.Option(
         "--association", metavar="KEY",
         help="An association that may act for the key while it attests it.")] = None,
