@@ -306,3 +306,40 @@ def test_on_a_terminal_the_new_passphrase_is_asked_twice(home: Path) -> None:
         ("passphrase for the key:", NEW)])
     assert code == 0 and "studio: passphrase removed" in text, text
     assert NEW not in text
+
+
+def test_key_new_encrypt_asks_twice_on_a_terminal(home: Path) -> None:
+    """A typo in the passphrase of a new key would lock it away for good: two entries that
+    differ make nothing (specs/cli.md section 3.7)."""
+    code, text = converse(home, ["key", "new", "studio", "--encrypt"], [
+        ("passphrase for the new key:", NEW), ("the same again:", NEW + "!")])
+    assert code == 2 and "error: the two new passphrases differ: nothing changed" in text
+    assert not key_file(home, "studio").exists()
+    code, text = converse(home, ["key", "new", "studio", "--encrypt"], [
+        ("passphrase for the new key:", NEW), ("the same again:", NEW)])
+    assert code == 0 and "studio: ed25519:" in text and "(encrypted)" in text, text
+    assert NEW not in text
+    assert_strong(key_file(home, "studio"))
+
+
+def test_signing_with_a_weakly_encrypted_key_says_how_to_strengthen_it(
+        home: Path, tmp_path: Path) -> None:
+    """A key file of an earlier version (2,048 iterations) still signs; the command says once
+    on stderr that a leaked copy is easy to open, and how to strengthen it."""
+    (home / "keys").mkdir(parents=True, mode=0o700)
+    shutil.copyfile(DATA / "weak-2048.key", key_file(home, "old"))
+    key_file(home, "old").chmod(0o600)
+    page = tmp_path / "weak.png"
+    page.write_bytes(b"signed with an old key file")
+    result = run("anchor", page, "--key", "old", home=home,
+                 env={"PROVENANCE_PASSPHRASE": KAT_PASSPHRASE})
+    notes = [line for line in result.err.splitlines() if "encrypted weakly" in line]
+    assert notes == ["note: key 'old' is encrypted weakly (PBKDF2-HMAC-SHA256, 2,048 "
+                     "iterations): a copy that leaks is easy to open; strengthen it with: "
+                     "provenance key passphrase old"]
+    run("key", "passphrase", "old", home=home, env={"PROVENANCE_PASSPHRASE": KAT_PASSPHRASE,
+                                                    "PROVENANCE_NEW_PASSPHRASE": KAT_PASSPHRASE})
+    again = tmp_path / "strong.png"
+    again.write_bytes(b"signed with the strengthened file")
+    assert "encrypted weakly" not in run("anchor", again, "--key", "old", home=home,
+                                         env={"PROVENANCE_PASSPHRASE": KAT_PASSPHRASE}).err

@@ -57,9 +57,12 @@ def new(
     """
     session = Session.from_ctx(ctx)
     session.home.ensure()
-    passphrase = session.passphrase(prompt=encrypt)
+    passphrase = session.passphrase()
     if encrypt and not passphrase:
-        raise LedgerError("--encrypt needs a passphrase: set PROVENANCE_PASSPHRASE or use a tty")
+        if not sys.stdin.isatty():
+            raise LedgerError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or use a tty")
+        passphrase = _asked_twice("passphrase for the new key: ",
+                                  "--encrypt needs a passphrase: nothing was made")
     key = session.home.keys.create(name, passphrase)
     _show(_row(name, key.public.text, session.home.keys.protection(name), session), as_json)
     if not as_json:
@@ -157,10 +160,17 @@ def _new_passphrase() -> str:
     if not sys.stdin.isatty():
         raise LedgerError(f"a new passphrase is needed: set {NEW_PASSPHRASE_ENV} or use a tty "
                           "(or --remove to keep the key unencrypted)")
-    first = getpass.getpass("new passphrase for the key: ")
+    return _asked_twice("new passphrase for the key: ",
+                        "the new passphrase is empty: nothing changed (--remove keeps the key "
+                        "unencrypted)")
+
+
+def _asked_twice(prompt: str, empty: str) -> str:
+    """A passphrase typed twice on the terminal, the same both times: a typo in a passphrase
+    that is set would lock the key away for good (specs/cli.md section 3.7)."""
+    first = getpass.getpass(prompt)
     if not first:
-        raise LedgerError("the new passphrase is empty: nothing changed (--remove keeps the "
-                          "key unencrypted)")
+        raise LedgerError(empty)
     if not hmac.compare_digest(first.encode(), getpass.getpass("the same again: ").encode()):
         raise LedgerError("the two new passphrases differ: nothing changed")
     return first

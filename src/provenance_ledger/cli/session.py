@@ -157,7 +157,13 @@ class Session:
             except LedgerError:
                 if not keys.exists(name):
                     raise  # not another command creating it at the same moment
-        return keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
+        key = keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
+        weak = keys.protection(name)
+        if weak.weak:  # it opened: say once that a leaked copy would open easily too
+            typer.echo(f"note: key '{name}' is encrypted weakly ({weak.describe()}): a copy "
+                       f"that leaks is easy to open; strengthen it with: provenance key "
+                       f"passphrase {name}", err=True)
+        return key
 
     def public_key(self, name: str | None) -> str | None:
         """The public key of the named key (default: ``default``), read from its ``.pub`` file
