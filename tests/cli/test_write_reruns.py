@@ -122,3 +122,25 @@ def test_a_revocation_run_again_through_a_node_is_found_on_the_node(tmp_path: Pa
                    home=home).out.startswith("OK: ")
     finally:
         processes.close()
+
+
+def test_an_attestation_withdrawn_again_names_the_withdrawal(tmp_path: Path) -> None:
+    """``identity revoke`` run again reports the revocation logged, exit 0; every event of a
+    key record has ``status`` in ``--json`` too (specs/cli.md sections 2.4 and 3.3)."""
+    home = tmp_path / "home"
+    new_key("guild", home)
+    new_key("mika", home)
+    attested = run_json("identity", "attest", "mika", "--name", "Mika Sato", "--key", "guild",
+                        "--json", home=home)
+    assert attested["status"] == "logged"
+    revoked = run_json("identity", "revoke", attested["id"], "--key", "guild", "--reason",
+                       "left the guild", "--json", home=home)
+    assert revoked["status"] == "logged"
+    sizes = stored_sizes(home)
+    text = run("identity", "revoke", attested["id"], "--key", "guild", home=home)
+    assert text.out.startswith(f"already revoked: attestation {attested['id']} was revoked in "
+                               f"{revoked['id']}\n")
+    assert text.err.strip().endswith("nothing appended")
+    again = run_json("identity", "revoke", attested["id"], "--key", "guild", "--json", home=home)
+    assert (again["status"], again["id"]) == ("exists", revoked["id"])
+    assert stored_sizes(home) == sizes

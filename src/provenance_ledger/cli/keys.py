@@ -304,13 +304,14 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
 
 
 def report_key_event(what: str, event: SignedEvent, index: int, path: Path,
-                     as_json: bool) -> None:
+                     as_json: bool, status: str = "logged") -> None:
     """What a command that logged an event of a key record says (``key rotate``, ``key
     recovery``, ``key compromised``, ``key submit``, ``identity attest``, ``identity
-    revoke``): the event, the key and its record, the entry and the receipt kept."""
+    revoke``): the event, the key and its record, the entry and the receipt kept; ``status``
+    ``exists`` for an event logged before (specs/cli.md sections 2.4 and 3.3)."""
     if as_json:
         emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
-                   "index": index, "receipt": str(path)})
+                   "index": index, "receipt": str(path), "status": status})
         return
     typer.echo(f"{what}: {event.id}")
     typer.echo(f"  key:     {event.event.body['key']}")
