@@ -22,7 +22,7 @@ from ..errors import MalformedError, NotFoundError
 from ..ledger.files import read_bounded
 from .keys import report_key_event
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
-from .writes import kept_again, last_event
+from .writes import last_event, report_exists
 
 app = typer.Typer(
     help="Attest who is behind a key (as an association), revoke that, and show it.\n\n"
@@ -159,16 +159,8 @@ def revoke(
     _check_body("identity.revoke", body)
     done = last_event(s.history(work), "identity.revoke", attestation=aid)
     if done is not None:  # run again: the attestation was withdrawn (specs/cli.md section 2.4)
-        event, index, path = kept_again(s, done)
-        if not as_json:
-            typer.echo(f"already revoked: attestation {aid} was revoked in {event.id}")
-            typer.echo(f"  key:     {event.event.body['key']}")
-            typer.echo(f"  record:  {event.event.work}")
-            typer.echo(f"  entry:   {index}")
-            typer.echo(f"  receipt: {path}")
-            typer.echo("  nothing appended", err=True)
-            return
-        report_key_event("revoked", event, index, path, as_json, "exists")
+        report_exists(s, "revoked", done, f"attestation {aid} was revoked in", as_json,
+                      record=True)
         return
     event, index, path = s.sign_and_append(s.signing_key(key), "identity.revoke", work, body)
     report_key_event("revoked", event, index, path, as_json)

@@ -24,6 +24,7 @@ from ..errors import LedgerError, MalformedError
 from ..ledger.keys import KeyProtection
 from .numbers import whole
 from .session import PASSPHRASE_ENV, Session, emit_json, output_file, write_text_atomic
+from .writes import report
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
                        "says where), protect one with a passphrase; rotate, recover or "
@@ -304,20 +305,11 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
 
 
 def report_key_event(what: str, event: SignedEvent, index: int, path: Path,
-                     as_json: bool, status: str = "logged") -> None:
+                     as_json: bool) -> None:
     """What a command that logged an event of a key record says (``key rotate``, ``key
     recovery``, ``key compromised``, ``key submit``, ``identity attest``, ``identity
-    revoke``): the event, the key and its record, the entry and the receipt kept; ``status``
-    ``exists`` for an event logged before (specs/cli.md sections 2.4 and 3.3)."""
-    if as_json:
-        emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
-                   "index": index, "receipt": str(path), "status": status})
-        return
-    typer.echo(f"{what}: {event.id}")
-    typer.echo(f"  key:     {event.event.body['key']}")
-    typer.echo(f"  record:  {event.event.work}")
-    typer.echo(f"  entry:   {index}")
-    typer.echo(f"  receipt: {path}")
+    revoke``): the event, the key and its record, the entry and the receipt kept."""
+    report(what, (event, index, path), as_json, record=True)
 
 
 @app.command("rotate")

@@ -29,16 +29,22 @@ LOGGED = "logged"
 EXISTS = "exists"
 
 
-def report(what: str, result: Written, as_json: bool, status: str = LOGGED) -> None:
-    """``WHAT: ID`` and the event's work, entry and receipt; or, with ``--json``, specs/cli.md
-    section 3.3."""
+def report(what: str, result: Written, as_json: bool, status: str = LOGGED, *,
+           why: str | None = None, record: bool = False) -> None:
+    """``WHAT: ID`` (with ``why``, an event logged before: ``already WHAT: WHY ID``), then the
+    event's work (``record``: an event of a key record, its key and record), entry and
+    receipt; or, with ``--json``, specs/cli.md section 3.3."""
     event, index, path = result
     if as_json:
         emit_json({"id": event.id, "type": event.event.type, "work": event.event.work,
                    "index": index, "receipt": str(path), "status": status})
         return
-    typer.echo(f"{what}: {event.id}")
-    typer.echo(f"  work:    {event.event.work}")
+    typer.echo(f"{what}: {event.id}" if why is None else f"already {what}: {why} {event.id}")
+    if record:
+        typer.echo(f"  key:     {event.event.body['key']}")
+        typer.echo(f"  record:  {event.event.work}")
+    else:
+        typer.echo(f"  work:    {event.event.work}")
     typer.echo(f"  entry:   {index}")
     typer.echo(f"  receipt: {path}")
 
@@ -68,19 +74,12 @@ def kept_again(s: Session, found: Found) -> Written:
 
 
 def report_exists(s: Session, what: str, found: Found, why: str, as_json: bool,
-                  hint: str = "") -> None:
+                  hint: str = "", record: bool = False) -> None:
     """Report the event that made the change already: ``already WHAT: WHY ID``, nothing
     appended (specs/cli.md section 2.4)."""
-    written = kept_again(s, found)
-    if as_json:
-        report(what, written, True, EXISTS)
-        return
-    event, index, path = written
-    typer.echo(f"already {what}: {why} {event.id}")
-    typer.echo(f"  work:    {event.event.work}")
-    typer.echo(f"  entry:   {index}")
-    typer.echo(f"  receipt: {path}")
-    typer.echo(f"  nothing appended{hint}", err=True)
+    report(what, kept_again(s, found), as_json, EXISTS, why=why, record=record)
+    if not as_json:
+        typer.echo(f"  nothing appended{hint}", err=True)
 
 
 def write_once(s: Session, what: str, append: Callable[[], Written], work: str,
