@@ -22,7 +22,7 @@ from ..errors import MalformedError, NotFoundError
 from ..ledger.files import read_bounded
 from .keys import report_key_event
 from .session import NodeOpt, Session, TimeoutOpt, emit_json
-from .writes import last_event, report_exists
+from .writes import Found, last_event, report_exists, same_body, state_and_history
 
 app = typer.Typer(
     help="Attest who is behind a key (as an association), revoke that, and show it.\n\n"
@@ -127,10 +127,35 @@ def attest(
     if until is not None:
         body["until"] = _date(until, "--until")
     _check_body("identity.attest", body)
+    attester = s.public_key(key)  # read without the passphrase: a repeat signs nothing
+    done = None if attester is None else _standing(s, body, attester)
+    if done is not None:  # run again: this attestation stands (specs/cli.md section 2.4)
+        report_exists(s, "attested", done, "this attestation stands (not revoked), logged as",
+                      as_json, record=True)
+        return
     signer = s.signing_key(key)
     event, index, path = s.sign_and_append(signer, "identity.attest", key_record_id(body["key"]),
                                            body)
     report_key_event("attested", event, index, path, as_json)
+
+
+def _standing(s: Session, body: dict[str, Any], attester: str) -> Found | None:
+    """The latest ``identity.attest`` by ``attester`` that says exactly ``body`` (the key,
+    name, url, registry id, member number, from and until) and is neither revoked nor past
+    its ``until``: the very attestation a second run would log again (specs/cli.md section
+    2.4)."""
+    state, history = state_and_history(s, key_record_id(body["key"]))
+    record = state.identity if state is not None else None
+    if record is None:
+        return None
+    now = s.now()
+    for index, event in reversed(history):
+        a = record.attestation(event.id)
+        if (event.event.type == "identity.attest" and event.event.actor == attester
+                and same_body(event, body) and a is not None and a.revoked_at is None
+                and (a.until is None or now < a.until)):
+            return index, event
+    return None
 
 
 @app.command("revoke")

@@ -17,14 +17,14 @@ import typer
 from ..core.crypto import PrivateKey
 from ..core.encoding import b64encode
 from ..core.events import Event, SignedEvent, check_body, sign_event
-from ..core.identity import key_record_id
+from ..core.identity import KeyRecord, key_record_id
 from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
 from ..ledger.keys import KeyProtection
 from .numbers import whole
 from .session import PASSPHRASE_ENV, Session, emit_json, output_file, write_text_atomic
-from .writes import report
+from .writes import Found, event_by_id, report, report_exists
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
                        "says where), protect one with a passphrase; rotate, recover or "
@@ -202,6 +202,14 @@ def passphrase(
         raise LedgerError(f"--remove takes no new passphrase: unset {NEW_PASSPHRASE_ENV}")
     before = keys.protection(name)
     old = session.passphrase(prompt=True) if before.encrypted else None
+    opened = None
+    if before.encrypted and not remove:
+        opened, done = _changed_already(session, name, old)
+        if done is not None:  # run again (specs/cli.md section 2.4)
+            _report_passphrase("the key opens with the new passphrase already: nothing "
+                               "changed", "none", name, done.public.text, before, session,
+                               as_json)
+            return
     if before.encrypted and not old:
         raise LedgerError(f"key {name} is encrypted: set {PASSPHRASE_ENV} or use a tty")
     if remove and not before.encrypted:
@@ -209,7 +217,8 @@ def passphrase(
         _report_passphrase("not encrypted: nothing changed", "none", name, key.public.text,
                            before, session, as_json)
         return
-    key = keys.load(name, old)  # the old passphrase is checked before a new one is asked
+    # the old passphrase is checked before a new one is asked
+    key = opened if opened is not None else keys.load(name, old)
     new = None if remove else _new_passphrase()
     keys.protect(name, key, new)
     if new is None:
@@ -222,6 +231,27 @@ def passphrase(
         what, change = "passphrase changed", "changed"
     _report_passphrase(what, change, name, key.public.text, keys.protection(name), session,
                        as_json)
+
+
+def _changed_already(session: Session, name: str, old: str | None
+                     ) -> tuple[PrivateKey | None, PrivateKey | None]:
+    """``key passphrase`` run again after it changed the passphrase: the key opened with the
+    passphrase given as the current one (None when it does not open with it, or none is
+    given), and, when it does not, the key opened with ``$PROVENANCE_NEW_PASSPHRASE``: the
+    change asked for is made already (specs/cli.md section 2.4)."""
+    keys = session.home.keys
+    new = os.environ.get(NEW_PASSPHRASE_ENV)
+    if not new or (old is not None and hmac.compare_digest(old.encode(), new.encode())):
+        return None, None
+    if old:
+        try:
+            return keys.load(name, old), None
+        except LedgerError:
+            pass  # not the passphrase it has: perhaps the new one already
+    try:
+        return None, keys.load(name, new)
+    except LedgerError:
+        return None, None
 
 
 def _report_passphrase(what: str, change: str, name: str, public: str,
@@ -304,6 +334,46 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
     return session.signing_key(subject_name)
 
 
+def _record_event(session: Session, subject: str, event_id: str | None) -> Found | None:
+    """The event ``event_id`` of ``subject``'s key record, with its entry."""
+    if event_id is None:
+        return None
+    return event_by_id(session.history(key_record_id(subject)), event_id)
+
+
+def _record(session: Session, subject: str) -> KeyRecord | None:
+    state = session.state(key_record_id(subject))
+    return state.identity if state is not None else None
+
+
+def _rotated(session: Session, subject: str, to: str) -> Found | None:
+    """The rotation of ``subject`` to ``to`` when it is the one that counts (R19: a key is
+    rotated once); a rotation to another key is left to the rules to refuse."""
+    record = _record(session, subject)
+    done = record.rotation() if record is not None else None
+    return _record_event(session, subject, done.id) if done and done.to == to else None
+
+
+def _recovery_in_effect(session: Session, body: dict[str, Any]) -> Found | None:
+    """The ``key.recovery`` in effect when it names what ``body`` names: the same recovery
+    keys (in any order), threshold and association."""
+    record = _record(session, body["key"])
+    rec = record.recovery if record is not None else None
+    if rec is None or (set(rec.keys), rec.threshold, rec.association) != (
+            set(body.get("keys", ())), body.get("threshold", 0), body.get("association")):
+        return None
+    return _record_event(session, body["key"], rec.id)
+
+
+def _compromised_since(session: Session, subject: str, since: int) -> Found | None:
+    """The ``key.compromised`` in effect when it declares ``subject`` compromised from
+    ``since`` exactly (an earlier or later time is another statement, for the rules)."""
+    record = _record(session, subject)
+    if record is None or record.compromised_since != since:
+        return None
+    return _record_event(session, subject, record.compromised_by)
+
+
 def report_key_event(what: str, event: SignedEvent, index: int, path: Path,
                      as_json: bool) -> None:
     """What a command that logged an event of a key record says (``key rotate``, ``key
@@ -338,6 +408,12 @@ def rotate(
     """
     session = Session.from_ctx(ctx).use_node(node)
     subject, subject_name = _subject(session, name)
+    to_public = session.public_key(to)  # read without the passphrase: a repeat signs nothing
+    done = None if to_public is None else _rotated(session, subject, to_public)
+    if done is not None:  # run again: this very rotation is logged (specs/cli.md section 2.4)
+        report_exists(session, "rotated", done, f"{subject} was rotated to {to_public} in",
+                      as_json, record=True)
+        return
     new = session.signing_key(to)
     if request is not None:
         _write_request(session, request, "key.rotate", subject,
@@ -390,6 +466,11 @@ def recovery(
     if len(body) == 1:
         raise MalformedError("give --keys K1,K2,... and/or --association KEY")
     check_body("key.recovery", body)
+    done = _recovery_in_effect(session, body)
+    if done is not None:  # run again: this setting is in effect (specs/cli.md section 2.4)
+        report_exists(session, "set", done, "this recovery setting is in effect, logged as",
+                      as_json, record=True)
+        return
     event, index, path = _append_key_event(
         session, _signer(session, subject_name, None), "key.recovery", subject, body, None, [])
     report_key_event("recovery set", event, index, path, as_json)
@@ -423,6 +504,12 @@ def compromised(
     body = {"key": subject, "since": parse_date(since, "--since")}
     if parse_time(body["since"]) > session.now():
         raise MalformedError("--since is in the future")
+    done = _compromised_since(session, subject, parse_time(body["since"]))
+    if done is not None:  # run again: declared from this very time (specs/cli.md section 2.4)
+        report_exists(session, "declared compromised", done,
+                      f"{subject} is compromised since {body['since']}, declared in", as_json,
+                      record=True)
+        return
     if request is not None:
         _write_request(session, request, "key.compromised", subject, body, None, key,
                        request_signer, cosign, as_json)
@@ -519,6 +606,14 @@ def cosign_request(
     """
     session = Session.from_ctx(ctx)
     request = _read_request(path)
+    me = session.public_key(key)
+    if me is not None and (me in request.cosigners or (me == request.signer
+                                                        and request.complete)):
+        request.check()  # run again: this key's signature is there (specs/cli.md section 2.4)
+        _request_status(f"already signed {path} as {me}", request, path, as_json)
+        if not as_json:
+            typer.echo("  nothing written", err=True)
+        return
     request = request.cosign(session.signing_key(key))
     write_text_atomic(path, json.dumps(request.to_json(), indent=2) + "\n")
     _request_status(f"signed {path} as {session.public_key(key)}", request, path, as_json)
@@ -541,13 +636,13 @@ def submit_request(
     request = _read_request(path)
     request.check()
     event = request.signed()
-    state = session.state(event.event.work)
-    if state is not None and state.head == event.id:
-        raise MalformedError(f"{path} is logged already: event {event.id}")
+    what = "rotated" if event.event.type == "key.rotate" else "declared compromised"
+    done = event_by_id(session.history(event.event.work), event.id)
+    if done is not None:  # run again: the request is logged (specs/cli.md section 2.4)
+        report_exists(session, what, done, "this request is logged as", as_json, record=True)
+        return
     if session.now() - event.event.at > MAX_EVENT_AGE:
         raise MalformedError(f"{path} was written at {format_time(event.event.at)}, more than "
                              f"{MAX_EVENT_AGE // 60} minutes ago: a log admits an event only "
                              "that close to its time; write a new request")
-    done = _submit(session, event)
-    what = "rotated" if event.event.type == "key.rotate" else "declared compromised"
-    report_key_event(what, *done, as_json)
+    report_key_event(what, *_submit(session, event), as_json)

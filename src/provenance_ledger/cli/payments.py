@@ -48,6 +48,7 @@ from .session import (
     write_text_atomic,
 )
 from .writes import (
+    AGAIN_HINT,
     Found,
     History,
     Written,
@@ -133,8 +134,7 @@ def _log_once(s: Session, key: str | None, type_: str, work: str, body: dict[str
         report(what, _append(s, key, type_, work, body), as_json)
         return
     noun = "report" if type_ == payments.USAGE else "payment"
-    report_exists(s, what.split()[-1], found, f"this {noun} is logged as", as_json,
-                  "; to log it a second time, add --again")
+    report_exists(s, what.split()[-1], found, f"this {noun} is logged as", as_json, AGAIN_HINT)
 
 
 def _answer(s: Session, key: str | None, type_: str, work: str, body: dict[str, Any],

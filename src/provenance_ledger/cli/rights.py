@@ -29,7 +29,7 @@ from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
 from ..core.vouch import granter, vouch
 from ..errors import MalformedError, NotFoundError, RuleError, quoted
-from ..ledger.listing import IN_FORCE, OPEN, grant_status, licence_status
+from ..ledger.listing import IN_FORCE, NOT_YET, OPEN, grant_status, licence_status
 from .identity import (
     AttesterOpt,
     PolicyOpt,
@@ -49,7 +49,19 @@ from .session import (
     output_file,
     write_text_atomic,
 )
-from .writes import Found, History, Written, last_event, report, same_body, write_once
+from .writes import (
+    AGAIN_HINT,
+    Found,
+    History,
+    Written,
+    last_event,
+    report,
+    report_exists,
+    same_body,
+    same_statement,
+    state_and_history,
+    write_once,
+)
 
 consent_app = typer.Typer(
     help="Grant and revoke consent to use a work.\n\n"
@@ -166,6 +178,32 @@ def _settled_by(type_: str, why: str, **fields: str
     return settled
 
 
+_OFFER_WORDS = {OPEN: "open", IN_FORCE: "accepted, in force",
+                NOT_YET: "accepted, not yet started"}
+"""The states of an offer that a second run of ``licence offer`` finds standing."""
+
+
+def _standing(s: Session, work: str, type_: str, body: dict[str, Any],
+              unordered: tuple[str, ...]) -> tuple[Found, str] | None:
+    """The latest consent or offer of ``type_`` that says what ``body`` says and still
+    stands (a grant in force or not yet started; an offer open, or accepted and not ended),
+    with its state: what a second run would log again (specs/cli.md section 2.4)."""
+    state, history = state_and_history(s, work)
+    if state is None:
+        return None
+    now = s.now()
+    for index, event in reversed(history):
+        if event.event.type != type_ or not same_statement(event, body, unordered):
+            continue
+        grant = state.grant(event.id)
+        licence = state.licence(event.id)
+        status = (grant_status(grant, now) if grant is not None
+                  else licence_status(licence, now) if licence is not None else None)
+        if status in (IN_FORCE, NOT_YET) or (licence is not None and status == OPEN):
+            return (index, event), str(status)
+    return None
+
+
 def _needed_signer(state: WorkState | None, type_: str, body: dict[str, Any]) -> str | None:
     """The key that may sign this event on this state (specs/rules.md section 3)."""
     if state is None:
@@ -253,6 +291,10 @@ def consent_grant(
                 raise MalformedError(f"--condition must be one of {', '.join(CONDITIONS)}")
         body["conditions"] = list(dict.fromkeys(condition))
     w = s.resolve_work(work)
+    done = _standing(s, w, "consent.grant", body, ("purposes", "conditions"))
+    if done is not None:  # run again: this consent is in force (specs/cli.md section 2.4)
+        report_exists(s, "granted", done[0], "this consent is in force, granted in", as_json)
+        return
     report("granted", _append(s, key, "consent.grant", w, body), as_json)
 
 
@@ -297,6 +339,10 @@ def licence_offer(
     terms_uri: Annotated[str | None, typer.Option(help="URI of the full licence terms.")] = None,
     expires: Annotated[str | None, typer.Option(help=EXPIRES_HELP)] = None,
     key: KeyOpt = None,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Offer it even when the same offer is open or accepted and not "
+                        "ended (a second licence of the same terms; specs/cli.md section "
+                        "2.4).")] = False,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
@@ -339,6 +385,13 @@ def licence_offer(
                                  "spaces")
         body["terms_uri"] = terms_uri
     w = s.resolve_work(work)
+    done = None if again else _standing(s, w, "licence.offer", body,
+                                         ("purposes", "territories"))
+    if done is not None:  # run again: this offer stands (specs/cli.md section 2.4)
+        found, state = done
+        report_exists(s, "offered", found, f"this offer ({_OFFER_WORDS.get(state, state)}) "
+                      "is logged as", as_json, AGAIN_HINT)
+        return
     report("offered", _append(s, key, "licence.offer", w, body), as_json)
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import typer
 
 from ..core.events import SignedEvent
-from ..errors import RuleError
+from ..core.rules import WorkState
+from ..errors import NotFoundError, RuleError
 from .session import Session, emit_json
 
 Written = tuple[SignedEvent, int, Path]
@@ -27,6 +28,9 @@ Found = tuple[int, SignedEvent]
 
 LOGGED = "logged"
 EXISTS = "exists"
+AGAIN_HINT = "; to log it a second time, add --again"
+"""What the stderr line adds for a statement the rules would take twice (specs/cli.md
+section 2.4)."""
 
 
 def report(what: str, result: Written, as_json: bool, status: str = LOGGED, *,
@@ -54,6 +58,37 @@ def same_body(event: SignedEvent, body: dict[str, Any]) -> bool:
     event's frozen members as the dicts they are)."""
     return (json.dumps(event.event.body, sort_keys=True, default=dict)
             == json.dumps(body, sort_keys=True, default=dict))
+
+
+def same_statement(event: SignedEvent, body: dict[str, Any],
+                   unordered: tuple[str, ...] = ()) -> bool:
+    """Whether ``event`` says what ``body`` says, the lists named in ``unordered`` (purposes,
+    conditions, territories: sets in the rules) compared as sets."""
+    def norm(b: Any) -> dict[str, Any]:
+        d: dict[str, Any] = json.loads(json.dumps(b, default=dict))
+        for k in unordered:
+            if isinstance(d.get(k), list):
+                d[k] = sorted(map(str, d[k]))
+        return d
+
+    return norm(event.event.body) == norm(body)
+
+
+def event_by_id(history: History, event_id: str) -> Found | None:
+    """The event ``event_id`` of a work's history, with its entry."""
+    return next(((i, e) for i, e in history if e.id == event_id), None)
+
+
+def state_and_history(s: Session, work: str) -> tuple[WorkState | None, History]:
+    """The work's state and its events, oldest first, read at once (through a node, from one
+    state receipt verified here); none for a work the log does not hold."""
+    if s.node_url is None:
+        return s.ledger.proven_state(work), s.ledger.history(work)
+    client = s.client  # reaching and pinning the node fail loudly, outside the try
+    try:
+        return client.verified_state(work)
+    except NotFoundError:
+        return None, []
 
 
 def last_event(history: History, type_: str, **fields: Any) -> Found | None:
