@@ -7,7 +7,9 @@ meets them with the real CLI (specs/cli.md sections 1 and 2.1):
   a missing one is refused, naming the option, and never created; the file is written whole,
   mode 0644 under the usual umask, and nothing else is left beside it;
 - ``anchor FILE --node`` and ``anchor DIR --node`` with a key that was rotated away on the
-  node warn once, as they do locally, naming the key to sign with.
+  node warn once, as they do locally, naming the key to sign with;
+- ``consent grant --to anyone`` (a word for everyone that is none of the user's keys) is told
+  to use ``--anyone``; a key of that name is that key.
 """
 
 from __future__ import annotations
@@ -208,3 +210,27 @@ def test_anchor_through_a_node_with_a_key_rotated_away_there_warns_as_locally(
     assert [x for x in many.err.splitlines() if x.startswith("warning:")] == [line]
     (folder / "4.png").write_bytes(b"page 4, anchored with the new key")
     assert run("anchor", folder / "4.png", "--key", "next", *url, home=home).err == ""
+
+
+# -- a grant to everyone ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["anyone", "Everyone", "*"])
+def test_a_grant_to_a_word_for_everyone_is_told_to_use_anyone(anchored: Anchored,
+                                                              word: str) -> None:
+    r = run("consent", "grant", anchored.page, "--purpose", "ai_training", "--to", word,
+            home=anchored.home, ok_codes=(2,))
+    assert assert_one_error_line(r) == (
+        f"error: --to: {word!r} is neither a key (ed25519:<64 hex>) nor the name of one of "
+        "your keys (provenance key list); to grant to every key, use --anyone instead of --to")
+    shown = run_json("status", anchored.page, "--json", home=anchored.home)
+    assert shown["grants"] == []
+
+
+def test_a_key_named_like_a_word_for_everyone_is_that_key(anchored: Anchored) -> None:
+    new_key("all", anchored.home)
+    r = run_json("consent", "grant", anchored.page, "--purpose", "ai_training", "--to", "all",
+                 "--json", home=anchored.home)
+    assert r["status"] == "logged"
+    shown = run_json("status", anchored.page, "--json", home=anchored.home)
+    assert [g["grantee"] for g in shown["grants"]] == [public_key("all", anchored.home)]

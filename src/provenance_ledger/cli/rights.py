@@ -123,6 +123,23 @@ def parse_date(text: str, what: str) -> str:
     return format_time(parse_time(t, what))
 
 
+_EVERYONE = frozenset({"anyone", "everyone", "all", "*"})
+"""What people write for every key, which ``--to`` takes for a key name (specs/cli.md section
+1, key arguments): ``--anyone`` says it."""
+
+
+def _grantee(s: Session, to: str) -> str:
+    """The key ``--to`` names; a word for everyone that is none of the user's keys is told
+    to use ``--anyone``."""
+    try:
+        return s.key_option(to, "--to")
+    except MalformedError as e:
+        if to.strip().lower() in _EVERYONE:
+            raise MalformedError(f"{e}; to grant to every key, use --anyone instead of --to"
+                                 ) from e
+        raise
+
+
 def _purposes(values: list[str]) -> list[str]:
     if not values:
         raise MalformedError("give at least one --purpose")
@@ -279,7 +296,7 @@ def consent_grant(
     if to is None and not anyone:
         raise MalformedError("give --to KEY or --anyone")
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    body: dict[str, Any] = {"grantee": ANYONE if anyone else s.key_option(to or "", "--to"),
+    body: dict[str, Any] = {"grantee": ANYONE if anyone else _grantee(s, to or ""),
                             "purposes": _purposes(purpose)}
     if until:
         body["until"] = parse_date(until, "--until")
