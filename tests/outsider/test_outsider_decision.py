@@ -1,0 +1,414 @@
+"""An outsider's check of decision receipts: tests/outsider/verifier.py (written from specs/
+only) against `provenance verify --json`, on receipts the real CLI writes in a throwaway home.
+
+Known answers from the specs (map.md 9, checkpoints.md 7, receipts.md 9, events.md 6.13) pin
+the verifier's primitives first; then four real decisions (allowed, no consent, revoked,
+never registered) and a state receipt v2 are compared verdict for verdict; then tampered
+copies must be refused by both.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from tests.outsider import verifier as v
+
+PROVENANCE = str(Path(sys.executable).with_name("provenance"))
+
+
+# ------------------------------------------------------------------ known answers from specs/
+
+def h(s: str) -> bytes:
+    return bytes.fromhex(s.replace(" ", "").replace("\n", ""))
+
+
+K0 = h("00" + "11" * 31)
+K1 = h("01" + "22" * 31)
+K2 = h("80" + "33" * 31)
+K3 = h("ff" + "44" * 31)
+MAP_ROOT_92 = h("9ae10b042128fdb946228b7a78378c9380f219f49327fd778d3e4cc75f86e148")
+
+
+def test_map_known_answers_of_map_md_9_2() -> None:
+    v0 = h("0cda78508f9ce2b0d75482c4efbbb59e2509a991ee61d9c8be3cd8c30d3f02bd"
+           "0000000000000001 0000000000000000")
+    proof_k0 = h("00000001 01 0008") + v0 + h(
+        "81 7047ba380d1297d5ba493d01a812ad0ad5705d886ae3cf0493577c37f7b67585"
+        "5d41dc5ca18e0484a962c21b1e356feee6e7f22b8b5bb47397d2a96f9a4cfa5e")
+    got = v.verify_map_proof(MAP_ROOT_92, [K0], proof_k0)
+    assert got[K0] == v.MapValue(v0[:32], 1, 0)
+    absent_02 = h("00000001 03 0007 82"
+                  "69dd322f2b6ebc4513a1b1c2af36d98cba113fee506081c19d7638485d2e0453"
+                  "5d41dc5ca18e0484a962c21b1e356feee6e7f22b8b5bb47397d2a96f9a4cfa5e")
+    k02 = h("02" + "00" * 31)
+    assert v.verify_map_proof(MAP_ROOT_92, [k02], absent_02) == {k02: None}
+    v2 = h("454329b891a2b952526794a5de265668abe540c5ea51f588aa31056d899da630"
+           "0000000000000003 0000000000000016")
+    k81 = h("81" + "00" * 31)
+    absent_81 = h("00000001 02 0002") + K2 + v2 + h(
+        "c0 571fc006053c6aff61b1245052efac19b8b4604ac89f285302974214a58f5650"
+        "c6d4687fe2c94af65fc3464c42fc64cc54f4bbdaa3eaf7aa5d44b585cd590b5b")
+    assert v.verify_map_proof(MAP_ROOT_92, [k81], absent_81) == {k81: None}
+    v1 = h("e117796c721346062f73bfb9ed01651ce9c04450712eff141a09d7b41a23b7ea"
+           "0000000000000002 000000000000000b")
+    v3 = h("87e99f50608589d4e1fcb08b70599554e9a558b58bae036b976a008cfa7bf76b"
+           "0000000000000004 0000000000000021")
+    k40 = h("40" + "00" * 31)
+    multi = (h("00000007") + h("01 0008") + v0 + h("01 0008") + v1 + h("03 0007 03 0002")
+             + h("01 0002") + v2 + h("02 0002") + K2 + v2 + h("01 0002") + v3 + h("00"))
+    assert len(multi) == 298
+    keys = [K3, k81, K2, k40, k02, K1, K0]  # any order (map.md 5)
+    got = v.verify_map_proof(MAP_ROOT_92, keys, multi)
+    assert [k for k in got if got[k] is not None] == [K0, K1, K2, K3]
+    # a flipped bit anywhere is refused
+    for i in range(len(proof_k0)):
+        bad = bytearray(proof_k0)
+        bad[i] ^= 0x01
+        with pytest.raises(v.Invalid):
+            v.verify_map_proof(MAP_ROOT_92, [K0], bytes(bad))
+
+
+def test_map_known_answer_of_map_md_9_1() -> None:
+    key = h("73bae27df5e76be126df8beb65f3a3221f4828be45c881784ccf2e0ae1f415f8")
+    value = h("bee91faef4d926add013b9b6c617588e124f0b265130374d29914dcd93313e8f"
+              "0000000000000002 0000000000000001")
+    root = base64.b64decode("9Xh8JD/9qcE4MkdfrmWNnublyPHwA0JkB8gq1v6LSBM=")
+    assert v.map_leaf(key, value) == root
+    assert v.verify_map_proof(root, [key], h("00000001 01 0000") + value)[key] is not None
+    other = h("ee4d597339293279b8da2a93164ad323e96a9d6869a4f198bcf210dd70d403e6")
+    assert v.verify_map_proof(root, [other], h("00000001 02 0000") + key + value) == {other: None}
+
+
+LOG_VKEY_72 = ("provenance-ledger.local/34750f98bd59+7102b1db+"
+               "AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c")
+RECEIPT_9_CHECKPOINT = (
+    "provenance-ledger.local/34750f98bd59\n2\nAOR8RDpgHEUol6ejMRVk/g/cMmo3WEHBxcxGmaQ5+2c=\n"
+    "provenance-ledger/block prev=1 time=2025-11-01T09:01:30Z\n"
+    "provenance-ledger/map root=9Xh8JD/9qcE4MkdfrmWNnublyPHwA0JkB8gq1v6LSBM=\n\n"
+    "\u2014 provenance-ledger.local/34750f98bd59 cQKx235169OqFoFtmF3gYBm/djFVoOW6JSKFH8YdOdID"
+    "G3DBLN5ZH7o3/0j2vDI730pqbc9Sk+qbBenPdBKZuGUDJws=\n")
+RECEIPT_9_LEAF = (
+    "eyJldmVudCI6eyJhY3RvciI6ImVkMjU1MTk6M2I2YTI3YmNjZWI2YTQyZDYyYTNhOGQwMmE2ZjBkNzM2NTMyMTU3"
+    "NzFkZTI0M2E2M2FjMDQ4YTE4YjU5ZGEyOSIsImF0IjoiMjAyNS0xMS0wMVQwOTowMDowMFoiLCJib2R5Ijp7Im1l"
+    "ZGlhX3R5cGUiOiJpbWFnZS9wbmciLCJzaXplIjoxOSwidGl0bGUiOiLnrKwx6KmxIHAuMTIifSwicHJldiI6bnVs"
+    "bCwidHlwZSI6IndvcmsucmVnaXN0ZXIiLCJ2IjoxLCJ3b3JrIjoic2hhMjU2OjczYmFlMjdkZjVlNzZiZTEyNmRm"
+    "OGJlYjY1ZjNhMzIyMWY0ODI4YmU0NWM4ODE3ODRjY2YyZTBhZTFmNDE1ZjgifSwic2lnIjoidlFSaDdPeGlqNXR5"
+    "N0NnT3BlMXJwUU5CYWhGMWEyR3VxWXY0NExIWCtOZXpqYktPMVdzSnhBVll4ZERHZHh1VnlVWjhCOXEyU1Y3NS9P"
+    "KzVOZ05OREE9PSJ9")
+
+
+def test_note_leaf_and_inclusion_known_answers() -> None:
+    c2sp = v.parse_vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+    note = v.parse_note(
+        "This is an example message.\n\n\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YE"
+        "q6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n")
+    v.verify_note(note, [c2sp])
+    log = v.parse_vkey(LOG_VKEY_72)
+    note = v.parse_note(RECEIPT_9_CHECKPOINT)
+    v.verify_note(note, [log])
+    cp = v.parse_checkpoint(note.text)
+    assert (cp.size, cp.block_prev) == (2, 1)
+    ev = v.parse_leaf(base64.b64decode(RECEIPT_9_LEAF))
+    assert ev.id == "a13e62ebc9612da1aac7d0efd538fe9ae1b214d74402d560c79c7194fabad7df"
+    proof = [base64.b64decode("vukfrvTZJq3QE7m2xhdYjhJPCyZRMDdNKZFNzZMxPo8=")]
+    assert v.verify_inclusion(0, 2, bytes.fromhex(ev.id), proof, cp.root)
+    assert not v.verify_inclusion(1, 2, bytes.fromhex(ev.id), proof, cp.root)
+    key = "ed25519:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
+    assert v.key_record_id(key) == (
+        "sha256:5776fc7abc1e6328a5e9ad1839f5f948c623fce6c1ed7efc10e2d1186b657921")
+
+
+# ------------------------------------------------------------------ the real CLI
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: val for k, val in os.environ.items() if k != "PROVENANCE_HOME"}
+    p = subprocess.run([PROVENANCE, "--home", str(home), *args], capture_output=True,
+                       text=True, cwd=home.parent, env=env, timeout=120)
+    if check and p.returncode not in (0, 1):
+        raise AssertionError(f"{args}: exit {p.returncode}: {p.stderr}")
+    return p
+
+
+class Home:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        (root / "page.png").write_bytes(b"Chapter 1, page 13 (a scan)\n")
+        (root / "draft.png").write_bytes(b"never anchored\n")
+        run(self.home, "anchor", str(root / "page.png"))
+        run(self.home, "key", "new", "lab")
+        run(self.home, "key", "new", "other")
+        self.lab = run(self.home, "key", "show", "lab", "--public").stdout.strip()
+        self.other = run(self.home, "key", "show", "other", "--public").stdout.strip()
+        self.log_key = run(self.home, "log", "key").stdout.strip()
+        page = str(root / "page.png")
+        grant = json.loads(run(self.home, "consent", "grant", page, "--purpose", "ai_training",
+                               "--to", self.lab, "--json").stdout)
+        self.grant_id = grant["id"]
+        self.may("allowed", self.lab, page, 0)
+        self.may("no_consent", self.other, page, 1)
+        run(self.home, "consent", "revoke", self.grant_id)
+        self.may("revoked", self.lab, page, 1)
+        self.may("absent", self.lab, str(root / "draft.png"), 1)
+        run(self.home, "receipt", page, str(root / "draft.png"), "--state",
+            "-o", str(root / "state.json"))
+
+    def may(self, name: str, key: str, work: str, code: int) -> None:
+        out = str(self.root / f"{name}.json")
+        p = run(self.home, "may", key, "ai_training", work, "--proof", out)
+        assert p.returncode == code, p.stdout + p.stderr
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}.json"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    return Home(tmp_path_factory.mktemp("outsider"))
+
+
+def cli_verify(h: Home, path: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+    args = ["verify", str(path), "--json", *(extra or ("--log-key", h.log_key))]
+    p = run(h.home, *args)
+    try:
+        out = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        out = None
+    return p.returncode, out, p.stdout + p.stderr
+
+
+def mine(h: Home, data: bytes, witnesses: list[tuple[str, v.VKey]] | None = None) -> v.Verdict:
+    return v.verify_decision_receipt(data, [v.parse_vkey(h.log_key)], witnesses)
+
+
+CASES = {
+    "allowed": (True, True),
+    "no_consent": (False, True),
+    "revoked": (False, True),
+    "absent": (False, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_verdicts_agree_with_provenance_verify(home: Home, name: str) -> None:
+    allowed, registered = CASES[name]
+    data = home.path(name).read_bytes()
+    ours = mine(home, data)
+    code, theirs, text = cli_verify(home, home.path(name))
+    assert code == 0 and theirs is not None, text
+    assert theirs["valid"] is True
+    assert ours.answer.allowed is theirs["allowed"] is allowed
+    assert ours.registered is theirs["registered"] is registered
+    assert ours.answer.events == theirs["events"]
+    assert ours.answer.conditions == theirs["conditions"]
+    assert ours.answer.citing == theirs["citing"]
+    assert ours.keys_proven is theirs["keys_proven"]
+    assert ours.result.tree_size == theirs["tree_size"]
+    assert ours.statement == theirs["statement"]
+    st = ours.result.works[ours.work]
+    assert (st.to_json() if st else None) == theirs.get("state")
+    if name == "revoked":
+        assert ours.answer.events == [home.grant_id]
+        assert "revoked by" in ours.answer.citing[0]
+    if name == "allowed":
+        assert ours.answer.citing == [f"consent grant {home.grant_id}"]
+
+
+def test_state_receipt_v2_agrees(home: Home) -> None:
+    res = v.verify_state_receipt_v2_bytes(home.path("state").read_bytes(),
+                                          [v.parse_vkey(home.log_key)])
+    code, theirs, text = cli_verify(home, home.path("state"))
+    assert code == 0, text
+    present = [w for w, s in res.works.items() if s is not None]
+    assert len(present) == 1 and len(res.works) == 2
+    st = res.works[present[0]]
+    assert st is not None and st.events == 3
+    assert [g.revoked_by is not None for g in st.grants] == [True]
+
+
+def test_untrusted_log_key_is_refused(home: Home) -> None:
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    origin = home.log_key.split("+")[0]
+    kid = v.compute_key_id(origin, 1, other).hex()
+    fake = f"{origin}+{kid}+{base64.b64encode(bytes([1]) + other).decode()}"
+    data = home.path("allowed").read_bytes()
+    with pytest.raises(v.Invalid):
+        v.verify_decision_receipt(data, [v.parse_vkey(fake)])
+    code, _, text = cli_verify(home, home.path("allowed"), "--log-key", fake)
+    assert code == 1, text
+
+
+# ------------------------------------------------------------------ a witness cosignature
+
+def test_cosigned_checkpoint_and_policy_agree(home: Home, tmp_path: Path) -> None:
+    """A real cosignature/v1 line (checkpoints.md 4) added to the receipt's note."""
+    sk = Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)
+    pub = sk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    name = "witness.example/w1"
+    kid = v.compute_key_id(name, 4, pub)
+    vkey = f"{name}+{kid.hex()}+{base64.b64encode(bytes([4]) + pub).decode()}"
+    r = json.loads(home.path("allowed").read_bytes())
+    note = r["state_receipt"]["checkpoint"]
+    text = note[: note.rfind("\n\n") + 1]
+    ts = 1_900_000_000
+    sig = sk.sign(b"cosignature/v1\ntime " + str(ts).encode() + b"\n" + text.encode())
+    line = f"\u2014 {name} {base64.b64encode(kid + ts.to_bytes(8, 'big') + sig).decode()}\n"
+    r["state_receipt"]["checkpoint"] = note + line
+    f = tmp_path / "cosigned.json"
+    f.write_text(json.dumps(r, ensure_ascii=False, indent=2), encoding="utf-8")
+    policy = tmp_path / "policy"
+    policy.write_text(f"log {home.log_key}\nwitness w1 {vkey}\nquorum w1\n")
+    ours = mine(home, f.read_bytes(), [("w1", v.parse_vkey(vkey))])
+    code, theirs, out = cli_verify(home, f, "--policy", str(policy))
+    assert code == 0 and theirs is not None, out
+    assert ours.result.cosigners == {"w1": ts}
+    assert theirs["cosigners"] == {"w1": ts} or theirs["cosigners"] == {"w1": v.fmt_time(ts)}
+    assert ours.statement == theirs["statement"]
+    # the same line with one bit flipped counts for nothing; the quorum is then not met
+    bad = line[:-6] + ("A" if line[-6] != "A" else "B") + line[-5:]
+    r["state_receipt"]["checkpoint"] = note + bad
+    f.write_text(json.dumps(r, ensure_ascii=False), encoding="utf-8")
+    assert mine(home, f.read_bytes(), [("w1", v.parse_vkey(vkey))]).result.cosigners == {}
+    code, _, out = cli_verify(home, f, "--policy", str(policy))
+    assert code == 1, out
+
+
+# ------------------------------------------------------------------ tampering
+
+def flip_b64(text: str, byte: int, bit: int = 0) -> str:
+    raw = bytearray(base64.b64decode(text))
+    raw[byte % len(raw)] ^= 1 << bit
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def _work(r: dict[str, Any]) -> dict[str, Any]:
+    return r["state_receipt"]["works"][0]  # type: ignore[no-any-return]
+
+
+def t_map_proof(r: dict[str, Any], i: int) -> None:
+    r["state_receipt"]["map_proof"] = flip_b64(r["state_receipt"]["map_proof"], i)
+
+
+def t_inclusion(r: dict[str, Any], i: int) -> None:
+    e = _work(r)["events"][0]
+    e["inclusion_proof"][0] = flip_b64(e["inclusion_proof"][0], i)
+
+
+def t_note_text(r: dict[str, Any], i: int) -> None:
+    note = r["state_receipt"]["checkpoint"]
+    lines = note.split("\n")
+    lines[2] = flip_b64(lines[2], i)  # the root hash line
+    r["state_receipt"]["checkpoint"] = "\n".join(lines)
+
+
+def t_note_map_line(r: dict[str, Any], i: int) -> None:
+    note = r["state_receipt"]["checkpoint"]
+    lines = note.split("\n")
+    pre = "provenance-ledger/map root="
+    lines[4] = pre + flip_b64(lines[4][len(pre):], i)
+    r["state_receipt"]["checkpoint"] = "\n".join(lines)
+
+
+def t_note_sig(r: dict[str, Any], i: int) -> None:
+    note = r["state_receipt"]["checkpoint"]
+    text, sigline = note[: note.rfind("\n\n") + 2], note[note.rfind("\n\n") + 2:]
+    head, s64 = sigline.rstrip("\n").rsplit(" ", 1)
+    r["state_receipt"]["checkpoint"] = text + head + " " + flip_b64(s64, 4 + i) + "\n"
+
+
+def t_event_leaf(r: dict[str, Any], i: int) -> None:
+    """A bit of the last event's leaf; the informative `event` is taken out so that only the
+    signature (or strict parsing) can catch it."""
+    e = _work(r)["events"][-1]
+    e.pop("event", None)
+    e["leaf"] = flip_b64(e["leaf"], 60 + i)
+
+
+def t_event_sig(r: dict[str, Any], i: int) -> None:
+    e = _work(r)["events"][-1]
+    leaf = base64.b64decode(e["leaf"])
+    obj = json.loads(leaf)
+    obj["sig"] = flip_b64(obj["sig"], i)
+    e["leaf"] = base64.b64encode(
+        json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).decode()
+    e.pop("event", None)
+
+
+def t_drop_last_event(r: dict[str, Any], i: int) -> None:
+    _work(r)["events"].pop()
+    _work(r).pop("state", None)
+
+
+def t_decision_flag(r: dict[str, Any], i: int) -> None:
+    r["decision"]["allowed"] = not r["decision"]["allowed"]
+
+
+TAMPERS = {
+    "map_proof": t_map_proof, "inclusion_proof": t_inclusion, "note_root": t_note_text,
+    "note_map_line": t_note_map_line, "note_signature": t_note_sig, "event_leaf": t_event_leaf,
+    "event_signature": t_event_sig, "dropped_last_event": t_drop_last_event,
+    "decision_member": t_decision_flag,
+}
+
+
+NO_EVENTS = {"inclusion_proof", "event_leaf", "event_signature", "dropped_last_event"}
+
+
+@pytest.mark.parametrize(("case", "tamper"), [
+    (c, t) for c in ("allowed", "revoked", "absent") for t in sorted(TAMPERS)
+    if not (c == "absent" and t in NO_EVENTS)  # an absent work has no events to tamper with
+])
+def test_tampered_receipts_are_refused_by_both(
+    home: Home, tmp_path: Path, case: str, tamper: str
+) -> None:
+    r = json.loads(home.path(case).read_bytes())
+    for i in (0, 7, 13):
+        t = copy.deepcopy(r)
+        TAMPERS[tamper](t, i)
+        data = json.dumps(t, ensure_ascii=False, indent=2).encode()
+        with pytest.raises(v.Invalid):
+            mine(home, data)
+        f = tmp_path / f"{tamper}-{i}.json"
+        f.write_bytes(data)
+        code, theirs, out = cli_verify(home, f)
+        assert code == 1, f"{tamper} {i}: provenance verify accepted it: {out}"
+
+
+def test_a_map_proof_bit_flip_at_every_byte_is_refused(home: Home) -> None:
+    """Every byte of the map proof matters to our verifier (the CLI is checked on samples
+    above, one subprocess each)."""
+    r = json.loads(home.path("allowed").read_bytes())
+    n = len(base64.b64decode(r["state_receipt"]["map_proof"]))
+    for i in range(n):
+        for bit in (0, 7):
+            t = copy.deepcopy(r)
+            t["state_receipt"]["map_proof"] = flip_b64(t["state_receipt"]["map_proof"], i, bit)
+            with pytest.raises(v.Invalid):
+                mine(home, json.dumps(t).encode())
+
+
+def test_unknown_and_duplicate_members_are_refused(home: Home, tmp_path: Path) -> None:
+    text = home.path("allowed").read_text(encoding="utf-8")
+    dup = text.replace('"format": "provenance-ledger/decision-receipt/v1",',
+                       '"format": "provenance-ledger/decision-receipt/v1",\n'
+                       '  "format": "provenance-ledger/decision-receipt/v1",', 1)
+    r = json.loads(text)
+    r["state_receipt"]["works"][0]["note"] = "x"
+    for data in (dup.encode(), json.dumps(r).encode()):
+        with pytest.raises(v.Invalid):
+            mine(home, data)
+        f = tmp_path / "bad.json"
+        f.write_bytes(data)
+        assert cli_verify(home, f)[0] == 1
