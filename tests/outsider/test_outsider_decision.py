@@ -412,3 +412,127 @@ def test_unknown_and_duplicate_members_are_refused(home: Home, tmp_path: Path) -
         f = tmp_path / "bad.json"
         f.write_bytes(data)
         assert cli_verify(home, f)[0] == 1
+
+
+# ------------------------------------------------------------------ more of the rules
+
+class RichHome:
+    """Grants with an end, to anyone, with a condition; an accepted licence and an open offer;
+    a transfer; then the grant revoked and the licence terminated."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        a, b = root / "a.png", root / "b.png"
+        a.write_bytes(b"work a\n")
+        b.write_bytes(b"work b\n")
+        self.a, self.b = str(a), str(b)
+        run(self.home, "anchor", self.a)
+        run(self.home, "anchor", self.b)
+        self.k: dict[str, str] = {}
+        for name in ("lab", "studio", "buyer"):
+            run(self.home, "key", "new", name)
+        for name in ("lab", "studio", "buyer", "default"):
+            self.k[name] = run(self.home, "key", "show", name, "--public").stdout.strip()
+        self.log_key = run(self.home, "log", "key").stdout.strip()
+        self.grant = self.json("consent", "grant", self.a, "--purpose", "ai_training",
+                               "--purpose", "data_mining", "--to", self.k["lab"],
+                               "--until", "2030-01-01", "--condition", "attribution")["id"]
+        self.json("consent", "grant", self.a, "--purpose", "ai_inference", "--anyone")
+        self.offer = self.json("licence", "offer", self.a, "--to", self.k["studio"],
+                               "--purpose", "ai_generation", "--fee", "50000", "JPY",
+                               "--territory", "JP")["id"]
+        self.json("licence", "offer", self.a, "--to", self.k["buyer"], "--purpose", "data_mining")
+        run(self.home, "licence", "accept", self.offer, "--key", "studio")
+        self.json("transfer", self.b, "--to", self.k["studio"])
+        self.state_a = self.json("status", self.a)
+        self.state_b = self.json("status", self.b)
+        self.n = 0
+
+    def json(self, *args: str) -> dict[str, Any]:
+        return json.loads(run(self.home, *args, "--json").stdout)  # type: ignore[no-any-return]
+
+    def may(self, key: str, purpose: str, work: str, at: str | None = None) -> Path:
+        self.n += 1
+        out = self.root / f"q{self.n}.json"
+        run(self.home, "may", self.k[key], purpose, work, "--proof", str(out),
+            *(("--at", at) if at else ()))
+        return out
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory: pytest.TempPathFactory) -> RichHome:
+    return RichHome(tmp_path_factory.mktemp("outsider-rich"))
+
+
+def agree(h: Any, path: Path) -> v.Verdict:
+    ours = v.verify_decision_receipt(path.read_bytes(), [v.parse_vkey(h.log_key)])
+    code, theirs, text = cli_verify(h, path)
+    assert code == 0 and theirs is not None, text
+    # Without a `decision` member this verifier has no words for a refusal's reason
+    # (FINDINGS.md F3): it writes <reason> there.
+    statement = ours.statement.replace("<reason>", theirs["reason"])
+    assert (ours.answer.allowed, ours.answer.events, ours.answer.conditions,
+            ours.answer.citing, ours.keys_proven, statement) == (
+        theirs["allowed"], theirs["events"], theirs["conditions"], theirs["citing"],
+        theirs["keys_proven"], theirs["statement"])
+    return ours
+
+
+def test_rules_subset_agrees_before_revocation(rich: RichHome) -> None:
+    a, b, k = rich.a, rich.b, rich.k
+    got = agree(rich, rich.may("lab", "ai_generative_training", a))  # ai_training covers it
+    assert got.answer.allowed and got.answer.conditions == ["attribution"]
+    assert got.answer.citing == [f"consent grant {rich.grant}, which ends at 2030-01-01T00:00:00Z"]
+    assert agree(rich, rich.may("buyer", "ai_inference", a)).answer.allowed  # to anyone
+    got = agree(rich, rich.may("studio", "ai_generation", a))  # accepted licence
+    assert got.answer.allowed and got.answer.events[0] == rich.offer
+    got = agree(rich, rich.may("buyer", "data_mining", a))  # offer not accepted
+    assert not got.answer.allowed and got.answer.citing[0].endswith(", not accepted")
+    assert agree(rich, rich.may("default", "ai_training", a)).answer.step == "controller"
+    got = agree(rich, rich.may("lab", "ai_training", a, "2030-01-01T00:00:00Z"))  # until exclusive
+    assert not got.answer.allowed
+    assert not agree(rich, rich.may("lab", "ai_training", a, "2000-01-01T00:00:00Z")).answer.allowed
+    assert agree(rich, rich.may("studio", "ai_training", b)).answer.step == "controller"
+    assert not agree(rich, rich.may("default", "ai_training", b)).answer.allowed
+    got = agree(rich, rich.may("default", "ai_training", b, rich.state_b["registered_at"]))
+    assert got.answer.allowed and f"control passed to {k['studio']}" in got.answer.citing[0]
+
+
+def test_rules_subset_agrees_after_revocation_and_termination(rich: RichHome) -> None:
+    run(rich.home, "consent", "revoke", rich.grant)
+    run(rich.home, "licence", "terminate", rich.offer)
+    granted_at = rich.state_a["grants"][0]["granted_at"]
+    got = agree(rich, rich.may("lab", "ai_training", rich.a, granted_at))
+    assert got.answer.allowed and got.answer.citing[0].endswith(", after the time asked")
+    got = agree(rich, rich.may("lab", "ai_training", rich.a))
+    assert not got.answer.allowed and ", revoked by " in got.answer.citing[0]
+    got = agree(rich, rich.may("studio", "ai_generation", rich.a))
+    assert not got.answer.allowed and ", terminated by " in got.answer.citing[0]
+
+
+def test_optional_members_may_be_left_out(home: Home, tmp_path: Path) -> None:
+    """receipts.md 11 and 12: scope, decision, each event's `event` and `state` are
+    informative; a receipt without them verifies, with the same answer."""
+    r = json.loads(home.path("revoked").read_bytes())
+    del r["scope"], r["decision"], r["state_receipt"]["scope"]
+    for w in r["state_receipt"]["works"]:
+        w.pop("state", None)
+        for e in w["events"]:
+            e.pop("event")
+    f = tmp_path / "bare.json"
+    f.write_text(json.dumps(r))
+    got = agree(home, f)
+    assert not got.answer.allowed and got.answer.events == [home.grant_id]
+
+
+def test_the_reason_text_is_checked_only_by_the_reference(home: Home, tmp_path: Path) -> None:
+    """FINDINGS.md F3: receipts.md 12.1 step 3 makes `decision.reason` part of the answer that
+    MUST match, but rules.md section 5 does not give the reason strings. The reference refuses
+    a changed reason; this verifier, from the specs alone, cannot."""
+    r = json.loads(home.path("allowed").read_bytes())
+    r["decision"]["reason"] = "because the log says so"
+    f = tmp_path / "reason.json"
+    f.write_text(json.dumps(r))
+    assert cli_verify(home, f)[0] == 1
+    assert mine(home, f.read_bytes()).answer.allowed

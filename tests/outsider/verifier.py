@@ -1253,7 +1253,8 @@ def verify_decision_receipt(
             who = f"cosigned at {fmt_time(ts)} by {noun} {', '.join(sorted(names))}"
         else:
             who = "cosigned " + " and ".join(
-                f"at {fmt_time(ts)} by witness {', '.join(sorted(nm))}"
+                f"at {fmt_time(ts)} by witness{'es' if len(nm) > 1 else ''} "
+                f"{', '.join(sorted(nm))}"
                 for ts, nm in sorted(by_time.items()))
     else:
         bt = fmt_time(res.block_time) if res.block_time is not None else "?"
