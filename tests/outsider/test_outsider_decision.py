@@ -536,3 +536,58 @@ def test_the_reason_text_is_checked_only_by_the_reference(home: Home, tmp_path: 
     f.write_text(json.dumps(r))
     assert cli_verify(home, f)[0] == 1
     assert mine(home, f.read_bytes()).answer.allowed
+
+
+def witness(seed: int, name: str) -> tuple[Ed25519PrivateKey, str]:
+    sk = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+    pub = sk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    kid = v.compute_key_id(name, 4, pub)
+    return sk, f"{name}+{kid.hex()}+{base64.b64encode(bytes([4]) + pub).decode()}"
+
+
+def cosign(sk: Ed25519PrivateKey, vkey: str, note: str, ts: int) -> str:
+    text = note[: note.rfind("\n\n") + 1]
+    name, kid_hex, _ = vkey.split("+", 2)
+    sig = sk.sign(b"cosignature/v1\ntime " + str(ts).encode() + b"\n" + text.encode())
+    payload = bytes.fromhex(kid_hex) + ts.to_bytes(8, "big") + sig
+    return f"\u2014 {name} {base64.b64encode(payload).decode()}\n"
+
+
+@pytest.mark.parametrize(("times", "group"), [
+    ({"zeta": 1_900_000_000, "alpha": 1_900_000_000}, "all"),
+    ({"zeta": 1_900_000_100, "alpha": 1_900_000_000}, "all"),
+    ({"zeta": 1_900_000_100, "alpha": 1_900_000_000, "mid": 1_900_000_100}, "2"),
+    ({"zeta": 1_900_000_100, "alpha": 1_900_000_000}, "1"),
+    ({"zeta": 253_402_300_799}, "1"),
+    ({"zeta": 253_402_300_800}, "1"),  # after 9999-12-31T23:59:59Z: counts for nothing
+])
+def test_witness_quorum_and_statement_agree(
+    home: Home, tmp_path: Path, times: dict[str, int], group: str
+) -> None:
+    """receipts.md 3 step 2, 4 and 12.1 "The words" (FINDINGS.md F4, F12)."""
+    r = json.loads(home.path("allowed").read_bytes())
+    note = r["state_receipt"]["checkpoint"]
+    lines, ws, policy = "", [], f"log {home.log_key}\n"
+    for i, (local, ts) in enumerate(times.items()):
+        sk, vkey = witness(20 + i, f"{local}.witness.example")
+        lines += cosign(sk, vkey, note, ts)
+        ws.append((local, v.parse_vkey(vkey)))
+        policy += f"witness {local} {vkey}\n"
+    policy += f"group g {group} {' '.join(times)}\nquorum g\n"
+    r["state_receipt"]["checkpoint"] = note + lines
+    f = tmp_path / "cosigned.json"
+    f.write_text(json.dumps(r, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "policy").write_text(policy)
+    k = len(times) if group == "all" else int(group)
+    code, theirs, out = cli_verify(home, f, "--policy", str(tmp_path / "policy"))
+    if 253_402_300_800 in times.values():
+        with pytest.raises(v.Invalid):
+            v.verify_decision_receipt(f.read_bytes(), [v.parse_vkey(home.log_key)], ws,
+                                      (k, list(times)))
+        assert code == 1, out
+        return
+    ours = v.verify_decision_receipt(f.read_bytes(), [v.parse_vkey(home.log_key)], ws,
+                                     (k, list(times)))
+    assert code == 0 and theirs is not None, out
+    assert {n: v.fmt_time(t) for n, t in ours.result.cosigners.items()} == theirs["cosigners"]
+    assert ours.statement == theirs["statement"]

@@ -1201,8 +1201,10 @@ def _relied_keys(st: State) -> set[str]:
 
 def verify_decision_receipt(
     data: bytes, log_keys: list[VKey], witnesses: list[tuple[str, VKey]] | None = None,
+    quorum: tuple[int, list[str]] | None = None,
 ) -> Verdict:
-    """receipts.md 12.1."""
+    """receipts.md 12.1; `quorum` (k, names): at least k of the named witnesses must have a
+    valid cosignature (receipts.md 4, one group of witnesses; none when not given)."""
     if len(data) > MAX_CURRENT_RECEIPT_BYTES:
         raise Invalid("receipt too large")
     r = load_json(data)
@@ -1216,6 +1218,8 @@ def verify_decision_receipt(
     _purpose(q["purpose"])
     t = parse_time(q["at"], "question at")
     res = verify_state_receipt_v2(r["state_receipt"], log_keys, witnesses)
+    if quorum is not None and sum(n in res.cosigners for n in quorum[1]) < quorum[0]:
+        raise Invalid("witness quorum not met")
     work = res.order[0]
     records = res.order[1:]
     for rec in records:
