@@ -527,7 +527,7 @@ def test_optional_members_may_be_left_out(home: Home, tmp_path: Path) -> None:
 
 
 def test_the_reason_text_is_checked_only_by_the_reference(home: Home, tmp_path: Path) -> None:
-    """FINDINGS.md F3: receipts.md 12.1 step 3 makes `decision.reason` part of the answer that
+    """FINDINGS.md F2: receipts.md 12.1 step 3 makes `decision.reason` part of the answer that
     MUST match, but rules.md section 5 does not give the reason strings. The reference refuses
     a changed reason; this verifier, from the specs alone, cannot."""
     r = json.loads(home.path("allowed").read_bytes())
@@ -591,3 +591,38 @@ def test_witness_quorum_and_statement_agree(
     assert code == 0 and theirs is not None, out
     assert {n: v.fmt_time(t) for n, t in ours.result.cosigners.items()} == theirs["cosigners"]
     assert ours.statement == theirs["statement"]
+
+
+def test_refusal_citing_grants_and_licences_of_every_kind(tmp_path: Path) -> None:
+    """rules.md 5 step 6: grants are cited before licences whatever their log order
+    (FINDINGS.md F7); an accepted licence out of force has the CLI's words (F6)."""
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
+    (tmp_path / "a.png").write_bytes(b"work a5\n")
+    h.a = str(tmp_path / "a.png")
+    run(h.home, "anchor", h.a)
+    run(h.home, "key", "new", "lab")
+    h.k = {"lab": run(h.home, "key", "show", "lab", "--public").stdout.strip()}
+    h.log_key = run(h.home, "log", "key").stdout.strip()
+    lab = h.k["lab"]
+    later = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
+                   "--from", "2031-01-01")["id"]
+    run(h.home, "licence", "accept", later, "--key", "lab")
+    grant = h.json("consent", "grant", h.a, "--purpose", "data_mining", "--to", lab,
+                   "--until", "2029-01-01")["id"]
+    ended = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
+                   "--until", "2028-01-01")["id"]
+    run(h.home, "licence", "accept", ended, "--key", "lab")
+    lapsed = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
+                    "--expires", "2027-06-01")["id"]
+    got = agree(h, h.may("lab", "data_mining", h.a, "2030-01-01T00:00:00Z"))
+    assert not got.answer.allowed
+    assert got.answer.events == [grant, later, ended, lapsed]
+    assert got.answer.citing == [
+        f"consent grant {grant}, which ends at 2029-01-01T00:00:00Z",
+        f"licence {later}, not in force at that time",
+        f"licence {ended}, not in force at that time",
+        f"licence offer {lapsed}, not accepted",
+    ]
+    got = agree(h, h.may("lab", "data_mining", h.a, "2031-06-01T00:00:00Z"))
+    assert got.answer.allowed and got.answer.step == "licence"

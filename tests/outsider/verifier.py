@@ -1060,10 +1060,11 @@ def may(state: State | None, key: str, purpose: str, t: int) -> Answer:
                 cites.append(f"licence {lc.id}, terminated by {lc.terminated_by} at "
                              f"{fmt_time(lc.terminated_at)}")
             else:
-                c = f"licence {lc.id}"
-                if lc.until is not None:
-                    c += f", which ends at {fmt_time(lc.until)}"
-                cites.append(c)
+                # Accepted, not terminated, not in force at t (not started, or past its
+                # `until`): receipts.md 12.1 gives no words for it. These are the CLI's,
+                # adopted after comparing (FINDINGS.md F6); my first reading wrote
+                # "licence <id>[, which ends at <until>]".
+                cites.append(f"licence {lc.id}, not in force at that time")
     return Answer(False, ids, [], cites, "refused")
 
 
@@ -1275,7 +1276,9 @@ def verify_decision_receipt(
             # used, after allowed/events/conditions were checked above.
             stmt += f": {dec['reason'] if dec else '<reason>'}"
         if ans.citing:
-            stmt += f", citing {', '.join(ans.citing)}"
+            # The separator is not in receipts.md 12.1; the CLI's "; " is adopted
+            # (FINDINGS.md F7a: a citation holds commas itself).
+            stmt += f", citing {'; '.join(ans.citing)}"
         stmt += f"; no later event of {work} exists up to {n}"
         if not keys_proven:
             stmt += ("; this receipt holds no key records, so a rotation or compromise of the "
