@@ -178,7 +178,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     return Home(tmp_path_factory.mktemp("outsider"))
 
 
-def cli_verify(h: Home, path: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+def cli_verify(h: Any, path: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
     args = ["verify", str(path), "--json", *(extra or ("--log-key", h.log_key))]
     p = run(h.home, *args)
     try:
@@ -188,7 +188,7 @@ def cli_verify(h: Home, path: Path, *extra: str) -> tuple[int, dict[str, Any] | 
     return p.returncode, out, p.stdout + p.stderr
 
 
-def mine(h: Home, data: bytes, witnesses: list[tuple[str, v.VKey]] | None = None) -> v.Verdict:
+def mine(h: Any, data: bytes, witnesses: list[tuple[str, v.VKey]] | None = None) -> v.Verdict:
     return v.verify_decision_receipt(data, [v.parse_vkey(h.log_key)], witnesses)
 
 
@@ -233,7 +233,7 @@ def test_state_receipt_v2_agrees(home: Home) -> None:
     present = [w for w, s in res.works.items() if s is not None]
     assert len(present) == 1 and len(res.works) == 2
     st = res.works[present[0]]
-    assert st is not None and st.events == 3
+    assert isinstance(st, v.State) and st.events == 3
     assert [g.revoked_by is not None for g in st.grants] == [True]
 
 
@@ -626,3 +626,59 @@ def test_refusal_citing_grants_and_licences_of_every_kind(tmp_path: Path) -> Non
     ]
     got = agree(h, h.may("lab", "data_mining", h.a, "2031-06-01T00:00:00Z"))
     assert got.answer.allowed and got.answer.step == "licence"
+
+
+# ------------------------------------------------------------------ key records (rules.md 9)
+
+@pytest.fixture(scope="module")
+def rotated(tmp_path_factory: pytest.TempPathFactory) -> RichHome:
+    """A grant to `lab`, then `lab` rotated to `lab2` and the controller `default` to `ctl2`."""
+    root = tmp_path_factory.mktemp("outsider-rotated")
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = root, root / "home", 0
+    (root / "a.png").write_bytes(b"work rotated\n")
+    h.a = str(root / "a.png")
+    run(h.home, "anchor", h.a)
+    h.k = {}
+    for name in ("lab", "lab2", "ctl2", "default"):
+        if name != "default":
+            run(h.home, "key", "new", name)
+        h.k[name] = run(h.home, "key", "show", name, "--public").stdout.strip()
+    h.log_key = run(h.home, "log", "key").stdout.strip()
+    h.state_a = h.json("status", h.a)
+    h.grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])["id"]
+    run(h.home, "key", "rotate", "lab", "--to", "lab2")
+    run(h.home, "key", "rotate", "default", "--to", "ctl2")
+    return h
+
+
+def test_rotated_keys_agree(rotated: RichHome) -> None:
+    h = rotated
+    got = agree(h, h.may("lab2", "ai_training", h.a))  # the grant to lab is lab2's now
+    assert got.answer.allowed and got.keys_proven and got.answer.events == [h.grant]
+    got = agree(h, h.may("lab", "ai_training", h.a))  # lab holds nothing any more
+    assert not got.answer.allowed
+    assert got.answer.citing[0].endswith(", in force from " + v.fmt_time(
+        v.parse_time(h.json("status", h.a)["grants"][0]["granted_at"])))
+    got = agree(h, h.may("ctl2", "data_mining", h.a))  # control passed with the rotation
+    assert got.answer.allowed and got.answer.step == "controller"
+    assert not agree(h, h.may("default", "data_mining", h.a)).answer.allowed
+    got = agree(h, h.may("default", "data_mining", h.a, h.state_a["registered_at"]))
+    assert got.answer.allowed
+
+
+def test_a_rotation_left_out_is_refused_by_both(rotated: RichHome, tmp_path: Path) -> None:
+    """receipts.md 11.2 steps 4-7: a key record the map proves present must show its events;
+    leaving the rotation out (to make the old key look current) does not verify."""
+    path = rotated.may("lab2", "ai_training", rotated.a)
+    r = json.loads(path.read_bytes())
+    records = [w for w in r["state_receipt"]["works"][1:] if w["events"]]
+    assert records
+    for w in records:
+        w["events"] = []
+        w.pop("state", None)
+    f = tmp_path / "hidden.json"
+    f.write_text(json.dumps(r))
+    with pytest.raises(v.Invalid):
+        mine(rotated, f.read_bytes())
+    assert cli_verify(rotated, f)[0] == 1

@@ -749,6 +749,54 @@ def check_body(typ: str, body: Any) -> None:
         _event_id(body["licence"], "licence")
         if "reason" in body:
             _text(body["reason"], 1024, "reason")
+    elif typ == "identity.attest":
+        _members(body, "body", {"key", "name"}, {"url", "registry_id", "member", "from", "until"})
+        _key(body["key"])
+        _text(body["name"], 256, "name")
+        if "url" in body:
+            _text(body["url"], 2048, "url", TERMS_URI)
+        if "registry_id" in body:
+            _text(body["registry_id"], 256, "registry_id")
+        if "member" in body:
+            _text(body["member"], 64, "member")
+        for t in ("from", "until"):
+            if t in body:
+                parse_time(body[t], t)
+    elif typ == "identity.revoke":
+        _members(body, "body", {"key", "attestation"}, {"reason"})
+        _key(body["key"])
+        _event_id(body["attestation"], "attestation")
+        if "reason" in body:
+            _text(body["reason"], 1024, "reason")
+    elif typ in ("key.rotate", "key.compromised"):
+        if typ == "key.rotate":
+            _members(body, "body", {"key", "to", "to_sig"}, {"cosigs"})
+            _key(body["to"], "to")
+            b64(body["to_sig"], 64, "to_sig")
+        else:
+            _members(body, "body", {"key", "since"}, {"cosigs"})
+            parse_time(body["since"], "since")
+        _key(body["key"])
+        if "cosigs" in body:
+            def cosig(x: Any) -> None:
+                _members(x, "cosig", {"key", "sig"})
+                _key(x["key"])
+                b64(x["sig"], 64, "cosig sig")
+            _list(body["cosigs"], "cosigs", cosig)
+    elif typ == "key.recovery":
+        _members(body, "body", {"key"}, {"keys", "threshold", "association"})
+        _key(body["key"])
+        if "keys" in body:
+            _list(body["keys"], "keys", _key)
+            if "threshold" not in body:
+                raise Invalid("keys without threshold")
+            _uint(body["threshold"], 64, "threshold")
+        elif "threshold" in body:
+            raise Invalid("threshold without keys")
+        if "association" in body:
+            _key(body["association"], "association")
+        if "keys" not in body and "association" not in body:
+            raise Invalid("key.recovery names neither keys nor an association")
     else:
         raise Unsupported(f"event type {typ} is not implemented by this verifier")
 
@@ -909,12 +957,216 @@ class State:
         }
 
 
+KEY_STATEMENT_PREFIX = b"provenance-ledger/key-statement/v1\n"  # events.md 6.16
+
+
+@dataclass(frozen=True)
+class Rotation:
+    id: str
+    to: str
+    at: int
+    by: str
+
+
+@dataclass(frozen=True)
+class Attestation:
+    id: str
+    attester: str
+    body: dict[str, Any]
+    at: int
+    revoked_by: str | None = None
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """rules.md 7 and 9: the state of one key's record."""
+
+    record: str
+    key: str
+    registration: str
+    registrant: str
+    registered_at: int
+    head: str
+    last_at: int
+    events: int
+    attestations: tuple[Attestation, ...] = ()
+    recoveries: tuple[dict[str, Any], ...] = ()
+    rotations: tuple[Rotation, ...] = ()
+    compromised_since: int | None = None
+    compromised_by: str | None = None
+
+    def compromised_at(self, t: int) -> bool:
+        return self.compromised_since is not None and self.compromised_since <= t
+
+    def counting_rotation(self) -> Rotation | None:
+        """rules.md 9: a rotation counts unless K was compromised when K signed what
+        authorised it (only `by` = `key` is implemented)."""
+        for r in self.rotations:
+            if r.by != "key":
+                raise Unsupported("rotations by recovery keys or an association")
+            if not self.compromised_at(r.at):
+                return r
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """receipts.md 5.1 plus rules.md 7's `identity` and rules.md 9's fields; where they
+        go and how they are spelt is not in the specs (FINDINGS.md F15)."""
+        def ot(t: int | None) -> str | None:
+            return None if t is None else fmt_time(t)
+        return {
+            "work": self.record, "registration": self.registration,
+            "registrant": self.registrant, "registered_at": fmt_time(self.registered_at),
+            "controller": self.key, "payees": [{"key": self.key, "share_bps": 10000}],
+            "head": self.head, "events": self.events, "content": {}, "grants": [],
+            "licences": [],
+            "identity": {
+                "key": self.key,
+                "attestations": [{
+                    "id": a.id, "attester": a.attester, "name": a.body["name"],
+                    "url": a.body.get("url"), "registry_id": a.body.get("registry_id"),
+                    "member": a.body.get("member"), "attested_at": fmt_time(a.at),
+                    "from": a.body.get("from"), "until": a.body.get("until"),
+                    "revoked_by": a.revoked_by, "revoked_at": ot(a.revoked_at),
+                } for a in self.attestations],
+                "recoveries": list(self.recoveries),
+                "rotations": [{"id": r.id, "to": r.to, "at": fmt_time(r.at), "by": r.by}
+                              for r in self.rotations],
+                "compromised_since": ot(self.compromised_since),
+                "compromised_by": self.compromised_by,
+            },
+        }
+
+
+def _key_statement(env: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in env["body"].items() if k not in ("to_sig", "cosigs")}
+    return KEY_STATEMENT_PREFIX + canonical({**env, "body": body}).encode("utf-8")
+
+
+def apply_key(ks: KeyState | None, ev: Event) -> KeyState:
+    """rules.md 7 (R17, R18) and 9 (R19-R21), for keys that sign for themselves."""
+    env, body, at = ev.env, ev.env["body"], ev.at
+    if not (ev.type.startswith("identity.") or ev.type.startswith("key.")):
+        raise Refused("rule error: R17, not an identity or key event under a key record id")
+    if env["work"] != key_record_id(body["key"]):
+        raise Refused("rule error: the work is not the key record id of body.key")
+    if ks is None:
+        if env["prev"] is not None:
+            raise Refused("rule error: first event of a record with a prev")
+        ks = KeyState(env["work"], body["key"], ev.id, env["actor"], at, ev.id, at, 0)
+    else:
+        if env["prev"] != ks.head:
+            raise Refused("conflict: prev is not the record's head")
+        if at < ks.last_at:
+            raise Refused("rule error: time goes backwards")
+    s = replace(ks, head=ev.id, last_at=at, events=ks.events + 1)
+    key, actor = body["key"], env["actor"]
+    if ev.type == "identity.attest":  # R17
+        if actor == key:
+            raise Refused("rule error: a key attesting itself")
+        frm = parse_time(body["from"]) if "from" in body else None
+        if "until" in body:
+            until = parse_time(body["until"])
+            if until <= at or (frm is not None and until <= frm):
+                raise Refused("rule error: attestation ends too early")
+        return replace(s, attestations=ks.attestations + (Attestation(ev.id, actor, body, at),))
+    if ev.type == "identity.revoke":  # R18
+        idx = [i for i, a in enumerate(ks.attestations) if a.id == body["attestation"]]
+        if not idx or ks.attestations[idx[0]].attester != actor \
+                or ks.attestations[idx[0]].revoked_by is not None:
+            raise Refused("rule error: R18")
+        atts = list(ks.attestations)
+        atts[idx[0]] = replace(atts[idx[0]], revoked_by=ev.id, revoked_at=at)
+        return replace(s, attestations=tuple(atts))
+    if actor != key or "cosigs" in body:
+        raise Unsupported("key events signed by recovery keys or an association")
+    if ev.type == "key.rotate":  # R19
+        if ks.counting_rotation() is not None or body["to"] == key:
+            raise Refused("rule error: R19")
+        if not ed25519_ok(key_bytes(body["to"]), b64(body["to_sig"], 64), _key_statement(env)):
+            raise Refused("rule error: R19, to_sig does not verify")
+        return replace(s, rotations=ks.rotations + (Rotation(ev.id, body["to"], at, "key"),))
+    if ev.type == "key.recovery":  # R20
+        if ks.counting_rotation() is not None:
+            raise Refused("rule error: R20, the key was rotated")
+        keys = body.get("keys", [])
+        if keys and not 1 <= body["threshold"] <= len(keys):
+            raise Refused("rule error: R20, threshold")
+        if key in keys or body.get("association") == key:
+            raise Refused("rule error: R20, the key among its own recovery keys")
+        rec = {"id": ev.id, "keys": body.get("keys"), "threshold": body.get("threshold"),
+               "association": body.get("association"), "at": fmt_time(at)}
+        return replace(s, recoveries=ks.recoveries + (rec,))
+    # key.compromised, R21
+    since = parse_time(body["since"])
+    if since > at:
+        raise Refused("rule error: R21, since after at")
+    if ks.compromised_since is not None and since >= ks.compromised_since:
+        raise Refused("rule error: R21, a later declaration only moves since earlier")
+    r = ks.counting_rotation()
+    if r is not None and r.at >= since:
+        raise Refused("rule error: R21, only recovery keys may undo a rotation")
+    return replace(s, compromised_since=since, compromised_by=ev.id)
+
+
+class Keys:
+    """The key records a receipt lists: `None` for a record proven absent."""
+
+    def __init__(self, records: dict[str, KeyState | None] | None) -> None:
+        self.records = records
+
+    def record(self, key: str) -> KeyState | None:
+        if self.records is None:
+            return None
+        rid = key_record_id(key)
+        if rid not in self.records:
+            raise Invalid(f"the key record of {key}, which the answer relies on, is missing")
+        return self.records[rid]
+
+    def holder(self, key: str, t: int) -> str:
+        """rules.md 9, Holder: followed at most 64 times; a cycle stops at the key met
+        again (FINDINGS.md F15: that key is taken as the holder)."""
+        if self.records is None:
+            return key
+        seen = {key}
+        for _ in range(64):
+            ks = self.record(key)
+            r = ks.counting_rotation() if ks else None
+            if r is None or r.at > t:
+                return key
+            key = r.to
+            if key in seen:
+                return key
+            seen.add(key)
+        return key
+
+    def reachable(self, key: str) -> set[str]:
+        out, todo = {key}, [key]
+        if self.records is None:
+            return out
+        while todo:
+            ks = self.record(todo.pop())
+            for r in ks.rotations if ks else ():
+                if r.to not in out:
+                    out.add(r.to)
+                    todo.append(r.to)
+        return out
+
+    def compromised(self, key: str, t: int) -> bool:
+        if self.records is None:
+            return False
+        ks = self.record(key)
+        return ks is not None and ks.compromised_at(t)
+
+
 class Refused(Invalid):
     """rules.md 3: apply refused an event (conflict or rule error)."""
 
 
-def apply(state: State | None, ev: Event) -> State:
-    """rules.md 3, R1-R11 in the order given there."""
+def apply(state: State | None, ev: Event, keys: Keys | None = None) -> State:
+    """rules.md 3, R1-R11 in the order given there; with key records, a role accepts any
+    key reachable from it (rules.md 9, Roles)."""
+    keys = keys or Keys(None)
     env, body, at = ev.env, ev.env["body"], ev.at
     if is_key_record(env["work"]):
         raise Unsupported("key record events are not implemented by this verifier")
@@ -933,7 +1185,7 @@ def apply(state: State | None, ev: Event) -> State:
         raise Refused("conflict: prev is not the head")
     if at < state.last_at:  # R4
         raise Refused("rule error: time goes backwards")
-    if ev.type != "licence.accept" and env["actor"] != state.controller:  # R5
+    if ev.type != "licence.accept" and env["actor"] not in keys.reachable(state.controller):
         raise Refused("rule error: not signed by the controller")
     s = replace(state, head=ev.id, last_at=at, events=state.events + 1)
     if ev.type == "work.transfer":  # R6
@@ -977,7 +1229,7 @@ def apply(state: State | None, ev: Event) -> State:
             raise Refused("rule error: no such licence")
         lc = state.licences[idx[0]]
         if ev.type == "licence.accept":
-            if env["actor"] != lc.licensee:
+            if env["actor"] not in keys.reachable(lc.licensee):
                 raise Refused("rule error: not the licensee")
             if not lc.open_offer(at):
                 raise Refused("rule error: not an open offer")
@@ -1006,15 +1258,32 @@ class Answer:
     step: str = ""
 
 
-def may(state: State | None, key: str, purpose: str, t: int) -> Answer:
-    """rules.md 5 steps 1-6; citations as receipts.md 12.1 "The words"."""
+def effective(events: list[Event], keys: Keys) -> State | None:
+    """rules.md 9 R22: the replay up to the first event whose signature does not count."""
+    st: State | None = None
+    for ev in events:
+        if st is not None:
+            actor, at = ev.env["actor"], ev.at
+            if ev.type == "licence.accept":
+                role = next(lc.licensee for lc in st.licences if lc.id == ev.env["body"]["offer"])
+            else:
+                role = st.controller
+            if keys.compromised(actor, at) or keys.holder(role, at) != actor:
+                return st
+        st = apply(st, ev, keys)
+    return st
+
+
+def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None = None) -> Answer:
+    """rules.md 5 steps 1-6 (with holders, rules.md 9); citations as receipts.md 12.1."""
+    keys = keys or Keys(None)
     if state is None:
         return Answer(False, [], [], [], "not registered")
     if t < state.registered_at:
         return Answer(False, [], [], [], "before registration")
     for g in state.grants:
-        if g.grantee in (key, "*") and any(covers(p, purpose) for p in g.purposes) \
-                and g.in_force(t):
+        if (g.grantee == "*" or keys.holder(g.grantee, t) == key) \
+                and any(covers(p, purpose) for p in g.purposes) and g.in_force(t):
             cite = f"consent grant {g.id}"
             if g.revoked_at is not None:
                 cite += (f", revoked by {g.revoked_by} at {fmt_time(g.revoked_at)}, "
@@ -1023,7 +1292,7 @@ def may(state: State | None, key: str, purpose: str, t: int) -> Answer:
                 cite += f", which ends at {fmt_time(g.until)}"
             return Answer(True, [g.id], list(g.conditions), [cite], "grant")
     for lc in state.licences:
-        if lc.licensee == key and any(covers(p, purpose) for p in lc.purposes) \
+        if keys.holder(lc.licensee, t) == key and any(covers(p, purpose) for p in lc.purposes) \
                 and lc.in_force(t):
             cite = f"licence {lc.id} accepted in {lc.accepted_by}"
             if lc.terminated_at is not None:
@@ -1032,7 +1301,8 @@ def may(state: State | None, key: str, purpose: str, t: int) -> Answer:
             elif lc.until is not None:
                 cite += f", which ends at {fmt_time(lc.until)}"
             return Answer(True, [lc.id, str(lc.accepted_by)], [], [cite], "licence")
-    if state.controller_at(t) == key:
+    ctl = state.controller_at(t)
+    if ctl is not None and keys.holder(ctl, t) == key:
         cite = f"controller event {state.head} (the work's head: this key controls it)"
         later = [(k, s) for k, s in state.controllers if s > t]
         if later:
@@ -1043,16 +1313,23 @@ def may(state: State | None, key: str, purpose: str, t: int) -> Answer:
     ids: list[str] = []
     cites: list[str] = []
     for g in state.grants:
-        if g.grantee in (key, "*") and any(covers(p, purpose) for p in g.purposes):
+        # "to key" read literally (rules.md 5 step 6), and also through the holder.
+        if (g.grantee in ("*", key) or keys.holder(g.grantee, t) == key) \
+                and any(covers(p, purpose) for p in g.purposes):
             ids.append(g.id)
             c = f"consent grant {g.id}"
             if g.revoked_at is not None:
                 c += f", revoked by {g.revoked_by} at {fmt_time(g.revoked_at)}"
             elif g.until is not None:
                 c += f", which ends at {fmt_time(g.until)}"
+            else:
+                # Neither revoked nor ending (asked before it, or to a key rotated away):
+                # not in receipts.md 12.1; the CLI's words (FINDINGS.md F16).
+                c += f", in force from {fmt_time(g.at)}"
             cites.append(c)
     for lc in state.licences:
-        if lc.licensee == key and any(covers(p, purpose) for p in lc.purposes):
+        if (lc.licensee == key or keys.holder(lc.licensee, t) == key) \
+                and any(covers(p, purpose) for p in lc.purposes):
             ids.append(lc.id)
             if lc.accepted_by is None:
                 cites.append(f"licence offer {lc.id}, not accepted")
@@ -1077,8 +1354,10 @@ class Result:
     block_time: int | None
     map_root: bytes
     cosigners: dict[str, int]
-    works: dict[str, State | None]
+    works: dict[str, State | KeyState | None]
     order: list[str]
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    keys: Keys = field(default_factory=lambda: Keys(None))
 
 
 def verify_state_receipt_v2(
@@ -1126,7 +1405,7 @@ def verify_state_receipt_v2(
     # (3) the map proof
     proof = b64(r["map_proof"], None, "map_proof")
     values = verify_map_proof(cp.map_root, [bytes.fromhex(i[7:]) for i in ids], proof)
-    states: dict[str, State | None] = {}
+    parsed_by_work: dict[str, list[tuple[int, Event]]] = {}
     for w in works:
         value = values[bytes.fromhex(w["work"][7:])]
         evs = w["events"]
@@ -1135,7 +1414,6 @@ def verify_state_receipt_v2(
                 raise Invalid(f"{w['work']}: proven absent but lists events")
             if w.get("state") is not None:
                 raise Invalid(f"{w['work']}: absent work with a non-null state")
-            states[w["work"]] = None
             continue
         if not evs:
             raise Invalid(f"{w['work']}: present in the map but no events listed")
@@ -1160,23 +1438,39 @@ def verify_state_receipt_v2(
             if not verify_inclusion(idx, cp.size, bytes.fromhex(ev.id), hashes, cp.root):
                 raise Invalid(f"inclusion proof of entry {idx} does not verify")
             parsed.append((idx, ev))
-        # (6) replay
-        st: State | None = None
-        for _, ev in parsed:
-            st = apply(st, ev)
-        assert st is not None
         # (7) complete
         last_idx, last = parsed[-1]
         if value.head.hex() != last.id or value.index != last_idx or value.count != len(parsed):
             raise Invalid(f"{w['work']}: the map value does not match the events")
+        parsed_by_work[w["work"]] = parsed
+    # (6) replay: key records first (rules.md 7), then works with the records listed
+    # (receipts.md 12.1 step 1, rules.md 9).
+    records: dict[str, KeyState | None] = {i: None for i in ids if is_key_record(i)}
+    for i in records:
+        ks: KeyState | None = None
+        for _, ev in parsed_by_work.get(i, []):
+            ks = apply_key(ks, ev)
+        records[i] = ks
+    kstore = Keys(records if records else None)
+    states: dict[str, State | KeyState | None] = {}
+    for w in works:
+        if is_key_record(w["work"]):
+            st: State | KeyState | None = records[w["work"]]
+        else:
+            st = None
+            for _, ev in parsed_by_work.get(w["work"], []):
+                st = apply(st, ev, kstore)
         # (8) informative members
-        for item, (_, ev) in zip(evs, parsed, strict=True):
+        for item, (_, ev) in zip(w["events"], parsed_by_work.get(w["work"], []), strict=True):
             if "event" in item and item["event"] != ev.decoded():
                 raise Invalid("an event member differs from its leaf")
-        if w.get("state") is not None and w["state"] != st.to_json():
+        if st is not None and w.get("state") is not None and w["state"] != st.to_json():
             raise Invalid(f"{w['work']}: state member differs from the replayed state")
         states[w["work"]] = st
-    return Result(cp.origin, cp.size, cp.block_time, cp.map_root, cos, states, ids)
+    res = Result(cp.origin, cp.size, cp.block_time, cp.map_root, cos, states, ids)
+    res.events = {k: [ev for _, ev in v] for k, v in parsed_by_work.items()}
+    res.keys = kstore
+    return res
 
 
 @dataclass
@@ -1223,22 +1517,23 @@ def verify_decision_receipt(
         raise Invalid("witness quorum not met")
     work = res.order[0]
     records = res.order[1:]
+    if is_key_record(work):
+        raise Unsupported("a key record as the work asked about")
     for rec in records:
         if not is_key_record(rec):
             raise Invalid("state receipt lists a work that is not a key record after the first")
-        if res.works[rec] is not None:
-            raise Unsupported("key records with events are not implemented by this verifier")
-    st = res.works[work]
-    if st is not None and is_key_record(work):
-        raise Unsupported("a key record as the work asked about")
+    full = res.works[work]
+    assert not isinstance(full, KeyState)
     keys_proven = False
-    if st is not None and records:
-        listed = set(records)
-        for k in sorted(_relied_keys(st)):
-            if key_record_id(k) not in listed:
-                raise Invalid(f"the key record of {k}, which the answer relies on, is missing")
+    st = full
+    if full is not None and records:
+        # receipts.md 12.2: every key reachable from a role key, through the records listed;
+        # Keys.record raises on a missing one.
+        for k in sorted(_relied_keys(full)):
+            res.keys.reachable(k)
         keys_proven = True
-    ans = may(st, key, q["purpose"], t)
+        st = effective(res.events[work], res.keys)
+    ans = may(st, key, q["purpose"], t, res.keys)
     dec = r.get("decision")
     if dec is not None:
         _members(dec, "decision", {"allowed", "reason", "events", "conditions"})
@@ -1283,7 +1578,8 @@ def verify_decision_receipt(
         if not keys_proven:
             stmt += ("; this receipt holds no key records, so a rotation or compromise of the "
                      "controller's key is not ruled out")
-    return Verdict(res, work, key, q["purpose"], q["at"], st is not None, ans, keys_proven, stmt)
+    return Verdict(res, work, key, q["purpose"], q["at"], full is not None, ans, keys_proven,
+                   stmt)
 
 
 def verify_state_receipt_v2_bytes(
