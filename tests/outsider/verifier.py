@@ -6,9 +6,11 @@ Standard library plus `cryptography` (Ed25519, which applies the acceptance rule
 events.md section 3.1 through OpenSSL).
 
 Subset: events `work.register`, `work.transfer`, `consent.grant`, `consent.revoke`,
-`licence.offer`, `licence.accept`, `licence.terminate`. Key records (events.md 6.13) are
-supported when proven absent (no rotation or compromise to read); a receipt that lists a key
-record with events is refused as unsupported (`Unsupported`), never accepted unchecked.
+`licence.offer`, `licence.accept`, `licence.terminate`, and in key records (events.md 6.13,
+rules.md 7 and 9) `identity.attest`, `identity.revoke` and `key.*` signed by the key itself.
+Anything else (datasets, payments, key events by recovery keys or an association) is refused
+as `Unsupported`, never accepted unchecked. Three citation forms and the citation separator
+are the CLI's, not the specs' (FINDINGS.md F6, F7a, F16).
 
 Every deviation or choice made where the specs are silent is in FINDINGS.md.
 """
@@ -1487,7 +1489,7 @@ class Verdict:
 
 
 def _relied_keys(st: State) -> set[str]:
-    """receipts.md 12.2, with no rotations: the keys themselves."""
+    """receipts.md 12.2: the role keys of the state (reachability is added by the caller)."""
     keys = {k for k, _ in st.controllers}
     keys |= {g.grantee for g in st.grants if g.grantee != "*"}
     keys |= {lc.licensee for lc in st.licences}
