@@ -706,3 +706,23 @@ def test_a_rotation_left_out_is_refused_by_both(rotated: RichHome, tmp_path: Pat
     with pytest.raises(v.Invalid):
         mine(rotated, f.read_bytes())
     assert cli_verify(rotated, f)[0] == 1
+
+
+def test_a_grant_signed_after_a_compromise_does_not_count(tmp_path: Path) -> None:
+    """rules.md 9 R22: the controller declares its key compromised from the grant's time on;
+    the grant is disputed and the answer comes from the effective state (FINDINGS.md F18)."""
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
+    (tmp_path / "a.png").write_bytes(b"work compromised\n")
+    h.a = str(tmp_path / "a.png")
+    run(h.home, "anchor", h.a)
+    run(h.home, "key", "new", "lab")
+    h.k = {"lab": run(h.home, "key", "show", "lab", "--public").stdout.strip()}
+    h.log_key = run(h.home, "log", "key").stdout.strip()
+    grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])
+    granted_at = h.json("status", h.a)["grants"][0]["granted_at"]
+    run(h.home, "key", "compromised", "default", "--since", granted_at)
+    got = agree(h, h.may("lab", "ai_training", h.a))
+    assert not got.answer.allowed and got.answer.events == [] and got.keys_proven
+    full = got.result.works[got.work]
+    assert isinstance(full, v.State) and [g.id for g in full.grants] == [grant["id"]]
