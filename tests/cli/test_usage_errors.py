@@ -1,10 +1,10 @@
 """Usage errors in our words: a command line that a command does not take is one ``error:``
 line on stderr naming the argument or option as the user knows it, nothing on stdout, exit 2
-(specs/cli.md section 1, usage errors), through the real console script.
+(specs/cli.md section 1, usage errors and numbers), through the real console script.
 
 Each case is a real command: a missing argument or option, an extra argument, an unknown
-option, a mistyped command, an option without its value. Nothing is begun: the data
-directory is never made.
+option, a mistyped command, an option without its value, a negative number given as an
+argument. Nothing is begun: the data directory is never made.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ PURPOSES = ("ai_training, ai_generative_training, ai_inference, data_mining, ai_
             "or <domain>:<name>")
 ALL = ("anchor, transfer, status, may, works, offers, verify, export, import, royalties, "
        "receipt, consent, licence, key, identity, log, node, dataset, usage, payment")
+INDEX = "is not a whole number (0 or more; an entry's index in the log)"
+TREE = "is not a whole number (0 or more; a tree size)"
 
 
 def see(command: str) -> str:
@@ -150,13 +152,22 @@ NO_VALUE = {
                            "--json takes no value" + see("anchor")),
 }
 
+NEGATIVE = {
+    "log-proof": (("log", "proof", "-1", *TILES), f"INDEX: '-1' {INDEX}"),
+    "log-proof-alone": (("log", "proof", "-1"), f"INDEX: '-1' {INDEX}"),
+    "log-proof-fraction": (("log", "proof", "-1.5", *TILES), f"INDEX: '-1.5' {INDEX}"),
+    "log-consistency-old": (("log", "consistency", "-1", "3"), f"OLD: '-1' {TREE}"),
+    "log-consistency-new": (("log", "consistency", "1", "-2"), f"NEW: '-2' {TREE}"),
+}
+
 CASES = {f"{kind}-{name}": case for kind, cases in [
     ("missing", MISSING), ("extra", EXTRA), ("unknown-option", UNKNOWN_OPTION),
-    ("unknown-command", UNKNOWN_COMMAND), ("no-value", NO_VALUE)]
+    ("unknown-command", UNKNOWN_COMMAND), ("no-value", NO_VALUE), ("negative", NEGATIVE)]
     for name, case in cases.items()}
 
 DOCUMENTED = ["missing-consent-grant", "missing-log-proof-tiles", "no-value-anchor",
-              "extra-may", "unknown-option-anchor", "unknown-command-may"]
+              "extra-may", "unknown-option-anchor", "unknown-command-may",
+              "negative-log-proof"]
 """The cases whose line specs/cli.md section 1 quotes, byte for byte."""
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command as FrameworkCommand
+from typer._click.parser import _OptionParser
 from typer.core import TyperGroup, TyperOption
 
 from ..errors import LedgerError, VerificationError, error_line, quoted
@@ -146,6 +147,24 @@ TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 # -- the framework's parser, told what the error boundary needs ---------------------------------
 
+_NEGATIVE = re.compile(r"-[0-9]")
+"""The start of a negative number (``-1``, ``-2.5``); no option of the app is a dash and a
+digit."""
+
+
+def _negative_numbers(process: Any) -> Any:
+    def _process_opts(self: Any, arg: str, state: Any) -> None:
+        """A negative number given as an argument (``log proof -1``) is that argument, which
+        its parser then refuses in its own words, not an unknown option ``-1``."""
+        number = _NEGATIVE.match(arg) and arg[:2] not in self._short_opt
+        if number and self.allow_interspersed_args:  # a command's, not a group's, line
+            state.largs.append(arg)
+            return
+        process(self, arg, state)
+
+    return _process_opts
+
+
 def _knowing_the_command(parse: Any) -> Any:
     def parse_args(self: Any, ctx: Any, args: list[str]) -> Any:
         """Every usage error of a command line carries its context (the parser raises the one
@@ -179,6 +198,8 @@ def _knowing_the_name(resolve: Any) -> Any:
     return resolve_command
 
 
+_OptionParser._process_opts = _negative_numbers(  # type: ignore[method-assign]
+    _OptionParser._process_opts)
 FrameworkCommand.parse_args = _knowing_the_command(  # type: ignore[method-assign]
     FrameworkCommand.parse_args)
 TyperGroup.resolve_command = _knowing_the_name(  # type: ignore[method-assign]
