@@ -56,6 +56,8 @@ MISSING = {
     "verify": (("verify",), "missing RECEIPT: receipt JSON file" + see("verify")),
     "export-format": (("export", WORK), "missing --format: one of cawg, tdmrep, aipref, rsl"
                       + see("export")),
+    "receipt-upgrade": (("receipt", "upgrade"), "missing FILE: kept receipts or state "
+                        "receipts" + see("receipt upgrade")),
     "command": (("--home", "HOME"), f"missing command: use one of {ALL}" + see("")),
 }
 

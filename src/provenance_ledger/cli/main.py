@@ -362,7 +362,7 @@ def _usage(e: Exception, ctx: Any) -> str | None:
     params = command.get_params(ctx) if command is not None else []
     param = getattr(e, "param", None)
     if "MissingParameter" in kinds and param is not None:
-        return f"missing {_shown(param)}{_takes(param)}"
+        return f"missing {_shown(param, many='')}{_takes(param)}"
     if "NoSuchOption" in kinds:
         typed = str(getattr(e, "option_name", ""))
         options = [o for p in params if not getattr(p, "hidden", False)
@@ -395,14 +395,15 @@ def _usage(e: Exception, ctx: Any) -> str | None:
     return None
 
 
-def _shown(param: Any) -> str:
+def _shown(param: Any, many: str = "...") -> str:
     """An option by its longest name (``--out``, not ``-o``), an argument as the documentation
-    names it: its metavar, else its name in capitals (``WORK``)."""
+    names it: its metavar, else its name in capitals (``WORK``), followed by ``many`` when it
+    takes any number of values (``FILE...``)."""
     opts = [o for o in getattr(param, "opts", ()) if o.startswith("-")]
     if param.param_type_name == "option" and opts:
         return str(max(opts, key=len))
     name = str(param.metavar or str(param.name).upper()).removesuffix("...")
-    return name + ("..." if param.nargs == -1 else "")
+    return name + (many if param.nargs == -1 else "")
 
 
 _SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z])")
