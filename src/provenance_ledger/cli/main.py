@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 import sys
 from collections.abc import Iterable
+from difflib import get_close_matches
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperOption
+from typer._click.core import Command as FrameworkCommand
+from typer._click.parser import _OptionParser
+from typer.core import TyperGroup, TyperOption
 
 from ..errors import LedgerError, VerificationError, error_line, quoted
 from .session import Session
@@ -141,6 +145,67 @@ _option_type = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
+# -- the framework's parser, told what the error boundary needs ---------------------------------
+
+_NEGATIVE = re.compile(r"-[0-9]")
+"""The start of a negative number (``-1``, ``-2.5``); no option of the app is a dash and a
+digit."""
+
+
+def _negative_numbers(process: Any) -> Any:
+    def _process_opts(self: Any, arg: str, state: Any) -> None:
+        """A negative number given as an argument (``log proof -1``) is that argument, which
+        its parser then refuses in its own words, not an unknown option ``-1``."""
+        number = _NEGATIVE.match(arg) and arg[:2] not in self._short_opt
+        if number and self.allow_interspersed_args:  # a command's, not a group's, line
+            state.largs.append(arg)
+            return
+        process(self, arg, state)
+
+    return _process_opts
+
+
+def _knowing_the_command(parse: Any) -> Any:
+    def parse_args(self: Any, ctx: Any, args: list[str]) -> Any:
+        """Every usage error of a command line carries its context (the parser raises the one
+        for an option without its value with none), and the one for arguments the command does
+        not take carries them (``unexpected``): the error boundary names them
+        (:func:`_usage`)."""
+        given = list(args)
+        try:
+            return parse(self, ctx, args)
+        except typer.TyperException as e:
+            if getattr(e, "ctx", None) is None:
+                e.ctx = ctx  # type: ignore[attr-defined]
+            if str(e).startswith("Got unexpected extra argument"):  # parse again: what is left
+                _, left, _ = self.make_parser(ctx).parse_args(given)
+                e.unexpected = left  # type: ignore[attr-defined]
+            raise
+
+    return parse_args
+
+
+def _knowing_the_name(resolve: Any) -> Any:
+    def resolve_command(self: Any, ctx: Any, args: list[str]) -> Any:
+        """An unknown command's error carries the name the user gave (``unknown``)."""
+        try:
+            return resolve(self, ctx, args)
+        except typer.TyperException as e:
+            if args and getattr(e, "ctx", None) is ctx and str(e).startswith("No such command"):
+                e.unknown = args[0]  # type: ignore[attr-defined]
+            raise
+
+    return resolve_command
+
+
+_OptionParser._process_opts = _negative_numbers(  # type: ignore[method-assign]
+    _OptionParser._process_opts)
+FrameworkCommand.parse_args = _knowing_the_command(  # type: ignore[method-assign]
+    FrameworkCommand.parse_args)
+TyperGroup.resolve_command = _knowing_the_name(  # type: ignore[method-assign]
+    TyperGroup.resolve_command)
+
+
 def command(argv: list[str] | None = None) -> Any:
     """The click command of the app: with only the command that ``argv`` (a command line's
     arguments) names, when it names one; else with every command. ``--home`` is accepted
@@ -239,11 +304,11 @@ def main() -> None:
         _fail("aborted", EXIT_ERROR)
     except typer.TyperException as e:  # usage errors of typer's command-line parser
         ctx = getattr(e, "ctx", None)
-        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            typer.echo(ctx.get_help(), err=True)
+        if type(e).__name__ == "NoArgsIsHelpError":  # a group alone: its help, shown once
+            if e.format_message().strip():  # (the framework's rich help printed it already)
+                typer.echo(e.format_message(), err=True)
             sys.exit(EXIT_ERROR)
-        message = _in_our_words(e) or (e.format_message() if hasattr(e, "format_message")
-                                       else str(e))
+        message = _in_our_words(e) or _usage(e, ctx) or e.format_message()
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         _fail(" ".join(str(message).split()) + where, EXIT_ERROR)
     except KeyboardInterrupt:
@@ -286,6 +351,91 @@ def _in_our_words(e: Exception) -> str | None:
         limits = found.get("ctx") or {}
         return f"{name}: {quoted(value)} is not " + _BOUNDS[kind].format(*limits.values())
     return f"{name}: {e.message}"
+
+
+def _usage(e: Exception, ctx: Any) -> str | None:
+    """A command line the command does not take, in our words (specs/cli.md section 1, usage
+    errors): the argument named as the documentation names it (``WORK``), an option as the
+    user types it, and what it takes, in the words of its help. None for any other error."""
+    kinds = {k.__name__ for k in type(e).__mro__}
+    command = getattr(ctx, "command", None)
+    params = command.get_params(ctx) if command is not None else []
+    param = getattr(e, "param", None)
+    if "MissingParameter" in kinds and param is not None:
+        return f"missing {_shown(param, many='')}{_takes(param)}"
+    if "NoSuchOption" in kinds:
+        typed = str(getattr(e, "option_name", ""))
+        options = [o for p in params if not getattr(p, "hidden", False)
+                   for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))]
+        return f"unknown option {quoted(typed)}" + _did_you_mean(typed, options, "--")
+    if "BadOptionUsage" in kinds:
+        typed = str(getattr(e, "option_name", ""))
+        option = next((p for p in params if typed in (*getattr(p, "opts", ()),
+                                                      *getattr(p, "secondary_opts", ()))), None)
+        if option is None:
+            return None
+        if getattr(option, "is_flag", False) or getattr(option, "count", False):
+            return f"{typed} takes no value"
+        n = option.nargs
+        return f"{typed} needs {'a value' if n == 1 else f'{n} values'}{_takes(option)}"
+    if hasattr(e, "unexpected") and command is not None:
+        extra = [str(a) for a in e.unexpected]
+        arguments = [_shown(p) if p.required else f"[{_shown(p)}]"
+                     for p in params if p.param_type_name == "argument"]
+        takes = " ".join(arguments) if arguments else "no arguments"
+        return (f"unexpected argument{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(quoted(a) for a in extra)}: {ctx.command_path} takes {takes}")
+    names = [n for n, c in getattr(command, "commands", {}).items() if not c.hidden]
+    if hasattr(e, "unknown") and names:
+        typed = str(e.unknown)
+        return f"unknown command {quoted(typed)}" + (_did_you_mean(typed, names, "")
+                                                     or f": use one of {', '.join(names)}")
+    if names and str(e) == "Missing command.":
+        return f"missing command: use one of {', '.join(names)}"
+    return None
+
+
+def _shown(param: Any, many: str = "...") -> str:
+    """An option by its longest name (``--out``, not ``-o``), an argument as the documentation
+    names it: its metavar, else its name in capitals (``WORK``), followed by ``many`` when it
+    takes any number of values (``FILE...``)."""
+    opts = [o for o in getattr(param, "opts", ()) if o.startswith("-")]
+    if param.param_type_name == "option" and opts:
+        return str(max(opts, key=len))
+    name = str(param.metavar or str(param.name).upper()).removesuffix("...")
+    return name + (many if param.nargs == -1 else "")
+
+
+_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z])")
+"""Where a sentence of a help text ends (``e.g. ai_training`` goes on)."""
+
+
+def _takes(param: Any) -> str:
+    """``: <what the parameter takes>``, the first sentence of its help (without its label
+    when that is the parameter's name: ``Purpose: ...`` of ``--purpose``); empty when it has
+    no help."""
+    help_text = " ".join(str(param.help or "").split())
+    text = _SENTENCE_END.split(help_text, maxsplit=1)[0].rstrip(".")
+    label, colon, rest = text.partition(": ")
+    if colon and label.lower() == str(param.name).lower():
+        text = rest
+    if text[:1].isupper() and not text[1:2].isupper():  # "File path" -> "file path", not ISCC
+        text = text[0].lower() + text[1:]
+    return f": {text}" if text else ""
+
+
+def _did_you_mean(typed: str, names: list[str], prefix: str) -> str:
+    """``: did you mean --title?`` for the names close to ``typed`` (each compared without the
+    ``prefix`` they all share, so that ``--`` alone makes no two options alike); empty when
+    none is, or when ``typed`` lacks the prefix."""
+    if not typed.startswith(prefix):
+        return ""
+    bare = {n[len(prefix):]: n for n in names if n.startswith(prefix)}
+    close = [bare[m] for m in get_close_matches(typed[len(prefix):], list(bare))]
+    if not close:
+        return ""
+    return ": did you mean " + (" or ".join([", ".join(close[:-1]), close[-1]]) if len(close) > 1
+                                else close[0]) + "?"
 
 
 def _fail(message: str, code: int) -> None:
