@@ -23,6 +23,7 @@ store is opened, so the embedded default needs no database driver.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -46,7 +47,22 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 """How a store that is not a SQLite file is named: a libpq connection URL."""
 LOCK_SALT = "/provenance-ledger"
 """Appended to the schema name before hashing it into the advisory lock key."""
-CONNECT_TIMEOUT_S = 10  # seconds to reach the server before the open fails
+CONNECT_TIMEOUT_S = 5  # seconds to reach the server before the open fails
+CONNECT_DEFAULTS: dict[str, str] = {
+    "connect_timeout": str(CONNECT_TIMEOUT_S),
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+"""libpq parameters every connection of a store gets unless its URL sets them (specs/storage.md
+section 6.1, "Connection parameters"): a server that does not answer fails an open within
+5 s; an idle connection whose server went silent is found dead within 25 s (TCP keepalives:
+first probe after 10 s idle, then every 5 s, 3 unanswered), and one whose sent data stays
+unacknowledged for 10 s is ended (``tcp_user_timeout``, milliseconds), so a request waits
+seconds, not the minutes of the system's TCP defaults, on a database host that drops packets.
+A unix socket ignores the TCP ones."""
 
 # The leaf is UTF-8 JSON (specs/storage.md section 1). convert_from() is only STABLE (it
 # depends on the database encoding, which the store checks is UTF8), so a generated column
@@ -168,6 +184,17 @@ def check_url(url: str, what: str = "--store") -> str:
     return url
 
 
+def connect_params(url: str) -> dict[str, str]:
+    """The :data:`CONNECT_DEFAULTS` that ``url`` does not set itself (its own value wins;
+    so does ``$PGCONNECT_TIMEOUT`` over the default ``connect_timeout``)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    return {k: v for k, v in CONNECT_DEFAULTS.items()
+            if k not in given and not (k == "connect_timeout" and os.environ.get(
+                "PGCONNECT_TIMEOUT"))}
+
+
 def _driver() -> Any:
     try:
         import psycopg
@@ -204,11 +231,12 @@ def _one_line(e: BaseException) -> str:
     return redact(" ".join(str(e).split()))[:300]
 
 
-_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05", "53300"})
+_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05", "53300", "25006"})
 """SQLSTATEs of a server that ended the connection or takes none now: admin_shutdown (a stop,
 a restart), crash_shutdown, cannot_connect_now (starting up, shutting down, in recovery),
-idle_session_timeout, too_many_connections; and class 08 (connection_exception) but 08P01
-(protocol_violation)."""
+idle_session_timeout, too_many_connections, read_only_sql_transaction (a write sent to a
+read-only standby after a failover, or to a database set read-only meanwhile); and class 08
+(connection_exception) but 08P01 (protocol_violation)."""
 _OUTAGE_WORDS = ("the database system is starting up", "the database system is shutting down",
                  "the database system is in recovery mode",
                  "the database system is not yet accepting connections",
@@ -224,8 +252,9 @@ def is_outage(e: BaseException) -> bool:
     """Whether a psycopg error means the database cannot be reached for now (specs/storage.md
     section 6.2): the server is down or cannot be reached (the connection is refused, times
     out, is lost), is starting up, shutting down or in recovery, ended the connection, or takes
-    no more connections. Anything else (a constraint, a bad row, a refused password, a missing
-    database or role, a full disk) is not: the node is at fault, or its data."""
+    no more connections, or takes no writes now (a read-only standby). Anything else (a
+    constraint, a bad row, a refused password, a missing database or role, a full disk) is
+    not: the node is at fault, or its data."""
     import psycopg
 
     if not isinstance(e, psycopg.Error):
@@ -289,7 +318,7 @@ class PostgresStore:
         driver = _driver()
         try:
             conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+                self.url, autocommit=True, **connect_params(self.url))
         except driver.Error as e:
             raise failure(f"cannot open ledger database {redact(self.url)}", e) from e
         try:
