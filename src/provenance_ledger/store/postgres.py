@@ -286,14 +286,19 @@ class PostgresStore:
     """A log's store in a PostgreSQL database, named by a ``postgresql://`` URL."""
 
     def __init__(self, url: str, node_cache: NodeCache | None = None,
-                 readonly: bool = False, local: Path | None = None) -> None:
+                 readonly: bool = False, local: Path | None = None,
+                 reconnect: bool = True) -> None:
         """``node_cache``: as for :class:`SqliteStore`. ``readonly``: nothing is migrated or
         written. ``local``: the home folder, where the SQLite sidecar files (the similarity
         index) are kept (section 6.3); ``path`` is ``local / "ledger.db"`` as a name for them
-        (no such file is made)."""
+        (no such file is made). ``reconnect``: a connection the server ended is opened again
+        on the next use (section 6.2, "Restarts of the database"); False: that use fails as
+        an outage instead, and the owner opens a new store where waiting is harmless (the
+        node's hot read path, which runs on the event loop: node/reads.py)."""
         driver = _driver()
         self.url = url
         self.readonly = readonly
+        self.reconnect = reconnect
         self.path: Path | None = None if local is None else local / "ledger.db"
         self._node_cache = node_cache
         shown = redact(url)
@@ -337,9 +342,17 @@ class PostgresStore:
         import psycopg
 
         if self.conn.closed:
-            self.conn = self._connect()
+            self.conn = self._reconnect()
             return True
         return self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+    def _reconnect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A new connection for one the server ended; with ``reconnect`` False, the outage
+        instead (the caller must not wait for a connection)."""
+        if not self.reconnect:
+            raise StorageUnavailableError(f"ledger database {redact(self.url)}: the connection "
+                                          "was lost")
+        return self._connect()
 
     def _check_server(self, shown: str) -> None:
         row = self.conn.execute(
@@ -601,7 +614,7 @@ class PostgresStore:
         except psycopg.OperationalError:
             if not self.conn.closed:
                 raise
-            self.conn = self._connect()
+            self.conn = self._reconnect()
             stack.enter_context(self.conn.transaction())
 
     # -- entries ----------------------------------------------------------------------------
