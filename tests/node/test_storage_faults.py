@@ -32,6 +32,7 @@ from provenance_ledger.node.server import make_server
 from provenance_ledger.store.postgres import CONNECT_DEFAULTS, PostgresStore
 from tests.postgres import Cluster
 
+from ..cli.conftest import run
 from ..conftest import NOW, KeyFactory, Signer
 from .conftest import (
     HOST,
@@ -289,7 +290,8 @@ def test_a_write_refused_by_a_read_only_database_is_503_and_works_again(
 def test_the_client_tells_a_lost_database_from_a_busy_node(
         tmp_path: Path, cluster: Cluster, sign: Signer, keys: KeyFactory) -> None:
     """The 503 of a node whose database is away is ``node <URL> cannot reach its database;
-    try again shortly``, for a read as for a submission; and specs/cli.md says it."""
+    try again shortly``, for a read as for a submission, from the client and from the CLI's
+    ``anchor --node`` (exit 2); and specs/cli.md says it."""
     home = tmp_path / "node"
     init_node(home, ORIGIN, f"{HOST}:{free_port()}", store=cluster.url)
     alice = keys("alice")
@@ -303,6 +305,16 @@ def test_the_client_tells_a_lost_database_from_a_busy_node(
                 with pytest.raises(NodeFailure) as failed:
                     ask()
                 assert str(failed.value) == f"node {node.url} {GONE}"
+            # The CLI, a real process: one file, then a folder (the lookup before its first
+            # batch is what meets the 503 here).
+            pages = tmp_path / "pages"
+            pages.mkdir()
+            (pages / "1.png").write_bytes(b"page 1, sent while the database is away")
+            user = tmp_path / "user"
+            one = run("anchor", pages / "1.png", "--node", node.url, home=user, ok_codes=(2,))
+            assert one.err.splitlines() == [f"error: node {node.url} {GONE}"]
+            many = run("anchor", pages, "--node", node.url, home=user, ok_codes=(2,))
+            assert many.err.splitlines() == [f"error: node {node.url} {GONE}"]
             start(cluster)
             assert client.state_receipt(work("one"))["format"]
         finally:
