@@ -26,8 +26,9 @@ import pytest
 
 from provenance_ledger.errors import NodeFailure
 from provenance_ledger.node import add_peer, init_node, node_keys
-from provenance_ledger.node.client import NodeClient
+from provenance_ledger.node.client import STORAGE_UNAVAILABLE, NodeClient
 from provenance_ledger.node.config import add_witness, load_config, set_witnessing
+from provenance_ledger.node.reads import HOT_OPEN_WAIT_S
 from provenance_ledger.node.server import make_server
 from provenance_ledger.store.postgres import CONNECT_DEFAULTS, PostgresStore
 from tests.postgres import Cluster
@@ -322,7 +323,12 @@ def test_the_client_tells_a_lost_database_from_a_busy_node(
     spec = " ".join((Path(__file__).resolve().parents[2] / "specs" / "cli.md").read_text(
         encoding="utf-8").split())
     assert f"`node <URL> {GONE}`" in spec
-    assert "`storage unavailable:`" in spec
+    assert f"`{STORAGE_UNAVAILABLE}`" in spec
+    assert UNAVAILABLE.startswith(STORAGE_UNAVAILABLE)  # the node's line, as the client reads it
+    node_spec = " ".join((Path(__file__).resolve().parents[2] / "specs" / "node.md"
+                          ).read_text(encoding="utf-8").split())
+    assert f"`error: node <URL> {GONE}`" in node_spec
+    assert f"the loop waiting for it at most {HOT_OPEN_WAIT_S:g} s" in node_spec
 
 
 # -- witnessing and mirroring while the database is away -------------------------------------
@@ -389,6 +395,7 @@ def test_witnessing_and_mirroring_rounds_through_an_outage(
         poll_until(lambda: any(r.getMessage() == "mirror round"
                                and r.fields["origin"] == WITNESS_ORIGIN  # type: ignore[attr-defined]
                                and r.fields["status"] == "mirrored"  # type: ignore[attr-defined]
+                               and r.fields["cosigned"]  # type: ignore[attr-defined]
                                for r in since()), "a mirrors w during the outage")
         assert http.get("/keys").status_code == 200
         assert http.get("/evidence").json()["faulty"] == []
