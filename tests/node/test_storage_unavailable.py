@@ -190,7 +190,8 @@ def test_clients_take_the_503_as_try_again_later(
         stop(cluster)
         with pytest.raises(NodeFailure) as failed:
             client.state_receipt(work("one"))
-        assert str(failed.value) == f"node {node_on.url} is busy, try again: {UNAVAILABLE}"
+        assert str(failed.value) == (f"node {node_on.url} cannot reach its database; try "
+                                     "again shortly")
 
         peer = load_config(mirror_home).peer(ORIGIN)
         with node_witness(mirror_home) as witness, httpx.Client() as http:

@@ -122,7 +122,7 @@ class NodeClient:
         if r.status == 422:
             raise RuleError(message)
         if r.status == 503:
-            raise NodeFailure(f"node {self.url} is busy, try again: {message}")
+            raise _busy(self.url, message)
         if r.status >= 500:
             raise NodeFailure(f"node {self.url} failed ({r.status}): {message}")
         raise LedgerError(f"node {self.url} refused the request ({r.status}): {message}")
@@ -434,6 +434,19 @@ class NodeClient:
         return verified
 
 
+STORAGE_UNAVAILABLE = "storage unavailable:"
+"""How a node's error line of a 503 begins while it cannot reach its database (specs/node.md
+section 2, "Storage unavailable"); any other 503 is a full queue or a shutdown."""
+
+
+def _busy(url: str, message: str) -> NodeFailure:
+    """The error of a 503 (specs/cli.md section 3.2): the node cannot reach its database, by
+    its error line, or else it is busy (its queue is full, it is shutting down)."""
+    if message.startswith(STORAGE_UNAVAILABLE):
+        return NodeFailure(f"node {url} cannot reach its database; try again shortly")
+    return NodeFailure(f"node {url} is busy, try again: {message}")
+
+
 def _refusal(status: int, message: str, head: Any, url: str) -> LedgerError:
     """The error a refused submission raises, by the status the node gave it."""
     if status == 409:
@@ -441,7 +454,7 @@ def _refusal(status: int, message: str, head: Any, url: str) -> LedgerError:
     if status == 422:
         return RuleError(message)
     if status == 503:
-        return NodeFailure(f"node {url} is busy, try again: {message}")
+        return _busy(url, message)
     if status >= 500:
         return NodeFailure(f"node {url} failed to store the event ({status}): {message}")
     return LedgerError(f"node {url} refused the event ({status}): {message}")

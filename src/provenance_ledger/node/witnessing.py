@@ -39,6 +39,12 @@ to an hour (node/frozen_cosign.py ``Backoff``); once every witness has cosigned 
 checkpoint the task ends, so nobody is asked twice about one. Freshness does not apply to
 frozen checkpoints.
 
+While the node's own database cannot be reached (a PostgreSQL store: specs/node.md section
+2, "Storage unavailable"), a round that cannot read the latest checkpoint or a consistency
+proof logs ``witnessing: storage unavailable`` (a warning, naming no witness as at fault) and
+is tried again every :data:`OUTAGE_RETRY_S` seconds until the database is back; the
+witnesses are not asked meanwhile.
+
 Not here: what a cosignature asserts (specs/node.md section 9), mirroring (node/mirror.py).
 """
 
@@ -56,7 +62,14 @@ import httpx
 
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote, Verifier
 from ..core.witness import SIZE_CONTENT_TYPE, add_checkpoint_body
-from ..errors import LedgerError, MalformedError, PeerError, VerificationError, quoted
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    PeerError,
+    StorageUnavailableError,
+    VerificationError,
+    quoted,
+)
 from ..ledger import Ledger
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
@@ -71,6 +84,10 @@ MAX_SIZE_RETRIES = 3
 KEPT_ROUNDS = 256
 """Checkpoints whose cosignature tallies are kept in memory (the latest ones)."""
 MAX_SIZE_DIGITS = 19  # a tree size is below 2^63
+OUTAGE_RETRY_S = 1.0
+"""Seconds until a round the node's own database failed is tried again (specs/node.md
+section 9, "Storage unavailable"): the latest checkpoint, or a consistency proof, could not be
+read while the database was away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +195,7 @@ class Witnessing:
         self._freshness = freshness
         self._look_s = look_s
         self._last_round = clock()  # when the last round began (clock seconds)
+        self._outage = False  # a request of the round in progress failed on the own database
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -283,11 +301,21 @@ class Witnessing:
                 if target is None:
                     continue
                 if target.size > self._settled:
+                    settled = self._settled
+                    self._outage = False
                     await self._round(target)
+                    if self._outage:  # the own database failed it: the same round again
+                        self._settled = settled
+                        delay = min(delay or OUTAGE_RETRY_S, OUTAGE_RETRY_S)
                     continue
                 if self._freshness is None:
                     continue
                 fresh = await loop.run_in_executor(self._pool, self._fresh_as_of, target)
+            except StorageUnavailableError as e:  # the own database is away: again soon
+                log.warning("witnessing: storage unavailable", extra={"fields": {
+                    "error": str(e)}})
+                delay = min(delay or OUTAGE_RETRY_S, OUTAGE_RETRY_S)
+                continue
             except LedgerError as e:  # pragma: no cover - the database is the node's own
                 log.error("witnessing: cannot read the latest checkpoint",
                           extra={"fields": {"error": str(e)}})
@@ -372,6 +400,11 @@ class Witnessing:
         try:
             size = await loop.run_in_executor(self._pool, self._cosign, w, target,
                                               self._sizes[w.name])
+        except StorageUnavailableError as e:  # the own database, not the witness
+            self._outage = True
+            log.warning("witnessing: storage unavailable", extra={"fields": {
+                "witness": w.name, "size": target.size, "error": str(e)}})
+            return False
         except (LedgerError, MalformedError) as e:
             log.warning("witness did not cosign", extra={"fields": {
                 "witness": w.name, "size": target.size, "error": str(e)}})

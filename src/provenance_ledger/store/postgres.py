@@ -23,6 +23,7 @@ store is opened, so the embedded default needs no database driver.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -46,7 +47,22 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 """How a store that is not a SQLite file is named: a libpq connection URL."""
 LOCK_SALT = "/provenance-ledger"
 """Appended to the schema name before hashing it into the advisory lock key."""
-CONNECT_TIMEOUT_S = 10  # seconds to reach the server before the open fails
+CONNECT_TIMEOUT_S = 5  # seconds to reach the server before the open fails
+CONNECT_DEFAULTS: dict[str, str] = {
+    "connect_timeout": str(CONNECT_TIMEOUT_S),
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+"""libpq parameters every connection of a store gets unless its URL sets them (specs/storage.md
+section 6.1, "Connection parameters"): a server that does not answer fails an open within
+5 s; an idle connection whose server went silent is found dead within 25 s (TCP keepalives:
+first probe after 10 s idle, then every 5 s, 3 unanswered), and one whose sent data stays
+unacknowledged for 10 s is ended (``tcp_user_timeout``, milliseconds), so a request waits
+seconds, not the minutes of the system's TCP defaults, on a database host that drops packets.
+A unix socket ignores the TCP ones."""
 
 # The leaf is UTF-8 JSON (specs/storage.md section 1). convert_from() is only STABLE (it
 # depends on the database encoding, which the store checks is UTF8), so a generated column
@@ -168,6 +184,17 @@ def check_url(url: str, what: str = "--store") -> str:
     return url
 
 
+def connect_params(url: str) -> dict[str, str]:
+    """The :data:`CONNECT_DEFAULTS` that ``url`` does not set itself (its own value wins;
+    so does ``$PGCONNECT_TIMEOUT`` over the default ``connect_timeout``)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    return {k: v for k, v in CONNECT_DEFAULTS.items()
+            if k not in given and not (k == "connect_timeout" and os.environ.get(
+                "PGCONNECT_TIMEOUT"))}
+
+
 def _driver() -> Any:
     try:
         import psycopg
@@ -204,11 +231,12 @@ def _one_line(e: BaseException) -> str:
     return redact(" ".join(str(e).split()))[:300]
 
 
-_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05", "53300"})
+_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05", "53300", "25006"})
 """SQLSTATEs of a server that ended the connection or takes none now: admin_shutdown (a stop,
 a restart), crash_shutdown, cannot_connect_now (starting up, shutting down, in recovery),
-idle_session_timeout, too_many_connections; and class 08 (connection_exception) but 08P01
-(protocol_violation)."""
+idle_session_timeout, too_many_connections, read_only_sql_transaction (a write sent to a
+read-only standby after a failover, or to a database set read-only meanwhile); and class 08
+(connection_exception) but 08P01 (protocol_violation)."""
 _OUTAGE_WORDS = ("the database system is starting up", "the database system is shutting down",
                  "the database system is in recovery mode",
                  "the database system is not yet accepting connections",
@@ -224,8 +252,9 @@ def is_outage(e: BaseException) -> bool:
     """Whether a psycopg error means the database cannot be reached for now (specs/storage.md
     section 6.2): the server is down or cannot be reached (the connection is refused, times
     out, is lost), is starting up, shutting down or in recovery, ended the connection, or takes
-    no more connections. Anything else (a constraint, a bad row, a refused password, a missing
-    database or role, a full disk) is not: the node is at fault, or its data."""
+    no more connections, or takes no writes now (a read-only standby). Anything else (a
+    constraint, a bad row, a refused password, a missing database or role, a full disk) is
+    not: the node is at fault, or its data."""
     import psycopg
 
     if not isinstance(e, psycopg.Error):
@@ -257,14 +286,19 @@ class PostgresStore:
     """A log's store in a PostgreSQL database, named by a ``postgresql://`` URL."""
 
     def __init__(self, url: str, node_cache: NodeCache | None = None,
-                 readonly: bool = False, local: Path | None = None) -> None:
+                 readonly: bool = False, local: Path | None = None,
+                 reconnect: bool = True) -> None:
         """``node_cache``: as for :class:`SqliteStore`. ``readonly``: nothing is migrated or
         written. ``local``: the home folder, where the SQLite sidecar files (the similarity
         index) are kept (section 6.3); ``path`` is ``local / "ledger.db"`` as a name for them
-        (no such file is made)."""
+        (no such file is made). ``reconnect``: a connection the server ended is opened again
+        on the next use (section 6.2, "Restarts of the database"); False: that use fails as
+        an outage instead, and the owner opens a new store where waiting is harmless (the
+        node's hot read path, which runs on the event loop: node/reads.py)."""
         driver = _driver()
         self.url = url
         self.readonly = readonly
+        self.reconnect = reconnect
         self.path: Path | None = None if local is None else local / "ledger.db"
         self._node_cache = node_cache
         shown = redact(url)
@@ -289,7 +323,7 @@ class PostgresStore:
         driver = _driver()
         try:
             conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+                self.url, autocommit=True, **connect_params(self.url))
         except driver.Error as e:
             raise failure(f"cannot open ledger database {redact(self.url)}", e) from e
         try:
@@ -308,9 +342,17 @@ class PostgresStore:
         import psycopg
 
         if self.conn.closed:
-            self.conn = self._connect()
+            self.conn = self._reconnect()
             return True
         return self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+    def _reconnect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A new connection for one the server ended; with ``reconnect`` False, the outage
+        instead (the caller must not wait for a connection)."""
+        if not self.reconnect:
+            raise StorageUnavailableError(f"ledger database {redact(self.url)}: the connection "
+                                          "was lost")
+        return self._connect()
 
     def _check_server(self, shown: str) -> None:
         row = self.conn.execute(
@@ -572,7 +614,7 @@ class PostgresStore:
         except psycopg.OperationalError:
             if not self.conn.closed:
                 raise
-            self.conn = self._connect()
+            self.conn = self._reconnect()
             stack.enter_context(self.conn.transaction())
 
     # -- entries ----------------------------------------------------------------------------
