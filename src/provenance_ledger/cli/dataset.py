@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,8 @@ def check(
     if only is not None:
         only = _controller_named(only, question.at, lookup)
         rows = [r for r in rows if r.controller == only]
-    _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
+    vkey = (s.client.verifier if s.node_url is not None else s.ledger.verifier).to_vkey()
+    _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv, vkey)
     if any(r.outcome == NOT_ALLOWED for r in rows):
         raise typer.Exit(1)
 
@@ -379,7 +381,8 @@ def _as_of(checkpoint: Checkpoint | None) -> str:
 
 
 def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Checkpoint | None,
-            receipt: Path | None, only: str | None, as_json: bool, as_csv: bool) -> None:
+            receipt: Path | None, only: str | None, as_json: bool, as_csv: bool,
+            vkey: str) -> None:
     summary = _summary(rows)
     if as_json:  # one line: a dataset has many items, and indenting them costs seconds
         typer.echo(json.dumps({
@@ -419,8 +422,10 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     if summary["unregistered"]:
         typer.echo(f"note: {DEFAULT_DENY_NOTE}")
     if receipt is not None:
+        # The key the check trusted (this home's log, or the node's as pinned on first
+        # contact), spelled out: no command prints a node's key for its users.
         typer.echo(f"compliance receipt written to {receipt} (check it with: provenance verify "
-                   f"{receipt} --log-key ...)")
+                   f"{shlex.quote(str(receipt))} --log-key {shlex.quote(vkey)})")
 
 
 def _short(text: str | None, width: int) -> str:
