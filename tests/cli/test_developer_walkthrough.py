@@ -236,3 +236,51 @@ def test_through_a_node_the_receipt_line_names_the_nodes_key(
                    w["crawl"] / "page-small.jpg", home=w["root"] / "verifier").out
     assert "  file " in verified and "item page-small.jpg (its content code is the item's" \
         in verified
+
+
+def test_receipt_show_describes_the_developers_receipts(world: dict[str, Any]) -> None:
+    """``receipt show`` of a compliance receipt, a dataset proof or a royalty receipt said
+    only "is not a receipt (format provenance-ledger/receipt/v1, ...)", exit 2; the README
+    offers it for reading a receipt in words. Now each is shown, nothing verified."""
+    home, receipt = world["home"], world["receipt"]
+    out = run("receipt", "show", receipt, home=home).out.splitlines()
+    assert out[0].startswith(f"NOTHING WAS VERIFIED: this is what {receipt} claims.")
+    assert out[1].startswith("question:    may ed25519:") and out[1].endswith(
+        " use each item for ai_training at " + out[1].rsplit(" at ", 1)[1])
+    assert out[2] == ("items:       4 (2 allowed, 1 not allowed, 1 unregistered, as the receipt "
+                      "states it)")
+    small = next(x for x in out if x.startswith("  item consented-small.jpg: "))
+    assert small.startswith(f"  item consented-small.jpg: {world['works']['consented']}, "
+                            "similar at distance ") and small.endswith(": allowed")
+    nobody = next(x for x in out if x.startswith("  item nobody.png: "))
+    assert nobody.endswith(": not allowed (the work is not registered on this ledger)")
+    assert any(x.startswith("complete state receipt of work ") for x in out)
+    doc = run_json("receipt", "show", receipt, "--json", home=home)
+    assert doc["kind"] == "compliance-receipt" and doc["verified"] is False
+    assert [i["name"] for i in doc["items"]] == ["consented-small.jpg", "consented.png",
+                                                 "nobody.png", "refused-big.jpg"]
+    assert doc["summary"] == {"items": 4, "allowed": 2, "not_allowed": 1, "unregistered": 1}
+
+    _disclose(world, "shown", "--compliance-receipt", receipt)
+    proof = world["root"] / "shown.json"
+    run("dataset", "prove", world["crawl"], world["originals"] / "refused.png", "--name",
+        "crawl", "--version", "shown", "--key", "lab", "--out", proof, home=home)
+    shown = run("receipt", "show", proof, home=home).out.splitlines()
+    assert shown[1] == (f"dataset:     {world['works']['refused']} is not in dataset crawl "
+                        "version shown (4 items, root " + shown[1].split("root ", 1)[1])
+    assert shown[2].startswith("compliance receipt: sha256:")
+    assert any(x.startswith("  dataset.disclose ") for x in shown)
+    doc = run_json("receipt", "show", proof, "--json", home=home)
+    assert (doc["kind"], doc["dataset"]["answer"], doc["dataset"]["count"]) == (
+        "dataset-proof", "not-in", 4)
+
+    licence = run_json("licence", "offer", world["works"]["refused"], "--to", "lab",
+                       "--purpose", "ai_training", "--fee", "100", "EUR", "--key", "owner",
+                       "--json", home=home)["id"]
+    run("licence", "accept", licence, "--key", "lab", home=home)
+    royalties = world["root"] / "royalties.json"
+    run("royalties", "--licensee", "lab", "--receipt", royalties, home=home)
+    out = run("receipt", "show", royalties, home=home).out.splitlines()
+    assert out[1].startswith("query:       licensee ed25519:")
+    assert run_json("receipt", "show", royalties, "--json", home=home)["kind"] == \
+        "royalty-receipt"
