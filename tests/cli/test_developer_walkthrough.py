@@ -274,7 +274,8 @@ def test_receipt_show_describes_the_developers_receipts(world: dict[str, Any]) -
     assert (doc["kind"], doc["dataset"]["answer"], doc["dataset"]["count"]) == (
         "dataset-proof", "not-in", 4)
 
-    licence = run_json("licence", "offer", world["works"]["refused"], "--to", "lab",
+    # a licence on the work lab may use already: the other tests' outcomes stay as they are
+    licence = run_json("licence", "offer", world["works"]["consented"], "--to", "lab",
                        "--purpose", "ai_training", "--fee", "100", "EUR", "--key", "owner",
                        "--json", home=home)["id"]
     run("licence", "accept", licence, "--key", "lab", home=home)
@@ -284,3 +285,42 @@ def test_receipt_show_describes_the_developers_receipts(world: dict[str, Any]) -
     assert out[1].startswith("query:       licensee ed25519:")
     assert run_json("receipt", "show", royalties, "--json", home=home)["kind"] == \
         "royalty-receipt"
+
+
+def test_dataset_check_only_lists_the_outcomes_asked(world: dict[str, Any]) -> None:
+    """A developer with thousands of items wants the refusals alone: ``--only not-allowed``
+    lists those, while the summary, the exit code and the receipt still cover every item
+    (specs/cli.md section 3.14). Before, the option did not exist (exit 2)."""
+    home, crawl = world["home"], world["crawl"]
+    args = ("dataset", "check", crawl, "--purpose", "ai_training", "--as", "lab", "--similar",
+            "8")
+    out = run(*args, "--only", "not-allowed", home=home, ok_codes=(1,)).out.splitlines()
+    assert out[2] == "  listing only the items not allowed: 1 of 4 (the summary counts them all)"
+    listed = out[4:out.index("summary:")]  # after the heading, the checkpoint, --only's line
+    assert len(listed) == 1 and "refused-big.jpg: " in listed[0]
+    assert "  allowed             2" in out and "  total               4" in out
+    doc = json.loads(run(*args, "--only", "allowed", "--only", "UNREGISTERED", "--json",
+                         home=home, ok_codes=(1,)).out)
+    assert doc["only"] == ["allowed", "unregistered"]
+    assert [i["item"] for i in doc["items"]] == ["consented-small.jpg", "consented.png",
+                                                 "nobody.png"]
+    assert doc["summary"]["not_allowed"] == 1
+    rows = run(*args, "--only", "not allowed", "--csv", home=home, ok_codes=(1,)).out
+    assert [r.split(",")[0] for r in rows.splitlines()] == ["item", "refused-big.jpg"]
+    everything = json.loads(run(*args, "--json", home=home, ok_codes=(1,)).out)
+    assert everything["only"] is None and len(everything["items"]) == 4
+    line = assert_one_error_line(run(*args, "--only", "refused", home=home, ok_codes=(2,)))
+    assert line == ("error: --only: 'refused' is not an outcome (allowed, not-allowed, "
+                    "unregistered, skipped)")
+
+
+def test_verify_names_the_dataset_a_disclosure_receipt_is_of(world: dict[str, Any]) -> None:
+    """The receipt ``disclose`` keeps is of the series id, a hash nobody recognises; verify
+    now also says which dataset and version it is (specs/cli.md section 3.6)."""
+    doc = _disclose(world, "receipt-words", "--json")
+    out = run("verify", doc["receipt"], "--log-key", log_key(world["home"]),
+              home=world["home"]).out.splitlines()
+    assert out[0] == f"OK: dataset.disclose {doc['event']}"
+    assert out[2] == (f"  dataset: crawl version receipt-words ({doc['count']} items, root "
+                      f"{doc['root']})")
+    assert out[3].startswith("  actor:  ed25519:")

@@ -201,6 +201,9 @@ def verify(
             typer.echo(f"  to:     {ev.body.get('to')}")
     else:
         typer.echo(f"  work:   {ev.work}" + ("  (file matches)" if file is not None else ""))
+    if ev.type == "dataset.disclose":  # the work is the series id: name what it stands for
+        typer.echo(f"  dataset: {ev.body['name']} version {ev.body['version']} "
+                   f"({ev.body['count']} items, root {ev.body['root']})")
     typer.echo(f"  actor:  {ev.actor}")
     typer.echo(f"  at:     {format_time(ev.at)} (signer's clock)")
     typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "
