@@ -324,3 +324,16 @@ def test_verify_names_the_dataset_a_disclosure_receipt_is_of(world: dict[str, An
     assert out[2] == (f"  dataset: crawl version receipt-words ({doc['count']} items, root "
                       f"{doc['root']})")
     assert out[3].startswith("  actor:  ed25519:")
+
+
+def test_check_in_an_empty_home_says_where_the_works_are(world: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """A developer's own new home holds no one's works: every item is "unregistered", exit 0.
+    The heading now says that this is this home's empty log and how to ask a shared one."""
+    fresh = tmp_path / "fresh"
+    new_key("lab", fresh)
+    out = run("dataset", "check", world["crawl"], "--purpose", "ai_training", "--as", "lab",
+              home=fresh).out.splitlines()
+    assert out[1] == ("  as of the empty log of this home (nothing anchored here yet): the works "
+                      "of others are on the ledger they anchored them on; ask it with --node "
+                      "URL")

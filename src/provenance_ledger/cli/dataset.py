@@ -398,8 +398,9 @@ def _summary(rows: Sequence[Row]) -> dict[str, int]:
 
 
 def _as_of(checkpoint: Checkpoint | None) -> str:
-    if checkpoint is None:
-        return "as of the empty log (nothing anchored yet)"
+    if checkpoint is None:  # a developer's own new home: every item would seem nobody's
+        return ("as of the empty log of this home (nothing anchored here yet): the works of "
+                "others are on the ledger they anchored them on; ask it with --node URL")
     when = f", {format_time(checkpoint.block.time)}" if checkpoint.block is not None else ""
     return f"as of checkpoint {checkpoint.size} of {checkpoint.origin}{when}"
 
