@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ from ..core.note import Checkpoint
 from ..core.rules import WorkState, apply
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
-from ..errors import MalformedError, NotFoundError, RuleError
+from ..errors import MalformedError, NotFoundError, RuleError, quoted
 from ..ledger.dataset import (
     Dataset,
     LocalMatcher,
@@ -145,6 +146,11 @@ def check(
              "attester you trust (--attester, or 'attester' lines of --policy).")] = False,
     attester: AttesterOpt = None,
     policy: PolicyOpt = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="OUTCOME",
+        help="List only the items of this outcome: allowed, not-allowed, unregistered or "
+             "skipped (repeat for several). The summary, the exit code and --receipt still "
+             "cover every item.")] = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -160,6 +166,7 @@ def check(
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
+    shown = _outcomes(only) if only else None
     try:
         check_purpose(purpose, "--purpose")
     except MalformedError as e:
@@ -167,7 +174,7 @@ def check(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     trust = _trust(s, require_attested, policy, attester)
     key = s.key_option(as_key, "--as")
-    only = s.key_option(controller, "--controller") if controller is not None else None
+    mine = s.key_option(controller, "--controller") if controller is not None else None
     dataset = read_dataset(path)
     if receipt is not None and len(dataset.items) > MAX_COMPLIANCE_ITEMS:
         raise MalformedError(f"--receipt: a compliance receipt lists at most "
@@ -220,12 +227,31 @@ def check(
     held = {w: _controller_now(st, events, question.at, lookup)
             for w, (st, events) in histories.items()}
     rows = _rows(answers, resolved, dataset, held, question.at) + empty
-    if only is not None:
-        only = _controller_named(only, question.at, lookup)
-        rows = [r for r in rows if r.controller == only]
-    _report(rows, dataset, question, checkpoint, receipt, only, as_json, as_csv)
+    if mine is not None:
+        mine = _controller_named(mine, question.at, lookup)
+        rows = [r for r in rows if r.controller == mine]
+    vkey = (s.client.verifier if s.node_url is not None else s.ledger.verifier).to_vkey()
+    _report(rows, dataset, question, checkpoint, receipt, mine, as_json, as_csv, vkey, shown)
     if any(r.outcome == NOT_ALLOWED for r in rows):
         raise typer.Exit(1)
+
+
+ONLY_OUTCOMES = {"allowed": "allowed", "not-allowed": NOT_ALLOWED,
+                 "unregistered": "unregistered", SKIPPED: SKIPPED}
+"""``--only``'s words (``not-allowed``, one word for the shell; ``not allowed`` too) and
+the outcome each lists."""
+
+
+def _outcomes(only: list[str]) -> tuple[str, ...]:
+    """The outcomes ``--only`` lists, in the summary's order (specs/cli.md section 3.14)."""
+    asked = set()
+    for word in only:
+        outcome = ONLY_OUTCOMES.get(word.strip().lower().replace(" ", "-"))
+        if outcome is None:
+            raise MalformedError(f"--only: {quoted(word)} is not an outcome (allowed, "
+                                 "not-allowed, unregistered, skipped)")
+        asked.add(outcome)
+    return tuple(o for o in (*OUTCOMES, SKIPPED) if o in asked)
 
 
 def _trust(s: Session, require_attested: bool, policy: Path | None,
@@ -372,22 +398,27 @@ def _summary(rows: Sequence[Row]) -> dict[str, int]:
 
 
 def _as_of(checkpoint: Checkpoint | None) -> str:
-    if checkpoint is None:
-        return "as of the empty log (nothing anchored yet)"
+    if checkpoint is None:  # a developer's own new home: every item would seem nobody's
+        return ("as of the empty log of this home (nothing anchored here yet): the works of "
+                "others are on the ledger they anchored them on; ask it with --node URL")
     when = f", {format_time(checkpoint.block.time)}" if checkpoint.block is not None else ""
     return f"as of checkpoint {checkpoint.size} of {checkpoint.origin}{when}"
 
 
 def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Checkpoint | None,
-            receipt: Path | None, only: str | None, as_json: bool, as_csv: bool) -> None:
-    summary = _summary(rows)
+            receipt: Path | None, only: str | None, as_json: bool, as_csv: bool,
+            vkey: str, listed: tuple[str, ...] | None = None) -> None:
+    summary = _summary(rows)  # every item's outcome; --only lists some of them
+    if listed is not None:
+        rows = [r for r in rows if r.outcome in listed]
     if as_json:  # one line: a dataset has many items, and indenting them costs seconds
         typer.echo(json.dumps({
             "dataset": str(dataset.source), "key": q.key, "purpose": q.purpose,
             "at": format_time(q.at), "controller": only,
             "origin": checkpoint.origin if checkpoint is not None else None,
             "tree_size": checkpoint.size if checkpoint is not None else 0,
-            "summary": summary, "items": [r.to_json() for r in rows],
+            "summary": summary, "only": list(listed) if listed is not None else None,
+            "items": [r.to_json() for r in rows],
             "receipt": str(receipt) if receipt is not None else None,
             "note": DEFAULT_DENY_NOTE}, ensure_ascii=False))
         return
@@ -405,8 +436,11 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     typer.echo(f"dataset {dataset.source}: may {q.key} use it for {q.purpose} at "
                f"{format_time(q.at)}?{whose}")
     typer.echo(f"  {_as_of(checkpoint)}")
+    if listed is not None:
+        typer.echo(f"  listing only the items {' or '.join(listed)}: {len(rows)} of "
+                   f"{summary['items']} (the summary counts them all)")
     shown = [r.outcome if r.match != SIMILAR else f"{r.outcome} ~{r.distance}" for r in rows]
-    wide = max(13, *map(len, shown))  # "not allowed ~16" keeps the columns in line
+    wide = max(13, 0, *map(len, shown))  # "not allowed ~16" keeps the columns in line
     typer.echo(f"  {'outcome':<{wide}} {'work':<20} {'controller':<21} item: why")
     for r, outcome in zip(rows, shown, strict=True):
         why = r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
@@ -419,8 +453,10 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     if summary["unregistered"]:
         typer.echo(f"note: {DEFAULT_DENY_NOTE}")
     if receipt is not None:
+        # The key the check trusted (this home's log, or the node's as pinned on first
+        # contact), spelled out: no command prints a node's key for its users.
         typer.echo(f"compliance receipt written to {receipt} (check it with: provenance verify "
-                   f"{receipt} --log-key ...)")
+                   f"{shlex.quote(str(receipt))} --log-key {shlex.quote(vkey)})")
 
 
 def _short(text: str | None, width: int) -> str:

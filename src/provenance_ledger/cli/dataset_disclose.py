@@ -241,6 +241,28 @@ def _kept_level(session: Session, actor: str, name: str,
         return None  # none kept, or not usable: the whole tree is hashed instead
 
 
+MAX_KEYS_ASKED = 20
+"""How many other local keys a missing dataset is looked up under, for the hint."""
+
+
+def _no_dataset(session: Session, name: str, actor: str, option: str) -> NotFoundError:
+    """No version of ``name`` by ``actor``: when another of the local keys disclosed it (a
+    developer who disclosed with ``--key lab`` and proves without it), the error names that
+    key and the option that selects it (``--key`` for ``prove``, ``--by`` for ``versions``)."""
+    message = f"no dataset {quoted(name)} disclosed by {actor} on this ledger"
+    for other in session.home.keys.names()[:MAX_KEYS_ASKED]:
+        try:
+            public = session.home.keys.path(other).with_suffix(".pub").read_text(
+                encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if public != actor and public.startswith("ed25519:") and _versions(
+                session, public, name):
+            return NotFoundError(f"{message}; your key {quoted(other)} disclosed it: add "
+                                 f"{option} {other}")
+    return NotFoundError(message)
+
+
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -256,7 +278,8 @@ def disclose(
                                          show_default=False)],
     model: Annotated[str | None, typer.Option(help="The model trained on it.")] = None,
     purpose: Annotated[list[str] | None, typer.Option(
-        "--purpose", help=f"What the set is used for (repeatable; default {DEFAULT_PURPOSE}).",
+        "--purpose", metavar="PURPOSE",
+        help=f"What the set is used for (repeatable; default {DEFAULT_PURPOSE}).",
         show_default=False)] = None,
     previous: Annotated[str | None, typer.Option(
         help="Event id of the previous version; checked to be the latest one.")] = None,
@@ -293,6 +316,13 @@ def disclose(
             compliance_receipt, "compliance receipt", MAX_COMPLIANCE_RECEIPT_BYTES)).hexdigest()
     signer = session.signing_key(key)
     actor = signer.public.text
+    asked = purposes if purpose else None
+    if session.node_url is not None or session.home.db_path.exists():
+        # before the items are hashed (minutes at 10^6): a version is logged once; a home
+        # with no ledger yet (nothing is created for a refusal) has no version
+        for _, ev in _versions(session, actor, name):
+            if ev.event.body["version"] == version:
+                _same_terms(ev, model, asked, digest)
     secret = secret_for(signer, name, version)
     with Bars.for_output(as_json) as bars:
         tree = _build(manifest, secret, bars)
@@ -302,6 +332,7 @@ def disclose(
     for index, ev in chain:
         if ev.event.body["version"] != version:
             continue
+        _same_terms(ev, model, asked, digest)
         if ev.event.body["root"] != root or ev.event.body["count"] != count:
             raise MalformedError(f"version {quoted(version)} of dataset {quoted(name)} is already "
                                  f"disclosed, with other items (event {ev.id})")
@@ -326,6 +357,30 @@ def disclose(
         signer, DISCLOSE, dataset.series_id(actor, name), body)
     _keep_level(session, actor, name, version, upper)
     _report(as_json, "disclosed", index, event, path)
+
+
+def _same_terms(ev: SignedEvent, model: str | None, purposes: list[str] | None,
+                digest: str | None) -> None:
+    """A re-run for a version already disclosed (specs/cli.md section 2) logs nothing, so an
+    option it gives that the logged version does not carry (another ``--model``,
+    ``--purpose`` or ``--compliance-receipt``) would be silently dropped: refused instead,
+    naming the option and what the version was logged with."""
+    body = ev.event.body
+    what = (f"version {quoted(body['version'])} of dataset {quoted(body['name'])} is already "
+            f"disclosed (event {ev.id})")
+    again = ("a version is logged once: disclose the items as a new version (--version NEW) "
+             "to log")
+    if model is not None and body.get("model") != model:
+        logged = f"model {quoted(body['model'])}" if "model" in body else "no model"
+        raise MalformedError(f"--model: {what} with {logged}; {again} model {quoted(model)}")
+    if purposes is not None and set(purposes) != set(body["purposes"]):
+        raise MalformedError(f"--purpose: {what} for {', '.join(body['purposes'])}; {again} "
+                             f"purposes {', '.join(purposes)}")
+    if digest is not None and body.get("compliance") != digest:
+        logged = (f"compliance receipt {body['compliance']}" if "compliance" in body
+                  else "no compliance receipt")
+        raise MalformedError(f"--compliance-receipt: {what} with {logged}; {again} this "
+                             f"receipt's digest {digest}")
 
 
 def _report(as_json: bool, status: str, index: int, ev: SignedEvent, path: Path) -> None:
@@ -378,8 +433,7 @@ def prove(
     signer = session.signing_key(key)
     chain = _versions(session, signer.public.text, name)
     if not chain:
-        raise NotFoundError(f"no dataset {quoted(name)} disclosed by {signer.public.text} on this "
-                            "ledger")
+        raise _no_dataset(session, name, signer.public.text, "--key")
     if version is None:
         index, ev = chain[-1]
     else:
@@ -452,9 +506,10 @@ def versions(
         emit_json({"name": name, "key": actor, "versions": [_describe(i, e) for i, e in chain]})
         return
     if not chain:
-        raise NotFoundError(f"no dataset {quoted(name)} disclosed by {actor} on this ledger")
+        raise _no_dataset(session, name, actor, "--by")
     typer.echo(f"dataset {name} by {actor}: {len(chain)} version{'s' * (len(chain) != 1)}")
     for i, ev in chain:
         d = _describe(i, ev)
         typer.echo(f"  {d['version']}: {d['count']} items, {d['at']}, event {ev.id} "
-                   f"(entry {i})" + (f", model {d['model']}" if "model" in d else ""))
+                   f"(entry {i})" + (f", model {d['model']}" if "model" in d else "")
+                   + (f", compliance receipt {d['compliance']}" if "compliance" in d else ""))

@@ -9,6 +9,7 @@ file literally named like a subcommand is given as ``./show``.
 
 from __future__ import annotations
 
+import json
 import shlex
 import struct
 from pathlib import Path
@@ -17,6 +18,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ..core.compliance import (
+    COMPLIANCE_RECEIPT_FORMATS,
+    COMPLIANCE_RECEIPT_SCOPE,
+    ComplianceReceipt,
+)
 from ..core.current import (
     DECISION_RECEIPT_FORMAT,
     DECISION_RECEIPT_SCOPE,
@@ -26,6 +32,8 @@ from ..core.current import (
     DecisionReceipt,
     StateReceiptV2,
 )
+from ..core.dataset import PROOF_FORMAT as DATASET_PROOF_FORMAT
+from ..core.disclosure import DatasetProof
 from ..core.encoding import b64encode
 from ..core.events import SignedEvent, parse_leaf
 from ..core.identity import is_key_record_id, key_record_id
@@ -38,6 +46,7 @@ from ..core.receipt import (
     StateReceipt,
     load_receipt_json,
 )
+from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMATS, RoyaltyReceipt
 from ..core.timefmt import MAX_TIME, format_time
 from ..errors import MalformedError, quoted
 from ..ledger.files import read_bounded
@@ -72,7 +81,10 @@ def show(
     receipt_path: Annotated[Path, typer.Argument(metavar="FILE", help="Receipt JSON file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show what a receipt or state receipt says, in words. NOTHING IS VERIFIED.
+    """Show what a receipt says, in words. NOTHING IS VERIFIED.
+
+    Any file provenance writes as evidence: a receipt, a state or decision receipt, a
+    compliance receipt (dataset check --receipt), a royalty receipt, a dataset proof.
 
     No key is trusted and no signature or proof is checked.
     The first line says so, and names the command that verifies it: provenance verify.
@@ -87,9 +99,42 @@ def show(
     typer.echo(f"{NOTHING_VERIFIED}: this is what {receipt_path} claims. "
                f"Check it with: {doc['verify_with']}")
     kind = {"state-receipt": "state receipt", "complete-state-receipt":
-            "complete state receipt", "decision-receipt": "decision receipt"}.get(
-                doc["kind"], "receipt")
-    if "question" in doc:
+            "complete state receipt", "decision-receipt": "decision receipt",
+            "compliance-receipt": "complete state receipt",
+            "royalty-receipt": "complete state receipt"}.get(doc["kind"], "receipt")
+    if doc["kind"] == "dataset-proof":
+        d = doc["dataset"]
+        verb = "is" if d["answer"] == "in" else "is not"
+        typer.echo(f"dataset:     {d['item']} {verb} in dataset {d['name']} version "
+                   f"{d['version']} ({d['count']} items, root {d['root']}; as the proof "
+                   "states it)")
+        if d.get("compliance"):
+            typer.echo(f"compliance receipt: {d['compliance']}")
+        typer.echo("the disclosure's receipt:")
+    elif doc["kind"] == "royalty-receipt":
+        q = doc["query"]
+        typer.echo("query:       " + ", ".join(f"{k} {v}" for k, v in q.items()
+                                               if v is not None))
+    elif doc["kind"] == "compliance-receipt":
+        q, items = doc["question"], doc["items"]
+        typer.echo(f"question:    may {q['key']} use each item for {q['purpose']} at "
+                   f"{q['at']}?")
+        summary = doc.get("summary")
+        typer.echo(f"items:       {len(items)}" + (
+            f" ({summary['allowed']} allowed, {summary['not_allowed']} not allowed, "
+            f"{summary['unregistered']} unregistered, as the receipt states it)"
+            if isinstance(summary, dict) else ""))
+        for it in items:
+            match = it.get("similar")
+            near = (f", similar at distance {match['distance']}" if match is not None
+                    and match.get("distance") is not None else
+                    ", no registered work within the distance" if match is not None else "")
+            said = it.get("decision")
+            answer = "" if not isinstance(said, dict) else (
+                ": allowed" if said.get("allowed") is True
+                else f": not allowed ({said.get('reason')})")
+            typer.echo(f"  item {it['name']}: {it['work'] or '-'}{near}{answer}")
+    if "question" in doc and doc["kind"] != "compliance-receipt":
         q = doc["question"]
         typer.echo(f"question:    may {q['key']} use the work for {q['purpose']} at {q['at']}?")
         if doc.get("decision") is not None:
@@ -133,6 +178,9 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
     witnesses'."""
     data = load_receipt_json(raw, MAX_CURRENT_RECEIPT_BYTES)
     fmt = data.get("format") if isinstance(data, dict) else None
+    if fmt in COMPLIANCE_RECEIPT_FORMATS or fmt in ROYALTY_RECEIPT_FORMATS or (
+            fmt == DATASET_PROOF_FORMAT):
+        return _describe_embedding(data, name)
     extra: dict[str, Any] = {}
     if fmt in (STATE_RECEIPT_V2_FORMAT, DECISION_RECEIPT_FORMAT):
         if fmt == DECISION_RECEIPT_FORMAT:
@@ -165,9 +213,10 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         kind, log_key, note_text, work = "receipt", r.log_key, r.checkpoint, event.event.work
         events = [(r.leaf_index, event)]
     else:
-        raise MalformedError(f"{name} is not a receipt (format {RECEIPT_FORMAT}, "
-                             f"{STATE_RECEIPT_FORMAT}, {STATE_RECEIPT_V2_FORMAT} or "
-                             f"{DECISION_RECEIPT_FORMAT})")
+        raise MalformedError(f"{name} is not a receipt: its format is none of a receipt, "
+                             "state receipt, decision receipt, compliance receipt (dataset "
+                             "check --receipt), dataset proof (dataset prove) or royalty "
+                             "receipt (royalties --receipt)")
     try:
         Verifier.from_vkey(log_key)
     except MalformedError as e:
@@ -194,6 +243,43 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
         scope = data.get("scope")
         doc["scope"] = scope if scope in (None, STATE_RECEIPT_SCOPE) else (
             f"not the standard statement: {quoted(scope)}")
+    return doc
+
+
+def _describe_embedding(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A compliance receipt, a dataset proof or a royalty receipt (specs/cli.md section 3.12):
+    what it claims of its own (the question and items, the dataset and answer, the query),
+    then the receipt it embeds, described as that receipt is, all unchecked."""
+    fmt = data["format"]
+    extra: dict[str, Any]
+    if fmt == DATASET_PROOF_FORMAT:
+        proof = DatasetProof.from_json(data)
+        inner, kind = data["disclosure"], "dataset-proof"
+        body = parse_leaf(proof.disclosure.leaf, verify=False).event.body
+        extra = {"dataset": {"item": proof.path.item, "answer": proof.path.answer,
+                             **{k: body.get(k) for k in ("name", "version", "count", "root",
+                                                         "model", "compliance")}}}
+    elif fmt in COMPLIANCE_RECEIPT_FORMATS:
+        receipt = ComplianceReceipt.from_json(data)
+        inner, kind = data["state_receipt"], "compliance-receipt"
+        extra = {"question": receipt.question.to_json(),
+                 "items": [{**item.to_json(), "similar": item.to_json().get("similar"),
+                            "decision": raw.get("decision")}
+                           for item, raw in zip(receipt.items, data["items"], strict=True)],
+                 "summary": data.get("summary")}
+        claimed = data.get("scope")
+        extra["scope"] = claimed if claimed in (None, COMPLIANCE_RECEIPT_SCOPE) else (
+            f"not the standard statement: {quoted(claimed)}")
+    else:
+        royalty = RoyaltyReceipt.from_json(data)
+        inner, kind = data["state_receipt"], "royalty-receipt"
+        extra = {"query": royalty.query.to_json()}
+    doc = describe(json.dumps(inner).encode("utf-8"), name)
+    doc.pop("question", None)
+    doc.pop("decision", None)
+    if kind != "compliance-receipt":
+        doc.pop("scope", None)
+    doc.update(extra, kind=kind)
     return doc
 
 

@@ -60,6 +60,7 @@ from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMATS, RoyaltyReceipt
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
+from ..ledger.dataset import file_code
 from ..ledger.files import read_bounded
 from .session import (
     NodeOpt,
@@ -105,8 +106,13 @@ def verify(
 
     Example: provenance verify receipt.json --log-key "$(provenance log key)"
     """
-    if (log_key is None) == (policy is None):
-        raise MalformedError("give exactly one of --log-key or --policy")
+    if log_key is not None and policy is not None:
+        raise MalformedError("give exactly one of --log-key or --policy, not both")
+    if log_key is None and policy is None:
+        raise MalformedError(
+            "give exactly one of --log-key or --policy: the log's verifier key comes from the "
+            "log's operator, never from the receipt ('provenance log key' prints a home's, "
+            "'GET /keys' gives a node's)")
     max_age_s = parse_duration(max_age, "--max-age:") if max_age is not None else None
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
@@ -195,6 +201,9 @@ def verify(
             typer.echo(f"  to:     {ev.body.get('to')}")
     else:
         typer.echo(f"  work:   {ev.work}" + ("  (file matches)" if file is not None else ""))
+    if ev.type == "dataset.disclose":  # the work is the series id: name what it stands for
+        typer.echo(f"  dataset: {ev.body['name']} version {ev.body['version']} "
+                   f"({ev.body['count']} items, root {ev.body['root']})")
     typer.echo(f"  actor:  {ev.actor}")
     typer.echo(f"  at:     {format_time(ev.at)} (signer's clock)")
     typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "
@@ -237,7 +246,8 @@ def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: i
            "previous": ev.event.prev, "disclosed_at": format_time(ev.event.at),
            "origin": cp.origin, "leaf_index": answer.receipt.leaf_index, "tree_size": cp.size,
            "checkpoint_root": b64encode(cp.root),
-           "cosigners": {k: format_time(v) for k, v in sorted(answer.receipt.cosigners.items())}}
+           "cosigners": {k: format_time(v) for k, v in sorted(answer.receipt.cosigners.items())},
+           "file_matches": True if file is not None else None}
     if as_json:
         emit_json(out)
         return
@@ -249,8 +259,12 @@ def _verify_dataset(data: Any, pol: Policy, faulty: dict[str, str], max_age_s: i
     typer.echo(f"  set:      {body['count']} items, root {body['root']}")
     typer.echo(f"  purposes: {', '.join(body['purposes'])}"
                + (f"; model {body['model']}" if "model" in body else ""))
+    if "compliance" in body:  # the digest verify prints for that compliance receipt
+        typer.echo(f"  compliance receipt: {body['compliance']}")
     if ev.event.prev is not None:
         typer.echo(f"  previous version: event {ev.event.prev}")
+    if file is not None:
+        typer.echo(f"  file {file}: its SHA-256 is the item")
     for name, ts in sorted(answer.receipt.cosigners.items()):
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
 
@@ -514,8 +528,8 @@ def _verify_compliance(
         check_decoded_compliance(raw, verified)
         current = verified.current
         cp = current.checkpoint
-        fresh, age = _trusted_current(pol, faulty, current, max_age, file, "an item",
-                                      {i.work for i in receipt.items})
+        fresh, age = _trusted_current(pol, faulty, current, max_age, None, "an item", ())
+        as_item = _compliance_file(file, receipt) if file is not None else None
     except (VerificationError, MalformedError) as e:
         raise VerificationError(f"compliance receipt does not verify: {e}") from e
     q = verified.question
@@ -548,7 +562,8 @@ def _verify_compliance(
         "fresh_as_of": format_time(fresh), "age_seconds": age, "max_age_seconds": max_age,
         "statement": statement, "key": q.key, "purpose": q.purpose, "at": format_time(q.at),
         "summary": summary, "not_allowed": [item(a) for a in refused],
-        "items": [item(a) for a in verified.answers]}
+        "items": [item(a) for a in verified.answers],
+        "file_item": as_item[0] if as_item is not None else None}
     if as_json:
         emit_json(out)
         return
@@ -562,10 +577,36 @@ def _verify_compliance(
     if len(refused) > LISTED_REFUSALS:
         typer.echo(f"  ... {len(refused) - LISTED_REFUSALS} more not allowed in --json")
     typer.echo(f"  digest {out['digest']}")
+    if as_item is not None:
+        typer.echo(f"  file {file}: {as_item[1]}")
     typer.echo(f"  fresh as of {format_time(fresh)} ({format_duration(age)} ago"
                + (f", within --max-age {format_duration(max_age)})" if max_age is not None
                   else ")"))
     typer.echo(f"  note: this {COMPLIANCE_RECEIPT_SCOPE}")
+
+
+def _compliance_file(file: Path, receipt: ComplianceReceipt) -> tuple[str, str]:
+    """``--file`` of a compliance receipt (specs/receipts.md section 14.1): the file is an
+    item when its work id is an item's ``work``, or when its content code, computed as
+    ``dataset check --similar`` computes it, is the ``code`` of an item's ``similar`` member
+    (a re-encoded copy has its own SHA-256). Returns (the item's name, how it matched)."""
+    digest = work_id_of(hash_file(file)[0])
+    for i in receipt.items:
+        if i.work == digest and i.similar is None:
+            return i.name, f"item {i.name} (its SHA-256 is the item's work)"
+    similar = [i for i in receipt.items if i.similar is not None]
+    code = file_code(file) if similar else None
+    for i in similar:
+        if code is not None and i.similar is not None and i.similar.code == code.to_text():
+            near = (f"similar at distance {i.similar.distance} to {i.work}" if i.work
+                    is not None else "no registered work within the distance asked")
+            return i.name, f"item {i.name} (its content code is the item's: {near})"
+    for i in similar:  # the registered work a similar item was matched to
+        if i.work == digest:
+            return i.name, f"item {i.name} (its SHA-256 is the work the item is similar to)"
+    also = f" and its content code {code.to_text()}" if code is not None else ""
+    raise VerificationError(f"{file} is not an item of this receipt: its hash is {digest}"
+                            f"{also}")
 
 
 def _as_of(current: VerifiedStateV2) -> str:

@@ -230,8 +230,15 @@ def _file_codes(items: Sequence[DatasetItem], todo: Sequence[int], progress: Pro
 
 def _file_code(item: DatasetItem) -> ContentCode | None:
     assert item.path is not None  # noqa: S101 - files only
-    media = mimetypes.guess_type(item.path.name)[0] or "application/octet-stream"
-    return content_code(item.path, media.lower())
+    return file_code(item.path)
+
+
+def file_code(path: Path) -> ContentCode | None:
+    """The content code of the file at ``path`` as ``dataset check --similar`` computes it
+    (its media type from its name, then as ``anchor`` codes it), or None: the code a
+    compliance receipt keeps for a similar item (specs/receipts.md section 14.2)."""
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return content_code(path, media.lower())
 
 
 def _matched(exact: Resolved, code: ContentCode, near: tuple[str, int] | None) -> Resolved:
