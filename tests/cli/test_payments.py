@@ -207,6 +207,10 @@ def test_the_same_report_or_payment_again_is_not_counted_twice(
     assert stored_sizes(copy) == sizes
     assert run_json("royalties", "--work", WORK, "--json", home=copy) == before
 
+    not_yours = run(*report[:-2], home=copy, ok_codes=(2,))  # the creator's default key
+    assert "must be signed by its licensee" in assert_one_error_line(not_yours)
+    assert stored_sizes(copy) == sizes
+
     further = run_json(*report, "--again", "--json", home=copy)
     assert further["status"] == "logged" and further["id"] != ids["r1"]
     other = run_json(*payment[:-1], "--reference", "second transfer", "--json", home=copy)

@@ -126,10 +126,14 @@ def _log_once(s: Session, key: str | None, type_: str, work: str, body: dict[str
               what: str, again: bool, as_json: bool) -> None:
     """Append the statement, unless the log holds one of the same type whose body is this one
     and ``--again`` is not given: then report that one (exit 0) and say how to log another
-    (specs/cli.md section 2.4)."""
+    (specs/cli.md section 2.4). Only the key that would sign it now is answered so: another
+    key is refused as any write of it would be, naming the key that signs."""
     found = None if again else next(
         ((i, e) for i, e in reversed(s.history(work))
          if e.event.type == type_ and same_body(e, body)), None)
+    if found is not None and _needed_signer(s, work, type_, body) not in (
+            None, s.public_key(key)):
+        found = None  # not this key's to say: the rules refuse it, naming the key that signs
     if found is None:
         report(what, _append(s, key, type_, work, body), as_json)
         return
