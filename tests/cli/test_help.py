@@ -88,6 +88,8 @@ def test_help_has_an_example_and_flags_take_no_value(
         assert "--json" in out
     # A flag's line shows no value: `--json  Print JSON.`, never `--json  <bool>  ...`.
     assert "<bool>" not in out
+    # A repeatable option shows what one value is (`--purpose PURPOSE`), not a Python type.
+    assert "<list[" not in out and "<tuple[" not in out
     for flag in [*_flags(_command(path)), "--help"]:
         (line,) = [x for x in out.splitlines() if re.match(f"│ +{flag} ", x)]
         assert not re.search(re.escape(flag) + r"(\s+-\w)?\s+<", line), line

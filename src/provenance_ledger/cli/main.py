@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from typer._click.core import Command as FrameworkCommand
 from typer._click.parser import _OptionParser
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ..errors import LedgerError, VerificationError, error_line, quoted
 from .session import Session
@@ -143,6 +143,19 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
 
 _option_type = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def _one_value_type(self: TyperArgument, ctx: Any) -> str | None:
+    """An argument that takes several values shows what one is (``FILE...  <Path>``; its name
+    says it repeats), not the Python type of the list (typer's rich help: ``<list[Path]>``)."""
+    shown = _argument_type(self, ctx)
+    if shown is not None and shown.startswith("<list[") and shown.endswith("]>"):
+        return f"<{shown[len('<list['):-len(']>')]}>"
+    return shown
+
+
+_argument_type = TyperArgument.display_type_rich
+TyperArgument.display_type_rich = _one_value_type  # type: ignore[method-assign]
 
 
 # -- the framework's parser, told what the error boundary needs ---------------------------------

@@ -274,6 +274,7 @@ def consent_grant(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     purpose: Annotated[list[str], typer.Option(
+        metavar="PURPOSE",
         help="Purpose: ai_training, ai_generative_training, ai_inference, data_mining, "
              "ai_generation, or <domain>:<name>. Repeat for several.")],
     to: Annotated[str | None, typer.Option("--to", help="Grantee: ed25519:... or one of your key "
@@ -281,6 +282,7 @@ def consent_grant(
     anyone: Annotated[bool, typer.Option("--anyone", help="Grant to every key.")] = False,
     until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
     condition: Annotated[list[str] | None, typer.Option(
+        metavar="CONDITION",
         help=f"Condition: {', '.join(CONDITIONS)}. Repeat for several.")] = None,
     key: KeyOpt = None,
     node: NodeOpt = None,
@@ -341,7 +343,8 @@ def licence_offer(
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
     to: Annotated[str, typer.Option(
         "--to", help="Licensee: ed25519:... or one of your key names.")],
-    purpose: Annotated[list[str], typer.Option(help="Licensed purpose. Repeat for several.")],
+    purpose: Annotated[list[str], typer.Option(
+        metavar="PURPOSE", help="Licensed purpose. Repeat for several.")],
     fee: Annotated[tuple[str, str] | None, typer.Option(
         metavar="AMOUNT CURRENCY",
         help="Fee and its ISO 4217 currency, written as people write amounts (at most the "
@@ -350,7 +353,7 @@ def licence_offer(
         parser=whole("--royalty-bps", 0, 10_000, unit="basis points", note="1250 is 12.5 %"),
         help="Royalty in basis points (100 = 1%).")] = None,
     territory: Annotated[list[str] | None, typer.Option(
-        help="ISO 3166 country code. Repeat for several; none = worldwide.")] = None,
+        metavar="CC", help="ISO 3166 country code. Repeat for several; none = worldwide.")] = None,
     start: Annotated[str | None, typer.Option("--from", help=FROM_HELP)] = None,
     until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
     terms_uri: Annotated[str | None, typer.Option(help="URI of the full licence terms.")] = None,
