@@ -155,7 +155,7 @@ def _one_value_type(self: TyperArgument, ctx: Any) -> str | None:
 
 
 _argument_type = TyperArgument.display_type_rich
-TyperArgument.display_type_rich = _one_value_type  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _one_value_type  # type: ignore[method-assign,assignment]
 
 
 # -- the framework's parser, told what the error boundary needs ---------------------------------
