@@ -9,7 +9,8 @@ meets them with the real CLI (specs/cli.md sections 1 and 2.1):
 - ``anchor FILE --node`` and ``anchor DIR --node`` with a key that was rotated away on the
   node warn once, as they do locally, naming the key to sign with;
 - ``consent grant --to anyone`` (a word for everyone that is none of the user's keys) is told
-  to use ``--anyone``; a key of that name is that key.
+  to use ``--anyone``; a key of that name is that key;
+- ``log key --node URL`` prints the node's log key as pinned on first contact.
 """
 
 from __future__ import annotations
@@ -234,3 +235,19 @@ def test_a_key_named_like_a_word_for_everyone_is_that_key(anchored: Anchored) ->
     assert r["status"] == "logged"
     shown = run_json("status", anchored.page, "--json", home=anchored.home)
     assert [g["grantee"] for g in shown["grants"]] == [public_key("all", anchored.home)]
+
+
+# -- a node's log key ---------------------------------------------------------------------------
+
+
+def test_log_key_of_a_node_is_the_key_pinned_on_first_contact(node: Node,
+                                                               tmp_path: Path) -> None:
+    home = tmp_path / "verifier"
+    first = run("log", "key", "--node", node.url, home=home).out
+    assert first == node.log_vkey + "\n"
+    (pin,) = (home / "nodes").glob("*.vkey")
+    assert pin.read_text() == first
+    pin.write_text("other.test/log+00000000+" + "A" * 43 + "=\n")  # another key pinned before
+    moved = run("log", "key", "--node", node.url, home=home, ok_codes=(2,))
+    assert "but other.test/log+00000000+" in assert_one_error_line(moved)
+    assert run("log", "key", home=tmp_path / "own").out != first  # the home's own log key

@@ -11,19 +11,21 @@ import typer
 from ..core.encoding import b64encode
 from ..ledger import audit as run_audit
 from .numbers import whole
-from .session import Session, emit_json, output_file, timeout_seconds
+from .session import NodeOpt, Session, TimeoutOpt, emit_json, output_file, timeout_seconds
 
 app = typer.Typer(help="Inspect and audit the embedded log.\n\nExample: provenance log audit",
                   no_args_is_help=True)
 
 
 @app.command()
-def key(ctx: typer.Context) -> None:
-    """Print the log's verifier key (C2SP vkey), to give to verifiers.
+def key(ctx: typer.Context, node: NodeOpt = None, timeout: TimeoutOpt = None) -> None:
+    """Print the log's verifier key (C2SP vkey), to give to verifiers. With --node, the
+    node's log key as this home pinned it on first contact (pinned now if never asked).
 
-    Example: provenance log key
+    Example: provenance log key --node https://ledger.example.org
     """
-    typer.echo(Session.from_ctx(ctx).ledger.vkey)
+    s = Session.from_ctx(ctx).use_node(node, timeout)
+    typer.echo(s.client.verifier.to_vkey() if s.node_url is not None else s.ledger.vkey)
 
 
 @app.command()

@@ -112,7 +112,7 @@ def verify(
         raise MalformedError(
             "give exactly one of --log-key or --policy: the log's verifier key comes from the "
             "log's operator, never from the receipt ('provenance log key' prints a home's, "
-            "'GET /keys' gives a node's)")
+            "'provenance log key --node URL' a node's as first seen)")
     max_age_s = parse_duration(max_age, "--max-age:") if max_age is not None else None
     if policy is not None:
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
