@@ -61,3 +61,32 @@ def test_a_receipt_in_the_earlier_words_still_verifies(tmp_path: Path) -> None:
     refused = run("verify", old, "--log-key", log_key(home), home=home, ok_codes=(1,))
     assert "the receipt's decision is not what the rules give" in refused.err
 
+
+def test_a_rotated_key_is_told_its_grant_passed_to_its_successor(tmp_path: Path) -> None:
+    """F16: after `key rotate lab --to lab2`, the old key is refused, and the reason says the
+    grant stands and is held by lab2 (not that it was revoked, ended or not accepted): in
+    `may`, in the receipt and in `verify` alike."""
+    home, work, lab = _granted(tmp_path)
+    lab2 = new_key("lab2", home)
+    run("key", "rotate", "lab", "--to", "lab2", home=home)
+    receipt = tmp_path / "rotated.json"
+    said = json.loads(run("may", lab, "ai_training", work, "--proof", receipt, "--json",
+                          home=home, ok_codes=(1,)).out)
+    rotated = (f"no consent or licence for ai_training is in force for this key at "
+               f"{said['at']}: this key was rotated away, and {lab2} holds its consents and "
+               "licences at that time")
+    assert said["reason"] == rotated and said["allowed"] is False
+    assert json.loads(receipt.read_text())["decision"]["reason"] == rotated
+    verified = _verify(receipt, home)
+    assert verified["reason"] == rotated
+    assert "may not use work" in str(verified["statement"])
+    assert f": {rotated}, citing consent grant " in str(verified["statement"])
+    assert run_json("may", lab2, "ai_training", work, "--json", home=home)["allowed"] is True
+    # a receipt 0.1.0 wrote for the same question still verifies (receipts.md 12.1 step 3)
+    doc = json.loads(receipt.read_text())
+    doc["decision"]["reason"] = (f"no consent or licence for ai_training is in force at "
+                                 f"{said['at']} (all were revoked, ended or not yet accepted)")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc, indent=2))
+    assert _verify(old, home)["reason"] == rotated
+

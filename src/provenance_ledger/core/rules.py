@@ -429,6 +429,14 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
     lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
                    and covers(g.purposes, purpose)) + tuple(
         x.id for x in state.licences if x.licensee == key and covers(x.purposes, purpose))
+    successor = keystate.holder(key, at, keys)
+    if successor != key and (
+            any(g.grantee == key and covers(g.purposes, purpose) for g in state.grants) or
+            any(x.licensee == key and covers(x.purposes, purpose) for x in state.licences)):
+        # (6) with key records: what names ``key`` stands, and is held by its successor.
+        return Decision(False, f"no consent or licence for {purpose} is in force for this "
+                        f"key at {format_time(at)}: this key was rotated away, and "
+                        f"{successor} holds its consents and licences at that time", lapsed)
     if lapsed:
         return Decision(False, f"no consent or licence for {purpose} is in force at "
                         f"{format_time(at)} (all were revoked, ended or not yet accepted)", lapsed)
@@ -450,15 +458,25 @@ _EARLIER_ALLOWED = re.compile(
     r"([^ ,]+)")
 
 
+_EARLIER_ROTATED = re.compile(
+    r"no consent or licence for ([^ ]+) is in force for this key at ([^ ]+): this key was "
+    r"rotated away, and [^ ]+ holds its consents and licences at that time")
+
+
 def earlier_wording(d: Decision) -> Decision | None:
     """The same answer in the words provenance-ledger 0.1.0 wrote into decision and
     compliance receipts (specs/receipts.md section 12.1 step 3), or None when they were the
-    same: an allowed reason named the purpose asked, never the one that covers it."""
+    same: an allowed reason named the purpose asked, never the one that covers it, and a
+    key rotated away was refused as if what names it had lapsed."""
     m = _EARLIER_ALLOWED.match(d.reason)
-    if m is None:
-        return None
-    return Decision(d.allowed, f"{m[1]} for {m[2]}{d.reason[m.end():]}", d.events,
-                    d.conditions)
+    if m is not None:
+        return Decision(d.allowed, f"{m[1]} for {m[2]}{d.reason[m.end():]}", d.events,
+                        d.conditions)
+    m = _EARLIER_ROTATED.fullmatch(d.reason)
+    if m is not None:
+        return Decision(d.allowed, f"no consent or licence for {m[1]} is in force at {m[2]} "
+                        "(all were revoked, ended or not yet accepted)", d.events, d.conditions)
+    return None
 
 
 def same_decision(written: Any, d: Decision) -> bool:

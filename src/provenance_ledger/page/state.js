@@ -776,12 +776,15 @@
   const forWords = (purposes, purpose) => purposes.includes(purpose) ? purpose
     : `${purposes.find((p) => covers([p], purpose))}, which covers ${purpose}`;
   const EARLIER_ALLOWED = /^(consent granted to (?:anyone|this key)|licence in force) for [^ ,]+, which covers ([^ ,]+)/;
+  const EARLIER_ROTATED = /^no consent or licence for ([^ ]+) is in force for this key at ([^ ]+): this key was rotated away, and [^ ]+ holds its consents and licences at that time$/;
   /** rules.py same_decision: a receipt's decision is the answer `d`, in the current words or
    * in those provenance-ledger 0.1.0 wrote (receipts.md section 12.1 step 3). */
   function sameDecision(written, d) {
     if (H.jsonEqual(written, d)) return true;
-    const m = EARLIER_ALLOWED.exec(d.reason);
-    return m !== null && H.jsonEqual(written, Object.assign({}, d, { reason: `${m[1]} for ${m[2]}${d.reason.slice(m[0].length)}` }));
+    const m = EARLIER_ALLOWED.exec(d.reason), r = EARLIER_ROTATED.exec(d.reason);
+    const earlier = m !== null ? `${m[1]} for ${m[2]}${d.reason.slice(m[0].length)}`
+      : r !== null ? `no consent or licence for ${r[1]} is in force at ${r[2]} (all were revoked, ended or not yet accepted)` : null;
+    return earlier !== null && H.jsonEqual(written, Object.assign({}, d, { reason: earlier }));
   }
 
   /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). `holderAt`, when
@@ -805,6 +808,10 @@
     if (controller !== null && key === (holderAt === undefined ? controller : holderAt)) return D(true, "this key controls the work", [s.head]);
     const lapsed = s.grants.filter((g) => (g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose)).map((g) => g.id)
       .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
+    const successor = holds && holds.has(key) ? holds.get(key) : key;
+    const named = s.grants.some((g) => g.grantee === key && covers(g.purposes, purpose)) || s.licences.some((x) => x.licensee === key && covers(x.purposes, purpose));
+    if (named && successor !== key)  // what names `key` stands, held by its successor
+      return D(false, `no consent or licence for ${purpose} is in force for this key at ${fmt(at)}: this key was rotated away, and ${successor} holds its consents and licences at that time`, lapsed);
     if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
     return D(false, `no consent or licence for ${purpose}: not allowed by default`);
   }
