@@ -5,6 +5,7 @@ specs/rules.md section 5.2), through the real CLI."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .conftest import log_key, new_key, run, run_json
@@ -89,4 +90,103 @@ def test_a_rotated_key_is_told_its_grant_passed_to_its_successor(tmp_path: Path)
     old = tmp_path / "old.json"
     old.write_text(json.dumps(doc, indent=2))
     assert _verify(old, home)["reason"] == rotated
+
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def _table(name: str, heading: str, column: int) -> list[tuple[str, list[str]]]:
+    """The rows of the first table after ``heading`` in specs/``name``: (first cell, the
+    backticked texts of cell ``column``)."""
+    text = (SPECS / name).read_text(encoding="utf-8")
+    lines = text[text.index(heading):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        rows.append((cells[0], re.findall(r"`([^`]+)`", cells[column])))
+    return rows
+
+
+def _form(template: str) -> re.Pattern[str]:
+    """A citation form of the spec as a pattern: each ``<...>`` is one id, time or key."""
+    parts = re.split(r"<[^>]+>", template)
+    return re.compile(r"[^ ;]+".join(map(re.escape, parts)))
+
+
+def test_every_reason_and_citation_is_in_the_words_of_the_spec(tmp_path: Path) -> None:
+    """F2/F3/F6/F7a known answers: each reason `may` gives for a real case is a template of
+    specs/rules.md section 5.2 with its placeholders filled in, each citation `verify` writes
+    is a form of specs/receipts.md section 12.1, and the statement joins them with `; `."""
+    reasons = dict((step, forms) for step, forms in
+                   _table("rules.md", "### 5.2 The words of an answer", 1)
+                   if not step.startswith("6"))
+    sixes = [forms for step, forms in _table("rules.md", "### 5.2 The words of an answer", 1)
+             if step.startswith("6")]
+    forms = [_form(f) for _, fs in _table("receipts.md", "| answer | what is cited |", 2)
+             for f in fs]
+    home, work, lab = _granted(tmp_path)
+    me, rev, lic, nobody = (run_json("key", "show", "default", "--json", home=home)["public_key"],
+                            new_key("rev", home), new_key("lic", home), new_key("nobody", home))
+    run("consent", "grant", work, "--purpose", "data_mining", "--anyone", home=home)
+    revoked = run_json("consent", "grant", work, "--purpose", "ai_inference", "--to", rev,
+                       "--json", home=home)["id"]
+    run("consent", "revoke", revoked, home=home)
+    run("licence", "offer", work, "--to", rev, "--purpose", "ai_inference", home=home)
+    offer = run_json("licence", "offer", work, "--to", lic, "--purpose", "ai_generation",
+                     "--json", home=home)["id"]
+    run("licence", "accept", offer, "--key", "lic", home=home)
+    ending = new_key("ending", home)
+    run("consent", "grant", work, "--purpose", "ai_generation", "--to", ending, "--until",
+        "2030-01-01", home=home)
+    lab2 = new_key("lab2", home)
+    run("key", "rotate", "lab", "--to", "lab2", home=home)
+    unregistered = tmp_path / "other.png"
+    unregistered.write_bytes(b"a page never anchored")
+
+    def fill(template: str, **values: str) -> str:
+        for name, value in values.items():
+            template = template.replace(f"<{name}>", value)
+        return template
+
+    def ask(key: str, purpose: str, what: Path = work, *at: str
+            ) -> tuple[str, list[str], str, str]:
+        receipt = tmp_path / f"{len(list(tmp_path.glob('*.json')))}.json"
+        said = json.loads(run("may", key, purpose, what, "--proof", receipt, "--json", *at,
+                              home=home, ok_codes=(0, 1)).out)
+        verified = _verify(receipt, home)
+        assert verified["reason"] == said["reason"]
+        return (said["reason"], list(verified["citing"]), str(verified["statement"]),
+                said["at"])
+
+    three, four = reasons["3"], reasons["4"]
+    cases = [
+        (ask(lab2, "ai_training"), fill(three[0], **{"for": "ai_training"})),
+        (ask(lab2, "ai_generative_training"),
+         fill(three[0], **{"for": "ai_training, which covers ai_generative_training"})),
+        (ask(nobody, "data_mining"), fill(three[1], **{"for": "data_mining"})),
+        (ask(lic, "ai_generation"), fill(four[0], **{"for": "ai_generation"})),
+        (ask(me, "ai_generation"), reasons["5"][0]),
+        (ask(lab, "data_mining", unregistered), reasons["1"][0]),
+        (ask(lab2, "ai_training", work, "--at", "2001-01-01T00:00:00Z"), reasons["2"][0]),
+        (ask(nobody, "ai_inference"), fill(sixes[2][0], P="ai_inference")),
+        (ask(ending, "ai_generation", work, "--at", "2031-01-01T00:00:00Z"),
+         fill(sixes[1][0], P="ai_generation", t="2031-01-01T00:00:00Z")),
+    ]
+    refused_rev = ask(rev, "ai_inference")
+    cases.append((refused_rev, fill(sixes[1][0], P="ai_inference", t=refused_rev[3])))
+    rotated = ask(lab, "ai_training")
+    cases.append((rotated, fill(sixes[0][0], P="ai_training", t=rotated[3], H=lab2)))
+    for (reason, citing, statement, _), expected in cases:
+        assert reason == expected
+        for c in citing:
+            assert any(f.fullmatch(c) for f in forms), c
+        if citing:
+            assert f", citing {'; '.join(citing)}; no later event of " in statement
+        else:
+            assert ", citing" not in statement
+    # a refusal cites grants first, then licences, each in log order
+    assert [c.split(",")[0].split(" ")[0] for c in refused_rev[1]] == ["consent", "licence"]
 
