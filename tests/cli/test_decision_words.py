@@ -190,3 +190,24 @@ def test_every_reason_and_citation_is_in_the_words_of_the_spec(tmp_path: Path) -
     # a refusal cites grants first, then licences, each in log order
     assert [c.split(",")[0].split(" ")[0] for c in refused_rev[1]] == ["consent", "licence"]
 
+
+def test_verify_json_states_are_those_the_spec_describes(tmp_path: Path) -> None:
+    """F17 (specs/cli.md section 3.6): a decision receipt's `state` is the state JSON of
+    receipts.md 5.1 exactly; a state receipt v2's is that plus `grants_in_force` and
+    `licences_in_force` as of `checkpoint_time`; neither has status's other members."""
+    home, work, lab = _granted(tmp_path)
+    status = run_json("status", work, "--json", home=home)
+    decision, state = tmp_path / "decision.json", tmp_path / "state.json"
+    run("may", lab, "ai_training", work, "--proof", decision, home=home)
+    run("receipt", "get", work, "--state", "-o", state, home=home)
+    from_decision = _verify(decision, home)["state"]
+    works = _verify(state, home)["works"]
+    assert isinstance(from_decision, dict) and isinstance(works, list)
+    in_force = {"grants_in_force", "licences_in_force"}
+    extra = in_force | {"open_offers", "grant_status", "licence_status", "history",
+                        "similar", "controller_identity", "holder", "disputed_events"}
+    assert set(from_decision) == set(status) - extra
+    assert from_decision == {k: v for k, v in status.items() if k not in extra}
+    assert set(works[0]["state"]) == set(from_decision) | in_force
+    assert works[0]["state"]["grants_in_force"] == status["grants_in_force"] == [
+        g["id"] for g in status["grants"]]
