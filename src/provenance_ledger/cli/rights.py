@@ -23,7 +23,7 @@ from ..core.current import (
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.identity import key_record_id, vouching
 from ..core.money import parse_amount
-from ..core.rules import Decision, WorkState, covers
+from ..core.rules import WorkState
 from ..core.rules import may as decide
 from ..core.similarity import CODE_BITS, DEFAULT_DISTANCE
 from ..core.timefmt import format_time, parse_time
@@ -627,22 +627,6 @@ def _decision_proof(s: Session, work: str) -> tuple[Any, VerifiedStateV2]:
     return doc, verified
 
 
-def _covered_reason(state: WorkState | None, d: Decision, purpose: str) -> str:
-    """The decision's reason; when a consent or licence for a wider purpose answered (one that
-    covers the purpose asked, specs/rules.md section 5), say which and that it covers it."""
-    if state is None or not d.allowed or not d.events:
-        return d.reason
-    grant, licence = state.grant(d.events[0]), state.licence(d.events[0])
-    purposes = grant.purposes if grant else licence.purposes if licence else (purpose,)
-    wider = next((p for p in purposes if p != purpose and covers((p,), purpose)), None)
-    if purpose in purposes or wider is None:
-        return d.reason
-    if grant is not None:
-        to = "anyone" if grant.grantee == ANYONE else "this key"
-        return f"consent granted to {to} for {wider}, which covers {purpose}"
-    return f"licence in force for {wider}, which covers {purpose}"
-
-
 def _registrations(s: Session, work: str, missing: NotFoundError | None
                    ) -> tuple[list[dict[str, Any]], str | None]:
     """Every registration of ``work`` that the log asked knows of, on itself and on the logs
@@ -755,7 +739,6 @@ def may(
     # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
     state, disputed_events, lookup = effective_state(s, w, state)
     d = decide(state, k, purpose, when, keys=lookup)
-    d = Decision(d.allowed, _covered_reason(state, d, purpose), d.events, d.conditions)
     # specs/rules.md section 8: whose grant this is, and who vouches for that key.
     by = granter(state, d, when, lookup)
     vouched = vouch(state, d, when, lookup(by) if by else None, trusted, require_attested,

@@ -47,7 +47,7 @@ from .events import SignedEvent, check_key, check_work_id, parse_leaf
 from .identity import Vouching, is_key_record_id, key_record_id
 from .keystate import KeyLookup, affected, effective, reachable
 from .note import Verifier
-from .rules import Decision, WorkState, apply, may
+from .rules import Decision, WorkState, apply, may, same_decision
 from .similarity import MAX_DISTANCE, ContentCode
 from .vouch import granter, vouch
 
@@ -424,7 +424,7 @@ def check_decoded_compliance(data: Any, verified: VerifiedCompliance) -> None:
                                 "would claim more or less than the receipt proves")
     check_decoded_current(data.get("state_receipt"), verified.current)
     for n, (raw, a) in enumerate(zip(data.get("items", ()), verified.answers, strict=False)):
-        if raw.get("decision") is not None and raw["decision"] != a.decision.to_json():
+        if raw.get("decision") is not None and not same_decision(raw["decision"], a.decision):
             raise VerificationError(
                 f"item {n} ({a.name}): the receipt's decision is not what the rules give: "
                 "they say " + ("allowed" if a.decision.allowed else "not allowed")

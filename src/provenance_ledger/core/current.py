@@ -37,7 +37,7 @@ from .receipt import (
     check_log_key,
     verify_checkpoint_note,
 )
-from .rules import Decision, WorkState, apply, may
+from .rules import Decision, WorkState, apply, may, same_decision
 from .timefmt import format_time, parse_time
 from .vmap import MAX_PROOF_BYTES, MapValue, map_key, verify_map_proof
 
@@ -607,7 +607,8 @@ def check_decoded_decision(data: Any, verified: VerifiedDecision) -> None:
         raise VerificationError("the receipt's scope is not the sentence of its format: it "
                                 "would claim more or less than the receipt proves")
     check_decoded_current(data.get("state_receipt"), verified.current)
-    if data.get("decision") is not None and data["decision"] != verified.decision.to_json():
+    if data.get("decision") is not None and not same_decision(data["decision"],
+                                                                 verified.decision):
         raise VerificationError(
             "the receipt's decision is not what the rules give for its question: they say "
             + ("allowed" if verified.decision.allowed else "not allowed")

@@ -13,6 +13,7 @@ immutable all the way down: tuples, and read-only mappings for the JSON taken fr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -414,13 +415,13 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
         if (_holds(g.grantee, key, at, keys) and covers(g.purposes, purpose)
                 and g.in_force(at)):
             who = "anyone" if g.grantee == ANYONE else "this key"
-            return Decision(True, f"consent granted to {who} for {purpose}", (g.id,),
-                            g.conditions)
+            return Decision(True, f"consent granted to {who} for "
+                            f"{_for(g.purposes, purpose)}", (g.id,), g.conditions)
     for lic in state.licences:
         if _holds(lic.licensee, key, at, keys) and covers(lic.purposes, purpose) \
                 and lic.in_force(at):
             ids = (lic.id,) + ((lic.accepted_by,) if lic.accepted_by else ())
-            return Decision(True, f"licence in force for {purpose}", ids)
+            return Decision(True, f"licence in force for {_for(lic.purposes, purpose)}", ids)
     # (5) the controller at time ``at``, from the state's history of controllers.
     controller = state.controller_at(at)
     if controller is not None and key == keystate.holder(controller, at, keys):
@@ -428,10 +429,63 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
     lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
                    and covers(g.purposes, purpose)) + tuple(
         x.id for x in state.licences if x.licensee == key and covers(x.purposes, purpose))
+    successor = keystate.holder(key, at, keys)
+    if successor != key and (
+            any(g.grantee == key and covers(g.purposes, purpose) for g in state.grants) or
+            any(x.licensee == key and covers(x.purposes, purpose) for x in state.licences)):
+        # (6) with key records: what names ``key`` stands, and is held by its successor.
+        return Decision(False, f"no consent or licence for {purpose} is in force for this "
+                        f"key at {format_time(at)}: this key was rotated away, and "
+                        f"{successor} holds its consents and licences at that time", lapsed)
     if lapsed:
         return Decision(False, f"no consent or licence for {purpose} is in force at "
                         f"{format_time(at)} (all were revoked, ended or not yet accepted)", lapsed)
     return Decision(False, f"no consent or licence for {purpose}: not allowed by default")
+
+
+def _for(purposes: tuple[str, ...], purpose: str) -> str:
+    """The purpose words of an allowed reason (specs/rules.md section 5.2): ``purpose`` when
+    the grant or licence names it, else ``<wider>, which covers <purpose>`` with the first
+    purpose it names that covers it."""
+    if purpose in purposes:
+        return purpose
+    wider = next(p for p in purposes if covers((p,), purpose))
+    return f"{wider}, which covers {purpose}"
+
+
+_EARLIER_ALLOWED = re.compile(
+    r"(consent granted to (?:anyone|this key)|licence in force) for [^ ,]+, which covers "
+    r"([^ ,]+)")
+
+
+_EARLIER_ROTATED = re.compile(
+    r"no consent or licence for ([^ ]+) is in force for this key at ([^ ]+): this key was "
+    r"rotated away, and [^ ]+ holds its consents and licences at that time")
+
+
+def earlier_wording(d: Decision) -> Decision | None:
+    """The same answer in the words provenance-ledger 0.1.0 wrote into decision and
+    compliance receipts (specs/receipts.md section 12.1 step 3), or None when they were the
+    same: an allowed reason named the purpose asked, never the one that covers it, and a
+    key rotated away was refused as if what names it had lapsed."""
+    m = _EARLIER_ALLOWED.match(d.reason)
+    if m is not None:
+        return Decision(d.allowed, f"{m[1]} for {m[2]}{d.reason[m.end():]}", d.events,
+                        d.conditions)
+    m = _EARLIER_ROTATED.fullmatch(d.reason)
+    if m is not None:
+        return Decision(d.allowed, f"no consent or licence for {m[1]} is in force at {m[2]} "
+                        "(all were revoked, ended or not yet accepted)", d.events, d.conditions)
+    return None
+
+
+def same_decision(written: Any, d: Decision) -> bool:
+    """Is a receipt's informative ``decision`` this answer, in the current words or in the
+    earlier ones of :func:`earlier_wording` (specs/receipts.md section 12.1 step 3)?"""
+    if written == d.to_json():
+        return True
+    earlier = earlier_wording(d)
+    return earlier is not None and written == earlier.to_json()
 
 
 def _holds(named: str, key: str, at: int, keys: keystate.KeyLookup | None) -> bool:

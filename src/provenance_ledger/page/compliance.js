@@ -146,7 +146,7 @@
     S.checkDecodedCurrent(sr, details.works);
     data.items.forEach((raw, n) => {
       const a = answers[n];
-      if (raw.decision !== undefined && raw.decision !== null && !H.jsonEqual(raw.decision, a.decision))
+      if (raw.decision !== undefined && raw.decision !== null && !S.sameDecision(raw.decision, a.decision))
         throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's decision is not what the rules give: they say ${a.decision.allowed ? "allowed" : "not allowed"} (${a.decision.reason})`);
       const given = raw.granted_by;
       if (given !== undefined && given !== null && (a.vouching === null || !H.jsonEqual(given, a.vouching.json)))

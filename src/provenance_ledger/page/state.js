@@ -772,6 +772,21 @@
   const covers = (granted, purpose) => granted.some((g) => (COVERS[g] || [g]).includes(purpose));
   const controllerAt = (s, t) => { let who = null; for (const [k, since] of s.controllers) if (since <= t) who = k; return who; };
 
+  /** The purpose words of an allowed reason (rules.py _for, rules.md section 5.2). */
+  const forWords = (purposes, purpose) => purposes.includes(purpose) ? purpose
+    : `${purposes.find((p) => covers([p], purpose))}, which covers ${purpose}`;
+  const EARLIER_ALLOWED = /^(consent granted to (?:anyone|this key)|licence in force) for [^ ,]+, which covers ([^ ,]+)/;
+  const EARLIER_ROTATED = /^no consent or licence for ([^ ]+) is in force for this key at ([^ ]+): this key was rotated away, and [^ ]+ holds its consents and licences at that time$/;
+  /** rules.py same_decision: a receipt's decision is the answer `d`, in the current words or
+   * in those provenance-ledger 0.1.0 wrote (receipts.md section 12.1 step 3). */
+  function sameDecision(written, d) {
+    if (H.jsonEqual(written, d)) return true;
+    const m = EARLIER_ALLOWED.exec(d.reason), r = EARLIER_ROTATED.exec(d.reason);
+    const earlier = m !== null ? `${m[1]} for ${m[2]}${d.reason.slice(m[0].length)}`
+      : r !== null ? `no consent or licence for ${r[1]} is in force at ${r[2]} (all were revoked, ended or not yet accepted)` : null;
+    return earlier !== null && H.jsonEqual(written, Object.assign({}, d, { reason: earlier }));
+  }
+
   /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). `holderAt`, when
    * given, is the key that holds at `at` the control of the controller then (section 9);
    * `holds`, when given, maps a grantee or licensee named to the key holding its role at `at`. */
@@ -784,15 +799,19 @@
     if (at < s.registeredAt) return D(false, "the work was not registered yet at that time");
     for (const g of s.grants)
       if (held(g.grantee) && covers(g.purposes, purpose) && grantInForce(g, at))
-        return D(true, `consent granted to ${g.grantee === "*" ? "anyone" : "this key"} for ${purpose}`, [g.id], g.conditions);
+        return D(true, `consent granted to ${g.grantee === "*" ? "anyone" : "this key"} for ${forWords(g.purposes, purpose)}`, [g.id], g.conditions);
     for (const x of s.licences)
       if (held(x.licensee) && covers(x.purposes, purpose) && licInForce(x, at))
-        return D(true, `licence in force for ${purpose}`, x.acceptedBy ? [x.id, x.acceptedBy] : [x.id]);
+        return D(true, `licence in force for ${forWords(x.purposes, purpose)}`, x.acceptedBy ? [x.id, x.acceptedBy] : [x.id]);
     // (5) the controller at time `at`.
     const controller = controllerAt(s, at);
     if (controller !== null && key === (holderAt === undefined ? controller : holderAt)) return D(true, "this key controls the work", [s.head]);
     const lapsed = s.grants.filter((g) => (g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose)).map((g) => g.id)
       .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
+    const successor = holds && holds.has(key) ? holds.get(key) : key;
+    const named = s.grants.some((g) => g.grantee === key && covers(g.purposes, purpose)) || s.licences.some((x) => x.licensee === key && covers(x.purposes, purpose));
+    if (named && successor !== key)  // what names `key` stands, held by its successor
+      return D(false, `no consent or licence for ${purpose} is in force for this key at ${fmt(at)}: this key was rotated away, and ${successor} holds its consents and licences at that time`, lapsed);
     if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
     return D(false, `no consent or licence for ${purpose}: not allowed by default`);
   }
@@ -958,7 +977,7 @@
     if (H.has(data, "scope") && data.scope !== DECISION_RECEIPT_SCOPE)
       throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
     checkDecodedCurrent(sr, details.works);
-    if (H.has(data, "decision") && data.decision !== null && !H.jsonEqual(data.decision, decision))
+    if (H.has(data, "decision") && data.decision !== null && !sameDecision(data.decision, decision))
       throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`);
     V.checkQuorum(trust, details.cosigners);
     if (fileBytes) {
@@ -1300,7 +1319,7 @@
   V.royaltyFigures = FIGURES;
   V.citations = citations;
   V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may, keyRecordId, isKeyRecordId,
-    apply, holder, lineage, affected, effective, reachable, mayWith, vouch, describeVouching, finalHolder, signerRole, counts };
+    apply, holder, lineage, affected, effective, reachable, mayWith, sameDecision, vouch, describeVouching, finalHolder, signerRole, counts };
   V.attInForce = attInForce;
   V.stateJson = stateJson;
   V.grantInForce = grantInForce;

@@ -1,0 +1,76 @@
+"""The page words a decision as the CLI does (specs/rules.md section 5.2): a grant for a
+purpose that covers the one asked, a key rotated away, and a receipt in the earlier words of
+specs/receipts.md section 12.1 step 3, which both accept; any other reason both refuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.cli.conftest import log_key, new_key, run
+
+from .conftest import INDEX, ReceiptFolder
+from .test_parity import compare
+
+
+@dataclasses.dataclass
+class Worded(ReceiptFolder):
+    home: Path
+    log_key: str
+    made: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def worded(tmp_path_factory: pytest.TempPathFactory) -> Worded:
+    root = tmp_path_factory.mktemp("page-words")
+    home = root / "home"
+    work = root / "e.txt"
+    work.write_text("a page granted for ai_training\n")
+    run("anchor", work, home=home)
+    lab = new_key("lab", home)
+    new_key("lab2", home)
+    run("consent", "grant", work, "--purpose", "ai_training", "--to", lab, home=home)
+    made = {}
+    for name, purpose in (("covered", "ai_generative_training"), ("rotated", "ai_training")):
+        if name == "rotated":
+            run("key", "rotate", "lab", "--to", "lab2", home=home)
+        path = root / f"{name}.json"
+        run("may", lab, purpose, work, "--proof", path, home=home, ok_codes=(0, 1))
+        made[name] = json.loads(path.read_text())
+    return Worded(root, home, log_key(home), made)
+
+
+def reason(d: dict[str, Any], text: str) -> dict[str, Any]:
+    return {**d, "decision": {**d["decision"], "reason": text}}
+
+
+def test_page_and_cli_word_decisions_alike(page: Page, worded: Worded) -> None:
+    page.goto(INDEX.as_uri())
+    covered, rotated = worded.made["covered"], worded.made["rotated"]
+    at = rotated["decision"]["reason"].split(" at ")[1].split(": ")[0]
+    cases = [
+        ("covered", covered, None),
+        ("covered, earlier words",
+         reason(covered, "consent granted to this key for ai_generative_training"), None),
+        ("covered, another reason", reason(covered, "consent granted to this key for x"),
+         "decoded"),
+        ("rotated", rotated, None),
+        ("rotated, earlier words",
+         reason(rotated, f"no consent or licence for ai_training is in force at {at} (all were "
+                         "revoked, ended or not yet accepted)"), None),
+        ("rotated, another reason", reason(rotated, "no consent or licence for ai_training"),
+         "decoded"),
+    ]
+    assert "which covers ai_generative_training" in covered["decision"]["reason"]
+    assert "this key was rotated away" in rotated["decision"]["reason"]
+    for name, receipt, expected in cases:
+        seen, _, line = compare(page, worded, name, receipt, worded.log_key, None,  # type: ignore[arg-type]
+                                in_process=expected is not None)
+        assert seen["check"] == expected, f"{name}: page {seen}, CLI: {line}"
+        if expected is None:
+            assert line.splitlines()[0] == "OK: " + page.inner_text("#decision"), name
