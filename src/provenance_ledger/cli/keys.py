@@ -24,7 +24,7 @@ from ..errors import LedgerError, MalformedError
 from ..ledger.keys import KeyProtection
 from .numbers import whole
 from .session import PASSPHRASE_ENV, Session, emit_json, output_file, write_text_atomic
-from .writes import Found, event_by_id, report, report_exists
+from .writes import Found, History, event_by_id, report, report_exists, state_and_history
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
                        "says where), protect one with a passphrase; rotate, recover or "
@@ -334,44 +334,39 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
     return session.signing_key(subject_name)
 
 
-def _record_event(session: Session, subject: str, event_id: str | None) -> Found | None:
-    """The event ``event_id`` of ``subject``'s key record, with its entry."""
-    if event_id is None:
-        return None
-    return event_by_id(session.history(key_record_id(subject)), event_id)
-
-
-def _record(session: Session, subject: str) -> KeyRecord | None:
-    state = session.state(key_record_id(subject))
-    return state.identity if state is not None else None
+def _record(session: Session, subject: str) -> tuple[KeyRecord | None, History]:
+    """``subject``'s key record and its events, read at once (through a node, from one
+    verified state receipt)."""
+    state, history = state_and_history(session, key_record_id(subject))
+    return (state.identity if state is not None else None), history
 
 
 def _rotated(session: Session, subject: str, to: str) -> Found | None:
     """The rotation of ``subject`` to ``to`` when it is the one that counts (R19: a key is
     rotated once); a rotation to another key is left to the rules to refuse."""
-    record = _record(session, subject)
+    record, history = _record(session, subject)
     done = record.rotation() if record is not None else None
-    return _record_event(session, subject, done.id) if done and done.to == to else None
+    return event_by_id(history, done.id) if done and done.to == to else None
 
 
 def _recovery_in_effect(session: Session, body: dict[str, Any]) -> Found | None:
     """The ``key.recovery`` in effect when it names what ``body`` names: the same recovery
     keys (in any order), threshold and association."""
-    record = _record(session, body["key"])
+    record, history = _record(session, body["key"])
     rec = record.recovery if record is not None else None
     if rec is None or (set(rec.keys), rec.threshold, rec.association) != (
             set(body.get("keys", ())), body.get("threshold", 0), body.get("association")):
         return None
-    return _record_event(session, body["key"], rec.id)
+    return event_by_id(history, rec.id)
 
 
 def _compromised_since(session: Session, subject: str, since: int) -> Found | None:
     """The ``key.compromised`` in effect when it declares ``subject`` compromised from
     ``since`` exactly (an earlier or later time is another statement, for the rules)."""
-    record = _record(session, subject)
-    if record is None or record.compromised_since != since:
+    record, history = _record(session, subject)
+    if record is None or record.compromised_since != since or record.compromised_by is None:
         return None
-    return _record_event(session, subject, record.compromised_by)
+    return event_by_id(history, record.compromised_by)
 
 
 def report_key_event(what: str, event: SignedEvent, index: int, path: Path,
