@@ -46,8 +46,8 @@
   const ANSWER_FAULT_JA = { notJson: "JSON ではありません", shape: "期待する項目のない JSON です",
     policy: "公開されている鍵を読み取れません" };
   // Each ISO 4217 code with a minor unit, by its exponent: "List One" as the iso4217 package
-  // ships it (core/money.py, specs/royalties.md section 1.1; tests/page/test_money_words.py
-  // holds this table equal to the package's).
+  // ships it (core/money.py, specs/royalties.md section 1.1); a test
+  // (tests/page/test_parity_royalty_words.py) holds this table equal to the package's.
   const EXPONENTS = {
     0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
     2: "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP BYN BZD " +
