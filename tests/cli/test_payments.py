@@ -108,6 +108,9 @@ def test_the_statement_is_the_hand_checked_one(story: dict[str, Any]) -> None:
     assert rows[k["coauthor"]] == ["74993", "74993", "0", "74993", "74993"]
     text = run("royalties", "--payee", k["coauthor"], home=story["home"]).out
     assert "outstanding 854.09 USD" in text and "your key 'coauthor'" in text
+    assert ("  due 2,562.51 USD, paid 2,249.01 USD, acknowledged 1,125.00 USD, disputed 749.93 "
+            "USD, outstanding 1,063.43 USD") in run("royalties", "--work", WORK,
+                                                    home=story["home"]).out.splitlines()
     assert k["editor"] not in text  # a payee sees its own line
 
 
@@ -170,7 +173,11 @@ def test_the_receipt_verifies_offline_and_a_tampered_one_does_not(
         home=copy)
     vkey = log_key(copy)
     ok = run("verify", receipt, "--log-key", vkey, home=copy).out
-    assert ok.startswith("OK: ") and "due 37508, paid 37408" in ok
+    figures = ("due 375.08 USD, paid 374.08 USD, acknowledged 0.00 USD, disputed 0.00 USD, "
+               "outstanding 1.00 USD")  # specs/royalties.md section 3.2
+    assert ok.startswith("OK: ") and f"  licence {story['ids']['offer']}: {figures}" in ok
+    said = run("royalties", "--payee", k["editor"], "--period", "2026-Q1", home=copy).out
+    assert f"    {figures}" in said.splitlines()  # the editor's line: the licence's one
     doc = json.loads(receipt.read_text())
     doc["statement"]["licences"][0]["payees"][0]["paid"] = 37508  # claims it was paid in full
     receipt.write_text(json.dumps(doc))

@@ -301,3 +301,19 @@ def test_the_usage_report_of_events_md_is_the_spec_example() -> None:
     spec = (Path(__file__).resolve().parents[2] / "specs" / "events.md").read_text("utf-8")
     assert f"```\n{ev.leaf.decode()}\n```" in spec
     assert f"Event id: `{ev.id}`" in spec and f"Leaf ({len(ev.leaf)} bytes)" in spec
+
+
+def test_amounts_in_words_are_the_spec_known_answers() -> None:
+    """specs/royalties.md section 3.2's table: each amount as ``royalties`` and ``verify``
+    print it, in major units by the currency's exponent."""
+    import re
+    from pathlib import Path
+
+    from provenance_ledger.core.royalties import describe
+
+    spec = (Path(__file__).resolve().parents[2] / "specs" / "royalties.md").read_text("utf-8")
+    section = spec.split("### 3.2 Amounts in words")[1].split("## 4.")[0]
+    rows = re.findall(r"^\| (-?\d+) \| (`[A-Z]{3}`|none) \| `([^`]+)` \|$", section, re.M)
+    assert len(rows) == 8
+    for amount, code, words in rows:
+        assert describe(int(amount), None if code == "none" else code.strip("`")) == words

@@ -259,9 +259,10 @@ def test_page_and_cli_agree_on_v2_receipts(page: Page, world: World) -> None:
                     *page.inner_text("#royalty-licences").splitlines()]
             assert line.splitlines()[:len(said)] == ["OK: " + said[0],
                                                      *("  " + x for x in said[1:])], name
-            figures = ("due 10500, paid 10500, acknowledged 10500" if "rotated" in name
-                       else "due 2000, paid 2000, acknowledged 0")
-            assert f"{figures}, disputed 0, " in said[1], said
+            figures = ("due 105.00 EUR, paid 105.00 EUR, acknowledged 105.00 EUR"
+                       if "rotated" in name else
+                       "due 20.00 EUR, paid 20.00 EUR, acknowledged 0.00 EUR")
+            assert f"{figures}, disputed 0.00 EUR, " in said[1], said
 
 
 def test_page_names_who_granted_without_the_requirement(page: Page, world: World) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +23,8 @@ from ..core.current import MAX_CURRENT_RECEIPT_BYTES, StateReceiptV2, VerifiedSt
 from ..core.events import MAX_REFERENCE_CHARS, MAX_TEXT_CHARS, SignedEvent, parse_leaf
 from ..core.identity import is_key_record_id, key_record_id
 from ..core.keystate import KeyLookup, holder
-from ..core.money import MAX_AMOUNT, format_amount, parse_amount
-from ..core.royalties import FIGURES, Period, Query, Statement, statement
+from ..core.money import MAX_AMOUNT, parse_amount
+from ..core.royalties import FIGURES, Period, Query, Statement, describe, statement
 from ..core.royalty_receipt import (
     ROYALTY_RECEIPT_SCOPE,
     RoyaltyReceipt,
@@ -422,10 +422,13 @@ def _csv(result: Statement) -> None:
                           *(line[f] for f in FIGURES), _cell(events)])
 
 
-def _text(s: Session, result: Statement) -> None:
-    def money(amount: int, currency: str | None) -> str:
-        return format_amount(amount, currency) if currency else f"{amount} (no currency yet)"
+def _figures(figures: Mapping[str, int], currency: str | None) -> str:
+    """``due 120.00 EUR, paid 0.00 EUR, ...``: the five figures of a licence, a payee's line or
+    a total, as ``royalties`` and ``verify`` print them (specs/royalties.md section 3.2)."""
+    return ", ".join(f"{f} {describe(figures[f], currency)}" for f in FIGURES)
 
+
+def _text(s: Session, result: Statement) -> None:
     def who(k: str) -> str:
         names = s.key_names(k) if s.node_url is None else []
         return k + (f" (your key '{names[0]}')" if names else "")
@@ -440,13 +443,13 @@ def _text(s: Session, result: Statement) -> None:
         typer.echo(f"  work:      {lic.work}")
         typer.echo(f"  licensee:  {who(lic.licensee)}")
         typer.echo(f"  usage:     {_n(len(lic.reports), 'report')}, {lic.units} units, revenue "
-                   f"{money(lic.revenue, lic.currency)}")
-        typer.echo("  " + ", ".join(f"{f} {money(lic.total(f), lic.currency)}" for f in FIGURES))
+                   f"{describe(lic.revenue, lic.currency)}")
+        typer.echo("  " + _figures({f: lic.total(f) for f in FIGURES}, lic.currency))
         for k in sorted(lic.lines):
             line = lic.lines[k]
             typer.echo(f"  payee {who(k)}")
-            typer.echo("    " + ", ".join(f"{f} {money(getattr(line, f), lic.currency)}"
-                                          for f in FIGURES))
+            typer.echo("    " + _figures({f: getattr(line, f) for f in FIGURES},
+                                          lic.currency))
             if line.due_from:
                 typer.echo(f"    due from:    {' '.join(e[:12] for e in line.due_from)}")
             if line.paid_in:
@@ -456,8 +459,7 @@ def _text(s: Session, result: Statement) -> None:
     if len(result.licences) > 1:
         typer.echo("totals:")
         for row in result.totals():
-            typer.echo(f"  {row['payee']}: " + ", ".join(
-                f"{f} {money(row[f], row['currency'])}" for f in FIGURES))
+            typer.echo(f"  {row['payee']}: " + _figures(row, row["currency"]))
 
 
 def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | None,
@@ -490,7 +492,7 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
         return
     typer.echo(f"OK: {statement_words}")
     for lic in result.licences:
-        typer.echo(f"  licence {lic.licence} ({lic.currency}): " + ", ".join(
-            f"{f} {lic.total(f)}" for f in FIGURES) + " (minor units)")
+        typer.echo(f"  licence {lic.licence}: "
+                   + _figures({f: lic.total(f) for f in FIGURES}, lic.currency))
     typer.echo(f"  fresh as of {format_time(fresh)}")
     typer.echo(f"  note: this {ROYALTY_RECEIPT_SCOPE}")

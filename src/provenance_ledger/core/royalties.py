@@ -313,8 +313,11 @@ def _due(st: LicenceStatement, parts: dict[str, int], source: str,
 
 
 def describe(amount: int, currency: str | None) -> str:
-    """An amount in words for people, e.g. ``1,234.56 USD`` (core/money.py's exponents)."""
+    """An amount of a statement in words for people, as ``royalties`` and ``verify`` of a
+    royalty receipt print it (specs/royalties.md section 3.2): ``1,234.56 USD``, ``5 JPY``
+    (core/money.py's ISO 4217 exponents); ``0 (no currency yet)`` for a licence with no fee,
+    report or payment."""
     from .money import format_amount
 
-    return format_amount(amount, currency) if currency else str(amount)
+    return format_amount(amount, currency) if currency else f"{amount} (no currency yet)"
 

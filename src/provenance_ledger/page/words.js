@@ -45,8 +45,39 @@
     policy: "its published keys cannot be read" };
   const ANSWER_FAULT_JA = { notJson: "JSON ではありません", shape: "期待する項目のない JSON です",
     policy: "公開されている鍵を読み取れません" };
-  const money = (m) => `${m.amount} ${m.currency} (minor units)`;
-  const moneyJa = (m) => `${m.amount} ${m.currency}（最小単位）`;
+  // Each ISO 4217 code with a minor unit, by its exponent: "List One" as the iso4217 package
+  // ships it (core/money.py, specs/royalties.md section 1.1); a test
+  // (tests/page/test_parity_royalty_words.py) holds this table equal to the package's.
+  const EXPONENTS = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP BYN BZD " +
+      "CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP " +
+      "GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK " +
+      "LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO " +
+      "NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS " +
+      "SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST " +
+      "XAD XCD XCG YER ZAR ZMW ZWG",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+  };
+  const EXPONENT = new Map(Object.entries(EXPONENTS).flatMap(([e, codes]) => codes.split(" ").map((c) => [c, Number(e)])));
+  /** money.py format_amount: `amount` minor units of `code` in major units, `1,234.56 USD`,
+   * `-5 JPY`; a code with no minor unit in ISO 4217 as `5 XTS (minor units)`. royalties.py
+   * describe: `0 (no currency yet)` with no code (specs/royalties.md section 3.2). */
+  function amount(value, code, ja = false) {
+    // an event a node reports, not checked here, may hold anything: shown as it is
+    if (typeof value !== "bigint" && !Number.isSafeInteger(value)) return `${value} ${code}`;
+    const n = BigInt(value);
+    if (code === null || code === undefined || code === "") return ja ? `${n}（通貨未定）` : `${n} (no currency yet)`;
+    if (!EXPONENT.has(code)) return ja ? `${n} ${code}（最小単位）` : `${n} ${code} (minor units)`;
+    const digits = EXPONENT.get(code), unit = 10n ** BigInt(digits), abs = n < 0n ? -n : n;
+    const whole = String(abs / unit).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    const frac = digits ? "." + String(abs % unit).padStart(digits, "0") : "";
+    return `${n < 0n ? "-" : ""}${whole}${frac} ${code}`;
+  }
+  const amountJa = (value, code) => amount(value, code, true);
+  const money = (m) => amount(m.amount, m.currency);
+  const moneyJa = (m) => amountJa(m.amount, m.currency);
 
   const en = {
     title: "Check a receipt",
@@ -187,7 +218,7 @@
       const n = (c, noun) => `${c} ${noun}${c === 1 ? "" : "s"}`, cp = r.checkpoint;
       return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`;
     },
-    royaltyLine: (x) => `licence ${x.licence} (${x.currency}): ${PLVerify.royaltyFigures.map((f) => `${f} ${x[f]}`).join(", ")} (minor units)`,
+    royaltyLine: (x) => `licence ${x.licence}: ${PLVerify.royaltyFigures.map((f) => `${f} ${amount(x[f], x.currency)}`).join(", ")}`,
     royaltyNotProves: "That the works listed are all the works of a licensee or payee: a royalty receipt covers only the works it lists.",
     keyRecordLine(k, attesters) {
       if (k.absent) return `Key ${k.key ? k.key : `record ${short(k.work)}`}: no record on the log up to this checkpoint (no attestation, rotation or compromise).`;
@@ -446,7 +477,7 @@
       const cp = r.checkpoint;
       return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、${r.works.length} 件の作品の ${r.royalties.licences.length} 件のライセンスについて、下の明細は ${cp.size} 件目までのそれらのすべての記録から計算したものです。`;
     },
-    royaltyLine: (x) => `ライセンス ${x.licence}（${x.currency}）：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].map(([f, name]) => `${name} ${x[f]}`).join("、")}（最小単位）`,
+    royaltyLine: (x) => `ライセンス ${x.licence}：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].map(([f, name]) => `${name} ${amountJa(x[f], x.currency)}`).join("、")}`,
     royaltyNotProves: "挙げられた作品が、あるライセンシーや受取人のすべての作品であること。ロイヤリティ受領証は、挙げた作品だけを対象にしています。",
     keyRecordLine(k, attesters) {
       if (k.absent) return `鍵 ${k.key ? k.key : `の記録 ${short(k.work)}`}：このチェックポイントまでにログに記録はありません（証明も、切り替えも、漏えいの宣言もありません）。`;
@@ -574,5 +605,5 @@
     return key;
   }
 
-  global.PLWords = { en, ja, short };
+  global.PLWords = { en, ja, short, amount, exponents: EXPONENT };
 })(typeof window !== "undefined" ? window : globalThis);
