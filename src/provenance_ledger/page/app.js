@@ -219,7 +219,10 @@
       // v1 proves no completeness: what was in force is told as of its last event, as verify does.
       const at = r.complete === false ? Math.max(...r.works[0].events.map((e) => e.at))
         : r.checkpoint.block ? r.checkpoint.block.time : null;
-      const items = r.works.map((x) => {
+      // A decision receipt's key records are said under their keys (keyRecordLine), not as
+      // works: listed here, the record of a key never logged read as a work not registered.
+      const keyRecordIds = new Set(r.keyRecords ? r.keyRecords.keys.map((k) => k.work) : []);
+      const items = r.works.filter((x) => !keyRecordIds.has(x.work)).map((x) => {
         const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
         if (x.state && !x.state.identity && at !== null) {  // a key record has no consents or licences
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
@@ -297,11 +300,13 @@
       const kind = event.type.replace(".", "-");
       ol.append(el("li", { class: `ev ${kind}`, "data-type": event.type },
         el("span", { class: "shape", "aria-hidden": "true" }),
+        // Spaces between the parts: read aloud or copied, the time, kind, event and fate are
+        // words apart ("no end in force", not "no endin force").
         el("time", { datetime: typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at },
-          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at),
-        el("span", { class: "kind" }, w.typeName(event.type)),
-        el("span", { class: "what" }, w.eventLine(event)),
-        fate(h, event),
+          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at), " ",
+        el("span", { class: "kind" }, w.typeName(event.type)), " ",
+        el("span", { class: "what" }, w.eventLine(event)), " ",
+        ...[fate(h, event)].filter((f) => f !== null).flatMap((f) => [f, " "]),
         el("span", { class: proven ? "proven" : "unproven" }, proven ? w.provenInTimeline : w.unprovenInTimeline)));
     }
   }
