@@ -786,6 +786,9 @@
     state.history = state.fromSearch = history;
     state.receiptName = id;
     state.receipt = null;
+    // The receipt checked is now the node's, of this work: the receipt input no longer names
+    // the file chosen before (nor does a later Check ask for a receipt beside a file named).
+    $("receipt-input").value = "";
     try {
       renderTimeline();
     } catch (err) {  // events the page cannot show: not the answer expected
