@@ -88,3 +88,23 @@ def test_the_history_parts_are_words_apart(page: Page, receipts: Receipts) -> No
             fates += len(parts) == 5
             assert " ".join(parts) in text, (text, parts)
         assert fates == 2  # the consents' fates (one revoked, one in force)
+
+
+def test_check_on_a_phone_brings_the_verdict_into_sight(page: Page, receipts: Receipts) -> None:
+    """On a phone the verdict is below the inputs: pressed with the keyboard, Check shows it,
+    and the focus stays on the button."""
+    page.set_viewport_size(PHONE)
+    page.goto(INDEX.as_uri())
+    page.fill("#trust", receipts.log_key)
+    page.set_input_files("#receipt-input", receipts.write("walk-check", receipts.receipt))
+    page.evaluate("window.PLPage.check()")
+    page.focus("#verify")
+    page.evaluate("window.scrollTo(0, 0)")
+    sight = ("(() => { const b = document.getElementById('verdict').getBoundingClientRect();"
+             " return b.top >= -1 && b.bottom <= window.innerHeight + 1; })()")
+    assert not page.evaluate(sight)  # below the inputs
+    page.keyboard.press("Enter")
+    page.evaluate("window.PLPage.check()")  # queued after the button's check
+    assert page.get_attribute("#verdict", "data-state") == "valid"
+    assert page.evaluate(sight)
+    assert page.evaluate("document.activeElement.id") == "verify"

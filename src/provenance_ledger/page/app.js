@@ -117,7 +117,17 @@
     });
   });
   $("trust").addEventListener("change", () => { state.gen++; check(); });
-  $("verify").addEventListener("click", () => { state.gen++; check(); });
+  // Check pressed: its verdict is brought into sight when it is off screen (on a phone it is
+  // below the inputs), at the top of the screen with its explanation below, unless newer
+  // inputs were given meanwhile. Focus stays on the button; the result's live region says
+  // the verdict to a screen reader.
+  $("verify").addEventListener("click", () => {
+    const gen = ++state.gen;
+    check().then(() => {
+      const v = $("verdict"), box = v.getBoundingClientRect();
+      if (gen === state.gen && (box.top < 0 || box.bottom > window.innerHeight)) v.scrollIntoView({ block: "start" });
+    });
+  });
 
   // ---- verification -----------------------------------------------------------------------
   // While files are read and checked (a large file takes seconds), the result says so and
