@@ -229,10 +229,11 @@
       // v1 proves no completeness: what was in force is told as of its last event, as verify does.
       const at = r.complete === false ? Math.max(...r.works[0].events.map((e) => e.at))
         : r.checkpoint.block ? r.checkpoint.block.time : null;
-      // A decision receipt's key records are said under their keys (keyRecordLine), not as
-      // works: listed here, the record of a key never logged read as a work not registered.
-      const keyRecordIds = new Set(r.keyRecords ? r.keyRecords.keys.map((k) => k.work) : []);
-      const items = r.works.filter((x) => !keyRecordIds.has(x.work)).map((x) => {
+      // The key records a decision or compliance receipt carries are not works (a decision
+      // receipt says them under their keys, keyRecordLine): listed here, the record of a key
+      // never logged read as a work not registered, an attested key's as a registered one.
+      const asWork = (x) => !(r.decision || r.answers) || !PLVerify.stateInternals.isKeyRecordId(x.work);
+      const items = r.works.filter(asWork).map((x) => {
         const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
         if (x.state && !x.state.identity && at !== null) {  // a key record has no consents or licences
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
