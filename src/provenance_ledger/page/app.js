@@ -117,7 +117,17 @@
     });
   });
   $("trust").addEventListener("change", () => { state.gen++; check(); });
-  $("verify").addEventListener("click", () => { state.gen++; check(); });
+  // Check pressed: its verdict is brought into sight when it is off screen (on a phone it is
+  // below the inputs), at the top of the screen with its explanation below, unless newer
+  // inputs were given meanwhile. Focus stays on the button; the result's live region says
+  // the verdict to a screen reader.
+  $("verify").addEventListener("click", () => {
+    const gen = ++state.gen;
+    check().then(() => {
+      const v = $("verdict"), box = v.getBoundingClientRect();
+      if (gen === state.gen && (box.top < 0 || box.bottom > window.innerHeight)) v.scrollIntoView({ block: "start" });
+    });
+  });
 
   // ---- verification -----------------------------------------------------------------------
   // While files are read and checked (a large file takes seconds), the result says so and
@@ -219,7 +229,11 @@
       // v1 proves no completeness: what was in force is told as of its last event, as verify does.
       const at = r.complete === false ? Math.max(...r.works[0].events.map((e) => e.at))
         : r.checkpoint.block ? r.checkpoint.block.time : null;
-      const items = r.works.map((x) => {
+      // The key records a decision or compliance receipt carries are not works (a decision
+      // receipt says them under their keys, keyRecordLine): listed here, the record of a key
+      // never logged read as a work not registered, an attested key's as a registered one.
+      const asWork = (x) => !(r.decision || r.answers) || !PLVerify.stateInternals.isKeyRecordId(x.work);
+      const items = r.works.filter(asWork).map((x) => {
         const li = el("li", {}, r.complete === false ? w.workStatementV1(x, r) : w.workStatement(x, r));
         if (x.state && !x.state.identity && at !== null) {  // a key record has no consents or licences
           const inForce = x.state.grants.filter((g) => PLVerify.grantInForce(g, at)).map(w.grantInForce)
@@ -297,11 +311,13 @@
       const kind = event.type.replace(".", "-");
       ol.append(el("li", { class: `ev ${kind}`, "data-type": event.type },
         el("span", { class: "shape", "aria-hidden": "true" }),
+        // Spaces between the parts: read aloud or copied, the time, kind, event and fate are
+        // words apart ("no end in force", not "no endin force").
         el("time", { datetime: typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at },
-          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at),
-        el("span", { class: "kind" }, w.typeName(event.type)),
-        el("span", { class: "what" }, w.eventLine(event)),
-        fate(h, event),
+          typeof event.at === "number" ? PLVerify.formatTime(event.at) : event.at), " ",
+        el("span", { class: "kind" }, w.typeName(event.type)), " ",
+        el("span", { class: "what" }, w.eventLine(event)), " ",
+        ...[fate(h, event)].filter((f) => f !== null).flatMap((f) => [f, " "]),
         el("span", { class: proven ? "proven" : "unproven" }, proven ? w.provenInTimeline : w.unprovenInTimeline)));
     }
   }
@@ -781,6 +797,9 @@
     state.history = state.fromSearch = history;
     state.receiptName = id;
     state.receipt = null;
+    // The receipt checked is now the node's, of this work: the receipt input no longer names
+    // the file chosen before (nor does a later Check ask for a receipt beside a file named).
+    $("receipt-input").value = "";
     try {
       renderTimeline();
     } catch (err) {  // events the page cannot show: not the answer expected

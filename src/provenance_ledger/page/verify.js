@@ -176,7 +176,11 @@
   const isStr = (v) => typeof v === "string";
   const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const keysOf = (o) => Object.keys(o);
-  const pyRepr = (s) => "'" + String(s).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+  // Control characters are escaped as Python's repr escapes them ('\x00', '\n'): a file that
+  // is not text, quoted in a message, shows what it holds, not invisible bytes.
+  const NAMED_ESCAPES = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+  const pyRepr = (s) => "'" + String(s).replace(/\\/g, "\\\\").replace(/'/g, "\\'")
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => NAMED_ESCAPES[c] || "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0")) + "'";
   /** A string quoted for an error message as errors.quoted quotes it (specs/cli.md section 1,
    * errors): whole when its repr fits ``limit`` characters, else its start and its length,
    * `'abc…' (12,345 characters)`. */
