@@ -78,6 +78,21 @@
   const amountJa = (value, code) => amount(value, code, true);
   const money = (m) => amount(m.amount, m.currency);
   const moneyJa = (m) => amountJa(m.amount, m.currency);
+  /** "the 1 entry", "the 5 entries": an anchor receipt's place in the log, in words. */
+  const entries = (size) => String(size) === "1" ? "the 1 entry" : `the ${size} entries`;
+  /** An entry's number counted from one (indexes are BigInts or numbers). */
+  const nth = (index) => BigInt(index) + 1n;
+  /** listing.py describe_terms: a licence's terms in words (fee, royalty, territories, terms
+   * URI), as `status` and `offers` print them. */
+  const pct = (bps) => Number.isSafeInteger(bps) ? (bps / 100).toFixed(2) : String(bps);
+  const terms = (b) => [b.fee ? `fee ${money(b.fee)}` : "no fee",
+    ...(b.royalty_bps !== undefined ? [`royalty ${pct(b.royalty_bps)}%`] : []),
+    b.territories && b.territories.length ? `territories ${b.territories.join(", ")}` : "worldwide",
+    ...(b.terms_uri !== undefined ? [`terms ${b.terms_uri}`] : [])].join(", ");
+  const termsJa = (b) => [b.fee ? `料金 ${moneyJa(b.fee)}` : "料金なし",
+    ...(b.royalty_bps !== undefined ? [`ロイヤルティ ${pct(b.royalty_bps)}%`] : []),
+    b.territories && b.territories.length ? `地域 ${b.territories.join("、")}` : "全世界",
+    ...(b.terms_uri !== undefined ? [`条件 ${b.terms_uri}`] : [])].join("、");
 
   const en = {
     title: "Check a receipt",
@@ -125,11 +140,11 @@
       const head = ev.type === "work.register"
         ? `Key ${ev.actor} registered ${what} on log ${cp.origin}`
         : `Key ${ev.actor} signed a ${TYPE_EN[ev.type] || ev.type} about ${what}, and it is on log ${cp.origin}`;
-      return `${head}${when} (${this.witnessesPart(r)}). It is entry ${r.leafIndex} of the ${cp.size} entries the log signed.`;
+      return `${head}${when} (${this.witnessesPart(r)}). It is entry no. ${nth(r.leafIndex)} of ${entries(cp.size)} the log signed (index ${r.leafIndex}).`;
     },
     provesList: (r) => [
       `The key ${r.event.actor} signed exactly this event.`,
-      `The log ${r.checkpoint.origin} holds it as entry ${r.leafIndex} in the tree of ${r.checkpoint.size} entries that its key signed.`,
+      `The log ${r.checkpoint.origin} holds it as entry no. ${nth(r.leafIndex)} (index ${r.leafIndex}) in the tree of ${entries(r.checkpoint.size)} that its key signed.`,
       r.cosigners.size ? "Each witness named above saw and cosigned that same tree at its time: the log cannot show others a different history without being caught." : "No witness vouches for this tree: only the log's own key does.",
       r.fileMatches ? "The file you gave is exactly the registered content (same SHA-256)." : "No file was given: the content is named only by its fingerprint.",
     ],
@@ -267,7 +282,7 @@
         case "work.transfer": return `Transferred by ${short(ev.actor)} to ${short(b.to)}`;
         case "consent.grant": return `Consent by ${short(ev.actor)} to ${b.grantee === "*" ? "anyone" : short(b.grantee)} for ${b.purposes.join(", ")}${b.until ? `, until ${b.until}` : ", with no end"}${b.conditions ? ` (conditions: ${b.conditions.join(", ")})` : ""}`;
         case "consent.revoke": return `Consent ${short(b.grant)} revoked by ${short(ev.actor)}`;
-        case "licence.offer": return `Licence offered to ${short(b.licensee)} for ${b.purposes.join(", ")}${b.from ? `, from ${b.from}` : ""}${b.until ? ` until ${b.until}` : ""}`;
+        case "licence.offer": return `Licence offered to ${short(b.licensee)} for ${b.purposes.join(", ")}${b.from ? `, from ${b.from}` : ""}${b.until ? ` until ${b.until}` : ""}: ${terms(b)}`;
         case "licence.accept": return `Licence ${short(b.offer)} accepted by ${short(ev.actor)}`;
         case "licence.terminate": return `Licence ${short(b.licence)} terminated by ${short(ev.actor)}${b.reason ? `: ${b.reason}` : ""}`;
         case "dataset.disclose": return `Dataset ${b.name} version ${b.version} disclosed for ${b.purposes.join(", ")}`;
@@ -387,11 +402,11 @@
       const head = ev.type === "work.register"
         ? `鍵 ${ev.actor} は、${what}を、${when}ログ ${cp.origin} に登録しました`
         : `鍵 ${ev.actor} は、${what}についての${TYPE_JA[ev.type] || ev.type}に署名し、それは${when}ログ ${cp.origin} に記録されています`;
-      return `${head}（${this.witnessesPart(r)}）。ログが署名した ${cp.size} 件のうちの ${r.leafIndex} 番目の記録です。`;
+      return `${head}（${this.witnessesPart(r)}）。ログが署名した ${cp.size} 件のうち ${nth(r.leafIndex)} 件目（索引 ${r.leafIndex}）の記録です。`;
     },
     provesList: (r) => [
       `鍵 ${r.event.actor} が、まさにこの記録に署名したこと。`,
-      `ログ ${r.checkpoint.origin} が、その鍵で署名した ${r.checkpoint.size} 件の木の ${r.leafIndex} 番目としてこの記録を持っていること。`,
+      `ログ ${r.checkpoint.origin} が、その鍵で署名した ${r.checkpoint.size} 件の木の ${nth(r.leafIndex)} 件目（索引 ${r.leafIndex}）としてこの記録を持っていること。`,
       r.cosigners.size ? "上に挙げた各証人が、その時刻に同じ木を見て連署したこと。ログが他の人に別の履歴を見せれば発覚します。" : "この木を保証する証人はいません。保証しているのはログ自身の鍵だけです。",
       r.fileMatches ? "入れたファイルが、登録された内容とまったく同じであること（SHA-256 が一致）。" : "ファイルは入れられていません。内容は指紋でのみ示されています。",
     ],
@@ -526,7 +541,7 @@
         case "work.transfer": return `${short(ev.actor)} から ${short(b.to)} へ譲渡`;
         case "consent.grant": return `${short(ev.actor)} が ${b.grantee === "*" ? "誰にでも" : `${short(b.grantee)} に`} ${b.purposes.join("、")} の利用を許諾${b.until ? `（${b.until} まで）` : "（期限なし）"}${b.conditions ? `（条件：${b.conditions.join("、")}）` : ""}`;
         case "consent.revoke": return `${short(ev.actor)} が許諾 ${short(b.grant)} を取り消し`;
-        case "licence.offer": return `${short(b.licensee)} に ${b.purposes.join("、")} のライセンスを申し出${b.from ? `（${b.from} から` : "（"}${b.until ? `${b.until} まで）` : "）"}`;
+        case "licence.offer": return `${short(b.licensee)} に ${b.purposes.join("、")} のライセンスを申し出${b.from || b.until ? `（${b.from ? `${b.from} から` : ""}${b.until ? `${b.until} まで` : ""}）` : ""}：${termsJa(b)}`;
         case "licence.accept": return `${short(ev.actor)} がライセンス ${short(b.offer)} を受諾`;
         case "licence.terminate": return `${short(ev.actor)} がライセンス ${short(b.licence)} を終了${b.reason ? `：${b.reason}` : ""}`;
         case "dataset.disclose": return `データセット ${b.name} 版 ${b.version} を ${b.purposes.join("、")} のために開示`;
