@@ -1,18 +1,22 @@
-"""The page's history and an anchor receipt's place in the log, in words a reader without the
-CLI understands: a licence offer's terms as ``status`` and ``offers`` word them
-(cli/listing.py ``describe_terms``), in English and Japanese, and an entry's number counted
-from one, with its zero-based index beside it (the index is what a proof and the CLI name)."""
+"""The page's history, an explorer with no witness and an anchor receipt's place in the log,
+in words a reader without the CLI understands: a licence offer's terms as ``status`` and
+``offers`` word them (cli/listing.py ``describe_terms``), in English and Japanese; a node that
+names no witness said to have none; an entry's number counted from one, with its zero-based
+index beside it (the index is what a proof and the CLI name)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from provenance_ledger.cli.listing import describe_terms
 
-from .conftest import INDEX, Receipts, check_in_page, witness
+from .conftest import INDEX, PAGE_TIMEOUT_MS, Receipts, check_in_page, witness
+from .test_page_explorer_faults import explorer_answer
+from .test_page_served_errors import answer_json, stand_in
 
 OFFERS: list[dict[str, Any]] = [
     {"fee": {"amount": 5000000, "currency": "JPY"}, "royalty_bps": 1250},
@@ -63,3 +67,24 @@ def test_an_entry_is_numbered_from_one_with_its_index(page: Page, receipts: Rece
     said = page.inner_text("#statement") + page.inner_text("#explain")
     assert f"{size} 件のうち {index + 1} 件目（索引 {index}）の記録です。" in said
     assert "番目" not in said
+
+
+def test_an_explorer_of_a_node_with_no_witness_says_so(page: Page, receipts: Receipts) -> None:
+    """A node that names no witness: the heading is followed by words saying there is none,
+    in the language chosen, not by an empty list; ages are bracketed as each language does."""
+    good = receipts.receipt["checkpoint"]
+    with stand_in({"/explorer": answer_json(200, explorer_answer(
+            receipts, receipts.policy("quorum none"), good))}) as node:
+        page.goto(f"{node.url}/page/")
+        said = page.locator("#witness-list")
+        expect(said).to_have_text(
+            "None: this node names no witness, so its checkpoints carry the log's signature "
+            "alone.", timeout=PAGE_TIMEOUT_MS)
+        age = page.inner_text("#checkpoints tbody tr:nth-child(1) td:nth-child(2)")
+        assert re.fullmatch(r"\S+Z \(\d+ (s|min|h|days) ago\)", age), age
+        page.click("#lang-ja")
+        expect(said).to_have_text(
+            "いません。このノードは証人を指定していないため、チェックポイントにはログ自身の署名しか"
+            "ありません。")
+        age = page.inner_text("#checkpoints tbody tr:nth-child(1) td:nth-child(2)")
+        assert re.fullmatch(r"\S+Z（\d+ (秒|分|時間|日)前）", age), age

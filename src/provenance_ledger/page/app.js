@@ -577,7 +577,7 @@
       body.replaceChildren(state.explorerFailed ? el("p", { id: "explorer-error", role: "alert" }, state.explorerFailed(w)) : "");
       return;
     }
-    const ago = (t) => (t === null || t === undefined ? w.never : `${PLVerify.formatTime(t)} (${w.ago(Math.max(0, now - Number(t)))})`);
+    const ago = (t) => (t === null || t === undefined ? w.never : w.withAge(PLVerify.formatTime(t), w.ago(Math.max(0, now - Number(t)))));
     // A checkpoint that does not verify is said in the language shown; the verifier's own
     // words (English, as provenance verify prints them) are kept as a technical detail.
     const failed = (c) => el("td", { class: "cp-failed" }, el("span", { class: "says" }, w.checkpointRefused),
@@ -598,7 +598,8 @@
       el("table", { id: "checkpoints" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, w.size), el("th", { scope: "col" }, w.time + " / " + w.age), el("th", { scope: "col" }, w.cosigs))),
         el("tbody", {}, ...rows)),
-      el("h3", {}, w.witnesses), el("ul", { id: "witness-list" }, ...wit),
+      el("h3", {}, w.witnesses),
+      wit.length ? el("ul", { id: "witness-list" }, ...wit) : el("p", { id: "witness-list" }, w.noWitnesses),
       el("h3", {}, w.evidence), ev);
   }
 
