@@ -58,6 +58,11 @@ def new(
     """
     session = Session.from_ctx(ctx)
     session.home.ensure()
+    if session.home.keys.exists(name):  # before any passphrase is asked (specs/cli.md 2.4)
+        raise LedgerError(
+            f"key '{name}' exists already ({session.home.keys.path(name)}): key new makes a "
+            f"new random key, never the same one again, and never replaces a key file; see "
+            f"this one with provenance key show {name}")
     passphrase = session.passphrase()
     if encrypt and not passphrase:
         if not sys.stdin.isatty():

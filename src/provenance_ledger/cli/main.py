@@ -61,7 +61,7 @@ def _options(
     home: Annotated[Path | None, typer.Option(
         HOME_OPTION, envvar="PROVENANCE_HOME", show_envvar=True,
         help="Data directory of the embedded ledger (default ~/.provenance). Accepted before "
-             "or after the command.")] = None,
+             "the command, after it, or between a group and its command.")] = None,
     show_version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="Print the version and exit.")] = False,
@@ -222,10 +222,10 @@ TyperGroup.resolve_command = _knowing_the_name(  # type: ignore[method-assign]
 def command(argv: list[str] | None = None) -> Any:
     """The click command of the app: with only the command that ``argv`` (a command line's
     arguments) names, when it names one; else with every command. ``--home`` is accepted
-    after every command too: each command without an option of that name gets a copy of the
-    app's, which sets the session; a command with its own (``node ...``: the node's data
-    directory) takes the app's value when it is given before the command instead (specs/cli.md
-    section 1)."""
+    after every command too, and between a group and its command: each command and group
+    without an option of that name gets a copy of the app's, which sets the session; a
+    command with its own (``node ...``: the node's data directory) takes the app's value when
+    it is given before the command instead (specs/cli.md section 1)."""
     name = None if argv is None else _named(argv)
     _register([name] if name is not None else COMMANDS)
     root = typer.main.get_command(app)
@@ -257,7 +257,9 @@ def _flowing(paragraph: str) -> str:
 
 def _home_after(group: Any, home: Any) -> None:
     for sub in getattr(group, "commands", {}).values():
-        if hasattr(sub, "commands"):
+        if hasattr(sub, "commands"):  # a group: --home between it and its command too
+            if not any(HOME_OPTION in getattr(p, "opts", ()) for p in sub.params):
+                sub.params.append(_after_copy(home, _own_help(sub)))
             _home_after(sub, home)
             continue
         own = next((p for p in sub.params if HOME_OPTION in getattr(p, "opts", ())), None)
@@ -268,31 +270,53 @@ def _home_after(group: Any, home: Any) -> None:
             own.callback = _from_before(own.callback)
 
 
-def _after_copy(home: Any) -> Any:
-    """The app's ``--home`` as a command's option: given there only (no environment
-    variable, which the app's own option reads), it replaces the session."""
+_BETWEEN = "provenance.home"
+"""Where the root context's ``meta`` keeps the ``--home`` given after a group's name (the
+latest one), for a command of that group with a ``--home`` of its own (:func:`_from_before`)."""
+
+
+def _own_help(group: Any) -> str | None:
+    """The help of the ``--home`` that the commands of ``group`` have of their own (``node``:
+    the node's data directory), if they have one."""
+    for sub in getattr(group, "commands", {}).values():
+        own = next((p for p in sub.params if HOME_OPTION in getattr(p, "opts", ())), None)
+        found = _own_help(sub) if own is None else str(own.help or "") or None
+        if found is not None:
+            return found
+    return None
+
+
+def _after_copy(home: Any, shown: str | None = None) -> Any:
+    """The app's ``--home`` as a command's or a group's option (``provenance log key --home
+    DIR``, ``provenance log --home DIR key``): given there only (no environment variable,
+    which the app's own option reads), it replaces the session."""
     option = copy.copy(home)
     option.envvar = None
     option.show_envvar = False
     option.expose_value = False
     option.is_eager = True  # before the other options' callbacks, which may read the session
+    if shown is not None:
+        option.help = shown
 
     def use(ctx: Any, _param: Any, value: Path | None) -> None:
         if value is not None:
             _use_home(ctx, value)
+            ctx.find_root().meta[_BETWEEN] = value
 
     option.callback = use
     return option
 
 
 def _from_before(callback: Any) -> Any:
-    """A required ``--home`` of a command that also takes the app's, given before it."""
+    """A required ``--home`` of a command that also takes the app's, given before it or
+    between its group and it (``provenance node --home DIR status``)."""
 
     def value(ctx: Any, param: Any, given: Path | None) -> Any:
         if given is None:
             root = ctx.find_root()
-            before = root.params.get("home")
-            if before is None or root.get_parameter_source("home").name != "COMMANDLINE":
+            before = root.meta.get(_BETWEEN) or root.params.get("home")
+            if before is None or (_BETWEEN not in root.meta and root.get_parameter_source(
+                    "home").name != "COMMANDLINE"):
                 raise typer.BadParameter("give the data directory: --home DIR (before or "
                                          "after the command)", ctx=ctx, param=param)
             given = Path(before)

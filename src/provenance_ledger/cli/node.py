@@ -14,6 +14,7 @@ from .numbers import seconds, whole
 from .session import emit_json, timeout_seconds
 
 if TYPE_CHECKING:
+    from ..node.config import NodeConfig, Peer
     from ..node.fetch import Timeouts
 
 app = typer.Typer(
@@ -64,6 +65,7 @@ def _freshness(value: str | None) -> int | None:
 
 @app.command()
 def init(
+    ctx: typer.Context,
     home: HomeOpt,
     origin: Annotated[str, typer.Option(help="The log's origin, e.g. ledger.example.org/a.")],
     listen: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1:8380",
@@ -79,10 +81,18 @@ def init(
 ) -> None:
     """Create a node: its log key, witness key, node.toml and database.
 
+    Run again on a node home with the options it was made with (those given), it changes
+    nothing and says so; with other options it is an error that names them.
+
     Example: provenance node init --home ./node-a --origin ledger.example.org/a
     """
     from ..node import init_node, node_keys
-    from ..node.config import DEFAULT_FRESHNESS_INTERVAL, DEFAULT_MIRROR_INTERVAL, parse_listen
+    from ..node.config import (
+        DEFAULT_FRESHNESS_INTERVAL,
+        DEFAULT_MIRROR_INTERVAL,
+        config_path,
+        parse_listen,
+    )
     from ..store.postgres import check_url, redact
 
     interval = mirror_interval
@@ -90,6 +100,12 @@ def init(
     parse_listen(listen, "--listen")  # before anything is made
     if store is not None:
         check_url(store)
+    if config_path(home).is_file():  # run again (specs/cli.md section 2.4)
+        source = ctx.get_parameter_source("listen")
+        given = source is not None and source.name != "DEFAULT"
+        _initialised(home, origin, listen if given else None, interval, freshness, store,
+                     tiles, as_json)
+        return
     if tiles and Path(tiles).is_absolute():  # as node config --tiles: made, checked writable
         from ..node.tiles import check_folder
 
@@ -100,19 +116,76 @@ def init(
         tiles=tiles or "")
     keys = node_keys(home)
     shown = "sqlite" if store is None else redact(store)  # never the password
+    _show_node(home, config, shown, keys, "created", as_json)
+
+
+def _show_node(home: Path, config: NodeConfig, shown: str, keys: dict[str, str], status: str,
+               as_json: bool) -> None:
+    """What ``node init`` prints: of the node it made (``status`` ``created``), or of the
+    node a second run found (``exists``, first line ``already initialised: ...``)."""
     if as_json:
         emit_json({"home": str(home), "origin": config.origin, "listen": config.listen,
                    "mirror_interval": config.mirror_interval,
                    "freshness_interval": config.freshness_interval, "store": shown,
-                   "tiles": config.tiles or None, **keys})
+                   "tiles": config.tiles or None, **keys, "status": status})
         return
-    typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
+    if status == "created":
+        typer.echo(f"node {config.origin} created in {home}, serving on {config.listen}")
+    else:
+        typer.echo(f"already initialised: node {config.origin} in {home}, serving on "
+                   f"{config.listen}")
     typer.echo(f"  store:       {shown}")
     typer.echo(f"  log key:     {keys['log']}")
     typer.echo(f"  witness key: {keys['witness']}")
     typer.echo(f"  re-cosigning: {_every(config.freshness_interval)}")
     if config.tiles:
         typer.echo(f"  tiles:       {config.tiles} (C2SP tlog-tiles, written as blocks commit)")
+
+
+def _initialised(home: Path, origin: str, listen: str | None, interval: int | None,
+                 freshness: int | None, store: str | None, tiles: str | None,
+                 as_json: bool) -> None:
+    """``node init`` run on a node home: nothing is changed. The options given (``None``:
+    not given) must say what the home has, else the error names each that does not, and
+    how to change the setting (specs/cli.md section 2.4)."""
+    from ..ledger import Home
+    from ..node import load_config, node_keys
+    from ..store.postgres import redact
+
+    config = load_config(home)
+    kept = Home(home).store_url()
+    if config.origin != origin:  # a log's origin is in every checkpoint it signed
+        raise MalformedError(
+            f"--origin: {home} is the node {config.origin} already, not {quoted(origin, 80)}: "
+            "a node's origin never changes (make the node "
+            f"{quoted(origin, 80)} in another folder)")
+    change = f"change it with provenance node config --home {home}"
+    differ = []
+    if listen is not None and listen != config.listen:
+        differ.append(f"--listen: the node serves on {config.listen}, not {listen} "
+                      f"({change} --listen {listen})")
+    if interval is not None and interval != config.mirror_interval:
+        differ.append(f"--mirror-interval: the node mirrors every {config.mirror_interval} s, "
+                      f"not {interval} ({change} --mirror-interval {interval})")
+    if freshness is not None and freshness != config.freshness_interval:
+        differ.append(f"--freshness-interval: the node's is {config.freshness_interval} s, "
+                      f"not {freshness} ({change} --freshness-interval {freshness})")
+    if tiles is not None and tiles != config.tiles:
+        now = (f"writes its tiles to {config.tiles}" if config.tiles else "writes no tiles")
+        differ.append(f"--tiles: the node {now}, not to {quoted(tiles, 80)} ({change} --tiles "
+                      f"{quoted(tiles, 80)})")
+    if store is not None and store != kept:
+        held = "the home's SQLite file" if kept is None else redact(kept)
+        other = ("another password" if kept is not None and redact(kept) == redact(store)
+                 else redact(store))
+        differ.append(f"--store: the node keeps its log in {held}, not {other} (a node's store "
+                      "is chosen when it is made)")
+    if differ:
+        raise MalformedError(f"{home} is the node {config.origin} already, made with other "
+                             f"settings: {'; '.join(differ)}")
+    _show_node(home, config, "sqlite" if kept is None else redact(kept), node_keys(home),
+               "exists", as_json)
+    typer.echo("nothing changed", err=True)
 
 
 def _restart_note(home: Path, what: str) -> None:
@@ -276,9 +349,35 @@ def peer_add(
     check_vkey(vkey, "--vkey", origin, SIG_TYPE_ED25519, name_option="--origin")
     if witness_vkey is not None:
         check_vkey(witness_vkey, "--witness-vkey", None, SIG_TYPE_COSIGNATURE_V1)
+    from ..node import load_config
+    from ..node.config import Peer
+
+    given = Peer(origin, url, vkey, witness_vkey, tiles)
+    known = next((p for p in load_config(home).peers if p.origin == origin), None)
+    if known is not None:  # run again (specs/cli.md section 2.4)
+        _known_peer(home, known, given)
+        return
     add_peer(home, origin, url, vkey, witness_vkey, tiles)
     typer.echo(f"peer {origin} added")
     _restart_note(home, "this peer")
+
+
+def _known_peer(home: Path, known: Peer, given: Peer) -> None:
+    """``node peer add`` for an origin that is a peer already: the same peer is a repeat,
+    which changes nothing; another URL or key is an error that names what differs."""
+    fields = (("--url", known.url, given.url), ("--vkey", known.vkey, given.vkey),
+              ("--witness-vkey", known.witness_vkey, given.witness_vkey),
+              ("--tiles", known.tiles, given.tiles))
+    differ = [f"{option} {'none' if has is None else quoted(has, 120)}"
+              f" (not {'none' if gives is None else quoted(gives, 120)})"
+              for option, has, gives in fields if has != gives]
+    if differ:
+        raise MalformedError(
+            f"peer {known.origin} is configured already, with {', '.join(differ)}: to change "
+            f"it, run provenance node peer remove {known.origin} --home {home}, then this "
+            "command again")
+    typer.echo(f"already a peer: {known.origin} at {known.url}")
+    typer.echo("nothing changed", err=True)
 
 
 @peer_app.command("remove")

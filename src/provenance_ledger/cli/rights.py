@@ -459,6 +459,23 @@ def licence_terminate(
                            licence=lid), as_json)
 
 
+NOT_HERE_HINT = ("this home's log holds only the works anchored here: the works of others are "
+                 "on the ledger they anchored them on; ask it with --node URL")
+"""What ``may`` and ``status`` add when a developer's own home (no ``--node``, not a node's
+data directory) does not hold the work asked about (specs/cli.md sections 3.4 and 3.5), in
+the words of ``dataset check`` on an empty home."""
+
+
+def _not_here_hint(s: Session) -> str | None:
+    """:data:`NOT_HERE_HINT` when the log asked is the home's own and no node's: a node's data
+    directory answers for its log and the logs it mirrors, and ``--node`` asks a node."""
+    if s.node_url is not None:
+        return None
+    from ..node.config import config_path
+
+    return None if config_path(s.home.path).is_file() else NOT_HERE_HINT
+
+
 def status(
     ctx: typer.Context,
     work: Annotated[str, typer.Argument(help="File path, work id or unique id prefix.")],
@@ -477,7 +494,9 @@ def status(
     w = s.resolve_work(work)
     state, missing = s.find_state(w)
     if state is None:
-        raise missing or NotFoundError(f"no work {w} on this ledger")
+        hint = _not_here_hint(s)
+        raise missing or NotFoundError(f"no work {w} on this ledger"
+                                       + (f" ({hint})" if hint is not None else ""))
     now = s.now()
     # specs/rules.md section 9: the events that count, and the key holding control now.
     state, disputed_events, lookup = effective_state(s, w, state)
@@ -736,6 +755,7 @@ def may(
         receipt = DecisionReceipt(Question(k, purpose, when), StateReceiptV2.from_json(doc))
     else:
         state, missing = s.find_state(w)
+    held = state is not None  # by the log asked, whether its registration counts or not
     # specs/rules.md section 9: only the events whose signatures count; rotated keys hold.
     state, disputed_events, lookup = effective_state(s, w, state)
     d = decide(state, k, purpose, when, keys=lookup)
@@ -770,6 +790,9 @@ def may(
                    "proof": None if kept is None else str(kept)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
+        hint = _not_here_hint(s) if not held else None
+        if hint is not None:
+            typer.echo(f"  {hint}")
         if disputed:
             accepted = (" (answered from this log's registration: --accept-disputed)"
                         if accept_disputed and d.allowed else "")
