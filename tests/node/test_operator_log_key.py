@@ -50,7 +50,10 @@ def test_a_missing_log_key_is_refused_and_not_made_again(node: Node) -> None:
     assert "listening" not in serve.err  # refused before it listens
     status = node.cli("node", "status", "--home", node.home, ok=(2,))
     assert _one_line(status.err) == line
-    assert not key.exists()  # neither command made another key in its place
+    rotate = node.cli("node", "shard", "rotate", "--home", node.home, "--origin",
+                      node.origin + "/2027", ok=(2,))
+    assert _one_line(rotate.err) == line
+    assert not key.exists()  # no command made another key in its place
 
 
 def test_another_homes_log_key_is_refused(node: Node, tmp_path: Path,
