@@ -135,6 +135,12 @@ def check_new_origin(home: Path, config: NodeConfig, manifest: Manifest, origin:
     that names none of its peers or its witness."""
     check_key_name(origin, "--origin")
     if origin == config.origin:
+        if manifest.frozen:  # the same rotate run again once it was done: say it was
+            last = manifest.frozen[-1]
+            raise MalformedError(
+                f"--origin {origin} is the current log's origin: this node rotated to it "
+                f"already, freezing {last.origin} at size {last.final_size} (node shard "
+                "list); to rotate again, give a new one")
         raise MalformedError(f"--origin {origin} is the current log's origin: give a new one, "
                              "such as <name>/2026")
     if origin in manifest.origins():
