@@ -72,3 +72,13 @@ def test_another_homes_log_key_is_refused(node: Node, tmp_path: Path,
     (node.home / "log.key").write_bytes(own)  # restored as the line says: it serves again
     node.start()
     assert node.checkpoint().status_code == 200
+
+
+def test_a_missing_witness_key_is_refused_before_it_listens(node: Node) -> None:
+    key = node.home / "witness.key"
+    key.unlink()
+    serve = node.cli("node", "serve", "--home", node.home, ok=(2,))
+    assert serve.err == (f"error: the node's witness key {key} is missing: restore it from "
+                         "your backup of the home (its peers know this node's cosignatures "
+                         "by it)\n")  # no "listening" record before it
+    assert not key.exists()

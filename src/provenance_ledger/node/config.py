@@ -731,6 +731,17 @@ def require_log_key(home: Path) -> None:
             "(a new key would sign another log, which no peer, witness or client trusts)")
 
 
+def require_keys(home: Path) -> None:
+    """What ``node serve`` checks before it listens (specs/node.md section 1): the log key
+    (:func:`require_log_key`) and the witness key are there, so that a home missing one is
+    one line and exit 2 without a ``listening`` record before it."""
+    require_log_key(home)
+    path = witness_key_path(home)
+    if not path.exists():
+        raise LedgerError(f"the node's witness key {path} is missing: restore it from your "
+                          "backup of the home (its peers know this node's cosignatures by it)")
+
+
 def _check_signed_by(ledger: Ledger, key_path: Path) -> None:
     """Refuse a ``log.key`` that did not sign this log's latest checkpoint (a key file
     restored from another home): its checkpoints would not verify with the key peers pinned
