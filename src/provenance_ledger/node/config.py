@@ -710,8 +710,54 @@ def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
         logging.getLogger("provenance_ledger.node").info(
             "building the verifiable map", extra={"fields": {"done": done, "total": total}})
 
+    require_log_key(home)
     ledger = Home(home).open_ledger(origin=config.origin, progress=built)
+    try:
+        _check_signed_by(ledger, Home(home).log_key_path)
+    except BaseException:
+        ledger.close()
+        raise
     return _with_frozen_shards(home, config, ledger)
+
+
+def require_log_key(home: Path) -> None:
+    """Refuse a node home whose ``log.key`` is gone (specs/node.md section 1): ``node init``
+    made it, and the embedded ledger would make a new one in its place, a key no peer,
+    witness or client trusts, signing checkpoints that extend the log under another key."""
+    path = Home(home).log_key_path
+    if not path.exists():
+        raise LedgerError(
+            f"the node's log key {path} is missing: restore it from your backup of the home "
+            "(a new key would sign another log, which no peer, witness or client trusts)")
+
+
+def require_keys(home: Path) -> None:
+    """What ``node serve`` checks before it listens (specs/node.md section 1): the log key
+    (:func:`require_log_key`) and the witness key are there, so that a home missing one is
+    one line and exit 2 without a ``listening`` record before it."""
+    require_log_key(home)
+    path = witness_key_path(home)
+    if not path.exists():
+        raise LedgerError(f"the node's witness key {path} is missing: restore it from your "
+                          "backup of the home (its peers know this node's cosignatures by it)")
+
+
+def _check_signed_by(ledger: Ledger, key_path: Path) -> None:
+    """Refuse a ``log.key`` that did not sign this log's latest checkpoint (a key file
+    restored from another home): its checkpoints would not verify with the key peers pinned
+    (specs/node.md section 1)."""
+    from ..core.receipt import verify_checkpoint_note
+    from ..errors import VerificationError
+
+    row = ledger.store.latest_checkpoint()
+    if row is None or ledger.signer is None:
+        return
+    try:
+        verify_checkpoint_note(row.note, [ledger.signer.verifier])
+    except (VerificationError, MalformedError) as e:
+        raise LedgerError(
+            f"the node's log key {key_path} did not sign this log's checkpoints (latest: "
+            f"size {row.size}): restore the home's own log.key from your backup") from e
 
 
 def _with_frozen_shards(home: Path, config: NodeConfig, ledger: Ledger) -> Ledger:

@@ -14,7 +14,7 @@ import uvicorn
 
 from ..errors import LedgerError
 from .app import node_app
-from .config import load_config, parse_listen
+from .config import load_config, parse_listen, require_keys
 from .hotpath import HotReadsProtocol
 from .logs import configure_logging
 
@@ -33,6 +33,7 @@ def make_server(
     """A uvicorn server for the node at ``home``, listening where ``node.toml`` says
     (127.0.0.1 by default) unless ``host``/``port`` are given."""
     config = load_config(home)
+    require_keys(home)  # before it listens: one line, exit 2
     listen_host, listen_port = parse_listen(config.listen)
     server_config = uvicorn.Config(
         node_app(home, **app_options),

@@ -83,5 +83,8 @@ def frozen_detail(shards: PeerShards, peer: Peer, known: frozenset[str] = frozen
     frozen = f"the peer froze this log at size {shards.frozen[peer.origin][1]} and now logs as "
     if shards.current in known:
         return frozen + f"{shards.current}, a peer here too"
+    # A peer mirrored from its tiles: the new log's tiles are written where the frozen
+    # log's were (specs/tiles.md section 4, item 7), so the same --tiles mirrors it too.
+    tiles = f" --tiles {peer.tiles}" if peer.tiles else ""
     return (frozen + f"{shards.current}: to mirror that too, node peer add --origin "
-            f"{shards.current} --url {peer.url} --vkey {shards.current_vkey}")
+            f"{shards.current} --url {peer.url} --vkey {shards.current_vkey}{tiles}")

@@ -42,7 +42,14 @@ from ..ledger.keys import read_private_key
 from ..store import PostgresStore, SqliteStore, Store
 from ..store.postgres import redact
 from ..store.shard_cosignatures import cosignature_lines, move_own_cosignatures
-from .config import NodeConfig, _write_config, load_config, tiles_dir, witness_db_path
+from .config import (
+    NodeConfig,
+    _write_config,
+    load_config,
+    require_log_key,
+    tiles_dir,
+    witness_db_path,
+)
 from .shard_manifest import (
     SHARDS_DIR,
     FrozenShard,
@@ -128,6 +135,12 @@ def check_new_origin(home: Path, config: NodeConfig, manifest: Manifest, origin:
     that names none of its peers or its witness."""
     check_key_name(origin, "--origin")
     if origin == config.origin:
+        if manifest.frozen:  # the same rotate run again once it was done: say it was
+            last = manifest.frozen[-1]
+            raise MalformedError(
+                f"--origin {origin} is the current log's origin: this node rotated to it "
+                f"already, freezing {last.origin} at size {last.final_size} (node shard "
+                "list); to rotate again, give a new one")
         raise MalformedError(f"--origin {origin} is the current log's origin: give a new one, "
                              "such as <name>/2026")
     if origin in manifest.origins():
@@ -153,6 +166,7 @@ def rotate(home: Path, origin: str, now: int, progress: Progress | None = None) 
     config = load_config(home)
     check_new_origin(home, config, current, origin)
     with _lock(home, fcntl.LOCK_EX):
+        require_log_key(home)
         ledger = Home(home).open_ledger(origin=config.origin)
         try:
             ledger.checkpoint_empty_log(now)  # a log frozen before its first event
@@ -213,6 +227,7 @@ def _finish(home: Path, manifest: Manifest, progress: Progress | None) -> Manife
     # (2) the new log, its empty tree's checkpoint signed.
     if url is not None:
         _reset_postgres(home, url, r)  # never but for a checked copy in place
+    require_log_key(home)
     ledger = Home(home).open_ledger(origin=r.target)
     try:
         ledger.checkpoint_empty_log(r.at)
