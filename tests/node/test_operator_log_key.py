@@ -64,7 +64,7 @@ def test_another_homes_log_key_is_refused(node: Node, tmp_path: Path,
 
     serve = node.cli("node", "serve", "--home", node.home, ok=(2,))
     line = _one_line(serve.err)
-    assert line == (f"error: the node's log key {node.home / 'log.key'} did not sign this "
+    assert line == (f"error: this home's log key {node.home / 'log.key'} did not sign its "
                     "log's checkpoints (latest: size 0): restore the home's own log.key "
                     "from your backup"), line
     node.cli("node", "status", "--home", node.home, ok=(2,))

@@ -155,6 +155,12 @@ class Home:
         if not self.log_key_path.exists():
             from ..core.crypto import PrivateKey
 
+            if store.latest_checkpoint() is not None or store.size():
+                store.close()
+                raise LedgerError(
+                    f"this home's log key {self.log_key_path} is missing and its log was "
+                    "signed with it: restore log.key from your backup of the home (a new key "
+                    "would sign another log, against which no receipt made here verifies)")
             try:
                 write_private_key(self.log_key_path, PrivateKey.generate(), None)
             except LedgerError:
@@ -169,8 +175,27 @@ class Home:
             raise StorageError(f"this ledger's origin is {stored}, not {origin}")
         ledger = Ledger(store, NoteSigner(stored, key))
         try:
+            _check_signed_by(ledger, self.log_key_path)
             ledger.build_map(progress)
         except BaseException:
             ledger.close()
             raise
         return ledger
+
+
+def _check_signed_by(ledger: Ledger, key_path: Path) -> None:
+    """Refuse a ``log.key`` that did not sign the log's latest checkpoint (a key file copied
+    from another home, or made anew): checkpoints it signed would extend the log under a key
+    no receipt made here names (specs/cli.md section 1, "log key")."""
+    from ..core.receipt import verify_checkpoint_note
+    from ..errors import MalformedError, VerificationError
+
+    row = ledger.store.latest_checkpoint()
+    if row is None or ledger.signer is None:
+        return
+    try:
+        verify_checkpoint_note(row.note, [ledger.signer.verifier])
+    except (VerificationError, MalformedError) as e:
+        raise LedgerError(
+            f"this home's log key {key_path} did not sign its log's checkpoints (latest: size "
+            f"{row.size}): restore the home's own log.key from your backup") from e

@@ -710,13 +710,8 @@ def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
         logging.getLogger("provenance_ledger.node").info(
             "building the verifiable map", extra={"fields": {"done": done, "total": total}})
 
-    require_log_key(home)
+    require_log_key(home)  # a log.key that did not sign the log: refused by open_ledger
     ledger = Home(home).open_ledger(origin=config.origin, progress=built)
-    try:
-        _check_signed_by(ledger, Home(home).log_key_path)
-    except BaseException:
-        ledger.close()
-        raise
     return _with_frozen_shards(home, config, ledger)
 
 
@@ -740,24 +735,6 @@ def require_keys(home: Path) -> None:
     if not path.exists():
         raise LedgerError(f"the node's witness key {path} is missing: restore it from your "
                           "backup of the home (its peers know this node's cosignatures by it)")
-
-
-def _check_signed_by(ledger: Ledger, key_path: Path) -> None:
-    """Refuse a ``log.key`` that did not sign this log's latest checkpoint (a key file
-    restored from another home): its checkpoints would not verify with the key peers pinned
-    (specs/node.md section 1)."""
-    from ..core.receipt import verify_checkpoint_note
-    from ..errors import VerificationError
-
-    row = ledger.store.latest_checkpoint()
-    if row is None or ledger.signer is None:
-        return
-    try:
-        verify_checkpoint_note(row.note, [ledger.signer.verifier])
-    except (VerificationError, MalformedError) as e:
-        raise LedgerError(
-            f"the node's log key {key_path} did not sign this log's checkpoints (latest: "
-            f"size {row.size}): restore the home's own log.key from your backup") from e
 
 
 def _with_frozen_shards(home: Path, config: NodeConfig, ledger: Ledger) -> Ledger:
