@@ -89,7 +89,8 @@ def test_add_list_policy_remove(homes: tuple[Path, Path, str]) -> None:
      "--name"),
     (["add", "--name", "c", "--url", "ftp://127.0.0.1", "--vkey", "{vkey}"], "--url"),
     (["add", "--name", "b", "--url", "http://127.0.0.1:8382", "--vkey", "{vkey}"],
-     "witness b is already configured"),
+     "witness b is configured already, with --url 'http://127.0.0.1:8381' (not "
+     "'http://127.0.0.1:8382'): to change it, run provenance node witness remove b"),
     (["remove", "nobody"], "no witness nobody"),
     (["policy", "--quorum", "2"], "--quorum 2 is more than the 1 witnesses listed"),
     (["policy", "--timeout", "0"], "--timeout"),
@@ -123,3 +124,18 @@ def test_a_quorum_set_cannot_be_left_above_the_witnesses(
     message = assert_one_error_line(run("node", "witness", "remove", "--home", a, "b",
                                         home=home, ok_codes=(2,)))
     assert "--quorum" in message
+
+
+def test_a_witness_added_again_as_it_is_changes_nothing(
+        homes_with_b: tuple[Path, Path, str]) -> None:
+    """specs/cli.md section 2.4: the same witness again (its URL as typed, a trailing slash
+    or not) is a repeat, exit 0; node.toml is untouched."""
+    a, home, vkey = homes_with_b
+    url = tomllib.loads((a / "node.toml").read_text())["witnesses"][0]["url"]
+    before = (a / "node.toml").read_bytes()
+    for typed in (url, url + "/"):
+        out = run("node", "witness", "add", "--home", a, "--name", "b", "--url", typed,
+                  "--vkey", vkey, home=home)
+        assert out.out == f"already a witness: b at {url}\n"
+        assert out.err == "nothing changed\n"
+    assert (a / "node.toml").read_bytes() == before

@@ -14,6 +14,8 @@ from .numbers import seconds, whole
 from .session import emit_json, timeout_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..node.config import NodeConfig, Peer
     from ..node.fetch import Timeouts
 
@@ -343,9 +345,9 @@ def peer_add(
 
     # Each option checked on its own first, so that an error names it (as witness add does).
     check_key_name(origin, "--origin")
-    check_url(url, "--url")
+    url = check_url(url, "--url")  # as node.toml keeps it, so that a repeat compares equal
     if tiles is not None:
-        check_url(tiles, "--tiles")
+        tiles = check_url(tiles, "--tiles")
     check_vkey(vkey, "--vkey", origin, SIG_TYPE_ED25519, name_option="--origin")
     if witness_vkey is not None:
         check_vkey(witness_vkey, "--witness-vkey", None, SIG_TYPE_COSIGNATURE_V1)
@@ -365,20 +367,27 @@ def peer_add(
 def _known_peer(home: Path, known: Peer, given: Peer) -> None:
     """``node peer add`` for an origin that is a peer already: the same peer is a repeat,
     which changes nothing; another URL or key is an error that names what differs."""
-    fields = (("--url", known.url, given.url), ("--vkey", known.vkey, given.vkey),
-              ("--witness-vkey", known.witness_vkey, given.witness_vkey),
-              ("--tiles", known.tiles, given.tiles))
+    _configured("peer", known.origin, home, "peer remove", f"already a peer: {known.origin} at "
+                f"{known.url}", (("--url", known.url, given.url),
+                                 ("--vkey", known.vkey, given.vkey),
+                                 ("--witness-vkey", known.witness_vkey, given.witness_vkey),
+                                 ("--tiles", known.tiles, given.tiles)))
+
+
+def _configured(what: str, name: str, home: Path, remove: str, same: str,
+                fields: Sequence[tuple[str, str | None, str | None]]) -> None:
+    """A ``node ... add`` run again (specs/cli.md section 2.4): with the settings ``fields``
+    (option, configured value, given value) all equal it prints ``same`` and changes nothing;
+    otherwise it is an error naming each option that differs and how to change it."""
     differ = [f"{option} {'none' if has is None else quoted(has, 120)}"
               f" (not {'none' if gives is None else quoted(gives, 120)})"
               for option, has, gives in fields if has != gives]
     if differ:
         raise MalformedError(
-            f"peer {known.origin} is configured already, with {', '.join(differ)}: to change "
-            f"it, run provenance node peer remove {known.origin} --home {home}, then this "
-            "command again")
-    typer.echo(f"already a peer: {known.origin} at {known.url}")
+            f"{what} {name} is configured already, with {', '.join(differ)}: to change it, run "
+            f"provenance node {remove} {name} --home {home}, then this command again")
+    typer.echo(same)
     typer.echo("nothing changed", err=True)
-
 
 @peer_app.command("remove")
 def peer_remove(
@@ -452,8 +461,15 @@ def witness_add(
     if not WITNESS_LABEL.fullmatch(name):
         raise MalformedError(f"--name {quoted(name)} must be 1 to 64 letters, digits, '.', '_' "
                              "or '-', starting with a letter or digit")
-    check_url(url, "--url")
+    url = check_url(url, "--url")  # as node.toml keeps it, so that a repeat compares equal
     check_vkey(vkey, "--vkey", None, SIG_TYPE_COSIGNATURE_V1)
+    from ..node import load_config
+
+    known = next((w for w in load_config(home).witnesses if w.name == name), None)
+    if known is not None:  # run again (specs/cli.md section 2.4)
+        _configured("witness", name, home, "witness remove", f"already a witness: {name} at "
+                    f"{known.url}", (("--url", known.url, url), ("--vkey", known.vkey, vkey)))
+        return
     config = add_witness(home, name, url, vkey)
     typer.echo(f"witness {name} added; a receipt waits for {config.quorum} of "
                f"{len(config.witnesses)} witnesses")
