@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .conftest import log_key, new_key, run, run_json
 
+EVALUATION = "comics.example:evaluation"  # a custom purpose (specs/events.md section 4)
 COVERED = "consent granted to this key for ai_training, which covers ai_generative_training"
 
 
@@ -138,11 +139,14 @@ def test_every_reason_and_citation_is_in_the_words_of_the_spec(tmp_path: Path) -
     offer = run_json("licence", "offer", work, "--to", lic, "--purpose", "ai_generation",
                      "--json", home=home)["id"]
     run("licence", "accept", offer, "--key", "lic", home=home)
+    held = run_json("consent", "grant", work, "--purpose", EVALUATION, "--to", lab, "--json",
+                    home=home)["id"]
     ending = new_key("ending", home)
     run("consent", "grant", work, "--purpose", "ai_generation", "--to", ending, "--until",
         "2030-01-01", home=home)
     lab2 = new_key("lab2", home)
     run("key", "rotate", "lab", "--to", "lab2", home=home)
+    run("consent", "revoke", held, home=home)
     unregistered = tmp_path / "other.png"
     unregistered.write_bytes(b"a page never anchored")
 
@@ -171,12 +175,18 @@ def test_every_reason_and_citation_is_in_the_words_of_the_spec(tmp_path: Path) -
         (ask(me, "ai_generation"), reasons["5"][0]),
         (ask(lab, "data_mining", unregistered), reasons["1"][0]),
         (ask(lab2, "ai_training", work, "--at", "2001-01-01T00:00:00Z"), reasons["2"][0]),
-        (ask(nobody, "ai_inference"), fill(sixes[2][0], P="ai_inference")),
+        (ask(nobody, "ai_inference"), fill(sixes[3][0], P="ai_inference")),
         (ask(ending, "ai_generation", work, "--at", "2031-01-01T00:00:00Z"),
-         fill(sixes[1][0], P="ai_generation", t="2031-01-01T00:00:00Z")),
+         fill(sixes[2][0], P="ai_generation", t="2031-01-01T00:00:00Z")),
     ]
     refused_rev = ask(rev, "ai_inference")
-    cases.append((refused_rev, fill(sixes[1][0], P="ai_inference", t=refused_rev[3])))
+    cases.append((refused_rev, fill(sixes[2][0], P="ai_inference", t=refused_rev[3])))
+    # lab's grant revoked after its rotation: lab2, which held it, is told so, naming lab;
+    # lab is told it lapsed, not that lab2 holds it
+    successor = ask(lab2, EVALUATION)
+    cases.append((successor, fill(sixes[1][0], P=EVALUATION, t=successor[3], A=lab)))
+    revoked_away = ask(lab, EVALUATION)
+    cases.append((revoked_away, fill(sixes[2][0], P=EVALUATION, t=revoked_away[3])))
     rotated = ask(lab, "ai_training")
     cases.append((rotated, fill(sixes[0][0], P="ai_training", t=rotated[3], H=lab2)))
     for (reason, citing, statement, _), expected in cases:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -390,6 +390,9 @@ class Decision:
     reason: str
     events: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
+    earlier: tuple[Decision, ...] = field(default=(), compare=False, repr=False)
+    """The same answer as earlier versions gave it, when they said it otherwise (other words,
+    other events cited): a receipt they wrote still verifies (:func:`same_decision`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The state's JSON (specs/receipts.md section 5.1); fresh dicts and lists, so that a
@@ -426,21 +429,65 @@ def may(state: WorkState | None, key: str, purpose: str, at: int,
     controller = state.controller_at(at)
     if controller is not None and key == keystate.holder(controller, at, keys):
         return Decision(True, "this key controls the work", (state.head,))
-    lapsed = tuple(g.id for g in state.grants if g.grantee in (key, ANYONE)
-                   and covers(g.purposes, purpose)) + tuple(
-        x.id for x in state.licences if x.licensee == key and covers(x.purposes, purpose))
+    return _refused(state, key, purpose, at, keys)
+
+
+def _refused(state: WorkState, key: str, purpose: str, at: int,
+             keys: keystate.KeyLookup | None) -> Decision:
+    """Step 6 (specs/rules.md section 5): what it cites and its words (section 5.2). It cites
+    what covers ``purpose`` and names ``key``, ``*`` or a key whose holder at ``at`` is
+    ``key`` (one rotated to ``key``, section 9); the answer keeps, as ``earlier``, the one
+    step 6 gave before it read rotations so (specs/receipts.md section 12.1 step 3), when that
+    differs."""
+    def cited_for(named: str) -> bool:
+        return named in (key, ANYONE) or keystate.holder(named, at, keys) == key
+
+    grants = [g for g in state.grants if covers(g.purposes, purpose) and cited_for(g.grantee)]
+    lics = [x for x in state.licences if covers(x.purposes, purpose) and cited_for(x.licensee)]
+    cited = tuple(g.id for g in grants) + tuple(x.id for x in lics)
     successor = keystate.holder(key, at, keys)
+    when = format_time(at)
     if successor != key and (
-            any(g.grantee == key and covers(g.purposes, purpose) for g in state.grants) or
-            any(x.licensee == key and covers(x.purposes, purpose) for x in state.licences)):
-        # (6) with key records: what names ``key`` stands, and is held by its successor.
-        return Decision(False, f"no consent or licence for {purpose} is in force for this "
-                        f"key at {format_time(at)}: this key was rotated away, and "
-                        f"{successor} holds its consents and licences at that time", lapsed)
-    if lapsed:
-        return Decision(False, f"no consent or licence for {purpose} is in force at "
-                        f"{format_time(at)} (all were revoked, ended or not yet accepted)", lapsed)
-    return Decision(False, f"no consent or licence for {purpose}: not allowed by default")
+            any(g.grantee == key and g.in_force(at) for g in grants) or
+            any(x.licensee == key and (x.in_force(at) or x.open_offer(at)) for x in lics)):
+        # what names ``key`` stands, and is held by its successor
+        d = Decision(False, _rotated_away(purpose, when, successor), cited)
+    else:
+        named = [g.grantee for g in grants] + [x.licensee for x in lics]
+        before = " and ".join(dict.fromkeys(k for k in named if k not in (key, ANYONE)))
+        if before:
+            # what names a key rotated to ``key`` lapsed (or ``key``'s own did too)
+            d = Decision(False, f"no consent or licence for {purpose} is in force at {when} "
+                         "(all were revoked, ended or not yet accepted, including those made "
+                         f"to {before}, whose consents and licences this key holds at that "
+                         "time)", cited)
+        elif cited:
+            d = Decision(False, _lapsed(purpose, when), cited)
+        else:
+            d = Decision(False, f"no consent or licence for {purpose}: not allowed by default")
+    # Before: only what names ``key`` or ``*`` itself was cited, and a key rotated away was
+    # told its successor holds what names it whether that was in force or not.
+    old = tuple(g.id for g in grants if g.grantee in (key, ANYONE)) + tuple(
+        x.id for x in lics if x.licensee == key)
+    if successor != key and (any(g.grantee == key for g in grants) or
+                             any(x.licensee == key for x in lics)):
+        was = Decision(False, _rotated_away(purpose, when, successor), old)
+    elif old:
+        was = Decision(False, _lapsed(purpose, when), old)
+    else:
+        was = Decision(False, f"no consent or licence for {purpose}: not allowed by default")
+    return d if was == d else replace(d, earlier=(was,))
+
+
+def _rotated_away(purpose: str, when: str, successor: str) -> str:
+    return (f"no consent or licence for {purpose} is in force for this key at {when}: this "
+            f"key was rotated away, and {successor} holds its consents and licences at that "
+            "time")
+
+
+def _lapsed(purpose: str, when: str) -> str:
+    return (f"no consent or licence for {purpose} is in force at {when} (all were revoked, "
+            "ended or not yet accepted)")
 
 
 def _for(purposes: tuple[str, ...], purpose: str) -> str:
@@ -480,12 +527,17 @@ def earlier_wording(d: Decision) -> Decision | None:
 
 
 def same_decision(written: Any, d: Decision) -> bool:
-    """Is a receipt's informative ``decision`` this answer, in the current words or in the
-    earlier ones of :func:`earlier_wording` (specs/receipts.md section 12.1 step 3)?"""
-    if written == d.to_json():
-        return True
-    earlier = earlier_wording(d)
-    return earlier is not None and written == earlier.to_json()
+    """Is a receipt's informative ``decision`` this answer, in the current words or in
+    earlier ones (specs/receipts.md section 12.1 step 3): those of :func:`earlier_wording`,
+    or the answer as step 6 gave it before it read rotations (``d.earlier``), in its words or
+    in those of :func:`earlier_wording`?"""
+    for answer in (d, *d.earlier):
+        if written == answer.to_json():
+            return True
+        earlier = earlier_wording(answer)
+        if earlier is not None and written == earlier.to_json():
+            return True
+    return False
 
 
 def _holds(named: str, key: str, at: int, keys: keystate.KeyLookup | None) -> bool:

@@ -777,14 +777,23 @@
     : `${purposes.find((p) => covers([p], purpose))}, which covers ${purpose}`;
   const EARLIER_ALLOWED = /^(consent granted to (?:anyone|this key)|licence in force) for [^ ,]+, which covers ([^ ,]+)/;
   const EARLIER_ROTATED = /^no consent or licence for ([^ ]+) is in force for this key at ([^ ]+): this key was rotated away, and [^ ]+ holds its consents and licences at that time$/;
-  /** rules.py same_decision: a receipt's decision is the answer `d`, in the current words or
-   * in those provenance-ledger 0.1.0 wrote (receipts.md section 12.1 step 3). */
-  function sameDecision(written, d) {
-    if (H.jsonEqual(written, d)) return true;
+  /** rules.py earlier_wording: the answer `d` in the words provenance-ledger 0.1.0 wrote, or null. */
+  function earlierWording(d) {
     const m = EARLIER_ALLOWED.exec(d.reason), r = EARLIER_ROTATED.exec(d.reason);
     const earlier = m !== null ? `${m[1]} for ${m[2]}${d.reason.slice(m[0].length)}`
       : r !== null ? `no consent or licence for ${r[1]} is in force at ${r[2]} (all were revoked, ended or not yet accepted)` : null;
-    return earlier !== null && H.jsonEqual(written, Object.assign({}, d, { reason: earlier }));
+    return earlier === null ? null : Object.assign({}, d, { reason: earlier });
+  }
+  /** rules.py same_decision: a receipt's decision is the answer `d`, in the current words or
+   * in earlier ones (receipts.md section 12.1 step 3): those provenance-ledger 0.1.0 wrote, or
+   * the answer step 6 gave before it read rotations (`d.earlier`), in its words or 0.1.0's. */
+  function sameDecision(written, d) {
+    for (const answer of [d].concat(d.earlier || [])) {
+      if (H.jsonEqual(written, answer)) return true;
+      const earlier = earlierWording(answer);
+      if (earlier !== null && H.jsonEqual(written, earlier)) return true;
+    }
+    return false;
   }
 
   /** May `key` use the work for `purpose` at time `at`? Default: no (opt-in). `holderAt`, when
@@ -806,14 +815,40 @@
     // (5) the controller at time `at`.
     const controller = controllerAt(s, at);
     if (controller !== null && key === (holderAt === undefined ? controller : holderAt)) return D(true, "this key controls the work", [s.head]);
-    const lapsed = s.grants.filter((g) => (g.grantee === key || g.grantee === "*") && covers(g.purposes, purpose)).map((g) => g.id)
-      .concat(s.licences.filter((x) => x.licensee === key && covers(x.purposes, purpose)).map((x) => x.id));
+    return refused(s, key, purpose, at, holds, D);
+  }
+
+  /** rules.py _refused: step 6 (rules.md section 5), citing what covers `purpose` and names
+   * `key`, `*` or a key `key` holds at `at` (a key rotated to it), in the words of section
+   * 5.2; `earlier` (not a JSON member) is the answer step 6 gave before it read rotations so,
+   * when that differs (receipts.md section 12.1 step 3). */
+  function refused(s, key, purpose, at, holds, D) {
+    const citedFor = (named) => named === key || named === "*" || (holds !== undefined && holds.get(named) === key);
+    const grants = s.grants.filter((g) => covers(g.purposes, purpose) && citedFor(g.grantee));
+    const lics = s.licences.filter((x) => covers(x.purposes, purpose) && citedFor(x.licensee));
+    const cited = grants.map((g) => g.id).concat(lics.map((x) => x.id));
     const successor = holds && holds.has(key) ? holds.get(key) : key;
-    const named = s.grants.some((g) => g.grantee === key && covers(g.purposes, purpose)) || s.licences.some((x) => x.licensee === key && covers(x.purposes, purpose));
-    if (named && successor !== key)  // what names `key` stands, held by its successor
-      return D(false, `no consent or licence for ${purpose} is in force for this key at ${fmt(at)}: this key was rotated away, and ${successor} holds its consents and licences at that time`, lapsed);
-    if (lapsed.length) return D(false, `no consent or licence for ${purpose} is in force at ${fmt(at)} (all were revoked, ended or not yet accepted)`, lapsed);
-    return D(false, `no consent or licence for ${purpose}: not allowed by default`);
+    const when = fmt(at);
+    const rotatedAway = (events) => D(false, `no consent or licence for ${purpose} is in force for this key at ${when}: this key was rotated away, and ${successor} holds its consents and licences at that time`, events);
+    const lapsed = (events) => D(false, `no consent or licence for ${purpose} is in force at ${when} (all were revoked, ended or not yet accepted)`, events);
+    const byDefault = () => D(false, `no consent or licence for ${purpose}: not allowed by default`);
+    let d;
+    if (successor !== key && (grants.some((g) => g.grantee === key && grantInForce(g, at))
+        || lics.some((x) => x.licensee === key && (licInForce(x, at) || openOffer(x, at)))))
+      d = rotatedAway(cited);  // what names `key` stands, held by its successor
+    else {
+      const before = [...new Set(grants.map((g) => g.grantee).concat(lics.map((x) => x.licensee)))].filter((k) => k !== key && k !== "*");
+      d = before.length ? D(false, `no consent or licence for ${purpose} is in force at ${when} (all were revoked, ended or not yet accepted, including those made to ${before.join(" and ")}, whose consents and licences this key holds at that time)`, cited)
+        : cited.length ? lapsed(cited) : byDefault();
+    }
+    // Before: only what names `key` or `*` itself was cited, and a key rotated away was told
+    // its successor holds what names it whether that was in force or not.
+    const old = grants.filter((g) => g.grantee === key || g.grantee === "*").map((g) => g.id)
+      .concat(lics.filter((x) => x.licensee === key).map((x) => x.id));
+    const was = successor !== key && (grants.some((g) => g.grantee === key) || lics.some((x) => x.licensee === key)) ? rotatedAway(old)
+      : old.length ? lapsed(old) : byDefault();
+    if (!H.jsonEqual(was, d)) Object.defineProperty(d, "earlier", { value: [was], enumerable: false });
+    return d;
   }
 
   /** rules.py may with `keys`: grantees, licensees and the controller read through their
