@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -41,6 +41,9 @@ ORIGIN = "node-a.test/log"
 PEER = "peer.test/log"
 PEER_WITNESS = "peer.test/witness"
 STARTUP_TIMEOUT = 20  # seconds for a server to start listening
+
+if TYPE_CHECKING:
+    from .network_helpers import Processes
 
 
 def poll_until(condition: Callable[[], bool], what: str, timeout: float = STARTUP_TIMEOUT,
@@ -188,3 +191,15 @@ def serving_http(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """The node processes a test starts (network_helpers.py), each stopped at its end."""
+    from .network_helpers import Processes
+
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.close()

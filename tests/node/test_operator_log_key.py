@@ -6,21 +6,11 @@ trusts, and no command makes a new key in its place (specs/node.md section 1).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .network_helpers import Node, Processes, make_network
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    processes = Processes()
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 @pytest.fixture

@@ -6,22 +6,10 @@ it gives, run as it is, mirrors the new log from the same tiles URL (specs/node.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from .network_helpers import Processes, make_network
 from .nginx import serving
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    processes = Processes()
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 def test_the_line_to_mirror_the_new_origin_keeps_the_tiles(tmp_path: Path,

@@ -11,7 +11,6 @@ import hashlib
 import json
 import resource
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,6 @@ from provenance_ledger.node.config import open_node_ledger
 from ..conftest import KeyFactory, Signer
 from .conftest import HOST, STARTUP_TIMEOUT, free_port, grow, running
 from .network_helpers import PROVENANCE, Node, Processes, cli_env, make_network, provenance
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    processes = Processes()
-    try:
-        yield processes
-    finally:
-        processes.close()
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import signal
 import socket
 import subprocess
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from .conftest import HOST
 from .network_helpers import (
@@ -26,15 +24,6 @@ from .network_helpers import (
     make_network,
     provenance,
 )
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    procs = Processes()
-    try:
-        yield procs
-    finally:
-        procs.close()
 
 
 def one_node(folder: Path, processes: Processes) -> Node:

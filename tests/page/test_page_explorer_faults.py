@@ -95,7 +95,8 @@ def test_a_checkpoint_that_does_not_verify_is_said_in_the_language_chosen(
         assert not re.search("[A-Za-z]", said)
         # The verified row still shows its time, the technical line is the verifier's own.
         assert page.text_content(f"{cell} [lang=en]") == technical
-        assert page.inner_text("#checkpoints tbody tr:nth-child(1) td:nth-child(2)").endswith("前）")
+        first_age = page.inner_text("#checkpoints tbody tr:nth-child(1) td:nth-child(2)")
+        assert first_age.endswith("前）"), first_age
 
 
 def test_a_failed_explorer_request_withdraws_only_the_verdict_made_with_the_nodes_keys(
