@@ -224,3 +224,22 @@ def test_the_same_report_or_payment_again_is_not_counted_twice(
     assert other["status"] == "logged" and other["id"] != ids["p3"]
     (lic,) = run_json("royalties", "--work", WORK, "--json", home=copy)["licences"]
     assert lic["reports"] == [ids["r1"], ids["r2"], further["id"]]
+
+
+def test_an_answer_by_a_key_that_is_not_the_payee_is_refused_not_called_a_repeat(
+        story: dict[str, Any], copy: Path) -> None:
+    """specs/cli.md section 2.4: a payment acknowledged (or disputed) by its payee, answered
+    again by another key (the licensee's), is the rules' refusal naming the payee's key, exit
+    2, nothing appended; it was answered 'already acknowledged', exit 0. The payee's own
+    repeat still is one."""
+    ids = story["ids"]
+    sizes = stored_sizes(copy)
+    for args in (("payment", "ack", ids["p1"], "--key", "studio"),
+                 ("payment", "dispute", ids["p2"], "--reason", "not received", "--key",
+                  "studio")):
+        line = assert_one_error_line(run(*args, home=copy, ok_codes=(2,)))
+        assert "already" not in line and "that is your key" in line, line
+    assert stored_sizes(copy) == sizes
+    again = run("payment", "ack", ids["p1"], home=copy)  # the payee, 'default'
+    assert again.out.startswith("already acknowledged: ")
+    assert stored_sizes(copy) == sizes

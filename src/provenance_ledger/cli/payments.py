@@ -144,10 +144,14 @@ def _log_once(s: Session, key: str | None, type_: str, work: str, body: dict[str
 def _answer(s: Session, key: str | None, type_: str, work: str, body: dict[str, Any],
             what: str, as_json: bool) -> None:
     """``payment ack`` or ``dispute``; run again once the payment has that answer, the
-    answer logged is reported (specs/cli.md section 2.4)."""
+    answer logged is reported (specs/cli.md section 2.4). Only the payee's key is answered
+    so: another key is refused as any answer of it would be, naming the key that signs."""
     pid = body["payment"]
+    payees = _needed_signer(s, work, type_, body) in (None, s.public_key(key))
 
     def settled(history: History) -> tuple[Found, str] | None:
+        if not payees:
+            return None  # not this key's to say: the rules refuse it, naming the payee's key
         answers = [f for f in (last_event(history, payments.ACK, payment=pid),
                                last_event(history, payments.DISPUTE, payment=pid)) if f]
         last = max(answers, key=lambda f: f[0], default=None)
