@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from ..core.current import (
     decision_keys,
 )
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
-from ..core.identity import key_record_id, vouching
+from ..core.identity import KeyRecord, key_record_id, vouching
 from ..core.money import parse_amount
 from ..core.rules import WorkState
 from ..core.rules import may as decide
@@ -540,6 +540,10 @@ def status(
             typer.echo(f"  {r['work']} on {r['origin']}: distance {r['distance']}, controller "
                        f"{r['controller']} (registered by {r['registrant']}, event "
                        f"{r['id'][:12]})")
+    if state.identity is not None:  # a key record (specs/rules.md section 7)
+        _key_record_text(s, w, state.identity, now)
+        _history_text(history, disputed_events)
+        return
     typer.echo(f"work:        {w}")
     c = state.content
     if state.dataset is not None:  # a dataset series (specs/rules.md R12)
@@ -559,11 +563,40 @@ def status(
     for k, bps in state.effective_payees():
         typer.echo(f"payee:       {_who(s, k)} {bps / 100:.2f}%")
     _rights_text(s, state, now)
+    _history_text(history, disputed_events)
+
+
+def _history_text(history: list[dict[str, Any]], disputed_events: Collection[str]) -> None:
     typer.echo("history:")
     for h in history:
         flag = " [DISPUTED: does not count]" if h["id"] in disputed_events else ""
         typer.echo(f"  {h['index']:>6} {h['at']} {h['type']:<18} {h['id'][:12]} by "
                    f"{h['actor'][:24]}...{flag}")
+
+
+def _key_record_text(s: Session, record_id: str, record: KeyRecord, now: int) -> None:
+    """``status`` of a key record: whose key, who attests it, its recovery setting, its
+    rotations and whether it is declared compromised (specs/rules.md section 7); a key
+    record has no content, payees, consents or licences."""
+    typer.echo(f"key record:  {record_id}")
+    typer.echo(f"key:         {_who(s, record.key)}")
+    in_force = record.in_force(now)
+    typer.echo("attested:    " + ("; ".join(
+        f"as {a.name!r}{f', member {a.member}' if a.member else ''} by {_who(s, a.attester)}"
+        + (f" until {format_time(a.until)}" if a.until else "") for a in in_force)
+        if in_force else "not attested by anyone (in force now)"))
+    recovery = record.recovery
+    typer.echo("recovery:    " + ("none set" if recovery is None else
+                                  f"{recovery.threshold} of {len(recovery.keys)}: "
+                                  + ", ".join(_who(s, k) for k in recovery.keys)
+                                  + (f" (association {recovery.association})"
+                                     if recovery.association else "")))
+    for r in record.rotations:
+        counts = "" if record.counts(r) else " [does not count: signed while compromised]"
+        typer.echo(f"rotated to:  {_who(s, r.to)} at {format_time(r.at)}{counts}")
+    if record.compromised_since is not None:
+        typer.echo(f"compromised: from {format_time(record.compromised_since)}: what it "
+                   "signed from then counts for nothing")
 
 
 def _who(s: Session, key: str) -> str:
