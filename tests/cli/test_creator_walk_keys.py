@@ -132,3 +132,21 @@ def test_anchoring_again_with_the_key_a_key_was_rotated_to_is_your_own_work(
         "; it was rotated to your key 'aki-2027': add --key aki-2027")
     r = run("anchor", folder, "--key", "studio", "--json", home=home, ok_codes=(1,))
     assert json.loads(r.out)["summary"] == {"conflict": 3}
+
+
+def test_the_first_anchor_with_payee_default_says_where_the_new_key_is(tmp_path: Path) -> None:
+    """A home's first anchor names its payees, 'default' among them: the key that this makes is
+    the one the backup note is about (specs/cli.md section 2.1), whatever made it first."""
+    home = tmp_path / "home"
+    new_key("writer", home)
+    page = _page(tmp_path, "page-004.png", "chapter 2, page 4 (a scan)\n")
+    r = run("anchor", page, "--payee", "default=60", "--payee", "writer=40", home=home)
+    key_file = home / "keys" / "default.key"
+    assert r.err.startswith(f"note: created your signing key 'default' ({key_file}, mode 0600)")
+    folder = tmp_path / "vol-2"
+    folder.mkdir()
+    _page(folder, "page-005.png", "chapter 2, page 5 (a scan)\n")
+    home2 = tmp_path / "home2"
+    new_key("writer", home2)
+    r = run("anchor", folder, "--payee", "default=60", "--payee", "writer=40", home=home2)
+    assert f"note: created your signing key 'default' ({home2 / 'keys' / 'default.key'}" in r.err

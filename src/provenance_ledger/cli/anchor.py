@@ -54,8 +54,9 @@ def anchor(
     session = Session.from_ctx(ctx).use_node(node, timeout)
     ctx.call_on_close(_media_notices)  # whatever the outcome, once the command ends
     target = Path(os.path.realpath(path)) if path.is_symlink() else None
-    payees = parse_payees(session, payee)
+    # before --payee is read: a payee named 'default' makes that key (specs/cli.md 2.1, 2.2)
     first_key = key in (None, DEFAULT_KEY) and session.public_key(None) is None
+    payees = parse_payees(session, payee)
     if path.is_dir():
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
