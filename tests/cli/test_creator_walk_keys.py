@@ -150,3 +150,24 @@ def test_the_first_anchor_with_payee_default_says_where_the_new_key_is(tmp_path:
     new_key("writer", home2)
     r = run("anchor", folder, "--payee", "default=60", "--payee", "writer=40", home=home2)
     assert f"note: created your signing key 'default' ({home2 / 'keys' / 'default.key'}" in r.err
+
+
+def test_a_recovery_request_names_the_recovery_keys_still_to_cosign(tmp_path: Path) -> None:
+    """Recovery keys held by friends in their own homes: the request says which of them may
+    cosign next, so that the first recovery key (the signer, who signs last) is not asked
+    first (specs/cli.md section 3.7.1)."""
+    home = tmp_path / "home"
+    friends = {}
+    for name in ("friend-1", "friend-2", "friend-3"):
+        friends[name] = new_key(name, tmp_path / name)
+    new_key("aki-2027", home)
+    run("anchor", _page(tmp_path, "page-012.png", "page 12\n"), home=home)
+    run("key", "recovery", "default", "--keys", ",".join(friends.values()), "--threshold", "2",
+        home=home)
+    request = tmp_path / "rotation.json"
+    r = run("key", "rotate", "default", "--to", "aki-2027", "--recovery-request", request,
+            home=home)
+    assert (f"  may cosign: {friends['friend-2']}, {friends['friend-3']} (any 1; then the "
+            "signer)\n") in r.out
+    r = run("key", "cosign", request, "--key", "friend-3", home=tmp_path / "friend-3")
+    assert "  next: the signer signs" in r.out and "may cosign" not in r.out

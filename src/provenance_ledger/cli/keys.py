@@ -620,6 +620,8 @@ def _request_status(what: str, request: Any, path: Path, as_json: bool) -> None:
     elif request.missing:
         typer.echo(f"  next: {request.missing} more recovery key(s): provenance key cosign "
                    f"{path} --key NAME")
+        left = [k for k in request.keys if k != request.signer and k not in request.cosigners]
+        typer.echo(f"  may cosign: {', '.join(left)} (any {request.missing}; then the signer)")
     else:
         typer.echo(f"  next: the signer signs: provenance key cosign {path} --key NAME")
 
