@@ -171,3 +171,16 @@ def test_a_recovery_request_names_the_recovery_keys_still_to_cosign(tmp_path: Pa
             "signer)\n") in r.out
     r = run("key", "cosign", request, "--key", "friend-3", home=tmp_path / "friend-3")
     assert "  next: the signer signs" in r.out and "may cosign" not in r.out
+
+
+def test_works_after_a_work_that_is_not_yours_names_after(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    new_key("studio", home)
+    mine = _page(tmp_path, "page-001.png", "page 1\n")
+    run("anchor", mine, home=home)
+    for args in (("--key", "studio"), ("--key", "studio", "--json")):
+        r = run("works", *args, "--after", mine, home=home, ok_codes=(2,))
+        line = assert_one_error_line(r)
+        assert line.startswith("error: --after: work sha256:") and line.endswith(
+            ": it cannot be a cursor (give the last work of a page of this listing)")
+        assert r.out == ""
