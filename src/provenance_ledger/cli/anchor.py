@@ -11,8 +11,16 @@ from typing import Annotated
 import typer
 
 from ..core.events import MAX_TITLE_CHARS
+from ..core.keystate import final_holder
 from ..errors import ConflictError, MalformedError, quoted
-from ..ledger.folder import Progress, Status, check_not_empty, read_content
+from ..ledger.folder import (
+    FileResult,
+    Progress,
+    Status,
+    check_not_empty,
+    is_yours,
+    read_content,
+)
 from ..ledger.media_code import take_notices
 from .folder import anchor_dir, payees_kept, rotated_away, similar_warning
 from .keys import BACKUP_ADVICE
@@ -46,8 +54,9 @@ def anchor(
     session = Session.from_ctx(ctx).use_node(node, timeout)
     ctx.call_on_close(_media_notices)  # whatever the outcome, once the command ends
     target = Path(os.path.realpath(path)) if path.is_symlink() else None
-    payees = parse_payees(session, payee)
+    # before --payee is read: a payee named 'default' makes that key (specs/cli.md 2.1, 2.2)
     first_key = key in (None, DEFAULT_KEY) and session.public_key(None) is None
+    payees = parse_payees(session, payee)
     if path.is_dir():
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
@@ -67,6 +76,8 @@ def anchor(
     check_not_empty(content)
     result = replace(session.register_content(content, title, key, payees=payees),
                      target=target)
+    if result.status is Status.CONFLICT:
+        result = _rotated_to_you(session, result, key)
     if result.status is Status.CONFLICT:
         raise ConflictError(f"{path} is already registered by another key ({result.registrant}) "
                             f"in event {result.id}{_yours(session, result.registrant)}")
@@ -105,6 +116,21 @@ def anchor(
         _key_made(session)
 
 
+def _rotated_to_you(session: Session, result: FileResult, key: str | None) -> FileResult:
+    """A conflict whose registrant or controller was rotated to the signing key is the key's
+    own work (specs/rules.md sections 5.1 and 9; ``works`` lists it so): ``exists``, with the
+    registration's receipt kept. Local ledger only (through a node, the conflict stands)."""
+    if session.node_url is None and result.work is not None:
+        state = session.state(result.work)
+        public = session.public_key(key)
+        if (state is not None and public is not None
+                and is_yours(state, public, session.ledger.key_record)):
+            doc, event = session.registration_receipt(result.work)
+            return replace(result, status=Status.EXISTS, index=doc["leaf_index"],
+                           receipt=session.write_receipt_doc(doc, event))
+    return result
+
+
 def _key_made(session: Session) -> None:
     """The first anchor of a home makes the signing key ``default``: say where it is and that
     it needs a backup, once, on stderr (specs/cli.md section 2.1)."""
@@ -114,13 +140,20 @@ def _key_made(session: Session) -> None:
 
 def _yours(session: Session, registrant: str | None) -> str:
     """``; that is your key 'NAME': ...`` when the key that registered the work is one of
-    the user's own keys (specs/cli.md section 1, errors), else nothing."""
-    names = session.key_names(registrant) if registrant is not None else []
+    the user's own keys (specs/cli.md section 1, errors), or ``; it was rotated to your key
+    'NAME': ...`` when that key was rotated to one of them (it holds the work now), else
+    nothing."""
+    if registrant is None:
+        return ""
+    held = (registrant if session.node_url is not None
+            else final_holder(registrant, session.ledger.key_record))
+    names = session.key_names(held)
     if not names:
         return ""
+    which = "that is" if held == registrant else "it was rotated to"
     if names[0] == "default":
-        return "; that is your key 'default': drop --key"
-    return f"; that is your key '{names[0]}': add --key {names[0]}"
+        return f"; {which} your key 'default': drop --key"
+    return f"; {which} your key '{names[0]}': add --key {names[0]}"
 
 
 def _title_kept(session: Session, work: str | None, title: str) -> str:

@@ -126,6 +126,7 @@ def attest(
         body["from"] = _date(start, "--from")
     if until is not None:
         body["until"] = _date(until, "--until")
+        _in_force_some_time(body, format_time(s.now()))
     _check_body("identity.attest", body)
     attester = s.public_key(key)  # read without the passphrase: a repeat signs nothing
     done = None if attester is None else _standing(s, body, attester)
@@ -137,6 +138,19 @@ def attest(
     event, index, path = s.sign_and_append(signer, "identity.attest", key_record_id(body["key"]),
                                            body)
     report_key_event("attested", event, index, path, as_json)
+
+
+def _in_force_some_time(body: dict[str, Any], now: str) -> None:
+    """Refuse, naming the option, an ``--until`` that would leave the attestation never in
+    force (specs/cli.md section 1, errors, as ``consent grant`` and ``licence offer`` do):
+    the rules (specs/rules.md R17) would refuse it in words that name no option."""
+    until = body["until"]
+    if parse_time(until, "--until") <= parse_time(now, "--until"):
+        raise MalformedError(f"--until: {until} is not after now ({now}): the attestation "
+                             "would never be in force")
+    if "from" in body and parse_time(until, "--until") <= parse_time(body["from"], "--from"):
+        raise MalformedError(f"--until: {until} is not after --from ({body['from']}): the "
+                             "attestation would end before it starts")
 
 
 def _standing(s: Session, body: dict[str, Any], attester: str) -> Found | None:
@@ -247,5 +261,8 @@ def _check_body(type_: str, body: dict[str, Any]) -> None:
     try:
         check_body(type_, body)
     except MalformedError as e:
-        raise MalformedError(str(e).replace("body.registry_id", "--registry-id")
-                             .replace("body.", "--")) from e
+        message = (str(e).replace("body.registry_id", "--registry-id")
+                   .replace("body.", "--"))
+        if message.startswith("--url ") and message.endswith("is not in the expected form"):
+            message += ": an https://, http:// or urn: URI, without spaces"
+        raise MalformedError(message) from e

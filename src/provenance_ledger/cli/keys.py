@@ -23,7 +23,14 @@ from ..core.timefmt import format_time, parse_time
 from ..errors import LedgerError, MalformedError
 from ..ledger.keys import KeyProtection
 from .numbers import whole
-from .session import PASSPHRASE_ENV, Session, emit_json, output_file, write_text_atomic
+from .session import (
+    PASSPHRASE_ENV,
+    Session,
+    emit_json,
+    output_file,
+    parse_public_key,
+    write_text_atomic,
+)
 from .writes import Found, History, event_by_id, report, report_exists, state_and_history
 
 app = typer.Typer(help="Create and list your signing keys (back up the key files: key new "
@@ -324,10 +331,50 @@ def _submit(session: Session, event: SignedEvent) -> tuple[SignedEvent, int, Pat
         session.ledger.receipt(appended.index), event)
 
 
-def _subject(session: Session, text: str) -> tuple[str, str | None]:
-    """KEY as given: a public key, or a name of yours (and then that name)."""
+def _subject(session: Session, text: str, option: str = "KEY") -> tuple[str, str | None]:
+    """KEY as given: a public key, or a name of yours (and then that name). ``option`` is
+    what an error names (the argument, or ``--keys``, ``--association``, ``--signer``)."""
     t = text.strip()
-    return session.key_option(t, "KEY"), None if t.startswith("ed25519:") else t
+    return session.key_option(t, option), None if t.startswith("ed25519:") else t
+
+
+def _lost_subject(session: Session, text: str) -> tuple[str, str | None]:
+    """KEY of ``key rotate`` and ``key compromised``: as :func:`_subject`, and also the name
+    of a key whose private file is lost while its ``.pub`` is still there (recovery is for
+    that very case); the name is then not returned, as no key of that name can sign."""
+    t = text.strip()
+    try:
+        return _subject(session, t)
+    except MalformedError:
+        try:
+            pub = session.home.keys.path(t).with_suffix(".pub")
+        except LedgerError:  # not even a possible key name
+            raise
+        if not pub.is_file():
+            raise
+        return parse_public_key(pub.read_text(encoding="ascii", errors="replace")), None
+
+
+def _check_quorum(session: Session, subject: str, key: str | None, cosign: list[str] | None,
+                  what: str) -> None:
+    """Before anything is signed: a rotation or declaration signed by recovery keys (``--key``
+    and ``--cosign``) that are fewer than the threshold of ``subject``'s recovery setting is
+    refused naming ``--cosign`` (the rules would refuse it in words that name no option)."""
+    if key is None:
+        return
+    signers = {p for p in [session.public_key(key)] + [session.public_key(n) for n in cosign or ()]
+               if p is not None}
+    if subject in signers:
+        return
+    record, _ = _record(session, subject)
+    rec = record.recovery if record is not None else None
+    if rec is None or not rec.keys or not signers <= set(rec.keys):
+        return  # not a recovery by recovery keys: the rules say what is wrong
+    if len(signers) < rec.threshold:
+        raise MalformedError(
+            f"--cosign: the {what} of {subject} needs {rec.threshold} of the {len(rec.keys)} "
+            f"recovery keys; {len(signers)} signed (--key and --cosign): add --cosign NAME "
+            f"for {rec.threshold - len(signers)} more")
 
 
 def _signer(session: Session, subject_name: str | None, key: str | None) -> PrivateKey:
@@ -407,7 +454,7 @@ def rotate(
     Example: provenance key rotate studio --to studio-2026
     """
     session = Session.from_ctx(ctx).use_node(node)
-    subject, subject_name = _subject(session, name)
+    subject, subject_name = _lost_subject(session, name)
     to_public = session.public_key(to)  # read without the passphrase: a repeat signs nothing
     done = None if to_public is None else _rotated(session, subject, to_public)
     if done is not None:  # run again: this very rotation is logged (specs/cli.md section 2.4)
@@ -420,6 +467,7 @@ def rotate(
                        {"key": subject, "to": new.public.text}, new, key, request_signer,
                        cosign, as_json)
         return
+    _check_quorum(session, subject, key, cosign, "rotation")
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     session.next_second()  # what KEY signed before this command stays before its rotation
@@ -454,7 +502,7 @@ def recovery(
     subject, subject_name = _subject(session, name)
     body: dict[str, Any] = {"key": subject}
     if keys:
-        listed = [_subject(session, k)[0] for k in keys.split(",") if k.strip()]
+        listed = [_subject(session, k, "--keys")[0] for k in keys.split(",") if k.strip()]
         body["keys"] = list(dict.fromkeys(listed))
         body["threshold"] = len(body["keys"]) if threshold is None else threshold
         if not 1 <= body["threshold"] <= len(body["keys"]):
@@ -462,7 +510,7 @@ def recovery(
     elif threshold is not None:
         raise MalformedError("--threshold needs --keys")
     if association is not None:
-        body["association"] = _subject(session, association)[0]
+        body["association"] = _subject(session, association, "--association")[0]
     if len(body) == 1:
         raise MalformedError("give --keys K1,K2,... and/or --association KEY")
     check_body("key.recovery", body)
@@ -500,7 +548,7 @@ def compromised(
     from .rights import parse_date
 
     session = Session.from_ctx(ctx).use_node(node)
-    subject, subject_name = _subject(session, name)
+    subject, subject_name = _lost_subject(session, name)
     body = {"key": subject, "since": parse_date(since, "--since")}
     if parse_time(body["since"]) > session.now():
         raise MalformedError("--since is in the future")
@@ -514,6 +562,7 @@ def compromised(
         _write_request(session, request, "key.compromised", subject, body, None, key,
                        request_signer, cosign, as_json)
         return
+    _check_quorum(session, subject, key, cosign, "declaration")
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     event, index, path = _append_key_event(session, signer, "key.compromised", subject, body,
@@ -540,7 +589,7 @@ def _write_request(session: Session, path: Path, type_: str, subject: str,
     if rec is None or not rec.keys:
         raise MalformedError(f"{subject} names no recovery keys in effect: a recovery request "
                              "needs them (provenance key recovery NAME --keys ...)")
-    actor = rec.keys[0] if signer is None else _subject(session, signer)[0]
+    actor = rec.keys[0] if signer is None else _subject(session, signer, "--signer")[0]
     if actor not in rec.keys:
         raise MalformedError(f"--signer: {actor} is not one of the {len(rec.keys)} recovery "
                              f"keys of {subject}")
@@ -576,6 +625,8 @@ def _request_status(what: str, request: Any, path: Path, as_json: bool) -> None:
     elif request.missing:
         typer.echo(f"  next: {request.missing} more recovery key(s): provenance key cosign "
                    f"{path} --key NAME")
+        left = [k for k in request.keys if k != request.signer and k not in request.cosigners]
+        typer.echo(f"  may cosign: {', '.join(left)} (any {request.missing}; then the signer)")
     else:
         typer.echo(f"  next: the signer signs: provenance key cosign {path} --key NAME")
 

@@ -17,7 +17,7 @@ import typer
 from ..core.keystate import FAR_FUTURE, KeyLookup, holder
 from ..core.money import format_amount
 from ..core.timefmt import format_time
-from ..errors import MalformedError, PeerError, quoted
+from ..errors import MalformedError, NotFoundError, PeerError, quoted
 from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
 from .numbers import whole
 from .session import (
@@ -121,6 +121,8 @@ def works(
         else:
             found = works_of(s.ledger, public, controlled_only=controller is not None,
                              after=cursor)
+            if cursor is not None:
+                found = _after_named(found)
     page = _Page(found, limit)
     if as_json:
         _stream_json(w.to_json() for w in page)
@@ -134,6 +136,16 @@ def works(
             typer.echo(f"no works: {who} {verb} none on this ledger")
     if page.last is not None and page.count == limit and next(found, None) is not None:
         typer.echo(f"more works: the next page is --after {page.last.work}", err=True)
+
+
+def _after_named(found: Iterator[WorkSummary]) -> Iterator[WorkSummary]:
+    """``found``, a cursor that is none of the key's works named as the option it came from
+    (specs/cli.md section 1, errors: bad input names the option)."""
+    try:
+        yield from found
+    except NotFoundError as e:
+        raise NotFoundError(f"--after: {e} (give the last work of a page of this listing)"
+                            ) from e
 
 
 class _Page:

@@ -48,6 +48,7 @@ from ..core.events import (
     signed_leaf,
     work_id_of,
 )
+from ..core.keystate import KeyLookup, final_holder
 from ..core.merkle import LEAF_HASH_PREFIX
 from ..core.receipt import RECEIPT_FORMAT, TLOG_PROOF_HEADER
 from ..core.rules import WorkState
@@ -301,15 +302,22 @@ def _result_order(result: FileResult) -> tuple[str, ...]:
 
 
 # -- the decision of rules.md 5.1 --------------------------------------------------------------
-def is_yours(state: WorkState, actor: str) -> bool:
-    """Whether ``actor`` registered the work or controls it now (rules.md 5.1)."""
-    return actor in (state.registrant, state.controller)
+def is_yours(state: WorkState, actor: str, lookup: KeyLookup | None = None) -> bool:
+    """Whether ``actor`` registered the work or controls it now (rules.md 5.1). With
+    ``lookup`` (the log's key records), a registrant or controller whose key was rotated to
+    ``actor`` (rules.md section 9: rotations that count) is ``actor`` too: ``works`` lists the
+    work as its own, and so it is."""
+    if actor in (state.registrant, state.controller):
+        return True
+    return lookup is not None and actor in (
+        final_holder(k, lookup) for k in (state.registrant, state.controller) if k is not None)
 
 
-def registered(path: Path, state: WorkState, actor: str) -> FileResult:
-    """The result for content already registered: ``exists`` when it is the actor's, else
-    ``conflict`` naming the registrant."""
-    status = Status.EXISTS if is_yours(state, actor) else Status.CONFLICT
+def registered(path: Path, state: WorkState, actor: str,
+               lookup: KeyLookup | None = None) -> FileResult:
+    """The result for content already registered: ``exists`` when it is the actor's (through
+    the rotations of ``lookup`` when given), else ``conflict`` naming the registrant."""
+    status = Status.EXISTS if is_yours(state, actor, lookup) else Status.CONFLICT
     return FileResult(path, status, state.work, state.registration,
                       registrant=state.registrant)
 
@@ -584,7 +592,7 @@ class _Planner:
             first_seen[work] = path
             state = ledger.state(work) if work in present else None
             if state is not None:
-                results[pos] = registered(path, state, actor)
+                results[pos] = registered(path, state, actor, ledger.key_record)
                 continue
             new.append((pos, work))
             numbers.append(n)
@@ -659,7 +667,7 @@ def commit_plan(ledger: Ledger, key: PrivateKey, plan: Plan, now: int,
                 continue
             state = ledger.state(reg.work)
             if state is not None:
-                results[pos] = registered(r.file, state, actor)
+                results[pos] = registered(r.file, state, actor, ledger.key_record)
             else:
                 results[pos] = FileResult(r.file, Status.REFUSED, reg.work, error=str(answer))
         if committed is not None:
