@@ -40,3 +40,21 @@ def test_a_key_records_status_says_what_a_key_record_holds(tmp_path: Path) -> No
     assert (f"rotated to:  {new} (your key 'new') at {at} [does not count: signed while "
             "compromised]") in lines
     assert any(x.startswith(f"compromised: from {at}: ") for x in lines), lines
+
+
+def test_a_recovery_setting_is_never_weakened_unnoticed(tmp_path: Path) -> None:
+    """``key recovery`` refuses a recovery key named twice (a typo that would make the
+    setting 1 of 1), and a new setting says on stderr which one it replaces (specs/cli.md
+    section 2, key recovery)."""
+    home = tmp_path / "home"
+    keys = {n: new_key(n, home) for n in ("default", "r1", "r2", "r3")}
+    first = json.loads(run("key", "recovery", "default", "--keys", "r1,r2,r3", "--threshold",
+                           "2", "--json", home=home).out)["id"]
+    twice = run("key", "recovery", "default", "--keys", "r1, r1", home=home, ok_codes=(2,))
+    assert twice.err == ("error: --keys: 'r1' names a recovery key given already: name each "
+                         "recovery key once\n")
+    assert "recovery:    2 of 3" in run("status", key_record_id(keys["default"]),
+                                        home=home).out
+    weaker = run("key", "recovery", "default", "--keys", "r1", home=home)
+    assert weaker.err == (f"note: it replaces the setting logged as {first[:12]}: 2 of 3 "
+                          f"recovery keys ({keys['r1']}, {keys['r2']}, {keys['r3']})\n")

@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from ..core.events import Event, SignedEvent, check_body, sign_event
 from ..core.identity import KeyRecord, key_record_id
 from ..core.keystate import statement
 from ..core.timefmt import format_time, parse_time
-from ..errors import LedgerError, MalformedError
+from ..errors import LedgerError, MalformedError, quoted
 from ..ledger.keys import KeyProtection
 from .numbers import whole
 from .session import (
@@ -502,8 +503,14 @@ def recovery(
     subject, subject_name = _subject(session, name)
     body: dict[str, Any] = {"key": subject}
     if keys:
-        listed = [_subject(session, k, "--keys")[0] for k in keys.split(",") if k.strip()]
-        body["keys"] = list(dict.fromkeys(listed))
+        words = [k for k in keys.split(",") if k.strip()]
+        listed = [_subject(session, k, "--keys")[0] for k in words]
+        twice = next((w for i, (w, k) in enumerate(zip(words, listed, strict=True))
+                      if k in listed[:i]), None)
+        if twice is not None:  # a typo would set a weaker recovery than meant
+            raise MalformedError(f"--keys: {quoted(twice.strip())} names a recovery key given "
+                                 "already: name each recovery key once")
+        body["keys"] = listed
         body["threshold"] = len(body["keys"]) if threshold is None else threshold
         if not 1 <= body["threshold"] <= len(body["keys"]):
             raise MalformedError(f"--threshold must be from 1 to {len(body['keys'])}")
@@ -519,9 +526,24 @@ def recovery(
         report_exists(session, "set", done, "this recovery setting is in effect, logged as",
                       as_json, record=True)
         return
+    record, _ = _record(session, subject)
+    replaced = record.recovery if record is not None else None
     event, index, path = _append_key_event(
         session, _signer(session, subject_name, None), "key.recovery", subject, body, None, [])
     report_key_event("recovery set", event, index, path, as_json)
+    if replaced is not None:  # said, so that a setting is never weakened unnoticed
+        typer.echo(f"note: it replaces the setting logged as {replaced.id[:12]}: "
+                   + _recovery_words(replaced.keys, replaced.threshold, replaced.association),
+                   err=True)
+
+
+def _recovery_words(keys: Sequence[str], threshold: int, association: str | None) -> str:
+    """A recovery setting in words: ``2 of 3 recovery keys (K1, K2, K3)``, and the
+    association that may act for the key."""
+    parts = [f"{threshold} of {len(keys)} recovery keys ({', '.join(keys)})"] if keys else []
+    if association is not None:
+        parts.append(f"the association {association}")
+    return " and ".join(parts) or "no recovery keys"
 
 
 @app.command("compromised")
