@@ -105,7 +105,8 @@ def attest(
         "--from", help="Valid from: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default: now).")
     ] = None,
     until: Annotated[str | None, typer.Option(
-        help="Valid until (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.")] = None,
+        help="Valid until, exclusive: the first moment not covered, YYYY-MM-DD (midnight "
+             "UTC) or YYYY-MM-DDTHH:MM:SSZ.")] = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,

@@ -73,7 +73,8 @@ licence_app = typer.Typer(
     no_args_is_help=True)
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Signing key (default: 'default').")]
-UNTIL_HELP = "End (exclusive): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
+UNTIL_HELP = ("End, exclusive: the first moment not covered, YYYY-MM-DD (midnight UTC: "
+              "--until 2028-01-01 covers all of 2027) or YYYY-MM-DDTHH:MM:SSZ.")
 FROM_HELP = "Start: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
 EXPIRES_HELP = "The offer lapses if not accepted before this time."
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
