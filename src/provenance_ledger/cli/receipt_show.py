@@ -176,7 +176,7 @@ def describe(raw: bytes, name: str) -> dict[str, Any]:
     """What a receipt file claims, parsed strictly but checked not at all: the events are read
     without their signatures, the checkpoint without the log's, the cosignatures without the
     witnesses'."""
-    data = load_receipt_json(raw, MAX_CURRENT_RECEIPT_BYTES)
+    data = receipt_json(raw, name, MAX_CURRENT_RECEIPT_BYTES)
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt in COMPLIANCE_RECEIPT_FORMATS or fmt in ROYALTY_RECEIPT_FORMATS or (
             fmt == DATASET_PROOF_FORMAT):
@@ -316,3 +316,19 @@ def _claimed_time(signature: bytes) -> str | None:
         return None
     (seconds,) = struct.unpack(">Q", signature[:8])
     return format_time(seconds) if seconds <= MAX_TIME else None
+
+
+def receipt_json(raw: bytes, name: str, limit: int) -> Any:
+    """A receipt file's JSON (``load_receipt_json``); a file that is not JSON text at all (a
+    picture, a PDF: the work's own file given for its receipt) is told so, by its name."""
+    head = raw.lstrip()[:1]
+    if raw and head != b"{":
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            head = b""
+        if not head or head not in b'["0123456789-tfn':
+            raise MalformedError(
+                f"receipt is not valid UTF-8 JSON: {quoted(name)} is not a receipt (a receipt "
+                "is the JSON file a command wrote; a work's own file goes with --file)")
+    return load_receipt_json(raw, limit)

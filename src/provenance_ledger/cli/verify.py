@@ -62,6 +62,7 @@ from ..core.timefmt import format_time
 from ..errors import LedgerError, MalformedError, VerificationError
 from ..ledger.dataset import file_code
 from ..ledger.files import read_bounded
+from .receipt_show import receipt_json
 from .session import (
     NodeOpt,
     Session,
@@ -118,7 +119,10 @@ def verify(
         text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
         pol = parse_policy(text)
     else:
-        pol = Policy.for_log_key(log_key or "")
+        try:
+            pol = Policy.for_log_key(log_key or "")
+        except MalformedError as e:
+            raise MalformedError(f"--log-key: {e}") from e
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
     # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
@@ -126,7 +130,7 @@ def verify(
     compliance: ComplianceReceipt | None = None
     try:
         raw_bytes = read_bounded(receipt_path, "receipt", MAX_CURRENT_RECEIPT_BYTES)
-        data = load_receipt_json(raw_bytes, MAX_CURRENT_RECEIPT_BYTES)
+        data = receipt_json(raw_bytes, str(receipt_path), MAX_CURRENT_RECEIPT_BYTES)
         kind = data.get("format") if isinstance(data, dict) else None
         if kind == DATASET_PROOF_FORMAT:
             if len(raw_bytes) > MAX_PROOF_FILE_BYTES:
