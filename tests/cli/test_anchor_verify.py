@@ -161,6 +161,9 @@ def test_receipt_of_a_work(anchored: Anchored, tmp_path: Path, how: str) -> None
     assert receipt["event"]["work"] == anchored.work
     assert receipt["event"]["type"] == "work.register"
     run("verify", out_file, "--log-key", anchored.log_key, home=anchored.home)
+    state_file = tmp_path / "state.json"
+    said = run("receipt", work, "--state", "-o", state_file, home=anchored.home).out
+    assert said.strip() == f"state receipt of {anchored.work} written to {state_file}"
 
 
 def test_log_checkpoint_is_a_signed_note_that_tlog_scales_verifies(anchored: Anchored) -> None:

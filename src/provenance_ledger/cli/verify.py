@@ -695,7 +695,7 @@ def receipt(
         typer.echo(f"{ids[0]} is not registered on this ledger: the proof of its absence "
                    f"is written to {output}")
     elif len(ids) == 1:
-        typer.echo(f"receipt of {ids[0]} written to {output}")
+        typer.echo(f"{'state receipt' if state else 'receipt'} of {ids[0]} written to {output}")
     else:
         held = sum(1 for w in verified.works if w.registered)
         typer.echo(f"state receipt of {len(ids)} works ({held} registered, "
