@@ -65,15 +65,22 @@ def test_the_node_serves_the_page_files_and_nothing_else(node: tuple[RunningNode
         assert "a deeper path is 404)" in spec
 
 
-def test_a_receipt_from_the_node_checks_with_its_published_keys(
-        node: tuple[RunningNode, str], page: Page, tmp_path: Path, artifacts: Path) -> None:
-    n, event_id = node
+def served_with_a_receipt(n: RunningNode, event_id: str, page: Page, tmp_path: Path) -> Path:
+    """The node's receipt of ``event_id`` saved as a file, and the node's page open with the
+    node's published keys put in the trust field."""
     with n.client() as http:
         receipt = tmp_path / "receipt.json"
         receipt.write_bytes(http.get(f"/receipts/{event_id}").content)
     page.goto(f"{n.url}/page/")
     page.wait_for_selector("#checkpoints tbody tr")
     page.click("#node-policy")
+    return receipt
+
+
+def test_a_receipt_from_the_node_checks_with_its_published_keys(
+        node: tuple[RunningNode, str], page: Page, tmp_path: Path, artifacts: Path) -> None:
+    n, event_id = node
+    receipt = served_with_a_receipt(n, event_id, page, tmp_path)
     assert f"log {page.evaluate('PLPage.state.explorer.log')}" in page.input_value("#trust")
     assert check_in_page(page, receipt, page.input_value("#trust")) == {
         "state": "valid", "check": None}

@@ -11,18 +11,16 @@ from playwright.sync_api import Page, expect
 from tests.node.conftest import RunningNode
 
 from .conftest import check_in_page
-from .test_node_page import node  # noqa: F401  (the node, its witnesses and works)
+from .test_node_page import (
+    node,  # noqa: F401  (the node, its witnesses and works)
+    served_with_a_receipt,
+)
 
 
 def test_a_work_found_by_search_replaces_the_receipt_chosen_before(
         node: tuple[RunningNode, str], page: Page, tmp_path: Path) -> None:  # noqa: F811
     n, event_id = node
-    with n.client() as http:
-        receipt = tmp_path / "receipt.json"
-        receipt.write_bytes(http.get(f"/receipts/{event_id}").content)
-    page.goto(f"{n.url}/page/")
-    page.wait_for_selector("#checkpoints tbody tr")
-    page.click("#node-policy")
+    receipt = served_with_a_receipt(n, event_id, page, tmp_path)
     assert check_in_page(page, receipt, page.input_value("#trust"))["state"] == "valid"
     assert page.eval_on_selector("#receipt-input", "e => e.files.length") == 1
     work = tmp_path / "second.png"
