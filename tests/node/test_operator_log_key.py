@@ -72,3 +72,20 @@ def test_a_missing_witness_key_is_refused_before_it_listens(node: Node) -> None:
                          "your backup of the home (its peers know this node's cosignatures "
                          "by it)\n")  # no "listening" record before it
     assert not key.exists()
+
+
+def test_a_second_node_serve_of_one_home_is_refused_before_it_listens(node: Node) -> None:
+    """specs/node.md section 1: while a node serves its home, another ``node serve`` of that
+    home (say after ``node config --listen`` moved it) is one line, exit 2, with no
+    ``listening`` record; it used to serve beside the first (two sequencers of one log)."""
+    node.start()
+    try:
+        node.cli("node", "config", "--home", node.home, "--listen", "127.0.0.1:1")
+        second = node.cli("node", "serve", "--home", node.home, ok=(2,))
+        assert second.err == (
+            f"error: the node at {node.home} is served already, or being rotated to a new log "
+            f"(another node serve or node shard rotate holds {node.home / 'serve.lock'}): "
+            "stop it first; one node serve serves a home\n")
+        assert node.checkpoint().status_code == 200  # the first goes on
+    finally:
+        node.stop()

@@ -17,6 +17,7 @@ from .app import node_app
 from .config import load_config, parse_listen, require_keys
 from .hotpath import HotReadsProtocol
 from .logs import configure_logging
+from .shards import is_serving, served_already
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -34,6 +35,8 @@ def make_server(
     (127.0.0.1 by default) unless ``host``/``port`` are given."""
     config = load_config(home)
     require_keys(home)  # before it listens: one line, exit 2
+    if is_serving(home):  # likewise; the lock itself is taken once it starts (shards.serving)
+        raise served_already(home)
     listen_host, listen_port = parse_listen(config.listen)
     server_config = uvicorn.Config(
         node_app(home, **app_options),

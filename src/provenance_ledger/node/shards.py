@@ -83,14 +83,22 @@ TILE_ENTRIES = ("tile", "checkpoint")
 
 @contextmanager
 def serving(home: Path) -> Iterator[None]:
-    """Held (shared) by a serving node for as long as it runs: a rotation waits for none.
-    A home this process cannot write (a read-only copy) is served without it: it cannot be
-    rotated either."""
+    """Held (exclusively) by a serving node for as long as it runs: no rotation, and no
+    second ``node serve`` of the same home (two sequencers, witnessing and mirroring loops of
+    one log), starts meanwhile (specs/node.md section 1). A home this process cannot write (a
+    read-only copy) is served without it: it cannot be rotated either."""
     if not os.access(home, os.W_OK):
         yield
         return
-    with _lock(home, fcntl.LOCK_SH):
+    with _lock(home, fcntl.LOCK_EX, serve=True):
         yield
+
+
+def served_already(home: Path) -> LedgerError:
+    """What a second ``node serve`` of a home is told (specs/node.md section 1)."""
+    return LedgerError(f"the node at {home} is served already, or being rotated to a new log "
+                       f"(another node serve or node shard rotate holds {home / SERVE_LOCK}): "
+                       "stop it first; one node serve serves a home")
 
 
 def is_serving(home: Path) -> bool:
@@ -110,16 +118,15 @@ def is_serving(home: Path) -> bool:
 
 
 @contextmanager
-def _lock(home: Path, how: int) -> Iterator[None]:
+def _lock(home: Path, how: int, serve: bool = False) -> Iterator[None]:
     path = home / SERVE_LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, how | fcntl.LOCK_NB)
         except BlockingIOError as e:
-            if how == fcntl.LOCK_SH:
-                raise LedgerError(f"the node at {home} is being rotated to a new log (node "
-                                  "shard rotate): start it once that is over") from e
+            if serve:
+                raise served_already(home) from e
             raise LedgerError(f"the node at {home} is serving (node serve holds {path}): stop "
                               "it, rotate, then start it again") from e
         yield
