@@ -74,7 +74,8 @@ def bad_trust_alike(page: Page, d: Dispute, receipt: Path, trust_text: str,
     """The CLI refuses the trust input (exit 2, one line) and the page says the same reason
     as bad trust input; returns the reason."""
     line = assert_one_error_line(d.verify(receipt, *cli_trust, code=2))
-    reason = line.removeprefix("error: ")
+    # the CLI names its option; the page's trust field is none
+    reason = line.removeprefix("error: ").removeprefix("--log-key: ")
     seen = on_page(page, receipt, trust_text)
     assert seen["state"] == "bad-trust", seen
     assert said(page, "#verdict") == BAD_TRUST + reason
