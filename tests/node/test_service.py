@@ -441,10 +441,10 @@ def test_receipt_size_must_cover_the_event(client: httpx.Client, filled: list[st
 
 
 def test_an_empty_log_serves_the_empty_trees_checkpoint(
-        node: RunningNode, node_home: Path, sign: Signer, keys: KeyFactory) -> None:
+        node_home: Path, sign: Signer, keys: KeyFactory) -> None:
     """A new node signs the checkpoint of size 0 (C2SP allows it), so peers can mirror and
     witness it before its first event; a restart does not sign another one."""
-    with node.client() as client:
+    with running(node_home) as node, node.client() as client:
         r = client.get("/checkpoint")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
         cp, _, _ = verify_checkpoint_note(r.text, [_log_key(node_home)])
