@@ -3,8 +3,10 @@ only) against `provenance verify --json`, on receipts the real CLI writes in a t
 
 Known answers from the specs (map.md 9, checkpoints.md 7, receipts.md 9, events.md 6.13) pin
 the verifier's primitives first; then four real decisions (allowed, no consent, revoked,
-never registered) and a state receipt v2 are compared verdict for verdict; then tampered
-copies must be refused by both.
+never registered) and a state receipt v2 are compared verdict for verdict, each reason derived
+from rules.md 5.2 and compared byte for byte; then tampered copies (an edited reason among
+them) must be refused by both, and the earlier words receipts.md 12.1 step 3 keeps accepted by
+both.
 """
 
 from __future__ import annotations
@@ -213,6 +215,8 @@ def test_verdicts_agree_with_provenance_verify(home: Home, name: str) -> None:
     assert ours.answer.events == theirs["events"]
     assert ours.answer.conditions == theirs["conditions"]
     assert ours.answer.citing == theirs["citing"]
+    assert ours.answer.reason == theirs["reason"]
+    assert ours.answer.reason == json.loads(data)["decision"]["reason"]
     assert ours.keys_proven is theirs["keys_proven"]
     assert ours.result.tree_size == theirs["tree_size"]
     assert ours.statement == theirs["statement"]
@@ -493,13 +497,14 @@ def agree(h: Any, path: Path) -> v.Verdict:
     ours = v.verify_decision_receipt(path.read_bytes(), [v.parse_vkey(h.log_key)])
     code, theirs, text = cli_verify(h, path)
     assert code == 0 and theirs is not None, text
-    # Without a `decision` member this verifier has no words for a refusal's reason
-    # (FINDINGS.md F3): it writes <reason> there.
-    statement = ours.statement.replace("<reason>", theirs["reason"])
-    assert (ours.answer.allowed, ours.answer.events, ours.answer.conditions,
-            ours.answer.citing, ours.keys_proven, statement) == (
-        theirs["allowed"], theirs["events"], theirs["conditions"], theirs["citing"],
-        theirs["keys_proven"], theirs["statement"])
+    # The reason is derived from rules.md 5.2 (no longer copied from the receipt), and the
+    # receipt's own `decision.reason` was compared with it byte for byte.
+    assert (ours.answer.allowed, ours.answer.reason, ours.answer.events,
+            ours.answer.conditions, ours.answer.citing, ours.keys_proven, ours.statement) == (
+        theirs["allowed"], theirs["reason"], theirs["events"], theirs["conditions"],
+        theirs["citing"], theirs["keys_proven"], theirs["statement"])
+    dec = json.loads(path.read_bytes()).get("decision")
+    assert dec is None or dec["reason"] == ours.answer.reason
     return ours
 
 
@@ -550,16 +555,63 @@ def test_optional_members_may_be_left_out(home: Home, tmp_path: Path) -> None:
     assert not got.answer.allowed and got.answer.events == [home.grant_id]
 
 
-def test_the_reason_text_is_checked_only_by_the_reference(home: Home, tmp_path: Path) -> None:
-    """FINDINGS.md F2: receipts.md 12.1 step 3 makes `decision.reason` part of the answer that
-    MUST match, but rules.md section 5 does not give the reason strings. The reference refuses
-    a changed reason; this verifier, from the specs alone, cannot."""
-    r = json.loads(home.path("allowed").read_bytes())
-    r["decision"]["reason"] = "because the log says so"
-    f = tmp_path / "reason.json"
-    f.write_text(json.dumps(r))
-    assert cli_verify(home, f)[0] == 1
-    assert mine(home, f.read_bytes()).answer.allowed
+def both(h: Any, r: dict[str, Any], path: Path) -> tuple[bool, bool]:
+    """(this verifier accepts, `provenance verify` accepts) the receipt `r` written to path."""
+    path.write_text(json.dumps(r, ensure_ascii=False), encoding="utf-8")
+    try:
+        mine(h, path.read_bytes())
+        ours = True
+    except v.Invalid:
+        ours = False
+    code, _, out = cli_verify(h, path)
+    assert code in (0, 1), out
+    return ours, code == 0
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_edited_reason_is_refused_by_both(home: Home, tmp_path: Path, case: str) -> None:
+    """receipts.md 12.1 step 3: `decision.reason` is re-derived from rules.md 5.2 and compared
+    byte for byte (FINDINGS.md F2, F19): a space added, a word changed, another answer's
+    reason put in its place."""
+    r = json.loads(home.path(case).read_bytes())
+    reason = r["decision"]["reason"]
+    others = {json.loads(home.path(c).read_bytes())["decision"]["reason"] for c in CASES}
+    edits = [reason + " ", reason.upper(), reason.replace("the", "a", 1) + "!",
+             *sorted(others - {reason})]
+    for i, edit in enumerate(edits):
+        t = copy.deepcopy(r)
+        t["decision"]["reason"] = edit
+        assert both(home, t, tmp_path / f"reason-{i}.json") == (False, False), edit
+
+
+def test_a_question_edited_under_its_decision_is_refused_by_both(
+    rich: RichHome, tmp_path: Path
+) -> None:
+    """FINDINGS.md F2's example: a grant of ai_training and data_mining, asked about
+    ai_training; the question's purpose edited to data_mining keeps the verdict, the events and
+    the conditions, and only the reason (which names ai_training) tells."""
+    at = rich.state_a["grants"][0]["granted_at"]  # in force then, revoked or not since
+    r = json.loads(rich.may("lab", "ai_training", rich.a, at).read_bytes())
+    assert r["decision"]["reason"] == "consent granted to this key for ai_training"
+    r["question"]["purpose"] = "data_mining"
+    assert both(rich, r, tmp_path / "purpose.json") == (False, False)
+
+
+def test_the_earlier_words_of_a_covering_grant_verify_on_both(
+    rich: RichHome, tmp_path: Path
+) -> None:
+    """receipts.md 12.1 step 3, "Earlier words": `<R> for <G>, which covers <P>` written
+    `<R> for <P>` verifies; any other purpose there does not."""
+    at = rich.state_a["grants"][0]["granted_at"]
+    r = json.loads(rich.may("lab", "ai_generative_training", rich.a, at).read_bytes())
+    assert r["decision"]["reason"] == (
+        "consent granted to this key for ai_training, which covers ai_generative_training")
+    for reason, ok in [("consent granted to this key for ai_generative_training", True),
+                       ("consent granted to this key for ai_training", False),
+                       ("consent granted to anyone for ai_generative_training", False),
+                       ("licence in force for ai_generative_training", False)]:
+        r["decision"]["reason"] = reason
+        assert both(rich, r, tmp_path / "earlier.json") == (ok, ok), reason
 
 
 def witness(seed: int, name: str) -> tuple[Ed25519PrivateKey, str]:
@@ -639,15 +691,23 @@ def test_refusal_citing_grants_and_licences_of_every_kind(tmp_path: Path) -> Non
     run(h.home, "licence", "accept", ended, "--key", "lab")
     lapsed = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
                     "--expires", "2027-06-01")["id"]
+    withdrawn = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining")["id"]
+    terminated = h.json("licence", "terminate", withdrawn)["id"]
     got = agree(h, h.may("lab", "data_mining", h.a, "2030-01-01T00:00:00Z"))
     assert not got.answer.allowed
-    assert got.answer.events == [grant, later, ended, lapsed]
+    assert got.answer.events == [grant, later, ended, lapsed, withdrawn]
     assert got.answer.citing == [
         f"consent grant {grant}, which ends at 2029-01-01T00:00:00Z",
         f"licence {later}, not in force at that time",
         f"licence {ended}, not in force at that time",
         f"licence offer {lapsed}, not accepted",
+        # An offer withdrawn (never accepted, then terminated): FINDINGS.md F20.
+        f"licence {withdrawn}, terminated by {terminated} at "
+        f"{v.fmt_time(v.parse_time(h.json('status', h.a)['licences'][-1]['terminated_at']))}",
     ]
+    assert got.answer.reason == ("no consent or licence for data_mining is in force at "
+                                 "2030-01-01T00:00:00Z (all were revoked, ended or not yet "
+                                 "accepted)")
     got = agree(h, h.may("lab", "data_mining", h.a, "2031-06-01T00:00:00Z"))
     assert got.answer.allowed and got.answer.step == "licence"
 
@@ -726,3 +786,75 @@ def test_a_grant_signed_after_a_compromise_does_not_count(tmp_path: Path) -> Non
     assert not got.answer.allowed and got.answer.events == [] and got.keys_proven
     full = got.result.works[got.work]
     assert isinstance(full, v.State) and [g.id for g in full.grants] == [grant["id"]]
+
+
+def test_step_6_reasons_with_rotated_keys(tmp_path: Path) -> None:
+    """rules.md 5.2, the rows of step 6 with key records: a key rotated away asking about what
+    still stands for its successor (a grant in force, an open offer), or about what lapsed; its
+    successor asking about what lapsed, made to the old key. Then the earlier words and the
+    earlier citations of receipts.md 12.1 step 3 verify on both, and other edits on neither."""
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
+    (tmp_path / "a.png").write_bytes(b"work rotated reasons\n")
+    h.a = str(tmp_path / "a.png")
+    run(h.home, "anchor", h.a)
+    h.k = {}
+    for name in ("lab", "lab2"):
+        run(h.home, "key", "new", name)
+        h.k[name] = run(h.home, "key", "show", name, "--public").stdout.strip()
+    h.log_key = run(h.home, "log", "key").stdout.strip()
+    lab, lab2 = h.k["lab"], h.k["lab2"]
+    g1 = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", lab)["id"]
+    o1 = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining")["id"]
+    g2 = h.json("consent", "grant", h.a, "--purpose", "ai_inference", "--to", lab)["id"]
+    run(h.home, "consent", "revoke", g2)
+    run(h.home, "key", "rotate", "lab", "--to", "lab2")
+
+    def ask(key: str, purpose: str) -> tuple[dict[str, Any], str]:
+        path = h.may(key, purpose, h.a)
+        got = agree(h, path)
+        return json.loads(path.read_bytes()), f"{purpose} is in force at {got.at}"
+
+    away = "is in force for this key at {}: this key was rotated away, and " + lab2 + \
+        " holds its consents and licences at that time"
+    lapsed = "(all were revoked, ended or not yet accepted)"
+    made_to = (f"(all were revoked, ended or not yet accepted, including those made to {lab}, "
+               "whose consents and licences this key holds at that time)")
+    r, _ = ask("lab", "ai_training")  # row 1: a grant in force names the key rotated away
+    assert r["decision"]["events"] == [g1]
+    at = r["question"]["at"]
+    assert r["decision"]["reason"] == "no consent or licence for ai_training " + away.format(at)
+    for reason, ok in [(f"no consent or licence for ai_training is in force at {at} {lapsed}",
+                        True),  # the 0.1.0 words
+                       ("no consent or licence for ai_training " + away.format(at).replace(
+                           lab2, lab), False),
+                       (f"no consent or licence for ai_training is in force at {at} {made_to}",
+                        False)]:
+        r["decision"]["reason"] = reason
+        assert both(h, r, tmp_path / "t.json") == (ok, ok), reason
+    r, _ = ask("lab", "data_mining")  # row 1: an offer open at t
+    assert r["decision"]["events"] == [o1]
+    at = r["question"]["at"]
+    assert r["decision"]["reason"] == "no consent or licence for data_mining " + away.format(at)
+    r, words = ask("lab", "ai_inference")  # row 3: what names the old key lapsed
+    at = r["question"]["at"]
+    assert (r["decision"]["events"], r["decision"]["reason"]) == (
+        [g2], f"no consent or licence for {words} {lapsed}")
+    # Earlier citations: the first row read "in force or not".
+    r["decision"]["reason"] = "no consent or licence for ai_inference " + away.format(at)
+    assert both(h, r, tmp_path / "t.json") == (True, True)
+    r, words = ask("lab2", "ai_inference")  # row 2: the successor, what was made to lab lapsed
+    assert (r["decision"]["events"], r["decision"]["reason"]) == (
+        [g2], f"no consent or licence for {words} {made_to}")
+    default = "no consent or licence for ai_inference: not allowed by default"
+    for events, reason, ok in [([], default, True),  # earlier citations
+                               ([g2], default, False),
+                               ([g2], f"no consent or licence for {words} {lapsed}", False),
+                               ([], f"no consent or licence for {words} {made_to}", False)]:
+        r["decision"]["events"], r["decision"]["reason"] = events, reason
+        assert both(h, r, tmp_path / "t.json") == (ok, ok), (events, reason)
+    r, words = ask("lab2", "data_mining")  # row 2: an offer to lab, never accepted
+    assert (r["decision"]["events"], r["decision"]["reason"]) == (
+        [o1], f"no consent or licence for {words} {made_to}")
+    r, _ = ask("lab2", "ai_training")  # step 3 through the holder: "to this key"
+    assert r["decision"]["reason"] == "consent granted to this key for ai_training"

@@ -1,7 +1,7 @@
 """An independent verifier of provenance-ledger decision receipts and state receipts v2.
 
 Written from specs/ only (receipts.md 3, 11, 12; map.md 1-5; checkpoints.md 1-4, 6;
-merkle.md 1-4; events.md 2-9; rules.md 1-3, 5), without reading the reference implementation.
+merkle.md 1-4; events.md 2-9; rules.md 1-3, 5, 7, 9), without reading the reference implementation.
 Standard library plus `cryptography` (Ed25519, which applies the acceptance rule of
 events.md section 3.1 through OpenSSL).
 
@@ -9,8 +9,9 @@ Subset: events `work.register`, `work.transfer`, `consent.grant`, `consent.revok
 `licence.offer`, `licence.accept`, `licence.terminate`, and in key records (events.md 6.13,
 rules.md 7 and 9) `identity.attest`, `identity.revoke` and `key.*` signed by the key itself.
 Anything else (datasets, payments, key events by recovery keys or an association) is refused
-as `Unsupported`, never accepted unchecked. Three citation forms and the citation separator
-are the CLI's, not the specs' (FINDINGS.md F6, F7a, F16).
+as `Unsupported`, never accepted unchecked. Every `decision.reason` is derived from the
+templates of rules.md 5.2 (and the earlier words receipts.md 12.1 step 3 accepts) and compared
+byte for byte; the citation forms and their separator are those of receipts.md 12.1.
 
 Every deviation or choice made where the specs are silent is in FINDINGS.md.
 """
@@ -1258,6 +1259,12 @@ class Answer:
     conditions: list[str]
     citing: list[str] = field(default_factory=list)
     step: str = ""
+    reason: str = ""
+
+    def decision(self) -> dict[str, Any]:
+        """The `decision` member a receipt carries (receipts.md 12.1 step 3)."""
+        return {"allowed": self.allowed, "reason": self.reason, "events": self.events,
+                "conditions": self.conditions}
 
 
 def effective(events: list[Event], keys: Keys) -> State | None:
@@ -1276,13 +1283,48 @@ def effective(events: list[Event], keys: Keys) -> State | None:
     return st
 
 
-def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None = None) -> Answer:
-    """rules.md 5 steps 1-6 (with holders, rules.md 9); citations as receipts.md 12.1."""
+def _for(purposes: tuple[str, ...], purpose: str) -> str:
+    """rules.md 5.2, `<for>`: `<P>` when the purposes name it, else `<G>, which covers <P>`
+    with `<G>` the first purpose (in the event's order) that covers `<P>`."""
+    if purpose in purposes:
+        return purpose
+    first = next(p for p in purposes if covers(p, purpose))
+    return f"{first}, which covers {purpose}"
+
+
+# rules.md 5.2, the reasons of steps 1, 2, 5 and 6 (nothing cited).
+REASON_NOT_REGISTERED = "the work is not registered on this ledger"
+REASON_NOT_YET = "the work was not registered yet at that time"
+REASON_CONTROLLER = "this key controls the work"
+
+
+def _refusal_reason(purpose: str, t: int, rotated_away: str | None, made_to: list[str],
+                    anything_cited: bool) -> str:
+    """rules.md 5.2, the rows of step 6, read top to bottom (FINDINGS.md F19)."""
+    if not anything_cited:
+        return f"no consent or licence for {purpose}: not allowed by default"
+    if rotated_away is not None:
+        return (f"no consent or licence for {purpose} is in force for this key at "
+                f"{fmt_time(t)}: this key was rotated away, and {rotated_away} holds its "
+                "consents and licences at that time")
+    lapsed = (f"no consent or licence for {purpose} is in force at {fmt_time(t)} (all were "
+              "revoked, ended or not yet accepted")
+    if made_to:
+        return (f"{lapsed}, including those made to {' and '.join(made_to)}, whose consents "
+                "and licences this key holds at that time)")
+    return lapsed + ")"
+
+
+def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None = None,
+        earlier_citations: bool = False) -> Answer:
+    """rules.md 5 steps 1-6 (with holders, rules.md 9); reasons as rules.md 5.2, citations as
+    receipts.md 12.1. `earlier_citations`: step 6 as it was before it cited what names a key
+    rotated to `key` (receipts.md 12.1 step 3, "Earlier citations")."""
     keys = keys or Keys(None)
     if state is None:
-        return Answer(False, [], [], [], "not registered")
+        return Answer(False, [], [], [], "not registered", REASON_NOT_REGISTERED)
     if t < state.registered_at:
-        return Answer(False, [], [], [], "before registration")
+        return Answer(False, [], [], [], "before registration", REASON_NOT_YET)
     for g in state.grants:
         if (g.grantee == "*" or keys.holder(g.grantee, t) == key) \
                 and any(covers(p, purpose) for p in g.purposes) and g.in_force(t):
@@ -1292,7 +1334,9 @@ def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None =
                          "after the time asked")
             elif g.until is not None:
                 cite += f", which ends at {fmt_time(g.until)}"
-            return Answer(True, [g.id], list(g.conditions), [cite], "grant")
+            who = "anyone" if g.grantee == "*" else "this key"
+            reason = f"consent granted to {who} for {_for(g.purposes, purpose)}"
+            return Answer(True, [g.id], list(g.conditions), [cite], "grant", reason)
     for lc in state.licences:
         if keys.holder(lc.licensee, t) == key and any(covers(p, purpose) for p in lc.purposes) \
                 and lc.in_force(t):
@@ -1302,7 +1346,8 @@ def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None =
                          f"{fmt_time(lc.terminated_at)}, after the time asked")
             elif lc.until is not None:
                 cite += f", which ends at {fmt_time(lc.until)}"
-            return Answer(True, [lc.id, str(lc.accepted_by)], [], [cite], "licence")
+            reason = f"licence in force for {_for(lc.purposes, purpose)}"
+            return Answer(True, [lc.id, str(lc.accepted_by)], [], [cite], "licence", reason)
     ctl = state.controller_at(t)
     if ctl is not None and keys.holder(ctl, t) == key:
         cite = f"controller event {state.head} (the work's head: this key controls it)"
@@ -1311,13 +1356,22 @@ def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None =
             k2, s2 = later[0]
             cite = (f"controller event {state.head} (the work's head; this key controlled the "
                     f"work at the time asked, and control passed to {k2} at {fmt_time(s2)})")
-        return Answer(True, [state.head], [], [cite], "controller")
+        return Answer(True, [state.head], [], [cite], "controller", REASON_CONTROLLER)
+    # Step 6. `key` is rotated away when it is not its own holder at t (rules.md 9); its
+    # holder is read only when something cited names it (a role: its record is then listed,
+    # receipts.md 12.2).
     ids: list[str] = []
     cites: list[str] = []
+    named_in_force = False  # something cited names `key` itself and stands at t (5.2 row 1)
+    made_to: list[str] = []  # keys other than `key` and `*` named by what is cited (row 2)
+
+    def cited(named: str) -> bool:
+        if named in ("*", key):
+            return True
+        return not earlier_citations and keys.holder(named, t) == key
+
     for g in state.grants:
-        # "to key" read literally (rules.md 5 step 6), and also through the holder.
-        if (g.grantee in ("*", key) or keys.holder(g.grantee, t) == key) \
-                and any(covers(p, purpose) for p in g.purposes):
+        if cited(g.grantee) and any(covers(p, purpose) for p in g.purposes):
             ids.append(g.id)
             c = f"consent grant {g.id}"
             if g.revoked_at is not None:
@@ -1325,26 +1379,64 @@ def may(state: State | None, key: str, purpose: str, t: int, keys: Keys | None =
             elif g.until is not None:
                 c += f", which ends at {fmt_time(g.until)}"
             else:
-                # Neither revoked nor ending (asked before it, or to a key rotated away):
-                # not in receipts.md 12.1; the CLI's words (FINDINGS.md F16).
                 c += f", in force from {fmt_time(g.at)}"
             cites.append(c)
+            if g.grantee == key and (g.in_force(t) or earlier_citations):
+                named_in_force = True
+            if g.grantee not in ("*", key) and g.grantee not in made_to:
+                made_to.append(g.grantee)
     for lc in state.licences:
-        if (lc.licensee == key or keys.holder(lc.licensee, t) == key) \
-                and any(covers(p, purpose) for p in lc.purposes):
+        if cited(lc.licensee) and any(covers(p, purpose) for p in lc.purposes):
             ids.append(lc.id)
-            if lc.accepted_by is None:
-                cites.append(f"licence offer {lc.id}, not accepted")
-            elif lc.terminated_at is not None:
+            if lc.terminated_at is not None:
+                # Also an offer withdrawn before acceptance: it is neither "open" nor
+                # "lapsed", the two an offer "never accepted" may be (FINDINGS.md F20).
                 cites.append(f"licence {lc.id}, terminated by {lc.terminated_by} at "
                              f"{fmt_time(lc.terminated_at)}")
+            elif lc.accepted_by is None:
+                cites.append(f"licence offer {lc.id}, not accepted")
             else:
-                # Accepted, not terminated, not in force at t (not started, or past its
-                # `until`): receipts.md 12.1 gives no words for it. These are the CLI's,
-                # adopted after comparing (FINDINGS.md F6); my first reading wrote
-                # "licence <id>[, which ends at <until>]".
                 cites.append(f"licence {lc.id}, not in force at that time")
-    return Answer(False, ids, [], cites, "refused")
+            if lc.licensee == key and (lc.in_force(t) or lc.open_offer(t) or earlier_citations):
+                named_in_force = True
+            if lc.licensee != key and lc.licensee not in made_to:
+                made_to.append(lc.licensee)
+    holder = keys.holder(key, t) if named_in_force else key
+    rotated_away = holder if holder != key else None
+    reason = _refusal_reason(purpose, t, rotated_away, made_to, bool(ids))
+    return Answer(False, ids, [], cites, "refused", reason)
+
+
+def earlier_words(reason: str) -> str:
+    """receipts.md 12.1 step 3, "Earlier words": the reason provenance-ledger 0.1.0 wrote for
+    the answer whose reason (in the words of rules.md 5.2) is `reason`."""
+    m = re.fullmatch(r"(consent granted to this key|consent granted to anyone|licence in force)"
+                     r" for ([^ ,]+), which covers ([^ ,]+)(.*)", reason, re.DOTALL)
+    if m:
+        return f"{m[1]} for {m[3]}{m[4]}"
+    m = re.fullmatch(r"(no consent or licence for [^ ]+ is in force) for this key "
+                     r"(at [0-9TZ:-]{20}): this key was rotated away, and [^ ]+ holds its "
+                     r"consents and licences at that time", reason)
+    if m:
+        return f"{m[1]} {m[2]} (all were revoked, ended or not yet accepted)"
+    return reason
+
+
+def accepted_decisions(
+    state: State | None, key: str, purpose: str, t: int, keys: Keys, ans: Answer
+) -> list[dict[str, Any]]:
+    """receipts.md 12.1 step 3: the `decision` values that verify, the answer of step 2 first,
+    then the same in the earlier words, then step 6's earlier citations in either words."""
+    answers = [ans]
+    if not ans.allowed:
+        answers.append(may(state, key, purpose, t, keys, earlier_citations=True))
+    out: list[dict[str, Any]] = []
+    for a in answers:
+        for reason in (a.reason, earlier_words(a.reason)):
+            d = {**a.decision(), "reason": reason}
+            if d not in out:
+                out.append(d)
+    return out
 
 
 # ---------------------------------------------------------------- receipts (receipts.md 11-12)
@@ -1538,9 +1630,11 @@ def verify_decision_receipt(
     ans = may(st, key, q["purpose"], t, res.keys)
     dec = r.get("decision")
     if dec is not None:
+        # receipts.md 12.1 step 3: equal as a JSON value, its reason byte for byte (in the
+        # words of rules.md 5.2, or in the earlier words and citations step 3 still accepts).
         _members(dec, "decision", {"allowed", "reason", "events", "conditions"})
-        if (dec["allowed"] is not ans.allowed or dec["events"] != ans.events
-                or dec["conditions"] != ans.conditions or not isinstance(dec["reason"], str)):
+        accepted = accepted_decisions(st, key, q["purpose"], t, res.keys, ans)
+        if not isinstance(dec["allowed"], bool) or dec not in accepted:
             raise Invalid("decision member differs from the re-derived answer")
     # The words (receipts.md 12.1).
     n, origin = res.tree_size, res.origin
@@ -1569,12 +1663,9 @@ def verify_decision_receipt(
         verb = "may use" if ans.allowed else "may not use"
         stmt = f"{head}, key {key} {verb} work {work} for purpose {q['purpose']} at {q['at']}"
         if not ans.allowed:
-            # The reason's wording is not in the specs (FINDINGS.md F3): the receipt's own is
-            # used, after allowed/events/conditions were checked above.
-            stmt += f": {dec['reason'] if dec else '<reason>'}"
+            stmt += f": {ans.reason}"
         if ans.citing:
-            # The separator is not in receipts.md 12.1; the CLI's "; " is adopted
-            # (FINDINGS.md F7a: a citation holds commas itself).
+            # receipts.md 12.1: joined with "; " (FINDINGS.md F7a, since written there).
             stmt += f", citing {'; '.join(ans.citing)}"
         stmt += f"; no later event of {work} exists up to {n}"
         if not keys_proven:
@@ -1612,7 +1703,8 @@ def main(argv: list[str]) -> int:
         return 1
     print(json.dumps({
         "valid": True, "work": v.work, "registered": v.registered, "allowed": v.answer.allowed,
-        "events": v.answer.events, "conditions": v.answer.conditions, "citing": v.answer.citing,
+        "reason": v.answer.reason, "events": v.answer.events,
+        "conditions": v.answer.conditions, "citing": v.answer.citing,
         "keys_proven": v.keys_proven, "tree_size": v.result.tree_size,
         "cosigners": v.result.cosigners, "statement": v.statement,
     }, indent=2))
