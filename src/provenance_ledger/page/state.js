@@ -1010,10 +1010,11 @@
     details.keyRecords = await provenKeys(details, candidates, trust, question.at, ctl === null ? null : await holder(ctl, question.at, keyRecord));
     // (3) what is written for people.
     if (H.has(data, "scope") && data.scope !== DECISION_RECEIPT_SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     checkDecodedCurrent(sr, details.works);
     if (H.has(data, "decision") && data.decision !== null && !sameDecision(data.decision, decision))
-      throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`);
+      throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`,
+        { what: "decision", item: null, stated: data.decision, derived: decision });
     V.checkQuorum(trust, details.cosigners);
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);
