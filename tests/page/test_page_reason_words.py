@@ -7,6 +7,7 @@ byte for byte, as ``provenance verify`` does); the result has one live region, s
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -158,6 +159,15 @@ def test_an_edited_decision_is_said_as_such_with_both_answers(page: Page, receip
     meaning = page.inner_text("#meaning")
     assert f"events cited: {'0' * 64})" in meaning
     assert f"events cited: {allowed['decision']['events'][0]})" in meaning
+    # the same answer and events with other conditions: both said as they are written
+    conditioned = decision_edited(allowed, conditions=["credit the author"])
+    seen, _, line = compare(page, receipts, "decision conditions edited", conditioned,
+                            receipts.log_key, None)
+    assert seen["check"] == "decoded", line
+    meaning = page.inner_text("#meaning")
+    assert '"conditions":["credit the author"]' in meaning
+    written = json.dumps(allowed["decision"]["conditions"], separators=(",", ":"))
+    assert f'"conditions":{written}' in meaning
     # the reason is compared in English byte for byte: its Japanese rendering is refused
     ja_reason = page.evaluate("(r) => PLWords.ja.reason(r)", derived)
     seen, _, line = compare(page, receipts, "decision reason in japanese",

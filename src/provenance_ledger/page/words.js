@@ -189,8 +189,11 @@
     return ja ? `${verdict}（理由：「${why}」${events === null ? "" : `、根拠の記録：${events}`}）`
       : `${verdict} (reason: “${why}”${events === null ? "" : `; events cited: ${events}`})`;
   }
-  /** Do two decisions differ in what decisionWords says without their events? */
-  const sameWords = (a, b) => decisionWords(a, "en", false) === decisionWords(b, "en", false);
+  /** How far two decisions must be said for them to read apart: 0 allowed and reason, 1 with
+   * the events cited, 2 as written (JSON: they differ in their conditions or members). */
+  const detail = (a, b) => (decisionWords(a, "en", false) !== decisionWords(b, "en", false) ? 0
+    : decisionWords(a, "en", true) !== decisionWords(b, "en", true) ? 1 : 2);
+  const decisionSaid = (d, lang, level) => (level === 2 ? JSON.stringify(d) : decisionWords(d, lang, level === 1));
 
   const en = {
     title: "Check a receipt",
@@ -279,8 +282,8 @@
       const intact = "The events themselves are signed and in the log's tree as the receipt shows them: only what is written for people was changed.";
       switch (a.what) {
         case "decision": {
-          const events = sameWords(a.stated, a.derived);
-          return `${item} decision written in the receipt is not what its events and proofs give. The receipt says: ${decisionWords(a.stated, "en", events)}. Its events and proofs give: ${decisionWords(a.derived, "en", events)}. ${intact}`;
+          const level = detail(a.stated, a.derived);
+          return `${item} decision written in the receipt is not what its events and proofs give. The receipt says: ${decisionSaid(a.stated, "en", level)}. Its events and proofs give: ${decisionSaid(a.derived, "en", level)}. ${intact}`;
         }
         case "summary": {
           const n = (x) => (x !== null && typeof x === "object" && ["items", "allowed", "not_allowed", "unregistered"].every((k) => Number.isSafeInteger(x[k]))
@@ -564,8 +567,8 @@
       const intact = "記録そのものは署名され、受領証が示すとおりログの木に含まれています。書き換えられたのは人が読むための記載だけです。";
       switch (a.what) {
         case "decision": {
-          const events = sameWords(a.stated, a.derived);
-          return `${item}受領証に書かれた判断は、その記録と証明から導かれる判断と違います。受領証の記載：${decisionWords(a.stated, "ja", events)}。記録と証明から導かれる判断：${decisionWords(a.derived, "ja", events)}。${intact}`;
+          const level = detail(a.stated, a.derived);
+          return `${item}受領証に書かれた判断は、その記録と証明から導かれる判断と違います。受領証の記載：${decisionSaid(a.stated, "ja", level)}。記録と証明から導かれる判断：${decisionSaid(a.derived, "ja", level)}。${intact}`;
         }
         case "summary": {
           const n = (x) => (x !== null && typeof x === "object" && ["items", "allowed", "not_allowed", "unregistered"].every((k) => Number.isSafeInteger(x[k]))
