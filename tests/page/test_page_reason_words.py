@@ -14,7 +14,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from .conftest import INDEX, REPO, Receipts
-from .test_parity import compare
+from .test_parity import compare, state_edited
 
 SAMPLE = {"<W>": "sha256:" + "ab" * 32, "<K>": "ed25519:" + "cd" * 32, "<P>": "data_mining",
           "<t>": "2026-03-04T05:06:07Z", "<H>": "ed25519:" + "ef" * 32,
@@ -145,7 +145,7 @@ def test_an_edited_decision_is_said_as_such_with_both_answers(page: Page, receip
     assert "readable copy of the event" not in page.inner_text("#explain")
     page.click("#lang-ja")
     meaning = page.inner_text("#meaning")
-    assert page.inner_text("#failed-check").endswith("受領証に書かれた判断")
+    assert page.inner_text("#failed-check") == "不合格になった検査：受領証に書かれた判断"
     assert "受領証の記載：利用できない（理由：「ai_inference の許諾もライセンスもありません。" \
            "既定では利用できません」）" in meaning, meaning
     assert "記録と証明から導かれる判断：利用できる（理由：「誰にでも ai_inference の利用が許諾" \
@@ -202,6 +202,26 @@ def test_an_edited_compliance_answer_or_summary_is_said_as_such(page: Page, rece
             in page.inner_text("#meaning"))
     assert (f"Its events and proofs give: {n['items']} items: {n['allowed']} allowed"
             in page.inner_text("#meaning"))
+
+
+def test_an_edited_state_or_scope_is_said_as_such(page: Page, receipts: Receipts) -> None:
+    """Not an edited event: the state or the scope written in the receipt."""
+    page.goto(INDEX.as_uri())
+    work = receipts.state["works"][0]["work"]
+    seen, _, line = compare(page, receipts, "state edited said", state_edited(receipts),
+                            receipts.log_key, None)
+    assert seen == {"state": "invalid", "check": "decoded"}, line
+    assert page.inner_text("#failed-check").endswith("the state written in the receipt")
+    assert page.inner_text("#meaning").startswith(
+        f"The state written in the receipt for {work} (its controller, consents and licences) "
+        "is not what its events give.")
+    assert "受領証に書かれた状態" in japanese(page, "#failed-check")
+    scoped = {**receipts.decisions["ai_training"], "scope": "proves everything"}
+    seen, _, line = compare(page, receipts, "decision scope edited", scoped, receipts.log_key,
+                            None)
+    assert seen == {"state": "invalid", "check": "decoded"}, line
+    assert page.inner_text("#failed-check").endswith("the receipt's scope sentence")
+    assert "readable copy of the event" not in page.inner_text("#explain")
 
 
 WATCH = """() => {

@@ -312,7 +312,7 @@
       v.textContent = r.check === "unsupported" ? w.unsupported : w.invalid;
       explain.append(
         // what of the receipt failed, when the check says more than its name (words.js decodedMeaning)
-        el("p", { id: "failed-check" }, `${w.failedCheck}: `, el("strong", {}, (r.about && w.decodedName[r.about.what]) || w.checkName[r.check] || r.check)),
+        el("p", { id: "failed-check" }, w.failedCheck, el("strong", {}, (r.about && w.decodedName[r.about.what]) || w.checkName[r.check] || r.check)),
         el("p", { id: "meaning" }, (r.about && w.decodedMeaning(r.about)) || w.checkMeaning[r.check] || ""),
         el("p", { id: "technical", class: "technical", lang: "en" }, r.message));
     }

@@ -223,7 +223,7 @@
     valid: "Valid: the receipt checks out.",
     invalid: "Not valid: the receipt does not check out.",
     unsupported: "This kind of receipt is not checked by this page yet.",
-    failedCheck: "Failed check",
+    failedCheck: "Failed check: ",
     proves: "What it proves",
     notProves: "What it does not prove",
     details: "Details",
@@ -276,7 +276,8 @@
     // A "decoded" check failed on what a decision or compliance receipt writes for people, not
     // on an event (state.js, compliance.js: the error's `about`): said as what it is, both ways.
     decodedName: { decision: "the decision written in the receipt", summary: "the summary written in the receipt",
-      scope: "the receipt's scope sentence", granted_by: "the granting key written in the receipt" },
+      scope: "the receipt's scope sentence", granted_by: "the granting key written in the receipt",
+      state: "the state written in the receipt" },
     decodedMeaning(a) {
       const item = a.item ? `For item ${a.item.n} (${a.item.name}), the` : "The";
       const intact = "The events themselves are signed and in the log's tree as the receipt shows them: only what is written for people was changed.";
@@ -292,6 +293,7 @@
         }
         case "scope": return "The sentence saying what the receipt proves (its scope) is not the one of its format: it would claim more or less than the receipt proves. " + intact;
         case "granted_by": return `${item} key written in the receipt as the one that granted the use is not what the key records it proves give. ${intact}`;
+        case "state": return `The state written in the receipt for ${a.work} (its controller, consents and licences) is not what its events give. ${intact}`;
         default: return null;
       }
     },
@@ -510,7 +512,7 @@
     valid: "有効：この受領証は検証に合格しました。",
     invalid: "無効：この受領証は検証に合格しませんでした。",
     unsupported: "この種類の受領証は、このページではまだ確認できません。",
-    failedCheck: "不合格になった検査",
+    failedCheck: "不合格になった検査：",
     proves: "証明されること",
     notProves: "証明されないこと",
     details: "詳細",
@@ -561,7 +563,8 @@
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
     decodedName: { decision: "受領証に書かれた判断", summary: "受領証に書かれた集計",
-      scope: "受領証の範囲の文", granted_by: "受領証に書かれた許諾した鍵" },
+      scope: "受領証の範囲の文", granted_by: "受領証に書かれた許諾した鍵",
+      state: "受領証に書かれた状態" },
     decodedMeaning(a) {
       const item = a.item ? `項目 ${a.item.n}（${a.item.name}）について、` : "";
       const intact = "記録そのものは署名され、受領証が示すとおりログの木に含まれています。書き換えられたのは人が読むための記載だけです。";
@@ -577,6 +580,7 @@
         }
         case "scope": return "受領証が何を証明するかを述べる文（範囲）が、その形式の文ではありません。受領証が証明する以上、または以下のことを主張することになります。" + intact;
         case "granted_by": return `${item}受領証に許諾した鍵として書かれたものが、受領証が証明する鍵の記録から導かれるものと違います。${intact}`;
+        case "state": return `受領証に書かれた ${a.work} の状態（管理者、許諾、ライセンス）は、その記録から導かれる状態と違います。${intact}`;
         default: return null;
       }
     },
