@@ -190,6 +190,12 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Receipts:
                     json.loads(compliance.read_text()), proofs)
 
 
+def as_sentence(line: str) -> str:
+    """A line of ``provenance verify`` as the page says it standing alone: with a capital
+    (verify's lines go on from "OK: " or "may: " in lower case)."""
+    return line[:1].upper() + line[1:]
+
+
 def leaf_of(receipt: dict[str, Any]) -> bytes:
     return base64.b64decode(receipt["leaf"])
 

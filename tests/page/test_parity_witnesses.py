@@ -32,7 +32,7 @@ from tests.cli.test_verify_adversarial_cli import (
     _at,
 )
 
-from .conftest import INDEX, check_in_page
+from .conftest import INDEX, as_sentence, check_in_page
 
 BAD_TRUST = "The trust policy or log key cannot be read: "
 """The page's verdict for bad trust input, before the reason (words.js badTrust)."""
@@ -62,7 +62,7 @@ def the_same_statement(page: Page, d: Dispute, receipt: Path, *trust: str | Path
     out = cli_json(d, receipt, *trust)
     assert out["valid"]
     assert said(page, "#verdict").startswith("Valid"), said(page, "#verdict")
-    assert said(page, "#decision") == out["statement"]
+    assert said(page, "#decision") == as_sentence(out["statement"])
     assert d.verify(receipt, *trust).out.splitlines()[0] == "OK: " + out["statement"]
     assert said(page, "#fresh").startswith(f"Fresh as of {out['fresh_as_of']} ("), (
         said(page, "#fresh"), out["fresh_as_of"])

@@ -35,7 +35,7 @@ from tests.cli.test_verify_adversarial_cli import (
     cosign,
 )
 
-from .conftest import INDEX
+from .conftest import INDEX, as_sentence
 from .test_parity_witnesses import cli_json, on_page, said, the_same_statement
 
 
@@ -134,8 +134,8 @@ def test_a_compliance_answer_before_the_revocation_says_it_was_revoked_on_both(
     assert item["outcome"] == "allowed" and item["citing"] == [
         f"consent grant {dispute.grant.id}, revoked by {dispute.revoke.id} at "
         f"{_at(dispute.t2)}, after the time asked"]
-    assert said(page, "#compliance") == out["statement"]
-    assert said(page, "#items") == (f"allowed: {item['item']} ({item['work']}): "
+    assert said(page, "#compliance") == as_sentence(out["statement"])
+    assert said(page, "#items") == (f"Allowed: {item['item']} ({item['work']}): "
                                     f"{item['reason']}, citing {'; '.join(item['citing'])}")
     assert said(page, "#fresh").startswith(f"Fresh as of {out['fresh_as_of']} (")
 
@@ -213,7 +213,8 @@ def test_answers_before_a_termination_or_a_sale_or_with_an_end_say_so_on_both(
         [cite] = out["citing"]
         assert cite.endswith(expected[name]), (name, cite)
         text = run("verify", path, "--log-key", vkey, home=deals.home).out
-        assert said(page, "#decision") == out["statement"] == text.splitlines()[0][4:], name
+        assert said(page, "#decision") == as_sentence(out["statement"]), name
+        assert out["statement"] == text.splitlines()[0][4:], name
         assert said(page, "#answer") == "Answer: allowed.", name
     assert "this key controls it" not in said(page, "#decision")
 
@@ -260,7 +261,7 @@ def test_a_decision_receipt_without_key_records_says_so_on_both(
     assert out["keys_proven"] is False
     assert out["statement"].endswith("; this receipt holds no key records, so a rotation or "
                                      "compromise of the controller's key is not ruled out")
-    assert said(page, "#decision") == out["statement"]
+    assert said(page, "#decision") == as_sentence(out["statement"])
     page.click("#lang-ja")
     assert said(page, "#decision").endswith(
         "この受領証には鍵の記録が含まれていないため、管理者の鍵の切り替えや漏えいがなかったことは"

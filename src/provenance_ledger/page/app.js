@@ -116,12 +116,25 @@
       await runCheck();
     });
   });
-  $("trust").addEventListener("change", () => { state.gen++; check(); });
+  // A trust text changed, then Check pressed: leaving the field (on the press) would check it
+  // once and the press again, and a screen reader would say the verdict twice. The press
+  // checks it; a press let go elsewhere (no click) checks it then.
+  let pressed = false, changedOnPress = false;
+  $("verify").addEventListener("pointerdown", () => { pressed = true; });
+  document.addEventListener("pointerup", () => setTimeout(() => {
+    if (changedOnPress) check();
+    pressed = changedOnPress = false;
+  }), true);
+  $("trust").addEventListener("change", () => {
+    state.gen++;
+    if (pressed) changedOnPress = true; else check();
+  });
   // Check pressed: its verdict is brought into sight when it is off screen (on a phone it is
   // below the inputs), at the top of the screen with its explanation below, unless newer
   // inputs were given meanwhile. Focus stays on the button; the result's live region says
   // the verdict to a screen reader.
   $("verify").addEventListener("click", () => {
+    changedOnPress = false;
     const gen = ++state.gen;
     check().then(() => {
       const v = $("verdict"), box = v.getBoundingClientRect();
@@ -141,9 +154,16 @@
     running = running.then(fn, fn).finally(() => { pending--; showBusy(); });
     return running;
   }
+  // The live region changes only while it is busy: a screen reader says the verdict once,
+  // when the check ends (the progress line is hidden before the region stops being busy).
   function showBusy() {
-    $("result").setAttribute("aria-busy", String(pending > 0));
-    $("progress").hidden = pending === 0;
+    if (pending > 0) {
+      $("result").setAttribute("aria-busy", "true");
+      $("progress").hidden = false;
+    } else {
+      $("progress").hidden = true;
+      $("result").setAttribute("aria-busy", "false");
+    }
   }
   function check() { return enqueue(runCheck); }
 
@@ -291,8 +311,9 @@
       v.dataset.check = r.check;
       v.textContent = r.check === "unsupported" ? w.unsupported : w.invalid;
       explain.append(
-        el("p", { id: "failed-check" }, `${w.failedCheck}: `, el("strong", {}, w.checkName[r.check] || r.check)),
-        el("p", { id: "meaning" }, w.checkMeaning[r.check] || ""),
+        // what of the receipt failed, when the check says more than its name (words.js decodedMeaning)
+        el("p", { id: "failed-check" }, w.failedCheck, el("strong", {}, (r.about && w.decodedName[r.about.what]) || w.checkName[r.check] || r.check)),
+        el("p", { id: "meaning" }, (r.about && w.decodedMeaning(r.about)) || w.checkMeaning[r.check] || ""),
         el("p", { id: "technical", class: "technical", lang: "en" }, r.message));
     }
   }

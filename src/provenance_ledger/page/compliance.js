@@ -142,18 +142,21 @@
     details.summary = counts;
     // (5) what is written for people.
     if (has(data, "scope") && data.scope !== SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     S.checkDecodedCurrent(sr, details.works);
     data.items.forEach((raw, n) => {
       const a = answers[n];
       if (raw.decision !== undefined && raw.decision !== null && !S.sameDecision(raw.decision, a.decision))
-        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's decision is not what the rules give: they say ${a.decision.allowed ? "allowed" : "not allowed"} (${a.decision.reason})`);
+        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's decision is not what the rules give: they say ${a.decision.allowed ? "allowed" : "not allowed"} (${a.decision.reason})`,
+          { what: "decision", item: { n, name: a.name }, stated: raw.decision, derived: a.decision });
       const given = raw.granted_by;
       if (given !== undefined && given !== null && (a.vouching === null || !H.jsonEqual(given, a.vouching.json)))
-        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's granted_by is not what the proven key records give: ${a.vouching !== null ? S.describeVouching(a.vouching) : "no key granted it"}`);
+        throw new VerifyError("decoded", `item ${n} (${a.name}): the receipt's granted_by is not what the proven key records give: ${a.vouching !== null ? S.describeVouching(a.vouching) : "no key granted it"}`,
+          { what: "granted_by", item: { n, name: a.name } });
     });
     if (summary !== undefined && summary !== null && !H.jsonEqual(summary, counts))
-      throw new VerifyError("decoded", "the receipt's summary is not the count of the answers the rules give");
+      throw new VerifyError("decoded", "the receipt's summary is not the count of the answers the rules give",
+        { what: "summary", stated: summary, derived: counts });
     V.checkQuorum(trust, details.cosigners);
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);

@@ -707,7 +707,7 @@
   /** Step (8): the scope, decoded events and states say what was verified. */
   function checkDecodedCurrent(data, works) {
     if (H.has(data, "scope") && data.scope !== STATE_RECEIPT_V2_SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     data.works.forEach((raw, n) => {
       const w = works[n];
       raw.events.forEach((e, i) => {
@@ -715,7 +715,7 @@
           throw new VerifyError("decoded", `${w.work}: decoded event ${i} does not match its signed leaf`);
       });
       if (H.has(raw, "state") && raw.state !== null && (w.state === null || !H.jsonEqual(raw.state, stateJson(w.state))))
-        throw new VerifyError("decoded", `${w.work}: the receipt's decoded state is not the state its events give`);
+        throw new VerifyError("decoded", `${w.work}: the receipt's decoded state is not the state its events give`, { what: "state", work: w.work });
     });
   }
 
@@ -1010,10 +1010,11 @@
     details.keyRecords = await provenKeys(details, candidates, trust, question.at, ctl === null ? null : await holder(ctl, question.at, keyRecord));
     // (3) what is written for people.
     if (H.has(data, "scope") && data.scope !== DECISION_RECEIPT_SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     checkDecodedCurrent(sr, details.works);
     if (H.has(data, "decision") && data.decision !== null && !sameDecision(data.decision, decision))
-      throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`);
+      throw new VerifyError("decoded", `the receipt's decision is not what the rules give for its question: they say ${decision.allowed ? "allowed" : "not allowed"} (${decision.reason})`,
+        { what: "decision", item: null, stated: data.decision, derived: decision });
     V.checkQuorum(trust, details.cosigners);
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);
@@ -1330,13 +1331,13 @@
     details.complete = false;
     // What is written for people says what was verified.
     if (H.has(data, "scope") && data.scope !== STATE_RECEIPT_V1_SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     data.events.forEach((raw, n) => {
       if (H.has(raw, "event") && !H.jsonEqual(raw.event, H.eventJson(verified[n])))
         throw new VerifyError("decoded", `decoded event ${n} does not match its signed leaf`);
     });
     if (H.has(data, "state") && data.state !== null && !H.jsonEqual(data.state, stateJson(state)))
-      throw new VerifyError("decoded", "the receipt's decoded state is not the state its events give");
+      throw new VerifyError("decoded", "the receipt's decoded state is not the state its events give", { what: "state", work: data.work });
     V.checkQuorum(trust, cosigners);
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);

@@ -44,9 +44,11 @@
     "inclusion_proof", "event", "tlog_proof"];
 
   class VerifyError extends Error {
-    constructor(check, message) {
+    /** `about`, when given: what of the receipt failed, for people (words.js decodedMeaning). */
+    constructor(check, message, about) {
       super(message);
       this.check = check;
+      this.about = about || null;
     }
   }
   /** Input of the verifier itself (policy, log key), not of the receipt: the CLI's exit 2. */
@@ -823,7 +825,7 @@
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
       const noun = e.check === "unsupported" ? "receipt cannot be checked here" : "receipt does not verify";
-      return Object.assign({ valid: false, check: e.check, message: `${noun}: ${e.message}` }, details);
+      return Object.assign({ valid: false, check: e.check, message: `${noun}: ${e.message}`, about: e.about }, details);
     }
   }
 

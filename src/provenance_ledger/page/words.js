@@ -94,6 +94,107 @@
     b.territories && b.territories.length ? `地域 ${b.territories.join("、")}` : "全世界",
     ...(b.terms_uri !== undefined ? [`条件 ${b.terms_uri}`] : [])].join("、");
 
+  // ---- the words of an answer (specs/rules.md sections 5.2 and 8) -------------------------
+  // Each reason `may` gives, as the spec's table writes it, with its Japanese. A receipt's
+  // reason and the page's re-derivation of it are compared in English, byte for byte
+  // (state.js sameDecision); only what is shown is said in Japanese, with the same ids, keys,
+  // purposes and times. A reason matching none (a receipt edited by hand) is shown as written.
+  // A test (tests/page/test_page_reason_words.py) holds this table equal to the spec's.
+  const REASONS = [
+    ["<W> is a dataset, not a work", "<W> はデータセットで、作品ではありません"],
+    ["<W> is the key record of <K>, not a work", "<W> は <K> の鍵の記録で、作品ではありません"],
+    ["the work is not registered on this ledger", "この作品はこの台帳に登録されていません"],
+    ["the work was not registered yet at that time", "その時点では、この作品はまだ登録されていませんでした"],
+    ["consent granted to this key for <for>", "この鍵に <for> の利用が許諾されています"],
+    ["consent granted to anyone for <for>", "誰にでも <for> の利用が許諾されています"],
+    ["licence in force for <for>", "<for> のライセンスが有効です"],
+    ["this key controls the work", "この鍵が作品を管理しています"],
+    ["no consent or licence for <P> is in force for this key at <t>: this key was rotated away, and <H> holds its consents and licences at that time",
+      "<t> の時点で、この鍵に有効な <P> の許諾もライセンスもありません。この鍵は別の鍵に切り替えられ、その時点ではその許諾とライセンスを <H> が持っています"],
+    ["no consent or licence for <P> is in force at <t> (all were revoked, ended or not yet accepted, including those made to <A>, whose consents and licences this key holds at that time)",
+      "<t> の時点で有効な <P> の許諾もライセンスもありません（いずれも取り消されたか、終了したか、まだ受諾されていません。その時点でこの鍵が許諾とライセンスを引き継いでいる <A> へのものも含みます）"],
+    ["no consent or licence for <P> is in force at <t> (all were revoked, ended or not yet accepted)",
+      "<t> の時点で有効な <P> の許諾もライセンスもありません（いずれも取り消されたか、終了したか、まだ受諾されていません）"],
+    ["no consent or licence for <P>: not allowed by default", "<P> の許諾もライセンスもありません。既定では利用できません"],
+  ];
+  // rules.md section 5.2: <for> is <P>, or <G>, which covers <P>.
+  const FOR_WORDS = ["<G>, which covers <P>", "<G>（<P> を含む）"];
+  // rules.md section 8 step 3: an "allowed" refused under --require-attested.
+  const ATTESTED = [
+    ["<reason>, but the key that granted it (<key>) is not attested by anyone (--require-attested)",
+      "<reason>。ただし、それを許諾した鍵（<key>）は誰からも証明されていません（--require-attested）"],
+    ["<reason>, but the key that granted it (<key>) is attested only by attesters you do not trust (--require-attested)",
+      "<reason>。ただし、それを許諾した鍵（<key>）を証明しているのは、あなたが信頼しない証明者だけです（--require-attested）"],
+  ];
+  // Each event a decision cites, as verify words it (state.js citations, current.py citations).
+  const CITATIONS = [
+    ["consent grant <id>", "許諾 <id>"],
+    ["consent grant <id>, revoked by <K> at <t>, after the time asked", "許諾 <id>（問いの時刻より後の <t> に <K> が取り消し）"],
+    ["consent grant <id>, which ends at <t>", "許諾 <id>（<t> まで）"],
+    ["consent grant <id>, revoked by <K> at <t>", "許諾 <id>（<t> に <K> が取り消し）"],
+    ["consent grant <id>, in force from <t>", "許諾 <id>（<t> から有効）"],
+    ["licence <id> accepted in <id2>", "ライセンス <id>（<id2> で受諾）"],
+    ["licence <id> accepted in <id2>, terminated by <K> at <t>, after the time asked", "ライセンス <id>（<id2> で受諾、問いの時刻より後の <t> に <K> が終了）"],
+    ["licence <id> accepted in <id2>, which ends at <t>", "ライセンス <id>（<id2> で受諾、<t> まで）"],
+    ["licence <id>, terminated by <K> at <t>", "ライセンス <id>（<t> に <K> が終了）"],
+    ["licence offer <id>, not accepted", "ライセンスの申し出 <id>（未受諾）"],
+    ["licence <id>, not in force at that time", "ライセンス <id>（その時点では無効）"],
+    ["controller event <id> (the work's head: this key controls it)", "管理者の記録 <id>（作品の最新の記録。この鍵が作品を管理しています）"],
+    ["controller event <id> (the work's head; this key controlled the work at the time asked, and control passed to <K> at <t>)",
+      "管理者の記録 <id>（作品の最新の記録。問いの時刻にはこの鍵が作品を管理しており、<t> に管理が <K> に移りました）"],
+  ];
+  // What a slot matches: one word (an id, key, purpose or time), except these.
+  const SLOTS = { "<for>": "(\\S+?(?:, which covers \\S+)?)", "<A>": "(\\S+(?: and \\S+)*)", "<reason>": "(.+)" };
+  const compile = (table) => table.map(([english, japanese]) => {
+    const names = [];
+    const source = english.split(/(<[A-Za-z0-9]+>)/).map((part, i) => (i % 2
+      ? (names.push(part), SLOTS[part] || "(\\S+)") : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("");
+    return { re: new RegExp(`^${source}$`), names, japanese };
+  });
+  const REASONS_RE = compile(ATTESTED.concat(REASONS)), CITATIONS_RE = compile(CITATIONS);
+  const FOR_RE = compile([FOR_WORDS])[0];
+  /** `text` in Japanese by the first template of `table` it matches, or null. */
+  function inJapanese(table, text) {
+    if (typeof text !== "string") return null;
+    for (const t of table) {
+      const m = t.re.exec(text);
+      if (m === null) continue;
+      const said = new Map(t.names.map((n, i) => [n, m[i + 1]]));
+      return t.japanese.replace(/<[A-Za-z0-9]+>/g, (n) => {
+        const v = said.get(n);
+        if (n === "<reason>") return reasonJa(v);
+        if (n === "<A>") return v.split(" and ").join("、");
+        if (n === "<for>") { const f = FOR_RE.re.exec(v); return f === null ? v : FOR_WORDS[1].replace("<G>", () => f[1]).replace("<P>", () => f[2]); }
+        return v;
+      });
+    }
+    return null;
+  }
+  /** A reason in Japanese; one matching no template as it is written. */
+  const reasonJa = (reason) => inJapanese(REASONS_RE, reason) ?? String(reason);
+  const citationJa = (words) => inJapanese(CITATIONS_RE, words) ?? String(words);
+  /** A statement that stands alone as a sentence: its first letter capitalised (verify's lines
+   * begin in lower case, following "OK: " or "may: "). */
+  const sentence = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+  /** A decision as written in a receipt or as the rules give it, for people: allowed or not,
+   * and why, in the words of `lang`; the events it cites when `withEvents`. Anything a receipt
+   * edited by hand may hold is shown as it is. */
+  function decisionWords(d, lang, withEvents) {
+    if (d === null || typeof d !== "object" || Array.isArray(d)) return JSON.stringify(d);
+    const ja = lang === "ja";
+    const verdict = d.allowed === true ? (ja ? "利用できる" : "allowed") : d.allowed === false ? (ja ? "利用できない" : "not allowed") : JSON.stringify(d.allowed);
+    const why = typeof d.reason === "string" ? (ja ? reasonJa(d.reason) : d.reason) : JSON.stringify(d.reason);
+    const events = withEvents ? (Array.isArray(d.events) && d.events.every((e) => typeof e === "string")
+      ? (d.events.length ? d.events.join(ja ? "、" : ", ") : (ja ? "なし" : "none")) : JSON.stringify(d.events)) : null;
+    return ja ? `${verdict}（理由：「${why}」${events === null ? "" : `、根拠の記録：${events}`}）`
+      : `${verdict} (reason: “${why}”${events === null ? "" : `; events cited: ${events}`})`;
+  }
+  /** How far two decisions must be said for them to read apart: 0 allowed and reason, 1 with
+   * the events cited, 2 as written (JSON: they differ in their conditions or members). */
+  const detail = (a, b) => (decisionWords(a, "en", false) !== decisionWords(b, "en", false) ? 0
+    : decisionWords(a, "en", true) !== decisionWords(b, "en", true) ? 1 : 2);
+  const decisionSaid = (d, lang, level) => (level === 2 ? JSON.stringify(d) : decisionWords(d, lang, level === 1));
+
   const en = {
     title: "Check a receipt",
     language: "Language",
@@ -122,7 +223,7 @@
     valid: "Valid: the receipt checks out.",
     invalid: "Not valid: the receipt does not check out.",
     unsupported: "This kind of receipt is not checked by this page yet.",
-    failedCheck: "Failed check",
+    failedCheck: "Failed check: ",
     proves: "What it proves",
     notProves: "What it does not prove",
     details: "Details",
@@ -172,6 +273,30 @@
       keys: "The receipt leaves out the record of a key its answer depends on: a rotation or a compromise of that key could be hidden.",
       unsupported: "Check it with the command line: provenance verify RECEIPT --policy POLICY.",
     },
+    // A "decoded" check failed on what a decision or compliance receipt writes for people, not
+    // on an event (state.js, compliance.js: the error's `about`): said as what it is, both ways.
+    decodedName: { decision: "the decision written in the receipt", summary: "the summary written in the receipt",
+      scope: "the receipt's scope sentence", granted_by: "the granting key written in the receipt",
+      state: "the state written in the receipt" },
+    decodedMeaning(a) {
+      const item = a.item ? `For item ${a.item.n} (${a.item.name}), the` : "The";
+      const intact = "The events themselves are signed and in the log's tree as the receipt shows them: only what is written for people was changed.";
+      switch (a.what) {
+        case "decision": {
+          const level = detail(a.stated, a.derived);
+          return `${item} decision written in the receipt is not what its events and proofs give. The receipt says: ${decisionSaid(a.stated, "en", level)}. Its events and proofs give: ${decisionSaid(a.derived, "en", level)}. ${intact}`;
+        }
+        case "summary": {
+          const n = (x) => (x !== null && typeof x === "object" && ["items", "allowed", "not_allowed", "unregistered"].every((k) => Number.isSafeInteger(x[k]))
+            ? `${x.items} items: ${x.allowed} allowed, ${x.not_allowed} not allowed, ${x.unregistered} not registered` : JSON.stringify(x));
+          return `The summary written in the receipt is not the count of the answers its events and proofs give. The receipt says: ${n(a.stated)}. Its events and proofs give: ${n(a.derived)}. ${intact}`;
+        }
+        case "scope": return "The sentence saying what the receipt proves (its scope) is not the one of its format: it would claim more or less than the receipt proves. " + intact;
+        case "granted_by": return `${item} key written in the receipt as the one that granted the use is not what the key records it proves give. ${intact}`;
+        case "state": return `The state written in the receipt for ${a.work} (its controller, consents and licences) is not what its events give. ${intact}`;
+        default: return null;
+      }
+    },
     checkName: { receipt: "receipt format", checkpoint: "log signature on the checkpoint", log_key: "log key",
       event: "event signature", inclusion: "inclusion proof", decoded: "readable copy of the event",
       quorum: "witness quorum", file: "file fingerprint", unsupported: "receipt kind",
@@ -213,15 +338,16 @@
       "That a key belongs to a given person.",
       "Anything about the content beyond its fingerprint, or about other logs.",
     ],
+    reason: (reason) => String(reason), citation: (words) => String(words),
     decisionAnswer: (d) => (d.allowed ? "Answer: allowed." : "Answer: not allowed."),
     decisionStatement(r) {
       const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
       const head = `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)})`;
-      if (w.state === null) return `${head}, work ${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}: key ${q.key} may not use it for purpose ${q.purpose} at ${at}`;
+      if (w.state === null) return sentence(`${head}, work ${w.work} was not registered on log ${cp.origin} as of tree size ${cp.size}: key ${q.key} may not use it for purpose ${q.purpose} at ${at}`);
       const why = d.allowed ? "" : `: ${d.reason}`;
       const citing = r.citing.length ? `, citing ${r.citing.join("; ")}` : "";
       const caveat = r.keysProven ? "" : "; this receipt holds no key records, so a rotation or compromise of the controller's key is not ruled out";
-      return `${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}${caveat}`;
+      return sentence(`${head}, key ${q.key} ${d.allowed ? "may" : "may not"} use work ${w.work} for purpose ${q.purpose} at ${at}${why}${citing}; no later event of ${w.work} exists up to ${cp.size}${caveat}`);
     },
     conditions: (c) => `Conditions: ${c.join(", ")}`,
     keysProven: (r) => (r.keysProven
@@ -265,12 +391,12 @@
     ],
     complianceStatement(r) {
       const cp = r.checkpoint, q = r.question, n = r.summary;
-      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), key ${q.key} asked to use ${n.items} item${n.items === 1 ? "" : "s"} for purpose ${q.purpose} at ${PLVerify.formatTime(q.at)}: ${n.allowed} allowed, ${n.not_allowed} not allowed, ${n.unregistered} not registered on log ${cp.origin}; no later event of any of their works exists up to ${cp.size}`;
+      return sentence(`as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), key ${q.key} asked to use ${n.items} item${n.items === 1 ? "" : "s"} for purpose ${q.purpose} at ${PLVerify.formatTime(q.at)}: ${n.allowed} allowed, ${n.not_allowed} not allowed, ${n.unregistered} not registered on log ${cp.origin}; no later event of any of their works exists up to ${cp.size}`);
     },
     itemLine(a) {
       const near = a.similar ? `, similar at distance ${a.similar.distance}` : "";
       const citing = a.citing.length ? `, citing ${a.citing.join("; ")}` : "";
-      return `${a.outcome}: ${a.name} (${a.work}${near}): ${a.outcome === "unregistered" ? "not registered on this log" : a.decision.reason}${citing}`;
+      return sentence(`${a.outcome}: ${a.name} (${a.work}${near}): ${a.outcome === "unregistered" ? "not registered on this log" : a.decision.reason}${citing}`);
     },
     complianceNotProves: "Nor that the items listed are all of a dataset, that their bytes are what a training run used, or anything after the checkpoint.",
     // timeline
@@ -386,7 +512,7 @@
     valid: "有効：この受領証は検証に合格しました。",
     invalid: "無効：この受領証は検証に合格しませんでした。",
     unsupported: "この種類の受領証は、このページではまだ確認できません。",
-    failedCheck: "不合格になった検査",
+    failedCheck: "不合格になった検査：",
     proves: "証明されること",
     notProves: "証明されないこと",
     details: "詳細",
@@ -436,6 +562,28 @@
       keys: "受領証が、答えの根拠となる鍵の記録を省いています。その鍵の更新や漏洩が隠されている可能性があります。",
       unsupported: "コマンドラインで確認してください：provenance verify RECEIPT --policy POLICY",
     },
+    decodedName: { decision: "受領証に書かれた判断", summary: "受領証に書かれた集計",
+      scope: "受領証の範囲の文", granted_by: "受領証に書かれた許諾した鍵",
+      state: "受領証に書かれた状態" },
+    decodedMeaning(a) {
+      const item = a.item ? `項目 ${a.item.n}（${a.item.name}）について、` : "";
+      const intact = "記録そのものは署名され、受領証が示すとおりログの木に含まれています。書き換えられたのは人が読むための記載だけです。";
+      switch (a.what) {
+        case "decision": {
+          const level = detail(a.stated, a.derived);
+          return `${item}受領証に書かれた判断は、その記録と証明から導かれる判断と違います。受領証の記載：${decisionSaid(a.stated, "ja", level)}。記録と証明から導かれる判断：${decisionSaid(a.derived, "ja", level)}。${intact}`;
+        }
+        case "summary": {
+          const n = (x) => (x !== null && typeof x === "object" && ["items", "allowed", "not_allowed", "unregistered"].every((k) => Number.isSafeInteger(x[k]))
+            ? `${x.items} 件の項目のうち許可 ${x.allowed} 件、不許可 ${x.not_allowed} 件、未登録 ${x.unregistered} 件` : JSON.stringify(x));
+          return `受領証に書かれた集計は、その記録と証明から導かれる答えの数と違います。受領証の記載：${n(a.stated)}。記録と証明から導かれるもの：${n(a.derived)}。${intact}`;
+        }
+        case "scope": return "受領証が何を証明するかを述べる文（範囲）が、その形式の文ではありません。受領証が証明する以上、または以下のことを主張することになります。" + intact;
+        case "granted_by": return `${item}受領証に許諾した鍵として書かれたものが、受領証が証明する鍵の記録から導かれるものと違います。${intact}`;
+        case "state": return `受領証に書かれた ${a.work} の状態（管理者、許諾、ライセンス）は、その記録から導かれる状態と違います。${intact}`;
+        default: return null;
+      }
+    },
     checkName: { receipt: "受領証の形式", checkpoint: "チェックポイントへのログの署名", log_key: "ログの鍵",
       event: "記録の署名", inclusion: "包含証明", decoded: "記録の読みやすい写し",
       quorum: "証人の定足数", file: "ファイルの指紋", unsupported: "受領証の種類",
@@ -475,13 +623,15 @@
       "鍵が特定の人物のものであること。",
       "指紋以外の内容について、また他のログについての事柄。",
     ],
+    /** A reason of an answer, or an event it cites, in Japanese (rules.md sections 5.2, 8). */
+    reason: reasonJa, citation: citationJa,
     decisionAnswer: (d) => (d.allowed ? "答え：利用できます。" : "答え：利用できません。"),
     decisionStatement(r) {
       const cp = r.checkpoint, q = r.question, d = r.decision, w = r.works[0], at = PLVerify.formatTime(q.at);
       const head = `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で`;
       if (w.state === null) return `${head}、作品 ${w.work} はログ ${cp.origin} に登録されていませんでした。鍵 ${q.key} は ${at} に目的 ${q.purpose} のためにそれを利用できません。`;
-      const verb = d.allowed ? "利用できます" : `利用できません（理由：${d.reason}）`;
-      const citing = r.citing.length ? `根拠：${r.citing.join("、")}。` : "";
+      const verb = d.allowed ? "利用できます" : `利用できません（理由：${reasonJa(d.reason)}）`;
+      const citing = r.citing.length ? `根拠：${r.citing.map(citationJa).join("、")}。` : "";
       return `${head}、鍵 ${q.key} は作品 ${w.work} を ${at} に目的 ${q.purpose} のために${verb}。${citing}${cp.size} 件目までに、この作品のこれより後の記録はありません。${r.keysProven ? "" : "この受領証には鍵の記録が含まれていないため、管理者の鍵の切り替えや漏えいがなかったことは示されていません。"}`;
     },
     conditions: (c) => `条件：${c.join("、")}`,
@@ -531,8 +681,8 @@
     itemLine(a) {
       const outcome = { allowed: "許可", "not allowed": "不許可", unregistered: "未登録" }[a.outcome];
       const near = a.similar ? `、距離 ${a.similar.distance} で類似` : "";
-      const citing = a.citing.length ? `（根拠：${a.citing.join("、")}）` : "";
-      return `${outcome}：${a.name}（${a.work}${near}）：${a.outcome === "unregistered" ? "このログに未登録" : a.decision.reason}${citing}`;
+      const citing = a.citing.length ? `（根拠：${a.citing.map(citationJa).join("、")}）` : "";
+      return `${outcome}：${a.name}（${a.work}${near}）：${a.outcome === "unregistered" ? "このログに未登録" : reasonJa(a.decision.reason)}${citing}`;
     },
     complianceNotProves: "また、示された項目がデータセットのすべてであること、その内容が学習に使われたものであること、チェックポイント以後のことは証明されません。",
     noHistory: "まだ表示するものはありません。",
@@ -624,5 +774,6 @@
     return key;
   }
 
-  global.PLWords = { en, ja, short, amount, exponents: EXPONENT };
+  global.PLWords = { en, ja, short, amount, exponents: EXPONENT,
+    answers: { reasons: REASONS, forWords: FOR_WORDS, attested: ATTESTED, citations: CITATIONS } };
 })(typeof window !== "undefined" ? window : globalThis);
