@@ -123,7 +123,8 @@ def test_a_forked_peer_is_shown_with_its_evidence_and_its_creators_are_told_the_
         (warning,) = [line for line in second.err.splitlines()
                       if line.startswith("warning: receipt")]
         assert "receipt upgrade cannot add their cosignatures" in warning, warning
-        assert "witnesses b refuse this log's checkpoint" in warning, warning
+        assert ("(pending: b): witness b refuses this log's checkpoint (it holds another one "
+                "of that size, or the log as faulty: a fork or split view)") in warning, warning
         assert "run 'provenance receipt upgrade" not in warning, warning
         # a's operator sees it in node status too (node serve keeps it in refusals.json).
         text, doc = _status(a, tmp_path)

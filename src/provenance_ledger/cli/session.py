@@ -337,10 +337,13 @@ class Session:
         whose = f" (pending: {pending})" if pending else ""
         many = "s" if missing != 1 else ""
         if self.client.refusing:  # a fork: no later checkpoint of this log gets their word
+            one = " " not in self.client.refusing
+            who, verb, they = (("witness", "refuses", "it holds") if one else
+                               ("witnesses", "refuse", "they hold"))
             typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature{many}"
-                       f"{whose}: witnesses {self.client.refusing} refuse this log's "
-                       "checkpoint (they hold another one of that size, or hold the log as "
-                       "faulty: a fork or split view); receipt upgrade cannot add their "
+                       f"{whose}: {who} {self.client.refusing} {verb} this log's checkpoint "
+                       f"({they} another one of that size, or the log as faulty: a fork or "
+                       "split view); receipt upgrade cannot add their "
                        "cosignatures: ask the node's operator, and do not rely on this "
                        "log", err=True)
             return
