@@ -60,7 +60,8 @@ def node_status(home: Path) -> dict[str, Any]:
     try:
         ledger = open_node_ledger(home, config)
     except StorageUnavailableError as e:
-        out.update(size=None, checkpoint_at=None, store_error=str(e))
+        reason = str(e).removeprefix(f"cannot open ledger database {out['store']}: ")
+        out.update(size=None, checkpoint_at=None, store_error=reason)
     else:
         try:
             row = ledger.store.latest_checkpoint()
