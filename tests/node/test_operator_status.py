@@ -151,8 +151,10 @@ def test_status_shows_the_home_while_its_postgresql_server_is_down(
     stop(cluster)
     try:
         text, doc = _status(home, tmp_path, ok=(2,))
+        evidence = provenance("node", "evidence", "--home", home, "--json", scratch=tmp_path)
     finally:
         start(cluster)
+    assert json.loads(evidence.out) == {"faulty": [], "evidence": []}  # the home's own file
     line = _one_line(text.err)
     assert line.startswith(f"error: the node's database {doc['store']} cannot be reached"), line
     assert PASSWORD not in text.out + text.err

@@ -681,15 +681,16 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
     Example: provenance node evidence --home ./node-a --json
     """
     from ..ledger import Home
-    from ..node import Evidence, load_config, node_witness
+    from ..node import Evidence, load_config
     from ..node.config import witness_db_path
+    from ..node.status import records_witness
 
     load_config(home)  # a folder that is no node home says so first
     readonly = not Home(home).writable()  # a read-only mount, a copy handed to an auditor
     items: list[Evidence] = []
     faulty: dict[str, int] = {}
     if not readonly or witness_db_path(home).is_file():  # else it never witnessed: nothing
-        with node_witness(home, readonly) as witness:
+        with records_witness(home, readonly) as witness:  # the log unopened: it may be away
             items = witness.evidence()
             faulty = witness.faulty_origins()
     if as_json:

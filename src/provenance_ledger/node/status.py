@@ -8,7 +8,8 @@ database cannot be reached, everything but the log's size and checkpoint is stil
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from .config import (
     node_keys,
     open_node_ledger,
     refusals_path,
+    require_log_key,
     witness_db_path,
 )
 from .mirror import mirror_path, open_mirror
@@ -76,17 +78,29 @@ def node_status(home: Path) -> dict[str, Any]:
                    peers=[_peer(home, config, p.origin, None) for p in config.peers],
                    evidence=0, log_evidence=[])
         return out
-    witness = open_witness(home, config, _NoLog(str(out["store_error"])),
-                           out["keys"]["log"], readonly)
-    try:
+    with records_witness(home, readonly) as witness:
         out["cosigners"] = _cosigners(home, config, witness)
         out["quorum"] = config.quorum
         out["peers"] = [_peer(home, config, p.origin, witness) for p in config.peers]
         out["evidence"] = len(witness.evidence())
         out["log_evidence"] = [_item(e) for e in witness.evidence(config.origin)]
+    return out
+
+
+@contextmanager
+def records_witness(home: Path, readonly: bool = False) -> Iterator[Witness]:
+    """The node's witness for reading its records (``node status``, ``node evidence``),
+    opened without the node's log: its database may be unreachable (a PostgreSQL server
+    down), and these reads never need it."""
+    config = load_config(home)
+    require_log_key(home)
+    vkey = node_keys(home)["log"]
+    witness = open_witness(home, config, _NoLog("the node's log is not opened to read the "
+                                                "witness's records"), vkey, readonly)
+    try:
+        yield witness
     finally:
         witness.close()
-    return out
 
 
 def _item(e: Evidence) -> dict[str, Any]:
