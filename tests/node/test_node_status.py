@@ -26,14 +26,16 @@ def test_status_follows_a_node_from_init_to_witnessed(tmp_path: Path) -> None:
     for home, origin in ((a, A), (b, B)):
         provenance("node", "init", "--home", home, "--origin", origin, "--listen",
                    f"{HOST}:{ports[home]}", scratch=tmp_path)
-    fresh = status(a, tmp_path)
-    assert fresh == {"origin": A, "listen": f"{HOST}:{ports[a]}", "serving": False, "size": 0,
-                     "checkpoint_at": fresh["checkpoint_at"], "cosigners": [], "quorum": 0,
-                     "peers": [], "evidence": 0}
     keys = {}
     for home in (a, b):
         keys[home] = dict(line.split() for line in provenance(
             "node", "keys", "--home", home, scratch=tmp_path).out.splitlines())
+    fresh = status(a, tmp_path)
+    assert fresh == {"origin": A, "listen": f"{HOST}:{ports[a]}", "serving": False,
+                     "store": str(a / "ledger.db"), "store_error": None, "size": 0,
+                     "checkpoint_at": fresh["checkpoint_at"], "keys": keys[a],
+                     "cosigners": [], "quorum": 0, "peers": [], "evidence": 0,
+                     "log_evidence": []}
     # b mirrors a and cosigns it; a lists b's witness key, so it keeps b's cosignatures.
     provenance("node", "peer", "add", "--home", b, "--origin", A, "--url",
                f"http://{HOST}:{ports[a]}", "--vkey", keys[a]["log"], scratch=tmp_path)
@@ -48,10 +50,12 @@ def test_status_follows_a_node_from_init_to_witnessed(tmp_path: Path) -> None:
         before = status(a, tmp_path)
         assert before["serving"] is True and before["size"] == 1
         assert before["cosigners"] == [{"name": B, "kind": "peer", "cosigned_size": None,
-                                        "cosigned_at": None}]
+                                        "cosigned_at": None, "refused": None}]
         assert status(b, tmp_path)["peers"] == [{
-            "origin": A, "url": f"http://{HOST}:{ports[a]}", "mirrored_size": None,
-            "mirrored_at": None, "cosigned_size": None, "cosigned_at": None, "faulty": False}]
+            "origin": A, "url": f"http://{HOST}:{ports[a]}", "vkey": keys[a]["log"],
+            "mirrored_size": None,
+            "mirrored_at": None, "cosigned_size": None, "cosigned_at": None, "faulty": False,
+            "evidence": []}]
         provenance("node", "sync", "--home", b, scratch=tmp_path)
         after = status(a, tmp_path)
         text = provenance("node", "status", "--home", a, scratch=tmp_path).out
@@ -60,9 +64,12 @@ def test_status_follows_a_node_from_init_to_witnessed(tmp_path: Path) -> None:
     (peer,) = status(b, tmp_path)["peers"]
     assert (peer["mirrored_size"], peer["cosigned_size"], peer["faulty"]) == (1, 1, False)
     lines = text.splitlines()
-    assert lines[0] == f"node         {A} (node serve is running)"
-    assert lines[1] == f"log          1 entry, latest checkpoint {after['checkpoint_at']}"
-    assert lines[2] == "cosigned     a receipt waits for 0 of the 0 witnesses listed"
-    assert lines[3].split() == [B, "(peer)", "up", "to", "1,", cosigner["cosigned_at"]]
-    assert lines[4:] == ["peers        1", f"  {B:<36} not mirrored yet", "evidence     none"]
+    assert lines[:5] == [f"node         {A} (node serve is running)",
+                         f"listen       {HOST}:{ports[a]}", f"store        {a / 'ledger.db'}",
+                         f"log key      {keys[a]['log']}",
+                         f"witness key  {keys[a]['witness']}"]
+    assert lines[5] == f"log          1 entry, latest checkpoint {after['checkpoint_at']}"
+    assert lines[6] == "cosigned     a receipt waits for 0 of the 0 witnesses listed"
+    assert lines[7].split() == [B, "(peer)", "up", "to", "1,", cosigner["cosigned_at"]]
+    assert lines[8:] == ["peers        1", f"  {B:<36} not mirrored yet", "evidence     none"]
     assert status(a, tmp_path)["serving"] is False  # stopped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -681,15 +681,16 @@ def evidence(home: HomeOpt, as_json: JsonOpt = False) -> None:
     Example: provenance node evidence --home ./node-a --json
     """
     from ..ledger import Home
-    from ..node import Evidence, load_config, node_witness
+    from ..node import Evidence, load_config
     from ..node.config import witness_db_path
+    from ..node.status import records_witness
 
     load_config(home)  # a folder that is no node home says so first
     readonly = not Home(home).writable()  # a read-only mount, a copy handed to an auditor
     items: list[Evidence] = []
     faulty: dict[str, int] = {}
     if not readonly or witness_db_path(home).is_file():  # else it never witnessed: nothing
-        with node_witness(home, readonly) as witness:
+        with records_witness(home, readonly) as witness:  # the log unopened: it may be away
             items = witness.evidence()
             faulty = witness.faulty_origins()
     if as_json:
@@ -708,6 +709,9 @@ def status(home: HomeOpt, as_json: JsonOpt = False) -> None:
     """Show how the node stands: is node serve running, its log's size, how far each witness
     has cosigned it, how far each peer is mirrored and cosigned, and the evidence it holds.
 
+    With its PostgreSQL database unreachable, shows what the home holds, then says so (exit
+    2).
+
     Example: provenance node status --home ./node-a
     """
     from ..node.status import node_status
@@ -715,29 +719,67 @@ def status(home: HomeOpt, as_json: JsonOpt = False) -> None:
     st = node_status(home)
     if as_json:
         emit_json(st)
-        return
+    else:
+        _show_status(home, st)
+    if st["store_error"] is not None:
+        typer.echo(f"error: the node's database {st['store']} cannot be reached, so its log's "
+                   f"size and checkpoint are not shown ({st['store_error']}); the rest is "
+                   "read from the home", err=True)
+        raise typer.Exit(2)
+
+
+def _show_status(home: Path, st: dict[str, Any]) -> None:
+    """``node status`` in words (specs/cli.md section 2.3)."""
     running = "node serve is running" if st["serving"] else "node serve is not running"
     typer.echo(f"node         {st['origin']} ({running})")
-    typer.echo(f"log          {_entries(st['size'])}, latest checkpoint "
-               f"{st['checkpoint_at'] or 'none yet'}")
+    typer.echo(f"listen       {st['listen']}")
+    typer.echo(f"store        {st['store']}")
+    typer.echo(f"log key      {st['keys']['log']}")
+    typer.echo(f"witness key  {st['keys']['witness']}")
+    if st["store_error"] is not None:
+        typer.echo("log          unknown: its database cannot be reached")
+    else:
+        typer.echo(f"log          {_entries(st['size'])}, latest checkpoint "
+                   f"{st['checkpoint_at'] or 'none yet'}")
+    evidence_file = "evidence.json"
+    for e in st["log_evidence"][:1]:
+        typer.echo(f"FORKED       this log's key signed a checkpoint this log does not hold "
+                   f"({e['kind']} recorded {e['at']}): another copy of this home, or a thief "
+                   "of log.key, signs another history; witnesses refuse its checkpoints")
+        typer.echo(f"  evidence: {home / 'witness.db'}; node evidence --home {home} --json "
+                   f"> {evidence_file}")
     cosigners = st["cosigners"]
     typer.echo(f"cosigned     a receipt waits for {st['quorum']} of the "
                f"{sum(c['kind'] == 'witness' for c in cosigners)} witnesses listed")
     for c in cosigners:
         done = (f"up to {c['cosigned_size']:,}, {c['cosigned_at']}"
                 if c["cosigned_size"] is not None else "nothing yet")
+        if c["refused"] is not None:
+            done += (f"; REFUSED size {c['refused']['size']:,} ({c['refused']['at']}): it holds "
+                     "another checkpoint of this log of that size, or holds it as faulty (a "
+                     "fork or split view: its node evidence shows it)")
         typer.echo(f"  {c['name'] + ' (' + c['kind'] + ')':<36} {done}")
     typer.echo(f"peers        {len(st['peers'])}")
     for p in st["peers"]:
-        if p["faulty"]:
-            where = "FAULTY: mirroring stopped (node evidence shows why)"
-        elif p["mirrored_size"] is None:
+        cosigned = (f"cosigned {p['cosigned_size']:,} ({p['cosigned_at']})"
+                    if p["cosigned_size"] is not None else "not cosigned yet")
+        where = ("not mirrored yet" if p["mirrored_size"] is None else
+                 f"mirrored {p['mirrored_size']:,} ({p['mirrored_at']})") + ", " + cosigned
+        if p["mirrored_size"] is None and p["cosigned_size"] is None:
             where = "not mirrored yet"
+        if p["faulty"] or p["evidence"]:
+            first = p["evidence"][0] if p["evidence"] else None
+            what = ("a fault" if first is None else
+                    f"{first['kind']} recorded {first['at']}")
+            typer.echo(f"  {p['origin']:<36} FAULTY: {what}, mirroring stopped; {where}")
+            typer.echo(f"    evidence: {len(p['evidence'])} in {home / 'witness.db'}, served "
+                       f"at http://{st['listen']}/evidence?origin={p['origin']}")
+            typer.echo(f"    what to do: node evidence --home {home} --json > {evidence_file}, "
+                       f"then provenance verify RECEIPT --log-key {p['vkey']} --evidence "
+                       f"{evidence_file} refuses its receipts; give the file to its users "
+                       "and its operator")
         else:
-            where = f"mirrored {p['mirrored_size']:,} ({p['mirrored_at']})" + (
-                f", cosigned {p['cosigned_size']:,} ({p['cosigned_at']})"
-                if p["cosigned_size"] is not None else ", not cosigned yet")
-        typer.echo(f"  {p['origin']:<36} {where}")
+            typer.echo(f"  {p['origin']:<36} {where}")
     typer.echo("evidence     " + ("none" if not st["evidence"] else
                                   f"{st['evidence']} (node evidence --home {home})"))
 

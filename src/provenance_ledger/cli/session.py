@@ -335,9 +335,21 @@ class Session:
         self._warned_unwitnessed = True
         missing, pending = lacking
         whose = f" (pending: {pending})" if pending else ""
-        typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature"
-                   f"{'s' if missing != 1 else ''}{whose}: run 'provenance receipt upgrade "
-                   f"{path} --node {self.client.url}' later", err=True)
+        many = "s" if missing != 1 else ""
+        if self.client.refusing:  # a fork: no later checkpoint of this log gets their word
+            one = " " not in self.client.refusing
+            who, verb, they = (("witness", "refuses", "it holds") if one else
+                               ("witnesses", "refuse", "they hold"))
+            typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature{many}"
+                       f"{whose}: {who} {self.client.refusing} {verb} this log's checkpoint "
+                       f"({they} another one of that size, or the log as faulty: a fork or "
+                       "split view); receipt upgrade cannot add their "
+                       "cosignatures: ask the node's operator, and do not rely on this "
+                       "log", err=True)
+            return
+        typer.echo(f"warning: receipt {path} lacks {missing} witness cosignature{many}"
+                   f"{whose}: run 'provenance receipt upgrade {path} --node "
+                   f"{self.client.url}' later", err=True)
 
     def register_content(self, content: Content, title: str | None, key_name: str | None,
                          keep_receipt: bool = False, payees: Payees = None) -> FileResult:

@@ -183,7 +183,10 @@ _WITNESSING_HEADERS = {
                             "cosigned the receipt's checkpoint", "schema": {"type": "string"}},
     "Provenance-Pending-Witnesses": {"description": "The configured witnesses whose "
                                      "cosignatures the receipt lacks, space-separated",
-                                     "schema": {"type": "string"}}}
+                                     "schema": {"type": "string"}},
+    "Provenance-Refusing-Witnesses": {"description": "Of those, the ones that refused this "
+                                      "log's checkpoint (a fork or split view of the log), "
+                                      "space-separated", "schema": {"type": "string"}}}
 """Headers of a receipt from POST /events (specs/node.md section 9)."""
 
 

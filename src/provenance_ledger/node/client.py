@@ -31,7 +31,7 @@ from ..core.current import (
 from ..core.encoding import load_json
 from ..core.events import MAX_LEAF_BYTES, SignedEvent, full_work_id
 from ..core.identity import KeyRecord, key_record_id
-from ..core.note import Verifier
+from ..core.note import MAX_NOTE_BYTES, Checkpoint, SignedNote, Verifier
 from ..core.receipt import (
     Receipt,
     StateReceipt,
@@ -89,6 +89,9 @@ class NodeClient:
         self.who = f"node {self.url}"
         self.lacking: tuple[int, str] | None = None
         """After :meth:`submit`: (cosignatures missing, pending witnesses) or None."""
+        self.refusing = ""
+        """After :meth:`submit`: the witnesses that refused the log's checkpoint (a fork), as
+        the node's ``Provenance-Refusing-Witnesses`` header names them; shown, not trusted."""
         self._fetch = Fetcher(timeouts)
         self._shards: dict[str, Verifier] | None = None  # frozen shards (node.md 10.6)
         try:
@@ -134,7 +137,13 @@ class NodeClient:
         return self._typed(path, what, lambda body: load_json(body, what))
 
     def _pin(self, pin_dir: Path, expected: str | None) -> Verifier:
-        served = self._typed("/keys", "keys", replies.NodeKeys.from_bytes).log
+        try:
+            served = self._typed("/keys", "keys", replies.NodeKeys.from_bytes).log
+        except (PeerError, NodeFailure):
+            raise  # not reached, or failed: asking it more says nothing
+        except LedgerError:  # a 404 for /keys
+            self._not_tiles()
+            raise
         if expected is not None and served != expected:
             raise LedgerError(f"node {self.url} has log key {served}, not the expected one")
         try:
@@ -154,6 +163,22 @@ class NodeClient:
             pin_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             pin.write_text(served + "\n", encoding="ascii")
         return verifier
+
+    def _not_tiles(self) -> None:
+        """Raise, naming the option, when ``url`` has no ``/keys`` but serves a signed
+        ``/checkpoint``: a log's static tiles (specs/tiles.md), which are read with ``log
+        proof --tiles``, not a node."""
+        try:
+            answer = self._fetch.get(self.who, f"{self.url}/checkpoint", MAX_NOTE_BYTES)
+            if answer.status != 200:
+                return
+            Checkpoint.from_text(SignedNote.from_text(answer.body.decode("utf-8")).text)
+        except (LedgerError, UnicodeDecodeError):
+            return
+        raise MalformedError(
+            f"--node {self.url} is a log's tiles URL (it serves a checkpoint but no "
+            "/keys), not a ledger node: read it with provenance log proof INDEX --tiles "
+            f"{self.url} --log-key VKEY, or give --node the node's own URL")
 
     # -- reads ------------------------------------------------------------------------------
     def resolve_work(self, text: str) -> str:
@@ -380,6 +405,7 @@ class NodeClient:
         on its witnesses' cosignatures is kept in :attr:`lacking`."""
         answer = self._request("POST", "/events", content=event.leaf)
         self.lacking = _lacking(answer)
+        self.refusing = _refusing(answer)
         data = replies.parse(answer, self.who, "receipt",
                              lambda body: load_json(body, "receipt"))
         verified = self._check(data)
@@ -399,6 +425,7 @@ class NodeClient:
         answer = self._request("POST", "/events/batch", content=body,
                                content_type="application/octet-stream")
         self.lacking = _lacking(answer)
+        self.refusing = _refusing(answer)
         data = replies.parse(answer, self.who, "batch results",
                              lambda b: load_json(b, "batch results"))
         items = data.get("results") if isinstance(data, dict) else None
@@ -473,6 +500,12 @@ def _lacking(answer: Answer) -> tuple[int, str] | None:
     if missing <= 0:
         return None
     return missing, _one_line(headers.get("provenance-pending-witnesses", ""), 200)
+
+
+def _refusing(answer: Answer) -> str:
+    """The witnesses the node says refused its checkpoint (specs/node.md section 9), one
+    line; "" when none."""
+    return _one_line(answer.provenance.get("provenance-refusing-witnesses", ""), 200)
 
 
 def _elsewhere(body: Any) -> list[dict[str, Any]]:

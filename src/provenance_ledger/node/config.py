@@ -57,12 +57,14 @@ from ..core.note import (
     Verifier,
     check_key_name,
 )
-from ..errors import LedgerError, MalformedError, NotFoundError, quoted
+from ..errors import LedgerError, MalformedError, NotFoundError, StorageError, quoted
 from ..ledger import Home, Ledger
 from ..ledger.files import write_atomic
 from ..ledger.keys import read_private_key, write_private_key
+from ..ledger.ledger import MapProgress
 
 CONFIG_FILE = "node.toml"
+REFUSALS_FILE = "refusals.json"
 WITNESS_KEY_FILE = "witness.key"
 WITNESS_DB_FILE = "witness.db"
 DEFAULT_HOST = "127.0.0.1"
@@ -521,6 +523,11 @@ def witness_db_path(home: Path) -> Path:
     return home / WITNESS_DB_FILE
 
 
+def refusals_path(home: Path) -> Path:
+    """Where ``node serve`` keeps the witnesses that refuse its log's checkpoints."""
+    return home / REFUSALS_FILE
+
+
 def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
               witness_name: str | None = None,
               mirror_interval: int = DEFAULT_MIRROR_INTERVAL,
@@ -711,8 +718,30 @@ def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
             "building the verifiable map", extra={"fields": {"done": done, "total": total}})
 
     require_log_key(home)  # a log.key that did not sign the log: refused by open_ledger
-    ledger = Home(home).open_ledger(origin=config.origin, progress=built)
+    ledger = open_own_ledger(home, config.origin, built)
     return _with_frozen_shards(home, config, ledger)
+
+
+_OTHER_ORIGIN = re.compile(r"this ledger's origin is (.+), not (.+)")
+"""How ``Home.open_ledger`` refuses an origin the database does not hold."""
+
+
+def open_own_ledger(home: Path, origin: str, progress: MapProgress | None = None) -> Ledger:
+    """The ledger of the home, whose origin must be ``origin`` (node.toml's): one changed in
+    node.toml by hand is refused naming node.toml and what makes a new origin, a rotation
+    (specs/node.md section 1)."""
+    try:
+        return Home(home).open_ledger(origin=origin, progress=progress)
+    except StorageError as e:
+        found = _OTHER_ORIGIN.fullmatch(str(e))
+        if found is None or found.group(2) != origin:
+            raise
+        raise StorageError(
+            f"{config_path(home)} says origin = \"{origin}\", but the node's log is "
+            f"{found.group(1)}: an origin is not changed in node.toml; put "
+            f"origin = \"{found.group(1)}\" back, then make a new origin with provenance "
+            f"node shard rotate --home {home} --origin {origin} (the log so far is frozen "
+            "and still served)") from e
 
 
 def require_log_key(home: Path) -> None:

@@ -15,7 +15,7 @@ from ..core.receipt import Receipt
 from ..errors import NotFoundError, StorageError
 from ..ledger import Home, Ledger, inclusion_proof_with_leaf
 from .autosync import AutoSync
-from .config import NodeConfig, log_signer, open_node_ledger, tiles_dir
+from .config import NodeConfig, log_signer, open_node_ledger, refusals_path, tiles_dir
 from .fetch import Timeouts
 from .freshness import LOOK_S, Freshness
 from .http import HttpError
@@ -81,7 +81,8 @@ class Node:
             self.witnessing = Witnessing(self.config.witnesses, self.config.quorum,
                                          self.config.witnessing.timeout, self._witness,
                                          self._reads.snapshot, self.clock,
-                                         freshness=freshness, look_s=self._freshness_look_s)
+                                         freshness=freshness, look_s=self._freshness_look_s,
+                                         refusals=refusals_path(self.home))
             await self.witnessing.start()
         tiles = self._tiles_writer(ledger)
         ledger.holds_map_levels = True  # the sequencer's blocks are small and many

@@ -46,6 +46,7 @@ from .config import (
     NodeConfig,
     _write_config,
     load_config,
+    open_own_ledger,
     require_log_key,
     tiles_dir,
     witness_db_path,
@@ -171,10 +172,12 @@ def rotate(home: Path, origin: str, now: int, progress: Progress | None = None) 
     if under_way is not None and under_way.target == origin and current.current == origin:
         return current
     config = load_config(home)
+    require_log_key(home)
+    open_own_ledger(home, config.origin).close()  # node.toml's origin edited by hand: said
     check_new_origin(home, config, current, origin)
     with _lock(home, fcntl.LOCK_EX):
         require_log_key(home)
-        ledger = Home(home).open_ledger(origin=config.origin)
+        ledger = open_own_ledger(home, config.origin)
         try:
             ledger.checkpoint_empty_log(now)  # a log frozen before its first event
             row = ledger.store.latest_checkpoint()

@@ -10,6 +10,7 @@ the proof fail against the signed root (VerificationError).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from ..core.events import MAX_LEAF_BYTES
@@ -29,6 +30,9 @@ from ..core.tiles import (
 )
 from ..errors import MalformedError, NotFoundError, PeerError, VerificationError, quoted
 from .fetch import Fetcher, Timeouts
+
+MAX_KEYS_BYTES = 4096
+"""The most of a ``GET /keys`` answer read to tell a node from a tiles URL."""
 
 
 def tile_limit(tile: Tile) -> int:
@@ -77,10 +81,28 @@ class TilesClient:
                             f"{answer.excerpt()}")
         return answer.body
 
+    def _not_a_node(self) -> None:
+        """Raise, naming the option, when ``url`` is a ledger node rather than its tiles (it
+        answers ``GET /keys`` with its origin and log key, specs/node.md section 2): a node
+        serves a ``/checkpoint`` of its own, but no tiles (specs/tiles.md section 5)."""
+        try:
+            answer = self._fetch.get(self.who, f"{self.url}/keys", MAX_KEYS_BYTES)
+            keys = json.loads(answer.body) if answer.status == 200 else None
+        except (PeerError, ValueError):
+            return  # not asked, or not a node's answer: the caller's error stands
+        if isinstance(keys, dict) and isinstance(keys.get("origin"), str) and isinstance(
+                keys.get("log"), str):
+            raise NotFoundError(
+                f"--tiles {self.url} is a ledger node's URL (it answers /keys as the node of "
+                f"{quoted(keys['origin'], 80)}), not a tiles URL: give --tiles the URL its "
+                "tiles folder is served at (node.toml's tiles, behind a web server), or ask "
+                f"the node itself: provenance receipt WORK --node {self.url}")
+
     def checkpoint(self) -> tuple[Checkpoint, str]:
         """The latest checkpoint, verified against the log key, and its note as served."""
         body = self._get("checkpoint", MAX_NOTE_BYTES)
         if body is None:
+            self._not_a_node()
             raise NotFoundError(f"{self.url}/checkpoint was not found: is it a log's tiles "
                                 "URL?")
         try:
@@ -103,6 +125,7 @@ class TilesClient:
             elif full is not None:
                 body = full  # parse_bundle below takes only what it needs
         if body is None:
+            self._not_a_node()
             raise PeerError(self.who, f"GET {self.url}/{tile.path}: not found")
         if tile.level != ENTRIES:
             tile_hashes(tile, body)  # the length, or MalformedError naming the path

@@ -52,11 +52,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -71,6 +73,7 @@ from ..errors import (
     quoted,
 )
 from ..ledger import Ledger
+from ..ledger.files import write_atomic
 from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
 from .freshness import LOOK_S, Freshness, fresh_as_of
@@ -84,6 +87,7 @@ MAX_SIZE_RETRIES = 3
 KEPT_ROUNDS = 256
 """Checkpoints whose cosignature tallies are kept in memory (the latest ones)."""
 MAX_SIZE_DIGITS = 19  # a tree size is below 2^63
+MAX_REFUSALS_BYTES = 1 << 20  # the most of the refusals file read
 OUTAGE_RETRY_S = 1.0
 """Seconds until a round the node's own database failed is tried again (specs/node.md
 section 9, "Storage unavailable"): the latest checkpoint, or a consistency proof, could not be
@@ -110,6 +114,10 @@ class Outcome:
     cosigned: tuple[str, ...]
     pending: tuple[str, ...]
     quorum: int
+    refusing: tuple[str, ...] = ()
+    """Of ``pending``, those whose last answer refused this log's latest checkpoint it was
+    asked to cosign (a 409 naming the size sent: it holds another checkpoint of that size, or
+    holds the log as faulty): a fork or split view, which no later checkpoint mends."""
 
     @property
     def met(self) -> bool:
@@ -121,7 +129,28 @@ class Outcome:
                "Provenance-Cosigned": str(len(self.cosigned))}
         if self.pending:
             out["Provenance-Pending-Witnesses"] = " ".join(self.pending)
+        if self.refusing:
+            out["Provenance-Refusing-Witnesses"] = " ".join(self.refusing)
         return out
+
+
+class Refused(PeerError):
+    """A witness answered 409 naming the very size it was sent: it refuses the checkpoint
+    (another root at that size, or it holds the log as faulty), not a size to resume from."""
+
+
+def read_refusals(path: Path) -> dict[str, tuple[int, int]]:
+    """The witnesses that refuse this log's checkpoints, as ``node serve`` keeps them
+    (specs/node.md section 1): name: (size refused, when); {} when none, or the file is not
+    in its form (it is advice to the operator, never a decision)."""
+    try:
+        doc = json.loads(path.read_bytes()[:MAX_REFUSALS_BYTES])
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {name: (r["size"], r["at"]) for name, r in doc.items()
+            if isinstance(r, dict) and type(r.get("size")) is int and type(r.get("at")) is int}
 
 
 def parse_size(body: bytes) -> int:
@@ -162,9 +191,12 @@ class Witnessing:
     def __init__(self, witnesses: Sequence[WitnessEntry], quorum: int, timeout_s: float,
                  witness: Witness, snapshot: Callable[[], AbstractContextManager[Ledger]],
                  clock: Callable[[], float], client: httpx.Client | None = None, *,
-                 freshness: Freshness | None = None, look_s: float = LOOK_S) -> None:
+                 freshness: Freshness | None = None, look_s: float = LOOK_S,
+                 refusals: Path | None = None) -> None:
         """``freshness``: have the latest checkpoint cosigned again on that schedule (None:
-        only after blocks); ``look_s``: the longest wait between two looks at its age."""
+        only after blocks); ``look_s``: the longest wait between two looks at its age;
+        ``refusals``: the file that keeps which witnesses refuse this log's checkpoints, for
+        ``node status`` (:func:`read_refusals`)."""
         if not witnesses:
             raise ValueError("witnessing needs at least one witness")
         if not 0 <= quorum <= len(witnesses):
@@ -182,6 +214,10 @@ class Witnessing:
                                         thread_name_prefix="witnessing")
         self._sizes: dict[str, int] = {}
         self._busy: set[str] = set()
+        self._refusals = refusals
+        self._refusing: dict[str, tuple[int, int]] = (  # witness name: (size refused, when)
+            {} if refusals is None else {n: r for n, r in read_refusals(refusals).items()
+                                         if n in self._verifiers})
         self._cosigned: dict[int, set[str]] = {}
         self._met_size = 0  # largest checkpoint size with the quorum (0: none yet)
         self._settled = 0  # size of the last round's checkpoint, once the round ended
@@ -260,7 +296,8 @@ class Witnessing:
         names = [w.name for w in self._witnesses]
         got = {n for n in names if any(self._verifiers[n].matches(s) for s in sigs)}
         return Outcome(tuple(n for n in names if n in got),
-                       tuple(n for n in names if n not in got), self.quorum)
+                       tuple(n for n in names if n not in got), self.quorum,
+                       tuple(n for n in names if n not in got and n in self._refusing))
 
     def _best(self, index: int) -> int | None:
         """The checkpoint covering ``index`` with the most cosignatures (the later of two
@@ -405,12 +442,22 @@ class Witnessing:
             log.warning("witnessing: storage unavailable", extra={"fields": {
                 "witness": w.name, "size": target.size, "error": str(e)}})
             return False
+        except Refused as e:
+            kept = self._refusing.get(w.name)
+            if kept is None or kept[0] != target.size:
+                self._refusing[w.name] = (target.size, int(self._clock()))
+                self._save_refusals()
+            log.error("witness did not cosign", extra={"fields": {  # level error: a fork
+                "witness": w.name, "size": target.size, "error": str(e), "refused": True}})
+            return False
         except (LedgerError, MalformedError) as e:
             log.warning("witness did not cosign", extra={"fields": {
                 "witness": w.name, "size": target.size, "error": str(e)}})
             return False
         finally:
             self._busy.discard(w.name)
+        if self._refusing.pop(w.name, None) is not None:
+            self._save_refusals()
         self._sizes[w.name] = size
         got = self._cosigned.setdefault(target.size, set())
         got.add(w.name)
@@ -418,6 +465,20 @@ class Witnessing:
             self._met_size = target.size
             self._resolve(target.size, lambda _: target.size)
         return True
+
+    def _save_refusals(self) -> None:
+        """Keep the refusing witnesses in the home for ``node status`` (specs/node.md section
+        1): written whole, or removed when none refuses."""
+        if self._refusals is None:
+            return
+        try:
+            if self._refusing:
+                doc = {n: {"size": size, "at": at} for n, (size, at) in self._refusing.items()}
+                write_atomic(self._refusals, (json.dumps(doc, sort_keys=True) + "\n").encode())
+            else:
+                self._refusals.unlink(missing_ok=True)
+        except (LedgerError, OSError) as e:  # status shows less; witnessing goes on
+            log.warning("witnessing: refusals not kept", extra={"fields": {"error": str(e)}})
 
     # -- frozen shards (section 9.3) --------------------------------------------------------------
     async def _run_frozen(self) -> None:
@@ -483,7 +544,7 @@ class Witnessing:
                 except MalformedError as e:
                     raise PeerError(who, f"{answer.where}: 409 answer: {e}") from e
                 if held == old:  # the size sent: not a size to resume from but a refusal
-                    raise PeerError(who, f"{answer.where} answered 409 naming the size sent "
+                    raise Refused(who, f"{answer.where} answered 409 naming the size sent "
                                     f"({old}): it refuses this checkpoint of size "
                                     f"{target.size} (another root at that size, or it holds "
                                     "the log as faulty)")
