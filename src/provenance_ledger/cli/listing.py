@@ -9,13 +9,12 @@ import csv
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.keystate import FAR_FUTURE, KeyLookup, holder
-from ..core.money import format_amount
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, PeerError, quoted
 from ..ledger.listing import (
@@ -35,6 +34,7 @@ from .session import (
     TimeoutOpt,
     emit_json,
 )
+from .words import describe_terms
 
 if TYPE_CHECKING:
     from ..node.client import NodeClient
@@ -290,17 +290,3 @@ def _offer_lines(o: OfferSummary, party: str) -> None:
     expiry = (f"offer expires {format_time(o.expires)}" if o.expires is not None
               else "offer does not expire")
     typer.echo(f"    {', '.join(span) + '; ' if span else ''}{expiry}")
-
-
-def describe_terms(terms: Mapping[str, Any]) -> str:
-    """A licence's terms in words: fee, royalty, territories, terms URI."""
-    parts = []
-    fee = terms.get("fee")
-    parts.append(f"fee {format_amount(fee['amount'], fee['currency'])}" if fee else "no fee")
-    if "royalty_bps" in terms:
-        parts.append(f"royalty {terms['royalty_bps'] / 100:.2f}%")
-    territories = terms.get("territories")
-    parts.append("territories " + ", ".join(territories) if territories else "worldwide")
-    if "terms_uri" in terms:
-        parts.append(f"terms {terms['terms_uri']}")
-    return ", ".join(parts)

@@ -37,7 +37,6 @@ from .identity import (
     key_lookup,
     trusted_attesters,
 )
-from .listing import describe_terms
 from .numbers import whole
 from .payees import PayeeOpt, parse_payees
 from .session import (
@@ -49,6 +48,7 @@ from .session import (
     output_file,
     write_text_atomic,
 )
+from .words import grant_words, licence_words
 from .writes import (
     AGAIN_HINT,
     Found,
@@ -613,13 +613,11 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
     def who(key: str) -> str:
         return _who(s, key)
 
-    def grant_line(g: Any) -> str:
-        until = f" until {format_time(g.until)}" if g.until else ""
-        return f"  {g.id[:12]} {', '.join(g.purposes)} to {who(g.grantee)}{until}"
+    def grant_line(g: Any) -> str:  # cli/words.py: a receipt says it in the same words
+        return f"  {g.id[:12]} {grant_words(g.purposes, g.grantee, g.until, who)}"
 
     def licence_line(x: Any) -> str:
-        return (f"  {x.id[:12]} {', '.join(x.purposes)} to {who(x.licensee)}: "
-                f"{describe_terms(x.terms)}")
+        return f"  {x.id[:12]} {licence_words(x.purposes, x.licensee, x.terms, who)}"
 
     grants = [(g, grant_status(g, now)) for g in state.grants]
     licences = [(x, licence_status(x, now)) for x in state.licences]
