@@ -166,15 +166,18 @@ def _after(option: str, value: str, earlier: str, what: str, mistake: str) -> No
 def _append(s: Session, key: str | None, type_: str, work: str,
             body: dict[str, Any]) -> Written:
     """Sign and append; a refusal because another key must sign names that key as one of
-    yours (and the --key that picks it) when it is."""
-    signer = s.signing_key(key)
+    yours (and the --key that picks it) when it is. The key ``default`` is made only for an
+    event the rules take (:meth:`Session.signer_for`)."""
+    lookup = key_lookup(s) if s.node_url is not None or s.has_ledger() else None
+    signer = None
     try:
+        signer = s.signer_for(key, type_, work, body, lookup)
         return s.sign_and_append(signer, type_, work, body)
     except RuleError as e:
         needed = _needed_signer(s.state(work), type_, body)
         if needed is not None and type_ != "licence.accept":  # rotated: the key holding it
             needed = keystate.holder(needed, s.now(), key_lookup(s))
-        if needed is None or needed == signer.public.text:
+        if needed is None or (signer is not None and needed == signer.public.text):
             raise
         names = s.key_names(needed)
         if names:
