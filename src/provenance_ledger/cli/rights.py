@@ -416,7 +416,12 @@ def licence_offer(
         report_exists(s, "offered", found, f"this offer ({_OFFER_WORDS.get(state, state)}) "
                       "is logged as", as_json, AGAIN_HINT)
         return
-    report("offered", _append(s, key, "licence.offer", w, body), as_json)
+    written = _append(s, key, "licence.offer", w, body)
+    if "from" in body and parse_time(body["from"]) < written[0].event.at:
+        typer.echo(f"note: --from {body['from']} is in the past (the offer is made at "
+                   f"{format_time(written[0].event.at)}): once accepted, the licence covers "
+                   "the time from then on, as a backdated licence", err=True)
+    report("offered", written, as_json)
 
 
 @licence_app.command("accept")
