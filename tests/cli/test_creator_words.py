@@ -10,6 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from provenance_ledger.cli.errwords import user_words
+from provenance_ledger.errors import LedgerError, MalformedError, NotFoundError, RuleError
+
 from .conftest import (
     assert_one_error_line,
     log_key,
@@ -169,3 +174,23 @@ def test_refusals_say_the_command_and_the_option(tmp_path: Path) -> None:
     # What the log keeps is the log's words: the receipt still names the event type.
     shown = run_json("receipt", "show", offer["receipt"], "--json", home=home)
     assert shown["events"][0]["type"] == "licence.offer"
+
+
+@pytest.mark.parametrize(("error", "shown"), [
+    (RuleError("consent.grant must be signed by the work's controller K"),
+     "consent grant must be signed by the work's controller K"),
+    (RuleError("usage.report of licence L must be signed by its licensee K"),
+     "usage report of licence L must be signed by its licensee K"),
+    (MalformedError("body.reason must be 1 to 1024 characters"),
+     "--reason must be 1 to 1024 characters"),
+    # A file's member, a file name and an error of another kind keep the log's words.
+    (MalformedError("request r.json: body.to must be a key"),
+     "request r.json: body.to must be a key"),
+    (MalformedError("cannot write h/receipts/ab-consent.grant-cd.json"),
+     "cannot write h/receipts/ab-consent.grant-cd.json"),
+    (NotFoundError("no consent.grant here"), "no consent.grant here"),
+])
+def test_the_error_boundary_says_commands_and_options_only_for_refusals(
+        error: Exception, shown: str) -> None:
+    assert isinstance(error, LedgerError)
+    assert user_words(error) == shown

@@ -72,9 +72,11 @@ _TYPE = re.compile(r"(?<![\w./-])(" + "|".join(re.escape(t) for t in COMMANDS) +
 """An event type as a word of its own: not inside a path or file name
 (``<work>-consent.grant-<id>.json``), a URL or a longer name."""
 
-_FIELD = re.compile(r"(?<![\w./-])body\.([a-z_]+)(?![\w.-])")
-"""A body field named as core's checks name it (``body.reason``); ``event.body.x`` of a
-file's member stays as it is."""
+_FIELD = re.compile(r"^body\.([a-z_]+)(?![\w.-])")
+"""A body field named as core's checks name it (``body.reason ...``) at the start of the
+message: the check of an event this command made of its options. A field of an event read
+from a file (``key submit FILE``: ``request ...: body.to ...``) stays as it is: no option
+gave it."""
 
 
 def user_words(error: LedgerError) -> str:
