@@ -120,8 +120,9 @@ def test_text_lines_name_the_controller(works: Works) -> None:
     out = run("works", "--limit", "8", home=works.home).out.splitlines()
     assert len(out) == 8
     assert out[0].startswith(works.pages[0][: len("sha256:") + 16] + "  ")
-    assert out[0].endswith("image/png  controller you")
-    assert out[3].endswith(f"controller {works.b}")  # the work A gave to B
+    # anchor DIR titles each work by its file's path below the folder (specs/cli.md 2.1)
+    assert out[0].endswith("image/png  controller you  'page-0000.png'")
+    assert f"controller {works.b}  '" in out[3]  # the work A gave to B
 
 
 def test_csv_has_a_header_and_defuses_formulas(works: Works) -> None:

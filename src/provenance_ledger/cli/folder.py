@@ -24,6 +24,7 @@ from ..ledger.folder import (
     FolderRun,
     Payees,
     Status,
+    folder_title,
     list_folder,
     read_content,
     register_body,
@@ -117,6 +118,7 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
     seen: dict[str, Path] = {}
     fresh: list[Content] = []
     total = len(listing.files)
+    root = str(listing.root)
     for n, path in enumerate(listing.files, 1):
         bars("anchoring on the node", n, total)
         try:
@@ -134,20 +136,22 @@ def _anchor_remote(session: Session, listing: FolderListing, key_name: str | Non
             seen[content.work] = path
             fresh.append(content)
             if len(fresh) == ANCHOR_BATCH:
-                results.extend(_register_batch(session, fresh, key_name, payees))
+                results.extend(_register_batch(session, fresh, key_name, payees, root))
                 fresh = []
     if fresh:
-        results.extend(_register_batch(session, fresh, key_name, payees))
+        results.extend(_register_batch(session, fresh, key_name, payees, root))
     return tuple(sorted((*results, *listing.skipped), key=lambda r: r.file.parts))
 
 
 def _register_batch(session: Session, contents: Sequence[Content], key_name: str | None,
-                    payees: Payees) -> list[FileResult]:
-    """Register ``contents`` (distinct works) through the node in one batch."""
+                    payees: Payees, root: str) -> list[FileResult]:
+    """Register ``contents`` (distinct works) of the folder ``root`` through the node in one
+    batch, each titled by its path below ``root`` (specs/cli.md section 2.1)."""
     key = session.signing_key(key_name)
     now = session.now()
     events = [sign_event(Event(REGISTER, c.work, None, key.public.text, now,
-                               register_body(c, None, payees)), key) for c in contents]
+                               register_body(c, folder_title(str(c.path), root), payees)), key)
+              for c in contents]
     # The log's size before the batch: an event the node answers with an index below it was
     # in the log already (the same registration, signed in the same second by an earlier
     # run: Ed25519 signatures are deterministic), so the file ``exists``.
@@ -162,7 +166,8 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
         if isinstance(answer, NodeFailure):
             continue  # the node failed: asking again, one by one, fails the same way
         if isinstance(answer, LedgerError):
-            result = _register_one(session, content, key_name, payees)
+            result = _register_one(session, content, key_name, payees,
+                                   folder_title(str(content.path), root))
         else:
             index, doc = answer
             receipt = session.write_receipt_doc(doc, event)
@@ -181,10 +186,10 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
 
 
 def _register_one(session: Session, content: Content, key_name: str | None,
-                  payees: Payees) -> FileResult:
+                  payees: Payees, title: str) -> FileResult:
     """One file on its own, after the node refused its registration in a batch."""
     try:
-        return session.register_content(content, None, key_name, keep_receipt=True,
+        return session.register_content(content, title, key_name, keep_receipt=True,
                                         payees=payees)
     except NodeFailure:
         raise

@@ -9,16 +9,23 @@ import csv
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.keystate import FAR_FUTURE, KeyLookup, holder
-from ..core.money import format_amount
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, PeerError, quoted
-from ..ledger.listing import OPEN, OfferSummary, WorkSummary, offers_by, offers_to, works_of
+from ..ledger.listing import (
+    OPEN,
+    OfferSummary,
+    WorkSummary,
+    offers_by,
+    offers_to,
+    titled,
+    works_of,
+)
 from .numbers import whole
 from .session import (
     DEFAULT_KEY,
@@ -27,6 +34,7 @@ from .session import (
     TimeoutOpt,
     emit_json,
 )
+from .words import describe_terms
 
 if TYPE_CHECKING:
     from ..node.client import NodeClient
@@ -98,29 +106,38 @@ def works(
     ] = None,
     after: Annotated[str | None, typer.Option(
         "--after", help="Start after this work (the last of the previous page).")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", metavar="TEXT",
+        help="Only the works whose title holds TEXT, any case (a folder's works are titled "
+             "by their paths below it).")] = None,
     node: NodeOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
     """List the works your key registered or now controls, oldest first.
 
     Each work with its title, media type, registration time and current controller.
-    With --controller KEY: the works that public key controls now. With --node URL: as
-    that node lists them (its word: use status WORK --node URL to verify one).
+    With --controller KEY: the works that public key controls now. With --search TEXT:
+    only those whose title holds TEXT (a file name finds the work anchor DIR registered
+    it as). With --node URL: as that node lists them (its word: use status WORK --node
+    URL to verify one).
 
-    Example: provenance works --key studio --csv > works.csv
+    Example: provenance works --search page-012
     """
     if as_json and as_csv:
         raise MalformedError("give --json or --csv, not both")
+    if search is not None and not search.strip():
+        raise MalformedError("--search: give the text to look for in the works' titles")
     s = Session.from_ctx(ctx).use_node(node, timeout)
     public, who = _whose(s, key, controller)
     found: Iterator[WorkSummary] = iter(())
     if public is not None:
         cursor = s.resolve_work(after) if after is not None else None
         if s.node_url is not None:
-            found = _node_works(s.client, public, controller is not None, cursor, limit)
+            found = titled(_node_works(s.client, public, controller is not None, cursor,
+                                       None if search is not None else limit), search)
         else:
             found = works_of(s.ledger, public, controlled_only=controller is not None,
-                             after=cursor)
+                             after=cursor, search=search)
             if cursor is not None:
                 found = _after_named(found)
     page = _Page(found, limit)
@@ -133,7 +150,8 @@ def works(
         _stream_text(page, public, lookup)
         if page.count == 0:
             verb = "controls" if controller is not None else "registered or controls"
-            typer.echo(f"no works: {who} {verb} none on this ledger")
+            which = "" if search is None else f" whose title holds {quoted(search)}"
+            typer.echo(f"no works: {who} {verb} none{which} on this ledger")
     if page.last is not None and page.count == limit and next(found, None) is not None:
         typer.echo(f"more works: the next page is --after {page.last.work}", err=True)
 
@@ -272,17 +290,3 @@ def _offer_lines(o: OfferSummary, party: str) -> None:
     expiry = (f"offer expires {format_time(o.expires)}" if o.expires is not None
               else "offer does not expire")
     typer.echo(f"    {', '.join(span) + '; ' if span else ''}{expiry}")
-
-
-def describe_terms(terms: Mapping[str, Any]) -> str:
-    """A licence's terms in words: fee, royalty, territories, terms URI."""
-    parts = []
-    fee = terms.get("fee")
-    parts.append(f"fee {format_amount(fee['amount'], fee['currency'])}" if fee else "no fee")
-    if "royalty_bps" in terms:
-        parts.append(f"royalty {terms['royalty_bps'] / 100:.2f}%")
-    territories = terms.get("territories")
-    parts.append("territories " + ", ".join(territories) if territories else "worldwide")
-    if "terms_uri" in terms:
-        parts.append(f"terms {terms['terms_uri']}")
-    return ", ".join(parts)

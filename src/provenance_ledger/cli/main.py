@@ -335,8 +335,10 @@ def main() -> None:
         rc = command(sys.argv[1:])(standalone_mode=False, prog_name="provenance")
     except VerificationError as e:
         _fail(str(e), EXIT_NEGATIVE)
-    except LedgerError as e:
-        _fail(str(e), EXIT_ERROR)
+    except LedgerError as e:  # a refusal of core's in the command's words (cli/errwords.py)
+        from .errwords import user_words
+
+        _fail(user_words(e), EXIT_ERROR)
     except typer.Abort:
         _fail("aborted", EXIT_ERROR)
     except typer.TyperException as e:  # usage errors of typer's command-line parser

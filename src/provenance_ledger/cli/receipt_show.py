@@ -51,6 +51,7 @@ from ..core.timefmt import MAX_TIME, format_time
 from ..errors import MalformedError, quoted
 from ..ledger.files import read_bounded
 from .session import emit_json
+from .words import event_words
 
 DEFAULT_COMMAND = "get"
 NOTHING_VERIFIED = "NOTHING WAS VERIFIED"
@@ -155,6 +156,8 @@ def show(
             typer.echo(f"    actor:      {ev['actor']}")
             typer.echo(f"    at:         {ev['at']} (signer's clock)")
             typer.echo(f"    leaf index: {quoted(ev['leaf_index'])}")
+            if "says" in ev:  # a consent or licence: what it grants, as status says it
+                typer.echo(f"    {ev['says']['verb'] + ':':<11} {ev['says']['words']}")
     cp = doc["checkpoint"]
     typer.echo(f"log:         {cp['origin']}, tree size {cp['tree_size']}"
                + (f", checkpoint time {cp['time']}" if cp["time"] else ""))
@@ -305,9 +308,15 @@ def _named_keys(events: list[SignedEvent], also: list[str]) -> dict[str, str]:
 
 
 def _event(index: int, ev: SignedEvent) -> dict[str, Any]:
+    """An event's row; a consent's or a licence's with ``says``, what it grants or ends in
+    words (cli/words.py, the words of ``status``)."""
     e = ev.event
-    return {"id": ev.id, "type": e.type, "work": e.work, "actor": e.actor,
-            "at": format_time(e.at), "leaf_index": index}
+    row: dict[str, Any] = {"id": ev.id, "type": e.type, "work": e.work, "actor": e.actor,
+                           "at": format_time(e.at), "leaf_index": index}
+    said = event_words(e)
+    if said is not None:
+        row["says"] = {"verb": said[0], "words": said[1]}
+    return row
 
 
 def _claimed_time(signature: bytes) -> str | None:

@@ -37,7 +37,6 @@ from .identity import (
     key_lookup,
     trusted_attesters,
 )
-from .listing import describe_terms
 from .numbers import whole
 from .payees import PayeeOpt, parse_payees
 from .session import (
@@ -49,6 +48,7 @@ from .session import (
     output_file,
     write_text_atomic,
 )
+from .words import grant_words, licence_words
 from .writes import (
     AGAIN_HINT,
     Found,
@@ -166,15 +166,18 @@ def _after(option: str, value: str, earlier: str, what: str, mistake: str) -> No
 def _append(s: Session, key: str | None, type_: str, work: str,
             body: dict[str, Any]) -> Written:
     """Sign and append; a refusal because another key must sign names that key as one of
-    yours (and the --key that picks it) when it is."""
-    signer = s.signing_key(key)
+    yours (and the --key that picks it) when it is. The key ``default`` is made only for an
+    event the rules take (:meth:`Session.signer_for`)."""
+    lookup = key_lookup(s) if s.node_url is not None or s.has_ledger() else None
+    signer = None
     try:
+        signer = s.signer_for(key, type_, work, body, lookup)
         return s.sign_and_append(signer, type_, work, body)
     except RuleError as e:
         needed = _needed_signer(s.state(work), type_, body)
         if needed is not None and type_ != "licence.accept":  # rotated: the key holding it
             needed = keystate.holder(needed, s.now(), key_lookup(s))
-        if needed is None or needed == signer.public.text:
+        if needed is None or (signer is not None and needed == signer.public.text):
             raise
         names = s.key_names(needed)
         if names:
@@ -413,7 +416,12 @@ def licence_offer(
         report_exists(s, "offered", found, f"this offer ({_OFFER_WORDS.get(state, state)}) "
                       "is logged as", as_json, AGAIN_HINT)
         return
-    report("offered", _append(s, key, "licence.offer", w, body), as_json)
+    written = _append(s, key, "licence.offer", w, body)
+    if "from" in body and parse_time(body["from"]) < written[0].event.at:
+        typer.echo(f"note: --from {body['from']} is in the past (the offer is made at "
+                   f"{format_time(written[0].event.at)}): once accepted, the licence covers "
+                   "the time from then on, as a backdated licence", err=True)
+    report("offered", written, as_json)
 
 
 @licence_app.command("accept")
@@ -613,13 +621,11 @@ def _rights_text(s: Session, state: WorkState, now: int) -> None:
     def who(key: str) -> str:
         return _who(s, key)
 
-    def grant_line(g: Any) -> str:
-        until = f" until {format_time(g.until)}" if g.until else ""
-        return f"  {g.id[:12]} {', '.join(g.purposes)} to {who(g.grantee)}{until}"
+    def grant_line(g: Any) -> str:  # cli/words.py: a receipt says it in the same words
+        return f"  {g.id[:12]} {grant_words(g.purposes, g.grantee, g.until, who)}"
 
     def licence_line(x: Any) -> str:
-        return (f"  {x.id[:12]} {', '.join(x.purposes)} to {who(x.licensee)}: "
-                f"{describe_terms(x.terms)}")
+        return f"  {x.id[:12]} {licence_words(x.purposes, x.licensee, x.terms, who)}"
 
     grants = [(g, grant_status(g, now)) for g in state.grants]
     licences = [(x, licence_status(x, now)) for x in state.licences]

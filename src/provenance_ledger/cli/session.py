@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..core import rules
 from ..core.crypto import PrivateKey, PublicKey
 from ..core.current import STATE_RECEIPT_V2_FORMAT, VerifiedStateV2, verify_state_receipt_v2
 from ..core.encoding import load_json
 from ..core.events import Event, SignedEvent, full_work_id, sign_event, work_id_of
+from ..core.keystate import KeyLookup
 from ..core.receipt import Receipt
 from ..core.rules import WorkState
 from ..core.similarity import DEFAULT_DISTANCE
@@ -39,6 +41,7 @@ from ..ledger.folder import (
     register_body,
     registered,
 )
+from ..ledger.keys import write_private_key
 from ..ledger.similarity import SimilarityIndex, code_of
 from .numbers import seconds
 from .progress import MapBuildReport
@@ -165,6 +168,54 @@ class Session:
                        f"passphrase {name}", err=True)
         return key
 
+    def signer_for(self, name: str | None, type_: str, work: str, body: dict[str, Any],
+                   keys: KeyLookup | None) -> PrivateKey:
+        """The key that signs an event of ``type_`` on ``work``. The default key, when it does
+        not exist yet, is made in memory, the event signed with it and put to the rules
+        (specs/rules.md section 3, as the log admits it) on the work's state, and the key is
+        written only when they take it, and said on stderr: a write the rules refuse leaves
+        the home as it was, no key made (specs/cli.md section 1, signing key)."""
+        name = name or DEFAULT_KEY
+        if name != DEFAULT_KEY or self.home.keys.exists(name):
+            return self.signing_key(name)
+        key = PrivateKey.generate()
+        state = self.state(work)
+        event = sign_event(Event(type_, work, state.head if state is not None else None,
+                                 key.public.text, self.now(), body), key)
+        rules.apply(state, event, keys=keys, strict=True)  # a RuleError: nothing was made
+        return self._keep_default(key)
+
+    def _keep_default(self, key: PrivateKey) -> PrivateKey:
+        """Write ``key`` as the key ``default`` (and its ``.pub``) and say so on stderr; the
+        one another command made meanwhile, if it did."""
+        keys = self.home.keys
+        path = keys.path(DEFAULT_KEY)
+        self.home.ensure()
+        try:
+            write_private_key(path, key, self.passphrase())
+        except LedgerError:
+            if not keys.exists(DEFAULT_KEY):
+                raise
+            return self.signing_key(DEFAULT_KEY)  # another command made it at that moment
+        write_atomic(path.with_suffix(".pub"), (key.public.text + "\n").encode("ascii"),
+                     mode=None)
+        from .keys import BACKUP_ADVICE  # cli/keys.py imports this module
+
+        typer.echo(f"note: created your signing key 'default' ({path}, mode 0600): "
+                   f"{BACKUP_ADVICE}", err=True)
+        return key
+
+    def has_ledger(self) -> bool:
+        """Whether the local home holds a ledger (``ledger.db``, or a PostgreSQL store named
+        in ``store.url`` or asked for): a home without one holds no work, and reading it
+        need not make it (a refused write leaves a fresh home untouched)."""
+        if self._ledger is not None:
+            return True
+        try:
+            return self.home.db_path.exists() or self.home.store_url() is not None
+        except LedgerError:
+            return True  # opening it says what is wrong
+
     def public_key(self, name: str | None) -> str | None:
         """The public key of the named key (default: ``default``), read from its ``.pub`` file
         without the passphrase when there is one; None when the default key does not exist
@@ -253,6 +304,8 @@ class Session:
         names the work's registrations on the logs that node mirrors (specs/node.md
         section 6)."""
         if self.node_url is None:
+            if not self.has_ledger():
+                return None, None
             return self.ledger.proven_state(work), None
         client = self.client  # reaching and pinning the node fail loudly, outside the try
         try:
@@ -268,6 +321,8 @@ class Session:
                 return client.verified_state(work)[1]
             except NotFoundError:
                 return []
+        if not self.has_ledger():
+            return []
         return self.ledger.history(work)
 
     def registration_receipt(self, work: str) -> tuple[dict[str, Any], SignedEvent]:

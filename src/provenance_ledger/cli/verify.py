@@ -72,6 +72,7 @@ from .session import (
     output_file,
     write_text_atomic,
 )
+from .words import event_words
 
 
 def verify(
@@ -194,6 +195,9 @@ def verify(
         "cosigners": {k: format_time(v) for k, v in sorted(result.cosigners.items())},
         "file_matches": True if file is not None else None,
     }
+    said = event_words(ev)
+    if said is not None:
+        out["says"] = {"verb": said[0], "words": said[1]}
     if as_json:
         emit_json(out)
         return
@@ -208,6 +212,9 @@ def verify(
     if ev.type == "dataset.disclose":  # the work is the series id: name what it stands for
         typer.echo(f"  dataset: {ev.body['name']} version {ev.body['version']} "
                    f"({ev.body['count']} items, root {ev.body['root']})")
+    said = event_words(ev)
+    if said is not None:  # a consent or licence: what it grants, as status says it
+        typer.echo(f"  {said[0] + ':':<7} {said[1]}")
     typer.echo(f"  actor:  {ev.actor}")
     typer.echo(f"  at:     {format_time(ev.at)} (signer's clock)")
     typer.echo(f"  log:    {result.checkpoint.origin}, entry {result.leaf_index} of "

@@ -83,6 +83,8 @@ def state_and_history(s: Session, work: str) -> tuple[WorkState | None, History]
     """The work's state and its events, oldest first, read at once (through a node, from one
     state receipt verified here); none for a work the log does not hold."""
     if s.node_url is None:
+        if not s.has_ledger():  # a fresh home holds no work: reading it makes nothing
+            return None, []
         return s.ledger.proven_state(work), s.ledger.history(work)
     client = s.client  # reaching and pinning the node fail loudly, outside the try
     try:

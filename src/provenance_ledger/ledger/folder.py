@@ -36,12 +36,13 @@ from types import MappingProxyType, TracebackType
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ..core.crypto import PrivateKey
-from ..core.encoding import CANONICAL_ENCODER, b64encode
+from ..core.encoding import CANONICAL_ENCODER, b64encode, is_text
 from ..core.events import (
     EVENT_SIGNING_PREFIX,
     EVENT_VERSION,
     MAX_LEAF_BYTES,
     MAX_SIMILARITY_CHARS,
+    MAX_TITLE_CHARS,
     Event,
     parse_leaf,
     sign_event,
@@ -74,6 +75,24 @@ Payees = Sequence[Mapping[str, Any]] | None
 """A royalty split as ``work.register`` carries it (``[{"key", "share_bps"}]``, specs/events.md
 section 6), or None for none."""
 REGISTER = "work.register"
+ELIDED = "\u2026"  # what stands for the start of a path too long for a title
+NOT_TEXT = "\ufffd"  # what stands for a character of a file name that is not text
+
+
+def folder_title(path: str, root: str) -> str:
+    """The title ``anchor DIR`` records for the file ``path`` below ``root`` (specs/cli.md
+    section 2.1): its path relative to ``root``, ``/`` between folders, as it is shown in the
+    report; a character that is not text (a control character, a byte of a name that is not
+    UTF-8) as U+FFFD, and a path longer than ``MAX_TITLE_CHARS`` as ``…`` and its end."""
+    prefix = "" if root == os.curdir else root.rstrip(os.sep) + os.sep  # "./a" is listed "a"
+    rel = path[len(prefix):] if path.startswith(prefix) else path.rpartition(os.sep)[2]
+    if os.sep != "/":  # pragma: no cover - POSIX separators already
+        rel = rel.replace(os.sep, "/")
+    if not is_text(rel):
+        rel = "".join(c if is_text(c) else NOT_TEXT for c in rel)
+    if len(rel) > MAX_TITLE_CHARS:
+        rel = ELIDED + rel[len(rel) - MAX_TITLE_CHARS + 1:]
+    return rel
 
 
 class Status(StrEnum):
@@ -355,6 +374,7 @@ class Signing:
     run: int = field(default_factory=os.getpid)  # the run's process, which names temp files
     read: dict[int, tuple[str, str, int, bytes]] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)  # media types signed the short way
+    root: str | None = None  # the folder anchored: each file's path below it is its title
 
 
 Shown = tuple[dict[str, Any], str]
@@ -414,6 +434,7 @@ def sign_registrations(signing: Signing, contents: Sequence[Content]) -> Signed:
     future per file costs more than a file that is no image); a file that has none by its
     media type or its first bytes (a ``.png`` that is no PNG) is told on this thread."""
     actor, key, now, payees = signing.key.public.text, signing.key, signing.now, signing.payees
+    root = signing.root
     codes: list[str | None] = [None] * len(contents)
     decode = [i for i, c in enumerate(contents) if needs_decoding(c.media_type, c.head)]
     if decode:
@@ -433,7 +454,8 @@ def sign_registrations(signing: Signing, contents: Sequence[Content]) -> Signed:
     at = format_time(now)
     checked, signed = signing.checked, signing.signed
     for content, code in zip(contents, codes, strict=True):
-        body = _register_body(content, None, payees, code)
+        title = None if root is None else folder_title(str(content.path), root)
+        body = _register_body(content, title, payees, code)
         quick = None
         if content.media_type in checked and (code is None or
                                               len(code) <= MAX_SIMILARITY_CHARS):
@@ -489,7 +511,8 @@ def plan_folder(ledger: Ledger, key: PrivateKey, listing: FolderListing, now: in
                 progress: Progress = _quiet, payees: Payees = None) -> Plan:
     """Hash every file, look each work up once, and sign a registration for each new one
     (with ``payees``, the royalty split of every new work, when given)."""
-    planner = _Planner(ledger, Signing(key, now, payees), len(listing.files), progress)
+    signing = Signing(key, now, payees, root=str(listing.root))
+    planner = _Planner(ledger, signing, len(listing.files), progress)
     return planner.finish(planner.start(planner.reader.read(listing.files)))
 
 
@@ -901,7 +924,7 @@ class FolderRun:
                 len(files)] if files else []
         self._parts = [files[lo:hi] for lo, hi in itertools.pairwise(cuts)]
         # The worker is forked first, before any thread of the ledger starts.
-        self.signing = Signing(key, now, payees)
+        self.signing = Signing(key, now, payees, root=str(listing.root))
         self.worker = Worker(self.signing)
         self._reader = _Reader(self.worker)
         self._reading: deque[_Reading] = deque()

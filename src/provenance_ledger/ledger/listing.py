@@ -181,12 +181,31 @@ def _gives(ev: SignedEvent, keys: tuple[str, ...]) -> bool:
         e.type == "work.transfer" and e.body.get("to") in keys)
 
 
+def titled(works: Iterable[WorkSummary], text: str | None) -> Iterator[WorkSummary]:
+    """The works whose title holds ``text``, any case (specs/cli.md section 3.10, ``works
+    --search``): a folder's works are titled by their paths below it, so a file's name finds
+    its work. None: every work."""
+    if text is None:
+        yield from works
+        return
+    wanted = text.casefold()
+    for w in works:
+        if w.title is not None and wanted in w.title.casefold():
+            yield w
+
+
 def works_of(ledger: Ledger, key: str, *, controlled_only: bool = False,
-             after: str | None = None) -> Iterator[WorkSummary]:
+             after: str | None = None, search: str | None = None) -> Iterator[WorkSummary]:
     """The works ``key`` registered or now controls (``controlled_only``: now controls), in
     the order it first held them; after the work ``after`` when given (a cursor from an
-    earlier page, which must be one of the key's works). The works of a key rotated to
+    earlier page, which must be one of the key's works); only those whose title holds
+    ``search`` (any case) when given (:func:`titled`). The works of a key rotated to
     ``key`` (:func:`rotated_into`) count as its own: ``key`` holds their control now."""
+    return titled(_works_of(ledger, key, controlled_only, after), search)
+
+
+def _works_of(ledger: Ledger, key: str, controlled_only: bool,
+              after: str | None) -> Iterator[WorkSummary]:
     keys = rotated_into(ledger, key)
     start = -1
     if after is not None:
