@@ -51,7 +51,8 @@ def test_a_rotated_payee_and_licensee_keep_their_royalties(tmp_path: Path) -> No
     assert (line["payee"], line["due"], line["paid"], line["acknowledged"],
             line["outstanding"]) == (creator2, 10500, 10500, 10500, 0)
     kept = json.loads(receipt.read_text())
-    assert kept["format"] == "provenance-ledger/royalty-receipt/v2"
+    # with the key records, statement version 2 (specs/receipts.md section 15.4)
+    assert kept["format"] == "provenance-ledger/royalty-receipt/v3"
     assert kept["statement"] == doc
     vkey = log_key(home)
     out = run("verify", receipt, "--log-key", vkey, home=home).out

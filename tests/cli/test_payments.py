@@ -102,10 +102,12 @@ def test_the_statement_is_the_hand_checked_one(story: dict[str, Any]) -> None:
     quarter = run("royalties", "--licensee", k["studio"], "--period", "2026-Q1", "--csv",
                   home=story["home"]).out.splitlines()
     assert quarter[0] == ("licence,work,licensee,payee,currency,due,paid,acknowledged,"
-                          "disputed,outstanding,events")
-    rows = {r.split(",")[3]: r.split(",")[5:10] for r in quarter[1:]}
-    assert rows[k["editor"]] == ["37508", "37408", "0", "0", "100"]
-    assert rows[k["coauthor"]] == ["74993", "74993", "0", "74993", "74993"]
+                          "disputed,outstanding,overpaid,events")
+    # major units of the row's currency, exact decimals (specs/cli.md section 3.15)
+    rows = {r.split(",")[3]: r.split(",")[4:11] for r in quarter[1:]}
+    assert rows[k["editor"]] == ["USD", "375.08", "374.08", "0.00", "0.00", "1.00", "0.00"]
+    assert rows[k["coauthor"]] == ["USD", "749.93", "749.93", "0.00", "749.93", "749.93",
+                                   "0.00"]
     text = run("royalties", "--payee", k["coauthor"], home=story["home"]).out
     assert "outstanding 854.09 USD" in text and "your key 'coauthor'" in text
     assert ("  due 2,562.51 USD, paid 2,249.01 USD, acknowledged 1,125.00 USD, disputed 749.93 "
@@ -136,9 +138,14 @@ def test_the_statement_is_the_hand_checked_one(story: dict[str, Any]) -> None:
      r"the fact$"),
     (("payment", "record", "{offer}", "--to", "{editor}", "--amount", "0.00", "USD", "--key",
       "studio"), r"^error: --amount: 0 USD is no payment: give the amount paid$"),
+    (("payment", "record", "{offer}", "--to", "{editor}", "--amount", "1.00", "USD",
+      "--period", "2999-Q2", "--key", "studio"),
+     r"^error: --period 2999-Q2 has not begun \(it starts 2999-04-01\): a payment is recorded "
+     r"for a period that has begun$"),
 ], ids=["usage-by-another-key", "usage-in-another-currency", "payment-in-another-currency",
         "ack-by-another-payee", "unknown-licence", "ack-of-no-payment", "fraction-of-a-cent",
-        "bad-period", "report-of-a-period-to-come", "payment-of-nothing"])
+        "bad-period", "report-of-a-period-to-come", "payment-of-nothing",
+        "payment-for-a-period-to-come"])
 def test_refusals_are_one_line_exit_2_and_append_nothing(
         story: dict[str, Any], args: tuple[str, ...], error: str) -> None:
     names = {**story["ids"], **story["keys"]}
@@ -176,6 +183,9 @@ def test_the_receipt_verifies_offline_and_a_tampered_one_does_not(
     figures = ("due 375.08 USD, paid 374.08 USD, acknowledged 0.00 USD, disputed 0.00 USD, "
                "outstanding 1.00 USD")  # specs/royalties.md section 3.2
     assert ok.startswith("OK: ") and f"  licence {story['ids']['offer']}: {figures}" in ok
+    assert json.loads(receipt.read_text())["format"] == "provenance-ledger/royalty-receipt/v3"
+    assert ("  statement version 2 (royalty receipt v3): outstanding and overpaid per payee, "
+            "never netted") in ok.splitlines()
     said = run("royalties", "--payee", k["editor"], "--period", "2026-Q1", home=copy).out
     assert f"    {figures}" in said.splitlines()  # the editor's line: the licence's one
     doc = json.loads(receipt.read_text())
@@ -243,3 +253,121 @@ def test_an_answer_by_a_key_that_is_not_the_payee_is_refused_not_called_a_repeat
     again = run("payment", "ack", ids["p1"], home=copy)  # the payee, 'default'
     assert again.out.startswith("already acknowledged: ")
     assert stored_sizes(copy) == sizes
+
+
+# --- outstanding and overpaid, never netted (specs/royalties.md sections 3, 3.4) -------------
+
+RELEASE = Path(__file__).resolve().parents[1] / "data" / "royalties" / "release"
+
+
+@pytest.fixture(scope="module")
+def transferred(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """specs/royalties.md section 3.4 through the real CLI, at today's clock: page 1 licensed
+    to the studio for 3,000 JPY and 10 %, the creator paid 3,100 JPY (100 too much), page 1
+    transferred to the publisher, 50,000 JPY of revenue reported (5,000 JPY to the
+    publisher); page 2 licensed for 2,000 JPY, not paid."""
+    root = tmp_path_factory.mktemp("transfer")
+    home = root / "home"
+    h = Home(home)  # the keys are made in process: the key commands are not tested here
+    h.ensure()
+    k = {n: h.keys.create(n).public.text for n in ("default", "publisher", "studio")}
+    pages = []
+    for n in (1, 2):
+        pages.append(root / f"page-{n}.txt")
+        pages[-1].write_text(f"page {n} of the book\n")
+        run("anchor", pages[-1], home=home)
+    l1 = run_json("licence", "offer", pages[0], "--to", k["studio"], "--purpose",
+                  "ai_training", "--fee", "3000", "JPY", "--royalty-bps", "1000", "--json",
+                  home=home)["id"]
+    run("licence", "accept", l1, "--key", "studio", home=home)
+    run("payment", "record", l1, "--to", k["default"], "--amount", "3100", "JPY", "--key",
+        "studio", home=home)
+    run("transfer", pages[0], "--to", k["publisher"], home=home)
+    run("usage", "report", l1, "--period", "2026", "--units", "10", "--revenue", "50000",
+        "JPY", "--key", "studio", home=home)
+    l2 = run_json("licence", "offer", pages[1], "--to", k["studio"], "--purpose",
+                  "ai_training", "--fee", "2000", "JPY", "--json", home=home)["id"]
+    run("licence", "accept", l2, "--key", "studio", home=home)
+    return {"home": home, "keys": k, "licences": (l1, l2)}
+
+
+def test_one_payees_overpayment_is_not_netted_against_anothers_due(
+        transferred: dict[str, Any]) -> None:
+    """The publisher is owed 5,000 JPY; the creator was paid 100 too much: the licence says
+    outstanding 5,000 and overpaid 100, in the JSON, the text and the CSV."""
+    home, k, (l1, l2) = transferred["home"], transferred["keys"], transferred["licences"]
+    doc = run_json("royalties", "--licensee", "studio", "--json", home=home)
+    assert doc["version"] == 2
+    lic = {x["licence"]: x for x in doc["licences"]}
+    assert {x["payee"]: (x["due"], x["paid"], x["outstanding"], x["overpaid"])
+            for x in lic[l1]["payees"]} == {k["publisher"]: (5000, 0, 5000, 0),
+                                            k["default"]: (3000, 3100, 0, 100)}
+    assert (lic[l1]["outstanding"], lic[l1]["overpaid"]) == (5000, 100)
+    # the totals across the two licences: the creator's 100 overpaid on licence 1 does not
+    # lower the 2,000 it is owed on licence 2
+    totals = {t["payee"]: (t["due"], t["paid"], t["outstanding"], t["overpaid"])
+              for t in doc["totals"]}
+    assert totals == {k["default"]: (5000, 3100, 2000, 100), k["publisher"]: (5000, 0, 5000, 0)}
+    text = run("royalties", "--licensee", "studio", home=home).out.splitlines()
+    assert ("  due 8,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, disputed 0 JPY, outstanding "
+            "5,000 JPY, overpaid 100 JPY") in text
+    assert ("    due 3,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, disputed 0 JPY, "
+            "outstanding 0 JPY, overpaid 100 JPY") in text
+    assert (f"  {k['default']}: due 5,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, disputed "
+            "0 JPY, outstanding 2,000 JPY, overpaid 100 JPY") in text
+    assert ("    due 5,000 JPY, paid 0 JPY, acknowledged 0 JPY, disputed 0 JPY, outstanding "
+            "5,000 JPY") in text  # the publisher's line: nothing overpaid, nothing said of it
+    rows = run("royalties", "--work", transferred["home"].parent / "page-2.txt",
+               "--csv", home=home).out.splitlines()
+    assert rows[1].split(",")[0] == l2
+    assert rows[1].split(",")[4:11] == ["JPY", "2000", "0", "0", "0", "2000", "0"]
+
+
+def test_csv_amounts_are_major_units_of_the_currency_column(tmp_path: Path) -> None:
+    """12000 EUR minor units is ``120.00``, 1250 BHD minor units ``1.250``: a spreadsheet
+    reads the figure it shows (specs/cli.md section 3.15); ``--json`` keeps minor units."""
+    home = tmp_path / "home"
+    h = Home(home)
+    h.ensure()
+    studio = h.keys.create("studio").public.text
+    h.keys.create("default")
+    for name, fee in (("eur", ("120.00", "EUR")), ("bhd", ("1.250", "BHD"))):
+        page = tmp_path / f"{name}.txt"
+        page.write_text(f"a page for {' '.join(fee)}\n")
+        run("anchor", page, home=home)
+        lid = run_json("licence", "offer", page, "--to", studio, "--purpose", "ai_training",
+                       "--fee", *fee, "--json", home=home)["id"]
+        run("licence", "accept", lid, "--key", "studio", home=home)
+    rows = run("royalties", "--licensee", "studio", "--csv", home=home).out.splitlines()
+    by_currency = {r.split(",")[4]: r.split(",")[5:11] for r in rows[1:]}
+    assert by_currency == {"EUR": ["120.00", "0.00", "0.00", "0.00", "120.00", "0.00"],
+                           "BHD": ["1.250", "0.000", "0.000", "0.000", "1.250", "0.000"]}
+    doc = run_json("royalties", "--licensee", "studio", "--json", home=home)
+    assert sorted(x["due"] for x in doc["licences"]) == [1250, 12000]
+
+
+@pytest.mark.parametrize("name", ["v1-two-licences.json", "v2-two-licences.json"])
+def test_a_receipt_of_the_release_before_still_verifies_with_its_statement(
+        name: str, tmp_path: Path) -> None:
+    """tests/data/royalties/release: receipts v1 and v2 made by the release before statement
+    version 2 verify as they were written (statement version 1, netted), and ``verify`` says
+    which version (specs/receipts.md section 15.4)."""
+    home = tmp_path / "home"
+    vkey = (RELEASE / "log_key.txt").read_text().strip()
+    out = run("verify", RELEASE / name, "--log-key", vkey, home=home).out.splitlines()
+    version = name[:2]
+    assert out[0].startswith("OK: ")
+    assert any(x.endswith("due 8,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, disputed 0 "
+                          "JPY, outstanding 4,900 JPY") for x in out), out
+    assert (f"  statement version 1 (royalty receipt {version}): outstanding is due less paid, "
+            "summed over the payees, so one payee's overpayment lowers another's outstanding "
+            "(a receipt made now says outstanding and overpaid apart)") in out
+    doc = run_json("verify", RELEASE / name, "--log-key", vkey, "--json", home=home)
+    assert (doc["format"], doc["statement_version"]) == (
+        f"provenance-ledger/royalty-receipt/{version}", 1)
+    assert doc["statement"] == json.loads((RELEASE / name).read_text())["statement"]
+    edited = json.loads((RELEASE / name).read_text())
+    edited["format"] = "provenance-ledger/royalty-receipt/v3"  # passed off as a new one
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    bad = run("verify", tmp_path / "edited.json", "--log-key", vkey, home=home, ok_codes=(1,))
+    assert "royalty receipt does not verify" in assert_one_error_line(bad)

@@ -18,18 +18,19 @@ from .conftest import log_key, run, run_json
 FIGURE_LINES = {
     "eur": "due 120.00 EUR, paid 0.00 EUR, acknowledged 0.00 EUR, disputed 0.00 EUR, "
            "outstanding 120.00 EUR",
-    # 50,000 JPY fee + 10 % of 1,234,567 JPY (123,456.7, halves up), paid 200,000: over-paid
+    # 50,000 JPY fee + 10 % of 1,234,567 JPY (123,456.7, halves up), paid 200,000: over-paid,
+    # said as such (statement version 2, specs/royalties.md section 3.2)
     "jpy": "due 173,457 JPY, paid 200,000 JPY, acknowledged 200,000 JPY, disputed 0 JPY, "
-           "outstanding -26,543 JPY",
+           "outstanding 0 JPY, overpaid 26,543 JPY",
     "bhd": "due 1.250 BHD, paid 0.000 BHD, acknowledged 0.000 BHD, disputed 0.000 BHD, "
            "outstanding 1.250 BHD",
     "free": "due 0 (no currency yet), paid 0 (no currency yet), acknowledged 0 (no currency "
             "yet), disputed 0 (no currency yet), outstanding 0 (no currency yet)",
 }
 """Each licence's figures, in the words of ``royalties`` and ``verify``."""
-MINOR = {"eur": (12000, 0, 12000), "jpy": (173457, 200000, -26543), "bhd": (1250, 0, 1250),
-         "free": (0, 0, 0)}
-"""Each licence's due, paid and outstanding in ``--json``: minor units."""
+MINOR = {"eur": (12000, 0, 12000, 0), "jpy": (173457, 200000, 0, 26543),
+         "bhd": (1250, 0, 1250, 0), "free": (0, 0, 0, 0)}
+"""Each licence's due, paid, outstanding and overpaid in ``--json``: minor units."""
 
 
 @dataclasses.dataclass
@@ -96,6 +97,9 @@ def test_verify_says_each_licence_in_major_units_as_royalties_does_json_in_minor
     by_id = {x["licence"]: x for x in doc["statement"]["licences"]}
     for name, lid in priced.licences.items():
         x = by_id[lid]
-        assert (x["due"], x["paid"], x["outstanding"]) == MINOR[name], name
+        assert (x["due"], x["paid"], x["outstanding"], x["overpaid"]) == MINOR[name], name
+    assert (doc["format"], doc["statement_version"]) == ("provenance-ledger/royalty-receipt/v3", 2)
+    assert ("  statement version 2 (royalty receipt v3): outstanding and overpaid per payee, "
+            "never netted") in lines
     assert by_id[priced.licences["jpy"]]["currency"] == "JPY"
     assert by_id[priced.licences["free"]]["currency"] is None

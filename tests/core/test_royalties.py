@@ -36,13 +36,14 @@ C, A, B, L = key("creator"), key("coauthor"), key("editor"), key("licensee")
 class Chain:
     """One work's events, each signed and built on the head, replayed as it grows."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: str = WORK) -> None:
+        self.work = work
         self.events: list[SignedEvent] = []
         self.state: WorkState | None = None
 
     def sign(self, k: PrivateKey, type_: str, body: dict[str, Any], at: str) -> SignedEvent:
         prev = self.state.head if self.state is not None else None
-        return sign_event(Event(type_, WORK, prev, k.public.text, parse_time(at), body), k)
+        return sign_event(Event(type_, self.work, prev, k.public.text, parse_time(at), body), k)
 
     def do(self, k: PrivateKey, type_: str, body: dict[str, Any], at: str) -> str:
         ev = self.sign(k, type_, body, at)
@@ -194,8 +195,96 @@ def test_a_payee_sees_its_own_line_and_an_acknowledgement_settles_a_dispute(
     assert figures(lic) == {A.public.text: (85409, 74993, 74993, 0, 10416)}
     assert doc["totals"] == [{"payee": A.public.text, "currency": "USD", "due": 85409,
                               "paid": 74993, "acknowledged": 74993, "disputed": 0,
-                              "outstanding": 10416}]
+                              "outstanding": 10416, "overpaid": 0}]
     assert statement([later.events], Query(licensee=C.public.text)).licences == ()
+
+
+# --- outstanding and overpaid, never netted (specs/royalties.md sections 3, 3.3, 3.4) ----------
+
+P = key("publisher")
+
+
+def jpy(amount: int) -> dict[str, Any]:
+    return {"amount": amount, "currency": "JPY"}
+
+
+def transfer_story() -> tuple[Chain, Chain]:
+    """specs/royalties.md section 3.4: W1's fee of 3,000 JPY to the creator, paid 3,100; W1
+    transferred to the publisher, to whom a report's royalty of 5,000 JPY falls due; W2's fee
+    of 2,000 JPY to the creator, not paid."""
+    w1, w2 = Chain(work_id_of("31" * 32)), Chain(work_id_of("32" * 32))
+    for w, fee in ((w1, 3000), (w2, 2000)):
+        w.do(C, "work.register", {"size": 1, "media_type": "image/png"}, "2026-01-01T00:00:00Z")
+        offer = w.do(C, "licence.offer", {"licensee": L.public.text,
+                                          "purposes": ["ai_training"], "fee": jpy(fee),
+                                          "royalty_bps": 1000}, "2026-01-01T00:01:00Z")
+        w.do(L, "licence.accept", {"offer": offer}, "2026-01-05T00:00:00Z")
+        if w is w1:
+            w.do(L, "payment.record", {"licence": offer, "to": C.public.text,
+                                       "amount": jpy(3100)}, "2026-02-01T00:00:00Z")
+            w.do(C, "work.transfer", {"to": P.public.text, "payees": [
+                {"key": P.public.text, "share_bps": 10000}]}, "2026-03-01T00:00:00Z")
+            w.do(L, "usage.report", {"licence": offer, "period": "2026-Q1", "units": 10,
+                                     "revenue": jpy(50000)}, "2026-04-02T00:00:00Z")
+    return w1, w2
+
+
+def lines_of(doc: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    return {x["payee"]: (x["due"], x["paid"], x["outstanding"], x.get("overpaid"))
+            for x in doc["payees"]}
+
+
+def test_one_payees_overpayment_does_not_lower_anothers_outstanding() -> None:
+    """The publisher is owed 5,000 JPY; the creator was paid 100 JPY too much: the licence
+    says outstanding 5,000 and overpaid 100 (version 2), where version 1 netted 4,900."""
+    w1, _ = transfer_story()
+    doc = statement([w1.events], Query()).to_json()
+    assert doc["version"] == 2
+    (lic,) = doc["licences"]
+    assert lines_of(lic) == {P.public.text: (5000, 0, 5000, 0), C.public.text: (3000, 3100, 0, 100)}
+    assert (lic["due"], lic["paid"], lic["outstanding"], lic["overpaid"]) == (8000, 3100, 5000,
+                                                                                100)
+    old = statement([w1.events], Query(), version=1).to_json()
+    assert "version" not in old and "overpaid" not in old["licences"][0]
+    assert old["licences"][0]["outstanding"] == 4900
+    assert {x["payee"]: x["outstanding"] for x in old["licences"][0]["payees"]} == {
+        P.public.text: 5000, C.public.text: -100}
+
+
+def test_totals_do_not_net_an_overpayment_on_one_licence_against_another() -> None:
+    w1, w2 = transfer_story()
+    result = statement([w1.events, w2.events], Query(licensee=L.public.text))
+    totals = {t["payee"]: t for t in result.to_json()["totals"]}
+    assert {k: (t["due"], t["paid"], t["outstanding"], t["overpaid"])
+            for k, t in totals.items()} == {C.public.text: (5000, 3100, 2000, 100),
+                                            P.public.text: (5000, 0, 5000, 0)}
+    old = statement([w1.events, w2.events], Query(licensee=L.public.text), version=1)
+    assert {t["payee"]: t["outstanding"] for t in old.to_json()["totals"]} == {
+        C.public.text: 1900, P.public.text: 5000}
+
+
+def test_figures_in_words_say_overpaid_where_it_applies() -> None:
+    from provenance_ledger.core.royalties import words
+
+    w1, _ = transfer_story()
+    result = statement([w1.events], Query())
+    (lic,) = result.licences
+    assert words({f: result.total(lic, f) for f in result.figures}, lic.currency) == (
+        "due 8,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, disputed 0 JPY, outstanding "
+        "5,000 JPY, overpaid 100 JPY")  # specs/royalties.md section 3.4
+    publisher = lic.lines[P.public.text]
+    assert words({f: publisher.figure(f) for f in result.figures}, "JPY").endswith(
+        "outstanding 5,000 JPY")  # no overpaid: nothing was paid beyond what is due
+
+
+@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6))
+def test_outstanding_and_overpaid_are_never_negative(due: int, paid: int, disputed: int) -> None:
+    from provenance_ledger.core.royalties import Line
+
+    line = Line("ed25519:" + "1" * 64, due=due, paid=paid + disputed, disputed=disputed)
+    assert line.outstanding >= 0 and line.overpaid >= 0
+    assert min(line.outstanding, line.overpaid) == 0
+    assert line.outstanding - line.overpaid == line.figure("outstanding", 1) == due - paid
 
 
 # --- the rules (specs/rules.md section 6) ------------------------------------------------------

@@ -49,7 +49,8 @@ def test_page_says_royalty_amounts_as_verify_does(page: Page, priced: PricedFold
     ja = page.inner_text("#royalty-licences")
     jpy = priced.priced.licences["jpy"]
     assert (f"ライセンス {jpy}：支払うべき額 173,457 JPY、支払済み 200,000 JPY、"
-            "受領確認済み 200,000 JPY、異議あり 0 JPY、未払い -26,543 JPY") in ja.splitlines()
+            "受領確認済み 200,000 JPY、異議あり 0 JPY、未払い 0 JPY、"
+            "過払い 26,543 JPY") in ja.splitlines()
     assert "支払うべき額 1.250 BHD" in ja and "未払い 0（通貨未定）" in ja
     assert "最小単位" not in ja
 

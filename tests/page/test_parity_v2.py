@@ -1,9 +1,10 @@
 """The page and ``provenance verify`` agree on compliance receipts v2 (specs/receipts.md
 section 14.3: the trust policy, who granted each item, the key records) and royalty receipts
-v2 (section 15.3, specs/royalties.md section 3.1: the key records of every key involved), made
-by the real CLI: a squatter's grant refused under ``--require-attested``, a licensee and a
-payee rotated, and tampered copies of both. The known answers of tests/data/compliance_v2
-go through both as well."""
+v3 (sections 15.3 and 15.4, specs/royalties.md section 3.1: the key records of every key
+involved, statement version 2), made by the real CLI: a squatter's grant refused under
+``--require-attested``, a licensee and a payee rotated, and tampered copies of both. The known
+answers of tests/data/compliance_v2 go through both as well, and so do the royalty receipts v1
+and v2 the release before statement version 2 made (tests/data/royalties/release)."""
 
 from __future__ import annotations
 
@@ -122,8 +123,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     run("key", "compromised", "squatter", "--since", at, home=home)
     receipt("compromised-royalties", "royalties", "--payee", keys["squatter"], "--receipt")
     assert made["refused"]["format"] == "provenance-ledger/compliance-receipt/v2"
-    assert made["royalties"]["format"] == "provenance-ledger/royalty-receipt/v2"
-    assert made["plain-royalties"]["format"] == "provenance-ledger/royalty-receipt/v1"
+    assert made["royalties"]["format"] == "provenance-ledger/royalty-receipt/v3"
+    assert made["plain-royalties"]["format"] == "provenance-ledger/royalty-receipt/v3"
     (line,) = made["compromised-royalties"]["statement"]["licences"][0]["payees"]
     assert (line["paid"], line["acknowledged"], line["answered_in"]) == (2000, 0, [])
     return World(root, home, log_key(home), keys, made)
@@ -213,29 +214,30 @@ CASES: list[Case] = [
      "history"),
     ("compliance v2: a key record's event edited", lambda w: leaf_edited(w.made["refused"]),
      "event"),
-    ("royalties v2: rotated payee and licensee", lambda w: w.made["royalties"], None),
-    ("royalties v2: a figure edited", lambda w: royalty_figure_edited(w.made["royalties"]),
+    ("royalties v3: rotated payee and licensee", lambda w: w.made["royalties"], None),
+    ("royalties v3: a figure edited", lambda w: royalty_figure_edited(w.made["royalties"]),
      "decoded"),
-    ("royalties v2: passed off as v1",
+    ("royalties v3: passed off as v1",
      lambda w: {**w.made["royalties"], "format": "provenance-ledger/royalty-receipt/v1"},
      "rules"),
-    ("royalties v2: a key record taken out", lambda w: record_dropped(w.made["royalties"]),
+    ("royalties v3: passed off as v2 (its statement is version 2, a v2's is version 1)",
+     lambda w: {**w.made["royalties"], "format": "provenance-ledger/royalty-receipt/v2"},
+     "decoded"),
+    ("royalties v3: a key record taken out", lambda w: record_dropped(w.made["royalties"]),
      "map"),
-    ("royalties v2: the rotation left out of a key record",
+    ("royalties v3: the rotation left out of a key record",
      lambda w: record_emptied(w.made["royalties"]), "history"),
-    ("royalties v1: good", lambda w: w.made["plain-royalties"], None),
-    ("royalties v2: the acknowledgement of a key compromised does not count",
+    ("royalties v3: no key has a record, each proven absent",
+     lambda w: w.made["plain-royalties"], None),
+    ("royalties v3: the acknowledgement of a key compromised does not count",
      lambda w: w.made["compromised-royalties"], None),
-    ("royalties v2: the compromise left out of the key record",
+    ("royalties v3: the compromise left out of the key record",
      lambda w: record_emptied(w.made["compromised-royalties"]), "history"),
-    ("royalties v1 passed off as v2: no key record listed",
-     lambda w: {**w.made["plain-royalties"], "format": "provenance-ledger/royalty-receipt/v2"},
-     "keys"),
 ]
 
 IN_A_SUBPROCESS = {"compliance v2: the squatter's grant refused",
-                   "royalties v2: rotated payee and licensee",
-                   "royalties v2: the acknowledgement of a key compromised does not count"}
+                   "royalties v3: rotated payee and licensee",
+                   "royalties v3: the acknowledgement of a key compromised does not count"}
 """The console script itself, whose lines the page must say word for word."""
 
 
@@ -264,6 +266,83 @@ def test_page_and_cli_agree_on_v2_receipts(page: Page, world: World) -> None:
                        if "rotated" in name else
                        "due 20.00 EUR, paid 20.00 EUR, acknowledged 0.00 EUR")
             assert f"{figures}, disputed 0.00 EUR, " in said[1], said
+            version = page.inner_text("#royalty-version")
+            assert "  " + version in line.splitlines(), (version, line)
+            assert version.startswith("statement version 2 (royalty receipt v3)"), version
+
+
+RELEASE = Path(__file__).resolve().parents[1] / "data" / "royalties" / "release"
+
+
+def test_page_verifies_the_release_receipts_with_their_version_1_statement(
+        page: Page, world: World) -> None:
+    """specs/receipts.md section 15.4: the receipts v1 and v2 the release before statement
+    version 2 made (the creator's 100 JPY overpayment netted: outstanding 4,900 JPY) verify on
+    the page as in ``provenance verify``, whose lines it says word for word, the statement
+    version too, in English and in Japanese; relabelled, they do not."""
+    page.goto(INDEX.as_uri())
+    vkey = (RELEASE / "log_key.txt").read_text().strip()
+    for name in ("v1", "v2"):
+        receipt = json.loads((RELEASE / f"{name}-two-licences.json").read_text())
+        seen, ok, line = compare(page, world, f"release {name}", receipt, vkey, None)  # type: ignore[arg-type]
+        assert ok and seen["check"] is None, line
+        said = [page.inner_text("#royalties"),
+                *page.inner_text("#royalty-licences").splitlines(),
+                page.inner_text("#royalty-version")]
+        assert line.splitlines()[:len(said)] == ["OK: " + said[0],
+                                                 *("  " + x for x in said[1:])], (said, line)
+        assert said[1].endswith("outstanding 4,900 JPY") and "overpaid" not in said[1], said
+        assert said[-1].startswith(f"statement version 1 (royalty receipt {name})"), said
+        assert page.get_attribute("#royalty-version", "data-version") == "1"
+        page.click("#lang-ja")
+        ja = page.inner_text("#royalty-licences")
+        assert "未払い 4,900 JPY" in ja and "過払い" not in ja, ja
+        assert page.inner_text("#royalty-version").startswith(
+            f"明細の版 1（ロイヤリティ受領証 {name}）")
+        page.click("#lang-en")
+    for name, relabel, check in (("v1", "v2", "keys"), ("v1", "v3", "keys"),
+                                 ("v2", "v3", "decoded"), ("v2", "v1", None)):
+        receipt = json.loads((RELEASE / f"{name}-two-licences.json").read_text())
+        receipt["format"] = f"provenance-ledger/royalty-receipt/{relabel}"
+        seen, ok, line = compare(page, world, f"release {name} as {relabel}", receipt, vkey,  # type: ignore[arg-type]
+                                 None, in_process=True)
+        assert seen["check"] == check, (name, relabel, seen, line)
+        assert check is None or check_of(line) == check, (name, relabel, line)
+
+
+def test_page_says_overpaid_where_it_applies(page: Page, world: World,
+                                             tmp_path: Path) -> None:
+    """A receipt v3 of the two-payee transfer (specs/royalties.md section 3.4) made by the
+    real CLI: the page says outstanding 5,000 JPY and overpaid 100 JPY as verify does."""
+    home = tmp_path / "home"
+    h = Home(home)
+    h.ensure()
+    k = {n: h.keys.create(n).public.text for n in ("default", "publisher", "studio")}
+    work = tmp_path / "page-1.txt"
+    work.write_text("page 1 of the book\n")
+    run("anchor", work, home=home)
+    lid = json.loads(run("licence", "offer", work, "--to", k["studio"], "--purpose",
+                         "ai_training", "--fee", "3000", "JPY", "--royalty-bps", "1000",
+                         "--json", home=home).out)["id"]
+    run("licence", "accept", lid, "--key", "studio", home=home)
+    run("payment", "record", lid, "--to", k["default"], "--amount", "3100", "JPY", "--key",
+        "studio", home=home)
+    run("transfer", work, "--to", k["publisher"], home=home)
+    run("usage", "report", lid, "--period", "2026", "--units", "10", "--revenue", "50000",
+        "JPY", "--key", "studio", home=home)
+    path = tmp_path / "receipt.json"
+    run("royalties", "--licensee", "studio", "--receipt", path, home=home)
+    page.goto(INDEX.as_uri())
+    seen, ok, line = compare(page, world, "transfer v3", json.loads(path.read_text()),  # type: ignore[arg-type]
+                             log_key(home), None)
+    assert ok, line
+    said = page.inner_text("#royalty-licences")
+    assert said == (f"licence {lid}: due 8,000 JPY, paid 3,100 JPY, acknowledged 0 JPY, "
+                    "disputed 0 JPY, outstanding 5,000 JPY, overpaid 100 JPY")
+    assert f"  {said}" in line.splitlines()
+    page.click("#lang-ja")
+    assert page.inner_text("#royalty-licences").endswith("未払い 5,000 JPY、過払い 100 JPY")
+    assert page.inner_text("#royalty-version").startswith("明細の版 2（ロイヤリティ受領証 v3）")
 
 
 def test_page_names_who_granted_without_the_requirement(page: Page, world: World) -> None:

@@ -23,10 +23,11 @@ from ..core.current import MAX_CURRENT_RECEIPT_BYTES, StateReceiptV2, VerifiedSt
 from ..core.events import MAX_REFERENCE_CHARS, MAX_TEXT_CHARS, SignedEvent, parse_leaf
 from ..core.identity import is_key_record_id, key_record_id
 from ..core.keystate import KeyLookup, holder
-from ..core.money import MAX_AMOUNT, parse_amount
-from ..core.royalties import FIGURES, Period, Query, Statement, describe, statement
+from ..core.money import MAX_AMOUNT, major_units, parse_amount
+from ..core.royalties import FIGURES, Period, Query, Statement, describe, statement, words
 from ..core.royalty_receipt import (
     ROYALTY_RECEIPT_SCOPE,
+    ROYALTY_RECEIPT_VERSION,
     RoyaltyReceipt,
     check_decoded_royalties,
     involved_keys,
@@ -74,8 +75,15 @@ OFFER = "licence.offer"
 PERIOD_HELP = "A year (2026), a quarter (2026-Q3) or a month (2026-09), in UTC."
 
 
-def _period(text: str, option: str) -> str:
-    return Period.parse(text.strip(), option).text
+def _begun(s: Session, text: str, why: str) -> str:
+    """``--period``, refused when it has not begun at the signer's clock (specs/cli.md
+    section 2.4, specs/royalties.md section 5): usage is reported, and a payment recorded,
+    for a period that has begun. The CLI's check, not a rule of the log."""
+    period = Period.parse(text.strip(), "--period")
+    if period.start > s.now():
+        raise MalformedError(f"--period {period.text} has not begun (it starts "
+                             f"{format_time(period.start)[:10]}): {why}")
+    return period.text
 
 
 def _append(s: Session, key: str | None, type_: str, work: str,
@@ -187,13 +195,9 @@ def usage_report(
 
     Example: provenance usage report 9a41c3 --period 2026-Q3 --units 1200 --revenue 8450.00 EUR
     """
-    reported = Period.parse(period.strip(), "--period")
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    if reported.start > s.now():
-        raise MalformedError(f"--period {reported.text} has not begun (it starts "
-                             f"{format_time(reported.start)[:10]}): usage is reported "
-                             "after the fact")
-    body = {"period": reported.text, "units": units, "revenue": _amount(revenue, "--revenue")}
+    reported = _begun(s, period, "usage is reported after the fact")
+    body = {"period": reported, "units": units, "revenue": _amount(revenue, "--revenue")}
     lid, w = s.event_work(licence)
     body["licence"] = lid
     _log_once(s, key, payments.USAGE, w, body, "usage reported", again, as_json)
@@ -235,7 +239,7 @@ def payment_record(
                                  "characters")
         body["reference"] = reference
     if period is not None:
-        body["period"] = _period(period, "--period")
+        body["period"] = _begun(s, period, "a payment is recorded for a period that has begun")
     lid, w = s.event_work(licence)
     body["licence"] = lid
     _log_once(s, key, payments.PAYMENT, w, body, "payment recorded", again, as_json)
@@ -309,9 +313,9 @@ def _works(s: Session, work: str | None, payee: str | None, licensee: str | None
 def _histories(s: Session, works: list[str], receipt: Path | None, query: Query,
                keys: KeyLookup) -> list[list[SignedEvent]]:
     """Each work's events as the log proves them (the map proof of the latest checkpoint);
-    with ``receipt``, the royalty receipt is written too, from the very same proof: a v2
-    receipt listing the key records of the keys involved when any of them has one
-    (specs/receipts.md section 15.3), else a v1 receipt as before."""
+    with ``receipt``, the royalty receipt is written too, from the very same proof: a v3
+    receipt listing the key records of the keys involved, present or proven absent
+    (specs/receipts.md sections 15.3 and 15.4)."""
     if not works:
         if receipt is not None:
             raise NotFoundError("no licence to report on: no royalty receipt to write")
@@ -323,12 +327,10 @@ def _histories(s: Session, works: list[str], receipt: Path | None, query: Query,
         histories = _local(s, works)
     if receipt is None:
         return histories
-    involved = involved_keys(histories, keys)
-    version = 2 if any(keys(k) is not None for k in involved) else 1
-    # one proof of the works and (v2) of every involved key's record, present or absent
-    listed = works + ([key_record_id(k) for k in involved] if version == 2 else [])
+    # one proof of the works and of every involved key's record, present or absent
+    listed = works + [key_record_id(k) for k in involved_keys(histories, keys)]
     doc, verified = _proof(s, listed)
-    rr = RoyaltyReceipt(query, StateReceiptV2.from_json(doc), version)
+    rr = RoyaltyReceipt(query, StateReceiptV2.from_json(doc), ROYALTY_RECEIPT_VERSION)
     text = json.dumps(rr.to_json(), indent=2, ensure_ascii=False) + "\n"
     if len(text.encode("utf-8")) > MAX_CURRENT_RECEIPT_BYTES:  # no verifier reads it
         raise MalformedError(f"--receipt: the receipt would be over "
@@ -374,7 +376,9 @@ def royalties(
         help="The licences of this licensee (ed25519:... or one of your key names).")] = None,
     period: Annotated[str | None, typer.Option(help="Only this period. " + PERIOD_HELP)] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, a row per licence and "
-                                                       "payee.")] = False,
+                                                       "payee, amounts in major units of "
+                                                       "its currency column (120.00).")
+                      ] = False,
     receipt: Annotated[Path | None, typer.Option(
         "--receipt", metavar="FILE", parser=output_file("--receipt"),
         help="Also write a royalty receipt: the statement with the proof of every event it "
@@ -383,8 +387,9 @@ def royalties(
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Royalty statement: due, paid, acknowledged, disputed and outstanding per licence and
-    payee, with the events each figure comes from. Amounts in the licence's currency.
+    """Royalty statement: due, paid, acknowledged, disputed, outstanding and overpaid per
+    licence and payee, with the events each figure comes from. Amounts in the licence's
+    currency (--json: integers in minor units).
 
     Example: provenance royalties --work page-012.png --period 2026-Q3
     """
@@ -420,16 +425,18 @@ def _csv(result: Statement) -> None:
         for line in (lic.to_json()["payees"]):
             events = " ".join(dict.fromkeys(line["due_from"] + line["paid_in"]
                                             + line["answered_in"]))
-            # amounts stay numbers (a negative outstanding is no formula): only text is escaped
+            # amounts in major units of the row's currency, exact decimals (specs/cli.md
+            # section 3.15): never negative, so no formula; only text is escaped
             out.writerow([*(_cell(v) for v in (lic.licence, lic.work, lic.licensee,
-                                                line["payee"], lic.currency)),
-                          *(line[f] for f in FIGURES), _cell(events)])
+                                                line["payee"], lic.currency or "")),
+                          *(major_units(line[f], lic.currency) for f in FIGURES),
+                          _cell(events)])
 
 
 def _figures(figures: Mapping[str, int], currency: str | None) -> str:
-    """``due 120.00 EUR, paid 0.00 EUR, ...``: the five figures of a licence, a payee's line or
-    a total, as ``royalties`` and ``verify`` print them (specs/royalties.md section 3.2)."""
-    return ", ".join(f"{f} {describe(figures[f], currency)}" for f in FIGURES)
+    """``due 120.00 EUR, paid 0.00 EUR, ...``: the figures of a licence, a payee's line or a
+    total, as ``royalties`` and ``verify`` print them (specs/royalties.md section 3.2)."""
+    return words(figures, currency)
 
 
 def _text(s: Session, result: Statement) -> None:
@@ -448,12 +455,13 @@ def _text(s: Session, result: Statement) -> None:
         typer.echo(f"  licensee:  {who(lic.licensee)}")
         typer.echo(f"  usage:     {_n(len(lic.reports), 'report')}, {lic.units} units, revenue "
                    f"{describe(lic.revenue, lic.currency)}")
-        typer.echo("  " + _figures({f: lic.total(f) for f in FIGURES}, lic.currency))
+        typer.echo("  " + _figures({f: result.total(lic, f) for f in result.figures},
+                                   lic.currency))
         for k in sorted(lic.lines):
             line = lic.lines[k]
             typer.echo(f"  payee {who(k)}")
-            typer.echo("    " + _figures({f: getattr(line, f) for f in FIGURES},
-                                          lic.currency))
+            typer.echo("    " + _figures({f: line.figure(f, result.version)
+                                           for f in result.figures}, lic.currency))
             if line.due_from:
                 typer.echo(f"    due from:    {' '.join(e[:12] for e in line.due_from)}")
             if line.paid_in:
@@ -464,6 +472,17 @@ def _text(s: Session, result: Statement) -> None:
         typer.echo("totals:")
         for row in result.totals():
             typer.echo(f"  {row['payee']}: " + _figures(row, row["currency"]))
+
+
+def version_words(receipt: RoyaltyReceipt) -> str:
+    """Which statement version a royalty receipt was verified with (specs/receipts.md
+    section 15.4), as ``verify`` says it after the licence lines."""
+    if receipt.statement_version >= 2:
+        return (f"statement version 2 (royalty receipt v{receipt.version}): outstanding and "
+                "overpaid per payee, never netted")
+    return (f"statement version 1 (royalty receipt v{receipt.version}): outstanding is due "
+            "less paid, summed over the payees, so one payee's overpayment lowers another's "
+            "outstanding (a receipt made now says outstanding and overpaid apart)")
 
 
 def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | None,
@@ -488,7 +507,8 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
                        f"their events up to {cp.size} give")
     if as_json:
         emit_json({"valid": True, "format": receipt.format,
-                   "scope": ROYALTY_RECEIPT_SCOPE, "origin": cp.origin, "tree_size": cp.size,
+                   "statement_version": result.version, "scope": ROYALTY_RECEIPT_SCOPE,
+                   "origin": cp.origin, "tree_size": cp.size,
                    "cosigners": {k: format_time(v) for k, v in sorted(current.cosigners.items())},
                    "fresh_as_of": format_time(fresh), "age_seconds": age,
                    "max_age_seconds": max_age, "statement_words": statement_words,
@@ -497,6 +517,8 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
     typer.echo(f"OK: {statement_words}")
     for lic in result.licences:
         typer.echo(f"  licence {lic.licence}: "
-                   + _figures({f: lic.total(f) for f in FIGURES}, lic.currency))
+                   + _figures({f: result.total(lic, f) for f in result.figures},
+                              lic.currency))
+    typer.echo(f"  {version_words(receipt)}")
     typer.echo(f"  fresh as of {format_time(fresh)}")
     typer.echo(f"  note: this {ROYALTY_RECEIPT_SCOPE}")

@@ -73,3 +73,18 @@ def format_amount(amount: int, code: str, grouped: bool = True) -> str:
     if digits:
         text += f".{frac:0{digits}d}"
     return f"{sign}{text} {code}"
+
+
+def major_units(amount: int, code: str | None) -> str:
+    """``amount`` minor units as an exact decimal string in major units, no grouping and no
+    code, as ``royalties --csv`` writes it (specs/cli.md section 3.15): ``120.00`` (EUR),
+    ``173457`` (JPY), ``1.250`` (BHD); the integer itself for a code with no minor unit in
+    ISO 4217 or no code (a licence with no currency yet)."""
+    if not code:
+        return str(amount)
+    try:
+        digits = exponent(code)
+    except MalformedError:
+        return str(amount)
+    sign, (whole, frac) = ("-" if amount < 0 else ""), divmod(abs(amount), 10**digits)
+    return f"{sign}{whole}" + (f".{frac:0{digits}d}" if digits else "")

@@ -16,7 +16,7 @@ serves the ledger, the CLI and the offline verifier of a royalty receipt. Pure: 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,16 @@ class Query:
                 "period": self.period.text if self.period is not None else None}
 
 
-FIGURES = ("due", "paid", "acknowledged", "disputed", "outstanding")
+STATEMENT_VERSION = 2
+"""The statement version ``royalties`` computes and a royalty receipt v3 carries (section 3);
+version 1 (section 3.3) is that of receipts v1 and v2."""
+FIGURES_V1 = ("due", "paid", "acknowledged", "disputed", "outstanding")
+FIGURES = (*FIGURES_V1, "overpaid")
+
+
+def figures_of(version: int) -> tuple[str, ...]:
+    """The figures of a statement version: version 2 adds ``overpaid`` (section 3.3)."""
+    return FIGURES if version >= 2 else FIGURES_V1
 
 
 @dataclass(slots=True)
@@ -131,15 +140,32 @@ class Line:
     answered_in: list[str] = field(default_factory=list)
 
     @property
-    def outstanding(self) -> int:
-        """Due less what was paid and not disputed (negative: paid more than due)."""
+    def netted(self) -> int:
+        """Due less what was paid and not disputed: negative when paid beyond what is due
+        (statement version 1's ``outstanding``, section 3.3)."""
         return self.due - self.paid + self.disputed
 
-    def to_json(self) -> dict[str, Any]:
-        return {"payee": self.payee, "due": self.due, "paid": self.paid,
-                "acknowledged": self.acknowledged, "disputed": self.disputed,
-                "outstanding": self.outstanding, "due_from": list(self.due_from),
-                "paid_in": list(self.paid_in), "answered_in": list(self.answered_in)}
+    @property
+    def outstanding(self) -> int:
+        """What is due and not paid (a disputed payment counts as not paid); never negative."""
+        return max(0, self.netted)
+
+    @property
+    def overpaid(self) -> int:
+        """What was paid, and not disputed, beyond what is due; never negative."""
+        return max(0, -self.netted)
+
+    def figure(self, name: str, version: int = STATEMENT_VERSION) -> int:
+        """One figure of this line in a statement version (version 1: ``outstanding`` netted)."""
+        if name == "outstanding" and version < 2:
+            return self.netted
+        return int(getattr(self, name))
+
+    def to_json(self, version: int = STATEMENT_VERSION) -> dict[str, Any]:
+        return {"payee": self.payee,
+                **{f: self.figure(f, version) for f in figures_of(version)},
+                "due_from": list(self.due_from), "paid_in": list(self.paid_in),
+                "answered_in": list(self.answered_in)}
 
 
 @dataclass(slots=True)
@@ -162,39 +188,58 @@ class LicenceStatement:
             self.lines[payee] = Line(payee)
         return self.lines[payee]
 
-    def total(self, figure: str) -> int:
-        return sum(getattr(x, figure) for x in self.lines.values())
+    def total(self, figure: str, version: int = STATEMENT_VERSION) -> int:
+        """The sum of the payee lines' figure: never netted across payees in version 2."""
+        return sum(x.figure(figure, version) for x in self.lines.values())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, version: int = STATEMENT_VERSION) -> dict[str, Any]:
         return {"licence": self.licence, "work": self.work, "licensee": self.licensee,
                 "currency": self.currency, "accepted_by": self.accepted_by,
                 "units": self.units, "revenue": self.revenue, "reports": list(self.reports),
-                **{f: self.total(f) for f in FIGURES},
-                "payees": [self.lines[k].to_json() for k in sorted(self.lines)]}
+                **{f: self.total(f, version) for f in figures_of(version)},
+                "payees": [self.lines[k].to_json(version) for k in sorted(self.lines)]}
 
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """A royalty statement: the query and each licence it covers, in log order."""
+    """A royalty statement: the query and each licence it covers, in log order, in a
+    statement ``version`` (2: ``outstanding`` and ``overpaid`` per line, never netted; 1: the
+    netted ``outstanding`` of royalty receipts v1 and v2, section 3.3)."""
 
     query: Query
     licences: tuple[LicenceStatement, ...]
+    version: int = STATEMENT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version not in (1, 2):
+            raise ValueError("a royalty statement is version 1 or 2")
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        return figures_of(self.version)
+
+    def total(self, lic: LicenceStatement, figure: str) -> int:
+        """A licence's figure in this statement's version."""
+        return lic.total(figure, self.version)
 
     def totals(self) -> list[dict[str, Any]]:
-        """Per payee and currency, the figures summed over the licences (key, then currency
-        order)."""
+        """Per payee and currency, the figures of its lines summed over the licences (key,
+        then currency order): in version 2 an overpayment on one licence never lowers what is
+        outstanding on another."""
         sums: dict[tuple[str, str], dict[str, int]] = {}
         for lic in self.licences:
             for line in lic.lines.values():
-                row = sums.setdefault((line.payee, lic.currency or ""), dict.fromkeys(FIGURES, 0))
-                for f in FIGURES:
-                    row[f] += getattr(line, f)
+                row = sums.setdefault((line.payee, lic.currency or ""),
+                                      dict.fromkeys(self.figures, 0))
+                for f in self.figures:
+                    row[f] += line.figure(f, self.version)
         return [{"payee": k, "currency": c or None, **row}
                 for (k, c), row in sorted(sums.items())]
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query.to_json(),
-                "licences": [x.to_json() for x in self.licences],
+        head: dict[str, Any] = {"version": self.version} if self.version >= 2 else {}
+        return {**head, "query": self.query.to_json(),
+                "licences": [x.to_json(self.version) for x in self.licences],
                 "totals": self.totals()}
 
 
@@ -208,14 +253,15 @@ def _in_period(q: Query, period_text: str | None, at: int) -> bool:
 
 
 def statement(works: Iterable[Sequence[SignedEvent]], query: Query,
-              keys: KeyLookup | None = None) -> Statement:
+              keys: KeyLookup | None = None, version: int = STATEMENT_VERSION) -> Statement:
     """The royalty statement of the licences of ``works`` (each work's events from its
     registration on, in log order, as the log holds them) that ``query`` selects
     (specs/royalties.md section 3). The events are replayed with the rules; a refusal raises
     as replay does. With ``keys`` (the key records, specs/rules.md section 9) only the events
     that count are replayed (R22: up to the first that does not), and each licensee and payee
     is named by the key that holds its role after every rotation (section 3.1). A history of
-    a key record (listed beside the works in a royalty receipt v2) has no licence: skipped."""
+    a key record (listed beside the works in a royalty receipt v2) has no licence: skipped.
+    ``version`` is the statement version (section 3: 2; section 3.3: 1, for receipts v1, v2)."""
     out: list[LicenceStatement] = []
     for events in works:
         if not events or is_key_record_id(events[0].event.work):
@@ -237,7 +283,7 @@ def statement(works: Iterable[Sequence[SignedEvent]], query: Query,
         selected = [s for s in selected if payee in s.lines]
         for s in selected:
             s.lines = {payee: s.lines[payee]}
-    return Statement(query, tuple(selected))
+    return Statement(query, tuple(selected), version)
 
 
 def _account(open_: dict[str, LicenceStatement], before: WorkState | None, after: WorkState,
@@ -310,6 +356,14 @@ def _due(st: LicenceStatement, parts: dict[str, int], source: str,
         to.due += part
         if (always or part) and source not in to.due_from:
             to.due_from.append(source)
+
+
+def words(figures: Mapping[str, int], currency: str | None) -> str:
+    """``due 120.00 EUR, paid 0.00 EUR, ...``: a licence's, a payee line's or a total's
+    figures in words (section 3.2): the five of version 1, and ``overpaid`` only when above 0
+    (``outstanding 0 JPY, overpaid 100 JPY``)."""
+    shown = [*FIGURES_V1] + (["overpaid"] if figures.get("overpaid", 0) > 0 else [])
+    return ", ".join(f"{f} {describe(figures[f], currency)}" for f in shown)
 
 
 def describe(amount: int, currency: str | None) -> str:

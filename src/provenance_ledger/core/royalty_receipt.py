@@ -8,7 +8,9 @@ computes the statement again from the proven events with :func:`royalties.statem
 receipt's ``statement`` member, written for people, must be exactly that. A v2 receipt lists,
 after the works, the key record of every key the works' events involve (section 15.3): the
 statement is then computed with them (a rotated payee's successor, a compromised key's
-events that do not count). Nothing here does I/O.
+events that do not count). A v3 receipt is a v2 whose statement is version 2 (``outstanding``
+and ``overpaid`` never netted, specs/royalties.md section 3); v1 and v2 receipts keep their
+version 1 statement (section 15.4). Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -31,9 +33,19 @@ from .keystate import KeyLookup, reachable
 from .note import Verifier
 from .royalties import Period, Query, Statement, statement
 
+
+def statement_version(receipt_version: int) -> int:
+    """The statement version a royalty receipt carries (section 15.4): 2 for v3, 1 for the
+    v1 and v2 receipts of earlier releases (specs/royalties.md section 3.3)."""
+    return 2 if receipt_version >= 3 else 1
+
 ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1"
 ROYALTY_RECEIPT_FORMAT_V2 = "provenance-ledger/royalty-receipt/v2"
-ROYALTY_RECEIPT_FORMATS = (ROYALTY_RECEIPT_FORMAT, ROYALTY_RECEIPT_FORMAT_V2)
+ROYALTY_RECEIPT_FORMAT_V3 = "provenance-ledger/royalty-receipt/v3"
+ROYALTY_RECEIPT_FORMATS = (ROYALTY_RECEIPT_FORMAT, ROYALTY_RECEIPT_FORMAT_V2,
+                           ROYALTY_RECEIPT_FORMAT_V3)
+ROYALTY_RECEIPT_VERSION = 3
+"""The version ``royalties --receipt`` writes (section 15.4)."""
 ROYALTY_RECEIPT_SCOPE = (
     "proves the royalty statement of the licences of the works listed that the query selects, "
     "computed from all of those works' events in the log up to the checkpoint's tree size: no "
@@ -83,15 +95,19 @@ def involved_keys(histories: Sequence[Sequence[SignedEvent]],
 class RoyaltyReceipt:
     """``provenance-ledger/royalty-receipt/v1``: a query and a state receipt v2 of the works;
     ``v2`` (``version`` 2): the state receipt lists, after the works, the key records of the
-    keys involved (section 15.3)."""
+    keys involved (section 15.3); ``v3``: a v2 whose statement is version 2 (section 15.4)."""
 
     query: Query
     state_receipt: StateReceiptV2
     version: int = 1
 
     def __post_init__(self) -> None:
-        if self.version not in (1, 2):
-            raise ValueError("a royalty receipt is version 1 or 2")
+        if self.version not in (1, 2, 3):
+            raise ValueError("a royalty receipt is version 1, 2 or 3")
+
+    @property
+    def statement_version(self) -> int:
+        return statement_version(self.version)
 
     @property
     def format(self) -> str:
@@ -103,7 +119,7 @@ class RoyaltyReceipt:
                 for w in self.state_receipt.works if w.events]
 
     def lookup(self) -> KeyLookup | None:
-        """The key records listed (v2), replayed unverified; None for v1."""
+        """The key records listed (v2, v3), replayed unverified; None for v1."""
         return None if self.version == 1 else _records_of(self.state_receipt.works)
 
     def to_json(self, decoded: bool = True) -> dict[str, Any]:
@@ -115,15 +131,15 @@ class RoyaltyReceipt:
                                "query": self.query.to_json(),
                                "state_receipt": self.state_receipt.to_json(decoded=False)}
         if decoded:
-            out["statement"] = statement(self.histories(), self.query,
-                                         self.lookup()).to_json()
+            out["statement"] = statement(self.histories(), self.query, self.lookup(),
+                                         self.statement_version).to_json()
         return out
 
     @classmethod
     def from_json(cls, data: Any) -> RoyaltyReceipt:
         if not isinstance(data, dict) or data.get("format") not in ROYALTY_RECEIPT_FORMATS:
-            raise MalformedError(f"royalty receipt format is not {ROYALTY_RECEIPT_FORMAT} nor "
-                                 f"{ROYALTY_RECEIPT_FORMAT_V2}")
+            raise MalformedError(f"royalty receipt format is not {ROYALTY_RECEIPT_FORMAT}, "
+                                 f"{ROYALTY_RECEIPT_FORMAT_V2} nor {ROYALTY_RECEIPT_FORMAT_V3}")
         unknown = data.keys() - _FIELDS
         if unknown:
             raise MalformedError(f"royalty receipt has unknown field {quoted(sorted(unknown)[0])}")
@@ -153,8 +169,8 @@ def verify_royalty_receipt(receipt: RoyaltyReceipt, log_keys: Sequence[Verifier]
     histories = [list(w.events) for w in current.works
                  if w.registered and not is_key_record_id(w.work)]
     keys: KeyLookup | None = None
-    if receipt.version == 2:
-        # (2, v2) the key record of every key the events involve is listed, present or
+    if receipt.version >= 2:
+        # (2, v2 and v3) the key record of every key the events involve is listed, present or
         # proven absent: no rotation or compromise of them up to the checkpoint is left out.
         keys = current.key_record
         missing = [k for k in involved_keys(histories, keys) if not current.proves_key(k)]
@@ -164,7 +180,8 @@ def verify_royalty_receipt(receipt: RoyaltyReceipt, log_keys: Sequence[Verifier]
                                     "involve: a rotation or a compromise of it may be left out")
     # (3) the statement from the proven events of the works the log holds.
     try:
-        return VerifiedRoyalties(current, statement(histories, receipt.query, keys))
+        return VerifiedRoyalties(current, statement(histories, receipt.query, keys,
+                                                    receipt.statement_version))
     except RuleError as e:  # a v1 replay without the key records a successor's events need
         raise VerificationError(f"the events do not replay without key records: {e}") from e
 

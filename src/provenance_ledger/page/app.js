@@ -268,7 +268,8 @@
       }
       if (r.royalties) {
         explain.append(el("p", { id: "royalties" }, w.royaltyStatement(r)),
-          el("ul", { id: "royalty-licences" }, ...r.royalties.licences.map((x) => el("li", {}, w.royaltyLine(x)))));
+          el("ul", { id: "royalty-licences" }, ...r.royalties.licences.map((x) => el("li", {}, w.royaltyLine(x)))),
+          el("p", { id: "royalty-version", "data-version": String(r.royaltyVersion.statement) }, w.royaltyVersion(r.royaltyVersion)));
       }
       if (r.decision) {
         explain.append(el("p", { id: "answer", "data-allowed": String(r.decision.allowed) }, w.decisionAnswer(r.decision)),

@@ -1045,12 +1045,17 @@
 
   const ROYALTY_RECEIPT_FORMAT = "provenance-ledger/royalty-receipt/v1";
   const ROYALTY_RECEIPT_FORMAT_V2 = "provenance-ledger/royalty-receipt/v2";
+  const ROYALTY_RECEIPT_FORMAT_V3 = "provenance-ledger/royalty-receipt/v3";
   const ROYALTY_RECEIPT_SCOPE =
     "proves the royalty statement of the licences of the works listed that the query selects, " +
     "computed from all of those works' events in the log up to the checkpoint's tree size: no " +
     "later event of these works exists up to that size; it proves nothing about events after " +
     "that size, nor that the works listed are all the works of a licensee or payee";
-  const FIGURES = ["due", "paid", "acknowledged", "disputed", "outstanding"];
+  // royalties.py FIGURES_V1, FIGURES: statement version 1 (receipts v1, v2) has five figures,
+  // version 2 (receipt v3) adds overpaid (royalties.md sections 3, 3.3; receipts.md 15.4).
+  const FIGURES_V1 = ["due", "paid", "acknowledged", "disputed", "outstanding"];
+  const FIGURES = FIGURES_V1.concat(["overpaid"]);
+  const figuresOf = (version) => (version >= 2 ? FIGURES : FIGURES_V1);
   const BP = 10000n;
   const PERIOD = /^(19[7-9][0-9]|[2-9][0-9]{3})(-(0[1-9]|1[0-2])|-Q[1-4])?$/;
   const byKey = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -1098,8 +1103,14 @@
   };
   const newLine = (payee) => ({ payee, due: 0n, paid: 0n, acknowledged: 0n, disputed: 0n, due_from: [], paid_in: [], answered_in: [] });
   const lineOf = (st, k) => { if (!st.lines.has(k)) st.lines.set(k, newLine(k)); return st.lines.get(k); };
-  const outstanding = (x) => x.due - x.paid + x.disputed;
-  const figure = (x, f) => (f === "outstanding" ? outstanding(x) : x[f]);
+  // royalties.py Line: version 1's outstanding is netted (negative when paid beyond what is
+  // due); version 2's outstanding and overpaid are never negative, and never netted.
+  const netted = (x) => x.due - x.paid + x.disputed;
+  const figure = (x, f, version) => {
+    if (f === "outstanding") return version >= 2 ? (netted(x) > 0n ? netted(x) : 0n) : netted(x);
+    if (f === "overpaid") return netted(x) < 0n ? -netted(x) : 0n;
+    return x[f];
+  };
   const effectivePayees = (s) => (s.payees.length ? s.payees : [[s.controller, 10000]]);
 
   /** royalties.py statement: replay each work's events with the rules and account for them.
@@ -1197,29 +1208,30 @@
     return Array.from(keys).sort(byKey);
   }
 
-  function royaltyJson(q, licences) {
-    const total = (x, f) => Array.from(x.lines.values()).reduce((n, l) => n + figure(l, f), 0n);
+  function royaltyJson(q, licences, version) {
+    const figures = figuresOf(version);
+    const total = (x, f) => Array.from(x.lines.values()).reduce((n, l) => n + figure(l, f, version), 0n);
     const sums = new Map();
     for (const x of licences) for (const l of x.lines.values()) {
       const id = JSON.stringify([l.payee, x.currency || ""]);
-      if (!sums.has(id)) sums.set(id, Object.fromEntries(FIGURES.map((f) => [f, 0n])));
-      for (const f of FIGURES) sums.get(id)[f] += figure(l, f);
+      if (!sums.has(id)) sums.set(id, Object.fromEntries(figures.map((f) => [f, 0n])));
+      for (const f of figures) sums.get(id)[f] += figure(l, f, version);
     }
     const totals = Array.from(sums.entries()).map(([id, row]) => [JSON.parse(id), row])
       .sort((a, b) => byKey(a[0][0], b[0][0]) || byKey(a[0][1], b[0][1]))
       .map(([[k, c], row]) => Object.assign({ payee: k, currency: c || null }, row));
-    return {
+    return Object.assign(version >= 2 ? { version } : {}, {
       query: { licensee: q.licensee, payee: q.payee, period: q.period === null ? null : q.period.text },
       licences: licences.map((x) => Object.assign({ licence: x.licence, work: x.work, licensee: x.licensee, currency: x.currency,
         accepted_by: x.accepted_by, units: x.units, revenue: x.revenue, reports: x.reports.slice() },
-      Object.fromEntries(FIGURES.map((f) => [f, total(x, f)])),
+      Object.fromEntries(figures.map((f) => [f, total(x, f)])),
       { payees: Array.from(x.lines.keys()).sort(byKey).map((k) => {
         const l = x.lines.get(k);
-        return { payee: l.payee, due: l.due, paid: l.paid, acknowledged: l.acknowledged, disputed: l.disputed,
-          outstanding: outstanding(l), due_from: l.due_from.slice(), paid_in: l.paid_in.slice(), answered_in: l.answered_in.slice() };
+        return Object.assign({ payee: l.payee }, Object.fromEntries(figures.map((f) => [f, figure(l, f, version)])),
+          { due_from: l.due_from.slice(), paid_in: l.paid_in.slice(), answered_in: l.answered_in.slice() });
       }) })),
       totals,
-    };
+    });
   }
 
   async function verifyRoyaltyReceipt(data, trust, fileBytes, details) {
@@ -1234,8 +1246,11 @@
     await verifyStateReceiptV2(sr, trust, null, details, true);
     const histories = details.works.filter((w) => w.state !== null && !isKeyRecordId(w.work)).map((w) => w.events);
     let keys = null;
-    if (data.format === ROYALTY_RECEIPT_FORMAT_V2) {
-      // (2, v2) the key record of every key the events involve is listed, present or proven
+    // receipts.md 15.4: a v3 receipt's statement is version 2; v1 and v2 keep version 1.
+    const receiptVersion = [ROYALTY_RECEIPT_FORMAT, ROYALTY_RECEIPT_FORMAT_V2, ROYALTY_RECEIPT_FORMAT_V3].indexOf(data.format) + 1;
+    const version = receiptVersion >= 3 ? 2 : 1;
+    if (receiptVersion >= 2) {
+      // (2, v2 and v3) the key record of every key the events involve is listed, present or proven
       // absent (receipts.md section 15.3): no rotation or compromise of them is left out.
       const byId = new Map(details.works.map((x) => [x.work, x]));
       keys = async (key) => {
@@ -1254,8 +1269,9 @@
       if (!(err instanceof VerifyError) || err.check !== "rules") throw err;
       throw RULE(`the events do not replay without key records: ${err.message}`);
     }
-    const statement = royaltyJson(query, licences);
+    const statement = royaltyJson(query, licences, version);
     details.royalties = statement;
+    details.royaltyVersion = { receipt: receiptVersion, statement: version };
     // (3) what is written for people says what was verified.
     if (H.has(data, "scope") && data.scope !== ROYALTY_RECEIPT_SCOPE)
       throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
@@ -1352,7 +1368,8 @@
   V.formats[DECISION_RECEIPT_FORMAT] = verifyDecisionReceipt;
   V.formats[ROYALTY_RECEIPT_FORMAT] = verifyRoyaltyReceipt;
   V.formats[ROYALTY_RECEIPT_FORMAT_V2] = verifyRoyaltyReceipt;
-  V.royaltyFigures = FIGURES;
+  V.formats[ROYALTY_RECEIPT_FORMAT_V3] = verifyRoyaltyReceipt;
+  V.royaltyFigures = FIGURES_V1;
   V.citations = citations;
   V.stateInternals = { parseShape, parseQuestion, verifyStateReceiptV2, checkDecodedCurrent, may, keyRecordId, isKeyRecordId,
     apply, holder, lineage, affected, effective, reachable, mayWith, sameDecision, vouch, describeVouching, finalHolder, signerRole, counts };

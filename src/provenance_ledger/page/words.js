@@ -359,7 +359,12 @@
       const n = (c, noun) => `${c} ${noun}${c === 1 ? "" : "s"}`, cp = r.checkpoint;
       return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`;
     },
-    royaltyLine: (x) => `licence ${x.licence}: ${PLVerify.royaltyFigures.map((f) => `${f} ${amount(x[f], x.currency)}`).join(", ")}`,
+    // royalties.py words: the five figures, and overpaid only when above 0 (royalties.md 3.2)
+    royaltyLine: (x) => `licence ${x.licence}: ${PLVerify.royaltyFigures.concat(x.overpaid > 0 ? ["overpaid"] : []).map((f) => `${f} ${amount(x[f], x.currency)}`).join(", ")}`,
+    // payments.py version_words (receipts.md section 15.4)
+    royaltyVersion: (v) => (v.statement >= 2
+      ? `statement version 2 (royalty receipt v${v.receipt}): outstanding and overpaid per payee, never netted`
+      : `statement version 1 (royalty receipt v${v.receipt}): outstanding is due less paid, summed over the payees, so one payee's overpayment lowers another's outstanding (a receipt made now says outstanding and overpaid apart)`),
     royaltyNotProves: "That the works listed are all the works of a licensee or payee: a royalty receipt covers only the works it lists.",
     keyRecordLine(k, attesters) {
       if (k.absent) return `Key ${k.key ? k.key : `record ${short(k.work)}`}: no record on the log up to this checkpoint (no attestation, rotation or compromise).`;
@@ -644,7 +649,10 @@
       const cp = r.checkpoint;
       return `ログ ${cp.origin} のチェックポイント ${cp.size}（木の大きさ ${cp.size}、${ja.signedPart(r)}）の時点で、${r.works.length} 件の作品の ${r.royalties.licences.length} 件のライセンスについて、下の明細は ${cp.size} 件目までのそれらのすべての記録から計算したものです。`;
     },
-    royaltyLine: (x) => `ライセンス ${x.licence}：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].map(([f, name]) => `${name} ${amountJa(x[f], x.currency)}`).join("、")}`,
+    royaltyLine: (x) => `ライセンス ${x.licence}：${[["due", "支払うべき額"], ["paid", "支払済み"], ["acknowledged", "受領確認済み"], ["disputed", "異議あり"], ["outstanding", "未払い"]].concat(x.overpaid > 0 ? [["overpaid", "過払い"]] : []).map(([f, name]) => `${name} ${amountJa(x[f], x.currency)}`).join("、")}`,
+    royaltyVersion: (v) => (v.statement >= 2
+      ? `明細の版 2（ロイヤリティ受領証 v${v.receipt}）：未払いと過払いを受取人ごとに示し、相殺していません。`
+      : `明細の版 1（ロイヤリティ受領証 v${v.receipt}）：未払いは支払うべき額から支払済みを引いて受取人について合計したもので、ある受取人への過払いが別の受取人の未払いを少なく見せます（いま作る受領証は未払いと過払いを分けて示します）。`),
     royaltyNotProves: "挙げられた作品が、あるライセンシーや受取人のすべての作品であること。ロイヤリティ受領証は、挙げた作品だけを対象にしています。",
     keyRecordLine(k, attesters) {
       if (k.absent) return `鍵 ${k.key ? k.key : `の記録 ${short(k.work)}`}：このチェックポイントまでにログに記録はありません（証明も、切り替えも、漏えいの宣言もありません）。`;
