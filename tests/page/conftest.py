@@ -196,6 +196,17 @@ def as_sentence(line: str) -> str:
     return line[:1].upper() + line[1:]
 
 
+def royalty_lines(out: str, n: int) -> list[str]:
+    """The first ``n`` lines of ``provenance verify``'s output on a royalty receipt as the
+    page says them: the statement after "OK: " and the statement version stand alone as
+    sentences (a capital), the licences' lines are list items (as verify writes them)."""
+    lines = out.splitlines()[:n]
+    assert lines and lines[0].startswith("OK: "), out
+    return [as_sentence(lines[0][4:])] + [
+        as_sentence(x[2:]) if x.startswith("  statement version ") else x.removeprefix("  ")
+        for x in lines[1:]]
+
+
 def leaf_of(receipt: dict[str, Any]) -> bytes:
     return base64.b64decode(receipt["leaf"])
 

@@ -8,6 +8,7 @@ pytest-xdist's loadscope can run the two on different workers."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from provenance_ledger.core.royalties import describe
 from tests.cli.conftest import log_key
 from tests.cli.test_royalty_words import FIGURE_LINES, Priced, priced_licences
 
-from .conftest import INDEX, ReceiptFolder
+from .conftest import INDEX, ReceiptFolder, royalty_lines
 from .test_parity import compare
 
 
@@ -42,7 +43,7 @@ def test_page_says_royalty_amounts_as_verify_does(page: Page, priced: PricedFold
                             log_key(priced.home), None)
     assert ok and seen["check"] is None, out
     said = [page.inner_text("#royalties"), *page.inner_text("#royalty-licences").splitlines()]
-    assert out.splitlines()[:len(said)] == ["OK: " + said[0], *("  " + x for x in said[1:])]
+    assert royalty_lines(out, len(said)) == said
     for name, lid in priced.priced.licences.items():
         assert f"licence {lid}: {FIGURE_LINES[name]}" in said, (name, said)
     page.click("#lang-ja")
@@ -80,3 +81,41 @@ def test_page_amounts_are_the_cli_amounts(page: Page) -> None:
     assert lines[1].startswith("Payment of 120.00 EUR recorded")
     assert "1.250 BHD の支払い" in lines[2]
     assert lines[3].startswith("Payment of 1.5 EUR recorded")  # unchecked: shown as it is
+
+
+def test_an_edited_statement_is_said_as_such(page: Page, priced: PricedFolder) -> None:
+    """A royalty receipt whose statement was edited (a figure lowered) is refused by both the
+    page and ``provenance verify`` as a changed statement, and the page says so in the
+    statement's words, not as an edited event (the events are intact)."""
+    page.goto(INDEX.as_uri())
+    receipt = json.loads(priced.priced.receipt.read_text())
+    first = receipt["statement"]["licences"][0]
+    edited = {**receipt, "statement": {**receipt["statement"], "licences": [
+        {**first, "due": first["due"] - 1}, *receipt["statement"]["licences"][1:]]}}
+    seen, ok, out = compare(page, priced, "statement edited", edited,  # type: ignore[arg-type]
+                            log_key(priced.home), None)
+    assert not ok and seen == {"state": "invalid", "check": "decoded"}, out
+    assert page.inner_text("#failed-check") == (
+        "Failed check: the royalty statement written in the receipt")
+    meaning = page.inner_text("#meaning")
+    assert meaning.startswith("The royalty statement written in the receipt is not what its "
+                              "proven events give"), meaning
+    assert "readable copy of the event" not in page.inner_text("#explain")
+    page.click("#lang-ja")
+    assert page.inner_text("#failed-check") == (
+        "不合格になった検査：受領証に書かれたロイヤリティ明細")
+    assert page.inner_text("#meaning").startswith("受領証に書かれたロイヤリティ明細は")
+    page.click("#lang-en")
+
+
+def test_the_statement_and_its_version_stand_as_sentences(page: Page, priced: PricedFolder
+                                                          ) -> None:
+    """The royalty statement and its version line each start with a capital on the page (they
+    stand alone there), while verify's lines go on after "OK: " and an indent."""
+    page.goto(INDEX.as_uri())
+    seen, ok, out = compare(page, priced, "priced royalties",  # type: ignore[arg-type]
+                            priced.priced.receipt.read_bytes(), log_key(priced.home), None)
+    assert ok, out
+    assert page.inner_text("#royalties").startswith("As of checkpoint ")
+    assert page.inner_text("#royalty-version").startswith("Statement version ")
+    assert out.splitlines()[0].startswith("OK: as of checkpoint ")

@@ -24,7 +24,7 @@ from provenance_ledger.core.identity import is_key_record_id
 from provenance_ledger.ledger import Home
 from tests.cli.conftest import log_key, run
 
-from .conftest import INDEX, ReceiptFolder, as_sentence, check_in_page
+from .conftest import INDEX, ReceiptFolder, as_sentence, check_in_page, royalty_lines
 from .test_parity import cli_check, compare
 
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "compliance_v2" / "vectors.json"
@@ -260,15 +260,14 @@ def test_page_and_cli_agree_on_v2_receipts(page: Page, world: World) -> None:
         elif sub:
             said = [page.inner_text("#royalties"),
                     *page.inner_text("#royalty-licences").splitlines()]
-            assert line.splitlines()[:len(said)] == ["OK: " + said[0],
-                                                     *("  " + x for x in said[1:])], name
+            assert royalty_lines(line, len(said)) == said, name
             figures = ("due 105.00 EUR, paid 105.00 EUR, acknowledged 105.00 EUR"
                        if "rotated" in name else
                        "due 20.00 EUR, paid 20.00 EUR, acknowledged 0.00 EUR")
             assert f"{figures}, disputed 0.00 EUR, " in said[1], said
             version = page.inner_text("#royalty-version")
-            assert "  " + version in line.splitlines(), (version, line)
-            assert version.startswith("statement version 2 (royalty receipt v3)"), version
+            assert "  " + version[:1].lower() + version[1:] in line.splitlines(), (version, line)
+            assert version.startswith("Statement version 2 (royalty receipt v3)"), version
 
 
 RELEASE = Path(__file__).resolve().parents[1] / "data" / "royalties" / "release"
@@ -289,10 +288,9 @@ def test_page_verifies_the_release_receipts_with_their_version_1_statement(
         said = [page.inner_text("#royalties"),
                 *page.inner_text("#royalty-licences").splitlines(),
                 page.inner_text("#royalty-version")]
-        assert line.splitlines()[:len(said)] == ["OK: " + said[0],
-                                                 *("  " + x for x in said[1:])], (said, line)
+        assert royalty_lines(line, len(said)) == said, (said, line)
         assert said[1].endswith("outstanding 4,900 JPY") and "overpaid" not in said[1], said
-        assert said[-1].startswith(f"statement version 1 (royalty receipt {name})"), said
+        assert said[-1].startswith(f"Statement version 1 (royalty receipt {name})"), said
         assert page.get_attribute("#royalty-version", "data-version") == "1"
         page.click("#lang-ja")
         ja = page.inner_text("#royalty-licences")

@@ -1274,10 +1274,10 @@
     details.royaltyVersion = { receipt: receiptVersion, statement: version };
     // (3) what is written for people says what was verified.
     if (H.has(data, "scope") && data.scope !== ROYALTY_RECEIPT_SCOPE)
-      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves");
+      throw new VerifyError("decoded", "the receipt's scope is not the sentence of its format: it would claim more or less than the receipt proves", { what: "scope" });
     checkDecodedCurrent(sr, details.works);
     if (H.has(data, "statement") && data.statement !== null && !H.jsonEqual(data.statement, statement))
-      throw new VerifyError("decoded", "the receipt's statement is not what the proven events give: a figure, a licence or an event cited was changed");
+      throw new VerifyError("decoded", "the receipt's statement is not what the proven events give: a figure, a licence or an event cited was changed", { what: "statement" });
     V.checkQuorum(trust, details.cosigners);
     if (fileBytes) {
       const digest = await V.workIdOf(fileBytes);

@@ -277,7 +277,7 @@
     // on an event (state.js, compliance.js: the error's `about`): said as what it is, both ways.
     decodedName: { decision: "the decision written in the receipt", summary: "the summary written in the receipt",
       scope: "the receipt's scope sentence", granted_by: "the granting key written in the receipt",
-      state: "the state written in the receipt" },
+      state: "the state written in the receipt", statement: "the royalty statement written in the receipt" },
     decodedMeaning(a) {
       const item = a.item ? `For item ${a.item.n} (${a.item.name}), the` : "The";
       const intact = "The events themselves are signed and in the log's tree as the receipt shows them: only what is written for people was changed.";
@@ -294,6 +294,7 @@
         case "scope": return "The sentence saying what the receipt proves (its scope) is not the one of its format: it would claim more or less than the receipt proves. " + intact;
         case "granted_by": return `${item} key written in the receipt as the one that granted the use is not what the key records it proves give. ${intact}`;
         case "state": return `The state written in the receipt for ${a.work} (its controller, consents and licences) is not what its events give. ${intact}`;
+        case "statement": return `The royalty statement written in the receipt is not what its proven events give: a figure, a licence or an event it cites was changed. ${intact}`;
         default: return null;
       }
     },
@@ -357,12 +358,12 @@
     keyRecordsHead: "Keys whose records this receipt proves:",
     royaltyStatement(r) {
       const n = (c, noun) => `${c} ${noun}${c === 1 ? "" : "s"}`, cp = r.checkpoint;
-      return `as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`;
+      return sentence(`as of checkpoint ${cp.size} of ${cp.origin} (tree size ${cp.size}, ${en.signedPart(r)}), ${n(r.royalties.licences.length, "licence")} of ${n(r.works.length, "work")}: the statement below is what all of their events up to ${cp.size} give`);
     },
     // royalties.py words: the five figures, and overpaid only when above 0 (royalties.md 3.2)
     royaltyLine: (x) => `licence ${x.licence}: ${PLVerify.royaltyFigures.concat(x.overpaid > 0 ? ["overpaid"] : []).map((f) => `${f} ${amount(x[f], x.currency)}`).join(", ")}`,
     // payments.py version_words (receipts.md section 15.4)
-    royaltyVersion: (v) => (v.statement >= 2
+    royaltyVersion: (v) => sentence(v.statement >= 2
       ? `statement version 2 (royalty receipt v${v.receipt}): outstanding and overpaid per payee, never netted`
       : `statement version 1 (royalty receipt v${v.receipt}): outstanding is due less paid, summed over the payees, so one payee's overpayment lowers another's outstanding (a receipt made now says outstanding and overpaid apart)`),
     royaltyNotProves: "That the works listed are all the works of a licensee or payee: a royalty receipt covers only the works it lists.",
@@ -569,7 +570,7 @@
     },
     decodedName: { decision: "受領証に書かれた判断", summary: "受領証に書かれた集計",
       scope: "受領証の範囲の文", granted_by: "受領証に書かれた許諾した鍵",
-      state: "受領証に書かれた状態" },
+      state: "受領証に書かれた状態", statement: "受領証に書かれたロイヤリティ明細" },
     decodedMeaning(a) {
       const item = a.item ? `項目 ${a.item.n}（${a.item.name}）について、` : "";
       const intact = "記録そのものは署名され、受領証が示すとおりログの木に含まれています。書き換えられたのは人が読むための記載だけです。";
@@ -586,6 +587,7 @@
         case "scope": return "受領証が何を証明するかを述べる文（範囲）が、その形式の文ではありません。受領証が証明する以上、または以下のことを主張することになります。" + intact;
         case "granted_by": return `${item}受領証に許諾した鍵として書かれたものが、受領証が証明する鍵の記録から導かれるものと違います。${intact}`;
         case "state": return `受領証に書かれた ${a.work} の状態（管理者、許諾、ライセンス）は、その記録から導かれる状態と違います。${intact}`;
+        case "statement": return `受領証に書かれたロイヤリティ明細は、証明された記録から導かれるものと違います。金額、ライセンス、または引用された記録が書き換えられています。${intact}`;
         default: return null;
       }
     },
