@@ -66,6 +66,27 @@ def test_status_on_a_home_says_where_others_works_are(files: Path, tmp_path: Pat
         assert line.endswith(f" on this ledger ({HINT})")
 
 
+def test_a_write_about_a_work_not_anchored_says_to_anchor_it(files: Path, tmp_path: Path
+                                                             ) -> None:
+    """``consent grant``, ``licence offer`` and ``transfer`` of a file this home never anchored
+    are refused by the rules (rules.md R1) in one line that says how to anchor it, or where
+    it is (specs/cli.md section 1, errors); nothing is written."""
+    home = tmp_path / "creator"
+    run("anchor", files / "mine.png", home=home)
+    lab = new_key("lab", home)
+    before = run("log", "checkpoint", home=home).out
+    for args in (("consent", "grant", files / "theirs.png", "--purpose", "ai_training",
+                  "--to", lab),
+                 ("licence", "offer", files / "theirs.png", "--purpose", "ai_training",
+                  "--to", lab, "--fee", "100", "EUR"),
+                 ("transfer", files / "theirs.png", "--to", lab)):
+        line = assert_one_error_line(run(*args, home=home, ok_codes=(2,)))
+        assert re.fullmatch(r"error: work sha256:[0-9a-f]{64} is not registered on this "
+                            r"ledger: anchor it first \(provenance anchor FILE\), or, if it "
+                            r"was anchored on a node, give that node's --node URL", line), line
+    assert run("log", "checkpoint", home=home).out == before
+
+
 def test_a_node_home_gets_no_hint(files: Path, tmp_path: Path) -> None:
     """A node's data directory answers for its log and the logs it mirrors: no hint."""
     node = tmp_path / "node"

@@ -79,6 +79,13 @@ from a file (``key submit FILE``: ``request ...: body.to ...``) stays as it is: 
 gave it."""
 
 
+_UNREGISTERED = re.compile(r"^work sha256:[0-9a-f]{64} is not registered$")
+"""The rules' refusal of an event about a work no registration names (rules.md R1)."""
+
+UNREGISTERED_HINT = ("on this ledger: anchor it first (provenance anchor FILE), or, if it was "
+                     "anchored on a node, give that node's --node URL")
+
+
 def user_words(error: LedgerError) -> str:
     """The message of ``error`` in the CLI's words: a refusal of the rules or of the event
     checks with its event types as commands and its body fields as options; every other
@@ -86,5 +93,7 @@ def user_words(error: LedgerError) -> str:
     message = str(error)
     if not isinstance(error, (RuleError, MalformedError, ConflictError)):
         return message
+    if isinstance(error, RuleError) and _UNREGISTERED.match(message):
+        return f"{message} {UNREGISTERED_HINT}"
     message = _TYPE.sub(lambda m: COMMANDS[m.group(1)], message)
     return _FIELD.sub(lambda m: OPTIONS.get(m.group(1), m.group(0)), message)
