@@ -143,6 +143,9 @@ def test_an_edited_decision_is_said_as_such_with_both_answers(page: Page, receip
     assert f"The receipt says: not allowed (reason: “{stated}”)." in meaning
     assert f"Its events and proofs give: allowed (reason: “{derived}”)." in meaning
     assert "readable copy of the event" not in page.inner_text("#explain")
+    # the technical line names the receipt by its kind, as verify does
+    assert line.startswith("error: decision receipt does not verify: "), line
+    assert page.inner_text("#technical").startswith("decision receipt does not verify: ")
     page.click("#lang-ja")
     meaning = page.inner_text("#meaning")
     assert page.inner_text("#failed-check") == "不合格になった検査：受領証に書かれた判断"

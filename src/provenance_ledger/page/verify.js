@@ -824,7 +824,12 @@
       return Object.assign({ valid: true, check: null, message: null, fileMatches: fileBytes ? true : null }, details);
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
-      const noun = e.check === "unsupported" ? "receipt cannot be checked here" : "receipt does not verify";
+      // The receipt named by its kind once its format is known and its shape read, as verify
+      // names it ("decision receipt does not verify: ..."); a receipt whose shape does not
+      // read is a "receipt" (cli/verify.py).
+      const kind = e.check !== "receipt" && details.format && has(formats, details.format)
+        ? details.format.split("/")[1].replace("-", " ") : "receipt";
+      const noun = e.check === "unsupported" ? "receipt cannot be checked here" : `${kind} does not verify`;
       return Object.assign({ valid: false, check: e.check, message: `${noun}: ${e.message}`, about: e.about }, details);
     }
   }
