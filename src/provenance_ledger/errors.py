@@ -55,6 +55,15 @@ class StorageError(LedgerError):
     """The database is unreadable, of another schema, or not consistent with itself."""
 
 
+class OtherOriginError(StorageError):
+    """The database holds the log of another origin than the one asked for (``held``, not
+    ``asked``): a node's node.toml changed by hand, or the wrong home."""
+
+    def __init__(self, held: str, asked: str) -> None:
+        super().__init__(f"this ledger's origin is {held}, not {asked}")
+        self.held, self.asked = held, asked
+
+
 class StorageUnavailableError(StorageError):
     """The database cannot be reached for now: its server refuses or ended the connection
     (stopped, restarting, shutting down, a failover) or takes no more connections. Nothing is

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.note import NoteSigner
-from ..errors import LedgerError, StorageError
+from ..errors import LedgerError, OtherOriginError, StorageError
 from ..store import SqliteStore, Store
 from ..store.postgres import PostgresStore, check_url, redact
 from .files import remove_stale_temps, write_atomic
@@ -172,7 +172,7 @@ class Home:
             stored = origin or ORIGIN_PREFIX + hashlib.sha256(key.public.raw).hexdigest()[:12]
             store.set_meta("origin", stored)
         elif origin is not None and origin != stored:
-            raise StorageError(f"this ledger's origin is {stored}, not {origin}")
+            raise OtherOriginError(stored, origin)
         ledger = Ledger(store, NoteSigner(stored, key))
         try:
             _check_signed_by(ledger, self.log_key_path)

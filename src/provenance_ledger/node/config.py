@@ -57,7 +57,14 @@ from ..core.note import (
     Verifier,
     check_key_name,
 )
-from ..errors import LedgerError, MalformedError, NotFoundError, StorageError, quoted
+from ..errors import (
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+    OtherOriginError,
+    StorageError,
+    quoted,
+)
 from ..ledger import Home, Ledger
 from ..ledger.files import write_atomic
 from ..ledger.keys import read_private_key, write_private_key
@@ -722,24 +729,17 @@ def open_node_ledger(home: Path, config: NodeConfig) -> Ledger:
     return _with_frozen_shards(home, config, ledger)
 
 
-_OTHER_ORIGIN = re.compile(r"this ledger's origin is (.+), not (.+)")
-"""How ``Home.open_ledger`` refuses an origin the database does not hold."""
-
-
 def open_own_ledger(home: Path, origin: str, progress: MapProgress | None = None) -> Ledger:
     """The ledger of the home, whose origin must be ``origin`` (node.toml's): one changed in
     node.toml by hand is refused naming node.toml and what makes a new origin, a rotation
     (specs/node.md section 1)."""
     try:
         return Home(home).open_ledger(origin=origin, progress=progress)
-    except StorageError as e:
-        found = _OTHER_ORIGIN.fullmatch(str(e))
-        if found is None or found.group(2) != origin:
-            raise
+    except OtherOriginError as e:
         raise StorageError(
             f"{config_path(home)} says origin = \"{origin}\", but the node's log is "
-            f"{found.group(1)}: an origin is not changed in node.toml; put "
-            f"origin = \"{found.group(1)}\" back, then make a new origin with provenance "
+            f"{e.held}: an origin is not changed in node.toml; put "
+            f"origin = \"{e.held}\" back, then make a new origin with provenance "
             f"node shard rotate --home {home} --origin {origin} (the log so far is frozen "
             "and still served)") from e
 
