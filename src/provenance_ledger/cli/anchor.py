@@ -23,7 +23,6 @@ from ..ledger.folder import (
 )
 from ..ledger.media_code import take_notices
 from .folder import anchor_dir, payees_kept, rotated_away, similar_warning
-from .keys import BACKUP_ADVICE
 from .payees import PayeeOpt, parse_payees
 from .progress import LARGE_FILE_BYTES, Bars
 from .session import DEFAULT_KEY, NodeOpt, Session, TimeoutOpt, emit_json
@@ -64,10 +63,10 @@ def anchor(
             anchor_dir(session, path, key, as_json, target, payees)
         except typer.Exit as done:  # exit 1: some file is another key's; the key was made
             if first_key and done.exit_code in (0, 1):
-                _key_made(session)
+                session.say_default_made()
             raise
         if first_key:
-            _key_made(session)
+            session.say_default_made()
         return
     if title is not None and not 0 < len(title) <= MAX_TITLE_CHARS:
         raise MalformedError(f"--title must be 1 to {MAX_TITLE_CHARS} characters")
@@ -96,7 +95,7 @@ def anchor(
     if as_json:
         emit_json(result.to_json())
         if first_key:
-            _key_made(session)
+            session.say_default_made()
         return
     if target is not None:
         typer.echo(f"following symbolic link {path} -> {target}")
@@ -106,14 +105,14 @@ def anchor(
                    "this key is its registrant or controller")
         typer.echo(f"  nothing appended; receipt: {result.receipt}")
         if first_key:
-            _key_made(session)
+            session.say_default_made()
         return
     typer.echo(f"anchored {path}")
     typer.echo(f"  work:    {result.work}")
     typer.echo(f"  event:   {result.id} (entry {result.index})")
     typer.echo(f"  receipt: {result.receipt}")
     if first_key:
-        _key_made(session)
+        session.say_default_made()
 
 
 def _rotated_to_you(session: Session, result: FileResult, key: str | None) -> FileResult:
@@ -129,13 +128,6 @@ def _rotated_to_you(session: Session, result: FileResult, key: str | None) -> Fi
             return replace(result, status=Status.EXISTS, index=doc["leaf_index"],
                            receipt=session.write_receipt_doc(doc, event))
     return result
-
-
-def _key_made(session: Session) -> None:
-    """The first anchor of a home makes the signing key ``default``: say where it is and that
-    it needs a backup, once, on stderr (specs/cli.md section 2.1)."""
-    typer.echo(f"note: created your signing key 'default' ({session.home.keys.path(DEFAULT_KEY)}"
-               f", mode 0600): {BACKUP_ADVICE}", err=True)
 
 
 def _yours(session: Session, registrant: str | None) -> str:

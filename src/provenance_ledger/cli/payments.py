@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -433,12 +433,6 @@ def _csv(result: Statement) -> None:
                           _cell(events)])
 
 
-def _figures(figures: Mapping[str, int], currency: str | None) -> str:
-    """``due 120.00 EUR, paid 0.00 EUR, ...``: the figures of a licence, a payee's line or a
-    total, as ``royalties`` and ``verify`` print them (specs/royalties.md section 3.2)."""
-    return words(figures, currency)
-
-
 def _text(s: Session, result: Statement) -> None:
     def who(k: str) -> str:
         names = s.key_names(k) if s.node_url is None else []
@@ -455,13 +449,13 @@ def _text(s: Session, result: Statement) -> None:
         typer.echo(f"  licensee:  {who(lic.licensee)}")
         typer.echo(f"  usage:     {_n(len(lic.reports), 'report')}, {lic.units} units, revenue "
                    f"{describe(lic.revenue, lic.currency)}")
-        typer.echo("  " + _figures({f: result.total(lic, f) for f in result.figures},
-                                   lic.currency))
+        typer.echo("  " + words({f: result.total(lic, f) for f in result.figures},
+                                lic.currency))
         for k in sorted(lic.lines):
             line = lic.lines[k]
             typer.echo(f"  payee {who(k)}")
-            typer.echo("    " + _figures({f: line.figure(f, result.version)
-                                           for f in result.figures}, lic.currency))
+            typer.echo("    " + words({f: line.figure(f, result.version)
+                                        for f in result.figures}, lic.currency))
             if line.due_from:
                 typer.echo(f"    due from:    {' '.join(e[:12] for e in line.due_from)}")
             if line.paid_in:
@@ -471,7 +465,7 @@ def _text(s: Session, result: Statement) -> None:
     if len(result.licences) > 1:
         typer.echo("totals:")
         for row in result.totals():
-            typer.echo(f"  {row['payee']}: " + _figures(row, row["currency"]))
+            typer.echo(f"  {row['payee']}: " + words(row, row["currency"]))
 
 
 def version_words(receipt: RoyaltyReceipt) -> str:
@@ -517,8 +511,8 @@ def verify_royalties(raw: Any, receipt: RoyaltyReceipt, pol: Any, file: Path | N
     typer.echo(f"OK: {statement_words}")
     for lic in result.licences:
         typer.echo(f"  licence {lic.licence}: "
-                   + _figures({f: result.total(lic, f) for f in result.figures},
-                              lic.currency))
+                   + words({f: result.total(lic, f) for f in result.figures},
+                           lic.currency))
     typer.echo(f"  {version_words(receipt)}")
     typer.echo(f"  fresh as of {format_time(fresh)}")
     typer.echo(f"  note: this {ROYALTY_RECEIPT_SCOPE}")

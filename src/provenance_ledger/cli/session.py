@@ -41,7 +41,6 @@ from ..ledger.folder import (
     register_body,
     registered,
 )
-from ..ledger.keys import write_private_key
 from ..ledger.similarity import SimilarityIndex, code_of
 from .numbers import seconds
 from .progress import MapBuildReport
@@ -188,22 +187,24 @@ class Session:
     def _keep_default(self, key: PrivateKey) -> PrivateKey:
         """Write ``key`` as the key ``default`` (and its ``.pub``) and say so on stderr; the
         one another command made meanwhile, if it did."""
-        keys = self.home.keys
-        path = keys.path(DEFAULT_KEY)
         self.home.ensure()
         try:
-            write_private_key(path, key, self.passphrase())
+            self.home.keys.create(DEFAULT_KEY, self.passphrase(), key)
         except LedgerError:
-            if not keys.exists(DEFAULT_KEY):
+            if not self.home.keys.exists(DEFAULT_KEY):
                 raise
             return self.signing_key(DEFAULT_KEY)  # another command made it at that moment
-        write_atomic(path.with_suffix(".pub"), (key.public.text + "\n").encode("ascii"),
-                     mode=None)
+        self.say_default_made()
+        return key
+
+    def say_default_made(self) -> None:
+        """Say, once on stderr, where the signing key ``default`` just made is and that it
+        needs a backup (specs/cli.md section 2.1)."""
         from .keys import BACKUP_ADVICE  # cli/keys.py imports this module
 
-        typer.echo(f"note: created your signing key 'default' ({path}, mode 0600): "
-                   f"{BACKUP_ADVICE}", err=True)
-        return key
+        typer.echo(f"note: created your signing key 'default' "
+                   f"({self.home.keys.path(DEFAULT_KEY)}, mode 0600): {BACKUP_ADVICE}",
+                   err=True)
 
     def has_ledger(self) -> bool:
         """Whether the local home holds a ledger (``ledger.db``, or a PostgreSQL store named

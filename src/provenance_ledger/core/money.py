@@ -67,12 +67,7 @@ def format_amount(amount: int, code: str, grouped: bool = True) -> str:
         digits = exponent(code)
     except MalformedError:
         return f"{amount} {code} (minor units)"
-    sign, n = ("-" if amount < 0 else ""), abs(amount)
-    whole, frac = divmod(n, 10**digits)
-    text = f"{whole:,}" if grouped else str(whole)
-    if digits:
-        text += f".{frac:0{digits}d}"
-    return f"{sign}{text} {code}"
+    return f"{_decimal(amount, digits, grouped)} {code}"
 
 
 def major_units(amount: int, code: str | None) -> str:
@@ -86,5 +81,11 @@ def major_units(amount: int, code: str | None) -> str:
         digits = exponent(code)
     except MalformedError:
         return str(amount)
+    return _decimal(amount, digits, grouped=False)
+
+
+def _decimal(amount: int, digits: int, grouped: bool) -> str:
+    """``amount`` divided by ``10**digits``, exactly, with ``digits`` decimals."""
     sign, (whole, frac) = ("-" if amount < 0 else ""), divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}" + (f".{frac:0{digits}d}" if digits else "")
+    text = f"{whole:,}" if grouped else str(whole)
+    return sign + text + (f".{frac:0{digits}d}" if digits else "")

@@ -261,10 +261,11 @@ class KeyStore:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
-    def create(self, name: str, passphrase: str | None = None) -> PrivateKey:
-        """Make a key; ``<name>.pub`` beside it holds the public key, readable without the
-        passphrase."""
-        key = PrivateKey.generate()
+    def create(self, name: str, passphrase: str | None = None,
+               key: PrivateKey | None = None) -> PrivateKey:
+        """Make a key (or keep ``key``, one made in memory); ``<name>.pub`` beside it holds
+        the public key, readable without the passphrase."""
+        key = key or PrivateKey.generate()
         path = self.path(name)
         write_private_key(path, key, passphrase)
         write_atomic(path.with_suffix(".pub"), (key.public.text + "\n").encode("ascii"),
