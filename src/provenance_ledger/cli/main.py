@@ -406,7 +406,8 @@ def _usage(e: Exception, ctx: Any) -> str | None:
         typed = str(getattr(e, "option_name", ""))
         options = [o for p in params if not getattr(p, "hidden", False)
                    for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))]
-        return f"unknown option {quoted(typed)}" + _did_you_mean(typed, options, "--")
+        return f"unknown option {quoted(typed)}" + (_did_you_mean(typed, options, "--")
+                                                    or _synonym(typed, params))
     if "BadOptionUsage" in kinds:
         typed = str(getattr(e, "option_name", ""))
         option = next((p for p in params if typed in (*getattr(p, "opts", ()),
@@ -461,6 +462,28 @@ def _takes(param: Any) -> str:
     if text[:1].isupper() and not text[1:2].isupper():  # "File path" -> "file path", not ISCC
         text = text[0].lower() + text[1:]
     return f": {text}" if text else ""
+
+
+_SYNONYMS = {
+    "--key": ("--as", "--by"), "--as": ("--key", "--by"), "--by": ("--key", "--as"),
+    "--user": ("--as", "--key"), "--signer": ("--key",), "--signing-key": ("--key",),
+}
+"""Options a user brings from another command for the same thing: the key is ``--key`` where
+a command signs with it, ``--as`` where it asks about its use, ``--by`` where it lists what a
+key did (specs/cli.md section 1)."""
+
+
+def _synonym(typed: str, params: list[Any]) -> str:
+    """``: did you mean --as (the user's key: ...)?`` when ``typed`` is another command's
+    name for an option this command has (each such option, when it has several); empty
+    otherwise."""
+    found = []
+    for name in _SYNONYMS.get(typed, ()):
+        param = next((p for p in params if name in getattr(p, "opts", ())), None)
+        if param is not None and not getattr(param, "hidden", False):
+            takes = _takes(param).removeprefix(": ")
+            found.append(name + (f" ({takes})" if takes else ""))
+    return f": did you mean {' or '.join(found)}?" if found else ""
 
 
 def _did_you_mean(typed: str, names: list[str], prefix: str) -> str:
