@@ -4,7 +4,8 @@ to look up) reads "ファイルを選択" and the chosen file's name or "ファ�
 before and after a file is chosen (with the keyboard, by a click, by a drop, or taken away by a
 search), while the browser's own control, out of sight, keeps the focus, the keyboard and the
 accessible name; and a trust policy that cannot be read is refused in Japanese words, every
-refusal the page knows, while the English page says it byte for byte as ``provenance verify``
+refusal the page knows (and a file the browser cannot read is said so in Japanese, not in the
+browser's words), while the English page says it byte for byte as ``provenance verify``
 does."""
 
 from __future__ import annotations
@@ -175,6 +176,42 @@ def test_a_policy_file_that_cannot_be_read_is_refused_in_japanese(
     assert english_left(shown, ["'witnesses everyone'"]) == []
     page.click("#lang-en")
     assert page.text_content("#verdict") == f"The trust policy or log key cannot be read: {detail}"
+
+
+UNREADABLE = """
+  const slice = Blob.prototype.slice;
+  Blob.prototype.slice = function (...args) {
+    const part = slice.apply(this, args);
+    if (this instanceof File && this.name === "locked.policy")
+      part.arrayBuffer = () => Promise.reject(new DOMException("The requested file could not be"
+        + " read, typically due to permission problems that have occurred after a reference to"
+        + " a file was acquired.", "NotReadableError"));
+    return part;
+  };
+"""
+"""What a browser does with a file whose permissions changed after it was chosen (Chromium's
+NotReadableError, its message in the browser's language)."""
+
+
+def test_a_policy_file_the_browser_cannot_read_is_said_in_japanese(
+        page: Page, receipts: Receipts, tmp_path: Path) -> None:
+    page.add_init_script(UNREADABLE)
+    page.goto(INDEX.as_uri())
+    page.click("#lang-ja")
+    page.set_input_files("#receipt-input", receipts.write("language-locked", receipts.receipt))
+    locked = tmp_path / "locked.policy"
+    locked.write_text(receipts.policy("quorum none"))
+    page.set_input_files("#policy-input", locked)
+    wait_for_state(page, "#verdict", "cannot-read")
+    shown = page.text_content("#verdict") or ""
+    assert shown == ("このファイルを読み取れません（locked.policy）。ファイルを読み込めません。"
+                     "選んだ後にアクセス権が変わったか、ファイルが変更された可能性があります。"
+                     "もう一度選んでください。")
+    page.click("#lang-en")
+    assert page.text_content("#verdict") == (
+        "This file cannot be read: locked.policy: The requested file could not be read, "
+        "typically due to permission problems that have occurred after a reference to a file "
+        "was acquired.")
 
 
 def b64(raw: bytes) -> str:

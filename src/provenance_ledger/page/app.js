@@ -89,7 +89,7 @@
       if (f) value = await reads[id](f);
     } catch (e) {
       uses[id](null, null);
-      showMessage("cannot-read", "cannotRead", `${f.name}: ${e && e.message ? e.message : e}`);
+      showMessage("cannot-read", "cannotRead", (w) => w.unreadable(f.name, e));
       return false;
     }
     uses[id](f, value);
@@ -118,7 +118,7 @@
         try {
           head = await readBytes(file.slice(0, MAX_POLICY_BYTES + 1));
         } catch (err) {
-          return showMessage("cannot-read", "cannotRead", `${file.name}: ${err && err.message ? err.message : err}`);
+          return showMessage("cannot-read", "cannotRead", (w) => w.unreadable(file.name, err));
         }
         const id = looksLikeReceipt(head) ? "receipt-input" : looksLikePolicy(head) ? "policy-input" : "work-input";
         const dt = new DataTransfer();
@@ -789,7 +789,7 @@
     try {
       id = (await PLVerify.fileWorkId(f)).workId;
     } catch (err) {
-      return { kind: "cannot-read", detail: `${f.name}: ${err && err.message ? err.message : err}` };
+      return { kind: "cannot-read", say: (w) => w.unreadable(f.name, err) };
     }
     let data;
     try {
@@ -819,7 +819,7 @@
   async function useSearch(found, current) {
     if (found.kind === "fault") throw found.err;
     if (!current) {
-      if (found.kind === "cannot-read") showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
+      if (found.kind === "cannot-read") showSearch("failed", found.say);
       else if (found.kind === "found") showSearch("found-not-shown", (w) => w.foundNotShown(found.id, found.data.history.length));
       else showSearch(found.kind, found.say);
       return;
@@ -828,8 +828,8 @@
     if (state.fromSearch && state.receiptName === state.fromSearch.work) { state.receipt = null; state.receiptName = null; }
     state.fromSearch = null;
     if (found.kind === "cannot-read") {
-      showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
-      showMessage("cannot-read", "cannotRead", found.detail);
+      showSearch("failed", found.say);
+      showMessage("cannot-read", "cannotRead", found.say);
       return;
     }
     if (found.kind === "not-registered") {

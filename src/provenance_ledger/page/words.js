@@ -41,6 +41,15 @@
     503: "サービス利用不可：ノードが停止しているか、混み合っています",
     504: "ゲートウェイの時間切れ：ノードの前のプロキシがノードから時間内に応答を得られませんでした",
   };
+  // Why the browser could not read a file (the DOMException's name, File API section 7.3),
+  // in Japanese: the browser's own message is in the browser's language.
+  const READ_FAULT_JA = {
+    NotFoundError: "ファイルが見つかりません。選んだ後に移動または削除された可能性があります。もう一度選んでください。",
+    NotReadableError: "ファイルを読み込めません。選んだ後にアクセス権が変わったか、ファイルが変更された可能性があります。もう一度選んでください。",
+    SecurityError: "ブラウザーがこのファイルの読み込みを許可しませんでした。",
+    AbortError: "ファイルの読み込みが中断されました。もう一度選んでください。",
+    other: "ブラウザーがこのファイルを読み込めませんでした。もう一度選んでください。",
+  };
   const ANSWER_FAULT_EN = { notJson: "it is not JSON", shape: "it is JSON without the fields expected",
     policy: "its published keys cannot be read" };
   const ANSWER_FAULT_JA = { notJson: "JSON ではありません", shape: "期待する項目のない JSON です",
@@ -288,6 +297,8 @@
     refused: (word, detail) => `${en[word]}: ${detail}`,
     cannotCheck: "This browser cannot check the receipt",
     cannotRead: "This file cannot be read",
+    /** A file the browser could not read (its error, a DOMException, as the browser words it). */
+    unreadable: (name, err) => `${en.cannotRead}: ${name}: ${err && err.message ? err.message : err}`,
     pageError: "The check could not be finished; nothing was verified",
     valid: "Valid: the receipt checks out.",
     invalid: "Not valid: the receipt does not check out.",
@@ -589,6 +600,7 @@
     },
     cannotCheck: "このブラウザーでは受領証を確認できません",
     cannotRead: "このファイルを読み取れません",
+    unreadable: (name, err) => `${ja.cannotRead}（${name}）。${READ_FAULT_JA[err && err.name] || READ_FAULT_JA.other}`,
     pageError: "確認を最後まで行えませんでした。何も検証されていません",
     valid: "有効：この受領証は検証に合格しました。",
     invalid: "無効：この受領証は検証に合格しませんでした。",
