@@ -231,7 +231,9 @@ def test_a_published_policy_naming_one_witness_key_twice_is_refused_in_verifys_w
         page.click("#lang-ja")
         expect(error).to_have_text(
             "このノードのログを表示できません。ノードが公開しているポリシーは、provenance verify "
-            f"と同じく受け入れられません：{reason}。ノードの運営者に知らせてください。")
+            "と同じく受け入れられません：ポリシーが一つの証人の鍵を a と b の二つの名前で"
+            "挙げています。一つの連署が定足数に 2 回数えられてしまいます。"
+            "ノードの運営者に知らせてください。")
         page.click("#lang-en")
         # Its keys, used to check a receipt, are bad trust input there too, for that reason.
         page.set_input_files("#receipt-input", receipt)

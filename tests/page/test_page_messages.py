@@ -36,7 +36,7 @@ def test_a_message_replaces_the_verdict_of_earlier_inputs_in_both_languages(
              "ログの鍵か信頼ポリシーを入れてください"),
             (lambda: page.fill("#trust", "log nonsense\n"), "bad-trust",
              "The trust policy or log key cannot be read: policy line 1: ",
-             "信頼ポリシーまたはログの鍵を読み取れません: policy line 1: "),
+             "信頼ポリシーまたはログの鍵を読み取れません。1 行目：検証鍵 'nonsense' が"),
             (lambda: page.set_input_files("#receipt-input", []), "none",
              "Choose a receipt to check.", "確認する受領証を選んでください。")):
         page.click("#lang-en")

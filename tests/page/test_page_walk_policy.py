@@ -32,6 +32,10 @@ def test_a_policy_file_that_is_not_text_is_quoted_as_verify_quotes_it(
     shown = page.evaluate("document.getElementById('verdict').textContent")
     assert shown == f"The trust policy or log key cannot be read: {detail}"
     assert not CONTROL.search(shown)
+    # In Japanese words, the line quoted as verify quotes it.
     page.click("#lang-ja")
     shown = page.evaluate("document.getElementById('verdict').textContent")
-    assert shown.endswith(f": {detail}") and not CONTROL.search(shown)
+    quoted = detail.removeprefix("policy line 1: cannot read ")
+    ja = "信頼ポリシーまたはログの鍵を読み取れません。1 行目：{} を読み取れません。"
+    assert shown == ja.format(quoted)
+    assert not CONTROL.search(shown)

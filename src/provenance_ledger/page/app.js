@@ -25,6 +25,7 @@
     for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", W()[el.dataset.i18nLabel]);
     for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", W()[el.dataset.i18nTitle]);
     document.title = W().title + " — provenance-ledger";
+    showFileNames();
     if (state.message) {  // said again in the new language, still of the same trust text
       const trusted = state.checkedTrust;
       showMessage(...state.message);
@@ -41,6 +42,18 @@
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
 
   // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
+  // Each file input is out of sight (style.css .file-input): beside its button, the name of
+  // the file it holds, or that it holds none, is said in the page's words. Said again when a
+  // file is chosen, dropped or taken away, and when the language changes.
+  const fileInputs = Array.from(document.querySelectorAll("input.file-input"));
+  function showFileNames() {
+    for (const input of fileInputs) {
+      const f = input.files && input.files[0];
+      $(input.id.replace(/-input$/, "-name")).textContent = f ? f.name : W().noFileChosen;
+    }
+  }
+  for (const input of fileInputs) input.addEventListener("change", showFileNames);
+
   async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
   const MAX_RECEIPT_BYTES = 64 << 20;  // verify.js: the largest receipt of any kind
   const MAX_POLICY_BYTES = 64 << 10;
@@ -76,7 +89,7 @@
       if (f) value = await reads[id](f);
     } catch (e) {
       uses[id](null, null);
-      showMessage("cannot-read", "cannotRead", `${f.name}: ${e && e.message ? e.message : e}`);
+      showMessage("cannot-read", "cannotRead", (w) => w.unreadable(f.name, e));
       return false;
     }
     uses[id](f, value);
@@ -105,12 +118,13 @@
         try {
           head = await readBytes(file.slice(0, MAX_POLICY_BYTES + 1));
         } catch (err) {
-          return showMessage("cannot-read", "cannotRead", `${file.name}: ${err && err.message ? err.message : err}`);
+          return showMessage("cannot-read", "cannotRead", (w) => w.unreadable(file.name, err));
         }
         const id = looksLikeReceipt(head) ? "receipt-input" : looksLikePolicy(head) ? "policy-input" : "work-input";
         const dt = new DataTransfer();
         dt.items.add(file);
         $(id).files = dt.files;
+        showFileNames();
         if (!(await take(id, file))) return;
       }
       await runCheck();
@@ -174,7 +188,7 @@
       await checkInputs();
     } catch (e) {
       const detail = e && e.message ? e.message : String(e);
-      if (e instanceof PLVerify.InputError) showMessage("cannot-check", "cannotCheck", detail);
+      if (e instanceof PLVerify.InputError) showMessage("cannot-check", "cannotCheck", (w) => w.refused("cannotCheck", detail));
       else showMessage("error", "pageError", detail);
     }
   }
@@ -188,7 +202,8 @@
       trust = await PLVerify.parseTrust(trustText);
     } catch (e) {
       if (!(e instanceof PLVerify.InputError)) throw e;
-      showMessage("bad-trust", "badTrust", e.message);
+      const detail = e.message;  // verify's words: said in Japanese on the Japanese page
+      showMessage("bad-trust", "badTrust", (w) => w.refused("badTrust", detail));
       state.checkedTrust = trustText;
       return null;
     }
@@ -732,6 +747,20 @@
     b.dataset.i18n = searchAsk ? "searchStop" : "searchRetry";
     b.textContent = W()[b.dataset.i18n];
   }
+  // The file to look up may be dropped on its button, as on the browser's own file control.
+  const searchField = $("search-input").parentElement;
+  searchField.addEventListener("dragover", (e) => { e.preventDefault(); searchField.classList.add("over"); });
+  searchField.addEventListener("dragleave", () => searchField.classList.remove("over"));
+  searchField.addEventListener("drop", (e) => {
+    e.preventDefault();
+    searchField.classList.remove("over");
+    const f = e.dataTransfer.files[0];
+    if (!f) return;
+    const dt = new DataTransfer();
+    dt.items.add(f);
+    $("search-input").files = dt.files;
+    $("search-input").dispatchEvent(new Event("change", { bubbles: true }));
+  });
   $("search-input").addEventListener("change", (e) => {
     const f = e.target.files[0];
     if (f) return startSearch(f);
@@ -760,7 +789,7 @@
     try {
       id = (await PLVerify.fileWorkId(f)).workId;
     } catch (err) {
-      return { kind: "cannot-read", detail: `${f.name}: ${err && err.message ? err.message : err}` };
+      return { kind: "cannot-read", say: (w) => w.unreadable(f.name, err) };
     }
     let data;
     try {
@@ -790,7 +819,7 @@
   async function useSearch(found, current) {
     if (found.kind === "fault") throw found.err;
     if (!current) {
-      if (found.kind === "cannot-read") showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
+      if (found.kind === "cannot-read") showSearch("failed", found.say);
       else if (found.kind === "found") showSearch("found-not-shown", (w) => w.foundNotShown(found.id, found.data.history.length));
       else showSearch(found.kind, found.say);
       return;
@@ -799,8 +828,8 @@
     if (state.fromSearch && state.receiptName === state.fromSearch.work) { state.receipt = null; state.receiptName = null; }
     state.fromSearch = null;
     if (found.kind === "cannot-read") {
-      showSearch("failed", (w) => `${w.cannotRead}: ${found.detail}`);
-      showMessage("cannot-read", "cannotRead", found.detail);
+      showSearch("failed", found.say);
+      showMessage("cannot-read", "cannotRead", found.say);
       return;
     }
     if (found.kind === "not-registered") {
@@ -823,6 +852,7 @@
     // The receipt checked is now the node's, of this work: the receipt input no longer names
     // the file chosen before (nor does a later Check ask for a receipt beside a file named).
     $("receipt-input").value = "";
+    showFileNames();
     try {
       renderTimeline();
     } catch (err) {  // events the page cannot show: not the answer expected

@@ -41,6 +41,15 @@
     503: "サービス利用不可：ノードが停止しているか、混み合っています",
     504: "ゲートウェイの時間切れ：ノードの前のプロキシがノードから時間内に応答を得られませんでした",
   };
+  // Why the browser could not read a file (the DOMException's name, File API section 7.3),
+  // in Japanese: the browser's own message is in the browser's language.
+  const READ_FAULT_JA = {
+    NotFoundError: "ファイルが見つかりません。選んだ後に移動または削除された可能性があります。もう一度選んでください。",
+    NotReadableError: "ファイルを読み込めません。選んだ後にアクセス権が変わったか、ファイルが変更された可能性があります。もう一度選んでください。",
+    SecurityError: "ブラウザーがこのファイルの読み込みを許可しませんでした。",
+    AbortError: "ファイルの読み込みが中断されました。もう一度選んでください。",
+    other: "ブラウザーがこのファイルを読み込めませんでした。もう一度選んでください。",
+  };
   const ANSWER_FAULT_EN = { notJson: "it is not JSON", shape: "it is JSON without the fields expected",
     policy: "its published keys cannot be read" };
   const ANSWER_FAULT_JA = { notJson: "JSON ではありません", shape: "期待する項目のない JSON です",
@@ -195,6 +204,69 @@
     : decisionWords(a, "en", true) !== decisionWords(b, "en", true) ? 1 : 2);
   const decisionSaid = (d, lang, level) => (level === 2 ? JSON.stringify(d) : decisionWords(d, lang, level === 1));
 
+  // ---- a trust input refused (verify.js parseTrust, InputError; cli/verify.py exit 2) -------
+  // Each refusal of a trust policy or log key as verify.js words it (the English page shows it
+  // byte for byte, as `provenance verify` prints it), with its Japanese. What the user wrote,
+  // quoted as verify quotes it ({Q}), names ({K}) and numbers ({N}) are said as they are. A
+  // refusal on a policy's line ("policy line N: ...") is said with that line's refusal in
+  // Japanese. A test (tests/page/test_page_file_inputs_language.py) makes each of them.
+  const TRUST_PROBLEMS = [
+    ["verifier key {Q} is not <name>+<hex id>+<base64>", "検証鍵 {Q} が「名前+鍵 ID（16 進 8 桁）+base64」の形ではありません"],
+    ["verifier key id {Q} is not hex", "検証鍵の鍵 ID {Q} が 16 進数ではありません"],
+    ["verifier key is not valid base64", "検証鍵の base64 の部分が正しい base64 ではありません"],
+    ["verifier key is not canonical base64", "検証鍵の base64 の部分が正規の base64 ではありません"],
+    ["verifier key is not one type byte and a 32-byte Ed25519 key", "検証鍵が、型を示す 1 バイトと 32 バイトの Ed25519 鍵からなっていません"],
+    ["key name {Q} is not a valid key name", "鍵の名前 {Q} は鍵の名前として使えません"],
+    ["unsupported signature type {K}", "署名の型 {K} には対応していません"],
+    ["verifier key id {K} does not match its name and key", "検証鍵の鍵 ID {K} が、その名前と鍵に合いません"],
+    ["verifier key {Q} is not a log key (type 0x01)", "検証鍵 {Q} はログの鍵（型 0x01）ではありません"],
+    ["verifier key {Q} is not a witness cosignature/v1 key (type 0x04)", "検証鍵 {Q} は証人の連署の鍵（型 0x04、cosignature/v1）ではありません"],
+    ["policy is larger than {N} bytes", "ポリシーが {N} バイトを超えています"],
+    ["policy has more than {N} lines", "ポリシーが {N} 行を超えています"],
+    ["name {Q} is defined twice", "名前 {Q} が 2 回定義されています"],
+    ["group member {Q} is not defined above", "グループのメンバー {Q} が、それより前の行で定義されていません"],
+    ["a group lists a member twice", "グループが同じメンバーを 2 回挙げています"],
+    ["threshold {Q} is not all, any or 1..{N}", "しきい値 {Q} が all、any、1〜{N} のいずれでもありません"],
+    ["quorum is given twice", "定足数（quorum の行）が 2 回書かれています"],
+    ["quorum {Q} is not a defined witness or group", "定足数（quorum の行）の {Q} が、定義された証人でもグループでもありません"],
+    ["key {Q} is not of the form ed25519:<64 hex>", "鍵 {Q} が「ed25519:16 進 64 桁」の形ではありません"],
+    ["attester {K} is given twice", "証明者 {K} が 2 回書かれています"],
+    ["cannot read {Q}", "{Q} を読み取れません"],
+    ["policy names no log key", "ポリシーにログの鍵（log の行）がありません"],
+    ["policy has no quorum line (write 'quorum none' for no witnesses)", "ポリシーに定足数（quorum の行）がありません（証人を求めない場合は 'quorum none' と書いてください）"],
+    ["policy witness {K} has the key of a log line: a log cannot witness its own checkpoints",
+      "ポリシーの証人 {K} の鍵が、log の行の鍵と同じです。ログは自身のチェックポイントの証人になれません"],
+    ["policy names one witness key twice, as {K} and {K2}: it would count one cosignature twice toward the quorum",
+      "ポリシーが一つの証人の鍵を {K} と {K2} の二つの名前で挙げています。一つの連署が定足数に 2 回数えられてしまいます"],
+    // not of the trust input, but refused as one (the CLI's exit 2): this browser's WebCrypto
+    ["this browser has no Ed25519 in WebCrypto", "このブラウザーの WebCrypto には Ed25519 がありません"],
+  ];
+  const TRUST_SLOTS = { "{Q}": "('.*'(?: \\([0-9,]+ characters\\))?)", "{N}": "([0-9]+)", "{K}": "(\\S+)", "{K2}": "(\\S+)" };
+  const TRUST_RE = TRUST_PROBLEMS.map(([english, japanese]) => {
+    const names = [];
+    const source = english.split(/(\{[A-Z0-9]+\})/).map((part, i) => (i % 2
+      ? (names.push(part), TRUST_SLOTS[part]) : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("");
+    return { re: new RegExp(`^${source}$`), names, japanese };
+  });
+  /** A trust input's refusal (verify.js's English words) in Japanese, or null for one this
+   * page does not know. */
+  function trustProblemJa(text) {
+    if (typeof text !== "string") return null;
+    const line = /^policy line ([0-9]+): (.*)$/s.exec(text);
+    if (line) {
+      const inner = trustProblemJa(line[2]);
+      return inner === null ? null : `${line[1]} 行目：${inner}`;
+    }
+    for (const t of TRUST_RE) {
+      const m = t.re.exec(text);
+      if (m === null) continue;
+      const said = new Map(t.names.map((n, i) => [n, m[i + 1]]));
+      // a long value quoted by its start and its length (verify.js quoted)
+      return t.japanese.replace(/\{[A-Z0-9]+\}/g, (n) => said.get(n).replace(/ \(([0-9,]+) characters\)$/, "（$1 文字）"));
+    }
+    return null;
+  }
+
   const en = {
     title: "Check a receipt",
     language: "Language",
@@ -204,6 +276,9 @@
     receiptLabel: "Receipt (JSON)",
     workLabel: "The work's file (optional)",
     policyFileLabel: "Trust policy file (optional)",
+    // each file input's button and the file it holds, in the page's words (not the browser's)
+    chooseFile: "Choose file",
+    noFileChosen: "No file chosen",
     trustLabel: "Trust policy, or the log's key (one line)",
     trustHint: "Get the log's key or policy from someone you trust, not from the receipt.",
     useNodePolicy: "Use this node's published keys",
@@ -217,8 +292,13 @@
     needReceipt: "Choose a receipt to check.",
     needTrust: "Give the log's key or a trust policy: without it, nothing says whose log this is.",
     badTrust: "The trust policy or log key cannot be read",
+    /** A refusal of the trust input (or of what this browser lacks) after its word, as
+     * `provenance verify` says it. */
+    refused: (word, detail) => `${en[word]}: ${detail}`,
     cannotCheck: "This browser cannot check the receipt",
     cannotRead: "This file cannot be read",
+    /** A file the browser could not read (its error, a DOMException, as the browser words it). */
+    unreadable: (name, err) => `${en.cannotRead}: ${name}: ${err && err.message ? err.message : err}`,
     pageError: "The check could not be finished; nothing was verified",
     valid: "Valid: the receipt checks out.",
     invalid: "Not valid: the receipt does not check out.",
@@ -499,6 +579,8 @@
     receiptLabel: "受領証（JSON）",
     workLabel: "作品のファイル（任意）",
     policyFileLabel: "信頼ポリシーのファイル（任意）",
+    chooseFile: "ファイルを選択",
+    noFileChosen: "ファイルが選択されていません",
     trustLabel: "信頼ポリシー、またはログの鍵（1行）",
     trustHint: "ログの鍵やポリシーは、受領証からではなく、信頼できる相手から入手してください。",
     useNodePolicy: "このノードが公開している鍵を使う",
@@ -512,8 +594,13 @@
     needReceipt: "確認する受領証を選んでください。",
     needTrust: "ログの鍵か信頼ポリシーを入れてください。それがないと、誰のログなのかを確かめられません。",
     badTrust: "信頼ポリシーまたはログの鍵を読み取れません",
+    refused(word, detail) {
+      const said = trustProblemJa(detail);
+      return said === null ? `${ja[word]}: ${detail}` : `${ja[word]}。${said}。`;
+    },
     cannotCheck: "このブラウザーでは受領証を確認できません",
     cannotRead: "このファイルを読み取れません",
+    unreadable: (name, err) => `${ja.cannotRead}（${name}）。${READ_FAULT_JA[err && err.name] || READ_FAULT_JA.other}`,
     pageError: "確認を最後まで行えませんでした。何も検証されていません",
     valid: "有効：この受領証は検証に合格しました。",
     invalid: "無効：この受領証は検証に合格しませんでした。",
@@ -761,8 +848,8 @@
         case "broken": return "ノードの応答が途中で切れました。もう一度試してください。";
         case "stopped": return "ノードの応答を待つのをやめました。いつでももう一度問い合わせられます。";
         case "too-large": return `ノードの応答が、このページが読み込む上限（${e.mib} MiB）を超えているため、読み込みませんでした。`;
-        case "refused-policy": return `ノードが公開しているポリシーは、provenance verify と同じく受け入れられません：${e.technical}。ノードの運営者に知らせてください。`;
-        case "bad-answer": return `ノードの応答が、このページの想定する形ではありません：${ANSWER_FAULT_JA[e.fault]}${tech}。ノードが別の版の provenance-ledger を動かしているか、途中の別のサーバーが代わりに応答した可能性があります。ノードの運営者に知らせてください。`;
+        case "refused-policy": return `ノードが公開しているポリシーは、provenance verify と同じく受け入れられません：${trustProblemJa(e.technical) ?? e.technical}。ノードの運営者に知らせてください。`;
+        case "bad-answer": return `ノードの応答が、このページの想定する形ではありません：${ANSWER_FAULT_JA[e.fault]}${e.fault === "policy" && trustProblemJa(e.technical) !== null ? `（${trustProblemJa(e.technical)}）` : tech}。ノードが別の版の provenance-ledger を動かしているか、途中の別のサーバーが代わりに応答した可能性があります。ノードの運営者に知らせてください。`;
         case "status": {
           const name = STATUS_JA[e.status] || (e.status >= 500 ? "ノードの障害" : e.status >= 400 ? "ノードが要求を拒否しました" : "このページが想定しない応答");
           const said = e.message ? `。ノードのメッセージ：「${e.message}」` : "";
@@ -785,5 +872,6 @@
   }
 
   global.PLWords = { en, ja, short, amount, exponents: EXPONENT,
-    answers: { reasons: REASONS, forWords: FOR_WORDS, attested: ATTESTED, citations: CITATIONS } };
+    answers: { reasons: REASONS, forWords: FOR_WORDS, attested: ATTESTED, citations: CITATIONS },
+    trustProblems: TRUST_PROBLEMS, trustProblemJa };
 })(typeof window !== "undefined" ? window : globalThis);
