@@ -78,7 +78,8 @@ PERIOD_HELP = "A year (2026), a quarter (2026-Q3) or a month (2026-09), in UTC."
 def _begun(s: Session, text: str, why: str) -> str:
     """``--period``, refused when it has not begun at the signer's clock (specs/cli.md
     section 2.4, specs/royalties.md section 5): usage is reported, and a payment recorded,
-    for a period that has begun. The CLI's check, not a rule of the log."""
+    for a period that has begun. Checked here before signing; a ledger's admission refuses it
+    too, against its own clock (specs/rules.md section 4); neither is a rule of the log."""
     period = Period.parse(text.strip(), "--period")
     if period.start > s.now():
         raise MalformedError(f"--period {period.text} has not begun (it starts "

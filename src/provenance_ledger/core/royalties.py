@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import MalformedError, quoted
+from ..errors import MalformedError, RuleError, quoted
 from . import payments
 from .events import BASIS_POINTS, PERIOD_PATTERN, SignedEvent
 from .identity import is_key_record_id
 from .keystate import KeyLookup, counts, final_holder, signer_role
 from .rules import WorkState, apply
+from .timefmt import format_time
 
 ACCEPT = "licence.accept"
 
@@ -95,6 +96,27 @@ class Period:
 
     def holds(self, t: int) -> bool:
         return self.start <= t < self.end
+
+
+_NOT_BEGUN = {payments.USAGE: "usage is reported after the fact",
+              payments.PAYMENT: "a payment is recorded for a period that has begun"}
+
+
+def admit_period(signed: SignedEvent, now: int, skew: int) -> None:
+    """Admission policy, not a rule (specs/rules.md section 4): a ``usage.report``, or a
+    ``payment.record`` naming a period, whose period starts more than ``skew`` seconds after
+    the ledger clock ``now`` is refused. Only a ledger admitting a write asks this; replay
+    never does, so a log already holding such an event stays valid."""
+    ev = signed.event
+    why = _NOT_BEGUN.get(ev.type)
+    text = ev.body.get("period") if why is not None else None
+    if text is None:
+        return
+    period = Period.parse(text)
+    if period.start > now + skew:
+        raise RuleError(f"period {period.text} has not begun (it starts "
+                        f"{format_time(period.start)[:10]}; the ledger clock is "
+                        f"{format_time(now)}): {why}")
 
 
 # --- statements --------------------------------------------------------------------------------

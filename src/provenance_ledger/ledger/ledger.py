@@ -25,6 +25,7 @@ from ..core.events import (
 from ..core.identity import KeyRecord, key_record_id
 from ..core.note import BlockLine, Checkpoint, NoteSigner, SignedNote, Verifier, verify_note
 from ..core.receipt import Receipt, StateReceipt
+from ..core.royalties import admit_period
 from ..core.timefmt import format_time
 from ..errors import (
     LedgerError,
@@ -257,6 +258,7 @@ class Ledger:
         if at < now - MAX_EVENT_AGE:
             raise RuleError(f"event time {format_time(at)} is more than {MAX_EVENT_AGE} s "
                             f"behind the ledger clock ({format_time(now)})")
+        admit_period(event, now, MAX_FUTURE_SKEW)  # and its period has begun (rules.md 4)
 
     def append_block(
         self, leaves: Sequence[bytes], now: int
