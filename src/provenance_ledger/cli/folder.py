@@ -173,8 +173,10 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
             receipt = session.write_receipt_doc(doc, event)
             session.warn_unwitnessed(receipt)
             status = Status.EXISTS if index < before.size else Status.ANCHORED
+            body = event.event.body
             result = FileResult(content.path, status, content.work, event.id, index,
-                                receipt, similarity=event.event.body.get("similarity"))
+                                receipt, similarity=body.get("similarity"),
+                                title=body.get("title"))
         if result.status is Status.ANCHORED and result.similarity and result.work:
             result = replace(result, similar=tuple(
                 session.similar_works(result.work, session.public_key(key_name))))

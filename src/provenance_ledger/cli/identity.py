@@ -138,6 +138,11 @@ def attest(
     signer = s.signing_key(key)
     event, index, path = s.sign_and_append(signer, "identity.attest", key_record_id(body["key"]),
                                            body)
+    if "from" in body and parse_time(body["from"]) < event.event.at:
+        made = format_time(event.event.at)
+        typer.echo(f"note: --from {body['from']} is in the past (the attestation is made at "
+                   f"{made}): it is in force from {made} on, not before, as an attestation is "
+                   "never backdated", err=True)
     report_key_event("attested", event, index, path, as_json)
 
 

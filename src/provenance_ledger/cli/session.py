@@ -287,13 +287,19 @@ class Session:
                                 "(sha256:<64 hex>) or hex prefix of one")
         if self.node_url is not None:
             return self.client.resolve_work(text)
+        if not self.has_ledger():  # a fresh home holds no work: looking makes nothing
+            raise _no_work(text)
         return self.ledger.resolve_work(text)
 
     def event_work(self, text: str) -> tuple[str, str]:
-        """(event id, work) of a full event id or a unique hex prefix of one."""
+        """(event id, work) of a full event id or a unique hex prefix of one. A fresh home
+        holds no event: the error is the one its ledger would give, and the home is not made
+        (a refused write leaves a fresh home untouched, specs/cli.md section 1)."""
         if self.node_url is not None:
             event = self.client.receipt(text)["event"]
             return str(event["id"]), str(event["work"])
+        if not self.has_ledger():
+            raise _no_event(text)
         eid = self.ledger.resolve_event(text)
         return eid, self.ledger.entry_by_id(eid).work
 
@@ -425,7 +431,8 @@ class Session:
                     raise
             else:
                 return FileResult(content.path, Status.ANCHORED, content.work, event.id,
-                                  index, path, similarity=body.get("similarity"))
+                                  index, path, similarity=body.get("similarity"),
+                                  title=body.get("title"))
         found = registered(content.path, state, key.public.text)
         if found.status is not Status.EXISTS:
             return found
@@ -469,6 +476,27 @@ class Session:
         # Compact JSON: the C encoder is several times faster than an indented dump.
         write_atomic(path, (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))
         return path
+
+
+_EVENT_PREFIX = re.compile(r"[0-9a-fA-F]{4,64}")
+"""What an event id argument can be (specs/cli.md section 1, event id arguments)."""
+
+
+def _no_event(text: str) -> LedgerError:
+    """What ``Ledger.resolve_event`` says of ``text`` on a log that holds no event, in its
+    words: bad input when it cannot be an event id, else not found."""
+    if _EVENT_PREFIX.fullmatch(text) is None:
+        return MalformedError(f"event id {text[:80]!r} must be 4 to 64 hex digits")
+    return NotFoundError(f"no event {quoted(text)} in this log")
+
+
+def _no_work(text: str) -> LedgerError:
+    """What ``Ledger.resolve_work`` says of the work prefix ``text`` on a ledger that holds no
+    work, in its words: too short, else not found."""
+    if len(text.removeprefix("sha256:")) < 4:
+        return MalformedError(f"work prefix {quoted(text)} is too short (give at least 4 hex "
+                              "digits)")
+    return NotFoundError(f"no work {quoted(text)} on this ledger")
 
 
 def _kept_index(path: Path, event_id: str) -> int | None:

@@ -140,6 +140,7 @@ class FileResult:
     target: Path | None = None  # what a named symbolic link points to
     similarity: str | None = None  # the ISCC content code registered (specs/events.md 6.1)
     similar: tuple[Mapping[str, Any], ...] = ()  # other keys' works with a similar code
+    title: str | None = None  # the title the work is registered with, if any
 
     def to_json(self) -> dict[str, Any]:
         """The JSON row: fields that do not apply are left out."""
@@ -147,6 +148,8 @@ class FileResult:
         if self.work is not None:
             out["work"] = self.work
         out["status"] = str(self.status)
+        if self.title is not None:
+            out["title"] = self.title
         # Field by field (a loop of getattr costs more, for every file of a folder).
         if self.id is not None:
             out["id"] = self.id
@@ -338,7 +341,7 @@ def registered(path: Path, state: WorkState, actor: str,
     the rotations of ``lookup`` when given), else ``conflict`` naming the registrant."""
     status = Status.EXISTS if is_yours(state, actor, lookup) else Status.CONFLICT
     return FileResult(path, status, state.work, state.registration,
-                      registrant=state.registrant)
+                      registrant=state.registrant, title=state.content.get("title"))
 
 
 # -- a folder ------------------------------------------------------------------------------------
@@ -606,7 +609,7 @@ class _Planner:
         first_seen = self.first_seen
         new: list[tuple[int, str]] = []
         numbers: list[int] = []
-        actor = self.signing.key.public.text
+        actor, root = self.signing.key.public.text, self.signing.root
         for pos, work, path, n in contents:
             if work in first_seen:
                 results[pos] = FileResult(path, Status.DUPLICATE, work,
@@ -617,6 +620,9 @@ class _Planner:
             if state is not None:
                 results[pos] = registered(path, state, actor, ledger.key_record)
                 continue
+            if root is not None:  # the title sign_registrations gives it
+                results[pos] = FileResult(path, Status.ANCHORED, work,
+                                          title=folder_title(str(path), root))
             new.append((pos, work))
             numbers.append(n)
         self.new += len(new)
@@ -702,13 +708,15 @@ def _anchored(r: FileResult, id_: str, index: int) -> FileResult:
     """``r`` anchored as event ``id_`` at ``index`` (``dataclasses.replace``, spelled out:
     three times faster, for every file of a folder)."""
     return FileResult(r.file, Status.ANCHORED, r.work, id_, index, r.receipt, r.duplicate_of,
-                      r.registrant, r.error, r.reason, r.target, r.similarity, r.similar)
+                      r.registrant, r.error, r.reason, r.target, r.similarity, r.similar,
+                      r.title)
 
 
 def _with_receipt(r: FileResult, index: int, receipt: Path) -> FileResult:
     """``r`` with its log index and kept receipt (``dataclasses.replace``, spelled out)."""
     return FileResult(r.file, r.status, r.work, r.id, index, receipt, r.duplicate_of,
-                      r.registrant, r.error, r.reason, r.target, r.similarity, r.similar)
+                      r.registrant, r.error, r.reason, r.target, r.similarity, r.similar,
+                      r.title)
 
 
 class Committed(Protocol):
