@@ -344,7 +344,7 @@ def disclose(
     if previous is not None:
         if head is None:
             raise MalformedError(f"--previous: dataset {quoted(name)} has no version yet")
-        if session.event_work(previous)[0] != head:
+        if session.event_work(previous, "--previous")[0] != head:
             raise MalformedError(f"--previous: the latest version of {quoted(name)} is "
                                  f"{quoted(chain[-1][1].event.body['version'])} (event {head})")
     body: dict[str, Any] = {"name": name, "version": version, "purposes": purposes,

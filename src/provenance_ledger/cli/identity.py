@@ -194,7 +194,7 @@ def revoke(
     Example: provenance identity revoke 5f2c91 --key guild --reason 'left the guild'
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    aid, work = s.event_work(attestation)
+    aid, work = s.event_work(attestation, "ATTESTATION")
     state = s.state(work)
     if state is None or state.identity is None or state.identity.attestation(aid) is None:
         raise MalformedError(f"ATTESTATION: event {aid[:12]} is not an identity attestation")

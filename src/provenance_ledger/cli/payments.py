@@ -199,7 +199,7 @@ def usage_report(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     reported = _begun(s, period, "usage is reported after the fact")
     body = {"period": reported, "units": units, "revenue": _amount(revenue, "--revenue")}
-    lid, w = s.event_work(licence)
+    lid, w = s.event_work(licence, "LICENCE")
     body["licence"] = lid
     _log_once(s, key, payments.USAGE, w, body, "usage reported", again, as_json)
 
@@ -241,7 +241,7 @@ def payment_record(
         body["reference"] = reference
     if period is not None:
         body["period"] = _begun(s, period, "a payment is recorded for a period that has begun")
-    lid, w = s.event_work(licence)
+    lid, w = s.event_work(licence, "LICENCE")
     body["licence"] = lid
     _log_once(s, key, payments.PAYMENT, w, body, "payment recorded", again, as_json)
 
@@ -260,7 +260,7 @@ def payment_ack(
     Example: provenance payment ack 5c02e1
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    pid, w = s.event_work(payment)
+    pid, w = s.event_work(payment, "PAYMENT")
     _answer(s, key, payments.ACK, w, {"payment": pid}, "payment acknowledged", as_json)
 
 
@@ -281,7 +281,7 @@ def payment_dispute(
     if not 0 < len(reason) <= MAX_TEXT_CHARS or not reason.isprintable():
         raise MalformedError(f"--reason: give 1 to {MAX_TEXT_CHARS} printable characters")
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    pid, w = s.event_work(payment)
+    pid, w = s.event_work(payment, "PAYMENT")
     _answer(s, key, payments.DISPUTE, w, {"payment": pid, "reason": reason},
             "payment disputed", as_json)
 

@@ -121,7 +121,14 @@ def parse_date(text: str, what: str) -> str:
         except ValueError as e:
             raise MalformedError(f"{what} {quoted(text)} is not a date (YYYY-MM-DD)") from e
         return format_time(int(d.timestamp()))
+    if _TIME_FORM.fullmatch(t) is None:  # neither form: say both (specs/cli.md section 1)
+        raise MalformedError(f"{what} {quoted(text)} is neither a date (YYYY-MM-DD) nor a UTC "
+                             "time (YYYY-MM-DDTHH:MM:SSZ)")
     return format_time(parse_time(t, what))
+
+
+_TIME_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+"""The shape of a UTC time; whether it is a real one is ``parse_time``'s to say."""
 
 
 _EVERYONE = frozenset({"anyone", "everyone", "all", "*"})
@@ -335,7 +342,7 @@ def consent_revoke(
     Example: provenance consent revoke 5f2c91
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    gid, w = s.event_work(grant)
+    gid, w = s.event_work(grant, "GRANT")
     write_once(s, "revoked", lambda: _append(s, key, "consent.revoke", w, {"grant": gid}), w,
                _settled_by("consent.revoke", f"grant {gid} was revoked in", grant=gid),
                as_json)
@@ -438,7 +445,7 @@ def licence_accept(
     Example: provenance licence accept 9a41c3 --key studio
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    oid, w = s.event_work(offer)
+    oid, w = s.event_work(offer, "OFFER")
     write_once(s, "accepted", lambda: _append(s, key, "licence.accept", w, {"offer": oid}), w,
                _settled_by("licence.accept", f"offer {oid} was accepted in", offer=oid),
                as_json)
@@ -459,7 +466,7 @@ def licence_terminate(
     Example: provenance licence terminate 9a41c3 --reason "unpaid"
     """
     s = Session.from_ctx(ctx).use_node(node, timeout)
-    lid, w = s.event_work(licence)
+    lid, w = s.event_work(licence, "LICENCE")
     body: dict[str, Any] = {"licence": lid}
     if reason:
         body["reason"] = reason

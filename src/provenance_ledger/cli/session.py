@@ -291,10 +291,15 @@ class Session:
             raise _no_work(text)
         return self.ledger.resolve_work(text)
 
-    def event_work(self, text: str) -> tuple[str, str]:
-        """(event id, work) of a full event id or a unique hex prefix of one. A fresh home
-        holds no event: the error is the one its ledger would give, and the home is not made
-        (a refused write leaves a fresh home untouched, specs/cli.md section 1)."""
+    def event_work(self, text: str, what: str = "event id") -> tuple[str, str]:
+        """(event id, work) of a full event id or a unique hex prefix of one, given as the
+        argument ``what`` (``LICENCE``, ``--previous``): text that can be no event id is
+        refused in its name, and a work given where an event is asked for is told how to
+        find the event (specs/cli.md section 1, event id arguments). A fresh home holds no
+        event: the error is the one its ledger would give, and the home is not made (a
+        refused write leaves a fresh home untouched)."""
+        if _EVENT_PREFIX.fullmatch(text) is None:
+            raise MalformedError(_not_an_event_id(text, what))
         if self.node_url is not None:
             event = self.client.receipt(text)["event"]
             return str(event["id"]), str(event["work"])
@@ -480,6 +485,33 @@ class Session:
 
 _EVENT_PREFIX = re.compile(r"[0-9a-fA-F]{4,64}")
 """What an event id argument can be (specs/cli.md section 1, event id arguments)."""
+
+
+_EVENT_ARGUMENTS = {
+    "GRANT": "the consent grant's id",
+    "OFFER": "the licence offer's id",
+    "LICENCE": "the licence's id (its offer's)",
+    "PAYMENT": "the payment's id (its payment record's)",
+    "ATTESTATION": "the attestation's id",
+    "--previous": "the id of the version disclosed before",
+}
+"""What each event id argument names, in the words of its help."""
+
+
+def _not_an_event_id(text: str, what: str) -> str:
+    """``LICENCE 'a.png' is not an event id: give ...``, and, when ``text`` names a work (a
+    file or a work id), where that work's event ids are listed."""
+    named = _EVENT_ARGUMENTS.get(what, "an event's id")
+    line = (f"{what} {quoted(text)} is not an event id: give {named}, 64 hex digits or a "
+            "unique prefix of at least 4")
+    try:
+        is_work = Path(text).is_file() or full_work_id(text) is not None
+    except (OSError, ValueError):  # a name too long for a path, or holding a NUL
+        is_work = False
+    if is_work:
+        line += (f"; {quoted(text)} is a work: 'provenance status {text}' lists its events "
+                 "with their ids")
+    return line
 
 
 def _no_event(text: str) -> LedgerError:
