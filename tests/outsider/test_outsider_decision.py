@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.inproc import given
 from tests.outsider import verifier as v
 
 PROVENANCE = str(Path(sys.executable).with_name("provenance"))
@@ -142,25 +143,32 @@ def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return p
 
 
+def setup(home: Path, *args: str) -> str:
+    """A precondition (a work, a key, a grant, a rotation...) written by the CLI's own command
+    in this process (tests/inproc.py); what is checked (`may --proof`, `verify`, the state
+    receipt) runs as the real CLI, :func:`run`."""
+    return given(*args, home=home)
+
+
 class Home:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.home = root / "home"
         (root / "page.png").write_bytes(b"Chapter 1, page 13 (a scan)\n")
         (root / "draft.png").write_bytes(b"never anchored\n")
-        run(self.home, "anchor", str(root / "page.png"))
-        run(self.home, "key", "new", "lab")
-        run(self.home, "key", "new", "other")
-        self.lab = run(self.home, "key", "show", "lab", "--public").stdout.strip()
-        self.other = run(self.home, "key", "show", "other", "--public").stdout.strip()
-        self.log_key = run(self.home, "log", "key").stdout.strip()
+        setup(self.home, "anchor", str(root / "page.png"))
+        setup(self.home, "key", "new", "lab")
+        setup(self.home, "key", "new", "other")
+        self.lab = setup(self.home, "key", "show", "lab", "--public").strip()
+        self.other = setup(self.home, "key", "show", "other", "--public").strip()
+        self.log_key = setup(self.home, "log", "key").strip()
         page = str(root / "page.png")
-        grant = json.loads(run(self.home, "consent", "grant", page, "--purpose", "ai_training",
-                               "--to", self.lab, "--json").stdout)
+        grant = json.loads(setup(self.home, "consent", "grant", page, "--purpose",
+                                 "ai_training", "--to", self.lab, "--json"))
         self.grant_id = grant["id"]
         self.may("allowed", self.lab, page, 0)
         self.may("no_consent", self.other, page, 1)
-        run(self.home, "consent", "revoke", self.grant_id)
+        setup(self.home, "consent", "revoke", self.grant_id)
         self.may("revoked", self.lab, page, 1)
         self.may("absent", self.lab, str(root / "draft.png"), 1)
         run(self.home, "receipt", page, str(root / "draft.png"), "--state",
@@ -455,14 +463,14 @@ class RichHome:
         a.write_bytes(b"work a\n")
         b.write_bytes(b"work b\n")
         self.a, self.b = str(a), str(b)
-        run(self.home, "anchor", self.a)
-        run(self.home, "anchor", self.b)
+        setup(self.home, "anchor", self.a)
+        setup(self.home, "anchor", self.b)
         self.k: dict[str, str] = {}
         for name in ("lab", "studio", "buyer"):
-            run(self.home, "key", "new", name)
+            setup(self.home, "key", "new", name)
         for name in ("lab", "studio", "buyer", "default"):
-            self.k[name] = run(self.home, "key", "show", name, "--public").stdout.strip()
-        self.log_key = run(self.home, "log", "key").stdout.strip()
+            self.k[name] = setup(self.home, "key", "show", name, "--public").strip()
+        self.log_key = setup(self.home, "log", "key").strip()
         self.grant = self.json("consent", "grant", self.a, "--purpose", "ai_training",
                                "--purpose", "data_mining", "--to", self.k["lab"],
                                "--until", "2030-01-01", "--condition", "attribution")["id"]
@@ -471,14 +479,14 @@ class RichHome:
                                "--purpose", "ai_generation", "--fee", "50000", "JPY",
                                "--territory", "JP")["id"]
         self.json("licence", "offer", self.a, "--to", self.k["buyer"], "--purpose", "data_mining")
-        run(self.home, "licence", "accept", self.offer, "--key", "studio")
+        setup(self.home, "licence", "accept", self.offer, "--key", "studio")
         self.json("transfer", self.b, "--to", self.k["studio"])
         self.state_a = self.json("status", self.a)
         self.state_b = self.json("status", self.b)
         self.n = 0
 
     def json(self, *args: str) -> dict[str, Any]:
-        return json.loads(run(self.home, *args, "--json").stdout)  # type: ignore[no-any-return]
+        return json.loads(setup(self.home, *args, "--json"))  # type: ignore[no-any-return]
 
     def may(self, key: str, purpose: str, work: str, at: str | None = None) -> Path:
         self.n += 1
@@ -529,8 +537,8 @@ def test_rules_subset_agrees_before_revocation(rich: RichHome) -> None:
 
 
 def test_rules_subset_agrees_after_revocation_and_termination(rich: RichHome) -> None:
-    run(rich.home, "consent", "revoke", rich.grant)
-    run(rich.home, "licence", "terminate", rich.offer)
+    setup(rich.home, "consent", "revoke", rich.grant)
+    setup(rich.home, "licence", "terminate", rich.offer)
     granted_at = rich.state_a["grants"][0]["granted_at"]
     got = agree(rich, rich.may("lab", "ai_training", rich.a, granted_at))
     assert got.answer.allowed and got.answer.citing[0].endswith(", after the time asked")
@@ -676,19 +684,19 @@ def test_refusal_citing_grants_and_licences_of_every_kind(tmp_path: Path) -> Non
     h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
     (tmp_path / "a.png").write_bytes(b"work a5\n")
     h.a = str(tmp_path / "a.png")
-    run(h.home, "anchor", h.a)
-    run(h.home, "key", "new", "lab")
-    h.k = {"lab": run(h.home, "key", "show", "lab", "--public").stdout.strip()}
-    h.log_key = run(h.home, "log", "key").stdout.strip()
+    setup(h.home, "anchor", h.a)
+    setup(h.home, "key", "new", "lab")
+    h.k = {"lab": setup(h.home, "key", "show", "lab", "--public").strip()}
+    h.log_key = setup(h.home, "log", "key").strip()
     lab = h.k["lab"]
     later = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
                    "--from", "2031-01-01")["id"]
-    run(h.home, "licence", "accept", later, "--key", "lab")
+    setup(h.home, "licence", "accept", later, "--key", "lab")
     grant = h.json("consent", "grant", h.a, "--purpose", "data_mining", "--to", lab,
                    "--until", "2029-01-01")["id"]
     ended = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
                    "--until", "2028-01-01")["id"]
-    run(h.home, "licence", "accept", ended, "--key", "lab")
+    setup(h.home, "licence", "accept", ended, "--key", "lab")
     lapsed = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining",
                     "--expires", "2027-06-01")["id"]
     withdrawn = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining")["id"]
@@ -722,17 +730,17 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> RichHome:
     h.root, h.home, h.n = root, root / "home", 0
     (root / "a.png").write_bytes(b"work rotated\n")
     h.a = str(root / "a.png")
-    run(h.home, "anchor", h.a)
+    setup(h.home, "anchor", h.a)
     h.k = {}
     for name in ("lab", "lab2", "ctl2", "default"):
         if name != "default":
-            run(h.home, "key", "new", name)
-        h.k[name] = run(h.home, "key", "show", name, "--public").stdout.strip()
-    h.log_key = run(h.home, "log", "key").stdout.strip()
+            setup(h.home, "key", "new", name)
+        h.k[name] = setup(h.home, "key", "show", name, "--public").strip()
+    h.log_key = setup(h.home, "log", "key").strip()
     h.state_a = h.json("status", h.a)
     h.grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])["id"]
-    run(h.home, "key", "rotate", "lab", "--to", "lab2")
-    run(h.home, "key", "rotate", "default", "--to", "ctl2")
+    setup(h.home, "key", "rotate", "lab", "--to", "lab2")
+    setup(h.home, "key", "rotate", "default", "--to", "ctl2")
     return h
 
 
@@ -775,13 +783,13 @@ def test_a_grant_signed_after_a_compromise_does_not_count(tmp_path: Path) -> Non
     h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
     (tmp_path / "a.png").write_bytes(b"work compromised\n")
     h.a = str(tmp_path / "a.png")
-    run(h.home, "anchor", h.a)
-    run(h.home, "key", "new", "lab")
-    h.k = {"lab": run(h.home, "key", "show", "lab", "--public").stdout.strip()}
-    h.log_key = run(h.home, "log", "key").stdout.strip()
+    setup(h.home, "anchor", h.a)
+    setup(h.home, "key", "new", "lab")
+    h.k = {"lab": setup(h.home, "key", "show", "lab", "--public").strip()}
+    h.log_key = setup(h.home, "log", "key").strip()
     grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])
     granted_at = h.json("status", h.a)["grants"][0]["granted_at"]
-    run(h.home, "key", "compromised", "default", "--since", granted_at)
+    setup(h.home, "key", "compromised", "default", "--since", granted_at)
     got = agree(h, h.may("lab", "ai_training", h.a))
     assert not got.answer.allowed and got.answer.events == [] and got.keys_proven
     full = got.result.works[got.work]
@@ -797,18 +805,18 @@ def test_step_6_reasons_with_rotated_keys(tmp_path: Path) -> None:
     h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
     (tmp_path / "a.png").write_bytes(b"work rotated reasons\n")
     h.a = str(tmp_path / "a.png")
-    run(h.home, "anchor", h.a)
+    setup(h.home, "anchor", h.a)
     h.k = {}
     for name in ("lab", "lab2"):
-        run(h.home, "key", "new", name)
-        h.k[name] = run(h.home, "key", "show", name, "--public").stdout.strip()
-    h.log_key = run(h.home, "log", "key").stdout.strip()
+        setup(h.home, "key", "new", name)
+        h.k[name] = setup(h.home, "key", "show", name, "--public").strip()
+    h.log_key = setup(h.home, "log", "key").strip()
     lab, lab2 = h.k["lab"], h.k["lab2"]
     g1 = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", lab)["id"]
     o1 = h.json("licence", "offer", h.a, "--to", lab, "--purpose", "data_mining")["id"]
     g2 = h.json("consent", "grant", h.a, "--purpose", "ai_inference", "--to", lab)["id"]
-    run(h.home, "consent", "revoke", g2)
-    run(h.home, "key", "rotate", "lab", "--to", "lab2")
+    setup(h.home, "consent", "revoke", g2)
+    setup(h.home, "key", "rotate", "lab", "--to", "lab2")
 
     def ask(key: str, purpose: str) -> tuple[dict[str, Any], str]:
         path = h.may(key, purpose, h.a)
