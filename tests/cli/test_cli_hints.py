@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_error_line, new_key, public_key, run, run_json
+from tests.cli.conftest import assert_one_error_line, public_key, run, run_json
+from tests.inproc import given, given_json, given_key
 from tests.node.network_helpers import Node, Processes, make_network
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "cli.md"
@@ -34,7 +35,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_may_on_an_empty_home_says_where_others_works_are(files: Path, tmp_path: Path) -> None:
     home = tmp_path / "dev"
-    new_key("lab", home)
+    given_key("lab", home)
     result = run("may", "lab", "ai_training", files / "theirs.png", home=home, ok_codes=(1,))
     assert result.out.splitlines() == [
         "not allowed: the work is not registered on this ledger", f"  {HINT}"]
@@ -47,8 +48,8 @@ def test_may_on_an_empty_home_says_where_others_works_are(files: Path, tmp_path:
 def test_may_on_a_home_with_works_says_it_for_a_work_it_lacks_only(
         files: Path, tmp_path: Path) -> None:
     home = tmp_path / "creator"
-    run("anchor", files / "mine.png", home=home)
-    me = public_key("default", home)
+    given("anchor", files / "mine.png", home=home)
+    me = given("key", "show", "default", "--public", home=home).strip()
     assert HINT in run("may", me, "ai_training", files / "theirs.png", home=home,
                        ok_codes=(1,)).out
     held = run("may", me, "ai_training", files / "mine.png", home=home).out
@@ -58,7 +59,7 @@ def test_may_on_a_home_with_works_says_it_for_a_work_it_lacks_only(
 
 def test_status_on_a_home_says_where_others_works_are(files: Path, tmp_path: Path) -> None:
     home = tmp_path / "dev"
-    new_key("lab", home)
+    given_key("lab", home)
     for args in ((), ("--json",)):
         line = assert_one_error_line(run("status", files / "theirs.png", *args, home=home,
                                          ok_codes=(2,)))
@@ -72,9 +73,9 @@ def test_a_write_about_a_work_not_anchored_says_to_anchor_it(files: Path, tmp_pa
     are refused by the rules (rules.md R1) in one line that says how to anchor it, or where
     it is (specs/cli.md section 1, errors); nothing is written."""
     home = tmp_path / "creator"
-    run("anchor", files / "mine.png", home=home)
-    lab = new_key("lab", home)
-    before = run("log", "checkpoint", home=home).out
+    given("anchor", files / "mine.png", home=home)
+    lab = given_key("lab", home)
+    before = given("log", "checkpoint", home=home)
     for args in (("consent", "grant", files / "theirs.png", "--purpose", "ai_training",
                   "--to", lab),
                  ("licence", "offer", files / "theirs.png", "--purpose", "ai_training",
@@ -90,8 +91,8 @@ def test_a_write_about_a_work_not_anchored_says_to_anchor_it(files: Path, tmp_pa
 def test_a_node_home_gets_no_hint(files: Path, tmp_path: Path) -> None:
     """A node's data directory answers for its log and the logs it mirrors: no hint."""
     node = tmp_path / "node"
-    run("node", "init", "--home", node, "--origin", "hints.example/a", home=tmp_path / "u")
-    key = new_key("lab", tmp_path / "dev")
+    given("node", "init", "--home", node, "--origin", "hints.example/a", home=tmp_path / "u")
+    key = given_key("lab", tmp_path / "dev")
     result = run("may", key, "ai_training", files / "theirs.png", "--home", node,
                  home=tmp_path / "u", ok_codes=(1,))
     assert result.out == "not allowed: the work is not registered on this ledger\n"
@@ -113,7 +114,7 @@ def test_home_between_a_group_and_its_command(files: Path, tmp_path: Path,
     """``provenance GROUP --home DIR COMMAND`` uses DIR, as ``--home`` before or after does;
     PROVENANCE_HOME's directory is never touched."""
     home, unused = tmp_path / "home", tmp_path / "unused"
-    run("anchor", files / "mine.png", home=home)
+    given("anchor", files / "mine.png", home=home)
     args = [str(files / "mine.png") if a == "MINE" else a for a in command]
     before = run("--home", home, *args, home=unused, ok_codes=(0, 2))
     between = run(args[0], "--home", home, *args[1:], home=unused, ok_codes=(0, 2))
@@ -127,8 +128,8 @@ def test_home_between_and_the_order_of_several(files: Path, tmp_path: Path) -> N
     """Given in several places, the last one is used."""
     first, second, third = (tmp_path / n for n in ("first", "second", "third"))
     for h in (first, second, third):
-        run("anchor", files / "mine.png", home=h)
-    keys = {h: run("log", "key", home=h).out for h in (first, second, third)}
+        given("anchor", files / "mine.png", home=h)
+    keys = {h: given("log", "key", home=h) for h in (first, second, third)}
     unused = tmp_path / "unused"
     assert run("--home", first, "log", "--home", second, "key", home=unused).out == keys[second]
     assert run("log", "--home", second, "key", "--home", third, home=unused).out == keys[third]
@@ -188,10 +189,10 @@ def test_node_init_again(tmp_path: Path) -> None:
 def test_node_peer_add_again(tmp_path: Path) -> None:
     user = tmp_path / "u"
     a, b = tmp_path / "a", tmp_path / "b"
-    run("node", "init", "--home", a, "--origin", "peers.example/a", home=user)
-    run("node", "init", "--home", b, "--origin", "peers.example/b", home=user)
-    vkey = run("node", "keys", "--home", b, "--only", "log", home=user).out.strip()
-    witness = run("node", "keys", "--home", b, "--only", "witness", home=user).out.strip()
+    given("node", "init", "--home", a, "--origin", "peers.example/a", home=user)
+    given("node", "init", "--home", b, "--origin", "peers.example/b", home=user)
+    vkey = given("node", "keys", "--home", b, "--only", "log", home=user).strip()
+    witness = given("node", "keys", "--home", b, "--only", "witness", home=user).strip()
     add = ("node", "peer", "add", "--home", a, "--origin", "peers.example/b", "--url",
            "http://127.0.0.1:8391", "--vkey", vkey)
     assert run(*add, home=user).out == "peer peers.example/b added\n"
@@ -213,7 +214,7 @@ def test_node_peer_add_again(tmp_path: Path) -> None:
 
 def test_key_new_for_a_name_that_has_a_key(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    key = new_key("studio", home)
+    key = given_key("studio", home)
     line = assert_one_error_line(run("key", "new", "studio", home=home, ok_codes=(2,)))
     assert line == (f"error: key 'studio' exists already ({home / 'keys' / 'studio.key'}): key "
                     "new makes a new random key, never the same one again, and never replaces "
@@ -242,18 +243,18 @@ def _members(*present: str) -> set[str]:
 
 def test_status_json_has_the_members_of_the_spec(files: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    run("anchor", files / "mine.png", home=home)
+    given("anchor", files / "mine.png", home=home)
     work = run_json("status", files / "mine.png", "--json", home=home)
     assert set(work) == _members("a work")
-    new_key("association", home)
-    record = run_json("identity", "attest", "default", "--name", "Ann", "--key", "association",
-                      "--json", home=home)["work"]
+    given_key("association", home)
+    record = given_json("identity", "attest", "default", "--name", "Ann", "--key",
+                        "association", "--json", home=home)["work"]
     assert set(run_json("status", record, "--json", home=home)) == _members("a key record")
     data = files / "dataset"
     data.mkdir(exist_ok=True)
     (data / "1.txt").write_bytes(b"one")
-    receipt = run_json("dataset", "disclose", data, "--name", "crawl", "--version", "v1",
-                       "--json", home=home)["receipt"]
+    receipt = given_json("dataset", "disclose", data, "--name", "crawl", "--version", "v1",
+                         "--json", home=home)["receipt"]
     series = json.loads(Path(receipt).read_text(encoding="utf-8"))["event"]["work"]
     assert set(run_json("status", series, "--json", home=home)) == _members()
 

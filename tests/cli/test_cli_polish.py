@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import assert_one_error_line, new_key, public_key, run, run_json
+from tests.cli.conftest import assert_one_error_line, run, run_json
+from tests.inproc import given, given_key
 from tests.node.network_helpers import Node, Processes, make_network
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def anchored(tmp_path_factory: pytest.TempPathFactory) -> Anchored:
     root = tmp_path_factory.mktemp("outputs")
     page = root / "page.png"
     page.write_bytes(b"a page whose receipts are written")
-    run("anchor", page, home=root / "home")
+    given("anchor", page, home=root / "home")
     return Anchored(root / "home", page)
 
 
@@ -161,9 +162,9 @@ def test_a_file_written_by_a_command_of_another_module_needs_its_folder_too(
     """``key compromised --recovery-request FILE`` writes through the same helper: refused,
     and the folder is not made."""
     home = tmp_path / "home"
-    new_key("default", home)
-    new_key("r1", home)
-    run("key", "recovery", "default", "--keys", "r1", home=home)
+    given_key("default", home)
+    given_key("r1", home)
+    given("key", "recovery", "default", "--keys", "r1", home=home)
     result = run("key", "compromised", "default", "--since", "2026-01-01",
                  "--recovery-request", tmp_path / "req" / "r.json", home=home, ok_codes=(2,))
     line = assert_one_error_line(result)
@@ -192,11 +193,10 @@ def test_anchor_through_a_node_with_a_key_rotated_away_there_warns_as_locally(
     folder = tmp_path / "pages"
     folder.mkdir()
     (folder / "1.png").write_bytes(b"page 1, anchored before the rotation")
-    run("anchor", folder / "1.png", *url, home=home)
+    given("anchor", folder / "1.png", *url, home=home)
     assert run("anchor", folder / "1.png", *url, home=home).err == ""  # nothing new: no word
-    new_key("next", home)
-    run("key", "rotate", "default", "--to", "next", *url, home=home)
-    nxt = public_key("next", home)
+    nxt = given_key("next", home)
+    given("key", "rotate", "default", "--to", "next", *url, home=home)
 
     (folder / "2.png").write_bytes(b"page 2, anchored with the key given up")
     one = run("anchor", folder / "2.png", *url, home=home)
@@ -229,12 +229,12 @@ def test_a_grant_to_a_word_for_everyone_is_told_to_use_anyone(anchored: Anchored
 
 
 def test_a_key_named_like_a_word_for_everyone_is_that_key(anchored: Anchored) -> None:
-    new_key("all", anchored.home)
+    key = given_key("all", anchored.home)
     r = run_json("consent", "grant", anchored.page, "--purpose", "ai_training", "--to", "all",
                  "--json", home=anchored.home)
     assert r["status"] == "logged"
     shown = run_json("status", anchored.page, "--json", home=anchored.home)
-    assert [g["grantee"] for g in shown["grants"]] == [public_key("all", anchored.home)]
+    assert [g["grantee"] for g in shown["grants"]] == [key]
 
 
 # -- a node's log key ---------------------------------------------------------------------------

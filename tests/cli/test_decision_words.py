@@ -8,25 +8,37 @@ import json
 import re
 from pathlib import Path
 
-from .conftest import log_key, new_key, run, run_json
+from ..inproc import given, given_json, given_key
+from .conftest import log_key, run, run_json
 
 EVALUATION = "comics.example:evaluation"  # a custom purpose (specs/events.md section 4)
 COVERED = "consent granted to this key for ai_training, which covers ai_generative_training"
 
 
 def _granted(tmp_path: Path) -> tuple[Path, Path, str]:
-    """A home with a work granted to `lab` for ai_training."""
+    """A home with a work granted to `lab` for ai_training (set up in this process: the
+    decisions and their receipts are what is tested, through the real CLI)."""
     home = tmp_path / "home"
     work = tmp_path / "e.png"
     work.write_bytes(b"a page of the comic")
-    run("anchor", work, home=home)
-    lab = new_key("lab", home)
-    run("consent", "grant", work, "--purpose", "ai_training", "--to", lab, home=home)
+    given("anchor", work, home=home)
+    lab = given_key("lab", home)
+    given("consent", "grant", work, "--purpose", "ai_training", "--to", lab, home=home)
     return home, work, lab
 
 
+_LOG_KEYS: dict[Path, str] = {}
+
+
+def _log_key(home: Path) -> str:
+    """``log key`` of ``home``, asked once: it does not change."""
+    if home not in _LOG_KEYS:
+        _LOG_KEYS[home] = log_key(home)
+    return _LOG_KEYS[home]
+
+
 def _verify(receipt: Path, home: Path, ok_codes: tuple[int, ...] = (0,)) -> dict[str, object]:
-    out = run("verify", receipt, "--log-key", log_key(home), "--json", home=home,
+    out = run("verify", receipt, "--log-key", _log_key(home), "--json", home=home,
               ok_codes=ok_codes).out
     return json.loads(out) if out else {}
 
@@ -60,7 +72,7 @@ def test_a_receipt_in_the_earlier_words_still_verifies(tmp_path: Path) -> None:
     assert _verify(old, home)["reason"] == COVERED
     doc["decision"]["reason"] = "consent granted to this key for ai_training"
     old.write_text(json.dumps(doc, indent=2))
-    refused = run("verify", old, "--log-key", log_key(home), home=home, ok_codes=(1,))
+    refused = run("verify", old, "--log-key", _log_key(home), home=home, ok_codes=(1,))
     assert "the receipt's decision is not what the rules give" in refused.err
 
 
@@ -69,8 +81,8 @@ def test_a_rotated_key_is_told_its_grant_passed_to_its_successor(tmp_path: Path)
     grant stands and is held by lab2 (not that it was revoked, ended or not accepted): in
     `may`, in the receipt and in `verify` alike."""
     home, work, lab = _granted(tmp_path)
-    lab2 = new_key("lab2", home)
-    run("key", "rotate", "lab", "--to", "lab2", home=home)
+    lab2 = given_key("lab2", home)
+    given("key", "rotate", "lab", "--to", "lab2", home=home)
     receipt = tmp_path / "rotated.json"
     said = json.loads(run("may", lab, "ai_training", work, "--proof", receipt, "--json",
                           home=home, ok_codes=(1,)).out)
@@ -129,24 +141,25 @@ def test_every_reason_and_citation_is_in_the_words_of_the_spec(tmp_path: Path) -
     forms = [_form(f) for _, fs in _table("receipts.md", "| answer | what is cited |", 2)
              for f in fs]
     home, work, lab = _granted(tmp_path)
-    me, rev, lic, nobody = (run_json("key", "show", "default", "--json", home=home)["public_key"],
-                            new_key("rev", home), new_key("lic", home), new_key("nobody", home))
-    run("consent", "grant", work, "--purpose", "data_mining", "--anyone", home=home)
-    revoked = run_json("consent", "grant", work, "--purpose", "ai_inference", "--to", rev,
+    me = given_json("key", "show", "default", "--json", home=home)["public_key"]
+    rev, lic, nobody = (given_key("rev", home), given_key("lic", home),
+                        given_key("nobody", home))
+    given("consent", "grant", work, "--purpose", "data_mining", "--anyone", home=home)
+    revoked = given_json("consent", "grant", work, "--purpose", "ai_inference", "--to", rev,
+                         "--json", home=home)["id"]
+    given("consent", "revoke", revoked, home=home)
+    given("licence", "offer", work, "--to", rev, "--purpose", "ai_inference", home=home)
+    offer = given_json("licence", "offer", work, "--to", lic, "--purpose", "ai_generation",
                        "--json", home=home)["id"]
-    run("consent", "revoke", revoked, home=home)
-    run("licence", "offer", work, "--to", rev, "--purpose", "ai_inference", home=home)
-    offer = run_json("licence", "offer", work, "--to", lic, "--purpose", "ai_generation",
-                     "--json", home=home)["id"]
-    run("licence", "accept", offer, "--key", "lic", home=home)
-    held = run_json("consent", "grant", work, "--purpose", EVALUATION, "--to", lab, "--json",
-                    home=home)["id"]
-    ending = new_key("ending", home)
-    run("consent", "grant", work, "--purpose", "ai_generation", "--to", ending, "--until",
-        "2030-01-01", home=home)
-    lab2 = new_key("lab2", home)
-    run("key", "rotate", "lab", "--to", "lab2", home=home)
-    run("consent", "revoke", held, home=home)
+    given("licence", "accept", offer, "--key", "lic", home=home)
+    held = given_json("consent", "grant", work, "--purpose", EVALUATION, "--to", lab, "--json",
+                      home=home)["id"]
+    ending = given_key("ending", home)
+    given("consent", "grant", work, "--purpose", "ai_generation", "--to", ending, "--until",
+          "2030-01-01", home=home)
+    lab2 = given_key("lab2", home)
+    given("key", "rotate", "lab", "--to", "lab2", home=home)
+    given("consent", "revoke", held, home=home)
     unregistered = tmp_path / "other.png"
     unregistered.write_bytes(b"a page never anchored")
 

@@ -34,6 +34,7 @@ from tests.cli.conftest import (
     run_json,
     stored_sizes,
 )
+from tests.inproc import given, given_key
 from tests.node.network_helpers import Processes, make_network
 
 EVENT_ID = re.compile(r"[0-9a-f]{64}")
@@ -60,6 +61,13 @@ class Story:
 
     def run_json(self, *args: str | Path) -> Any:
         return run_json(*args, home=self.home, env=self.env)
+
+    def given(self, *args: str | Path) -> str:
+        """A precondition of a test, written by the CLI's own command in this process
+        (tests/inproc.py) on the same data directory and node; what is checked runs as the
+        real CLI (:meth:`run`)."""
+        node = ("--node", self.env["PROVENANCE_NODE"]) if self.env else ()
+        return given(*args, *node, home=self.home)
 
     def may(self, step: str) -> None:
         result = self.run("may", self.b, "ai_training", self.work_file, ok_codes=MAY)
@@ -258,10 +266,10 @@ def test_status_text_shows_every_consent_and_licence_with_its_state(story: Story
 def test_status_text_shows_open_offers_and_the_command_that_accepts(story: Story) -> None:
     page = story.root / f"offered-page-{len(story.env)}.png"
     page.write_bytes(b"a page offered for a licence")
-    story.run("anchor", page)
-    offer = story.run_json("licence", "offer", page, "--to", story.b, "--purpose",
-                           "ai_inference", "--until", "2099-01-01", "--expires", "2098-01-01",
-                           "--json")["id"]
+    story.given("anchor", page)
+    offer = json.loads(story.given("licence", "offer", page, "--to", story.b, "--purpose",
+                                   "ai_inference", "--until", "2099-01-01", "--expires",
+                                   "2098-01-01", "--json"))["id"]
     out = story.run("status", page).out.splitlines()
     at = out.index("open offers:")
     assert out[at + 1] == (f"  {offer[:12]} ai_inference to {story.b} (your key 'b'): no fee, "
@@ -287,14 +295,14 @@ def _z(when: datetime) -> str:
 def test_a_grant_to_anyone_with_an_end(story: Story) -> None:
     page = story.root / "open-page.png"
     page.write_bytes(b"a page anyone may train on, until 2099")
-    story.run("anchor", page)
-    grant = story.run_json("consent", "grant", page, "--purpose", "ai_training", "--anyone",
-                     "--until", "2099-01-01", "--json")["id"]
-    granted = next(g for g in story.run_json("status", page, "--json")["grants"]
+    story.given("anchor", page)
+    grant = json.loads(story.given("consent", "grant", page, "--purpose", "ai_training",
+                                   "--anyone", "--until", "2099-01-01", "--json"))["id"]
+    granted = next(g for g in json.loads(story.given("status", page, "--json"))["grants"]
                    if g["id"] == grant)
     assert granted["grantee"] == "*"
     assert granted["until"] == "2099-01-01T00:00:00Z"
-    stranger = new_key("stranger", story.home)
+    stranger = given_key("stranger", story.home)
     before = _z(_at(granted["granted_at"]) - timedelta(seconds=1))
     for at, code in ((None, 0), (before, 1), ("2098-12-31T23:59:59Z", 0),
                      ("2099-01-01", 1), ("2099-06-30", 1)):

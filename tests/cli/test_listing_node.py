@@ -21,7 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.conftest import Result, assert_one_error_line, new_key, public_key, run
+from tests.cli.conftest import Result, assert_one_error_line, run
+from tests.inproc import given as setup
+from tests.inproc import given_json, given_key
 from tests.node.network_helpers import Node, Processes, make_network
 
 PAGES = 230
@@ -69,23 +71,25 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listed]:
         by_name = {Path(f["file"]).name: f["work"] for f in anchored["files"]}
         pages = [by_name[f"page-{n:04d}.png"] for n in range(PAGES)]
         (root / "cover.png").write_bytes(b"the cover, on a node")
-        titled = json.loads(run("anchor", root / "cover.png", "--title", "=SUM(A1)", *url,
-                                "--json", home=home).out)["work"]
-        a = public_key("default", home)
-        b = new_key("studio", home)
+        # the rest of the listing's works, transfers and offers: set up in process
+        # (tests/inproc.py), through the same node; the listings run as the real CLI
+        titled = given_json("anchor", root / "cover.png", "--title", "=SUM(A1)", *url,
+                            "--json", home=home)["work"]
+        a = setup("key", "show", "default", "--public", home=home).strip()
+        b = given_key("studio", home)
         given, returned = pages[5], pages[150]
-        run("transfer", given, "--to", b, *url, home=home)
-        run("transfer", returned, "--to", b, *url, home=home)
-        run("transfer", returned, "--to", a, "--key", "studio", *url, home=home)
+        setup("transfer", given, "--to", b, *url, home=home)
+        setup("transfer", returned, "--to", b, *url, home=home)
+        setup("transfer", returned, "--to", a, "--key", "studio", *url, home=home)
         (root / "b.png").write_bytes(b"studio's own page, on a node")
-        run("anchor", root / "b.png", "--key", "studio", *url, home=home)
-        offer = json.loads(run("licence", "offer", titled, "--to", b, "--purpose",
-                               "ai_inference", "--fee", "12.00", "eur", "--territory", "fr",
-                               *url, "--json", home=home).out)["id"]
-        withdrawn = json.loads(run("licence", "offer", pages[0], "--to", b, "--purpose",
-                                   "ai_training", "--expires", "2099-01-01", *url, "--json",
-                                   home=home).out)["id"]
-        run("licence", "terminate", withdrawn, *url, home=home)
+        setup("anchor", root / "b.png", "--key", "studio", *url, home=home)
+        offer = given_json("licence", "offer", titled, "--to", b, "--purpose",
+                           "ai_inference", "--fee", "12.00", "eur", "--territory", "fr",
+                           *url, "--json", home=home)["id"]
+        withdrawn = given_json("licence", "offer", pages[0], "--to", b, "--purpose",
+                               "ai_training", "--expires", "2099-01-01", *url, "--json",
+                               home=home)["id"]
+        setup("licence", "terminate", withdrawn, *url, home=home)
         # The node's data directory gets the user's keys, to list the same things locally.
         shutil.copytree(home / "keys", node.home / "keys")
         yield Listed(home, node, a, b, pages, titled, given, offer, withdrawn)

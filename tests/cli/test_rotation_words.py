@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .conftest import log_key, new_key, run, run_json
+from ..inproc import given, given_json, given_key
+from .conftest import log_key, run
 
 
 def _lapsed(purpose: str, at: str) -> str:
@@ -39,28 +40,42 @@ def _default(purpose: str) -> str:
 
 
 class Home:
-    """A creator's home with a work, and the keys of a developer it grants to."""
+    """A creator's home with a work, and the keys of a developer it grants to.
+
+    What a test sets up (the work, keys, grants, licences, rotations, revocations) is written
+    by the CLI's own commands in this process (tests/inproc.py); the decisions asked of it
+    (`may`, `verify`) run as the real CLI."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp = tmp_path
         self.home = tmp_path / "home"
         self.work = tmp_path / "page.png"
         self.work.write_bytes(b"a page of the comic, granted to a developer")
-        run("anchor", self.work, home=self.home)
+        given("anchor", self.work, home=self.home)
         self.n = 0
+        self._log_key: str | None = None
 
     def key(self, name: str) -> str:
-        return new_key(name, self.home)
+        return given_key(name, self.home)
+
+    def rotate(self, old: str, new: str) -> None:
+        given("key", "rotate", old, "--to", new, home=self.home)
+
+    def log_key(self) -> str:
+        """``log key``, asked once: it does not change."""
+        if self._log_key is None:
+            self._log_key = log_key(self.home)
+        return self._log_key
 
     def id(self, *args: str | Path) -> str:
-        return str(run_json(*args, "--json", home=self.home)["id"])
+        return str(given_json(*args, "--json", home=self.home)["id"])
 
     def grant(self, purpose: str, to: str) -> str:
         return self.id("consent", "grant", self.work, "--purpose", purpose, "--to", to)
 
     def licence(self, purpose: str, to: str, name: str, *extra: str) -> str:
         offer = self.id("licence", "offer", self.work, "--to", to, "--purpose", purpose, *extra)
-        run("licence", "accept", offer, "--key", name, home=self.home)
+        given("licence", "accept", offer, "--key", name, home=self.home)
         return offer
 
     def ask(self, key: str, purpose: str, *at: str) -> tuple[dict[str, Any], dict[str, Any],
@@ -78,7 +93,7 @@ class Home:
         return said, verified, receipt
 
     def verify(self, receipt: Path, ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
-        out = run("verify", receipt, "--log-key", log_key(self.home), "--json",
+        out = run("verify", receipt, "--log-key", self.log_key(), "--json",
                   home=self.home, ok_codes=ok_codes).out
         return json.loads(out) if out else {}
 
@@ -100,7 +115,7 @@ def test_a_successor_is_told_the_grant_to_its_predecessor_was_revoked(tmp_path: 
     h = Home(tmp_path)
     lab, lab2 = h.key("lab"), h.key("lab2")
     grant = h.grant("ai_training", lab)
-    run("key", "rotate", "lab", "--to", "lab2", home=h.home)
+    h.rotate("lab", "lab2")
     assert h.ask(lab2, "ai_training")[0]["allowed"] is True
     revoked = h.id("consent", "revoke", grant)
     said, verified, receipt = h.ask(lab2, "ai_training")
@@ -121,7 +136,7 @@ def test_a_successor_is_told_the_grant_to_its_predecessor_was_revoked(tmp_path: 
     old = h.written_as(receipt, _default("ai_training"), [])
     assert h.verify(old)["reason"] == said["reason"]
     wrong = h.written_as(receipt, _default("ai_training"), [grant])
-    refused = run("verify", wrong, "--log-key", log_key(h.home), home=h.home, ok_codes=(1,))
+    refused = run("verify", wrong, "--log-key", h.log_key(), home=h.home, ok_codes=(1,))
     assert "the receipt's decision is not what the rules give" in refused.err
 
 
@@ -133,7 +148,7 @@ def test_a_key_rotated_away_is_told_its_revoked_grant_was_revoked(tmp_path: Path
     lab, lab2 = h.key("lab"), h.key("lab2")
     grant = h.grant("ai_training", lab)
     standing = h.grant("ai_inference", lab)
-    run("key", "rotate", "lab", "--to", "lab2", home=h.home)
+    h.rotate("lab", "lab2")
     revoked = h.id("consent", "revoke", grant)
     said, verified, receipt = h.ask(lab, "ai_training")
     assert said["allowed"] is False
@@ -162,7 +177,7 @@ def test_licences_terminated_ended_and_offered_after_a_rotation(tmp_path: Path) 
     terminated = h.licence("ai_training", lab, "lab")
     ending = h.licence("ai_generation", lab, "lab", "--until", "2030-01-01")
     offer = h.id("licence", "offer", h.work, "--to", lab, "--purpose", "data_mining")
-    run("key", "rotate", "lab", "--to", "lab2", home=h.home)
+    h.rotate("lab", "lab2")
     assert h.ask(lab2, "ai_training")[0]["allowed"] is True
     ended_by = h.id("licence", "terminate", terminated)
     # terminated
@@ -199,8 +214,8 @@ def test_two_rotations(tmp_path: Path) -> None:
     to_a = h.grant("ai_training", a)
     to_b = h.licence("ai_training", b, "b")
     standing = h.grant("ai_inference", a)
-    run("key", "rotate", "a", "--to", "b", home=h.home)
-    run("key", "rotate", "b", "--to", "c", home=h.home)
+    h.rotate("a", "b")
+    h.rotate("b", "c")
     assert h.ask(c, "ai_training")[0]["allowed"] is True
     h.id("consent", "revoke", to_a)
     h.id("licence", "terminate", to_b)

@@ -13,7 +13,8 @@ from typing import Any
 
 from tests.node.network_helpers import Processes, make_network
 
-from .conftest import assert_one_error_line, new_key, run, run_json, stored_sizes
+from ..inproc import given, given_key
+from .conftest import assert_one_error_line, run, run_json, stored_sizes
 
 
 def _id(doc: Any) -> str:
@@ -38,14 +39,17 @@ def _rerun(args: tuple[str | Path, ...], home: Path, first: str, words: str,
 def _page(tmp_path: Path, home: Path, words: bytes, *node: str) -> Path:
     page = tmp_path / "page.png"
     page.write_bytes(words)
-    run("anchor", page, *node, home=home)
+    if node:
+        run("anchor", page, *node, home=home)
+    else:  # a precondition, in process (tests/inproc.py)
+        given("anchor", page, home=home)
     return page
 
 
 def test_an_attestation_run_again_names_the_one_that_stands(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    new_key("guild", home)
-    mika = new_key("mika", home)
+    given_key("guild", home)
+    mika = given_key("mika", home)
     args = ("identity", "attest", "mika", "--name", "Mika Sato", "--member", "1042", "--key",
             "guild")
     first = run_json(*args, "--json", home=home)
@@ -60,7 +64,7 @@ def test_an_attestation_run_again_names_the_one_that_stands(tmp_path: Path) -> N
                      "--key", "guild", "--json", home=home)
     assert other["status"] == "logged" and _id(other) != _id(first)
     # withdrawn, the same attestation made again is a new one
-    run("identity", "revoke", _id(first), "--key", "guild", home=home)
+    given("identity", "revoke", _id(first), "--key", "guild", home=home)
     renewed = run_json(*args, "--json", home=home)
     assert renewed["status"] == "logged" and _id(renewed) not in (_id(first), _id(other))
     shown = run_json("identity", "show", "mika", "--json", home=home)
@@ -70,9 +74,9 @@ def test_an_attestation_run_again_names_the_one_that_stands(tmp_path: Path) -> N
 
 def test_a_rotation_run_again_is_answered_and_to_another_key_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    old = new_key("studio", home)
-    new = new_key("studio-2", home)
-    new_key("studio-3", home)
+    old = given_key("studio", home)
+    new = given_key("studio-2", home)
+    given_key("studio-3", home)
     _page(tmp_path, home, b"a page whose key rotates", "--key", "studio")
     rotated = run_json("key", "rotate", "studio", "--to", "studio-2", "--json", home=home)
     assert rotated["status"] == "logged"
@@ -94,10 +98,10 @@ def test_a_rotation_run_again_is_answered_and_to_another_key_refused(tmp_path: P
 
 def test_a_recovery_setting_and_a_compromise_run_again_are_answered(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    key = new_key("studio", home)
-    new_key("rescue-1", home)
-    new_key("rescue-2", home)
-    new_key("rescue-3", home)
+    key = given_key("studio", home)
+    given_key("rescue-1", home)
+    given_key("rescue-2", home)
+    given_key("rescue-3", home)
     set_ = run_json("key", "recovery", "studio", "--keys", "rescue-1,rescue-2", "--threshold",
                     "1", "--json", home=home)
     _rerun(("key", "recovery", "studio", "--keys", "rescue-1,rescue-2", "--threshold", "1"),
@@ -127,23 +131,23 @@ def test_a_recovery_setting_and_a_compromise_run_again_are_answered(tmp_path: Pa
 
 def test_a_recovery_request_cosigned_and_submitted_again_is_answered(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    old = new_key("old", home)
-    new_key("new", home)
-    r1 = new_key("r1", home)
-    r2 = new_key("r2", home)
+    old = given_key("old", home)
+    given_key("new", home)
+    r1 = given_key("r1", home)
+    r2 = given_key("r2", home)
     _page(tmp_path, home, b"a page whose key is recovered", "--key", "old")
-    run("key", "recovery", "old", "--keys", "r1,r2", "--threshold", "2", home=home)
+    given("key", "recovery", "old", "--keys", "r1,r2", "--threshold", "2", home=home)
     request = tmp_path / "rotate-old.json"
-    run("key", "rotate", old, "--to", "new", "--recovery-request", request, "--signer", r1,
-        home=home)
-    run("key", "cosign", request, "--key", "r2", home=home)
+    given("key", "rotate", old, "--to", "new", "--recovery-request", request, "--signer", r1,
+          home=home)
+    given("key", "cosign", request, "--key", "r2", home=home)
     kept = request.read_bytes()
     again = run("key", "cosign", request, "--key", "r2", home=home)
     assert again.out.startswith(f"already signed {request} as {r2}\n"), again.out
     assert "  cosigned:   1 of the 1 needed besides the signer\n" in again.out
     assert again.err.strip() == "nothing written"
     assert request.read_bytes() == kept
-    run("key", "cosign", request, "--key", "r1", home=home)
+    given("key", "cosign", request, "--key", "r1", home=home)
     kept = request.read_bytes()
     signed = run_json("key", "cosign", request, "--key", "r1", "--json", home=home)
     assert (signed["complete"], signed["signer"]) == (True, r1)
@@ -157,7 +161,7 @@ def test_a_recovery_request_cosigned_and_submitted_again_is_answered(tmp_path: P
 
 def test_a_consent_run_again_names_the_grant_in_force(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    new_key("lab", home)
+    given_key("lab", home)
     page = _page(tmp_path, home, b"a page granted twice")
     args = ("consent", "grant", page, "--purpose", "ai_training", "--purpose", "data_mining",
             "--to", "lab", "--condition", "attribution")
@@ -173,10 +177,10 @@ def test_a_consent_run_again_names_the_grant_in_force(tmp_path: Path) -> None:
                      "--json", home=home)
     assert wider["status"] == "logged"
     # revoked, the same consent granted again is a new grant, and one revoke ends it
-    run("consent", "revoke", _id(first), home=home)
+    given("consent", "revoke", _id(first), home=home)
     renewed = run_json(*args, "--json", home=home)
     assert renewed["status"] == "logged" and _id(renewed) != _id(first)
-    run("consent", "revoke", _id(renewed), home=home)
+    given("consent", "revoke", _id(renewed), home=home)
     status = run_json("status", page, "--json", home=home)
     assert status["grants_in_force"] == [_id(wider)]
     denied = run("may", "lab", "data_mining", page, home=home, ok_codes=(1,))
@@ -185,14 +189,14 @@ def test_a_consent_run_again_names_the_grant_in_force(tmp_path: Path) -> None:
 
 def test_an_offer_run_again_names_the_one_that_stands_unless_again(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    new_key("lab", home)
+    given_key("lab", home)
     page = _page(tmp_path, home, b"a page offered twice")
     args = ("licence", "offer", page, "--to", "lab", "--purpose", "ai_inference", "--fee",
             "100", "JPY", "--territory", "JP", "--territory", "FR")
     first = run_json(*args, "--json", home=home)
     _rerun(args, home, _id(first), "offered: this offer (open) is logged as",
            "; to log it a second time, add --again")
-    run("licence", "accept", _id(first), "--key", "lab", home=home)
+    given("licence", "accept", _id(first), "--key", "lab", home=home)
     _rerun(("licence", "offer", page, "--to", "lab", "--purpose", "ai_inference", "--fee",
             "100", "JPY", "--territory", "FR", "--territory", "JP"), home, _id(first),
            "offered: this offer (accepted, in force) is logged as",
@@ -204,8 +208,8 @@ def test_an_offer_run_again_names_the_one_that_stands_unless_again(tmp_path: Pat
     assert (dearer["status"], second["status"]) == ("logged", "logged")
     assert len({_id(first), _id(dearer), _id(second)}) == 3
     # ended, the same terms offered again are a new offer
-    run("licence", "terminate", _id(first), home=home)
-    run("licence", "terminate", _id(second), home=home)
+    given("licence", "terminate", _id(first), home=home)
+    given("licence", "terminate", _id(second), home=home)
     renewed = run_json(*args, "--json", home=home)
     assert renewed["status"] == "logged"
     assert _id(renewed) not in (_id(first), _id(second))
@@ -218,10 +222,10 @@ def test_writes_run_again_through_a_node_are_found_on_the_node(tmp_path: Path) -
         node.start()
         home = tmp_path / "home"
         on = ("--node", node.url)
-        new_key("guild", home)
-        new_key("lab", home)
-        old = new_key("studio", home)
-        new = new_key("studio-2", home)
+        given_key("guild", home)
+        given_key("lab", home)
+        old = given_key("studio", home)
+        new = given_key("studio-2", home)
         page = _page(tmp_path, home, b"a page run twice through a node", *on)
         runs: list[tuple[tuple[str | Path, ...], str]] = [
             (("identity", "attest", "lab", "--name", "Lab", "--key", "guild"),
@@ -243,7 +247,7 @@ def test_writes_run_again_through_a_node_are_found_on_the_node(tmp_path: Path) -
         kept = run_json("key", "rotate", "studio", "--to", "studio-2", *on, "--json",
                         home=home)
         assert run("verify", kept["receipt"], "--log-key",
-                   run("log", "key", home=node.home).out.strip(),
+                   given("log", "key", home=node.home).strip(),
                    home=home).out.startswith("OK: ")
     finally:
         processes.close()
@@ -253,7 +257,7 @@ def test_a_passphrase_change_run_again_is_answered(tmp_path: Path) -> None:
     """``key passphrase`` run again after it changed the passphrase: the key opens with the
     new one, nothing changes, exit 0 (specs/cli.md section 2.4)."""
     home = tmp_path / "home"
-    key = new_key("studio", home)
+    key = given_key("studio", home)
     added = {"PROVENANCE_NEW_PASSPHRASE": "first words"}
     run("key", "passphrase", "studio", home=home, env=added)
     kept = (home / "keys" / "studio.key").read_bytes()

@@ -48,6 +48,7 @@ from provenance_ledger.ledger import audit
 from provenance_ledger.node import Evidence, load_config, node_witness, verify_evidence
 from provenance_ledger.node.mirror import ENTRIES_PER_REQUEST, sync_all
 
+from ..inproc import given
 from . import forktool
 from .conftest import free_port
 from .network_helpers import (
@@ -342,13 +343,16 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
     page.write_bytes(b"the same page, claimed by two keys")
     only_b = tmp_path / "page-013.png"
     only_b.write_bytes(b"a page registered on b alone")
-    a.cli("key", "new", "owner")
-    a.cli("key", "new", "rival")
-    owner = a.cli("key", "show", "owner", "--json").json()["public_key"]
-    rival = a.cli("key", "show", "rival", "--json").json()["public_key"]
-    a.cli("anchor", page, "--node", a.url, "--key", "owner")
-    a.cli("anchor", page, "--node", b.url, "--key", "rival")
-    a.cli("anchor", only_b, "--node", b.url, "--key", "rival")
+    # the keys and registrations, set up in process (tests/inproc.py) in the home a.cli uses:
+    # what is checked (status, may, the mirrors) runs as the real CLI and nodes
+    user = a.scratch / "user" / ".provenance"
+    given("key", "new", "owner", home=user)
+    given("key", "new", "rival", home=user)
+    owner = given("key", "show", "owner", "--public", home=user).strip()
+    rival = given("key", "show", "rival", "--public", home=user).strip()
+    given("anchor", page, "--node", a.url, "--key", "owner", home=user)
+    given("anchor", page, "--node", b.url, "--key", "rival", home=user)
+    given("anchor", only_b, "--node", b.url, "--key", "rival", home=user)
     for name, (_, results) in net.sync_round().items():
         assert {r["status"] for r in results.values()} <= OK_STATUSES, (name, results)
 
@@ -362,7 +366,7 @@ def test_same_content_registered_on_two_logs_by_different_keys_is_disputed(
     for node, key in ((a, "owner"), (b, "rival")):
         later = tmp_path / f"later-on-{node.name}.png"
         later.write_bytes(f"a later page on {node.name}".encode())
-        a.cli("anchor", later, "--node", node.url, "--key", key)
+        given("anchor", later, "--node", node.url, "--key", key, home=user)
     for name, results in net.sync_round_at(later_time).items():
         assert {r["status"] for r in results.values()} <= OK_STATUSES, (name, results)
     for node in (a, b):  # the later checkpoints were cosigned at the later time

@@ -17,7 +17,8 @@ from playwright.sync_api import Page
 
 from provenance_ledger.core.identity import key_record_id
 from provenance_ledger.ledger import Home
-from tests.cli.conftest import log_key, run, run_json
+from tests.cli.conftest import log_key, run
+from tests.inproc import given, given_json
 
 from .conftest import ASKER, INDEX, ReceiptFolder, as_sentence, check_in_page, royalty_lines
 from .test_parity import cli_check, compare
@@ -41,7 +42,8 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     """One ledger, built once: a licence with a usage report, a payment and its
     acknowledgement, another payment and its dispute; a work whose controller key was rotated
     before it granted; a work whose grant was signed by a key then declared compromised; a work
-    whose controller is attested."""
+    whose controller is attested. The events are written in process (tests/inproc.py, the
+    CLI's own commands); the receipts compared are made by the real CLI."""
     root = tmp_path_factory.mktemp("page-keyed")
     home = root / "home"
     h = Home(home)  # the keys are made in process: the CLI's key commands are not tested here
@@ -53,7 +55,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
                       ("attested", "member")):
         files[name] = root / f"{name}.txt"
         files[name].write_text(f"a page that is {name}\n")
-        run("anchor", files[name], "--key", key, home=home)
+        given("anchor", files[name], "--key", key, home=home)
     made: dict[str, dict[str, Any]] = {}
 
     def proof(name: str, *args: str | Path, state: bool = False) -> None:
@@ -64,39 +66,40 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
             run("may", *args, "--proof", path, home=home, ok_codes=(0, 1))
         made[name] = json.loads(path.read_text())
 
-    offer = run_json("licence", "offer", files["licensed"], "--to", keys["studio"], "--purpose",
-                     "ai_training", "--fee", "100000", "USD", "--json", home=home)["id"]
-    run("licence", "accept", offer, "--key", "studio", home=home)
-    run("usage", "report", offer, "--period", "2026-Q1", "--units", "10", "--revenue",
-        "100.00", "USD", "--key", "studio", home=home)
-    pay = run_json("payment", "record", offer, "--to", keys["default"], "--amount", "50.00",
-                   "USD", "--key", "studio", "--json", home=home)["id"]
-    run("payment", "ack", pay, home=home)
-    short = run_json("payment", "record", offer, "--to", keys["default"], "--amount", "10.00",
-                     "USD", "--key", "studio", "--json", home=home)["id"]
-    run("payment", "dispute", short, "--reason", "not received", home=home)
+    offer = given_json("licence", "offer", files["licensed"], "--to", keys["studio"],
+                       "--purpose", "ai_training", "--fee", "100000", "USD", "--json",
+                       home=home)["id"]
+    given("licence", "accept", offer, "--key", "studio", home=home)
+    given("usage", "report", offer, "--period", "2026-Q1", "--units", "10", "--revenue",
+          "100.00", "USD", "--key", "studio", home=home)
+    pay = given_json("payment", "record", offer, "--to", keys["default"], "--amount",
+                     "50.00", "USD", "--key", "studio", "--json", home=home)["id"]
+    given("payment", "ack", pay, home=home)
+    short = given_json("payment", "record", offer, "--to", keys["default"], "--amount",
+                       "10.00", "USD", "--key", "studio", "--json", home=home)["id"]
+    given("payment", "dispute", short, "--reason", "not received", home=home)
     proof("licence-state", files["licensed"], state=True)
     proof("licence-decision", keys["studio"], "ai_training", files["licensed"])
     royalties = root / "royalties.json"
     run("royalties", "--payee", keys["default"], "--period", "2026", "--receipt", royalties,
         home=home)
     made["royalties"] = json.loads(royalties.read_text())
-    run("key", "rotate", "old", "--to", "new", home=home)
-    run("consent", "grant", files["rotated"], "--purpose", "ai_inference", "--anyone", "--key",
-        "new", home=home)
+    given("key", "rotate", "old", "--to", "new", home=home)
+    given("consent", "grant", files["rotated"], "--purpose", "ai_inference", "--anyone",
+          "--key", "new", home=home)
     proof("rotated-state", files["rotated"], key_record_id(keys["old"]),
           key_record_id(keys["new"]), state=True)
     proof("rotated-alone", files["rotated"], state=True)
     proof("rotated-decision", ASKER, "ai_inference", files["rotated"])
-    run("consent", "grant", files["stolen"], "--purpose", "ai_training", "--anyone", "--key",
-        "victim", home=home)
-    at = run_json("status", files["stolen"], "--json", home=home)["history"][-1]["at"]
-    run("key", "compromised", "victim", "--since", at, home=home)
+    given("consent", "grant", files["stolen"], "--purpose", "ai_training", "--anyone",
+          "--key", "victim", home=home)
+    at = given_json("status", files["stolen"], "--json", home=home)["history"][-1]["at"]
+    given("key", "compromised", "victim", "--since", at, home=home)
     proof("compromised-decision", ASKER, "ai_training", files["stolen"])
-    run("identity", "attest", "member", "--name", "Mika Sato", "--member", "1042", "--key",
-        "guild", home=home)
-    run("consent", "grant", files["attested"], "--purpose", "ai_training", "--anyone", "--key",
-        "member", home=home)
+    given("identity", "attest", "member", "--name", "Mika Sato", "--member", "1042",
+          "--key", "guild", home=home)
+    given("consent", "grant", files["attested"], "--purpose", "ai_training", "--anyone",
+          "--key", "member", home=home)
     proof("attested-decision", ASKER, "ai_training", files["attested"])
     return Keyed(root, home, log_key(home), keys["guild"], made)
 
