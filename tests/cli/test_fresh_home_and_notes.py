@@ -116,3 +116,22 @@ def test_anchor_dir_json_rows_say_each_works_title(tmp_path: Path) -> None:
     assert {name: row.get("title") for name, row in again.items()} == {
         name: row.get("title") for name, row in first.items()}
     assert again["ch1/again.png"]["status"] == "exists"
+
+
+def test_a_listing_and_a_refused_disclosure_leave_a_fresh_home_untouched(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    listing = run("works", home=home)
+    assert listing.out == "no works: key 'default' registered or controls none on this ledger\n"
+    assert run("works", "--controller", "ed25519:" + "ab" * 32, "--json", home=home).out == "[]\n"
+    bad = _file(tmp_path / "manifest.txt", "not a file, a content id or a code\n")
+    refused = _refusal(home, ("dataset", "disclose", str(bad), "--name", "corpus",
+                              "--version", "1"))
+    assert refused.startswith(f"error: {bad} line 1: ")
+    assert not home.exists()  # no data directory, no ledger, no key 'default'
+    good = _file(tmp_path / "good.txt", "sha256:" + "ab" * 32 + "\n")
+    made = run("dataset", "disclose", str(good), "--name", "corpus", "--version", "1",
+               home=home)
+    assert made.out.startswith("disclosed corpus version 1: 1 items")
+    assert "note: created your signing key 'default'" in made.err
+    assert (home / "keys" / "default.key").exists()

@@ -314,7 +314,8 @@ def disclose(
     if compliance_receipt is not None:
         digest = "sha256:" + hashlib.sha256(read_bounded(
             compliance_receipt, "compliance receipt", MAX_COMPLIANCE_RECEIPT_BYTES)).hexdigest()
-    signer = session.signing_key(key)
+    unsaved = session.default_in_memory(key)  # written only once the disclosure is made
+    signer = unsaved or session.signing_key(key)
     actor = signer.public.text
     asked = purposes if purpose else None
     if session.node_url is not None or session.home.db_path.exists():
@@ -353,6 +354,9 @@ def disclose(
         body["model"] = model
     if digest is not None:
         body["compliance"] = digest
+    if unsaved is not None and session.keep_default(unsaved) is not unsaved:
+        raise MalformedError("another command made your key 'default' meanwhile: run this "
+                             "one again to disclose with it")
     event, index, path = session.sign_and_append(
         signer, DISCLOSE, dataset.series_id(actor, name), body)
     _keep_level(session, actor, name, version, upper)

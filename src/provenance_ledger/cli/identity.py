@@ -102,7 +102,9 @@ def attest(
     member: Annotated[str | None, typer.Option(
         "--member", help="The member's number with your association.")] = None,
     start: Annotated[str | None, typer.Option(
-        "--from", help="Valid from: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default: now).")
+        "--from", help="Valid from: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default: now). An "
+                       "attestation is in force only once logged: an earlier --from is noted, "
+                       "never backdated.")
     ] = None,
     until: Annotated[str | None, typer.Option(
         help="Valid until, exclusive: the first moment not covered, YYYY-MM-DD (midnight "

@@ -135,7 +135,7 @@ def works(
         if s.node_url is not None:
             found = titled(_node_works(s.client, public, controller is not None, cursor,
                                        None if search is not None else limit), search)
-        else:
+        elif s.has_ledger():  # a fresh home holds no work: listing it makes nothing
             found = works_of(s.ledger, public, controlled_only=controller is not None,
                              after=cursor, search=search)
             if cursor is not None:
@@ -146,7 +146,7 @@ def works(
     elif as_csv:
         _stream_csv(page)
     else:
-        lookup = None if s.node_url is not None else s.ledger.key_record
+        lookup = s.ledger.key_record if s.node_url is None and s.has_ledger() else None
         _stream_text(page, public, lookup)
         if page.count == 0:
             verb = "controls" if controller is not None else "registered or controls"

@@ -174,17 +174,24 @@ class Session:
         (specs/rules.md section 3, as the log admits it) on the work's state, and the key is
         written only when they take it, and said on stderr: a write the rules refuse leaves
         the home as it was, no key made (specs/cli.md section 1, signing key)."""
-        name = name or DEFAULT_KEY
-        if name != DEFAULT_KEY or self.home.keys.exists(name):
+        key = self.default_in_memory(name)
+        if key is None:
             return self.signing_key(name)
-        key = PrivateKey.generate()
         state = self.state(work)
         event = sign_event(Event(type_, work, state.head if state is not None else None,
                                  key.public.text, self.now(), body), key)
         rules.apply(state, event, keys=keys, strict=True)  # a RuleError: nothing was made
-        return self._keep_default(key)
+        return self.keep_default(key)
 
-    def _keep_default(self, key: PrivateKey) -> PrivateKey:
+    def default_in_memory(self, name: str | None) -> PrivateKey | None:
+        """A new key for ``default`` made in memory when ``name`` is it and it does not exist
+        yet (written by :meth:`keep_default` once the write is taken, so that a refused one
+        makes nothing); None for any other key."""
+        if (name or DEFAULT_KEY) != DEFAULT_KEY or self.home.keys.exists(DEFAULT_KEY):
+            return None
+        return PrivateKey.generate()
+
+    def keep_default(self, key: PrivateKey) -> PrivateKey:
         """Write ``key`` as the key ``default`` (and its ``.pub``) and say so on stderr; the
         one another command made meanwhile, if it did."""
         self.home.ensure()
