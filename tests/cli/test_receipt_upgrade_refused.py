@@ -13,21 +13,49 @@ against the same honest node, the upgrade says what it always said.
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from provenance_ledger.cli.receipt_upgrade import witnesses_refuse
 from provenance_ledger.errors import MalformedError
 from provenance_ledger.node import add_peer, init_node, node_keys
 from provenance_ledger.node.config import add_witness
 from provenance_ledger.node.replies import witness_names
 from tests.node import forktool
-from tests.node.conftest import HOST, free_port
-from tests.node.network_helpers import in_parallel, provenance, serving
+from tests.node.conftest import HOST, STARTUP_TIMEOUT, free_port
+from tests.node.network_helpers import PROVENANCE, cli_env, in_parallel, provenance
 
 A, B = "ledger.example.org/a", "ledger.example.org/b"
 HEADER = "Provenance-Refusing-Witnesses"
+
+
+@contextmanager
+def serving(scratch: Path, *served: tuple[Path, int]) -> Iterator[None]:
+    """``provenance node serve`` of each (home, port), started at once (network_helpers'
+    ``serving`` starts one, then waits for it); returns once each says ``listening``."""
+    procs = [subprocess.Popen([str(PROVENANCE), "node", "serve", "--home", str(home),
+                               "--listen", f"{HOST}:{port}"], env=cli_env(scratch),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for home, port in served]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            for _ in range(100):  # start-up lines (a peer not reached yet ...), then this one
+                line = json.loads(proc.stdout.readline())
+                if line["msg"] == "listening":
+                    break
+            assert line["msg"] == "listening", line
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.communicate(timeout=STARTUP_TIMEOUT)
 
 
 def test_an_upgrade_says_the_node_reports_a_refusing_witness_and_exits_1(
@@ -54,8 +82,7 @@ def test_an_upgrade_says_the_node_reports_a_refusing_witness_and_exits_1(
         result = provenance(*argv, *(["--json"] if json_out else []), scratch=tmp_path, ok=ok)
         return result.out, result.err
 
-    with serving(b, tmp_path, listen=f"{HOST}:{ports[b]}"), \
-            serving(a, tmp_path, listen=f"{HOST}:{ports[a]}"):
+    with serving(tmp_path, (b, ports[b]), (a, ports[a])):
         provenance("anchor", pages[0], "--node", urls[a], "--home", user, scratch=tmp_path)
         (first,) = (user / "receipts").glob("*.json")
 
@@ -121,3 +148,10 @@ def test_the_header_is_read_only_in_its_documented_form() -> None:
     for bad in ("b \x1b[31mred", ".b", "b/witness", "x" * 65, " ".join(map(str, range(65)))):
         with pytest.raises(MalformedError):
             witness_names(bad)
+
+
+def test_two_refusing_witnesses_are_named_together() -> None:
+    assert witnesses_refuse(Path("r.json"), ("b", "c"), 7).startswith(
+        "refused: the node reports that witnesses b, c refuse its latest checkpoint (size 7): "
+        "they hold another checkpoint of this log of that size, or hold the log as faulty, so "
+        "the log may have forked (a split view); the receipt is kept unchanged")
