@@ -7,7 +7,10 @@ For each file, in the order of receipts.md section 10:
 1. read it strictly and verify it with the log key it holds (the only key used);
 2. fetch the node's newest checkpoint and verify its log signature with that key;
 3. verify that it extends the receipt's checkpoint (same size: same root; larger: an RFC 9162
-   consistency proof). A failure is evidence of a fork: the file is kept as it is;
+   consistency proof). A failure is evidence of a fork: the file is kept as it is. When the
+   node reports witnesses that refuse its latest checkpoint (its
+   ``Provenance-Refusing-Witnesses`` header, specs/node.md section 9), the log may have
+   forked: that is said, naming them as the node's word, and the file is kept as it is;
 4. take the newest checkpoint of the node, from its latest back to the receipt's own size, that
    is better cosigned than the receipt's (with ``--policy``: meets the quorum when the old one
    did not, or has more valid cosignatures; without: more cosignature lines, unverified);
@@ -111,6 +114,7 @@ class Result:
     after: Cosigned | None = None
     error: str | None = None
     code: int = 0  # the exit code this file asks for
+    refusing: tuple[str, ...] = ()  # the witnesses the node reports refuse its checkpoint
 
     def to_json(self, verified: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"file": str(self.file), "status": str(self.status)}
@@ -128,6 +132,8 @@ class Result:
         if self.error is not None:
             out["error"] = self.error
             out["does_not_verify"] = self.code == EXIT_DOES_NOT_VERIFY
+        if self.refusing:
+            out["refusing_witnesses"] = list(self.refusing)
         return out
 
     def line(self) -> str:
@@ -337,9 +343,14 @@ def _upgrade(path: Path, nodes: Nodes, policy: Policy | None) -> Result:
                              f"log {kept.log_key}: give the --node of the receipt's log")
     # (2), (3) the node's newest checkpoint, signed by the receipt's log key, extends the
     # receipt's: whether or not it is better cosigned, a fork is reported.
-    from ..node.client import fetch_checkpoint, fetch_consistency, fetch_inclusion
+    from ..node.client import (
+        fetch_checkpoint,
+        fetch_consistency,
+        fetch_inclusion,
+        fetch_latest_checkpoint,
+    )
 
-    note = fetch_checkpoint(client)
+    note, refusing = fetch_latest_checkpoint(client)
     latest = _signed(note, log, client.who)
     if latest.size < old.size:
         raise VerificationError(
@@ -348,6 +359,9 @@ def _upgrade(path: Path, nodes: Nodes, policy: Policy | None) -> Result:
             "back, or a fork); the receipt is kept unchanged")
     check_extends(old, latest, fetch_consistency(client, old.size, latest.size)
                   if latest.size > old.size else ())
+    if refusing:  # the node's word: shown, never trusted; the file is kept as it is
+        return Result(path, Status.FAILED, error=error_line(witnesses_refuse(
+            path, refusing, latest.size)), code=EXIT_DOES_NOT_VERIFY, refusing=refusing)
     # (4) the newest checkpoint, down to the receipt's size, that is better cosigned.
     cp, after = latest, cosigned(note, log, policy)
     for _ in range(MAX_CHECKPOINTS_BACK - 1):
@@ -385,6 +399,22 @@ def _upgrade(path: Path, nodes: Nodes, policy: Policy | None) -> Result:
     _replace(path, doc, kept.indent)
     return Result(path, Status.UPGRADED, kept.kind, old.origin, (old.size, cp.size), before,
                   after)
+
+
+def witnesses_refuse(path: Path, names: Sequence[str], size: int) -> str:
+    """The reason of a file kept because the node reports that ``names`` refuse its latest
+    checkpoint, of ``size`` (specs/cli.md section 3.13): what the node says, what it means,
+    what to do."""
+    one = len(names) == 1
+    who, verb, they, hold = (("witness", "refuses", "it", "holds") if one else
+                             ("witnesses", "refuse", "they", "hold"))
+    return (f"refused: the node reports that {who} {', '.join(names)} {verb} its latest "
+            f"checkpoint (size {size}): {they} {hold} another checkpoint of this log of that "
+            f"size, or {hold} the log as faulty, so the log may have forked (a split view); "
+            "the receipt is kept unchanged, and may not hold in a dispute: get the witness's "
+            "evidence from its operator (provenance node evidence --json > evidence.json), "
+            f"check the receipt with provenance verify {path} --log-key KEY --evidence "
+            "evidence.json, and ask the node's operator")
 
 
 def _signed(note: str, log: Verifier, who: str) -> Checkpoint:
@@ -434,8 +464,10 @@ def upgrade(
 
     For each FILE, the node's checkpoint must be signed by the log key the receipt holds and
     extend the receipt's (a consistency proof); otherwise the log forked and the file is kept.
-    One line per file: upgraded, already up to date, or failed with the reason. Exit 0 when
-    every file is upgraded or up to date, 1 when any does not verify (a fork), 2 on bad input.
+    So is it when the node reports witnesses that refuse its checkpoint (the log may have
+    forked). One line per file: upgraded, already up to date, or failed with the reason. Exit
+    0 when every file is upgraded or up to date, 1 when any does not verify (a fork) or
+    witnesses refuse, 2 on bad input.
 
     Example: provenance receipt upgrade page-013.receipt.json --node http://127.0.0.1:8380
     """

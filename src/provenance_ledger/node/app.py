@@ -10,7 +10,8 @@ Routes (the OpenAPI document at ``/openapi.json`` lists the same):
   With witnesses configured, the receipt waits for their quorum (node/witnessing.py).
 - ``POST /events/batch``: many signed leaves, one a line; each one's result in order
   (node/batch.py).
-- ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected.
+- ``GET /checkpoint[?size=]``: the signed checkpoint note with the cosignatures collected
+  (and, with witnesses configured, a header naming those that refuse it).
 - ``GET /entries?start=&end=``: leaves ``[start, end)``, at most ``MAX_ENTRIES_PER_REQUEST``.
 - ``GET /proof/inclusion?index=|id=[&size=]``, ``GET /proof/consistency?old=[&new=]``.
 - ``GET /works/{work}``, ``GET /works/{work}/state-receipt``, ``GET /receipts/{event_id}``.
@@ -188,6 +189,12 @@ _WITNESSING_HEADERS = {
                                       "log's checkpoint (a fork or split view of the log), "
                                       "space-separated", "schema": {"type": "string"}}}
 """Headers of a receipt from POST /events (specs/node.md section 9)."""
+_REFUSING_HEADER = {"Provenance-Refusing-Witnesses": {
+    "description": "With witnesses configured: the ones whose last answer refused this log's "
+                   "checkpoint (a fork or split view of the log) and whose cosignature the "
+                   "checkpoint served lacks, space-separated; absent when none",
+    "schema": {"type": "string"}}}
+"""The header of GET /checkpoint (specs/node.md section 9, "Refusing witnesses")."""
 
 
 def create_app(
@@ -325,24 +332,37 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         return JSONResponse(doc, headers=witnessing.status(doc["checkpoint"]).headers())
 
 
+def _refusing_header(node: Node, note: str) -> dict[str, str]:
+    """``Provenance-Refusing-Witnesses`` of a checkpoint served (specs/node.md section 9):
+    the listed witnesses that refuse this log's checkpoint and did not cosign ``note``."""
+    witnessing = node.witnessing
+    if witnessing is None:
+        return {}
+    refusing = witnessing.status(note).refusing
+    return {"Provenance-Refusing-Witnesses": " ".join(refusing)} if refusing else {}
+
+
 def add_read_routes(app: FastAPI, node: Node) -> None:
     """Checkpoints, entries, proofs, works and receipts; each reads one snapshot."""
     config = node.config
 
     @app.get("/checkpoint", summary="The latest signed checkpoint, with its cosignatures",
              response_class=PlainTextResponse,
-             responses={200: {"description": "C2SP signed note", **_TEXT_BODY},
+             responses={200: {"description": "C2SP signed note", **_TEXT_BODY,
+                              "headers": _REFUSING_HEADER},
                         400: _error(_BAD_QUERY), 404: _ERROR})
     def get_checkpoint(size: OptSize = None, at_most: OptSize = None) -> Response:
         """C2SP tlog-checkpoint signed note text; ``size`` picks an earlier checkpoint, and
-        ``at_most`` the largest one not beyond that size (mirrors catch up in steps)."""
+        ``at_most`` the largest one not beyond that size (mirrors catch up in steps). The
+        witnesses that refuse this log's checkpoint, when any, are named in a header
+        (specs/node.md section 9, "Refusing witnesses")."""
         with node.reads.snapshot() as ledger:
             if at_most is not None and size is None:
                 size = ledger.store.checkpoint_at_most(at_most)
                 if size is None:
                     raise NotFoundError(f"no checkpoint of size {at_most} or less")
             _, note = node.checkpoint(ledger, size)
-        return Response(note, media_type=TEXT)
+        return Response(note, media_type=TEXT, headers=_refusing_header(node, note))
 
     @app.get("/entries", summary="Log entries by index range [start, end)",
              responses={400: _error(f"{_BAD_QUERY}, end not above start, more than "

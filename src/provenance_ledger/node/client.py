@@ -538,6 +538,22 @@ def fetch_checkpoint(client: NodeClient, *, size: int | None = None,
     return client._typed(f"/checkpoint{query}", "checkpoint", replies.checkpoint_text)
 
 
+def fetch_latest_checkpoint(client: NodeClient) -> tuple[str, tuple[str, ...]]:
+    """``GET /checkpoint``: the latest signed note, as text (not verified here), and the
+    witnesses the node says refuse this log's checkpoint, by its
+    ``Provenance-Refusing-Witnesses`` header (specs/node.md section 9): the node's word, to
+    be shown, never trusted; () when it names none."""
+    answer = client._request("GET", "/checkpoint")
+    note = replies.parse(answer, client.who, "checkpoint", replies.checkpoint_text)
+    header = answer.provenance.get("provenance-refusing-witnesses", "")
+    try:
+        refusing = replies.witness_names(header)
+    except MalformedError as e:
+        raise PeerError(client.who, f"{answer.where}: its Provenance-Refusing-Witnesses "
+                        f"header is not in the documented form: {e}") from e
+    return note, refusing
+
+
 def fetch_consistency(client: NodeClient, old: int, new: int) -> tuple[bytes, ...]:
     """``GET /proof/consistency?old=A&new=B``: the proof's hashes. Not verified here."""
     return client._typed(f"/proof/consistency?old={old}&new={new}", "consistency proof",

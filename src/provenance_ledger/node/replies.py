@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from ..core.encoding import b64decode, load_json
 from ..core.merkle import HASH_SIZE
 from ..errors import MalformedError, PeerError, quoted
+from .config import MAX_WITNESSES, WITNESS_LABEL
 from .fetch import Answer
 
 T = TypeVar("T")
@@ -71,6 +72,19 @@ def checkpoint_text(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise MalformedError("the checkpoint is not UTF-8 text") from e
+
+
+def witness_names(value: str) -> tuple[str, ...]:
+    """A ``Provenance-Refusing-Witnesses`` header (specs/node.md section 9): the witnesses'
+    configured names, space-separated, each once, at most ``MAX_WITNESSES``; () for none."""
+    names = tuple(dict.fromkeys(value.split()))
+    if len(names) > MAX_WITNESSES:
+        raise MalformedError(f"it names {len(names)} witnesses; a node has at most "
+                             f"{MAX_WITNESSES}")
+    for name in names:
+        if not WITNESS_LABEL.fullmatch(name):
+            raise MalformedError(f"{quoted(name, 64)} is not a witness name")
+    return names
 
 
 @dataclass(frozen=True, slots=True)
