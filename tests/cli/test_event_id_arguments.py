@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import assert_one_error_line, run, run_json
 
 
 def test_a_work_or_a_word_given_for_an_event_id_is_told_in_the_arguments_name(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
-    page = tmp_path / "page.png"
+    monkeypatch.chdir(tmp_path)  # the file named as a user names it, beside them
+    page = Path("page.png")
     page.write_bytes(b"a page given where its licence's id is asked for")
     work = run_json("anchor", page, "--json", home=home)["work"]
     told = f"'{page}' is a work: 'provenance status {page}' lists its events with their ids"
