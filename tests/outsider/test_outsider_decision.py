@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from provenance_ledger.cli.session import Session
 from tests.inproc import given
 from tests.outsider import verifier as v
 
@@ -575,14 +577,22 @@ def test_a_rotation_left_out_is_refused_by_both(rotated: RichHome, tmp_path: Pat
     assert cli_verify(rotated, f)[0] == 1
 
 
-def test_a_grant_signed_after_a_compromise_does_not_count(tmp_path: Path) -> None:
+def test_a_grant_signed_after_a_compromise_does_not_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """rules.md 9 R22: the controller declares its key compromised from the grant's time on;
-    the grant is disputed and the answer comes from the effective state (FINDINGS.md F18)."""
+    the grant is disputed and the answer comes from the effective state (FINDINGS.md F18).
+    The work is registered ten seconds earlier (its set-up's clock set back), so that the
+    compromise covers the grant and not the registration: set up in process, both would
+    otherwise often fall in the same second, and a registration at the compromise's very
+    second does not count either."""
     h = RichHome.__new__(RichHome)
     h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
     (tmp_path / "a.png").write_bytes(b"work compromised\n")
     h.a = str(tmp_path / "a.png")
-    setup(h.home, "anchor", h.a)
+    with monkeypatch.context() as earlier:
+        registered = int(time.time()) - 10
+        earlier.setattr(Session, "now", lambda self: registered)
+        setup(h.home, "anchor", h.a)
     setup(h.home, "key", "new", "lab")
     h.k = {"lab": setup(h.home, "key", "show", "lab", "--public").strip()}
     h.log_key = setup(h.home, "log", "key").strip()
