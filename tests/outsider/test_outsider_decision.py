@@ -605,6 +605,33 @@ def test_a_grant_signed_after_a_compromise_does_not_count(
     assert isinstance(full, v.State) and [g.id for g in full.grants] == [grant["id"]]
 
 
+def test_a_registration_in_the_compromises_second_does_not_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rules.md 9 R22 (FINDINGS.md F21): the work registered and granted in one second, the key
+    declared compromised from that second: the registration does not count either, so the
+    effective state is empty and both answer step 1, while the log still holds both events."""
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
+    (tmp_path / "a.png").write_bytes(b"work compromised in its first second\n")
+    h.a = str(tmp_path / "a.png")
+    second = int(time.time()) - 10
+    with monkeypatch.context() as one_second:  # the set-up's clock held in one second
+        one_second.setattr(Session, "now", lambda self: second)
+        setup(h.home, "anchor", h.a)
+        setup(h.home, "key", "new", "lab")
+        h.k = {"lab": setup(h.home, "key", "show", "lab", "--public").strip()}
+        h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])
+    h.log_key = setup(h.home, "log", "key").strip()
+    status = h.json("status", h.a)
+    registered_at = status["grants"][0]["granted_at"]
+    setup(h.home, "key", "compromised", "default", "--since", registered_at)
+    got = agree(h, h.may("lab", "ai_training", h.a))
+    assert not got.answer.allowed and got.answer.events == []
+    assert got.answer.reason == "the work is not registered on this ledger"
+    full = got.result.works[got.work]
+    assert isinstance(full, v.State) and len(full.grants) == 1  # the log holds both events
+
+
 def test_step_6_reasons_with_rotated_keys(tmp_path: Path) -> None:
     """rules.md 5.2, the rows of step 6 with key records: a key rotated away asking about what
     still stands for its successor (a grant in force, an open offer), or about what lapsed; its

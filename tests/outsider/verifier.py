@@ -1268,9 +1268,13 @@ class Answer:
 
 
 def effective(events: list[Event], keys: Keys) -> State | None:
-    """rules.md 9 R22: the replay up to the first event whose signature does not count."""
+    """rules.md 9 R22: the replay up to the first event whose signature does not count; a
+    registration signed when its actor was compromised does not count either, and leaves no
+    state (FINDINGS.md F21)."""
     st: State | None = None
     for ev in events:
+        if st is None and keys.compromised(ev.env["actor"], ev.at):
+            return None
         if st is not None:
             actor, at = ev.env["actor"], ev.at
             if ev.type == "licence.accept":
@@ -1656,7 +1660,7 @@ def verify_decision_receipt(
         bt = fmt_time(res.block_time) if res.block_time is not None else "?"
         who = f"signed by the log at {bt}, no witness cosignature counted"
     head = f"as of checkpoint {n} of {origin} (tree size {n}, {who})"
-    if st is None:
+    if full is None:  # absent from the map (one whose registration does not count is in it)
         stmt = (f"{head}, work {work} was not registered on log {origin} as of tree size {n}: "
                 f"key {key} may not use it for purpose {q['purpose']} at {q['at']}")
     else:
