@@ -522,10 +522,8 @@ def _not_an_event_id(text: str, what: str) -> str:
 
 
 def _no_event(text: str) -> LedgerError:
-    """What ``Ledger.resolve_event`` says of ``text`` on a log that holds no event, in its
-    words: bad input when it cannot be an event id, else not found."""
-    if _EVENT_PREFIX.fullmatch(text) is None:
-        return MalformedError(f"event id {text[:80]!r} must be 4 to 64 hex digits")
+    """What ``Ledger.resolve_event`` says of an event id (its form already checked by
+    :meth:`Session.event_work`) on a log that holds no event, in its words."""
     return NotFoundError(f"no event {quoted(text)} in this log")
 
 
