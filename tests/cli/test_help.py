@@ -83,6 +83,13 @@ def test_help_has_an_example_and_flags_take_no_value(
     out, err = help_of(path, tmp_path / "home")
     assert err == ""
     assert f"provenance {' '.join(path)}" in out  # the usage line
+    # Arguments are named as the specs and the error lines name them: `WORK`, never `work`.
+    usage = " ".join(re.split(r"\n\s*\n", out.split("Usage:", 1)[1], maxsplit=1)[0].split())
+    for param in _command(path).params:
+        if type(param).__name__ == "TyperArgument":
+            shown = param.metavar or param.name.upper()
+            assert shown.isupper() and shown in usage, usage
+            assert f"{{{param.name}}}" not in usage, usage
     assert "Example" in out, f"no example in `provenance {' '.join(path)} --help`"
     if _has_json(_command(path)):
         assert "--json" in out

@@ -235,12 +235,21 @@ def command(argv: list[str] | None = None) -> Any:
     return root
 
 
+def _metavars(command: Any) -> None:
+    """Arguments shown in usage lines and help as the specs and errors name them (``WORK``,
+    not the framework's ``{work}``), unless a command names one otherwise."""
+    for param in command.params:
+        if isinstance(param, TyperArgument) and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
+
+
 def _summaries(group: Any) -> None:
     """Help as prose: each paragraph of a command's help flows as one (typer's rich help keeps
     the docstring's line breaks, mid-sentence, and then wraps again at the terminal's width),
     and each command's line in its group's list is its first paragraph. A paragraph of lines
     that start with ``- ``, ``* `` or a space (a list, a block) keeps its lines."""
     for sub in getattr(group, "commands", {}).values():
+        _metavars(sub)
         if sub.help:
             sub.help = "\n\n".join(_flowing(p) for p in inspect.cleandoc(sub.help).split("\n\n"))
             if sub.short_help is None:
