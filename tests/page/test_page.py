@@ -149,14 +149,14 @@ def test_keyboard_only(page: Page, receipts: Receipts) -> None:
     for _ in range(7):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id"))
-    assert order == ["lang-en", "lang-ja", "receipt-input", "work-input", "policy-input",
+    assert order == ["lang-en", "lang-ja", "receipt-choose", "work-choose", "policy-choose",
                      "trust", "verify"]
     page.focus("#trust")
     page.keyboard.type(receipts.log_key)
     for _ in range(3):
         page.keyboard.press("Shift+Tab")
-    assert page.evaluate("document.activeElement.id") == "receipt-input"
-    choose_by_keyboard(page, "#receipt-input").set_files(receipt)
+    assert page.evaluate("document.activeElement.id") == "receipt-choose"
+    choose_by_keyboard(page, "#receipt-choose").set_files(receipt)
     for _ in range(4):
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "verify"

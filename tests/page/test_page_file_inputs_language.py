@@ -2,11 +2,12 @@
 page's language, not the browser's. Each file control (receipt, work's file, trust policy, file
 to look up) reads "ファイルを選択" and the chosen file's name or "ファイルが選択されていません",
 before and after a file is chosen (with the keyboard, by a click, by a drop, or taken away by a
-search), while the browser's own control, out of sight, keeps the focus, the keyboard and the
-accessible name; and a trust policy that cannot be read is refused in Japanese words, every
-refusal the page knows (and a file the browser cannot read is said so in Japanese, not in the
-browser's words), while the English page says it byte for byte as ``provenance verify``
-does."""
+search); the button in the page's words takes the focus, the keyboard and the accessible name,
+while the browser's own control, out of sight, is hidden from assistive technology (which
+would read its "No file chosen" in the browser's language); and a trust policy that cannot be
+read is refused in Japanese words, every refusal the page knows (and a file the browser cannot
+read is said so in Japanese, not in the browser's words), while the English page says it byte
+for byte as ``provenance verify`` does."""
 
 from __future__ import annotations
 
@@ -64,8 +65,22 @@ def choose_with_key(page: Page, field: str, key: str) -> FileChooser:
         except PlaywrightTimeoutError:
             if attempt == 2:
                 raise
-            page.focus(f"#{field}-input")
+            page.focus(f"#{field}-choose")
     raise AssertionError("unreachable")
+
+
+def browser_words(page: Page) -> list[str]:
+    """On the Japanese page, what the accessibility tree gives a screen reader in English:
+    the names, values and descriptions that say "Choose File" or "No file chosen" (Chromium's
+    own file control says them in the browser's language, whatever the page's)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        cdp.detach()
+    said = [str(node.get(part, {}).get("value", "")) for node in nodes
+            for part in ("name", "value", "description")]
+    return [x for x in said if re.search("choose file|no file chosen", x, re.IGNORECASE)]
 
 
 def focus_ring(page: Page, field: str) -> str:
@@ -79,11 +94,13 @@ def test_the_file_controls_read_in_the_pages_language_and_work_by_keyboard(
     assert page.evaluate("navigator.language") == "en-US"
     page.click("#lang-ja")
     assert controls(page) == {f: (CHOOSE["ja"], NO_FILE["ja"]) for f in FIELDS}
-    # The browser's control, out of sight, is what a screen reader is given: named by the
-    # field's label, the file it holds said in the page's words.
+    # The page's button is what a screen reader is given: named by the field's label, the
+    # file it holds said in the page's words; the browser's control is not in the tree at
+    # all, so nothing reads its "No file chosen".
     receipt_input = page.get_by_role("button", name="受領証（JSON）", exact=True)
-    expect(receipt_input).to_have_id("receipt-input", timeout=PAGE_TIMEOUT_MS)
+    expect(receipt_input).to_have_id("receipt-choose", timeout=PAGE_TIMEOUT_MS)
     expect(receipt_input).to_have_accessible_description(NO_FILE["ja"], timeout=PAGE_TIMEOUT_MS)
+    assert browser_words(page) == []
     # The keyboard: Tab reaches each control (its button shows the focus), Space or Enter
     # opens the chooser, and the file chosen is named beside it.
     receipt = receipts.write("language-receipt", receipts.receipt)
@@ -93,12 +110,13 @@ def test_the_file_controls_read_in_the_pages_language_and_work_by_keyboard(
     for field, key, path in (("receipt", "Space", receipt), ("work", "Enter", receipts.work),
                              ("policy", "Space", policy)):
         page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.id") == f"{field}-input"
+        assert page.evaluate("document.activeElement.id") == f"{field}-choose"
         assert focus_ring(page, field) == "solid"
         choose_with_key(page, field, key).set_files(path)
         expect(page.locator(f"#{field}-name")).to_have_text(path.name, timeout=PAGE_TIMEOUT_MS)
-        assert page.evaluate("document.activeElement.id") == f"{field}-input"
+        assert page.evaluate("document.activeElement.id") == f"{field}-choose"
     assert focus_ring(page, "receipt") == "none"
+    assert browser_words(page) == []
     expect(receipt_input).to_have_accessible_description(receipt.name, timeout=PAGE_TIMEOUT_MS)
     page.evaluate("window.PLPage.check()")
     assert page.get_attribute("#verdict", "data-state") == "valid"

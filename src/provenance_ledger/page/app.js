@@ -42,9 +42,10 @@
   $("lang-ja").addEventListener("click", () => applyLanguage("ja"));
 
   // ---- inputs: the drop zone feeds the same file inputs a keyboard user picks from --------
-  // Each file input is out of sight (style.css .file-input): beside its button, the name of
-  // the file it holds, or that it holds none, is said in the page's words. Said again when a
-  // file is chosen, dropped or taken away, and when the language changes.
+  // Each file input is out of sight and out of the tab order (style.css .file-input): its
+  // button, in the page's words, opens it; beside it, the name of the file it holds, or that
+  // it holds none, is said in the page's words, again when a file is chosen, dropped or
+  // taken away, and when the language changes.
   const fileInputs = Array.from(document.querySelectorAll("input.file-input"));
   function showFileNames() {
     for (const input of fileInputs) {
@@ -52,7 +53,10 @@
       $(input.id.replace(/-input$/, "-name")).textContent = f ? f.name : W().noFileChosen;
     }
   }
-  for (const input of fileInputs) input.addEventListener("change", showFileNames);
+  for (const input of fileInputs) {
+    input.addEventListener("change", showFileNames);
+    $(input.id.replace(/-input$/, "-choose")).addEventListener("click", () => input.click());
+  }
 
   async function readBytes(file) { return new Uint8Array(await file.arrayBuffer()); }
   const MAX_RECEIPT_BYTES = 64 << 20;  // verify.js: the largest receipt of any kind
