@@ -336,7 +336,12 @@ class RichHome:
         b.write_bytes(b"work b\n")
         self.a, self.b = str(a), str(b)
         setup(self.home, "anchor", self.a)
-        setup(self.home, "anchor", self.b)
+        # b is registered ten seconds before its transfer, so that asking at its registration
+        # time asks before the transfer (in-process set-up is fast enough for one second).
+        before = int(time.time()) - 10
+        with pytest.MonkeyPatch.context() as earlier:
+            earlier.setattr(Session, "now", lambda self: before)
+            setup(self.home, "anchor", self.b)
         self.k: dict[str, str] = {}
         for name in ("lab", "studio", "buyer"):
             setup(self.home, "key", "new", name)
@@ -630,6 +635,35 @@ def test_a_registration_in_the_compromises_second_does_not_count(
     assert got.answer.reason == "the work is not registered on this ledger"
     full = got.result.works[got.work]
     assert isinstance(full, v.State) and len(full.grants) == 1  # the log holds both events
+
+
+def test_a_licensees_compromise_does_not_undo_a_revocation(tmp_path: Path) -> None:
+    """rules.md 9 R22 (FINDINGS.md F22): a consent to anyone, a licence a studio accepted, the
+    consent revoked; then the studio declares its own key compromised from before its
+    acceptance. Only the acceptance stops counting: the controller's revocation stays, so
+    both answer "not allowed" (revoked) and cite the revocation, and `status` disputes the
+    acceptance alone."""
+    h = RichHome.__new__(RichHome)
+    h.root, h.home, h.n = tmp_path, tmp_path / "home", 0
+    (tmp_path / "a.png").write_bytes(b"work revoked before a licensee's compromise\n")
+    h.a = str(tmp_path / "a.png")
+    setup(h.home, "anchor", h.a)
+    h.k = {}
+    for name in ("studio", "lab"):
+        setup(h.home, "key", "new", name)
+        h.k[name] = setup(h.home, "key", "show", name, "--public").strip()
+    h.log_key = setup(h.home, "log", "key").strip()
+    grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--anyone")["id"]
+    offer = h.json("licence", "offer", h.a, "--to", "studio", "--purpose", "ai_inference")["id"]
+    accept = h.json("licence", "accept", offer, "--key", "studio")["id"]
+    revoke = h.json("consent", "revoke", grant)["id"]
+    setup(h.home, "key", "compromised", "studio", "--since", "2020-01-01", "--key", "studio")
+    got = agree(h, h.may("lab", "ai_training", h.a))
+    assert not got.answer.allowed
+    assert got.answer.events == [grant]
+    status = h.json("status", h.a)
+    assert status["disputed_events"] == [accept]
+    assert [g["id"] for g in status["grants"] if g.get("revoked_by") == revoke] == [grant]
 
 
 def test_step_6_reasons_with_rotated_keys(tmp_path: Path) -> None:

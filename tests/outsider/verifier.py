@@ -1268,22 +1268,37 @@ class Answer:
 
 
 def effective(events: list[Event], keys: Keys) -> State | None:
-    """rules.md 9 R22: the replay up to the first event whose signature does not count; a
-    registration signed when its actor was compromised does not count either, and leaves no
-    state (FINDINGS.md F21)."""
+    """rules.md 9 R22: the replay, in log order, of the events whose signatures count. One
+    whose signature does not count is skipped (a registration signed when its actor was
+    compromised too, FINDINGS.md F21), and so is one the rules refuse on the state kept (it
+    builds on a skipped one); the event after a skipped one is read as building on the state
+    kept (FINDINGS.md F22). Before anything is skipped a refusal is the log's own: raised."""
     st: State | None = None
+    skipped: str | None = None  # the id of the event before, when it was skipped
+    any_skipped = False
     for ev in events:
-        if st is None and keys.compromised(ev.env["actor"], ev.at):
-            return None
-        if st is not None:
-            actor, at = ev.env["actor"], ev.at
+        actor, at = ev.env["actor"], ev.at
+        base = st
+        if base is not None and skipped is not None and ev.env["prev"] == skipped:
+            base = replace(base, head=skipped)
+        if base is None:
+            counts = not keys.compromised(actor, at)
+        else:
             if ev.type == "licence.accept":
-                role = next(lc.licensee for lc in st.licences if lc.id == ev.env["body"]["offer"])
+                role = next((lc.licensee for lc in base.licences
+                             if lc.id == ev.env["body"]["offer"]), None)
             else:
-                role = st.controller
-            if keys.compromised(actor, at) or keys.holder(role, at) != actor:
-                return st
-        st = apply(st, ev, keys)
+                role = base.controller
+            counts = not keys.compromised(actor, at) and (
+                role is None or keys.holder(role, at) == actor)
+        if counts:
+            try:
+                st, skipped = apply(base, ev, keys), None
+                continue
+            except Refused:
+                if not any_skipped:
+                    raise
+        skipped, any_skipped = ev.id, True
     return st
 
 

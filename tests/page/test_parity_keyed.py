@@ -49,10 +49,11 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     h = Home(home)  # the keys are made in process: the CLI's key commands are not tested here
     h.ensure()
     keys = {name: h.keys.create(name).public.text
-            for name in ("studio", "old", "new", "guild", "member", "victim", "default")}
+            for name in ("studio", "old", "new", "guild", "member", "victim", "default",
+                         "fickle")}
     files = {}
     for name, key in (("licensed", "default"), ("rotated", "old"), ("stolen", "victim"),
-                      ("attested", "member")):
+                      ("attested", "member"), ("revoked", "default")):
         files[name] = root / f"{name}.txt"
         files[name].write_text(f"a page that is {name}\n")
         given("anchor", files[name], "--key", key, home=home)
@@ -101,6 +102,18 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     given("consent", "grant", files["attested"], "--purpose", "ai_training", "--anyone",
           "--key", "member", home=home)
     proof("attested-decision", ASKER, "ai_training", files["attested"])
+    # A licensee declares its own key compromised from before its acceptance, after the
+    # controller revoked a consent to anyone: the acceptance alone stops counting (R22).
+    grant = given_json("consent", "grant", files["revoked"], "--purpose", "ai_training",
+                       "--anyone", "--json", home=home)["id"]
+    offer = given_json("licence", "offer", files["revoked"], "--to", keys["fickle"],
+                       "--purpose", "ai_inference", "--json", home=home)["id"]
+    given("licence", "accept", offer, "--key", "fickle", home=home)
+    given("consent", "revoke", grant, home=home)
+    given("key", "compromised", "fickle", "--since", "2020-01-01", "--key", "fickle",
+          home=home)
+    proof("revoked-decision", ASKER, "ai_training", files["revoked"])
+    assert made["revoked-decision"]["decision"]["allowed"] is False
     return Keyed(root, home, log_key(home), keys["guild"], made)
 
 
@@ -175,11 +188,13 @@ KEYED_CASES: list[KeyedCase] = [
     ("compromised: the decoded answer says allowed",
      lambda k: answer_flipped(k.made["compromised-decision"]), "decoded"),
     ("attested: decision", lambda k: k.made["attested-decision"], None),
+    ("licensee compromised: decision", lambda k: k.made["revoked-decision"], None),
     ("attested: the attested name edited",
      lambda k: attestation_renamed(k.made["attested-decision"]), "decoded"),
 ]
 
-KEYED_IN_A_SUBPROCESS = {"compromised: decision", "rotated: decision", "royalties: good"}
+KEYED_IN_A_SUBPROCESS = {"compromised: decision", "rotated: decision", "royalties: good",
+                         "licensee compromised: decision"}
 """Decision receipts whose sentences the page must say as the CLI does: the answer, and
 whether the controller's key record is proven."""
 
@@ -207,6 +222,9 @@ def test_page_and_cli_agree_on_usage_payments_and_key_records(page: Page, keyed:
     check_in_page(page, keyed.write("c", keyed.made["compromised-decision"]), trust)
     assert page.inner_text("#answer") == "Answer: not allowed."
     assert "do not count" in page.inner_text("#disputed")
+    # a licensee's compromise does not take back the controller's revocation
+    check_in_page(page, keyed.write("r", keyed.made["revoked-decision"]), trust)
+    assert page.inner_text("#answer") == "Answer: not allowed."
 
 
 def test_the_page_names_who_attests_the_controller(page: Page, keyed: Keyed,

@@ -437,7 +437,7 @@ def _verify_current(
     }
     if decided is not None:
         w, q, d = decided.work, decided.question, decided.decision
-        cites = citations(d, w.state, q.at)
+        cites = citations(d, decided.answered_from, q.at)
         if w.state is None:
             statement = (f"{head}, work {w.work} was not registered on log {cp.origin} as of "
                          f"tree size {cp.size}: key {q.key} may not use it for purpose "

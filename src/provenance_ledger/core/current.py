@@ -361,9 +361,17 @@ def decide_with_keys(state: WorkState | None, events: Sequence[SignedEvent], q: 
     """The answer of specs/receipts.md section 12.1 step 2 with the key records listed
     (rules.md section 9): from the events that count, the controller read through its key's
     rotations."""
+    return may(counted_state(state, events, lookup), q.key, q.purpose, q.at, keys=lookup)
+
+
+def counted_state(state: WorkState | None, events: Sequence[SignedEvent],
+                  lookup: KeyLookup) -> WorkState | None:
+    """The state a decision is answered from, and its citations read (rules.md section 9,
+    R22): the replay of the events that count, ``state`` itself when none may not."""
     if state is not None and affected(state, lookup):
-        state = effective(events, lookup, apply).state
-    return may(state, q.key, q.purpose, q.at, keys=lookup)
+        counted: WorkState | None = effective(events, lookup, apply).state
+        return counted
+    return state
 
 
 def replay_unverified(events: Iterable[ProvenEvent],
@@ -435,6 +443,12 @@ class VerifiedDecision:
     @property
     def work(self) -> CurrentWork:
         return self.current.works[0]
+
+    @property
+    def answered_from(self) -> WorkState | None:
+        """The work's state the answer is computed from: its events that count (R22)."""
+        w = self.work
+        return counted_state(w.state, w.events, self.current.key_record)
 
 
 def verify_state_receipt_v2(

@@ -12,7 +12,7 @@ callers: where the records are read from (the ledger, a receipt) and the admissi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -215,9 +215,9 @@ def counts(actor: str, controller: str | None, t: int, lookup: KeyLookup | None)
 
 @dataclass(frozen=True, slots=True)
 class Effective:
-    """A work's events that count (R22): ``state`` is the replay of the events before the
-    first that does not count, ``disputed`` the ids of that event and every later one (they
-    build on it)."""
+    """A work's events that count (R22): ``state`` is the replay of the events kept,
+    ``disputed`` the ids of those skipped: each whose signature does not count, and each the
+    rules refuse once those are skipped (it builds on one)."""
 
     state: Any  # rules.WorkState | None; Any: rules imports this module
     disputed: tuple[str, ...]
@@ -270,15 +270,42 @@ def affected(state: Any, lookup: KeyLookup) -> bool:
 
 
 def effective(events: Iterable[SignedEvent], lookup: KeyLookup,
-              apply: Callable[..., Any]) -> Effective:
-    """Replay ``events`` (with the rules' ``apply``) up to the first whose signature does not
-    count (R22): its actor is compromised at its time, or is not the holder then of the role
-    it signs for (:func:`signer_role`); that one and the rest are disputed."""
+              apply: Callable[..., Any],
+              applied: Callable[[Any, Any, SignedEvent], None] | None = None) -> Effective:
+    """Replay ``events`` (with the rules' ``apply``), in log order, keeping those that count
+    (specs/rules.md section 9, R22). An event is skipped when its signature does not count
+    (its actor is compromised at its time, or is not the holder then of the role it signs
+    for, :func:`signer_role` on the state kept so far), or when the rules refuse it on that
+    state (it builds on a skipped one: the usage reports of an acceptance that does not
+    count, what a transfer's new controller signs after a transfer that does not count). An
+    event after a skipped one is read as building on the state kept (its ``prev`` names the
+    skipped event; the log's own chain is checked by the plain replay). So what one key
+    signed after it was compromised never undoes another key's later events: a licensee
+    declaring its own key compromised does not take back the controller's revocation.
+    Until an event is skipped the state is the plain replay's, so a refusal there raises as
+    replay does. ``applied(before, after, event)`` is called for each event kept (a royalty
+    statement accounts for those alone)."""
     state: Any = None
-    items: Sequence[SignedEvent] = list(events)
-    for i, signed in enumerate(items):
+    disputed: list[str] = []
+    previous: str | None = None  # the id of the event before, when it was skipped
+    for signed in events:
         ev = signed.event
-        if not counts(ev.actor, signer_role(state, signed), ev.at, lookup):
-            return Effective(state, tuple(e.id for e in items[i:]))
-        state = apply(state, signed, keys=lookup)
-    return Effective(state, ())
+        base = state
+        if base is not None and previous is not None and ev.prev == previous:
+            base = replace(base, head=previous)
+        kept = counts(ev.actor, signer_role(base, signed), ev.at, lookup)
+        if kept:
+            try:
+                after = apply(base, signed, keys=lookup)
+            except RuleError:
+                if not disputed:  # the plain replay's state: a refusal of the log's own
+                    raise
+                kept = False
+        if kept:
+            if applied is not None:
+                applied(state, after, signed)
+            state, previous = after, None
+        else:
+            disputed.append(signed.id)
+            previous = signed.id
+    return Effective(state, tuple(disputed))

@@ -18,13 +18,14 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import MalformedError, RuleError, quoted
 from . import payments
 from .events import BASIS_POINTS, PERIOD_PATTERN, SignedEvent
 from .identity import is_key_record_id
-from .keystate import KeyLookup, counts, final_holder, signer_role
+from .keystate import KeyLookup, effective, final_holder
 from .rules import WorkState, apply
 from .timefmt import format_time
 
@@ -280,7 +281,7 @@ def statement(works: Iterable[Sequence[SignedEvent]], query: Query,
     registration on, in log order, as the log holds them) that ``query`` selects
     (specs/royalties.md section 3). The events are replayed with the rules; a refusal raises
     as replay does. With ``keys`` (the key records, specs/rules.md section 9) only the events
-    that count are replayed (R22: up to the first that does not), and each licensee and payee
+    that count are replayed (R22: :func:`keystate.effective`), and each licensee and payee
     is named by the key that holds its role after every rotation (section 3.1). A history of
     a key record (listed beside the works in a royalty receipt v2) has no licence: skipped.
     ``version`` is the statement version (section 3: 2; section 3.3: 1, for receipts v1, v2)."""
@@ -288,15 +289,15 @@ def statement(works: Iterable[Sequence[SignedEvent]], query: Query,
     for events in works:
         if not events or is_key_record_id(events[0].event.work):
             continue
-        state: WorkState | None = None
         open_: dict[str, LicenceStatement] = {}
-        for ev in events:
-            if keys is not None and not counts(ev.event.actor, signer_role(state, ev),
-                                               ev.event.at, keys):
-                break  # this event and every later one are disputed (R22)
-            before = state
-            state = apply(state, ev, keys=keys)
-            _account(open_, before, state, ev, query, keys)
+        account = partial(_account, open_, q=query, keys=keys)
+        if keys is not None:  # the events that count alone (R22)
+            effective(events, keys, apply, account)
+        else:
+            state: WorkState | None = None
+            for ev in events:
+                before, state = state, apply(state, ev)
+                account(before, state, ev)
         out.extend(open_.values())
     licensee = None if query.licensee is None else final_holder(query.licensee, keys)
     selected = [s for s in out if licensee in (None, s.licensee)]

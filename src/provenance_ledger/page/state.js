@@ -528,15 +528,36 @@
     return false;
   }
 
-  /** Replay up to the first event whose signature does not count; it and the rest are disputed. */
-  async function effective(events, lookup) {
-    let state = null;
-    for (let i = 0; i < events.length; i++) {
-      const ev = events[i];
-      if (!(await counts(ev.actor, signerRole(state, ev), ev.at, lookup))) return { state, disputed: events.slice(i).map((e) => e.id) };
-      state = await apply(state, ev, lookup);
+  /** keystate.py effective (rules.md 9, R22): replay in log order keeping the events that
+   * count. One is skipped when its signature does not count, or when the rules refuse it on
+   * the state kept (it builds on a skipped one); the event after a skipped one is read as
+   * building on the state kept. Until one is skipped a refusal is the log's own: thrown.
+   * `applied(before, after, ev)` is called for each event kept. */
+  async function effective(events, lookup, applied) {
+    let state = null, previous = null;
+    const disputed = [];
+    for (const ev of events) {
+      let base = state;
+      if (base !== null && previous !== null && ev.prev === previous) base = Object.assign({}, base, { head: previous });
+      let kept = await counts(ev.actor, signerRole(base, ev), ev.at, lookup), after = null;
+      if (kept) {
+        try {
+          after = await apply(base, ev, lookup);
+        } catch (e) {
+          if (!(e instanceof VerifyError) || e.check !== "rules" || !disputed.length) throw e;
+          kept = false;
+        }
+      }
+      if (kept) {
+        if (applied) await applied(state, after, ev);
+        state = after;
+        previous = null;
+      } else {
+        disputed.push(ev.id);
+        previous = ev.id;
+      }
     }
-    return { state, disputed: [] };
+    return { state, disputed };
   }
 
   /** Rule (3) with key records (rules.py _signs_for_controller, a replay). */
@@ -1004,7 +1025,7 @@
     details.question = question;
     details.decision = decision;
     details.keysProven = keysProven;
-    details.citing = citations(decision, w.state, question.at);
+    details.citing = citations(decision, state, question.at);
     const candidates = [question.key];
     if (w.state !== null) for (const [k] of w.state.controllers) candidates.push(...(await lineage(k, keyRecord)));
     details.keyRecords = await provenKeys(details, candidates, trust, question.at, ctl === null ? null : await holder(ctl, question.at, keyRecord));
@@ -1121,13 +1142,16 @@
     const out = [];
     for (const events of works) {
       if (!events.length || isKeyRecordId(events[0].work)) continue;
-      let state = null;
       const open = new Map();
-      for (const ev of events) {
-        if (keys && !(await counts(ev.actor, signerRole(state, ev), ev.at, keys))) break;  // disputed (R22)
-        const before = state;
-        state = await apply(state, ev, keys);
-        await account(open, before, state, ev, q, keys);
+      const accountFor = (before, after, ev) => account(open, before, after, ev, q, keys);
+      if (keys) await effective(events, keys, accountFor);  // the events that count (R22)
+      else {
+        let state = null;
+        for (const ev of events) {
+          const before = state;
+          state = await apply(state, ev, keys);
+          await accountFor(before, state, ev);
+        }
       }
       out.push(...open.values());
     }
