@@ -823,6 +823,9 @@ def may(
                   "registration")
     # A decision receipt proves this log's answer alone: for a disputed work that this log
     # allows, it would keep a "may use" where the answer is no (specs/cli.md section 3.5).
+    # specs/cli.md section 3.5: content alike to this work registered by other keys (a copy
+    # re-encoded and registered by someone else may carry a consent its author never gave).
+    alike = s.similar_works(w, actor=state.registrant) if state is not None else []
     kept = proof if proof is not None and allowed == d.allowed else None
     if kept is not None:
         write_text_atomic(kept, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
@@ -833,7 +836,7 @@ def may(
                    "elsewhere": elsewhere, "disputed": disputed, "registrations": found,
                    "allowed_on_this_log": d.allowed,
                    "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
-                   "disputed_events": list(disputed_events),
+                   "disputed_events": list(disputed_events), "similar": alike,
                    "proof": None if kept is None else str(kept)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
@@ -851,6 +854,11 @@ def may(
             typer.echo(f"  {describe_elsewhere(elsewhere)}{per}")
         for eid in d.events:
             typer.echo(f"  event {eid}")
+        for r in alike:
+            typer.echo(f"  POSSIBLE DISPUTE: similar content is registered as {r['work']} on "
+                       f"{r['origin']} by {r['registrant']} (distance {r['distance']} of "
+                       f"{CODE_BITS} bits, controller {r['controller']}): check whose work "
+                       "this is before relying on this answer")
         if disputed_events:
             typer.echo(f"  {len(disputed_events)} later event(s) do not count (signed by a key "
                        f"declared compromised or rotated away): {disputed_events[0][:12]}...")
