@@ -6,6 +6,7 @@ content codes, the real CLI in a subprocess."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -65,3 +66,27 @@ def test_may_names_a_similar_work_of_another_key(tmp_path: Path) -> None:
     # Asked about the original, the copy another key registered is named too (not allowed).
     refused = run("may", "dev", "ai_training", original, home=home, ok_codes=(1,))
     assert any(f" by {squatter} (distance " in x for x in refused.out.splitlines())
+
+
+def test_may_says_the_terms_of_the_licence_it_cites(tmp_path: Path) -> None:
+    """An allowed answer by a licence limited to Japan, with a fee, says so (the rules answer
+    for the purpose; the terms say where and on what payment)."""
+    home = tmp_path / "home"
+    (tmp_path / "b.png").write_bytes(b"a page licensed for Japan\n")
+    given("anchor", tmp_path / "b.png", home=home)
+    given("key", "new", "dev", home=home)
+    offer = json.loads(given("licence", "offer", tmp_path / "b.png", "--to", "dev",
+                             "--purpose", "ai_training", "--fee", "100", "EUR",
+                             "--territory", "JP", "--json", home=home))["id"]
+    given("licence", "accept", offer, "--key", "dev", home=home)
+    said = run("may", "dev", "ai_training", tmp_path / "b.png", home=home).out.splitlines()
+    assert said[0] == "allowed: licence in force for ai_training"
+    assert "  licence terms: fee 100.00 EUR, territories JP" in said
+    answer = run_json("may", "dev", "ai_training", tmp_path / "b.png", "--json", home=home)
+    assert answer["terms"] == {"fee": {"amount": 10000, "currency": "EUR"},
+                               "territories": ["JP"]}
+    # A consent cites no licence: no terms.
+    given("consent", "grant", tmp_path / "b.png", "--purpose", "data_mining", "--anyone",
+          home=home)
+    assert run_json("may", "dev", "data_mining", tmp_path / "b.png", "--json",
+                    home=home)["terms"] is None

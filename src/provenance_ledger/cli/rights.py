@@ -20,6 +20,7 @@ from ..core.current import (
     VerifiedStateV2,
     decision_keys,
 )
+from ..core.encoding import thaw
 from ..core.events import ANYONE, CONDITIONS, MAX_LIST_ITEMS, MAX_URI_CHARS, check_purpose
 from ..core.identity import KeyRecord, key_record_id, vouching
 from ..core.money import parse_amount
@@ -48,7 +49,7 @@ from .session import (
     output_file,
     write_text_atomic,
 )
-from .words import grant_words, licence_words
+from .words import describe_terms, grant_words, licence_words
 from .writes import (
     AGAIN_HINT,
     Found,
@@ -826,6 +827,9 @@ def may(
     # specs/cli.md section 3.5: content alike to this work registered by other keys (a copy
     # re-encoded and registered by someone else may carry a consent its author never gave).
     alike = s.similar_works(w, actor=state.registrant) if state is not None else []
+    # A licence's terms limit the use it allows (territories, fees): said with the answer.
+    cited = state.licence(d.events[0]) if state is not None and d.allowed and d.events else None
+    terms = thaw(cited.terms) if cited is not None else None
     kept = proof if proof is not None and allowed == d.allowed else None
     if kept is not None:
         write_text_atomic(kept, json.dumps(receipt.to_json(), indent=2, ensure_ascii=False)
@@ -837,6 +841,7 @@ def may(
                    "allowed_on_this_log": d.allowed,
                    "granted_by": vouched.vouching.to_json() if vouched.vouching else None,
                    "disputed_events": list(disputed_events), "similar": alike,
+                   "terms": terms,
                    "proof": None if kept is None else str(kept)})
     else:
         typer.echo(("allowed: " if allowed else "not allowed: ") + reason)
@@ -866,6 +871,8 @@ def may(
             typer.echo(f"  granted by {vouched.vouching.key}: {vouched.vouching.describe()}")
         for c in d.conditions:
             typer.echo(f"  condition: {c}")
+        if terms is not None:
+            typer.echo(f"  licence terms: {describe_terms(terms)}")
         if kept is not None:
             typer.echo(f"  decision receipt written to {kept} (check it with: provenance "
                        f"verify {kept} --log-key ...)")
