@@ -59,12 +59,14 @@ from ..ledger.dataset import (
     SimilarResolver,
     read_dataset,
 )
-from ..ledger.folder import FileResult
+from ..ledger.folder import FileResult, folder_title
 from ..node.similar import NodeMatcher
 from . import dataset_disclose
 from .identity import AttesterOpt, PolicyOpt, key_lookup, trusted_attesters
+from .listing import _cell as csv_cell  # the one CSV-injection rule (specs/cli.md 3.10)
 from .numbers import whole
 from .progress import Bars
+from .receipt_show import condition_words
 from .session import NodeOpt, Session, TimeoutOpt, output_file, write_text_atomic
 
 app = typer.Typer(
@@ -78,8 +80,8 @@ DEFAULT_DENY_NOTE = (
     "unregistered items are not works on this log as of its checkpoint: the rules' default "
     "deny (no use without a consent or licence) is about registered works, and an "
     "unregistered item carries no consent either")
-CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing", "match",
-               "distance")
+CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing", "conditions",
+               "match", "distance")
 EXACT = "exact"
 SIMILAR = "similar"
 
@@ -185,11 +187,14 @@ def check(
             s.ledger, s.ledger.store.latest_checkpoint_size() or 0)
         found = SimilarResolver(matcher, similar, DEFAULT_DISTANCE if similar is None
                                 else similar).resolve(dataset.items, bars)
-        resolved = [r for r in found if not r.empty]
-        empty = [Row(r.item.name, SKIPPED, None, None, "empty (an empty file is nobody's work)")
-                 for r in found if r.empty]
+        resolved = [r for r in found if not r.empty and r.skipped is None]
+        empty = [Row(r.item.name, SKIPPED, None, None,
+                     r.skipped or "empty (an empty file is nobody's work)", code=r.code)
+                 for r in found if r.empty or r.skipped is not None]
         if not resolved:
-            raise MalformedError(f"{path} has no item to check (only empty or skipped files)")
+            why = f": {empty[0].name}: {empty[0].reason}" if empty else ""
+            raise MalformedError(f"{path} has no item to check (only empty or skipped "
+                                 f"items{why})")
         if receipt is not None and len(resolved) > MAX_COMPLIANCE_ITEMS:
             raise MalformedError(f"--receipt: a compliance receipt lists at most "
                                  f"{MAX_COMPLIANCE_ITEMS} items")
@@ -385,7 +390,9 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: 
 
 
 def _skipped(f: FileResult, dataset: Dataset) -> Row:
-    name = f.file.relative_to(dataset.source).as_posix() if f.file.is_relative_to(
+    """A folder entry skipped, named as ``anchor DIR`` shows it (specs/cli.md section 2.1: a
+    character of a name that is not text, such as a byte that is not UTF-8, as U+FFFD)."""
+    name = folder_title(str(f.file), str(dataset.source)) if f.file.is_relative_to(
         dataset.source) else str(f.file)
     return Row(name, SKIPPED, None, None, f.reason or f.error or "skipped")
 
@@ -420,16 +427,17 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
             "summary": summary, "only": list(listed) if listed is not None else None,
             "items": [r.to_json() for r in rows],
             "receipt": str(receipt) if receipt is not None else None,
-            "note": DEFAULT_DENY_NOTE}, ensure_ascii=False))
+            "note": DEFAULT_DENY_NOTE if summary["unregistered"] else None},
+            ensure_ascii=False))
         return
     if as_csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow((r.name, r.outcome, r.work or "", r.controller or "", r.reason,
-                             "; ".join(r.citing), r.match or "",
-                             "" if r.distance is None else r.distance))
+        for r in rows:  # a name is anyone's words: never a spreadsheet formula
+            writer.writerow(tuple(map(csv_cell, (
+                r.name, r.outcome, r.work, r.controller, r.reason, "; ".join(r.citing),
+                "; ".join(r.conditions), r.match, r.distance))))
         typer.echo(out.getvalue(), nl=False)
         return
     whose = f" (only works controlled by {only})" if only is not None else ""
@@ -443,7 +451,8 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     wide = max(13, 0, *map(len, shown))  # "not allowed ~16" keeps the columns in line
     typer.echo(f"  {'outcome':<{wide}} {'work':<20} {'controller':<21} item: why")
     for r, outcome in zip(rows, shown, strict=True):
-        why = r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
+        why = (r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
+               + condition_words(r.conditions))
         typer.echo(f"  {outcome:<{wide}} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
                    f"{r.name}: {why}")
     typer.echo("summary:")

@@ -125,6 +125,9 @@ def show(
             f" ({summary['allowed']} allowed, {summary['not_allowed']} not allowed, "
             f"{summary['unregistered']} unregistered, as the receipt states it)"
             if isinstance(summary, dict) else ""))
+        # an item whose work the state receipt proves absent is unregistered, in the word
+        # of its summary and of dataset check (specs/cli.md section 3.14)
+        absent = {w["work"] for w in doc.get("works", []) if not w["events"]}
         for it in items:
             match = it.get("similar")
             near = (f", similar at distance {match['distance']}" if match is not None
@@ -132,7 +135,10 @@ def show(
                     ", no registered work within the distance" if match is not None else "")
             said = it.get("decision")
             answer = "" if not isinstance(said, dict) else (
-                ": allowed" if said.get("allowed") is True
+                ": allowed" + condition_words(said.get("conditions"))
+                if said.get("allowed") is True
+                else f": unregistered ({said.get('reason')})"
+                if it["work"] is None or it["work"] in absent
                 else f": not allowed ({said.get('reason')})")
             typer.echo(f"  item {it['name']}: {it['work'] or '-'}{near}{answer}")
     if "question" in doc and doc["kind"] != "compliance-receipt":
@@ -173,6 +179,17 @@ def show(
         typer.echo(f"map root:    {doc['map_root']}")
     if "scope" in doc:
         typer.echo(f"scope:       {doc['scope']}")
+
+
+def condition_words(conditions: object) -> str:
+    """An allowed answer's conditions, as ``dataset check`` and ``receipt show`` print them
+    after it: `` [condition: payment-required]``, `` [conditions: attribution,
+    payment-required]``; nothing without any. Who filters for allowed must see them."""
+    said = [c for c in conditions if isinstance(c, str)] if isinstance(
+        conditions, (list, tuple)) else []
+    if not said:
+        return ""
+    return f" [{'condition' if len(said) == 1 else 'conditions'}: {', '.join(said)}]"
 
 
 def describe(raw: bytes, name: str) -> dict[str, Any]:

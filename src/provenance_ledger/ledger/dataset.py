@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Protocol
 
 from ..core.compliance import MAX_ITEM_NAME_CHARS
+from ..core.dataset import canonical_item
 from ..core.encoding import is_text, load_json
 from ..core.events import full_work_id
 from ..core.similarity import MAX_DISTANCE, ContentCode
 from ..errors import LedgerError, MalformedError, NotFoundError, quoted
 from .content_code import content_code
 from .files import read_bounded
-from .folder import FileResult, Progress, list_folder, read_content
+from .folder import FileResult, Progress, Status, list_folder, read_content
 from .ledger import Ledger
 from .similarity import SimilarityIndex
 
@@ -80,13 +81,15 @@ class Resolved:
     """What an item names: an exact work id (registered or not: the state tells), or,
     when it has none, a similar registered work; neither for an ISCC code that matched no
     registered work (``code``: that code). ``empty``: a file of zero bytes, which is nobody's
-    work (rules.md 5.1), skipped."""
+    work (rules.md 5.1), skipped. ``skipped``: why an item that names nothing the ledger
+    compares is skipped (an ISCC code of another kind than a 64-bit content code)."""
 
     item: DatasetItem
     work: str | None
     similar: SimilarMatch | None = None
     empty: bool = False
     code: str | None = None
+    skipped: str | None = None
 
     @property
     def checked_work(self) -> str | None:
@@ -189,8 +192,12 @@ class SimilarResolver:
         self.iscc_distance = iscc_distance
 
     def resolve(self, items: Sequence[DatasetItem], progress: Progress) -> list[Resolved]:
-        codes = {n: _iscc_code(it) for n, it in enumerate(items) if it.iscc is not None}
+        given = {n: _iscc_code(it) for n, it in enumerate(items) if it.iscc is not None}
+        codes = {n: c for n, c in given.items() if isinstance(c, ContentCode)}
         out = dict(enumerate(ExactResolver().resolve(items, progress)))
+        for n, c in given.items():
+            if isinstance(c, str):  # an ISCC code the ledger never compares: skipped
+                out[n] = Resolved(items[n], None, code=items[n].iscc, skipped=c)
         if self.distance is not None:
             files = {n: r for n, r in out.items()
                      if not r.empty and r.item.path is not None and r.work is not None}
@@ -249,9 +256,21 @@ def _matched(exact: Resolved, code: ContentCode, near: tuple[str, int] | None) -
     return Resolved(item, exact.work, SimilarMatch(near[0], near[1], text))
 
 
-def _iscc_code(item: DatasetItem) -> ContentCode:
+ISCC_NOT_COMPARED = (
+    "it is not an ISCC content code the ledger compares (ISCC: and 16 base32 characters, a "
+    "64-bit image, text, audio or video unit) but an ISCC code of another kind: not checked")
+"""Why an ISCC item that is well formed (as ``dataset disclose`` reads it) but not a content
+code the ledger compares (an ISCC-CODE, a meta or instance code) is skipped."""
+
+
+def _iscc_code(item: DatasetItem) -> ContentCode | str:
+    """The content code an ISCC item gives, or why it is skipped (:data:`ISCC_NOT_COMPARED`:
+    a well-formed ISCC code of another kind); ISCC text that is not an ISCC code at all is bad
+    input."""
     assert item.iscc is not None  # noqa: S101 - called for ISCC items only
     code = ContentCode.from_text(item.iscc)
+    if code is None and (canonical_item(item.iscc) or "").startswith(ISCC_PREFIX):
+        return ISCC_NOT_COMPARED
     if code is None:
         raise MalformedError(f"{item.where or item.name}: {quoted(item.iscc)} is not an ISCC "
                              "content code the ledger compares (ISCC: and 16 base32 "
@@ -287,9 +306,31 @@ def _folder(root: Path) -> Dataset:
         raise NotFoundError(refused[0].error or f"cannot read {refused[0].file}")
     if not listing.files and not listing.skipped:
         raise NotFoundError(f"no files to check in {root}")
-    items = tuple(DatasetItem(_name(p.relative_to(root).as_posix(), str(p)), path=p)
-                  for p in listing.files)
-    return Dataset(root, items, listing.skipped)
+    items, unnamed = [], []
+    for p in listing.files:
+        name = p.relative_to(root).as_posix()
+        why = _name_problem(name)
+        if why is None:
+            items.append(DatasetItem(name, path=p))
+        else:  # a file a receipt could not name is skipped, not the whole check refused
+            unnamed.append(FileResult(p, Status.SKIPPED, reason=why))
+    return Dataset(root, tuple(items), (*listing.skipped, *unnamed))
+
+
+def _name_problem(text: str) -> str | None:
+    """Why a folder's file cannot be an item (its path is its name, shown and kept in a
+    receipt), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, read as lone surrogates
+        return "its name is not UTF-8 text, so no report or receipt can name it (rename it)"
+    if not is_text(text):
+        return "its name holds control characters, so no report or receipt can name it " \
+               "(rename it)"
+    if len(text) > MAX_ITEM_NAME_CHARS:
+        return f"its path is longer than the {MAX_ITEM_NAME_CHARS} characters an item name " \
+               "may have"
+    return None
 
 
 def _name(text: str, where: str) -> str:
@@ -317,7 +358,11 @@ def read_manifest(path: Path) -> Dataset:
         raise MalformedError(f"manifest {path} lists no items")
     jsonl = path.name.lower().endswith(JSONL_SUFFIXES) or lines[0][1].startswith("{")
     parse: Callable[[str, str, Path], DatasetItem] = _jsonl_item if jsonl else _text_item
-    items = tuple(parse(s, f"{path} line {n}", path.parent) for n, s in lines)
+    # a line starting with "{" is a JSON item in a text manifest too, as dataset disclose
+    # reads it: the manifest a developer disclosed is the one they check
+    items = tuple((_jsonl_item if s.startswith("{") else parse)(s, f"{path} line {n}",
+                                                                path.parent)
+                  for n, s in lines)
     return Dataset(path, items, ())
 
 
@@ -329,8 +374,15 @@ def _text_item(line: str, where: str, base: Path) -> DatasetItem:
                                  "digits)")
         return DatasetItem(_name(line, where), work=work, where=where)
     if line.upper().startswith(ISCC_PREFIX):
-        return DatasetItem(_name(line, where), iscc=line, where=where)
+        return DatasetItem(_name(line, where), iscc=_iscc_text(line), where=where)
     return DatasetItem(_name(line, where), path=base / line, where=where)
+
+
+def _iscc_text(text: str) -> str:
+    """An ISCC code in its canonical form (``ISCC:`` and upper-case base32, as ``dataset
+    disclose`` reads it), or the text as given when it is none."""
+    canonical = canonical_item(text)
+    return canonical if canonical is not None and canonical.startswith(ISCC_PREFIX) else text
 
 
 def _jsonl_item(line: str, where: str, base: Path) -> DatasetItem:
@@ -354,7 +406,7 @@ def _jsonl_item(line: str, where: str, base: Path) -> DatasetItem:
     if member == "path":
         return DatasetItem(name, path=base / value, where=where)
     if member == "iscc":
-        return DatasetItem(name, iscc=value, where=where)
+        return DatasetItem(name, iscc=_iscc_text(value), where=where)
     work = full_work_id(value) if member == "work" else (
         full_work_id(value) if len(value) == 64 else None)
     if work is None or (member == "work" and not value.lower().startswith("sha256:")):
