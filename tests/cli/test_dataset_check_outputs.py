@@ -173,3 +173,19 @@ def test_iscc_text_that_is_no_code_is_still_bad_input(world: dict[str, Any]) -> 
     _, _, err = _check(world, _manifest(world, "bad.txt", "paid.png\nISCC:AB\n"), ok=(2,))
     assert err.startswith("error: ") and "bad.txt line 2: 'ISCC:AB' is not an ISCC content " \
         "code" in err
+
+
+def test_disclose_counts_items_and_says_duplicate_lines_it_folded(tmp_path: Path) -> None:
+    """``dataset disclose`` says "1 item", not "1 items", and says on stderr how many lines
+    named an item already listed (each item is committed once: specs/cli.md 3.16)."""
+    home = tmp_path / "home"
+    one = "sha256:" + "ab" * 32
+    manifest = tmp_path / "one.txt"
+    manifest.write_text(f"{one}\n{one}\n{one.upper()}\n", encoding="utf-8")
+    r = run("dataset", "disclose", manifest, "--name", "tiny", "--version", "v1", home=home)
+    assert r.out.splitlines()[0] == "disclosed tiny version v1: 1 item"
+    assert r.err.strip().splitlines()[-1] == (
+        f"note: 2 duplicate lines of {manifest} folded into the item already listed: each "
+        "item is committed once (1 item)")
+    versions = run("dataset", "versions", "tiny", home=home).out
+    assert "  v1: 1 item, " in versions

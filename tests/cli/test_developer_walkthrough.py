@@ -253,7 +253,7 @@ def test_receipt_show_describes_the_developers_receipts(world: dict[str, Any]) -
     assert small.startswith(f"  item consented-small.jpg: {world['works']['consented']}, "
                             "similar at distance ") and small.endswith(": allowed")
     nobody = next(x for x in out if x.startswith("  item nobody.png: "))
-    assert nobody.endswith(": not allowed (the work is not registered on this ledger)")
+    assert nobody.endswith(": unregistered (the work is not registered on this ledger)")
     assert any(x.startswith("complete state receipt of work ") for x in out)
     doc = run_json("receipt", "show", receipt, "--json", home=home)
     assert doc["kind"] == "compliance-receipt" and doc["verified"] is False

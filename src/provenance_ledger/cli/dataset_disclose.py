@@ -182,8 +182,23 @@ def secret_for(key: PrivateKey, name: str, version: str) -> bytes:
     return dataset.secret_from_signature(key.sign(dataset.secret_message(name, version)))
 
 
-def _build(manifest: Path, secret: bytes, bars: Bars) -> dataset.Tree:
-    return dataset.Tree(dataset.entries(secret, read_manifest(manifest, bars)))
+def _build(manifest: Path, secret: bytes, bars: Bars) -> tuple[dataset.Tree, int]:
+    """The tree of the manifest's items, and how many of its items named one already
+    listed (each item is committed once: specs/datasets.md section 7)."""
+    read = 0
+
+    def counted() -> Iterator[str]:
+        nonlocal read
+        for item in read_manifest(manifest, bars):
+            read += 1
+            yield item
+
+    tree = dataset.Tree(dataset.entries(secret, counted()))
+    return tree, read - len(tree.entries)
+
+
+def _items(count: int) -> str:
+    return f"{count} item" + ("" if count == 1 else "s")
 
 
 def _level(tree: dataset.Tree, bars: Bars) -> list[bytes | None]:
@@ -326,7 +341,7 @@ def disclose(
                 _same_terms(ev, model, asked, digest)
     secret = secret_for(signer, name, version)
     with Bars.for_output(as_json) as bars:
-        tree = _build(manifest, secret, bars)
+        tree, folded = _build(manifest, secret, bars)
         upper = _level(tree, bars)
     root, count = dataset.root_of_level(upper).hex(), len(tree.entries)
     chain = _versions(session, actor, name)
@@ -357,6 +372,11 @@ def disclose(
     if unsaved is not None and session.keep_default(unsaved) is not unsaved:
         raise MalformedError("another command made your key 'default' meanwhile: run this "
                              "one again to disclose with it")
+    if folded:  # said, not folded silently (once nothing was refused): count is of distinct items
+        what = "file" if manifest.is_dir() else "line"  # a folder's: the same content
+        typer.echo(f"note: {folded} duplicate {what}{'' if folded == 1 else 's'} of "
+                   f"{manifest} folded into the item already listed: each item is committed "
+                   f"once ({_items(count)})", err=True)
     event, index, path = session.sign_and_append(
         signer, DISCLOSE, dataset.series_id(actor, name), body)
     _keep_level(session, actor, name, version, upper)
@@ -397,7 +417,8 @@ def _report(as_json: bool, status: str, index: int, ev: SignedEvent, path: Path)
         typer.echo(f"already disclosed: {body['name']} version {body['version']} "
                    f"(event {ev.id}, entry {index}); nothing appended")
     else:
-        typer.echo(f"disclosed {body['name']} version {body['version']}: {body['count']} items")
+        typer.echo(f"disclosed {body['name']} version {body['version']}: "
+                   f"{_items(body['count'])}")
         typer.echo(f"  root:     {body['root']}")
         typer.echo(f"  event:    {ev.id} (entry {index})")
         if ev.event.prev is not None:
@@ -459,7 +480,7 @@ def prove(
         path = dataset.prove(dataset.Tree(bucket), secret, wanted, upper)
     if path is None or path.root().hex() != body["root"]:
         with Bars.for_output(as_json) as bars:  # no kept level, or not this tree's
-            tree = _build(manifest, secret, bars)
+            tree, _ = _build(manifest, secret, bars)
             path, count = dataset.prove(tree, secret, wanted, _level(tree, bars)), len(
                 tree.entries)
     # The path's root is the tree's root (its siblings cover every other item), so this
@@ -514,6 +535,6 @@ def versions(
     typer.echo(f"dataset {name} by {actor}: {len(chain)} version{'s' * (len(chain) != 1)}")
     for i, ev in chain:
         d = _describe(i, ev)
-        typer.echo(f"  {d['version']}: {d['count']} items, {d['at']}, event {ev.id} "
+        typer.echo(f"  {d['version']}: {_items(d['count'])}, {d['at']}, event {ev.id} "
                    f"(entry {i})" + (f", model {d['model']}" if "model" in d else "")
                    + (f", compliance receipt {d['compliance']}" if "compliance" in d else ""))
