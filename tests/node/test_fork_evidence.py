@@ -3,9 +3,9 @@ keeps evidence of it (specs/node.md sections 4 and 5).
 
 Real nodes (``provenance node serve`` on 127.0.0.1): ``b`` mirrors ``a``. ``a``'s home is
 copied at size n1; ``a`` grows to n2, which ``b`` mirrors; the copy is put back and, with
-``b`` down (its rollback check learns nothing), ``a`` signs other entries: a checkpoint of
-a size between n1 and n2 whose root is not b's tree at that size. ``node sync`` on ``b`` must record it as
-``inconsistent`` evidence (the fork's note, b's mirrored checkpoint of size n2 and the
+``b`` down (its rollback check learns nothing), ``a`` signs other entries: a checkpoint of a
+size between n1 and n2 whose root is not b's tree at that size. ``node sync`` on ``b`` must
+record it as ``inconsistent`` evidence (the fork's note, b's mirrored checkpoint of size n2 and the
 consistency path from that size to n2 in b's tree), mark ``a`` faulty, and show it in ``node
 evidence``, ``GET /evidence`` and ``node status``; the evidence verifies offline with a's log
 key and ``provenance verify --evidence`` refuses a receipt of ``a`` with it. Once the real
