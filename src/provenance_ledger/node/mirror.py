@@ -34,7 +34,14 @@ from ..core.merkle import verify_consistency
 from ..core.note import MAX_NOTE_BYTES, Checkpoint, NoteSignature, SignedNote
 from ..core.receipt import verify_checkpoint_note
 from ..core.tiles import bundle_for_entry, consistency_proof, consistency_tiles
-from ..core.witness import MAP_ROOT, Finding, add_checkpoint_body
+from ..core.witness import (
+    INCONSISTENT,
+    MAP_ROOT,
+    SPLIT_VIEW,
+    Finding,
+    add_checkpoint_body,
+    full_path,
+)
 from ..errors import (
     LedgerError,
     MalformedError,
@@ -207,7 +214,8 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
     try:
         if witness.is_faulty(peer.origin):
             return SyncResult(peer.origin, "faulty", old, old,
-                              "evidence of a split view is held; mirroring stopped")
+                              "evidence against this log is held (node evidence); mirroring "
+                              "stopped")
         # (1) the peer's latest checkpoint, signed by its log key (from its tiles URL, when
         # it is mirrored from there: specs/tiles.md section 5.2).
         answer = fetch.get(_who(peer), f"{peer.tiles or peer.url}/checkpoint", MAX_NOTE_BYTES)
@@ -224,9 +232,8 @@ def sync_peer(home: Path, peer: Peer, witness: Witness, client: httpx.Client,
         if cp.size < old:
             if cp.size > 0 and mirror.root(cp.size) != cp.root:
                 # A signed root at a size already mirrored that is not the mirrored one: a
-                # fork. The witness holds what it cosigned at that size and keeps evidence.
-                return _evidence(witness, mirror, peer, note, now,
-                                 f"two roots for size {cp.size}")
+                # fork, shown by the mirror's own signed checkpoints (specs/node.md section 5).
+                return _smaller_fork(witness, mirror, peer, note, cp, now)
             raise VerificationError(
                 f"{peer.origin} serves size {cp.size}, smaller than the {old} already mirrored")
 
@@ -359,6 +366,37 @@ def _cosign(witness: Witness, mirror: Ledger, note: str, size: int, now: int) ->
             raise VerificationError(f"witness refused the checkpoint ({status}): {text.strip()}")
         latest = witness.latest(mirror.origin)
     return None
+
+
+def _smaller_fork(witness: Witness, mirror: Ledger, peer: Peer, note: str, cp: Checkpoint,
+                  now: int) -> SyncResult:
+    """The peer serves ``note``, a checkpoint signed by its log key of a size the mirror
+    passed, whose root is not the mirror's tree at that size: its key signed two histories.
+    Evidence from the mirror's own signed checkpoints (specs/node.md section 5): with the
+    log's checkpoint of that size among them, ``split-view`` (that one, then ``note``); else
+    ``inconsistent``: ``note``, then the mirror's latest checkpoint, with the consistency
+    path from ``note``'s size to it in the mirror's tree, which leads to the latest's root
+    and implies, at ``note``'s size, the mirror's root, not ``note``'s. Checked as a verifier
+    checks it, then kept; the origin is marked faulty."""
+    old = mirror.size
+    why = f"two roots for size {cp.size}"
+    same = mirror.store.checkpoint(cp.size)
+    latest = mirror.store.latest_checkpoint()
+    if same is not None:
+        finding = Finding(SPLIT_VIEW, same.note, note, (),
+                          f"{why}: the mirrored checkpoint and one the log serves later")
+    elif latest is not None and latest.size == old:
+        path = full_path(cp.size, mirror.root(cp.size), mirror.consistency_proof(cp.size, old))
+        finding = Finding(INCONSISTENT, note, latest.note, path,
+                          f"a checkpoint of size {cp.size} that the mirrored tree of size "
+                          f"{old} does not extend")
+    else:  # pragma: no cover - a mirror stores whole signed blocks: its size is a checkpoint's
+        raise VerificationError(f"the mirror holds no checkpoint of its size {old}")
+    verify_evidence(Evidence(0, peer.origin, finding.kind, (finding.note_a, finding.note_b),
+                             finding.path, finding.detail, now), peer.vkey)
+    witness.record(peer.origin, finding, now)
+    return SyncResult(peer.origin, "faulty", old, old,
+                      error_line(f"checkpoint not consistent with the mirror: {why}"))
 
 
 def _evidence(witness: Witness, mirror: Ledger, peer: Peer, note: str, now: int,

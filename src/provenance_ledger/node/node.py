@@ -4,17 +4,19 @@ receipts, the inclusion proof body of the hot path)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.encoding import b64encode
 from ..core.note import NoteSigner
 from ..core.receipt import Receipt
-from ..errors import NotFoundError, StorageError
+from ..errors import ConflictError, LedgerError, NotFoundError, StorageError
 from ..ledger import Home, Ledger, inclusion_proof_with_leaf
 from .autosync import AutoSync
+from .block_receipts import ReceiptReply
 from .config import NodeConfig, log_signer, open_node_ledger, refusals_path, tiles_dir
 from .fetch import Timeouts
 from .freshness import LOOK_S, Freshness
@@ -27,6 +29,33 @@ from .witness import LedgerLog, Witness, open_witness
 from .witnessing import Witnessing
 
 log = logging.getLogger("provenance_ledger.node")
+
+
+class HaltingSequencer(Sequencer):
+    """The sequencer of a node that stops signing once witnessing shows its log was rolled
+    back (specs/node.md sections 8 and 9): from then on every submission is refused with a
+    503 carrying :attr:`halted`, and a block already queued is not integrated (no checkpoint
+    is signed for it)."""
+
+    halted: str | None = None
+
+    def _refuse(self) -> None:
+        if self.halted is not None:
+            raise HttpError(503, self.halted)
+
+    async def submit_reply(self, leaf: bytes) -> ReceiptReply:
+        self._refuse()
+        return await super().submit_reply(leaf)
+
+    def submit_many(self, leaves: Sequence[bytes]) -> list[asyncio.Future[ReceiptReply]]:
+        self._refuse()
+        return super().submit_many(leaves)
+
+    def _integrate(self, leaves: list[bytes]) -> list[ReceiptReply | LedgerError]:
+        if self.halted is not None:  # queued before the halt: nothing more is signed (a 409:
+            # the refusal must keep its line, which a storage error's answer does not)
+            return [ConflictError(self.halted)] * len(leaves)
+        return super()._integrate(leaves)
 
 
 class Node:
@@ -48,7 +77,7 @@ class Node:
         self.log_verifier = signer.verifier
         self.vkey = self.log_verifier.to_vkey()
         self._ledger: Ledger | None = None
-        self._sequencer: Sequencer | None = None
+        self._sequencer: HaltingSequencer | None = None
         self._reads: Reads | None = None
         self._witness: Witness | None = None
         self.witnessing: Witnessing | None = None
@@ -82,15 +111,18 @@ class Node:
                                          self.config.witnessing.timeout, self._witness,
                                          self._reads.snapshot, self.clock,
                                          freshness=freshness, look_s=self._freshness_look_s,
-                                         refusals=refusals_path(self.home))
+                                         refusals=refusals_path(self.home),
+                                         on_halt=self._halt)
             await self.witnessing.start()
         tiles = self._tiles_writer(ledger)
         ledger.holds_map_levels = True  # the sequencer's blocks are small and many
-        self._sequencer = Sequencer(ledger, self.clock, self._queue_limit, self._batch_max,
+        self._sequencer = HaltingSequencer(ledger, self.clock, self._queue_limit, self._batch_max,
                                     self._linger,
                                     None if self.witnessing is None else self.witnessing.notify,
                                     tiles=tiles)
         self._sequencer.start()
+        if self.witnessing is not None and self.witnessing.halted is not None:
+            self._sequencer.halted = self.witnessing.halted  # halted before the sequencer
         if self._mirror_interval > 0 and self.config.peers:
             self.autosync = AutoSync(self.home, self.config, lambda: self.witness, self.now,
                                      self._mirror_interval, self._peer_timeouts)
@@ -100,6 +132,13 @@ class Node:
             "size": ledger.size, "peers": len(self.config.peers),
             "witnesses": len(self.config.witnesses), "quorum": self.config.quorum,
             "freshness_interval_s": self._freshness_interval if self.config.witnesses else 0}})
+
+    def _halt(self, line: str) -> None:
+        """A witness holds a larger checkpoint of this log: sign nothing more (the error line
+        answers every write from now on, specs/node.md section 9)."""
+        if self._sequencer is not None:
+            self._sequencer.halted = line
+        log.error("signing stopped", extra={"fields": {"error": line}})
 
     def _tiles_writer(self, ledger: Ledger) -> TilesWriter | None:
         """The writer of ``tiles`` in node.toml, the folder caught up with the latest

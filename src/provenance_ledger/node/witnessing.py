@@ -45,6 +45,14 @@ proof logs ``witnessing: storage unavailable`` (a warning, naming no witness as 
 is tried again every :data:`OUTAGE_RETRY_S` seconds until the database is back; the
 witnesses are not asked meanwhile.
 
+A witness answering that it holds a *larger* checkpoint of this log than the one it was sent
+(a 409 naming a size above the checkpoint's) shows the log was restored from an older copy
+(specs/node.md section 8): the node has signed, or is about to sign, a second history under
+its key. That is no ordinary "did not cosign": witnessing *halts* (:attr:`Witnessing.halted`,
+``on_halt``): every waiting and later submitter is refused with a 503 naming the witness and
+both sizes, the witness is kept in the refusals file with the size it holds, and the node
+signs no further checkpoint (node/node.py).
+
 Not here: what a cosignature asserts (specs/node.md section 9), mirroring (node/mirror.py).
 """
 
@@ -78,6 +86,7 @@ from .config import WitnessEntry
 from .fetch import Answer, Fetcher, Timeouts
 from .freshness import LOOK_S, Freshness, fresh_as_of
 from .frozen_cosign import Backoff, FinalCheckpoint
+from .http import HttpError
 from .witness import Witness
 
 log = logging.getLogger("provenance_ledger.node.witnessing")
@@ -139,6 +148,23 @@ class Refused(PeerError):
     (another root at that size, or it holds the log as faulty), not a size to resume from."""
 
 
+class RolledBack(PeerError):
+    """A witness holds a checkpoint of this log larger than the latest: the log was restored
+    from an older copy (specs/node.md section 8). Witnessing halts and the node stops
+    signing."""
+
+    def __init__(self, peer: str, message: str, held: int) -> None:
+        super().__init__(peer, message)
+        self.held = held
+
+
+def halted_line(error: str) -> str:
+    """The error line of every write refused once witnessing halted (specs/node.md
+    section 9)."""
+    return (f"signing stopped: {error}; this node signs no further checkpoint: stop it and "
+            "put the lost blocks back (a peer's mirror holds them)")
+
+
 def read_refusals(path: Path) -> dict[str, tuple[int, int]]:
     """The witnesses that refuse this log's checkpoints, as ``node serve`` keeps them
     (specs/node.md section 1): name: (size refused, when); {} when none, or the file is not
@@ -192,11 +218,13 @@ class Witnessing:
                  witness: Witness, snapshot: Callable[[], AbstractContextManager[Ledger]],
                  clock: Callable[[], float], client: httpx.Client | None = None, *,
                  freshness: Freshness | None = None, look_s: float = LOOK_S,
-                 refusals: Path | None = None) -> None:
+                 refusals: Path | None = None,
+                 on_halt: Callable[[str], None] | None = None) -> None:
         """``freshness``: have the latest checkpoint cosigned again on that schedule (None:
         only after blocks); ``look_s``: the longest wait between two looks at its age;
         ``refusals``: the file that keeps which witnesses refuse this log's checkpoints, for
-        ``node status`` (:func:`read_refusals`)."""
+        ``node status`` (:func:`read_refusals`); ``on_halt``: called on the loop, once, with
+        the error line when a witness shows the log was rolled back (:attr:`halted`)."""
         if not witnesses:
             raise ValueError("witnessing needs at least one witness")
         if not 0 <= quorum <= len(witnesses):
@@ -232,6 +260,11 @@ class Witnessing:
         self._look_s = look_s
         self._last_round = clock()  # when the last round began (clock seconds)
         self._outage = False  # a request of the round in progress failed on the own database
+        self._holding: dict[str, int] = {}  # witness name: the larger size it holds
+        self._on_halt = on_halt
+        self.halted: str | None = None
+        """The error line once a witness showed this log was rolled back (section 8): every
+        submitter is refused with it (503), and the node signs nothing more."""
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -273,6 +306,8 @@ class Witnessing:
         """The size of the checkpoint to issue entry ``index``'s receipt against (None: the
         latest): the first to meet the quorum, or the best known when the round ends without
         it or the timeout passes."""
+        if self.halted is not None:
+            raise HttpError(503, self.halted)
         if self.quorum == 0:
             return None
         if self._met_size > index:
@@ -442,6 +477,9 @@ class Witnessing:
             log.warning("witnessing: storage unavailable", extra={"fields": {
                 "witness": w.name, "size": target.size, "error": str(e)}})
             return False
+        except RolledBack as e:
+            self._halt(w, target, e)
+            return False
         except Refused as e:
             kept = self._refusing.get(w.name)
             if kept is None or kept[0] != target.size:
@@ -456,6 +494,7 @@ class Witnessing:
             return False
         finally:
             self._busy.discard(w.name)
+        self._holding.pop(w.name, None)
         if self._refusing.pop(w.name, None) is not None:
             self._save_refusals()
         self._sizes[w.name] = size
@@ -466,6 +505,25 @@ class Witnessing:
             self._resolve(target.size, lambda _: target.size)
         return True
 
+    def _halt(self, w: WitnessEntry, target: Target, e: RolledBack) -> None:
+        """``w`` holds a larger checkpoint of this log than ``target``: refuse every waiting
+        submitter, keep the witness among the refusing ones (with the size it holds), and
+        stop the node's signing (once)."""
+        first = self.halted is None
+        if first:
+            self.halted = halted_line(str(e))
+        self._refusing[w.name] = (target.size, int(self._clock()))
+        self._holding[w.name] = e.held
+        self._save_refusals()
+        log.error("witness holds a larger checkpoint: signing stopped", extra={"fields": {
+            "witness": w.name, "size": target.size, "held": e.held, "error": str(e)}})
+        assert self.halted is not None  # noqa: S101 - set above
+        for _, done in self._waiters:
+            if not done.done():
+                done.set_exception(HttpError(503, self.halted))
+        if first and self._on_halt is not None:
+            self._on_halt(self.halted)
+
     def _save_refusals(self) -> None:
         """Keep the refusing witnesses in the home for ``node status`` (specs/node.md section
         1): written whole, or removed when none refuses."""
@@ -473,7 +531,11 @@ class Witnessing:
             return
         try:
             if self._refusing:
-                doc = {n: {"size": size, "at": at} for n, (size, at) in self._refusing.items()}
+                doc: dict[str, dict[str, int]] = {
+                    n: {"size": size, "at": at} for n, (size, at) in self._refusing.items()}
+                for n, held in self._holding.items():
+                    if n in doc:
+                        doc[n]["held"] = held
                 write_atomic(self._refusals, (json.dumps(doc, sort_keys=True) + "\n").encode())
             else:
                 self._refusals.unlink(missing_ok=True)
@@ -531,18 +593,14 @@ class Witnessing:
         cosignatures. Returns the size it now holds."""
         who = f"witness {w.name} ({w.url})"
         for _ in range(MAX_SIZE_RETRIES):
-            if old > target.size:
-                which = ("the latest" if isinstance(target, Target)
-                         else f"the final checkpoint of the frozen {target.shard.origin}")
-                raise PeerError(who, f"it holds a checkpoint of size {old} of this log, larger "
-                                f"than {which} ({target.size}): was the log restored from "
-                                "an older copy? (specs/node.md section 8)")
+            self._not_larger(who, target, old)
             answer = self._post(w, who, target, old)
             if answer.status == 409 and answer.media_type == SIZE_CONTENT_TYPE:
                 try:
                     held = parse_size(answer.body)
                 except MalformedError as e:
                     raise PeerError(who, f"{answer.where}: 409 answer: {e}") from e
+                self._not_larger(who, target, held)
                 if held == old:  # the size sent: not a size to resume from but a refusal
                     raise Refused(who, f"{answer.where} answered 409 naming the size sent "
                                     f"({old}): it refuses this checkpoint of size "
@@ -568,6 +626,21 @@ class Witnessing:
                 raise PeerError(who, "its cosignature was not stored")
             return target.size
         raise PeerError(who, f"answered 409 {MAX_SIZE_RETRIES} times, each naming another size")
+
+    @staticmethod
+    def _not_larger(who: str, target: Target | FinalCheckpoint, held: int) -> None:
+        """Raise when the witness holds more of this log than ``target``: for the live log a
+        :class:`RolledBack` (the log was restored from an older copy, section 8)."""
+        if held <= target.size:
+            return
+        if isinstance(target, Target):
+            raise RolledBack(who, f"it holds a checkpoint of size {held} of this log, larger "
+                             f"than the latest ({target.size}): the log was restored from an "
+                             "older copy (specs/node.md section 8)", held)
+        raise PeerError(who, f"it holds a checkpoint of size {held} of this log, larger than "
+                        f"the final checkpoint of the frozen {target.shard.origin} "
+                        f"({target.size}): was the log restored from an older copy? "
+                        "(specs/node.md section 8)")
 
     def _post(self, w: WitnessEntry, who: str, target: Target | FinalCheckpoint,
               old: int) -> Answer:
