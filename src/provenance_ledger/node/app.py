@@ -816,4 +816,4 @@ def node_app(home: Path, **app_options: Any) -> ASGIApp:
     Starlette's layers; an exception escaping them is uvicorn's 500."""
     app = create_app(home, **app_options)
     # submissions ahead of FastAPI too (node/hotwrite.py), while no witness is configured
-    return AccessLog(HeadAsGet(HotReads(HotWrites(app, app.state.node), app.state.node)))
+    return AccessLog(HotReads(HeadAsGet(HotWrites(app, app.state.node)), app.state.node))

@@ -176,6 +176,9 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        # node serve's limits (node/server.py), set on uvicorn's Config
+        for name, value in getattr(self.config, "connection_limits", {}).items():
+            setattr(self, name, value)
         if len(self.connections) > self.max_connections:
             log.warning("too many connections", extra={"fields": {
                 "limit": self.max_connections}})
@@ -183,9 +186,8 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
                              "already; try again shortly",
                              (b"retry-after", str(RETRY_AFTER_S).encode()))
             return
-        inner = self.app if isinstance(self.app, AccessLog) else None
-        for _ in range(2):  # AccessLog over HotReads, or over HeadAsGet over HotReads (app.py)
-            inner = inner if isinstance(inner, HotReads) else getattr(inner, "app", None)
+        app = self.app
+        inner = app.app if isinstance(app, AccessLog) else None
         if isinstance(inner, HotReads) and all(hasattr(self, a) for a in _UVICORN_PARTS):
             self.hot = inner
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)

@@ -63,7 +63,7 @@ def make_server(
     config = load_config(home)
     require_keys(home)  # before it listens: one line, exit 2 (each key read and checked)
     check_home_access(home)
-    protocol = type("HotReadsProtocol", (HotReadsProtocol,), connection_limits())
+    limits = connection_limits()
     if is_serving(home):  # likewise; the lock itself is taken once it starts (shards.serving)
         raise served_already(home)
     listen_host, listen_port = parse_listen(config.listen)
@@ -77,8 +77,9 @@ def make_server(
         lifespan="on",
         server_header=False,
         proxy_headers=False,  # it binds 127.0.0.1 by default: no proxy's headers to trust
-        http=protocol,  # hot reads at the parser, one write an answer (node/hotpath.py)
+        http=HotReadsProtocol,  # hot reads at the parser, one write an answer (node/hotpath.py)
     )
+    server_config.connection_limits = limits  # type: ignore[attr-defined] # hotpath.py reads
     return uvicorn.Server(server_config)
 
 
