@@ -329,22 +329,17 @@ def allow_with_head(allow: str) -> str:
 PAGE_REDIRECT = "/page/"
 """Where ``GET /`` and ``GET /page`` send a browser: a relative reference (RFC 9110 section
 10.2.2), never an absolute URL built from the client's Host header."""
-_REDIRECT: dict[int | str, dict[str, Any]] = {307: {
-    "description": "The verification page is at /page/",
-    "headers": {"Location": {"description": "/page/", "required": True,
-                             "schema": {"type": "string"}}}}}
 
 
 def add_redirects(app: FastAPI) -> None:
-    """``GET /`` and ``GET /page``: 307 to ``/page/``, a relative ``Location``."""
+    """``GET /`` and ``GET /page``: 307 to ``/page/``, a relative ``Location``: a browser's
+    way in, not part of the API, so not in the OpenAPI document."""
 
     def to_page() -> Response:
         return Response(status_code=307, headers={"location": PAGE_REDIRECT})
 
     for path in ("/", "/page"):
-        app.add_api_route(path, to_page, methods=["GET"], status_code=307,
-                          response_class=Response, responses=_REDIRECT,
-                          summary="Redirect to the verification page, /page/")
+        app.add_api_route(path, to_page, methods=["GET"], include_in_schema=False)
 
 
 class HeadAsGet:
@@ -418,10 +413,8 @@ def add_read_routes(app: FastAPI, node: Node) -> None:
         ``at_most`` the largest one not beyond that size (mirrors catch up in steps). The
         witnesses that refuse this log's checkpoint, when any, are named in a header
         (specs/node.md section 9, "Refusing witnesses")."""
-        if size is not None and at_most is not None:
-            raise HttpError(400, "give size or at_most, not both")
         with node.reads.snapshot() as ledger:
-            if at_most is not None:
+            if at_most is not None and size is None:
                 size = ledger.store.checkpoint_at_most(at_most)
                 if size is None:
                     raise NotFoundError(f"no checkpoint of size {at_most} or less")
