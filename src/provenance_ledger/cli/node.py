@@ -93,6 +93,7 @@ def init(
         DEFAULT_FRESHNESS_INTERVAL,
         DEFAULT_MIRROR_INTERVAL,
         config_path,
+        foreign_files,
         parse_listen,
     )
     from ..store.postgres import check_url, redact
@@ -112,12 +113,18 @@ def init(
         from ..node.tiles import check_folder
 
         check_folder(Path(tiles), "--tiles")
+    others = foreign_files(home)
     config = init_node(home, origin, listen, mirror_interval=(
         DEFAULT_MIRROR_INTERVAL if interval is None else interval), freshness_interval=(
         DEFAULT_FRESHNESS_INTERVAL if freshness is None else freshness), store=store,
         tiles=tiles or "")
     keys = node_keys(home)
     shown = "sqlite" if store is None else redact(store)  # never the password
+    if others:  # a folder that held other files: said, and left as they are
+        named = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
+                                         else "")
+        typer.echo(f"note: {home} already held other files ({named}); they are left as they "
+                   "are, and the folder is now 0700", err=True)
     _show_node(home, config, shown, keys, "created", as_json)
 
 

@@ -37,6 +37,7 @@ import asyncio
 import itertools
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -51,7 +52,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.current import MAX_CURRENT_WORKS
 from ..core.encoding import b64encode, load_json
@@ -59,7 +60,7 @@ from ..core.events import MAX_LEAF_BYTES, full_work_id
 from ..core.note import MAX_TREE_SIZE
 from ..core.similarity import CODE_PATTERN, MAX_DISTANCE, ContentCode
 from ..core.witness import MAX_ADD_CHECKPOINT_BYTES, SIZE_CONTENT_TYPE
-from ..errors import ConflictError, LedgerError, NotFoundError
+from ..errors import ConflictError, LedgerError, MalformedError, NotFoundError
 from ..ledger.listing import offers_by, offers_to, works_of
 from .batch import batch_router
 from .config import load_config
@@ -68,7 +69,7 @@ from .disputes import registrations, resolve_here
 from .fetch import Timeouts
 from .freshness import LOOK_S
 from .hotpath import HotReads
-from .hotwrite import HotWrites
+from .hotwrite import HotWrites, check_no_trailing_space
 from .http import (
     TEXT,
     UNAVAILABLE_RETRY_AFTER_S,
@@ -209,6 +210,7 @@ def create_app(
     freshness_interval_s: float | None = None,
     freshness_look_s: float = LOOK_S,
     startup_errors: list[LedgerError] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The node's ASGI application; the ledger, witness and sequencer open in its lifespan.
     ``clock`` (seconds since the epoch) is the ledger's admission clock and the witness's
@@ -217,7 +219,8 @@ def create_app(
     ``freshness_interval_s`` overrides ``freshness_interval`` and ``freshness_look_s`` bounds
     the wait between two looks at the latest checkpoint's age (node/freshness.py).
     ``startup_errors`` gets the :class:`LedgerError` that stopped the node's start, if one
-    did (node/server.py says it in one line)."""
+    did (node/server.py says it in one line). ``started`` is called once the node has
+    started, before it answers (``node serve`` logs ``listening`` then)."""
     finish_rotation(home)  # a rotation cut short is completed first (node/shards.py)
     config = load_config(home)
     node = Node(home, config, clock, queue_limit, batch_max, linger_s,
@@ -233,6 +236,8 @@ def create_app(
                 if startup_errors is not None:
                     startup_errors.append(e)
                 raise
+            if started is not None:
+                started()
             try:
                 yield
             finally:
@@ -243,10 +248,19 @@ def create_app(
         version="1",
         summary=f"Append-only log {config.origin}: events, checkpoints, proofs, witnessing",
         lifespan=lifespan,
+        # No /docs or /redoc: their HTML pulls scripts from third-party CDNs. The document
+        # itself is /openapi.json (specs/node.md section 2).
+        docs_url=None,
+        redoc_url=None,
+        # No redirect built from the client's Host header: /page is redirected explicitly,
+        # with a relative Location (add_redirects), and another path with or without a
+        # trailing slash it lacks is 404.
+        redirect_slashes=False,
     )
     app.state.node = node
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     add_error_handlers(app)
+    add_redirects(app)
     add_write_routes(app, node)
     add_read_routes(app, node)
     add_witness_routes(app, node)
@@ -295,9 +309,51 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_exception(request: Request, exc: StarletteHTTPException) -> Response:
-        # Starlette's 405 carries ``Allow`` (RFC 9110 section 15.5.6): keep its headers.
-        return error_response(exc.status_code, str(exc.detail),
-                              headers=dict(exc.headers) if exc.headers else None)
+        # Starlette's 405 carries ``Allow`` (RFC 9110 section 15.5.6): keep its headers,
+        # HEAD listed wherever GET is (it is answered there: HeadAsGet).
+        headers = dict(exc.headers) if exc.headers else None
+        if headers and "allow" in {k.lower() for k in headers}:
+            headers = {("Allow" if k.lower() == "allow" else k): (
+                allow_with_head(v) if k.lower() == "allow" else v) for k, v in headers.items()}
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def allow_with_head(allow: str) -> str:
+    """An ``Allow`` value with HEAD beside GET (RFC 9110 section 9.3.2)."""
+    methods = [m.strip() for m in allow.split(",") if m.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join(methods)
+
+
+PAGE_REDIRECT = "/page/"
+"""Where ``GET /`` and ``GET /page`` send a browser: a relative reference (RFC 9110 section
+10.2.2), never an absolute URL built from the client's Host header."""
+
+
+def add_redirects(app: FastAPI) -> None:
+    """``GET /`` and ``GET /page``: 307 to ``/page/``, a relative ``Location``: a browser's
+    way in, not part of the API, so not in the OpenAPI document."""
+
+    def to_page() -> Response:
+        return Response(status_code=307, headers={"location": PAGE_REDIRECT})
+
+    for path in ("/", "/page"):
+        app.add_api_route(path, to_page, methods=["GET"], include_in_schema=False)
+
+
+class HeadAsGet:
+    """ASGI middleware: HEAD answered wherever GET is (RFC 9110 section 9.3.2), by the GET
+    route itself: the request goes on as a GET, and the server, which still sees HEAD, sends
+    that answer's status and headers without its body (uvicorn drops a HEAD's body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
 
 
 def add_write_routes(app: FastAPI, node: Node) -> None:
@@ -322,6 +378,7 @@ def add_write_routes(app: FastAPI, node: Node) -> None:
         ``head``; 503 asks to retry later. With witnesses configured, the receipt waits for
         their quorum or the timeout; its headers say what it carries (node.md section 9)."""
         leaf = await read_body(request, MAX_EVENT_BYTES)
+        check_no_trailing_space(leaf)
         receipt = await node.sequencer.submit(leaf)
         witnessing = node.witnessing
         if witnessing is None:
@@ -505,7 +562,7 @@ def add_witness_routes(app: FastAPI, node: Node) -> None:
                    409: {"description": "Old size is not the witness's size (body: size), "
                                         "split view, or faulty origin",
                          "content": {SIZE_CONTENT_TYPE: {"schema": {"type": "string"}}}},
-                   413: _ERROR,
+                   413: {"description": "A body over the limit (one line)", **_TEXT_BODY},
                    422: {"description": "The consistency proof does not verify"}},
         openapi_extra={"requestBody": {"required": True, "content": {
             "text/plain": {"schema": {"type": "string",
@@ -515,7 +572,10 @@ def add_witness_routes(app: FastAPI, node: Node) -> None:
         """c2sp.org/tlog-witness: ``old <size>``, consistency proof lines, an empty line, then
         the signed checkpoint. A checkpoint of this node's own log delivers peers'
         cosignatures, which GET /checkpoint then serves."""
-        body = await read_body(request, MAX_ADD_CHECKPOINT_BYTES)
+        try:
+            body = await read_body(request, MAX_ADD_CHECKPOINT_BYTES)
+        except HttpError as e:  # the witness protocol's errors are text/plain (C2SP)
+            return PlainTextResponse(f"{e}\n", status_code=e.status, headers=e.headers)
         witness = node.witness
         status, text = await asyncio.get_running_loop().run_in_executor(
             None, witness.add_checkpoint, body, node.now())
@@ -591,7 +651,13 @@ def add_batch_routes(app: FastAPI, node: Node) -> None:
 
 def _similar_query(body: bytes) -> tuple[list[ContentCode], int]:
     """The codes and distance of a POST /similar body."""
-    data = load_json(body, "request body")
+    try:
+        data = load_json(body, "request body")
+    except MalformedError as e:
+        if "int_max_str_digits" not in str(e):
+            raise
+        raise HttpError(400, "request body holds a number too large (more than "
+                        f"{sys.get_int_max_str_digits()} digits)") from None
     if not isinstance(data, dict) or data.keys() != {"codes", "distance"} or not isinstance(
             data["codes"], list):
         raise HttpError(400, 'the body must be {"codes": [ISCC codes], "distance": D}')
@@ -743,4 +809,4 @@ def node_app(home: Path, **app_options: Any) -> ASGIApp:
     Starlette's layers; an exception escaping them is uvicorn's 500."""
     app = create_app(home, **app_options)
     # submissions ahead of FastAPI too (node/hotwrite.py), while no witness is configured
-    return AccessLog(HotReads(HotWrites(app, app.state.node), app.state.node))
+    return AccessLog(HotReads(HeadAsGet(HotWrites(app, app.state.node)), app.state.node))

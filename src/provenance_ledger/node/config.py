@@ -559,8 +559,25 @@ def init_node(home: Path, origin: str, listen: str = DEFAULT_LISTEN,
         raise
     if not witness_key_path(home).exists():
         write_private_key(witness_key_path(home), PrivateKey.generate(), None)
+    home.chmod(0o700)  # made or adopted: its keys and databases are the owner's alone
     _write_config(home, config)  # last: its presence means the home is complete
     return config
+
+
+HOME_FILES = ("node.toml", "log.key", "store.url", "refusals.json", "serve.lock", "mirrors",
+              "keys", "shards")
+"""Names (besides ``ledger.*`` and ``witness.*``) a node or ledger home holds."""
+
+
+def foreign_files(home: Path) -> list[str]:
+    """The names in an existing folder that no node or ledger home holds, sorted: what
+    ``node init`` adopting it leaves as they are (specs/node.md section 1)."""
+    try:
+        names = [p.name for p in home.iterdir()] if home.is_dir() else []
+    except OSError:
+        return []
+    return sorted(n for n in names if n not in HOME_FILES
+                  and not n.startswith(("ledger.", "witness.")))
 
 
 def tiles_dir(home: Path, config: NodeConfig) -> Path | None:
@@ -757,13 +774,39 @@ def require_log_key(home: Path) -> None:
 
 def require_keys(home: Path) -> None:
     """What ``node serve`` checks before it listens (specs/node.md section 1): the log key
-    (:func:`require_log_key`) and the witness key are there, so that a home missing one is
+    (:func:`require_log_key`) and the witness key are there, read only by their owner, and
+    each holds a key, so that a home with a key missing, readable by others or damaged is
     one line and exit 2 without a ``listening`` record before it."""
     require_log_key(home)
     path = witness_key_path(home)
     if not path.exists():
         raise LedgerError(f"the node's witness key {path} is missing: restore it from your "
                           "backup of the home (its peers know this node's cosignatures by it)")
+    for key in (Home(home).log_key_path, path):
+        try:
+            mode = key.stat().st_mode & 0o777
+        except OSError as e:
+            raise LedgerError(f"cannot read key {key}: {e.strerror}") from e
+        if mode & 0o077:
+            raise LedgerError(f"the private key {key} may be read by other users (mode "
+                              f"{mode:04o}): chmod 600 {key}")
+        try:
+            read_private_key(key, None)
+        except LedgerError as e:  # its words name the file alone: name the home's path
+            raise type(e)(str(e).replace(f"key {key.name}", f"key {key}", 1)) from e
+
+
+def check_home_access(home: Path) -> None:
+    """A warning (logged, ``node serve`` goes on) when other users may write the home: they
+    could replace its files (specs/node.md section 1)."""
+    try:
+        mode = home.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o022:
+        logging.getLogger("provenance_ledger.node").warning(
+            "the node's home may be written by other users", extra={"fields": {
+                "home": str(home), "mode": f"{mode:04o}", "fix": f"chmod 700 {home}"}})
 
 
 def _with_frozen_shards(home: Path, config: NodeConfig, ledger: Ledger) -> Ledger:

@@ -124,8 +124,25 @@ MAX_REQUEST_HEAD = 64 * 1024
 """Most bytes of a request's head (request line and headers) ``node serve`` reads: beyond,
 431 and the connection closed (specs/node.md section 2). uvicorn's httptools protocol keeps
 a head whole in memory, however long, until it ends."""
+HEAD_TIMEOUT_S = 20.0
+"""Seconds a connection has to send a whole request head: from the connection's start for
+its first request, from the head's first byte for a later one (specs/node.md section 2).
+A connection silent that long is closed; one with a head begun gets 408 and is closed."""
+BODY_TIMEOUT_S = 20.0
+"""Most seconds between two reads of a request's body (and from its head to the first):
+beyond, 408 (unless the answer has begun) and the connection closed."""
+MAX_CONNECTIONS = 1024
+"""Most connections ``node serve`` holds open at once: one more is answered 503 with
+``Retry-After`` and closed at once."""
+RETRY_AFTER_S = 1
 _UVICORN_PARTS = ("cycle", "pipeline", "flow", "parser", "server_state",
                   "limit_concurrency", "on_response_complete", "_unset_keepalive_if_required")
+
+
+def head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """The bytes of a parsed request head, to within its optional white space: a method of
+    at most 7 letters, the target, `` HTTP/1.1`` and each ``name: value`` line."""
+    return 20 + len(url) + sum(len(n) + len(v) + 4 for n, v in headers)
 
 
 class HotReadsProtocol(CoalescingHttpToolsProtocol):
@@ -141,44 +158,130 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
     failure then gets the app's 500 and its logged traceback).
 
     Every request's head (request line and headers) is capped at :data:`MAX_REQUEST_HEAD`
-    while it streams in (431 and the connection closed beyond), for every route."""
+    while it streams in (431 and the connection closed beyond), for every route; it must be
+    in within :attr:`head_timeout` seconds and each read of its body come within
+    :attr:`body_timeout` seconds (408 and closed otherwise); at most
+    :attr:`max_connections` connections are open at once (503 beyond)."""
 
     hot: HotReads | None = None
+    head_timeout: float = HEAD_TIMEOUT_S
+    body_timeout: float = BODY_TIMEOUT_S
+    max_connections: int = MAX_CONNECTIONS
     _taken = 0
-    _head: int | None = None  # bytes of the request head being read (whole reads only)
+    _head: int | None = None  # bytes of the request head being read
     _heads = 0  # request heads begun on this connection
+    _read_used = 0  # bytes of the current read that belong to bodies and to heads ended in it
+    _head_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        # node serve's limits (node/server.py), set on uvicorn's Config
+        for name, value in getattr(self.config, "connection_limits", {}).items():
+            setattr(self, name, value)
+        if len(self.connections) > self.max_connections:
+            log.warning("too many connections", extra={"fields": {
+                "limit": self.max_connections}})
+            self._close_with(503, f"the node holds {self.max_connections} connections "
+                             "already; try again shortly",
+                             (b"retry-after", str(RETRY_AFTER_S).encode()))
+            return
         app = self.app
         inner = app.app if isinstance(app, AccessLog) else None
         if isinstance(inner, HotReads) and all(hasattr(self, a) for a in _UVICORN_PARTS):
             self.hot = inner
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def _cancel_timers(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
     def data_received(self, data: bytes) -> None:
         self._taken = 0
+        self._read_used = 0
         inside, heads = self._head is not None, self._heads
         super().data_received(data)
-        # A read that began inside a head and ends inside the same one is head alone (the
-        # first and last reads of a head, which may hold other requests' bytes, are not
-        # counted: each is at most a read's size).
-        if inside and self._head is not None and self._heads == heads:
-            self._head += len(data)
-            if self._head > MAX_REQUEST_HEAD and not self.transport.is_closing():
+        # Every read counts: all of a read inside one head, and of a read where a head begins,
+        # what is not another request's body or head (measured as they end).
+        if self._head is not None and not self.transport.is_closing():
+            self._head += len(data) if inside and self._heads == heads else max(
+                0, len(data) - self._read_used)
+            if self._head > MAX_REQUEST_HEAD:
                 self._refuse_head()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head = 0
         self._heads += 1
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def on_body(self, body: bytes) -> None:
+        self._read_used += len(body)
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+        super().on_message_complete()
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head is None and (self.cycle is not None and not self.cycle.response_complete):
+            return  # a request in flight: its head is in (a later head re-arms the timer)
+        if self._head is None:  # nothing sent: closed without an answer
+            self.transport.close()
+            return
+        log.warning("request head timed out", extra={"fields": {
+            "timeout_s": self.head_timeout}})
+        self._close_with(408, f"request head not received within {self.head_timeout:g} s")
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # the app has not taken what came: not the client's delay
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
+            return
+        log.warning("request body timed out", extra={"fields": {
+            "timeout_s": self.body_timeout}})
+        cycle = self.cycle
+        started = cycle is not None and cycle.response_started
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True  # the app's receive() says the client went away
+            cycle.message_event.set()
+        if started:
+            self.transport.close()
+        else:
+            self._close_with(408, "request body not received: no bytes for "
+                             f"{self.body_timeout:g} s")
 
     def _refuse_head(self) -> None:
         """431 and close, as uvicorn answers a request it cannot parse (a 400)."""
-        msg = f"request head over the limit of {MAX_REQUEST_HEAD} bytes".encode()
         log.warning("request head over the limit",
                     extra={"fields": {"limit": MAX_REQUEST_HEAD}})
-        out = [STATUS_LINE[431]]
-        for name, value in self.server_state.default_headers:
+        self._close_with(431, f"request head over the limit of {MAX_REQUEST_HEAD} bytes")
+
+    def _close_with(self, status: int, text: str, *headers: tuple[bytes, bytes]) -> None:
+        """A one-line ``text/plain`` answer with ``connection: close``, then close."""
+        self._cancel_timers()
+        msg = text.encode()
+        out = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
             out += (name, b": ", value, b"\r\n")
         out += (b"content-type: text/plain; charset=utf-8\r\ncontent-length: ",
                 str(len(msg)).encode(), b"\r\nconnection: close\r\n\r\n", msg)
@@ -186,7 +289,20 @@ class HotReadsProtocol(CoalescingHttpToolsProtocol):
         self.transport.close()
 
     def on_headers_complete(self) -> None:
-        self._head = None
+        counted, self._head = self._head or 0, None
+        if self.transport.is_closing():  # refused or timed out: nothing more is answered
+            self.cycle = _ANSWERED  # type: ignore[assignment]
+            return
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        size = head_size(self.url, self.headers)
+        self._read_used += max(0, size - counted)
+        if size > MAX_REQUEST_HEAD:
+            self._refuse_head()
+            self.cycle = _ANSWERED  # type: ignore[assignment]
+            return
+        self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
         hot = self.hot
         if (hot is not None and (self.cycle is None or self.cycle.response_complete)
                 and not self.pipeline and self.limit_concurrency is None

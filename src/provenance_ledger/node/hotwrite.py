@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.events import MAX_LEAF_BYTES
-from ..errors import ConflictError, LedgerError
+from ..errors import ConflictError, LedgerError, MalformedError
 from .batch import MAX_BATCH_BYTES, batch_lines, json_reply, submit_batch
 from .http import HttpError, error_response, status_of, storage_failure_response
 
@@ -44,6 +44,7 @@ class HotWrites:
             declared = _content_length(scope)
             if scope["path"] == "/events":
                 body = await read_body(receive, declared, limit)
+                check_no_trailing_space(body)
                 reply = (await self.node.sequencer.submit_reply(body)).body
             else:
                 lines = await batch_lines(_chunks(receive), declared)
@@ -60,6 +61,16 @@ class HotWrites:
             await send_json(send, reply)
             return
         await response(scope, receive, send)
+
+
+def check_no_trailing_space(leaf: bytes) -> None:
+    """Refuse, with a hint, a leaf that ends in white space after its closing brace (a file
+    sent with its trailing newline, ``curl --data-binary @leaf``): the signed bytes are the
+    leaf's, and canonical JSON has no white space (specs/node.md section 2)."""
+    if leaf[-1:] in (b"\n", b"\r", b" ", b"\t") and leaf.rstrip().endswith(b"}"):
+        raise MalformedError("event is not in canonical JSON form (RFC 8785): the body ends in "
+                             "white space after the event (a trailing newline?); send the "
+                             "signed leaf's exact bytes")
 
 
 def refusal_response(exc: LedgerError, path: str) -> JSONResponse:

@@ -6,6 +6,7 @@ still queued, and close (specs/node.md section 2)."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ import uvicorn
 
 from ..errors import LedgerError
 from .app import node_app
-from .config import load_config, parse_listen, require_keys
-from .hotpath import HotReadsProtocol
+from .config import check_home_access, load_config, parse_listen, require_keys
+from .hotpath import BODY_TIMEOUT_S, HEAD_TIMEOUT_S, MAX_CONNECTIONS, HotReadsProtocol
 from .logs import configure_logging
 from .shards import is_serving, served_already
 
@@ -23,6 +24,32 @@ log = logging.getLogger("provenance_ledger.node")
 
 LISTEN_BACKLOG = 2048  # pending connections the socket queues, as uvicorn's default
 GRACEFUL_SHUTDOWN_S = 30  # seconds in-flight requests get to finish on shutdown
+LIMIT_ENV = {"head_timeout": ("PROVENANCE_NODE_HEAD_TIMEOUT", HEAD_TIMEOUT_S),
+             "body_timeout": ("PROVENANCE_NODE_BODY_TIMEOUT", BODY_TIMEOUT_S),
+             "max_connections": ("PROVENANCE_NODE_MAX_CONNECTIONS", MAX_CONNECTIONS)}
+"""The connection limits of :class:`.hotpath.HotReadsProtocol` and the environment variables
+that change them (specs/node.md section 2, "Connections")."""
+
+
+def connection_limits() -> dict[str, float | int]:
+    """The limits :data:`LIMIT_ENV` names, from the environment or by default; a value that
+    is not a positive number is one line, exit 2."""
+    limits: dict[str, float | int] = {}
+    for attr, (env, default) in LIMIT_ENV.items():
+        text = os.environ.get(env)
+        if not text:
+            limits[attr] = default
+            continue
+        try:
+            value: float | int = int(text) if isinstance(default, int) else float(text)
+        except ValueError:
+            value = 0
+        if not 0 < value < 1e6:
+            raise LedgerError(f"{env} must be a positive number "
+                              f"{'' if isinstance(default, int) else 'of seconds '}"
+                              f"below 1000000, not {text[:40]!r}")
+        limits[attr] = value
+    return limits
 
 
 def make_server(
@@ -34,7 +61,9 @@ def make_server(
     """A uvicorn server for the node at ``home``, listening where ``node.toml`` says
     (127.0.0.1 by default) unless ``host``/``port`` are given."""
     config = load_config(home)
-    require_keys(home)  # before it listens: one line, exit 2
+    require_keys(home)  # before it listens: one line, exit 2 (each key read and checked)
+    check_home_access(home)
+    limits = connection_limits()
     if is_serving(home):  # likewise; the lock itself is taken once it starts (shards.serving)
         raise served_already(home)
     listen_host, listen_port = parse_listen(config.listen)
@@ -50,6 +79,7 @@ def make_server(
         proxy_headers=False,  # it binds 127.0.0.1 by default: no proxy's headers to trust
         http=HotReadsProtocol,  # hot reads at the parser, one write an answer (node/hotpath.py)
     )
+    server_config.connection_limits = limits  # type: ignore[attr-defined] # hotpath.py reads
     return uvicorn.Server(server_config)
 
 
@@ -73,10 +103,16 @@ def serve(home: Path, host: str | None = None, port: int | None = None,
     section 2); uvicorn then ends the process by that signal."""
     configure_logging(log_level)
     startup_errors: list[LedgerError] = []
-    server = make_server(home, host, port, startup_errors=startup_errors, **app_options)
+    url: list[str] = []
+
+    def started() -> None:  # once the node has started: its keys, log and witness open
+        log.info("listening", extra={"fields": {"url": url[0]}})
+
+    server = make_server(home, host, port, startup_errors=startup_errors, started=started,
+                         **app_options)
     sock = listening_socket(server.config.host, server.config.port)
     host = f"[{server.config.host}]" if ":" in server.config.host else server.config.host
-    log.info("listening", extra={"fields": {"url": f"http://{host}:{sock.getsockname()[1]}"}})
+    url.append(f"http://{host}:{sock.getsockname()[1]}")
     uvicorn_log = logging.getLogger("uvicorn.error")
     quiet = _StartupTraceback(startup_errors)
     uvicorn_log.addFilter(quiet)
