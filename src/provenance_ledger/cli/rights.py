@@ -468,7 +468,7 @@ def licence_terminate(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     lid, w = s.event_work(licence, "LICENCE")
     body: dict[str, Any] = {"licence": lid}
-    if reason:
+    if reason is not None:  # an empty one too: refused as a long one is (--reason must be ...)
         body["reason"] = reason
     write_once(s, "terminated", lambda: _append(s, key, "licence.terminate", w, body), w,
                _settled_by("licence.terminate", f"licence {lid} was terminated in",
