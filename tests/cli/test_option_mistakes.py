@@ -181,6 +181,43 @@ def test_an_empty_reason_is_refused_as_a_long_one_is(tmp_path: Path) -> None:
     assert stored_sizes(home) == before
 
 
+# -- transfer run again ---------------------------------------------------------------------
+
+def test_a_transfer_run_again_with_its_payees_in_another_order_is_made_already(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    page = tmp_path / "page.png"
+    page.write_bytes(b"a page sold to a buyer who shares it")
+    given("anchor", page, home=home)
+    buyer = given_key("buyer", home)
+    first = given_json("transfer", page, "--to", "buyer", "--payee", "default=40",
+                       "--payee", "buyer=60", "--json", home=home)["id"]
+    before = stored_sizes(home)
+    again = run("transfer", page, "--to", "buyer", "--payee", "buyer=60.00",
+                "--payee", "default=40%", home=home)
+    assert again.out.startswith(f"already transferred: the work is controlled by {buyer} "
+                                f"(your key 'buyer') since {first}\n"), again.out
+    assert again.err.strip() == "nothing appended"
+    other = run("transfer", page, "--to", "buyer", home=home, ok_codes=(2,))
+    assert assert_one_error_line(other) == (
+        f"error: --to: the work is controlled by {buyer} (your key 'buyer') already (since "
+        f"{first}, with other payees): a transfer to its controller changes nothing, not even "
+        "its payees")
+    assert stored_sizes(home) == before
+
+
+def test_a_transfer_to_the_key_that_registered_the_work_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    page = tmp_path / "page.png"
+    page.write_bytes(b"a page its buyer anchored herself")
+    buyer = given_key("buyer", home)
+    given("anchor", page, "--key", "buyer", home=home)
+    result = run("transfer", page, "--to", "buyer", home=home, ok_codes=(2,))
+    assert assert_one_error_line(result) == (
+        f"error: --to: the work is controlled by {buyer} (your key 'buyer') already (since "
+        "its registration): a transfer to its controller changes nothing, not even its payees")
+
+
 # -- --payee over 100 % ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("share", ["150", "100.5", "33.333", "-5"])
