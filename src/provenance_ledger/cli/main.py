@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -19,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command as FrameworkCommand
+from typer._click.exceptions import BadOptionUsage
 from typer._click.parser import _OptionParser
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
@@ -178,6 +181,56 @@ def _negative_numbers(process: Any) -> Any:
     return _process_opts
 
 
+_VALUE_WORDS = {"CUR": "currency"}
+"""The words of a metavar that name a value otherwise than in lower case (``AMOUNT CUR``)."""
+
+
+def _once_and_whole(take: Any) -> Any:
+    def _get_value_from_state(self: Any, option_name: str, option: Any, state: Any) -> Any:
+        """An option that takes one value (not ``multiple``, not a flag) given twice is
+        refused, not the last one kept (``--fee 100 EUR --fee 200 USD``); a flag given twice
+        is harmless and kept. An option that takes several values (``--fee AMOUNT
+        CURRENCY``) is refused when one of the words it would take is an option (``--fee
+        100 --until 2028-01-01``: a value left out), not given that option as its value."""
+        seen: dict[str, str] = state.__dict__.setdefault("provenance_typed", {})
+        if option.action == "store" and option.dest in state.opts:
+            first = seen.get(option.dest, option_name)
+            raise _mistake(self, option_name, f"{option_name} given twice: give it once"
+                           if first == option_name else
+                           f"{first} and {option_name} are one option, given twice: "
+                           "give it once")
+        if option.nargs > 1:
+            words = str(option.obj.metavar or "").split()
+            for i, word in enumerate(state.rargs[:option.nargs]):
+                if _is_option(self, word):
+                    name = words[i] if i < len(words) else "VALUE"
+                    what = _VALUE_WORDS.get(name, name.lower())
+                    article = "an" if what[:1] in "aeiou" else "a"
+                    shown = f" ({' '.join(words)})" if words else ""
+                    raise _mistake(self, option_name,
+                                   f"{option_name} takes {option.nargs} values{shown}: "
+                                   f"{quoted(word)} is an option, not {article} {what}")
+        seen[option.dest] = option_name
+        return take(self, option_name, option, state)
+
+    return _get_value_from_state
+
+
+def _is_option(parser: Any, word: str) -> bool:
+    """Whether ``word`` of a command line is an option (``--key``, ``-o``, ``--until=T``),
+    not a value: a negative number (``-5``) and ``-`` are values."""
+    if len(word) < 2 or not word.startswith("-") or word == "--":
+        return False
+    return not (_NEGATIVE.match(word) and word[:2] not in parser._short_opt)
+
+
+def _mistake(parser: Any, option_name: str, said: str) -> Exception:
+    """A usage error of ``option_name`` that the error boundary says as ``said``."""
+    e = BadOptionUsage(option_name, said, ctx=parser.ctx)
+    e.said = said  # type: ignore[attr-defined]
+    return e
+
+
 def _knowing_the_command(parse: Any) -> Any:
     def parse_args(self: Any, ctx: Any, args: list[str]) -> Any:
         """Every usage error of a command line carries its context (the parser raises the one
@@ -213,6 +266,8 @@ def _knowing_the_name(resolve: Any) -> Any:
 
 _OptionParser._process_opts = _negative_numbers(  # type: ignore[method-assign]
     _OptionParser._process_opts)
+_OptionParser._get_value_from_state = _once_and_whole(  # type: ignore[method-assign]
+    _OptionParser._get_value_from_state)
 FrameworkCommand.parse_args = _knowing_the_command(  # type: ignore[method-assign]
     FrameworkCommand.parse_args)
 TyperGroup.resolve_command = _knowing_the_name(  # type: ignore[method-assign]
@@ -340,6 +395,7 @@ def main() -> None:
     Usage errors and everything the library raises are caught here, the one error boundary of
     the CLI, and printed as one bounded line (:func:`_fail`), whatever the exception says.
     """
+    _quiet_when_closed()
     try:
         rc = command(sys.argv[1:])(standalone_mode=False, prog_name="provenance")
     except VerificationError as e:
@@ -361,14 +417,58 @@ def main() -> None:
         _fail(" ".join(str(message).split()) + where, EXIT_ERROR)
     except KeyboardInterrupt:
         _fail(INTERRUPTED, EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (e.g. `| head`): end quietly, as Unix tools do
-        sys.exit(141)
     except OSError as e:
         _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), EXIT_ERROR)
     if rc == EXIT_INTERRUPTED:  # typer's answer to Ctrl-C: said, as every other stop is
         _fail(INTERRUPTED, EXIT_INTERRUPTED)
     sys.exit(rc if isinstance(rc, int) else 0)
+
+
+class _Reader(io.RawIOBase):
+    """Standard output (or error) whose reader may go away (``provenance verify ... | head
+    -1``): what is written after it did is dropped, so the command ends as it would have,
+    with its own exit code, not with an error of its own output (the framework would exit 1,
+    which reads as "does not verify")."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.gone = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data).cast("B"))
+        if self.gone:
+            return size
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            self.gone = True
+            return size
+
+
+def _quiet_when_closed() -> None:
+    """Standard output and error as :class:`_Reader` s, with the encoding and buffering they
+    have (standard error is read too when it goes to the same pipe: ``2>&1 | head``)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            fd = stream.fileno()
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # not a file (a test's capture)
+            continue
+        setattr(sys, name, io.TextIOWrapper(
+            io.BufferedWriter(_Reader(fd)), encoding=stream.encoding, errors=stream.errors,
+            line_buffering=stream.line_buffering,
+            write_through=getattr(stream, "write_through", False)))
 
 
 _BOUNDS = {"greater_than_equal": "{} or more", "greater_than": "above {}",
@@ -409,6 +509,9 @@ def _usage(e: Exception, ctx: Any) -> str | None:
     command = getattr(ctx, "command", None)
     params = command.get_params(ctx) if command is not None else []
     param = getattr(e, "param", None)
+    said = getattr(e, "said", None)
+    if said is not None:  # the parser's own words (_once_and_whole)
+        return str(said)
     if "MissingParameter" in kinds and param is not None:
         return f"missing {_shown(param, many='')}{_takes(param)}"
     if "NoSuchOption" in kinds:

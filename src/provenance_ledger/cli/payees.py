@@ -22,6 +22,11 @@ PayeeOpt = Annotated[list[str] | None, typer.Option(
 _PERCENT = re.compile(r"(100|[0-9]{1,2})(?:\.([0-9]{1,2}))?%?")
 """A share as people write it: ``60``, ``33.33``, and with a percent sign, ``60%``."""
 
+_NUMBER = re.compile(r"[+-]?[0-9]*\.?[0-9]+%?")
+"""A number that is no share (``150``, ``-5``, ``33.333``): told the range."""
+
+_GIVE = "give KEY=PERCENT, e.g. alice=60 or ed25519:...=33.33"
+
 
 def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | None:
     """The ``payees`` member of ``texts`` (None: no option given), or one line naming
@@ -34,12 +39,13 @@ def parse_payees(s: Session, texts: list[str] | None) -> list[dict[str, Any]] | 
     for text in texts:
         who, sep, share = text.rpartition("=")
         m = _PERCENT.fullmatch(share.strip())
-        if not sep or not who.strip() or m is None:
-            raise MalformedError(f"--payee {quoted(text)}: give KEY=PERCENT, e.g. alice=60 or "
-                                 "ed25519:...=33.33")
-        bps = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
-        if bps > BASIS_POINTS:
-            raise MalformedError(f"--payee {quoted(text)}: a share is at most 100")
+        bps = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0")) if m else None
+        if sep and who.strip() and (bps is None and _NUMBER.fullmatch(share.strip())
+                                    or bps is not None and bps > BASIS_POINTS):
+            raise MalformedError(f"--payee {quoted(text)}: a share is a percent from 0 to "
+                                 f"100, with at most two decimals: {_GIVE}")
+        if not sep or not who.strip() or bps is None:
+            raise MalformedError(f"--payee {quoted(text)}: {_GIVE}")
         payees.append({"key": _key(s, who.strip(), text), "share_bps": bps})
     keys = [p["key"] for p in payees]
     if len(set(keys)) != len(keys):

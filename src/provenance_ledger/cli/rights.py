@@ -58,7 +58,6 @@ from .writes import (
     last_event,
     report,
     report_exists,
-    same_body,
     same_statement,
     state_and_history,
     write_once,
@@ -268,14 +267,22 @@ def transfer(
     if payees is not None:
         body["payees"] = payees
     def settled(history: History) -> tuple[Found, str] | None:
-        last = last_event(history, "work.transfer")
+        """The transfer that made ``--to`` the controller, with the payees asked for (in any
+        order), when it is; a transfer to the controller otherwise is refused in words that
+        say so (the rules' refusal would name the signer first)."""
         state = s.state(w)
-        if last is None or not same_body(last[1], body) or state is None or (
-                state.controller != body["to"]):
+        if state is None or state.controller != body["to"]:
             return None
         names = s.key_names(body["to"])
         who = body["to"] + (f" (your key '{names[0]}')" if names else "")
-        return last, f"the work is controlled by {who} since"
+        last = last_event(history, "work.transfer", to=body["to"])
+        asked = sorted((p["key"], p["share_bps"]) for p in body.get("payees", ()))
+        if last is not None and asked == sorted(state.payees):
+            return last, f"the work is controlled by {who} since"
+        since = (f"since {last[1].id}, with other payees" if last is not None
+                 else "since its registration")
+        raise RuleError(f"--to: the work is controlled by {who} already ({since}): a "
+                        "transfer to its controller changes nothing, not even its payees")
 
     write_once(s, "transferred", lambda: _append(s, key, "work.transfer", w, body), w, settled,
                as_json)
@@ -469,7 +476,7 @@ def licence_terminate(
     s = Session.from_ctx(ctx).use_node(node, timeout)
     lid, w = s.event_work(licence, "LICENCE")
     body: dict[str, Any] = {"licence": lid}
-    if reason:
+    if reason is not None:  # an empty one too: refused as a long one is (--reason must be ...)
         body["reason"] = reason
     write_once(s, "terminated", lambda: _append(s, key, "licence.terminate", w, body), w,
                _settled_by("licence.terminate", f"licence {lid} was terminated in",

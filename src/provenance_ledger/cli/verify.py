@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -59,9 +60,10 @@ from ..core.receipt import (
 from ..core.royalty_receipt import ROYALTY_RECEIPT_FORMATS, RoyaltyReceipt
 from ..core.rules import WorkState
 from ..core.timefmt import format_time
-from ..errors import LedgerError, MalformedError, VerificationError
+from ..errors import LedgerError, MalformedError, NotFoundError, VerificationError, quoted
 from ..ledger.dataset import file_code
 from ..ledger.files import read_bounded
+from ..ledger.folder import file_kind
 from .receipt_show import receipt_json
 from .session import (
     NodeOpt,
@@ -117,13 +119,15 @@ def verify(
             "'provenance log key --node URL' a node's as first seen)")
     max_age_s = parse_duration(max_age, "--max-age:") if max_age is not None else None
     if policy is not None:
-        text = read_bounded(policy, "policy", MAX_POLICY_BYTES).decode("utf-8", "replace")
-        pol = parse_policy(text)
+        pol = parse_policy(_read_input(policy, "--policy", MAX_POLICY_BYTES).decode(
+            "utf-8", "replace"))
     else:
         try:
             pol = Policy.for_log_key(log_key or "")
         except MalformedError as e:
             raise MalformedError(f"--log-key: {e}") from e
+    if file is not None:  # an input of the verifier, not the receipt: exit 2 (cli.md 1.1)
+        _readable(file, "--file")
     faulty = _load_evidence(evidence, pol) if evidence is not None else {}
     # What the receipt says is the answer, whatever is wrong with it: a malformed receipt
     # does not verify (exit 1, specs/cli.md 1.1), exactly as a forged one does.
@@ -222,6 +226,32 @@ def verify(
     for name, ts in sorted(result.cosigners.items()):
         typer.echo(f"  cosigned by {name} at {format_time(ts)}")
     typer.echo(f"  note: {EVENT_RECEIPT_NOTE}")
+
+
+def _readable(path: Path, option: str, regular: bool = True) -> None:
+    """That ``path``, given as ``option`` (``--file``, ``--policy``), is a file this process
+    can open (``regular``: a regular file; else a pipe too, ``--policy <(...)``), or one line
+    naming the option (exit 2: an input of the verifier, specs/cli.md section 1.1)."""
+    shown = quoted(str(path))
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISREG(mode):  # opened only then: opening a FIFO may block
+            with path.open("rb"):
+                return
+    except FileNotFoundError as e:
+        raise NotFoundError(f"{option}: no such file {shown}") from e
+    except OSError as e:
+        raise NotFoundError(f"{option}: cannot read {shown}: {e.strerror}") from e
+    if stat.S_ISDIR(mode) or regular:
+        raise MalformedError(f"{option}: {shown} is {file_kind(mode)}, not "
+                             + ("a regular file" if regular else "a file"))
+
+
+def _read_input(path: Path, option: str, limit: int) -> bytes:
+    """The bytes of the file ``option`` names, at most ``limit`` of them, or one line naming
+    the option (:func:`_readable`)."""
+    _readable(path, option, regular=False)
+    return read_bounded(path, option, limit)
 
 
 EVENT_RECEIPT_NOTE = (
