@@ -95,7 +95,10 @@ def test_a_transfer_run_again_names_it_and_other_payees_stay_refused(
     sizes = stored_sizes(home)
     refused = run("transfer", page, "--to", "lab", "--payee", "lab=50", "--payee",
                   "default=50", home=home, ok_codes=(2,))
-    assert "that is your key 'lab': add --key lab" in assert_one_error_line(refused)
+    line = assert_one_error_line(refused)
+    assert line.startswith(f"error: --to: the work is controlled by {lab} (your key 'lab') "
+                           "already (since "), line
+    assert "changes nothing" in line
     assert stored_sizes(home) == sizes
 
 
