@@ -100,7 +100,7 @@ def list_(
     if not rows:
         typer.echo("no keys yet (one named 'default' is made on first use)")
     for r in rows:
-        typer.echo(f"{r['name']:<20} {r['public_key']}{_flag(r)}")
+        typer.echo(f"{r['name']:<20} {r['public_key']}{_flag(r)}{_state_flag(session, r)}")
 
 
 def _flag(info: dict[str, object]) -> str:
@@ -131,7 +131,7 @@ def show(
     if public:
         typer.echo(str(info["public_key"]))
         return
-    _show(info, as_json)
+    _show(info, as_json, _state_flag(session, info))
 
 
 def _info(session: Session, name: str) -> dict[str, object]:
@@ -143,7 +143,37 @@ def _info(session: Session, name: str) -> dict[str, object]:
         public = pub_path.read_text().strip()
     else:
         public = keys.load(name, session.passphrase(prompt=protection.encrypted)).public.text
-    return _row(name, public, protection, session)
+    return {**_row(name, public, protection, session), **_key_state(session, public)}
+
+
+def _key_state(session: Session, public: str) -> dict[str, object]:
+    """What the local log says of the key (specs/rules.md section 9): ``compromised_since``,
+    the time from which what it signs does not count, and ``rotated_to``, the key its
+    rotation that counts passed its roles to (each null when none). A home with no ledger yet
+    is not made for it."""
+    if not session.has_ledger():
+        return {"compromised_since": None, "rotated_to": None}
+    from .identity import key_record
+
+    record = key_record(session, public)
+    rotation = record.rotation() if record is not None else None
+    since = record.compromised_since if record is not None else None
+    return {"compromised_since": format_time(since) if since is not None else None,
+            "rotated_to": rotation.to if rotation is not None else None}
+
+
+def _state_flag(session: Session, info: dict[str, object]) -> str:
+    """`` (declared compromised since T: what it signs from then does not count)`` and
+    `` (rotated to 'NAME' ed25519:...)`` after a key's line (specs/cli.md section 3.7)."""
+    out = ""
+    to = info.get("rotated_to")
+    if isinstance(to, str):
+        names = session.key_names(to)
+        out += f" (rotated to {f'your key {names[0]!r} ' if names else ''}{to})"
+    if info.get("compromised_since"):
+        out += (f" (declared compromised since {info['compromised_since']}: what it signs "
+                "from then does not count)")
+    return out
 
 
 def _row(name: str, public: str, protection: KeyProtection,
@@ -155,11 +185,11 @@ def _row(name: str, public: str, protection: KeyProtection,
             "weak": protection.weak}
 
 
-def _show(info: dict[str, object], as_json: bool) -> None:
+def _show(info: dict[str, object], as_json: bool, state: str = "") -> None:
     if as_json:
         emit_json(info)
         return
-    typer.echo(f"{info['name']}: {info['public_key']}{_flag(info)}")
+    typer.echo(f"{info['name']}: {info['public_key']}{_flag(info)}{state}")
 
 
 NEW_PASSPHRASE_ENV = "PROVENANCE_NEW_PASSPHRASE"  # noqa: S105 - the variable's name

@@ -1,0 +1,82 @@
+"""What the CLI says about a key declared compromised (specs/rules.md section 9, R22;
+specs/cli.md sections 2.1, 3.4, 3.7 and 3.10): a registration it signed does not count, and
+every command that meets one says so instead of answering as if it counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.inproc import given
+
+from .conftest import public_key, run
+
+
+@pytest.fixture
+def voided(tmp_path: Path) -> tuple[Path, Path]:
+    """A home whose key 'default' registered page.png and was then declared compromised
+    since before that (so the registration does not count); 'studio' is another key."""
+    home = tmp_path / "home"
+    page = tmp_path / "page.png"
+    page.write_text("Chapter 1, page 12\n")
+    given("anchor", page, "--title", "Chapter 1", home=home)
+    given("key", "new", "studio", home=home)
+    given("key", "compromised", "default", "--since", "2020-01-01", home=home)
+    return home, page
+
+
+def test_anchor_of_a_void_registration_says_it_does_not_count(
+        voided: tuple[Path, Path]) -> None:
+    home, page = voided
+    for extra in ((), ("--key", "studio")):
+        r = run("anchor", page, *extra, home=home, ok_codes=(2,))
+        assert r.out == "" and r.err.count("\n") == 1, r.err
+        assert "but its registration does not count: it was signed by your key 'default'" \
+            in r.err
+        assert "declared compromised since 2020-01-01T00:00:00Z" in r.err
+        assert "already registered" not in r.err and "nothing appended" not in r.err
+
+
+def test_anchor_with_a_compromised_key_is_refused(voided: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    home, _ = voided
+    other = tmp_path / "other.png"
+    other.write_text("another page\n")
+    given("key", "compromised", "studio", "--since", "2020-01-01", home=home)
+    for target in (other, tmp_path / "folder"):
+        if target.name == "folder":
+            target.mkdir()
+            (target / "a.txt").write_text("a\n")
+        r = run("anchor", target, "--key", "studio", home=home, ok_codes=(2,))
+        assert r.out == "" and r.err.count("\n") == 1, r.err
+        assert r.err.startswith("error: your key 'studio' (ed25519:")
+        assert "declared compromised since 2020-01-01T00:00:00Z: a registration it signs " \
+               "now would not count" in r.err
+    assert "no works" in run("works", "--key", "studio", home=home).out
+
+
+def test_key_list_and_show_mark_compromised_and_rotated_keys(
+        voided: tuple[Path, Path]) -> None:
+    home, _ = voided
+    given("key", "new", "studio-2026", home=home)
+    given("key", "rotate", "studio", "--to", "studio-2026", home=home)
+    new = public_key("studio-2026", home)
+    listed = {line.split()[0]: line for line in run("key", "list", home=home).out.splitlines()}
+    assert listed["default"].endswith(
+        "(declared compromised since 2020-01-01T00:00:00Z: what it signs from then does not "
+        "count)")
+    assert listed["studio"].endswith(f"(rotated to your key 'studio-2026' {new})")
+    assert "(" not in listed["studio-2026"]
+    shown = run("key", "show", "default", home=home).out
+    assert "declared compromised since 2020-01-01T00:00:00Z" in shown
+    doc = json.loads(run("key", "show", "studio", "--json", home=home).out)
+    assert (doc["rotated_to"], doc["compromised_since"]) == (new, None)
+
+
+def test_key_list_of_a_home_without_a_ledger_makes_none(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    given("key", "new", "studio", home=home)
+    assert "(" not in run("key", "list", home=home).out
+    assert not (home / "ledger.db").exists()
