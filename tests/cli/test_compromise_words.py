@@ -80,3 +80,18 @@ def test_key_list_of_a_home_without_a_ledger_makes_none(tmp_path: Path) -> None:
     given("key", "new", "studio", home=home)
     assert "(" not in run("key", "list", home=home).out
     assert not (home / "ledger.db").exists()
+
+
+def test_status_after_a_rotation_names_the_payee_and_identity_of_the_holder(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    page = tmp_path / "page.png"
+    page.write_text("a page\n")
+    given("key", "new", "mika", home=home)
+    given("anchor", page, "--key", "mika", home=home)
+    given("key", "new", "mika-2026", home=home)
+    given("key", "rotate", "mika", "--to", "mika-2026", home=home)
+    new = public_key("mika-2026", home)
+    lines = run("status", page, home=home).out.splitlines()
+    assert f"payee:       {new} (your key 'mika-2026', rotated from 'mika') 100.00%" in lines
+    assert "identity:    your key 'mika-2026': not attested by anyone" in lines

@@ -575,9 +575,12 @@ def status(
     if holder_now != state.controller:
         typer.echo(f"held by:     {_who(s, holder_now)} (the controller's key was rotated to it)")
     if controller_vouching is not None:
-        typer.echo(f"identity:    {controller_vouching.describe()}")
+        whose = "" if holder_now == state.controller else f"{_short(s, holder_now)}: "
+        typer.echo(f"identity:    {whose}{controller_vouching.describe()}")
     for k, bps in state.effective_payees():
-        typer.echo(f"payee:       {_who(s, k)} {bps / 100:.2f}%")
+        # paid is the key holding the payee's role now (specs/rules.md section 9, Roles)
+        typer.echo(f"payee:       {_held(s, k, keystate.holder(k, now, lookup))} "
+                   f"{bps / 100:.2f}%")
     _rights_text(s, state, now)
     _history_text(history, disputed_events)
 
@@ -621,6 +624,22 @@ def _who(s: Session, key: str) -> str:
         return "anyone"
     names = s.key_names(key)
     return key + (f" (your key '{names[0]}')" if names else "")
+
+
+def _short(s: Session, key: str) -> str:
+    """A key in a few words: ``your key 'NAME'`` for one of the user's, else the key."""
+    names = s.key_names(key)
+    return f"your key '{names[0]}'" if names else key
+
+
+def _held(s: Session, key: str, held: str) -> str:
+    """The key ``held`` holding the role of ``key`` now, as ``status`` names it:
+    ``KEY (your key 'NEW', rotated from 'OLD')`` when ``key`` was rotated to it."""
+    if held == key:
+        return _who(s, key)
+    new, old = s.key_names(held), s.key_names(key)
+    was = f"'{old[0]}'" if old else key
+    return f"{held} ({f'your key {new[0]!r}, ' if new else ''}rotated from {was})"
 
 
 def _rights_text(s: Session, state: WorkState, now: int) -> None:
