@@ -95,3 +95,22 @@ def test_status_after_a_rotation_names_the_payee_and_identity_of_the_holder(
     lines = run("status", page, home=home).out.splitlines()
     assert f"payee:       {new} (your key 'mika-2026', rotated from 'mika') 100.00%" in lines
     assert "identity:    your key 'mika-2026': not attested by anyone" in lines
+
+
+def test_status_of_a_void_registration_shows_its_history_disputed(
+        voided: tuple[Path, Path]) -> None:
+    home, page = voided
+    r = run("status", page, home=home, ok_codes=(1,))
+    assert r.err == ""
+    lines = r.out.splitlines()
+    assert any(line.startswith("NOT REGISTERED: its registration does not count: it was signed "
+                               "by your key 'default'") and "since 2020-01-01T00:00:00Z" in line
+               for line in lines), r.out
+    assert any(line.startswith("  what you can do: ") for line in lines)
+    history = lines[lines.index("history:") + 1:]
+    assert len(history) == 1 and "work.register" in history[0]
+    assert history[0].endswith("[DISPUTED: does not count]")
+    doc = json.loads(run("status", page, "--json", home=home, ok_codes=(1,)).out)
+    assert doc["registration_counts"] is False
+    assert doc["compromised_since"] == "2020-01-01T00:00:00Z"
+    assert doc["disputed_events"] == [doc["registration"]] == [doc["history"][0]["id"]]

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import pycountry
 import typer
@@ -515,10 +515,10 @@ def status(
                                        + (f" ({hint})" if hint is not None else ""))
     now = s.now()
     # specs/rules.md section 9: the events that count, and the key holding control now.
+    logged = state
     state, disputed_events, lookup = effective_state(s, w, state)
     if state is None:
-        raise NotFoundError(f"work {w}: its registration does not count (signed by a key "
-                            "declared compromised)")
+        _void_status(s, logged, disputed_events, lookup, as_json)
     holder_now = keystate.holder(state.controller, now, lookup)
     history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
@@ -583,6 +583,43 @@ def status(
                    f"{bps / 100:.2f}%")
     _rights_text(s, state, now)
     _history_text(history, disputed_events)
+
+
+def _void_status(s: Session, logged: WorkState, disputed: Collection[str], lookup: Any,
+                 as_json: bool) -> NoReturn:
+    """``status`` of a work whose registration does not count (signed by a key declared
+    compromised at its time, specs/rules.md R22): its history, every event marked disputed,
+    what happened and what the user can do; exit 1, a negative answer (specs/cli.md 3.4)."""
+    from .identity import compromised_words, void_registration
+
+    w = logged.work
+    history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
+    record = void_registration(logged, lookup)
+    since = (format_time(record.compromised_since)
+             if record is not None and record.compromised_since is not None else None)
+    if as_json:
+        emit_json({"work": w, "registration_counts": False, "registration": logged.registration,
+                   "registrant": logged.registrant,
+                   "registered_at": format_time(logged.registered_at),
+                   "compromised_since": since, "history": history,
+                   "disputed_events": list(disputed)})
+        raise typer.Exit(1)
+    who = (compromised_words(s, record) if record is not None
+           else f"{logged.registrant}, declared compromised")
+    title = logged.content.get("title")
+    typer.echo(f"work:        {w}")
+    typer.echo(f"content:     {logged.content.get('media_type')}, {logged.content.get('size')} "
+               f"bytes" + (f", {title!r}" if title else ""))
+    typer.echo(f"registered:  {format_time(logged.registered_at)} by "
+               f"{_who(s, logged.registrant)} [DISPUTED: does not count]")
+    typer.echo(f"NOT REGISTERED: its registration does not count: it was signed by {who}; "
+               "nothing of this work counts on this ledger: may answers 'the work is not "
+               "registered on this ledger', and no key can register this content again here")
+    typer.echo("  what you can do: if the key was stolen, anchor the file with a key of yours "
+               "that is not compromised on another ledger (provenance anchor FILE --key NAME "
+               "--node URL); a declaration is never taken back")
+    _history_text(history, disputed)
+    raise typer.Exit(1)
 
 
 def _history_text(history: list[dict[str, Any]], disputed_events: Collection[str]) -> None:
