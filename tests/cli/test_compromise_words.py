@@ -114,3 +114,17 @@ def test_status_of_a_void_registration_shows_its_history_disputed(
     assert doc["registration_counts"] is False
     assert doc["compromised_since"] == "2020-01-01T00:00:00Z"
     assert doc["disputed_events"] == [doc["registration"]] == [doc["history"][0]["id"]]
+
+
+def test_works_marks_a_work_whose_registration_does_not_count(
+        voided: tuple[Path, Path], tmp_path: Path) -> None:
+    home, _ = voided
+    fine = tmp_path / "fine.png"
+    fine.write_text("a page of studio's\n")
+    given("anchor", fine, "--key", "studio", home=home)
+    (line,) = run("works", home=home).out.splitlines()
+    assert "controller you  'Chapter 1'" in line
+    assert line.endswith("  [registration does not count: key compromised since "
+                         "2020-01-01T00:00:00Z]")
+    (other,) = run("works", "--key", "studio", home=home).out.splitlines()
+    assert "does not count" not in other
