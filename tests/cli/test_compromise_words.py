@@ -23,7 +23,7 @@ def voided(tmp_path: Path) -> tuple[Path, Path]:
     page.write_text("Chapter 1, page 12\n")
     given("anchor", page, "--title", "Chapter 1", home=home)
     given("key", "new", "studio", home=home)
-    given("key", "compromised", "default", "--since", "2020-01-01", home=home)
+    given("key", "compromised", "default", "--since", "2020-01-01", "--yes", home=home)
     return home, page
 
 
@@ -44,7 +44,7 @@ def test_anchor_with_a_compromised_key_is_refused(voided: tuple[Path, Path],
     home, _ = voided
     other = tmp_path / "other.png"
     other.write_text("another page\n")
-    given("key", "compromised", "studio", "--since", "2020-01-01", home=home)
+    given("key", "compromised", "studio", "--since", "2020-01-01", "--yes", home=home)
     for target in (other, tmp_path / "folder"):
         if target.name == "folder":
             target.mkdir()
@@ -128,3 +128,47 @@ def test_works_marks_a_work_whose_registration_does_not_count(
                          "2020-01-01T00:00:00Z]")
     (other,) = run("works", "--key", "studio", home=home).out.splitlines()
     assert "does not count" not in other
+
+
+def test_key_compromised_says_what_stops_counting_and_needs_yes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    pages = []
+    for i in range(7):
+        page = tmp_path / f"p{i}.png"
+        page.write_text(f"page {i}\n")
+        pages.append(page)
+    given("anchor", pages[0], "--title", "First", home=home)
+    for page in pages[1:]:
+        given("anchor", page, home=home)
+    key = public_key("default", home)
+    r = run("key", "compromised", "default", "--since", "2020-01-01", home=home, ok_codes=(2,))
+    lines = r.err.splitlines()
+    assert lines[0] == (
+        f"key compromised: what your key 'default' ({key}) signed from 2020-01-01T00:00:00Z "
+        "on stops counting: events of 7 work(s) of this ledger, 7 of them registered by it "
+        "then (those registrations do not count: the work is lost to this ledger, its "
+        "content cannot be registered again):")
+    assert lines[1].endswith(" 'First' (its registration)") and len(lines) == 1 + 5 + 1 + 1
+    assert lines[6] == "  ... and 2 more"
+    assert lines[7] == ("error: add --yes to declare it compromised all the same (no terminal "
+                        "to confirm on): nothing was signed")
+    assert r.out == ""
+    j = run("key", "compromised", "default", "--since", "2020-01-01", "--json", home=home,
+            ok_codes=(2,))
+    assert j.err.splitlines()[-1] == "error: --json needs --yes: there is no prompt to " \
+                                     "confirm on"
+    assert "compromised" not in run("key", "list", home=home).out  # nothing was signed
+    done = run("key", "compromised", "default", "--since", "2020-01-01", "--yes", home=home)
+    assert done.out.startswith("declared compromised: ")
+    assert "events of 7 work(s)" in done.err
+
+
+def test_key_compromised_of_a_key_that_signed_nothing_since_asks_nothing(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    page = tmp_path / "p.png"
+    page.write_text("a page\n")
+    given("anchor", page, home=home)
+    given("key", "new", "spare", home=home)
+    r = run("key", "compromised", "spare", "--since", "2020-01-01", home=home)
+    assert r.out.startswith("declared compromised: ") and "stops counting" not in r.err
