@@ -12,7 +12,7 @@ import typer
 
 from ..core.events import MAX_TITLE_CHARS
 from ..core.keystate import final_holder
-from ..errors import ConflictError, MalformedError, quoted
+from ..errors import ConflictError, LedgerError, MalformedError, quoted
 from ..ledger.folder import (
     FileResult,
     Progress,
@@ -57,6 +57,7 @@ def anchor(
     first_key = key in (None, DEFAULT_KEY) and session.public_key(None) is None
     payees = parse_payees(session, payee)
     if path.is_dir():
+        _refuse_compromised(session, key)
         if title is not None:
             raise MalformedError("--title names one work; it cannot be used with a folder")
         try:
@@ -73,6 +74,8 @@ def anchor(
     with Bars.for_output(as_json) as bars:
         content = read_content(path, progress=_hashing(bars, path))
     check_not_empty(content)
+    _refuse_void_registration(session, path, content.work)
+    _refuse_compromised(session, key)
     result = replace(session.register_content(content, title, key, payees=payees),
                      target=target)
     if result.status is Status.CONFLICT:
@@ -113,6 +116,41 @@ def anchor(
     typer.echo(f"  receipt: {result.receipt}")
     if first_key:
         session.say_default_made()
+
+
+def _refuse_compromised(session: Session, key: str | None) -> None:
+    """Refuse to sign with a key declared compromised since a time before now: what it signs
+    from then does not count (specs/rules.md R22), a registration neither, so the work would
+    be lost to this ledger (its content registered once, by a void registration)."""
+    public = session.public_key(key)
+    if public is None:
+        return
+    from .identity import compromised_words, key_record
+
+    record = key_record(session, public)
+    if record is None or not record.compromised_at(session.now()):
+        return
+    raise LedgerError(f"{compromised_words(session, record)}: a registration it signs now "
+                      "would not count, and the content could not be registered again on "
+                      "this ledger; sign with another key (--key NAME, or provenance key new "
+                      "NAME)")
+
+
+def _refuse_void_registration(session: Session, path: Path, work: str) -> None:
+    """Content registered by a key declared compromised at its registration's time: its
+    registration does not count (specs/rules.md R22) and no key can register it again here;
+    say so instead of ``already registered`` or a conflict."""
+    from .identity import compromised_words, key_lookup, void_registration
+
+    state = session.state(work)
+    record = void_registration(state, key_lookup(session))
+    if record is None or state is None:
+        return
+    raise LedgerError(
+        f"{path} was registered in event {state.registration[:12]}, but its registration "
+        f"does not count: it was signed by {compromised_words(session, record)}; the content "
+        "is registered once on a ledger, so no key can register it again here (see: "
+        f"provenance status {path})")
 
 
 def _rotated_to_you(session: Session, result: FileResult, key: str | None) -> FileResult:

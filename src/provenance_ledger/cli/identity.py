@@ -68,6 +68,25 @@ def key_lookup(s: Session) -> KeyLookup:
     return lookup
 
 
+def void_registration(state: WorkState | None, lookup: KeyLookup) -> KeyRecord | None:
+    """The record of the key that registered the work when its registration does not count
+    (specs/rules.md R22: signed at or after the key's ``compromised_since``), else None. A key
+    record has no registration to void."""
+    if state is None or state.identity is not None:
+        return None
+    record = lookup(state.registrant)
+    return record if record is not None and record.compromised_at(state.registered_at) else None
+
+
+def compromised_words(s: Session, record: KeyRecord) -> str:
+    """``key 'NAME' (ed25519:...), declared compromised since T`` for a record declared
+    compromised (the user's key name when it is one of theirs)."""
+    names = s.key_names(record.key)
+    who = f"your key '{names[0]}' ({record.key})" if names else f"the key {record.key}"
+    since = format_time(record.compromised_since) if record.compromised_since else "?"
+    return f"{who}, declared compromised since {since}"
+
+
 def effective_state(s: Session, work: str, state: WorkState | None
                     ) -> tuple[WorkState | None, tuple[str, ...], KeyLookup]:
     """The work's state from the events that count (R22), the ids of those that do not

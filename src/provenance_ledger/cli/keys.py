@@ -100,7 +100,7 @@ def list_(
     if not rows:
         typer.echo("no keys yet (one named 'default' is made on first use)")
     for r in rows:
-        typer.echo(f"{r['name']:<20} {r['public_key']}{_flag(r)}")
+        typer.echo(f"{r['name']:<20} {r['public_key']}{_flag(r)}{_state_flag(session, r)}")
 
 
 def _flag(info: dict[str, object]) -> str:
@@ -131,7 +131,7 @@ def show(
     if public:
         typer.echo(str(info["public_key"]))
         return
-    _show(info, as_json)
+    _show(info, as_json, _state_flag(session, info))
 
 
 def _info(session: Session, name: str) -> dict[str, object]:
@@ -143,7 +143,37 @@ def _info(session: Session, name: str) -> dict[str, object]:
         public = pub_path.read_text().strip()
     else:
         public = keys.load(name, session.passphrase(prompt=protection.encrypted)).public.text
-    return _row(name, public, protection, session)
+    return {**_row(name, public, protection, session), **_key_state(session, public)}
+
+
+def _key_state(session: Session, public: str) -> dict[str, object]:
+    """What the local log says of the key (specs/rules.md section 9): ``compromised_since``,
+    the time from which what it signs does not count, and ``rotated_to``, the key its
+    rotation that counts passed its roles to (each null when none). A home with no ledger yet
+    is not made for it."""
+    if not session.has_ledger():
+        return {"compromised_since": None, "rotated_to": None}
+    from .identity import key_record
+
+    record = key_record(session, public)
+    rotation = record.rotation() if record is not None else None
+    since = record.compromised_since if record is not None else None
+    return {"compromised_since": format_time(since) if since is not None else None,
+            "rotated_to": rotation.to if rotation is not None else None}
+
+
+def _state_flag(session: Session, info: dict[str, object]) -> str:
+    """`` (declared compromised since T: what it signs from then does not count)`` and
+    `` (rotated to 'NAME' ed25519:...)`` after a key's line (specs/cli.md section 3.7)."""
+    out = ""
+    to = info.get("rotated_to")
+    if isinstance(to, str):
+        names = session.key_names(to)
+        out += f" (rotated to {f'your key {names[0]!r} ' if names else ''}{to})"
+    if info.get("compromised_since"):
+        out += (f" (declared compromised since {info['compromised_since']}: what it signs "
+                "from then does not count)")
+    return out
 
 
 def _row(name: str, public: str, protection: KeyProtection,
@@ -155,11 +185,11 @@ def _row(name: str, public: str, protection: KeyProtection,
             "weak": protection.weak}
 
 
-def _show(info: dict[str, object], as_json: bool) -> None:
+def _show(info: dict[str, object], as_json: bool, state: str = "") -> None:
     if as_json:
         emit_json(info)
         return
-    typer.echo(f"{info['name']}: {info['public_key']}{_flag(info)}")
+    typer.echo(f"{info['name']}: {info['public_key']}{_flag(info)}{state}")
 
 
 NEW_PASSPHRASE_ENV = "PROVENANCE_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
@@ -558,12 +588,16 @@ def compromised(
     cosign: CosignOpt = None,
     request: RequestOpt = None,
     request_signer: RequestSignerOpt = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Declare it without asking, whatever stops counting.")] = False,
     node: NodeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Declare KEY compromised from a time on: the events it signed from then no longer
-    count, and status shows them as disputed. With --recovery-request FILE, write it for
-    recovery keys held elsewhere to sign (as key rotate does).
+    count, and status shows them as disputed; a work it registered from then on does not
+    count at all, and its content cannot be registered again on this ledger. It first says
+    which works that touches and asks (--yes: do not ask). With --recovery-request FILE,
+    write it for recovery keys held elsewhere to sign (as key rotate does).
 
     Example: provenance key compromised studio --since 2026-03-01
     """
@@ -581,15 +615,88 @@ def compromised(
                       record=True)
         return
     if request is not None:
+        _confirm_compromise(session, subject, parse_time(body["since"]), yes, as_json)
         _write_request(session, request, "key.compromised", subject, body, None, key,
                        request_signer, cosign, as_json)
         return
     _check_quorum(session, subject, key, cosign, "declaration")
+    _confirm_compromise(session, subject, parse_time(body["since"]), yes, as_json)
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     event, index, path = _append_key_event(session, signer, "key.compromised", subject, body,
                                            None, cosigners)
     report_key_event("declared compromised", event, index, path, as_json)
+
+
+SHOWN_WORKS = 5
+"""Works ``key compromised`` names before it asks (then how many more)."""
+
+
+def _stops_counting(session: Session, subject: str, since: int) -> dict[str, bool] | None:
+    """The works of the local ledger with an event ``subject`` signed at or after ``since``
+    (and before the key's declaration in effect, whose events stop counting already), each
+    with whether that event is its registration; None through ``--node`` (not counted)."""
+    if session.node_url is not None:
+        return None
+    if not session.has_ledger():
+        return {}
+    from ..core.events import IDENTITY_EVENT_TYPES, KEY_EVENT_TYPES, TYPES
+    from ..ledger.ledger import stored_event
+
+    record, _ = _record(session, subject)
+    before = record.compromised_since if record is not None else None
+    types = [t for t in TYPES if t not in IDENTITY_EVENT_TYPES + KEY_EVENT_TYPES]
+    store, after = session.ledger.store, -1
+    works: dict[str, bool] = {}
+    while True:
+        page = store.entries_by_key("actor", subject, types, after, 500)
+        for row in page:
+            at = stored_event(row).event.at
+            if at >= since and (before is None or at < before):
+                works[row.work] = works.get(row.work, False) or row.type == "work.register"
+        if len(page) < 500:
+            return works
+        after = page[-1].index
+
+
+def _confirm_compromise(session: Session, subject: str, since: int, yes: bool,
+                        as_json: bool) -> None:
+    """Say on stderr, before anything is signed, what stops counting when ``subject`` is
+    declared compromised from ``since`` (specs/cli.md section 3.7), and ask on a terminal
+    (``--yes`` skips it); without one and without ``--yes``, refuse."""
+    works = _stops_counting(session, subject, since)
+    if works == {}:
+        return  # this ledger holds nothing the key signed from then on
+    t = format_time(since)
+    names = session.key_names(subject)
+    who = f"your key '{names[0]}' ({subject})" if names else subject
+    if works is None:
+        typer.echo(f"key compromised: whatever {who} signed on the node from {t} on stops "
+                   "counting there, and a work it registered from then is lost to that ledger "
+                   "(its content cannot be registered again)", err=True)
+    else:
+        voided = sum(works.values())
+        typer.echo(f"key compromised: what {who} signed from {t} on stops counting: events "
+                   f"of {len(works)} work(s) of this ledger, {voided} of them registered by it "
+                   "then (those registrations do not count: the work is lost to this ledger, "
+                   "its content cannot be registered again):", err=True)
+        for work, registered in list(works.items())[:SHOWN_WORKS]:
+            state = session.state(work)
+            title = state.content.get("title") if state is not None else None
+            typer.echo(f"  {work[:23]}{f' {title!r}' if title else ''} "
+                       f"({'its registration' if registered else 'later events'})", err=True)
+        if len(works) > SHOWN_WORKS:
+            typer.echo(f"  ... and {len(works) - SHOWN_WORKS} more", err=True)
+    if yes:
+        return
+    if as_json:
+        raise MalformedError("--json needs --yes: there is no prompt to confirm on")
+    if not sys.stdin.isatty():
+        raise MalformedError("add --yes to declare it compromised all the same (no terminal "
+                             "to confirm on): nothing was signed")
+    if not typer.confirm(f"declare {f'key {names[0]!r}' if names else subject} "
+                         f"compromised since {t}?", default=False):
+        raise typer.Abort()
 
 
 # -- recovery keys held elsewhere: a request signed in turn (specs/cli.md section 3.7.1) -------

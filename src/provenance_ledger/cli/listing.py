@@ -146,7 +146,7 @@ def works(
     elif as_csv:
         _stream_csv(page)
     else:
-        lookup = s.ledger.key_record if s.node_url is None and s.has_ledger() else None
+        lookup = _cached(s.ledger.key_record) if s.node_url is None and s.has_ledger() else None
         _stream_text(page, public, lookup)
         if page.count == 0:
             verb = "controls" if controller is not None else "registered or controls"
@@ -199,7 +199,33 @@ def _stream_text(found: Iterable[WorkSummary], public: str | None,
             whose = f"{held} (rotated from {w.controller})"
         title = f"  {w.title!r}" if w.title is not None else ""
         write(f"{w.work[:len('sha256:') + WORK_PREFIX_HEX]}  {format_time(w.registered_at)}  "
-              f"{w.media_type or '-'}  controller {whose}{title}\n")
+              f"{w.media_type or '-'}  controller {whose}{title}{_void(w, lookup)}\n")
+
+
+def _cached(lookup: KeyLookup) -> KeyLookup:
+    """``lookup`` reading each key's record once: a listing asks of the same few keys for
+    every work (its registrant, its controller)."""
+    seen: dict[str, Any] = {}
+
+    def cached(key: str) -> Any:
+        if key not in seen:
+            seen[key] = lookup(key)
+        return seen[key]
+
+    return cached
+
+
+def _void(w: WorkSummary, lookup: KeyLookup | None) -> str:
+    """``  [registration does not count: key compromised since T]`` for a work registered by
+    a key declared compromised at its registration's time (specs/rules.md R22): nothing of
+    it counts (specs/cli.md section 3.10). One key record per work's registrant, cached by
+    the caller's lookup."""
+    record = lookup(w.registrant) if lookup is not None else None
+    if record is None or not record.compromised_at(w.registered_at):
+        return ""
+    since = record.compromised_since
+    return ("  [registration does not count: key compromised since "
+            f"{format_time(since) if since is not None else '?'}]")
 
 
 def _stream_json(items: Iterable[dict[str, Any]]) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import pycountry
 import typer
@@ -523,10 +523,10 @@ def status(
                                        + (f" ({hint})" if hint is not None else ""))
     now = s.now()
     # specs/rules.md section 9: the events that count, and the key holding control now.
+    logged = state
     state, disputed_events, lookup = effective_state(s, w, state)
     if state is None:
-        raise NotFoundError(f"work {w}: its registration does not count (signed by a key "
-                            "declared compromised)")
+        _void_status(s, logged, disputed_events, lookup, as_json)
     holder_now = keystate.holder(state.controller, now, lookup)
     history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
     doc = state.to_json()
@@ -583,11 +583,51 @@ def status(
     if holder_now != state.controller:
         typer.echo(f"held by:     {_who(s, holder_now)} (the controller's key was rotated to it)")
     if controller_vouching is not None:
-        typer.echo(f"identity:    {controller_vouching.describe()}")
+        whose = "" if holder_now == state.controller else f"{_short(s, holder_now)}: "
+        typer.echo(f"identity:    {whose}{controller_vouching.describe()}")
     for k, bps in state.effective_payees():
-        typer.echo(f"payee:       {_who(s, k)} {bps / 100:.2f}%")
+        # paid is the key holding the payee's role now (specs/rules.md section 9, Roles)
+        typer.echo(f"payee:       {_held(s, k, keystate.holder(k, now, lookup))} "
+                   f"{bps / 100:.2f}%")
     _rights_text(s, state, now)
     _history_text(history, disputed_events)
+
+
+def _void_status(s: Session, logged: WorkState, disputed: Collection[str], lookup: Any,
+                 as_json: bool) -> NoReturn:
+    """``status`` of a work whose registration does not count (signed by a key declared
+    compromised at its time, specs/rules.md R22): its history, every event marked disputed,
+    what happened and what the user can do; exit 1, a negative answer (specs/cli.md 3.4)."""
+    from .identity import compromised_words, void_registration
+
+    w = logged.work
+    history = [{"index": i, **ev.to_json()} for i, ev in s.history(w)]
+    record = void_registration(logged, lookup)
+    since = (format_time(record.compromised_since)
+             if record is not None and record.compromised_since is not None else None)
+    if as_json:
+        emit_json({"work": w, "registration_counts": False, "registration": logged.registration,
+                   "registrant": logged.registrant,
+                   "registered_at": format_time(logged.registered_at),
+                   "compromised_since": since, "history": history,
+                   "disputed_events": list(disputed)})
+        raise typer.Exit(1)
+    who = (compromised_words(s, record) if record is not None
+           else f"{logged.registrant}, declared compromised")
+    title = logged.content.get("title")
+    typer.echo(f"work:        {w}")
+    typer.echo(f"content:     {logged.content.get('media_type')}, {logged.content.get('size')} "
+               f"bytes" + (f", {title!r}" if title else ""))
+    typer.echo(f"registered:  {format_time(logged.registered_at)} by "
+               f"{_who(s, logged.registrant)} [DISPUTED: does not count]")
+    typer.echo(f"NOT REGISTERED: its registration does not count: it was signed by {who}; "
+               "nothing of this work counts on this ledger: may answers 'the work is not "
+               "registered on this ledger', and no key can register this content again here")
+    typer.echo("  what you can do: if the key was stolen, anchor the file with a key of yours "
+               "that is not compromised on another ledger (provenance anchor FILE --key NAME "
+               "--node URL); a declaration is never taken back")
+    _history_text(history, disputed)
+    raise typer.Exit(1)
 
 
 def _history_text(history: list[dict[str, Any]], disputed_events: Collection[str]) -> None:
@@ -629,6 +669,22 @@ def _who(s: Session, key: str) -> str:
         return "anyone"
     names = s.key_names(key)
     return key + (f" (your key '{names[0]}')" if names else "")
+
+
+def _short(s: Session, key: str) -> str:
+    """A key in a few words: ``your key 'NAME'`` for one of the user's, else the key."""
+    names = s.key_names(key)
+    return f"your key '{names[0]}'" if names else key
+
+
+def _held(s: Session, key: str, held: str) -> str:
+    """The key ``held`` holding the role of ``key`` now, as ``status`` names it:
+    ``KEY (your key 'NEW', rotated from 'OLD')`` when ``key`` was rotated to it."""
+    if held == key:
+        return _who(s, key)
+    new, old = s.key_names(held), s.key_names(key)
+    was = f"'{old[0]}'" if old else key
+    return f"{held} ({f'your key {new[0]!r}, ' if new else ''}rotated from {was})"
 
 
 def _rights_text(s: Session, state: WorkState, now: int) -> None:

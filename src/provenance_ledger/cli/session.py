@@ -41,6 +41,7 @@ from ..ledger.folder import (
     register_body,
     registered,
 )
+from ..ledger.home import check_private_key_file
 from ..ledger.similarity import SimilarityIndex, code_of
 from .numbers import seconds
 from .progress import MapBuildReport
@@ -159,6 +160,8 @@ class Session:
             except LedgerError:
                 if not keys.exists(name):
                     raise  # not another command creating it at the same moment
+        if keys.exists(name):  # before a passphrase is asked for a key that would be refused
+            check_private_key_file(keys.path(name))
         key = keys.load(name, self.passphrase(prompt=keys.encrypted(name)))
         weak = keys.protection(name)
         if weak.weak:  # it opened: say once that a leaked copy would open easily too

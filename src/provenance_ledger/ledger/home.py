@@ -8,16 +8,20 @@
     keys/<name>.key  creators' signing keys (0600); "default" is made on first use
     receipts/        receipts written by the CLI
 
-Everything is created on first use; the folder is 0700.
+Everything is created on first use; the folder is 0700. A home this user owns has its folder,
+``keys/`` and ``receipts/`` made 0700 again when others could open them, and a signing key file
+that group or others may read is refused, as ssh refuses one (specs/cli.md section 1).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.crypto import PrivateKey
 from ..core.note import NoteSigner
 from ..errors import LedgerError, OtherOriginError, StorageError
 from ..store import SqliteStore, Store
@@ -54,8 +58,8 @@ class Home:
         return self.path / "log.key"
 
     @property
-    def keys(self) -> KeyStore:
-        return KeyStore(self.path / "keys")
+    def keys(self) -> HomeKeys:
+        return HomeKeys(self.path / "keys")
 
     @property
     def receipts(self) -> Path:
@@ -68,6 +72,8 @@ class Home:
             raise StorageError(f"cannot create data directory {self.path}: {e.strerror}") from e
         if not self.path.is_dir():
             raise StorageError(f"data directory {self.path} is not a directory")
+        for folder in (self.path, self.path / "keys", self.receipts):
+            tighten(folder)
 
     # -- the store: ledger.db, or a PostgreSQL database named in store.url -------------------
     def store_url(self) -> str | None:
@@ -153,8 +159,6 @@ class Home:
         remove_stale_temps(self.path)  # e.g. of a log key being written when a run was killed
         store = self._open_store()
         if not self.log_key_path.exists():
-            from ..core.crypto import PrivateKey
-
             if store.latest_checkpoint() is not None or store.size():
                 store.close()
                 raise LedgerError(
@@ -181,6 +185,51 @@ class Home:
             ledger.close()
             raise
         return ledger
+
+
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def tighten(folder: Path) -> None:
+    """Make ``folder`` 0700 when it is this user's own and group or others may open it (a home
+    made by hand with ``mkdir -m 0777``): the home holds private keys and receipts. A folder
+    that is missing, someone else's, or cannot be changed (a read-only mount) is left as it
+    is: the files in it are guarded one by one."""
+    try:
+        st = folder.lstat()
+        if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+                and stat.S_IMODE(st.st_mode) & 0o077):
+            folder.chmod(stat.S_IMODE(st.st_mode) & PRIVATE_FOLDER_MODE)
+    except (OSError, AttributeError):  # missing, not ours, read-only; no geteuid (Windows)
+        pass
+
+
+def check_private_key_file(path: Path) -> None:
+    """Refuse a private key file that group or others may read or write, as ssh does: a
+    key someone else could have copied no longer proves who signed (specs/cli.md section 1,
+    signing key). Says how to fix it."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # missing or unreadable: reading it says so
+    if mode & 0o077:
+        raise LedgerError(
+            f"key file {path} is open to others (mode {mode:04o}): a private key must be "
+            f"readable by you alone; fix it with: chmod 600 {path} (and if others could have "
+            "copied it, declare it compromised: provenance key compromised)")
+
+
+class HomeKeys(KeyStore):
+    """The signing keys of a home (``keys/``): its folders are made private when a key is
+    read (:func:`tighten`); a key that signs is checked by :func:`check_private_key_file`
+    (cli/session.py), one read for its public key (``key show``) is not."""
+
+    def load(self, name: str, passphrase: str | None = None) -> PrivateKey:
+        tighten(self.folder.parent)  # the home, also when no ledger is opened (--node)
+        tighten(self.folder)
+        return super().load(name, passphrase)
 
 
 def _check_signed_by(ledger: Ledger, key_path: Path) -> None:
