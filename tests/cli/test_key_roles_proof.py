@@ -51,7 +51,7 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Rotated:
     # a stolen key's transfer, declared compromised from the transfer on: it does not count
     run("transfer", stolen, "--to", thief, "--key", "victim", home=home)
     at = json.loads(run("status", stolen, "--json", home=home).out)["history"][-1]["at"]
-    run("key", "compromised", "victim", "--since", at, home=home)
+    run("key", "compromised", "victim", "--since", at, "--yes", home=home)
     return Rotated(home, folder, creator, creator2, grantee2, victim, thief)
 
 

@@ -30,7 +30,7 @@ def test_rotate_recover_and_declare_compromised(tmp_path: Path) -> None:
     granted = json.loads(run("consent", "grant", page, "--purpose", "ai_training", "--to",
                              user, "--key", "new", "--json", home=home).out)["id"]
     at = json.loads(run("status", page, "--json", home=home).out)["history"][-1]["at"]
-    run("key", "compromised", "new", "--since", at, home=home)
+    run("key", "compromised", "new", "--since", at, "--yes", home=home)
     status = run("status", page, home=home).out
     assert f"held by:     {new}" in status
     assert f"consent.grant      {granted[:12]} by {new[:24]}... [DISPUTED: does not count]" \

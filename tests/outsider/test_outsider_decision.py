@@ -603,7 +603,7 @@ def test_a_grant_signed_after_a_compromise_does_not_count(
     h.log_key = setup(h.home, "log", "key").strip()
     grant = h.json("consent", "grant", h.a, "--purpose", "ai_training", "--to", h.k["lab"])
     granted_at = h.json("status", h.a)["grants"][0]["granted_at"]
-    setup(h.home, "key", "compromised", "default", "--since", granted_at)
+    setup(h.home, "key", "compromised", "default", "--since", granted_at, "--yes")
     got = agree(h, h.may("lab", "ai_training", h.a))
     assert not got.answer.allowed and got.answer.events == [] and got.keys_proven
     full = got.result.works[got.work]
@@ -629,7 +629,7 @@ def test_a_registration_in_the_compromises_second_does_not_count(
     h.log_key = setup(h.home, "log", "key").strip()
     status = h.json("status", h.a)
     registered_at = status["grants"][0]["granted_at"]
-    setup(h.home, "key", "compromised", "default", "--since", registered_at)
+    setup(h.home, "key", "compromised", "default", "--since", registered_at, "--yes")
     got = agree(h, h.may("lab", "ai_training", h.a))
     assert not got.answer.allowed and got.answer.events == []
     assert got.answer.reason == "the work is not registered on this ledger"
@@ -657,7 +657,8 @@ def test_a_licensees_compromise_does_not_undo_a_revocation(tmp_path: Path) -> No
     offer = h.json("licence", "offer", h.a, "--to", "studio", "--purpose", "ai_inference")["id"]
     accept = h.json("licence", "accept", offer, "--key", "studio")["id"]
     revoke = h.json("consent", "revoke", grant)["id"]
-    setup(h.home, "key", "compromised", "studio", "--since", "2020-01-01", "--key", "studio")
+    setup(h.home, "key", "compromised", "studio", "--since", "2020-01-01", "--key", "studio",
+          "--yes")
     got = agree(h, h.may("lab", "ai_training", h.a))
     assert not got.answer.allowed
     assert got.answer.events == [grant]

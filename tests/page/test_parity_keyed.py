@@ -95,7 +95,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
     given("consent", "grant", files["stolen"], "--purpose", "ai_training", "--anyone",
           "--key", "victim", home=home)
     at = given_json("status", files["stolen"], "--json", home=home)["history"][-1]["at"]
-    given("key", "compromised", "victim", "--since", at, home=home)
+    given("key", "compromised", "victim", "--since", at, "--yes", home=home)
     proof("compromised-decision", ASKER, "ai_training", files["stolen"])
     given("identity", "attest", "member", "--name", "Mika Sato", "--member", "1042",
           "--key", "guild", home=home)
@@ -110,7 +110,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Keyed:
                        "--purpose", "ai_inference", "--json", home=home)["id"]
     given("licence", "accept", offer, "--key", "fickle", home=home)
     given("consent", "revoke", grant, home=home)
-    given("key", "compromised", "fickle", "--since", "2020-01-01", "--key", "fickle",
+    given("key", "compromised", "fickle", "--since", "2020-01-01", "--key", "fickle", "--yes",
           home=home)
     proof("revoked-decision", ASKER, "ai_training", files["revoked"])
     assert made["revoked-decision"]["decision"]["allowed"] is False

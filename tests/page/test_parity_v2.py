@@ -120,7 +120,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                           "20.00", "EUR", "--key", "buyer", "--json", home=home).out)["id"]
     run("payment", "ack", paid, "--key", "squatter", home=home)
     at = json.loads(run("status", files["copy"], "--json", home=home).out)["history"][-1]["at"]
-    run("key", "compromised", "squatter", "--since", at, home=home)
+    run("key", "compromised", "squatter", "--since", at, "--yes", home=home)
     receipt("compromised-royalties", "royalties", "--payee", keys["squatter"], "--receipt")
     assert made["refused"]["format"] == "provenance-ledger/compliance-receipt/v2"
     assert made["royalties"]["format"] == "provenance-ledger/royalty-receipt/v3"
