@@ -60,7 +60,7 @@ def test_node_init_defaults_to_loopback_and_a_taken_port_is_one_error(tmp_path: 
 
 
 def test_serve_on_a_port_the_system_chooses_and_ctrl_c(tmp_path: Path) -> None:
-    """``--listen 127.0.0.1:0``: the first log line gives the URL with the port chosen, the
+    """``--listen 127.0.0.1:0``: the ``listening`` log line gives the URL with the port chosen, the
     node answers there, and SIGINT (Ctrl-C) ends it gracefully with exit 130."""
     scratch = tmp_path / "operator"
     scratch.mkdir()
@@ -79,7 +79,11 @@ def test_serve_on_a_port_the_system_chooses_and_ctrl_c(tmp_path: Path) -> None:
         signal.signal(signal.SIGINT, inherited)
     try:
         assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())
+        # the records of start-up, then `listening` once the node answers (specs/node.md 1)
+        for _ in range(20):
+            first = json.loads(proc.stdout.readline())
+            if first["msg"] == "listening":
+                break
         assert first["msg"] == "listening"
         assert first["url"].startswith(f"http://{HOST}:") and not first["url"].endswith(":0")
         keys = httpx.get(f"{first['url']}/keys", timeout=STOP_TIMEOUT)
