@@ -132,6 +132,6 @@ def test_a_listing_and_a_refused_disclosure_leave_a_fresh_home_untouched(
     good = _file(tmp_path / "good.txt", "sha256:" + "ab" * 32 + "\n")
     made = run("dataset", "disclose", str(good), "--name", "corpus", "--version", "1",
                home=home)
-    assert made.out.startswith("disclosed corpus version 1: 1 items")
+    assert made.out.startswith("disclosed corpus version 1: 1 item\n")
     assert "note: created your signing key 'default'" in made.err
     assert (home / "keys" / "default.key").exists()

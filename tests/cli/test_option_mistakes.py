@@ -127,10 +127,11 @@ def receipt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     ("nosuch.png", "--file: no such file '{}'"),
 ])
 def test_a_bad_file_is_named_by_its_option_exit_2(receipt: tuple[Path, Path, str],
-                                                  tmp_path: Path, given_file: str,
-                                                  said: str) -> None:
+                                                  tmp_path: Path, given_file: str, said: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     home, path, key = receipt
-    target = given_file if given_file.startswith("/") else str(tmp_path / given_file)
+    monkeypatch.chdir(tmp_path)  # a short name: a long one is quoted by its start and length
+    target = given_file
     if given_file == "folder":
         Path(target).mkdir()
     result = run("verify", path, "--log-key", key, "--file", target, home=home, ok_codes=(2,))
@@ -141,11 +142,12 @@ def test_a_bad_file_is_named_by_its_option_exit_2(receipt: tuple[Path, Path, str
     ("folder", "--policy: '{}' is a folder, not a file"),
     ("nosuch.policy", "--policy: no such file '{}'"),
 ])
-def test_a_bad_policy_file_is_named_by_its_option_exit_2(receipt: tuple[Path, Path, str],
-                                                         tmp_path: Path, given_policy: str,
-                                                         said: str) -> None:
+def test_a_bad_policy_file_is_named_by_its_option_exit_2(
+        receipt: tuple[Path, Path, str], tmp_path: Path, given_policy: str, said: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     home, path, _ = receipt
-    target = str(tmp_path / given_policy)
+    monkeypatch.chdir(tmp_path)  # a short name: a long one is quoted by its start and length
+    target = given_policy
     if given_policy == "folder":
         Path(target).mkdir()
     result = run("verify", path, "--policy", target, home=home, ok_codes=(2,))
