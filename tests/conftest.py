@@ -27,24 +27,6 @@ settings.load_profile("provenance")
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z, seconds since the epoch
 
-LONG_FIRST = ("tests/page/", "tests/node/", "tests/test_readme", "tests/outsider/", "tests/cli/")
-"""Where the modules whose tests take longest live, longest first. .ci/run hands whole modules
-to its workers (``--dist loadscope``) in the order they are collected: with the long ones
-handed out first, the run does not end on one worker still going through a long module while
-the others wait (the end of a run in the order of the folders' names took a third of it)."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collect the modules of :data:`LONG_FIRST` first, in its order; each module's tests
-    keep their order, and every test still runs."""
-
-    def rank(item: pytest.Item) -> int:
-        path = Path(str(item.path)).as_posix()
-        return next((n for n, where in enumerate(LONG_FIRST) if f"/{where}" in path),
-                    len(LONG_FIRST))
-
-    items.sort(key=rank)  # stable
-
 KeyFactory = Callable[[str], PrivateKey]
 Signer = Callable[..., SignedEvent]
 
