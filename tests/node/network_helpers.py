@@ -29,7 +29,7 @@ import httpx
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.events import Event, SignedEvent, sign_event
 from provenance_ledger.core.note import Verifier
-from provenance_ledger.ledger import Ledger
+from provenance_ledger.ledger import Home, Ledger
 from provenance_ledger.node import load_config
 from provenance_ledger.node.mirror import open_mirror
 
@@ -243,6 +243,15 @@ def make_network(folder: Path, names: Sequence[str], processes: Processes,
 
 
 # -- events ---------------------------------------------------------------------------------------
+
+
+def checkpoint_size(node: Node) -> int:
+    """The size of the latest checkpoint the node's home holds (0 before the first)."""
+    ledger = Home(node.home).open_ledger()
+    try:
+        return ledger.store.latest_checkpoint_size() or 0
+    finally:
+        ledger.close()
 
 
 def registration(key: PrivateKey, name: str, at: int) -> SignedEvent:

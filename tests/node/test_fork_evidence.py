@@ -27,9 +27,8 @@ from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.evidence import Evidence, verify_evidence
 from provenance_ledger.core.note import Checkpoint, SignedNote
 from provenance_ledger.errors import VerificationError
-from provenance_ledger.ledger import Home
 
-from .network_helpers import Node, Processes, chains, make_network, submit
+from .network_helpers import Node, Processes, chains, checkpoint_size, make_network, submit
 
 CREATOR = PrivateKey.from_seed(bytes([62]) * 32)
 
@@ -46,14 +45,6 @@ def network(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
 
 def grow(node: Node, prefix: str, count: int) -> dict[str, dict[str, object]]:
     return submit(node.url, chains([CREATOR], prefix, count, int(time.time()), clients=1))
-
-
-def checkpoint_size(node: Node) -> int:
-    ledger = Home(node.home).open_ledger()
-    try:
-        return ledger.store.latest_checkpoint_size() or 0
-    finally:
-        ledger.close()
 
 
 def note_of(text: str) -> Checkpoint:

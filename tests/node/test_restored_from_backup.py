@@ -24,9 +24,17 @@ import httpx
 import pytest
 
 from provenance_ledger.core.crypto import PrivateKey
-from provenance_ledger.ledger import Home
 
-from .network_helpers import LogWatch, Node, Processes, chains, make_network, serve_refused, submit
+from .network_helpers import (
+    LogWatch,
+    Node,
+    Processes,
+    chains,
+    checkpoint_size,
+    make_network,
+    serve_refused,
+    submit,
+)
 
 CREATOR = PrivateKey.from_seed(bytes([61]) * 32)
 SPEC = "(specs/node.md section 8)"
@@ -46,14 +54,6 @@ class Story:
 
 def grow(node: Node, prefix: str, count: int) -> None:
     submit(node.url, chains([CREATOR], prefix, count, int(time.time()), clients=1))
-
-
-def checkpoint_size(node: Node) -> int:
-    ledger = Home(node.home).open_ledger()
-    try:
-        return ledger.store.latest_checkpoint_size() or 0
-    finally:
-        ledger.close()
 
 
 @pytest.fixture(scope="module")
