@@ -9,7 +9,8 @@ package repeats under ``TYPE_CHECKING``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -28,3 +29,19 @@ def exports(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
         return value
 
     return __getattr__
+
+
+@contextmanager
+def hidden(*modules: str) -> Iterator[None]:
+    """Inside the block, importing any of ``modules`` not imported yet fails as if it were not
+    installed (``ImportError``): for a library that loads an optional package only to support
+    it, when this package never gives it that package's values (sqlite-utils and numpy's
+    number types). They are importable again after the block."""
+    absent = [m for m in modules if m not in sys.modules]
+    sys.modules.update(dict.fromkeys(absent, None))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for m in absent:
+            if sys.modules.get(m, m) is None:
+                del sys.modules[m]

@@ -80,13 +80,16 @@ class Log:
     # shorthands
     def register(self, key: str, name: str) -> str:
         w = work_id_of(hashlib.sha256(name.encode()).hexdigest())
-        self.do(key, "work.register", w, {"size": 1, "media_type": "image/png"})
+        self.do(key, "work.register", w, PAGE)
         return w
 
     def rotate(self, subject: str, to: str, signer: str | None = None,
                cosign: tuple[str, ...] = ()) -> SignedEvent:
         return self.do(signer or subject, "key.rotate", key_record_id(pub(subject)),
                        {"key": pub(subject), "to": pub(to)}, new=to, cosign=cosign)
+
+
+PAGE = {"size": 1, "media_type": "image/png"}
 
 
 def grant_body() -> dict[str, Any]:
@@ -179,6 +182,39 @@ def test_a_compromised_keys_later_transfer_does_not_count() -> None:
     log.refuse("declared compromised", "old", "consent.grant", w, grant_body())
     log.refuse("already compromised", "old", "key.compromised", rid,
                {"key": pub("old"), "since": format_time(theft + 1)})
+
+
+def test_a_log_refuses_a_registration_by_a_compromised_key(tmp_path: Any) -> None:
+    """R22: a registration counts by its signer alone, so a log admits none signed at or
+    after its key's ``compromised_since`` (the thief cannot register works as the owner)."""
+    log = Log()
+    log.register("old", "page")
+    rid = key_record_id(pub("old"))
+    theft = log.at + 1
+    log.do("old", "key.compromised", rid, {"key": pub("old"), "since": format_time(theft)})
+    log.refuse("declared compromised", "old", "work.register",
+               work_id_of(hashlib.sha256(b"stolen").hexdigest()), PAGE)
+    # a real ledger refuses it too, and keeps it out of its log
+    ledger = Home(tmp_path / "home").open_ledger()
+    try:
+        results = ledger.append_block([e.leaf for e in in_order(log)], log.at)
+        assert not [r for r in results if isinstance(r, LedgerError)]
+        stolen = log.event("old", "work.register",
+                           work_id_of(hashlib.sha256(b"stolen 2").hexdigest()), PAGE)
+        (refused,) = ledger.append_block([stolen.leaf], log.at)
+        assert isinstance(refused, RuleError) and "declared compromised" in str(refused)
+        assert ledger.state(stolen.event.work) is None
+        assert ledger.store.size() == len(in_order(log))
+        # before its key's compromise, a registration is admitted as ever
+        early = Log()
+        early.at = NOW
+        fine = early.event("old", "work.register",
+                           work_id_of(hashlib.sha256(b"before").hexdigest()), PAGE)
+        assert fine.event.at < theft
+        (kept,) = ledger.append_block([fine.leaf], log.at)
+        assert not isinstance(kept, LedgerError)
+    finally:
+        ledger.close()
 
 
 def test_a_thiefs_rotation_is_undone_and_the_key_recovered() -> None:

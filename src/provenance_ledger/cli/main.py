@@ -26,6 +26,7 @@ from typer._click.parser import _OptionParser
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ..errors import LedgerError, VerificationError, error_line, quoted
+from . import coercion
 from .session import Session
 
 DISTRIBUTION = "provenance-ledger"
@@ -272,6 +273,7 @@ FrameworkCommand.parse_args = _knowing_the_command(  # type: ignore[method-assig
     FrameworkCommand.parse_args)
 TyperGroup.resolve_command = _knowing_the_name(  # type: ignore[method-assign]
     TyperGroup.resolve_command)
+coercion.install()
 
 
 def command(argv: list[str] | None = None) -> Any:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import pycountry
 import typer
 
 from ..core import keystate
@@ -86,6 +85,8 @@ _URI = re.compile(r"(https?://|urn:)[!-~]+")  # specs/events.md section 3: terms
 def check_currency(text: str, option: str) -> str:
     """An ISO 4217 currency code (pycountry's table), upper-cased; else a one-line error that
     names the option and, when the text names a currency, its code."""
+    import pycountry  # its tables load in about 15 ms: only for a command that reads a code
+
     code = text.strip().upper()
     if len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None:
         return code
@@ -95,6 +96,8 @@ def check_currency(text: str, option: str) -> str:
 
 def check_territory(text: str, option: str) -> str:
     """An ISO 3166-1 alpha-2 country code (pycountry's table), upper-cased."""
+    import pycountry
+
     code = text.strip().upper()
     if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
         return code

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import MalformedError, VerificationError, quoted
 from . import ed25519
@@ -74,7 +73,7 @@ class PrivateKey:
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        self.public = PublicKey(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        self.public = PublicKey(key.public_key().public_bytes_raw())
         self._secret: bytes | None = None  # libsodium's form, made at the first signature
 
     @classmethod

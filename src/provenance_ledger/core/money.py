@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-from iso4217 import Currency
-
 from ..errors import MalformedError, quoted
 
 MAX_AMOUNT = 2**53 - 1
@@ -24,6 +22,8 @@ _DECIMAL = re.compile(r"([0-9]{1,16})(?:\.([0-9]{1,4}))?")
 def exponent(code: str) -> int:
     """The ISO 4217 exponent (minor unit digits) of ``code``; MalformedError when it is no
     current ISO 4217 code or has no minor unit."""
+    from iso4217 import Currency  # its table loads only for a command that reads an amount
+
     try:
         cur = Currency(code)
     except ValueError as e:

@@ -203,6 +203,13 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
                                           or ev.type in KEY_EVENT_TYPES):
         raise RuleError(f"{ev.work} is a key record id (it ends with the key record mark): "
                         f"{ev.type} does not apply to it")
+    key_record = (ev.type in IDENTITY_EVENT_TYPES or ev.type in KEY_EVENT_TYPES
+                  or (state is not None and state.identity is not None))
+    # R22: a log admits no signature that does not count, a registration's included (its
+    # key compromised at its time); a key record's events follow section 9's own authority.
+    if strict and not key_record and not keystate.counts(ev.actor, None, ev.at, keys):
+        raise RuleError(f"{ev.actor} is declared compromised: what it signs from then on "
+                        "does not count")
     # (1) registration starts a work; a work is registered once, by content hash.
     if ev.type == "work.register":
         if state is not None:
@@ -219,12 +226,8 @@ def apply(state: WorkState | None, signed: SignedEvent, *,
                          controllers=((ev.actor, ev.at),))
     if ev.type == "dataset.disclose":
         return _disclose(state, signed)
-    if (ev.type in IDENTITY_EVENT_TYPES or ev.type in KEY_EVENT_TYPES
-            or (state is not None and state.identity is not None)):
+    if key_record:
         return _key_record(state, signed)
-    if strict and not keystate.counts(ev.actor, None, ev.at, keys):  # R22
-        raise RuleError(f"{ev.actor} is declared compromised: what it signs from then on "
-                        "does not count")
     if state is None:
         raise RuleError(f"work {ev.work} is not registered")
     if state.dataset is not None:

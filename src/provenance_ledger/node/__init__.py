@@ -12,6 +12,14 @@ holds), :mod:`.app` (the routes, ``create_app``, ``node_app``) and :mod:`.server
 (``make_server``, ``serve``). Their names are re-exported here lazily (on first use), so that
 commands which never serve do not load FastAPI and uvicorn.
 """
+# ruff: noqa: E402 (the imports follow the mark below)
+
+import sys
+
+# httpx loads its own command-line tool (rich, pygments, click: about 60 ms of every command
+# that talks to a node, and of a node's start) when those are installed, as they are here; no
+# part of this package runs it. Marked missing, httpx defines a stand-in and goes on.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from ..core.evidence import Evidence, verify_evidence
 from ..core.witness import add_checkpoint_body

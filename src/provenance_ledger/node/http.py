@@ -7,9 +7,7 @@ refusals (:class:`HttpError`: sizes, queue, shutdown), the JSON error body
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from fastapi.responses import JSONResponse
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ConflictError,
@@ -20,6 +18,9 @@ from ..errors import (
     StorageUnavailableError,
     error_line,
 )
+
+if TYPE_CHECKING:  # FastAPI is loaded by the commands that serve, not by node status
+    from fastapi.responses import JSONResponse
 
 log = logging.getLogger("provenance_ledger.node")
 
@@ -47,6 +48,8 @@ def error_response(status: int, message: str, *, headers: dict[str, str] | None 
                    **extra: Any) -> JSONResponse:
     """``{"error": message, **extra}``: the message as one line of at most
     ``MAX_ERROR_CHARS`` characters (errors.error_line), whatever of the request it echoes."""
+    from fastapi.responses import JSONResponse
+
     return JSONResponse({"error": error_line(message), **extra}, status_code=status,
                         headers=headers)
 

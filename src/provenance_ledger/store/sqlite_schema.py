@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from ..lazy import hidden
 
-from .map_tiles import position_v4, tile_key
+# sqlite-utils imports numpy and pandas when they are installed, only to map their number types
+# to columns; this schema is written in SQL and gives it none. Hidden, a new home's first
+# command does not load them (numpy alone is about 0.1 s of it: README "Speed", start-up).
+with hidden("numpy", "pandas"):
+    import sqlite_utils
+    from sqlite_utils.migrations import Migrations
+
+from .map_tiles import position_v4, tile_key  # noqa: E402 - after the imports above
 
 MIGRATIONS = Migrations("provenance-ledger")
 """The schema's history (specs/storage.md section 2.1): every home, however old, is brought to
