@@ -128,6 +128,39 @@ def test_works_marks_a_work_whose_registration_does_not_count(
                          "2020-01-01T00:00:00Z]")
     (other,) = run("works", "--key", "studio", home=home).out.splitlines()
     assert "does not count" not in other
+    # --json and --csv say it too, in a field of their own
+    (doc,) = json.loads(run("works", "--json", home=home).out)
+    assert doc["registration_counts"] is False
+    (doc,) = json.loads(run("works", "--key", "studio", "--json", home=home).out)
+    assert doc["registration_counts"] is True
+    header, row = run("works", "--csv", home=home).out.splitlines()
+    assert header.endswith(",controller,registration_counts") and row.endswith(",false")
+
+
+def test_anchor_dir_refuses_a_file_whose_registration_does_not_count(
+        voided: tuple[Path, Path], tmp_path: Path) -> None:
+    """specs/cli.md section 3.2: content registered by a key declared compromised at that
+    time is ``refused`` with why, not ``exists`` nor ``conflict`` (no key can register it
+    again here); the folder's other files are anchored."""
+    home, page = voided
+    folder = tmp_path / "chapter"
+    folder.mkdir()
+    (folder / "page.png").write_bytes(page.read_bytes())
+    (folder / "cover.png").write_text("the cover\n")
+    r = run("anchor", folder, "--key", "studio", "--json", home=home, ok_codes=(1,))
+    rows = {Path(f["file"]).name: f for f in json.loads(r.out)["files"]}
+    assert rows["cover.png"]["status"] == "anchored"
+    void = rows["page.png"]
+    assert void["status"] == "refused" and "receipt" not in void
+    assert "but its registration does not count: it was signed by your key 'default'" \
+        in void["error"]
+    assert "declared compromised since 2020-01-01T00:00:00Z" in void["error"]
+    text = run("anchor", folder, "--key", "studio", home=home, ok_codes=(1,))
+    counts = dict(line.rsplit(None, 1) for line in text.out.splitlines()[2:8])
+    assert {k.strip(): v for k, v in counts.items()}["owned by another key"] == "0"
+    assert {k.strip(): v for k, v in counts.items()}["refused"] == "1"
+    (line,) = [x for x in text.err.splitlines() if "page.png" in x]
+    assert line.startswith("  refused: ") and "registration does not count" in line
 
 
 def test_key_compromised_says_what_stops_counting_and_needs_yes(tmp_path: Path) -> None:
@@ -172,3 +205,23 @@ def test_key_compromised_of_a_key_that_signed_nothing_since_asks_nothing(
     given("key", "new", "spare", home=home)
     r = run("key", "compromised", "spare", "--since", "2020-01-01", home=home)
     assert r.out.startswith("declared compromised: ") and "stops counting" not in r.err
+
+
+def test_a_compromised_key_may_not_rotate_itself_nor_name_its_recovery(
+        voided: tuple[Path, Path]) -> None:
+    """specs/rules.md section 9: a rotation a key declared compromised signs itself does not
+    count, nor does a recovery setting it names after its compromise; the CLI refuses both
+    before signing (the log would admit them, and the user would believe the key moved)."""
+    home, _ = voided
+    before = run("log", "checkpoint", home=home).out.splitlines()[1]  # the tree size
+    given("key", "new", "default-2026", home=home)
+    for argv, what in ((("key", "rotate", "default", "--to", "default-2026"), "a rotation"),
+                       (("key", "recovery", "default", "--keys", "studio"),
+                        "a recovery setting")):
+        r = run(*argv, home=home, ok_codes=(2,))
+        assert r.out == "" and r.err.count("\n") == 1, r.err
+        assert r.err.startswith("error: your key 'default' (ed25519:")
+        assert (f"declared compromised since 2020-01-01T00:00:00Z: {what} it signs now would "
+                "not count") in r.err
+        assert "--key RECOVERY_KEY" in r.err
+    assert run("log", "checkpoint", home=home).out.splitlines()[1] == before

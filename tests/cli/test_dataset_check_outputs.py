@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ..inproc import given, given_key
+from ..inproc import given, given_json, given_key
 from .conftest import run
 
 PURPOSE = "ai_training"
@@ -45,6 +45,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     dev = given_key("dev", home=home)
     given("consent", "grant", files / "paid.png", "--purpose", PURPOSE, "--to", dev,
           "--condition", "payment-required", home=home)
+    (files / "licensed.png").write_bytes(_image(2))
+    given("anchor", files / "licensed.png", home=home)
+    offer = given_json("licence", "offer", files / "licensed.png", "--to", dev, "--purpose",
+                       PURPOSE, "--fee", "100", "eur", "--territory", "jp", "--json",
+                       home=home)["id"]
+    given("licence", "accept", offer, "--key", "dev", home=home)
     return {"home": home, "root": root, "files": files}
 
 
@@ -78,9 +84,30 @@ def test_the_csv_has_a_conditions_column(world: dict[str, Any]) -> None:
     out = _check(world, _manifest(world, "paid.txt", "paid.png\n"), "--csv")[1]
     rows = list(csv.DictReader(io.StringIO(out)))
     assert out.splitlines()[0] == ("item,outcome,work,controller,reason,citing,conditions,"
-                                   "match,distance")
+                                   "match,distance,terms")
     assert [(r["item"], r["outcome"], r["conditions"]) for r in rows] == [
         ("paid.png", "allowed", "payment-required")]
+
+
+def test_an_item_allowed_by_a_licence_says_its_terms_as_may_does(
+        world: dict[str, Any]) -> None:
+    """specs/cli.md section 3.14: a licence limited to Japan at a fee is not a plain yes."""
+    manifest = _manifest(world, "licensed.txt", "licensed.png\npaid.png\n")
+    line = _line(_check(world, manifest)[1], "licensed.png")
+    assert line.lstrip().startswith("allowed ")
+    assert line.endswith(" [licence terms: fee 100.00 EUR, territories JP]")
+    assert "licence terms" not in _line(_check(world, manifest)[1], "paid.png")
+    rows = {r["item"]: r for r in csv.DictReader(io.StringIO(_check(world, manifest,
+                                                                     "--csv")[1]))}
+    assert rows["licensed.png"]["terms"] == "fee 100.00 EUR, territories JP"
+    assert rows["paid.png"]["terms"] == ""
+    items = {i["item"]: i for i in json.loads(_check(world, manifest, "--json")[1])["items"]}
+    assert items["licensed.png"]["terms"] == {"fee": {"amount": 10000, "currency": "EUR"},
+                                              "territories": ["JP"]}
+    assert items["paid.png"]["terms"] is None
+    may = json.loads(run("may", "dev", PURPOSE, world["files"] / "licensed.png", "--json",
+                         home=world["home"]).out)
+    assert may["terms"] == items["licensed.png"]["terms"]
 
 
 def test_receipt_show_names_the_condition(world: dict[str, Any]) -> None:

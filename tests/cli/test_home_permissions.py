@@ -62,3 +62,20 @@ def test_a_group_readable_key_file_is_refused_too(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("a page\n")
     r = run("anchor", tmp_path / "f.txt", "--key", "studio", home=home, ok_codes=(2,))
     assert "(mode 0640)" in r.err and "chmod 600" in r.err
+
+
+def test_a_log_key_open_to_others_is_made_private_and_said(tmp_path: Path) -> None:
+    """specs/cli.md section 1, data directory: the log's signing key and ``store.url`` are the
+    owner's alone; one found open to others is made 0600 when the home is opened, and the
+    user is told once, since it may have been copied."""
+    home = tmp_path / "home"
+    (tmp_path / "f.txt").write_text("a page\n")
+    run("anchor", tmp_path / "f.txt", home=home)
+    log_key = home / "log.key"
+    assert mode(log_key) == 0o600
+    log_key.chmod(0o644)
+    r = run("works", home=home)
+    assert r.err == (f"warning: {log_key} was open to others (mode 0644): made 0600; whoever "
+                     "could read it may have copied it\n")
+    assert mode(log_key) == 0o600
+    assert run("works", home=home).err == ""  # said once

@@ -83,6 +83,12 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listed]:
         setup("transfer", returned, "--to", a, "--key", "studio", *url, home=home)
         (root / "b.png").write_bytes(b"studio's own page, on a node")
         setup("anchor", root / "b.png", "--key", "studio", *url, home=home)
+        # a key that registered a page and was then declared compromised from before it: its
+        # registration does not count (specs/rules.md R22), read from its verified key record
+        given_key("gone", home)
+        (root / "gone.png").write_bytes(b"a page signed by a stolen key, on a node")
+        setup("anchor", root / "gone.png", "--key", "gone", *url, home=home)
+        setup("key", "compromised", "gone", "--since", "2020-01-01", "--yes", *url, home=home)
         offer = given_json("licence", "offer", titled, "--to", b, "--purpose",
                            "ai_inference", "--fee", "12.00", "eur", "--territory", "fr",
                            *url, "--json", home=home)["id"]
@@ -106,7 +112,10 @@ def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listed]:
     ("--controller", "KEY_B", "--csv"),
     ("--limit", "120", "--json"),
     ("--after", "PAGE_100", "--limit", "3"),
-], ids=["text", "json", "csv", "key-json", "key-text", "controller-csv", "limit", "after"])
+    ("--key", "gone"),
+    ("--key", "gone", "--csv"),
+], ids=["text", "json", "csv", "key-json", "key-text", "controller-csv", "limit", "after",
+        "void-text", "void-csv"])
 def test_works_through_the_node_print_what_a_local_listing_prints(
         listed: Listed, args: tuple[str, ...]) -> None:
     names = {"KEY_B": listed.b, "PAGE_100": listed.pages[100]}
@@ -114,6 +123,19 @@ def test_works_through_the_node_print_what_a_local_listing_prints(
     remote, local = listed.remote(*argv), listed.local(*argv)
     assert remote == local
     assert remote.out
+
+
+def test_works_through_the_node_mark_a_registration_that_does_not_count(
+        listed: Listed) -> None:
+    """specs/cli.md section 3.10: through --node as locally, from the key's record that the
+    node proves."""
+    (line,) = listed.remote("works", "--key", "gone").out.splitlines()
+    assert line.endswith("  [registration does not count: key compromised since "
+                         "2020-01-01T00:00:00Z]")
+    (doc,) = _json(listed.remote("works", "--key", "gone", "--json"))  # type: ignore[misc]
+    assert doc["registration_counts"] is False
+    assert all(w["registration_counts"] for w in _json(  # type: ignore[attr-defined]
+        listed.remote("works", "--json")))
 
 
 def test_works_through_the_node_list_every_work_in_order(listed: Listed) -> None:

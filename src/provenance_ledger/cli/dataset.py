@@ -43,11 +43,12 @@ from ..core.current import (
     replay_unverified,
     verify_state_receipt_v2,
 )
+from ..core.encoding import thaw
 from ..core.events import SignedEvent, check_purpose
 from ..core.identity import key_record_id
 from ..core.keystate import KeyLookup, affected, effective, holder
 from ..core.note import Checkpoint
-from ..core.rules import WorkState, apply
+from ..core.rules import Decision, WorkState, apply
 from ..core.similarity import DEFAULT_DISTANCE, MAX_DISTANCE
 from ..core.timefmt import format_time
 from ..errors import MalformedError, NotFoundError, RuleError, quoted
@@ -68,6 +69,7 @@ from .numbers import whole
 from .progress import Bars
 from .receipt_show import condition_words
 from .session import NodeOpt, Session, TimeoutOpt, output_file, write_text_atomic
+from .words import describe_terms
 
 app = typer.Typer(
     help="Check a dataset against the ledger (may a key use its items for a purpose?), and "
@@ -81,7 +83,7 @@ DEFAULT_DENY_NOTE = (
     "deny (no use without a consent or licence) is about registered works, and an "
     "unregistered item carries no consent either")
 CSV_COLUMNS = ("item", "outcome", "work", "controller", "reason", "citing", "conditions",
-               "match", "distance")
+               "match", "distance", "terms")
 EXACT = "exact"
 SIMILAR = "similar"
 
@@ -102,6 +104,7 @@ class Row:
     distance: int | None = None  # of a similar match
     code: str | None = None  # the item's content code, when matched by it
     granted_by: dict[str, Any] | None = None  # rules.md section 8, for an allowed item
+    terms: dict[str, Any] | None = None  # of the licence that allows the item, as may says
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.name, "outcome": self.outcome, "work": self.work,
@@ -109,7 +112,8 @@ class Row:
                 "match": self.match, "distance": self.distance, "code": self.code,
                 "controller": self.controller, "reason": self.reason,
                 "events": list(self.events), "conditions": list(self.conditions),
-                "citing": list(self.citing), "granted_by": self.granted_by}
+                "citing": list(self.citing), "granted_by": self.granted_by,
+                "terms": self.terms}
 
 
 @app.command("check")
@@ -384,9 +388,17 @@ def _rows(answers: Sequence[ItemAnswer], resolved: Sequence[Resolved], dataset: 
                         None if state is None else SIMILAR if m is not None else EXACT,
                         m.distance if m is not None else None,
                         m.code if m is not None else r.code,
-                        None if a.vouching is None else a.vouching.to_json()))
+                        None if a.vouching is None else a.vouching.to_json(),
+                        _licence_terms(d, state)))
     rows += [_skipped(f, dataset) for f in dataset.skipped]
     return rows
+
+
+def _licence_terms(d: Decision, state: WorkState | None) -> dict[str, Any] | None:
+    """The terms of the licence an allowed answer cites (a fee, territories: what limits the
+    use it allows), as ``may`` says them (specs/cli.md section 3.5); None otherwise."""
+    cited = state.licence(d.events[0]) if state is not None and d.allowed and d.events else None
+    return thaw(cited.terms) if cited is not None else None
 
 
 def _skipped(f: FileResult, dataset: Dataset) -> Row:
@@ -437,7 +449,8 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
         for r in rows:  # a name is anyone's words: never a spreadsheet formula
             writer.writerow(tuple(map(csv_cell, (
                 r.name, r.outcome, r.work, r.controller, r.reason, "; ".join(r.citing),
-                "; ".join(r.conditions), r.match, r.distance))))
+                "; ".join(r.conditions), r.match, r.distance,
+                describe_terms(r.terms) if r.terms is not None else None))))
         typer.echo(out.getvalue(), nl=False)
         return
     whose = f" (only works controlled by {only})" if only is not None else ""
@@ -452,7 +465,9 @@ def _report(rows: Sequence[Row], dataset: Dataset, q: Question, checkpoint: Chec
     typer.echo(f"  {'outcome':<{wide}} {'work':<20} {'controller':<21} item: why")
     for r, outcome in zip(rows, shown, strict=True):
         why = (r.reason + (f" (citing {'; '.join(r.citing)})" if r.citing else "")
-               + condition_words(r.conditions))
+               + condition_words(r.conditions)
+               + (f" [licence terms: {describe_terms(r.terms)}]" if r.terms is not None
+                  else ""))
         typer.echo(f"  {outcome:<{wide}} {_short(r.work, 19):<20} {_short(r.controller, 20):<21} "
                    f"{r.name}: {why}")
     typer.echo("summary:")

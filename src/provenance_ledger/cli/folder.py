@@ -99,6 +99,9 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
                 results = run.anchor(session.ledger, session.home.receipts, bars, (
                     lambda done: report.append(_json_report(root, target, done)))
                     if as_json else None)
+    voided = _void_registrations(session, results)
+    if voided is not None:
+        results, report = voided, []  # the --json report is made again with the refusals
     if any(r.status is Status.ANCHORED for r in results) and (
             rotated := rotated_away(session, key_name)) is not None:
         typer.echo(rotated, err=True)
@@ -106,6 +109,36 @@ def anchor_dir(session: Session, root: Path, key_name: str | None, as_json: bool
     if payees is not None and kept:  # said before the report, which may exit 1
         typer.echo(payees_kept(kept), err=True)
     _report(session, root, target, results, as_json, *report)
+
+
+def _void_registrations(session: Session, results: Sequence[FileResult]
+                        ) -> tuple[FileResult, ...] | None:
+    """``results`` (None when it stays as it is) with each file whose content was registered
+    by a key declared compromised at that time ``refused``, saying so, not ``exists`` or
+    ``conflict``: that registration does not count, and no key can register the content
+    again on this log (specs/rules.md R22; specs/cli.md section 3.2). One key record per
+    registrant; a work's state is read only when its registrant's key is declared
+    compromised at all."""
+    from .identity import compromised_words, key_lookup, void_registration
+
+    lookup = key_lookup(session)
+    out = list(results)
+    for i, r in enumerate(results):
+        if r.status not in (Status.EXISTS, Status.CONFLICT) or r.work is None:
+            continue
+        record = lookup(r.registrant) if r.registrant is not None else None
+        if r.registrant is not None and (record is None or record.compromised_since is None):
+            continue
+        state = session.state(r.work)
+        void = void_registration(state, lookup)
+        if void is None or state is None:
+            continue
+        out[i] = replace(r, status=Status.REFUSED, receipt=None, registrant=state.registrant,
+                         error=f"registered in event {state.registration[:12]}, but its "
+                               f"registration does not count: it was signed by "
+                               f"{compromised_words(session, void)}; no key can register this "
+                               "content again here")
+    return tuple(out) if out != list(results) else None
 
 
 def _anchor_remote(session: Session, listing: FolderListing, key_name: str | None,
@@ -176,7 +209,8 @@ def _register_batch(session: Session, contents: Sequence[Content], key_name: str
             body = event.event.body
             result = FileResult(content.path, status, content.work, event.id, index,
                                 receipt, similarity=body.get("similarity"),
-                                title=body.get("title"))
+                                title=body.get("title"), registrant=(
+                                    event.event.actor if status is Status.EXISTS else None))
         if result.status is Status.ANCHORED and result.similarity and result.work:
             result = replace(result, similar=tuple(
                 session.similar_works(result.work, session.public_key(key_name))))

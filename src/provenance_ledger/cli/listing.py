@@ -45,7 +45,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 WORK_PREFIX_HEX = 16  # hex digits of a work id shown in text output: a usable WORK prefix
 EVENT_PREFIX_HEX = 12  # hex digits of an offer id shown in text output
 CSV_FIELDS = ("work", "title", "media_type", "size", "registered_at", "registrant",
-              "controller")
+              "controller", "registration_counts")
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 NODE_PAGE = 100  # works or offers asked of a node per request (its most, node/app.py)
 
@@ -141,12 +141,19 @@ def works(
             if cursor is not None:
                 found = _after_named(found)
     page = _Page(found, limit)
+    # The key records of the log listed (through --node, each verified as a state is), read
+    # once a key: who holds a rotated key's works, and whose registration does not count.
+    lookup: KeyLookup | None = None
+    if s.node_url is not None:
+        lookup = _cached(s.client.key_record)
+    elif s.has_ledger():
+        lookup = _cached(s.ledger.key_record)
     if as_json:
-        _stream_json(w.to_json() for w in page)
+        _stream_json({**w.to_json(), "registration_counts": _void_since(w, lookup) is None}
+                     for w in page)
     elif as_csv:
-        _stream_csv(page)
+        _stream_csv(page, lookup)
     else:
-        lookup = _cached(s.ledger.key_record) if s.node_url is None and s.has_ledger() else None
         _stream_text(page, public, lookup)
         if page.count == 0:
             verb = "controls" if controller is not None else "registered or controls"
@@ -215,17 +222,22 @@ def _cached(lookup: KeyLookup) -> KeyLookup:
     return cached
 
 
-def _void(w: WorkSummary, lookup: KeyLookup | None) -> str:
-    """``  [registration does not count: key compromised since T]`` for a work registered by
-    a key declared compromised at its registration's time (specs/rules.md R22): nothing of
-    it counts (specs/cli.md section 3.10). One key record per work's registrant, cached by
-    the caller's lookup."""
+def _void_since(w: WorkSummary, lookup: KeyLookup | None) -> int | None:
+    """When the work was registered by a key declared compromised at its registration's time
+    (specs/rules.md R22: nothing of it counts, specs/cli.md section 3.10), the time the key
+    is compromised since; else None. One key record per work's registrant, cached by the
+    caller's lookup."""
     record = lookup(w.registrant) if lookup is not None else None
     if record is None or not record.compromised_at(w.registered_at):
-        return ""
-    since = record.compromised_since
-    return ("  [registration does not count: key compromised since "
-            f"{format_time(since) if since is not None else '?'}]")
+        return None
+    return record.compromised_since
+
+
+def _void(w: WorkSummary, lookup: KeyLookup | None) -> str:
+    """``  [registration does not count: key compromised since T]`` for such a work."""
+    since = _void_since(w, lookup)
+    return "" if since is None else (
+        f"  [registration does not count: key compromised since {format_time(since)}]")
 
 
 def _stream_json(items: Iterable[dict[str, Any]]) -> None:
@@ -238,11 +250,12 @@ def _stream_json(items: Iterable[dict[str, Any]]) -> None:
     write("[]\n" if first else "\n]\n")
 
 
-def _stream_csv(found: Iterable[WorkSummary]) -> None:
+def _stream_csv(found: Iterable[WorkSummary], lookup: KeyLookup | None) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(CSV_FIELDS)
     for w in found:
-        row = w.to_json()
+        row = {**w.to_json(), "registration_counts": (
+            "true" if _void_since(w, lookup) is None else "false")}
         out.writerow([_cell(row[f]) for f in CSV_FIELDS])
 
 

@@ -65,7 +65,10 @@ class Home:
     def receipts(self) -> Path:
         return self.path / "receipts"
 
-    def ensure(self) -> None:
+    def ensure(self) -> list[tuple[Path, int]]:
+        """Create the home (0700) when it is missing and make it private again (:func:`tighten`);
+        returns the private files (:data:`PRIVATE_FILES`) that were open to others, each with
+        the mode it had, so that the user is told: one of them may have been copied."""
         try:
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as e:
@@ -74,6 +77,8 @@ class Home:
             raise StorageError(f"data directory {self.path} is not a directory")
         for folder in (self.path, self.path / "keys", self.receipts):
             tighten(folder)
+        opened = ((self.path / name, tighten(self.path / name)) for name in PRIVATE_FILES)
+        return [(path, was) for path, was in opened if was is not None]
 
     # -- the store: ledger.db, or a PostgreSQL database named in store.url -------------------
     def store_url(self) -> str | None:
@@ -188,20 +193,28 @@ class Home:
 
 
 PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILES = ("log.key", STORE_FILE)
+"""Files of a home that are its owner's alone (0600, specs/cli.md section 1) besides its
+databases (store/sqlite.py ``create_private``): the log's signing key and the PostgreSQL URL
+(which may hold a password)."""
 
 
-def tighten(folder: Path) -> None:
-    """Make ``folder`` 0700 when it is this user's own and group or others may open it (a home
-    made by hand with ``mkdir -m 0777``): the home holds private keys and receipts. A folder
-    that is missing, someone else's, or cannot be changed (a read-only mount) is left as it
-    is: the files in it are guarded one by one."""
+def tighten(path: Path) -> int | None:
+    """Take group's and others' rights away from ``path``, a folder (0700) or a file (0600),
+    when it is this user's own and they have any (a home made by hand with ``mkdir -m 0777``,
+    a database copied with a loose umask): the home holds private keys, the log's key and
+    receipts. One that is missing, someone else's, or cannot be changed (a read-only mount)
+    is left as it is: the key files in it are checked one by one before they sign. Returns
+    the mode it had when it was changed, else None."""
     try:
-        st = folder.lstat()
-        if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
-                and stat.S_IMODE(st.st_mode) & 0o077):
-            folder.chmod(stat.S_IMODE(st.st_mode) & PRIVATE_FOLDER_MODE)
+        st = path.lstat()
+        if ((stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode))
+                and st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077):
+            path.chmod(stat.S_IMODE(st.st_mode) & PRIVATE_FOLDER_MODE)
+            return stat.S_IMODE(st.st_mode)
     except (OSError, AttributeError):  # missing, not ours, read-only; no geteuid (Windows)
         pass
+    return None
 
 
 def check_private_key_file(path: Path) -> None:

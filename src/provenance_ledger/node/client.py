@@ -215,7 +215,7 @@ class NodeClient:
             receipt = StateReceiptV2.from_json(data)
             log_key = self._log_key_of(receipt.checkpoint, work)
             # rotated keys (specs/rules.md section 9): the key records, each verified too
-            verified = verify_state_receipt_v2(receipt, [log_key], keys=self._key_record)
+            verified = verify_state_receipt_v2(receipt, [log_key], keys=self.key_record)
             check_decoded_current(data, verified)
         except MalformedError as e:
             raise PeerError(self.who, f"the state receipt of {work} is malformed: {e}") from e
@@ -284,7 +284,7 @@ class NodeClient:
         return self._frozen_shards().get(origin, self.verifier)
     # -- end of rotated nodes -------------------------------------------------------------------
 
-    def _key_record(self, key: str) -> KeyRecord | None:
+    def key_record(self, key: str) -> KeyRecord | None:
         """A key's record from the node, verified like any state (None: it holds none)."""
         rid = key_record_id(key)
         try:
@@ -311,7 +311,7 @@ class NodeClient:
             receipt = StateReceiptV2.from_json(data)
             # rotated keys (specs/rules.md section 9): the key records, each verified too
             verified = verify_state_receipt_v2(receipt, [self.verifier],
-                                               keys=self._key_record)
+                                               keys=self.key_record)
             check_decoded_current(data, verified)
         except MalformedError as e:
             raise PeerError(self.who, f"the state receipt of {len(works)} works is malformed: "
