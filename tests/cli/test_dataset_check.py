@@ -132,7 +132,7 @@ def test_csv_has_one_row_per_item(dataset: tuple[Path, Path]) -> None:
             home=home, ok_codes=(1,))
     rows = list(csv.DictReader(io.StringIO(r.out)))
     assert list(rows[0]) == ["item", "outcome", "work", "controller", "reason", "citing",
-                             "conditions", "match", "distance"]
+                             "conditions", "match", "distance", "terms"]
     assert {row["item"]: row["outcome"] for row in rows} == EXPECTED
     assert {row["item"]: row["match"] for row in rows if row["match"]} == {
         n: "exact" for n, o in EXPECTED.items() if o in ("allowed", "not allowed")}

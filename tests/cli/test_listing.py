@@ -131,7 +131,7 @@ def test_csv_has_a_header_and_defuses_formulas(works: Works) -> None:
     assert len(rows) == 1
     row = rows[0]
     assert list(row) == ["work", "title", "media_type", "size", "registered_at", "registrant",
-                         "controller"]
+                         "controller", "registration_counts"]
     assert row["work"] == works.titled
     assert row["title"] == "'=HYPERLINK(\"x\")"  # a spreadsheet shows it, does not run it
     assert row["controller"] == works.a
