@@ -19,6 +19,7 @@ from provenance_ledger.core.current import (
     VerifiedDecision,
     verify_decision_receipt,
 )
+from provenance_ledger.core.dataset import series_id
 from provenance_ledger.core.encoding import b64encode
 from provenance_ledger.core.events import Event, SignedEvent, sign_event, work_id_of
 from provenance_ledger.core.identity import KeyRecord, key_record_id
@@ -194,6 +195,10 @@ def test_a_log_refuses_a_registration_by_a_compromised_key(tmp_path: Any) -> Non
     log.do("old", "key.compromised", rid, {"key": pub("old"), "since": format_time(theft)})
     log.refuse("declared compromised", "old", "work.register",
                work_id_of(hashlib.sha256(b"stolen").hexdigest()), PAGE)
+    log.refuse("declared compromised", "old", "dataset.disclose",
+               series_id(pub("old"), "corpus"), {
+                   "name": "corpus", "version": "1", "purposes": ["ai_training"],
+                   "root": hashlib.sha256(b"a root").hexdigest(), "count": 1})
     # a real ledger refuses it too, and keeps it out of its log
     ledger = Home(tmp_path / "home").open_ledger()
     try:
