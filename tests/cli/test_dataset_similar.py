@@ -97,7 +97,7 @@ def test_similar_copies_answer_for_the_works_they_copy(world: dict[str, Any]) ->
     csv_text = run("dataset", "check", world["folder"], "--purpose", "ai_training", "--as",
                    "dev", "--similar", "8", "--csv", home=world["home"], ok_codes=(1,)).out
     row = next(x for x in csv_text.splitlines() if x.startswith("consented.jpg,"))
-    assert row.endswith(f",similar,{good['distance']}") and works["consented"] in row
+    assert row.endswith(f",similar,{good['distance']},") and works["consented"] in row
 
 
 def test_a_distance_below_the_copys_leaves_it_unregistered(world: dict[str, Any]) -> None:

@@ -119,7 +119,7 @@ class Session:
     def ledger(self) -> Ledger:
         if self._ledger is None:
             if self.home.path.is_dir() and self.home.writable():
-                for path, was in self.home.ensure():  # made 0600 now: said, once
+                for path, was in self.home.tighten_files():  # made 0600 now: said, once
                     typer.echo(f"warning: {path} was open to others (mode {was:04o}): made "
                                "0600; whoever could read it may have copied it", err=True)
             with MapBuildReport() as report:

@@ -65,10 +65,7 @@ class Home:
     def receipts(self) -> Path:
         return self.path / "receipts"
 
-    def ensure(self) -> list[tuple[Path, int]]:
-        """Create the home (0700) when it is missing and make it private again (:func:`tighten`);
-        returns the private files (:data:`PRIVATE_FILES`) that were open to others, each with
-        the mode it had, so that the user is told: one of them may have been copied."""
+    def ensure(self) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as e:
@@ -77,6 +74,12 @@ class Home:
             raise StorageError(f"data directory {self.path} is not a directory")
         for folder in (self.path, self.path / "keys", self.receipts):
             tighten(folder)
+
+    def tighten_files(self) -> list[tuple[Path, int]]:
+        """Make the home's private files (:data:`PRIVATE_FILES`) 0600 again (:func:`tighten`):
+        for the CLI, which then tells the user; returns those that were open to others, each
+        with the mode it had (one may have been copied). A node's start refuses such a key
+        file instead (specs/node.md section 1), so that its operator decides."""
         opened = ((self.path / name, tighten(self.path / name)) for name in PRIVATE_FILES)
         return [(path, was) for path, was in opened if was is not None]
 
