@@ -23,7 +23,7 @@ import pytest
 from provenance_ledger.cli.session import MAX_TIMEOUT_S
 from provenance_ledger.core.crypto import PrivateKey
 from provenance_ledger.core.note import MAX_NOTE_BYTES
-from provenance_ledger.ledger import Home, Ledger
+from provenance_ledger.ledger import Ledger
 from provenance_ledger.node import node_witness
 from provenance_ledger.node.client import MAX_RESPONSE_BYTES
 from provenance_ledger.node.fetch import ANSWER_DEADLINE_S, DEFAULT_TIMEOUT_S, Timeouts
@@ -37,6 +37,7 @@ from .network_helpers import (
     Node,
     Processes,
     chains,
+    checkpoint_size,
     make_network,
     serve_refused,
     submit,
@@ -107,15 +108,6 @@ def grow(node: Node, prefix: str, count: int) -> None:
     """``count`` registrations submitted to the serving ``node`` over HTTP."""
     # The nodes admit events by the machine's clock, so the events carry its time.
     submit(node.url, chains([CREATOR], prefix, count, int(time.time()), clients=2))
-
-
-def checkpoint_size(node: Node) -> int:
-    """The size of the latest checkpoint in ``node``'s own database (read offline)."""
-    ledger = Home(node.home).open_ledger()
-    try:
-        return ledger.store.latest_checkpoint_size() or 0
-    finally:
-        ledger.close()
 
 
 def backed_up(network: tuple[Node, Node], tmp_path: Path) -> tuple[Path, int, int]:

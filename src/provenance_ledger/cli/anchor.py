@@ -140,17 +140,15 @@ def _refuse_void_registration(session: Session, path: Path, work: str) -> None:
     """Content registered by a key declared compromised at its registration's time: its
     registration does not count (specs/rules.md R22) and no key can register it again here;
     say so instead of ``already registered`` or a conflict."""
-    from .identity import compromised_words, key_lookup, void_registration
+    from .identity import key_lookup, void_registration, void_words
 
     state = session.state(work)
     record = void_registration(state, key_lookup(session))
     if record is None or state is None:
         return
     raise LedgerError(
-        f"{path} was registered in event {state.registration[:12]}, but its registration "
-        f"does not count: it was signed by {compromised_words(session, record)}; the content "
-        "is registered once on a ledger, so no key can register it again here (see: "
-        f"provenance status {path})")
+        f"{path} was {void_words(session, state, record)}; the content is registered once on "
+        f"a ledger, so no key can register it again here (see: provenance status {path})")
 
 
 def _rotated_to_you(session: Session, result: FileResult, key: str | None) -> FileResult:

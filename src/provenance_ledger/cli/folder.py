@@ -119,10 +119,10 @@ def _void_registrations(session: Session, results: Sequence[FileResult]
     again on this log (specs/rules.md R22; specs/cli.md section 3.2). One key record per
     registrant; a work's state is read only when its registrant's key is declared
     compromised at all."""
-    from .identity import compromised_words, key_lookup, void_registration
+    from .identity import key_lookup, void_registration, void_words
 
     lookup = key_lookup(session)
-    out = list(results)
+    out, changed = list(results), False
     for i, r in enumerate(results):
         if r.status not in (Status.EXISTS, Status.CONFLICT) or r.work is None:
             continue
@@ -134,11 +134,10 @@ def _void_registrations(session: Session, results: Sequence[FileResult]
         if void is None or state is None:
             continue
         out[i] = replace(r, status=Status.REFUSED, receipt=None, registrant=state.registrant,
-                         error=f"registered in event {state.registration[:12]}, but its "
-                               f"registration does not count: it was signed by "
-                               f"{compromised_words(session, void)}; no key can register this "
+                         error=f"{void_words(session, state, void)}; no key can register this "
                                "content again here")
-    return tuple(out) if out != list(results) else None
+        changed = True
+    return tuple(out) if changed else None
 
 
 def _anchor_remote(session: Session, listing: FolderListing, key_name: str | None,

@@ -78,6 +78,14 @@ def void_registration(state: WorkState | None, lookup: KeyLookup) -> KeyRecord |
     return record if record is not None and record.compromised_at(state.registered_at) else None
 
 
+def void_words(s: Session, state: WorkState, record: KeyRecord) -> str:
+    """``registered in event <id>, but its registration does not count: it was signed by
+    ...``: what ``anchor`` says of content whose registration is void (``record``: its
+    registrant's, from :func:`void_registration`)."""
+    return (f"registered in event {state.registration[:12]}, but its registration does not "
+            f"count: it was signed by {compromised_words(s, record)}")
+
+
 def compromised_words(s: Session, record: KeyRecord) -> str:
     """``key 'NAME' (ed25519:...), declared compromised since T`` for a record declared
     compromised (the user's key name when it is one of theirs)."""

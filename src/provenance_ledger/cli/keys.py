@@ -417,13 +417,13 @@ def _signer(session: Session, subject_name: str | None, key: str | None) -> Priv
     return session.signing_key(subject_name)
 
 
-def _refuse_compromised_self(session: Session, subject: str, what: str) -> None:
+def _refuse_compromised_self(session: Session, record: KeyRecord | None, what: str) -> None:
     """Refuse, before it signs, ``what`` (a rotation, a recovery setting) that ``subject``
     would sign itself while it is declared compromised: it would not count (specs/rules.md
     section 9: a rotation counts unless its key was compromised when it signed it; the
     recovery setting in effect is the last one before the compromise), though the log
-    admits it. Its recovery keys or association, named before, can still rotate it."""
-    record, _ = _record(session, subject)
+    admits it. Its recovery keys or association, named before, can still rotate it.
+    ``record``: the key's record."""
     if record is None or not record.compromised_at(session.now()):
         return
     from .identity import compromised_words
@@ -517,7 +517,7 @@ def rotate(
         return
     _check_quorum(session, subject, key, cosign, "rotation")
     if key is None:
-        _refuse_compromised_self(session, subject, "a rotation")
+        _refuse_compromised_self(session, _record(session, subject)[0], "a rotation")
     signer = _signer(session, subject_name, key)
     cosigners = [session.signing_key(n) for n in cosign or ()]
     session.next_second()  # what KEY signed before this command stays before its rotation
@@ -575,8 +575,8 @@ def recovery(
         report_exists(session, "set", done, "this recovery setting is in effect, logged as",
                       as_json, record=True)
         return
-    _refuse_compromised_self(session, subject, "a recovery setting")
     record, _ = _record(session, subject)
+    _refuse_compromised_self(session, record, "a recovery setting")
     replaced = record.recovery if record is not None else None
     event, index, path = _append_key_event(
         session, _signer(session, subject_name, None), "key.recovery", subject, body, None, [])
